@@ -1,0 +1,3 @@
+module github.com/calsync/calsync
+
+go 1.26.0
