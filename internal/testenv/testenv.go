@@ -1,0 +1,71 @@
+// Package testenv lets tests require real external components (xmllint,
+// slapd, chromium, python3-exchangelib) and the shared reference material.
+//
+// When a component is missing, a test fails if the environment variable CI
+// is "true" (CI must install everything) and is skipped otherwise, with a
+// message that says how to install it.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// InCI reports whether tests run under CI (CI=true).
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Missing fails the test in CI and skips it locally, naming what is missing
+// and how to install it.
+func Missing(t testing.TB, what, install string) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("%s is missing (CI=true requires it); install with: %s", what, install)
+	}
+	t.Skipf("%s is missing; install with: %s (skipped locally, fails in CI)", what, install)
+}
+
+// LookPath returns the absolute path of an executable or calls Missing.
+func LookPath(t testing.TB, name, install string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Missing(t, name, install)
+	}
+	return p
+}
+
+// RepoRoot returns the directory holding go.mod, walking up from the
+// current directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("getwd: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// SharedDir returns the shared reference folder (../shared beside the
+// repository, or $CALSYNC_SHARED), or calls Missing.
+func SharedDir(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("CALSYNC_SHARED"); d != "" {
+		return d
+	}
+	d := filepath.Join(RepoRoot(t), "..", "shared")
+	if _, err := os.Stat(filepath.Join(d, "ews-schema", "validate")); err != nil {
+		Missing(t, "the shared reference folder ../shared (EWS schema and samples)", "check out the project beside ../shared or set CALSYNC_SHARED")
+	}
+	return filepath.Clean(d)
+}
