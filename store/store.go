@@ -9,11 +9,28 @@
 //
 // Each mailbox has a single writer (its engine worker). Implementations are
 // safe for concurrent use by different mailboxes.
+//
+// Error semantics shared by every implementation (checked by storetest):
+//   - Mailbox and Occurrences return ErrNotFound for a mailbox that has no
+//     record; DeleteMailbox of an unknown mailbox returns ErrNotFound.
+//   - CommitWindow, SaveCheckpoint, SaveStatus and SaveOOF create the record
+//     of an unknown mailbox.
+//   - MarkDelivered and MarkFailed return ErrNotFound for an id that is not
+//     a live (pending) message.
+//   - Occurrences with an empty or inverted range (end <= start) returns
+//     no occurrences.
+//   - Instants come back in UTC; empty Categories and Payload come back nil.
+//   - Every method returns an error wrapping ErrClosed after Close, and the
+//     context's error when ctx is done.
 package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"sort"
 	"time"
 
 	"github.com/calsync/calsync/calendar"
@@ -112,9 +129,12 @@ type Store interface {
 
 	// AcquireLease claims a mailbox for owner until now+ttl, or renews the
 	// claim if owner already holds it. It returns ErrConflict if another
-	// owner holds an unexpired lease. Single-instance stores always grant.
+	// owner holds an unexpired lease. A single instance with one owner name
+	// is therefore always granted; embedded stores keep the same semantics
+	// so that the conformance suite covers them.
 	AcquireLease(ctx context.Context, smtp, owner string, now time.Time, ttl time.Duration) error
-	// ReleaseLease gives a lease up.
+	// ReleaseLease gives a lease up. Releasing a lease that is not held is a
+	// no-op; releasing another owner's unexpired lease returns ErrConflict.
 	ReleaseLease(ctx context.Context, smtp, owner string) error
 
 	PresenceStore
@@ -176,4 +196,86 @@ type Outbox interface {
 type OutboxCount struct {
 	Pending int
 	Dead    int
+}
+
+// NewMessageID returns a fresh random idempotency id for an outbox message
+// (32 hex digits). Implementations use it when Enqueue gets an empty ID.
+func NewMessageID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// PrepareCommit checks a window commit and returns the occurrences to store:
+// those overlapping the commit's window, in UTC, sorted by start then item
+// id, with empty Categories as nil. Every implementation calls it so that
+// they agree on what a commit means. It rejects a commit without a window,
+// an invalid occurrence and a duplicate item id.
+func PrepareCommit(smtp string, c WindowCommit) ([]calendar.Occurrence, error) {
+	if smtp == "" {
+		return nil, fmt.Errorf("store: commit without mailbox address")
+	}
+	w := c.Checkpoint.Window
+	if w.Start.IsZero() || w.End.IsZero() || !w.End.After(w.Start) {
+		return nil, fmt.Errorf("store: commit for %s: window [%s, %s) is empty or unset", smtp, w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339))
+	}
+	seen := make(map[string]bool, len(c.Occurrences))
+	out := make([]calendar.Occurrence, 0, len(c.Occurrences))
+	for _, o := range c.Occurrences {
+		if err := o.Validate(); err != nil {
+			return nil, fmt.Errorf("store: commit for %s: %w", smtp, err)
+		}
+		if seen[o.ItemID] {
+			return nil, fmt.Errorf("store: commit for %s: item id %q appears twice", smtp, o.ItemID)
+		}
+		seen[o.ItemID] = true
+		if !o.Overlaps(w.Start, w.End) {
+			continue
+		}
+		out = append(out, NormalizeOccurrence(o))
+	}
+	SortOccurrences(out)
+	return out, nil
+}
+
+// NormalizeOccurrence returns a deep copy of o with instants in UTC and
+// empty Categories as nil: the form every store returns.
+func NormalizeOccurrence(o calendar.Occurrence) calendar.Occurrence {
+	o.Start = o.Start.UTC()
+	o.End = o.End.UTC()
+	if len(o.Categories) == 0 {
+		o.Categories = nil
+	} else {
+		o.Categories = append([]string(nil), o.Categories...)
+	}
+	return o
+}
+
+// SortOccurrences sorts by start, then item id.
+func SortOccurrences(occs []calendar.Occurrence) {
+	sort.Slice(occs, func(i, j int) bool {
+		if !occs[i].Start.Equal(occs[j].Start) {
+			return occs[i].Start.Before(occs[j].Start)
+		}
+		return occs[i].ItemID < occs[j].ItemID
+	})
+}
+
+// ValidateOutboxMessages checks messages before Enqueue: each needs an
+// endpoint, a key and an event type, and ids given by the caller must be
+// unique within the batch.
+func ValidateOutboxMessages(msgs []OutboxMessage) error {
+	ids := make(map[string]bool, len(msgs))
+	for i, m := range msgs {
+		if m.Endpoint == "" || m.Key == "" || m.EventType == "" {
+			return fmt.Errorf("store: outbox message %d needs an endpoint, a key and an event type", i)
+		}
+		if m.ID != "" {
+			if ids[m.ID] {
+				return fmt.Errorf("store: outbox message id %q appears twice in one batch: %w", m.ID, ErrConflict)
+			}
+			ids[m.ID] = true
+		}
+	}
+	return nil
 }

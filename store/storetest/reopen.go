@@ -1,0 +1,79 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/store"
+)
+
+// testReopen writes one of everything, reopens the store and compares what
+// it reads back.
+func testReopen(t *testing.T, s *suite) {
+	st := s.factory(t)
+	allDay := occ("allday", 24, 48)
+	allDay.AllDay = true
+	allDay.Kind = calendar.KindException
+	allDay.MasterID = "master-1"
+	allDay.Categories = nil
+	allDay.Sensitivity = calendar.Private
+	allDay.Cancelled = true
+	commit(t, st, alice, checkpoint(window(0, 72), "s"), occ("a", 1, 2), allDay, occ("long", 2, 30))
+	must(t, st.SaveStatus(ctxT(t), fullStatus(alice)), "SaveStatus")
+	must(t, st.SaveOOF(ctxT(t), alice, calendar.OOFSettings{State: calendar.OOFScheduled, Start: at(1), End: at(2), InternalReply: "away"}), "SaveOOF")
+	must(t, st.SaveCheckpoint(ctxT(t), "bob@example.com", checkpoint(window(0, 24), "b")), "SaveCheckpoint")
+	must(t, st.SavePresence(ctxT(t), alice, []byte(`{"availability":"busy"}`)), "SavePresence")
+	must(t, st.AcquireLease(ctxT(t), alice, "node-1", at(0), time.Hour), "AcquireLease")
+	m := enqueue(t, st, msg("hook", "alice", "e1"), msg("hook", "alice", "e2"), msg("hook", "bob", "e1"))
+	must(t, st.MarkFailed(ctxT(t), m[0].ID, "HTTP 503", at(1), false), "MarkFailed")
+	must(t, st.MarkFailed(ctxT(t), m[2].ID, "HTTP 410", at(1), true), "MarkFailed dead")
+
+	recsBefore, err := st.Mailboxes(ctxT(t))
+	must(t, err, "Mailboxes")
+	occsBefore := allOccurrences(t, st, alice)
+	dueBefore, err := st.Due(ctxT(t), "hook", at(5), 0)
+	must(t, err, "Due")
+	deadBefore, err := st.DeadLetters(ctxT(t), 0)
+	must(t, err, "DeadLetters")
+
+	st = s.reopen(t, st)
+	t.Cleanup(func() { _ = st.Close() })
+
+	recs, err := st.Mailboxes(ctxT(t))
+	must(t, err, "Mailboxes after reopen")
+	if err := diff("records after reopen", recs, recsBefore); err != nil {
+		t.Error(err)
+	}
+	if err := diff("occurrences after reopen", allOccurrences(t, st, alice), occsBefore); err != nil {
+		t.Error(err)
+	}
+	wantIDs(t, "query after reopen", mustOccurrences(t, st, alice, at(29), at(29.5)), "allday", "long")
+	docs, err := st.LoadPresence(ctxT(t))
+	must(t, err, "LoadPresence")
+	if string(docs[alice]) != `{"availability":"busy"}` {
+		t.Errorf("presence after reopen = %q", docs[alice])
+	}
+	wantErr(t, "lease after reopen", st.AcquireLease(ctxT(t), alice, "node-2", at(0.5), time.Hour), store.ErrConflict)
+	dueAfter, err := st.Due(ctxT(t), "hook", at(5), 0)
+	must(t, err, "Due after reopen")
+	if err := diff("due after reopen", dueAfter, dueBefore); err != nil {
+		t.Error(err)
+	}
+	deadAfter, err := st.DeadLetters(ctxT(t), 0)
+	must(t, err, "DeadLetters after reopen")
+	if err := diff("dead letters after reopen", deadAfter, deadBefore); err != nil {
+		t.Error(err)
+	}
+	n := enqueue(t, st, msg("hook", "carol", "e1"))
+	if n[0].Seq <= m[2].Seq {
+		t.Errorf("Seq after reopen %d, not above %d", n[0].Seq, m[2].Seq)
+	}
+}
+
+func mustOccurrences(t *testing.T, st store.Store, smtp string, start, end time.Time) []calendar.Occurrence {
+	t.Helper()
+	occs, err := st.Occurrences(ctxT(t), smtp, start, end)
+	must(t, err, "Occurrences")
+	return occs
+}
