@@ -1,0 +1,215 @@
+// Package api is calsync's HTTP interface: the versioned JSON REST API under
+// /api/v1, the Server-Sent Events stream of presence and sync-health changes
+// (Hub), health and readiness probes, the Prometheus endpoint and the
+// embedded dashboard.
+//
+// The package consumes the rest of calsync through small interfaces
+// (PresenceSource, SyncSource, AgendaSource, OverrideSetter, DryRunner,
+// SyncTrigger) so that it can be built and tested on its own; the app
+// package wires the real presence scheduler, sync engine and store into
+// Options. JSON documents are DTOs defined here, converted from the domain
+// types by explicit functions (see dto.go).
+//
+// The OpenAPI 3 document of the API is api/openapi.yaml; it is served at
+// /api/v1/openapi.yaml.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/presence"
+	"github.com/calsync/calsync/store"
+)
+
+//go:embed openapi.yaml
+var openAPIDocument []byte
+
+// OpenAPIDocument returns the OpenAPI 3 document describing the API.
+func OpenAPIDocument() []byte { return append([]byte(nil), openAPIDocument...) }
+
+// Sentinel errors a source returns (wrapped) so that the API answers with
+// the right status code.
+var (
+	// ErrUnknownUser: the user is not synced by this instance (404).
+	ErrUnknownUser = errors.New("api: unknown user")
+	// ErrInvalidInput: the request is well-formed JSON but semantically
+	// wrong, e.g. a proposed rule set that does not validate (400).
+	ErrInvalidInput = errors.New("api: invalid input")
+)
+
+// PresenceSource is the presence scheduler as the API sees it. Both methods
+// read in-memory state and must be cheap and safe for concurrent use.
+type PresenceSource interface {
+	// Current returns the presence of one user; ok is false for a user
+	// calsync does not know.
+	Current(user string) (p presence.Presence, ok bool)
+	// All returns the presence of every known user, in any order.
+	All() []presence.Presence
+}
+
+// SyncSource is the sync engine's view of mailbox health.
+type SyncSource interface {
+	// Statuses returns the sync status of every mailbox.
+	Statuses(ctx context.Context) ([]store.MailboxStatus, error)
+	// Status returns the sync status of one mailbox; errors wrapping
+	// store.ErrNotFound or ErrUnknownUser mean 404.
+	Status(ctx context.Context, user string) (store.MailboxStatus, error)
+}
+
+// GroupSource is optionally implemented by a SyncSource that knows its
+// connection groups better than the API can derive them from statuses
+// (for example subscriptions per streaming connection).
+type GroupSource interface {
+	// Groups returns one entry per affinity group.
+	Groups(ctx context.Context) ([]ConnectionGroup, error)
+}
+
+// AgendaSource reads stored occurrences; store.Store satisfies it.
+type AgendaSource interface {
+	// Occurrences returns the occurrences of a mailbox overlapping [start, end).
+	Occurrences(ctx context.Context, smtp string, start, end time.Time) ([]calendar.Occurrence, error)
+}
+
+// Override is a manual presence set through the API. It wins over the
+// calendar until Until, or, when Until is zero, until the next calendar
+// transition of the user.
+type Override struct {
+	Availability presence.Availability
+	StatusText   string
+	ForwardTo    string
+	// Until ends the override; zero means "until the next calendar transition".
+	Until time.Time
+}
+
+// OverrideSetter sets and clears manual overrides. Implementations return
+// the user's presence after the change; errors wrapping ErrUnknownUser mean
+// 404, ErrInvalidInput 400.
+type OverrideSetter interface {
+	SetOverride(ctx context.Context, user string, o Override) (presence.Presence, error)
+	ClearOverride(ctx context.Context, user string) (presence.Presence, error)
+}
+
+// DryRunner previews a user's presence timeline over [start, end) under the
+// current rules (rules == nil) or a proposed rule set (the JSON array from
+// the request body, in the config's rule format). Errors wrapping
+// ErrInvalidInput mean 400, ErrUnknownUser 404.
+type DryRunner interface {
+	DryRun(ctx context.Context, user string, rules json.RawMessage, start, end time.Time) ([]presence.Presence, error)
+}
+
+// SyncTrigger asks the engine to resynchronise one mailbox now. Errors
+// wrapping ErrUnknownUser mean 404.
+type SyncTrigger interface {
+	SyncNow(ctx context.Context, user string) error
+}
+
+// PrivacyPolicy decides whether the subject, location, organizer and
+// categories of a private or confidential occurrence may leave calsync.
+// Returning false (the default when no policy is set) masks them.
+type PrivacyPolicy func(user string, occ calendar.Occurrence) bool
+
+// Options configures New. Presence is required; every other source is
+// optional and its endpoints answer 501 Not Implemented when it is nil.
+type Options struct {
+	Presence  PresenceSource
+	Sync      SyncSource
+	Agenda    AgendaSource
+	Overrides OverrideSetter
+	DryRun    DryRunner
+	SyncNow   SyncTrigger
+	// Events is the SSE hub served at /api/v1/events; nil disables the stream.
+	Events *Hub
+	// Dashboard serves everything outside /api/, /healthz, /readyz and
+	// /metrics (the web package's handler); nil answers 404 there.
+	Dashboard http.Handler
+	// Tokens are the accepted API tokens. Empty means no authentication:
+	// only acceptable on a loopback listener (see RequireTokensUnlessLoopback).
+	Tokens []string
+	// RevealPrivate allows subjects of private items per user and occurrence.
+	RevealPrivate PrivacyPolicy
+	// Ready reports whether the instance can serve (store open, engine
+	// started); a non-nil error makes /readyz answer 503.
+	Ready func(ctx context.Context) error
+	// Registerer receives the API's own metrics; Gatherer is served at
+	// /metrics. Either may be nil.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	Logger     *slog.Logger
+	Clock      clock.Clock
+	// MaxAgendaRange bounds agenda queries; default 62 days.
+	MaxAgendaRange time.Duration
+	// MaxDryRunRange bounds dry-run previews; default 14 days.
+	MaxDryRunRange time.Duration
+}
+
+// server holds the state shared by the handlers.
+type server struct {
+	opts    Options
+	log     *slog.Logger
+	clock   clock.Clock
+	auth    *authenticator
+	metrics *httpMetrics
+	routes  []route
+	// promHandler serves Options.Gatherer; nil without one.
+	promHandler http.Handler
+}
+
+// New returns the http.Handler serving the API, the event stream, the
+// probes, /metrics and the dashboard. It returns an error when a required
+// option is missing or metrics cannot be registered.
+func New(opts Options) (http.Handler, error) {
+	if opts.Presence == nil {
+		return nil, errors.New("api: Options.Presence is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.MaxAgendaRange <= 0 {
+		opts.MaxAgendaRange = 62 * 24 * time.Hour
+	}
+	if opts.MaxDryRunRange <= 0 {
+		opts.MaxDryRunRange = 14 * 24 * time.Hour
+	}
+	m, err := newHTTPMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{
+		opts:    opts,
+		log:     opts.Logger,
+		clock:   opts.Clock,
+		auth:    newAuthenticator(opts.Tokens),
+		metrics: m,
+	}
+	s.promHandler = newPromHandler(opts.Gatherer)
+	s.routes = s.routeTable()
+	return s.buildMux(), nil
+}
+
+// writeJSON writes v as the JSON body with the given status.
+func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("api: encoding response", "err", err)
+		writeError(w, http.StatusInternalServerError, codeInternal, "could not encode the response")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,367 @@
+package api
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/presence"
+	"github.com/calsync/calsync/store"
+)
+
+// The types below are the JSON documents of the API. They are separate from
+// the domain types so that the wire format changes only on purpose; the
+// To… functions convert. Instants are RFC 3339 in UTC; absent instants are
+// omitted rather than sent as the zero time.
+
+// PresenceDTO is a user's presence with why and the next transition.
+type PresenceDTO struct {
+	User         string         `json:"user"`
+	Availability string         `json:"availability"`
+	Profile      string         `json:"profile,omitempty"`
+	StatusText   string         `json:"status_text,omitempty"`
+	ForwardTo    string         `json:"forward_to,omitempty"`
+	Since        *time.Time     `json:"since,omitempty"`
+	Until        *time.Time     `json:"until,omitempty"`
+	Why          ReasonDTO      `json:"why"`
+	Next         *TransitionDTO `json:"next,omitempty"`
+	ComputedAt   *time.Time     `json:"computed_at,omitempty"`
+}
+
+// ReasonDTO says which input and which rule produced a presence.
+type ReasonDTO struct {
+	Source  string     `json:"source"`
+	Rule    string     `json:"rule,omitempty"`
+	ItemID  string     `json:"item_id,omitempty"`
+	Subject string     `json:"subject,omitempty"`
+	Start   *time.Time `json:"start,omitempty"`
+	End     *time.Time `json:"end,omitempty"`
+	Detail  string     `json:"detail,omitempty"`
+}
+
+// TransitionDTO is a planned presence change.
+type TransitionDTO struct {
+	At           time.Time `json:"at"`
+	Availability string    `json:"availability"`
+	StatusText   string    `json:"status_text,omitempty"`
+}
+
+// UserDTO is one entry of the user list: presence plus a sync summary.
+type UserDTO struct {
+	PresenceDTO
+	Sync *SyncSummaryDTO `json:"sync,omitempty"`
+}
+
+// SyncSummaryDTO is the short sync health shown in the user list.
+type SyncSummaryDTO struct {
+	State     string `json:"state"`
+	Healthy   bool   `json:"healthy"`
+	Group     string `json:"group,omitempty"`
+	ErrorCode string `json:"error_code,omitempty"`
+}
+
+// UserListDTO is a page of the user list.
+type UserListDTO struct {
+	// Total is the number of users matching the filter.
+	Total  int `json:"total"`
+	Offset int `json:"offset"`
+	Limit  int `json:"limit"`
+	// Counts are the users per availability over all users (unfiltered).
+	Counts map[string]int `json:"counts"`
+	// EventID is the id of the last event published before this list was
+	// built: open the event stream with last_event_id=EventID to miss nothing.
+	EventID uint64    `json:"event_id"`
+	Users   []UserDTO `json:"users"`
+}
+
+// SyncErrorDTO is the last error of a mailbox with the administrator hint.
+type SyncErrorDTO struct {
+	Code    string     `json:"code"`
+	Message string     `json:"message"`
+	Hint    string     `json:"hint,omitempty"`
+	At      *time.Time `json:"at,omitempty"`
+}
+
+// SyncStatusDTO is the sync status of one mailbox.
+type SyncStatusDTO struct {
+	User                string        `json:"user"`
+	State               string        `json:"state"`
+	Healthy             bool          `json:"healthy"`
+	Group               string        `json:"group,omitempty"`
+	Connection          string        `json:"connection,omitempty"`
+	EWSURL              string        `json:"ews_url,omitempty"`
+	TimeZone            string        `json:"time_zone,omitempty"`
+	LastEvent           *time.Time    `json:"last_event,omitempty"`
+	LastVerified        *time.Time    `json:"last_verified,omitempty"`
+	LastError           *SyncErrorDTO `json:"last_error,omitempty"`
+	Occurrences         int           `json:"occurrences"`
+	ConsecutiveFailures int           `json:"consecutive_failures"`
+}
+
+// ConnectionGroup summarises the mailboxes of one affinity group.
+type ConnectionGroup struct {
+	// Key is the affinity group key (GroupingInformation + EWS URL).
+	Key string `json:"key"`
+	// Connections names the streaming connections or pull loops serving it.
+	Connections []string `json:"connections"`
+	Mailboxes   int      `json:"mailboxes"`
+	Healthy     int      `json:"healthy"`
+	Unhealthy   int      `json:"unhealthy"`
+	// States counts the mailboxes per engine state.
+	States map[string]int `json:"states"`
+}
+
+// SyncOverviewDTO is GET /api/v1/sync: group summaries and a page of statuses.
+type SyncOverviewDTO struct {
+	Mailboxes int               `json:"mailboxes"`
+	Healthy   int               `json:"healthy"`
+	Unhealthy int               `json:"unhealthy"`
+	Groups    []ConnectionGroup `json:"groups"`
+	// Total is the number of statuses matching the filter.
+	Total    int             `json:"total"`
+	Offset   int             `json:"offset"`
+	Limit    int             `json:"limit"`
+	Statuses []SyncStatusDTO `json:"statuses"`
+}
+
+// AgendaItemDTO is one occurrence, with privacy applied.
+type AgendaItemDTO struct {
+	ItemID     string   `json:"item_id"`
+	Kind       string   `json:"kind,omitempty"`
+	Subject    string   `json:"subject,omitempty"`
+	Location   string   `json:"location,omitempty"`
+	Organizer  string   `json:"organizer,omitempty"`
+	Categories []string `json:"categories,omitempty"`
+	// Private is true when subject, location, organizer and categories are
+	// masked because the item is private or confidential.
+	Private     bool      `json:"private"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	AllDay      bool      `json:"all_day"`
+	TimeZone    string    `json:"time_zone,omitempty"`
+	FreeBusy    string    `json:"free_busy"`
+	Sensitivity string    `json:"sensitivity,omitempty"`
+	Response    string    `json:"response,omitempty"`
+	IsMeeting   bool      `json:"is_meeting"`
+	Cancelled   bool      `json:"cancelled"`
+}
+
+// AgendaDTO is a user's agenda over [start, end).
+type AgendaDTO struct {
+	User  string          `json:"user"`
+	Start time.Time       `json:"start"`
+	End   time.Time       `json:"end"`
+	Items []AgendaItemDTO `json:"items"`
+}
+
+// OverrideRequest is the body of PUT /api/v1/users/{user}/override.
+type OverrideRequest struct {
+	Availability string `json:"availability"`
+	StatusText   string `json:"status_text,omitempty"`
+	ForwardTo    string `json:"forward_to,omitempty"`
+	// Until ends the override; omitted means "until the next calendar transition".
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// DryRunRequest is the body of POST /api/v1/users/{user}/dry-run; every
+// field is optional.
+type DryRunRequest struct {
+	// Start defaults to now.
+	Start *time.Time `json:"start,omitempty"`
+	// Days is the preview length (1–14, default 7) unless End is set.
+	Days int        `json:"days,omitempty"`
+	End  *time.Time `json:"end,omitempty"`
+	// Rules is a proposed rule set in the config's rule format; omitted
+	// means the current rules.
+	Rules json.RawMessage `json:"rules,omitempty"`
+}
+
+// DryRunDTO is the previewed presence timeline.
+type DryRunDTO struct {
+	User     string        `json:"user"`
+	Start    time.Time     `json:"start"`
+	End      time.Time     `json:"end"`
+	Rules    string        `json:"rules"` // "current" or "proposed"
+	Timeline []PresenceDTO `json:"timeline"`
+}
+
+// ReadinessDTO is the body of /readyz.
+type ReadinessDTO struct {
+	Status string `json:"status"` // "ready", "degraded" or "not_ready"
+	Error  string `json:"error,omitempty"`
+	// Problems lists mailboxes whose sync is unhealthy; only shown to
+	// authenticated callers.
+	Problems []MailboxProblemDTO `json:"problems,omitempty"`
+	// ProblemCount is the number of unhealthy mailboxes.
+	ProblemCount int `json:"problem_count"`
+}
+
+// MailboxProblemDTO is one unhealthy mailbox in /readyz.
+type MailboxProblemDTO struct {
+	User  string        `json:"user"`
+	State string        `json:"state"`
+	Error *SyncErrorDTO `json:"error,omitempty"`
+}
+
+// PresenceChangedEvent is the payload of presence.changed events (SSE and
+// webhooks).
+type PresenceChangedEvent struct {
+	User     string       `json:"user"`
+	At       time.Time    `json:"at"`
+	Previous *PresenceDTO `json:"previous,omitempty"`
+	Current  PresenceDTO  `json:"current"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// ToPresenceDTO converts a domain presence.
+func ToPresenceDTO(p presence.Presence) PresenceDTO {
+	d := PresenceDTO{
+		User:         p.User,
+		Availability: string(p.Availability),
+		Profile:      p.Profile,
+		StatusText:   p.StatusText,
+		ForwardTo:    p.ForwardTo,
+		Since:        optTime(p.Since),
+		Until:        optTime(p.Until),
+		Why: ReasonDTO{
+			Source:  p.Why.Source,
+			Rule:    p.Why.Rule,
+			ItemID:  p.Why.ItemID,
+			Subject: p.Why.Subject,
+			Start:   optTime(p.Why.Start),
+			End:     optTime(p.Why.End),
+			Detail:  p.Why.Detail,
+		},
+		ComputedAt: optTime(p.ComputedAt),
+	}
+	if p.Next != nil {
+		d.Next = &TransitionDTO{At: p.Next.At.UTC(), Availability: string(p.Next.Availability), StatusText: p.Next.StatusText}
+	}
+	return d
+}
+
+// ToPresenceChangedEvent converts a scheduler change.
+func ToPresenceChangedEvent(c presence.Change) PresenceChangedEvent {
+	e := PresenceChangedEvent{User: c.User, At: c.At.UTC(), Current: ToPresenceDTO(c.Current)}
+	if c.Previous != nil {
+		prev := ToPresenceDTO(*c.Previous)
+		e.Previous = &prev
+	}
+	return e
+}
+
+// unhealthyStates are engine states that mean the mailbox is not in sync.
+var unhealthyStates = map[string]bool{"backoff": true, "denied": true, "failed": true, "error": true, "unreachable": true}
+
+// SyncHealthy reports whether a mailbox status counts as healthy: no
+// consecutive failures and not in a failure state.
+func SyncHealthy(st store.MailboxStatus) bool {
+	return st.ConsecutiveFailures == 0 && !unhealthyStates[st.State]
+}
+
+func toSyncErrorDTO(e *store.SyncError) *SyncErrorDTO {
+	if e == nil {
+		return nil
+	}
+	return &SyncErrorDTO{Code: e.Code, Message: e.Message, Hint: e.Hint, At: optTime(e.At)}
+}
+
+// ToSyncStatusDTO converts a stored mailbox status.
+func ToSyncStatusDTO(st store.MailboxStatus) SyncStatusDTO {
+	return SyncStatusDTO{
+		User:                st.SMTP,
+		State:               st.State,
+		Healthy:             SyncHealthy(st),
+		Group:               st.Group,
+		Connection:          st.Connection,
+		EWSURL:              st.EWSURL,
+		TimeZone:            st.TimeZone,
+		LastEvent:           optTime(st.LastEvent),
+		LastVerified:        optTime(st.LastVerified),
+		LastError:           toSyncErrorDTO(st.LastError),
+		Occurrences:         st.Occurrences,
+		ConsecutiveFailures: st.ConsecutiveFailures,
+	}
+}
+
+func toSyncSummary(st store.MailboxStatus) *SyncSummaryDTO {
+	s := &SyncSummaryDTO{State: st.State, Healthy: SyncHealthy(st), Group: st.Group}
+	if st.LastError != nil && !s.Healthy {
+		s.ErrorCode = st.LastError.Code
+	}
+	return s
+}
+
+// deriveGroups summarises statuses per affinity group, sorted by key.
+func deriveGroups(statuses []store.MailboxStatus) []ConnectionGroup {
+	byKey := map[string]*ConnectionGroup{}
+	conns := map[string]map[string]bool{}
+	var keys []string
+	for _, st := range statuses {
+		g := byKey[st.Group]
+		if g == nil {
+			g = &ConnectionGroup{Key: st.Group, States: map[string]int{}, Connections: []string{}}
+			byKey[st.Group] = g
+			conns[st.Group] = map[string]bool{}
+			keys = append(keys, st.Group)
+		}
+		g.Mailboxes++
+		if SyncHealthy(st) {
+			g.Healthy++
+		} else {
+			g.Unhealthy++
+		}
+		g.States[st.State]++
+		if st.Connection != "" && !conns[st.Group][st.Connection] {
+			conns[st.Group][st.Connection] = true
+			g.Connections = append(g.Connections, st.Connection)
+		}
+	}
+	slices.Sort(keys)
+	out := make([]ConnectionGroup, 0, len(keys))
+	for _, k := range keys {
+		g := byKey[k]
+		slices.Sort(g.Connections)
+		out = append(out, *g)
+	}
+	return out
+}
+
+// maskedSubject replaces the subject of a masked item.
+const maskedSubject = "Private appointment"
+
+// ToAgendaItemDTO converts an occurrence; reveal=false masks subject,
+// location, organizer and categories of private and confidential items.
+func ToAgendaItemDTO(o calendar.Occurrence, reveal bool) AgendaItemDTO {
+	d := AgendaItemDTO{
+		ItemID:      o.ItemID,
+		Kind:        string(o.Kind),
+		Subject:     o.Subject,
+		Location:    o.Location,
+		Organizer:   o.Organizer,
+		Categories:  o.Categories,
+		Start:       o.Start.UTC(),
+		End:         o.End.UTC(),
+		AllDay:      o.AllDay,
+		TimeZone:    o.TimeZone,
+		FreeBusy:    string(o.FreeBusy),
+		Sensitivity: string(o.Sensitivity),
+		Response:    string(o.Response),
+		IsMeeting:   o.IsMeeting,
+		Cancelled:   o.Cancelled,
+	}
+	if o.Sensitivity.IsMasked() && !reveal {
+		d.Private = true
+		d.Subject = maskedSubject
+		d.Location, d.Organizer, d.Categories = "", "", nil
+	}
+	return d
+}

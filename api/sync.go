@@ -1,0 +1,165 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/calsync/calsync/store"
+)
+
+func (s *server) handleUserSync(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Sync == nil {
+		writeError(w, http.StatusNotImplemented, codeNotImplemented, "sync status is not available on this instance")
+		return
+	}
+	user := r.PathValue("user")
+	st, err := s.opts.Sync.Status(r.Context(), user)
+	if err != nil {
+		s.sourceError(w, user, "reading the sync status", err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, ToSyncStatusDTO(st))
+}
+
+// handleSync answers the sync overview: totals, connection groups and a page
+// of mailbox statuses (?offset, ?limit, ?q, ?health=healthy|unhealthy,
+// ?group=key).
+func (s *server) handleSync(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Sync == nil {
+		writeError(w, http.StatusNotImplemented, codeNotImplemented, "sync status is not available on this instance")
+		return
+	}
+	q := r.URL.Query()
+	offset, limit, err := paging(q)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	health := q.Get("health")
+	if health != "" && health != "healthy" && health != "unhealthy" {
+		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("health must be healthy or unhealthy, got %q", health))
+		return
+	}
+	_, groupFiltered := q["group"]
+	group := q.Get("group")
+	needle := strings.ToLower(strings.TrimSpace(q.Get("q")))
+
+	statuses, err := s.opts.Sync.Statuses(r.Context())
+	if err != nil {
+		s.internalError(w, "reading sync statuses", err)
+		return
+	}
+	var groups []ConnectionGroup
+	if gs, ok := s.opts.Sync.(GroupSource); ok {
+		if groups, err = gs.Groups(r.Context()); err != nil {
+			s.internalError(w, "reading connection groups", err)
+			return
+		}
+	} else {
+		groups = deriveGroups(statuses)
+	}
+	out := SyncOverviewDTO{Groups: groups, Offset: offset, Limit: limit}
+	matched := make([]store.MailboxStatus, 0, len(statuses))
+	for _, st := range statuses {
+		out.Mailboxes++
+		healthy := SyncHealthy(st)
+		if healthy {
+			out.Healthy++
+		} else {
+			out.Unhealthy++
+		}
+		if health != "" && (health == "healthy") != healthy {
+			continue
+		}
+		if groupFiltered && st.Group != group {
+			continue
+		}
+		if needle != "" && !strings.Contains(strings.ToLower(st.SMTP), needle) {
+			continue
+		}
+		matched = append(matched, st)
+	}
+	slices.SortFunc(matched, func(a, b store.MailboxStatus) int { return strings.Compare(a.SMTP, b.SMTP) })
+	lo, hi := page(len(matched), offset, limit)
+	out.Total = len(matched)
+	out.Statuses = make([]SyncStatusDTO, 0, hi-lo)
+	for _, st := range matched[lo:hi] {
+		out.Statuses = append(out.Statuses, ToSyncStatusDTO(st))
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) handleSyncNow(w http.ResponseWriter, r *http.Request) {
+	if s.opts.SyncNow == nil {
+		writeError(w, http.StatusNotImplemented, codeNotImplemented, "sync-now is not available on this instance")
+		return
+	}
+	user := r.PathValue("user")
+	known, err := s.knownUser(r.Context(), user)
+	if err != nil {
+		s.internalError(w, "looking up user", err)
+		return
+	}
+	if !known {
+		writeUnknownUser(w, user)
+		return
+	}
+	if err := s.opts.SyncNow.SyncNow(r.Context(), user); err != nil {
+		s.sourceError(w, user, "requesting a sync", err)
+		return
+	}
+	s.writeJSON(w, http.StatusAccepted, map[string]string{"user": user, "status": "sync requested"})
+}
+
+// handleHealthz answers liveness: the process serves HTTP.
+func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReadyz answers readiness: 503 when Options.Ready fails, otherwise
+// 200 with status "ready" or "degraded" (some mailboxes unhealthy). The
+// per-mailbox problems are listed only to authenticated callers.
+func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	out := ReadinessDTO{Status: "ready"}
+	status := http.StatusOK
+	show := s.authenticated(r)
+	if s.opts.Ready != nil {
+		if err := s.opts.Ready(r.Context()); err != nil {
+			out.Status, status = "not_ready", http.StatusServiceUnavailable
+			out.Error = "not ready"
+			if show {
+				out.Error = err.Error()
+			}
+		}
+	}
+	if s.opts.Sync != nil {
+		statuses, err := s.opts.Sync.Statuses(r.Context())
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			out.Status, out.Error, status = "not_ready", "sync statuses unavailable", http.StatusServiceUnavailable
+			s.log.Warn("api: readiness: reading sync statuses", "err", err)
+		}
+		for _, st := range statuses {
+			if SyncHealthy(st) {
+				continue
+			}
+			out.ProblemCount++
+			if show {
+				out.Problems = append(out.Problems, MailboxProblemDTO{User: st.SMTP, State: st.State, Error: toSyncErrorDTO(st.LastError)})
+			}
+		}
+		slices.SortFunc(out.Problems, func(a, b MailboxProblemDTO) int { return strings.Compare(a.User, b.User) })
+		if out.ProblemCount > 0 && status == http.StatusOK {
+			out.Status = "degraded"
+		}
+	}
+	s.writeJSON(w, status, out)
+}
+
+// handleOpenAPI serves the OpenAPI document.
+func (s *server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	_, _ = w.Write(openAPIDocument)
+}

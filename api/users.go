@@ -1,0 +1,376 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/calsync/calsync/presence"
+	"github.com/calsync/calsync/store"
+)
+
+// Paging bounds of list endpoints.
+const (
+	defaultPageLimit = 100
+	maxPageLimit     = 1000
+	maxBodyBytes     = 1 << 20
+)
+
+// validAvailability lists the availabilities accepted in filters and overrides.
+var validAvailability = map[string]bool{
+	string(presence.Available): true, string(presence.Tentative): true, string(presence.Busy): true,
+	string(presence.OutOfOffice): true, string(presence.WorkingElsewhere): true, string(presence.Unknown): true,
+}
+
+// paging parses offset and limit.
+func paging(q url.Values) (offset, limit int, err error) {
+	offset, limit = 0, defaultPageLimit
+	if v := q.Get("offset"); v != "" {
+		offset, err = strconv.Atoi(v)
+		if err != nil || offset < 0 {
+			return 0, 0, fmt.Errorf("offset must be a non-negative integer, got %q", v)
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		limit, err = strconv.Atoi(v)
+		if err != nil || limit < 1 || limit > maxPageLimit {
+			return 0, 0, fmt.Errorf("limit must be an integer between 1 and %d, got %q", maxPageLimit, v)
+		}
+	}
+	return offset, limit, nil
+}
+
+// page returns the [offset, offset+limit) slice bounds for n items.
+func page(n, offset, limit int) (lo, hi int) {
+	lo = min(offset, n)
+	hi = min(lo+limit, n)
+	return lo, hi
+}
+
+func (s *server) handleListUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	offset, limit, err := paging(q)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	wantAvail := map[string]bool{}
+	if v := q.Get("availability"); v != "" {
+		for a := range strings.SplitSeq(v, ",") {
+			a = strings.TrimSpace(a)
+			if !validAvailability[a] {
+				writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("unknown availability %q", a))
+				return
+			}
+			wantAvail[a] = true
+		}
+	}
+	syncFilter := q.Get("sync")
+	if syncFilter != "" && syncFilter != "healthy" && syncFilter != "unhealthy" {
+		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("sync must be healthy or unhealthy, got %q", syncFilter))
+		return
+	}
+	needle := strings.ToLower(strings.TrimSpace(q.Get("q")))
+
+	var eventID uint64
+	if s.opts.Events != nil {
+		eventID = s.opts.Events.LastID()
+	}
+	statuses := map[string]store.MailboxStatus{}
+	if s.opts.Sync != nil {
+		all, err := s.opts.Sync.Statuses(r.Context())
+		if err != nil {
+			s.internalError(w, "reading sync statuses", err)
+			return
+		}
+		for _, st := range all {
+			statuses[st.SMTP] = st
+		}
+	}
+	all := s.opts.Presence.All()
+	counts := map[string]int{}
+	matched := make([]presence.Presence, 0, len(all))
+	for _, p := range all {
+		counts[string(p.Availability)]++
+		if len(wantAvail) > 0 && !wantAvail[string(p.Availability)] {
+			continue
+		}
+		if needle != "" && !strings.Contains(strings.ToLower(p.User), needle) && !strings.Contains(strings.ToLower(p.StatusText), needle) {
+			continue
+		}
+		if syncFilter != "" {
+			st, ok := statuses[p.User]
+			healthy := ok && SyncHealthy(st)
+			if (syncFilter == "healthy") != healthy {
+				continue
+			}
+		}
+		matched = append(matched, p)
+	}
+	slices.SortFunc(matched, func(a, b presence.Presence) int { return strings.Compare(a.User, b.User) })
+	lo, hi := page(len(matched), offset, limit)
+	out := UserListDTO{Total: len(matched), Offset: offset, Limit: limit, Counts: counts, EventID: eventID, Users: make([]UserDTO, 0, hi-lo)}
+	for _, p := range matched[lo:hi] {
+		u := UserDTO{PresenceDTO: ToPresenceDTO(p)}
+		if st, ok := statuses[p.User]; ok {
+			u.Sync = toSyncSummary(st)
+		}
+		out.Users = append(out.Users, u)
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) handlePresence(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("user")
+	p, ok := s.opts.Presence.Current(user)
+	if !ok {
+		writeUnknownUser(w, user)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, ToPresenceDTO(p))
+}
+
+func writeUnknownUser(w http.ResponseWriter, user string) {
+	writeError(w, http.StatusNotFound, codeUnknownUser, fmt.Sprintf("user %q is not synced by this instance", user))
+}
+
+// knownUser reports whether the presence scheduler or the engine knows user.
+func (s *server) knownUser(ctx context.Context, user string) (bool, error) {
+	if _, ok := s.opts.Presence.Current(user); ok {
+		return true, nil
+	}
+	if s.opts.Sync == nil {
+		return false, nil
+	}
+	_, err := s.opts.Sync.Status(ctx, user)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, ErrUnknownUser):
+		return false, nil
+	}
+	return false, err
+}
+
+// parseInstant parses an RFC 3339 query value; empty returns def.
+func parseInstant(q url.Values, name string, def time.Time) (time.Time, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s must be an RFC 3339 instant such as 2026-03-29T00:00:00Z, got %q", name, v)
+	}
+	return t, nil
+}
+
+func (s *server) handleAgenda(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Agenda == nil {
+		writeError(w, http.StatusNotImplemented, codeNotImplemented, "agenda is not available on this instance")
+		return
+	}
+	user := r.PathValue("user")
+	q := r.URL.Query()
+	now := s.clock.Now().UTC()
+	dayStart := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	start, err := parseInstant(q, "start", dayStart)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeInvalidRange, err.Error())
+		return
+	}
+	end, err := parseInstant(q, "end", start.Add(24*time.Hour))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeInvalidRange, err.Error())
+		return
+	}
+	if !end.After(start) {
+		writeError(w, http.StatusBadRequest, codeInvalidRange, "end must be after start")
+		return
+	}
+	if end.Sub(start) > s.opts.MaxAgendaRange {
+		writeError(w, http.StatusBadRequest, codeInvalidRange, fmt.Sprintf("the range may span at most %s", s.opts.MaxAgendaRange))
+		return
+	}
+	known, err := s.knownUser(r.Context(), user)
+	if err != nil {
+		s.internalError(w, "looking up user", err)
+		return
+	}
+	if !known {
+		writeUnknownUser(w, user)
+		return
+	}
+	occs, err := s.opts.Agenda.Occurrences(r.Context(), user, start, end)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.internalError(w, "reading occurrences", err)
+		return
+	}
+	out := AgendaDTO{User: user, Start: start.UTC(), End: end.UTC(), Items: make([]AgendaItemDTO, 0, len(occs))}
+	for _, o := range occs {
+		reveal := s.opts.RevealPrivate != nil && s.opts.RevealPrivate(user, o)
+		out.Items = append(out.Items, ToAgendaItemDTO(o, reveal))
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}
+
+// decodeBody decodes a JSON request body strictly into v; an empty body
+// leaves v unchanged when allowEmpty.
+func decodeBody(r *http.Request, v any, allowEmpty bool) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return fmt.Errorf("reading the body: %w", err)
+	}
+	if len(body) > maxBodyBytes {
+		return fmt.Errorf("the body exceeds %d bytes", maxBodyBytes)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		if allowEmpty {
+			return nil
+		}
+		return errors.New("a JSON body is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("invalid JSON body: %w", err)
+	}
+	if dec.More() {
+		return errors.New("invalid JSON body: trailing data after the object")
+	}
+	return nil
+}
+
+// sourceError maps an error of a source to a response.
+func (s *server) sourceError(w http.ResponseWriter, user, what string, err error) {
+	switch {
+	case errors.Is(err, ErrUnknownUser), errors.Is(err, store.ErrNotFound):
+		writeUnknownUser(w, user)
+	case errors.Is(err, ErrInvalidInput):
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+	case errors.Is(err, context.Canceled):
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the request was cancelled")
+	default:
+		s.internalError(w, what, err)
+	}
+}
+
+// internalError logs err and answers 500 without revealing internals.
+func (s *server) internalError(w http.ResponseWriter, what string, err error) {
+	s.log.Error("api: "+what, "err", err)
+	writeError(w, http.StatusInternalServerError, codeInternal, "internal error while "+what)
+}
+
+func (s *server) handleSetOverride(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Overrides == nil {
+		writeError(w, http.StatusNotImplemented, codeNotImplemented, "overrides are not available on this instance")
+		return
+	}
+	user := r.PathValue("user")
+	var req OverrideRequest
+	if err := decodeBody(r, &req, false); err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	if !validAvailability[req.Availability] || req.Availability == string(presence.Unknown) {
+		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("availability must be one of available, tentative, busy, out_of_office, working_elsewhere; got %q", req.Availability))
+		return
+	}
+	o := Override{Availability: presence.Availability(req.Availability), StatusText: req.StatusText, ForwardTo: req.ForwardTo}
+	if req.Until != nil {
+		if !req.Until.After(s.clock.Now()) {
+			writeError(w, http.StatusBadRequest, codeInvalidRange, "until must be in the future")
+			return
+		}
+		o.Until = req.Until.UTC()
+	}
+	p, err := s.opts.Overrides.SetOverride(r.Context(), user, o)
+	if err != nil {
+		s.sourceError(w, user, "setting the override", err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, ToPresenceDTO(p))
+}
+
+func (s *server) handleClearOverride(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Overrides == nil {
+		writeError(w, http.StatusNotImplemented, codeNotImplemented, "overrides are not available on this instance")
+		return
+	}
+	user := r.PathValue("user")
+	p, err := s.opts.Overrides.ClearOverride(r.Context(), user)
+	if err != nil {
+		s.sourceError(w, user, "clearing the override", err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, ToPresenceDTO(p))
+}
+
+func (s *server) handleDryRun(w http.ResponseWriter, r *http.Request) {
+	if s.opts.DryRun == nil {
+		writeError(w, http.StatusNotImplemented, codeNotImplemented, "dry-run is not available on this instance")
+		return
+	}
+	user := r.PathValue("user")
+	var req DryRunRequest
+	if err := decodeBody(r, &req, true); err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	start := s.clock.Now().UTC()
+	if req.Start != nil {
+		start = req.Start.UTC()
+	}
+	if req.Days < 0 || req.Days > 14 {
+		writeError(w, http.StatusBadRequest, codeInvalidRange, fmt.Sprintf("days must be between 1 and 14, got %d", req.Days))
+		return
+	}
+	days := req.Days
+	if days == 0 {
+		days = 7
+	}
+	end := start.Add(time.Duration(days) * 24 * time.Hour)
+	if req.End != nil {
+		end = req.End.UTC()
+	}
+	if !end.After(start) {
+		writeError(w, http.StatusBadRequest, codeInvalidRange, "end must be after start")
+		return
+	}
+	if end.Sub(start) > s.opts.MaxDryRunRange {
+		writeError(w, http.StatusBadRequest, codeInvalidRange, fmt.Sprintf("the preview may span at most %s", s.opts.MaxDryRunRange))
+		return
+	}
+	rules := "current"
+	var proposed json.RawMessage
+	if len(req.Rules) > 0 && string(req.Rules) != "null" {
+		if req.Rules[0] != '[' {
+			writeError(w, http.StatusBadRequest, codeBadRequest, "rules must be a JSON array of rules")
+			return
+		}
+		rules, proposed = "proposed", req.Rules
+	}
+	if _, ok := s.opts.Presence.Current(user); !ok {
+		writeUnknownUser(w, user)
+		return
+	}
+	timeline, err := s.opts.DryRun.DryRun(r.Context(), user, proposed, start, end)
+	if err != nil {
+		s.sourceError(w, user, "previewing the timeline", err)
+		return
+	}
+	out := DryRunDTO{User: user, Start: start, End: end, Rules: rules, Timeline: make([]PresenceDTO, 0, len(timeline))}
+	for _, p := range timeline {
+		out.Timeline = append(out.Timeline, ToPresenceDTO(p))
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}
