@@ -48,7 +48,7 @@ func testReopen(t *testing.T, s *suite) {
 	if err := diff("occurrences after reopen", allOccurrences(t, st, alice), occsBefore); err != nil {
 		t.Error(err)
 	}
-	wantIDs(t, "query after reopen", mustOccurrences(t, st, alice, at(29), at(29.5)), "allday", "long")
+	wantIDs(t, "query after reopen", mustOccurrences(t, st, alice, at(29), at(29.5)), "long", "allday")
 	docs, err := st.LoadPresence(ctxT(t))
 	must(t, err, "LoadPresence")
 	if string(docs[alice]) != `{"availability":"busy"}` {

@@ -1,0 +1,244 @@
+// Package boltstore is calsync's embedded store: a single file written
+// with bbolt (pure Go, no cgo), safe against crashes, one writer process.
+//
+// Layout (schema version 1):
+//
+//	meta       "schema" -> "1"; "seq" -> last outbox sequence number
+//	mailboxes  <smtp> -> bucket
+//	             "record" -> JSON recordDoc (status, checkpoint, OOF, longest occurrence)
+//	             "occ"    -> bucket <start: 12 bytes>|<item id> -> occurrence
+//	leases     <smtp> -> JSON lease
+//	presence   <smtp> -> presence document
+//	outbox     <seq: 8 bytes> -> JSON live message
+//	queue      <endpoint>\x00<key>\x00<seq> -> empty   (per-key delivery order)
+//	dead       <seq> -> JSON dead message
+//	ids        <message id> -> <seq>, 'L'ive or 'D'ead
+//	counts     <endpoint> -> pending and dead counters
+//
+// Every method runs in one bolt transaction, so CommitWindow replaces the
+// occurrences and saves the checkpoint atomically, and Enqueue stores a
+// batch all-or-nothing. See docs/store.md for the reasoning and figures.
+package boltstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/calsync/calsync/store"
+)
+
+// SchemaVersion is the layout version this package writes and reads.
+const SchemaVersion = 1
+
+// Sentinel errors of Open; test with errors.Is.
+var (
+	// ErrLocked: another process (or another Store in this process) holds the file.
+	ErrLocked = errors.New("boltstore: store file is locked by another process")
+	// ErrCorrupt: the file is not a readable calsync store.
+	ErrCorrupt = errors.New("boltstore: store file is corrupt or not a calsync store")
+)
+
+// Options tune Open. The zero value is usable.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release the
+	// file lock before it fails with ErrLocked. Default 2s.
+	LockTimeout time.Duration
+	// NoSync skips fsync after each transaction. Only for tests and
+	// benchmarks: a crash can then lose or corrupt data.
+	NoSync bool
+	// Encoding of occurrences; default EncodingBinary.
+	Encoding Encoding
+	// BatchDelay > 0 lets concurrent writes of different mailboxes share one
+	// transaction and one fsync (bolt's Batch), waiting at most this long for
+	// company. 0 runs every write in its own transaction.
+	BatchDelay time.Duration
+	// Logger receives open/close messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is the bolt-backed store.Store. Create it with Open.
+type Store struct {
+	db     *bolt.DB
+	path   string
+	opts   Options
+	log    *slog.Logger
+	mu     sync.RWMutex // write-locked only by Close
+	closed bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketMailboxes = []byte("mailboxes")
+	bucketLeases    = []byte("leases")
+	bucketPresence  = []byte("presence")
+	bucketOutbox    = []byte("outbox")
+	bucketQueue     = []byte("queue")
+	bucketDead      = []byte("dead")
+	bucketIDs       = []byte("ids")
+	bucketCounts    = []byte("counts")
+	allBuckets      = [][]byte{bucketMeta, bucketMailboxes, bucketLeases, bucketPresence, bucketOutbox, bucketQueue, bucketDead, bucketIDs, bucketCounts}
+
+	keySchema = []byte("schema")
+	keySeq    = []byte("seq")
+	keyRecord = []byte("record")
+	keyOcc    = []byte("occ")
+)
+
+// Open opens or creates the store file at path.
+//
+// It fails with ErrLocked when another process holds the file, and with
+// ErrCorrupt when the file is damaged, belongs to another program, or was
+// written by a newer calsync; the message says which file and what to do.
+func Open(path string, opts Options) (s *Store, err error) {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = 2 * time.Second
+	}
+	if opts.Encoding == "" {
+		opts.Encoding = EncodingBinary
+	}
+	if opts.Encoding != EncodingBinary && opts.Encoding != EncodingJSON {
+		return nil, fmt.Errorf("boltstore: unknown encoding %q (want %q or %q)", opts.Encoding, EncodingBinary, EncodingJSON)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	defer func() {
+		// bbolt trusts the pages it maps; a damaged file must become an
+		// error, not a crash of the service.
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("%w: %s: %v; move the file aside and restart calsync to rebuild it from Exchange", ErrCorrupt, path, r)
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync, NoFreelistSync: true})
+	if err != nil {
+		return nil, explainOpenError(path, opts.LockTimeout, err)
+	}
+	if opts.BatchDelay > 0 {
+		db.MaxBatchDelay = opts.BatchDelay
+	}
+	s = &Store{db: db, path: path, opts: opts, log: log}
+	if err := s.init(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	log.Debug("boltstore: opened", "path", path, "encoding", opts.Encoding)
+	return s, nil
+}
+
+func explainOpenError(path string, wait time.Duration, err error) error {
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("%w: %s still locked after %s; is another calsync running with the same store path? Stop it or give this instance its own file", ErrLocked, path, wait)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+		return fmt.Errorf("%w: %s: %v; move the file aside and restart calsync, which rebuilds the store from Exchange (pending webhooks in it are lost)", ErrCorrupt, path, err)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("boltstore: open %s: %w; the calsync service user needs read and write access to the file and its directory", path, err)
+	}
+	return fmt.Errorf("boltstore: open %s: %w", path, err)
+}
+
+// init creates the buckets of a new file and checks the schema of an
+// existing one.
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			foreign := false
+			_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error { foreign = true; return nil })
+			if foreign {
+				return fmt.Errorf("%w: %s is a bolt file without calsync metadata; point the store path to a new file", ErrCorrupt, s.path)
+			}
+			for _, b := range allBuckets {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return fmt.Errorf("boltstore: create bucket %s in %s: %w", b, s.path, err)
+				}
+			}
+			return tx.Bucket(bucketMeta).Put(keySchema, fmt.Appendf(nil, "%d", SchemaVersion))
+		}
+		var v int
+		if _, err := fmt.Sscanf(string(meta.Get(keySchema)), "%d", &v); err != nil {
+			return fmt.Errorf("%w: %s has an unreadable schema version %q", ErrCorrupt, s.path, meta.Get(keySchema))
+		}
+		if v > SchemaVersion {
+			return fmt.Errorf("%w: %s has schema version %d, this calsync reads up to %d; run the newer calsync or move the file aside", ErrCorrupt, s.path, v, SchemaVersion)
+		}
+		for _, b := range allBuckets {
+			if tx.Bucket(b) == nil {
+				return fmt.Errorf("%w: %s lacks bucket %q; move the file aside and restart calsync to rebuild it", ErrCorrupt, s.path, b)
+			}
+		}
+		return nil
+	})
+}
+
+// Path returns the file the store was opened on.
+func (s *Store) Path() string { return s.path }
+
+// begin checks ctx and the closed flag and holds the read lock that keeps
+// Close waiting until the operation ends. Call the returned func when done.
+func (s *Store) begin(ctx context.Context) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("boltstore: %w", err)
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, fmt.Errorf("boltstore: %w", store.ErrClosed)
+	}
+	return s.mu.RUnlock, nil
+}
+
+// view runs a read-only transaction.
+func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	done, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return s.db.View(fn)
+}
+
+// update runs a write transaction, batched with concurrent writers when
+// Options.BatchDelay is set. fn must be idempotent: a batch may run it again.
+func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	done, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if s.opts.BatchDelay > 0 {
+		return s.db.Batch(fn)
+	}
+	return s.db.Update(fn)
+}
+
+// Close closes the file; later calls return ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("boltstore: %w", store.ErrClosed)
+	}
+	s.closed = true
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("boltstore: close %s: %w", s.path, err)
+	}
+	s.log.Debug("boltstore: closed", "path", s.path)
+	return nil
+}
+
+// corrupt reports a value that cannot be decoded: what, where, what to do.
+func (s *Store) corrupt(what string, key []byte, err error) error {
+	return fmt.Errorf("%w: %s: cannot decode %s %q: %v; move the file aside and restart calsync to rebuild it from Exchange", ErrCorrupt, s.path, what, key, err)
+}

@@ -1,0 +1,90 @@
+package boltstore
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/calendar"
+)
+
+func sampleOccurrence() calendar.Occurrence {
+	start := time.Date(2026, 3, 29, 0, 30, 0, 123456789, time.UTC)
+	return calendar.Occurrence{
+		ItemID: "AAMkAGI2TG93AAA=", ChangeKey: "DwAAABYAAAA", MasterID: "AAMkMaster", UID: "040000008200E00074C5B7101A82E008",
+		Kind: calendar.KindException, Subject: "Quarterly review – Q1 ✓", Location: "Room 4.12", Organizer: "boss@example.com",
+		Categories: []string{"Red", "Planning"}, Start: start, End: start.Add(90 * time.Minute), AllDay: true,
+		TimeZone: "Europe/Berlin", FreeBusy: calendar.Tentative, Sensitivity: calendar.Private,
+		Response: calendar.ResponseNoResponse, IsMeeting: true, Cancelled: true,
+	}
+}
+
+func TestOccurrenceCodecRoundTrip(t *testing.T) {
+	full := sampleOccurrence()
+	minimal := calendar.Occurrence{ItemID: "x"}
+	beforeEpoch := calendar.Occurrence{ItemID: "y", Start: time.Date(1950, 1, 1, 0, 0, 0, 1, time.UTC), End: time.Date(1950, 1, 1, 1, 0, 0, 0, time.UTC)}
+	for _, enc := range []Encoding{EncodingBinary, EncodingJSON} {
+		for name, o := range map[string]calendar.Occurrence{"full": full, "minimal": minimal, "before epoch": beforeEpoch} {
+			v, err := encodeOccurrence(enc, o)
+			if err != nil {
+				t.Fatalf("%s %s: encode: %v", enc, name, err)
+			}
+			got, err := decodeOccurrence(v)
+			if err != nil {
+				t.Fatalf("%s %s: decode: %v", enc, name, err)
+			}
+			if !reflect.DeepEqual(got, o) {
+				t.Errorf("%s %s round trip:\n got  %+v\n want %+v", enc, name, got, o)
+			}
+		}
+	}
+}
+
+// Every truncation and every single-byte change of a valid value must
+// decode to an error or a value, never panic.
+func TestOccurrenceDecodeDamagedInput(t *testing.T) {
+	v, err := encodeOccurrence(EncodingBinary, sampleOccurrence())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range v {
+		if _, err := decodeOccurrence(v[:i]); err == nil {
+			t.Errorf("truncation to %d of %d bytes decoded without error", i, len(v))
+		}
+		for _, b := range []byte{0, 0x7f, 0xff} {
+			bad := append([]byte(nil), v...)
+			bad[i] = b
+			_, _ = decodeOccurrence(bad)
+		}
+	}
+	if _, err := decodeOccurrence([]byte{'z', 1, 2}); err == nil {
+		t.Error("unknown format tag decoded without error")
+	}
+}
+
+func FuzzDecodeOccurrence(f *testing.F) {
+	v, _ := encodeOccurrence(EncodingBinary, sampleOccurrence())
+	f.Add(v)
+	f.Add([]byte("j{}"))
+	f.Fuzz(func(t *testing.T, b []byte) { _, _ = decodeOccurrence(b) })
+}
+
+func TestTimeKeyOrder(t *testing.T) {
+	times := []time.Time{
+		time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Unix(0, 0),
+		time.Unix(0, 1),
+		time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC),
+		time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	for i := 1; i < len(times); i++ {
+		a, b := timeKey(times[i-1]), timeKey(times[i])
+		if string(a) >= string(b) {
+			t.Errorf("key of %s not below key of %s", times[i-1], times[i])
+		}
+		if got, ok := keyTime(b); !ok || !got.Equal(times[i]) {
+			t.Errorf("keyTime(timeKey(%s)) = %s", times[i], got)
+		}
+	}
+}

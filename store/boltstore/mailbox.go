@@ -1,0 +1,320 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/store"
+)
+
+// recordDoc is the JSON stored under "record" in a mailbox bucket.
+type recordDoc struct {
+	Status     store.MailboxStatus   `json:"status"`
+	Checkpoint store.Checkpoint      `json:"checkpoint"`
+	OOF        *calendar.OOFSettings `json:"oof,omitempty"`
+	// Longest is the duration of the longest stored occurrence; Occurrences
+	// starts its scan that far before the query start.
+	Longest time.Duration `json:"longest"`
+}
+
+type leaseDoc struct {
+	Owner   string    `json:"owner"`
+	Expires time.Time `json:"expires"`
+}
+
+// loadRecord reads a mailbox's record; ok is false when the mailbox is unknown.
+func (s *Store) loadRecord(tx *bolt.Tx, smtp string) (*bolt.Bucket, recordDoc, bool, error) {
+	var doc recordDoc
+	mb := tx.Bucket(bucketMailboxes).Bucket([]byte(smtp))
+	if mb == nil {
+		return nil, doc, false, nil
+	}
+	if err := json.Unmarshal(mb.Get(keyRecord), &doc); err != nil {
+		return nil, doc, false, s.corrupt("mailbox record", []byte(smtp), err)
+	}
+	return mb, doc, true, nil
+}
+
+// mutateRecord loads or creates a mailbox's record, lets fn change it and
+// writes it back; fn may also write into the mailbox bucket.
+func (s *Store) mutateRecord(tx *bolt.Tx, smtp string, fn func(mb *bolt.Bucket, doc *recordDoc) error) error {
+	mb, doc, ok, err := s.loadRecord(tx, smtp)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		mb, err = tx.Bucket(bucketMailboxes).CreateBucket([]byte(smtp))
+		if err != nil {
+			return fmt.Errorf("boltstore: create mailbox %s: %w", smtp, err)
+		}
+		doc.Status.SMTP = smtp
+	}
+	if err := fn(mb, &doc); err != nil {
+		return err
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("boltstore: encode record of %s: %w", smtp, err)
+	}
+	return mb.Put(keyRecord, b)
+}
+
+// CommitWindow replaces a mailbox's occurrences and checkpoint in one transaction.
+func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCommit) error {
+	occs, err := store.PrepareCommit(smtp, c)
+	if err != nil {
+		return err
+	}
+	type encoded struct{ key, val []byte }
+	rows := make([]encoded, len(occs))
+	var longest time.Duration
+	for i, o := range occs {
+		v, err := encodeOccurrence(s.opts.Encoding, o)
+		if err != nil {
+			return fmt.Errorf("boltstore: encode occurrence %q of %s: %w", o.ItemID, smtp, err)
+		}
+		rows[i] = encoded{occurrenceKey(o), v}
+		longest = max(longest, o.End.Sub(o.Start))
+	}
+	cp := normalizeCheckpoint(c.Checkpoint)
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		return s.mutateRecord(tx, smtp, func(mb *bolt.Bucket, doc *recordDoc) error {
+			if mb.Bucket(keyOcc) != nil {
+				if err := mb.DeleteBucket(keyOcc); err != nil {
+					return fmt.Errorf("boltstore: clear occurrences of %s: %w", smtp, err)
+				}
+			}
+			ob, err := mb.CreateBucket(keyOcc)
+			if err != nil {
+				return fmt.Errorf("boltstore: occurrences of %s: %w", smtp, err)
+			}
+			ob.FillPercent = 0.9 // rows arrive in key order
+			for _, r := range rows {
+				if err := ob.Put(r.key, r.val); err != nil {
+					return fmt.Errorf("boltstore: write occurrence of %s: %w", smtp, err)
+				}
+			}
+			doc.Checkpoint = cp
+			doc.Longest = longest
+			return nil
+		})
+	})
+}
+
+// SaveCheckpoint updates only the checkpoint.
+func (s *Store) SaveCheckpoint(ctx context.Context, smtp string, cp store.Checkpoint) error {
+	if smtp == "" {
+		return fmt.Errorf("boltstore: checkpoint without mailbox address")
+	}
+	cp = normalizeCheckpoint(cp)
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		return s.mutateRecord(tx, smtp, func(_ *bolt.Bucket, doc *recordDoc) error {
+			doc.Checkpoint = cp
+			return nil
+		})
+	})
+}
+
+// SaveStatus stores the sync status of a mailbox.
+func (s *Store) SaveStatus(ctx context.Context, st store.MailboxStatus) error {
+	if st.SMTP == "" {
+		return fmt.Errorf("boltstore: status without mailbox address")
+	}
+	st = normalizeStatus(st)
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		return s.mutateRecord(tx, st.SMTP, func(_ *bolt.Bucket, doc *recordDoc) error {
+			doc.Status = st
+			return nil
+		})
+	})
+}
+
+// SaveOOF stores the automatic-replies settings of a mailbox.
+func (s *Store) SaveOOF(ctx context.Context, smtp string, oof calendar.OOFSettings) error {
+	if smtp == "" {
+		return fmt.Errorf("boltstore: automatic replies without mailbox address")
+	}
+	oof.Start, oof.End = utc(oof.Start), utc(oof.End)
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		return s.mutateRecord(tx, smtp, func(_ *bolt.Bucket, doc *recordDoc) error {
+			o := oof
+			doc.OOF = &o
+			return nil
+		})
+	})
+}
+
+// Mailbox returns the record of one mailbox, or ErrNotFound.
+func (s *Store) Mailbox(ctx context.Context, smtp string) (store.MailboxRecord, error) {
+	var rec store.MailboxRecord
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		_, doc, ok, err := s.loadRecord(tx, smtp)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("boltstore: mailbox %s: %w", smtp, store.ErrNotFound)
+		}
+		rec = doc.record()
+		return nil
+	})
+	return rec, err
+}
+
+// Mailboxes lists all records sorted by SMTP address (bolt keeps keys in byte order).
+func (s *Store) Mailboxes(ctx context.Context) ([]store.MailboxRecord, error) {
+	var out []store.MailboxRecord
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		out = []store.MailboxRecord{}
+		return tx.Bucket(bucketMailboxes).ForEachBucket(func(k []byte) error {
+			_, doc, _, err := s.loadRecord(tx, string(k))
+			if err != nil {
+				return err
+			}
+			out = append(out, doc.record())
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Occurrences returns the stored occurrences overlapping [start, end),
+// scanning only keys from start minus the longest stored duration.
+func (s *Store) Occurrences(ctx context.Context, smtp string, start, end time.Time) ([]calendar.Occurrence, error) {
+	var out []calendar.Occurrence
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		mb, doc, ok, err := s.loadRecord(tx, smtp)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("boltstore: occurrences of %s: %w", smtp, store.ErrNotFound)
+		}
+		ob := mb.Bucket(keyOcc)
+		if ob == nil || !end.After(start) {
+			return nil
+		}
+		endKey := timeKey(end)
+		c := ob.Cursor()
+		for k, v := c.Seek(timeKey(saturatingSub(start, doc.Longest))); k != nil && bytes.Compare(k[:min(len(k), 12)], endKey) < 0; k, v = c.Next() {
+			o, err := decodeOccurrence(v)
+			if err != nil {
+				return s.corrupt("occurrence of "+smtp, k, err)
+			}
+			if o.Overlaps(start, end) {
+				out = append(out, o)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteMailbox removes the record, occurrences, lease and presence of a mailbox.
+func (s *Store) DeleteMailbox(ctx context.Context, smtp string) error {
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		key := []byte(smtp)
+		if tx.Bucket(bucketMailboxes).Bucket(key) == nil {
+			return fmt.Errorf("boltstore: delete mailbox %s: %w", smtp, store.ErrNotFound)
+		}
+		if err := tx.Bucket(bucketMailboxes).DeleteBucket(key); err != nil {
+			return fmt.Errorf("boltstore: delete mailbox %s: %w", smtp, err)
+		}
+		if err := tx.Bucket(bucketLeases).Delete(key); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketPresence).Delete(key)
+	})
+}
+
+// AcquireLease claims or renews a mailbox lease for owner.
+func (s *Store) AcquireLease(ctx context.Context, smtp, owner string, now time.Time, ttl time.Duration) error {
+	if owner == "" || ttl <= 0 {
+		return fmt.Errorf("boltstore: lease on %s needs an owner and a positive duration", smtp)
+	}
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLeases)
+		if raw := b.Get([]byte(smtp)); raw != nil {
+			var l leaseDoc
+			if err := json.Unmarshal(raw, &l); err != nil {
+				return s.corrupt("lease", []byte(smtp), err)
+			}
+			if l.Owner != owner && now.Before(l.Expires) {
+				return fmt.Errorf("boltstore: lease on %s held by %s until %s: %w", smtp, l.Owner, l.Expires.Format(time.RFC3339), store.ErrConflict)
+			}
+		}
+		raw, err := json.Marshal(leaseDoc{Owner: owner, Expires: now.Add(ttl).UTC()})
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(smtp), raw)
+	})
+}
+
+// ReleaseLease gives up owner's lease on a mailbox.
+func (s *Store) ReleaseLease(ctx context.Context, smtp, owner string) error {
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLeases)
+		raw := b.Get([]byte(smtp))
+		if raw == nil {
+			return nil
+		}
+		var l leaseDoc
+		if err := json.Unmarshal(raw, &l); err != nil {
+			return s.corrupt("lease", []byte(smtp), err)
+		}
+		if l.Owner != owner {
+			return fmt.Errorf("boltstore: release lease on %s: held by %s, not %s: %w", smtp, l.Owner, owner, store.ErrConflict)
+		}
+		return b.Delete([]byte(smtp))
+	})
+}
+
+// SavePresence stores the last published presence document of a user.
+func (s *Store) SavePresence(ctx context.Context, smtp string, doc []byte) error {
+	if smtp == "" {
+		return fmt.Errorf("boltstore: presence without user address")
+	}
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPresence).Put([]byte(smtp), append([]byte{}, doc...))
+	})
+}
+
+// LoadPresence returns all stored presence documents by SMTP address.
+func (s *Store) LoadPresence(ctx context.Context) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPresence).ForEach(func(k, v []byte) error {
+			out[string(k)] = append([]byte(nil), v...)
+			return nil
+		})
+	})
+	return out, err
+}
+
+func (d recordDoc) record() store.MailboxRecord {
+	return store.MailboxRecord{Status: d.Status, Checkpoint: d.Checkpoint, OOF: d.OOF}
+}
+
+func normalizeCheckpoint(cp store.Checkpoint) store.Checkpoint {
+	cp.Window.Start, cp.Window.End, cp.LoadedAt = utc(cp.Window.Start), utc(cp.Window.End), utc(cp.LoadedAt)
+	return cp
+}
+
+func normalizeStatus(st store.MailboxStatus) store.MailboxStatus {
+	st.LastEvent, st.LastVerified = utc(st.LastEvent), utc(st.LastVerified)
+	if st.LastError != nil {
+		e := *st.LastError
+		e.At = utc(e.At)
+		st.LastError = &e
+	}
+	return st
+}
+
+func utc(t time.Time) time.Time { return t.UTC() }
