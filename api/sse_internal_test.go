@@ -1,0 +1,103 @@
+package api
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/calsync/calsync/internal/clock"
+)
+
+func TestHubDropsSlowClient(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h, err := NewHub(HubOptions{ClientBuffer: 2, Clock: clock.NewFake(time.Unix(1000, 0)), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, _, _, _, err := h.subscribe(0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, _, _, _, _ := h.subscribe(0, false)
+	for i := range 3 {
+		if _, err := h.Publish(EventPresenceChanged, map[string]int{"n": i}); err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 {
+			<-fast.events
+		}
+	}
+	select {
+	case <-slow.gone:
+	default:
+		t.Fatalf("a client with a full queue was not dropped")
+	}
+	select {
+	case <-fast.gone:
+		t.Fatalf("a client that keeps up was dropped")
+	default:
+	}
+	if got := gatheredValue(t, reg, "calsync_sse_clients_dropped_total", ""); got != 1 {
+		t.Errorf("dropped counter = %v, want 1", got)
+	}
+	if got := gatheredValue(t, reg, "calsync_sse_clients", ""); got != 1 {
+		t.Errorf("clients gauge = %v, want 1", got)
+	}
+	if got := gatheredValue(t, reg, "calsync_sse_events_published_total", EventPresenceChanged); got != 3 {
+		t.Errorf("published counter = %v, want 3", got)
+	}
+}
+
+func TestHubIDsIncreaseAcrossRestart(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 30, 9, 0, 0, 0, time.UTC))
+	h1, _ := NewHub(HubOptions{Clock: clk})
+	var last uint64
+	for range 5 {
+		id, _ := h1.Publish(EventPresenceChanged, 1)
+		if id <= last {
+			t.Fatalf("id %d after %d: ids must increase", id, last)
+		}
+		last = id
+	}
+	clk.Advance(time.Second)
+	h2, _ := NewHub(HubOptions{Clock: clk})
+	id, _ := h2.Publish(EventPresenceChanged, 1)
+	if id <= last {
+		t.Errorf("first id after a restart %d <= last id before %d", id, last)
+	}
+	_, replay, reset, _, _ := h2.subscribe(last, true)
+	if !reset || replay != nil {
+		t.Errorf("resuming across a restart: reset=%v replay=%d, want a reset", reset, len(replay))
+	}
+}
+
+// gatheredValue returns the value of a counter or gauge from reg; label,
+// when set, must equal one of the metric's label values.
+func gatheredValue(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			ok := label == ""
+			for _, lp := range m.GetLabel() {
+				ok = ok || lp.GetValue() == label
+			}
+			if !ok {
+				continue
+			}
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("metric %s{%s} not gathered", name, label)
+	return 0
+}
