@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// maxDiscoverBatch is Exchange's default MaxUsersPerGetUserSettingsRequest.
+const maxDiscoverBatch = 90
+
+// discoverer gathers Autodiscover lookups of many workers into batched
+// GetUserSettings requests (up to 90 users each), so that an initial load
+// costs about 1/90 of a request per mailbox. Safe for concurrent use.
+type discoverer struct {
+	e    *Engine
+	wake chan struct{}
+
+	mu      sync.Mutex
+	order   []string
+	waiting map[string][]chan DiscoverResult
+}
+
+func newDiscoverer(e *Engine) *discoverer {
+	return &discoverer{e: e, wake: make(chan struct{}, 1), waiting: map[string][]chan DiscoverResult{}}
+}
+
+// discover returns the Autodiscover result for smtp.
+func (d *discoverer) discover(ctx context.Context, smtp string) (DiscoverResult, error) {
+	ch := make(chan DiscoverResult, 1)
+	d.mu.Lock()
+	if len(d.waiting[smtp]) == 0 {
+		d.order = append(d.order, smtp)
+	}
+	d.waiting[smtp] = append(d.waiting[smtp], ch)
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case r := <-ch:
+		return r, r.Err
+	case <-ctx.Done():
+		return DiscoverResult{}, ctx.Err()
+	}
+}
+
+// run serves batches until ctx ends.
+func (d *discoverer) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		}
+		// Let more lookups join the batch.
+		if err := sleep(ctx, d.e.clk, d.e.opts.DiscoverBatchDelay); err != nil {
+			return
+		}
+		for {
+			batch := d.take()
+			if len(batch) == 0 {
+				break
+			}
+			d.serve(ctx, batch)
+			if ctx.Err() != nil {
+				return
+			}
+		}
+	}
+}
+
+func (d *discoverer) take() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := min(len(d.order), maxDiscoverBatch)
+	batch := append([]string(nil), d.order[:n]...)
+	d.order = d.order[n:]
+	return batch
+}
+
+func (d *discoverer) serve(ctx context.Context, batch []string) {
+	var results []DiscoverResult
+	err := d.e.call(ctx, "", "autodiscover", func(ctx context.Context) error {
+		var err error
+		results, err = d.e.ex.Discover(ctx, batch)
+		return err
+	})
+	byAddr := map[string]DiscoverResult{}
+	if err == nil {
+		for i, r := range results {
+			if i < len(batch) && r.SMTP == "" {
+				r.SMTP = batch[i]
+			}
+			byAddr[normalize(r.SMTP)] = r
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, smtp := range batch {
+		r, ok := byAddr[smtp]
+		switch {
+		case err != nil:
+			r = DiscoverResult{SMTP: smtp, Err: err}
+		case !ok:
+			r = DiscoverResult{SMTP: smtp, Err: fmt.Errorf("engine: autodiscover returned no result for %s", smtp)}
+		}
+		for _, ch := range d.waiting[smtp] {
+			ch <- r
+		}
+		delete(d.waiting, smtp)
+	}
+}

@@ -1,0 +1,423 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/store"
+	"github.com/calsync/calsync/store/memstore"
+)
+
+type harness struct {
+	t      *testing.T
+	fx     *fakeExchange
+	st     store.Store
+	e      *Engine
+	cancel context.CancelFunc
+	done   chan error
+	opts   Options
+}
+
+func testOptions(fx *fakeExchange, st store.Store) Options {
+	var logger *slog.Logger
+	if os.Getenv("ENGINE_TEST_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return Options{
+		Store: st, Exchange: fx, Logger: logger,
+		CoalesceDelay: 20 * time.Millisecond, ReconcileInterval: -1,
+		PullInterval: 20 * time.Millisecond, RegroupDelay: 10 * time.Millisecond,
+		RetryBase: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond, SlowRetry: time.Hour,
+		DiscoverBatchDelay: time.Millisecond, HeartbeatTimeout: time.Hour,
+		Budget: BudgetConfig{RequestsPerSecond: -1, ThrottlePause: 5 * time.Millisecond},
+		Seed:   1,
+	}
+}
+
+func start(t *testing.T, fx *fakeExchange, st store.Store, mailboxes []string, tweak func(*Options)) *harness {
+	t.Helper()
+	opts := testOptions(fx, st)
+	if tweak != nil {
+		tweak(&opts)
+	}
+	e, err := New(opts)
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	e.SetMailboxes(mailboxes)
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{t: t, fx: fx, st: st, e: e, cancel: cancel, done: make(chan error, 1), opts: opts}
+	go func() { h.done <- e.Run(ctx) }()
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	h.cancel = nil
+	select {
+	case err := <-h.done:
+		if err != nil {
+			h.t.Errorf("Run() = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		h.t.Fatalf("Run did not return after cancel")
+	}
+}
+
+func (h *harness) waitState(smtp, state string) {
+	h.t.Helper()
+	eventually(h.t, 5*time.Second, smtp+" in state "+state, func() bool {
+		st, err := h.e.Status(smtp)
+		return err == nil && st.State == state
+	})
+}
+
+func (h *harness) stored(smtp string) []calendar.Occurrence {
+	occs, err := h.st.Occurrences(context.Background(), smtp, time.Now().Add(-72*time.Hour), time.Now().Add(30*24*time.Hour))
+	if err != nil {
+		return nil
+	}
+	return occs
+}
+
+func (h *harness) waitSubjects(smtp string, want ...string) {
+	h.t.Helper()
+	eventually(h.t, 5*time.Second, fmt.Sprintf("%s to hold %v", smtp, want), func() bool {
+		got := h.stored(smtp)
+		if len(got) != len(want) {
+			return false
+		}
+		for i := range got {
+			if got[i].Subject != want[i] {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// occ builds an occurrence starting h hours from now.
+func occ(id, subject string, h int) calendar.Occurrence {
+	start := time.Now().UTC().Truncate(time.Hour).Add(time.Duration(h) * time.Hour)
+	return calendar.Occurrence{ItemID: id, Subject: subject, Kind: calendar.KindSingle, Start: start, End: start.Add(30 * time.Minute), FreeBusy: calendar.Busy, Sensitivity: calendar.Normal}
+}
+
+func TestStreamingLoadAndNotification(t *testing.T) {
+	fx := newFakeExchange()
+	fx.put("alice@example.org", occ("a1", "Standup", 1))
+	fx.put("bob@example.org", occ("b1", "Review", 2))
+	var changed atomic.Int32
+	h := start(t, fx, memstore.New(), []string{"Alice@example.org", "bob@example.org"}, func(o *Options) {
+		o.OnCalendarChanged = func(string) { changed.Add(1) }
+	})
+	h.waitSubjects("alice@example.org", "Standup")
+	h.waitSubjects("bob@example.org", "Review")
+	h.waitState("alice@example.org", StateLive)
+	eventually(t, 5*time.Second, "a stream with both subscriptions", func() bool {
+		for _, s := range fx.openStreams() {
+			if len(s.ids) == 2 {
+				return true
+			}
+		}
+		return false
+	})
+	fx.put("alice@example.org", occ("a1", "Standup (moved)", 3), occ("a2", "Lunch", 4))
+	h.waitSubjects("alice@example.org", "Standup (moved)", "Lunch")
+	st, _ := h.e.Status("alice@example.org")
+	if st.LastVerified.IsZero() || st.LastEvent.IsZero() || st.Group == "" || st.Connection == "" {
+		t.Errorf("Status(alice) = %+v, want LastVerified, LastEvent, Group and Connection set", st)
+	}
+	if changed.Load() < 3 {
+		t.Errorf("OnCalendarChanged called %d times, want ≥ 3 (two loads, one change)", changed.Load())
+	}
+	// Initial load costs ≤ 3 requests per mailbox plus a share of batched Autodiscover.
+	for _, op := range []string{"Subscribe", "OOF"} {
+		if n := fx.countFor(op, "bob@example.org"); n != 1 {
+			t.Errorf("%s calls for bob = %d, want 1", op, n)
+		}
+	}
+	if n := fx.countFor("CalendarView", "bob@example.org"); n != 1 {
+		t.Errorf("CalendarView calls for bob = %d, want 1", n)
+	}
+}
+
+func TestCoalescingDuplicateEvents(t *testing.T) {
+	fx := newFakeExchange()
+	fx.put("alice@example.org", occ("a1", "One", 1))
+	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, func(o *Options) { o.CoalesceDelay = 200 * time.Millisecond })
+	h.waitState("alice@example.org", StateLive)
+	eventually(t, 5*time.Second, "stream open", func() bool { return len(fx.openStreams()) == 1 })
+	before := fx.countFor("CalendarView", "alice@example.org")
+	w := h.e.worker("alice@example.org")
+	for range 20 {
+		w.hint(time.Now())
+	}
+	fx.put("alice@example.org", occ("a1", "Two", 1))
+	h.waitSubjects("alice@example.org", "Two")
+	eventually(t, 5*time.Second, "worker live again", func() bool {
+		st, _ := h.e.Status("alice@example.org")
+		return st.State == StateLive
+	})
+	if got := fx.countFor("CalendarView", "alice@example.org") - before; got != 1 {
+		t.Errorf("CalendarView calls after 21 hints = %d, want 1", got)
+	}
+}
+
+func TestTruncatedViewIsSplit(t *testing.T) {
+	fx := newFakeExchange()
+	fx.viewMax = 3
+	var occs []calendar.Occurrence
+	var want []string
+	for i := range 10 {
+		occs = append(occs, occ(fmt.Sprintf("i%02d", i), fmt.Sprintf("S%02d", i), 1+i*5))
+		want = append(want, fmt.Sprintf("S%02d", i))
+	}
+	fx.put("alice@example.org", occs...)
+	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, nil)
+	h.waitSubjects("alice@example.org", want...)
+	if n := fx.countFor("CalendarView", "alice@example.org"); n < 4 {
+		t.Errorf("CalendarView calls = %d, want ≥ 4 (window split while truncated)", n)
+	}
+}
+
+func TestDeniedMailboxDoesNotStopOthers(t *testing.T) {
+	fx := newFakeExchange()
+	fx.denied["eve@example.org"] = true
+	fx.put("alice@example.org", occ("a1", "Standup", 1))
+	h := start(t, fx, memstore.New(), []string{"alice@example.org", "eve@example.org"}, nil)
+	h.waitState("eve@example.org", StateDenied)
+	h.waitSubjects("alice@example.org", "Standup")
+	st, _ := h.e.Status("eve@example.org")
+	if st.LastError == nil || st.LastError.Code != "ErrorImpersonateUserDenied" || st.LastError.Hint == "" {
+		t.Fatalf("Status(eve).LastError = %+v, want ErrorImpersonateUserDenied with a hint", st.LastError)
+	}
+	rec, err := h.st.Mailbox(context.Background(), "eve@example.org")
+	if err != nil || rec.Status.State != StateDenied {
+		t.Errorf("stored status of eve = %+v, %v; want state denied persisted", rec.Status, err)
+	}
+	// SyncNow retries at once and reports the failure.
+	if err := h.e.SyncNow(context.Background(), "eve@example.org"); ErrorCode(err) != "ErrorImpersonateUserDenied" {
+		t.Errorf("SyncNow(eve) = %v, want ErrorImpersonateUserDenied", err)
+	}
+}
+
+func TestGroupingAndAffinity(t *testing.T) {
+	fx := newFakeExchange()
+	var names []string
+	for i := range 450 {
+		n := fmt.Sprintf("u%03d@example.org", i)
+		names = append(names, n)
+		if i%2 == 0 {
+			fx.grouping[n] = "siteA"
+		} else {
+			fx.grouping[n] = "siteB"
+		}
+	}
+	h := start(t, fx, memstore.New(), names, func(o *Options) { o.Budget.Concurrency = 20; o.Budget.PerServer = 20 })
+	eventually(t, 20*time.Second, "all subscriptions streamed on ≤ ceil(n/200) connections per group", func() bool {
+		gs := h.e.Groups()
+		if len(gs) != 2 {
+			return false
+		}
+		for _, g := range gs {
+			total := 0
+			for _, c := range g.Connections {
+				total += c.Subscriptions
+			}
+			if total != 225 || len(g.Connections) != 2 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, g := range h.e.Groups() {
+		want := "u000@example.org"
+		if g.GroupingInformation == "siteB" {
+			want = "u001@example.org"
+		}
+		if g.Anchor != want || !g.HasCookie {
+			t.Errorf("group %s anchor = %q (cookie %v), want %q with cookie", g.Key, g.Anchor, g.HasCookie, want)
+		}
+		for _, c := range g.Connections {
+			if c.Subscriptions > 200 {
+				t.Errorf("connection %s carries %d subscriptions, want ≤ 200", c.Name, c.Subscriptions)
+			}
+		}
+	}
+	fx.mu.Lock()
+	defer fx.mu.Unlock()
+	for _, tg := range fx.targets {
+		if !tg.Affinity || tg.Anchor == "" {
+			t.Fatalf("Subscribe target %+v, want affinity with an anchor", tg)
+		}
+		if tg.Anchor != tg.SMTP && tg.Cookie == "" && fx.calls["Subscribe"] > 2 {
+			// Members subscribing after the anchor replay its cookie.
+			continue
+		}
+	}
+}
+
+func TestSubscriptionLossResubscribesAndRereads(t *testing.T) {
+	fx := newFakeExchange()
+	fx.put("alice@example.org", occ("a1", "One", 1))
+	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, nil)
+	h.waitState("alice@example.org", StateLive)
+	eventually(t, 5*time.Second, "stream open", func() bool { return len(fx.openStreams()) == 1 })
+	// Exchange restarts: subscriptions vanish, a change happens meanwhile.
+	fx.mu.Lock()
+	fx.items["alice@example.org"] = []calendar.Occurrence{occ("a1", "Changed during restart", 1)}
+	fx.mu.Unlock()
+	fx.restart()
+	h.waitSubjects("alice@example.org", "Changed during restart")
+	eventually(t, 5*time.Second, "second subscription", func() bool { return fx.countFor("Subscribe", "alice@example.org") == 2 })
+	eventually(t, 5*time.Second, "stream re-opened with the new subscription", func() bool {
+		for _, s := range fx.openStreams() {
+			fx.mu.Lock()
+			_, ok := fx.subs[s.ids[0]]
+			fx.mu.Unlock()
+			if ok {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func TestStreamCutIsReverified(t *testing.T) {
+	fx := newFakeExchange()
+	fx.put("alice@example.org", occ("a1", "One", 1))
+	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, nil)
+	h.waitState("alice@example.org", StateLive)
+	eventually(t, 5*time.Second, "stream open", func() bool { return len(fx.openStreams()) == 1 })
+	// The change's notification is lost with the connection.
+	fx.mu.Lock()
+	fx.items["alice@example.org"] = []calendar.Occurrence{occ("a1", "Lost event", 1)}
+	fx.mu.Unlock()
+	fx.openStreams()[0].cut()
+	h.waitSubjects("alice@example.org", "Lost event")
+	if n := fx.countFor("Subscribe", "alice@example.org"); n != 1 {
+		t.Errorf("Subscribe calls = %d, want 1 (the subscription survives a cut)", n)
+	}
+}
+
+func TestSilentStreamIsReplaced(t *testing.T) {
+	fx := newFakeExchange()
+	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, func(o *Options) { o.HeartbeatTimeout = 50 * time.Millisecond })
+	h.waitState("alice@example.org", StateLive)
+	eventually(t, 5*time.Second, "three stream opens (silence detected twice)", func() bool { return fx.count("OpenStream") >= 3 })
+}
+
+func TestPullModeAndResume(t *testing.T) {
+	fx := newFakeExchange()
+	fx.put("alice@example.org", occ("a1", "One", 1))
+	st := memstore.New()
+	h := start(t, fx, st, []string{"alice@example.org"}, func(o *Options) { o.Mode = Pull })
+	h.waitSubjects("alice@example.org", "One")
+	fx.put("alice@example.org", occ("a1", "Two", 1))
+	h.waitSubjects("alice@example.org", "Two")
+	eventually(t, 5*time.Second, "watermark persisted", func() bool {
+		rec, err := st.Mailbox(context.Background(), "alice@example.org")
+		return err == nil && rec.Checkpoint.Watermark == "1" && rec.Checkpoint.NotificationMode == "pull"
+	})
+	h.stop()
+	views := fx.countFor("CalendarView", "alice@example.org")
+	// Restart over the same store: the pull subscription is reused, no reload.
+	h2 := start(t, fx, st, []string{"alice@example.org"}, func(o *Options) { o.Mode = Pull })
+	h2.waitState("alice@example.org", StateLive)
+	eventually(t, 5*time.Second, "a poll with the stored watermark", func() bool { return fx.countFor("GetEvents", "alice@example.org") > 3 })
+	if got := fx.countFor("Subscribe", "alice@example.org"); got != 1 {
+		t.Errorf("Subscribe calls after restart = %d, want 1 (resumed)", got)
+	}
+	if got := fx.countFor("CalendarView", "alice@example.org"); got != views {
+		t.Errorf("CalendarView calls after restart = %d, want %d (no reload)", got, views)
+	}
+	fx.put("alice@example.org", occ("a1", "Three", 1))
+	h2.waitSubjects("alice@example.org", "Three")
+}
+
+func TestSetMailboxesAtRuntime(t *testing.T) {
+	fx := newFakeExchange()
+	fx.put("alice@example.org", occ("a1", "A", 1))
+	fx.put("bob@example.org", occ("b1", "B", 1))
+	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, nil)
+	h.waitState("alice@example.org", StateLive)
+	h.e.SetMailboxes([]string{"bob@example.org"})
+	h.waitSubjects("bob@example.org", "B")
+	if _, err := h.e.Status("alice@example.org"); !errors.Is(err, ErrUnknownMailbox) {
+		t.Errorf("Status(alice) after removal error = %v, want ErrUnknownMailbox", err)
+	}
+	eventually(t, 5*time.Second, "alice unsubscribed", func() bool { return fx.countFor("Unsubscribe", "alice@example.org") == 1 })
+	if err := h.e.SyncNow(context.Background(), "bob@example.org"); err != nil {
+		t.Errorf("SyncNow(bob) = %v, want nil", err)
+	}
+	if err := h.e.SyncNow(context.Background(), "alice@example.org"); !errors.Is(err, ErrUnknownMailbox) {
+		t.Errorf("SyncNow(alice) = %v, want ErrUnknownMailbox", err)
+	}
+}
+
+func TestWorkerPanicIsRecovered(t *testing.T) {
+	fx := newFakeExchange()
+	fx.put("alice@example.org", occ("a1", "A", 1))
+	var panicked atomic.Bool
+	fx.fail = func(op, smtp string) error {
+		if op == "CalendarView" && panicked.CompareAndSwap(false, true) {
+			panic("boom")
+		}
+		return nil
+	}
+	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, nil)
+	h.waitSubjects("alice@example.org", "A")
+	st, _ := h.e.Status("alice@example.org")
+	if st.LastError == nil || st.LastError.Code != "InternalError" {
+		t.Errorf("LastError = %+v, want InternalError recorded", st.LastError)
+	}
+}
+
+func TestTransientErrorsBackOffAndRecover(t *testing.T) {
+	fx := newFakeExchange()
+	fx.put("alice@example.org", occ("a1", "A", 1))
+	var n atomic.Int32
+	fx.fail = func(op, smtp string) error {
+		if op == "CalendarView" && n.Add(1) <= 3 {
+			return &ExchangeError{Code: "ErrorServerBusy", BackOff: 10 * time.Millisecond}
+		}
+		return nil
+	}
+	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, nil)
+	h.waitSubjects("alice@example.org", "A")
+	h.waitState("alice@example.org", StateLive)
+}
+
+func TestOptionsValidation(t *testing.T) {
+	fx := newFakeExchange()
+	tests := []struct {
+		name  string
+		tweak func(*Options)
+	}{
+		{"no store", func(o *Options) { o.Store = nil }},
+		{"no exchange", func(o *Options) { o.Exchange = nil }},
+		{"bad mode", func(o *Options) { o.Mode = "push" }},
+		{"stream timeout too long", func(o *Options) { o.StreamTimeout = time.Hour }},
+		{"negative window", func(o *Options) { o.Window.DaysBefore = -1 }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := testOptions(fx, memstore.New())
+			tc.tweak(&o)
+			if _, err := New(o); err == nil {
+				t.Errorf("New() error = nil, want an error")
+			}
+		})
+	}
+}

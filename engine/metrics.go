@@ -1,0 +1,71 @@
+package engine
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the engine's Prometheus collectors. They are always created
+// (so code can update them unconditionally) and registered only when
+// Options.Registerer is set.
+type metrics struct {
+	syncLag       prometheus.Histogram
+	errors        *prometheus.CounterVec
+	throttled     *prometheus.CounterVec
+	subscriptions *prometheus.GaugeVec
+	connections   prometheus.Gauge
+	resyncs       *prometheus.CounterVec
+	reads         prometheus.Counter
+	commits       prometheus.Counter
+	states        *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		syncLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "sync_lag_seconds",
+			Help:    "Delay from the first notification of a change to the commit of the re-read window.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "errors_total",
+			Help: "Exchange errors seen by the engine, by EWS response code.",
+		}, []string{"code"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "throttled_total",
+			Help: "Throttling signals honoured by the budget limiter, by code.",
+		}, []string{"code"}),
+		subscriptions: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "subscriptions",
+			Help: "Active notification subscriptions by mode.",
+		}, []string{"mode"}),
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "streaming_connections",
+			Help: "Open GetStreamingEvents connections.",
+		}),
+		resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "resyncs_total",
+			Help: "Window re-reads by reason (notification, reconcile, recovery, roll, manual, initial).",
+		}, []string{"reason"}),
+		reads: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "calendar_view_requests_total",
+			Help: "CalendarView requests sent.",
+		}),
+		commits: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "commits_total",
+			Help: "Window commits to the store.",
+		}),
+		states: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "mailboxes",
+			Help: "Mailboxes by state.",
+		}, []string{"state"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.syncLag, m.errors, m.throttled, m.subscriptions, m.connections, m.resyncs, m.reads, m.commits, m.states} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,650 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/calsync/calsync/store"
+)
+
+// GroupStatus describes one affinity group for the dashboard.
+type GroupStatus struct {
+	// Key is GroupingInformation + "|" + EWS URL.
+	Key                 string
+	GroupingInformation string
+	EWSURL              string
+	// Anchor is the alphabetically first member; its X-AnchorMailbox routes
+	// every subscription call of the group.
+	Anchor        string
+	HasCookie     bool
+	Members       int
+	Subscriptions int
+	Connections   []ConnectionStatus
+}
+
+// ConnectionStatus describes one GetStreamingEvents connection.
+type ConnectionStatus struct {
+	Name          string
+	State         string // "connecting", "open", "backoff"
+	Subscriptions int
+	Since         time.Time
+	LastMessage   time.Time
+	Reconnects    int
+	LastError     string
+}
+
+// streamManager groups streaming subscriptions by affinity group and keeps
+// at most GroupSize of them on each GetStreamingEvents connection. Safe for
+// concurrent use; it never calls into workers while holding mu.
+type streamManager struct {
+	e *Engine
+
+	mu     sync.Mutex
+	groups map[string]*group
+	seq    int
+}
+
+type group struct {
+	key, grouping, ewsURL string
+	members               map[string]bool
+	anchor                string
+	cookie                string
+	subs                  map[string]string // smtp → subscription id to stream
+	conns                 []*streamConn
+	regroupPending        bool
+}
+
+// streamConn is one connection slot. Its id set is fixed for its life; a
+// new set means a new streamConn that waits for the old one to finish.
+type streamConn struct {
+	name   string
+	g      *group
+	subs   map[string]string // subscription id → smtp
+	prev   *streamConn
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	// Guarded by streamManager.mu.
+	state       string
+	since       time.Time
+	lastMessage time.Time
+	reconnects  int
+	lastError   string
+}
+
+func newStreamManager(e *Engine) *streamManager {
+	return &streamManager{e: e, groups: map[string]*group{}}
+}
+
+// join makes smtp a member of group key (before it subscribes).
+func (m *streamManager) join(key string, res DiscoverResult, smtp string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	g := m.groups[key]
+	if g == nil {
+		g = &group{key: key, grouping: res.GroupingInformation, ewsURL: res.EWSURL, members: map[string]bool{}, subs: map[string]string{}}
+		m.groups[key] = g
+	}
+	g.members[smtp] = true
+	if g.anchor == "" || smtp < g.anchor {
+		g.anchor = smtp
+	}
+}
+
+// leave removes smtp from group key.
+func (m *streamManager) leave(key, smtp string) {
+	m.mu.Lock()
+	g := m.groups[key]
+	if g == nil {
+		m.mu.Unlock()
+		return
+	}
+	delete(g.members, smtp)
+	if g.anchor == smtp {
+		g.anchor = ""
+		for s := range g.members {
+			if g.anchor == "" || s < g.anchor {
+				g.anchor = s
+			}
+		}
+	}
+	var stop []*streamConn
+	if len(g.members) == 0 && len(g.subs) == 0 {
+		stop = g.conns
+		g.conns = nil
+		delete(m.groups, key)
+	}
+	m.mu.Unlock()
+	for _, c := range stop {
+		c.cancel()
+	}
+}
+
+// affinity returns the anchor mailbox and cookie for subscription calls.
+func (m *streamManager) affinity(key, smtp string) (anchor, cookie string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	g := m.groups[key]
+	if g == nil || g.anchor == "" {
+		return smtp, ""
+	}
+	return g.anchor, g.cookie
+}
+
+// setCookie keeps the group's affinity cookie for replay.
+func (m *streamManager) setCookie(key, cookie string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if g := m.groups[key]; g != nil {
+		g.cookie = cookie
+	}
+}
+
+// attach asks for subscription id of smtp to be streamed.
+func (m *streamManager) attach(key, smtp, id string) {
+	m.mu.Lock()
+	g := m.groups[key]
+	if g == nil {
+		m.mu.Unlock()
+		return
+	}
+	g.subs[smtp] = id
+	schedule := m.markRegroupLocked(g)
+	m.mu.Unlock()
+	if schedule {
+		m.scheduleRegroup(key)
+	}
+}
+
+// detach stops streaming smtp's subscription.
+func (m *streamManager) detach(key, smtp string) {
+	m.mu.Lock()
+	g := m.groups[key]
+	if g == nil {
+		m.mu.Unlock()
+		return
+	}
+	if _, ok := g.subs[smtp]; !ok {
+		m.mu.Unlock()
+		return
+	}
+	delete(g.subs, smtp)
+	schedule := m.markRegroupLocked(g)
+	m.mu.Unlock()
+	if schedule {
+		m.scheduleRegroup(key)
+	}
+}
+
+func (m *streamManager) markRegroupLocked(g *group) bool {
+	if g.regroupPending {
+		return false
+	}
+	g.regroupPending = true
+	return true
+}
+
+// scheduleRegroup re-plans group key's connections after RegroupDelay, so
+// that a burst of new subscriptions re-opens each connection once.
+func (m *streamManager) scheduleRegroup(key string) {
+	ok := m.e.spawn("regroup "+key, func() {
+		ctx := m.e.runCtxDone()
+		if sleep(ctx, m.e.clk, m.e.opts.RegroupDelay) != nil {
+			return
+		}
+		m.regroup(key)
+	})
+	if !ok {
+		m.mu.Lock()
+		if g := m.groups[key]; g != nil {
+			g.regroupPending = false
+		}
+		m.mu.Unlock()
+	}
+}
+
+// regroup assigns the group's subscriptions to connections of at most
+// GroupSize ids: existing connections keep their ids, new ids fill
+// connections with room, and the group is repacked when it uses more
+// connections than ceil(n/GroupSize).
+func (m *streamManager) regroup(key string) {
+	type assignment struct{ smtp, conn string }
+	var assigned []assignment
+	var starts []*streamConn
+	runCtx := m.e.runCtxDone()
+	m.mu.Lock()
+	g := m.groups[key]
+	if g == nil {
+		m.mu.Unlock()
+		return
+	}
+	g.regroupPending = false
+	size := m.e.opts.GroupSize
+	want := map[string]string{} // id → smtp
+	for smtp, id := range g.subs {
+		want[id] = smtp
+	}
+	// Current sets minus vanished ids.
+	sets := make([][]string, len(g.conns))
+	placed := map[string]bool{}
+	for i, c := range g.conns {
+		for id := range c.subs {
+			if _, ok := want[id]; ok {
+				sets[i] = append(sets[i], id)
+				placed[id] = true
+			}
+		}
+	}
+	var fresh []string
+	for id := range want {
+		if !placed[id] {
+			fresh = append(fresh, id)
+		}
+	}
+	sort.Slice(fresh, func(i, j int) bool { return want[fresh[i]] < want[fresh[j]] })
+	for i := range sets {
+		for len(sets[i]) < size && len(fresh) > 0 {
+			sets[i] = append(sets[i], fresh[0])
+			fresh = fresh[1:]
+		}
+	}
+	for len(fresh) > 0 {
+		n := min(size, len(fresh))
+		sets = append(sets, fresh[:n])
+		fresh = fresh[n:]
+	}
+	nonEmpty := 0
+	for _, s := range sets {
+		if len(s) > 0 {
+			nonEmpty++
+		}
+	}
+	if limit := (len(want) + size - 1) / size; nonEmpty > limit {
+		// Repack: too many half-empty connections.
+		all := make([]string, 0, len(want))
+		for id := range want {
+			all = append(all, id)
+		}
+		sort.Slice(all, func(i, j int) bool { return want[all[i]] < want[all[j]] })
+		sets = nil
+		for len(all) > 0 {
+			n := min(size, len(all))
+			sets = append(sets, all[:n])
+			all = all[n:]
+		}
+	}
+	var next []*streamConn
+	for i, ids := range sets {
+		var old *streamConn
+		if i < len(g.conns) {
+			old = g.conns[i]
+		}
+		if len(ids) == 0 {
+			if old != nil {
+				old.cancel()
+			}
+			continue
+		}
+		if old != nil && sameSet(old.subs, ids) {
+			next = append(next, old)
+			continue
+		}
+		m.seq++
+		c := &streamConn{name: fmt.Sprintf("%s#%d", shortKey(g.key), m.seq), g: g, subs: map[string]string{}, prev: old, done: make(chan struct{}), state: "connecting"}
+		c.ctx, c.cancel = context.WithCancel(runCtx)
+		for _, id := range ids {
+			c.subs[id] = want[id]
+			assigned = append(assigned, assignment{want[id], c.name})
+		}
+		if old != nil {
+			old.cancel()
+		}
+		next = append(next, c)
+		starts = append(starts, c)
+	}
+	for i := len(sets); i < len(g.conns); i++ {
+		g.conns[i].cancel()
+	}
+	g.conns = next
+	m.mu.Unlock()
+
+	for _, c := range starts {
+		if !m.e.spawn("stream "+c.name, func() { m.runConn(c) }) {
+			c.cancel()
+			close(c.done)
+		}
+	}
+	for _, a := range assigned {
+		m.e.updateStatus(a.smtp, func(st *store.MailboxStatus) { st.Connection = a.conn })
+	}
+}
+
+func sameSet(have map[string]string, ids []string) bool {
+	if len(have) != len(ids) {
+		return false
+	}
+	for _, id := range ids {
+		if _, ok := have[id]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func shortKey(key string) string {
+	if i := strings.IndexByte(key, '|'); i > 0 {
+		return key[:i]
+	}
+	return key
+}
+
+// stopAll cancels every connection (at shutdown).
+func (m *streamManager) stopAll() {
+	m.mu.Lock()
+	var cs []*streamConn
+	for _, g := range m.groups {
+		cs = append(cs, g.conns...)
+	}
+	m.mu.Unlock()
+	for _, c := range cs {
+		c.cancel()
+	}
+}
+
+// summary reports groups and connections.
+func (m *streamManager) summary() []GroupStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]GroupStatus, 0, len(m.groups))
+	for _, g := range m.groups {
+		gs := GroupStatus{Key: g.key, GroupingInformation: g.grouping, EWSURL: g.ewsURL, Anchor: g.anchor, HasCookie: g.cookie != "", Members: len(g.members), Subscriptions: len(g.subs)}
+		for _, c := range g.conns {
+			gs.Connections = append(gs.Connections, ConnectionStatus{Name: c.name, State: c.state, Subscriptions: len(c.subs), Since: c.since, LastMessage: c.lastMessage, Reconnects: c.reconnects, LastError: c.lastError})
+		}
+		out = append(out, gs)
+	}
+	slices.SortFunc(out, func(a, b GroupStatus) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+func (m *streamManager) setConnState(c *streamConn, state string, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c.state != state {
+		c.since = m.e.clk.Now()
+	}
+	c.state = state
+	if err != nil {
+		c.lastError = ErrorCode(err) + ": " + err.Error()
+	}
+}
+
+// members returns the smtp addresses currently on c, sorted.
+func (m *streamManager) connMembers(c *streamConn) (ids, smtps []string, t Target) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, smtp := range c.subs {
+		ids = append(ids, id)
+		smtps = append(smtps, smtp)
+	}
+	slices.Sort(smtps)
+	slices.Sort(ids)
+	t = Target{EWSURL: c.g.ewsURL, Anchor: c.g.anchor, Cookie: c.g.cookie, Affinity: true}
+	if len(smtps) > 0 {
+		// Each connection is charged to the budget copy of its first
+		// member, so groups need not share the service account's
+		// hanging-connection limit.
+		t.SMTP = smtps[0]
+	}
+	if t.Anchor == "" {
+		t.Anchor = t.SMTP
+	}
+	return ids, smtps, t
+}
+
+// notifyAll sends trigger t to the workers of smtps.
+func (m *streamManager) notifyAll(smtps []string, t trigger) {
+	for _, s := range smtps {
+		if w := m.e.worker(s); w != nil {
+			w.notify(t)
+		}
+	}
+}
+
+// errStreamEnded tells runConn why a connection ended.
+var (
+	errSilent  = errors.New("engine: streaming connection silent past the heartbeat timeout")
+	errRenewal = errors.New("engine: streaming connection renewal")
+)
+
+// runConn keeps one connection open until its context ends.
+func (m *streamManager) runConn(c *streamConn) {
+	defer close(c.done)
+	if c.prev != nil {
+		select {
+		case <-c.prev.done:
+		case <-c.ctx.Done():
+			return
+		}
+		c.prev = nil
+	}
+	failures := 0
+	verify := false
+	for c.ctx.Err() == nil {
+		ids, smtps, t := m.connMembers(c)
+		if len(ids) == 0 {
+			return
+		}
+		m.setConnState(c, "connecting", nil)
+		stream, err := m.e.ex.OpenStream(c.ctx, t, ids, m.e.opts.StreamTimeout)
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return
+			}
+			m.e.metrics.errors.WithLabelValues(ErrorCode(err)).Inc()
+			switch classify(err).act {
+			case actResubscribe:
+				// Every id of the connection is gone (e.g. Exchange restarted).
+				m.dropIDs(c, ids)
+				m.notifyAll(smtps, trigResubscribe)
+				return
+			case actRediscover:
+				m.dropIDs(c, ids)
+				m.notifyAll(smtps, trigRediscover)
+				return
+			}
+			failures++
+			verify = true
+			m.setConnState(c, "backoff", err)
+			m.e.log.Warn("opening streaming connection failed", "conn", c.name, "code", ErrorCode(err), "err", err)
+			d := m.e.backoffDelay(failures)
+			if h := backOffHint(err); h > d {
+				d = min(h, m.e.opts.Budget.MaxBackOff)
+			}
+			if sleep(c.ctx, m.e.clk, d) != nil {
+				return
+			}
+			continue
+		}
+		m.e.metrics.connections.Inc()
+		m.setConnState(c, "open", nil)
+		if verify {
+			// After an unplanned reconnect, events may have been lost in
+			// flight: re-read before trusting the stream again.
+			m.notifyAll(smtps, trigVerify)
+		}
+		err = m.readStream(c, stream)
+		_ = stream.Close()
+		m.e.metrics.connections.Dec()
+		if c.ctx.Err() != nil {
+			return
+		}
+		m.mu.Lock()
+		c.reconnects++
+		m.mu.Unlock()
+		if err == nil || errors.Is(err, errRenewal) {
+			// Planned: the server closed the connection at its lifetime's
+			// end, or we renewed it; events stay queued meanwhile.
+			failures, verify = 0, false
+			continue
+		}
+		failures++
+		verify = true
+		m.setConnState(c, "backoff", err)
+		m.e.log.Info("streaming connection lost; reconnecting", "conn", c.name, "err", err)
+		if sleep(c.ctx, m.e.clk, m.e.backoffDelay(failures)) != nil {
+			return
+		}
+	}
+}
+
+// readStream reads messages until the connection ends. It returns nil for
+// ConnectionStatus=Closed, errRenewal when the connection is due for
+// renewal, and an error otherwise.
+func (m *streamManager) readStream(c *streamConn, stream Stream) error {
+	sctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	beat := make(chan struct{}, 1)
+	var why error
+	var whyMu sync.Mutex
+	watchdogDone := make(chan struct{})
+	renewAfter := m.e.opts.StreamTimeout - m.e.opts.StreamRenewBefore
+	if !m.e.spawn("watchdog "+c.name, func() {
+		defer close(watchdogDone)
+		silence := m.e.clk.NewTimer(m.e.opts.HeartbeatTimeout)
+		defer silence.Stop()
+		renew := m.e.clk.NewTimer(renewAfter)
+		defer renew.Stop()
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case <-beat:
+				silence.Reset(m.e.opts.HeartbeatTimeout)
+			case <-silence.C():
+				whyMu.Lock()
+				why = errSilent
+				whyMu.Unlock()
+				cancel()
+				return
+			case <-renew.C():
+				whyMu.Lock()
+				why = errRenewal
+				whyMu.Unlock()
+				cancel()
+				return
+			}
+		}
+	}) {
+		close(watchdogDone)
+		return c.ctx.Err()
+	}
+	defer func() { cancel(); <-watchdogDone }()
+	for {
+		msg, err := stream.Next(sctx)
+		if err != nil {
+			whyMu.Lock()
+			w := why
+			whyMu.Unlock()
+			switch {
+			case w != nil:
+				return w
+			case errors.Is(err, io.EOF):
+				return fmt.Errorf("engine: stream ended without ConnectionStatus Closed: %w", err)
+			}
+			return err
+		}
+		select {
+		case beat <- struct{}{}:
+		default:
+		}
+		now := m.e.clk.Now()
+		m.mu.Lock()
+		c.lastMessage = now
+		m.mu.Unlock()
+		m.dispatch(c, msg, now)
+		if len(msg.Failures) > 0 {
+			// Drop the failed ids and reconnect with the rest, verifying
+			// them: the server may not deliver their events either.
+			ids, _, _ := m.connMembers(c)
+			if len(ids) == 0 {
+				return nil
+			}
+			return fmt.Errorf("engine: %d subscriptions failed on the stream", len(msg.Failures))
+		}
+		if msg.Status == "Closed" {
+			return nil
+		}
+	}
+}
+
+// dispatch forwards a message's events and failures to the workers.
+func (m *streamManager) dispatch(c *streamConn, msg StreamMessage, now time.Time) {
+	var hints []string
+	type lost struct {
+		smtps []string
+		t     trigger
+	}
+	var losts []lost
+	m.mu.Lock()
+	for _, n := range msg.Notifications {
+		smtp, ok := c.subs[n.SubscriptionID]
+		if !ok {
+			continue
+		}
+		for _, ev := range n.Events {
+			if ev.Kind != EventStatus {
+				hints = append(hints, smtp)
+				break
+			}
+		}
+	}
+	for _, f := range msg.Failures {
+		var ss []string
+		for _, id := range f.SubscriptionIDs {
+			if smtp, ok := c.subs[id]; ok {
+				ss = append(ss, smtp)
+				delete(c.subs, id)
+				if c.g.subs[smtp] == id {
+					delete(c.g.subs, smtp)
+				}
+			}
+		}
+		t := trigResubscribe
+		if classify(f.Err).act == actRediscover {
+			t = trigRediscover
+		}
+		losts = append(losts, lost{ss, t})
+	}
+	m.mu.Unlock()
+	for _, s := range hints {
+		if w := m.e.worker(s); w != nil {
+			w.hint(now)
+		}
+	}
+	for _, l := range losts {
+		m.notifyAll(l.smtps, l.t)
+	}
+}
+
+// dropIDs removes ids from c and their group.
+func (m *streamManager) dropIDs(c *streamConn, ids []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, id := range ids {
+		if smtp, ok := c.subs[id]; ok {
+			delete(c.subs, id)
+			if c.g.subs[smtp] == id {
+				delete(c.g.subs, smtp)
+			}
+		}
+	}
+}
