@@ -92,17 +92,17 @@ func New(opts Options) (*Engine, error) {
 		seed = rand.Uint64()
 	}
 	e := &Engine{
-		opts:    opts,
-		log:     opts.Logger,
-		clk:     opts.Clock,
-		ex:      opts.Exchange,
-		st:      opts.Store,
-		metrics: m,
-		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		wanted:  map[string]bool{},
+		opts:     opts,
+		log:      opts.Logger,
+		clk:      opts.Clock,
+		ex:       opts.Exchange,
+		st:       opts.Store,
+		metrics:  m,
+		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		wanted:   map[string]bool{},
 		workers:  map[string]*worker{},
 		retiring: map[string]*worker{},
-		status:  map[string]store.MailboxStatus{},
+		status:   map[string]store.MailboxStatus{},
 	}
 	e.budget = newBudget(e.clk, opts.Budget, m)
 	e.disco = newDiscoverer(e)
