@@ -45,7 +45,9 @@ func (e Endpoint) LogValue() slog.Value {
 }
 
 // String describes the endpoint without its secret.
-func (e Endpoint) String() string { return fmt.Sprintf("webhook endpoint %q (%s)", e.Name, redactURL(e.URL)) }
+func (e Endpoint) String() string {
+	return fmt.Sprintf("webhook endpoint %q (%s)", e.Name, redactURL(e.URL))
+}
 
 func (e Endpoint) validate() error {
 	if e.Name == "" {
