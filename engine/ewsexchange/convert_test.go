@@ -61,7 +61,9 @@ func TestOccurrence(t *testing.T) {
 				t.Error("Cancelled = false")
 			}
 		}},
-		{"cancelled by AppointmentState&4", func(c *ews.CalendarItem) { c.AppointmentState = ews.AppointmentMeeting | ews.AppointmentReceived | ews.AppointmentCancelled },
+		{"cancelled by AppointmentState&4", func(c *ews.CalendarItem) {
+			c.AppointmentState = ews.AppointmentMeeting | ews.AppointmentReceived | ews.AppointmentCancelled
+		},
 			func(t *testing.T, o calendar.Occurrence) {
 				if !o.Cancelled || !o.IsMeeting {
 					t.Errorf("Cancelled = %v, IsMeeting = %v; want both", o.Cancelled, o.IsMeeting)
