@@ -1,0 +1,652 @@
+// calsync dashboard. Plain JavaScript, no framework, no build step.
+// Data comes from the REST API (/api/v1) with a bearer token kept in
+// sessionStorage; live changes arrive over Server-Sent Events and are
+// applied to the visible rows only, batched per animation frame, so that
+// 10,000 users stay responsive (the list itself is paged by the server).
+"use strict";
+
+(function () {
+  const TOKEN_KEY = "calsync.token";
+  const AVAILABILITIES = [
+    ["available", "Available"],
+    ["busy", "Busy"],
+    ["tentative", "Tentative"],
+    ["out_of_office", "Out of office"],
+    ["working_elsewhere", "Working elsewhere"],
+    ["unknown", "Unknown"],
+  ];
+  const LABEL = Object.fromEntries(AVAILABILITIES);
+  const SOURCE = {
+    calendar: "Calendar",
+    automatic_replies: "Automatic replies",
+    override: "Manual override",
+    no_data: "No data",
+    free: "No appointment",
+  };
+
+  const state = {
+    token: sessionStorage.getItem(TOKEN_KEY) || "",
+    offset: 0,
+    limit: 100,
+    q: "",
+    availability: "",
+    sync: "",
+    total: 0,
+    counts: {},
+    rows: new Map(), // user -> {tr, presence, sync} for the visible page
+    selected: null,
+    day: startOfDay(new Date()),
+    events: null,
+    lastEventId: "",
+    tab: "users",
+    pending: new Map(), // user -> presence waiting for the next frame
+    pendingSync: new Map(), // user -> sync status waiting for the next frame
+    frame: 0,
+    listSeq: 0,
+    syncTimer: 0,
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  class AuthError extends Error {}
+
+  // ---- API -------------------------------------------------------------
+
+  async function api(path, options) {
+    const headers = { Accept: "application/json" };
+    if (state.token) headers.Authorization = "Bearer " + state.token;
+    if (options && options.body) headers["Content-Type"] = "application/json";
+    const res = await fetch(path, Object.assign({}, options, { headers }));
+    if (res.status === 401) {
+      showLogin(state.token ? "The token was not accepted." : "");
+      throw new AuthError("unauthorized");
+    }
+    let body = null;
+    try {
+      body = await res.json();
+    } catch (e) {
+      body = null;
+    }
+    if (!res.ok) {
+      const msg = body && body.error ? body.error.message : res.statusText;
+      throw new Error(msg);
+    }
+    return body;
+  }
+
+  function userPath(user, suffix) {
+    return "/api/v1/users/" + encodeURIComponent(user) + suffix;
+  }
+
+  // ---- formatting --------------------------------------------------------
+
+  const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const dayTimeFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+  const numFmt = new Intl.NumberFormat();
+
+  function startOfDay(d) {
+    const x = new Date(d);
+    x.setHours(0, 0, 0, 0);
+    return x;
+  }
+  function addDays(d, n) {
+    const x = new Date(d);
+    x.setDate(x.getDate() + n);
+    return startOfDay(x);
+  }
+  function sameDay(a, b) {
+    return startOfDay(a).getTime() === startOfDay(b).getTime();
+  }
+  function fmtInstant(iso) {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    return sameDay(d, new Date()) ? timeFmt.format(d) : dayTimeFmt.format(d);
+  }
+  function describeWhy(why) {
+    if (!why) return "";
+    const parts = [SOURCE[why.source] || why.source];
+    if (why.rule) parts.push("rule “" + why.rule + "”");
+    if (why.subject) parts.push(why.subject);
+    else if (why.detail) parts.push(why.detail);
+    return parts.join(" · ");
+  }
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+  function badge(availability) {
+    return el("span", "badge " + availability, LABEL[availability] || availability);
+  }
+  function healthCell(sync) {
+    if (!sync) return el("span", "health", "—");
+    if (sync.healthy) return el("span", "health ok", "✓ " + sync.state);
+    return el("span", "health bad", "✕ " + sync.state + (sync.error_code ? " (" + sync.error_code + ")" : ""));
+  }
+
+  // ---- login -------------------------------------------------------------
+
+  function showLogin(message) {
+    closeEvents();
+    $("app").hidden = true;
+    $("logout").hidden = true;
+    $("login").hidden = false;
+    $("login-error").hidden = !message;
+    $("login-error").textContent = message || "";
+    $("token-input").focus();
+  }
+
+  function signedIn() {
+    $("login").hidden = true;
+    $("app").hidden = false;
+    $("logout").hidden = !state.token;
+  }
+
+  $("login-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    state.token = $("token-input").value.trim();
+    sessionStorage.setItem(TOKEN_KEY, state.token);
+    $("token-input").value = "";
+    loadUsers();
+  });
+
+  $("logout").addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    state.token = "";
+    showLogin("");
+  });
+
+  // ---- user list ---------------------------------------------------------
+
+  async function loadUsers() {
+    const seq = ++state.listSeq;
+    const params = new URLSearchParams({ offset: state.offset, limit: state.limit });
+    if (state.q) params.set("q", state.q);
+    if (state.availability) params.set("availability", state.availability);
+    if (state.sync) params.set("sync", state.sync);
+    let list;
+    try {
+      list = await api("/api/v1/users?" + params);
+    } catch (e) {
+      if (!(e instanceof AuthError)) console.error("calsync: loading users:", e);
+      return;
+    }
+    if (seq !== state.listSeq) return; // a newer request superseded this one
+    signedIn();
+    state.total = list.total;
+    state.counts = list.counts || {};
+    renderRows(list.users);
+    renderCounts();
+    renderPager();
+    if (!state.events) openEvents(String(list.event_id));
+  }
+
+  function matchesFilter(p, sync) {
+    if (state.availability && p.availability !== state.availability) return false;
+    if (state.sync === "healthy" && !(sync && sync.healthy)) return false;
+    if (state.sync === "unhealthy" && sync && sync.healthy) return false;
+    if (state.q) {
+      const q = state.q.toLowerCase();
+      if (!p.user.toLowerCase().includes(q) && !(p.status_text || "").toLowerCase().includes(q)) return false;
+    }
+    return true;
+  }
+
+  function renderRows(users) {
+    const body = $("rows");
+    const frag = document.createDocumentFragment();
+    state.rows.clear();
+    for (const u of users) {
+      const tr = document.createElement("tr");
+      tr.dataset.user = u.user;
+      for (const cls of ["user", "avail", "status-text", "until", "why", "sync"]) tr.appendChild(el("td", cls));
+      tr.cells[0].textContent = u.user;
+      const row = { tr, presence: u, sync: u.sync };
+      fillPresence(row, u);
+      fillSync(row, u.sync);
+      if (u.user === state.selected) tr.classList.add("selected");
+      state.rows.set(u.user, row);
+      frag.appendChild(tr);
+    }
+    body.replaceChildren(frag);
+    $("empty").hidden = users.length > 0;
+  }
+
+  function fillPresence(row, p) {
+    row.presence = p;
+    const c = row.tr.cells;
+    c[1].replaceChildren(badge(p.availability));
+    c[2].textContent = p.status_text || "";
+    c[3].textContent = p.until ? "until " + fmtInstant(p.until) : "—";
+    c[4].textContent = describeWhy(p.why);
+    row.tr.classList.toggle("stale", !matchesFilter(p, row.sync));
+  }
+
+  function fillSync(row, sync) {
+    row.sync = sync;
+    row.tr.cells[5].replaceChildren(healthCell(sync));
+  }
+
+  function renderCounts() {
+    const box = $("counts");
+    const frag = document.createDocumentFragment();
+    let total = 0;
+    for (const [, n] of Object.entries(state.counts)) total += n;
+    const chip = (key, label, n) => {
+      const c = el("div", "chip" + (state.availability === key ? " selected" : ""));
+      c.dataset.availability = key;
+      c.appendChild(el("span", "n", numFmt.format(n)));
+      c.appendChild(el("span", "l", label));
+      return c;
+    };
+    frag.appendChild(chip("", "All users", total));
+    for (const [key, label] of AVAILABILITIES) frag.appendChild(chip(key, label, state.counts[key] || 0));
+    box.replaceChildren(frag);
+  }
+
+  $("counts").addEventListener("click", (ev) => {
+    const c = ev.target.closest(".chip");
+    if (!c) return;
+    state.availability = c.dataset.availability === state.availability ? "" : c.dataset.availability;
+    $("filter-availability").value = state.availability;
+    state.offset = 0;
+    loadUsers();
+  });
+
+  function renderPager() {
+    const from = state.total === 0 ? 0 : state.offset + 1;
+    const to = Math.min(state.offset + state.limit, state.total);
+    $("range").textContent = numFmt.format(from) + "–" + numFmt.format(to) + " of " + numFmt.format(state.total);
+    $("prev").disabled = state.offset === 0;
+    $("next").disabled = state.offset + state.limit >= state.total;
+  }
+
+  let searchTimer = 0;
+  $("search").addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      state.q = $("search").value.trim();
+      state.offset = 0;
+      loadUsers();
+    }, 250);
+  });
+  $("filter-availability").addEventListener("change", () => {
+    state.availability = $("filter-availability").value;
+    state.offset = 0;
+    loadUsers();
+  });
+  $("filter-sync").addEventListener("change", () => {
+    state.sync = $("filter-sync").value;
+    state.offset = 0;
+    loadUsers();
+  });
+  $("page-size").addEventListener("change", () => {
+    state.limit = Number($("page-size").value);
+    state.offset = 0;
+    loadUsers();
+  });
+  $("prev").addEventListener("click", () => {
+    state.offset = Math.max(0, state.offset - state.limit);
+    loadUsers();
+  });
+  $("next").addEventListener("click", () => {
+    state.offset += state.limit;
+    loadUsers();
+  });
+  $("rows").addEventListener("click", (ev) => {
+    const tr = ev.target.closest("tr");
+    if (tr) select(tr.dataset.user);
+  });
+
+  // ---- live events -------------------------------------------------------
+
+  function openEvents(lastId) {
+    const params = new URLSearchParams();
+    if (state.token) params.set("access_token", state.token);
+    if (lastId) params.set("last_event_id", lastId);
+    const es = new EventSource("/api/v1/events?" + params);
+    state.events = es;
+    es.onopen = () => setLive(true);
+    es.onerror = () => {
+      setLive(false);
+      if (es.readyState === EventSource.CLOSED && state.events === es) {
+        // The browser gave up (e.g. the server answered an error): retry
+        // ourselves from the last id we saw.
+        state.events = null;
+        setTimeout(() => {
+          if (!state.events && !$("app").hidden) openEvents(state.lastEventId);
+        }, 3000);
+      }
+    };
+    es.addEventListener("presence.changed", (ev) => {
+      state.lastEventId = ev.lastEventId;
+      onPresenceChanged(JSON.parse(ev.data));
+    });
+    es.addEventListener("sync.health", (ev) => {
+      state.lastEventId = ev.lastEventId;
+      onSyncHealth(JSON.parse(ev.data));
+    });
+    es.addEventListener("stream.reset", (ev) => {
+      state.lastEventId = ev.lastEventId;
+      loadUsers();
+      if (state.tab === "sync") loadSync();
+      if (state.selected) loadDetail(state.selected);
+    });
+  }
+
+  function closeEvents() {
+    if (state.events) state.events.close();
+    state.events = null;
+    setLive(false);
+  }
+
+  function setLive(on) {
+    const l = $("live");
+    l.classList.toggle("on", on);
+    l.classList.toggle("off", !on);
+    l.textContent = on ? "live" : "reconnecting";
+  }
+
+  function onPresenceChanged(change) {
+    if (change.previous) state.counts[change.previous.availability] = (state.counts[change.previous.availability] || 1) - 1;
+    state.counts[change.current.availability] = (state.counts[change.current.availability] || 0) + 1;
+    state.pending.set(change.user, change.current);
+    schedule();
+  }
+
+  function onSyncHealth(status) {
+    state.pendingSync.set(status.user, {
+      state: status.state,
+      healthy: status.healthy,
+      group: status.group,
+      error_code: status.healthy || !status.last_error ? "" : status.last_error.code,
+      full: status,
+    });
+    schedule();
+    if (state.tab === "sync" && !state.syncTimer) {
+      state.syncTimer = setTimeout(() => {
+        state.syncTimer = 0;
+        loadSync();
+      }, 2000);
+    }
+  }
+
+  // schedule applies queued changes in the next animation frame, so a burst
+  // of thousands of events costs one DOM pass.
+  function schedule() {
+    if (state.frame) return;
+    state.frame = requestAnimationFrame(flush);
+  }
+
+  function flush() {
+    state.frame = 0;
+    for (const [user, sync] of state.pendingSync) {
+      const row = state.rows.get(user);
+      if (row) fillSync(row, sync);
+      if (user === state.selected) renderDetailSync(sync.full);
+    }
+    state.pendingSync.clear();
+    for (const [user, p] of state.pending) {
+      const row = state.rows.get(user);
+      if (row) {
+        fillPresence(row, p);
+        row.tr.classList.remove("flash");
+        void row.tr.offsetWidth; // restart the highlight animation
+        row.tr.classList.add("flash");
+      }
+      if (user === state.selected) renderDetailPresence(p);
+    }
+    state.pending.clear();
+    renderCounts();
+  }
+
+  // ---- detail panel ------------------------------------------------------
+
+  function select(user) {
+    if (state.selected && state.rows.has(state.selected)) state.rows.get(state.selected).tr.classList.remove("selected");
+    state.selected = user;
+    if (state.rows.has(user)) state.rows.get(user).tr.classList.add("selected");
+    $("detail").hidden = false;
+    $("detail-user").textContent = user;
+    loadDetail(user);
+  }
+
+  $("detail-close").addEventListener("click", () => {
+    if (state.selected && state.rows.has(state.selected)) state.rows.get(state.selected).tr.classList.remove("selected");
+    state.selected = null;
+    $("detail").hidden = true;
+  });
+
+  async function loadDetail(user) {
+    const [p, s] = await Promise.allSettled([api(userPath(user, "/presence")), api(userPath(user, "/sync"))]);
+    if (state.selected !== user) return;
+    if (p.status === "fulfilled") renderDetailPresence(p.value);
+    if (s.status === "fulfilled") renderDetailSync(s.value);
+    else $("detail-sync").replaceChildren(el("p", "empty", "No sync status."));
+    loadAgenda(user);
+  }
+
+  function kv(pairs) {
+    const dl = el("dl", "kv");
+    for (const [k, v] of pairs) {
+      if (v === undefined || v === null || v === "") continue;
+      dl.appendChild(el("dt", null, k));
+      const dd = el("dd");
+      if (v instanceof Node) dd.appendChild(v);
+      else dd.textContent = v;
+      dl.appendChild(dd);
+    }
+    return dl;
+  }
+
+  function renderDetailPresence(p) {
+    const why = p.why || {};
+    $("detail-presence").replaceChildren(
+      kv([
+        ["Presence", badge(p.availability)],
+        ["Status", p.status_text],
+        ["Profile", p.profile],
+        ["Since", p.since ? fmtInstant(p.since) : ""],
+        ["Until", p.until ? fmtInstant(p.until) : "open-ended"],
+        ["Why", describeWhy(why)],
+        ["Appointment", why.start ? fmtInstant(why.start) + " – " + fmtInstant(why.end) : ""],
+        ["Next", p.next ? fmtInstant(p.next.at) + " → " + (LABEL[p.next.availability] || p.next.availability) + (p.next.status_text ? " (" + p.next.status_text + ")" : "") : "none planned"],
+        ["Forward to", p.forward_to],
+      ])
+    );
+  }
+
+  function renderDetailSync(s) {
+    const err = s.last_error;
+    $("detail-sync").replaceChildren(
+      kv([
+        ["State", healthCell({ healthy: s.healthy, state: s.state, error_code: err && !s.healthy ? err.code : "" })],
+        ["Group", s.group],
+        ["Connection", s.connection],
+        ["Last event", s.last_event ? fmtInstant(s.last_event) : ""],
+        ["Verified", s.last_verified ? fmtInstant(s.last_verified) : ""],
+        ["Items", s.occurrences !== undefined ? String(s.occurrences) : ""],
+        ["Last error", err ? err.code + ": " + err.message : ""],
+        ["Hint", err ? err.hint : ""],
+      ])
+    );
+  }
+
+  async function loadAgenda(user) {
+    const start = state.day;
+    const end = addDays(start, 1);
+    $("day-label").textContent = dayFmt.format(start);
+    const params = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
+    let agenda;
+    try {
+      agenda = await api(userPath(user, "/agenda?" + params));
+    } catch (e) {
+      $("timeline").replaceChildren(el("p", "empty", "Agenda unavailable: " + e.message));
+      $("agenda").replaceChildren();
+      return;
+    }
+    if (state.selected !== user || state.day !== start) return;
+    renderTimeline(agenda.items, start, end);
+  }
+
+  function renderTimeline(items, start, end) {
+    const span = end - start;
+    const pct = (t) => Math.min(100, Math.max(0, ((t - start) / span) * 100));
+    const tl = $("timeline");
+    const hours = el("div", "hours");
+    const lanes = el("div", "lanes");
+    for (let h = 0; h <= 24; h += 3) {
+      const at = new Date(start);
+      at.setHours(h);
+      const x = pct(h === 24 ? end : at);
+      if (h > 0 && h < 24) {
+        const label = el("span", null, String(h).padStart(2, "0"));
+        label.style.left = x + "%";
+        hours.appendChild(label);
+        const g = el("div", "grid");
+        g.style.left = x + "%";
+        lanes.appendChild(g);
+      }
+    }
+    // Greedy lane assignment so overlapping items stay visible.
+    const laneEnds = [];
+    const sorted = items.slice().sort((a, b) => new Date(a.start) - new Date(b.start));
+    for (const it of sorted) {
+      const s = new Date(it.start);
+      const e = new Date(it.end);
+      let lane = laneEnds.findIndex((t) => t <= s);
+      if (lane < 0) lane = laneEnds.push(e) - 1;
+      else laneEnds[lane] = e;
+      const b = el("div", "block " + it.free_busy + (it.cancelled ? " cancelled" : "") + (it.response === "Decline" ? " declined" : ""), it.subject || "(no subject)");
+      b.style.left = pct(s) + "%";
+      b.style.width = Math.max(0.8, pct(e) - pct(s)) + "%";
+      b.style.top = 4 + lane * 26 + "px";
+      b.title = fmtInstant(it.start) + " – " + fmtInstant(it.end) + " " + (it.subject || "") + (it.location ? " @ " + it.location : "");
+      lanes.appendChild(b);
+    }
+    lanes.style.height = Math.max(1, laneEnds.length) * 26 + 8 + "px";
+    const now = new Date();
+    if (now >= start && now < end) {
+      const n = el("div", "now");
+      n.style.left = pct(now) + "%";
+      lanes.appendChild(n);
+    }
+    tl.replaceChildren(hours, lanes);
+
+    const list = $("agenda");
+    const frag = document.createDocumentFragment();
+    for (const it of sorted) {
+      const li = el("li");
+      li.appendChild(el("span", "t", it.all_day ? "all day" : timeFmt.format(new Date(it.start)) + "–" + timeFmt.format(new Date(it.end))));
+      const what = el("span", it.private ? "private" : null, (it.subject || "(no subject)") + (it.location ? " · " + it.location : ""));
+      li.appendChild(what);
+      const flags = [it.free_busy];
+      if (it.cancelled) flags.push("cancelled");
+      if (it.response && it.response !== "Organizer" && it.response !== "Unknown") flags.push(it.response);
+      li.appendChild(el("span", "health", flags.join(", ")));
+      frag.appendChild(li);
+    }
+    if (sorted.length === 0) frag.appendChild(el("li", "empty", "No appointments."));
+    list.replaceChildren(frag);
+  }
+
+  $("day-prev").addEventListener("click", () => {
+    state.day = addDays(state.day, -1);
+    if (state.selected) loadAgenda(state.selected);
+  });
+  $("day-next").addEventListener("click", () => {
+    state.day = addDays(state.day, 1);
+    if (state.selected) loadAgenda(state.selected);
+  });
+  $("day-today").addEventListener("click", () => {
+    state.day = startOfDay(new Date());
+    if (state.selected) loadAgenda(state.selected);
+  });
+
+  // ---- sync tab ----------------------------------------------------------
+
+  async function loadSync() {
+    let ov;
+    try {
+      ov = await api("/api/v1/sync?health=unhealthy&limit=500");
+    } catch (e) {
+      if (!(e instanceof AuthError)) $("problem-rows").replaceChildren(errorRow(e.message, 6));
+      return;
+    }
+    const totals = $("sync-totals");
+    const chip = (n, label) => {
+      const c = el("div", "chip");
+      c.appendChild(el("span", "n", numFmt.format(n)));
+      c.appendChild(el("span", "l", label));
+      return c;
+    };
+    totals.replaceChildren(chip(ov.mailboxes, "Mailboxes"), chip(ov.healthy, "In sync"), chip(ov.unhealthy, "With problems"), chip(ov.groups.length, "Connection groups"));
+
+    const groups = document.createDocumentFragment();
+    for (const g of ov.groups) {
+      const tr = el("tr");
+      tr.appendChild(el("td", "user", g.key || "(none)"));
+      tr.appendChild(el("td", null, (g.connections || []).join(", ") || "—"));
+      tr.appendChild(el("td", null, numFmt.format(g.mailboxes)));
+      tr.appendChild(el("td", null, numFmt.format(g.healthy)));
+      const bad = el("td");
+      bad.appendChild(el("span", g.unhealthy ? "health bad" : "health ok", numFmt.format(g.unhealthy)));
+      tr.appendChild(bad);
+      tr.appendChild(el("td", "why", Object.entries(g.states || {}).map(([k, v]) => k + " " + v).join(", ")));
+      groups.appendChild(tr);
+    }
+    $("group-rows").replaceChildren(groups);
+
+    const probs = document.createDocumentFragment();
+    for (const s of ov.statuses) {
+      const tr = el("tr");
+      tr.dataset.user = s.user;
+      tr.appendChild(el("td", "user", s.user));
+      tr.appendChild(el("td", null, s.state));
+      tr.appendChild(el("td", null, String(s.consecutive_failures)));
+      tr.appendChild(el("td", null, s.last_error ? s.last_error.code + ": " + s.last_error.message : ""));
+      tr.appendChild(el("td", "why", s.last_error ? s.last_error.hint : ""));
+      tr.appendChild(el("td", "until", s.last_error && s.last_error.at ? fmtInstant(s.last_error.at) : ""));
+      probs.appendChild(tr);
+    }
+    $("problem-rows").replaceChildren(probs);
+    $("problems-empty").hidden = ov.statuses.length > 0;
+  }
+
+  function errorRow(message, cols) {
+    const tr = el("tr");
+    const td = el("td", "error", message);
+    td.colSpan = cols;
+    tr.appendChild(td);
+    return tr;
+  }
+
+  document.querySelector(".tabs").addEventListener("click", (ev) => {
+    const b = ev.target.closest(".tab");
+    if (!b) return;
+    state.tab = b.dataset.tab;
+    for (const t of document.querySelectorAll(".tab")) {
+      t.classList.toggle("active", t === b);
+      t.setAttribute("aria-selected", String(t === b));
+    }
+    $("tab-users").hidden = state.tab !== "users";
+    $("tab-sync").hidden = state.tab !== "sync";
+    if (state.tab === "sync") loadSync();
+  });
+
+  $("problem-rows").addEventListener("click", (ev) => {
+    const tr = ev.target.closest("tr");
+    if (!tr || !tr.dataset.user) return;
+    document.querySelector('.tab[data-tab="users"]').click();
+    select(tr.dataset.user);
+  });
+
+  // Refresh "until" texts that depend on the current day once a minute.
+  setInterval(() => {
+    for (const row of state.rows.values()) fillPresence(row, row.presence);
+  }, 60000);
+
+  loadUsers();
+})();
