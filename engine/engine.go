@@ -132,7 +132,7 @@ func (e *Engine) SetMailboxes(smtps []string) {
 				delete(e.workers, s)
 				e.retiring[s] = w
 			}
-			delete(e.status, s)
+			e.dropStatusLocked(s)
 		}
 	}
 	e.wanted = want
@@ -170,7 +170,7 @@ func (e *Engine) Remove(smtp string) {
 	delete(e.wanted, smtp)
 	w := e.workers[smtp]
 	delete(e.workers, smtp)
-	delete(e.status, smtp)
+	e.dropStatusLocked(smtp)
 	if w != nil {
 		e.retiring[smtp] = w
 	}
@@ -267,6 +267,7 @@ func (e *Engine) startWorkerLocked(smtp string) {
 	e.workers[smtp] = w
 	if _, ok := e.status[smtp]; !ok {
 		e.status[smtp] = store.MailboxStatus{SMTP: smtp, State: StateDiscovering}
+		e.metrics.states.WithLabelValues(StateDiscovering).Inc()
 	}
 }
 
@@ -338,6 +339,13 @@ func (e *Engine) updateStatus(smtp string, fn func(*store.MailboxStatus)) (store
 		e.metrics.states.WithLabelValues(st.State).Inc()
 	}
 	return copyStatus(st), true
+}
+
+func (e *Engine) dropStatusLocked(smtp string) {
+	if st, ok := e.status[smtp]; ok {
+		e.metrics.states.WithLabelValues(st.State).Dec()
+		delete(e.status, smtp)
+	}
 }
 
 // SyncNow asks a mailbox's worker to re-read its window now and waits for

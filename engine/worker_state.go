@@ -143,6 +143,8 @@ func (w *worker) finish() {
 	w.e.mu.Lock()
 	st, known := w.e.status[w.smtp]
 	if known && w.e.workers[w.smtp] == w {
+		w.e.metrics.states.WithLabelValues(st.State).Dec()
+		w.e.metrics.states.WithLabelValues(StateStopped).Inc()
 		st.State = StateStopped
 		w.e.status[w.smtp] = st
 	}
