@@ -5,7 +5,8 @@
 //
 //	meta       "schema" -> "1"; "seq" -> last outbox sequence number
 //	mailboxes  <smtp> -> bucket
-//	             "record" -> JSON recordDoc (status, checkpoint, OOF, longest occurrence)
+//	             "record"  -> JSON recordDoc (status, checkpoint, OOF)
+//	             "longest" -> duration of the longest stored occurrence
 //	             "occ"    -> bucket <start: 12 bytes>|<item id> -> occurrence
 //	leases     <smtp> -> JSON lease
 //	presence   <smtp> -> presence document
@@ -92,6 +93,10 @@ var (
 	keySeq    = []byte("seq")
 	keyRecord = []byte("record")
 	keyOcc    = []byte("occ")
+	// keyLongest holds the duration of the longest stored occurrence (8
+	// bytes, nanoseconds); Occurrences starts its scan that far before the
+	// query start.
+	keyLongest = []byte("longest")
 )
 
 // Open opens or creates the store file at path.

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -18,9 +19,6 @@ type recordDoc struct {
 	Status     store.MailboxStatus   `json:"status"`
 	Checkpoint store.Checkpoint      `json:"checkpoint"`
 	OOF        *calendar.OOFSettings `json:"oof,omitempty"`
-	// Longest is the duration of the longest stored occurrence; Occurrences
-	// starts its scan that far before the query start.
-	Longest time.Duration `json:"longest"`
 }
 
 type leaseDoc struct {
@@ -101,8 +99,8 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 				}
 			}
 			doc.Checkpoint = cp
-			doc.Longest = longest
-			return nil
+			// Kept outside the JSON record so that queries need not decode it.
+			return mb.Put(keyLongest, binary.BigEndian.AppendUint64(nil, uint64(longest)))
 		})
 	})
 }
@@ -189,20 +187,21 @@ func (s *Store) Mailboxes(ctx context.Context) ([]store.MailboxRecord, error) {
 func (s *Store) Occurrences(ctx context.Context, smtp string, start, end time.Time) ([]calendar.Occurrence, error) {
 	var out []calendar.Occurrence
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		mb, doc, ok, err := s.loadRecord(tx, smtp)
-		if err != nil {
-			return err
-		}
-		if !ok {
+		mb := tx.Bucket(bucketMailboxes).Bucket([]byte(smtp))
+		if mb == nil {
 			return fmt.Errorf("boltstore: occurrences of %s: %w", smtp, store.ErrNotFound)
 		}
 		ob := mb.Bucket(keyOcc)
 		if ob == nil || !end.After(start) {
 			return nil
 		}
+		var longest time.Duration
+		if v := mb.Get(keyLongest); len(v) == 8 {
+			longest = time.Duration(binary.BigEndian.Uint64(v))
+		}
 		endKey := timeKey(end)
 		c := ob.Cursor()
-		for k, v := c.Seek(timeKey(saturatingSub(start, doc.Longest))); k != nil && bytes.Compare(k[:min(len(k), 12)], endKey) < 0; k, v = c.Next() {
+		for k, v := c.Seek(timeKey(saturatingSub(start, longest))); k != nil && bytes.Compare(k[:min(len(k), 12)], endKey) < 0; k, v = c.Next() {
 			o, err := decodeOccurrence(v)
 			if err != nil {
 				return s.corrupt("occurrence of "+smtp, k, err)

@@ -45,8 +45,8 @@ func SampleOccurrences(smtp string, n int, start time.Time, version int) []calen
 type BenchFactory func(b *testing.B) store.Store
 
 // Bench runs the store benchmarks shared by all implementations:
-// CommitWindow of a 50-occurrence window (serial and from parallel
-// mailboxes), an hour-long Occurrences query (what presence asks), a
+// CommitWindow of a 50-occurrence window (serial, and from 8 goroutines
+// per CPU writing different mailboxes), an hour-long Occurrences query (what presence asks), a
 // whole-window query, and an outbox enqueue/deliver cycle.
 func Bench(b *testing.B, factory BenchFactory) {
 	start := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
@@ -77,6 +77,7 @@ func Bench(b *testing.B, factory BenchFactory) {
 		st := factory(b)
 		defer st.Close()
 		var next atomic.Int64
+		b.SetParallelism(8) // 8 writers per CPU, like many engine workers
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				i := int(next.Add(1))
