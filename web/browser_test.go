@@ -1,0 +1,173 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/api"
+	"github.com/calsync/calsync/api/apitest"
+	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/internal/cdp"
+	"github.com/calsync/calsync/internal/testenv"
+	"github.com/calsync/calsync/presence"
+	"github.com/calsync/calsync/store"
+	"github.com/calsync/calsync/web"
+)
+
+const browserToken = "browser-test-token"
+
+// dashboardServer serves the API and the dashboard over fake sources with
+// 10,000 users.
+type dashboardServer struct {
+	srv      *httptest.Server
+	presence *apitest.Presence
+	hub      *api.Hub
+}
+
+func newDashboardServer(t *testing.T) *dashboardServer {
+	t.Helper()
+	now := time.Now().UTC()
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	var ps []presence.Presence
+	var sts []store.MailboxStatus
+	for i := range 10000 {
+		user := fmt.Sprintf("user-%05d@example.com", i)
+		ps = append(ps, presence.Presence{User: user, Availability: presence.Available, Why: presence.Reason{Source: "free"}, ComputedAt: now})
+		sts = append(sts, store.MailboxStatus{SMTP: user, State: "subscribed", Group: fmt.Sprintf("mbx%02d.example.com", i%7), Connection: fmt.Sprintf("stream-%03d", i/200)})
+	}
+	ps = append(ps, presence.Presence{User: "alice@example.com", Availability: presence.Available, Why: presence.Reason{Source: "free"}, ComputedAt: now})
+	sts = append(sts, store.MailboxStatus{SMTP: "alice@example.com", State: "backoff", Group: "mbx01.example.com", ConsecutiveFailures: 2,
+		LastError: &store.SyncError{Code: "ErrorServerBusy", Message: "The server cannot service this request right now.", Hint: "calsync backs off and retries", At: now}})
+	d := &dashboardServer{presence: apitest.NewPresence(ps...)}
+	agenda := apitest.NewAgenda()
+	agenda.Add("alice@example.com",
+		calendar.Occurrence{ItemID: "a1", Subject: "Standup", Location: "Room 1", Start: day.Add(9 * time.Hour), End: day.Add(9*time.Hour + 30*time.Minute), FreeBusy: calendar.Busy, Sensitivity: calendar.Normal},
+		calendar.Occurrence{ItemID: "a2", Subject: "Doctor", Location: "Clinic", Start: day.Add(14 * time.Hour), End: day.Add(15 * time.Hour), FreeBusy: calendar.OutOfOffice, Sensitivity: calendar.Private},
+	)
+	hub, err := api.NewHub(api.HubOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.hub = hub
+	h, err := api.New(api.Options{
+		Presence: d.presence, Sync: apitest.NewSync(sts...), Agenda: agenda, Events: hub,
+		Tokens: []string{browserToken}, Dashboard: web.Handler(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.srv = httptest.NewServer(h)
+	t.Cleanup(func() {
+		hub.Close()
+		d.srv.Close()
+	})
+	return d
+}
+
+// waitJS evaluates expr until it returns want or the deadline passes.
+func waitJS(ctx context.Context, t *testing.T, page *cdp.Page, what, expr, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var got string
+	for {
+		err := page.Evaluate(ctx, expr, &got)
+		if err == nil && got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: got %q (err %v), want %q\nconsole: %s", what, got, err, want, strings.Join(page.Console(), "\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func mustJS(ctx context.Context, t *testing.T, page *cdp.Page, expr string) {
+	t.Helper()
+	if err := page.Evaluate(ctx, expr, nil); err != nil {
+		t.Fatalf("evaluating %s: %v", expr, err)
+	}
+}
+
+// rowText summarises a user's row as "availability|status text".
+func rowText(user string) string {
+	return fmt.Sprintf(`(() => { const r = document.querySelector('tr[data-user="%s"]');
+		return r ? r.querySelector('.avail').textContent + '|' + r.querySelector('.status-text').textContent : 'no row'; })()`, user)
+}
+
+func TestDashboardShowsPresenceChangesLive(t *testing.T) {
+	chromium := testenv.LookPath(t, "chromium", "apt-get install -y chromium")
+	d := newDashboardServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	browser, err := cdp.Launch(ctx, chromium, t.TempDir())
+	if err != nil {
+		t.Fatalf("launching chromium: %v", err)
+	}
+	defer browser.Close()
+	page, err := browser.NewPage(ctx)
+	if err != nil {
+		t.Fatalf("opening a page: %v", err)
+	}
+	defer page.Close()
+	if err := page.Navigate(ctx, d.srv.URL+"/"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without a token the dashboard asks for one.
+	waitJS(ctx, t, page, "the login form", `String(!document.getElementById('login').hidden)`, "true")
+	mustJS(ctx, t, page, `document.getElementById('token-input').value = 'wrong'; document.getElementById('login-form').requestSubmit()`)
+	waitJS(ctx, t, page, "the rejection message", `document.getElementById('login-error').textContent`, "The token was not accepted.")
+	mustJS(ctx, t, page, `document.getElementById('token-input').value = '`+browserToken+`'; document.getElementById('login-form').requestSubmit()`)
+
+	// The first page of 10,001 users, sorted, with counts and sync health.
+	waitJS(ctx, t, page, "alice's row", rowText("alice@example.com"), "Available|")
+	waitJS(ctx, t, page, "the page size", `String(document.querySelectorAll('#rows tr').length)`, "100")
+	waitJS(ctx, t, page, "the pager", `document.getElementById('range').textContent.replace(/[^0-9–of ]/g, '')`, "1–100 of 10001")
+	waitJS(ctx, t, page, "alice's sync health", `document.querySelector('tr[data-user="alice@example.com"] .sync').textContent`, "✕ backoff (ErrorServerBusy)")
+	waitJS(ctx, t, page, "the live stream", `document.getElementById('live').textContent`, "live")
+	deadline := time.Now().Add(30 * time.Second)
+	for d.hub.Clients() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the dashboard did not subscribe to the event stream")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// A presence change published by the scheduler appears without reload.
+	mustJS(ctx, t, page, `window.__marker = 'same page'`)
+	until := time.Now().Add(time.Hour)
+	change := d.presence.Set(presence.Presence{User: "alice@example.com", Availability: presence.Busy, StatusText: "In a meeting until 15:00",
+		Until: until, Why: presence.Reason{Source: "calendar", Rule: "meetings", Subject: "Standup"}, ComputedAt: time.Now()}, time.Now())
+	if err := d.hub.PublishPresence(ctx, change); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(ctx, t, page, "the live presence change", rowText("alice@example.com"), "Busy|In a meeting until 15:00")
+	waitJS(ctx, t, page, "the why column", `document.querySelector('tr[data-user="alice@example.com"] .why').textContent`, "Calendar · rule “meetings” · Standup")
+	waitJS(ctx, t, page, "the busy counter", `document.querySelector('.chip[data-availability="busy"] .n').textContent`, "1")
+	waitJS(ctx, t, page, "no reload", `String(window.__marker)`, "same page")
+
+	// The day timeline of a user, with privacy applied.
+	mustJS(ctx, t, page, `document.querySelector('tr[data-user="alice@example.com"]').click()`)
+	waitJS(ctx, t, page, "the timeline blocks", `String(document.querySelectorAll('#timeline .block').length)`, "2")
+	waitJS(ctx, t, page, "the masked private item", `String(document.getElementById('agenda').textContent.includes('Private appointment') && !document.getElementById('detail').textContent.includes('Doctor'))`, "true")
+	waitJS(ctx, t, page, "the detail presence", `document.querySelector('#detail-presence .badge').textContent`, "Busy")
+
+	// Search narrows the list on the server side.
+	mustJS(ctx, t, page, `const s = document.getElementById('search'); s.value = 'user-04242'; s.dispatchEvent(new Event('input'))`)
+	waitJS(ctx, t, page, "the search result", `Array.from(document.querySelectorAll('#rows tr')).map(r => r.dataset.user).join(',')`, "user-04242@example.com")
+
+	// The sync tab lists connection groups and the mailbox with problems.
+	mustJS(ctx, t, page, `document.querySelector('.tab[data-tab="sync"]').click()`)
+	waitJS(ctx, t, page, "the group table", `String(document.querySelectorAll('#group-rows tr').length)`, "7")
+	waitJS(ctx, t, page, "the problem list", `document.querySelector('#problem-rows tr') ? document.querySelector('#problem-rows tr').dataset.user : ''`, "alice@example.com")
+
+	for _, line := range page.Console() {
+		if strings.HasPrefix(line, "exception") || strings.HasPrefix(line, "console.error") {
+			t.Errorf("browser console: %s", line)
+		}
+	}
+}
