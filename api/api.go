@@ -58,21 +58,43 @@ type PresenceSource interface {
 	All() []presence.Presence
 }
 
-// SyncSource is the sync engine's view of mailbox health.
+// SyncSource is the sync engine's view of mailbox health; *engine.Engine
+// satisfies it. Both methods read in-memory state.
 type SyncSource interface {
 	// Statuses returns the sync status of every mailbox.
-	Statuses(ctx context.Context) ([]store.MailboxStatus, error)
-	// Status returns the sync status of one mailbox; errors wrapping
-	// store.ErrNotFound or ErrUnknownUser mean 404.
-	Status(ctx context.Context, user string) (store.MailboxStatus, error)
+	Statuses() []store.MailboxStatus
+	// Status returns the sync status of one mailbox; any error means the
+	// mailbox is not synced (404).
+	Status(user string) (store.MailboxStatus, error)
 }
 
-// GroupSource is optionally implemented by a SyncSource that knows its
-// connection groups better than the API can derive them from statuses
-// (for example subscriptions per streaming connection).
-type GroupSource interface {
-	// Groups returns one entry per affinity group.
-	Groups(ctx context.Context) ([]ConnectionGroup, error)
+// StreamGroupSource adds the engine's notification connections to the
+// connection-group summary (the app adapts engine.Engine.Groups to it).
+type StreamGroupSource interface {
+	// StreamGroups returns one entry per affinity group with streaming
+	// connections (none in pull mode).
+	StreamGroups() []StreamGroup
+}
+
+// StreamGroup is the engine's view of one affinity group's connections.
+type StreamGroup struct {
+	// Key matches store.MailboxStatus.Group.
+	Key string
+	// Anchor is the mailbox whose X-AnchorMailbox routes the group's calls.
+	Anchor        string
+	Subscriptions int
+	Connections   []StreamConnection
+}
+
+// StreamConnection is one streaming-notification connection.
+type StreamConnection struct {
+	Name          string
+	State         string // "connecting", "open", "backoff"
+	Subscriptions int
+	Since         time.Time
+	LastMessage   time.Time
+	Reconnects    int
+	LastError     string
 }
 
 // AgendaSource reads stored occurrences; store.Store satisfies it.
@@ -108,8 +130,9 @@ type DryRunner interface {
 	DryRun(ctx context.Context, user string, rules json.RawMessage, start, end time.Time) ([]presence.Presence, error)
 }
 
-// SyncTrigger asks the engine to resynchronise one mailbox now. Errors
-// wrapping ErrUnknownUser mean 404.
+// SyncTrigger asks the engine to resynchronise one mailbox now and may wait
+// for the result (*engine.Engine satisfies it). An error answers 503 with
+// the error's text.
 type SyncTrigger interface {
 	SyncNow(ctx context.Context, user string) error
 }
@@ -124,6 +147,8 @@ type PrivacyPolicy func(user string, occ calendar.Occurrence) bool
 type Options struct {
 	Presence  PresenceSource
 	Sync      SyncSource
+	// Groups is optional; without it groups are derived from statuses only.
+	Groups    StreamGroupSource
 	Agenda    AgendaSource
 	Overrides OverrideSetter
 	DryRun    DryRunner

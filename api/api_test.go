@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -85,7 +86,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	e.hub = hub
 	overrides := &apitest.Overrides{P: e.presence, Hub: hub, Now: e.clock.Now}
 	h, err := api.New(api.Options{
-		Presence: e.presence, Sync: e.sync, Agenda: e.agenda, Overrides: overrides, DryRun: e.dryRun, SyncNow: e.sync,
+		Presence: e.presence, Sync: e.sync, Groups: e.sync, Agenda: e.agenda, Overrides: overrides, DryRun: e.dryRun, SyncNow: e.sync,
 		Events: hub, Tokens: cfg.tokens, RevealPrivate: cfg.reveal, Ready: cfg.ready,
 		Registerer: e.reg, Gatherer: e.reg, Clock: e.clock,
 		Dashboard: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "dashboard") }),
@@ -193,7 +194,7 @@ func TestEndpointsStatusAndErrors(t *testing.T) {
 		{"dry-run too long", "POST", "/api/v1/users/alice@example.com/dry-run", `{"days":30}`, 400, "invalid_range"},
 		{"dry-run end before start", "POST", "/api/v1/users/alice@example.com/dry-run", `{"start":"2026-03-30T00:00:00Z","end":"2026-03-29T00:00:00Z"}`, 400, "invalid_range"},
 		{"dry-run unknown", "POST", "/api/v1/users/nobody@example.com/dry-run", "", 404, "unknown_user"},
-		{"sync-now", "POST", "/api/v1/users/alice@example.com/sync-now", "", 202, ""},
+		{"sync-now", "POST", "/api/v1/users/alice@example.com/sync-now", "", 200, ""},
 		{"sync-now unknown", "POST", "/api/v1/users/nobody@example.com/sync-now", "", 404, "unknown_user"},
 		{"healthz", "GET", "/healthz", "", 200, ""},
 		{"readyz degraded", "GET", "/readyz", "", 200, ""},
@@ -354,6 +355,34 @@ func TestSyncEndpoints(t *testing.T) {
 	}
 	if got := e.sync.Requested(); len(got) != 1 || got[0] != "alice@example.com" {
 		t.Errorf("sync requested for %v, want [alice@example.com]", got)
+	}
+	e.sync.SyncErr = errors.New("engine: not running")
+	err = e.client.SyncNow(ctx, "alice@example.com")
+	if apiclient.StatusOf(err) != http.StatusServiceUnavailable || !strings.Contains(err.Error(), "not running") {
+		t.Errorf("SyncNow with a failing engine = %v, want 503 naming the cause", err)
+	}
+}
+
+func TestSyncGroupsIncludeEngineStreams(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	e.sync.SetStreamGroups(api.StreamGroup{Key: "g1", Anchor: "alice@example.com", Subscriptions: 2, Connections: []api.StreamConnection{
+		{Name: "stream-1", State: "open", Subscriptions: 2, Since: t0.Add(-time.Hour), Reconnects: 1},
+		{Name: "stream-9", State: "backoff", LastError: "ErrorServerBusy"},
+	}}, api.StreamGroup{Key: "g3", Subscriptions: 0})
+	ov, err := e.client.SyncOverview(context.Background(), apiclient.SyncOverviewOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ov.Groups) != 3 {
+		t.Fatalf("groups = %+v, want g1, g2 and the empty g3", ov.Groups)
+	}
+	g1 := ov.Groups[0]
+	if g1.Anchor != "alice@example.com" || g1.Subscriptions != 2 || len(g1.Streams) != 2 || g1.Streams[1].State != "backoff" ||
+		strings.Join(g1.Connections, ",") != "stream-1,stream-9" || g1.Mailboxes != 2 {
+		t.Errorf("g1 = %+v, want the engine's anchor, 2 streams and the statuses' counts", g1)
+	}
+	if g1.Streams[0].Since == nil || !g1.Streams[0].Since.Equal(t0.Add(-time.Hour)) || g1.Streams[1].Since != nil {
+		t.Errorf("stream instants = %v / %v, want since set only when known", g1.Streams[0].Since, g1.Streams[1].Since)
 	}
 }
 

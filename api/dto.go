@@ -110,6 +110,22 @@ type ConnectionGroup struct {
 	Unhealthy   int      `json:"unhealthy"`
 	// States counts the mailboxes per engine state.
 	States map[string]int `json:"states"`
+	// Anchor, Subscriptions and Streams come from the engine's streaming
+	// groups when available.
+	Anchor        string                `json:"anchor,omitempty"`
+	Subscriptions int                   `json:"subscriptions,omitempty"`
+	Streams       []StreamConnectionDTO `json:"streams,omitempty"`
+}
+
+// StreamConnectionDTO is one streaming-notification connection of a group.
+type StreamConnectionDTO struct {
+	Name          string     `json:"name"`
+	State         string     `json:"state"`
+	Subscriptions int        `json:"subscriptions"`
+	Since         *time.Time `json:"since,omitempty"`
+	LastMessage   *time.Time `json:"last_message,omitempty"`
+	Reconnects    int        `json:"reconnects"`
+	LastError     string     `json:"last_error,omitempty"`
 }
 
 // SyncOverviewDTO is GET /api/v1/sync: group summaries and a page of statuses.
@@ -259,7 +275,7 @@ func ToPresenceChangedEvent(c presence.Change) PresenceChangedEvent {
 }
 
 // unhealthyStates are engine states that mean the mailbox is not in sync.
-var unhealthyStates = map[string]bool{"backoff": true, "denied": true, "failed": true, "error": true, "unreachable": true}
+var unhealthyStates = map[string]bool{"backoff": true, "denied": true, "stopped": true}
 
 // SyncHealthy reports whether a mailbox status counts as healthy: no
 // consecutive failures and not in a failure state.
@@ -300,19 +316,30 @@ func toSyncSummary(st store.MailboxStatus) *SyncSummaryDTO {
 	return s
 }
 
-// deriveGroups summarises statuses per affinity group, sorted by key.
-func deriveGroups(statuses []store.MailboxStatus) []ConnectionGroup {
+// deriveGroups summarises statuses per affinity group, sorted by key, and
+// adds the engine's streaming connections of each group.
+func deriveGroups(statuses []store.MailboxStatus, streams []StreamGroup) []ConnectionGroup {
 	byKey := map[string]*ConnectionGroup{}
 	conns := map[string]map[string]bool{}
 	var keys []string
-	for _, st := range statuses {
-		g := byKey[st.Group]
+	get := func(key string) *ConnectionGroup {
+		g := byKey[key]
 		if g == nil {
-			g = &ConnectionGroup{Key: st.Group, States: map[string]int{}, Connections: []string{}}
-			byKey[st.Group] = g
-			conns[st.Group] = map[string]bool{}
-			keys = append(keys, st.Group)
+			g = &ConnectionGroup{Key: key, States: map[string]int{}, Connections: []string{}}
+			byKey[key] = g
+			conns[key] = map[string]bool{}
+			keys = append(keys, key)
 		}
+		return g
+	}
+	addConn := func(g *ConnectionGroup, name string) {
+		if name != "" && !conns[g.Key][name] {
+			conns[g.Key][name] = true
+			g.Connections = append(g.Connections, name)
+		}
+	}
+	for _, st := range statuses {
+		g := get(st.Group)
 		g.Mailboxes++
 		if SyncHealthy(st) {
 			g.Healthy++
@@ -320,9 +347,15 @@ func deriveGroups(statuses []store.MailboxStatus) []ConnectionGroup {
 			g.Unhealthy++
 		}
 		g.States[st.State]++
-		if st.Connection != "" && !conns[st.Group][st.Connection] {
-			conns[st.Group][st.Connection] = true
-			g.Connections = append(g.Connections, st.Connection)
+		addConn(g, st.Connection)
+	}
+	for _, sg := range streams {
+		g := get(sg.Key)
+		g.Anchor, g.Subscriptions = sg.Anchor, sg.Subscriptions
+		for _, c := range sg.Connections {
+			addConn(g, c.Name)
+			g.Streams = append(g.Streams, StreamConnectionDTO{Name: c.Name, State: c.State, Subscriptions: c.Subscriptions,
+				Since: optTime(c.Since), LastMessage: optTime(c.LastMessage), Reconnects: c.Reconnects, LastError: c.LastError})
 		}
 	}
 	slices.Sort(keys)

@@ -31,11 +31,12 @@ const (
 	EventStreamReset = "stream.reset"
 )
 
-// WebhookSink receives the events the hub publishes for webhooks; the app
-// wires the webhook dispatcher's outbox into it. key orders deliveries (the
-// user's SMTP address).
+// WebhookSink receives the events the hub publishes for webhooks;
+// *webhook.Dispatcher satisfies it. key orders deliveries (the user's SMTP
+// address); payload is passed as json.RawMessage. It returns the delivery
+// ids once the messages are durable.
 type WebhookSink interface {
-	Enqueue(ctx context.Context, eventType, key string, payload []byte) error
+	Enqueue(ctx context.Context, eventType, key string, payload any) ([]string, error)
 }
 
 // HubOptions configures NewHub; zero values take the defaults.
@@ -213,7 +214,7 @@ func (h *Hub) publishWithWebhook(ctx context.Context, eventType, key string, pay
 	}
 	var hookErr error
 	if h.opts.Webhooks != nil {
-		if err := h.opts.Webhooks.Enqueue(ctx, eventType, key, data); err != nil {
+		if _, err := h.opts.Webhooks.Enqueue(ctx, eventType, key, json.RawMessage(data)); err != nil {
 			hookErr = fmt.Errorf("api: enqueueing %s webhook for %s: %w", eventType, key, err)
 		}
 	}

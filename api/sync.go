@@ -16,9 +16,9 @@ func (s *server) handleUserSync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := r.PathValue("user")
-	st, err := s.opts.Sync.Status(r.Context(), user)
+	st, err := s.opts.Sync.Status(user)
 	if err != nil {
-		s.sourceError(w, user, "reading the sync status", err)
+		writeUnknownUser(w, user)
 		return
 	}
 	s.writeJSON(w, http.StatusOK, ToSyncStatusDTO(st))
@@ -47,20 +47,12 @@ func (s *server) handleSync(w http.ResponseWriter, r *http.Request) {
 	group := q.Get("group")
 	needle := strings.ToLower(strings.TrimSpace(q.Get("q")))
 
-	statuses, err := s.opts.Sync.Statuses(r.Context())
-	if err != nil {
-		s.internalError(w, "reading sync statuses", err)
-		return
+	statuses := s.opts.Sync.Statuses()
+	var streams []StreamGroup
+	if s.opts.Groups != nil {
+		streams = s.opts.Groups.StreamGroups()
 	}
-	var groups []ConnectionGroup
-	if gs, ok := s.opts.Sync.(GroupSource); ok {
-		if groups, err = gs.Groups(r.Context()); err != nil {
-			s.internalError(w, "reading connection groups", err)
-			return
-		}
-	} else {
-		groups = deriveGroups(statuses)
-	}
+	groups := deriveGroups(statuses, streams)
 	out := SyncOverviewDTO{Groups: groups, Offset: offset, Limit: limit}
 	matched := make([]store.MailboxStatus, 0, len(statuses))
 	for _, st := range statuses {
@@ -98,20 +90,20 @@ func (s *server) handleSyncNow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := r.PathValue("user")
-	known, err := s.knownUser(r.Context(), user)
-	if err != nil {
-		s.internalError(w, "looking up user", err)
-		return
-	}
-	if !known {
+	if !s.knownUser(user) {
 		writeUnknownUser(w, user)
 		return
 	}
 	if err := s.opts.SyncNow.SyncNow(r.Context(), user); err != nil {
-		s.sourceError(w, user, "requesting a sync", err)
+		if errors.Is(err, ErrUnknownUser) {
+			writeUnknownUser(w, user)
+			return
+		}
+		s.log.Warn("api: sync-now failed", "user", user, "err", err)
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the sync did not complete: "+err.Error())
 		return
 	}
-	s.writeJSON(w, http.StatusAccepted, map[string]string{"user": user, "status": "sync requested"})
+	s.writeJSON(w, http.StatusOK, map[string]string{"user": user, "status": "synced"})
 }
 
 // handleHealthz answers liveness: the process serves HTTP.
@@ -136,12 +128,7 @@ func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.opts.Sync != nil {
-		statuses, err := s.opts.Sync.Statuses(r.Context())
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			out.Status, out.Error, status = "not_ready", "sync statuses unavailable", http.StatusServiceUnavailable
-			s.log.Warn("api: readiness: reading sync statuses", "err", err)
-		}
-		for _, st := range statuses {
+		for _, st := range s.opts.Sync.Statuses() {
 			if SyncHealthy(st) {
 				continue
 			}

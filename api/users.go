@@ -87,12 +87,7 @@ func (s *server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	statuses := map[string]store.MailboxStatus{}
 	if s.opts.Sync != nil {
-		all, err := s.opts.Sync.Statuses(r.Context())
-		if err != nil {
-			s.internalError(w, "reading sync statuses", err)
-			return
-		}
-		for _, st := range all {
+		for _, st := range s.opts.Sync.Statuses() {
 			statuses[st.SMTP] = st
 		}
 	}
@@ -144,21 +139,15 @@ func writeUnknownUser(w http.ResponseWriter, user string) {
 }
 
 // knownUser reports whether the presence scheduler or the engine knows user.
-func (s *server) knownUser(ctx context.Context, user string) (bool, error) {
+func (s *server) knownUser(user string) bool {
 	if _, ok := s.opts.Presence.Current(user); ok {
-		return true, nil
+		return true
 	}
 	if s.opts.Sync == nil {
-		return false, nil
+		return false
 	}
-	_, err := s.opts.Sync.Status(ctx, user)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, ErrUnknownUser):
-		return false, nil
-	}
-	return false, err
+	_, err := s.opts.Sync.Status(user)
+	return err == nil
 }
 
 // parseInstant parses an RFC 3339 query value; empty returns def.
@@ -201,12 +190,7 @@ func (s *server) handleAgenda(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codeInvalidRange, fmt.Sprintf("the range may span at most %s", s.opts.MaxAgendaRange))
 		return
 	}
-	known, err := s.knownUser(r.Context(), user)
-	if err != nil {
-		s.internalError(w, "looking up user", err)
-		return
-	}
-	if !known {
+	if !s.knownUser(user) {
 		writeUnknownUser(w, user)
 		return
 	}

@@ -235,7 +235,7 @@ func (c *Client) DryRun(ctx context.Context, user string, req api.DryRunRequest)
 	return out, err
 }
 
-// SyncNow asks the engine to resynchronise a mailbox.
+// SyncNow asks the engine to resynchronise a mailbox and waits for the result.
 func (c *Client) SyncNow(ctx context.Context, user string) error {
 	return c.do(ctx, http.MethodPost, userPath(user, "/sync-now"), nil, nil, nil)
 }

@@ -63,13 +63,15 @@ func (f *Presence) All() []presence.Presence {
 	return out
 }
 
-// Sync is an api.SyncSource and api.SyncTrigger over a map.
+// Sync is an api.SyncSource, api.SyncTrigger and api.StreamGroupSource
+// over maps.
 type Sync struct {
 	mu        sync.Mutex
 	m         map[string]store.MailboxStatus
+	groups    []api.StreamGroup
 	requested []string
-	// Err, when set, is returned by Statuses.
-	Err error
+	// SyncErr, when set, is returned by SyncNow.
+	SyncErr error
 }
 
 // NewSync returns a source holding sts.
@@ -88,22 +90,26 @@ func (f *Sync) Set(st store.MailboxStatus) {
 	f.m[st.SMTP] = st
 }
 
-// Statuses implements api.SyncSource.
-func (f *Sync) Statuses(ctx context.Context) ([]store.MailboxStatus, error) {
+// SetStreamGroups stores what StreamGroups returns.
+func (f *Sync) SetStreamGroups(gs ...api.StreamGroup) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.Err != nil {
-		return nil, f.Err
-	}
+	f.groups = gs
+}
+
+// Statuses implements api.SyncSource.
+func (f *Sync) Statuses() []store.MailboxStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	out := make([]store.MailboxStatus, 0, len(f.m))
 	for _, st := range f.m {
 		out = append(out, st)
 	}
-	return out, nil
+	return out
 }
 
 // Status implements api.SyncSource.
-func (f *Sync) Status(ctx context.Context, user string) (store.MailboxStatus, error) {
+func (f *Sync) Status(user string) (store.MailboxStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	st, ok := f.m[user]
@@ -113,12 +119,22 @@ func (f *Sync) Status(ctx context.Context, user string) (store.MailboxStatus, er
 	return st, nil
 }
 
+// StreamGroups implements api.StreamGroupSource.
+func (f *Sync) StreamGroups() []api.StreamGroup {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.groups)
+}
+
 // SyncNow implements api.SyncTrigger and records the request.
 func (f *Sync) SyncNow(ctx context.Context, user string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.m[user]; !ok {
 		return fmt.Errorf("apitest: mailbox %s: %w", user, api.ErrUnknownUser)
+	}
+	if f.SyncErr != nil {
+		return f.SyncErr
 	}
 	f.requested = append(f.requested, user)
 	return nil
@@ -275,15 +291,25 @@ type Webhooks struct {
 	Err error
 }
 
-// Enqueue implements api.WebhookSink.
-func (f *Webhooks) Enqueue(ctx context.Context, eventType, key string, payload []byte) error {
+// Enqueue implements api.WebhookSink; payload must be JSON bytes
+// (json.RawMessage or []byte), as the hub passes it.
+func (f *Webhooks) Enqueue(ctx context.Context, eventType, key string, payload any) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.Err != nil {
-		return f.Err
+		return nil, f.Err
 	}
-	f.events = append(f.events, WebhookEvent{Type: eventType, Key: key, Payload: slices.Clone(payload)})
-	return nil
+	var data []byte
+	switch p := payload.(type) {
+	case json.RawMessage:
+		data = slices.Clone(p)
+	case []byte:
+		data = slices.Clone(p)
+	default:
+		return nil, fmt.Errorf("apitest: webhook payload is %T, want JSON bytes", payload)
+	}
+	f.events = append(f.events, WebhookEvent{Type: eventType, Key: key, Payload: data})
+	return []string{fmt.Sprintf("hook-%d", len(f.events))}, nil
 }
 
 // Events returns what was enqueued.
