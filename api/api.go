@@ -145,8 +145,8 @@ type PrivacyPolicy func(user string, occ calendar.Occurrence) bool
 // Options configures New. Presence is required; every other source is
 // optional and its endpoints answer 501 Not Implemented when it is nil.
 type Options struct {
-	Presence  PresenceSource
-	Sync      SyncSource
+	Presence PresenceSource
+	Sync     SyncSource
 	// Groups is optional; without it groups are derived from statuses only.
 	Groups    StreamGroupSource
 	Agenda    AgendaSource
