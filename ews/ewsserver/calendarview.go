@@ -1,0 +1,88 @@
+package ewsserver
+
+import (
+	"sort"
+	"time"
+
+	"github.com/calsync/calsync/ews"
+)
+
+// MaxCalendarViewRange is the longest CalendarView window Exchange accepts
+// (two years); longer windows fail with ErrorCalendarViewRangeTooBig.
+const MaxCalendarViewRange = 2 * 366 * 24 * time.Hour
+
+// Overlaps reports whether [start, end) overlaps the CalendarView window
+// [from, to) as Exchange decides it: items that end at or before the window
+// start, or start at or after the window end, are excluded. A zero-length
+// item at the window start is included.
+func Overlaps(start, end, from, to time.Time) bool {
+	if !start.Before(to) {
+		return false
+	}
+	if end.After(from) {
+		return true
+	}
+	return start.Equal(end) && !start.Before(from)
+}
+
+// CheckCalendarViewWindow validates a CalendarView's StartDate/EndDate and
+// returns the response code Exchange answers with, or "" when valid.
+func CheckCalendarViewWindow(from, to time.Time) ews.ResponseCode {
+	if to.Before(from) {
+		return ews.ErrorCalendarEndDateIsEarlierThanStartDate
+	}
+	if to.Sub(from) > MaxCalendarViewRange {
+		return ews.ErrorCalendarViewRangeTooBig
+	}
+	return ""
+}
+
+// ViewPage is the outcome of applying CalendarView limits to a list of
+// matching entries.
+type ViewPage struct {
+	// N is how many entries to return (a prefix of the sorted list).
+	N int
+	// Total is TotalItemsInView (all matches).
+	Total int
+	// IncludesLast is IncludesLastItemInRange.
+	IncludesLast bool
+	// Code is a response code when the view fails (ErrorExceededFindCountLimit,
+	// ErrorInvalidPagingMaxRows), "" otherwise.
+	Code ews.ResponseCode
+}
+
+// LimitCalendarView applies MaxEntriesReturned (0 = not given) and the
+// EWSFindCountLimit (findLimit ≤ 0 = none) to total matches, as Exchange
+// does: no paging, a truncated prefix with IncludesLastItemInRange=false, or
+// ErrorExceededFindCountLimit when no MaxEntriesReturned was given and the
+// view holds more than the limit.
+func LimitCalendarView(total, maxEntries int, maxGiven bool, findLimit int) ViewPage {
+	if maxGiven && maxEntries <= 0 {
+		return ViewPage{Code: ews.ErrorInvalidPagingMaxRows}
+	}
+	if !maxGiven {
+		if findLimit > 0 && total > findLimit {
+			return ViewPage{Code: ews.ErrorExceededFindCountLimit, Total: total}
+		}
+		return ViewPage{N: total, Total: total, IncludesLast: true}
+	}
+	if total > maxEntries {
+		return ViewPage{N: maxEntries, Total: total, IncludesLast: false}
+	}
+	return ViewPage{N: total, Total: total, IncludesLast: true}
+}
+
+// SortByStart sorts entries by start, then end, then key, the order
+// CalendarView returns them in.
+func SortByStart[T any](entries []T, start, end func(T) time.Time, key func(T) string) {
+	sort.SliceStable(entries, func(i, j int) bool {
+		a, b := entries[i], entries[j]
+		if !start(a).Equal(start(b)) {
+			return start(a).Before(start(b))
+		}
+		if !end(a).Equal(end(b)) {
+			return end(a).Before(end(b))
+		}
+		return key(a) < key(b)
+	})
+}
