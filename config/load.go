@@ -1,0 +1,278 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Default values, documented in docs/operations.md.
+const (
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultServerVersion = "Exchange2016"
+	DefaultLDAPPageSize  = 500
+	DefaultMailAttribute = "mail"
+)
+
+// ServerVersions are the accepted exchange.server_version values.
+var ServerVersions = []string{"Exchange2013_SP1", "Exchange2016"}
+
+// WebhookEvents are the event types a webhook may subscribe to.
+var WebhookEvents = []string{"presence.changed", "sync.health"}
+
+// maxFileSize bounds the configuration files calsync reads.
+const maxFileSize = 4 << 20
+
+// Load parses and validates a YAML configuration. name is used in messages
+// and to resolve relative paths (its folder). On any error it returns an
+// *Error listing every problem.
+func Load(data []byte, name string) (*Config, error) {
+	cfg, problems, corrected := newDecoder(name).load(data)
+	if HasErrors(problems) {
+		return nil, &Error{Problems: problems, CorrectedVendorXML: corrected}
+	}
+	return cfg, nil
+}
+
+// LoadFile reads path and loads it as YAML, or as the vendor's
+// CalendarSyncExchange.config.xml when its name ends in .xml or its content
+// starts with "<" (see LoadVendorXML: such a file only selects the
+// notification mode, so it is reported as incomplete).
+func LoadFile(path string) (*Config, error) {
+	data, err := readConfigFile(path)
+	if err != nil {
+		return nil, &Error{Problems: []Problem{{File: path, Message: err.Error()}}}
+	}
+	if looksLikeXML(path, data) {
+		return loadVendorOnly(data, path)
+	}
+	return Load(data, path)
+}
+
+// ValidateFile checks a YAML config or a vendor XML file and returns every
+// problem (errors and warnings), sorted by position; none means valid.
+func ValidateFile(path string) []Problem {
+	data, err := readConfigFile(path)
+	if err != nil {
+		return []Problem{{File: path, Message: err.Error()}}
+	}
+	if looksLikeXML(path, data) {
+		_, err := LoadVendorXML(data, path)
+		var ce *Error
+		if errors.As(err, &ce) {
+			return ce.Problems
+		}
+		return nil
+	}
+	_, problems, _ := newDecoder(path).load(data)
+	return problems
+}
+
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the config file: %w", unwrapPathError(err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the config file: %w", unwrapPathError(err))
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("the config file is larger than %d MiB", maxFileSize>>20)
+	}
+	return data, nil
+}
+
+func looksLikeXML(path string, data []byte) bool {
+	if strings.EqualFold(filepath.Ext(path), ".xml") {
+		return true
+	}
+	trimmed := bytes.TrimLeft(bytes.TrimPrefix(data, utf8BOM), " \t\r\n")
+	return len(trimmed) > 0 && trimmed[0] == '<' || bytes.HasPrefix(data, utf16LEBOM) || bytes.HasPrefix(data, utf16BEBOM)
+}
+
+// loadVendorOnly explains that a vendor file alone is not a full config.
+func loadVendorOnly(data []byte, path string) (*Config, error) {
+	v, err := LoadVendorXML(data, path)
+	if err != nil {
+		return nil, err
+	}
+	return nil, &Error{Problems: []Problem{{
+		File: path, Line: v.Line,
+		Message: fmt.Sprintf("this vendor file selects only the notification mode (%s); calsync also needs the Exchange URL, the service account and the users: write a calsync.yaml and reference this file from it with exchange.vendor_config", v.Mode),
+	}}}
+}
+
+func newDecoder(name string) *decoder {
+	dir := ""
+	if name != "" {
+		dir = filepath.Dir(name)
+	}
+	return &decoder{file: name, dir: dir, lookup: os.LookupEnv, readFile: os.ReadFile, stat: os.Stat}
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// load parses data and walks it; it returns the config (meaningful only
+// without errors), every problem sorted, and any corrected vendor XML.
+func (d *decoder) load(data []byte) (*Config, []Problem, []byte) {
+	cfg := Defaults()
+	cfg.File = d.file
+	root, ok := d.parse(data)
+	if ok {
+		d.root(cfg, root)
+	}
+	sortProblems(d.problems)
+	for _, p := range d.problems {
+		if p.Warning {
+			cfg.Warnings = append(cfg.Warnings, p)
+		}
+	}
+	return cfg, d.problems, d.corrected
+}
+
+// parse returns the root node of the single YAML document in data.
+func (d *decoder) parse(data []byte) (*yaml.Node, bool) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		d.errorf(nil, "", "the file is empty; expected at least the exchange and users sections")
+		return nil, false
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		d.yamlError(err)
+		return nil, false
+	}
+	var second yaml.Node
+	if err := dec.Decode(&second); err == nil {
+		d.errorf(&second, "", "a second YAML document (after ---) is not allowed; keep the whole configuration in one document")
+	} else if !errors.Is(err, io.EOF) {
+		d.yamlError(err)
+	}
+	if len(doc.Content) == 0 {
+		d.errorf(nil, "", "the file has no content; expected at least the exchange and users sections")
+		return nil, false
+	}
+	return doc.Content[0], true
+}
+
+func (d *decoder) yamlError(err error) {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		d.problems = append(d.problems, Problem{File: d.file, Line: line, Message: "invalid YAML: " + m[2]})
+		return
+	}
+	d.problems = append(d.problems, Problem{File: d.file, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")})
+}
+
+// Defaults returns a configuration holding every default value.
+func Defaults() *Config {
+	return &Config{
+		Exchange: Exchange{
+			ServerVersion: DefaultServerVersion,
+			Auth:          Auth{Method: AuthNTLM},
+			Impersonation: Impersonation{IDType: ImpersonateSMTP},
+			Notifications: Notifications{
+				Mode:              Streaming,
+				PullInterval:      defaultPullInterval,
+				PullTimeout:       defaultPullTimeout,
+				ConnectionTimeout: defaultConnectionTimeout,
+				HeartbeatTimeout:  defaultHeartbeatTimeout,
+				CoalesceDelay:     defaultCoalesceDelay,
+				ReconcileInterval: defaultReconcileInterval,
+				GroupSize:         200,
+			},
+		},
+		Window: Window{DaysBefore: 1, DaysAfter: 14, DefaultTimeZone: "UTC"},
+		Budget: Budget{MaxConcurrency: 10, PerServer: 8, PerUser: 2, RequestsPerSecond: 200, MaxBackOff: defaultMaxBackOff},
+		Store:  Store{Path: DefaultStorePath()},
+		API:    API{Listen: DefaultListen},
+		Logging: Logging{
+			Level:  "info",
+			Format: "text",
+		},
+	}
+}
+
+// DefaultStorePath is /var/lib/calsync/calsync.db, or on Windows
+// %ProgramData%\calsync\calsync.db.
+func DefaultStorePath() string {
+	if runtime.GOOS == "windows" {
+		base := os.Getenv("ProgramData")
+		if base == "" {
+			base = `C:\ProgramData`
+		}
+		return filepath.Join(base, "calsync", "calsync.db")
+	}
+	return "/var/lib/calsync/calsync.db"
+}
+
+var rootKeys = []string{"exchange", "window", "budget", "users", "store", "api", "webhooks", "presence", "logging"}
+
+func (d *decoder) root(cfg *Config, n *yaml.Node) {
+	m := d.mapping("", n, n, rootKeys...)
+	if m == nil {
+		return
+	}
+	if !m.has("exchange") {
+		d.errorf(n, "exchange", "section is required; expected at least exchange.ews_url or exchange.autodiscover_url")
+	} else {
+		d.exchange(&cfg.Exchange, d.mapping("exchange", m.key("exchange"), m.get("exchange"), exchangeKeys...))
+	}
+	if !m.has("users") {
+		d.errorf(n, "users", "section is required; expected at least one of users.static, users.csv_file or users.ldap")
+	} else {
+		d.users(&cfg.Users, d.mapping("users", m.key("users"), m.get("users"), "static", "csv_file", "ldap"))
+	}
+	if v := m.get("window"); v != nil {
+		d.window(&cfg.Window, d.mapping("window", m.key("window"), v, "days_before", "days_after", "default_time_zone"))
+	}
+	if v := m.get("budget"); v != nil {
+		d.budget(&cfg.Budget, d.mapping("budget", m.key("budget"), v, budgetKeys...))
+	}
+	if v := m.get("store"); v != nil {
+		if sm := d.mapping("store", m.key("store"), v, "path"); sm != nil {
+			if p := sm.get("path"); p != nil {
+				if s := d.str(sm.sub("path"), p); s != "" {
+					cfg.Store.Path = d.resolvePath(s)
+				} else {
+					d.errorf(p, sm.sub("path"), "expected a file path, found an empty string")
+				}
+			}
+		}
+	}
+	if v := m.get("api"); v != nil {
+		d.api(&cfg.API, d.mapping("api", m.key("api"), v, apiKeys...))
+	}
+	if v := m.get("webhooks"); v != nil {
+		cfg.Webhooks = d.webhooks("webhooks", v)
+	}
+	if v := m.get("presence"); v != nil {
+		d.presence(&cfg.Presence, d.mapping("presence", m.key("presence"), v, "rules"))
+	}
+	if v := m.get("logging"); v != nil {
+		if lm := d.mapping("logging", m.key("logging"), v, "level", "format"); lm != nil {
+			if l := lm.get("level"); l != nil {
+				if s, ok := d.enum(lm.sub("level"), l, "debug", "info", "warn", "error"); ok {
+					cfg.Logging.Level = s
+				}
+			}
+			if f := lm.get("format"); f != nil {
+				if s, ok := d.enum(lm.sub("format"), f, "text", "json"); ok {
+					cfg.Logging.Format = s
+				}
+			}
+		}
+	}
+}
