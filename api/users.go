@@ -85,16 +85,33 @@ func (s *server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Events != nil {
 		eventID = s.opts.Events.LastID()
 	}
-	statuses := map[string]store.MailboxStatus{}
-	if s.opts.Sync != nil {
-		for _, st := range s.opts.Sync.Statuses() {
+	// Statuses of all users are only needed to filter by sync health;
+	// otherwise the page's users are looked up one by one.
+	var statuses map[string]store.MailboxStatus
+	if s.opts.Sync != nil && syncFilter != "" {
+		all := s.opts.Sync.Statuses()
+		statuses = make(map[string]store.MailboxStatus, len(all))
+		for _, st := range all {
 			statuses[st.SMTP] = st
 		}
 	}
+	statusOf := func(user string) (store.MailboxStatus, bool) {
+		if statuses != nil {
+			st, ok := statuses[user]
+			return st, ok
+		}
+		if s.opts.Sync == nil {
+			return store.MailboxStatus{}, false
+		}
+		st, err := s.opts.Sync.Status(user)
+		return st, err == nil
+	}
 	all := s.opts.Presence.All()
 	counts := map[string]int{}
-	matched := make([]presence.Presence, 0, len(all))
-	for _, p := range all {
+	// matched indexes all, so that sorting moves ints, not presences.
+	matched := make([]int, 0, len(all))
+	for i := range all {
+		p := &all[i]
 		counts[string(p.Availability)]++
 		if len(wantAvail) > 0 && !wantAvail[string(p.Availability)] {
 			continue
@@ -103,20 +120,21 @@ func (s *server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if syncFilter != "" {
-			st, ok := statuses[p.User]
+			st, ok := statusOf(p.User)
 			healthy := ok && SyncHealthy(st)
 			if (syncFilter == "healthy") != healthy {
 				continue
 			}
 		}
-		matched = append(matched, p)
+		matched = append(matched, i)
 	}
-	slices.SortFunc(matched, func(a, b presence.Presence) int { return strings.Compare(a.User, b.User) })
+	slices.SortFunc(matched, func(a, b int) int { return strings.Compare(all[a].User, all[b].User) })
 	lo, hi := page(len(matched), offset, limit)
 	out := UserListDTO{Total: len(matched), Offset: offset, Limit: limit, Counts: counts, EventID: eventID, Users: make([]UserDTO, 0, hi-lo)}
-	for _, p := range matched[lo:hi] {
+	for _, i := range matched[lo:hi] {
+		p := all[i]
 		u := UserDTO{PresenceDTO: ToPresenceDTO(p)}
-		if st, ok := statuses[p.User]; ok {
+		if st, ok := statusOf(p.User); ok {
 			u.Sync = toSyncSummary(st)
 		}
 		out.Users = append(out.Users, u)

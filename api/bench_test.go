@@ -1,0 +1,82 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/api"
+	"github.com/calsync/calsync/api/apitest"
+	"github.com/calsync/calsync/presence"
+	"github.com/calsync/calsync/store"
+)
+
+// BenchmarkListUsers measures one page of the user list over 10,000 users
+// with presence and sync status (filter, sort, page, encode).
+func BenchmarkListUsers(b *testing.B) {
+	for _, query := range []string{"limit=100", "limit=100&q=user-09&availability=busy"} {
+		b.Run(query, func(b *testing.B) {
+			p := apitest.NewPresence()
+			s := apitest.NewSync()
+			for i := range 10000 {
+				user := fmt.Sprintf("user-%05d@example.com", i)
+				a := presence.Available
+				if i%3 == 0 {
+					a = presence.Busy
+				}
+				p.Set(presence.Presence{User: user, Availability: a, StatusText: "In a meeting until 15:00", Why: presence.Reason{Source: "calendar", Rule: "meetings"}}, t0)
+				s.Set(store.MailboxStatus{SMTP: user, State: "live", Group: "g"})
+			}
+			h, err := api.New(api.Options{Presence: p, Sync: s})
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := httptest.NewRequest(http.MethodGet, "/api/v1/users?"+query, nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkHubPublish measures publishing one presence change to 100
+// connected event-stream clients that drain their queues.
+func BenchmarkHubPublish(b *testing.B) {
+	hub, err := api.NewHub(api.HubOptions{ClientBuffer: 4096})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer hub.Close()
+	h, _ := api.New(api.Options{Presence: apitest.NewPresence(), Events: hub})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range 100 {
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/events", nil)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		go func() { _, _ = io.Copy(io.Discard, resp.Body) }()
+	}
+	for hub.Clients() < 100 {
+		time.Sleep(time.Millisecond)
+	}
+	change := presence.Change{User: "alice@example.com", Current: presence.Presence{User: "alice@example.com", Availability: presence.Busy, StatusText: "In a meeting until 15:00"}, At: t0}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := hub.PublishPresence(ctx, change); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
