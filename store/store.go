@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/calsync/calsync/calendar"
@@ -212,8 +213,8 @@ func NewMessageID() string {
 // they agree on what a commit means. It rejects a commit without a window,
 // an invalid occurrence and a duplicate item id.
 func PrepareCommit(smtp string, c WindowCommit) ([]calendar.Occurrence, error) {
-	if smtp == "" {
-		return nil, fmt.Errorf("store: commit without mailbox address")
+	if smtp == "" || strings.ContainsRune(smtp, 0) {
+		return nil, fmt.Errorf("store: commit for mailbox address %q: empty or contains NUL", smtp)
 	}
 	w := c.Checkpoint.Window
 	if w.Start.IsZero() || w.End.IsZero() || !w.End.After(w.Start) {

@@ -4,10 +4,10 @@
 // Layout (schema version 1):
 //
 //	meta       "schema" -> "1"; "seq" -> last outbox sequence number
-//	mailboxes  <smtp> -> bucket
+//	mailboxes  <smtp> -> bucket (small, stored inline)
 //	             "record"  -> JSON recordDoc (status, checkpoint, OOF)
 //	             "longest" -> duration of the longest stored occurrence
-//	             "occ"    -> bucket <start: 12 bytes>|<item id> -> occurrence
+//	occurrences <smtp>\x00<start: 12 bytes><item id> -> occurrence (binary or JSON, without item id)
 //	leases     <smtp> -> JSON lease
 //	presence   <smtp> -> presence document
 //	outbox     <seq: 8 bytes> -> JSON live message
@@ -80,6 +80,7 @@ var _ store.Store = (*Store)(nil)
 var (
 	bucketMeta      = []byte("meta")
 	bucketMailboxes = []byte("mailboxes")
+	bucketOccs      = []byte("occurrences")
 	bucketLeases    = []byte("leases")
 	bucketPresence  = []byte("presence")
 	bucketOutbox    = []byte("outbox")
@@ -87,12 +88,11 @@ var (
 	bucketDead      = []byte("dead")
 	bucketIDs       = []byte("ids")
 	bucketCounts    = []byte("counts")
-	allBuckets      = [][]byte{bucketMeta, bucketMailboxes, bucketLeases, bucketPresence, bucketOutbox, bucketQueue, bucketDead, bucketIDs, bucketCounts}
+	allBuckets      = [][]byte{bucketMeta, bucketMailboxes, bucketOccs, bucketLeases, bucketPresence, bucketOutbox, bucketQueue, bucketDead, bucketIDs, bucketCounts}
 
 	keySchema = []byte("schema")
 	keySeq    = []byte("seq")
 	keyRecord = []byte("record")
-	keyOcc    = []byte("occ")
 	// keyLongest holds the duration of the longest stored occurrence (8
 	// bytes, nanoseconds); Occurrences starts its scan that far before the
 	// query start.

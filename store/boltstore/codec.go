@@ -30,8 +30,10 @@ const (
 
 var errShortValue = errors.New("value truncated")
 
-// encodeOccurrence serializes o with the chosen encoding.
+// encodeOccurrence serializes o with the chosen encoding, without the item
+// id, which the key already holds.
 func encodeOccurrence(enc Encoding, o calendar.Occurrence) ([]byte, error) {
+	o.ItemID = ""
 	if enc == EncodingJSON {
 		b, err := json.Marshal(o)
 		if err != nil {
@@ -60,9 +62,15 @@ func encodeOccurrence(enc Encoding, o calendar.Occurrence) ([]byte, error) {
 	return b, nil
 }
 
-// decodeOccurrence parses a value written by encodeOccurrence. Corrupt
-// input yields an error, never a panic.
-func decodeOccurrence(v []byte) (calendar.Occurrence, error) {
+// decodeOccurrence parses a value written by encodeOccurrence and sets the
+// item id taken from the key. Corrupt input yields an error, never a panic.
+func decodeOccurrence(itemID string, v []byte) (calendar.Occurrence, error) {
+	o, err := decodeOccurrenceValue(v)
+	o.ItemID = itemID
+	return o, err
+}
+
+func decodeOccurrenceValue(v []byte) (calendar.Occurrence, error) {
 	var o calendar.Occurrence
 	if len(v) == 0 {
 		return o, errShortValue
@@ -224,10 +232,17 @@ func keyTime(k []byte) (time.Time, bool) {
 	return time.Unix(sec, int64(binary.BigEndian.Uint32(k[8:]))).UTC(), true
 }
 
-// occurrenceKey is start|itemID: occurrences of a mailbox sorted by start,
-// then item id, as Occurrences must return them.
-func occurrenceKey(o calendar.Occurrence) []byte {
-	return append(timeKey(o.Start), o.ItemID...)
+// mailboxPrefix starts the occurrence keys of a mailbox: "<smtp>\x00".
+func mailboxPrefix(smtp string) []byte {
+	return append([]byte(smtp), 0)
+}
+
+// occurrenceKey is <smtp>\x00<start: 12 bytes><item id>: a mailbox's
+// occurrences sit together, sorted by start, then item id, as Occurrences
+// must return them.
+func occurrenceKey(smtp string, o calendar.Occurrence) []byte {
+	k := append(mailboxPrefix(smtp), timeKey(o.Start)...)
+	return append(k, o.ItemID...)
 }
 
 // seqKey encodes an outbox sequence number as 8 big-endian bytes.

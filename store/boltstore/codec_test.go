@@ -29,7 +29,7 @@ func TestOccurrenceCodecRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s %s: encode: %v", enc, name, err)
 			}
-			got, err := decodeOccurrence(v)
+			got, err := decodeOccurrence(o.ItemID, v)
 			if err != nil {
 				t.Fatalf("%s %s: decode: %v", enc, name, err)
 			}
@@ -48,16 +48,16 @@ func TestOccurrenceDecodeDamagedInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range v {
-		if _, err := decodeOccurrence(v[:i]); err == nil {
+		if _, err := decodeOccurrence("id", v[:i]); err == nil {
 			t.Errorf("truncation to %d of %d bytes decoded without error", i, len(v))
 		}
 		for _, b := range []byte{0, 0x7f, 0xff} {
 			bad := append([]byte(nil), v...)
 			bad[i] = b
-			_, _ = decodeOccurrence(bad)
+			_, _ = decodeOccurrence("id", bad)
 		}
 	}
-	if _, err := decodeOccurrence([]byte{'z', 1, 2}); err == nil {
+	if _, err := decodeOccurrence("id", []byte{'z', 1, 2}); err == nil {
 		t.Error("unknown format tag decoded without error")
 	}
 }
@@ -66,7 +66,7 @@ func FuzzDecodeOccurrence(f *testing.F) {
 	v, _ := encodeOccurrence(EncodingBinary, sampleOccurrence())
 	f.Add(v)
 	f.Add([]byte("j{}"))
-	f.Fuzz(func(t *testing.T, b []byte) { _, _ = decodeOccurrence(b) })
+	f.Fuzz(func(t *testing.T, b []byte) { _, _ = decodeOccurrence("id", b) })
 }
 
 func TestTimeKeyOrder(t *testing.T) {

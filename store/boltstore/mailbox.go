@@ -77,22 +77,17 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 		if err != nil {
 			return fmt.Errorf("boltstore: encode occurrence %q of %s: %w", o.ItemID, smtp, err)
 		}
-		rows[i] = encoded{occurrenceKey(o), v}
+		rows[i] = encoded{occurrenceKey(smtp, o), v}
 		longest = max(longest, o.End.Sub(o.Start))
 	}
 	cp := normalizeCheckpoint(c.Checkpoint)
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		return s.mutateRecord(tx, smtp, func(mb *bolt.Bucket, doc *recordDoc) error {
-			if mb.Bucket(keyOcc) != nil {
-				if err := mb.DeleteBucket(keyOcc); err != nil {
-					return fmt.Errorf("boltstore: clear occurrences of %s: %w", smtp, err)
-				}
+			if err := deleteOccurrences(tx, smtp); err != nil {
+				return err
 			}
-			ob, err := mb.CreateBucket(keyOcc)
-			if err != nil {
-				return fmt.Errorf("boltstore: occurrences of %s: %w", smtp, err)
-			}
-			ob.FillPercent = 0.9 // rows arrive in key order
+			ob := tx.Bucket(bucketOccs)
+			ob.FillPercent = 0.8 // a mailbox's rows arrive in key order
 			for _, r := range rows {
 				if err := ob.Put(r.key, r.val); err != nil {
 					return fmt.Errorf("boltstore: write occurrence of %s: %w", smtp, err)
@@ -191,18 +186,24 @@ func (s *Store) Occurrences(ctx context.Context, smtp string, start, end time.Ti
 		if mb == nil {
 			return fmt.Errorf("boltstore: occurrences of %s: %w", smtp, store.ErrNotFound)
 		}
-		ob := mb.Bucket(keyOcc)
-		if ob == nil || !end.After(start) {
+		if !end.After(start) {
 			return nil
 		}
 		var longest time.Duration
 		if v := mb.Get(keyLongest); len(v) == 8 {
 			longest = time.Duration(binary.BigEndian.Uint64(v))
 		}
-		endKey := timeKey(end)
-		c := ob.Cursor()
-		for k, v := c.Seek(timeKey(saturatingSub(start, longest))); k != nil && bytes.Compare(k[:min(len(k), 12)], endKey) < 0; k, v = c.Next() {
-			o, err := decodeOccurrence(v)
+		prefix := mailboxPrefix(smtp)
+		endKey := append(mailboxPrefix(smtp), timeKey(end)...)
+		c := tx.Bucket(bucketOccs).Cursor()
+		for k, v := c.Seek(append(prefix, timeKey(saturatingSub(start, longest))...)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if len(k) < len(prefix)+12 {
+				return s.corrupt("occurrence key of "+smtp, k, fmt.Errorf("too short"))
+			}
+			if bytes.Compare(k[:len(prefix)+12], endKey) >= 0 {
+				break // starts at or after end
+			}
+			o, err := decodeOccurrence(string(k[len(prefix)+12:]), v)
 			if err != nil {
 				return s.corrupt("occurrence of "+smtp, k, err)
 			}
@@ -224,6 +225,9 @@ func (s *Store) DeleteMailbox(ctx context.Context, smtp string) error {
 		}
 		if err := tx.Bucket(bucketMailboxes).DeleteBucket(key); err != nil {
 			return fmt.Errorf("boltstore: delete mailbox %s: %w", smtp, err)
+		}
+		if err := deleteOccurrences(tx, smtp); err != nil {
+			return err
 		}
 		if err := tx.Bucket(bucketLeases).Delete(key); err != nil {
 			return err
@@ -317,3 +321,20 @@ func normalizeStatus(st store.MailboxStatus) store.MailboxStatus {
 }
 
 func utc(t time.Time) time.Time { return t.UTC() }
+
+// deleteOccurrences removes every occurrence row of a mailbox.
+func deleteOccurrences(tx *bolt.Tx, smtp string) error {
+	prefix := mailboxPrefix(smtp)
+	b := tx.Bucket(bucketOccs)
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, append([]byte(nil), k...))
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return fmt.Errorf("boltstore: clear occurrences of %s: %w", smtp, err)
+		}
+	}
+	return nil
+}

@@ -115,7 +115,7 @@ func TestCorruptOccurrenceIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		ob := tx.Bucket([]byte("mailboxes")).Bucket([]byte("alice@example.com")).Bucket([]byte("occ"))
+		ob := tx.Bucket([]byte("occurrences"))
 		k, v := ob.Cursor().First()
 		return ob.Put(k, v[:len(v)/2])
 	})
