@@ -53,8 +53,9 @@ func newDashboardServer(t *testing.T) *dashboardServer {
 		t.Fatal(err)
 	}
 	d.hub = hub
+	overrides := &apitest.Overrides{P: d.presence, Hub: hub, Now: time.Now}
 	h, err := api.New(api.Options{
-		Presence: d.presence, Sync: apitest.NewSync(sts...), Agenda: agenda, Events: hub,
+		Presence: d.presence, Sync: apitest.NewSync(sts...), Agenda: agenda, Events: hub, Overrides: overrides,
 		Tokens: []string{browserToken}, Dashboard: web.Handler(),
 	})
 	if err != nil {
@@ -155,6 +156,16 @@ func TestDashboardShowsPresenceChangesLive(t *testing.T) {
 	waitJS(ctx, t, page, "the timeline blocks", `String(document.querySelectorAll('#timeline .block').length)`, "2")
 	waitJS(ctx, t, page, "the masked private item", `String(document.getElementById('agenda').textContent.includes('Private appointment') && !document.getElementById('detail').textContent.includes('Doctor'))`, "true")
 	waitJS(ctx, t, page, "the detail presence", `document.querySelector('#detail-presence .badge').textContent`, "Busy")
+
+	// A manual override from the detail panel, then cleared.
+	mustJS(ctx, t, page, `document.getElementById('ov-availability').value = 'out_of_office';
+		document.getElementById('ov-text').value = 'Back tomorrow';
+		document.getElementById('ov-until').value = '60';
+		document.getElementById('override-form').requestSubmit()`)
+	waitJS(ctx, t, page, "the override confirmation", `document.getElementById('ov-msg').textContent`, "Override set.")
+	waitJS(ctx, t, page, "the override in the list", rowText("alice@example.com"), "Out of office|Back tomorrow")
+	mustJS(ctx, t, page, `document.getElementById('ov-clear').click()`)
+	waitJS(ctx, t, page, "the cleared override", rowText("alice@example.com"), "Busy|In a meeting until 15:00")
 
 	// Search narrows the list on the server side.
 	mustJS(ctx, t, page, `const s = document.getElementById('search'); s.value = 'user-04242'; s.dispatchEvent(new Event('input'))`)

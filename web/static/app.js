@@ -410,6 +410,7 @@
     if (state.rows.has(user)) state.rows.get(user).tr.classList.add("selected");
     $("detail").hidden = false;
     $("detail-user").textContent = user;
+    overrideMessage("", false);
     loadDetail(user);
   }
 
@@ -565,6 +566,51 @@
     if (state.selected) loadAgenda(state.selected);
   });
 
+  // ---- manual override -----------------------------------------------------
+
+  function overrideUntil(choice) {
+    if (!choice) return undefined;
+    if (choice === "eod") return addDays(new Date(), 1).toISOString();
+    return new Date(Date.now() + Number(choice) * 60000).toISOString();
+  }
+
+  function overrideMessage(text, isError) {
+    const m = $("ov-msg");
+    m.hidden = !text;
+    m.textContent = text || "";
+    m.className = isError ? "error" : "muted";
+  }
+
+  $("override-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const user = state.selected;
+    if (!user) return;
+    const body = { availability: $("ov-availability").value };
+    const text = $("ov-text").value.trim();
+    if (text) body.status_text = text;
+    const until = overrideUntil($("ov-until").value);
+    if (until) body.until = until;
+    try {
+      const p = await api(userPath(user, "/override"), { method: "PUT", body: JSON.stringify(body) });
+      if (state.selected === user) renderDetailPresence(p);
+      overrideMessage("Override set.", false);
+    } catch (e) {
+      if (!(e instanceof AuthError)) overrideMessage(e.message, true);
+    }
+  });
+
+  $("ov-clear").addEventListener("click", async () => {
+    const user = state.selected;
+    if (!user) return;
+    try {
+      const p = await api(userPath(user, "/override"), { method: "DELETE" });
+      if (state.selected === user) renderDetailPresence(p);
+      overrideMessage("Override cleared.", false);
+    } catch (e) {
+      if (!(e instanceof AuthError)) overrideMessage(e.message, true);
+    }
+  });
+
   // ---- sync tab ----------------------------------------------------------
 
   async function loadSync() {
@@ -588,7 +634,17 @@
     for (const g of ov.groups) {
       const tr = el("tr");
       tr.appendChild(el("td", "user", g.key || "(none)"));
-      tr.appendChild(el("td", null, (g.connections || []).join(", ") || "—"));
+      const conns = el("td");
+      if (g.streams && g.streams.length) {
+        for (const c of g.streams) {
+          const line = el("span", "stream " + c.state, c.name + " · " + c.state + " · " + c.subscriptions + " subscriptions");
+          if (c.last_error) line.title = c.last_error;
+          conns.appendChild(line);
+        }
+      } else {
+        conns.textContent = (g.connections || []).join(", ") || "—";
+      }
+      tr.appendChild(conns);
       tr.appendChild(el("td", null, numFmt.format(g.mailboxes)));
       tr.appendChild(el("td", null, numFmt.format(g.healthy)));
       const bad = el("td");
