@@ -7,10 +7,6 @@ import (
 	"github.com/calsync/calsync/ews"
 )
 
-// MaxCalendarViewRange is the longest CalendarView window Exchange accepts
-// (two years); longer windows fail with ErrorCalendarViewRangeTooBig.
-const MaxCalendarViewRange = 2 * 366 * 24 * time.Hour
-
 // Overlaps reports whether [start, end) overlaps the CalendarView window
 // [from, to) as Exchange decides it: items that end at or before the window
 // start, or start at or after the window end, are excluded. A zero-length
@@ -25,13 +21,14 @@ func Overlaps(start, end, from, to time.Time) bool {
 	return start.Equal(end) && !start.Before(from)
 }
 
-// CheckCalendarViewWindow validates a CalendarView's StartDate/EndDate and
+// CheckCalendarViewWindow validates (windows longer than two calendar years
+// fail with ErrorCalendarViewRangeTooBig) a CalendarView's StartDate/EndDate and
 // returns the response code Exchange answers with, or "" when valid.
 func CheckCalendarViewWindow(from, to time.Time) ews.ResponseCode {
 	if to.Before(from) {
 		return ews.ErrorCalendarEndDateIsEarlierThanStartDate
 	}
-	if to.Sub(from) > MaxCalendarViewRange {
+	if to.After(from.AddDate(2, 0, 0)) {
 		return ews.ErrorCalendarViewRangeTooBig
 	}
 	return ""

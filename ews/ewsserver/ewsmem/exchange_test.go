@@ -1,0 +1,287 @@
+package ewsmem_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsserver"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/internal/clock"
+)
+
+var t0 = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC) // a Monday
+
+func newExchange(t *testing.T, opts ewsmem.Options) (*ewsmem.Exchange, *clock.Fake) {
+	t.Helper()
+	fc := clock.NewFake(t0)
+	opts.Clock = fc
+	if opts.Mailboxes == 0 {
+		opts.Mailboxes = 3
+	}
+	x, err := ewsmem.New(opts)
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	t.Cleanup(x.Close)
+	return x, fc
+}
+
+func svcCaller(x *ewsmem.Exchange, user string) *ewsserver.Caller {
+	return &ewsserver.Caller{Account: x.ServiceAccount(), Impersonation: ews.ImpersonateSMTP(user), RequestVersion: ews.Exchange2013SP1, AnchorMailbox: user}
+}
+
+func admit(t *testing.T, x *ewsmem.Exchange, c *ewsserver.Caller) {
+	t.Helper()
+	release, err := x.Admit(context.Background(), c)
+	if err != nil {
+		t.Fatalf("Admit(%s as %s) = %v", c.Account, c.Mailbox(), err)
+	}
+	release()
+}
+
+func codeOf(err error) ews.ResponseCode {
+	c, _ := ews.CodeOf(err)
+	return c
+}
+
+func TestImpersonationScope(t *testing.T) {
+	x, _ := newExchange(t, ewsmem.Options{ImpersonationScope: []string{"user1@example.com"}})
+	ctx := context.Background()
+	admit(t, x, svcCaller(x, "user1@example.com"))
+	_, err := x.Admit(ctx, svcCaller(x, "user2@example.com"))
+	var fault *ews.SOAPFault
+	if !asFault(err, &fault) || fault.Code != ews.ErrorImpersonateUserDenied {
+		t.Errorf("Admit(out of scope) = %v, want fault ErrorImpersonateUserDenied", err)
+	}
+	_, err = x.Admit(ctx, svcCaller(x, "nobody@example.com"))
+	if codeOf(err) != ews.ErrorNonExistentMailbox {
+		t.Errorf("Admit(unknown) = %v, want ErrorNonExistentMailbox", err)
+	}
+	// A user without the role cannot impersonate.
+	_, err = x.Admit(ctx, &ewsserver.Caller{Account: "user1@example.com", Impersonation: ews.ImpersonateSMTP("user1@example.com")})
+	if codeOf(err) != ews.ErrorImpersonateUserDenied {
+		t.Errorf("Admit(user impersonating) = %v, want ErrorImpersonateUserDenied", err)
+	}
+}
+
+func asFault(err error, f **ews.SOAPFault) bool {
+	v, ok := err.(*ews.SOAPFault)
+	*f = v
+	return ok
+}
+
+func TestCalendarViewAndGetItem(t *testing.T) {
+	x, _ := newExchange(t, ewsmem.Options{})
+	ctx := context.Background()
+	c := svcCaller(x, "user1@example.com")
+	master, err := x.AddCalendarItem("user1@example.com", ews.CalendarItem{Subject: "Daily", StartTimeZone: "W. Europe Standard Time",
+		Start: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC),
+		Recurrence: &ews.Recurrence{Pattern: ews.RecurrencePattern{Kind: ews.PatternDaily, Interval: 1},
+			Range: ews.RecurrenceRange{Kind: ews.RangeNumbered, StartDate: ews.Date{Year: 2026, Month: 3, Day: 2}, NumberOfOccurrences: 5}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.ModifyOccurrence("user1@example.com", master.Id, 2, ews.CalendarItem{Subject: "Moved", Start: time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 3, 13, 0, 0, 0, time.UTC), LegacyFreeBusyStatus: ews.FreeBusyTentative}); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.DeleteOccurrence("user1@example.com", master.Id, 3); err != nil {
+		t.Fatal(err)
+	}
+	res, err := x.FindItem(ctx, c, ewsserver.FindItemRequest{Folder: ews.CalendarFolder(), CalendarView: &ewsserver.CalendarViewRequest{
+		Start: t0, End: t0.AddDate(0, 0, 7)}})
+	if err != nil {
+		t.Fatalf("FindItem() = %v", err)
+	}
+	var kinds []string
+	for _, it := range res.Items {
+		kinds = append(kinds, string(it.CalendarItemType)+":"+it.Subject)
+	}
+	want := []string{"Occurrence:Daily", "Exception:Moved", "Occurrence:Daily", "Occurrence:Daily"}
+	if len(kinds) != len(want) || res.TotalItemsInView != 4 || !res.IncludesLastInRange {
+		t.Fatalf("CalendarView = %v (total %d), want %v", kinds, res.TotalItemsInView, want)
+	}
+	for i := range want {
+		if kinds[i] != want[i] {
+			t.Errorf("item %d = %s, want %s", i, kinds[i], want[i])
+		}
+	}
+	// Truncation.
+	res, err = x.FindItem(ctx, c, ewsserver.FindItemRequest{Folder: ews.CalendarFolder(), CalendarView: &ewsserver.CalendarViewRequest{
+		Start: t0, End: t0.AddDate(0, 0, 7), MaxEntries: 2, MaxGiven: true}})
+	if err != nil || len(res.Items) != 2 || res.IncludesLastInRange || res.TotalItemsInView != 4 {
+		t.Errorf("CalendarView(max 2) = %d items, last %v, total %d, err %v", len(res.Items), res.IncludesLastInRange, res.TotalItemsInView, err)
+	}
+	// GetItem on an occurrence id and on the deleted index.
+	got := x.GetItem(ctx, c, []ews.ItemRef{
+		ews.ItemByID(res.Items[1].ItemId),
+		{Occurrence: &ews.OccurrenceItemId{RecurringMasterId: master.Id, InstanceIndex: 3}},
+		{Occurrence: &ews.OccurrenceItemId{RecurringMasterId: master.Id, InstanceIndex: 9}},
+		ews.ItemByID(master),
+	})
+	if got[0].Err != nil || got[0].Item.Subject != "Moved" || got[0].Item.CalendarItemType != ews.ItemTypeException {
+		t.Errorf("GetItem(exception) = %+v, %v", got[0].Item, got[0].Err)
+	}
+	if codeOf(got[1].Err) != ews.ErrorCalendarOccurrenceIsDeletedFromRecurrence {
+		t.Errorf("GetItem(deleted occurrence) = %v", got[1].Err)
+	}
+	if codeOf(got[2].Err) != ews.ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange {
+		t.Errorf("GetItem(index 9) = %v", got[2].Err)
+	}
+	m := got[3].Item
+	if got[3].Err != nil || m.CalendarItemType != ews.ItemTypeRecurringMaster || len(m.ModifiedOccurrences) != 1 || len(m.DeletedOccurrences) != 1 || m.LastOccurrence == nil {
+		t.Errorf("GetItem(master) = %+v, %v", m, got[3].Err)
+	}
+	// Errors of the view window.
+	_, err = x.FindItem(ctx, c, ewsserver.FindItemRequest{Folder: ews.CalendarFolder(), CalendarView: &ewsserver.CalendarViewRequest{Start: t0, End: t0.AddDate(3, 0, 0)}})
+	if codeOf(err) != ews.ErrorCalendarViewRangeTooBig {
+		t.Errorf("FindItem(3 years) = %v", err)
+	}
+}
+
+func TestSyncFolderItems(t *testing.T) {
+	x, _ := newExchange(t, ewsmem.Options{})
+	ctx := context.Background()
+	c := svcCaller(x, "user2@example.com")
+	for i := 0; i < 5; i++ {
+		if _, err := x.AddCalendarItem("user2@example.com", ews.CalendarItem{Subject: "x", Start: t0.Add(time.Duration(i) * time.Hour), End: t0.Add(time.Duration(i)*time.Hour + 30*time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := ewsserver.SyncRequest{Folder: ews.CalendarFolder(), MaxChanges: 3}
+	r1, err := x.SyncFolderItems(ctx, c, req)
+	if err != nil || len(r1.Changes) != 3 || r1.IncludesLastInRange {
+		t.Fatalf("sync 1 = %d changes, last %v, err %v", len(r1.Changes), r1.IncludesLastInRange, err)
+	}
+	req.SyncState = r1.SyncState
+	r2, err := x.SyncFolderItems(ctx, c, req)
+	if err != nil || len(r2.Changes) != 2 || !r2.IncludesLastInRange {
+		t.Fatalf("sync 2 = %d changes, last %v, err %v", len(r2.Changes), r2.IncludesLastInRange, err)
+	}
+	// Update one, delete one, add one.
+	first := r1.Changes[0].Item.ItemId
+	upd := x.UpdateItem(ctx, c, []ewsserver.ItemChange{{Ref: ews.ItemByID(first), Updates: []ewsserver.FieldUpdate{{FieldURI: "item:Subject", Value: ews.CalendarItem{Subject: "renamed"}}}}}, "AlwaysOverwrite")
+	if upd[0].Err != nil || upd[0].Item.ItemId.ChangeKey == first.ChangeKey {
+		t.Fatalf("UpdateItem = %+v, change key must change", upd[0])
+	}
+	stale := x.UpdateItem(ctx, c, []ewsserver.ItemChange{{Ref: ews.ItemByID(first), Updates: []ewsserver.FieldUpdate{{FieldURI: "item:Subject", Value: ews.CalendarItem{Subject: "again"}}}}}, "NeverOverwrite")
+	if codeOf(stale[0].Err) != ews.ErrorIrresolvableConflict {
+		t.Errorf("UpdateItem(stale key) = %v", stale[0].Err)
+	}
+	if errs := x.DeleteItem(ctx, c, []ews.ItemRef{ews.ItemByID(r1.Changes[1].Item.ItemId)}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	req.SyncState, req.MaxChanges = r2.SyncState, 512
+	r3, err := x.SyncFolderItems(ctx, c, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[ewsserver.SyncChangeKind]int{}
+	for _, ch := range r3.Changes {
+		kinds[ch.Kind]++
+	}
+	if kinds[ewsserver.SyncUpdate] != 1 || kinds[ewsserver.SyncDelete] != 1 || len(r3.Changes) != 2 {
+		t.Errorf("sync 3 = %v", kinds)
+	}
+	// Invalid states.
+	req.SyncState = "garbage"
+	if _, err := x.SyncFolderItems(ctx, c, req); codeOf(err) != ews.ErrorInvalidSyncStateData {
+		t.Errorf("sync(garbage) = %v", err)
+	}
+	req.SyncState = r3.SyncState
+	if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultInvalidateSyncStates}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.SyncFolderItems(ctx, c, req); codeOf(err) != ews.ErrorInvalidSyncStateData {
+		t.Errorf("sync(invalidated) = %v", err)
+	}
+	other := svcCaller(x, "user3@example.com")
+	if _, err := x.SyncFolderItems(ctx, other, ewsserver.SyncRequest{Folder: ews.CalendarFolder(), MaxChanges: 10, SyncState: r3.SyncState}); codeOf(err) != ews.ErrorInvalidSyncStateData {
+		t.Errorf("sync(other mailbox's state) = %v", err)
+	}
+}
+
+func TestPullSubscription(t *testing.T) {
+	x, fc := newExchange(t, ewsmem.Options{NoDuplicates: true})
+	ctx := context.Background()
+	c := svcCaller(x, "user1@example.com")
+	sub, err := x.Subscribe(ctx, c, ewsserver.SubscribeRequest{Kind: ews.SubscriptionPull, Folders: []ews.FolderRef{ews.CalendarFolder()},
+		EventTypes: []ews.EventType{ews.EventCreated, ews.EventModified, ews.EventDeleted}, Timeout: 5})
+	if err != nil {
+		t.Fatalf("Subscribe() = %v", err)
+	}
+	n, err := x.GetEvents(ctx, c, sub.SubscriptionId, sub.Watermark)
+	if err != nil || len(n.Events) != 1 || n.Events[0].Type != ews.EventStatus {
+		t.Fatalf("GetEvents(idle) = %+v, %v", n, err)
+	}
+	wm := n.Events[0].Watermark
+	for i := 0; i < 60; i++ {
+		if _, err := x.AddCalendarItem("user1@example.com", ews.CalendarItem{Subject: "e", Start: t0, End: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err = x.GetEvents(ctx, c, sub.SubscriptionId, wm)
+	if err != nil || len(n.Events) != 50 || !n.MoreEvents || n.PreviousWatermark != wm {
+		t.Fatalf("GetEvents = %d events, more %v, err %v", len(n.Events), n.MoreEvents, err)
+	}
+	// The old watermark is no longer accepted.
+	if _, err := x.GetEvents(ctx, c, sub.SubscriptionId, wm); codeOf(err) != ews.ErrorInvalidWatermark {
+		t.Errorf("GetEvents(old watermark) = %v", err)
+	}
+	// Another user may not read it.
+	if _, err := x.GetEvents(ctx, svcCaller(x, "user2@example.com"), sub.SubscriptionId, n.Events[49].Watermark); codeOf(err) != ews.ErrorSubscriptionAccessDenied && codeOf(err) != ews.ErrorSubscriptionNotFound {
+		t.Errorf("GetEvents(other user) = %v", err)
+	}
+	n2, err := x.GetEvents(ctx, c, sub.SubscriptionId, n.Events[49].Watermark)
+	if err != nil || len(n2.Events) != 10 || n2.MoreEvents {
+		t.Fatalf("GetEvents(rest) = %d, more %v, err %v", len(n2.Events), n2.MoreEvents, err)
+	}
+	fc.Advance(6 * time.Minute)
+	if _, err := x.GetEvents(ctx, c, sub.SubscriptionId, n2.Events[9].Watermark); codeOf(err) != ews.ErrorExpiredSubscription {
+		t.Errorf("GetEvents(expired) = %v", err)
+	}
+	if _, err := x.GetEvents(ctx, c, sub.SubscriptionId, n2.Events[9].Watermark); codeOf(err) != ews.ErrorSubscriptionNotFound {
+		t.Errorf("GetEvents(after expiry) = %v", err)
+	}
+}
+
+func TestThrottlingBudget(t *testing.T) {
+	p := ewsmem.DefaultPolicy()
+	p.MaxBurst, p.CutoffBalance, p.RechargeRate, p.CostPerRequest = 100*time.Millisecond, 100*time.Millisecond, 3600*time.Millisecond, 50*time.Millisecond
+	x, fc := newExchange(t, ewsmem.Options{Policy: &p})
+	ctx := context.Background()
+	c := svcCaller(x, "user1@example.com")
+	var busy error
+	for i := 0; i < 10 && busy == nil; i++ {
+		release, err := x.Admit(ctx, c)
+		if err != nil {
+			busy = err
+			break
+		}
+		release()
+	}
+	var f *ews.SOAPFault
+	if !asFault(busy, &f) || f.Code != ews.ErrorServerBusy || f.BackOff <= 0 {
+		t.Fatalf("Admit after budget = %v, want ErrorServerBusy fault with back-off", busy)
+	}
+	// Another impersonated user has its own budget copy.
+	admit(t, x, svcCaller(x, "user2@example.com"))
+	fc.Advance(f.BackOff)
+	admit(t, x, c)
+	// Concurrency.
+	p = ewsmem.DefaultPolicy()
+	p.MaxConcurrency = 2
+	x.SetPolicy(p)
+	r1, _ := x.Admit(ctx, c)
+	r2, _ := x.Admit(ctx, c)
+	_, err := x.Admit(ctx, c)
+	if codeOf(err) != ews.ErrorExceededConnectionCount {
+		t.Errorf("third concurrent Admit = %v", err)
+	}
+	r1()
+	r2()
+	if got := x.Stats().Throttled["ErrorServerBusy"]; got != 1 {
+		t.Errorf("stats throttled ErrorServerBusy = %d", got)
+	}
+}
