@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +39,7 @@ func newDashboardServer(t *testing.T) *dashboardServer {
 	for i := range 10000 {
 		user := fmt.Sprintf("user-%05d@example.com", i)
 		ps = append(ps, presence.Presence{User: user, Availability: presence.Available, Why: presence.Reason{Source: "free"}, ComputedAt: now})
-		sts = append(sts, store.MailboxStatus{SMTP: user, State: "subscribed", Group: fmt.Sprintf("mbx%02d.example.com", i%7), Connection: fmt.Sprintf("stream-%03d", i/200)})
+		sts = append(sts, store.MailboxStatus{SMTP: user, State: "subscribed", Group: fmt.Sprintf("mbx%02d.example.com", i%7), Connection: fmt.Sprintf("stream-%d-%02d", i%7, i/(7*200))})
 	}
 	ps = append(ps, presence.Presence{User: "alice@example.com", Availability: presence.Available, Why: presence.Reason{Source: "free"}, ComputedAt: now})
 	sts = append(sts, store.MailboxStatus{SMTP: "alice@example.com", State: "backoff", Group: "mbx01.example.com", ConsecutiveFailures: 2,
@@ -114,6 +116,9 @@ func TestDashboardShowsPresenceChangesLive(t *testing.T) {
 		t.Fatalf("opening a page: %v", err)
 	}
 	defer page.Close()
+	if err := page.SetViewport(ctx, 1440, 900); err != nil {
+		t.Fatal(err)
+	}
 	if err := page.Navigate(ctx, d.srv.URL+"/"); err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +162,8 @@ func TestDashboardShowsPresenceChangesLive(t *testing.T) {
 	waitJS(ctx, t, page, "the masked private item", `String(document.getElementById('agenda').textContent.includes('Private appointment') && !document.getElementById('detail').textContent.includes('Doctor'))`, "true")
 	waitJS(ctx, t, page, "the detail presence", `document.querySelector('#detail-presence .badge').textContent`, "Busy")
 
+	screenshot(ctx, t, page, "users")
+
 	// A manual override from the detail panel, then cleared.
 	mustJS(ctx, t, page, `document.getElementById('ov-availability').value = 'out_of_office';
 		document.getElementById('ov-text').value = 'Back tomorrow';
@@ -174,11 +181,30 @@ func TestDashboardShowsPresenceChangesLive(t *testing.T) {
 	// The sync tab lists connection groups and the mailbox with problems.
 	mustJS(ctx, t, page, `document.querySelector('.tab[data-tab="sync"]').click()`)
 	waitJS(ctx, t, page, "the group table", `String(document.querySelectorAll('#group-rows tr').length)`, "7")
+	defer screenshot(ctx, t, page, "sync")
 	waitJS(ctx, t, page, "the problem list", `document.querySelector('#problem-rows tr') ? document.querySelector('#problem-rows tr').dataset.user : ''`, "alice@example.com")
 
 	for _, line := range page.Console() {
 		if strings.HasPrefix(line, "exception") || strings.HasPrefix(line, "console.error") {
 			t.Errorf("browser console: %s", line)
 		}
+	}
+}
+
+// screenshot saves a PNG of the page into $CALSYNC_SCREENSHOTS, when set,
+// for looking at the dashboard during development.
+func screenshot(ctx context.Context, t *testing.T, page *cdp.Page, name string) {
+	t.Helper()
+	dir := os.Getenv("CALSYNC_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := page.Screenshot(ctx)
+	if err != nil {
+		t.Errorf("screenshot: %v", err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Errorf("screenshot: %v", err)
 	}
 }

@@ -365,3 +365,21 @@ func (p *Page) Console() []string { return p.conn.Console() }
 
 // Close closes the page's session (the tab stays until the browser closes).
 func (p *Page) Close() error { return p.conn.Close() }
+
+// Screenshot returns a PNG of the page's viewport.
+func (p *Page) Screenshot(ctx context.Context) ([]byte, error) {
+	var res struct {
+		Data []byte `json:"data"` // base64 in JSON, decoded by encoding/json
+	}
+	if err := p.conn.Call(ctx, "Page.captureScreenshot", map[string]any{"format": "png"}, &res); err != nil {
+		return nil, err
+	}
+	return res.Data, nil
+}
+
+// SetViewport sets the page's viewport size in CSS pixels.
+func (p *Page) SetViewport(ctx context.Context, width, height int) error {
+	return p.conn.Call(ctx, "Emulation.setDeviceMetricsOverride", map[string]any{
+		"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false,
+	}, nil)
+}

@@ -635,14 +635,18 @@
       const tr = el("tr");
       tr.appendChild(el("td", "user", g.key || "(none)"));
       const conns = el("td");
+      const SHOWN = 5;
       if (g.streams && g.streams.length) {
-        for (const c of g.streams) {
+        for (const c of g.streams.slice(0, SHOWN)) {
           const line = el("span", "stream " + c.state, c.name + " · " + c.state + " · " + c.subscriptions + " subscriptions");
           if (c.last_error) line.title = c.last_error;
           conns.appendChild(line);
         }
+        if (g.streams.length > SHOWN) conns.appendChild(el("span", "stream", "+ " + (g.streams.length - SHOWN) + " more"));
       } else {
-        conns.textContent = (g.connections || []).join(", ") || "—";
+        const names = g.connections || [];
+        conns.textContent = names.slice(0, SHOWN).join(", ") + (names.length > SHOWN ? " + " + (names.length - SHOWN) + " more" : "") || "—";
+        conns.title = names.join(", ");
       }
       tr.appendChild(conns);
       tr.appendChild(el("td", null, numFmt.format(g.mailboxes)));
