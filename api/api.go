@@ -123,8 +123,9 @@ type OverrideSetter interface {
 }
 
 // DryRunner previews a user's presence timeline over [start, end) under the
-// current rules (rules == nil) or a proposed rule set (the JSON array from
-// the request body, in the config's rule format). Errors wrapping
+// current rules (rules == nil) or a proposed rule set from the request body
+// in the config's format: a JSON array of presence.Rule, or a
+// presence.RuleSet object with options and rules. Errors wrapping
 // ErrInvalidInput mean 400, ErrUnknownUser 404.
 type DryRunner interface {
 	DryRun(ctx context.Context, user string, rules json.RawMessage, start, end time.Time) ([]presence.Presence, error)

@@ -189,7 +189,7 @@ func TestEndpointsStatusAndErrors(t *testing.T) {
 		{"clear override unknown", "DELETE", "/api/v1/users/nobody@example.com/override", "", 404, "unknown_user"},
 		{"dry-run current", "POST", "/api/v1/users/alice@example.com/dry-run", "", 200, ""},
 		{"dry-run proposed", "POST", "/api/v1/users/alice@example.com/dry-run", `{"days":2,"rules":[{"name":"all busy"}]}`, 200, ""},
-		{"dry-run rules not array", "POST", "/api/v1/users/alice@example.com/dry-run", `{"rules":{"name":"x"}}`, 400, "bad_request"},
+		{"dry-run rules not array or object", "POST", "/api/v1/users/alice@example.com/dry-run", `{"rules":"all busy"}`, 400, "bad_request"},
 		{"dry-run rules rejected", "POST", "/api/v1/users/alice@example.com/dry-run", `{"rules":[{"match":"x"}]}`, 400, "bad_request"},
 		{"dry-run too long", "POST", "/api/v1/users/alice@example.com/dry-run", `{"days":30}`, 400, "invalid_range"},
 		{"dry-run end before start", "POST", "/api/v1/users/alice@example.com/dry-run", `{"start":"2026-03-30T00:00:00Z","end":"2026-03-29T00:00:00Z"}`, 400, "invalid_range"},

@@ -355,8 +355,8 @@ func (s *server) handleDryRun(w http.ResponseWriter, r *http.Request) {
 	rules := "current"
 	var proposed json.RawMessage
 	if len(req.Rules) > 0 && string(req.Rules) != "null" {
-		if req.Rules[0] != '[' {
-			writeError(w, http.StatusBadRequest, codeBadRequest, "rules must be a JSON array of rules")
+		if req.Rules[0] != '[' && req.Rules[0] != '{' {
+			writeError(w, http.StatusBadRequest, codeBadRequest, "rules must be a JSON array of rules or a rule set object")
 			return
 		}
 		rules, proposed = "proposed", req.Rules
