@@ -18,16 +18,16 @@ import "time"
 // applied; relative paths are resolved against the config file's folder.
 type Config struct {
 	// File is the name the configuration was loaded from.
-	File          string
-	Exchange      Exchange
-	Window        Window
-	Budget        Budget
-	Users         Users
-	Store         Store
-	API           API
-	Webhooks      []Webhook
-	Presence      Presence
-	Logging       Logging
+	File     string
+	Exchange Exchange
+	Window   Window
+	Budget   Budget
+	Users    Users
+	Store    Store
+	API      API
+	Webhooks []Webhook
+	Presence Presence
+	Logging  Logging
 	// Warnings are problems that do not stop calsync (inline secrets,
 	// insecure_skip_verify, limits above Exchange's defaults).
 	Warnings []Problem

@@ -23,6 +23,9 @@ type decoder struct {
 	readFile func(string) ([]byte, error)
 	stat     func(string) (os.FileInfo, error)
 	problems []Problem
+	// misspelt holds paths of keys that an unknown key was taken for, so
+	// that the unknown key is not also reported as a missing key.
+	misspelt map[string]bool
 	// corrected is a repaired vendor XML file, if one was referenced and
 	// malformed.
 	corrected []byte
@@ -50,6 +53,15 @@ func (d *decoder) resolvePath(p string) string {
 		return p
 	}
 	return filepath.Join(d.dir, p)
+}
+
+// required reports a missing key of m, unless an unknown key was already
+// reported as its misspelling.
+func (d *decoder) required(m *mapNode, name, format string, args ...any) {
+	if d.misspelt[m.sub(name)] {
+		return
+	}
+	d.errorf(m.at, m.sub(name), format, args...)
 }
 
 // mapNode is a decoded YAML mapping whose keys were checked.
@@ -146,6 +158,10 @@ func (d *decoder) mapping(path string, at, n *yaml.Node, allowed ...string) *map
 			msg := fmt.Sprintf("unknown key %q", name)
 			if s := suggest(name, allowed); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
+				if d.misspelt == nil {
+					d.misspelt = map[string]bool{}
+				}
+				d.misspelt[joinPath(path, s)] = true
 			} else {
 				msg += "; expected one of " + strings.Join(allowed, ", ")
 			}
@@ -392,7 +408,7 @@ func (d *decoder) secret(m *mapNode, base, required string) Secret {
 	}
 	if len(set) == 0 {
 		if required != "" {
-			d.errorf(m.at, m.sub(base), "%s is required %s; set %s (environment variable) or %s (file)", base, required, envKey, fileKey)
+			d.required(m, base, "missing (needed %s); set %s (an environment variable) or %s (a file)", required, envKey, fileKey)
 		}
 		return Secret{}
 	}

@@ -150,14 +150,14 @@ func (d *decoder) parse(data []byte) (*yaml.Node, bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
-		d.yamlError(err)
+		d.yamlError(err, data)
 		return nil, false
 	}
 	var second yaml.Node
 	if err := dec.Decode(&second); err == nil {
 		d.errorf(&second, "", "a second YAML document (after ---) is not allowed; keep the whole configuration in one document")
 	} else if !errors.Is(err, io.EOF) {
-		d.yamlError(err)
+		d.yamlError(err, data)
 	}
 	if len(doc.Content) == 0 {
 		d.errorf(nil, "", "the file has no content; expected at least the exchange and users sections")
@@ -166,8 +166,14 @@ func (d *decoder) parse(data []byte) (*yaml.Node, bool) {
 	return doc.Content[0], true
 }
 
-func (d *decoder) yamlError(err error) {
+func (d *decoder) yamlError(err error, data []byte) {
 	msg := err.Error()
+	if strings.Contains(msg, "tab character") {
+		if line, col := firstIndentTab(data); line > 0 {
+			d.problems = append(d.problems, Problem{File: d.file, Line: line, Column: col, Message: "invalid YAML: a tab is used for indentation; YAML needs spaces"})
+			return
+		}
+	}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		d.problems = append(d.problems, Problem{File: d.file, Line: line, Message: "invalid YAML: " + m[2]})
@@ -225,15 +231,17 @@ func (d *decoder) root(cfg *Config, n *yaml.Node) {
 	if m == nil {
 		return
 	}
-	if !m.has("exchange") {
-		d.errorf(n, "exchange", "section is required; expected at least exchange.ews_url or exchange.autodiscover_url")
-	} else {
+	switch {
+	case m.has("exchange"):
 		d.exchange(&cfg.Exchange, d.mapping("exchange", m.key("exchange"), m.get("exchange"), exchangeKeys...))
+	case !d.misspelt["exchange"]:
+		d.errorf(n, "exchange", "missing section; expected at least exchange.ews_url or exchange.autodiscover_url and exchange.auth")
 	}
-	if !m.has("users") {
-		d.errorf(n, "users", "section is required; expected at least one of users.static, users.csv_file or users.ldap")
-	} else {
+	switch {
+	case m.has("users"):
 		d.users(&cfg.Users, d.mapping("users", m.key("users"), m.get("users"), "static", "csv_file", "ldap"))
+	case !d.misspelt["users"]:
+		d.errorf(n, "users", "missing section; expected at least one of users.static, users.csv_file or users.ldap")
 	}
 	if v := m.get("window"); v != nil {
 		d.window(&cfg.Window, d.mapping("window", m.key("window"), v, "days_before", "days_after", "default_time_zone"))
@@ -275,4 +283,19 @@ func (d *decoder) root(cfg *Config, n *yaml.Node) {
 			}
 		}
 	}
+}
+
+// firstIndentTab finds the first tab in the indentation of a line.
+func firstIndentTab(data []byte) (int, int) {
+	for i, line := range strings.Split(string(data), "\n") {
+		for j, r := range line {
+			if r == '\t' {
+				return i + 1, j + 1
+			}
+			if r != ' ' {
+				break
+			}
+		}
+	}
+	return 0, 0
 }

@@ -55,8 +55,8 @@ func (d *decoder) exchange(x *Exchange, m *mapNode) {
 			d.plainHTTPWarning(m.sub("autodiscover_url"), v, u.Scheme, u.Hostname())
 		}
 	}
-	if !m.has("ews_url") && !m.has("autodiscover_url") {
-		d.errorf(m.at, m.sub("ews_url"), "exchange.ews_url or exchange.autodiscover_url is required; expected e.g. https://mail.example.com/EWS/Exchange.asmx")
+	if !m.has("ews_url") && !m.has("autodiscover_url") && !d.misspelt[m.sub("ews_url")] && !d.misspelt[m.sub("autodiscover_url")] {
+		d.errorf(m.at, m.path, "ews_url or autodiscover_url is required; expected e.g. ews_url: https://mail.example.com/EWS/Exchange.asmx")
 	}
 	if v := m.get("server_version"); v != nil {
 		if s, ok := d.enum(m.sub("server_version"), v, ServerVersions...); ok {
@@ -107,7 +107,7 @@ func (d *decoder) auth(a *Auth, m *mapNode) {
 			}
 		}
 		if !m.has("oauth2") {
-			d.errorf(m.at, m.sub("oauth2"), "section is required for auth method oauth2; expected token_url, client_id and client_secret_env or client_secret_file")
+			d.errorf(m.at, m.sub("oauth2"), "missing; auth method oauth2 needs this section with token_url, client_id and client_secret_env or client_secret_file")
 			return
 		}
 		d.oauth2(&a.OAuth2, d.mapping(m.sub("oauth2"), m.key("oauth2"), m.get("oauth2"), oauthKeys...))
@@ -118,9 +118,8 @@ func (d *decoder) auth(a *Auth, m *mapNode) {
 	}
 	if v := m.get("username"); v != nil {
 		a.Username = d.str(m.sub("username"), v)
-	}
-	if a.Username == "" {
-		d.errorf(m.key("username"), m.sub("username"), "is required for auth method %s; expected DOMAIN\\user or user@domain of the service account", a.Method)
+	} else {
+		d.required(m, "username", "missing; expected the service account as DOMAIN\\user or user@domain (needed for auth method %s)", a.Method)
 	}
 	a.Password = d.secret(m, "password", "for auth method "+string(a.Method))
 }
@@ -134,12 +133,12 @@ func (d *decoder) oauth2(o *OAuth2, m *mapNode) {
 			o.TokenURL = u.String()
 		}
 	} else {
-		d.errorf(m.at, m.sub("token_url"), "is required; expected e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token")
+		d.required(m, "token_url", "missing; expected e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token")
 	}
 	if v := m.get("client_id"); v != nil {
 		o.ClientID = d.str(m.sub("client_id"), v)
 	} else {
-		d.errorf(m.at, m.sub("client_id"), "is required; expected the application (client) id")
+		d.required(m, "client_id", "missing; expected the application (client) id")
 	}
 	o.ClientSecret = d.secret(m, "client_secret", "for OAuth2 client credentials")
 	o.Scopes = []string{"https://outlook.office365.com/.default"}
@@ -318,7 +317,7 @@ func (d *decoder) ldap(m *mapNode) *LDAP {
 			l.URL, scheme, host = u.String(), strings.ToLower(u.Scheme), u.Hostname()
 		}
 	} else {
-		d.errorf(m.at, m.sub("url"), "is required; expected ldaps://dc.example.com:636 or ldap://dc.example.com:389")
+		d.required(m, "url", "missing; expected ldaps://dc.example.com:636 or ldap://dc.example.com:389")
 	}
 	if v := m.get("starttls"); v != nil {
 		if b, ok := d.boolean(m.sub("starttls"), v); ok {
@@ -350,12 +349,12 @@ func (d *decoder) ldap(m *mapNode) *LDAP {
 			d.warnf(m.get("url"), m.sub("url"), "the bind password is sent unencrypted; use ldaps:// or starttls: true")
 		}
 	} else if m.has("password") || m.has("password_env") || m.has("password_file") {
-		d.errorf(m.at, m.sub("bind_dn"), "is required when a password is set; expected the service account's DN")
+		d.required(m, "bind_dn", "missing; expected the service account's DN (needed when a password is set)")
 	}
 	var groupNode *yaml.Node
 	l.GroupDN, groupNode = dn("group_dn")
 	if groupNode == nil && !m.has("group_dn") {
-		d.errorf(m.at, m.sub("group_dn"), "is required; expected the DN of the group whose members are synced")
+		d.required(m, "group_dn", "missing; expected the DN of the group whose members are synced")
 	}
 	l.BaseDN, _ = dn("base_dn")
 	if l.BaseDN == "" && !m.has("base_dn") {
@@ -447,7 +446,7 @@ func (d *decoder) api(a *API, m *mapNode) {
 		if cert == nil {
 			missing = "tls_cert_file"
 		}
-		d.errorf(m.at, m.sub(missing), "is required when %s is set; HTTPS needs both the certificate and its key", map[string]string{"tls_key_file": "tls_cert_file", "tls_cert_file": "tls_key_file"}[missing])
+		d.errorf(m.at, m.sub(missing), "missing; HTTPS needs both the certificate and its key (%s is set)", map[string]string{"tls_key_file": "tls_cert_file", "tls_cert_file": "tls_key_file"}[missing])
 	}
 	host, _, err := net.SplitHostPort(a.Listen)
 	if err == nil && !isLoopbackHost(host) {
@@ -543,14 +542,14 @@ func (d *decoder) webhooks(path string, n *yaml.Node) []Webhook {
 			}
 			names[w.Name] = v.Line
 		} else {
-			d.errorf(m.at, m.sub("name"), "is required; expected a stable name (pending deliveries are stored under it)")
+			d.required(m, "name", "missing; expected a stable name (pending deliveries are stored under it)")
 		}
 		if v := m.get("url"); v != nil {
 			if u, ok := d.parseURL(m.sub("url"), v, "https", "http"); ok {
 				w.URL = u.String()
 			}
 		} else {
-			d.errorf(m.at, m.sub("url"), "is required; expected the https:// URL that receives the POST requests")
+			d.required(m, "url", "missing; expected the https:// URL that receives the POST requests")
 		}
 		w.Secret = d.secret(m, "secret", "to sign the deliveries")
 		if v := m.get("events"); v != nil {
