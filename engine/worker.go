@@ -237,7 +237,9 @@ func (w *worker) collect() {
 		w.readReason = "recovery"
 	}
 	if p&trigResubscribe != 0 {
-		w.need |= needSubscribe | needRead
+		// A lost subscription may mean the mailbox moved: Autodiscover is
+		// batched and cheap, so look again before resubscribing.
+		w.need |= needDiscover | needSubscribe | needRead
 		w.readReason = "recovery"
 	}
 	if p&trigVerify != 0 {

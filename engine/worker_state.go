@@ -61,7 +61,7 @@ func (w *worker) handleFailure(err error) bool {
 	switch r.act {
 	case actResubscribe:
 		w.dropSubscription()
-		w.need |= needSubscribe | needRead
+		w.need |= needDiscover | needSubscribe | needRead
 		if w.failures == 1 {
 			delay = 0
 		}

@@ -1,0 +1,266 @@
+package ewsexchange_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/engine/ewsexchange"
+	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsserver"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/store"
+	"github.com/calsync/calsync/store/memstore"
+)
+
+// newSim starts a simulated Exchange with n generated mailboxes.
+func newSim(t testing.TB, n, servers int, opts func(*ewsmem.Options)) *ewsmem.Exchange {
+	t.Helper()
+	o := ewsmem.Options{Mailboxes: n, Servers: servers, Seed: 42, Generate: true, StreamingHeartbeat: 500 * time.Millisecond}
+	if opts != nil {
+		opts(&o)
+	}
+	x, err := ewsmem.New(o)
+	if err != nil {
+		t.Fatalf("ewsmem.New() error = %v", err)
+	}
+	t.Cleanup(x.Close)
+	return x
+}
+
+func users(x *ewsmem.Exchange) []string {
+	var out []string
+	for _, m := range x.Mailboxes() {
+		if m != x.ServiceAccount() {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("ENGINE_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return nil
+}
+
+// running is an engine started in a goroutine.
+type running struct {
+	e      *engine.Engine
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startEngine(t testing.TB, ex engine.Exchange, st store.Store, mode engine.Mode, mailboxes []string, tweak func(*engine.Options)) *running {
+	t.Helper()
+	o := engine.Options{Store: st, Exchange: ex, Mode: mode, Logger: testLogger(),
+		CoalesceDelay: 20 * time.Millisecond, PullInterval: 100 * time.Millisecond, ReconcileInterval: -1,
+		RegroupDelay: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: time.Second,
+		HeartbeatTimeout: 3 * time.Second, DiscoverBatchDelay: 5 * time.Millisecond,
+		Budget: engine.BudgetConfig{MaxBackOff: 2 * time.Second, ThrottlePause: 50 * time.Millisecond}}
+	if tweak != nil {
+		tweak(&o)
+	}
+	e, err := engine.New(o)
+	if err != nil {
+		t.Fatalf("engine.New() error = %v", err)
+	}
+	e.SetMailboxes(mailboxes)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{e: e, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- e.Run(ctx) }()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *running) stop() {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.cancel = nil
+	<-r.done
+}
+
+// view is the comparable projection of an occurrence.
+func view(o calendar.Occurrence) string {
+	return fmt.Sprintf("%s|%s|%s|%s|%s|%s|%v|%v|%s|%s|%s", o.ItemID, o.ChangeKey, o.Kind, o.Subject, o.Start.UTC().Format(time.RFC3339),
+		o.End.UTC().Format(time.RFC3339), o.AllDay, o.Cancelled, o.FreeBusy, o.Sensitivity, o.Location)
+}
+
+// divergences compares each mailbox's stored occurrences with the
+// simulator's ground truth over the stored window.
+func divergences(t testing.TB, x *ewsmem.Exchange, st store.Store, mailboxes []string) []string {
+	t.Helper()
+	var out []string
+	for _, m := range mailboxes {
+		rec, err := st.Mailbox(context.Background(), m)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: no record: %v", m, err))
+			continue
+		}
+		w := rec.Checkpoint.Window
+		truth, err := x.Occurrences(m, w.Start, w.End)
+		if err != nil {
+			t.Fatalf("ground truth of %s: %v", m, err)
+		}
+		var want []string
+		for i := range truth {
+			o, err := ewsexchange.Occurrence(&truth[i])
+			if err != nil {
+				t.Fatalf("converting ground truth of %s: %v", m, err)
+			}
+			want = append(want, view(o))
+		}
+		stored, err := st.Occurrences(context.Background(), m, w.Start, w.End)
+		if err != nil {
+			t.Fatalf("stored occurrences of %s: %v", m, err)
+		}
+		var got []string
+		for _, o := range stored {
+			got = append(got, view(o))
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			out = append(out, fmt.Sprintf("%s: stored %d occurrences, truth %d; first difference: %s", m, len(got), len(want), firstDiff(got, want)))
+		}
+	}
+	return out
+}
+
+func firstDiff(got, want []string) string {
+	for i := 0; i < max(len(got), len(want)); i++ {
+		var g, w string
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w {
+			return fmt.Sprintf("got %q, want %q", g, w)
+		}
+	}
+	return "none"
+}
+
+// waitConverged polls until no mailbox diverges from the ground truth.
+func waitConverged(t testing.TB, x *ewsmem.Exchange, st store.Store, mailboxes []string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		div := divergences(t, x, st, mailboxes)
+		if len(div) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			n := min(len(div), 10)
+			t.Fatalf("%d of %d mailboxes diverge from the ground truth after %s, e.g.:\n%s", len(div), len(mailboxes), d, strings.Join(div[:n], "\n"))
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval of the deadline helper
+	}
+}
+
+func totalStored(t testing.TB, st store.Store, mailboxes []string) int {
+	t.Helper()
+	n := 0
+	for _, m := range mailboxes {
+		occs, err := st.Occurrences(context.Background(), m, time.Now().Add(-30*24*time.Hour), time.Now().Add(60*24*time.Hour))
+		if err != nil {
+			t.Fatalf("Occurrences(%s): %v", m, err)
+		}
+		n += len(occs)
+	}
+	return n
+}
+
+func waitAllLive(t testing.TB, e *engine.Engine, n int, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if e.StateCounts()[engine.StateLive] == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: states %v, want %d live", d, e.StateCounts(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// edits drives single-item and recurring changes through the simulator.
+func edits(t *testing.T, x *ewsmem.Exchange, smtp string) {
+	t.Helper()
+	ctx := context.Background()
+	caller := &ewsserver.Caller{Account: x.ServiceAccount(), Impersonation: ews.ImpersonateSMTP(smtp), RequestVersion: ews.DefaultVersion}
+	now := time.Now().UTC().Truncate(time.Hour)
+	// Create a single item.
+	id, err := x.AddCalendarItem(smtp, ews.CalendarItem{Subject: "e2e single", Start: now.Add(2 * time.Hour), End: now.Add(3 * time.Hour), LegacyFreeBusyStatus: ews.FreeBusyBusy})
+	if err != nil {
+		t.Fatalf("AddCalendarItem: %v", err)
+	}
+	// Modify it.
+	res := x.UpdateItem(ctx, caller, []ewsserver.ItemChange{{Ref: ews.ItemByID(ews.ItemId{Id: id.Id}), Updates: []ewsserver.FieldUpdate{
+		{FieldURI: "item:Subject", Value: ews.CalendarItem{Subject: "e2e single (renamed)"}},
+	}}}, "AlwaysOverwrite")
+	if len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("UpdateItem: %+v", res)
+	}
+	// A daily series with an exception and a deleted occurrence.
+	master, err := x.AddCalendarItem(smtp, ews.CalendarItem{Subject: "e2e daily", Start: now.Add(-20 * time.Hour), End: now.Add(-19 * time.Hour),
+		LegacyFreeBusyStatus: ews.FreeBusyBusy, StartTimeZone: "UTC",
+		Recurrence: &ews.Recurrence{Pattern: ews.RecurrencePattern{Kind: ews.PatternDaily, Interval: 1}, Range: ews.RecurrenceRange{Kind: ews.RangeNumbered, StartDate: ews.DateOf(now.Add(-20 * time.Hour)), NumberOfOccurrences: 10}}})
+	if err != nil {
+		t.Fatalf("AddCalendarItem(series): %v", err)
+	}
+	if err := x.ModifyOccurrence(smtp, master.Id, 3, ews.CalendarItem{Subject: "e2e daily (moved)", Start: now.Add(60 * time.Hour), End: now.Add(62 * time.Hour)}); err != nil {
+		t.Fatalf("ModifyOccurrence: %v", err)
+	}
+	if err := x.DeleteOccurrence(smtp, master.Id, 5); err != nil {
+		t.Fatalf("DeleteOccurrence: %v", err)
+	}
+	// Delete another single item.
+	extra, err := x.AddCalendarItem(smtp, ews.CalendarItem{Subject: "e2e doomed", Start: now.Add(5 * time.Hour), End: now.Add(6 * time.Hour)})
+	if err != nil {
+		t.Fatalf("AddCalendarItem: %v", err)
+	}
+	if errs := x.DeleteItem(ctx, caller, []ews.ItemRef{ews.ItemByID(ews.ItemId{Id: extra.Id})}); len(errs) != 1 || errs[0] != nil {
+		t.Fatalf("DeleteItem: %v", errs)
+	}
+}
+
+func TestInProcessConvergesToGroundTruth(t *testing.T) {
+	for _, mode := range []engine.Mode{engine.Streaming, engine.Pull} {
+		t.Run(string(mode), func(t *testing.T) {
+			x := newSim(t, 12, 2, nil)
+			mbs := users(x)
+			st := memstore.New()
+			r := startEngine(t, ewsexchange.NewInProcess(x, x.ServiceAccount(), "https://sim.example.com"), st, mode, mbs, nil)
+			waitAllLive(t, r.e, len(mbs), 20*time.Second)
+			waitConverged(t, x, st, mbs, 10*time.Second)
+			if n := totalStored(t, st, mbs); n < len(mbs)*5 {
+				t.Fatalf("only %d occurrences stored for %d generated mailboxes; the comparison would prove little", n, len(mbs))
+			}
+			for _, m := range mbs[:4] {
+				edits(t, x, m)
+			}
+			waitConverged(t, x, st, mbs, 10*time.Second)
+			if mode == engine.Streaming {
+				for _, g := range r.e.Groups() {
+					if !g.HasCookie || len(g.Connections) != 1 {
+						t.Errorf("group %s: cookie %v, %d connections; want a cookie and 1 connection", g.Key, g.HasCookie, len(g.Connections))
+					}
+				}
+			}
+		})
+	}
+}
