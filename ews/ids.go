@@ -155,3 +155,17 @@ type Mailbox struct {
 	RoutingType  string
 	MailboxType  string
 }
+
+// Folder is a folder's properties (t:BaseFolderType): Kind is the element
+// name ("CalendarFolder", "Folder", …). ExtendedProperties maps a MAPI
+// property tag ("0x670A") to its value.
+type Folder struct {
+	Kind               string
+	FolderId           FolderId
+	ParentFolderId     FolderId
+	FolderClass        string
+	DisplayName        string
+	TotalCount         int
+	ChildFolderCount   int
+	ExtendedProperties map[string]string
+}

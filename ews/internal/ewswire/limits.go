@@ -1,0 +1,105 @@
+package ewswire
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Limits bound what a decoder accepts from a peer.
+type Limits struct {
+	// MaxBytes is the most bytes one envelope may have (0 = default).
+	MaxBytes int64
+	// MaxDepth is the deepest element nesting accepted (0 = default).
+	MaxDepth int
+}
+
+// DefaultLimits allow 32 MiB per envelope and 64 levels of nesting, far
+// above any EWS message calsync requests (a 1,000-item CalendarView is about
+// 2 MiB and 12 levels deep).
+var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxDepth: 64}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultLimits.MaxBytes
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultLimits.MaxDepth
+	}
+	return l
+}
+
+// ErrTooLarge reports an envelope larger than Limits.MaxBytes.
+var ErrTooLarge = errors.New("ewswire: envelope exceeds the size limit")
+
+// ErrTooDeep reports elements nested deeper than Limits.MaxDepth.
+var ErrTooDeep = errors.New("ewswire: elements nested too deeply")
+
+// budgetReader fails with ErrTooLarge once more than budget bytes are read
+// since the last reset. The streaming reader resets it per envelope.
+type budgetReader struct {
+	r      io.Reader
+	limit  int64
+	used   int64
+	total  int64
+	failed bool
+	// readErr is the last error of r other than io.EOF.
+	readErr error
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if b.failed || b.used >= b.limit {
+		b.failed = true
+		return 0, ErrTooLarge
+	}
+	if rem := b.limit - b.used; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	n, err := b.r.Read(p)
+	b.used += int64(n)
+	b.total += int64(n)
+	if err != nil && err != io.EOF {
+		b.readErr = err
+	}
+	return n, err
+}
+
+// depthReader hands raw tokens to an xml.Decoder (which resolves
+// namespaces) and fails with ErrTooDeep past the depth limit.
+type depthReader struct {
+	raw   *xml.Decoder
+	depth int
+	max   int
+}
+
+func (d *depthReader) Token() (xml.Token, error) {
+	tok, err := d.raw.RawToken()
+	if err != nil {
+		return tok, err
+	}
+	switch tok.(type) {
+	case xml.StartElement:
+		d.depth++
+		if d.depth > d.max {
+			return nil, fmt.Errorf("%w (more than %d levels)", ErrTooDeep, d.max)
+		}
+	case xml.EndElement:
+		d.depth--
+	}
+	return tok, nil
+}
+
+// newDecoder builds a namespace-resolving decoder over r with the limits.
+func newDecoder(r io.Reader, lim Limits) (*xml.Decoder, *budgetReader) {
+	lim = lim.withDefaults()
+	br := &budgetReader{r: r, limit: lim.MaxBytes}
+	raw := xml.NewDecoder(br)
+	raw.CharsetReader = refuseCharset
+	dec := xml.NewTokenDecoder(&depthReader{raw: raw, max: lim.MaxDepth})
+	return dec, br
+}
+
+func refuseCharset(label string, _ io.Reader) (io.Reader, error) {
+	return nil, fmt.Errorf("ewswire: unsupported charset %q (EWS uses UTF-8)", label)
+}
