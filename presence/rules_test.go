@@ -1,0 +1,128 @@
+package presence
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func TestDefaultRulesCompile(t *testing.T) {
+	c, err := CompileRules(nil)
+	if err != nil {
+		t.Fatalf("CompileRules(nil) = %v", err)
+	}
+	if c.Len() != len(DefaultRules()) {
+		t.Errorf("Len = %d, want %d default rules", c.Len(), len(DefaultRules()))
+	}
+	off := false
+	c, err = CompileRuleSet(RuleSet{Options: Options{DefaultRules: &off}})
+	if err != nil || c.Len() != 0 {
+		t.Fatalf("without defaults: len %d err %v", c.Len(), err)
+	}
+}
+
+func TestCompileRulesErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		rs   RuleSet
+		want []string // substrings of the error
+	}{
+		{"bad regex", RuleSet{Rules: []Rule{{Name: "x", Profile: "p", Match: Match{Subject: "("}}}}, []string{`rule 1 ("x")`, "match.subject", "invalid regular expression"}},
+		{"unknown free_busy", RuleSet{Rules: []Rule{{Profile: "p", Match: Match{FreeBusy: []string{"bussy"}}}}}, []string{`rule 1 ("rule 1")`, "match.free_busy", `"bussy"`}},
+		{"unknown availability action", RuleSet{Rules: []Rule{{Name: "a", Profile: "p"}, {Name: "b", Profile: "p", Availability: "away"}}}, []string{`rule 2 ("b")`, "availability", `"away"`}},
+		{"empty profile", RuleSet{Rules: []Rule{{Name: "meet"}}}, []string{`rule 1 ("meet")`, "profile", "empty profile"}},
+		{"ignore with profile", RuleSet{Rules: []Rule{{Name: "i", Ignore: true, Profile: "p"}}}, []string{"ignore", "cannot also set"}},
+		{"bad template", RuleSet{Rules: []Rule{{Name: "t", Profile: "p", StatusText: "until {{.Untill}}"}}}, []string{`rule 1 ("t")`, "status_text", "Untill"}},
+		{"unclosed template", RuleSet{Rules: []Rule{{Name: "t", Profile: "p", StatusText: "until {{until"}}}, []string{"status_text"}},
+		{"unknown language", RuleSet{Rules: []Rule{{Name: "t", Profile: "p", StatusTexts: map[string]string{"fr": "x"}}}}, []string{"status_texts", `"fr"`}},
+		{"negative lead", RuleSet{Rules: []Rule{{Name: "l", Profile: "p", LeadMinutes: -5}}}, []string{"lead_minutes", "-5"}},
+		{"duplicate names", RuleSet{Rules: []Rule{{Name: "d", Profile: "p"}, {Name: "d", Profile: "q"}}}, []string{`rule 2 ("d")`, "duplicate of rule 1"}},
+		{"bad sensitivity", RuleSet{Rules: []Rule{{Name: "s", Profile: "p", Match: Match{Sensitivity: []string{"secret"}}}}}, []string{"match.sensitivity", `"secret"`}},
+		{"bad response", RuleSet{Rules: []Rule{{Name: "r", Profile: "p", Match: Match{Response: []string{"maybe"}}}}}, []string{"match.response", `"maybe"`}},
+		{"bad unanswered", RuleSet{Options: Options{Unanswered: "busy"}}, []string{"unanswered", `"busy"`}},
+		{"bad language", RuleSet{Options: Options{Language: "fr"}}, []string{"language", `"fr"`}},
+		{"bad zone", RuleSet{Options: Options{TimeZone: "Mars/Olympus"}}, []string{"time_zone", "Mars/Olympus"}},
+		{"bad merge gap", RuleSet{Options: Options{MergeGapMinutes: -1}}, []string{"merge_gap_minutes"}},
+		{"bad auto reply template", RuleSet{Options: Options{AutomaticReplies: &StateText{StatusText: "{{.Nope}}"}}}, []string{"automatic_replies.status_text"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := CompileRuleSet(tt.rs)
+			if err == nil {
+				t.Fatal("CompileRuleSet succeeded, want an error")
+			}
+			if !errors.Is(err, ErrInvalidRule) {
+				t.Errorf("error %v does not wrap ErrInvalidRule", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestRuleSetDecodesFromYAMLAndJSON(t *testing.T) {
+	const doc = `
+merge_gap_minutes: 5
+unanswered: as_shown
+language: de
+time_zone: W. Europe Standard Time
+default_rules: false
+automatic_replies:
+  profile: away
+rules:
+  - name: focus
+    match:
+      categories: [Focus]
+      all_day: false
+      meeting: false
+    availability: busy
+    profile: dnd
+    status_text: "Focus time until {{until}}"
+    forward_to: "+49301234"
+    lead_minutes: 2
+    lag_minutes: 3
+  - name: private-lunch
+    match:
+      subject: "^lunch"
+      sensitivity: [private]
+    profile: lunch
+    reveal_private: true
+`
+	var rs RuleSet
+	if err := yaml.Unmarshal([]byte(doc), &rs); err != nil {
+		t.Fatal(err)
+	}
+	if rs.MergeGapMinutes != 5 || rs.Unanswered != UnansweredAsShown || rs.Language != "de" || rs.DefaultRules == nil || *rs.DefaultRules {
+		t.Errorf("options = %+v", rs.Options)
+	}
+	if len(rs.Rules) != 2 || rs.Rules[0].ForwardTo != "+49301234" || rs.Rules[0].LagMinutes != 3 || !rs.Rules[1].RevealPrivate || *rs.Rules[0].Match.Meeting {
+		t.Errorf("rules = %+v", rs.Rules)
+	}
+	c, err := CompileRuleSet(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Len() != 2 {
+		t.Errorf("Len = %d, want 2 (defaults off)", c.Len())
+	}
+	b, err := json.Marshal(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back RuleSet
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Rules[0].StatusText != rs.Rules[0].StatusText || back.MergeGapMinutes != 5 || back.AutomaticReplies.Profile != "away" {
+		t.Errorf("JSON round trip = %s", b)
+	}
+	if !strings.Contains(string(b), `"merge_gap_minutes":5`) || !strings.Contains(string(b), `"lead_minutes":2`) {
+		t.Errorf("JSON keys are not snake_case: %s", b)
+	}
+}
