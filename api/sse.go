@@ -42,10 +42,11 @@ type WebhookSink interface {
 // HubOptions configures NewHub; zero values take the defaults.
 type HubOptions struct {
 	// History is how many events the ring buffer keeps for resumption
-	// (default 4096).
+	// (default 16384: a transition of every one of 10,000 users at the top
+	// of the hour stays resumable).
 	History int
 	// ClientBuffer is each client's queue length; a client whose queue is
-	// full is disconnected and resumes with Last-Event-ID (default 256).
+	// full is disconnected and resumes with Last-Event-ID (default 1024).
 	ClientBuffer int
 	// Heartbeat is the interval of comment lines that keep proxies from
 	// closing idle streams (default 15s).
@@ -96,10 +97,10 @@ type hubClient struct {
 // NewHub returns a hub. It returns an error only if metrics cannot be registered.
 func NewHub(opts HubOptions) (*Hub, error) {
 	if opts.History <= 0 {
-		opts.History = 4096
+		opts.History = 16384
 	}
 	if opts.ClientBuffer <= 0 {
-		opts.ClientBuffer = 256
+		opts.ClientBuffer = 1024
 	}
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = 15 * time.Second

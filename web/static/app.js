@@ -312,11 +312,12 @@
     es.onerror = () => {
       setLive(false);
       if (es.readyState === EventSource.CLOSED && state.events === es) {
-        // The browser gave up (e.g. the server answered an error): retry
-        // ourselves from the last id we saw.
+        // The browser gave up (the server answered an error, e.g. 401 after
+        // a token change): reload the list, which asks for a token if
+        // needed and reopens the stream from the list's event id.
         state.events = null;
         setTimeout(() => {
-          if (!state.events && !$("app").hidden) openEvents(state.lastEventId);
+          if (!state.events && !$("app").hidden) loadUsers();
         }, 3000);
       }
     };
