@@ -11,8 +11,8 @@ import (
 // GetUserAvailabilityRequest is m:GetUserAvailabilityRequestType
 // ([MS-OXWSGTAV]) without suggestions.
 type GetUserAvailabilityRequest struct {
-	XMLName          xml.Name             `xml:"http://schemas.microsoft.com/exchange/services/2006/messages GetUserAvailabilityRequest"`
-	TimeZone         SerializableTimeZone `xml:"http://schemas.microsoft.com/exchange/services/2006/types TimeZone"`
+	XMLName          xml.Name              `xml:"http://schemas.microsoft.com/exchange/services/2006/messages GetUserAvailabilityRequest"`
+	TimeZone         *SerializableTimeZone `xml:"http://schemas.microsoft.com/exchange/services/2006/types TimeZone,omitempty"`
 	MailboxDataArray struct {
 		MailboxData []MailboxData `xml:"http://schemas.microsoft.com/exchange/services/2006/types MailboxData"`
 	} `xml:"http://schemas.microsoft.com/exchange/services/2006/messages MailboxDataArray"`

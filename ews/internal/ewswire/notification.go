@@ -133,6 +133,19 @@ func (s *StreamingNotifications) All() []Notification {
 	return append(append([]Notification(nil), s.Notification...), s.MNotification...)
 }
 
+// MarshalXML writes every notification as t:Notification (schema form).
+func (s StreamingNotifications) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	for _, n := range s.All() {
+		if err := e.EncodeElement(n, xml.StartElement{Name: xml.Name{Space: NSTypes, Local: "Notification"}}); err != nil {
+			return err
+		}
+	}
+	return e.EncodeToken(start.End())
+}
+
 // SubscriptionIdList is m:NonEmptyArrayOfSubscriptionIdsType, accepting
 // t:SubscriptionId and m:SubscriptionId.
 type SubscriptionIdList struct {
@@ -146,6 +159,19 @@ func (s *SubscriptionIdList) All() []string {
 		return nil
 	}
 	return append(append([]string(nil), s.SubscriptionId...), s.MSubscriptionId...)
+}
+
+// MarshalXML writes every id as t:SubscriptionId (schema form).
+func (s SubscriptionIdList) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	for _, id := range s.All() {
+		if err := e.EncodeElement(id, xml.StartElement{Name: xml.Name{Space: NSTypes, Local: "SubscriptionId"}}); err != nil {
+			return err
+		}
+	}
+	return e.EncodeToken(start.End())
 }
 
 // Unsubscribe is m:UnsubscribeType.
