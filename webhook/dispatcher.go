@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -218,6 +217,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		d.running = false
 		d.runMu.Unlock()
 	}()
+	d.warnOrphans(ctx)
 	var wg sync.WaitGroup
 	for _, ep := range d.order {
 		wg.Go(func() { d.runEndpoint(ctx, ep) })
@@ -287,10 +287,14 @@ func (d *Dispatcher) deliverDue(ctx context.Context, ep *endpointState) (int, er
 	return len(msgs), bookErr
 }
 
+// farFuture is later than any NextAttempt the dispatcher sets, and early
+// enough for every database's timestamp type.
+const farFuture = 100 * 365 * 24 * time.Hour
+
 // nextAttempt finds the earliest NextAttempt among the endpoint's pending
 // heads (Due with a far-future instant returns every key's head).
 func (d *Dispatcher) nextAttempt(ctx context.Context, ep *endpointState) (time.Time, bool) {
-	heads, err := d.opts.Outbox.Due(ctx, ep.Name, time.Unix(math.MaxInt64/4, 0), 0)
+	heads, err := d.opts.Outbox.Due(ctx, ep.Name, d.clock.Now().Add(farFuture), 0)
 	if err != nil || len(heads) == 0 {
 		return time.Time{}, false
 	}
@@ -422,6 +426,22 @@ func (d *Dispatcher) post(ctx context.Context, ep *endpointState, m store.Outbox
 		retryAfter = min(time.Duration(secs)*time.Second, d.opts.MaxBackoff)
 	}
 	return resp.StatusCode, retryAfter, fmt.Errorf("POST %s: HTTP %d: %q", redactURL(ep.URL), resp.StatusCode, bytes.TrimSpace(snippet))
+}
+
+// warnOrphans logs pending messages of endpoints that are no longer
+// configured: nobody delivers them until the endpoint comes back.
+func (d *Dispatcher) warnOrphans(ctx context.Context) {
+	stats, err := d.opts.Outbox.OutboxStats(ctx)
+	if err != nil {
+		d.log.Error("webhook: reading outbox statistics failed", "err", err)
+		return
+	}
+	for name, c := range stats {
+		if d.endpoints[name] == nil && c.Pending > 0 {
+			d.log.Warn("webhook: outbox holds messages for an endpoint that is not configured; they wait until it is configured again",
+				"endpoint", name, "pending", c.Pending)
+		}
+	}
 }
 
 // refreshGauges copies the outbox counters into the pending/dead gauges.
