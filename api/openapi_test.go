@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -13,65 +12,82 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apitest"
 )
 
-// documentedOperations reads "METHOD path" pairs from the paths section of
-// the OpenAPI document: paths are keys indented by two spaces, operations
-// keys indented by four.
-func documentedOperations(t *testing.T, doc []byte) map[string]bool {
-	t.Helper()
-	ops := map[string]bool{}
-	methods := map[string]bool{"get": true, "put": true, "post": true, "delete": true, "patch": true, "head": true, "options": true}
-	inPaths, path := false, ""
-	sc := bufio.NewScanner(bytes.NewReader(doc))
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "#") {
-			continue
-		}
-		indent := len(line) - len(strings.TrimLeft(line, " "))
-		key, _, hasColon := strings.Cut(strings.TrimSpace(line), ":")
-		switch {
-		case indent == 0:
-			inPaths = key == "paths"
-		case !inPaths || !hasColon:
-		case indent == 2:
-			path = key
-		case indent == 4 && methods[key]:
-			ops[strings.ToUpper(key)+" "+path] = true
-		}
-	}
-	if len(ops) == 0 {
-		t.Fatalf("no operations found in the OpenAPI document")
-	}
-	return ops
+// openAPIDoc is the part of an OpenAPI 3 document the tests check.
+type openAPIDoc struct {
+	OpenAPI    string                                 `yaml:"openapi"`
+	Paths      map[string]map[string]openAPIOperation `yaml:"paths"`
+	Components map[string]map[string]any              `yaml:"components"`
+}
+
+type openAPIOperation struct {
+	Summary    string           `yaml:"summary"`
+	Parameters []map[string]any `yaml:"parameters"`
+	Responses  map[string]any   `yaml:"responses"`
 }
 
 func TestOpenAPIDocumentCoversEveryRoute(t *testing.T) {
-	doc := api.OpenAPIDocument()
-	if !bytes.HasPrefix(doc, []byte("openapi: 3.")) {
-		t.Fatalf("the document does not start with an OpenAPI 3 version line")
+	raw := api.OpenAPIDocument()
+	var doc openAPIDoc
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("api/openapi.yaml is not valid YAML: %v", err)
 	}
-	documented := documentedOperations(t, doc)
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi = %q, want 3.x", doc.OpenAPI)
+	}
+	documented := map[string]openAPIOperation{}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			documented[strings.ToUpper(method)+" "+path] = op
+		}
+	}
 	registered := map[string]bool{}
 	for _, rt := range api.Routes() {
 		op := rt.Method + " " + rt.Path
 		registered[op] = true
-		if !documented[op] {
+		if _, ok := documented[op]; !ok {
 			t.Errorf("route %s is registered but not in api/openapi.yaml", op)
 		}
 	}
-	for op := range documented {
-		if !registered[op] {
-			t.Errorf("api/openapi.yaml documents %s, which is not registered", op)
+	for name, op := range documented {
+		if !registered[name] {
+			t.Errorf("api/openapi.yaml documents %s, which is not registered", name)
+		}
+		if op.Summary == "" || len(op.Responses) == 0 {
+			t.Errorf("%s has no summary or no responses", name)
+		}
+		// Every {param} of the path template is declared.
+		for _, seg := range strings.Split(strings.SplitN(name, " ", 2)[1], "/") {
+			if !strings.HasPrefix(seg, "{") {
+				continue
+			}
+			param := strings.Trim(seg, "{}")
+			declared := false
+			for _, p := range op.Parameters {
+				if p["name"] == param && p["in"] == "path" {
+					declared = true
+				}
+				if ref, _ := p["$ref"].(string); ref != "" {
+					target := doc.Components["parameters"][strings.TrimPrefix(ref, "#/components/parameters/")]
+					if m, ok := target.(map[string]any); ok && m["name"] == param && m["in"] == "path" {
+						declared = true
+					}
+				}
+			}
+			if !declared {
+				t.Errorf("%s does not declare its path parameter %q", name, param)
+			}
 		}
 	}
-	// Every $ref must resolve to a defined component.
-	for _, ref := range refsIn(doc) {
+	// Every $ref resolves to a defined component.
+	for _, ref := range refsIn(raw) {
 		parts := strings.Split(strings.TrimPrefix(ref, "#/components/"), "/")
-		if len(parts) != 2 || !bytes.Contains(doc, []byte("\n    "+parts[1]+":")) {
+		if len(parts) != 2 || doc.Components[parts[0]][parts[1]] == nil {
 			t.Errorf("$ref %s does not resolve", ref)
 		}
 	}
