@@ -71,20 +71,13 @@ func newDashboardServer(t *testing.T) *dashboardServer {
 	return d
 }
 
-// waitJS evaluates expr until it returns want or the deadline passes.
+// waitJS evaluates expr until it returns want, failing after 30 seconds.
 func waitJS(ctx context.Context, t *testing.T, page *cdp.Page, what, expr, want string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var got string
-	for {
-		err := page.Evaluate(ctx, expr, &got)
-		if err == nil && got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: got %q (err %v), want %q\nconsole: %s", what, got, err, want, strings.Join(page.Console(), "\n"))
-		}
-		time.Sleep(50 * time.Millisecond)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if got, err := page.WaitFor(wctx, expr, want, 50*time.Millisecond); err != nil {
+		t.Fatalf("waiting for %s: got %q, want %q: %v\nconsole: %s", what, got, want, err, strings.Join(page.Console(), "\n"))
 	}
 }
 

@@ -383,3 +383,27 @@ func (p *Page) SetViewport(ctx context.Context, width, height int) error {
 		"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false,
 	}, nil)
 }
+
+// WaitFor evaluates expression (which must yield a string) every interval
+// until it equals want or ctx ends; it returns the last value seen and, on
+// timeout, an error naming it.
+func (p *Page) WaitFor(ctx context.Context, expression, want string, interval time.Duration) (string, error) {
+	var got string
+	var lastErr error
+	for {
+		lastErr = p.Evaluate(ctx, expression, &got)
+		if lastErr == nil && got == want {
+			return got, nil
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if lastErr != nil {
+				return got, fmt.Errorf("cdp: waiting for %q: %w (last error: %v)", want, ctx.Err(), lastErr)
+			}
+			return got, fmt.Errorf("cdp: waiting for %q, last value %q: %w", want, got, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
