@@ -205,7 +205,12 @@ func (c *vendorChecker) check(raw []byte) *VendorConfig {
 		}
 		c.edits = append(c.edits, xmlEdit{start: len(data), end: len(data), text: text})
 	}
-	if adviseSeen == nil && rootSeen {
+	if !rootSeen {
+		c.fatal = true
+		c.errorf(1, 0, "no XML element found; expected <configuration><calendar_sync><exchange><events><advise Object=%q/>…", VendorStream)
+		return nil
+	}
+	if adviseSeen == nil {
 		c.errorf(1, 0, "no <advise> element at %s; expected <advise Object=%q/> (streaming) or <advise Object=%q/> (pull) there", strings.Join(vendorPath, "/"), VendorStream, VendorPull)
 	}
 	if result != nil {
