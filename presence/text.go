@@ -118,7 +118,8 @@ func (ts textSet) render(lang string, d textData) string {
 		// leaves the text empty rather than showing a broken one.
 		return ""
 	}
-	return strings.TrimSpace(b.String())
+	// Collapse the runs of spaces that empty (masked) fields leave.
+	return strings.Join(strings.Fields(b.String()), " ")
 }
 
 var (
