@@ -187,7 +187,6 @@ type AvailabilityRequest struct {
 	Start, End       time.Time
 	IntervalMinutes  int
 	View             ews.FreeBusyViewType
-	Location         *time.Location
 	RequestedVersion ews.ExchangeVersion
 }
 
@@ -203,4 +202,17 @@ type UserSettings struct {
 	ErrorCode string // NoError, InvalidUser, …
 	Message   string
 	Settings  map[string]string
+}
+
+// BackendFolders adds GetFolder (clients such as exchangelib look up the
+// root and calendar folders before anything else).
+type BackendFolders interface {
+	// GetFolder returns one result per reference, in order.
+	GetFolder(ctx context.Context, c *Caller, refs []ews.FolderRef) []FolderResult
+}
+
+// FolderResult is a per-folder outcome of GetFolder.
+type FolderResult struct {
+	Folder *ews.Folder
+	Err    error
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -144,6 +145,9 @@ func New(opts Options) (*Exchange, error) {
 	}
 	if opts.MaxEventsPerGetEvents <= 0 {
 		opts.MaxEventsPerGetEvents = 50
+	}
+	if opts.PushClient == nil {
+		opts.PushClient = &ewsserver.PushPoster{Client: &http.Client{Timeout: 30 * time.Second}}
 	}
 	policy := DefaultPolicy()
 	if opts.Policy != nil {
@@ -371,3 +375,4 @@ var _ ewsserver.Backend = (*Exchange)(nil)
 var _ ewsserver.BackendNotifications = (*Exchange)(nil)
 var _ ewsserver.BackendAvailability = (*Exchange)(nil)
 var _ ewsserver.BackendAutodiscover = (*Exchange)(nil)
+var _ ewsserver.BackendFolders = (*Exchange)(nil)
