@@ -56,8 +56,15 @@ func newDashboardServer(t *testing.T) *dashboardServer {
 	}
 	d.hub = hub
 	overrides := &apitest.Overrides{P: d.presence, Hub: hub, Now: time.Now}
+	dryRun := &apitest.DryRun{Timeline: []presence.Presence{
+		{User: "alice@example.com", Availability: presence.Available, Since: day, Until: day.Add(9 * time.Hour)},
+		{User: "alice@example.com", Availability: presence.Busy, Since: day.Add(9 * time.Hour), Until: day.Add(9*time.Hour + 30*time.Minute), StatusText: "In a meeting"},
+		{User: "alice@example.com", Availability: presence.Available, Since: day.Add(9*time.Hour + 30*time.Minute), Until: day.Add(14 * time.Hour)},
+		{User: "alice@example.com", Availability: presence.OutOfOffice, Since: day.Add(14 * time.Hour), Until: day.Add(15 * time.Hour)},
+		{User: "alice@example.com", Availability: presence.Available, Since: day.Add(15 * time.Hour)},
+	}}
 	h, err := api.New(api.Options{
-		Presence: d.presence, Sync: apitest.NewSync(sts...), Agenda: agenda, Events: hub, Overrides: overrides,
+		Presence: d.presence, Sync: apitest.NewSync(sts...), Agenda: agenda, Events: hub, Overrides: overrides, DryRun: dryRun,
 		Tokens: []string{browserToken}, Dashboard: web.Handler(),
 	})
 	if err != nil {
@@ -152,8 +159,11 @@ func TestDashboardShowsPresenceChangesLive(t *testing.T) {
 	// The day timeline of a user, with privacy applied.
 	mustJS(ctx, t, page, `document.querySelector('tr[data-user="alice@example.com"]').click()`)
 	waitJS(ctx, t, page, "the timeline blocks", `String(document.querySelectorAll('#timeline .block').length)`, "2")
+	waitJS(ctx, t, page, "the presence strip", `Array.from(document.querySelectorAll('#timeline .pblock')).map(b => b.className.split(' ')[1]).join(',')`,
+		"available,busy,available,out_of_office,available")
 	waitJS(ctx, t, page, "the masked private item", `String(document.getElementById('agenda').textContent.includes('Private appointment') && !document.getElementById('detail').textContent.includes('Doctor'))`, "true")
 	waitJS(ctx, t, page, "the detail presence", `document.querySelector('#detail-presence .badge').textContent`, "Busy")
+	screenshot(ctx, t, page, "detail")
 
 	screenshot(ctx, t, page, "users")
 

@@ -491,6 +491,37 @@
     }
     if (state.selected !== user || state.day !== start) return;
     renderTimeline(agenda.items, start, end);
+    loadPresenceStrip(user, start, end);
+  }
+
+  // loadPresenceStrip previews the day's presence (the dry-run endpoint under
+  // the current rules) above the appointments; it stays hidden when the
+  // instance offers no dry-run.
+  async function loadPresenceStrip(user, start, end) {
+    let run;
+    try {
+      run = await api(userPath(user, "/dry-run"), { method: "POST", body: JSON.stringify({ start: start.toISOString(), end: end.toISOString() }) });
+    } catch (e) {
+      return;
+    }
+    if (state.selected !== user || state.day !== start) return;
+    const span = end - start;
+    const pct = (t) => Math.min(100, Math.max(0, ((t - start) / span) * 100));
+    const strip = el("div", "presence-strip");
+    for (const p of run.timeline) {
+      const s = p.since ? new Date(p.since) : start;
+      const e = p.until ? new Date(p.until) : end;
+      if (e <= start || s >= end) continue;
+      const b = el("div", "pblock " + p.availability);
+      b.style.left = pct(s) + "%";
+      b.style.width = Math.max(0.3, pct(e) - pct(s)) + "%";
+      b.title = (LABEL[p.availability] || p.availability) + " " + fmtInstant(s.toISOString()) + "–" + fmtInstant(e.toISOString()) + (p.status_text ? ": " + p.status_text : "") + (p.why ? " (" + describeWhy(p.why) + ")" : "");
+      strip.appendChild(b);
+    }
+    const tl = $("timeline");
+    const old = tl.querySelector(".presence-strip");
+    if (old) old.replaceWith(strip);
+    else tl.insertBefore(strip, tl.querySelector(".lanes"));
   }
 
   function renderTimeline(items, start, end) {
