@@ -23,6 +23,7 @@ const (
 	envCrashChild = "CALSYNC_WEBHOOK_CRASH_CHILD"
 	envCrashDB    = "CALSYNC_WEBHOOK_CRASH_DB"
 	envCrashURL   = "CALSYNC_WEBHOOK_CRASH_URL"
+	envCrashConc  = "CALSYNC_WEBHOOK_CRASH_CONCURRENCY"
 	crashEvents   = 60
 	crashKillAt   = 20 // the receiver holds this request while the child is killed
 	crashUsers    = 5
@@ -32,8 +33,8 @@ func crashKey(n int) string { return fmt.Sprintf("user%d@example.com", n%crashUs
 
 // TestCrashChild is not a test of its own: it is the body of the child
 // process that TestCrashMidDeliveryLosesNothing starts and kills. It
-// enqueues events while a dispatcher delivers them, printing "ENQ <n> <id>"
-// once Enqueue has returned (that is, once the event is durable).
+// enqueues events, the last third while a dispatcher delivers them, and
+// prints "ENQ <n> <id>" once Enqueue has returned (the event is durable).
 func TestCrashChild(t *testing.T) {
 	if os.Getenv(envCrashChild) != "1" {
 		t.Skip("runs only as the child of TestCrashMidDeliveryLosesNothing")
@@ -42,15 +43,23 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	conc, err := strconv.Atoi(os.Getenv(envCrashConc))
+	if err != nil {
+		t.Fatal(err)
+	}
 	d, err := New(Options{Outbox: st, Endpoints: []Endpoint{endpoint("receiver", os.Getenv(envCrashURL))},
-		Concurrency: 1, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+		Concurrency: conc, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // the parent kills us long before
 	defer cancel()
-	go func() { _ = d.Run(ctx) }()
+	// Two thirds are enqueued before delivery starts, so that a backlog is
+	// left at the kill; the rest while deliveries run.
 	for n := range crashEvents {
+		if n == crashEvents*2/3 {
+			go func() { _ = d.Run(ctx) }()
+		}
 		ids, err := d.Enqueue(ctx, EventPresenceChanged, crashKey(n), map[string]int{"n": n})
 		if err != nil {
 			t.Fatal(err)
@@ -64,11 +73,18 @@ func TestCrashChild(t *testing.T) {
 // delivering webhooks from a bolt outbox while a delivery is in flight,
 // restarts delivery from the same file in this process, and proves that
 // every durable event arrives, each under one idempotency id, and that only
-// the in-flight delivery is repeated.
+// deliveries in flight at the kill are repeated: exactly the held one with
+// Concurrency 1, at most Concurrency of them otherwise.
 func TestCrashMidDeliveryLosesNothing(t *testing.T) {
 	if os.Getenv(envCrashChild) == "1" {
 		t.Skip("this is the child")
 	}
+	for _, conc := range []int{1, 4} {
+		t.Run(fmt.Sprintf("concurrency%d", conc), func(t *testing.T) { crashAndRecover(t, conc) })
+	}
+}
+
+func crashAndRecover(t *testing.T, conc int) {
 	var count atomic.Int32
 	inFlight := make(chan string, 1)
 	release := make(chan struct{})
@@ -83,7 +99,7 @@ func TestCrashMidDeliveryLosesNothing(t *testing.T) {
 
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1", "-test.timeout=2m")
-	cmd.Env = append(os.Environ(), envCrashChild+"=1", envCrashDB+"="+dbPath, envCrashURL+"="+rc.srv.URL)
+	cmd.Env = append(os.Environ(), envCrashChild+"=1", envCrashDB+"="+dbPath, envCrashURL+"="+rc.srv.URL, envCrashConc+"="+strconv.Itoa(conc))
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -113,7 +129,7 @@ func TestCrashMidDeliveryLosesNothing(t *testing.T) {
 		t.Fatalf("reopen after crash: %v", err)
 	}
 	defer st.Close()
-	d, err := New(Options{Outbox: st, Endpoints: []Endpoint{endpoint("receiver", rc.srv.URL)}, Concurrency: 1, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+	d, err := New(Options{Outbox: st, Endpoints: []Endpoint{endpoint("receiver", rc.srv.URL)}, Concurrency: conc, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,19 +175,28 @@ func TestCrashMidDeliveryLosesNothing(t *testing.T) {
 	if len(deliveries) != m {
 		t.Errorf("%d distinct delivery ids for %d events", len(deliveries), m)
 	}
+	repeated := 0
 	for id, k := range deliveries {
 		switch {
 		case id == inFlightID && k != 2:
 			t.Errorf("in-flight delivery %s arrived %d times, want 2 (before the kill and after the restart)", id, k)
-		case id != inFlightID && k != 1:
-			t.Errorf("delivery %s arrived %d times; only the in-flight one may repeat", id, k)
+		case k > 2:
+			t.Errorf("delivery %s arrived %d times", id, k)
+		case k == 2 && conc == 1 && id != inFlightID:
+			t.Errorf("delivery %s arrived twice; with Concurrency 1 only the in-flight one may repeat", id)
 		}
+		if k == 2 {
+			repeated++
+		}
+	}
+	if repeated > conc {
+		t.Errorf("%d deliveries repeated, more than the %d that can be in flight", repeated, conc)
 	}
 	dead, err := st.DeadLetters(t.Context(), 0)
 	if err != nil || len(dead) != 0 {
 		t.Errorf("dead letters after recovery: %v, %v", dead, err)
 	}
-	t.Logf("%d requests for %d events; repeated only %s", len(reqs), m, inFlightID)
+	t.Logf("%d requests for %d events; %d repeated (held one: %s)", len(reqs), m, repeated, inFlightID)
 }
 
 func parseAcks(t *testing.T, out string) map[int]string {
