@@ -108,8 +108,10 @@ type AgendaSource interface {
 // transition of the user.
 type Override struct {
 	Availability presence.Availability
-	StatusText   string
-	ForwardTo    string
+	// Profile defaults to the availability's name.
+	Profile    string
+	StatusText string
+	ForwardTo  string
 	// Until ends the override; zero means "until the next calendar transition".
 	Until time.Time
 }

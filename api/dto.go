@@ -174,8 +174,10 @@ type AgendaDTO struct {
 // OverrideRequest is the body of PUT /api/v1/users/{user}/override.
 type OverrideRequest struct {
 	Availability string `json:"availability"`
-	StatusText   string `json:"status_text,omitempty"`
-	ForwardTo    string `json:"forward_to,omitempty"`
+	// Profile is the presence profile name; it defaults to the availability.
+	Profile    string `json:"profile,omitempty"`
+	StatusText string `json:"status_text,omitempty"`
+	ForwardTo  string `json:"forward_to,omitempty"`
 	// Until ends the override; omitted means "until the next calendar transition".
 	Until *time.Time `json:"until,omitempty"`
 }

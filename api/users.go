@@ -287,7 +287,7 @@ func (s *server) handleSetOverride(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("availability must be one of available, tentative, busy, out_of_office, working_elsewhere; got %q", req.Availability))
 		return
 	}
-	o := Override{Availability: presence.Availability(req.Availability), StatusText: req.StatusText, ForwardTo: req.ForwardTo}
+	o := Override{Availability: presence.Availability(req.Availability), Profile: req.Profile, StatusText: req.StatusText, ForwardTo: req.ForwardTo}
 	if req.Until != nil {
 		if !req.Until.After(s.clock.Now()) {
 			writeError(w, http.StatusBadRequest, codeInvalidRange, "until must be in the future")
