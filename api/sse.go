@@ -63,6 +63,8 @@ type HubOptions struct {
 type Event struct {
 	ID   uint64
 	Type string
+	// Key is the user the event is about; empty for events for everyone.
+	Key  string
 	Data []byte
 }
 
@@ -89,6 +91,8 @@ type Hub struct {
 }
 
 type hubClient struct {
+	// users limits the client to events about these users; nil means all.
+	users  map[string]bool
 	events chan Event
 	// gone is closed when the hub drops the client (slow) or closes.
 	gone chan struct{}
@@ -164,17 +168,17 @@ func (h *Hub) Publish(eventType string, payload any) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("api: encoding %s event: %w", eventType, err)
 	}
-	return h.publishRaw(eventType, data)
+	return h.publishRaw(eventType, "", data)
 }
 
-func (h *Hub) publishRaw(eventType string, data []byte) (uint64, error) {
+func (h *Hub) publishRaw(eventType, key string, data []byte) (uint64, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return 0, errors.New("api: event hub is closed")
 	}
 	h.lastID++
-	ev := Event{ID: h.lastID, Type: eventType, Data: data}
+	ev := Event{ID: h.lastID, Type: eventType, Key: key, Data: data}
 	if h.count < len(h.ring) {
 		h.ring[(h.head+h.count)%len(h.ring)] = ev
 		h.count++
@@ -183,6 +187,9 @@ func (h *Hub) publishRaw(eventType string, data []byte) (uint64, error) {
 		h.head = (h.head + 1) % len(h.ring)
 	}
 	for c := range h.clients {
+		if !c.wants(ev) {
+			continue
+		}
 		select {
 		case c.events <- ev:
 		default:
@@ -219,7 +226,7 @@ func (h *Hub) publishWithWebhook(ctx context.Context, eventType, key string, pay
 			hookErr = fmt.Errorf("api: enqueueing %s webhook for %s: %w", eventType, key, err)
 		}
 	}
-	if _, err := h.publishRaw(eventType, data); err != nil {
+	if _, err := h.publishRaw(eventType, key, data); err != nil {
 		return errors.Join(hookErr, err)
 	}
 	return hookErr
@@ -252,13 +259,14 @@ func (h *Hub) dropLocked(c *hubClient) {
 // after lastID. reset is true when those events are no longer buffered (or
 // lastID is from another process): the client must reload. The snapshot and
 // the registration happen under one lock, so nothing is missed or doubled.
-func (h *Hub) subscribe(lastID uint64, resume bool) (c *hubClient, replay []Event, reset bool, current uint64, err error) {
+func (h *Hub) subscribe(lastID uint64, resume bool, users map[string]bool) (c *hubClient, replay []Event, reset bool, current uint64, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, nil, false, 0, errors.New("api: event hub is closed")
 	}
 	current = h.lastID
+	c = &hubClient{users: users, events: make(chan Event, h.opts.ClientBuffer), gone: make(chan struct{})}
 	if resume && lastID != h.lastID {
 		oldest := h.lastID + 1
 		if h.count > 0 {
@@ -269,13 +277,12 @@ func (h *Hub) subscribe(lastID uint64, resume bool) (c *hubClient, replay []Even
 		} else {
 			for i := 0; i < h.count; i++ {
 				ev := h.ring[(h.head+i)%len(h.ring)]
-				if ev.ID > lastID {
+				if ev.ID > lastID && c.wants(ev) {
 					replay = append(replay, ev)
 				}
 			}
 		}
 	}
-	c = &hubClient{events: make(chan Event, h.opts.ClientBuffer), gone: make(chan struct{})}
 	h.clients[c] = struct{}{}
 	h.clientsGauge.Inc()
 	return c, replay, reset, current, nil
@@ -287,10 +294,30 @@ func (h *Hub) unsubscribe(c *hubClient) {
 	h.dropLocked(c)
 }
 
+// wants reports whether the client subscribed to events like ev.
+func (c *hubClient) wants(ev Event) bool {
+	return c.users == nil || ev.Key == "" || c.users[ev.Key]
+}
+
+// maxUserFilter bounds the users one stream may filter on.
+const maxUserFilter = 1000
+
 // ServeHTTP streams events as text/event-stream. The resume point is the
 // Last-Event-ID header or, for a first connection that already loaded state
-// from the REST API, the last_event_id query parameter.
+// from the REST API, the last_event_id query parameter. Repeated user
+// parameters limit the stream to events about those users.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var users map[string]bool
+	if list := r.URL.Query()["user"]; len(list) > 0 {
+		if len(list) > maxUserFilter {
+			writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("at most %d user parameters", maxUserFilter))
+			return
+		}
+		users = make(map[string]bool, len(list))
+		for _, u := range list {
+			users[u] = true
+		}
+	}
 	lastText := r.Header.Get("Last-Event-ID")
 	if lastText == "" {
 		lastText = r.URL.Query().Get("last_event_id")
@@ -304,7 +331,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c, replay, reset, current, err := h.subscribe(lastID, resume)
+	c, replay, reset, current, err := h.subscribe(lastID, resume, users)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the event stream is shutting down")
 		return

@@ -15,11 +15,11 @@ func TestHubDropsSlowClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow, _, _, _, err := h.subscribe(0, false)
+	slow, _, _, _, err := h.subscribe(0, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fast, _, _, _, _ := h.subscribe(0, false)
+	fast, _, _, _, _ := h.subscribe(0, false, nil)
 	for i := range 3 {
 		if _, err := h.Publish(EventPresenceChanged, map[string]int{"n": i}); err != nil {
 			t.Fatal(err)
@@ -66,7 +66,7 @@ func TestHubIDsIncreaseAcrossRestart(t *testing.T) {
 	if id <= last {
 		t.Errorf("first id after a restart %d <= last id before %d", id, last)
 	}
-	_, replay, reset, _, _ := h2.subscribe(last, true)
+	_, replay, reset, _, _ := h2.subscribe(last, true, nil)
 	if !reset || replay != nil {
 		t.Errorf("resuming across a restart: reset=%v replay=%d, want a reset", reset, len(replay))
 	}

@@ -52,11 +52,11 @@ func nextEvent(t *testing.T, s *apiclient.EventStream) apiclient.Event {
 	return apiclient.Event{}
 }
 
-func openEvents(t *testing.T, e *env, lastID string) *apiclient.EventStream {
+func openEvents(t *testing.T, e *env, lastID string, users ...string) *apiclient.EventStream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	before := e.hub.Clients()
-	s, err := e.client.Events(ctx, lastID)
+	s, err := e.client.Events(ctx, lastID, users...)
 	if err != nil {
 		cancel()
 		t.Fatalf("Events: %v", err)
@@ -269,5 +269,30 @@ func TestHubCloseEndsStreams(t *testing.T) {
 	}
 	if _, err := e.hub.Publish(api.EventPresenceChanged, map[string]string{}); err == nil {
 		t.Errorf("Publish after Close = nil error")
+	}
+}
+
+func TestEventStreamUserFilter(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	start := strconv.FormatUint(e.hub.LastID(), 10)
+	s := openEvents(t, e, "", "bob@example.com", "carol@example.com")
+	publishPresence(t, e, "alice@example.com", presence.Busy)
+	bob := publishPresence(t, e, "bob@example.com", presence.Busy)
+	if _, err := e.hub.Publish("note", map[string]string{"for": "everyone"}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, s); ev.ID != strconv.FormatUint(bob, 10) {
+		t.Errorf("filtered stream: first event %s, want bob's %d (alice's is filtered out)", ev.ID, bob)
+	}
+	if ev := nextEvent(t, s); ev.Type != "note" {
+		t.Errorf("filtered stream: second event %+v, want the unkeyed note", ev)
+	}
+	// Replay honours the filter too.
+	r := openEvents(t, e, start, "alice@example.com")
+	if ev := nextEvent(t, r); !strings.Contains(ev.Data, `"user":"alice@example.com"`) {
+		t.Errorf("filtered replay: first event %+v, want alice's", ev)
+	}
+	if ev := nextEvent(t, r); ev.Type != "note" {
+		t.Errorf("filtered replay: second event %+v, want the note (bob's is filtered out)", ev)
 	}
 }

@@ -27,9 +27,14 @@ type EventStream struct {
 }
 
 // Events opens the event stream. lastEventID, when not empty, is sent as
-// Last-Event-ID so that the server replays what was missed.
-func (c *Client) Events(ctx context.Context, lastEventID string) (*EventStream, error) {
-	req, err := c.newRequest(ctx, http.MethodGet, "/api/v1/events", url.Values{}, nil)
+// Last-Event-ID so that the server replays what was missed; users, when
+// given, limit the stream to events about them.
+func (c *Client) Events(ctx context.Context, lastEventID string, users ...string) (*EventStream, error) {
+	q := url.Values{}
+	for _, u := range users {
+		q.Add("user", u)
+	}
+	req, err := c.newRequest(ctx, http.MethodGet, "/api/v1/events", q, nil)
 	if err != nil {
 		return nil, err
 	}
