@@ -133,32 +133,38 @@ func (s *Store) Due(ctx context.Context, endpoint string, now time.Time, limit i
 	}
 	var out []store.OutboxMessage
 	err := s.view(ctx, func(tx *bolt.Tx) error {
+		// Collect the head of every key (the first queue entry of its
+		// group), then decode them in Seq order only until limit is reached.
+		var heads [][]byte
 		prefix := append([]byte(endpoint), 0)
 		c := tx.Bucket(bucketQueue).Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); {
 			if len(k) < len(prefix)+9 {
 				return s.corrupt("outbox queue key", k, fmt.Errorf("too short"))
 			}
-			head := k[len(k)-8:]
-			m, err := s.getMessage(tx, bucketOutbox, head)
-			if err != nil {
-				return err
-			}
-			if !m.NextAttempt.After(now) {
-				out = append(out, m)
-			}
+			heads = append(heads, k[len(k)-8:])
 			// Skip the rest of this key: seek past <endpoint>\0<key>\0.
 			next := append([]byte(nil), k[:len(k)-9]...)
 			k, _ = c.Seek(append(next, 1))
+		}
+		sort.Slice(heads, func(i, j int) bool { return bytes.Compare(heads[i], heads[j]) < 0 })
+		for _, seq := range heads {
+			m, err := s.getMessage(tx, bucketOutbox, seq)
+			if err != nil {
+				return err
+			}
+			if m.NextAttempt.After(now) {
+				continue
+			}
+			out = append(out, m)
+			if limit > 0 && len(out) == limit {
+				break
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
 	}
 	return out, nil
 }

@@ -47,7 +47,8 @@ type BenchFactory func(b *testing.B) store.Store
 // Bench runs the store benchmarks shared by all implementations:
 // CommitWindow of a 50-occurrence window (serial, and from 8 goroutines
 // per CPU writing different mailboxes), an hour-long Occurrences query (what presence asks), a
-// whole-window query, and an outbox enqueue/deliver cycle.
+// whole-window query, Due over a backlog of 1,000 keys × 5 messages, and
+// an outbox enqueue/deliver cycle.
 func Bench(b *testing.B, factory BenchFactory) {
 	start := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
 	win := calendar.Window{Start: start, End: start.Add(15 * 24 * time.Hour)}
@@ -110,6 +111,35 @@ func Bench(b *testing.B, factory BenchFactory) {
 						b.Fatal(err)
 					}
 					i++
+				}
+			})
+		}
+	})
+	b.Run("OutboxDueBacklog", func(b *testing.B) {
+		// An endpoint that is down: 1,000 users with 5 messages each.
+		st := factory(b)
+		defer st.Close()
+		var msgs []store.OutboxMessage
+		for i := range 5 * mailboxes {
+			msgs = append(msgs, store.OutboxMessage{Endpoint: "hook", Key: mailbox(i), EventType: "presence.changed",
+				Payload: []byte(`{"availability":"busy"}`), NextAttempt: start})
+		}
+		if _, err := st.Enqueue(b.Context(), msgs); err != nil {
+			b.Fatal(err)
+		}
+		for _, q := range []struct {
+			name  string
+			limit int
+		}{{"batch100", 100}, {"allHeads", 0}} {
+			b.Run(q.name, func(b *testing.B) {
+				for b.Loop() {
+					due, err := st.Due(b.Context(), "hook", start, q.limit)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if want := min(q.limit, mailboxes); q.limit == 0 && len(due) != mailboxes || q.limit > 0 && len(due) != want {
+						b.Fatalf("Due returned %d messages", len(due))
+					}
 				}
 			})
 		}
