@@ -89,6 +89,21 @@ var badFiles = []struct {
 	{"two_documents.yaml", []string{
 		`testdata/bad/two_documents.yaml:8:1: a second YAML document (after ---) is not allowed; keep the whole configuration in one document`,
 	}},
+	{"presence_keys.yaml", []string{
+		`testdata/bad/presence_keys.yaml:9:3: presence: unknown key "langauge"; did you mean "language"?`,
+		`testdata/bad/presence_keys.yaml:13:9: presence.rules[0].match: unknown key "categries"; did you mean "categories"?`,
+		`testdata/bad/presence_keys.yaml:14:7: presence.rules[0]: unknown key "profle"; did you mean "profile"?`,
+	}},
+	{"presence_rules.yaml", []string{
+		`testdata/bad/presence_rules.yaml:9:22: presence.merge_gap_minutes: 5000 is out of range 0..1440`,
+		`testdata/bad/presence_rules.yaml:13:20: presence.rules[0].match.free_busy: "bussy" is not valid; expected free, tentative, busy, out_of_office or working_elsewhere`,
+		"testdata/bad/presence_rules.yaml:17:18: presence.rules[1].match.subject: invalid regular expression \"(lunch\": error parsing regexp: missing closing ): `(?i)(lunch`",
+		`testdata/bad/presence_rules.yaml:18:15: presence.rules[1].ignore: an ignoring rule cannot also set profile, status_text, forward_to or availability`,
+	}},
+	{"presence_types.yaml", []string{
+		`testdata/bad/presence_types.yaml:12:21: presence.rules[0].lead_minutes: expected a whole number, found "ten"`,
+		`testdata/bad/presence_types.yaml:14:18: presence.rules[0].match.all_day: expected true or false, found "maybe"`,
+	}},
 	{"duplicate.yaml", []string{
 		`testdata/bad/duplicate.yaml:3:3: exchange.ews_url: duplicate key (first set on line 2)`,
 		`testdata/bad/duplicate.yaml:7:8: users: expected a mapping of keys (static, csv_file, ldap), found a list`,
@@ -160,6 +175,7 @@ func TestMinimalFileGetsDefaults(t *testing.T) {
 		{"store", cfg.Store.Path, DefaultStorePath()},
 		{"logging", cfg.Logging, Logging{Level: "info", Format: "text"}},
 		{"warnings", len(cfg.Warnings), 0},
+		{"built-in presence rules", cfg.Presence.Compiled != nil && cfg.Presence.Compiled.Len() > 0, true},
 		{"mode", cfg.Exchange.Notifications.Mode, Streaming},
 		{"pull interval", cfg.Exchange.Notifications.PullInterval, 30 * time.Second},
 		{"group size", cfg.Exchange.Notifications.GroupSize, 200},
@@ -220,6 +236,10 @@ func TestFullFileSetsEveryKey(t *testing.T) {
 		{"webhook events", strings.Join(cfg.Webhooks[0].Events, ","), "presence.changed"},
 		{"webhook timeout", cfg.Webhooks[0].Timeout, 5 * time.Second},
 		{"logging", cfg.Logging, Logging{Level: "debug", Format: "json"}},
+		{"presence language", cfg.Presence.RuleSet.Language, "de"},
+		{"presence rules", len(cfg.Presence.RuleSet.Rules), 2},
+		{"first rule", cfg.Presence.RuleSet.Rules[0].Profile, "DoNotDisturb"},
+		{"compiled", cfg.Presence.Compiled != nil, true},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

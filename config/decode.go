@@ -69,7 +69,9 @@ type mapNode struct {
 	path string
 	// at is where problems about the mapping as a whole point: its key in
 	// the parent, or the document.
-	at   *yaml.Node
+	at *yaml.Node
+	// node is the mapping itself (nil when the value was null).
+	node *yaml.Node
 	keys map[string]*yaml.Node
 	vals map[string]*yaml.Node
 }
@@ -150,7 +152,7 @@ func (d *decoder) mapping(path string, at, n *yaml.Node, allowed ...string) *map
 		d.errorf(n, path, "expected a mapping of keys (%s), found %s", strings.Join(allowed, ", "), kindName(n))
 		return nil
 	}
-	m := &mapNode{path: path, at: at, keys: map[string]*yaml.Node{}, vals: map[string]*yaml.Node{}}
+	m := &mapNode{path: path, at: at, node: n, keys: map[string]*yaml.Node{}, vals: map[string]*yaml.Node{}}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], deref(n.Content[i+1])
 		name := k.Value

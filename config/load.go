@@ -200,10 +200,11 @@ func Defaults() *Config {
 				GroupSize:         200,
 			},
 		},
-		Window: Window{DaysBefore: 1, DaysAfter: 14, DefaultTimeZone: "UTC"},
-		Budget: Budget{MaxConcurrency: 10, PerServer: 8, PerUser: 2, RequestsPerSecond: 200, MaxBackOff: defaultMaxBackOff},
-		Store:  Store{Path: DefaultStorePath()},
-		API:    API{Listen: DefaultListen},
+		Window:   Window{DaysBefore: 1, DaysAfter: 14, DefaultTimeZone: "UTC"},
+		Budget:   Budget{MaxConcurrency: 10, PerServer: 8, PerUser: 2, RequestsPerSecond: 200, MaxBackOff: defaultMaxBackOff},
+		Store:    Store{Path: DefaultStorePath()},
+		Presence: defaultPresence(),
+		API:      API{Listen: DefaultListen},
 		Logging: Logging{
 			Level:  "info",
 			Format: "text",
@@ -267,7 +268,7 @@ func (d *decoder) root(cfg *Config, n *yaml.Node) {
 		cfg.Webhooks = d.webhooks("webhooks", v)
 	}
 	if v := m.get("presence"); v != nil {
-		d.presence(&cfg.Presence, d.mapping("presence", m.key("presence"), v, "rules"))
+		d.presence(&cfg.Presence, d.presenceMapping(m.key("presence"), v))
 	}
 	if v := m.get("logging"); v != nil {
 		if lm := d.mapping("logging", m.key("logging"), v, "level", "format"); lm != nil {

@@ -1,15 +1,284 @@
 package config
 
-import "go.yaml.in/yaml/v3"
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
 
-// Presence holds the admin-defined presence rules.
+	"go.yaml.in/yaml/v3"
+
+	"github.com/calsync/calsync/presence"
+)
+
+// Presence is the presence section: the rule set as written and its
+// compiled form (validated with presence.CompileRuleSet at load time).
 type Presence struct {
-	rules *yaml.Node
+	RuleSet  presence.RuleSet
+	Compiled *presence.CompiledRules
 }
 
+// defaultPresence compiles the built-in rules.
+func defaultPresence() Presence {
+	c, err := presence.CompileRuleSet(presence.RuleSet{})
+	if err != nil {
+		// The built-in rules are covered by the presence package's tests.
+		panic(fmt.Sprintf("config: built-in presence rules do not compile: %v", err))
+	}
+	return Presence{Compiled: c}
+}
+
+var (
+	ruleErrorRE    = regexp.MustCompile(`^rule (\d+) \((?:"(?:[^"\\]|\\.)*")\): ([\w.]+): (.*)$`)
+	optionErrorRE  = regexp.MustCompile(`^([\w.]+): (.*)$`)
+	yamlTypeLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+	unmarshalRE    = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (.*)$")
+)
+
+// presence decodes the section into presence.RuleSet, reporting unknown
+// keys with positions, then compiles it and maps each rule error back to
+// the line of the offending key.
 func (d *decoder) presence(p *Presence, m *mapNode) {
 	if m == nil {
 		return
 	}
-	p.rules = m.get("rules")
+	node := m.node
+	before := len(d.problems)
+	d.checkKeys(m.path, node, reflect.TypeOf(presence.RuleSet{}))
+	if len(d.problems) > before {
+		return
+	}
+	var rs presence.RuleSet
+	if err := node.Decode(&rs); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			for _, e := range te.Errors {
+				d.typeError(m.path, node, e)
+			}
+			return
+		}
+		d.errorf(node, m.path, "%v", err)
+		return
+	}
+	compiled, err := presence.CompileRuleSet(rs)
+	if err != nil {
+		d.ruleErrors(m, node, err)
+		return
+	}
+	p.RuleSet, p.Compiled = rs, compiled
+}
+
+// ruleErrors turns CompileRuleSet's messages into positioned problems.
+func (d *decoder) ruleErrors(m *mapNode, node *yaml.Node, err error) {
+	prefix := presence.ErrInvalidRule.Error() + ": "
+	var msgs []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if rest, ok := strings.CutPrefix(line, prefix); ok || len(msgs) == 0 {
+			msgs = append(msgs, rest)
+		} else {
+			msgs[len(msgs)-1] += " " + line
+		}
+	}
+	rules := findKey(node, "rules")
+	for _, msg := range msgs {
+		if mm := ruleErrorRE.FindStringSubmatch(msg); mm != nil {
+			i, _ := strconv.Atoi(mm[1])
+			path := fmt.Sprintf("%s.rules[%d].%s", m.path, i-1, mm[2])
+			at := rules
+			if rules != nil && rules.Kind == yaml.SequenceNode && i-1 < len(rules.Content) {
+				at = deref(rules.Content[i-1])
+				if v := findPath(at, strings.Split(mm[2], ".")); v != nil {
+					at = v
+				}
+			}
+			d.errorf(at, path, "%s", mm[3])
+			continue
+		}
+		if mm := optionErrorRE.FindStringSubmatch(msg); mm != nil {
+			at := findPath(node, strings.Split(mm[1], "."))
+			if at == nil {
+				at = m.at
+			}
+			d.errorf(at, m.sub(mm[1]), "%s", mm[2])
+			continue
+		}
+		d.errorf(m.at, m.path, "%s", msg)
+	}
+}
+
+// findKey returns the value of key in mapping n, or nil.
+func findKey(n *yaml.Node, key string) *yaml.Node {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return deref(n.Content[i+1])
+		}
+	}
+	return nil
+}
+
+// findPath follows keys through nested mappings.
+func findPath(n *yaml.Node, keys []string) *yaml.Node {
+	for _, k := range keys {
+		if n = findKey(n, k); n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+// yamlFields lists the yaml keys of a struct type (inline fields
+// flattened) and the type behind each key.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		if strings.Contains(opts, "inline") && f.Type.Kind() == reflect.Struct {
+			for k, v := range yamlFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// checkKeys reports unknown keys in n against the yaml keys of type t,
+// recursing into nested structs, pointers, slices and maps of them.
+func (d *decoder) checkKeys(path string, n *yaml.Node, t reflect.Type) {
+	n = deref(n)
+	if n == nil {
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return // Decode reports the type error
+		}
+		fields := yamlFields(t)
+		names := make([]string, 0, len(fields))
+		for k := range fields {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			ft, ok := fields[k.Value]
+			if !ok {
+				msg := fmt.Sprintf("unknown key %q", k.Value)
+				if s := suggest(k.Value, names); s != "" {
+					msg += fmt.Sprintf("; did you mean %q?", s)
+				} else {
+					msg += "; expected one of " + strings.Join(names, ", ")
+				}
+				d.errorf(k, path, "%s", msg)
+				continue
+			}
+			d.checkKeys(joinPath(path, k.Value), n.Content[i+1], ft)
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return
+		}
+		for i, c := range n.Content {
+			d.checkKeys(fmt.Sprintf("%s[%d]", path, i), c, t.Elem())
+		}
+	}
+}
+
+// presenceMapping checks that the presence section is a mapping; its keys
+// are checked against presence.RuleSet by checkKeys.
+func (d *decoder) presenceMapping(at, n *yaml.Node) *mapNode {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "presence", "expected a mapping (rules and the presence options), found %s", kindName(n))
+		return nil
+	}
+	return &mapNode{path: "presence", at: at, node: n, keys: map[string]*yaml.Node{}, vals: map[string]*yaml.Node{}}
+}
+
+// typeError turns one of yaml.v3's type errors ("line 20: cannot unmarshal
+// !!str `ten` into int") into a positioned problem.
+func (d *decoder) typeError(path string, root *yaml.Node, e string) {
+	line := 0
+	msg := e
+	if mm := yamlTypeLineRE.FindStringSubmatch(e); mm != nil {
+		line, _ = strconv.Atoi(mm[1])
+		msg = mm[2]
+	}
+	mm := unmarshalRE.FindStringSubmatch(msg)
+	if mm == nil {
+		d.problems = append(d.problems, Problem{File: d.file, Line: line, Path: path, Message: msg})
+		return
+	}
+	value, goType := mm[2], mm[3]
+	at, atPath := findValue(root, path, line, value)
+	expected := map[string]string{"int": "a whole number", "bool": "true or false", "string": "a string", "[]string": "a list of strings"}[goType]
+	if expected == "" {
+		expected = "a value of type " + goType
+	}
+	found := fmt.Sprintf("%q", value)
+	if mm[1] == "map" || mm[1] == "seq" {
+		found = map[string]string{"map": "a mapping", "seq": "a list"}[mm[1]]
+	}
+	if at == nil {
+		d.problems = append(d.problems, Problem{File: d.file, Line: line, Path: path, Message: fmt.Sprintf("expected %s, found %s", expected, found)})
+		return
+	}
+	d.errorf(at, atPath, "expected %s, found %s", expected, found)
+}
+
+// findValue finds the node on line whose value is value (or, for
+// collections, any node on that line) and returns it with its path.
+func findValue(n *yaml.Node, path string, line int, value string) (*yaml.Node, string) {
+	n = deref(n)
+	if n == nil {
+		return nil, ""
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			v := deref(n.Content[i+1])
+			p := joinPath(path, n.Content[i].Value)
+			if found, fp := findValue(v, p, line, value); found != nil {
+				return found, fp
+			}
+			if v != nil && v.Line == line && (v.Value == value || v.Kind != yaml.ScalarNode) {
+				return v, p
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			c = deref(c)
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if c.Line == line && c.Kind == yaml.ScalarNode && c.Value == value {
+				return c, p
+			}
+			if found, fp := findValue(c, p, line, value); found != nil {
+				return found, fp
+			}
+		}
+	}
+	return nil, ""
 }
