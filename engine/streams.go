@@ -59,6 +59,7 @@ type group struct {
 	subs                  map[string]string // smtp → subscription id to stream
 	conns                 []*streamConn
 	regroupPending        bool
+	changedAt             time.Time // last attach or detach
 }
 
 // streamConn is one connection slot. Its id set is fixed for its life; a
@@ -185,6 +186,7 @@ func (m *streamManager) detach(key, smtp string) {
 }
 
 func (m *streamManager) markRegroupLocked(g *group) bool {
+	g.changedAt = m.e.clk.Now()
 	if g.regroupPending {
 		return false
 	}
@@ -192,13 +194,32 @@ func (m *streamManager) markRegroupLocked(g *group) bool {
 	return true
 }
 
-// scheduleRegroup re-plans group key's connections after RegroupDelay, so
-// that a burst of new subscriptions re-opens each connection once.
+// scheduleRegroup re-plans group key's connections once its membership
+// has been quiet for RegroupDelay (at most 10×RegroupDelay after the first
+// change), so that a burst of new subscriptions — an initial load, a
+// resubscription wave after a restart — re-opens each connection rarely.
+// Events of not yet streamed subscriptions wait in the server's queue.
 func (m *streamManager) scheduleRegroup(key string) {
 	ok := m.e.spawn("regroup "+key, func() {
 		ctx := m.e.runCtxDone()
-		if sleep(ctx, m.e.clk, m.e.opts.RegroupDelay) != nil {
-			return
+		first := m.e.clk.Now()
+		delay := m.e.opts.RegroupDelay
+		for {
+			if sleep(ctx, m.e.clk, delay) != nil {
+				return
+			}
+			m.mu.Lock()
+			var changed time.Time
+			if g := m.groups[key]; g != nil {
+				changed = g.changedAt
+			}
+			m.mu.Unlock()
+			now := m.e.clk.Now()
+			quietFor := now.Sub(changed)
+			if quietFor >= m.e.opts.RegroupDelay || now.Sub(first) >= 10*m.e.opts.RegroupDelay {
+				break
+			}
+			delay = m.e.opts.RegroupDelay - quietFor
 		}
 		m.regroup(key)
 	})
@@ -476,12 +497,15 @@ func (m *streamManager) runConn(c *streamConn) {
 		}
 		m.e.metrics.connections.Inc()
 		m.setConnState(c, "open", nil)
+		// After an unplanned reconnect events may have been lost in flight:
+		// once the new connection proves alive (its first message), every
+		// member re-reads before the stream is trusted again. Waiting for
+		// that message avoids a re-read storm while the server is silent.
+		var onAlive func()
 		if verify {
-			// After an unplanned reconnect, events may have been lost in
-			// flight: re-read before trusting the stream again.
-			m.notifyAll(smtps, trigVerify)
+			onAlive = func() { m.notifyAll(smtps, trigVerify) }
 		}
-		err = m.readStream(c, stream)
+		err = m.readStream(c, stream, onAlive)
 		_ = stream.Close()
 		m.e.metrics.connections.Dec()
 		if c.ctx.Err() != nil {
@@ -509,7 +533,7 @@ func (m *streamManager) runConn(c *streamConn) {
 // readStream reads messages until the connection ends. It returns nil for
 // ConnectionStatus=Closed, errRenewal when the connection is due for
 // renewal, and an error otherwise.
-func (m *streamManager) readStream(c *streamConn, stream Stream) error {
+func (m *streamManager) readStream(c *streamConn, stream Stream, onAlive func()) error {
 	sctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
 	beat := make(chan struct{}, 1)
@@ -565,6 +589,10 @@ func (m *streamManager) readStream(c *streamConn, stream Stream) error {
 		select {
 		case beat <- struct{}{}:
 		default:
+		}
+		if onAlive != nil {
+			onAlive()
+			onAlive = nil
 		}
 		now := m.e.clk.Now()
 		m.mu.Lock()

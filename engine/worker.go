@@ -76,6 +76,9 @@ type worker struct {
 	nextRoll      time.Time
 	nextPull      time.Time
 	readReason    string
+	// persistedState and persistedAt describe the last stored status.
+	persistedState string
+	persistedAt    time.Time
 }
 
 func newWorker(e *Engine, smtp string, ctx context.Context, cancel context.CancelFunc) *worker {
@@ -447,7 +450,12 @@ func (w *worker) read() error {
 		st.ConsecutiveFailures = 0
 		st.State = StateLive
 	})
-	w.saveStatus(st)
+	// The commit already made the data durable; the status (last verified,
+	// counts) is persisted on state changes and at most once a minute, so
+	// that a busy mailbox does not double the store's write load.
+	if w.persistedState != StateLive || done.Sub(w.persistedAt) >= time.Minute {
+		w.saveStatus(st)
+	}
 	w.answer(nil)
 	if changed && w.e.opts.OnCalendarChanged != nil {
 		w.e.opts.OnCalendarChanged(w.smtp)

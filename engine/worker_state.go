@@ -24,7 +24,9 @@ func (w *worker) saveStatus(st store.MailboxStatus) {
 	defer cancel()
 	if err := w.e.st.SaveStatus(ctx, st); err != nil {
 		w.e.log.Warn("saving mailbox status failed", "smtp", w.smtp, "err", err)
+		return
 	}
+	w.persistedState, w.persistedAt = st.State, w.e.clk.Now()
 }
 
 // setError records err as the mailbox's last error.

@@ -1,0 +1,107 @@
+package ewsexchange_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/engine/ewsexchange"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/store/boltstore"
+)
+
+// TestChaos runs the engine over the simulator while the simulator churns
+// calendars and faults are injected: dropped and silent streams, a share of
+// ErrorServerBusy, subscription expiry, server restarts, mailbox moves and
+// an engine restart over the same (bolt) store. At the end every mailbox's
+// stored occurrences must equal the ground truth. Reconciliation is off, so
+// convergence comes from notifications and recovery alone.
+//
+// Default: 500 mailboxes, ~20 s of churn. With -short: 100 mailboxes, ~8 s.
+func TestChaos(t *testing.T) {
+	n, phase, rate := 500, 20*time.Second, 100.0
+	if testing.Short() {
+		n, phase, rate = 100, 8*time.Second, 40.0
+	}
+	x := newSim(t, n, 3, func(o *ewsmem.Options) { o.StreamingHeartbeat = 300 * time.Millisecond })
+	mbs := users(x)
+	path := filepath.Join(t.TempDir(), "calsync.db")
+	st, err := boltstore.Open(path, boltstore.Options{NoSync: true})
+	if err != nil {
+		t.Fatalf("boltstore.Open: %v", err)
+	}
+	ex := ewsexchange.NewInProcess(x, x.ServiceAccount(), "https://sim.example.com")
+	tweak := func(o *engine.Options) {
+		o.HeartbeatTimeout = 1500 * time.Millisecond
+		o.Budget.RequestsPerSecond = 1000
+	}
+	r := startEngine(t, ex, st, engine.Streaming, mbs, tweak)
+	start := time.Now()
+	waitAllLive(t, r.e, len(mbs), 90*time.Second)
+	t.Logf("initial load of %d mailboxes: %s", len(mbs), time.Since(start).Round(time.Millisecond))
+
+	if err := x.StartChurn(rate, 7); err != nil {
+		t.Fatalf("StartChurn: %v", err)
+	}
+	rng := rand.New(rand.NewPCG(11, 13))
+	on, off := true, false
+	servers := x.Servers()
+	type step struct {
+		name string
+		do   func() error
+	}
+	inject := func(f ewsmem.Fault) func() error {
+		return func() error { _, err := x.InjectFault(f); return err }
+	}
+	move := func() error {
+		m := mbs[rng.IntN(len(mbs))]
+		_, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultMoveMailbox, Mailbox: m})
+		return err
+	}
+	steps := []step{
+		{"server-busy 10%", inject(ewsmem.Fault{Kind: ewsmem.FaultServerBusy, Percent: 10})},
+		{"drop streams", inject(ewsmem.Fault{Kind: ewsmem.FaultDropStreams})},
+		{"move mailbox", move},
+		{"silent streams on", inject(ewsmem.Fault{Kind: ewsmem.FaultSilentStreams, Enable: &on})},
+		{"expire subscriptions", inject(ewsmem.Fault{Kind: ewsmem.FaultExpireSubscriptions})},
+		{"silent streams off", inject(ewsmem.Fault{Kind: ewsmem.FaultSilentStreams, Enable: &off})},
+		{"restart one server", inject(ewsmem.Fault{Kind: ewsmem.FaultRestart, Server: servers[len(servers)-1]})},
+		{"server-busy off", inject(ewsmem.Fault{Kind: ewsmem.FaultServerBusy, Percent: 0})},
+		{"restart calsync over the same store", func() error {
+			r.stop()
+			r = startEngine(t, ex, st, engine.Streaming, mbs, tweak)
+			return nil
+		}},
+		{"move mailbox", move},
+		{"restart all servers", inject(ewsmem.Fault{Kind: ewsmem.FaultRestart})},
+		{"drop streams", inject(ewsmem.Fault{Kind: ewsmem.FaultDropStreams})},
+		{"move mailbox", move},
+	}
+	every := phase / time.Duration(len(steps))
+	for _, s := range steps {
+		time.Sleep(every) // the chaos schedule: faults spread over the churn phase
+		if err := s.do(); err != nil {
+			t.Fatalf("fault %q: %v", s.name, err)
+		}
+		t.Logf("%6s fault: %s", time.Since(start).Round(time.Millisecond), s.name)
+	}
+	time.Sleep(every)
+	x.StopChurn()
+	if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultClear}); err != nil {
+		t.Fatalf("clear faults: %v", err)
+	}
+	stats := x.Stats()
+	t.Logf("changes made by churn: %d; faults injected: %d", stats.ChurnChanges, len(steps))
+	settle := time.Now()
+	waitConverged(t, x, st, mbs, 60*time.Second)
+	t.Logf("converged %s after the last change; divergences: 0 of %d mailboxes", time.Since(settle).Round(time.Millisecond), len(mbs))
+	t.Logf("simulator: %d requests (%s per mailbox), throttled %v, %d streaming connections now",
+		stats.RequestsTotal, fmt.Sprintf("%.1f", float64(stats.RequestsTotal)/float64(len(mbs))), stats.Throttled, x.Stats().StreamingConnections)
+	r.stop()
+	if err := st.Close(); err != nil {
+		t.Errorf("closing the store: %v", err)
+	}
+}
