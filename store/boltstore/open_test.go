@@ -145,3 +145,31 @@ func setMeta(t *testing.T, path, key, value string) {
 		t.Fatal(err)
 	}
 }
+
+// A write that bbolt refuses halfway through the transaction (a key above
+// its 32 KiB limit, after other rows were written) must roll back entirely.
+func TestCommitFailingInsideTransactionRollsBack(t *testing.T) {
+	s := openTemp(t, boltstore.Options{})
+	defer s.Close()
+	start := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	w := calendar.Window{Start: start.Add(-time.Hour), End: start.Add(24 * time.Hour)}
+	old := store.Checkpoint{Window: w, SyncState: "old"}
+	a := calendar.Occurrence{ItemID: "a", Start: start, End: start.Add(time.Hour)}
+	if err := s.CommitWindow(t.Context(), "alice@example.com", store.WindowCommit{Occurrences: []calendar.Occurrence{a}, Checkpoint: old}); err != nil {
+		t.Fatal(err)
+	}
+	huge := calendar.Occurrence{ItemID: strings.Repeat("x", 40000), Start: start.Add(2 * time.Hour), End: start.Add(3 * time.Hour)}
+	b := calendar.Occurrence{ItemID: "b", Start: start, End: start.Add(time.Hour)}
+	err := s.CommitWindow(t.Context(), "alice@example.com", store.WindowCommit{Occurrences: []calendar.Occurrence{b, huge}, Checkpoint: store.Checkpoint{Window: w, SyncState: "new"}})
+	if err == nil {
+		t.Fatal("bbolt accepted a 40 KB key")
+	}
+	occs, err := s.Occurrences(t.Context(), "alice@example.com", w.Start, w.End)
+	if err != nil || len(occs) != 1 || occs[0].ItemID != "a" {
+		t.Errorf("after a failed commit: %v, %v; want only the old occurrence a", occs, err)
+	}
+	rec, err := s.Mailbox(t.Context(), "alice@example.com")
+	if err != nil || rec.Checkpoint.SyncState != "old" {
+		t.Errorf("after a failed commit the checkpoint is %+v (%v), want the old one", rec.Checkpoint, err)
+	}
+}
