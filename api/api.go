@@ -103,34 +103,23 @@ type AgendaSource interface {
 	Occurrences(ctx context.Context, smtp string, start, end time.Time) ([]calendar.Occurrence, error)
 }
 
-// Override is a manual presence set through the API. It wins over the
-// calendar until Until, or, when Until is zero, until the next calendar
-// transition of the user.
-type Override struct {
-	Availability presence.Availability
-	// Profile defaults to the availability's name.
-	Profile    string
-	StatusText string
-	ForwardTo  string
-	// Until ends the override; zero means "until the next calendar transition".
-	Until time.Time
-}
-
-// OverrideSetter sets and clears manual overrides. Implementations return
-// the user's presence after the change; errors wrapping ErrUnknownUser mean
-// 404, ErrInvalidInput 400.
+// OverrideSetter sets and clears manual overrides (presence.Override: it
+// wins over the calendar until Until or, when Until is zero, until the next
+// calendar transition after SetAt). Implementations return the user's
+// presence after the change; errors wrapping ErrUnknownUser mean 404,
+// ErrInvalidInput 400.
 type OverrideSetter interface {
-	SetOverride(ctx context.Context, user string, o Override) (presence.Presence, error)
+	SetOverride(ctx context.Context, user string, o presence.Override) (presence.Presence, error)
 	ClearOverride(ctx context.Context, user string) (presence.Presence, error)
 }
 
 // DryRunner previews a user's presence timeline over [start, end) under the
-// current rules (rules == nil) or a proposed rule set from the request body
-// in the config's format: a JSON array of presence.Rule, or a
-// presence.RuleSet object with options and rules. Errors wrapping
-// ErrInvalidInput mean 400, ErrUnknownUser 404.
+// current rules (rules == nil) or a proposed rule set, which the API has
+// decoded from the request body and compiled (an array of presence.Rule or
+// a presence.RuleSet object). presence.Timeline does the work. Errors
+// wrapping ErrInvalidInput mean 400, ErrUnknownUser 404.
 type DryRunner interface {
-	DryRun(ctx context.Context, user string, rules json.RawMessage, start, end time.Time) ([]presence.Presence, error)
+	DryRun(ctx context.Context, user string, rules *presence.CompiledRules, start, end time.Time) ([]presence.Presence, error)
 }
 
 // SyncTrigger asks the engine to resynchronise one mailbox now and may wait

@@ -183,14 +183,18 @@ func TestEndpointsStatusAndErrors(t *testing.T) {
 		{"override unknown field", "PUT", "/api/v1/users/bob@example.com/override", `{"availability":"busy","color":"red"}`, 400, "bad_request"},
 		{"override bad availability", "PUT", "/api/v1/users/bob@example.com/override", `{"availability":"sleeping"}`, 400, "bad_request"},
 		{"override unknown availability", "PUT", "/api/v1/users/bob@example.com/override", `{"availability":"unknown"}`, 400, "bad_request"},
+		{"override bad status template", "PUT", "/api/v1/users/bob@example.com/override", `{"availability":"busy","status_text":"until {{"}`, 400, "bad_request"},
 		{"override until in the past", "PUT", "/api/v1/users/bob@example.com/override", `{"availability":"busy","until":"` + past + `"}`, 400, "invalid_range"},
 		{"override unknown user", "PUT", "/api/v1/users/nobody@example.com/override", `{"availability":"busy"}`, 404, "unknown_user"},
 		{"clear override", "DELETE", "/api/v1/users/bob@example.com/override", "", 200, ""},
 		{"clear override unknown", "DELETE", "/api/v1/users/nobody@example.com/override", "", 404, "unknown_user"},
 		{"dry-run current", "POST", "/api/v1/users/alice@example.com/dry-run", "", 200, ""},
-		{"dry-run proposed", "POST", "/api/v1/users/alice@example.com/dry-run", `{"days":2,"rules":[{"name":"all busy"}]}`, 200, ""},
+		{"dry-run proposed", "POST", "/api/v1/users/alice@example.com/dry-run", `{"days":2,"rules":[{"name":"all busy","match":{"free_busy":["busy"]},"availability":"busy","profile":"Busy"}]}`, 200, ""},
+		{"dry-run proposed rule set", "POST", "/api/v1/users/alice@example.com/dry-run", `{"rules":{"merge_gap_minutes":5,"rules":[{"name":"x","match":{"subject":"lunch"},"ignore":true}]}}`, 200, ""},
 		{"dry-run rules not array or object", "POST", "/api/v1/users/alice@example.com/dry-run", `{"rules":"all busy"}`, 400, "bad_request"},
-		{"dry-run rules rejected", "POST", "/api/v1/users/alice@example.com/dry-run", `{"rules":[{"match":"x"}]}`, 400, "bad_request"},
+		{"dry-run rules with a bad value", "POST", "/api/v1/users/alice@example.com/dry-run", `{"rules":[{"name":"x","match":{"free_busy":["sleeping"]}}]}`, 400, "bad_request"},
+		{"dry-run rules with a typo", "POST", "/api/v1/users/alice@example.com/dry-run", `{"rules":[{"name":"x","mach":{}}]}`, 400, "bad_request"},
+		{"dry-run rule set with a bad option", "POST", "/api/v1/users/alice@example.com/dry-run", `{"rules":{"merge_gap_minutes":-1}}`, 400, "bad_request"},
 		{"dry-run too long", "POST", "/api/v1/users/alice@example.com/dry-run", `{"days":30}`, 400, "invalid_range"},
 		{"dry-run end before start", "POST", "/api/v1/users/alice@example.com/dry-run", `{"start":"2026-03-30T00:00:00Z","end":"2026-03-29T00:00:00Z"}`, 400, "invalid_range"},
 		{"dry-run unknown", "POST", "/api/v1/users/nobody@example.com/dry-run", "", 404, "unknown_user"},
@@ -317,11 +321,14 @@ func TestOverrideAndDryRun(t *testing.T) {
 		t.Errorf("DryRun = %+v, want 3 blocks over one day under current rules", d)
 	}
 	if e.dryRun.Rules() != nil {
-		t.Errorf("current rules should reach the runner as nil, got %s", e.dryRun.Rules())
+		t.Errorf("current rules should reach the runner as nil, got %+v", e.dryRun.Rules())
 	}
-	d, err = e.client.DryRun(ctx, "alice@example.com", api.DryRunRequest{Rules: json.RawMessage(`[{"name":"x"}]`)})
-	if err != nil || d.Rules != "proposed" || string(e.dryRun.Rules()) != `[{"name":"x"}]` {
-		t.Errorf("DryRun(proposed) = %+v, %v, runner got %s", d, err, e.dryRun.Rules())
+	d, err = e.client.DryRun(ctx, "alice@example.com", api.DryRunRequest{Rules: json.RawMessage(`[{"name":"focus","match":{"categories":["Focus"]},"availability":"busy","profile":"Focus"}]`)})
+	if err != nil || d.Rules != "proposed" {
+		t.Fatalf("DryRun(proposed) = %+v, %v", d, err)
+	}
+	if got := e.dryRun.Rules(); got == nil || got.RuleSet().Rules[0].Name != "focus" {
+		t.Errorf("the runner got rules %+v, want the compiled proposal starting with focus", got)
 	}
 }
 

@@ -287,13 +287,19 @@ func (s *server) handleSetOverride(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("availability must be one of available, tentative, busy, out_of_office, working_elsewhere; got %q", req.Availability))
 		return
 	}
-	o := Override{Availability: presence.Availability(req.Availability), Profile: req.Profile, StatusText: req.StatusText, ForwardTo: req.ForwardTo}
+	now := s.clock.Now()
+	o := presence.Override{Availability: presence.Availability(req.Availability), Profile: req.Profile,
+		StatusText: req.StatusText, ForwardTo: req.ForwardTo, SetAt: now}
 	if req.Until != nil {
-		if !req.Until.After(s.clock.Now()) {
+		if !req.Until.After(now) {
 			writeError(w, http.StatusBadRequest, codeInvalidRange, "until must be in the future")
 			return
 		}
 		o.Until = req.Until.UTC()
+	}
+	if err := o.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
 	}
 	p, err := s.opts.Overrides.SetOverride(r.Context(), user, o)
 	if err != nil {
@@ -353,13 +359,14 @@ func (s *server) handleDryRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rules := "current"
-	var proposed json.RawMessage
+	var proposed *presence.CompiledRules
 	if len(req.Rules) > 0 && string(req.Rules) != "null" {
-		if req.Rules[0] != '[' && req.Rules[0] != '{' {
-			writeError(w, http.StatusBadRequest, codeBadRequest, "rules must be a JSON array of rules or a rule set object")
+		compiled, err := compileProposedRules(req.Rules)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
 			return
 		}
-		rules, proposed = "proposed", req.Rules
+		rules, proposed = "proposed", compiled
 	}
 	if _, ok := s.opts.Presence.Current(user); !ok {
 		writeUnknownUser(w, user)
@@ -375,4 +382,29 @@ func (s *server) handleDryRun(w http.ResponseWriter, r *http.Request) {
 		out.Timeline = append(out.Timeline, ToPresenceDTO(p))
 	}
 	s.writeJSON(w, http.StatusOK, out)
+}
+
+// compileProposedRules decodes a proposed rule set, an array of rules or a
+// rule-set object with options, strictly, and compiles it.
+func compileProposedRules(raw json.RawMessage) (*presence.CompiledRules, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var rs presence.RuleSet
+	switch raw[0] {
+	case '[':
+		if err := dec.Decode(&rs.Rules); err != nil {
+			return nil, fmt.Errorf("rules: %w", err)
+		}
+	case '{':
+		if err := dec.Decode(&rs); err != nil {
+			return nil, fmt.Errorf("rules: %w", err)
+		}
+	default:
+		return nil, errors.New("rules must be a JSON array of rules or a rule set object")
+	}
+	compiled, err := presence.CompileRuleSet(rs)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	return compiled, nil
 }

@@ -190,7 +190,7 @@ type Overrides struct {
 }
 
 // SetOverride implements api.OverrideSetter.
-func (f *Overrides) SetOverride(ctx context.Context, user string, o api.Override) (presence.Presence, error) {
+func (f *Overrides) SetOverride(ctx context.Context, user string, o presence.Override) (presence.Presence, error) {
 	cur, ok := f.P.Current(user)
 	if !ok {
 		return presence.Presence{}, fmt.Errorf("apitest: %s: %w", user, api.ErrUnknownUser)
@@ -203,7 +203,7 @@ func (f *Overrides) SetOverride(ctx context.Context, user string, o api.Override
 		f.saved[user] = cur
 	}
 	f.mu.Unlock()
-	p := presence.Presence{User: user, Availability: o.Availability, StatusText: o.StatusText, ForwardTo: o.ForwardTo,
+	p := presence.Presence{User: user, Availability: o.Availability, Profile: o.Profile, StatusText: o.StatusText, ForwardTo: o.ForwardTo,
 		Since: f.Now(), Until: o.Until, Why: presence.Reason{Source: "override", Detail: "manual override"}, ComputedAt: f.Now()}
 	f.publish(ctx, f.P.Set(p, f.Now()))
 	return p, nil
@@ -232,34 +232,20 @@ func (f *Overrides) publish(ctx context.Context, c presence.Change) {
 	}
 }
 
-// DryRun is an api.DryRunner returning a fixed timeline and recording the
-// rules it received. Proposed rules that are not an array of objects with a
-// "name" are rejected with api.ErrInvalidInput.
+// DryRun is an api.DryRunner that evaluates a fixed timeline (it ignores
+// the rules) and records the rules it received.
 type DryRun struct {
 	Timeline []presence.Presence
 
 	mu       sync.Mutex
-	gotRules json.RawMessage
+	gotRules *presence.CompiledRules
 }
 
 // DryRun implements api.DryRunner.
-func (f *DryRun) DryRun(ctx context.Context, user string, rules json.RawMessage, start, end time.Time) ([]presence.Presence, error) {
+func (f *DryRun) DryRun(ctx context.Context, user string, rules *presence.CompiledRules, start, end time.Time) ([]presence.Presence, error) {
 	f.mu.Lock()
 	f.gotRules = rules
 	f.mu.Unlock()
-	if rules != nil {
-		var rs []struct {
-			Name string `json:"name"`
-		}
-		if err := json.Unmarshal(rules, &rs); err != nil {
-			return nil, fmt.Errorf("apitest: rules: %v: %w", err, api.ErrInvalidInput)
-		}
-		for i, r := range rs {
-			if r.Name == "" {
-				return nil, fmt.Errorf("apitest: rule %d has no name: %w", i+1, api.ErrInvalidInput)
-			}
-		}
-	}
 	var out []presence.Presence
 	for _, p := range f.Timeline {
 		if p.Since.Before(end) && (p.Until.IsZero() || p.Until.After(start)) {
@@ -270,7 +256,7 @@ func (f *DryRun) DryRun(ctx context.Context, user string, rules json.RawMessage,
 }
 
 // Rules returns the rules of the last call (nil for the current rules).
-func (f *DryRun) Rules() json.RawMessage {
+func (f *DryRun) Rules() *presence.CompiledRules {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.gotRules
