@@ -10,7 +10,7 @@ import (
 
 func createItemError(err error) any {
 	r := &ewswire.CreateItemResponse{}
-	r.ResponseMessages.Messages = []ewswire.ItemInfoResponseMessage{{ResponseMessage: responseFor(err)}}
+	r.ResponseMessages.Messages = []ewswire.ItemInfoResponseMessage{{ResponseMessage: responseFor(err), Items: &ewswire.Items{}}}
 	return r
 }
 
@@ -27,6 +27,10 @@ func (h *Handler) createItem(ctx context.Context, c *Caller, body any, _ http.Re
 	items := make([]ews.CalendarItem, len(req.Items.CalendarItem))
 	convErrs := make([]error, len(items))
 	for i := range req.Items.CalendarItem {
+		if w := &req.Items.CalendarItem[i]; w.Start != nil && w.End != nil && w.End.Before(w.Start.Time) {
+			convErrs[i] = Fail(ews.ErrorCalendarEndDateIsEarlierThanStartDate, "EndDate is earlier than StartDate")
+			continue
+		}
 		it, err := req.Items.CalendarItem[i].ToEWS()
 		if err != nil {
 			convErrs[i] = Failf(ews.ErrorInvalidRequest, "The calendar item is invalid: %v", err)
@@ -44,6 +48,7 @@ func (h *Handler) createItem(ctx context.Context, c *Caller, body any, _ http.Re
 	j := 0
 	for i := range items {
 		var m ewswire.ItemInfoResponseMessage
+		m.Items = &ewswire.Items{}
 		if convErrs[i] != nil {
 			m.ResponseMessage = responseFor(convErrs[i])
 		} else {

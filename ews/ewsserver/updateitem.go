@@ -10,7 +10,7 @@ import (
 
 func updateItemError(err error) any {
 	r := &ewswire.UpdateItemResponse{}
-	r.ResponseMessages.Messages = []ewswire.UpdateItemResponseMessage{{ResponseMessage: responseFor(err)}}
+	r.ResponseMessages.Messages = []ewswire.UpdateItemResponseMessage{{ResponseMessage: responseFor(err), Items: &ewswire.Items{}}}
 	return r
 }
 
@@ -55,6 +55,7 @@ func (h *Handler) updateItem(ctx context.Context, c *Caller, body any, _ http.Re
 	j := 0
 	for i := range convErrs {
 		var m ewswire.UpdateItemResponseMessage
+		m.Items = &ewswire.Items{}
 		if convErrs[i] != nil {
 			m.ResponseMessage = responseFor(convErrs[i])
 		} else {

@@ -1,0 +1,216 @@
+package ewsmem
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/calsync/calsync/ews"
+)
+
+// OccurrenceJSON is one expanded calendar entry of the ground-truth API.
+type OccurrenceJSON struct {
+	ItemID      string    `json:"item_id"`
+	ChangeKey   string    `json:"change_key"`
+	UID         string    `json:"uid"`
+	Subject     string    `json:"subject"`
+	Location    string    `json:"location,omitempty"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	AllDay      bool      `json:"all_day"`
+	FreeBusy    string    `json:"free_busy"`
+	Sensitivity string    `json:"sensitivity"`
+	Cancelled   bool      `json:"cancelled"`
+	IsMeeting   bool      `json:"is_meeting"`
+	ItemType    string    `json:"item_type"`
+	TimeZone    string    `json:"time_zone,omitempty"`
+}
+
+// OOFJSON is the JSON form of automatic-reply settings.
+type OOFJSON struct {
+	State            string    `json:"state"`
+	ExternalAudience string    `json:"external_audience,omitempty"`
+	Start            time.Time `json:"start,omitzero"`
+	End              time.Time `json:"end,omitzero"`
+	InternalReply    string    `json:"internal_reply,omitempty"`
+	ExternalReply    string    `json:"external_reply,omitempty"`
+}
+
+// ChurnJSON is the body of POST /sim/v1/churn.
+type ChurnJSON struct {
+	// Action is "start" or "stop".
+	Action    string  `json:"action"`
+	PerSecond float64 `json:"per_second,omitempty"`
+	Seed      uint64  `json:"seed,omitempty"`
+}
+
+// ItemJSON is the body of POST /sim/v1/mailboxes/{smtp}/items.
+type ItemJSON struct {
+	Subject     string    `json:"subject"`
+	Location    string    `json:"location,omitempty"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	AllDay      bool      `json:"all_day,omitempty"`
+	FreeBusy    string    `json:"free_busy,omitempty"`
+	Sensitivity string    `json:"sensitivity,omitempty"`
+	TimeZone    string    `json:"time_zone,omitempty"`
+	IsMeeting   bool      `json:"is_meeting,omitempty"`
+	Cancelled   bool      `json:"cancelled,omitempty"`
+}
+
+// ControlHandler returns the JSON control API, to be mounted at /sim/v1/
+// (ewsserver.Options.Control puts it behind EWS authentication):
+//
+//	GET  /sim/v1/mailboxes                          addresses and servers
+//	GET  /sim/v1/mailboxes/{smtp}/occurrences?start=&end=   ground truth (RFC 3339)
+//	POST /sim/v1/mailboxes/{smtp}/items             create an item (ItemJSON)
+//	GET  /sim/v1/mailboxes/{smtp}/oof               automatic replies
+//	PUT  /sim/v1/mailboxes/{smtp}/oof               set them (OOFJSON)
+//	GET  /sim/v1/stats                              counters (Stats)
+//	POST /sim/v1/faults                             inject a Fault
+//	POST /sim/v1/churn                              start/stop churn (ChurnJSON)
+func (x *Exchange) ControlHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /sim/v1/mailboxes", func(w http.ResponseWriter, r *http.Request) {
+		type mbJSON struct {
+			SMTP   string `json:"smtp"`
+			Server string `json:"server"`
+		}
+		var out []mbJSON
+		for _, a := range x.Mailboxes() {
+			s, _ := x.MailboxServer(a)
+			out = append(out, mbJSON{a, s})
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("GET /sim/v1/mailboxes/{smtp}/occurrences", func(w http.ResponseWriter, r *http.Request) {
+		start, err1 := time.Parse(time.RFC3339, r.URL.Query().Get("start"))
+		end, err2 := time.Parse(time.RFC3339, r.URL.Query().Get("end"))
+		if err1 != nil || err2 != nil || end.Before(start) {
+			writeProblem(w, http.StatusBadRequest, "start and end must be RFC 3339 times with end >= start")
+			return
+		}
+		items, err := x.Occurrences(r.PathValue("smtp"), start, end)
+		if err != nil {
+			writeProblem(w, http.StatusNotFound, err.Error())
+			return
+		}
+		out := make([]OccurrenceJSON, 0, len(items))
+		for _, it := range items {
+			out = append(out, OccurrenceJSON{ItemID: it.ItemId.Id, ChangeKey: it.ItemId.ChangeKey, UID: it.UID, Subject: it.Subject, Location: it.Location,
+				Start: it.Start, End: it.End, AllDay: it.IsAllDayEvent, FreeBusy: string(it.LegacyFreeBusyStatus), Sensitivity: string(it.Sensitivity),
+				Cancelled: it.IsCancelled, IsMeeting: it.IsMeeting, ItemType: string(it.CalendarItemType), TimeZone: it.StartTimeZone})
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("POST /sim/v1/mailboxes/{smtp}/items", func(w http.ResponseWriter, r *http.Request) {
+		var in ItemJSON
+		if !readJSON(w, r, &in) {
+			return
+		}
+		id, err := x.AddCalendarItem(r.PathValue("smtp"), ews.CalendarItem{Subject: in.Subject, Location: in.Location, Start: in.Start, End: in.End,
+			IsAllDayEvent: in.AllDay, LegacyFreeBusyStatus: ews.FreeBusyStatus(in.FreeBusy), Sensitivity: ews.Sensitivity(in.Sensitivity),
+			StartTimeZone: in.TimeZone, IsMeeting: in.IsMeeting, IsCancelled: in.Cancelled})
+		if err != nil {
+			writeProblem(w, statusFor(err), err.Error())
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]string{"item_id": id.Id, "change_key": id.ChangeKey})
+	})
+	mux.HandleFunc("GET /sim/v1/mailboxes/{smtp}/oof", func(w http.ResponseWriter, r *http.Request) {
+		mb, ok := x.mailbox(r.PathValue("smtp"))
+		if !ok {
+			writeProblem(w, http.StatusNotFound, "no such mailbox")
+			return
+		}
+		mb.mu.Lock()
+		s := mb.oof
+		mb.mu.Unlock()
+		if s.State == "" {
+			s.State = ews.OofDisabled
+		}
+		writeJSON(w, http.StatusOK, OOFJSON{State: string(s.State), ExternalAudience: string(s.ExternalAudience), Start: s.Start, End: s.End,
+			InternalReply: s.InternalReply, ExternalReply: s.ExternalReply})
+	})
+	mux.HandleFunc("PUT /sim/v1/mailboxes/{smtp}/oof", func(w http.ResponseWriter, r *http.Request) {
+		var in OOFJSON
+		if !readJSON(w, r, &in) {
+			return
+		}
+		err := x.SetOOF(r.PathValue("smtp"), ews.OofSettings{State: ews.OofState(in.State), ExternalAudience: ews.ExternalAudience(in.ExternalAudience),
+			Start: in.Start, End: in.End, InternalReply: in.InternalReply, ExternalReply: in.ExternalReply})
+		if err != nil {
+			writeProblem(w, statusFor(err), err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /sim/v1/stats", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, x.Stats())
+	})
+	mux.HandleFunc("POST /sim/v1/faults", func(w http.ResponseWriter, r *http.Request) {
+		var f Fault
+		if !readJSON(w, r, &f) {
+			return
+		}
+		res, err := x.InjectFault(f)
+		if err != nil {
+			writeProblem(w, statusFor(err), err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, res)
+	})
+	mux.HandleFunc("POST /sim/v1/churn", func(w http.ResponseWriter, r *http.Request) {
+		var c ChurnJSON
+		if !readJSON(w, r, &c) {
+			return
+		}
+		switch c.Action {
+		case "start":
+			if err := x.StartChurn(c.PerSecond, c.Seed); err != nil {
+				writeProblem(w, http.StatusBadRequest, err.Error())
+				return
+			}
+		case "stop":
+			x.StopChurn()
+		default:
+			writeProblem(w, http.StatusBadRequest, `action must be "start" or "stop"`)
+			return
+		}
+		running, changes := x.churn.status()
+		writeJSON(w, http.StatusOK, map[string]any{"running": running, "changes": changes})
+	})
+	return mux
+}
+
+func statusFor(err error) int {
+	if errors.Is(err, ErrNoMailbox) {
+		return http.StatusNotFound
+	}
+	return http.StatusBadRequest
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("invalid JSON body: %v", err))
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	writeJSON(w, status, map[string]string{"error": strings.TrimPrefix(detail, "ewsmem: ")})
+}
