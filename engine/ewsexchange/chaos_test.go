@@ -22,7 +22,7 @@ import (
 //
 // Default: 500 mailboxes, ~20 s of churn. With -short: 100 mailboxes, ~8 s.
 func TestChaos(t *testing.T) {
-	n, phase, rate := 500, 20*time.Second, 100.0
+	n, phase, rate := 500, 20*time.Second, 150.0
 	if testing.Short() {
 		n, phase, rate = 100, 8*time.Second, 40.0
 	}
