@@ -27,6 +27,7 @@ const browserToken = "browser-test-token"
 type dashboardServer struct {
 	srv      *httptest.Server
 	presence *apitest.Presence
+	agenda   *apitest.Agenda
 	hub      *api.Hub
 }
 
@@ -44,8 +45,8 @@ func newDashboardServer(t *testing.T) *dashboardServer {
 	ps = append(ps, presence.Presence{User: "alice@example.com", Availability: presence.Available, Why: presence.Reason{Source: "free"}, ComputedAt: now})
 	sts = append(sts, store.MailboxStatus{SMTP: "alice@example.com", State: "backoff", Group: "mbx01.example.com", ConsecutiveFailures: 2,
 		LastError: &store.SyncError{Code: "ErrorServerBusy", Message: "The server cannot service this request right now.", Hint: "calsync backs off and retries", At: now}})
-	d := &dashboardServer{presence: apitest.NewPresence(ps...)}
 	agenda := apitest.NewAgenda()
+	d := &dashboardServer{presence: apitest.NewPresence(ps...), agenda: agenda}
 	agenda.Add("alice@example.com",
 		calendar.Occurrence{ItemID: "a1", Subject: "Standup", Location: "Room 1", Start: day.Add(9 * time.Hour), End: day.Add(9*time.Hour + 30*time.Minute), FreeBusy: calendar.Busy, Sensitivity: calendar.Normal},
 		calendar.Occurrence{ItemID: "a2", Subject: "Doctor", Location: "Clinic", Start: day.Add(14 * time.Hour), End: day.Add(15 * time.Hour), FreeBusy: calendar.OutOfOffice, Sensitivity: calendar.Private},
@@ -143,22 +144,39 @@ func TestDashboardShowsPresenceChangesLive(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	// A presence change published by the scheduler appears without reload.
+	// A calendar change: a meeting that started five minutes ago appears in
+	// alice's calendar. Presence is evaluated with the default rules, as the
+	// scheduler does, and the change is published; it must appear without
+	// a reload.
 	mustJS(ctx, t, page, `window.__marker = 'same page'`)
-	until := time.Now().Add(time.Hour)
-	change := d.presence.Set(presence.Presence{User: "alice@example.com", Availability: presence.Busy, StatusText: "In a meeting until 15:00",
-		Until: until, Why: presence.Reason{Source: "calendar", Rule: "meetings", Subject: "Standup"}, ComputedAt: time.Now()}, time.Now())
+	now := time.Now().UTC()
+	meeting := calendar.Occurrence{ItemID: "a3", Subject: "Budget review", Start: now.Add(-5 * time.Minute), End: now.Add(55 * time.Minute),
+		FreeBusy: calendar.Busy, Sensitivity: calendar.Normal, Response: calendar.ResponseAccept, IsMeeting: true, Kind: calendar.KindSingle}
+	d.agenda.Add("alice@example.com", meeting)
+	rules, err := presence.CompileRules(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	occs, _ := d.agenda.Occurrences(ctx, "alice@example.com", now.Add(-24*time.Hour), now.Add(24*time.Hour))
+	evaluated := presence.Evaluate(presence.Input{User: "alice@example.com", Occurrences: occs, Trusted: true,
+		Window: calendar.Window{Start: now.Add(-24 * time.Hour), End: now.Add(24 * time.Hour)}}, rules, now)
+	if evaluated.Availability != presence.Busy || !strings.HasPrefix(evaluated.StatusText, "In a meeting until ") {
+		t.Fatalf("evaluated presence = %+v, want busy in a meeting", evaluated)
+	}
+	change := d.presence.Set(evaluated, now)
 	if err := d.hub.PublishPresence(ctx, change); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(ctx, t, page, "the live presence change", rowText("alice@example.com"), "Busy|In a meeting until 15:00")
-	waitJS(ctx, t, page, "the why column", `document.querySelector('tr[data-user="alice@example.com"] .why').textContent`, "Calendar · rule “meetings” · Standup")
+	meetingRow := "Busy|" + evaluated.StatusText
+	waitJS(ctx, t, page, "the live presence change", rowText("alice@example.com"), meetingRow)
+	waitJS(ctx, t, page, "the why column", `document.querySelector('tr[data-user="alice@example.com"] .why').textContent`,
+		"Calendar · rule “"+evaluated.Why.Rule+"” · Budget review")
 	waitJS(ctx, t, page, "the busy counter", `document.querySelector('.chip[data-availability="busy"] .n').textContent`, "1")
 	waitJS(ctx, t, page, "no reload", `String(window.__marker)`, "same page")
 
 	// The day timeline of a user, with privacy applied.
 	mustJS(ctx, t, page, `document.querySelector('tr[data-user="alice@example.com"]').click()`)
-	waitJS(ctx, t, page, "the timeline blocks", `String(document.querySelectorAll('#timeline .block').length)`, "2")
+	waitJS(ctx, t, page, "the timeline blocks", `String(document.querySelectorAll('#timeline .block').length)`, "3")
 	waitJS(ctx, t, page, "the presence strip", `Array.from(document.querySelectorAll('#timeline .pblock')).map(b => b.className.split(' ')[1]).join(',')`,
 		"available,busy,available,out_of_office,available")
 	waitJS(ctx, t, page, "the masked private item", `String(document.getElementById('agenda').textContent.includes('Private appointment') && !document.getElementById('detail').textContent.includes('Doctor'))`, "true")
@@ -175,7 +193,7 @@ func TestDashboardShowsPresenceChangesLive(t *testing.T) {
 	waitJS(ctx, t, page, "the override confirmation", `document.getElementById('ov-msg').textContent`, "Override set.")
 	waitJS(ctx, t, page, "the override in the list", rowText("alice@example.com"), "Out of office|Back tomorrow")
 	mustJS(ctx, t, page, `document.getElementById('ov-clear').click()`)
-	waitJS(ctx, t, page, "the cleared override", rowText("alice@example.com"), "Busy|In a meeting until 15:00")
+	waitJS(ctx, t, page, "the cleared override", rowText("alice@example.com"), meetingRow)
 
 	// Search narrows the list on the server side.
 	mustJS(ctx, t, page, `const s = document.getElementById('search'); s.value = 'user-04242'; s.dispatchEvent(new Event('input'))`)
