@@ -1,0 +1,64 @@
+package ewsclient
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	ntlmssp "github.com/Azure/go-ntlmssp"
+	"golang.org/x/oauth2"
+)
+
+// HTTPClientFunc adapts a function to HTTPClient.
+type HTTPClientFunc func(*http.Request) (*http.Response, error)
+
+// Do calls f.
+func (f HTTPClientFunc) Do(r *http.Request) (*http.Response, error) { return f(r) }
+
+// BasicAuth decorates next with HTTP Basic credentials. Use only over TLS.
+func BasicAuth(next HTTPClient, username, password string) HTTPClient {
+	return HTTPClientFunc(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.SetBasicAuth(username, password)
+		return next.Do(r)
+	})
+}
+
+// NTLMAuth returns an HTTPClient authenticating with NTLMv2 (through
+// github.com/Azure/go-ntlmssp) over transport. username may be
+// "DOMAIN\user" or "user@domain". NTLM authenticates the connection, so the
+// transport must not be shared with other credentials.
+func NTLMAuth(transport http.RoundTripper, username, password string) (HTTPClient, error) {
+	if transport == nil {
+		return nil, errors.New("ewsclient: NTLMAuth needs a transport")
+	}
+	if username == "" {
+		return nil, errors.New("ewsclient: NTLMAuth needs a user name")
+	}
+	hc := &http.Client{
+		Transport: ntlmssp.Negotiator{RoundTripper: transport},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	return HTTPClientFunc(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.SetBasicAuth(username, password) // the negotiator turns these into NTLM messages
+		return hc.Do(r)
+	}), nil
+}
+
+// OAuth2 decorates next with a bearer token from ts (Exchange Online or
+// on-premises Hybrid Modern Authentication). App-only tokens require
+// impersonation and X-AnchorMailbox on every call, which Client sends.
+func OAuth2(next HTTPClient, ts oauth2.TokenSource) HTTPClient {
+	return HTTPClientFunc(func(r *http.Request) (*http.Response, error) {
+		tok, err := ts.Token()
+		if err != nil {
+			return nil, fmt.Errorf("ewsclient: oauth2 token: %w", err)
+		}
+		r = r.Clone(r.Context())
+		tok.SetAuthHeader(r)
+		return next.Do(r)
+	})
+}

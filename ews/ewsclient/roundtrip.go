@@ -1,0 +1,223 @@
+package ewsclient
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/internal/ewswire"
+)
+
+// maxErrorBody is how much of a non-SOAP error body is kept.
+const maxErrorBody = 512
+
+// header builds the SOAP headers of a call.
+func (c *Client) header(call Call) (*ewswire.Header, error) {
+	h := &ewswire.Header{RequestServerVersion: &ewswire.RequestServerVersion{Version: string(c.version)}}
+	if !call.ActAs.IsZero() {
+		imp, err := ewswire.ImpersonationFrom(call.ActAs)
+		if err != nil {
+			return nil, err
+		}
+		h.Impersonation = imp
+	}
+	return h, nil
+}
+
+// endpointFor picks the call's URL.
+func (c *Client) endpointFor(call Call) (string, error) {
+	if call.Endpoint == "" {
+		return c.endpoint.String(), nil
+	}
+	u, err := parseEndpoint(call.Endpoint)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
+// roundTrip sends one EWS request and decodes the response body into out.
+// A fault becomes *ews.SOAPFault; other failures are classified.
+func (c *Client) roundTrip(ctx context.Context, call Call, op string, body, out any) (*ewswire.Envelope, error) {
+	h, err := c.header(call)
+	if err != nil {
+		return nil, fmt.Errorf("ewsclient: %s: %w", op, err)
+	}
+	payload, err := ewswire.Marshal(h, body)
+	if err != nil {
+		return nil, fmt.Errorf("ewsclient: %s: %w", op, err)
+	}
+	timeout := call.Timeout
+	if timeout <= 0 {
+		timeout = c.timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := c.post(ctx, call, op, payload)
+	if err != nil {
+		return nil, err
+	}
+	defer closeBody(resp.Body)
+	return c.decode(ctx, op, resp, out)
+}
+
+// post sends payload with the routing headers of call.
+func (c *Client) post(ctx context.Context, call Call, op string, payload []byte) (*http.Response, error) {
+	endpoint, err := c.endpointFor(call)
+	if err != nil {
+		return nil, fmt.Errorf("ewsclient: %s: %w", op, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(payload))
+	if err != nil {
+		return nil, fmt.Errorf("ewsclient: %s: %w", op, err)
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	req.Header.Set("Accept", "text/xml")
+	req.Header.Set("User-Agent", c.userAgent)
+	anchor := call.Anchor
+	if anchor == "" {
+		anchor = call.ActAs.AnchorMailbox()
+	}
+	if anchor != "" {
+		req.Header.Set("X-AnchorMailbox", anchor)
+	}
+	if call.Affinity != nil {
+		req.Header.Set("X-PreferServerAffinity", "true")
+		if ck := call.Affinity.Cookie(); ck != "" {
+			req.AddCookie(&http.Cookie{Name: BackEndCookieName, Value: ck})
+		}
+	}
+	c.trace.request(req, payload)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, c.transportError(ctx, op, err)
+	}
+	if call.Affinity != nil {
+		for _, ck := range resp.Cookies() {
+			if ck.Name == BackEndCookieName && ck.Value != "" {
+				call.Affinity.SetCookie(ck.Value)
+			}
+		}
+	}
+	return resp, nil
+}
+
+// transportError classifies an error of HTTPClient.Do or of reading a body.
+func (c *Client) transportError(ctx context.Context, op string, err error) error {
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return fmt.Errorf("ewsclient: %s: %w", op, context.Cause(ctx))
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // drop the URL: it may carry tokens in query strings
+	}
+	return &ews.NetworkError{Op: op, Err: err}
+}
+
+// wireError classifies an ewswire decoding error.
+func (c *Client) wireError(ctx context.Context, op string, err error) error {
+	var re *ewswire.ReadError
+	if errors.As(err, &re) {
+		return c.transportError(ctx, op, re.Err)
+	}
+	return &ews.ProtocolError{Op: op, Err: err}
+}
+
+// decode handles the status code and the SOAP body.
+func (c *Client) decode(ctx context.Context, op string, resp *http.Response, out any) (*ewswire.Envelope, error) {
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusInternalServerError {
+		return nil, c.httpError(resp)
+	}
+	var body io.Reader = resp.Body
+	var captured *bytes.Buffer
+	if c.trace != nil {
+		captured = &bytes.Buffer{}
+		body = io.TeeReader(body, &limitedWriter{w: captured, n: 1 << 20})
+	}
+	env, err := ewswire.DecodeEnvelope(body, c.limits, ewswire.Expect(out))
+	if c.trace != nil {
+		c.trace.response(resp, captured.Bytes())
+	}
+	if err != nil {
+		werr := c.wireError(ctx, op, err)
+		if resp.StatusCode == http.StatusInternalServerError {
+			var pe *ews.ProtocolError
+			if errors.As(werr, &pe) {
+				return nil, &ews.HTTPError{StatusCode: resp.StatusCode, Status: resp.Status, Err: werr}
+			}
+		}
+		return nil, werr
+	}
+	if f := env.Fault(); f != nil {
+		return env, f.ToError(resp.StatusCode)
+	}
+	return env, nil
+}
+
+// httpError reads at most maxErrorBody bytes of a non-SOAP answer.
+func (c *Client) httpError(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	if c.trace != nil {
+		c.trace.response(resp, b)
+	}
+	he := &ews.HTTPError{StatusCode: resp.StatusCode, Status: resp.Status, Body: strings.ToValidUTF8(string(b), "?"),
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if u, err := url.Parse(resp.Header.Get("Location")); err == nil {
+			he.Location = u.Redacted()
+		}
+	}
+	return he
+}
+
+// parseRetryAfter reads seconds or an HTTP date; 0 when absent or invalid.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 && s < 86400 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// closeBody drains a little of the body (for connection reuse) and closes it.
+func closeBody(b io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, b, 4096)
+	_ = b.Close()
+}
+
+// limitedWriter keeps the first n bytes written to it.
+type limitedWriter struct {
+	w *bytes.Buffer
+	n int
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if rem := l.n - l.w.Len(); rem > 0 {
+		if len(p) > rem {
+			l.w.Write(p[:rem])
+		} else {
+			l.w.Write(p)
+		}
+	}
+	return len(p), nil
+}
+
+// single returns the only response message's error, or a protocol error
+// when the count is wrong.
+func single(op string, n int) error {
+	return ewswire.CheckCount(op, n, 1)
+}
