@@ -257,7 +257,7 @@ func (s *server) sourceError(w http.ResponseWriter, user, what string, err error
 	switch {
 	case errors.Is(err, ErrUnknownUser), errors.Is(err, store.ErrNotFound):
 		writeUnknownUser(w, user)
-	case errors.Is(err, ErrInvalidInput):
+	case errors.Is(err, ErrInvalidInput), errors.Is(err, presence.ErrInvalidRule):
 		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
 	case errors.Is(err, context.Canceled):
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the request was cancelled")
