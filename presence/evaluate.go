@@ -139,10 +139,11 @@ type block struct {
 // plan is a user's evaluated timeline: consecutive blocks from farPast to
 // farFuture.
 type plan struct {
-	user   string
-	blocks []block
-	loc    *time.Location
-	lang   string
+	user        string
+	blocks      []block
+	loc         *time.Location
+	lang        string
+	windowStart time.Time
 }
 
 // Evaluate returns the presence of in.User at instant at.
@@ -216,6 +217,12 @@ func (pl *plan) nextBoundary(t time.Time) (time.Time, bool) {
 }
 
 func buildPlan(in Input, rules *CompiledRules) *plan {
+	return calendarPlan(in, rules).withOverride(in.Override)
+}
+
+// calendarPlan evaluates the calendar (or the lack of trustworthy data)
+// without any override.
+func calendarPlan(in Input, rules *CompiledRules) *plan {
 	loc := in.Location
 	if loc == nil {
 		loc = rules.zone
@@ -224,29 +231,58 @@ func buildPlan(in Input, rules *CompiledRules) *plan {
 	if !knownLanguage(lang) {
 		lang = rules.language
 	}
-	pl := &plan{user: in.User, loc: loc, lang: lang}
-	var blocks []block
+	pl := &plan{user: in.User, loc: loc, lang: lang, windowStart: in.Window.Start}
 	if !in.Trusted {
-		blocks = []block{{start: farPast, end: farFuture, parts: []part{{start: farPast, end: farFuture}}}}
-		blocks[0].p = Presence{Availability: Unknown, Profile: rules.noData.profile, ForwardTo: rules.noData.forwardTo,
+		pl.blocks = []block{{start: farPast, end: farFuture, parts: []part{{start: farPast, end: farFuture}}}}
+		pl.blocks[0].p = Presence{Availability: Unknown, Profile: rules.noData.profile, ForwardTo: rules.noData.forwardTo,
 			StatusText: rules.noData.texts.render(lang, textData{Profile: rules.noData.profile, Availability: string(Unknown)}),
 			Why:        Reason{Source: "no_data", Detail: "no trustworthy calendar data (not synced yet or sync failing)"}}
 	} else {
 		ivs := intervals(in, rules, loc)
-		blocks = mergeBlocks(segment(ivs), rules.mergeGap)
-		for i := range blocks {
-			pl.render(&blocks[i], rules)
+		pl.blocks = mergeBlocks(segment(ivs), rules.mergeGap)
+		for i := range pl.blocks {
+			pl.render(&pl.blocks[i], rules)
 		}
 	}
-	if in.Override != nil {
-		blocks = pl.applyOverride(blocks, *in.Override)
+	pl.finalize()
+	return pl
+}
+
+// withOverride returns the plan with the override applied; pl itself is
+// not modified.
+func (pl *plan) withOverride(o *Override) *plan {
+	if o == nil {
+		return pl
 	}
+	out := *pl
+	out.blocks = pl.applyOverride(slices.Clone(pl.blocks), *o)
+	out.finalize()
+	return &out
+}
+
+// overrideEnd returns when an override stops applying on this plan.
+func (pl *plan) overrideEnd(o Override) time.Time {
+	if !o.Until.IsZero() {
+		return o.Until
+	}
+	for _, b := range pl.blocks {
+		if b.start.After(o.SetAt) && b.p.Why.Source != "override" {
+			return b.start
+		}
+	}
+	return farFuture
+}
+
+// finalize fills the user, bounds and next transition of every block.
+func (pl *plan) finalize() {
+	blocks := pl.blocks
 	for i := range blocks {
 		b := &blocks[i]
-		b.p.User = in.User
+		b.p.User = pl.user
 		b.p.Since, b.p.Until = b.start, b.end
+		b.p.Next = nil
 		if b.start.Equal(farPast) {
-			b.p.Since = in.Window.Start
+			b.p.Since = pl.windowStart
 		}
 		if b.end.Equal(farFuture) {
 			b.p.Until = time.Time{}
@@ -256,8 +292,6 @@ func buildPlan(in Input, rules *CompiledRules) *plan {
 			b.p.Next = &Transition{At: b.end, Availability: n.Availability, StatusText: n.StatusText}
 		}
 	}
-	pl.blocks = blocks
-	return pl
 }
 
 // intervals classifies the occurrences with the rules.
@@ -516,16 +550,7 @@ func (pl *plan) reasonFor(iv *interval, base Reason) Reason {
 // override's end by the override's presence.
 func (pl *plan) applyOverride(blocks []block, o Override) []block {
 	start := o.SetAt
-	end := o.Until
-	if end.IsZero() {
-		end = farFuture
-		for _, b := range blocks {
-			if b.start.After(start) {
-				end = b.start
-				break
-			}
-		}
-	}
+	end := pl.overrideEnd(o)
 	if !end.After(start) {
 		return blocks
 	}

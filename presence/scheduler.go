@@ -1,0 +1,616 @@
+package presence
+
+import (
+	"container/heap"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/store"
+)
+
+// ErrUnknownUser is returned (wrapped) for a user the scheduler does not plan.
+var ErrUnknownUser = errors.New("presence: unknown user")
+
+// Source gives the scheduler what it needs per user; the application
+// implements it over the store (occurrences, automatic-reply settings),
+// the engine's sync status (trust) and the configured users (time zone,
+// language).
+type Source interface {
+	// Users lists the users to plan when Run starts.
+	Users(ctx context.Context) ([]string, error)
+	// Load returns the user's input for [from, to): the occurrences
+	// overlapping it, the automatic-reply settings, whether the data is
+	// trustworthy, the mailbox zone and language. Input.Override is ignored
+	// (the scheduler owns overrides). An error wrapping ErrUnknownUser
+	// removes the user.
+	Load(ctx context.Context, user string, from, to time.Time) (Input, error)
+}
+
+// SchedulerOptions configures NewScheduler. Clock, Rules and Source are
+// required.
+type SchedulerOptions struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+	Rules  *CompiledRules
+	Source Source
+	// Publish receives every real change (availability, status text,
+	// profile or forward target changed), in order per user, from the Run
+	// goroutine. It must not block for long.
+	Publish func(Change)
+	// Store keeps the last published presence so that a restart emits only
+	// real changes. Optional.
+	Store store.PresenceStore
+	// Lookback is how far before now occurrences are loaded, so that the
+	// start of a running block is known (default 24h).
+	Lookback time.Duration
+	// Horizon is how far ahead occurrences are loaded (default 14 days); a
+	// user is reloaded after about half of it even without changes.
+	Horizon time.Duration
+	// RetryDelay is the wait before reloading a user whose Load failed
+	// (default 30s).
+	RetryDelay time.Duration
+	// Registerer receives the scheduler's metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// Scheduler keeps every user's presence current. All users share one
+// min-heap of wake-up instants and one clock timer armed to the earliest,
+// so an idle scheduler costs nothing until the next transition.
+type Scheduler struct {
+	clock   clock.Clock
+	log     *slog.Logger
+	source  Source
+	publish func(Change)
+	store   store.PresenceStore
+	look    time.Duration
+	horizon time.Duration
+	retry   time.Duration
+	metrics *schedulerMetrics
+
+	kick chan struct{}
+
+	mu    sync.Mutex
+	rules *CompiledRules
+	users map[string]*userState
+	wakes wakeHeap
+	dirty map[string]struct{}
+	// stored holds presence loaded from the store for users not planned yet.
+	stored map[string]storedPresence
+	// busy is true while Run works through an iteration (see idle).
+	busy bool
+}
+
+// userState is the scheduler's view of one user.
+type userState struct {
+	user string
+	// calendar is the plan without override; effective includes it.
+	calendar  *plan
+	effective *plan
+	override  *Override
+	published *Presence
+	wake      time.Time
+	heapIndex int
+	// needLoad is set when the user must be (re)loaded from the Source.
+	needLoad  bool
+	refreshAt time.Time
+}
+
+// storedPresence is the document kept in the PresenceStore: the published
+// presence (fields inline, so it also decodes as a Presence) and the
+// override in force, which survives restarts.
+type storedPresence struct {
+	Presence
+	Override *Override `json:"override,omitempty"`
+}
+
+// NewScheduler validates the options and returns a scheduler; call Run.
+func NewScheduler(opts SchedulerOptions) (*Scheduler, error) {
+	if opts.Clock == nil || opts.Rules == nil || opts.Source == nil {
+		return nil, errors.New("presence: SchedulerOptions needs Clock, Rules and Source")
+	}
+	s := &Scheduler{clock: opts.Clock, log: opts.Logger, source: opts.Source, publish: opts.Publish, store: opts.Store,
+		look: opts.Lookback, horizon: opts.Horizon, retry: opts.RetryDelay, rules: opts.Rules,
+		busy: true, kick: make(chan struct{}, 1), users: map[string]*userState{}, dirty: map[string]struct{}{}, stored: map[string]storedPresence{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.look <= 0 {
+		s.look = 24 * time.Hour
+	}
+	if s.horizon <= 0 {
+		s.horizon = 14 * 24 * time.Hour
+	}
+	if s.retry <= 0 {
+		s.retry = 30 * time.Second
+	}
+	if s.publish == nil {
+		s.publish = func(Change) {}
+	}
+	m, err := newSchedulerMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	return s, nil
+}
+
+// Run loads the stored presence and the users, plans them and fires
+// transitions until ctx is done. It returns ctx's error, or an error when
+// the users or stored presence cannot be read at start.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if s.store != nil {
+		docs, err := s.store.LoadPresence(ctx)
+		if err != nil {
+			return fmt.Errorf("presence: load stored presence: %w", err)
+		}
+		s.mu.Lock()
+		for user, doc := range docs {
+			var sp storedPresence
+			if err := json.Unmarshal(doc, &sp); err != nil {
+				s.log.Warn("presence: ignoring unreadable stored presence", "user", user, "err", err)
+				continue
+			}
+			s.stored[user] = sp
+		}
+		s.mu.Unlock()
+	}
+	users, err := s.source.Users(ctx)
+	if err != nil {
+		return fmt.Errorf("presence: list users: %w", err)
+	}
+	s.mu.Lock()
+	for _, u := range users {
+		s.ensureLocked(u)
+	}
+	s.mu.Unlock()
+
+	timer := s.clock.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		s.loadDirty(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.fireDue(ctx)
+		s.mu.Lock()
+		pending := len(s.dirty) > 0
+		var wake time.Time
+		armed := len(s.wakes) > 0
+		if armed {
+			wake = s.wakes[0].wake
+		}
+		s.mu.Unlock()
+		if pending {
+			continue
+		}
+		if armed {
+			timer.Reset(max(wake.Sub(s.clock.Now()), 0))
+			if !s.clock.Now().Before(wake) {
+				// Due already (the clock moved while arming): go round
+				// again instead of trusting the timer.
+				timer.Stop()
+				continue
+			}
+		}
+		s.mu.Lock()
+		s.busy = len(s.dirty) > 0
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C():
+		case <-s.kick:
+			timer.Stop()
+		}
+		s.setBusy()
+	}
+}
+
+func (s *Scheduler) setBusy() {
+	s.mu.Lock()
+	s.busy = true
+	s.mu.Unlock()
+}
+
+// idle reports whether Run has nothing to do until its timer fires: no
+// user to load, no due wake-up, not inside an iteration. Tests poll it.
+func (s *Scheduler) idle() bool {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.busy && len(s.dirty) == 0 && (len(s.wakes) == 0 || s.wakes[0].wake.After(now))
+}
+
+// ensureLocked returns the user's state, creating it (to be loaded).
+func (s *Scheduler) ensureLocked(user string) *userState {
+	st := s.users[user]
+	if st == nil {
+		st = &userState{user: user, heapIndex: -1, needLoad: true}
+		if sp, ok := s.stored[user]; ok {
+			p := sp.Presence
+			st.published = &p
+			st.override = sp.Override
+			delete(s.stored, user)
+		}
+		s.users[user] = st
+		s.metrics.users.Set(float64(len(s.users)))
+	}
+	if st.needLoad {
+		s.dirty[user] = struct{}{}
+	}
+	return st
+}
+
+func (s *Scheduler) wakeUp() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// CalendarChanged asks the scheduler to reload and re-plan a user (after
+// the engine committed a change, or when the sync status changed). An
+// unknown user is added. It never blocks.
+func (s *Scheduler) CalendarChanged(user string) {
+	s.mu.Lock()
+	st := s.ensureLocked(user)
+	st.needLoad = true
+	s.dirty[user] = struct{}{}
+	s.mu.Unlock()
+	s.wakeUp()
+}
+
+// RemoveUser stops planning a user. Its stored presence is kept.
+func (s *Scheduler) RemoveUser(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removeLocked(user)
+}
+
+func (s *Scheduler) removeLocked(user string) {
+	st := s.users[user]
+	if st == nil {
+		return
+	}
+	if st.heapIndex >= 0 {
+		heap.Remove(&s.wakes, st.heapIndex)
+	}
+	delete(s.users, user)
+	delete(s.dirty, user)
+	s.metrics.users.Set(float64(len(s.users)))
+}
+
+// UpdateRules replaces the rule set and re-plans every user.
+func (s *Scheduler) UpdateRules(rules *CompiledRules) {
+	if rules == nil {
+		return
+	}
+	s.mu.Lock()
+	s.rules = rules
+	for u, st := range s.users {
+		st.needLoad = true
+		s.dirty[u] = struct{}{}
+	}
+	s.mu.Unlock()
+	s.wakeUp()
+}
+
+// Rules returns the rule set in force.
+func (s *Scheduler) Rules() *CompiledRules {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rules
+}
+
+// SetOverride sets a manual override for a user, effective now, and
+// returns the resulting presence; the change is published by Run. A zero
+// o.Until means "until the next calendar transition".
+func (s *Scheduler) SetOverride(ctx context.Context, user string, o Override) (Presence, error) {
+	if err := ctx.Err(); err != nil {
+		return Presence{}, err
+	}
+	now := s.clock.Now()
+	if o.SetAt.IsZero() {
+		o.SetAt = now
+	}
+	if a, ok := parseAvailability(string(o.Availability)); ok {
+		o.Availability = a
+	}
+	if err := o.Validate(); err != nil {
+		return Presence{}, err
+	}
+	if !o.Until.IsZero() && !o.Until.After(now) {
+		return Presence{}, fmt.Errorf("presence: override ends (%s) in the past", o.Until.Format(time.RFC3339))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.users[user]
+	if st == nil {
+		return Presence{}, fmt.Errorf("%w: %q", ErrUnknownUser, user)
+	}
+	st.override = &o
+	s.applyPlanLocked(st, now)
+	s.wakeUp()
+	return s.currentLocked(st, now), nil
+}
+
+// ClearOverride removes a user's override and returns the calendar presence.
+func (s *Scheduler) ClearOverride(ctx context.Context, user string) (Presence, error) {
+	if err := ctx.Err(); err != nil {
+		return Presence{}, err
+	}
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.users[user]
+	if st == nil {
+		return Presence{}, fmt.Errorf("%w: %q", ErrUnknownUser, user)
+	}
+	st.override = nil
+	s.applyPlanLocked(st, now)
+	s.wakeUp()
+	return s.currentLocked(st, now), nil
+}
+
+// Current returns a user's presence now; ok is false for an unknown user.
+func (s *Scheduler) Current(user string) (Presence, bool) {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.users[user]
+	if st == nil {
+		return Presence{}, false
+	}
+	return s.currentLocked(st, now), true
+}
+
+// All returns every planned user's presence now, sorted by user.
+func (s *Scheduler) All() []Presence {
+	now := s.clock.Now()
+	s.mu.Lock()
+	out := make([]Presence, 0, len(s.users))
+	for _, st := range s.users {
+		out = append(out, s.currentLocked(st, now))
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].User < out[j].User })
+	return out
+}
+
+func (s *Scheduler) currentLocked(st *userState, now time.Time) Presence {
+	if st.effective == nil {
+		return Presence{User: st.user, Availability: Unknown, ComputedAt: now,
+			Why: Reason{Source: "no_data", Detail: "calendar not loaded yet"}}
+	}
+	return st.effective.at(now)
+}
+
+// DryRun previews a user's presence segments over [from, to) under rules
+// (nil: the rules in force), without overrides. It reads the Source.
+func (s *Scheduler) DryRun(ctx context.Context, user string, rules *CompiledRules, from, to time.Time) ([]Presence, error) {
+	if rules == nil {
+		rules = s.Rules()
+	}
+	if !to.After(from) {
+		return nil, fmt.Errorf("presence: dry run range ends (%s) before it starts (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	loadFrom := from.Add(-s.look)
+	in, err := s.source.Load(ctx, user, loadFrom, to)
+	if err != nil {
+		return nil, fmt.Errorf("presence: dry run for %q: %w", user, err)
+	}
+	in.User, in.Override = user, nil
+	if in.Window.IsZero() {
+		in.Window = calendarWindow(loadFrom, to)
+	}
+	return Timeline(in, rules, from, to), nil
+}
+
+// loadDirty reloads every user marked dirty, outside the lock.
+func (s *Scheduler) loadDirty(ctx context.Context) {
+	s.mu.Lock()
+	users := make([]string, 0, len(s.dirty))
+	for u := range s.dirty {
+		users = append(users, u)
+	}
+	clear(s.dirty)
+	rules := s.rules
+	s.mu.Unlock()
+	sort.Strings(users)
+	for _, u := range users {
+		if ctx.Err() != nil {
+			return
+		}
+		now := s.clock.Now()
+		from, to := now.Add(-s.look), now.Add(s.horizon)
+		in, err := s.source.Load(ctx, u, from, to)
+		s.metrics.loads.Inc()
+		s.mu.Lock()
+		st := s.users[u]
+		switch {
+		case st == nil:
+			// Removed meanwhile.
+		case errors.Is(err, ErrUnknownUser):
+			s.removeLocked(u)
+		case err != nil:
+			s.metrics.loadErrors.Inc()
+			s.log.Warn("presence: loading calendar failed; keeping the previous plan", "user", u, "err", err)
+			s.scheduleLocked(st, now.Add(s.retry))
+		case s.rules != rules:
+			// Rules changed while loading: load again with the new ones.
+			s.dirty[u] = struct{}{}
+		default:
+			in.User, in.Override = u, nil
+			if in.Window.IsZero() {
+				in.Window = calendarWindow(from, to)
+			}
+			st.calendar = calendarPlan(in, rules)
+			st.needLoad = false
+			st.refreshAt = now.Add(s.horizon/2 + jitter(u, s.horizon/4))
+			s.applyPlanLocked(st, now)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// applyPlanLocked recomputes the effective plan and makes the user due now.
+func (s *Scheduler) applyPlanLocked(st *userState, now time.Time) {
+	if st.calendar == nil {
+		return
+	}
+	if st.override != nil {
+		end := st.calendar.overrideEnd(*st.override)
+		if !end.After(now) {
+			st.override = nil
+		}
+	}
+	st.effective = st.calendar.withOverride(st.override)
+	s.scheduleLocked(st, now)
+}
+
+func (s *Scheduler) scheduleLocked(st *userState, at time.Time) {
+	st.wake = at
+	if st.heapIndex >= 0 {
+		heap.Fix(&s.wakes, st.heapIndex)
+	} else {
+		heap.Push(&s.wakes, st)
+	}
+}
+
+// fireDue evaluates every user whose wake-up is due and publishes real changes.
+func (s *Scheduler) fireDue(ctx context.Context) {
+	now := s.clock.Now()
+	type pub struct {
+		change Change
+		doc    storedPresence
+	}
+	var pubs []pub
+	s.mu.Lock()
+	for len(s.wakes) > 0 && !s.wakes[0].wake.After(now) {
+		st := s.wakes[0]
+		if st.needLoad || st.effective == nil {
+			heap.Pop(&s.wakes)
+			s.dirty[st.user] = struct{}{}
+			st.needLoad = true
+			continue
+		}
+		if !now.Before(st.refreshAt) {
+			heap.Pop(&s.wakes)
+			st.needLoad = true
+			s.dirty[st.user] = struct{}{}
+			continue
+		}
+		if st.override != nil && !st.calendar.overrideEnd(*st.override).After(now) {
+			// The override ended at a boundary already in the plan.
+			st.override = nil
+			st.effective = st.calendar
+		}
+		p := st.effective.at(now)
+		if st.published == nil || realChange(*st.published, p) {
+			c := Change{User: st.user, Current: p, At: now}
+			if st.published != nil {
+				prev := *st.published
+				c.Previous = &prev
+			}
+			pubs = append(pubs, pub{change: c, doc: storedPresence{Presence: p, Override: st.override}})
+			st.published = &p
+		}
+		next, ok := st.effective.nextBoundary(now)
+		if !ok || next.After(st.refreshAt) {
+			next = st.refreshAt
+		}
+		s.scheduleLocked(st, next)
+	}
+	s.mu.Unlock()
+	for _, p := range pubs {
+		if s.store != nil {
+			doc, err := json.Marshal(p.doc)
+			if err == nil {
+				err = s.store.SavePresence(ctx, p.change.User, doc)
+			}
+			if err != nil {
+				s.log.Warn("presence: saving published presence failed", "user", p.change.User, "err", err)
+			}
+		}
+		s.metrics.transitions.WithLabelValues(string(p.change.Current.Availability)).Inc()
+		s.publish(p.change)
+	}
+}
+
+// realChange reports whether b differs from a in what consumers act on.
+func realChange(a, b Presence) bool {
+	return a.Availability != b.Availability || a.StatusText != b.StatusText || a.Profile != b.Profile || a.ForwardTo != b.ForwardTo
+}
+
+// jitter spreads periodic reloads of different users over [0, span).
+func jitter(user string, span time.Duration) time.Duration {
+	if span <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(user))
+	return time.Duration(h.Sum64() % uint64(span))
+}
+
+// wakeHeap is a min-heap of users by wake-up instant.
+type wakeHeap []*userState
+
+func (h wakeHeap) Len() int           { return len(h) }
+func (h wakeHeap) Less(i, j int) bool { return h[i].wake.Before(h[j].wake) }
+func (h wakeHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIndex = i
+	h[j].heapIndex = j
+}
+func (h *wakeHeap) Push(x any) {
+	st := x.(*userState)
+	st.heapIndex = len(*h)
+	*h = append(*h, st)
+}
+func (h *wakeHeap) Pop() any {
+	old := *h
+	n := len(old)
+	st := old[n-1]
+	old[n-1] = nil
+	st.heapIndex = -1
+	*h = old[:n-1]
+	return st
+}
+
+type schedulerMetrics struct {
+	users       prometheus.Gauge
+	loads       prometheus.Counter
+	loadErrors  prometheus.Counter
+	transitions *prometheus.CounterVec
+}
+
+func newSchedulerMetrics(reg prometheus.Registerer) (*schedulerMetrics, error) {
+	m := &schedulerMetrics{
+		users: prometheus.NewGauge(prometheus.GaugeOpts{Name: "calsync_presence_users", Help: "Users planned by the presence scheduler."}),
+		loads: prometheus.NewCounter(prometheus.CounterOpts{Name: "calsync_presence_loads_total", Help: "Calendar loads (re-plans) by the presence scheduler."}),
+		loadErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "calsync_presence_load_errors_total",
+			Help: "Calendar loads that failed; the previous plan was kept."}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "calsync_presence_transitions_total",
+			Help: "Published presence changes by new availability."}, []string{"availability"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.users, m.loads, m.loadErrors, m.transitions} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("presence: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
