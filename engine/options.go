@@ -30,7 +30,7 @@ type BudgetConfig struct {
 	PerServer int
 	// PerUser is the number in flight per impersonated mailbox (default 2).
 	PerUser int
-	// RequestsPerSecond paces request starts overall (0 = default 200,
+	// RequestsPerSecond paces request starts overall (0 = default 500,
 	// negative = unlimited). It spreads a burst of initial loads.
 	RequestsPerSecond float64
 	// MaxBackOff caps a server back-off hint (default 5 minutes).
@@ -58,7 +58,9 @@ type Options struct {
 	// Window is the rolling window (default 1 day before, 14 after).
 	Window WindowConfig
 	// CoalesceDelay is how long notifications for a mailbox are gathered
-	// before the window is re-read (default 2 s).
+	// before the window is re-read (default 100 ms: one change raises a
+	// burst of events within milliseconds; raise it on a server whose
+	// events trickle in over seconds).
 	CoalesceDelay time.Duration
 	// ReconcileInterval re-reads every mailbox periodically even without
 	// notifications (default 1 h, spread with jitter; negative disables).
@@ -139,7 +141,7 @@ func (o *Options) setDefaults() error {
 			*d = v
 		}
 	}
-	def(&o.CoalesceDelay, 2*time.Second)
+	def(&o.CoalesceDelay, 100*time.Millisecond)
 	def(&o.ReconcileInterval, time.Hour)
 	def(&o.PullInterval, 30*time.Second)
 	def(&o.PullTimeout, 30*time.Minute)
@@ -176,7 +178,7 @@ func (o *Options) setDefaults() error {
 		o.Budget.PerUser = 2
 	}
 	if o.Budget.RequestsPerSecond == 0 {
-		o.Budget.RequestsPerSecond = 200
+		o.Budget.RequestsPerSecond = 500
 	}
 	return nil
 }
