@@ -1,0 +1,186 @@
+// Package simcmd implements `calsync sim`: the Exchange simulator
+// (ews/ewsserver/ewsmem) served over HTTP for manual poking, demos and
+// external clients such as exchangelib. It is a library: cmd/calsync wires
+// Main into its subcommands.
+package simcmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+)
+
+// config holds the parsed flags.
+type config struct {
+	listen         string
+	mailboxes      int
+	domain         string
+	serviceAccount string
+	password       string
+	seed           uint64
+	servers        int
+	latency        time.Duration
+	churn          float64
+	throttling     string
+	auth           string
+	heartbeat      time.Duration
+	scope          string
+	generate       bool
+	exchangeNS     bool
+	logLevel       string
+}
+
+func parse(args []string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("calsync sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "`address` to serve EWS, Autodiscover and /sim/v1/ on (host:port; port 0 picks a free one)")
+	fs.IntVar(&c.mailboxes, "mailboxes", 10, "number of user mailboxes user1@DOMAIN … userN@DOMAIN")
+	fs.StringVar(&c.domain, "domain", "example.com", "SMTP `domain` of the mailboxes")
+	fs.StringVar(&c.serviceAccount, "service-account", "", "service account with ApplicationImpersonation (default svc-calsync@DOMAIN)")
+	fs.StringVar(&c.password, "password", "password", "password of the service account and of every user")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generated calendars, routing and churn (same seed, same data)")
+	fs.IntVar(&c.servers, "servers", 2, "number of simulated mailbox servers the mailboxes are spread over")
+	fs.DurationVar(&c.latency, "latency", 0, "latency added to every EWS operation (e.g. 50ms)")
+	fs.Float64Var(&c.churn, "churn", 0, "calendar changes per second spread over the mailboxes (0 = none)")
+	fs.StringVar(&c.throttling, "throttling", "default", "throttling policy: default (Exchange 2016/2019 defaults) or unlimited (like NoThrottlingPolicy)")
+	fs.StringVar(&c.auth, "auth", "basic,ntlm", "accepted authentication: comma-separated basic, ntlm, or none")
+	fs.DurationVar(&c.heartbeat, "heartbeat", 45*time.Second, "streaming ConnectionStatus OK interval")
+	fs.StringVar(&c.scope, "impersonation-scope", "", "comma-separated addresses the service account may impersonate (default: all)")
+	fs.BoolVar(&c.generate, "generate", true, "fill the mailboxes with seeded calendars")
+	fs.BoolVar(&c.exchangeNS, "exchange-notification-namespace", false, "write streaming notifications as m:Notification like real Exchange (default t:Notification as in the schema)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: calsync sim [flags]\n\nRuns an in-memory Exchange 2016/2019 that speaks EWS. When ready it prints\n\"EWS endpoint: <url>\" on stdout. The JSON control API is under /sim/v1/.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("simcmd: unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case c.mailboxes < 0 || c.mailboxes > 1000000:
+		return nil, fmt.Errorf("simcmd: --mailboxes %d out of range 0..1000000", c.mailboxes)
+	case c.servers < 1 || c.servers > 100:
+		return nil, fmt.Errorf("simcmd: --servers %d out of range 1..100", c.servers)
+	case c.latency < 0:
+		return nil, fmt.Errorf("simcmd: --latency must not be negative")
+	case c.churn < 0:
+		return nil, fmt.Errorf("simcmd: --churn must not be negative")
+	case c.heartbeat < time.Second:
+		return nil, fmt.Errorf("simcmd: --heartbeat %s is shorter than 1s", c.heartbeat)
+	case c.throttling != "default" && c.throttling != "unlimited":
+		return nil, fmt.Errorf("simcmd: --throttling %q: want default or unlimited", c.throttling)
+	case c.password == "":
+		return nil, fmt.Errorf("simcmd: --password must not be empty")
+	}
+	return c, nil
+}
+
+// Main runs the simulator until ctx is cancelled and returns the exit code
+// (0 after a clean shutdown, 1 on failure, 2 on bad flags).
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "calsync sim:", strings.TrimPrefix(err.Error(), "simcmd: "))
+		return 2
+	}
+	if err := run(ctx, c, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "calsync sim:", err)
+		return 1
+	}
+	return 0
+}
+
+func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "sim")
+	policy := ewsmem.DefaultPolicy()
+	if c.throttling == "unlimited" {
+		policy = ewsmem.UnlimitedPolicy()
+	}
+	o := ewsmem.SimulatorOptions{Options: ewsmem.Options{Logger: logger, Domain: c.domain, Mailboxes: c.mailboxes, Servers: c.servers,
+		Seed: c.seed, Generate: c.generate, Policy: &policy, ServiceAccount: c.serviceAccount, Password: c.password, StreamingHeartbeat: c.heartbeat},
+		ExchangeNotificationNamespace: c.exchangeNS}
+	if c.scope != "" {
+		o.ImpersonationScope = splitList(c.scope)
+	}
+	for _, a := range splitList(c.auth) {
+		switch a {
+		case "basic":
+			o.Basic = true
+		case "ntlm":
+			o.NTLM = true
+		case "none":
+		default:
+			return fmt.Errorf("--auth %q: want basic, ntlm or none", a)
+		}
+	}
+	sim, err := ewsmem.NewSimulator(o)
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	if c.latency > 0 {
+		if _, err := sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultLatency, Latency: c.latency}); err != nil {
+			return err
+		}
+	}
+	if c.churn > 0 {
+		if err := sim.StartChurn(c.churn, c.seed); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	serveCtx, stopStreams := context.WithCancel(context.Background())
+	defer stopStreams()
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return serveCtx },
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("simulator ready", "mailboxes", c.mailboxes, "servers", sim.Servers(), "service_account", sim.ServiceAccount(), "auth", c.auth, "throttling", policy.Name)
+	fmt.Fprintf(stdout, "EWS endpoint: http://%s/EWS/Exchange.asmx\n", ln.Addr())
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	}
+	stopStreams()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("simulator stopped")
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(strings.ToLower(p)); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

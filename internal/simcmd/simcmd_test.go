@@ -1,0 +1,108 @@
+package simcmd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestFlagsValidation(t *testing.T) {
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--help"}, 0},
+		{[]string{"--throttling", "none"}, 2},
+		{[]string{"--servers", "0"}, 2},
+		{[]string{"--mailboxes", "-1"}, 2},
+		{[]string{"extra"}, 2},
+		{[]string{"--auth", "kerberos", "--listen", "127.0.0.1:0"}, 1},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		if got := Main(context.Background(), tt.args, &out, &errb); got != tt.want {
+			t.Errorf("Main(%q) = %d, want %d; stderr: %s", tt.args, got, tt.want, errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	Main(context.Background(), []string{"--help"}, &out, &errb)
+	for _, f := range []string{"listen", "mailboxes", "domain", "service-account", "password", "seed", "servers", "latency", "churn", "throttling", "auth", "heartbeat"} {
+		if !strings.Contains(errb.String(), "-"+f) {
+			t.Errorf("--help does not document -%s", f)
+		}
+	}
+}
+
+// syncBuffer is a goroutine-safe writer.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func TestServeAndControlAPI(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Main(ctx, []string{"--listen", "127.0.0.1:0", "--mailboxes", "3", "--auth", "basic", "--password", "pw"}, pw, &stderr)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading endpoint line: %v (stderr %s)", err, stderr.b.String())
+	}
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "EWS endpoint: ")
+	if !ok || !strings.HasSuffix(url, "/EWS/Exchange.asmx") {
+		t.Fatalf("first stdout line = %q", line)
+	}
+	base := strings.TrimSuffix(url, "/EWS/Exchange.asmx")
+	get := func(path, user, pass string) (int, []byte) {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.SetBasicAuth(user, pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if status, _ := get("/sim/v1/stats", "svc-calsync@example.com", "wrong"); status != http.StatusUnauthorized {
+		t.Errorf("control API with a wrong password = %d, want 401", status)
+	}
+	start := time.Now().UTC().Add(-24 * time.Hour).Format(time.RFC3339)
+	end := time.Now().UTC().Add(14 * 24 * time.Hour).Format(time.RFC3339)
+	status, body := get("/sim/v1/mailboxes/user1@example.com/occurrences?start="+start+"&end="+end, "svc-calsync@example.com", "pw")
+	var occ []map[string]any
+	if status != 200 || json.Unmarshal(body, &occ) != nil || len(occ) == 0 {
+		t.Fatalf("occurrences = %d %s", status, body)
+	}
+	for _, k := range []string{"item_id", "subject", "start", "end", "all_day", "free_busy", "sensitivity", "cancelled", "item_type"} {
+		if _, ok := occ[0][k]; !ok {
+			t.Errorf("occurrence lacks %q: %v", k, occ[0])
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("Main() = %d after cancel; stderr %s", code, stderr.b.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("simulator did not stop")
+	}
+}
