@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
 )
 
@@ -95,7 +96,7 @@ func (s *server) handleSyncNow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.opts.SyncNow.SyncNow(r.Context(), user); err != nil {
-		if errors.Is(err, ErrUnknownUser) {
+		if errors.Is(err, ErrUnknownUser) || errors.Is(err, presence.ErrUnknownUser) {
 			writeUnknownUser(w, user)
 			return
 		}

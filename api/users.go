@@ -255,7 +255,7 @@ func decodeBody(r *http.Request, v any, allowEmpty bool) error {
 // sourceError maps an error of a source to a response.
 func (s *server) sourceError(w http.ResponseWriter, user, what string, err error) {
 	switch {
-	case errors.Is(err, ErrUnknownUser), errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, ErrUnknownUser), errors.Is(err, presence.ErrUnknownUser), errors.Is(err, store.ErrNotFound):
 		writeUnknownUser(w, user)
 	case errors.Is(err, ErrInvalidInput), errors.Is(err, presence.ErrInvalidRule):
 		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())

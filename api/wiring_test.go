@@ -3,6 +3,7 @@ package api_test
 import (
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/webhook"
 )
@@ -10,8 +11,11 @@ import (
 // The real components satisfy the API's interfaces as they are, so the app
 // wires them without adapters.
 var (
-	_ api.SyncSource   = (*engine.Engine)(nil)
-	_ api.SyncTrigger  = (*engine.Engine)(nil)
-	_ api.WebhookSink  = (*webhook.Dispatcher)(nil)
-	_ api.AgendaSource = store.Store(nil)
+	_ api.PresenceSource = (*presence.Scheduler)(nil)
+	_ api.OverrideSetter = (*presence.Scheduler)(nil)
+	_ api.DryRunner      = (*presence.Scheduler)(nil)
+	_ api.SyncSource     = (*engine.Engine)(nil)
+	_ api.SyncTrigger    = (*engine.Engine)(nil)
+	_ api.WebhookSink    = (*webhook.Dispatcher)(nil)
+	_ api.AgendaSource   = store.Store(nil)
 )
