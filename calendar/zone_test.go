@@ -61,7 +61,9 @@ func TestLoadZone(t *testing.T) {
 func TestAllDaySpan(t *testing.T) {
 	berlin, _ := LoadZone("Europe/Berlin")
 	sydney, _ := LoadZone("Australia/Sydney")
-	d := func(loc *time.Location, y int, m time.Month, day int) time.Time { return time.Date(y, m, day, 0, 0, 0, 0, loc) }
+	d := func(loc *time.Location, y int, m time.Month, day int) time.Time {
+		return time.Date(y, m, day, 0, 0, 0, 0, loc)
+	}
 	tests := []struct {
 		name       string
 		o          Occurrence
