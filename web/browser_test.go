@@ -102,33 +102,40 @@ func rowText(user string) string {
 		return r ? r.querySelector('.avail').textContent + '|' + r.querySelector('.status-text').textContent : 'no row'; })()`, user)
 }
 
-func TestDashboardShowsPresenceChangesLive(t *testing.T) {
+// openDashboard starts Chromium, loads the dashboard at url and signs in
+// with the test token, checking that a wrong token is refused first.
+func openDashboard(t *testing.T, url string) (context.Context, *cdp.Page) {
+	t.Helper()
 	chromium := testenv.LookPath(t, "chromium", "apt-get install -y chromium")
-	d := newDashboardServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	browser, err := cdp.Launch(ctx, chromium, t.TempDir())
 	if err != nil {
 		t.Fatalf("launching chromium: %v", err)
 	}
-	defer browser.Close()
+	t.Cleanup(func() { browser.Close() })
 	page, err := browser.NewPage(ctx)
 	if err != nil {
 		t.Fatalf("opening a page: %v", err)
 	}
-	defer page.Close()
+	t.Cleanup(func() { page.Close() })
 	if err := page.SetViewport(ctx, 1440, 900); err != nil {
 		t.Fatal(err)
 	}
-	if err := page.Navigate(ctx, d.srv.URL+"/"); err != nil {
+	if err := page.Navigate(ctx, url); err != nil {
 		t.Fatal(err)
 	}
-
 	// Without a token the dashboard asks for one.
 	waitJS(ctx, t, page, "the login form", `String(!document.getElementById('login').hidden)`, "true")
 	mustJS(ctx, t, page, `document.getElementById('token-input').value = 'wrong'; document.getElementById('login-form').requestSubmit()`)
 	waitJS(ctx, t, page, "the rejection message", `document.getElementById('login-error').textContent`, "The token was not accepted.")
 	mustJS(ctx, t, page, `document.getElementById('token-input').value = '`+browserToken+`'; document.getElementById('login-form').requestSubmit()`)
+	return ctx, page
+}
+
+func TestDashboardShowsPresenceChangesLive(t *testing.T) {
+	d := newDashboardServer(t)
+	ctx, page := openDashboard(t, d.srv.URL+"/")
 
 	// The first page of 10,001 users, sorted, with counts and sync health.
 	waitJS(ctx, t, page, "alice's row", rowText("alice@example.com"), "Available|")
