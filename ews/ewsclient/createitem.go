@@ -80,7 +80,7 @@ func idResults(op string, msgs []ewswire.ItemInfoResponseMessage) []IdResult {
 			out[i].Err = err
 			continue
 		}
-		if msgs[i].Items != nil && len(msgs[i].Items.CalendarItem) == 1 {
+		if len(msgs[i].Items.CalendarItem) == 1 {
 			out[i].ItemId = msgs[i].Items.CalendarItem[0].ItemId.ToEWS()
 		}
 		if out[i].ItemId.IsZero() {

@@ -84,14 +84,11 @@ func itemResults(op string, msgs []ewswire.ItemInfoResponseMessage) []ItemResult
 			out[i].Err = err
 			continue
 		}
-		if msgs[i].Items == nil || len(msgs[i].Items.CalendarItem) != 1 {
-			n := 0
-			if msgs[i].Items != nil {
-				n = len(msgs[i].Items.CalendarItem)
-				if n == 0 && len(msgs[i].Items.Other) > 0 {
-					out[i].Err = &ews.ProtocolError{Op: op, Err: fmt.Errorf("item %d is a %s, not a calendar item", i, msgs[i].Items.Other[0].Kind)}
-					continue
-				}
+		if len(msgs[i].Items.CalendarItem) != 1 {
+			n := len(msgs[i].Items.CalendarItem)
+			if n == 0 && len(msgs[i].Items.Other) > 0 {
+				out[i].Err = &ews.ProtocolError{Op: op, Err: fmt.Errorf("item %d is a %s, not a calendar item", i, msgs[i].Items.Other[0].Kind)}
+				continue
 			}
 			out[i].Err = &ews.ProtocolError{Op: op, Err: fmt.Errorf("message %d holds %d calendar items", i, n)}
 			continue

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/calsync/calsync/ews"
 )
@@ -48,8 +49,8 @@ func ErrorResponseMessage(err error) ResponseMessage {
 // Err returns nil for Success (or a Warning with NoError) and an
 // *ews.ResponseError otherwise. Index is the batch position (-1 if none).
 func (m *ResponseMessage) Err(op string, index int) error {
-	class := ews.ResponseClass(m.ResponseClass)
-	code := ews.ResponseCode(m.ResponseCode)
+	class := ews.ResponseClass(strings.TrimSpace(m.ResponseClass))
+	code := ews.ResponseCode(strings.TrimSpace(m.ResponseCode))
 	if class == ews.ClassSuccess || class == "" && (code == "" || code == ews.NoError) {
 		return nil
 	}

@@ -89,7 +89,7 @@ type GetItemResponse struct {
 // CreateItem answers).
 type ItemInfoResponseMessage struct {
 	ResponseMessage
-	Items *Items `xml:"http://schemas.microsoft.com/exchange/services/2006/messages Items,omitempty"`
+	Items Items `xml:"http://schemas.microsoft.com/exchange/services/2006/messages Items"`
 }
 
 // SyncFolderItems is m:SyncFolderItemsType ([MS-OXWSSYNC]).

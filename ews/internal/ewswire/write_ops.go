@@ -158,7 +158,7 @@ type UpdateItemResponse struct {
 // UpdateItemResponseMessage is m:UpdateItemResponseMessageType.
 type UpdateItemResponseMessage struct {
 	ResponseMessage
-	Items           *Items `xml:"http://schemas.microsoft.com/exchange/services/2006/messages Items,omitempty"`
+	Items           Items `xml:"http://schemas.microsoft.com/exchange/services/2006/messages Items"`
 	ConflictResults *struct {
 		Count int `xml:"http://schemas.microsoft.com/exchange/services/2006/types Count"`
 	} `xml:"http://schemas.microsoft.com/exchange/services/2006/messages ConflictResults,omitempty"`

@@ -176,7 +176,8 @@ func (m MessageXml) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 // re-encoded, because its position in the schema sequence is unknown.
 type RawXML struct {
 	XMLName xml.Name
-	Inner   []byte `xml:",innerxml"`
+	Attrs   []xml.Attr `xml:",any,attr"`
+	Inner   []byte     `xml:",innerxml"`
 }
 
 // MarshalXML writes nothing (see the type comment).
