@@ -44,6 +44,7 @@
     frame: 0,
     listSeq: 0,
     syncTimer: 0,
+    countsTimer: 0,
   };
 
   const $ = (id) => document.getElementById(id);
@@ -351,10 +352,28 @@
   }
 
   function onPresenceChanged(change) {
-    if (change.previous) state.counts[change.previous.availability] = (state.counts[change.previous.availability] || 1) - 1;
+    if (change.previous) state.counts[change.previous.availability] = Math.max(0, (state.counts[change.previous.availability] || 0) - 1);
     state.counts[change.current.availability] = (state.counts[change.current.availability] || 0) + 1;
     state.pending.set(change.user, change.current);
     schedule();
+    scheduleCountsRefresh();
+  }
+
+  // The counters are adjusted per event for immediacy and re-read from the
+  // server a few seconds after a burst, which corrects any event counted
+  // twice (one that landed between a list and the stream's resume point).
+  function scheduleCountsRefresh() {
+    if (state.countsTimer) return;
+    state.countsTimer = setTimeout(async () => {
+      state.countsTimer = 0;
+      try {
+        const list = await api("/api/v1/users?limit=1");
+        state.counts = list.counts || {};
+        renderCounts();
+      } catch (e) {
+        // The next list load or event burst tries again.
+      }
+    }, 5000);
   }
 
   function onSyncHealth(status) {
