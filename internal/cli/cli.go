@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strings"
 
 	"github.com/calsync/calsync/internal/buildinfo"
 )
@@ -29,7 +28,12 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"version": {"print the version", runVersion},
+		"version":      {"print the version", runVersion},
+		"run":          {"run the sync service with a config file", runRun},
+		"demo":         {"run simulator + sync + dashboard in one process (no Exchange needed)", runDemo},
+		"sim":          {"run the Exchange simulator (EWS endpoint for tests and trials)", runSim},
+		"config":       {"config validate FILE: check a config file, every problem with line and column", runConfig},
+		"setup-script": {"print the Exchange Management Shell script for the prerequisites", runSetupScript},
 	}
 }
 
@@ -74,9 +78,4 @@ func usage(w io.Writer, cmds map[string]command) {
 func runVersion(_ context.Context, env Env, _ []string) int {
 	fmt.Fprintln(env.Stdout, buildinfo.String())
 	return 0
-}
-
-// indent prefixes every line of s.
-func indent(s, prefix string) string {
-	return prefix + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
 }

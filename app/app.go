@@ -1,0 +1,409 @@
+// Package app wires one calsync instance: store, EWS client, sync engine,
+// presence scheduler, webhook dispatcher, SSE hub, REST API and dashboard.
+// cmd/calsync (through internal/cli) creates it for `run` and `demo`; tests
+// embed it. It never touches signals or calls os.Exit.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/calsync/calsync/api"
+	"github.com/calsync/calsync/config"
+	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/presence"
+	"github.com/calsync/calsync/store"
+	"github.com/calsync/calsync/store/boltstore"
+	"github.com/calsync/calsync/web"
+	"github.com/calsync/calsync/webhook"
+)
+
+// UsersFunc returns the SMTP addresses of the mailboxes to sync.
+type UsersFunc func(ctx context.Context) ([]string, error)
+
+// Options configure New. Config is required; everything else has a default
+// derived from it.
+type Options struct {
+	Config *config.Config
+	Logger *slog.Logger
+	Clock  clock.Clock
+	// Exchange overrides the EWS access built from Config (tests, demo).
+	Exchange engine.Exchange
+	// Store overrides the embedded store opened at Config.Store.Path.
+	Store store.Store
+	// Users overrides the users sources of Config.
+	Users UsersFunc
+	// Listener overrides the API listener opened at Config.API.Listen.
+	Listener net.Listener
+	// EngineTuning adjusts engine options after they were derived from
+	// Config (demo and tests shorten delays).
+	EngineTuning func(*engine.Options)
+}
+
+// App is one running calsync instance.
+type App struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	clock    clock.Clock
+	registry *prometheus.Registry
+
+	store      store.Store
+	engine     *engine.Engine
+	scheduler  *presence.Scheduler
+	source     *presenceSource
+	hub        *api.Hub
+	dispatcher *webhook.Dispatcher
+	users      UsersFunc
+	listener   net.Listener
+	server     *http.Server
+
+	cleanup []func()
+}
+
+// New builds an instance; nothing runs until Run. On error everything
+// already opened is closed again.
+func New(ctx context.Context, opts Options) (a *App, err error) {
+	if opts.Config == nil {
+		return nil, errors.New("app: Options.Config is required")
+	}
+	cfg := opts.Config
+	a = &App{cfg: cfg, log: opts.Logger, clock: opts.Clock, registry: prometheus.NewRegistry()}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.clock == nil {
+		a.clock = clock.Real{}
+	}
+	defer func() {
+		if err != nil {
+			a.close()
+			a = nil
+		}
+	}()
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	a.store = opts.Store
+	if a.store == nil {
+		st, err := boltstore.Open(cfg.Store.Path, boltstore.Options{Logger: a.log.With("component", "store")})
+		if err != nil {
+			return nil, fmt.Errorf("app: opening the store: %w", err)
+		}
+		a.store = st
+		a.onClose(func() { _ = st.Close() })
+	}
+
+	exchange := opts.Exchange
+	if exchange == nil {
+		exchange, err = newExchange(cfg, a.log.With("component", "ewsclient"))
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	a.users = opts.Users
+	if a.users == nil {
+		a.users, err = usersFromConfig(cfg, a.log.With("component", "directory"))
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	a.source = &presenceSource{store: a.store, language: cfg.Presence.RuleSet.Options.Language}
+	if cfg.Window.DefaultTimeZone != "" {
+		if loc, err := time.LoadLocation(cfg.Window.DefaultTimeZone); err == nil {
+			a.source.defaultZone = loc
+		}
+	}
+
+	engOpts := engineOptions(cfg)
+	engOpts.Store = a.store
+	engOpts.Exchange = exchange
+	engOpts.Clock = a.clock
+	engOpts.Logger = a.log.With("component", "engine")
+	engOpts.Registerer = a.registry
+	engOpts.OnCalendarChanged = func(smtp string) {
+		if a.scheduler != nil {
+			a.scheduler.CalendarChanged(smtp)
+		}
+	}
+	if opts.EngineTuning != nil {
+		opts.EngineTuning(&engOpts)
+	}
+	a.engine, err = engine.New(engOpts)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	a.source.engine = a.engine
+
+	if len(cfg.Webhooks) > 0 {
+		a.dispatcher, err = webhook.New(webhook.Options{
+			Outbox:     a.store,
+			Endpoints:  webhookEndpoints(cfg.Webhooks),
+			Clock:      a.clock,
+			Logger:     a.log.With("component", "webhook"),
+			Registerer: a.registry,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+	}
+	hubOpts := api.HubOptions{Clock: a.clock, Logger: a.log.With("component", "events"), Registerer: a.registry}
+	if a.dispatcher != nil {
+		hubOpts.Webhooks = a.dispatcher
+	}
+	a.hub, err = api.NewHub(hubOpts)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	a.onClose(a.hub.Close)
+
+	a.scheduler, err = presence.NewScheduler(presence.SchedulerOptions{
+		Clock:      a.clock,
+		Logger:     a.log.With("component", "presence"),
+		Rules:      cfg.Presence.Compiled,
+		Source:     a.source,
+		Store:      a.store,
+		Registerer: a.registry,
+		Publish: func(c presence.Change) {
+			// Publish runs on the scheduler goroutine; the hub enqueues the
+			// webhook durably before returning.
+			if err := a.hub.PublishPresence(context.Background(), c); err != nil {
+				a.log.Warn("publishing a presence change failed", "user", c.User, "err", err)
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+
+	tokens := make([]string, 0, len(cfg.API.Tokens))
+	for _, t := range cfg.API.Tokens {
+		tokens = append(tokens, t.Value())
+	}
+	handler, err := api.New(api.Options{
+		Presence:  a.scheduler,
+		Sync:      a.engine,
+		Groups:    groupSource{a.engine},
+		Agenda:    a.store,
+		Overrides: a.scheduler,
+		DryRun:    a.scheduler,
+		SyncNow:   a.engine,
+		Events:    a.hub,
+		Dashboard: web.Handler(),
+		Tokens:    tokens,
+		Ready:     a.ready,
+		Registerer: a.registry,
+		Gatherer:  a.registry,
+		Logger:    a.log.With("component", "api"),
+		Clock:     a.clock,
+		RevealPrivate: nil,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+
+	a.listener = opts.Listener
+	if a.listener == nil {
+		if err := api.RequireTokensUnlessLoopback(cfg.API.Listen, tokens); err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		a.listener, err = net.Listen("tcp", cfg.API.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("app: listening on %s for the API and dashboard: %w (is another calsync running? change api.listen)", cfg.API.Listen, err)
+		}
+	}
+	a.onClose(func() { _ = a.listener.Close() })
+	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	if cfg.API.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.API.TLSCertFile, cfg.API.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("app: loading the API TLS certificate %s: %w", cfg.API.TLSCertFile, err)
+		}
+		a.server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		a.listener = tls.NewListener(a.listener, a.server.TLSConfig)
+	}
+	return a, nil
+}
+
+// Addr is the address the API and dashboard listen on.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// URL is the dashboard's base URL.
+func (a *App) URL() string {
+	scheme := "http"
+	if a.server.TLSConfig != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + a.Addr() + "/"
+}
+
+// Engine exposes the sync engine (status, groups) to commands and tests.
+func (a *App) Engine() *engine.Engine { return a.engine }
+
+// Scheduler exposes the presence scheduler.
+func (a *App) Scheduler() *presence.Scheduler { return a.scheduler }
+
+// Store exposes the store.
+func (a *App) Store() store.Store { return a.store }
+
+func (a *App) onClose(f func()) { a.cleanup = append(a.cleanup, f) }
+
+func (a *App) close() {
+	for i := len(a.cleanup) - 1; i >= 0; i-- {
+		a.cleanup[i]()
+	}
+	a.cleanup = nil
+}
+
+func (a *App) ready(context.Context) error {
+	counts := a.engine.StateCounts()
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	if total == 0 {
+		return errors.New("no mailboxes configured or loaded yet")
+	}
+	if counts[engine.StateLive] == 0 {
+		return fmt.Errorf("no mailbox is live yet (%v)", counts)
+	}
+	return nil
+}
+
+// Run runs the instance until ctx ends or reload/users refresh fails
+// fatally, then shuts down gracefully (bounded) and closes the store.
+func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
+	defer a.close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	if err := a.refreshUsers(ctx); err != nil {
+		return err
+	}
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	start := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	start("engine", a.engine.Run)
+	start("presence", a.scheduler.Run)
+	if a.dispatcher != nil {
+		start("webhooks", a.dispatcher.Run)
+	}
+	start("health events", a.publishSyncHealth)
+	start("users refresh", func(ctx context.Context) error { return a.usersLoop(ctx, reload) })
+	start("http", func(ctx context.Context) error {
+		go func() {
+			<-ctx.Done()
+			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer scancel()
+			_ = a.server.Shutdown(sctx)
+		}()
+		if err := a.server.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	a.log.Info("calsync running", "api", a.URL(), "mode", a.cfg.Exchange.Notifications.Mode)
+	<-ctx.Done()
+	wg.Wait()
+	close(errc)
+	var errs []error
+	for err := range errc {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// refreshUsers reads the users sources and hands the set to the engine
+// and the presence scheduler.
+func (a *App) refreshUsers(ctx context.Context) error {
+	users, err := a.users(ctx)
+	if err != nil {
+		return fmt.Errorf("app: reading the users to sync: %w", err)
+	}
+	a.source.setUsers(users)
+	a.engine.SetMailboxes(users)
+	for _, u := range users {
+		a.scheduler.CalendarChanged(u)
+	}
+	a.log.Info("users to sync", "count", len(users))
+	return nil
+}
+
+// usersLoop re-reads the users on reload (SIGHUP) and periodically.
+func (a *App) usersLoop(ctx context.Context, reload <-chan struct{}) error {
+	interval := 15 * time.Minute
+	if a.cfg.Users.LDAP != nil && a.cfg.Users.LDAP.RefreshInterval > 0 {
+		interval = a.cfg.Users.LDAP.RefreshInterval
+	}
+	t := a.clock.NewTimer(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-reload:
+			a.log.Info("reload requested: re-reading the users to sync")
+		case <-t.C():
+		}
+		t.Reset(interval)
+		if err := a.refreshUsers(ctx); err != nil {
+			// Keep the previous set: a directory outage must not stop sync.
+			a.log.Error("refreshing users failed; keeping the previous set", "err", err)
+		}
+	}
+}
+
+// publishSyncHealth publishes a sync.health event whenever a mailbox's
+// state or last error changes.
+func (a *App) publishSyncHealth(ctx context.Context) error {
+	type key struct {
+		state string
+		code  string
+	}
+	last := map[string]key{}
+	t := a.clock.NewTimer(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C():
+		}
+		for _, st := range a.engine.Statuses() {
+			k := key{state: st.State}
+			if st.LastError != nil {
+				k.code = st.LastError.Code
+			}
+			if prev, ok := last[st.SMTP]; !ok || prev != k {
+				last[st.SMTP] = k
+				if ok || k.state != engine.StateLive {
+					if err := a.hub.PublishSyncHealth(ctx, st); err != nil {
+						a.log.Warn("publishing sync health failed", "user", st.SMTP, "err", err)
+					}
+				}
+			}
+		}
+		t.Reset(2 * time.Second)
+	}
+}

@@ -1,0 +1,101 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/calsync/calsync/api"
+	"github.com/calsync/calsync/config"
+	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/webhook"
+)
+
+// engineOptions derives the engine's settings from the config.
+func engineOptions(cfg *config.Config) engine.Options {
+	n := cfg.Exchange.Notifications
+	o := engine.Options{
+		Mode:              engine.Mode(n.Mode),
+		CoalesceDelay:     n.CoalesceDelay,
+		ReconcileInterval: n.ReconcileInterval,
+		PullInterval:      n.PullInterval,
+		PullTimeout:       n.PullTimeout,
+		StreamTimeout:     n.ConnectionTimeout,
+		HeartbeatTimeout:  n.HeartbeatTimeout,
+		GroupSize:         n.GroupSize,
+		Window: engine.WindowConfig{
+			DaysBefore: cfg.Window.DaysBefore,
+			DaysAfter:  cfg.Window.DaysAfter,
+		},
+		Budget: engine.BudgetConfig{
+			Concurrency:       cfg.Budget.MaxConcurrency,
+			PerServer:         cfg.Budget.PerServer,
+			PerUser:           cfg.Budget.PerUser,
+			RequestsPerSecond: cfg.Budget.RequestsPerSecond,
+			MaxBackOff:        cfg.Budget.MaxBackOff,
+		},
+	}
+	if cfg.Window.DefaultTimeZone != "" {
+		if loc, err := time.LoadLocation(cfg.Window.DefaultTimeZone); err == nil {
+			o.Window.DefaultTimeZone = loc
+		}
+	}
+	return o
+}
+
+func webhookEndpoints(hooks []config.Webhook) []webhook.Endpoint {
+	out := make([]webhook.Endpoint, 0, len(hooks))
+	for _, h := range hooks {
+		out = append(out, webhook.Endpoint{Name: h.Name, URL: h.URL, Secret: h.Secret.Value(), Events: h.Events, Timeout: h.Timeout})
+	}
+	return out
+}
+
+// groupSource converts the engine's streaming groups for the API.
+type groupSource struct{ e *engine.Engine }
+
+func (g groupSource) StreamGroups() []api.StreamGroup {
+	groups := g.e.Groups()
+	out := make([]api.StreamGroup, 0, len(groups))
+	for _, gr := range groups {
+		sg := api.StreamGroup{Key: gr.Key, Anchor: gr.Anchor, Subscriptions: gr.Subscriptions}
+		for _, c := range gr.Connections {
+			sg.Connections = append(sg.Connections, api.StreamConnection{
+				Name: c.Name, State: c.State, Subscriptions: c.Subscriptions, Since: c.Since,
+				LastMessage: c.LastMessage, Reconnects: c.Reconnects, LastError: c.LastError,
+			})
+		}
+		out = append(out, sg)
+	}
+	return out
+}
+
+// usersFromConfig combines the configured users sources.
+func usersFromConfig(cfg *config.Config, log *slog.Logger) (UsersFunc, error) {
+	static := append([]string(nil), cfg.Users.Static...)
+	return func(ctx context.Context) ([]string, error) {
+		seen := map[string]bool{}
+		var out []string
+		add := func(smtp string) {
+			k := strings.ToLower(strings.TrimSpace(smtp))
+			if k != "" && !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+		for _, u := range static {
+			add(u)
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("no users configured (users.static, users.csv_file or users.ldap)")
+		}
+		return out, nil
+	}, nil
+}
+
+// newExchange builds the EWS access from the config.
+func newExchange(cfg *config.Config, log *slog.Logger) (engine.Exchange, error) {
+	return nil, fmt.Errorf("app: EWS client wiring not available yet")
+}
