@@ -19,9 +19,9 @@ import (
 // (occurrences, automatic replies, time zone) and the engine (whether the
 // data can be trusted). It is safe for concurrent use.
 type presenceSource struct {
-	store    store.Store
-	engine   *engine.Engine
-	language string
+	store       store.Store
+	engine      *engine.Engine
+	language    string
 	defaultZone *time.Location
 
 	mu    sync.RWMutex
