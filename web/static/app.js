@@ -202,6 +202,7 @@
     for (const u of users) {
       const tr = document.createElement("tr");
       tr.dataset.user = u.user;
+      tr.tabIndex = 0;
       for (const cls of ["user", "avail", "status-text", "until", "why", "sync"]) tr.appendChild(el("td", cls));
       tr.cells[0].textContent = u.user;
       const row = { tr, presence: u, sync: u.sync };
@@ -299,6 +300,20 @@
   $("rows").addEventListener("click", (ev) => {
     const tr = ev.target.closest("tr");
     if (tr) select(tr.dataset.user);
+  });
+  $("rows").addEventListener("keydown", (ev) => {
+    const tr = ev.target.closest("tr");
+    if (!tr) return;
+    if (ev.key === "Enter" || ev.key === " ") {
+      ev.preventDefault();
+      select(tr.dataset.user);
+    } else if (ev.key === "ArrowDown" && tr.nextElementSibling) {
+      ev.preventDefault();
+      tr.nextElementSibling.focus();
+    } else if (ev.key === "ArrowUp" && tr.previousElementSibling) {
+      ev.preventDefault();
+      tr.previousElementSibling.focus();
+    }
   });
 
   // ---- live events -------------------------------------------------------
