@@ -61,7 +61,7 @@ type App struct {
 	store      store.Store
 	engine     *engine.Engine
 	scheduler  *presence.Scheduler
-	source     *presenceSource
+	known      userSet
 	hub        *api.Hub
 	dispatcher *webhook.Dispatcher
 	users      UsersFunc
@@ -119,13 +119,6 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		}
 	}
 
-	a.source = &presenceSource{store: a.store, language: cfg.Presence.RuleSet.Options.Language}
-	if cfg.Window.DefaultTimeZone != "" {
-		if loc, err := time.LoadLocation(cfg.Window.DefaultTimeZone); err == nil {
-			a.source.defaultZone = loc
-		}
-	}
-
 	engOpts := engineOptions(cfg)
 	engOpts.Store = a.store
 	engOpts.Exchange = exchange
@@ -144,7 +137,6 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	a.source.engine = a.engine
 
 	if len(cfg.Webhooks) > 0 {
 		a.dispatcher, err = webhook.New(webhook.Options{
@@ -172,7 +164,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		Clock:      a.clock,
 		Logger:     a.log.With("component", "presence"),
 		Rules:      cfg.Presence.Compiled,
-		Source:     a.source,
+		Source:     presenceSource(a.store, func() *engine.Engine { return a.engine }, &a.known),
 		Store:      a.store,
 		Registerer: a.registry,
 		Publish: func(c presence.Change) {
@@ -341,7 +333,7 @@ func (a *App) refreshUsers(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("app: reading the users to sync: %w", err)
 	}
-	a.source.setUsers(users)
+	a.known.set(users)
 	a.engine.SetMailboxes(users)
 	for _, u := range users {
 		a.scheduler.CalendarChanged(u)
