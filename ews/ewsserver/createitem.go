@@ -10,7 +10,7 @@ import (
 
 func createItemError(err error) any {
 	r := &ewswire.CreateItemResponse{}
-	r.ResponseMessages.Messages = []ewswire.ItemInfoResponseMessage{{ResponseMessage: responseFor(err), Items: &ewswire.Items{}}}
+	r.ResponseMessages.Messages = []ewswire.ItemInfoResponseMessage{{ResponseMessage: responseFor(err)}}
 	return r
 }
 
@@ -48,7 +48,6 @@ func (h *Handler) createItem(ctx context.Context, c *Caller, body any, _ http.Re
 	j := 0
 	for i := range items {
 		var m ewswire.ItemInfoResponseMessage
-		m.Items = &ewswire.Items{}
 		if convErrs[i] != nil {
 			m.ResponseMessage = responseFor(convErrs[i])
 		} else {
@@ -56,7 +55,7 @@ func (h *Handler) createItem(ctx context.Context, c *Caller, body any, _ http.Re
 			j++
 			m.ResponseMessage = responseFor(res.Err)
 			if res.Err == nil && res.Item != nil {
-				m.Items = ewswire.ItemsOf([]ews.CalendarItem{{ItemId: res.Item.ItemId}})
+				m.Items = *ewswire.ItemsOf([]ews.CalendarItem{{ItemId: res.Item.ItemId}})
 			}
 		}
 		resp.ResponseMessages.Messages = append(resp.ResponseMessages.Messages, m)

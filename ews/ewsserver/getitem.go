@@ -10,7 +10,7 @@ import (
 
 func getItemError(err error) any {
 	r := &ewswire.GetItemResponse{}
-	r.ResponseMessages.Messages = []ewswire.ItemInfoResponseMessage{{ResponseMessage: responseFor(err), Items: &ewswire.Items{}}}
+	r.ResponseMessages.Messages = []ewswire.ItemInfoResponseMessage{{ResponseMessage: responseFor(err)}}
 	return r
 }
 
@@ -38,14 +38,14 @@ func (h *Handler) getItem(ctx context.Context, c *Caller, body any, _ http.Respo
 	j := 0
 	for i := range refs {
 		if errs[i] != nil {
-			resp.ResponseMessages.Messages = append(resp.ResponseMessages.Messages, ewswire.ItemInfoResponseMessage{ResponseMessage: responseFor(errs[i]), Items: &ewswire.Items{}})
+			resp.ResponseMessages.Messages = append(resp.ResponseMessages.Messages, ewswire.ItemInfoResponseMessage{ResponseMessage: responseFor(errs[i])})
 			continue
 		}
 		res := results[j]
 		j++
-		m := ewswire.ItemInfoResponseMessage{ResponseMessage: responseFor(res.Err), Items: &ewswire.Items{}}
+		m := ewswire.ItemInfoResponseMessage{ResponseMessage: responseFor(res.Err)}
 		if res.Err == nil && res.Item != nil {
-			m.Items = ewswire.ItemsOf(shapeItems([]ews.CalendarItem{*res.Item}, req.ItemShape.BaseShape))
+			m.Items = *ewswire.ItemsOf(shapeItems([]ews.CalendarItem{*res.Item}, req.ItemShape.BaseShape))
 		}
 		resp.ResponseMessages.Messages = append(resp.ResponseMessages.Messages, m)
 	}

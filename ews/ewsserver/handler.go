@@ -120,6 +120,7 @@ func NewHandler(b Backend, opts *Options) (*Handler, error) {
 		"GetEvents":                  {h.getEvents, getEventsError},
 		"GetStreamingEvents":         {h.getStreamingEvents, getStreamingEventsError},
 		"Unsubscribe":                {h.unsubscribe, unsubscribeError},
+		"GetServerTimeZones":         {h.getServerTimeZones, getServerTimeZonesError},
 	}
 	return h, nil
 }

@@ -10,7 +10,7 @@ import (
 
 func updateItemError(err error) any {
 	r := &ewswire.UpdateItemResponse{}
-	r.ResponseMessages.Messages = []ewswire.UpdateItemResponseMessage{{ResponseMessage: responseFor(err), Items: &ewswire.Items{}}}
+	r.ResponseMessages.Messages = []ewswire.UpdateItemResponseMessage{{ResponseMessage: responseFor(err)}}
 	return r
 }
 
@@ -55,7 +55,6 @@ func (h *Handler) updateItem(ctx context.Context, c *Caller, body any, _ http.Re
 	j := 0
 	for i := range convErrs {
 		var m ewswire.UpdateItemResponseMessage
-		m.Items = &ewswire.Items{}
 		if convErrs[i] != nil {
 			m.ResponseMessage = responseFor(convErrs[i])
 		} else {
@@ -63,7 +62,7 @@ func (h *Handler) updateItem(ctx context.Context, c *Caller, body any, _ http.Re
 			j++
 			m.ResponseMessage = responseFor(res.Err)
 			if res.Err == nil && res.Item != nil {
-				m.Items = ewswire.ItemsOf([]ews.CalendarItem{{ItemId: res.Item.ItemId}})
+				m.Items = *ewswire.ItemsOf([]ews.CalendarItem{{ItemId: res.Item.ItemId}})
 			}
 		}
 		resp.ResponseMessages.Messages = append(resp.ResponseMessages.Messages, m)

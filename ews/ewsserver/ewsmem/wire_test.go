@@ -210,7 +210,7 @@ func TestWireOperationsValidate(t *testing.T) {
 				var r ewswire.CreateItemResponse
 				decode(t, data, &r)
 				m := r.ResponseMessages.Messages[0]
-				if m.ResponseCode != "NoError" || m.Items == nil || len(m.Items.CalendarItem) != 1 {
+				if m.ResponseCode != "NoError" || len(m.Items.CalendarItem) != 1 {
 					t.Errorf("create = %+v", m)
 				}
 			}},
@@ -287,6 +287,22 @@ func TestWireOperationsValidate(t *testing.T) {
 				decode(t, data4, &u)
 				if c := u.ResponseMessages.Messages[0].ResponseCode; c != string(ews.ErrorSubscriptionNotFound) {
 					t.Errorf("second Unsubscribe = %s", c)
+				}
+			}},
+		{"GetServerTimeZones", envelope("Exchange2013_SP1", "", `<m:GetServerTimeZones ReturnFullTimeZoneData="true"><m:Ids><t:Id>W. Europe Standard Time</t:Id><t:Id>UTC</t:Id><t:Id>AUS Eastern Standard Time</t:Id></m:Ids></m:GetServerTimeZones>`), 200,
+			func(t *testing.T, data []byte) {
+				var r ewswire.GetServerTimeZonesResponse
+				decode(t, data, &r)
+				defs := r.ResponseMessages.Messages[0].TimeZoneDefinitions
+				if defs == nil || len(defs.TimeZoneDefinition) != 3 {
+					t.Fatalf("definitions = %+v", r.ResponseMessages.Messages[0])
+				}
+				g := defs.TimeZoneDefinition[0].TransitionsGroups.TransitionsGroup[0]
+				if len(g.RecurringDayTransition) != 2 || g.RecurringDayTransition[0].Month != 3 || g.RecurringDayTransition[0].Occurrence != -1 || g.RecurringDayTransition[0].TimeOffset != "PT120M" {
+					t.Errorf("Berlin transitions = %+v", g.RecurringDayTransition)
+				}
+				if p := defs.TimeZoneDefinition[0].Periods.Period; p[0].Bias != "-PT60M" || p[1].Bias != "-PT120M" {
+					t.Errorf("Berlin periods = %+v", p)
 				}
 			}},
 		{"fault impersonation denied", envelope("Exchange2013_SP1", "nobody@example.com", `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="calendar"/></m:FolderIds></m:GetFolder>`), 500,
