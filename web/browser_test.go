@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apitest"
 	"github.com/calsync/calsync/calendar"
@@ -29,6 +31,7 @@ type dashboardServer struct {
 	presence *apitest.Presence
 	agenda   *apitest.Agenda
 	hub      *api.Hub
+	reg      *prometheus.Registry
 }
 
 func newDashboardServer(t *testing.T) *dashboardServer {
@@ -51,7 +54,8 @@ func newDashboardServer(t *testing.T) *dashboardServer {
 		calendar.Occurrence{ItemID: "a1", Subject: "Standup", Location: "Room 1", Start: day.Add(9 * time.Hour), End: day.Add(9*time.Hour + 30*time.Minute), FreeBusy: calendar.Busy, Sensitivity: calendar.Normal},
 		calendar.Occurrence{ItemID: "a2", Subject: "Doctor", Location: "Clinic", Start: day.Add(14 * time.Hour), End: day.Add(15 * time.Hour), FreeBusy: calendar.OutOfOffice, Sensitivity: calendar.Private},
 	)
-	hub, err := api.NewHub(api.HubOptions{})
+	d.reg = prometheus.NewRegistry()
+	hub, err := api.NewHub(api.HubOptions{Registerer: d.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,5 +238,48 @@ func screenshot(ctx context.Context, t *testing.T, page *cdp.Page, name string) 
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Errorf("screenshot: %v", err)
+	}
+}
+
+// TestDashboardSurvivesEventBurst publishes a change for each of 10,000
+// users at once, as at the top of the hour. Typically the browser's queue
+// overflows, the hub drops the connection and the browser resumes with
+// Last-Event-ID from the ring buffer (the test logs the drop counter); in
+// every case the page must end up exactly right.
+func TestDashboardSurvivesEventBurst(t *testing.T) {
+	d := newDashboardServer(t)
+	ctx, page := openDashboard(t, d.srv.URL+"/")
+	waitJS(ctx, t, page, "the first page", `String(document.querySelectorAll('#rows tr').length)`, "100")
+	waitJS(ctx, t, page, "the live stream", `document.getElementById('live').textContent`, "live")
+	deadline := time.Now().Add(30 * time.Second)
+	for d.hub.Clients() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the dashboard did not subscribe to the event stream")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	now := time.Now()
+	for i := range 10000 {
+		user := fmt.Sprintf("user-%05d@example.com", i)
+		c := d.presence.Set(presence.Presence{User: user, Availability: presence.Busy, StatusText: "In a meeting until 10:00",
+			Why: presence.Reason{Source: "calendar", Rule: "meeting"}, ComputedAt: now}, now)
+		if err := d.hub.PublishPresence(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitJS(ctx, t, page, "every visible row busy", `String(Array.from(document.querySelectorAll('#rows tr .avail')).filter(c => c.textContent === 'Busy').length)`, "99")
+	waitJS(ctx, t, page, "the busy counter", `document.querySelector('.chip[data-availability="busy"] .n').textContent.replace(/[^0-9]/g, '')`, "10000")
+	waitJS(ctx, t, page, "the available counter", `document.querySelector('.chip[data-availability="available"] .n').textContent.replace(/[^0-9]/g, '')`, "1")
+	if mfs, err := d.reg.Gather(); err == nil {
+		for _, mf := range mfs {
+			if n := mf.GetName(); n == "calsync_sse_clients_dropped_total" || n == "calsync_sse_resets_total" {
+				t.Logf("%s = %v", n, mf.GetMetric()[0].GetCounter().GetValue())
+			}
+		}
+	}
+	for _, line := range page.Console() {
+		if strings.HasPrefix(line, "exception") || strings.HasPrefix(line, "console.error") {
+			t.Errorf("browser console: %s", line)
+		}
 	}
 }
