@@ -100,8 +100,11 @@ func (s *server) instrument(rt route, next http.HandlerFunc) http.Handler {
 		if rt.path != "/api/v1/events" {
 			s.metrics.duration.WithLabelValues(label).Observe(s.clock.Now().Sub(start).Seconds())
 		}
+		elapsed := s.clock.Now().Sub(start).Round(time.Microsecond)
 		if rec.status >= 500 {
-			s.log.Warn("api: request failed", "route", label, "status", rec.status, "duration", s.clock.Now().Sub(start).Round(time.Millisecond))
+			s.log.Warn("api: request failed", "route", label, "status", rec.status, "duration", elapsed)
+		} else {
+			s.log.Debug("api: request", "route", label, "status", rec.status, "duration", elapsed)
 		}
 	})
 }
