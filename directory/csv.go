@@ -98,15 +98,15 @@ func ParseCSV(data []byte, name string) ([]User, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				cerr.Rows = append(cerr.Rows, CSVRowError{Line: pe.Line, Message: pe.Err.Error()})
+				cerr.Rows = append(cerr.Rows, CSVRowError{Line: pe.StartLine, Message: pe.Err.Error()})
 				continue
 			}
 			return nil, fmt.Errorf("directory: csv: %s: %w", name, err)
 		}
+		line, _ := r.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
@@ -148,12 +148,18 @@ func ParseCSV(data []byte, name string) ([]User, error) {
 	return normalize(users), nil
 }
 
-// detectSeparator picks ';' when the first line has more semicolons than
-// commas.
+// detectSeparator picks ';' when the first data line (not empty, not a
+// comment) has more semicolons than commas.
 func detectSeparator(data []byte) rune {
-	line, _, _ := bytes.Cut(data, []byte("\n"))
-	if bytes.Count(line, []byte(";")) > bytes.Count(line, []byte(",")) {
-		return ';'
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		if bytes.Count(line, []byte(";")) > bytes.Count(line, []byte(",")) {
+			return ';'
+		}
+		return ','
 	}
 	return ','
 }

@@ -212,12 +212,11 @@ func (s *session) users() ([]User, error) {
 		return nil, err
 	}
 	if isAD {
-		rule := ""
 		s.stats.Strategy = StrategyMemberOf
 		if o.Nested {
-			rule, s.stats.Strategy = ":"+oidMatchingRuleInChain+":", StrategyInChain
+			s.stats.Strategy = StrategyInChain
 		}
-		filter := fmt.Sprintf("(&(objectCategory=person)(objectClass=user)(%s=*)(memberOf%s=%s))", o.MailAttribute, rule, ldap.EscapeFilter(o.GroupDN))
+		filter := adMemberFilter(o)
 		var users []User
 		err := s.search(o.BaseDN, filter, s.userAttributes(), func(e *ldap.Entry) {
 			if u, ok := s.entryUser(e); ok {
@@ -231,6 +230,16 @@ func (s *session) users() ([]User, error) {
 	}
 	s.stats.Strategy = StrategyRecursive
 	return s.recursive(group)
+}
+
+// adMemberFilter selects the mail-enabled users that are members of the
+// group, through nested groups with LDAP_MATCHING_RULE_IN_CHAIN.
+func adMemberFilter(o LDAPOptions) string {
+	rule := ""
+	if o.Nested {
+		rule = ":" + oidMatchingRuleInChain + ":"
+	}
+	return fmt.Sprintf("(&(objectCategory=person)(objectClass=user)(%s=*)(memberOf%s=%s))", o.MailAttribute, rule, ldap.EscapeFilter(o.GroupDN))
 }
 
 // rootDSE reports whether the server is Active Directory and whether it
@@ -282,7 +291,7 @@ func (s *session) search(base, filter string, attrs []string, each func(*ldap.En
 	for {
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, s.timeLimit(), false, filter, attrs, controls)
 		res, err := s.conn.Search(req)
-		if ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) || ldap.IsErrorWithCode(err, ldap.LDAPResultAdminLimitExceeded) {
 			return fmt.Errorf("directory: ldap: search %s: the server's size limit was reached; lower users.ldap.page_size (now %d) below the server's limit: %w", base, s.l.opts.PageSize, err)
 		}
 		if err != nil {
