@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -172,6 +173,9 @@ func (h *Hub) Publish(eventType string, payload any) (uint64, error) {
 }
 
 func (h *Hub) publishRaw(eventType, key string, data []byte) (uint64, error) {
+	if eventType == "" || strings.ContainsAny(eventType, " \t\r\n:") {
+		return 0, fmt.Errorf("api: event type %q must be a non-empty token without spaces or colons", eventType)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {

@@ -272,6 +272,18 @@ func TestHubCloseEndsStreams(t *testing.T) {
 	}
 }
 
+func TestPublishRejectsBadEventTypes(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	for _, typ := range []string{"", "two words", "evil\ndata: injected", "a:b"} {
+		if _, err := e.hub.Publish(typ, 1); err == nil {
+			t.Errorf("Publish(%q) = nil error", typ)
+		}
+	}
+	if _, err := e.hub.Publish("x", func() {}); err == nil {
+		t.Errorf("Publish of an unencodable payload = nil error")
+	}
+}
+
 func TestEventStreamUserFilter(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	start := strconv.FormatUint(e.hub.LastID(), 10)
