@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/internal/clock"
 )
 
@@ -198,5 +199,26 @@ func TestADFilterAndSID(t *testing.T) {
 		if _, err := FormatSID(bad); err == nil {
 			t.Errorf("FormatSID(%v) accepted", bad)
 		}
+	}
+}
+
+func TestFromConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users.csv")
+	if err := os.WriteFile(path, []byte("c@example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := FromConfig(config.Users{Static: []string{"a@example.com"}, CSVFile: path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := src.Users(context.Background())
+	if err != nil || smtps(users) != "a@example.com,c@example.com" {
+		t.Errorf("Users = %s, %v", smtps(users), err)
+	}
+	if _, err := FromConfig(config.Users{}, nil); err == nil {
+		t.Error("an empty users section must be an error")
+	}
+	if RefreshInterval(config.Users{LDAP: &config.LDAP{RefreshInterval: time.Minute}}) != time.Minute || RefreshInterval(config.Users{}) != DefaultRefreshInterval {
+		t.Error("RefreshInterval")
 	}
 }
