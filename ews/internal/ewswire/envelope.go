@@ -63,12 +63,11 @@ func classify(err error, br *budgetReader) error {
 	if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrTooDeep) {
 		return err
 	}
-	var se *xml.SyntaxError
-	if errors.As(err, &se) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("ewswire: truncated envelope: %w", io.ErrUnexpectedEOF)
-		}
-		return fmt.Errorf("ewswire: %w", err)
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("ewswire: truncated envelope: %w", io.ErrUnexpectedEOF)
+	}
+	if strings.HasPrefix(err.Error(), "ewswire:") {
+		return err
 	}
 	return fmt.Errorf("ewswire: %w", err)
 }

@@ -176,8 +176,51 @@ func (m MessageXml) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 // re-encoded, because its position in the schema sequence is unknown.
 type RawXML struct {
 	XMLName xml.Name
-	Attrs   []xml.Attr `xml:",any,attr"`
-	Inner   []byte     `xml:",innerxml"`
+	Attrs   []xml.Attr
+	Inner   []byte
+}
+
+// UnmarshalXML keeps the attributes and re-serialises the content
+// (namespaces are preserved as default-namespace declarations; prefixes are
+// not).
+func (r *RawXML) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	r.XMLName = start.Name
+	r.Attrs = append(r.Attrs[:0], start.Attr...)
+	var buf bytes.Buffer
+	enc := xml.NewEncoder(&buf)
+	depth := 0
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			attrs := t.Attr[:0:0]
+			for _, a := range t.Attr {
+				if a.Name.Space != "xmlns" && !(a.Name.Space == "" && a.Name.Local == "xmlns") {
+					attrs = append(attrs, a)
+				}
+			}
+			t.Attr = attrs
+			tok = t
+		case xml.EndElement:
+			if depth == 0 {
+				if err := enc.Flush(); err != nil {
+					return err
+				}
+				r.Inner = buf.Bytes()
+				return nil
+			}
+			depth--
+		case xml.ProcInst, xml.Directive:
+			continue
+		}
+		if err := enc.EncodeToken(xml.CopyToken(tok)); err != nil {
+			return err
+		}
+	}
 }
 
 // MarshalXML writes nothing (see the type comment).
