@@ -20,7 +20,7 @@ func (h *Handler) findItem(ctx context.Context, c *Caller, body any, _ http.Resp
 	if len(req.ParentFolderIds) != 1 {
 		return nil, Fail(ews.ErrorInvalidRequest, "FindItem on the simulator takes exactly one parent folder.")
 	}
-	fr := FindItemRequest{Folder: req.ParentFolderIds[0].ToEWS(), Shape: req.ItemShape.BaseShape}
+	fr := FindItemRequest{Folder: req.ParentFolderIds[0].ToEWS(), Shape: baseShape(req.ItemShape)}
 	switch {
 	case req.CalendarView != nil:
 		cv := req.CalendarView
@@ -45,6 +45,15 @@ func (h *Handler) findItem(ctx context.Context, c *Caller, body any, _ http.Resp
 	resp := &ewswire.FindItemResponse{}
 	resp.ResponseMessages.Messages = []ewswire.FindItemResponseMessage{{ResponseMessage: ewswire.Success(), RootFolder: root}}
 	return resp, nil
+}
+
+// baseShape is the effective shape: IdOnly with AdditionalProperties
+// returns the properties (the simulator sends its Default set).
+func baseShape(s ewswire.ItemShape) string {
+	if s.BaseShape == "IdOnly" && s.AdditionalProperties != nil {
+		return "Default"
+	}
+	return s.BaseShape
 }
 
 // shapeItems applies BaseShape IdOnly.

@@ -17,7 +17,7 @@ func syncFolderItemsError(err error) any {
 func (h *Handler) syncFolderItems(ctx context.Context, c *Caller, body any, _ http.ResponseWriter, _ *http.Request) (any, error) {
 	req := body.(*ewswire.SyncFolderItems)
 	res, err := h.backend.SyncFolderItems(ctx, c, SyncRequest{Folder: req.SyncFolderId.Ref.ToEWS(), SyncState: req.SyncState,
-		MaxChanges: req.MaxChangesReturned, Shape: req.ItemShape.BaseShape})
+		MaxChanges: req.MaxChangesReturned, Shape: baseShape(req.ItemShape)})
 	if err != nil {
 		return nil, err
 	}

@@ -65,8 +65,7 @@ func (p *pusher) run(ctx context.Context) {
 		has := false
 		if alive && len(t.queue) > 0 {
 			n = ews.Notification{SubscriptionId: t.id, PreviousWatermark: t.lastWatermark}
-			n.Events = t.takeLocked(x.opts.MaxEventsPerGetEvents)
-			n.MoreEvents = len(t.queue) > 0
+			n.Events, n.MoreEvents = t.takeLocked(x.opts.MaxEventsPerGetEvents)
 			has = true
 		} else if alive && x.clock.Now().Sub(lastSent) >= t.statusFrequency {
 			n = ews.Notification{SubscriptionId: t.id, PreviousWatermark: t.lastWatermark,

@@ -236,7 +236,7 @@ func (s *streamConn) collect() (ewsserver.StreamMessage, bool) {
 		if t.byID[sub.id] != sub || len(sub.queue) == 0 || budget == 0 {
 			continue
 		}
-		events := sub.takeLocked(budget)
+		events, _ := sub.takeLocked(budget)
 		budget -= len(events)
 		for i := range events {
 			events[i].Watermark = ""

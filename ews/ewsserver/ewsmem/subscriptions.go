@@ -171,13 +171,16 @@ func transientFreeBusyEvents(mb *mailbox, now time.Time) []ews.Event {
 
 // takeLocked dequeues up to n events, collapsing repeated ModifiedEvents for
 // the same object and parent to the latest, and releases deferred
-// duplicates for the next batch.
-func (s *subscription) takeLocked(n int) []ews.Event {
+// duplicates for the next batch. more reports whether events beyond the
+// batch were already queued (the duplicates released now do not count: they
+// arrive with the next read, as a real server's late store writes do).
+func (s *subscription) takeLocked(n int) (batchOut []ews.Event, more bool) {
 	if n > len(s.queue) {
 		n = len(s.queue)
 	}
 	batch := s.queue[:n]
 	s.queue = append([]ews.Event(nil), s.queue[n:]...)
+	more = len(s.queue) > 0
 	out := make([]ews.Event, 0, len(batch))
 	seen := map[string]int{}
 	for _, e := range batch {
@@ -200,7 +203,7 @@ func (s *subscription) takeLocked(n int) []ews.Event {
 		}
 		s.deferred = nil
 	}
-	return out
+	return out, more
 }
 
 func eventObjectKey(e ews.Event) string {
@@ -402,11 +405,10 @@ func (x *Exchange) GetEvents(ctx context.Context, c *ewsserver.Caller, id, water
 	}
 	s.lastUsed = x.clock.Now()
 	n := ews.Notification{SubscriptionId: id, PreviousWatermark: watermark}
-	n.Events = s.takeLocked(x.opts.MaxEventsPerGetEvents)
+	n.Events, n.MoreEvents = s.takeLocked(x.opts.MaxEventsPerGetEvents)
 	if len(n.Events) == 0 {
 		n.Events = []ews.Event{{Type: ews.EventStatus, Watermark: s.nextWatermarkLocked(), UnreadCount: -1}}
 	}
-	n.MoreEvents = len(s.queue) > 0
 	s.lastWatermark = n.Events[len(n.Events)-1].Watermark
 	return n, nil
 }

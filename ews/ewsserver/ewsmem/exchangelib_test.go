@@ -1,0 +1,169 @@
+package ewsmem_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/internal/testenv"
+)
+
+type pyItem struct {
+	ItemID      string `json:"item_id"`
+	Subject     string `json:"subject"`
+	Start       string `json:"start"`
+	End         string `json:"end"`
+	AllDay      bool   `json:"all_day"`
+	FreeBusy    string `json:"free_busy"`
+	Sensitivity string `json:"sensitivity"`
+	Cancelled   bool   `json:"cancelled"`
+	ItemType    string `json:"item_type"`
+}
+
+type pyResult struct {
+	View    []pyItem `json:"view"`
+	Fetched []pyItem `json:"fetched"`
+	CRUD    struct {
+		CreatedID      string `json:"created_id"`
+		UpdatedSubject string `json:"updated_subject"`
+	} `json:"crud"`
+	Sync struct {
+		Initial     int            `json:"initial"`
+		AfterCreate map[string]int `json:"after_create"`
+		AfterDelete map[string]int `json:"after_delete"`
+	} `json:"sync"`
+	PullEvents   []string `json:"pull_events"`
+	StreamEvents []string `json:"stream_events"`
+	FreeBusy     []struct {
+		Merged string `json:"merged"`
+		Events []struct {
+			Start    string `json:"start"`
+			End      string `json:"end"`
+			BusyType string `json:"busy_type"`
+		} `json:"events"`
+	} `json:"free_busy"`
+	OOF struct {
+		State string `json:"state"`
+	} `json:"oof"`
+}
+
+// requireExchangelib returns the python interpreter with exchangelib.
+func requireExchangelib(t *testing.T) string {
+	t.Helper()
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		testenv.Missing(t, "/usr/bin/python3", "apt-get install -y python3 python3-exchangelib")
+	}
+	if err := exec.Command(py, "-c", "import exchangelib").Run(); err != nil {
+		testenv.Missing(t, "python3-exchangelib", "apt-get install -y python3-exchangelib")
+	}
+	return py
+}
+
+func TestExchangelibConformance(t *testing.T) {
+	py := requireExchangelib(t)
+	script := filepath.Join(testenv.RepoRoot(t), "test", "exchangelib", "conformance.py")
+	for _, auth := range []string{"basic", "ntlm"} {
+		t.Run(auth, func(t *testing.T) {
+			now := time.Now().UTC().Truncate(time.Hour)
+			sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Basic: auth == "basic", NTLM: auth == "ntlm",
+				Options: ewsmem.Options{Mailboxes: 3, Servers: 2, Seed: 42, Generate: true, Password: "Passw0rd!"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(sim)
+			defer func() { srv.Close(); sim.Close() }()
+			user, other := "user1@example.com", "user2@example.com"
+			if err := sim.SetOOF(user, ews.OofSettings{State: ews.OofEnabled, InternalReply: "away"}); err != nil {
+				t.Fatal(err)
+			}
+			start, end := now.Add(-24*time.Hour), now.Add(6*24*time.Hour)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, py, script, "--endpoint", srv.URL+"/EWS/Exchange.asmx", "--user", sim.ServiceAccount(),
+				"--password", "Passw0rd!", "--auth", auth, "--mailbox", user, "--other", other,
+				"--start", start.Format(time.RFC3339), "--end", end.Format(time.RFC3339))
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			// Ground truth before the script changes anything.
+			truth, err := sim.Occurrences(user, start, end)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("conformance.py: %v\n%s", err, stderr.String())
+			}
+			var got pyResult
+			if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+				t.Fatalf("conformance.py output: %v\n%s", err, stdout.String())
+			}
+			if len(got.View) != len(truth) || len(truth) == 0 {
+				t.Fatalf("exchangelib view has %d items, ground truth %d", len(got.View), len(truth))
+			}
+			for i, it := range got.View {
+				w := truth[i]
+				want := pyItem{ItemID: w.ItemId.Id, Subject: w.Subject, Start: w.Start.UTC().Format(time.RFC3339), End: w.End.UTC().Format(time.RFC3339),
+					AllDay: w.IsAllDayEvent, FreeBusy: string(w.LegacyFreeBusyStatus), Sensitivity: string(w.Sensitivity), Cancelled: w.IsCancelled, ItemType: string(w.CalendarItemType)}
+				if it != want {
+					t.Errorf("view[%d] = %+v\nwant      %+v", i, it, want)
+				}
+			}
+			if len(got.Fetched) != min(5, len(truth)) {
+				t.Errorf("fetched %d items", len(got.Fetched))
+			}
+			for i, it := range got.Fetched {
+				if it.Subject != truth[i].Subject || it.ItemType != string(truth[i].CalendarItemType) {
+					t.Errorf("fetched[%d] = %+v, want %s %s", i, it, truth[i].Subject, truth[i].CalendarItemType)
+				}
+			}
+			if got.CRUD.UpdatedSubject != "exchangelib updated" {
+				t.Errorf("updated subject = %q", got.CRUD.UpdatedSubject)
+			}
+			if got.Sync.Initial == 0 || got.Sync.AfterCreate["create"] != 1 || got.Sync.AfterDelete["delete"] != 1 {
+				t.Errorf("sync = %+v", got.Sync)
+			}
+			if !containsAll(got.PullEvents, "CreatedEvent", "ModifiedEvent", "DeletedEvent") {
+				t.Errorf("pull events = %v", got.PullEvents)
+			}
+			if !containsAll(got.StreamEvents, "CreatedEvent") {
+				t.Errorf("streaming events = %v", got.StreamEvents)
+			}
+			if len(got.FreeBusy) != 2 || len(got.FreeBusy[0].Merged) != int(end.Sub(start)/time.Hour) {
+				t.Fatalf("free/busy = %+v", got.FreeBusy)
+			}
+			var busy int
+			for _, w := range truth {
+				if !w.IsCancelled && w.LegacyFreeBusyStatus != ews.FreeBusyFree {
+					busy++
+				}
+			}
+			if len(got.FreeBusy[0].Events) != busy {
+				t.Errorf("free/busy events for %s = %d, ground truth %d", user, len(got.FreeBusy[0].Events), busy)
+			}
+			if got.OOF.State != "Enabled" {
+				t.Errorf("oof = %+v", got.OOF)
+			}
+		})
+	}
+}
+
+func containsAll(list []string, want ...string) bool {
+	have := map[string]bool{}
+	for _, s := range list {
+		have[s] = true
+	}
+	for _, w := range want {
+		if !have[w] {
+			return false
+		}
+	}
+	return true
+}
