@@ -129,11 +129,17 @@ type part struct {
 	iv         *interval
 }
 
-// block is a maximal stretch with one published presence.
+// block is a maximal stretch with one published presence. Its presence is
+// rendered lazily (see plan.text): a plan spans days, but the scheduler
+// only ever looks at the current and the next block.
 type block struct {
 	start, end time.Time
-	parts      []part
-	p          Presence
+	// renderStart is the start the text is rendered against; it stays put
+	// when an override clips the block.
+	renderStart time.Time
+	parts       []part
+	// p is the rendered presence, nil until first needed.
+	p *Presence
 }
 
 // plan is a user's evaluated timeline: consecutive blocks from farPast to
@@ -144,6 +150,7 @@ type plan struct {
 	loc         *time.Location
 	lang        string
 	windowStart time.Time
+	rules       *CompiledRules
 }
 
 // Evaluate returns the presence of in.User at instant at.
@@ -162,7 +169,7 @@ func Timeline(in Input, rules *CompiledRules, from, to time.Time) []Presence {
 		if !b.end.After(from) || !b.start.Before(to) {
 			continue
 		}
-		p := b.p
+		p := pl.presence(i)
 		p.ComputedAt = maxTime(from, b.start)
 		out = append(out, p)
 	}
@@ -192,18 +199,48 @@ func (pl *plan) blockIndex(t time.Time) int {
 
 // at returns the presence at t, with Why naming the interval that decides t.
 func (pl *plan) at(t time.Time) Presence {
-	b := &pl.blocks[pl.blockIndex(t)]
-	p := b.p
+	i := pl.blockIndex(t)
+	b := &pl.blocks[i]
+	p := pl.presence(i)
 	p.ComputedAt = t
 	if len(b.parts) > 1 {
 		for _, pt := range b.parts {
 			if !t.Before(pt.start) && t.Before(pt.end) && pt.iv != nil {
-				p.Why = pl.reasonFor(pt.iv, b.p.Why)
+				p.Why = pl.reasonFor(pt.iv, p.Why)
 				break
 			}
 		}
 	}
 	return p
+}
+
+// presence returns block i's presence with its bounds and next transition.
+func (pl *plan) presence(i int) Presence {
+	b := &pl.blocks[i]
+	p := *pl.text(i)
+	p.User = pl.user
+	p.Since, p.Until = b.start, b.end
+	if b.start.Equal(farPast) {
+		p.Since = pl.windowStart
+	}
+	if b.end.Equal(farFuture) {
+		p.Until = time.Time{}
+	}
+	if i+1 < len(pl.blocks) {
+		n := pl.text(i + 1)
+		p.Next = &Transition{At: b.end, Availability: n.Availability, StatusText: n.StatusText}
+	}
+	return p
+}
+
+// text renders block i once and returns its availability, profile, text,
+// forward target and reason.
+func (pl *plan) text(i int) *Presence {
+	b := &pl.blocks[i]
+	if b.p == nil {
+		pl.render(b, pl.rules)
+	}
+	return b.p
 }
 
 // nextBoundary returns the first block boundary after t, false if the block
@@ -231,20 +268,16 @@ func calendarPlan(in Input, rules *CompiledRules) *plan {
 	if !knownLanguage(lang) {
 		lang = rules.language
 	}
-	pl := &plan{user: in.User, loc: loc, lang: lang, windowStart: in.Window.Start}
+	pl := &plan{user: in.User, loc: loc, lang: lang, windowStart: in.Window.Start, rules: rules}
 	if !in.Trusted {
-		pl.blocks = []block{{start: farPast, end: farFuture, parts: []part{{start: farPast, end: farFuture}}}}
-		pl.blocks[0].p = Presence{Availability: Unknown, Profile: rules.noData.profile, ForwardTo: rules.noData.forwardTo,
+		pl.blocks = []block{{start: farPast, end: farFuture, renderStart: farPast, parts: []part{{start: farPast, end: farFuture}}}}
+		pl.blocks[0].p = &Presence{Availability: Unknown, Profile: rules.noData.profile, ForwardTo: rules.noData.forwardTo,
 			StatusText: rules.noData.texts.render(lang, textData{Profile: rules.noData.profile, Availability: string(Unknown)}),
 			Why:        Reason{Source: "no_data", Detail: "no trustworthy calendar data (not synced yet or sync failing)"}}
 	} else {
 		ivs := intervals(in, rules, loc)
 		pl.blocks = mergeBlocks(segment(ivs), rules.mergeGap)
-		for i := range pl.blocks {
-			pl.render(&pl.blocks[i], rules)
-		}
 	}
-	pl.finalize()
 	return pl
 }
 
@@ -255,8 +288,7 @@ func (pl *plan) withOverride(o *Override) *plan {
 		return pl
 	}
 	out := *pl
-	out.blocks = pl.applyOverride(slices.Clone(pl.blocks), *o)
-	out.finalize()
+	out.blocks = pl.applyOverride(pl.blocks, *o)
 	return &out
 }
 
@@ -266,32 +298,11 @@ func (pl *plan) overrideEnd(o Override) time.Time {
 		return o.Until
 	}
 	for _, b := range pl.blocks {
-		if b.start.After(o.SetAt) && b.p.Why.Source != "override" {
+		if b.start.After(o.SetAt) {
 			return b.start
 		}
 	}
 	return farFuture
-}
-
-// finalize fills the user, bounds and next transition of every block.
-func (pl *plan) finalize() {
-	blocks := pl.blocks
-	for i := range blocks {
-		b := &blocks[i]
-		b.p.User = pl.user
-		b.p.Since, b.p.Until = b.start, b.end
-		b.p.Next = nil
-		if b.start.Equal(farPast) {
-			b.p.Since = pl.windowStart
-		}
-		if b.end.Equal(farFuture) {
-			b.p.Until = time.Time{}
-		}
-		if i+1 < len(blocks) {
-			n := blocks[i+1].p
-			b.p.Next = &Transition{At: b.end, Availability: n.Availability, StatusText: n.StatusText}
-		}
-	}
 }
 
 // intervals classifies the occurrences with the rules.
@@ -374,21 +385,31 @@ func segment(ivs []*interval) []part {
 	}
 	slices.SortFunc(cuts, func(a, b time.Time) int { return a.Compare(b) })
 	cuts = slices.CompactFunc(cuts, func(a, b time.Time) bool { return a.Equal(b) })
-	// Sort intervals by start so that the scan can stop early.
+	// Sweep: intervals enter the active set at their start and leave it
+	// after their end; the active set is small.
 	sorted := slices.Clone(ivs)
 	slices.SortFunc(sorted, func(a, b *interval) int { return a.start.Compare(b.start) })
 	parts := make([]part, 0, len(cuts))
+	active := make([]*interval, 0, 8)
+	next := 0
 	for i := 0; i+1 < len(cuts); i++ {
 		s, e := cuts[i], cuts[i+1]
+		for next < len(sorted) && !sorted[next].start.After(s) {
+			active = append(active, sorted[next])
+			next++
+		}
+		kept := active[:0]
 		var win *interval
-		for _, iv := range sorted {
-			if iv.start.After(s) {
-				break
+		for _, iv := range active {
+			if !iv.end.After(s) {
+				continue
 			}
-			if iv.end.After(s) && (win == nil || iv.wins(win)) {
+			kept = append(kept, iv)
+			if win == nil || iv.wins(win) {
 				win = iv
 			}
 		}
+		active = kept
 		parts = append(parts, part{start: s, end: e, iv: win})
 	}
 	return parts
@@ -419,30 +440,28 @@ func sameShow(a, b *interval) bool {
 // mergeBlocks joins adjacent parts that show the same presence and bridges
 // free gaps shorter than gap between blocks that show the same presence.
 func mergeBlocks(parts []part, gap time.Duration) []block {
-	var blocks []block
-	for _, pt := range parts {
-		if n := len(blocks); n > 0 {
-			last := &blocks[n-1]
-			if sameShow(last.parts[0].iv, pt.iv) {
-				last.end = pt.end
-				last.parts = append(last.parts, pt)
-				continue
-			}
+	blocks := make([]block, 0, len(parts))
+	first := 0
+	for i := 1; i <= len(parts); i++ {
+		if i < len(parts) && sameShow(parts[first].iv, parts[i].iv) {
+			continue
 		}
-		blocks = append(blocks, block{start: pt.start, end: pt.end, parts: []part{pt}})
+		blocks = append(blocks, block{start: parts[first].start, end: parts[i-1].end, renderStart: parts[first].start, parts: parts[first:i]})
+		first = i
 	}
 	if gap <= 0 {
 		return blocks
 	}
-	out := blocks[:0:0]
+	out := blocks[:0]
 	for i := 0; i < len(blocks); i++ {
 		b := blocks[i]
 		if n := len(out); n > 0 && i+1 < len(blocks) && b.parts[0].iv == nil && b.end.Sub(b.start) < gap &&
 			out[n-1].parts[0].iv != nil && sameShow(out[n-1].parts[0].iv, blocks[i+1].parts[0].iv) {
+			// Parts of consecutive blocks are consecutive in parts, so the
+			// merged block's parts are one longer sub-slice.
 			last := &out[n-1]
 			next := blocks[i+1]
-			last.parts = append(last.parts, b.parts...)
-			last.parts = append(last.parts, next.parts...)
+			last.parts = last.parts[:len(last.parts)+len(b.parts)+len(next.parts)]
 			last.end = next.end
 			i++
 			continue
@@ -469,27 +488,28 @@ func (pl *plan) render(b *block, rules *CompiledRules) {
 	iv := b.parts[0].iv
 	until := ""
 	if b.end.Before(farFuture) {
-		until = FormatInstant(b.end, b.start, pl.loc, pl.lang)
+		until = FormatInstant(b.end, b.renderStart, pl.loc, pl.lang)
 	}
 	since := ""
-	if b.start.After(farPast) {
-		since = FormatInstant(b.start, b.start, pl.loc, pl.lang)
+	if b.renderStart.After(farPast) {
+		since = FormatInstant(b.renderStart, b.renderStart, pl.loc, pl.lang)
 	}
 	var st compiledState
 	var texts textSet
+	b.p = &Presence{}
 	switch {
 	case iv == nil:
 		st = rules.free
 		texts = st.texts
-		b.p = Presence{Availability: Available, Why: Reason{Source: "free", Detail: "nothing scheduled"}}
+		*b.p = Presence{Availability: Available, Why: Reason{Source: "free", Detail: "nothing scheduled"}}
 	case iv.rule == nil:
 		st = rules.autoReply
 		texts = st.texts
-		b.p = Presence{Availability: OutOfOffice, Why: pl.reasonFor(iv, Reason{})}
+		*b.p = Presence{Availability: OutOfOffice, Why: pl.reasonFor(iv, Reason{})}
 	default:
 		st = compiledState{profile: iv.rule.profile, forwardTo: iv.rule.forwardTo}
 		texts = iv.rule.texts
-		b.p = Presence{Availability: iv.avail, Why: pl.reasonFor(iv, Reason{})}
+		*b.p = Presence{Availability: iv.avail, Why: pl.reasonFor(iv, Reason{})}
 	}
 	f := [3]string{}
 	if iv != nil {
@@ -567,7 +587,7 @@ func (pl *plan) applyOverride(blocks []block, o Override) []block {
 	if !o.Until.IsZero() {
 		detail = "manual override until " + o.Until.In(pl.loc).Format("2006-01-02 15:04 MST")
 	}
-	ob := block{start: start, end: end, parts: []part{{start: start, end: end}}, p: Presence{
+	ob := block{start: start, end: end, renderStart: start, parts: []part{{start: start, end: end}}, p: &Presence{
 		Availability: o.Availability, Profile: profile, ForwardTo: o.ForwardTo,
 		StatusText: texts.render(pl.lang, textData{Until: until, Profile: profile, Availability: string(o.Availability)}),
 		Why:        Reason{Source: "override", Start: start, End: o.Until, Detail: detail},
@@ -613,4 +633,50 @@ func clipParts(parts []part, s, e time.Time) []part {
 		out = append(out, pt)
 	}
 	return out
+}
+
+// compact keeps the blocks from the one containing now up to the first one
+// starting after now+ahead, copying what they reference, so that a plan
+// held for a long time does not pin the whole calendar in memory. It
+// returns the start of the last kept block: the plan must be rebuilt
+// before then.
+func (pl *plan) compact(now time.Time, ahead time.Duration) time.Time {
+	first := pl.blockIndex(now)
+	last := len(pl.blocks) - 1
+	for j := first; j < len(pl.blocks); j++ {
+		if pl.blocks[j].start.After(now.Add(ahead)) {
+			last = j
+			break
+		}
+	}
+	kept := make([]block, 0, last-first+1)
+	copies := map[*interval]*interval{}
+	for _, b := range pl.blocks[first : last+1] {
+		parts := make([]part, len(b.parts))
+		for k, pt := range b.parts {
+			if pt.iv != nil {
+				c := copies[pt.iv]
+				if c == nil {
+					cp := *pt.iv
+					if cp.occ != nil {
+						o := *cp.occ
+						o.Categories = slices.Clone(o.Categories)
+						cp.occ = &o
+					}
+					c = &cp
+					copies[pt.iv] = c
+				}
+				pt.iv = c
+			}
+			parts[k] = pt
+		}
+		b.parts = parts
+		kept = append(kept, b)
+	}
+	truncated := last < len(pl.blocks)-1
+	pl.blocks = kept
+	if truncated {
+		return kept[len(kept)-1].start
+	}
+	return farFuture
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,11 @@ import (
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/store"
 )
+
+// planAhead is how much of a loaded plan the scheduler keeps: blocks up to
+// the first one starting after now+planAhead. The user is reloaded before
+// reaching it (spread over the last quarter), about once a day.
+const planAhead = 36 * time.Hour
 
 // ErrUnknownUser is returned (wrapped) for a user the scheduler does not plan.
 var ErrUnknownUser = errors.New("presence: unknown user")
@@ -88,6 +94,8 @@ type Scheduler struct {
 	stored map[string]storedPresence
 	// busy is true while Run works through an iteration (see idle).
 	busy bool
+	// wakeups counts Run's loop iterations after start (benchmarks).
+	wakeups atomic.Uint64
 }
 
 // userState is the scheduler's view of one user.
@@ -213,6 +221,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-s.kick:
 			timer.Stop()
 		}
+		s.wakeups.Add(1)
 		s.setBusy()
 	}
 }
@@ -458,6 +467,9 @@ func (s *Scheduler) loadDirty(ctx context.Context) {
 			st.calendar = calendarPlan(in, rules)
 			st.needLoad = false
 			st.refreshAt = now.Add(s.horizon/2 + jitter(u, s.horizon/4))
+			if limit := st.calendar.compact(now, planAhead); limit.Before(farFuture) {
+				st.refreshAt = minTime(st.refreshAt, limit.Add(-jitter(u, planAhead/4)))
+			}
 			s.applyPlanLocked(st, now)
 		}
 		s.mu.Unlock()

@@ -50,7 +50,7 @@ func (f *fakeSource) Load(_ context.Context, user string, from, to time.Time) (I
 		return Input{}, fmt.Errorf("fake: %w", ErrUnknownUser)
 	}
 	out := *in
-	out.Occurrences = nil
+	out.Occurrences = make([]calendar.Occurrence, 0, len(in.Occurrences))
 	for _, o := range in.Occurrences {
 		if o.Overlaps(from, to) {
 			out.Occurrences = append(out.Occurrences, o)
