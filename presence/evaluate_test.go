@@ -198,6 +198,18 @@ func TestEvaluate(t *testing.T) {
 		{name: "no default rules uses built-in mapping", rs: RuleSet{Options: Options{DefaultRules: new(bool)}},
 			occ: []calendar.Occurrence{occ("m", "2025-11-24 14:00", "2025-11-24 15:00", meeting)},
 			at:  "2025-11-24 14:30", want: Busy, text: "Busy until 15:00", rule: ""},
+		{name: "subject template splits back-to-back blocks", rs: RuleSet{Rules: []Rule{{Name: "subj", Match: Match{Meeting: boolPtr(true)}, Profile: "meeting", StatusText: "{{subject}} until {{until}}"}}},
+			occ: []calendar.Occurrence{occ("a", "2025-11-24 14:00", "2025-11-24 15:00", meeting), occ("b", "2025-11-24 15:00", "2025-11-24 16:00", meeting)},
+			at:  "2025-11-24 14:30", want: Busy, text: "Subject a until 15:00", until: "2025-11-24 15:00"},
+		{name: "gap between different presences is not bridged", rs: RuleSet{Options: Options{MergeGapMinutes: 30}},
+			occ: []calendar.Occurrence{occ("a", "2025-11-24 14:00", "2025-11-24 15:00", meeting), occ("b", "2025-11-24 15:10", "2025-11-24 16:00", fb(calendar.Tentative))},
+			at:  "2025-11-24 15:05", want: Available},
+		{name: "lead time merges with the previous meeting", rs: RuleSet{Rules: []Rule{{Name: "travel", Match: Match{Location: "building b"}, Profile: "in_a_meeting",
+			StatusText: "In a meeting{{if .Until}} until {{.Until}}{{end}}", LeadMinutes: 15}}},
+			occ: []calendar.Occurrence{occ("a", "2025-11-24 14:00", "2025-11-24 14:50", meeting), occ("b", "2025-11-24 15:00", "2025-11-24 16:00", meeting, loc("Building B"))},
+			at:  "2025-11-24 14:55", want: Busy, until: "2025-11-24 16:00", rule: "travel"},
+		{name: "all-day tentative is tentative", occ: []calendar.Occurrence{allDay("t", "2025-11-24", "2025-11-25", berlin, fb(calendar.Tentative))},
+			at: "2025-11-24 23:59", want: Tentative},
 		{name: "untrusted is unknown", untrusted: true, occ: []calendar.Occurrence{occ("m", "2025-11-24 14:00", "2025-11-24 15:00", meeting)},
 			at: "2025-11-24 14:30", want: Unknown, source: "no_data"},
 		{name: "override until next transition", override: &Override{Availability: Busy, StatusText: "Do not disturb until {{until}}", SetAt: at("2025-11-24 10:00")},
@@ -411,5 +423,35 @@ func TestFormatInstant(t *testing.T) {
 		if got := FormatInstant(c.t, ref, berlin, c.lang); got != c.expect {
 			t.Errorf("FormatInstant(%s, %s) = %q, want %q", c.t, c.lang, got, c.expect)
 		}
+	}
+}
+
+func TestTimelineWithOverride(t *testing.T) {
+	rules := mustCompile(t, RuleSet{})
+	in := Input{User: "u", Trusted: true, Location: berlin,
+		Occurrences: []calendar.Occurrence{occ("a", "2025-11-24 09:00", "2025-11-24 11:00", meeting)},
+		Override:    &Override{Availability: OutOfOffice, SetAt: at("2025-11-24 08:00"), Until: at("2025-11-24 10:00")}}
+	got := Timeline(in, rules, at("2025-11-24 07:00"), at("2025-11-24 12:00"))
+	want := []struct {
+		avail  Availability
+		source string
+		since  string
+	}{
+		{Available, "free", ""},
+		{OutOfOffice, "override", "2025-11-24 08:00"},
+		{Busy, "calendar", "2025-11-24 10:00"},
+		{Available, "free", "2025-11-24 11:00"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("timeline = %+v", got)
+	}
+	for i, w := range want {
+		if got[i].Availability != w.avail || got[i].Why.Source != w.source || (w.since != "" && !got[i].Since.Equal(at(w.since))) {
+			t.Errorf("segment %d = %s/%s since %s, want %s/%s since %s", i, got[i].Availability, got[i].Why.Source, got[i].Since, w.avail, w.source, w.since)
+		}
+	}
+	// The meeting's text keeps its real end although the override clipped it.
+	if got[2].StatusText != "In a meeting until 11:00" {
+		t.Errorf("clipped meeting text = %q", got[2].StatusText)
 	}
 }

@@ -513,3 +513,35 @@ func TestSchedulerIdleDoesNoWork(t *testing.T) {
 		t.Errorf("08:00 transitions = %d, want %d", len(got), users/480+1)
 	}
 }
+
+// TestSchedulerRunsForDays walks a week of daily meetings through the
+// scheduler: plans are compacted to about a day and a half, so this
+// exercises the periodic reloads between transitions.
+func TestSchedulerRunsForDays(t *testing.T) {
+	c := clock.NewFake(at("2025-11-24 08:00"))
+	src := newFakeSource()
+	var o []calendar.Occurrence
+	for d := range 7 {
+		day := at("2025-11-24 00:00").AddDate(0, 0, d).Format("2006-01-02")
+		o = append(o, occ(fmt.Sprint("m", d), day+" 09:00", day+" 10:00", meeting))
+	}
+	src.set("alice@example.com", o, calendar.OOFSettings{}, true)
+	h := startScheduler(t, c, src, &mapPresenceStore{}, mustCompile(t, RuleSet{}))
+	n := len(h.rec.all())
+	for d := range 7 {
+		day := at("2025-11-24 00:00").AddDate(0, 0, d).Format("2006-01-02")
+		// Step through the day in hours, so that reloads happen in between.
+		for _, hm := range []string{"06:00", "09:00", "09:30", "10:00", "18:00"} {
+			h.advanceTo(day + " " + hm)
+		}
+		got := h.rec.since(n)
+		if len(got) != 2 || got[0].Current.Availability != Busy || !got[0].At.Equal(at(day+" 09:00")) ||
+			got[1].Current.Availability != Available || !got[1].At.Equal(at(day+" 10:00")) {
+			t.Fatalf("day %s: changes %+v, want busy at 09:00 and available at 10:00", day, got)
+		}
+		n += 2
+	}
+	if loads := src.loadCount(); loads < 4 || loads > 10 {
+		t.Errorf("loads over a week = %d, want about one a day", loads)
+	}
+}
