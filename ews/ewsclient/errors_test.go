@@ -65,15 +65,24 @@ func TestErrorClassification(t *testing.T) {
 		{"ok", 200, nil, unsubscribeOK(), func(err error) bool { return err == nil }, false, 0},
 		{"500 with a normal response", 500, nil, unsubscribeOK(), func(err error) bool { return err == nil }, false, 0},
 		{"server busy fault", 500, nil, fault(ews.ErrorServerBusy, map[string]string{"BackOffMilliseconds": "297749"}),
-			func(err error) bool { var f *ews.SOAPFault; return errors.As(err, &f) && f.StatusCode == 500 && ews.IsCode(err, ews.ErrorServerBusy) }, true, 297749 * time.Millisecond},
+			func(err error) bool {
+				var f *ews.SOAPFault
+				return errors.As(err, &f) && f.StatusCode == 500 && ews.IsCode(err, ews.ErrorServerBusy)
+			}, true, 297749 * time.Millisecond},
 		{"impersonation fault", 500, nil, fault(ews.ErrorImpersonateUserDenied, nil), func(err error) bool { return ews.IsCode(err, ews.ErrorImpersonateUserDenied) }, false, 0},
 		{"unauthorized", 401, map[string]string{"WWW-Authenticate": "Basic"}, nil,
 			func(err error) bool { var h *ews.HTTPError; return errors.As(err, &h) && h.Unauthorized() }, false, 0},
-		{"forbidden", 403, nil, []byte("EWS is disabled"), func(err error) bool { var h *ews.HTTPError; return errors.As(err, &h) && h.Forbidden() && h.Body == "EWS is disabled" }, false, 0},
+		{"forbidden", 403, nil, []byte("EWS is disabled"), func(err error) bool {
+			var h *ews.HTTPError
+			return errors.As(err, &h) && h.Forbidden() && h.Body == "EWS is disabled"
+		}, false, 0},
 		{"body-less 503", 503, map[string]string{"Retry-After": "7"}, nil,
 			func(err error) bool { var h *ews.HTTPError; return errors.As(err, &h) && h.Unavailable() }, true, 7 * time.Second},
 		{"redirect to error page", 302, map[string]string{"Location": "/ews/genericerrorpage.htm?aspxerrorpath=/EWS/Exchange.asmx"}, nil,
-			func(err error) bool { var h *ews.HTTPError; return errors.As(err, &h) && strings.Contains(h.Location, "genericerrorpage") }, false, 0},
+			func(err error) bool {
+				var h *ews.HTTPError
+				return errors.As(err, &h) && strings.Contains(h.Location, "genericerrorpage")
+			}, false, 0},
 		{"500 html", 500, nil, []byte("<html><body>Runtime Error</body></html>"), func(err error) bool { var h *ews.HTTPError; return errors.As(err, &h) && h.StatusCode == 500 }, true, 0},
 		{"200 html login page", 200, nil, []byte("<html><body>Sign in</body></html>"), func(err error) bool { return errors.As(err, new(*ews.ProtocolError)) }, false, 0},
 		{"inner server busy", 200, nil, func() []byte {
