@@ -195,7 +195,13 @@ func (h *Handler) serveEWS(w http.ResponseWriter, r *http.Request, account strin
 		h.writeError(w, op, err)
 		return
 	}
-	defer release()
+	if opName == "GetStreamingEvents" {
+		// A hanging connection counts against the streaming connection
+		// limit (checked by OpenStream), not against EWSMaxConcurrency.
+		release()
+	} else {
+		defer release()
+	}
 	resp, err := op.serve(ctx, c, env.Body, w, r)
 	if err != nil {
 		if errors.Is(err, errStreamed) {

@@ -285,3 +285,38 @@ func TestThrottlingBudget(t *testing.T) {
 		t.Errorf("stats throttled ErrorServerBusy = %d", got)
 	}
 }
+
+func TestBatchStopsWhenBudgetRunsOut(t *testing.T) {
+	p := ewsmem.DefaultPolicy()
+	p.MaxBurst, p.CutoffBalance, p.RechargeRate, p.CostPerRequest = 20*time.Millisecond, 0, time.Millisecond, 10*time.Millisecond
+	x, _ := newExchange(t, ewsmem.Options{Policy: &p})
+	ctx := context.Background()
+	c := svcCaller(x, "user1@example.com")
+	var refs []ews.ItemRef
+	for i := 0; i < 5; i++ {
+		id, err := x.AddCalendarItem("user1@example.com", ews.CalendarItem{Subject: "b", Start: t0, End: t0.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ews.ItemByID(id))
+	}
+	admit(t, x, c)
+	res := x.GetItem(ctx, c, refs)
+	var codes []ews.ResponseCode
+	for _, r := range res {
+		codes = append(codes, codeOf(r.Err))
+	}
+	want := []ews.ResponseCode{"", "", "", ews.ErrorServerBusy, ews.ErrorBatchProcessingStopped}
+	for i := range want {
+		if codes[i] != want[i] {
+			t.Fatalf("GetItem codes = %v, want %v", codes, want)
+		}
+	}
+	var re *ews.ResponseError
+	if e, ok := res[4].Err.(*ews.ResponseError); ok {
+		re = e
+	}
+	if re == nil || re.Class != ews.ClassWarning {
+		t.Errorf("stopped item = %v, want a Warning", res[4].Err)
+	}
+}

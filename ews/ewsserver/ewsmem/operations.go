@@ -146,6 +146,34 @@ func (x *Exchange) mailboxOfItem(c *ewsserver.Caller, ref ews.ItemRef) (*mailbox
 	return mb, nil
 }
 
+// stopsBatch reports whether an item error stops the rest of a batch
+// (the remaining items get ErrorBatchProcessingStopped).
+func stopsBatch(err error) bool {
+	code, _ := ews.CodeOf(err)
+	switch code {
+	case ews.ErrorAccessDenied, ews.ErrorServerBusy, ews.ErrorMailboxStoreUnavailable, ews.ErrorMailboxMoveInProgress,
+		ews.ErrorQuotaExceeded, ews.ErrorInsufficientResources, ews.ErrorConnectionFailed, ews.ErrorADUnavailable:
+		return true
+	}
+	return false
+}
+
+// batchStopped is the Warning the items after a stop-the-batch error get.
+func batchStopped() error {
+	e := ewsserver.Fail(ews.ErrorBatchProcessingStopped, "The batch was stopped because an earlier item failed.")
+	e.Class = ews.ClassWarning
+	return e
+}
+
+// chargeItem charges one batch item to the caller's budget; past the
+// cutoff the item fails with ErrorServerBusy (and stops the batch).
+func (x *Exchange) chargeItem(c *ewsserver.Caller, i int) error {
+	if i == 0 {
+		return nil // the request itself was charged by Admit
+	}
+	return x.throttle.charge(budgetKey(c))
+}
+
 // GetItem implements ewsserver.Backend.
 func (x *Exchange) GetItem(ctx context.Context, c *ewsserver.Caller, refs []ews.ItemRef) []ewsserver.ItemResult {
 	out := make([]ewsserver.ItemResult, len(refs))
@@ -155,10 +183,19 @@ func (x *Exchange) GetItem(ctx context.Context, c *ewsserver.Caller, refs []ews.
 		}
 		return out
 	}
+	stopped := false
 	for i, ref := range refs {
+		if stopped {
+			out[i].Err = batchStopped()
+			continue
+		}
+		if err := x.chargeItem(c, i); err != nil {
+			out[i].Err, stopped = err, true
+			continue
+		}
 		mb, err := x.mailboxOfItem(c, ref)
 		if err != nil {
-			out[i].Err = err
+			out[i].Err, stopped = err, stopsBatch(err)
 			continue
 		}
 		mb.mu.Lock()
@@ -187,9 +224,18 @@ func (x *Exchange) CreateItem(ctx context.Context, c *ewsserver.Caller, folder e
 		folder = ews.CalendarFolder()
 	}
 	mb, err := x.folderMailbox(c, folder)
+	stopped := false
 	for i, item := range items {
+		if stopped {
+			out[i].Err = batchStopped()
+			continue
+		}
 		if err != nil {
 			out[i].Err = err
+			continue
+		}
+		if cerr := x.chargeItem(c, i); cerr != nil {
+			out[i].Err, stopped = cerr, true
 			continue
 		}
 		mb.mu.Lock()
@@ -213,10 +259,19 @@ func (x *Exchange) UpdateItem(ctx context.Context, c *ewsserver.Caller, changes 
 		}
 		return out
 	}
+	stopped := false
 	for i, ch := range changes {
+		if stopped {
+			out[i].Err = batchStopped()
+			continue
+		}
+		if err := x.chargeItem(c, i); err != nil {
+			out[i].Err, stopped = err, true
+			continue
+		}
 		mb, err := x.mailboxOfItem(c, ch.Ref)
 		if err != nil {
-			out[i].Err = err
+			out[i].Err, stopped = err, stopsBatch(err)
 			continue
 		}
 		mb.mu.Lock()
@@ -240,10 +295,19 @@ func (x *Exchange) DeleteItem(ctx context.Context, c *ewsserver.Caller, refs []e
 		}
 		return out
 	}
+	stopped := false
 	for i, ref := range refs {
+		if stopped {
+			out[i] = batchStopped()
+			continue
+		}
+		if err := x.chargeItem(c, i); err != nil {
+			out[i], stopped = err, true
+			continue
+		}
 		mb, err := x.mailboxOfItem(c, ref)
 		if err != nil {
-			out[i] = err
+			out[i], stopped = err, stopsBatch(err)
 			continue
 		}
 		mb.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/calsync/calsync/ews/ewsserver"
 	"github.com/calsync/calsync/internal/clock"
 )
 
@@ -239,4 +240,22 @@ func (t *throttler) stats() (throttled map[string]int64, streaming int) {
 		streaming += b.streaming
 	}
 	return throttled, streaming
+}
+
+// charge bills one more unit of work (a batch item) to key; past the cutoff
+// it answers ErrorServerBusy with the back-off.
+func (t *throttler) charge(key string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.policy
+	if p.MaxBurst < 0 {
+		return nil
+	}
+	b := t.budgetLocked(key)
+	if p.CutoffBalance >= 0 && b.balance < -float64(p.CutoffBalance.Milliseconds()) {
+		t.throttled["ErrorServerBusy"]++
+		return ewsserver.ServerBusy(t.backOffLocked(b), false)
+	}
+	b.balance -= float64(p.CostPerRequest.Milliseconds())
+	return nil
 }
