@@ -76,6 +76,13 @@ type StreamGroupSource interface {
 	StreamGroups() []StreamGroup
 }
 
+// StreamGroupsFunc adapts a function to StreamGroupSource, e.g. one that
+// converts engine.Engine.Groups.
+type StreamGroupsFunc func() []StreamGroup
+
+// StreamGroups calls f.
+func (f StreamGroupsFunc) StreamGroups() []StreamGroup { return f() }
+
 // StreamGroup is the engine's view of one affinity group's connections.
 type StreamGroup struct {
 	// Key matches store.MailboxStatus.Group.
