@@ -61,13 +61,19 @@ func TestHostileStreams(t *testing.T) {
 		parts [][]byte
 		check func(error) bool
 	}{
-		{"truncated", [][]byte{heartbeat(), heartbeat()[:150]}, func(err error) bool { return err != nil && err != io.EOF && strings.Contains(err.Error(), "unexpected EOF") }},
+		{"truncated", [][]byte{heartbeat(), heartbeat()[:150]}, func(err error) bool {
+			return err != nil && err != io.EOF && strings.Contains(err.Error(), "unexpected EOF")
+		}},
 		{"invalid utf-8", [][]byte{heartbeat(), env(streamResp + "<m:GetStreamingEventsResponseMessage ResponseClass=\"Success\"><m:MessageText>\xff\xfe</m:MessageText></m:GetStreamingEventsResponseMessage></m:ResponseMessages></m:GetStreamingEventsResponse>")},
-			func(err error) bool { return errors.As(err, new(*ews.ProtocolError)) && strings.Contains(err.Error(), "UTF-8") }},
+			func(err error) bool {
+				return errors.As(err, new(*ews.ProtocolError)) && strings.Contains(err.Error(), "UTF-8")
+			}},
 		{"deep nesting", [][]byte{heartbeat(), env(streamResp + strings.Repeat("<a>", 5000))},
 			func(err error) bool { return errors.Is(err, ewswire.ErrTooDeep) }},
 		{"wrong namespace", [][]byte{heartbeat(), bytes.ReplaceAll(heartbeat(), []byte("http://schemas.xmlsoap.org"), []byte("https://schemas.xmlsoap.org"))},
-			func(err error) bool { return errors.As(err, new(*ews.ProtocolError)) && strings.Contains(err.Error(), "not a SOAP envelope") }},
+			func(err error) bool {
+				return errors.As(err, new(*ews.ProtocolError)) && strings.Contains(err.Error(), "not a SOAP envelope")
+			}},
 		{"endless envelope", [][]byte{heartbeat(), env(streamResp + strings.Repeat("<m:x>aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa</m:x>", 300000))},
 			func(err error) bool { return errors.Is(err, ewswire.ErrTooLarge) }},
 		{"connection error envelope", [][]byte{heartbeat(), env(streamResp + `<m:GetStreamingEventsResponseMessage ResponseClass="Error"><m:MessageText>x</m:MessageText><m:ResponseCode>ErrorExceededConnectionCount</m:ResponseCode></m:GetStreamingEventsResponseMessage></m:ResponseMessages></m:GetStreamingEventsResponse>`)},
