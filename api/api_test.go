@@ -164,6 +164,7 @@ func TestEndpointsStatusAndErrors(t *testing.T) {
 		{"list bad sync filter", "GET", "/api/v1/users?sync=maybe", "", 400, "bad_request"},
 		{"presence", "GET", "/api/v1/users/alice@example.com/presence", "", 200, ""},
 		{"presence unknown", "GET", "/api/v1/users/nobody@example.com/presence", "", 404, "unknown_user"},
+		{"presence, address in another case", "GET", "/api/v1/users/Alice@Example.COM/presence", "", 200, ""},
 		{"agenda default day", "GET", "/api/v1/users/alice@example.com/agenda", "", 200, ""},
 		{"agenda range", "GET", "/api/v1/users/alice@example.com/agenda?start=2026-03-30T00:00:00Z&end=2026-03-31T00:00:00Z", "", 200, ""},
 		{"agenda bad start", "GET", "/api/v1/users/alice@example.com/agenda?start=yesterday", "", 400, "invalid_range"},

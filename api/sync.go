@@ -16,7 +16,7 @@ func (s *server) handleUserSync(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, codeNotImplemented, "sync status is not available on this instance")
 		return
 	}
-	user := r.PathValue("user")
+	user := pathUser(r)
 	st, err := s.opts.Sync.Status(user)
 	if err != nil {
 		writeUnknownUser(w, user)
@@ -90,7 +90,7 @@ func (s *server) handleSyncNow(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, codeNotImplemented, "sync-now is not available on this instance")
 		return
 	}
-	user := r.PathValue("user")
+	user := pathUser(r)
 	if !s.knownUser(user) {
 		writeUnknownUser(w, user)
 		return

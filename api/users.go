@@ -143,7 +143,7 @@ func (s *server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) handlePresence(w http.ResponseWriter, r *http.Request) {
-	user := r.PathValue("user")
+	user := pathUser(r)
 	p, ok := s.opts.Presence.Current(user)
 	if !ok {
 		writeUnknownUser(w, user)
@@ -186,7 +186,7 @@ func (s *server) handleAgenda(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, codeNotImplemented, "agenda is not available on this instance")
 		return
 	}
-	user := r.PathValue("user")
+	user := pathUser(r)
 	q := r.URL.Query()
 	now := s.clock.Now().UTC()
 	dayStart := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
@@ -277,7 +277,7 @@ func (s *server) handleSetOverride(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, codeNotImplemented, "overrides are not available on this instance")
 		return
 	}
-	user := r.PathValue("user")
+	user := pathUser(r)
 	var req OverrideRequest
 	if err := decodeBody(r, &req, false); err != nil {
 		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
@@ -314,7 +314,7 @@ func (s *server) handleClearOverride(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, codeNotImplemented, "overrides are not available on this instance")
 		return
 	}
-	user := r.PathValue("user")
+	user := pathUser(r)
 	p, err := s.opts.Overrides.ClearOverride(r.Context(), user)
 	if err != nil {
 		s.sourceError(w, user, "clearing the override", err)
@@ -328,7 +328,7 @@ func (s *server) handleDryRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, codeNotImplemented, "dry-run is not available on this instance")
 		return
 	}
-	user := r.PathValue("user")
+	user := pathUser(r)
 	var req DryRunRequest
 	if err := decodeBody(r, &req, true); err != nil {
 		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
@@ -407,4 +407,11 @@ func compileProposedRules(raw json.RawMessage) (*presence.CompiledRules, error) 
 		return nil, fmt.Errorf("rules: %w", err)
 	}
 	return compiled, nil
+}
+
+// pathUser returns the {user} path value normalised like the engine's
+// mailbox keys: trimmed and lower-case (Exchange addresses are
+// case-insensitive).
+func pathUser(r *http.Request) string {
+	return strings.ToLower(strings.TrimSpace(r.PathValue("user")))
 }
