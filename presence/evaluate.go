@@ -556,7 +556,7 @@ func (pl *plan) reasonFor(iv *interval, base Reason) Reason {
 	} else {
 		r.Subject = o.Subject
 	}
-	if iv.rule.index < 0 {
+	if iv.rule.builtin {
 		detail = append(detail, "no rule matched, built-in mapping")
 	}
 	if iv.rule.lead > 0 || iv.rule.lag > 0 {

@@ -3,6 +3,7 @@ package presence
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -155,7 +156,8 @@ type CompiledRules struct {
 }
 
 type compiledRule struct {
-	index         int // 0-based position; -1 for built-in
+	index         int // 0-based position
+	builtin       bool
 	name          string
 	ignore        bool
 	availability  Availability
@@ -272,7 +274,9 @@ func CompileRuleSet(rs RuleSet) (*CompiledRules, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	c.fallback = builtinFallback()
+	if c.fallback, err = builtinFallback(); err != nil {
+		return nil, err
+	}
 	c.source = RuleSet{Options: o, Rules: all}
 	return c, nil
 }
@@ -602,7 +606,7 @@ var (
 
 // builtinFallback is used for occurrences no rule matched: the availability
 // comes from free/busy, the profile is the availability's name.
-func builtinFallback() map[Availability]compiledRule {
+func builtinFallback() (map[Availability]compiledRule, error) {
 	texts := map[Availability][2]string{
 		Available:        {"Available", "Verfügbar"},
 		Tentative:        {"Tentatively busy{{if .Until}} until {{.Until}}{{end}}", "Vorläufig beschäftigt{{if .Until}} bis {{.Until}}{{end}}"},
@@ -614,9 +618,10 @@ func builtinFallback() map[Availability]compiledRule {
 	for a, t := range texts {
 		ts, err := compileTexts(t[0], map[string]string{"de": t[1]})
 		if err != nil {
-			panic(err) // constant templates; covered by tests
+			return nil, fmt.Errorf("presence: built-in text for %s: %w", a, err)
 		}
-		out[a] = compiledRule{index: -1, name: "", availability: a, profile: string(a), texts: ts}
+		// The largest index: configured rules win ties against it.
+		out[a] = compiledRule{index: math.MaxInt32, builtin: true, availability: a, profile: string(a), texts: ts}
 	}
-	return out
+	return out, nil
 }

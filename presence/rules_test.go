@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/calsync/calsync/calendar"
 )
 
 func TestDefaultRulesCompile(t *testing.T) {
@@ -124,5 +126,51 @@ rules:
 	}
 	if !strings.Contains(string(b), `"merge_gap_minutes":5`) || !strings.Contains(string(b), `"lead_minutes":2`) {
 		t.Errorf("JSON keys are not snake_case: %s", b)
+	}
+}
+
+func TestRuleMatches(t *testing.T) {
+	base := calendar.Occurrence{ItemID: "x", Subject: "Weekly Sync", Location: "Room 4.01", Organizer: "boss@example.com",
+		Categories: []string{"Blue", "Project X"}, FreeBusy: calendar.Busy, Sensitivity: calendar.Normal,
+		Response: calendar.ResponseAccept, IsMeeting: true}
+	yes, no := true, false
+	tests := []struct {
+		name  string
+		match Match
+		want  bool
+	}{
+		{"empty matches all", Match{}, true},
+		{"free_busy hit", Match{FreeBusy: []string{"tentative", "Busy"}}, true},
+		{"free_busy miss", Match{FreeBusy: []string{"free"}}, false},
+		{"availability hit", Match{Availability: []string{"busy"}}, true},
+		{"availability miss", Match{Availability: []string{"tentative"}}, false},
+		{"all_day false hit", Match{AllDay: &no}, true},
+		{"all_day true miss", Match{AllDay: &yes}, false},
+		{"sensitivity hit", Match{Sensitivity: []string{"normal"}}, true},
+		{"sensitivity miss", Match{Sensitivity: []string{"private"}}, false},
+		{"category case-insensitive", Match{Categories: []string{"project x"}}, true},
+		{"category miss", Match{Categories: []string{"Red"}}, false},
+		{"subject regex", Match{Subject: `^weekly\s`}, true},
+		{"subject miss", Match{Subject: `^daily`}, false},
+		{"location regex", Match{Location: `room 4\.`}, true},
+		{"location miss", Match{Location: `room 5`}, false},
+		{"organizer regex", Match{Organizer: `@example\.com$`}, true},
+		{"organizer miss", Match{Organizer: `@other\.com$`}, false},
+		{"response hit", Match{Response: []string{"accepted"}}, true},
+		{"response miss", Match{Response: []string{"no_response"}}, false},
+		{"meeting hit", Match{Meeting: &yes}, true},
+		{"appointment miss", Match{Meeting: &no}, false},
+		{"all conditions", Match{FreeBusy: []string{"busy"}, Categories: []string{"blue"}, Subject: "sync", Meeting: &yes, Response: []string{"accepted"}}, true},
+		{"one condition fails", Match{FreeBusy: []string{"busy"}, Categories: []string{"blue"}, Subject: "standup"}, false},
+	}
+	for _, tt := range tests {
+		c, err := CompileRuleSet(RuleSet{Options: Options{DefaultRules: new(bool)}, Rules: []Rule{{Name: "r", Match: tt.match, Profile: "p"}}})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		o := base
+		if got := c.rules[0].matches(&o, Busy); got != tt.want {
+			t.Errorf("%s: matches = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
