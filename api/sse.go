@@ -319,7 +319,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		users = make(map[string]bool, len(list))
 		for _, u := range list {
-			users[u] = true
+			users[strings.ToLower(strings.TrimSpace(u))] = true
 		}
 	}
 	lastText := r.Header.Get("Last-Event-ID")

@@ -287,7 +287,7 @@ func TestPublishRejectsBadEventTypes(t *testing.T) {
 func TestEventStreamUserFilter(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	start := strconv.FormatUint(e.hub.LastID(), 10)
-	s := openEvents(t, e, "", "bob@example.com", "carol@example.com")
+	s := openEvents(t, e, "", "Bob@Example.com", "carol@example.com")
 	publishPresence(t, e, "alice@example.com", presence.Busy)
 	bob := publishPresence(t, e, "bob@example.com", presence.Busy)
 	if _, err := e.hub.Publish("note", map[string]string{"for": "everyone"}); err != nil {
