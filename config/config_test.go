@@ -380,3 +380,20 @@ func TestVendorFileReferencedWithCorrection(t *testing.T) {
 		t.Errorf("error does not print the corrected file:\n%v", err)
 	}
 }
+
+func TestExampleConfigInDeployIsValid(t *testing.T) {
+	t.Setenv("CALSYNC_EWS_PASSWORD", "example-password")
+	t.Setenv("CALSYNC_LDAP_PASSWORD", "example-password")
+	path := filepath.Join("..", "deploy", "calsync.example.yaml")
+	problems := ValidateFile(path)
+	if len(problems) != 0 {
+		t.Fatalf("the example config has problems:\n%s", Report(problems))
+	}
+	cfg, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Users.LDAP == nil || cfg.Users.LDAP.GroupDN != "CN=Calendar Sync,OU=Groups,DC=example,DC=com" || len(cfg.Presence.RuleSet.Rules) != 2 {
+		t.Errorf("example config loaded unexpectedly: %+v", cfg.Users.LDAP)
+	}
+}
