@@ -66,3 +66,8 @@ func TestSamplesReencodeValid(t *testing.T) {
 		})
 	}
 }
+
+func validate(t *testing.T, name string, b []byte) {
+	t.Helper()
+	ewsschema.Validate(t, name, b)
+}
