@@ -10,6 +10,8 @@ import (
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/engine/ewsexchange"
+	"github.com/calsync/calsync/internal/ewsconn"
 	"github.com/calsync/calsync/webhook"
 )
 
@@ -97,5 +99,9 @@ func usersFromConfig(cfg *config.Config, log *slog.Logger) (UsersFunc, error) {
 
 // newExchange builds the EWS access from the config.
 func newExchange(cfg *config.Config, log *slog.Logger) (engine.Exchange, error) {
-	return nil, fmt.Errorf("app: EWS client wiring not available yet")
+	c, err := ewsconn.NewClient(cfg, ewsconn.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	return ewsexchange.NewClient(c, cfg.Exchange.AutodiscoverURL), nil
 }
