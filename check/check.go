@@ -1,0 +1,425 @@
+// Package check implements `calsync check`: it verifies, in order, that the
+// configuration is usable, that Exchange is reachable over a verified TLS
+// connection, that the service account authenticates, which Exchange version
+// answers, that Autodiscover knows every user (and how they fall into
+// affinity groups), that the service account may impersonate every
+// configured user, that a streaming and a pull subscription work end to end,
+// and whether Exchange throttles calsync. Every problem comes with the users
+// it affects and the PowerShell command or configuration setting that fixes
+// it.
+//
+// Run is the library entry point (tests call it against the simulator);
+// Main is the command line with its flags, text and JSON reports and exit
+// codes.
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/calsync/calsync/config"
+	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsclient"
+	"github.com/calsync/calsync/internal/clock"
+)
+
+// DefaultConcurrency is the number of users checked at once: well below
+// Exchange's default EWSMaxConcurrency of 27 per budget.
+const DefaultConcurrency = 8
+
+// MaxConcurrency caps Options.Concurrency (Exchange's EWSMaxConcurrency).
+const MaxConcurrency = 27
+
+// AuthMethod is how the service account authenticates.
+type AuthMethod string
+
+// Authentication methods (as in the config's exchange.auth.method).
+const (
+	AuthBasic  AuthMethod = "basic"
+	AuthNTLM   AuthMethod = "ntlm"
+	AuthOAuth2 AuthMethod = "oauth2"
+)
+
+// IDType is the ConnectingSID form used to impersonate users.
+type IDType string
+
+// Impersonation identifier forms (exchange.impersonation.id_type).
+const (
+	IDSMTP IDType = "smtp"
+	IDUPN  IDType = "upn"
+	IDSID  IDType = "sid"
+)
+
+// User is one configured mailbox. UPN and SID are needed only with the
+// matching IDType.
+type User struct {
+	SMTP string
+	UPN  string
+	SID  string
+}
+
+// Budget is the load calsync will put on Exchange (config.Budget), shown
+// by the throttling check.
+type Budget struct {
+	MaxConcurrency    int
+	PerServer         int
+	PerUser           int
+	RequestsPerSecond float64
+	MaxBackOff        time.Duration
+}
+
+// Options configure Run. EWSURL, Username (or TokenSource) and Users are
+// required; everything else has a default.
+type Options struct {
+	// EWSURL is the EWS endpoint (https://host/EWS/Exchange.asmx).
+	EWSURL string
+	// AutodiscoverURL is the SOAP Autodiscover endpoint; default
+	// https://<EWS host>/autodiscover/autodiscover.svc.
+	AutodiscoverURL string
+	// Version is the RequestServerVersion (default Exchange2016).
+	Version ews.ExchangeVersion
+	// Method, Username and Password authenticate the service account
+	// (basic or ntlm); TokenSource is used for oauth2.
+	Method      AuthMethod
+	Username    string
+	Password    string
+	TokenSource oauth2.TokenSource
+	// CAFile adds trusted roots; InsecureSkipVerify disables verification
+	// (reported as a warning).
+	CAFile             string
+	InsecureSkipVerify bool
+	// Users are the mailboxes to check; IDType selects how they are
+	// impersonated (default smtp).
+	Users  []User
+	IDType IDType
+	// Streaming reports whether the configuration uses streaming
+	// notifications (a failing streaming check is then a failure, else a
+	// warning). Default true.
+	Streaming *bool
+	// Budget is the configured request budget (shown by the throttling
+	// check).
+	Budget Budget
+	// ScopeName and ScopeGroup name the impersonation management scope and
+	// the group it covers, for the fix commands (defaults: the names
+	// `calsync setup-script` uses; the group is a placeholder when unknown).
+	ScopeName  string
+	ScopeGroup string
+	// ConfigWarnings are problems found while loading the configuration
+	// (reported by the config check).
+	ConfigWarnings []string
+	// Concurrency bounds the users checked at once (default 8, at most 27).
+	Concurrency int
+	// Timeout bounds each EWS call (default 30 s).
+	Timeout time.Duration
+	// StreamWait bounds the wait for the first streaming heartbeat
+	// (default 60 s; Exchange sends one at connect).
+	StreamWait time.Duration
+	// ThrottleProbes is the number of quick calls of the throttling probe
+	// (default 6).
+	ThrottleProbes int
+	// HTTPClient replaces the authenticated client built from the options
+	// (tests); the connectivity and TLS checks still use the URL.
+	HTTPClient ewsclient.HTTPClient
+	// Transport replaces the HTTP transport (tests); nil builds one with
+	// ewsclient.NewTransport.
+	Transport *http.Transport
+	// Progress receives the impersonation progress bar (nil: none);
+	// ProgressTTY draws a bar in place, otherwise a line every 10 %.
+	Progress    io.Writer
+	ProgressTTY bool
+	// Logger receives debug logs (default: discard). Clock times the
+	// checks (default: real time).
+	Logger *slog.Logger
+	Clock  clock.Clock
+}
+
+// ErrInvalidOptions is wrapped by Run's errors about unusable options.
+var ErrInvalidOptions = errors.New("check: invalid options")
+
+// runner holds the state shared by the checks of one run.
+type runner struct {
+	opts     Options
+	log      *slog.Logger
+	clock    clock.Clock
+	endpoint *url.URL
+	client   *ewsclient.Client
+	http     ewsclient.HTTPClient
+	tr       *http.Transport
+	report   *Report
+	// good is the first user whose impersonation succeeded (streaming,
+	// pull and throttling act as this user).
+	good string
+	// probe is the outcome of the authentication probe (version check).
+	probe probeResult
+	// mu guards throttled and backOff (the impersonation workers share them).
+	mu sync.Mutex
+	// throttled counts throttling signals seen by every check.
+	throttled map[string]int
+	// backOff is the longest back-off hint seen.
+	backOff time.Duration
+}
+
+// Run performs every check and returns the report. The error is only for
+// options that make checking impossible (wrapping ErrInvalidOptions) or a
+// cancelled context; everything found on the Exchange side is in the
+// report.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	r := &runner{opts: o, log: o.Logger, clock: o.Clock, throttled: map[string]int{}}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.clock == nil {
+		r.clock = clock.Real{}
+	}
+	r.applyDefaults()
+	r.report = &Report{Schema: SchemaVersion, Account: o.Username, Users: len(o.Users), Status: StatusOK,
+		StartedAt: r.clock.Now().UTC().Truncate(time.Second)}
+	if u, err := url.Parse(o.EWSURL); err == nil {
+		r.report.Endpoint = u.Redacted()
+	}
+
+	steps := []struct {
+		id, title string
+		run       func(context.Context) Result
+	}{
+		{IDConfig, "Configuration", r.checkConfig},
+		{IDConnectivity, "Connectivity", r.checkConnectivity},
+		{IDTLS, "TLS", r.checkTLS},
+		{IDAuthentication, "Authentication", r.checkAuthentication},
+		{IDVersion, "EWS version", r.checkVersion},
+		{IDAutodiscover, "Autodiscover", r.checkAutodiscover},
+		{IDImpersonation, "Impersonation", r.checkImpersonation},
+		{IDStreaming, "Streaming", r.checkStreaming},
+		{IDPull, "Pull", r.checkPull},
+		{IDThrottling, "Throttling", r.checkThrottling},
+	}
+	blocked := ""
+	for _, s := range steps {
+		if err := ctx.Err(); err != nil {
+			return r.report, fmt.Errorf("check: %w", err)
+		}
+		start := r.clock.Now()
+		var res Result
+		if blocked != "" {
+			res = Result{Status: StatusSkip, Summary: "skipped: " + blocked}
+		} else {
+			res = s.run(ctx)
+		}
+		res.ID, res.Title = s.id, s.title
+		res.DurationMS = r.clock.Now().Sub(start).Milliseconds()
+		r.report.add(res)
+		if blocked == "" && res.Status == StatusFail && blocksLater(s.id) {
+			blocked = strings.ToLower(s.title) + " failed"
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return r.report, fmt.Errorf("check: %w", err)
+	}
+	return r.report, nil
+}
+
+// blocksLater reports whether a failure of check id makes the later checks
+// meaningless.
+func blocksLater(id string) bool {
+	switch id {
+	case IDConfig, IDConnectivity, IDTLS, IDAuthentication:
+		return true
+	}
+	return false
+}
+
+func (r *runner) applyDefaults() {
+	o := &r.opts
+	if o.Version == "" {
+		o.Version = ews.Exchange2016
+	}
+	if o.Method == "" {
+		o.Method = AuthNTLM
+	}
+	if o.IDType == "" {
+		o.IDType = IDSMTP
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.Concurrency > MaxConcurrency {
+		o.Concurrency = MaxConcurrency
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.StreamWait <= 0 {
+		o.StreamWait = 60 * time.Second
+	}
+	if o.ThrottleProbes <= 0 {
+		o.ThrottleProbes = 6
+	}
+	if o.Budget == (Budget{}) {
+		d := config.Defaults().Budget
+		o.Budget = Budget{MaxConcurrency: d.MaxConcurrency, PerServer: d.PerServer, PerUser: d.PerUser,
+			RequestsPerSecond: d.RequestsPerSecond, MaxBackOff: d.MaxBackOff}
+	}
+	if o.ScopeName == "" {
+		o.ScopeName = "calsync impersonation scope"
+	}
+}
+
+// streaming reports whether streaming notifications are configured.
+func (r *runner) streaming() bool { return r.opts.Streaming == nil || *r.opts.Streaming }
+
+// checkConfig validates the options and builds the client.
+func (r *runner) checkConfig(context.Context) Result {
+	o := r.opts
+	var problems []string
+	u, err := url.Parse(o.EWSURL)
+	switch {
+	case o.EWSURL == "":
+		problems = append(problems, "no EWS URL: set exchange.ews_url (https://mail.example.com/EWS/Exchange.asmx)")
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		problems = append(problems, fmt.Sprintf("exchange.ews_url %q is not an absolute http(s) URL", o.EWSURL))
+	case u.User != nil:
+		problems = append(problems, "exchange.ews_url must not contain credentials; use exchange.auth")
+	default:
+		r.endpoint = u
+	}
+	switch o.Method {
+	case AuthBasic, AuthNTLM:
+		if o.Username == "" && o.HTTPClient == nil {
+			problems = append(problems, "no service account: set exchange.auth.username")
+		}
+		if o.Password == "" && o.HTTPClient == nil {
+			problems = append(problems, "no password: set exchange.auth.password_env or exchange.auth.password_file")
+		}
+	case AuthOAuth2:
+		if o.TokenSource == nil && o.HTTPClient == nil {
+			problems = append(problems, "oauth2 needs exchange.auth.oauth2 (token_url, client_id, client_secret_env)")
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("unknown auth method %q; expected basic, ntlm or oauth2", o.Method))
+	}
+	if err := o.Version.Sendable(); err != nil {
+		problems = append(problems, fmt.Sprintf("exchange.server_version %q is not usable; expected Exchange2013_SP1 or Exchange2016", o.Version))
+	}
+	if len(o.Users) == 0 {
+		problems = append(problems, "no users to check: set users.static, users.csv_file or users.ldap")
+	}
+	for i, usr := range o.Users {
+		if !strings.Contains(usr.SMTP, "@") {
+			problems = append(problems, fmt.Sprintf("user %d %q is not an SMTP address", i+1, usr.SMTP))
+		}
+	}
+	if len(problems) == 0 {
+		if err := r.buildClient(); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return Result{Status: StatusFail, Summary: fmt.Sprintf("%d %s", len(problems), plural(len(problems), "problem", "problems")),
+			Details: problems, Fix: []string{"correct the configuration; `calsync config validate --config FILE` lists every problem with its line"}}
+	}
+	res := Result{Status: StatusOK, Summary: fmt.Sprintf("%s, auth %s, %d %s, impersonation by %s",
+		r.report.Endpoint, o.Method, len(o.Users), plural(len(o.Users), "user", "users"), o.IDType)}
+	if len(o.ConfigWarnings) > 0 {
+		res.Status = StatusWarn
+		res.Summary += fmt.Sprintf("; %d %s", len(o.ConfigWarnings), plural(len(o.ConfigWarnings), "warning", "warnings"))
+		res.Details = append(res.Details, o.ConfigWarnings...)
+	}
+	return res
+}
+
+// buildClient builds the transport, the authenticated HTTP client and the
+// EWS client.
+func (r *runner) buildClient() error {
+	o := r.opts
+	r.tr = o.Transport
+	if r.tr == nil {
+		tr, err := ewsclient.NewTransport(&ewsclient.TransportOptions{CAFile: o.CAFile, InsecureSkipVerify: o.InsecureSkipVerify, Logger: r.log})
+		if err != nil {
+			return fmt.Errorf("exchange.tls.ca_file: %w", err)
+		}
+		r.tr = tr
+	}
+	r.http = o.HTTPClient
+	if r.http == nil {
+		plain := &http.Client{Transport: r.tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		switch o.Method {
+		case AuthBasic:
+			r.http = ewsclient.BasicAuth(plain, o.Username, o.Password)
+		case AuthNTLM:
+			hc, err := ewsclient.NTLMAuth(r.tr, o.Username, o.Password)
+			if err != nil {
+				return err
+			}
+			r.http = hc
+		case AuthOAuth2:
+			r.http = ewsclient.OAuth2(plain, o.TokenSource)
+		}
+	}
+	c, err := ewsclient.New(o.EWSURL, &ewsclient.Options{HTTPClient: r.http, Version: o.Version, Timeout: o.Timeout,
+		StreamIdleTimeout: o.StreamWait, Logger: r.log, UserAgent: "calsync-check"})
+	if err != nil {
+		return err
+	}
+	r.client = c
+	return nil
+}
+
+// connectingSID names a user for impersonation in the configured form.
+func (r *runner) connectingSID(u User) (ews.ConnectingSID, error) {
+	switch r.opts.IDType {
+	case IDUPN:
+		if u.UPN == "" {
+			return ews.ConnectingSID{}, errors.New("no user principal name known for this user")
+		}
+		return ews.ConnectingSID{Kind: ews.SIDPrincipalName, Value: u.UPN, Anchor: u.SMTP}, nil
+	case IDSID:
+		if u.SID == "" {
+			return ews.ConnectingSID{}, errors.New("no SID known for this user")
+		}
+		return ews.ConnectingSID{Kind: ews.SIDSecurityID, Value: u.SID, Anchor: u.SMTP}, nil
+	}
+	return ews.ImpersonateSMTP(u.SMTP), nil
+}
+
+// noteThrottle records a throttling signal carried by err, if any.
+func (r *runner) noteThrottle(err error) bool {
+	code, ok := throttleSignal(err)
+	if !ok {
+		return false
+	}
+	d, _ := ews.RetryAfter(err)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.throttled[code]++
+	if d > r.backOff {
+		r.backOff = d
+	}
+	return true
+}
+
+// throttleSignal names the throttling signal in err.
+func throttleSignal(err error) (string, bool) {
+	switch {
+	case ews.IsCode(err, ews.ErrorServerBusy):
+		return string(ews.ErrorServerBusy), true
+	case ews.IsCode(err, ews.ErrorExceededConnectionCount):
+		return string(ews.ErrorExceededConnectionCount), true
+	case ews.IsCode(err, ews.ErrorExceededSubscriptionCount):
+		return string(ews.ErrorExceededSubscriptionCount), true
+	}
+	var he *ews.HTTPError
+	if errors.As(err, &he) && he.StatusCode == http.StatusServiceUnavailable {
+		return "HTTP 503", true
+	}
+	return "", false
+}

@@ -1,0 +1,441 @@
+package check_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/check"
+	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsclient"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+)
+
+// simEnv is a simulator over httptest and the options that reach it.
+type simEnv struct {
+	sim   *ewsmem.Simulator
+	srv   *httptest.Server
+	users []string
+}
+
+// newSim starts a simulator with n mailboxes on two mailbox servers,
+// Basic authentication and the password "secret". wrap, if set, sits in
+// front of the simulator (a misbehaving load balancer).
+func newSim(t *testing.T, n int, wrap func(http.Handler) http.Handler) *simEnv {
+	t.Helper()
+	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Options: ewsmem.Options{Mailboxes: n, Servers: 2, Seed: 7, Generate: true,
+		Password: "secret", StreamingHeartbeat: time.Hour}, Basic: true})
+	if err != nil {
+		t.Fatalf("NewSimulator: %v", err)
+	}
+	var h http.Handler = sim
+	if wrap != nil {
+		h = wrap(sim)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		sim.Close()
+	})
+	var users []string
+	for _, m := range sim.Mailboxes() {
+		if m != sim.ServiceAccount() {
+			users = append(users, m)
+		}
+	}
+	if len(users) != n {
+		t.Fatalf("simulator has %d user mailboxes, want %d", len(users), n)
+	}
+	return &simEnv{sim: sim, srv: srv, users: users}
+}
+
+func (e *simEnv) options(password string) check.Options {
+	users := make([]check.User, len(e.users))
+	for i, u := range e.users {
+		users[i] = check.User{SMTP: u}
+	}
+	return check.Options{
+		EWSURL:     e.srv.URL + "/EWS/Exchange.asmx",
+		Method:     check.AuthBasic,
+		Username:   e.sim.ServiceAccount(),
+		Password:   password,
+		Users:      users,
+		Timeout:    10 * time.Second,
+		StreamWait: 10 * time.Second,
+	}
+}
+
+func run(t *testing.T, o check.Options) *check.Report {
+	t.Helper()
+	rep, err := check.Run(context.Background(), o)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return rep
+}
+
+func result(t *testing.T, rep *check.Report, id string) check.Result {
+	t.Helper()
+	res, ok := rep.Result(id)
+	if !ok {
+		t.Fatalf("no result %q in the report", id)
+	}
+	return res
+}
+
+func text(t *testing.T, rep *check.Report) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := rep.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestAllGreen(t *testing.T) {
+	env := newSim(t, 20, nil)
+	o := env.options("secret")
+	var progress bytes.Buffer
+	o.Progress = &progress
+	rep := run(t, o)
+	want := map[string]check.Status{
+		check.IDConfig: check.StatusOK, check.IDConnectivity: check.StatusOK, check.IDTLS: check.StatusSkip,
+		check.IDAuthentication: check.StatusOK, check.IDVersion: check.StatusOK, check.IDAutodiscover: check.StatusOK,
+		check.IDImpersonation: check.StatusOK, check.IDStreaming: check.StatusOK, check.IDPull: check.StatusOK,
+		check.IDThrottling: check.StatusOK,
+	}
+	var ids []string
+	for _, c := range rep.Checks {
+		ids = append(ids, c.ID)
+		if c.Status != want[c.ID] {
+			t.Errorf("%s: status %s, want %s (%s)\n%s", c.ID, c.Status, want[c.ID], c.Summary, text(t, rep))
+		}
+	}
+	wantOrder := []string{check.IDConfig, check.IDConnectivity, check.IDTLS, check.IDAuthentication, check.IDVersion,
+		check.IDAutodiscover, check.IDImpersonation, check.IDStreaming, check.IDPull, check.IDThrottling}
+	if !slices.Equal(ids, wantOrder) {
+		t.Errorf("checks ran in order %v, want %v", ids, wantOrder)
+	}
+	if rep.ExitCode(true) != 0 {
+		t.Errorf("exit code (strict) = %d, want 0", rep.ExitCode(true))
+	}
+	imp := result(t, rep, check.IDImpersonation)
+	if imp.Facts["users_ok"] != "20" || imp.Facts["concurrency"] != "8" {
+		t.Errorf("impersonation facts = %v, want 20 users ok, 8 at a time", imp.Facts)
+	}
+	ver := result(t, rep, check.IDVersion)
+	if !strings.HasPrefix(ver.Facts["server_version"], "15.1.") || ver.Facts["product"] != "Exchange Server 2016" {
+		t.Errorf("version facts = %v", ver.Facts)
+	}
+	ad := result(t, rep, check.IDAutodiscover)
+	if ad.Facts["users_found"] != "20" || ad.Facts["groups"] != "2" || ad.Facts["group_sizes"] != "10,10" || ad.Facts["streaming_connections"] != "2" {
+		t.Errorf("autodiscover facts = %v, want 20 users in 2 groups of 10", ad.Facts)
+	}
+	if !strings.Contains(progress.String(), "20/20 users checked (100%)") {
+		t.Errorf("progress output %q lacks the final line", progress.String())
+	}
+	out := text(t, rep)
+	for _, s := range []string{"✓ Impersonation", "20 of 20 users ok", "✓ Streaming", "✓ Pull", "9 ok, 0 warnings, 0 failed, 1 skipped"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("text report lacks %q:\n%s", s, out)
+		}
+	}
+}
+
+func TestUsersOutOfImpersonationScope(t *testing.T) {
+	env := newSim(t, 20, nil)
+	inScope := env.users[:15]
+	outOfScope := append([]string(nil), env.users[15:]...)
+	if err := env.sim.SetImpersonationScope(env.sim.ServiceAccount(), inScope); err != nil {
+		t.Fatal(err)
+	}
+	o := env.options("secret")
+	o.ScopeGroup = "Calendar Sync Users"
+	rep := run(t, o)
+	imp := result(t, rep, check.IDImpersonation)
+	if imp.Status != check.StatusFail || len(imp.Failures) != 1 {
+		t.Fatalf("impersonation = %s with %d failures, want one failure\n%s", imp.Status, len(imp.Failures), text(t, rep))
+	}
+	f := imp.Failures[0]
+	slices.Sort(outOfScope)
+	if f.Code != "ErrorImpersonateUserDenied" || !slices.Equal(f.Users, outOfScope) || f.Count != 5 {
+		t.Errorf("failure %s for %v (count %d), want ErrorImpersonateUserDenied for %v", f.Code, f.Users, f.Count, outOfScope)
+	}
+	fix := strings.Join(f.Fix, "\n")
+	for _, s := range []string{"Add-DistributionGroupMember -Identity 'Calendar Sync Users'", "'" + outOfScope[0] + "'", "Get-ManagementRoleAssignment -Role ApplicationImpersonation"} {
+		if !strings.Contains(fix, s) {
+			t.Errorf("fix lacks %q:\n%s", s, fix)
+		}
+	}
+	if strings.Contains(fix, "New-ManagementRoleAssignment") {
+		t.Errorf("some users are in scope, so the role exists; fix should not create it:\n%s", fix)
+	}
+	// Streaming and pull still run as a user in scope.
+	for _, id := range []string{check.IDStreaming, check.IDPull} {
+		if r := result(t, rep, id); r.Status != check.StatusOK {
+			t.Errorf("%s = %s (%s), want ok", id, r.Status, r.Summary)
+		}
+	}
+	if rep.ExitCode(false) != 1 {
+		t.Errorf("exit code = %d, want 1", rep.ExitCode(false))
+	}
+	out := text(t, rep)
+	if !strings.Contains(out, "✗ ErrorImpersonateUserDenied") || !strings.Contains(out, "users: "+strings.Join(outOfScope, ", ")) {
+		t.Errorf("text report does not list the users:\n%s", out)
+	}
+}
+
+func TestNoImpersonationRoleAtAll(t *testing.T) {
+	env := newSim(t, 12, nil)
+	if err := env.sim.SetImpersonationScope(env.sim.ServiceAccount(), []string{}); err != nil {
+		t.Fatal(err)
+	}
+	rep := run(t, env.options("secret"))
+	imp := result(t, rep, check.IDImpersonation)
+	if imp.Status != check.StatusFail || len(imp.Failures) != 1 || imp.Failures[0].Count != 12 {
+		t.Fatalf("impersonation = %+v", imp)
+	}
+	fix := strings.Join(imp.Failures[0].Fix, "\n")
+	if !strings.Contains(fix, "New-ManagementRoleAssignment -Name 'calsync impersonation' -Role ApplicationImpersonation -User '"+env.sim.ServiceAccount()+"' -CustomRecipientWriteScope 'calsync impersonation scope'") {
+		t.Errorf("fix does not assign the role:\n%s", fix)
+	}
+	out := text(t, rep)
+	if !strings.Contains(out, "and 2 more") {
+		t.Errorf("text report should name 10 users and count the rest:\n%s", out)
+	}
+	for _, id := range []string{check.IDStreaming, check.IDPull} {
+		if r := result(t, rep, id); r.Status != check.StatusSkip {
+			t.Errorf("%s = %s, want skip without an impersonable user", id, r.Status)
+		}
+	}
+}
+
+func TestUnknownMailbox(t *testing.T) {
+	env := newSim(t, 5, nil)
+	o := env.options("secret")
+	o.Users = append(o.Users, check.User{SMTP: "nobody@example.com"})
+	rep := run(t, o)
+	imp := result(t, rep, check.IDImpersonation)
+	if imp.Status != check.StatusFail || len(imp.Failures) != 1 || imp.Failures[0].Code != "ErrorNonExistentMailbox" ||
+		!slices.Equal(imp.Failures[0].Users, []string{"nobody@example.com"}) {
+		t.Fatalf("impersonation = %+v", imp)
+	}
+	ad := result(t, rep, check.IDAutodiscover)
+	if ad.Status != check.StatusWarn || len(ad.Failures) != 1 || ad.Failures[0].Code != "InvalidUser" {
+		t.Errorf("autodiscover = %+v", ad)
+	}
+}
+
+func TestWrongPassword(t *testing.T) {
+	env := newSim(t, 20, nil)
+	o := env.options("not-the-password")
+	rep := run(t, o)
+	auth := result(t, rep, check.IDAuthentication)
+	if auth.Status != check.StatusFail || !strings.Contains(auth.Summary, "credentials were rejected") {
+		t.Fatalf("authentication = %s: %s", auth.Status, auth.Summary)
+	}
+	fix := strings.Join(auth.Fix, "\n")
+	for _, s := range []string{"exchange.auth.username", "Get-ADUser", "LockedOut", "Unlock-ADAccount", "Get-WebServicesVirtualDirectory"} {
+		if !strings.Contains(fix, s) {
+			t.Errorf("fix lacks %q:\n%s", s, fix)
+		}
+	}
+	for _, id := range []string{check.IDVersion, check.IDAutodiscover, check.IDImpersonation, check.IDStreaming, check.IDPull, check.IDThrottling} {
+		if r := result(t, rep, id); r.Status != check.StatusSkip {
+			t.Errorf("%s = %s, want skipped after the authentication failure", id, r.Status)
+		}
+	}
+	out := text(t, rep)
+	if strings.Contains(out, "not-the-password") {
+		t.Errorf("the report prints the password:\n%s", out)
+	}
+	var js bytes.Buffer
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(js.String(), "not-the-password") {
+		t.Errorf("the JSON report prints the password")
+	}
+	if rep.ExitCode(false) != 1 {
+		t.Errorf("exit code = %d, want 1", rep.ExitCode(false))
+	}
+}
+
+func TestAuthMethodNotEnabled(t *testing.T) {
+	env := newSim(t, 3, nil)
+	o := env.options("secret")
+	o.Method = check.AuthOAuth2
+	o.HTTPClient = http.DefaultClient // sends no credentials: the server offers only Basic
+	rep := run(t, o)
+	auth := result(t, rep, check.IDAuthentication)
+	if auth.Status != check.StatusFail || !strings.Contains(auth.Summary, "oauth2 authentication is not enabled") {
+		t.Fatalf("authentication = %s: %s", auth.Status, auth.Summary)
+	}
+	if !strings.Contains(strings.Join(auth.Fix, "\n"), "Set-WebServicesVirtualDirectory -OAuthAuthentication $true") {
+		t.Errorf("fix = %q", auth.Fix)
+	}
+}
+
+// loadBalancer answers GetStreamingEvents requests with 502 Bad Gateway, as
+// a proxy does that refuses long-lived (chunked, unbuffered) responses;
+// everything else passes through.
+func loadBalancer(rejectStreaming bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && strings.EqualFold(r.URL.Path, "/EWS/Exchange.asmx") {
+				var body bytes.Buffer
+				if _, err := body.ReadFrom(r.Body); err != nil {
+					http.Error(w, "bad request", http.StatusBadRequest)
+					return
+				}
+				if rejectStreaming && strings.Contains(body.String(), "GetStreamingEvents") {
+					w.Header().Set("Content-Type", "text/html")
+					w.WriteHeader(http.StatusBadGateway)
+					_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
+					return
+				}
+				r.Body = http.NoBody
+				r = r.Clone(r.Context())
+				r.Body = ioNopCloser{&body}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+type ioNopCloser struct{ *bytes.Buffer }
+
+func (ioNopCloser) Close() error { return nil }
+
+func TestStreamingBlockedByLoadBalancer(t *testing.T) {
+	env := newSim(t, 20, loadBalancer(true))
+	rep := run(t, env.options("secret"))
+	st := result(t, rep, check.IDStreaming)
+	if st.Status != check.StatusFail || !strings.Contains(st.Summary, "HTTP 502") {
+		t.Fatalf("streaming = %s: %s\n%s", st.Status, st.Summary, text(t, rep))
+	}
+	fix := strings.Join(st.Fix, "\n")
+	for _, s := range []string{"load balancer", "exchange.notifications.mode: pull"} {
+		if !strings.Contains(fix, s) {
+			t.Errorf("fix lacks %q:\n%s", s, fix)
+		}
+	}
+	if p := result(t, rep, check.IDPull); p.Status != check.StatusOK {
+		t.Errorf("pull = %s (%s), want ok", p.Status, p.Summary)
+	}
+	if rep.ExitCode(false) != 1 {
+		t.Errorf("exit code = %d, want 1", rep.ExitCode(false))
+	}
+	// With pull configured the same finding is only a warning.
+	o := env.options("secret")
+	pull := false
+	o.Streaming = &pull
+	rep = run(t, o)
+	if st := result(t, rep, check.IDStreaming); st.Status != check.StatusWarn {
+		t.Errorf("streaming with pull configured = %s, want warn", st.Status)
+	}
+	if rep.ExitCode(false) != 0 || rep.ExitCode(true) != 1 {
+		t.Errorf("exit codes = %d (strict %d), want 0 (strict 1)", rep.ExitCode(false), rep.ExitCode(true))
+	}
+}
+
+func TestStreamingConnectionLimit(t *testing.T) {
+	env := newSim(t, 4, nil)
+	p := env.sim.Policy()
+	p.HangingConnectionLimit = 1
+	env.sim.SetPolicy(p)
+	// Another client of the service account holds the only connection.
+	o := env.options("secret")
+	holder := loadBalancerHold(t, env, o)
+	defer holder()
+	rep := run(t, o)
+	st := result(t, rep, check.IDStreaming)
+	if st.Status != check.StatusFail || !strings.Contains(st.Summary, "ErrorExceededConnectionCount") {
+		t.Fatalf("streaming = %s: %s", st.Status, st.Summary)
+	}
+	if !strings.Contains(strings.Join(st.Fix, "\n"), "HangingConnectionLimit") {
+		t.Errorf("fix = %q", st.Fix)
+	}
+}
+
+func TestJSONReport(t *testing.T) {
+	env := newSim(t, 6, nil)
+	if err := env.sim.SetImpersonationScope(env.sim.ServiceAccount(), env.users[1:]); err != nil {
+		t.Fatal(err)
+	}
+	rep := run(t, env.options("secret"))
+	var b bytes.Buffer
+	if err := rep.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Schema   string `json:"schema"`
+		Endpoint string `json:"endpoint"`
+		Users    int    `json:"users"`
+		Status   string `json:"status"`
+		Summary  struct {
+			OK, Warn, Fail, Skip int
+		} `json:"summary"`
+		Checks []struct {
+			ID       string            `json:"id"`
+			Status   string            `json:"status"`
+			Summary  string            `json:"summary"`
+			Facts    map[string]string `json:"facts"`
+			Failures []struct {
+				Code  string   `json:"code"`
+				Users []string `json:"users"`
+				Count int      `json:"count"`
+				Fix   []string `json:"fix"`
+			} `json:"failures"`
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, b.String())
+	}
+	if doc.Schema != check.SchemaVersion || doc.Users != 6 || doc.Status != "fail" || len(doc.Checks) != 10 ||
+		doc.Summary.Fail != 1 || doc.Summary.OK != 8 || doc.Summary.Skip != 1 {
+		t.Errorf("report header = %+v", doc)
+	}
+	if !strings.HasSuffix(doc.Endpoint, "/EWS/Exchange.asmx") {
+		t.Errorf("endpoint = %q", doc.Endpoint)
+	}
+	imp := doc.Checks[6]
+	if imp.ID != "impersonation" || imp.Status != "fail" || len(imp.Failures) != 1 ||
+		imp.Failures[0].Code != "ErrorImpersonateUserDenied" || !slices.Equal(imp.Failures[0].Users, env.users[:1]) ||
+		len(imp.Failures[0].Fix) == 0 {
+		t.Errorf("impersonation = %+v", imp)
+	}
+}
+
+// loadBalancerHold opens a streaming connection impersonating the first
+// user, as another client of the service account would, and returns the
+// function that closes it.
+func loadBalancerHold(t *testing.T, env *simEnv, o check.Options) func() {
+	t.Helper()
+	hc := ewsclient.BasicAuth(http.DefaultClient, o.Username, o.Password)
+	c, err := ewsclient.New(o.EWSURL, &ewsclient.Options{HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	call := ewsclient.Call{ActAs: ews.ImpersonateSMTP(env.users[0]), Affinity: ewsclient.NewAffinity("")}
+	sub, err := c.Subscribe(ctx, call, ewsclient.SubscribeRequest{Kind: ews.SubscriptionStreaming})
+	if err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	s, err := c.GetStreamingEvents(ctx, call, ewsclient.StreamRequest{SubscriptionIds: []string{sub.Id}, ConnectionTimeoutMinutes: 1})
+	if err != nil {
+		t.Fatalf("GetStreamingEvents: %v", err)
+	}
+	if b, err := s.Next(); err != nil || b.Status != ews.ConnectionOK {
+		t.Fatalf("first envelope = %+v, %v", b, err)
+	}
+	return func() { _ = s.Close() }
+}
