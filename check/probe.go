@@ -278,7 +278,7 @@ func (r *runner) checkAuthentication(ctx context.Context) Result {
 		}
 		return Result{Status: StatusFail, Summary: fmt.Sprintf("HTTP %d redirect to %s", resp.StatusCode, loc),
 			Details: []string{"a reverse proxy with forms-based pre-authentication, or an error page of an overloaded server, sits in front of EWS"},
-			Fix: []string{"publish /EWS/ with pass-through authentication on the reverse proxy, or point exchange.ews_url at the Exchange server directly"}}
+			Fix:     []string{"publish /EWS/ with pass-through authentication on the reverse proxy, or point exchange.ews_url at the Exchange server directly"}}
 	case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusInternalServerError:
 		return Result{Status: StatusFail, Summary: fmt.Sprintf("HTTP %d from the EWS endpoint", resp.StatusCode),
 			Fix: []string{"check the Exchange server's health (Test-ServiceHealth; the MSExchangeServicesAppPool application pool) and any load balancer in front of it"}}
