@@ -343,6 +343,21 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.unsubscribe(c)
 
 	rc := http.NewResponseController(w)
+	// A client that stopped reading blocks this goroutine in Write. When
+	// the hub drops it (its queue filled up) or the request ends, a write
+	// deadline in the past makes that Write fail at once, so the handler
+	// returns and the connection closes. No clock is needed for that.
+	handlerDone := make(chan struct{})
+	defer close(handlerDone)
+	go func() {
+		select {
+		case <-c.gone:
+		case <-r.Context().Done():
+		case <-handlerDone:
+			return
+		}
+		_ = rc.SetWriteDeadline(time.Unix(1, 0))
+	}()
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")

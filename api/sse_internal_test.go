@@ -1,6 +1,10 @@
 package api
 
 import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,4 +104,51 @@ func gatheredValue(t *testing.T, reg *prometheus.Registry, name, label string) f
 	}
 	t.Fatalf("metric %s{%s} not gathered", name, label)
 	return 0
+}
+
+// stuckWriter is a ResponseWriter whose Write blocks, like a connection to
+// a client that stopped reading, until a write deadline is set.
+type stuckWriter struct {
+	header  http.Header
+	writes  chan struct{} // one value per Write call that started
+	unblock chan struct{}
+	once    sync.Once
+}
+
+func (w *stuckWriter) Header() http.Header { return w.header }
+func (w *stuckWriter) WriteHeader(int)     {}
+func (w *stuckWriter) Write(b []byte) (int, error) {
+	w.writes <- struct{}{}
+	<-w.unblock
+	return 0, errors.New("write deadline exceeded")
+}
+func (w *stuckWriter) Flush() {}
+func (w *stuckWriter) SetWriteDeadline(time.Time) error {
+	w.once.Do(func() { close(w.unblock) })
+	return nil
+}
+
+func TestStuckClientIsReleasedWhenDropped(t *testing.T) {
+	h, err := NewHub(HubOptions{ClientBuffer: 1, Clock: clock.NewFake(time.Unix(1000, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &stuckWriter{header: http.Header{}, writes: make(chan struct{}, 100), unblock: make(chan struct{})}
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/events", nil)
+	done := make(chan struct{})
+	go func() {
+		h.ServeHTTP(w, req)
+		close(done)
+	}()
+	<-w.writes // the handler is stuck writing the stream's preamble
+	for i := 0; h.Clients() == 1; i++ {
+		if _, err := h.Publish(EventPresenceChanged, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the handler of a dropped, stuck client did not return")
+	}
 }
