@@ -60,21 +60,49 @@ func LoadFile(path string) (*Config, error) {
 
 // ValidateFile checks a YAML config or a vendor XML file and returns every
 // problem (errors and warnings), sorted by position; none means valid.
-func ValidateFile(path string) []Problem {
+func ValidateFile(path string) []Problem { return Validate(path).Problems }
+
+// Validation is the outcome of checking a file: every problem, and for a
+// malformed vendor XML file (or one referenced by exchange.vendor_config)
+// the corrected file when it could be repaired.
+type Validation struct {
+	Problems           []Problem `json:"problems"`
+	CorrectedVendorXML string    `json:"corrected_vendor_xml,omitempty"`
+}
+
+// OK reports whether the file has no errors (warnings allowed).
+func (v Validation) OK() bool { return !HasErrors(v.Problems) }
+
+// String is the report for people: one line per problem, the summary, and
+// the corrected vendor file if any.
+func (v Validation) String() string {
+	s := Report(v.Problems)
+	if v.CorrectedVendorXML != "" {
+		s += "the corrected vendor file would be:\n" + v.CorrectedVendorXML
+		if !strings.HasSuffix(s, "\n") {
+			s += "\n"
+		}
+	}
+	return s
+}
+
+// Validate checks a YAML config or a vendor XML file; it is what
+// `calsync config validate` prints (String) or encodes (--json).
+func Validate(path string) Validation {
 	data, err := readConfigFile(path)
 	if err != nil {
-		return []Problem{{File: path, Message: err.Error()}}
+		return Validation{Problems: []Problem{{File: path, Message: err.Error()}}}
 	}
 	if looksLikeXML(path, data) {
 		_, err := LoadVendorXML(data, path)
 		var ce *Error
 		if errors.As(err, &ce) {
-			return ce.Problems
+			return Validation{Problems: ce.Problems, CorrectedVendorXML: string(ce.CorrectedVendorXML)}
 		}
-		return nil
+		return Validation{}
 	}
-	_, problems, _ := newDecoder(path).load(data)
-	return problems
+	_, problems, corrected := newDecoder(path).load(data)
+	return Validation{Problems: problems, CorrectedVendorXML: string(corrected)}
 }
 
 func readConfigFile(path string) ([]byte, error) {

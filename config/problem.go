@@ -9,15 +9,15 @@ import (
 // Problem is one finding in a configuration file. Line and Column are
 // 1-based; 0 means unknown.
 type Problem struct {
-	File   string
-	Line   int
-	Column int
+	File   string `json:"file"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
 	// Path is the dotted key path ("exchange.notifications.mode"), empty
 	// for problems of the whole file.
-	Path    string
-	Message string
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
 	// Warning marks a problem that does not stop calsync.
-	Warning bool
+	Warning bool `json:"warning,omitempty"`
 }
 
 // String formats the problem as file:line:column: [warning: ]path: message.

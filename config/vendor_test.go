@@ -169,3 +169,23 @@ func TestLoadFileOnVendorXML(t *testing.T) {
 		t.Errorf("ValidateFile(guide snippet) = %v", problems)
 	}
 }
+
+func TestValidateReportIncludesCorrection(t *testing.T) {
+	v := Validate("testdata/vendor_guide_malformed.xml")
+	if v.OK() || !strings.Contains(v.CorrectedVendorXML, "</exchange>\n</calendar_sync>") {
+		t.Fatalf("Validate = %+v", v)
+	}
+	s := v.String()
+	for _, want := range []string{"found </ecchange>, expected </exchange>", "2 errors, 0 warnings\nthe corrected vendor file would be:\n<?xml"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q:\n%s", want, s)
+		}
+	}
+	if v := Validate("testdata/vendor_pull.xml"); !v.OK() || v.String() != "ok: no problems found\n" {
+		t.Errorf("Validate(valid vendor file) = %q", v.String())
+	}
+	missing := Validate("testdata/no-such-file.yaml")
+	if missing.OK() || !strings.Contains(missing.String(), "testdata/no-such-file.yaml: cannot open the config file: no such file or directory") {
+		t.Errorf("Validate(missing) = %q", missing.String())
+	}
+}
