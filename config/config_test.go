@@ -397,3 +397,21 @@ func TestExampleConfigInDeployIsValid(t *testing.T) {
 		t.Errorf("example config loaded unexpectedly: %+v", cfg.Users.LDAP)
 	}
 }
+
+func TestListEntriesKeepTheirPositions(t *testing.T) {
+	setTestSecrets(t)
+	_, problems, _ := newDecoder("c.yaml").load([]byte(`
+exchange:
+  ews_url: https://x.example.com/EWS/Exchange.asmx
+  auth: {username: u, password_env: CALSYNC_TEST_EWS_PASSWORD}
+users:
+  static:
+    - {mail: a@example.com}
+    - not-an-address
+`))
+	want := []string{
+		`c.yaml:7:7: users.static[0]: expected a string, found a mapping`,
+		`c.yaml:8:7: users.static[1]: "not-an-address" is not an SMTP address; expected user@example.com`,
+	}
+	checkProblems(t, problems, want)
+}

@@ -313,18 +313,35 @@ func (d *decoder) enum(path string, n *yaml.Node, values ...string) (string, boo
 	return "", false
 }
 
-// strings decodes a list of strings; a single scalar is not accepted, so
-// that a forgotten dash is reported.
+// stringList decodes a list of strings; a single scalar is not accepted,
+// so that a forgotten dash is reported.
 func (d *decoder) stringList(path string, n *yaml.Node) []string {
+	items := d.stringItems(path, n)
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.value
+	}
+	return out
+}
+
+// listItem is a string list entry with its node and index (for messages).
+type listItem struct {
+	value string
+	node  *yaml.Node
+	index int
+}
+
+// stringItems is stringList keeping each entry's node and index.
+func (d *decoder) stringItems(path string, n *yaml.Node) []listItem {
 	if n.Kind != yaml.SequenceNode {
 		d.errorf(n, path, "expected a list, found %s", kindName(n))
 		return nil
 	}
-	out := make([]string, 0, len(n.Content))
+	out := make([]listItem, 0, len(n.Content))
 	for i, c := range n.Content {
 		c = deref(c)
 		if s, ok := d.scalar(fmt.Sprintf("%s[%d]", path, i), c, "a string"); ok {
-			out = append(out, s)
+			out = append(out, listItem{value: s, node: c, index: i})
 		}
 	}
 	return out

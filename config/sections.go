@@ -277,9 +277,9 @@ func (d *decoder) users(u *Users, m *mapNode) {
 	}
 	if v := m.get("static"); v != nil {
 		seen := map[string]int{}
-		for i, s := range d.stringList(m.sub("static"), v) {
-			at := deref(v.Content[i])
-			path := fmt.Sprintf("%s[%d]", m.sub("static"), i)
+		for _, it := range d.stringItems(m.sub("static"), v) {
+			s, at := it.value, it.node
+			path := fmt.Sprintf("%s[%d]", m.sub("static"), it.index)
 			if !plausibleSMTP(s) {
 				d.errorf(at, path, "%q is not an SMTP address; expected user@example.com", s)
 				continue
@@ -553,13 +553,14 @@ func (d *decoder) webhooks(path string, n *yaml.Node) []Webhook {
 		}
 		w.Secret = d.secret(m, "secret", "to sign the deliveries")
 		if v := m.get("events"); v != nil {
-			for j, e := range d.stringList(m.sub("events"), v) {
+			for _, it := range d.stringItems(m.sub("events"), v) {
+				e := it.value
 				if !contains(WebhookEvents, e) {
 					msg := fmt.Sprintf("%q is not an event type; expected %s", e, quoteList(WebhookEvents))
 					if s := suggest(e, WebhookEvents); s != "" {
 						msg += fmt.Sprintf(" (did you mean %q?)", s)
 					}
-					d.errorf(deref(v.Content[j]), fmt.Sprintf("%s[%d]", m.sub("events"), j), "%s", msg)
+					d.errorf(it.node, fmt.Sprintf("%s[%d]", m.sub("events"), it.index), "%s", msg)
 					continue
 				}
 				w.Events = append(w.Events, e)
