@@ -3,6 +3,9 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"syscall"
 	"testing"
 )
 
@@ -36,5 +39,59 @@ func TestRunOutsideTheServiceManagerCallsFn(t *testing.T) {
 func TestExitCode(t *testing.T) {
 	if exitCode(nil) != 0 || exitCode(errors.New("x")) != 1 {
 		t.Error("exitCode")
+	}
+}
+
+func TestSuperviseStopCancelsAndWaits(t *testing.T) {
+	controls := make(chan control)
+	var states []state
+	reload := make(chan os.Signal, 1)
+	started := make(chan struct{})
+	result := make(chan error, 1)
+	cleanedUp := false
+	go func() {
+		result <- supervise(context.Background(), func(ctx context.Context) error {
+			close(started)
+			<-ctx.Done()
+			cleanedUp = true
+			return errors.New("graceful stop")
+		}, controls, func(s state) { states = append(states, s) }, reload)
+	}()
+	<-started
+	controls <- controlReload
+	controls <- controlReload // the reload channel is full: must not block
+	if got := <-reload; got != syscall.SIGHUP {
+		t.Errorf("reload sent %v, want SIGHUP", got)
+	}
+	controls <- controlStop
+	err := <-result
+	if err == nil || err.Error() != "graceful stop" || !cleanedUp {
+		t.Errorf("supervise = %v (cleaned up %v); want fn's error after it finished", err, cleanedUp)
+	}
+	want := []state{stateStarting, stateRunning, stateRunning, stateRunning, stateStopping}
+	if fmt.Sprint(states) != fmt.Sprint(want) {
+		t.Errorf("states = %v, want %v", states, want)
+	}
+}
+
+func TestSuperviseFnEndsOnItsOwn(t *testing.T) {
+	var states []state
+	err := supervise(context.Background(), func(context.Context) error { return nil }, nil, func(s state) { states = append(states, s) }, nil)
+	if err != nil || fmt.Sprint(states) != fmt.Sprint([]state{stateStarting, stateRunning, stateStopping}) {
+		t.Errorf("supervise = %v, states %v", err, states)
+	}
+}
+
+func TestSuperviseParentContextCancels(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	controls := make(chan control)
+	close(controls) // a closed control channel is ignored
+	result := make(chan error, 1)
+	go func() {
+		result <- supervise(ctx, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, controls, func(state) {}, nil)
+	}()
+	cancel()
+	if err := <-result; !errors.Is(err, context.Canceled) {
+		t.Errorf("supervise = %v, want context.Canceled", err)
 	}
 }

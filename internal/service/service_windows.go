@@ -10,7 +10,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/windows/svc"
@@ -50,41 +49,53 @@ type handler struct {
 	err    error
 }
 
-// Execute implements svc.Handler.
+// accepted are the controls calsync handles.
+const accepted = svc.AcceptStop | svc.AcceptShutdown | svc.AcceptParamChange
+
+// Execute implements svc.Handler: it translates the SCM's requests into
+// controls for supervise and supervise's states into SCM statuses.
 func (h *handler) Execute(_ []string, requests <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
-	status <- svc.Status{State: svc.StartPending}
-	ctx, cancel := context.WithCancel(h.ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- h.fn(ctx) }()
-	accepts := svc.AcceptStop | svc.AcceptShutdown | svc.AcceptParamChange
-	status <- svc.Status{State: svc.Running, Accepts: accepts}
-	for {
-		select {
-		case err := <-done:
-			h.err = err
-			status <- svc.Status{State: svc.StopPending}
-			return false, exitCode(err)
-		case c := <-requests:
-			switch c.Cmd {
-			case svc.Interrogate:
-				status <- c.CurrentStatus
-			case svc.Stop, svc.Shutdown:
-				status <- svc.Status{State: svc.StopPending, WaitHint: uint32(stopWaitHint / time.Millisecond)}
-				cancel()
-				h.err = <-done
-				return false, exitCode(h.err)
-			case svc.ParamChange:
-				if h.reload != nil {
-					select {
-					case h.reload <- syscall.SIGHUP:
-					default:
-					}
+	controls := make(chan control)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		for {
+			select {
+			case <-quit:
+				return
+			case c := <-requests:
+				var ctl control
+				switch c.Cmd {
+				case svc.Interrogate:
+					status <- c.CurrentStatus
+					continue
+				case svc.Stop, svc.Shutdown:
+					ctl = controlStop
+				case svc.ParamChange:
+					ctl = controlReload
+				default:
+					continue
 				}
-				status <- svc.Status{State: svc.Running, Accepts: accepts}
+				select {
+				case controls <- ctl:
+				case <-quit:
+					return
+				}
 			}
 		}
+	}()
+	report := func(s state) {
+		switch s {
+		case stateStarting:
+			status <- svc.Status{State: svc.StartPending}
+		case stateRunning:
+			status <- svc.Status{State: svc.Running, Accepts: accepted}
+		case stateStopping:
+			status <- svc.Status{State: svc.StopPending, WaitHint: uint32(stopWaitHint / time.Millisecond)}
+		}
 	}
+	h.err = supervise(h.ctx, h.fn, controls, report, h.reload)
+	return false, exitCode(h.err)
 }
 
 // Install registers the service (automatic start, delayed) and its event
