@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,10 +51,12 @@ func BenchmarkListUsers(b *testing.B) {
 	}
 }
 
-// BenchmarkHubPublish measures publishing one presence change to 100
-// connected event-stream clients that drain their queues.
-func BenchmarkHubPublish(b *testing.B) {
-	hub, err := api.NewHub(api.HubOptions{ClientBuffer: 4096})
+// BenchmarkEventStreamDelivery measures one presence change delivered over
+// HTTP to 10 connected event-stream clients: it publishes in rounds of 100
+// events and waits until every client has read them all.
+func BenchmarkEventStreamDelivery(b *testing.B) {
+	const clients, round = 10, 100
+	hub, err := api.NewHub(api.HubOptions{ClientBuffer: 4 * round})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,22 +66,40 @@ func BenchmarkHubPublish(b *testing.B) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	for range 100 {
+	var received atomic.Int64
+	for range clients {
 		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/events", nil)
 		resp, err := srv.Client().Do(req)
 		if err != nil {
 			b.Fatal(err)
 		}
-		go func() { _, _ = io.Copy(io.Discard, resp.Body) }()
+		go func() {
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "id: ") {
+					received.Add(1)
+				}
+			}
+		}()
 	}
-	for hub.Clients() < 100 {
+	for hub.Clients() < clients {
 		time.Sleep(time.Millisecond)
 	}
 	change := presence.Change{User: "alice@example.com", Current: presence.Presence{User: "alice@example.com", Availability: presence.Busy, StatusText: "In a meeting until 15:00"}, At: t0}
 	b.ReportAllocs()
+	var sent int64
 	for b.Loop() {
 		if err := hub.PublishPresence(ctx, change); err != nil {
 			b.Fatal(err)
+		}
+		sent++
+		if sent%round == 0 {
+			for received.Load() < sent*clients {
+				if hub.Clients() < clients {
+					b.Fatalf("a client was dropped")
+				}
+				runtime.Gosched()
+			}
 		}
 	}
 }

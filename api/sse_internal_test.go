@@ -152,3 +152,35 @@ func TestStuckClientIsReleasedWhenDropped(t *testing.T) {
 		t.Fatalf("the handler of a dropped, stuck client did not return")
 	}
 }
+
+// BenchmarkHubFanout measures publishing one event to 100 in-process
+// subscribers that drain their queues (the hub's own cost, without HTTP).
+func BenchmarkHubFanout(b *testing.B) {
+	h, err := NewHub(HubOptions{ClientBuffer: 1 << 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	for range 100 {
+		c, _, _, _, _ := h.subscribe(0, false, nil)
+		go func() {
+			for {
+				select {
+				case <-c.events:
+				case <-c.gone:
+					return
+				}
+			}
+		}()
+	}
+	payload := map[string]string{"user": "alice@example.com", "availability": "busy"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.Publish(EventPresenceChanged, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if h.Clients() != 100 {
+		b.Logf("%d subscribers were dropped", 100-h.Clients())
+	}
+}
