@@ -229,7 +229,7 @@ func EncodeEnvelope(w io.Writer, h *Header, body any) error {
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}
-	enc := xml.NewEncoder(w)
+	enc := xml.NewEncoder(newNSCompactor(w))
 	if !h.IsEmpty() {
 		if _, err := io.WriteString(w, "<s:Header>"); err != nil {
 			return err
