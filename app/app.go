@@ -20,6 +20,7 @@ import (
 
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/config"
+	"github.com/calsync/calsync/directory"
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/presence"
@@ -344,10 +345,7 @@ func (a *App) refreshUsers(ctx context.Context) error {
 
 // usersLoop re-reads the users on reload (SIGHUP) and periodically.
 func (a *App) usersLoop(ctx context.Context, reload <-chan struct{}) error {
-	interval := 15 * time.Minute
-	if a.cfg.Users.LDAP != nil && a.cfg.Users.LDAP.RefreshInterval > 0 {
-		interval = a.cfg.Users.LDAP.RefreshInterval
-	}
+	interval := directory.RefreshInterval(a.cfg.Users)
 	t := a.clock.NewTimer(interval)
 	defer t.Stop()
 	for {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/config"
+	"github.com/calsync/calsync/directory"
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/ewsexchange"
 	"github.com/calsync/calsync/internal/ewsconn"
@@ -74,24 +75,26 @@ func (g groupSource) StreamGroups() []api.StreamGroup {
 	return out
 }
 
-// usersFromConfig combines the configured users sources.
+// usersFromConfig reads the users sections (static list, CSV file, LDAP
+// group) through the directory package.
 func usersFromConfig(cfg *config.Config, log *slog.Logger) (UsersFunc, error) {
-	static := append([]string(nil), cfg.Users.Static...)
+	src, err := directory.FromConfig(cfg.Users, log)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	return func(ctx context.Context) ([]string, error) {
-		seen := map[string]bool{}
-		var out []string
-		add := func(smtp string) {
-			k := strings.ToLower(strings.TrimSpace(smtp))
+		users, err := src.Users(ctx)
+		if err != nil {
+			return nil, err
+		}
+		seen := make(map[string]bool, len(users))
+		out := make([]string, 0, len(users))
+		for _, u := range users {
+			k := strings.ToLower(strings.TrimSpace(u.SMTP))
 			if k != "" && !seen[k] {
 				seen[k] = true
 				out = append(out, k)
 			}
-		}
-		for _, u := range static {
-			add(u)
-		}
-		if len(out) == 0 {
-			return nil, fmt.Errorf("no users configured (users.static, users.csv_file or users.ldap)")
 		}
 		return out, nil
 	}, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/calsync/calsync/app"
 	"github.com/calsync/calsync/config"
+	"github.com/calsync/calsync/internal/service"
 	"github.com/calsync/calsync/internal/simcmd"
 	"github.com/calsync/calsync/setupscript"
 )
@@ -116,7 +117,17 @@ func runRun(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "calsync run: %v\n", err)
 		return 2
 	}
-	logger, err := newLogger(env.Stderr, cfg.Logging.Level, cfg.Logging.Format)
+	logOut := env.Stderr
+	if service.IsWindowsService() {
+		w, err := service.LogWriter("calsync")
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "calsync run: opening the event log: %v\n", err)
+			return 1
+		}
+		defer w.Close()
+		logOut = w
+	}
+	logger, err := newLogger(logOut, cfg.Logging.Level, cfg.Logging.Format)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "calsync run: %v\n", err)
 		return 2
@@ -124,7 +135,25 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	for _, w := range cfg.Warnings {
 		logger.Warn("config", "problem", w.String())
 	}
-	return runApp(ctx, env, logger, app.Options{Config: cfg, Logger: logger})
+	if !service.IsWindowsService() {
+		return runApp(ctx, env, logger, app.Options{Config: cfg, Logger: logger})
+	}
+	// Under the Windows Service Control Manager: stop/shutdown cancel the
+	// context, "paramchange" reloads like SIGHUP.
+	reload := make(chan os.Signal, 1)
+	env.Reload = reload
+	code := 0
+	err = service.Run(ctx, "calsync", func(ctx context.Context) error {
+		if code = runApp(ctx, env, logger, app.Options{Config: cfg, Logger: logger}); code != 0 {
+			return fmt.Errorf("calsync exited with code %d", code)
+		}
+		return nil
+	}, service.Options{Reload: reload})
+	if err != nil {
+		logger.Error("service", "err", err)
+		return 1
+	}
+	return code
 }
 
 // runApp runs an instance until ctx ends, turning SIGHUP into reloads.
