@@ -124,6 +124,10 @@ type Options struct {
 	// StreamWait bounds the wait for the first streaming heartbeat
 	// (default 60 s; Exchange sends one at connect).
 	StreamWait time.Duration
+	// MaxRetryWait is the longest server back-off hint the check waits
+	// for before retrying a throttled call (default 5 s); users throttled
+	// with longer hints are reported as throttled.
+	MaxRetryWait time.Duration
 	// ThrottleProbes is the number of quick calls of the throttling probe
 	// (default 6).
 	ThrottleProbes int
@@ -260,6 +264,9 @@ func (r *runner) applyDefaults() {
 	}
 	if o.StreamWait <= 0 {
 		o.StreamWait = 60 * time.Second
+	}
+	if o.MaxRetryWait <= 0 {
+		o.MaxRetryWait = 5 * time.Second
 	}
 	if o.ThrottleProbes <= 0 {
 		o.ThrottleProbes = 6

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/internal/clock"
 )
 
 // simEnv is a simulator over httptest and the options that reach it.
@@ -438,4 +440,73 @@ func loadBalancerHold(t *testing.T, env *simEnv, o check.Options) func() {
 		t.Fatalf("first envelope = %+v, %v", b, err)
 	}
 	return func() { _ = s.Close() }
+}
+
+func TestThrottledUsersAreRetriedAfterTheBackOff(t *testing.T) {
+	env := newSim(t, 20, nil)
+	if _, err := env.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultServerBusy, Percent: 30}); err != nil {
+		t.Fatal(err)
+	}
+	o := env.options("secret")
+	clk := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	o.Clock = clk
+	o.MaxRetryWait = 10 * time.Second // the simulator hints 5 s
+	type outcome struct {
+		rep *check.Report
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		rep, err := check.Run(context.Background(), o)
+		done <- outcome{rep, err}
+	}()
+	// Let every back-off wait elapse on the fake clock.
+	deadline := time.Now().Add(30 * time.Second)
+	var got outcome
+	for finished := false; !finished; {
+		select {
+		case got = <-done:
+			finished = true
+		default:
+			if time.Now().After(deadline) {
+				t.Fatal("Run did not finish")
+			}
+			if clk.PendingTimers() > 0 {
+				clk.Advance(5 * time.Second)
+			}
+			runtime.Gosched()
+		}
+	}
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	rep := got.rep
+	if imp := result(t, rep, check.IDImpersonation); imp.Status != check.StatusOK || imp.Facts["users_ok"] != "20" {
+		t.Errorf("impersonation = %s %v, want all 20 ok after retries\n%s", imp.Status, imp.Facts, text(t, rep))
+	}
+	th := result(t, rep, check.IDThrottling)
+	if th.Status != check.StatusWarn || len(th.Failures) == 0 || th.Failures[0].Code != "ErrorServerBusy" || th.Facts["longest_back_off"] != "5s" {
+		t.Fatalf("throttling = %+v", th)
+	}
+	fix := strings.Join(th.Fix, "\n")
+	if !strings.Contains(fix, "New-ThrottlingPolicy -Name 'calsync throttling policy'") || strings.Contains(fix, " Unlimited") {
+		t.Errorf("throttling fix = %s", fix)
+	}
+}
+
+func TestThrottledBeyondTheWaitIsAWarning(t *testing.T) {
+	env := newSim(t, 20, nil)
+	if _, err := env.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultServerBusy, Percent: 30}); err != nil {
+		t.Fatal(err)
+	}
+	o := env.options("secret")
+	o.MaxRetryWait = time.Millisecond // shorter than the simulator's 5 s hint: no retry
+	rep := run(t, o)
+	imp := result(t, rep, check.IDImpersonation)
+	if imp.Status != check.StatusWarn || len(imp.Failures) != 1 || imp.Failures[0].Code != "ErrorServerBusy" || imp.Failures[0].Count == 0 {
+		t.Errorf("impersonation = %+v", imp)
+	}
+	if th := result(t, rep, check.IDThrottling); th.Status != check.StatusWarn {
+		t.Errorf("throttling = %s", th.Status)
+	}
 }

@@ -24,14 +24,18 @@ func samAccount(name string) string {
 	return name
 }
 
-// adUserCheck is the Get-ADUser command showing why an account cannot log on.
-func adUserCheck(name string) string {
-	const props = "-Properties Enabled, LockedOut, PasswordExpired, AccountExpirationDate | Format-List Enabled, LockedOut, PasswordExpired, AccountExpirationDate"
+// adUserPipe selects an AD account by sAMAccountName or UPN, for piping.
+func adUserPipe(name string) string {
 	if strings.Contains(name, "@") && !strings.Contains(name, `\`) {
 		filter := fmt.Sprintf("UserPrincipalName -eq '%s'", strings.ReplaceAll(name, "'", "''"))
-		return "Get-ADUser -Filter " + setupscript.PSQuote(filter) + " " + props
+		return "Get-ADUser -Filter " + setupscript.PSQuote(filter)
 	}
-	return "Get-ADUser -Identity " + psAccount(samAccount(name)) + " " + props
+	return "Get-ADUser -Identity " + psAccount(samAccount(name))
+}
+
+// adUserCheck is the Get-ADUser command showing why an account cannot log on.
+func adUserCheck(name string) string {
+	return adUserPipe(name) + " -Properties Enabled, LockedOut, PasswordExpired, AccountExpirationDate | Format-List Enabled, LockedOut, PasswordExpired, AccountExpirationDate"
 }
 
 // psUserList quotes users as a PowerShell array, at most maxListedUsers

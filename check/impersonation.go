@@ -17,9 +17,6 @@ import (
 // maxThrottleRetries is how often a throttled user is retried.
 const maxThrottleRetries = 3
 
-// maxRetryWait caps one back-off wait of the checks.
-const maxRetryWait = 5 * time.Second
-
 // userOutcome is the result of checking one user.
 type userOutcome struct {
 	user string
@@ -119,14 +116,14 @@ func (r *runner) impersonate(ctx context.Context, u User) error {
 }
 
 // wait sleeps for the server's back-off hint (or a short doubling delay),
-// capped at maxRetryWait; it fails when the hint is longer than the cap.
+// capped at Options.MaxRetryWait; it fails when the hint is longer.
 func (r *runner) wait(ctx context.Context, cause error, attempt int) error {
 	d, _ := ews.RetryAfter(cause)
-	if d > maxRetryWait {
+	if d > r.opts.MaxRetryWait {
 		return fmt.Errorf("check: back-off %s is longer than the check waits", d)
 	}
 	if d <= 0 {
-		d = time.Duration(250<<attempt) * time.Millisecond
+		d = min(time.Duration(250<<attempt)*time.Millisecond, r.opts.MaxRetryWait)
 	}
 	t := r.clock.NewTimer(d)
 	defer t.Stop()

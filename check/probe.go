@@ -360,7 +360,7 @@ func (r *runner) unauthorized(resp *http.Response) Result {
 	return Result{Status: StatusFail, Summary: "HTTP 401: the service account's credentials were rejected", Details: details,
 		Fix: []string{"check exchange.auth.username and the password behind exchange.auth.password_env / password_file",
 			adUserCheck(r.opts.Username),
-			"Unlock-ADAccount -Identity " + psAccount(samAccount(r.opts.Username)) + "   # if LockedOut is True",
+			adUserPipe(r.opts.Username) + " | Unlock-ADAccount   # if LockedOut is True",
 			vdir}}
 }
 
