@@ -39,6 +39,10 @@ func TestCompileRulesErrors(t *testing.T) {
 		{"ignore with profile", RuleSet{Rules: []Rule{{Name: "i", Ignore: true, Profile: "p"}}}, []string{"ignore", "cannot also set"}},
 		{"bad template", RuleSet{Rules: []Rule{{Name: "t", Profile: "p", StatusText: "until {{.Untill}}"}}}, []string{`rule 1 ("t")`, "status_text", "Untill"}},
 		{"unclosed template", RuleSet{Rules: []Rule{{Name: "t", Profile: "p", StatusText: "until {{until"}}}, []string{"status_text"}},
+		{"printf refused", RuleSet{Rules: []Rule{{Name: "t", Profile: "p", StatusText: `{{printf "%0999999999d" 1}}`}}}, []string{"status_text", `"printf" is not allowed`}},
+		{"range refused", RuleSet{Rules: []Rule{{Name: "t", Profile: "p", StatusText: `{{range .Subject}}x{{end}}`}}}, []string{"range is not allowed"}},
+		{"define refused", RuleSet{Rules: []Rule{{Name: "t", Profile: "p", StatusText: `{{define "x"}}{{template "x"}}{{end}}{{template "x"}}`}}}, []string{"not allowed"}},
+		{"variables refused", RuleSet{Rules: []Rule{{Name: "t", Profile: "p", StatusText: `{{$x := .Until}}{{$x}}`}}}, []string{"variables are not allowed"}},
 		{"unknown language", RuleSet{Rules: []Rule{{Name: "t", Profile: "p", StatusTexts: map[string]string{"fr": "x"}}}}, []string{"status_texts", `"fr"`}},
 		{"negative lead", RuleSet{Rules: []Rule{{Name: "l", Profile: "p", LeadMinutes: -5}}}, []string{"lead_minutes", "-5"}},
 		{"duplicate names", RuleSet{Rules: []Rule{{Name: "d", Profile: "p"}, {Name: "d", Profile: "q"}}}, []string{`rule 2 ("d")`, "duplicate of rule 1"}},
@@ -172,5 +176,18 @@ func TestRuleMatches(t *testing.T) {
 		if got := c.rules[0].matches(&o, Busy); got != tt.want {
 			t.Errorf("%s: matches = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestTemplateAllowsConditions(t *testing.T) {
+	ts, err := compileTexts(`{{if eq .Availability "busy"}}Busy{{else if not .Until}}Open{{else}}Other{{end}}{{with .Until}} until {{.}}{{end}}`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ts.render("en", textData{Availability: "busy", Until: "15:00"}); got != "Busy until 15:00" {
+		t.Errorf("render = %q", got)
+	}
+	if got := ts.render("en", textData{Availability: "tentative"}); got != "Open" {
+		t.Errorf("render = %q", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 )
 
@@ -55,6 +56,9 @@ func compileTexts(text string, byLang map[string]string) (textSet, error) {
 		if err != nil {
 			return fmt.Errorf("template %q: %w", src, err)
 		}
+		if err := checkTemplate(t); err != nil {
+			return fmt.Errorf("template %q: %w", src, err)
+		}
 		// Execute once with sample data so that unknown fields fail now,
 		// not at the first transition.
 		var b strings.Builder
@@ -76,6 +80,87 @@ func compileTexts(text string, byLang map[string]string) (textSet, error) {
 		}
 	}
 	return ts, nil
+}
+
+// allowedFuncs are the template functions a status text may call; the
+// others (printf, range, template, ...) could build huge strings or loop,
+// and a status text does not need them.
+var allowedFuncs = map[string]bool{"eq": true, "ne": true, "not": true, "and": true, "or": true}
+
+// checkTemplate rejects everything beyond fields, if/else/with and a few
+// comparison functions, so that a template from a dry-run request cannot
+// exhaust memory or time.
+func checkTemplate(t *template.Template) error {
+	if len(t.Templates()) > 1 {
+		return fmt.Errorf("define/block is not allowed in a status text")
+	}
+	var walk func(n parse.Node) error
+	walk = func(n parse.Node) error {
+		switch n := n.(type) {
+		case nil:
+			return nil
+		case *parse.ListNode:
+			if n == nil {
+				return nil
+			}
+			for _, c := range n.Nodes {
+				if err := walk(c); err != nil {
+					return err
+				}
+			}
+		case *parse.ActionNode:
+			return walk(n.Pipe)
+		case *parse.PipeNode:
+			if n == nil {
+				return nil
+			}
+			if len(n.Decl) > 0 {
+				return fmt.Errorf("variables are not allowed in a status text")
+			}
+			for _, c := range n.Cmds {
+				if err := walk(c); err != nil {
+					return err
+				}
+			}
+		case *parse.CommandNode:
+			for _, a := range n.Args {
+				if err := walk(a); err != nil {
+					return err
+				}
+			}
+		case *parse.IdentifierNode:
+			if !allowedFuncs[n.Ident] {
+				return fmt.Errorf("function %q is not allowed in a status text (allowed: fields, if, with, eq, ne, not, and, or)", n.Ident)
+			}
+		case *parse.IfNode:
+			return walkBranch(walk, &n.BranchNode)
+		case *parse.WithNode:
+			return walkBranch(walk, &n.BranchNode)
+		case *parse.RangeNode:
+			return fmt.Errorf("range is not allowed in a status text")
+		case *parse.TemplateNode:
+			return fmt.Errorf("template calls are not allowed in a status text")
+		case *parse.TextNode, *parse.FieldNode, *parse.DotNode, *parse.StringNode, *parse.BoolNode, *parse.NumberNode, *parse.NilNode, *parse.CommentNode:
+		case *parse.ChainNode:
+			return walk(n.Node)
+		default:
+			return fmt.Errorf("%s is not allowed in a status text", n)
+		}
+		return nil
+	}
+	return walk(t.Tree.Root)
+}
+
+func walkBranch(walk func(parse.Node) error, b *parse.BranchNode) error {
+	for _, n := range []parse.Node{b.Pipe, b.List, b.ElseList} {
+		if l, ok := n.(*parse.ListNode); ok && l == nil {
+			continue
+		}
+		if err := walk(n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (ts textSet) empty() bool { return len(ts) == 0 }
