@@ -58,7 +58,7 @@ type Options struct {
 	// Window is the rolling window (default 1 day before, 14 after).
 	Window WindowConfig
 	// CoalesceDelay is how long notifications for a mailbox are gathered
-	// before the window is re-read (default 100 ms: one change raises a
+	// before the window is re-read (default 50 ms: one change raises a
 	// burst of events within milliseconds; raise it on a server whose
 	// events trickle in over seconds).
 	CoalesceDelay time.Duration
@@ -141,7 +141,7 @@ func (o *Options) setDefaults() error {
 			*d = v
 		}
 	}
-	def(&o.CoalesceDelay, 100*time.Millisecond)
+	def(&o.CoalesceDelay, 50*time.Millisecond)
 	def(&o.ReconcileInterval, time.Hour)
 	def(&o.PullInterval, 30*time.Second)
 	def(&o.PullTimeout, 30*time.Minute)

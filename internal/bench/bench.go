@@ -1,0 +1,403 @@
+// Package bench implements `calsync bench`: it runs the simulator in a
+// separate process (the calsync binary itself, `calsync bench -serve-sim`),
+// syncs its mailboxes with the real engine over HTTP (ewsclient, streaming
+// mode, bolt store) and reports, per size: time to initial load and to
+// all-subscribed, EWS requests per mailbox, streaming connections, p50/p99
+// delay from a change on the server to the updated occurrence in calsync,
+// RSS and CPU per 1,000 mailboxes, idle CPU, and throttling errors.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/engine/ewsexchange"
+	"github.com/calsync/calsync/ews/ewsclient"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/store/boltstore"
+)
+
+// Main runs `calsync bench` with args (the words after "bench") and returns
+// the exit code: 0 success, 1 failure, 2 usage error.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "-serve-sim" {
+		return serveSim(ctx, args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sizes := fs.String("mailboxes", "1000,10000", "comma-separated mailbox counts to measure")
+	servers := fs.Int("servers", 4, "simulated mailbox servers (affinity groups)")
+	changes := fs.Int("changes", 200, "changes made to measure change-to-synced delay")
+	idle := fs.Duration("idle", 10*time.Second, "idle period over which idle CPU is measured")
+	exe := fs.String("sim-exe", "", "binary that serves `bench -serve-sim` (default: this executable)")
+	verbose := fs.Bool("v", false, "log engine warnings to stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: calsync bench [flags]\n\nRuns the Exchange simulator in a child process and measures the sync engine against it.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var ns []int
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(stderr, "bench: -mailboxes: %q is not a positive number\n", s)
+			return 2
+		}
+		ns = append(ns, n)
+	}
+	if *exe == "" {
+		p, err := os.Executable()
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		*exe = p
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	var results []Result
+	for _, n := range ns {
+		fmt.Fprintf(stderr, "bench: %d mailboxes …\n", n)
+		r, err := Run(ctx, Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, SimExe: *exe, Logger: logger, Stderr: stderr})
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %d mailboxes: %v\n", n, err)
+			return 1
+		}
+		results = append(results, r)
+	}
+	WriteTable(stdout, results)
+	return 0
+}
+
+// Config is one benchmark run.
+type Config struct {
+	Mailboxes int
+	Servers   int
+	Changes   int
+	Idle      time.Duration
+	// SimExe serves `bench -serve-sim`.
+	SimExe string
+	Logger *slog.Logger
+	Stderr io.Writer
+}
+
+// Result is what one run measured.
+type Result struct {
+	Mailboxes           int
+	InitialLoad         time.Duration // start → every mailbox live
+	AllSubscribed       time.Duration // start → every subscription on an open streaming connection
+	RequestsPerMailbox  float64       // EWS requests at all-subscribed / mailboxes
+	Requests            map[string]int64
+	Groups              int
+	Connections         int
+	MaxConnectionsNeed  int // Σ ceil(members/200) over groups
+	P50, P99, Max       time.Duration
+	Samples             int
+	RSSPer1000          float64 // MiB of resident memory per 1,000 mailboxes (engine process, after load)
+	HeapPer1000         float64 // MiB of Go heap in use per 1,000 mailboxes
+	CPULoadPer1000      time.Duration
+	IdleCPUPercent      float64 // % of one core while idle
+	ThrottlingErrors    int64
+	ThrottledByCode     map[string]int64
+	StreamingFromServer int
+}
+
+// Run measures one size.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	res := Result{Mailboxes: cfg.Mailboxes}
+	sim, err := startSim(ctx, cfg.SimExe, cfg.Mailboxes, cfg.Servers, cfg.Stderr)
+	if err != nil {
+		return res, err
+	}
+	defer sim.stop()
+	hc, err := ewsclient.NewHTTPClient(&ewsclient.TransportOptions{MaxConnsPerHost: 1024, MaxIdleConnsPerHost: 64})
+	if err != nil {
+		return res, err
+	}
+	auth := ewsclient.BasicAuth(hc, sim.account, sim.password)
+	client, err := ewsclient.New(sim.url+"/EWS/Exchange.asmx", &ewsclient.Options{HTTPClient: auth})
+	if err != nil {
+		return res, err
+	}
+	mailboxes, err := simMailboxes(ctx, auth, sim.url, sim.account)
+	if err != nil {
+		return res, err
+	}
+	dir, err := os.MkdirTemp("", "calsync-bench-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	st, err := boltstore.Open(filepath.Join(dir, "calsync.db"), boltstore.Options{NoSync: true})
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+
+	var mu sync.Mutex
+	pending := map[string]time.Time{}
+	var delays []time.Duration
+	changed := func(smtp string) {
+		now := time.Now()
+		mu.Lock()
+		if t0, ok := pending[smtp]; ok {
+			delays = append(delays, now.Sub(t0))
+			delete(pending, smtp)
+		}
+		mu.Unlock()
+	}
+	e, err := engine.New(engine.Options{Store: st, Exchange: ewsexchange.NewClient(client, sim.url+"/autodiscover/autodiscover.svc"),
+		Logger: cfg.Logger, OnCalendarChanged: changed})
+	if err != nil {
+		return res, err
+	}
+	runtime.GC()
+	rss0 := rssBytes()
+	cpu0 := cpuTime()
+	start := time.Now()
+	e.SetMailboxes(mailboxes)
+	ectx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ectx) }()
+	defer func() { cancel(); <-done }()
+
+	deadline := start.Add(time.Duration(cfg.Mailboxes)*20*time.Millisecond + 2*time.Minute)
+	for res.InitialLoad == 0 || res.AllSubscribed == 0 {
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("not settled after %s: states %v", time.Since(start).Round(time.Second), e.StateCounts())
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return res, err
+		}
+		if res.InitialLoad == 0 && e.StateCounts()[engine.StateLive] == cfg.Mailboxes {
+			res.InitialLoad = time.Since(start)
+		}
+		if res.AllSubscribed == 0 && allStreamed(e.Groups(), cfg.Mailboxes) {
+			res.AllSubscribed = time.Since(start)
+		}
+	}
+	cpuLoad := cpuTime() - cpu0
+	stats, err := simStats(ctx, auth, sim.url)
+	if err != nil {
+		return res, err
+	}
+	res.Requests = stats.Requests
+	res.RequestsPerMailbox = float64(stats.RequestsTotal) / float64(cfg.Mailboxes)
+	for _, g := range e.Groups() {
+		res.Groups++
+		res.Connections += len(g.Connections)
+		res.MaxConnectionsNeed += (g.Subscriptions + 199) / 200
+	}
+	res.StreamingFromServer = stats.StreamingConnections
+	runtime.GC()
+	res.RSSPer1000 = float64(rssBytes()-rss0) / (1 << 20) / float64(cfg.Mailboxes) * 1000
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.HeapPer1000 = float64(ms.HeapInuse) / (1 << 20) / float64(cfg.Mailboxes) * 1000
+	res.CPULoadPer1000 = time.Duration(float64(cpuLoad) / float64(cfg.Mailboxes) * 1000)
+
+	// Idle: nothing changes; heartbeats flow.
+	idle0, idleStart := cpuTime(), time.Now()
+	if err := sleep(ctx, cfg.Idle); err != nil {
+		return res, err
+	}
+	res.IdleCPUPercent = 100 * float64(cpuTime()-idle0) / float64(time.Since(idleStart))
+
+	// Change-to-synced delay: one change at a time on a random mailbox.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < cfg.Changes; i++ {
+		m := mailboxes[rng.IntN(len(mailboxes))]
+		mu.Lock()
+		pending[m] = time.Now()
+		mu.Unlock()
+		if err := createItem(ctx, auth, sim.url, m, i); err != nil {
+			return res, err
+		}
+		// Wait for the commit (bounded), then pace the next change.
+		for j := 0; j < 100; j++ {
+			mu.Lock()
+			_, waiting := pending[m]
+			mu.Unlock()
+			if !waiting {
+				break
+			}
+			if err := sleep(ctx, 5*time.Millisecond); err != nil {
+				return res, err
+			}
+		}
+	}
+	mu.Lock()
+	ds := slices.Clone(delays)
+	mu.Unlock()
+	slices.Sort(ds)
+	res.Samples = len(ds)
+	if len(ds) > 0 {
+		res.P50 = ds[len(ds)*50/100]
+		res.P99 = ds[min(len(ds)-1, len(ds)*99/100)]
+		res.Max = ds[len(ds)-1]
+	}
+	stats, err = simStats(ctx, auth, sim.url)
+	if err != nil {
+		return res, err
+	}
+	res.ThrottledByCode = stats.Throttled
+	for _, v := range stats.Throttled {
+		res.ThrottlingErrors += v
+	}
+	return res, nil
+}
+
+// allStreamed reports whether n subscriptions sit on open connections.
+func allStreamed(gs []engine.GroupStatus, n int) bool {
+	total := 0
+	for _, g := range gs {
+		for _, c := range g.Connections {
+			if c.State != "open" {
+				return false
+			}
+			total += c.Subscriptions
+		}
+	}
+	return total == n
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func control(ctx context.Context, hc ewsclient.HTTPClient, method, url string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("bench: %s %s: %w", method, url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("bench: %s %s: %s: %s", method, url, resp.Status, b)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func simMailboxes(ctx context.Context, hc ewsclient.HTTPClient, base, account string) ([]string, error) {
+	var list []struct {
+		SMTP string `json:"smtp"`
+	}
+	if err := control(ctx, hc, http.MethodGet, base+"/sim/v1/mailboxes", nil, &list); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range list {
+		if m.SMTP != "" && !strings.EqualFold(m.SMTP, account) {
+			out = append(out, m.SMTP)
+		}
+	}
+	return out, nil
+}
+
+func simStats(ctx context.Context, hc ewsclient.HTTPClient, base string) (ewsmem.Stats, error) {
+	var s ewsmem.Stats
+	err := control(ctx, hc, http.MethodGet, base+"/sim/v1/stats", nil, &s)
+	return s, err
+}
+
+func createItem(ctx context.Context, hc ewsclient.HTTPClient, base, smtp string, i int) error {
+	start := time.Now().UTC().Truncate(time.Minute).Add(time.Duration(1+i%48) * time.Hour)
+	item := ewsmem.ItemJSON{Subject: fmt.Sprintf("bench change %d", i), Start: start, End: start.Add(30 * time.Minute), FreeBusy: "Busy"}
+	return control(ctx, hc, http.MethodPost, base+"/sim/v1/mailboxes/"+smtp+"/items", item, nil)
+}
+
+// WriteTable prints results as a Markdown table.
+func WriteTable(w io.Writer, rs []Result) {
+	fmt.Fprintf(w, "| metric |")
+	for _, r := range rs {
+		fmt.Fprintf(w, " %d mailboxes |", r.Mailboxes)
+	}
+	fmt.Fprintf(w, "\n|---|")
+	for range rs {
+		fmt.Fprintf(w, "---|")
+	}
+	fmt.Fprintln(w)
+	row := func(name string, f func(Result) string) {
+		fmt.Fprintf(w, "| %s |", name)
+		for _, r := range rs {
+			fmt.Fprintf(w, " %s |", f(r))
+		}
+		fmt.Fprintln(w)
+	}
+	row("time to initial load (all live)", func(r Result) string { return r.InitialLoad.Round(10 * time.Millisecond).String() })
+	row("time to all-subscribed (streamed)", func(r Result) string { return r.AllSubscribed.Round(10 * time.Millisecond).String() })
+	row("EWS requests per mailbox (load + subscribe)", func(r Result) string { return fmt.Sprintf("%.3f", r.RequestsPerMailbox) })
+	row("requests by operation", func(r Result) string { return fmtMap(r.Requests) })
+	row("affinity groups / streaming connections (≤ Σ ceil(n/200))", func(r Result) string {
+		return fmt.Sprintf("%d / %d (≤ %d)", r.Groups, r.Connections, r.MaxConnectionsNeed)
+	})
+	row("change→synced p50 / p99 / max", func(r Result) string {
+		return fmt.Sprintf("%s / %s / %s (%d samples)", r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Max.Round(time.Millisecond), r.Samples)
+	})
+	row("RSS per 1,000 mailboxes (engine process)", func(r Result) string { return fmt.Sprintf("%.1f MiB", r.RSSPer1000) })
+	row("Go heap in use per 1,000 mailboxes", func(r Result) string { return fmt.Sprintf("%.1f MiB", r.HeapPer1000) })
+	row("CPU for initial load per 1,000 mailboxes", func(r Result) string { return r.CPULoadPer1000.Round(time.Millisecond).String() })
+	row("idle CPU (% of one core)", func(r Result) string { return fmt.Sprintf("%.2f %%", r.IdleCPUPercent) })
+	row("throttling errors from the simulator", func(r Result) string {
+		if r.ThrottlingErrors == 0 {
+			return "0"
+		}
+		return fmt.Sprintf("%d %s", r.ThrottlingErrors, fmtMap(r.ThrottledByCode))
+	})
+}
+
+func fmtMap(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,18 @@
+//go:build !linux
+
+package bench
+
+import (
+	"runtime"
+	"time"
+)
+
+// rssBytes approximates resident memory with the Go runtime's view.
+func rssBytes() int64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.Sys)
+}
+
+// cpuTime is not measured on this platform.
+func cpuTime() time.Duration { return 0 }
