@@ -1,0 +1,185 @@
+package ewsmem_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/internal/ewswire"
+	"github.com/calsync/calsync/internal/ewsschema"
+)
+
+func TestPushSubscription(t *testing.T) {
+	e := newWireEnv(t, ewsmem.SimulatorOptions{Basic: true, Options: ewsmem.Options{NoDuplicates: true}})
+	var mu sync.Mutex
+	var bodies [][]byte
+	answer := "OK"
+	listener := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, data)
+		status := answer
+		mu.Unlock()
+		resp, _ := ewswire.Marshal(nil, &ewswire.SendNotificationResult{SubscriptionStatus: status})
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		_, _ = w.Write(resp)
+	}))
+	defer listener.Close()
+	user := "user1@example.com"
+	_, data := e.post(envelope("Exchange2013_SP1", user, `<m:Subscribe><m:PushSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id="calendar"/></t:FolderIds><t:EventTypes><t:EventType>CreatedEvent</t:EventType></t:EventTypes><t:StatusFrequency>5</t:StatusFrequency><t:URL>`+listener.URL+`</t:URL></m:PushSubscriptionRequest></m:Subscribe>`), "X-AnchorMailbox", user)
+	ewsschema.Validate(t, "Subscribe push", data)
+	var r ewswire.SubscribeResponse
+	decode(t, data, &r)
+	id := r.ResponseMessages.Messages[0].SubscriptionId
+	if id == "" {
+		t.Fatalf("push Subscribe = %+v", r.ResponseMessages.Messages[0])
+	}
+	if _, err := e.sim.AddCalendarItem(user, ews.CalendarItem{Subject: "pushed", Start: t0, End: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "push notification", func() bool { mu.Lock(); defer mu.Unlock(); return len(bodies) == 1 })
+	mu.Lock()
+	first := bodies[0]
+	answer = "Unsubscribe"
+	mu.Unlock()
+	ewsschema.Validate(t, "SendNotification", first)
+	var sn ewswire.SendNotification
+	decode(t, first, &sn)
+	n := sn.ResponseMessages.Messages[0].Notification
+	if n == nil || n.SubscriptionId != id || len(n.Events) != 1 || n.Events[0].Type != "CreatedEvent" {
+		t.Fatalf("pushed notification = %+v", n)
+	}
+	// No events: a StatusEvent after StatusFrequency; the listener answers
+	// Unsubscribe and the subscription ends.
+	waitFor(t, "status timer", func() bool { return e.clock.PendingTimers() > 0 })
+	e.clock.Advance(5 * time.Minute)
+	waitFor(t, "status push", func() bool { mu.Lock(); defer mu.Unlock(); return len(bodies) == 2 })
+	waitFor(t, "subscription removal", func() bool { return e.sim.Stats().Subscriptions == 0 })
+	var sn2 ewswire.SendNotification
+	decode(t, bodies[1], &sn2)
+	if n := sn2.ResponseMessages.Messages[0].Notification; n == nil || n.Events[0].Type != "StatusEvent" {
+		t.Errorf("status push = %+v", n)
+	}
+}
+
+func TestControlAPIFaultsAndChurn(t *testing.T) {
+	e := newWireEnv(t, ewsmem.SimulatorOptions{Basic: true, Options: ewsmem.Options{Servers: 2, Mailboxes: 4, Generate: true, Seed: 3}})
+	do := func(method, path, body string) (int, []byte) {
+		req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+		req.SetBasicAuth(e.sim.ServiceAccount(), "password")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, data
+	}
+	tests := []struct {
+		method, path, body string
+		want               int
+	}{
+		{"POST", "/sim/v1/faults", `{"kind":"latency","latency_ms":0}`, 200},
+		{"POST", "/sim/v1/faults", `{"kind":"nonsense"}`, 400},
+		{"POST", "/sim/v1/faults", `{"kind":"server-busy","percent":101}`, 400},
+		{"POST", "/sim/v1/faults", `{"kind":"move-mailbox","mailbox":"ghost@example.com"}`, 404},
+		{"POST", "/sim/v1/faults", `{"kind":"unknown-field","bogus":1}`, 400},
+		{"POST", "/sim/v1/churn", `{"action":"dance"}`, 400},
+		{"PUT", "/sim/v1/mailboxes/user2@example.com/oof", `{"state":"Enabled","internal_reply":"gone"}`, 204},
+		{"PUT", "/sim/v1/mailboxes/user2@example.com/oof", `{"state":"Sometimes"}`, 400},
+		{"GET", "/sim/v1/mailboxes/user9@example.com/occurrences?start=2026-03-01T00:00:00Z&end=2026-03-08T00:00:00Z", "", 404},
+		{"GET", "/sim/v1/mailboxes/user1@example.com/occurrences?start=yesterday&end=2026-03-08T00:00:00Z", "", 400},
+		{"POST", "/sim/v1/mailboxes/user1@example.com/items", `{"subject":"api","start":"2026-03-03T10:00:00Z","end":"2026-03-03T09:00:00Z"}`, 400},
+		{"POST", "/sim/v1/mailboxes/user1@example.com/items", `{"subject":"api","start":"2026-03-03T10:00:00Z","end":"2026-03-03T11:00:00Z"}`, 201},
+	}
+	for _, tt := range tests {
+		if status, body := do(tt.method, tt.path, tt.body); status != tt.want {
+			t.Errorf("%s %s %s = %d %s, want %d", tt.method, tt.path, tt.body, status, body, tt.want)
+		}
+	}
+	// 401 fault: the next request is refused, the one after works.
+	if status, _ := do("POST", "/sim/v1/faults", `{"kind":"unauthorized","count":1}`); status != 200 {
+		t.Fatal("unauthorized fault refused")
+	}
+	if status, _ := e.post(envelope("Exchange2013_SP1", "user1@example.com", `<m:GetUserOofSettingsRequest><t:Mailbox><t:Address>user1@example.com</t:Address></t:Mailbox></m:GetUserOofSettingsRequest>`)); status != 401 {
+		t.Errorf("request after unauthorized fault = %d, want 401", status)
+	}
+	if status, _ := e.post(envelope("Exchange2013_SP1", "user1@example.com", `<m:GetUserOofSettingsRequest><t:Mailbox><t:Address>user1@example.com</t:Address></t:Mailbox></m:GetUserOofSettingsRequest>`)); status != 200 {
+		t.Errorf("second request = %d, want 200", status)
+	}
+	// Moving a mailbox drops its subscriptions and changes its server.
+	before, _ := e.sim.MailboxServer("user3@example.com")
+	e.subscribeStreaming("user3@example.com")
+	status, body := do("POST", "/sim/v1/faults", `{"kind":"move-mailbox","mailbox":"user3@example.com"}`)
+	var res ewsmem.FaultResult
+	if status != 200 || json.Unmarshal(body, &res) != nil || res.Affected != 1 {
+		t.Errorf("move-mailbox = %d %s", status, body)
+	}
+	if after, _ := e.sim.MailboxServer("user3@example.com"); after == before {
+		t.Errorf("mailbox still on %s after move", after)
+	}
+	// Churn through the control API changes calendars over (fake) time.
+	if status, body := do("POST", "/sim/v1/churn", `{"action":"start","per_second":50,"seed":9}`); status != 200 {
+		t.Fatalf("churn start = %d %s", status, body)
+	}
+	for i := 0; i < 20 && e.sim.Stats().ChurnChanges < 10; i++ {
+		waitFor(t, "churn timer", func() bool { return e.clock.PendingTimers() > 0 })
+		e.clock.Advance(100 * time.Millisecond)
+	}
+	if status, _ := do("POST", "/sim/v1/churn", `{"action":"stop"}`); status != 200 {
+		t.Fatal("churn stop failed")
+	}
+	if n := e.sim.Stats().ChurnChanges; n < 10 {
+		t.Errorf("churn made %d changes, want ≥ 10", n)
+	}
+	status, body = do("GET", "/sim/v1/stats", "")
+	var st ewsmem.Stats
+	if status != 200 || json.Unmarshal(body, &st) != nil || st.Requests["GetUserOofSettingsRequest"] < 2 || st.Mailboxes != 5 {
+		t.Errorf("stats = %d %s", status, body)
+	}
+}
+
+func TestGeneratorIsReproducible(t *testing.T) {
+	a, _ := newExchange(t, ewsmem.Options{Mailboxes: 5, Seed: 11, Generate: true})
+	b, _ := newExchange(t, ewsmem.Options{Mailboxes: 5, Seed: 11, Generate: true})
+	c, _ := newExchange(t, ewsmem.Options{Mailboxes: 5, Seed: 12, Generate: true})
+	dump := func(x *ewsmem.Exchange) []byte {
+		var buf bytes.Buffer
+		for _, m := range x.Mailboxes() {
+			occ, err := x.Occurrences(m, t0.AddDate(0, 0, -7), t0.AddDate(0, 1, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range occ {
+				buf.WriteString(m + o.ItemId.Id + o.Subject + o.Start.String() + string(o.CalendarItemType) + string(o.LegacyFreeBusyStatus) + "\n")
+			}
+		}
+		return buf.Bytes()
+	}
+	da, db, dc := dump(a), dump(b), dump(c)
+	if !bytes.Equal(da, db) {
+		t.Error("same seed produced different calendars")
+	}
+	if bytes.Equal(da, dc) {
+		t.Error("different seeds produced the same calendars")
+	}
+	kinds := map[string]bool{}
+	for _, line := range strings.Split(string(da), "\n") {
+		for _, k := range []string{"Occurrence", "Exception", "Single"} {
+			if strings.Contains(line, k) {
+				kinds[k] = true
+			}
+		}
+	}
+	if len(kinds) != 3 {
+		t.Errorf("generated calendars lack item types: %v", kinds)
+	}
+}
