@@ -86,18 +86,26 @@ func (m Multi) Users(ctx context.Context) ([]User, error) {
 
 // normalize drops duplicates (first wins) and sorts by SMTP address.
 func normalize(users []User) []User {
+	type keyed struct {
+		key  string
+		user User
+	}
 	seen := make(map[string]bool, len(users))
-	out := make([]User, 0, len(users))
+	out := make([]keyed, 0, len(users))
 	for _, u := range users {
 		k := u.Key()
 		if seen[k] {
 			continue
 		}
 		seen[k] = true
-		out = append(out, u)
+		out = append(out, keyed{k, u})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
-	return out
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	result := make([]User, len(out))
+	for i, k := range out {
+		result[i] = k.user
+	}
+	return result
 }
 
 // validSMTP accepts local@domain without spaces or list separators.

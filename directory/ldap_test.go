@@ -55,7 +55,7 @@ func without(nums []int, drop ...int) []int {
 }
 
 func TestLDAPAgainstSlapd(t *testing.T) {
-	srv := startSlapd(t, testLDIF(), false)
+	srv := startSlapd(t, testLDIF(), false, testSizeLimit)
 	ctx := context.Background()
 
 	t.Run("nested groups with a cycle, paged", func(t *testing.T) {
@@ -174,7 +174,7 @@ func TestLDAPAgainstSlapd(t *testing.T) {
 }
 
 func TestLDAPStartTLSAndLDAPS(t *testing.T) {
-	srv := startSlapd(t, testLDIF(), true)
+	srv := startSlapd(t, testLDIF(), true, testSizeLimit)
 	ctx := context.Background()
 	tests := []struct {
 		name    string

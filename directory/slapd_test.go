@@ -61,7 +61,7 @@ func (w *syncedWriter) String() string {
 	return w.buf.String()
 }
 
-func findTool(t *testing.T, name string) string {
+func findTool(t testing.TB, name string) string {
 	t.Helper()
 	if p, err := exec.LookPath(name); err == nil {
 		return p
@@ -69,7 +69,7 @@ func findTool(t *testing.T, name string) string {
 	return testenv.LookPath(t, "/usr/sbin/"+name, slapdInstall)
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -81,8 +81,10 @@ func freePort(t *testing.T) int {
 
 // startSlapd writes a slapd.conf and the LDIF into a temp folder, loads
 // the data with slapadd and starts slapd in the foreground on loopback
-// ports. withTLS adds a self-signed certificate (StartTLS and LDAPS).
-func startSlapd(t *testing.T, ldif string, withTLS bool) *slapdServer {
+// ports. withTLS adds a self-signed certificate (StartTLS and LDAPS);
+// sizeLimit caps the entries one search (or one page) may return for
+// authenticated users.
+func startSlapd(t testing.TB, ldif string, withTLS bool, sizeLimit int) *slapdServer {
 	t.Helper()
 	slapd := findTool(t, "slapd")
 	slapadd := findTool(t, "slapadd")
@@ -116,7 +118,7 @@ func startSlapd(t *testing.T, ldif string, withTLS bool) *slapdServer {
 		srv.CAFile = cert
 	}
 	fmt.Fprintf(&conf, "database mdb\nmaxsize 33554432\nsuffix %q\nrootdn %q\nrootpw %s\ndirectory %s/db\n", testSuffix, testRootDN, testRootPW, dir)
-	fmt.Fprintf(&conf, "limits users size.soft=%d size.hard=%d size.pr=%d size.prtotal=unlimited\n", testSizeLimit, testSizeLimit, testSizeLimit)
+	fmt.Fprintf(&conf, "limits users size.soft=%d size.hard=%d size.pr=%d size.prtotal=unlimited\n", sizeLimit, sizeLimit, sizeLimit)
 	conf.WriteString("access to attrs=userPassword by anonymous auth by * none\naccess to * by users read by * none\n")
 	confPath := filepath.Join(dir, "slapd.conf")
 	ldifPath := filepath.Join(dir, "data.ldif")
@@ -167,7 +169,7 @@ func startSlapd(t *testing.T, ldif string, withTLS bool) *slapdServer {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -179,7 +181,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 }
 
 // writeSelfSigned writes a self-signed certificate for 127.0.0.1.
-func writeSelfSigned(t *testing.T, dir string) (certPath, keyPath string) {
+func writeSelfSigned(t testing.TB, dir string) (certPath, keyPath string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
