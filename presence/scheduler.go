@@ -109,8 +109,11 @@ type userState struct {
 	wake      time.Time
 	heapIndex int
 	// needLoad is set when the user must be (re)loaded from the Source.
-	needLoad  bool
-	refreshAt time.Time
+	needLoad bool
+	// overrideDirty is set when the override changed and must be saved
+	// even if the published presence does not change.
+	overrideDirty bool
+	refreshAt     time.Time
 }
 
 // storedPresence is the document kept in the PresenceStore: the published
@@ -349,6 +352,7 @@ func (s *Scheduler) SetOverride(ctx context.Context, user string, o Override) (P
 		return Presence{}, fmt.Errorf("%w: %q", ErrUnknownUser, user)
 	}
 	st.override = &o
+	st.overrideDirty = true
 	s.applyPlanLocked(st, now)
 	s.wakeUp()
 	return s.currentLocked(st, now), nil
@@ -367,6 +371,7 @@ func (s *Scheduler) ClearOverride(ctx context.Context, user string) (Presence, e
 		return Presence{}, fmt.Errorf("%w: %q", ErrUnknownUser, user)
 	}
 	st.override = nil
+	st.overrideDirty = true
 	s.applyPlanLocked(st, now)
 	s.wakeUp()
 	return s.currentLocked(st, now), nil
@@ -506,6 +511,8 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 	type pub struct {
 		change Change
 		doc    storedPresence
+		// saveOnly stores doc without publishing (override bookkeeping).
+		saveOnly bool
 	}
 	var pubs []pub
 	s.mu.Lock()
@@ -537,6 +544,10 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 			}
 			pubs = append(pubs, pub{change: c, doc: storedPresence{Presence: p, Override: st.override}})
 			st.published = &p
+			st.overrideDirty = false
+		} else if st.overrideDirty {
+			pubs = append(pubs, pub{change: Change{User: st.user}, doc: storedPresence{Presence: *st.published, Override: st.override}, saveOnly: true})
+			st.overrideDirty = false
 		}
 		next, ok := st.effective.nextBoundary(now)
 		if !ok || next.After(st.refreshAt) {
@@ -554,6 +565,9 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 			if err != nil {
 				s.log.Warn("presence: saving published presence failed", "user", p.change.User, "err", err)
 			}
+		}
+		if p.saveOnly {
+			continue
 		}
 		s.metrics.transitions.WithLabelValues(string(p.change.Current.Availability)).Inc()
 		s.publish(p.change)

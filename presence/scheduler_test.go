@@ -315,7 +315,14 @@ func TestSchedulerRestartEmitsOnlyRealChanges(t *testing.T) {
 	if _, err := h1.s.SetOverride(context.Background(), "carol@example.com", Override{Availability: Busy, StatusText: "Focus", Until: at("2025-11-24 12:00")}); err != nil {
 		t.Fatal(err)
 	}
+	// An override that publishes nothing new is still saved.
+	if _, err := h1.s.SetOverride(context.Background(), "bob@example.com", Override{Availability: Available, Profile: "available", Until: at("2025-11-24 10:00")}); err != nil {
+		t.Fatal(err)
+	}
 	h1.waitIdle()
+	if got := h1.rec.all(); len(got) != 4 {
+		t.Fatalf("changes after two overrides = %d, want 4 (bob's changes nothing)", len(got))
+	}
 	h1.stop()
 
 	// Restart at the same instant with the same data: nothing to emit.
@@ -325,6 +332,9 @@ func TestSchedulerRestartEmitsOnlyRealChanges(t *testing.T) {
 	}
 	if p, _ := h2.s.Current("carol@example.com"); p.Why.Source != "override" || p.StatusText != "Focus" {
 		t.Errorf("override lost across restart: %+v", p)
+	}
+	if p, _ := h2.s.Current("bob@example.com"); p.Why.Source != "override" {
+		t.Errorf("bob's silent override lost across restart: %+v", p)
 	}
 	h2.stop()
 
