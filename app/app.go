@@ -68,6 +68,7 @@ type App struct {
 	users      UsersFunc
 	listener   net.Listener
 	server     *http.Server
+	tls        bool // the API listener speaks HTTPS
 
 	cleanup []func()
 }
@@ -225,6 +226,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		}
 		a.server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		a.listener = tls.NewListener(a.listener, a.server.TLSConfig)
+		a.tls = true
 	}
 	return a, nil
 }
@@ -235,7 +237,7 @@ func (a *App) Addr() string { return a.listener.Addr().String() }
 // URL is the dashboard's base URL.
 func (a *App) URL() string {
 	scheme := "http"
-	if a.server.TLSConfig != nil {
+	if a.tls {
 		scheme = "https"
 	}
 	return scheme + "://" + a.Addr() + "/"
@@ -307,6 +309,8 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	start("http", func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()
+			// End the event streams first: Shutdown waits for handlers.
+			a.hub.Close()
 			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer scancel()
 			_ = a.server.Shutdown(sctx)

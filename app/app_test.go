@@ -1,0 +1,198 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/api/apiclient"
+	"github.com/calsync/calsync/app"
+	"github.com/calsync/calsync/config"
+	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsclient"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+)
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// startApp runs calsync against a simulator over HTTP with Basic auth and
+// returns an API client.
+func startApp(t *testing.T, mode config.NotificationMode, users int) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
+	t.Helper()
+	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{
+		Options: ewsmem.Options{Mailboxes: users, Servers: 2, Seed: 7, Password: "s3cret-pw"},
+		Basic:   true,
+	})
+	if err != nil {
+		t.Fatalf("NewSimulator: %v", err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(func() { srv.Close(); sim.Close() })
+
+	cfg := config.Defaults()
+	cfg.Exchange.EWSURL = srv.URL + "/EWS/Exchange.asmx"
+	cfg.Exchange.AutodiscoverURL = srv.URL + "/autodiscover/autodiscover.svc"
+	cfg.Exchange.Auth = config.Auth{Method: config.AuthBasic, Username: sim.ServiceAccount(), Password: config.NewSecret("s3cret-pw", "test")}
+	cfg.Exchange.Notifications.Mode = mode
+	cfg.Exchange.Notifications.PullInterval = 200 * time.Millisecond
+	cfg.Exchange.Notifications.CoalesceDelay = 50 * time.Millisecond
+	cfg.Store.Path = filepath.Join(t.TempDir(), "calsync.db")
+	for i := 1; i <= users; i++ {
+		cfg.Users.Static = append(cfg.Users.Static, "user"+itoa(i)+"@example.com")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), app.Options{Config: cfg, Listener: ln})
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run returned %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("Run did not return within 20s of cancellation")
+		}
+	})
+	c, err := apiclient.New(a.URL(), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, c, a
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestEndToEnd drives the whole path — simulator → EWS client → engine →
+// store → presence → API/SSE — in both notification modes: a meeting
+// booked now makes the user busy, its deletion makes the user available.
+func TestEndToEnd(t *testing.T) {
+	for _, mode := range []config.NotificationMode{config.Streaming, config.Pull} {
+		t.Run(string(mode), func(t *testing.T) {
+			sim, c, a := startApp(t, mode, 5)
+			ctx := context.Background()
+			waitFor(t, "all mailboxes live", 30*time.Second, func() bool {
+				return a.Engine().StateCounts()[engine.StateLive] == 5
+			})
+			p, err := c.Presence(ctx, "user3@example.com")
+			if err != nil {
+				t.Fatalf("Presence: %v", err)
+			}
+			if p.Availability != "available" {
+				t.Fatalf("user3 availability before the meeting = %q, want available (empty calendar)", p.Availability)
+			}
+			events, err := c.Events(ctx, "", "user3@example.com")
+			if err != nil {
+				t.Fatalf("Events: %v", err)
+			}
+			defer events.Close()
+
+			now := time.Now().UTC().Truncate(time.Second)
+			id, err := sim.AddCalendarItem("user3@example.com", ews.CalendarItem{
+				Subject: "Incident review", Start: now.Add(-time.Minute), End: now.Add(30 * time.Minute),
+				LegacyFreeBusyStatus: ews.FreeBusyBusy, IsMeeting: true,
+			})
+			if err != nil {
+				t.Fatalf("AddCalendarItem: %v", err)
+			}
+			waitFor(t, "user3 busy through the API", 30*time.Second, func() bool {
+				p, err := c.Presence(ctx, "user3@example.com")
+				return err == nil && p.Availability == "busy"
+			})
+			p, _ = c.Presence(ctx, "user3@example.com")
+			if p.Until == nil || !p.Until.Equal(now.Add(30*time.Minute)) {
+				t.Errorf("busy until = %v, want %v", p.Until, now.Add(30*time.Minute))
+			}
+			if p.Why.ItemID == "" {
+				t.Errorf("presence has no deciding item: %+v", p.Why)
+			}
+			// The change arrives on the event stream too.
+			got := make(chan apiclient.Event, 1)
+			go func() {
+				for {
+					ev, err := events.Next()
+					if err != nil {
+						return
+					}
+					if ev.Type == "presence.changed" && strings.Contains(ev.Data, `"busy"`) {
+						got <- ev
+						return
+					}
+				}
+			}()
+			select {
+			case <-got:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no presence.changed event with busy on the SSE stream")
+			}
+			agenda, err := c.Agenda(ctx, "user3@example.com", now.Add(-time.Hour), now.Add(time.Hour))
+			if err != nil {
+				t.Fatalf("Agenda: %v", err)
+			}
+			if b, _ := json.Marshal(agenda); !strings.Contains(string(b), "Incident review") {
+				t.Errorf("agenda does not show the meeting: %s", b)
+			}
+
+			// Delete it through EWS-equivalent write path and expect available.
+			if err := deleteItem(sim, "user3@example.com", id); err != nil {
+				t.Fatalf("delete: %v", err)
+			}
+			waitFor(t, "user3 available again", 30*time.Second, func() bool {
+				p, err := c.Presence(ctx, "user3@example.com")
+				return err == nil && p.Availability == "available"
+			})
+			resp, err := http.Get(a.URL())
+			if err != nil {
+				t.Fatalf("GET dashboard: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+				t.Errorf("dashboard answered %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+		})
+	}
+}
+
+// deleteItem deletes an item with calsync's own EWS client, impersonating
+// the owner, as another EWS application would.
+func deleteItem(sim *ewsmem.Simulator, owner string, id ews.ItemId) error {
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	c, err := ewsclient.New(srv.URL+"/EWS/Exchange.asmx", &ewsclient.Options{
+		HTTPClient: ewsclient.BasicAuth(http.DefaultClient, sim.ServiceAccount(), "s3cret-pw"),
+	})
+	if err != nil {
+		return err
+	}
+	errs, err := c.DeleteItem(context.Background(), ewsclient.ActAs(owner), ewsclient.DeleteItemRequest{Items: []ews.ItemRef{{Item: &id}}})
+	if err != nil {
+		return err
+	}
+	return errs[0]
+}
