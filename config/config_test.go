@@ -322,6 +322,15 @@ exchange: https://x.example.com
 users: {static: [a@example.com]}`, []string{
 			`c.yaml:2:11: exchange: expected a mapping of keys (ews_url, autodiscover_url, server_version, auth, tls, impersonation, notifications, vendor_config), found "https://x.example.com"`,
 		}},
+		{"impersonation by SID with a static list", `
+exchange:
+  ews_url: https://x.example.com/EWS/Exchange.asmx
+  auth: {username: u, password_env: CALSYNC_TEST_EWS_PASSWORD}
+  impersonation: {id_type: sid}
+users:
+  static: [a@example.com]`, []string{
+			`c.yaml:5:28: exchange.impersonation.id_type: "sid" needs the SID of every user, but users.static (line 7) gives only SMTP addresses; use smtp, or take the users from ldap or a csv_file with a SID column`,
+		}},
 		{"oauth2 complete", `
 exchange:
   ews_url: https://x.example.com/EWS/Exchange.asmx

@@ -26,6 +26,10 @@ type decoder struct {
 	// misspelt holds paths of keys that an unknown key was taken for, so
 	// that the unknown key is not also reported as a missing key.
 	misspelt map[string]bool
+	// idType and idTypeNode remember exchange.impersonation.id_type for
+	// the cross-check with the users section.
+	idType     ImpersonationIDType
+	idTypeNode *yaml.Node
 	// corrected is a repaired vendor XML file, if one was referenced and
 	// malformed.
 	corrected []byte

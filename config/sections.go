@@ -72,6 +72,7 @@ func (d *decoder) exchange(x *Exchange, m *mapNode) {
 			if t := im.get("id_type"); t != nil {
 				if s, ok := d.enum(im.sub("id_type"), t, "smtp", "upn", "sid"); ok {
 					x.Impersonation.IDType = ImpersonationIDType(s)
+					d.idType, d.idTypeNode = x.Impersonation.IDType, t
 				}
 			}
 		}
@@ -272,6 +273,7 @@ func (d *decoder) users(u *Users, m *mapNode) {
 	if m == nil {
 		return
 	}
+	defer d.checkIDType(u, m)
 	if !m.has("static") && !m.has("csv_file") && !m.has("ldap") {
 		d.errorf(m.at, m.path, "no source of users; expected at least one of static, csv_file or ldap")
 	}
@@ -298,6 +300,15 @@ func (d *decoder) users(u *Users, m *mapNode) {
 	if v := m.get("ldap"); v != nil {
 		u.LDAP = d.ldap(d.mapping(m.sub("ldap"), m.key("ldap"), v, ldapKeys...))
 	}
+}
+
+// checkIDType reports impersonation by UPN or SID with a static list,
+// which only gives SMTP addresses.
+func (d *decoder) checkIDType(u *Users, m *mapNode) {
+	if d.idType == "" || d.idType == ImpersonateSMTP || len(u.Static) == 0 {
+		return
+	}
+	d.errorf(d.idTypeNode, "exchange.impersonation.id_type", "%q needs the %s of every user, but users.static (line %d) gives only SMTP addresses; use smtp, or take the users from ldap or a csv_file with a %s column", d.idType, strings.ToUpper(string(d.idType)), m.key("static").Line, strings.ToUpper(string(d.idType)))
 }
 
 // plausibleSMTP accepts local@domain without spaces; Exchange decides the rest.

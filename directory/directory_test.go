@@ -222,3 +222,21 @@ func TestFromConfig(t *testing.T) {
 		t.Error("RefreshInterval")
 	}
 }
+
+func TestWatcherSetSourceReportsTheDifference(t *testing.T) {
+	before, _ := NewStatic([]string{"a@example.com", "b@example.com"})
+	after, _ := NewStatic([]string{"b@example.com", "c@example.com"})
+	var got []string
+	w := NewWatcher(before, WatcherOptions{OnChange: func(a, r []User) { got = append(got, "+"+smtps(a)+" -"+smtps(r)) }})
+	ctx := context.Background()
+	if err := w.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.SetSource(after)
+	if err := w.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[1] != "+c@example.com -a@example.com" {
+		t.Errorf("changes = %q", got)
+	}
+}

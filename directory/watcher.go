@@ -31,13 +31,13 @@ type WatcherOptions struct {
 // refresh fails it keeps the last good list: a directory outage is never
 // mistaken for removals.
 type Watcher struct {
-	src  Source
 	opts WatcherOptions
 	log  *slog.Logger
 
 	// refreshMu serializes refreshes (and OnChange calls).
 	refreshMu sync.Mutex
 	mu        sync.Mutex
+	src       Source
 	users     []User
 	loaded    bool
 	lastErr   error
@@ -64,7 +64,10 @@ func (w *Watcher) Refresh(ctx context.Context) error {
 	w.refreshMu.Lock()
 	defer w.refreshMu.Unlock()
 	start := w.opts.Clock.Now()
-	next, err := w.src.Users(ctx)
+	w.mu.Lock()
+	src := w.src
+	w.mu.Unlock()
+	next, err := src.Users(ctx)
 	w.mu.Lock()
 	w.lastErr = err
 	prev, wasLoaded := w.users, w.loaded
@@ -99,6 +102,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 			t.Reset(w.opts.Interval)
 		}
 	}
+}
+
+// SetSource replaces the source (after a configuration reload); the next
+// Refresh reports the difference between the old and the new users.
+func (w *Watcher) SetSource(src Source) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.src = src
 }
 
 // Users returns the last good list (nil before the first success).
