@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -509,5 +511,107 @@ func TestThrottledBeyondTheWaitIsAWarning(t *testing.T) {
 	}
 	if th := result(t, rep, check.IDThrottling); th.Status != check.StatusWarn {
 		t.Errorf("throttling = %s", th.Status)
+	}
+}
+
+func TestNTLM(t *testing.T) {
+	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Options: ewsmem.Options{Mailboxes: 4, Generate: true, Password: "secret"}, NTLM: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); sim.Close() })
+	o := check.Options{EWSURL: srv.URL + "/EWS/Exchange.asmx", Method: check.AuthNTLM, Username: `EXAMPLE\svc-calsync`, Password: "secret",
+		Users: []check.User{{SMTP: "user1@example.com"}, {SMTP: "user2@example.com"}}, Timeout: 10 * time.Second, StreamWait: 10 * time.Second}
+	rep := run(t, o)
+	if rep.Status != check.StatusOK {
+		t.Errorf("NTLM run: %s\n%s", rep.Status, text(t, rep))
+	}
+	o.Method = check.AuthBasic // the simulator offers only NTLM and Negotiate
+	rep = run(t, o)
+	auth := result(t, rep, check.IDAuthentication)
+	if auth.Status != check.StatusFail || !strings.Contains(auth.Summary, "basic authentication is not enabled") ||
+		!strings.Contains(strings.Join(auth.Fix, "\n"), "Set-WebServicesVirtualDirectory -BasicAuthentication $true") {
+		t.Errorf("basic against an NTLM-only server = %s: %s %q", auth.Status, auth.Summary, auth.Fix)
+	}
+}
+
+func TestImpersonationIDTypes(t *testing.T) {
+	env := newSim(t, 3, nil)
+	o := env.options("secret")
+	o.IDType = check.IDSID
+	for i := range o.Users[:2] {
+		sid, ok := env.sim.SIDOf(o.Users[i].SMTP)
+		if !ok {
+			t.Fatalf("no SID for %s", o.Users[i].SMTP)
+		}
+		o.Users[i].SID = sid
+	}
+	rep := run(t, o)
+	imp := result(t, rep, check.IDImpersonation)
+	if imp.Facts["users_ok"] != "2" || len(imp.Failures) != 1 || imp.Failures[0].Code != "missing identifier" ||
+		!slices.Equal(imp.Failures[0].Users, []string{o.Users[2].SMTP}) {
+		t.Errorf("impersonation by SID = %+v", imp)
+	}
+	if !strings.Contains(strings.Join(imp.Failures[0].Fix, " "), "exchange.impersonation.id_type: smtp") {
+		t.Errorf("fix = %q", imp.Failures[0].Fix)
+	}
+}
+
+// concurrencyMeter counts EWS requests in flight and remembers the most.
+type concurrencyMeter struct {
+	mu       sync.Mutex
+	inFlight int
+	max      int
+}
+
+func (m *concurrencyMeter) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.mu.Lock()
+		m.inFlight++
+		m.max = max(m.max, m.inFlight)
+		m.mu.Unlock()
+		defer func() {
+			m.mu.Lock()
+			m.inFlight--
+			m.mu.Unlock()
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func TestImpersonationIsBoundedAndCoversEveryUser(t *testing.T) {
+	meter := &concurrencyMeter{}
+	env := newSim(t, 95, meter.wrap)
+	if _, err := env.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultLatency, LatencyMS: 2}); err != nil {
+		t.Fatal(err)
+	}
+	o := env.options("secret")
+	o.Concurrency = 3
+	o.ThrottleProbes = 1
+	rep := run(t, o)
+	imp := result(t, rep, check.IDImpersonation)
+	if imp.Status != check.StatusOK || imp.Facts["users_ok"] != "95" || imp.Facts["users_checked"] != "95" {
+		t.Errorf("impersonation = %+v", imp)
+	}
+	// The pool is the only source of parallel requests (one probe call).
+	meter.mu.Lock()
+	peak := meter.max
+	meter.mu.Unlock()
+	if peak > 3 {
+		t.Errorf("%d requests were in flight at once, want at most the pool's 3", peak)
+	}
+	if ad := result(t, rep, check.IDAutodiscover); ad.Facts["users_found"] != "95" {
+		t.Errorf("autodiscover over two batches found %s users", ad.Facts["users_found"])
+	}
+}
+
+func TestCancelled(t *testing.T) {
+	env := newSim(t, 3, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep, err := check.Run(ctx, env.options("secret"))
+	if !errors.Is(err, context.Canceled) || rep == nil {
+		t.Errorf("Run on a cancelled context = %v, %v", rep, err)
 	}
 }
