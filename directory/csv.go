@@ -35,6 +35,7 @@ type CSVRowError struct {
 	Message string
 }
 
+// Error lists every bad row, one per line, as path:line: message.
 func (e *CSVError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "directory: %s: %d bad row", e.Path, len(e.Rows))

@@ -28,4 +28,5 @@ func LogWriter(name string) (io.WriteCloser, error) {
 
 type nopCloser struct{ io.Writer }
 
+// Close does nothing: standard error stays open.
 func (nopCloser) Close() error { return nil }

@@ -164,6 +164,7 @@ func LogWriter(name string) (io.WriteCloser, error) {
 
 type nopCloser struct{ io.Writer }
 
+// Close does nothing: standard error stays open.
 func (nopCloser) Close() error { return nil }
 
 // eventWriter splits writes into lines and logs each one.
@@ -173,6 +174,7 @@ type eventWriter struct {
 	buf bytes.Buffer
 }
 
+// Write logs every complete line and keeps a partial one for later.
 func (w *eventWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
