@@ -43,7 +43,7 @@ func runDemo(ctx context.Context, env Env, args []string) int {
 	fs.IntVar(&o.mailboxes, "mailboxes", 200, "number of simulated mailboxes (user1@example.com …)")
 	fs.IntVar(&o.servers, "servers", 2, "number of simulated mailbox servers (affinity groups)")
 	fs.Float64Var(&o.churn, "churn", 2, "random calendar changes per second in the simulator")
-	fs.DurationVar(&o.meetEvery, "meeting-every", 10*time.Second, "how often an ad-hoc meeting starting right now is booked for a random user (0 disables)")
+	fs.DurationVar(&o.meetEvery, "meeting-every", 5*time.Second, "how often an ad-hoc meeting starting right now is booked for a random user (0 disables)")
 	fs.StringVar(&o.mode, "mode", "streaming", "notification mode: streaming or pull")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated calendars")
 	fs.StringVar(&o.dataDir, "data-dir", "", "folder for the demo's store (default: a temporary folder removed at exit)")

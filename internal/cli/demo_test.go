@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a goroutine-safe bytes.Buffer.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// TestDemo runs `calsync demo` as a newcomer would and checks that it
+// prints the dashboard URL, serves the dashboard, syncs every mailbox and
+// publishes presence, including a change booked while it runs.
+func TestDemo(t *testing.T) {
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, Env{Args: []string{"demo", "--listen", "127.0.0.1:0", "--mailboxes", "40", "--meeting-every", "300ms", "--churn", "5"}, Stdout: &stdout, Stderr: &stderr})
+	}()
+	defer func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("demo exited with %d; stderr:\n%s", code, stderr.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("demo did not stop within 20s")
+		}
+	}()
+	dashLine := regexp.MustCompile(`Dashboard: (http://\S+)`)
+	var base string
+	waitFor(t, "the dashboard URL on stdout", 20*time.Second, func() bool {
+		m := dashLine.FindStringSubmatch(stdout.String())
+		if m != nil {
+			base = m[1]
+		}
+		return m != nil
+	})
+
+	resp, err := http.Get(base)
+	if err != nil {
+		t.Fatalf("GET %s: %v", base, err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "calsync") {
+		t.Fatalf("dashboard answered %d:\n%.300s", resp.StatusCode, page)
+	}
+
+	type users struct {
+		Total  int            `json:"total"`
+		Counts map[string]int `json:"counts"`
+		Users  []struct {
+			Availability string `json:"availability"`
+		} `json:"users"`
+	}
+	waitFor(t, "every mailbox live", 60*time.Second, func() bool {
+		return strings.Contains(stdout.String(), "sync: 40/40 mailboxes live")
+	})
+	// Ad-hoc meetings booked every 300ms make someone busy, tentative,
+	// out of office or working elsewhere within seconds.
+	waitFor(t, "presence other than available", 30*time.Second, func() bool {
+		var u users
+		if err := getJSON(base+"api/v1/users?limit=100", &u); err != nil {
+			return false
+		}
+		if u.Total != 40 || u.Counts["unknown"] > 0 {
+			return false
+		}
+		return u.Counts["available"] < 40
+	})
+}
