@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -257,13 +258,23 @@ func (h *Handler) writeError(w http.ResponseWriter, op operation, err error) {
 	var fault *ews.SOAPFault
 	var herr *ews.HTTPError
 	var rerr *ews.ResponseError
+	var tf *TransportFault
 	switch {
+	case errors.As(err, &tf):
+		for k, v := range tf.Header {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(tf.StatusCode)
+		_, _ = io.WriteString(w, tf.Body)
 	case errors.As(err, &fault):
 		h.writeFault(w, ewswire.FaultFromError(fault))
 	case errors.As(err, &herr):
 		if herr.StatusCode == http.StatusUnauthorized {
 			h.auth.challenge(w)
 			return
+		}
+		if herr.Location != "" {
+			w.Header().Set("Location", herr.Location)
 		}
 		w.WriteHeader(herr.StatusCode)
 	case errors.As(err, &rerr):

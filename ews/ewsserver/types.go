@@ -104,3 +104,17 @@ type ItemResult struct {
 	Item *ews.CalendarItem
 	Err  error
 }
+
+// TransportFault is a failure answered below SOAP, as a front end or IIS
+// does: a status with headers and an optional body (for example a 302 to
+// /ews/genericerrorpage.htm, or a 500 with X-CasErrorCode).
+type TransportFault struct {
+	StatusCode int
+	Header     map[string]string
+	Body       string
+}
+
+// Error implements error.
+func (f *TransportFault) Error() string {
+	return fmt.Sprintf("ewsserver: transport fault HTTP %d", f.StatusCode)
+}

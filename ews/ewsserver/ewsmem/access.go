@@ -77,8 +77,8 @@ func (x *Exchange) resolvePrincipal(sid ews.ConnectingSID) (string, error) {
 // throttling budgets, statistics.
 func (x *Exchange) Admit(ctx context.Context, c *ewsserver.Caller) (func(), error) {
 	x.stats.request(c.Operation)
-	if x.faults.take401() {
-		return nil, &ews.HTTPError{StatusCode: 401, Status: "401 Unauthorized"}
+	if err := x.faults.takeTransport(); err != nil {
+		return nil, err
 	}
 	if !c.Impersonation.IsZero() {
 		target, err := x.resolvePrincipal(c.Impersonation)
@@ -96,6 +96,13 @@ func (x *Exchange) Admit(ctx context.Context, c *ewsserver.Caller) (func(), erro
 			return nil, ewsserver.Fault(ews.ErrorImpersonateUserDenied, "The account does not have permission to impersonate the requested user.")
 		}
 		c.Impersonation.Value = target
+		if !strings.EqualFold(strings.TrimSpace(c.AnchorMailbox), target) && x.opts.MissingAnchorLatency > 0 {
+			// The front end routes by the service account and the back end
+			// proxies: slower, as Exchange without X-AnchorMailbox.
+			if err := sleepCtx(ctx, x, x.opts.MissingAnchorLatency); err != nil {
+				return nil, err
+			}
+		}
 	}
 	release, terr := x.throttle.admit(budgetKey(c))
 	if terr != nil {

@@ -115,6 +115,21 @@ func TestControlAPIFaultsAndChurn(t *testing.T) {
 	if status, _ := e.post(envelope("Exchange2013_SP1", "user1@example.com", `<m:GetUserOofSettingsRequest><t:Mailbox><t:Address>user1@example.com</t:Address></t:Mailbox></m:GetUserOofSettingsRequest>`)); status != 200 {
 		t.Errorf("second request = %d, want 200", status)
 	}
+	// Front-end faults: X-CasErrorCode and the generic error page.
+	do("POST", "/sim/v1/faults", `{"kind":"cas-error"}`)
+	do("POST", "/sim/v1/faults", `{"kind":"error-page"}`)
+	for _, want := range []int{500, 302, 200} {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/EWS/Exchange.asmx", strings.NewReader(envelope("Exchange2013_SP1", "user1@example.com", `<m:GetUserOofSettingsRequest><t:Mailbox><t:Address>user1@example.com</t:Address></t:Mailbox></m:GetUserOofSettingsRequest>`)))
+		req.SetBasicAuth(e.sim.ServiceAccount(), "password")
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || want == 500 && resp.Header.Get("X-CasErrorCode") == "" || want == 302 && !strings.Contains(resp.Header.Get("Location"), "genericerrorpage") {
+			t.Errorf("front-end fault answer = %d %v, want %d", resp.StatusCode, resp.Header, want)
+		}
+	}
 	// Moving a mailbox drops its subscriptions and changes its server.
 	before, _ := e.sim.MailboxServer("user3@example.com")
 	e.subscribeStreaming("user3@example.com")

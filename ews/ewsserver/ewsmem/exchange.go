@@ -68,6 +68,10 @@ type Options struct {
 	NoDuplicates bool
 	// MaxEventsPerGetEvents is GetEvents' batch size (default 50).
 	MaxEventsPerGetEvents int
+	// MissingAnchorLatency is added to impersonated requests whose
+	// X-AnchorMailbox is missing or names another mailbox (the proxying
+	// Exchange does then); 0 = none.
+	MissingAnchorLatency time.Duration
 	// ExternalURL is the public base URL (scheme://host) used in Autodiscover
 	// answers; the handler fills it from the request when empty.
 	ExternalURL string

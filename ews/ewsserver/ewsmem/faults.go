@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsserver"
 )
 
 // FaultKind names an injectable fault.
@@ -35,7 +38,14 @@ const (
 	FaultInvalidateSyncStates FaultKind = "invalidate-sync-states"
 	// FaultUnauthorized answers the next Count requests with HTTP 401.
 	FaultUnauthorized FaultKind = "unauthorized"
-	// FaultClear removes latency, busy share, silent streams and pending 401s.
+	// FaultCasError answers the next Count requests with HTTP 500 and an
+	// X-CasErrorCode header (a front-end proxy failure).
+	FaultCasError FaultKind = "cas-error"
+	// FaultErrorPage answers the next Count requests with a 302 redirect to
+	// /ews/genericerrorpage.htm.
+	FaultErrorPage FaultKind = "error-page"
+	// FaultClear removes latency, busy share, silent streams and pending
+	// transport faults.
 	FaultClear FaultKind = "clear"
 )
 
@@ -64,6 +74,8 @@ type faultState struct {
 	delay      time.Duration
 	silent     bool
 	pending401 int
+	pendingCAS int
+	pending302 int
 }
 
 func (f *faultState) latency() time.Duration {
@@ -78,14 +90,22 @@ func (f *faultState) silentStreams() bool {
 	return f.silent
 }
 
-func (f *faultState) take401() bool {
+// takeTransport returns the next pending transport-level fault, or nil.
+func (f *faultState) takeTransport() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.pending401 > 0 {
+	switch {
+	case f.pending401 > 0:
 		f.pending401--
-		return true
+		return &ews.HTTPError{StatusCode: 401, Status: "401 Unauthorized"}
+	case f.pendingCAS > 0:
+		f.pendingCAS--
+		return &ewsserver.TransportFault{StatusCode: 500, Header: map[string]string{"X-CasErrorCode": "BackEndLocatorFailure"}}
+	case f.pending302 > 0:
+		f.pending302--
+		return &ewsserver.TransportFault{StatusCode: 302, Header: map[string]string{"Location": "/ews/genericerrorpage.htm?aspxerrorpath=/EWS/Exchange.asmx"}}
 	}
-	return false
+	return nil
 }
 
 // InjectFault applies a fault now.
@@ -185,9 +205,19 @@ func (x *Exchange) InjectFault(f Fault) (FaultResult, error) {
 		x.faults.pending401 = count
 		x.faults.mu.Unlock()
 		return FaultResult{Affected: count}, nil
+	case FaultCasError, FaultErrorPage:
+		count := max(f.Count, 1)
+		x.faults.mu.Lock()
+		if f.Kind == FaultCasError {
+			x.faults.pendingCAS = count
+		} else {
+			x.faults.pending302 = count
+		}
+		x.faults.mu.Unlock()
+		return FaultResult{Affected: count}, nil
 	case FaultClear:
 		x.faults.mu.Lock()
-		x.faults.delay, x.faults.silent, x.faults.pending401 = 0, false, 0
+		x.faults.delay, x.faults.silent, x.faults.pending401, x.faults.pendingCAS, x.faults.pending302 = 0, false, 0, 0, 0
 		x.faults.mu.Unlock()
 		x.throttle.setBusyPercent(0)
 		for _, c := range x.streams() {
