@@ -165,6 +165,7 @@ func (r *Report) ExitCode(strict bool) int {
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("check: write json: %w", err)
 	}
