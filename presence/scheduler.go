@@ -556,21 +556,23 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 		s.scheduleLocked(st, next)
 	}
 	s.mu.Unlock()
+	// Publish first, then record: a crash in between re-publishes the
+	// change after the restart (at least once) instead of losing it.
 	for _, p := range pubs {
-		if s.store != nil {
-			doc, err := json.Marshal(p.doc)
-			if err == nil {
-				err = s.store.SavePresence(ctx, p.change.User, doc)
-			}
-			if err != nil {
-				s.log.Warn("presence: saving published presence failed", "user", p.change.User, "err", err)
-			}
+		if !p.saveOnly {
+			s.metrics.transitions.WithLabelValues(string(p.change.Current.Availability)).Inc()
+			s.publish(p.change)
 		}
-		if p.saveOnly {
+		if s.store == nil {
 			continue
 		}
-		s.metrics.transitions.WithLabelValues(string(p.change.Current.Availability)).Inc()
-		s.publish(p.change)
+		doc, err := json.Marshal(p.doc)
+		if err == nil {
+			err = s.store.SavePresence(ctx, p.change.User, doc)
+		}
+		if err != nil {
+			s.log.Warn("presence: saving published presence failed", "user", p.change.User, "err", err)
+		}
 	}
 }
 

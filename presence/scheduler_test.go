@@ -12,6 +12,7 @@ import (
 
 	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/store"
 )
 
 // fakeSource is an in-memory Source.
@@ -111,16 +112,15 @@ type harness struct {
 	t      *testing.T
 	clock  *clock.Fake
 	source *fakeSource
-	store  *mapPresenceStore
 	rec    *recorder
 	s      *Scheduler
 	cancel context.CancelFunc
 	done   chan error
 }
 
-func startScheduler(t *testing.T, c *clock.Fake, src *fakeSource, st *mapPresenceStore, rules *CompiledRules) *harness {
+func startScheduler(t *testing.T, c *clock.Fake, src *fakeSource, st store.PresenceStore, rules *CompiledRules) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: c, source: src, store: st, rec: &recorder{}, done: make(chan error, 1)}
+	h := &harness{t: t, clock: c, source: src, rec: &recorder{}, done: make(chan error, 1)}
 	s, err := NewScheduler(SchedulerOptions{Clock: c, Rules: rules, Source: src, Store: st, Publish: h.rec.publish, Horizon: 7 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -553,5 +553,39 @@ func TestSchedulerRunsForDays(t *testing.T) {
 	}
 	if loads := src.loadCount(); loads < 4 || loads > 10 {
 		t.Errorf("loads over a week = %d, want about one a day", loads)
+	}
+}
+
+// failingStore loses every save, as if the process died between
+// publishing a change and recording it.
+type failingStore struct{ mapPresenceStore }
+
+func (f *failingStore) SavePresence(context.Context, string, []byte) error {
+	return errors.New("disk full")
+}
+
+func TestSchedulerPublishesAtLeastOnce(t *testing.T) {
+	c := clock.NewFake(at("2025-11-24 09:30"))
+	src := newFakeSource()
+	src.set("alice@example.com", []calendar.Occurrence{occ("m", "2025-11-24 09:00", "2025-11-24 10:00", meeting)}, calendar.OOFSettings{}, true)
+	st := &mapPresenceStore{}
+	rules := mustCompile(t, RuleSet{})
+	h1 := startScheduler(t, c, src, st, rules)
+	h1.stop()
+
+	// The 10:00 transition is published but its record is lost.
+	lossy := &failingStore{}
+	lossy.docs = st.docs
+	h2 := startScheduler(t, c, src, lossy, rules)
+	h2.advanceTo("2025-11-24 10:00")
+	if got := h2.rec.all(); len(got) != 1 || got[0].Current.Availability != Available {
+		t.Fatalf("transition = %+v", got)
+	}
+	h2.stop()
+
+	// After the restart the change is published again rather than lost.
+	h3 := startScheduler(t, c, src, st, rules)
+	if got := h3.rec.all(); len(got) != 1 || got[0].Current.Availability != Available || got[0].Previous.Availability != Busy {
+		t.Fatalf("after restart = %+v, want the unrecorded change again", got)
 	}
 }
