@@ -189,7 +189,9 @@ func (c *Client) getUserSettingsOnce(ctx context.Context, endpoint string, addrs
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	resp, err := c.post(ctx, Call{Endpoint: endpoint}, op, payload)
+	// X-AnchorMailbox routes the request to the first user's site (and is
+	// required for app-only OAuth tokens).
+	resp, err := c.post(ctx, Call{Endpoint: endpoint, Anchor: addrs[0]}, op, payload)
 	if err != nil {
 		return nil, err
 	}

@@ -53,9 +53,11 @@ type Options struct {
 	// nothing for this long (default 90 s: Exchange sends a heartbeat every
 	// 45 s).
 	StreamIdleTimeout time.Duration
-	// Limits bound response sizes and nesting (default ewswire.DefaultLimits).
+	// MaxResponseBytes bounds one response envelope (default 32 MiB; 8 MiB
+	// per envelope of a streaming response).
 	MaxResponseBytes int64
-	MaxDepth         int
+	// MaxDepth bounds element nesting in responses (default 64).
+	MaxDepth int
 	// Trace, if set, receives every request and response, with
 	// Authorization and cookies redacted.
 	Trace io.Writer
@@ -171,6 +173,10 @@ type Call struct {
 	Endpoint string
 	// Timeout overrides the client's per-call timeout.
 	Timeout time.Duration
+	// TimeZone, if set, sends the TimeZoneContext header with this Windows
+	// time zone id ("W. Europe Standard Time"): Exchange then reads request
+	// times without offset, and all-day dates, in that zone.
+	TimeZone string
 }
 
 // ActAs returns a Call impersonating the mailbox by primary SMTP address.

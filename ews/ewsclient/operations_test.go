@@ -83,7 +83,9 @@ func exerciseAll(t *testing.T, c *ewsclient.Client, autodiscoverURL string) {
 	allDay.LegacyFreeBusyStatus = ews.FreeBusyWorkingElsewhere
 	allDay.Recurrence = &ews.Recurrence{Pattern: ews.RecurrencePattern{Kind: ews.PatternAbsoluteYearly, DayOfMonth: 24, Month: time.December},
 		Range: ews.RecurrenceRange{Kind: ews.RangeNoEnd, StartDate: ews.Date{Year: 2026, Month: 12, Day: 24}}}
-	created, err := c.CreateItem(ctx, alice, ewsclient.CreateItemRequest{Items: []ews.CalendarItem{single, recurring, allDay}, SendMeetingInvitations: ewsclient.SendToAllAndSaveCopy})
+	aliceTZ := alice
+	aliceTZ.TimeZone = "W. Europe Standard Time"
+	created, err := c.CreateItem(ctx, aliceTZ, ewsclient.CreateItemRequest{Items: []ews.CalendarItem{single, recurring, allDay}, SendMeetingInvitations: ewsclient.SendToAllAndSaveCopy})
 	if err != nil || len(created) != 3 || created[2].ItemId.Id != "new2" {
 		t.Fatalf("CreateItem() = %+v, %v", created, err)
 	}
@@ -189,6 +191,9 @@ func TestEveryRequestValidates(t *testing.T) {
 				ops[op] = true
 			}
 		}
+	}
+	if !bytes.Contains(bytes.Join(f.requests, nil), []byte(`TimeZoneDefinition Id="W. Europe Standard Time"`)) {
+		t.Fatal("no request carried the TimeZoneContext header")
 	}
 	if len(ops) != 14 {
 		t.Fatalf("operations covered = %v, want 14", ops)

@@ -29,6 +29,9 @@ func (c *Client) header(call Call) (*ewswire.Header, error) {
 		}
 		h.Impersonation = imp
 	}
+	if call.TimeZone != "" {
+		h.TimeZoneContext = &ewswire.TimeZoneContext{Definition: ewswire.TimeZoneDefinition{Id: call.TimeZone}}
+	}
 	return h, nil
 }
 

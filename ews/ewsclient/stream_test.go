@@ -167,3 +167,32 @@ func TestStreamExchangeForm(t *testing.T) {
 		t.Fatalf("Next() at end = %v, want io.EOF", err)
 	}
 }
+
+// TestStreamContextCancel: cancelling the context the stream was opened
+// with ends a blocked Next promptly.
+func TestStreamContextCancel(t *testing.T) {
+	c := clientFor(t, streamServer([][]byte{heartbeat()}, func(r *http.Request) { <-r.Context().Done() }), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := c.GetStreamingEvents(ctx, ewsclient.Call{}, ewsclient.StreamRequest{SubscriptionIds: []string{"s1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Next(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Next()
+		done <- err
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || errors.Is(err, ewsclient.ErrStreamIdle) {
+			t.Fatalf("Next() after cancel = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Next() did not return after the context was cancelled")
+	}
+}
