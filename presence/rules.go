@@ -100,10 +100,14 @@ const (
 // StateText is the profile, status text and forward target of a built-in
 // state (free time, automatic replies, no data).
 type StateText struct {
-	Profile     string            `yaml:"profile,omitempty" json:"profile,omitempty"`
-	StatusText  string            `yaml:"status_text,omitempty" json:"status_text,omitempty"`
+	// Profile is the presence profile name (defaults per state).
+	Profile string `yaml:"profile,omitempty" json:"profile,omitempty"`
+	// StatusText is the template, as in Rule.StatusText.
+	StatusText string `yaml:"status_text,omitempty" json:"status_text,omitempty"`
+	// StatusTexts holds the template per language, as in Rule.StatusTexts.
 	StatusTexts map[string]string `yaml:"status_texts,omitempty" json:"status_texts,omitempty"`
-	ForwardTo   string            `yaml:"forward_to,omitempty" json:"forward_to,omitempty"`
+	// ForwardTo is an optional call-forwarding target.
+	ForwardTo string `yaml:"forward_to,omitempty" json:"forward_to,omitempty"`
 }
 
 // Options are the rule-set-wide knobs.
