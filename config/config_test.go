@@ -331,6 +331,13 @@ users:
   static: [a@example.com]`, []string{
 			`c.yaml:5:28: exchange.impersonation.id_type: "sid" needs the SID of every user, but users.static (line 7) gives only SMTP addresses; use smtp, or take the users from ldap or a csv_file with a SID column`,
 		}},
+		{"misspelt secret key reported once", `
+exchange:
+  ews_url: https://x.example.com/EWS/Exchange.asmx
+  auth: {username: u, pasword_env: CALSYNC_TEST_EWS_PASSWORD}
+users: {static: [a@example.com]}`, []string{
+			`c.yaml:4:23: exchange.auth: unknown key "pasword_env"; did you mean "password_env"?`,
+		}},
 		{"oauth2 complete", `
 exchange:
   ews_url: https://x.example.com/EWS/Exchange.asmx

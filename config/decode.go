@@ -430,7 +430,7 @@ func (d *decoder) secret(m *mapNode, base, required string) Secret {
 		return Secret{}
 	}
 	if len(set) == 0 {
-		if required != "" {
+		if required != "" && !d.misspelt[m.sub(envKey)] && !d.misspelt[m.sub(fileKey)] {
 			d.required(m, base, "missing (needed %s); set %s (an environment variable) or %s (a file)", required, envKey, fileKey)
 		}
 		return Secret{}
