@@ -589,3 +589,29 @@ func TestSchedulerPublishesAtLeastOnce(t *testing.T) {
 		t.Fatalf("after restart = %+v, want the unrecorded change again", got)
 	}
 }
+
+func TestSchedulerAutomaticRepliesWindow(t *testing.T) {
+	c := clock.NewFake(at("2025-11-24 08:00"))
+	src := newFakeSource()
+	src.set("alice@example.com", []calendar.Occurrence{occ("m", "2025-11-24 13:00", "2025-11-24 15:00", meeting)},
+		calendar.OOFSettings{State: calendar.OOFScheduled, Start: at("2025-11-24 12:00"), End: at("2025-11-24 14:00")}, true)
+	h := startScheduler(t, c, src, &mapPresenceStore{}, mustCompile(t, RuleSet{Options: Options{Language: "de"}}))
+	n := len(h.rec.all())
+	steps := []struct {
+		at    string
+		avail Availability
+		text  string
+	}{
+		{"2025-11-24 12:00", OutOfOffice, "Abwesend bis 14:00"},
+		{"2025-11-24 14:00", Busy, "In einer Besprechung bis 15:00"},
+		{"2025-11-24 15:00", Available, ""},
+	}
+	for _, st := range steps {
+		h.advanceTo(st.at)
+		got := h.rec.since(n)
+		if len(got) != 1 || got[0].Current.Availability != st.avail || got[0].Current.StatusText != st.text || !got[0].At.Equal(at(st.at)) {
+			t.Fatalf("at %s: %+v, want %s %q", st.at, got, st.avail, st.text)
+		}
+		n++
+	}
+}
