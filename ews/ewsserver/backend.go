@@ -76,6 +76,7 @@ var ErrStreamDropped = &ews.NetworkError{Op: "GetStreamingEvents", Err: errDropp
 
 type errDropped struct{}
 
+// Error implements error.
 func (errDropped) Error() string { return "connection dropped by fault injection" }
 
 // StreamMessage is one GetStreamingEvents envelope: notifications, an error

@@ -76,6 +76,7 @@ func (h *Handler) streamMessage(m StreamMessage) ewswire.GetStreamingEventsRespo
 // flushWriter flushes after every write so each envelope leaves at once.
 type flushWriter struct{ w http.ResponseWriter }
 
+// Write implements io.Writer.
 func (f flushWriter) Write(p []byte) (int, error) { return f.w.Write(p) }
 
 // FlushError flushes the response.

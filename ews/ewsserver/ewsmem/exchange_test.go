@@ -320,3 +320,29 @@ func TestBatchStopsWhenBudgetRunsOut(t *testing.T) {
 		t.Errorf("stopped item = %v, want a Warning", res[4].Err)
 	}
 }
+
+func TestSubscriptionLimitAndSweep(t *testing.T) {
+	p := ewsmem.DefaultPolicy()
+	p.MaxSubscriptions = 2
+	x, fc := newExchange(t, ewsmem.Options{Policy: &p})
+	ctx := context.Background()
+	c := svcCaller(x, "user1@example.com")
+	req := ewsserver.SubscribeRequest{Kind: ews.SubscriptionStreaming, Folders: []ews.FolderRef{ews.CalendarFolder()}, EventTypes: []ews.EventType{ews.EventCreated}}
+	for i := 0; i < 2; i++ {
+		if _, err := x.Subscribe(ctx, c, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := x.Subscribe(ctx, c, req); codeOf(err) != ews.ErrorExceededSubscriptionCount {
+		t.Fatalf("third Subscribe = %v", err)
+	}
+	// The limit is per target mailbox: another mailbox still subscribes.
+	if _, err := x.Subscribe(ctx, svcCaller(x, "user2@example.com"), req); err != nil {
+		t.Errorf("Subscribe(user2) = %v", err)
+	}
+	// Unconnected streaming subscriptions die after the 30-minute TTL.
+	fc.Advance(31 * time.Minute)
+	if _, err := x.Subscribe(ctx, c, req); err != nil {
+		t.Errorf("Subscribe after TTL = %v", err)
+	}
+}

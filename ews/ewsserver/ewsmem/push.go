@@ -146,6 +146,7 @@ func (p *pusher) post(ctx context.Context, n ews.Notification) (ews.PushStatus, 
 
 type noPosterError struct{}
 
+// Error implements error.
 func (noPosterError) Error() string { return "ewsmem: no push client configured" }
 
 var errNoPoster error = noPosterError{}

@@ -292,6 +292,7 @@ func (x *Exchange) Subscribe(ctx context.Context, c *ewsserver.Caller, req ewsse
 	s.id = newSubscriptionID(x.servers[server], now)
 
 	x.subs.mu.Lock()
+	x.sweepLocked(mb, now)
 	policy := x.throttle.currentPolicy()
 	if limited(policy.MaxSubscriptions) && len(x.subs.byMailbox[mb]) >= policy.MaxSubscriptions {
 		x.subs.mu.Unlock()
@@ -317,6 +318,19 @@ func (x *Exchange) Subscribe(ctx context.Context, c *ewsserver.Caller, req ewsse
 		res.Watermark = s.lastWatermark
 	}
 	return res, nil
+}
+
+// sweepLocked deletes the mailbox's subscriptions that outlived their
+// timeout (pull) or TTL without a connection (streaming), as the server's
+// sweeper does, so they stop counting against EWSMaxSubscriptions.
+func (x *Exchange) sweepLocked(mb *mailbox, now time.Time) {
+	for _, s := range x.subs.byMailbox[mb] {
+		switch {
+		case s.kind == ews.SubscriptionPull && now.Sub(s.lastUsed) > s.timeout,
+			s.kind == ews.SubscriptionStreaming && s.conn == nil && now.Sub(s.detachedAt) > x.opts.StreamingTTL:
+			x.subs.removeLocked(s)
+		}
+	}
 }
 
 func (x *Exchange) validWatermarkLocked(wm string) bool {
