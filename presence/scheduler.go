@@ -411,10 +411,17 @@ func (s *Scheduler) currentLocked(st *userState, now time.Time) Presence {
 }
 
 // DryRun previews a user's presence segments over [from, to) under rules
-// (nil: the rules in force), without overrides. It reads the Source.
+// (nil: the rules in force), without overrides. It reads the Source. An
+// error wrapping ErrUnknownUser means the user is not planned.
 func (s *Scheduler) DryRun(ctx context.Context, user string, rules *CompiledRules, from, to time.Time) ([]Presence, error) {
+	s.mu.Lock()
+	_, known := s.users[user]
 	if rules == nil {
-		rules = s.Rules()
+		rules = s.rules
+	}
+	s.mu.Unlock()
+	if !known {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownUser, user)
 	}
 	if !to.After(from) {
 		return nil, fmt.Errorf("presence: dry run range ends (%s) before it starts (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))

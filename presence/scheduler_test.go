@@ -480,6 +480,12 @@ func TestSchedulerDryRun(t *testing.T) {
 	if len(segs) != 3 || segs[1].StatusText != "In a meeting until 10:00" {
 		t.Errorf("dry run with current rules = %+v", segs)
 	}
+	if _, err := h.s.DryRun(context.Background(), "nobody@example.com", nil, at("2025-11-24 08:00"), at("2025-11-25 00:00")); !errors.Is(err, ErrUnknownUser) {
+		t.Errorf("dry run of an unknown user: %v, want ErrUnknownUser", err)
+	}
+	if _, err := h.s.DryRun(context.Background(), "alice@example.com", nil, at("2025-11-25 00:00"), at("2025-11-24 08:00")); err == nil {
+		t.Error("dry run with an inverted range succeeded")
+	}
 	if _, err := ParseRulesJSON([]byte(`[{"name":"x","profile":"p","match":{"subjekt":"a"}}]`)); !errors.Is(err, ErrInvalidRule) {
 		t.Errorf("unknown key: %v, want ErrInvalidRule", err)
 	}
