@@ -200,7 +200,6 @@ func (w *worker) restore() {
 		if !errors.Is(err, store.ErrNotFound) {
 			w.e.log.Warn("reading stored checkpoint failed; starting fresh", "smtp", w.smtp, "err", err)
 		}
-		w.scheduleReconcile(true)
 		return
 	}
 	cp := rec.Checkpoint
@@ -222,9 +221,11 @@ func (w *worker) restore() {
 			w.need &^= needRead | needOOF
 			w.loaded = true
 			w.nextPull = w.e.clk.Now()
+			// No read at start: spread the first reconciliation over the
+			// interval so that a restart does not re-read every mailbox at once.
+			w.scheduleReconcile(true)
 		}
 	}
-	w.scheduleReconcile(true)
 }
 
 // collect turns pending triggers into needs.
@@ -399,7 +400,8 @@ func (w *worker) read() error {
 	}
 	occs = w.sanitize(occs)
 	var oof *calendar.OOFSettings
-	if w.need&needOOF != 0 {
+	fullRead := w.need&needOOF != 0
+	if fullRead {
 		var s calendar.OOFSettings
 		err := w.e.call(w.ctx, w.smtp, w.disc.EWSURL, func(ctx context.Context) error {
 			var err error
@@ -444,6 +446,12 @@ func (w *worker) read() error {
 		w.e.metrics.syncLag.Observe(done.Sub(hintAt).Seconds())
 	}
 	w.nextRoll = nextRoll(now, w.loc).Add(w.e.jitter(5*time.Minute, 1))
+	if fullRead {
+		// Window and OOF were just verified: the next reconciliation is a
+		// full interval away (spread by jitter), so that initial loads are
+		// not followed by early reconciliations.
+		w.scheduleReconcile(false)
+	}
 	st, _ := w.e.updateStatus(w.smtp, func(st *store.MailboxStatus) {
 		st.LastVerified = done
 		st.Occurrences = len(occs)
