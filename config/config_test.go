@@ -338,6 +338,14 @@ exchange:
 users: {static: [a@example.com]}`, []string{
 			`c.yaml:4:23: exchange.auth: unknown key "pasword_env"; did you mean "password_env"?`,
 		}},
+		{"vendor spelling in the YAML mode", `
+exchange:
+  ews_url: https://x.example.com/EWS/Exchange.asmx
+  auth: {username: u, password_env: CALSYNC_TEST_EWS_PASSWORD}
+  notifications: {mode: EWSPull}
+users: {static: [a@example.com]}`, []string{
+			`c.yaml:5:25: exchange.notifications.mode: "EWSPull" is not valid; expected "streaming" or "pull" ("EWSPull" is the vendor file's name for pull: write mode: pull)`,
+		}},
 		{"oauth2 complete", `
 exchange:
   ews_url: https://x.example.com/EWS/Exchange.asmx

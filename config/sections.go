@@ -85,6 +85,17 @@ func (d *decoder) exchange(x *Exchange, m *mapNode) {
 	}
 }
 
+// vendorMode maps the vendor's spellings (EwsStream, EwsPull) to a mode.
+func vendorMode(s string) NotificationMode {
+	switch {
+	case strings.EqualFold(strings.TrimSpace(s), VendorStream):
+		return Streaming
+	case strings.EqualFold(strings.TrimSpace(s), VendorPull):
+		return Pull
+	}
+	return ""
+}
+
 // plainHTTPWarning warns about http:// towards a host that is not loopback.
 func (d *decoder) plainHTTPWarning(path string, n *yaml.Node, scheme, host string) {
 	if strings.EqualFold(scheme, "http") && !isLoopbackHost(host) {
@@ -168,7 +179,9 @@ func (d *decoder) notifications(nt *Notifications, m *mapNode) {
 		return
 	}
 	if v := m.get("mode"); v != nil {
-		if s, ok := d.enum(m.sub("mode"), v, "streaming", "pull"); ok {
+		if vendor := vendorMode(v.Value); vendor != "" && v.Kind == yaml.ScalarNode {
+			d.errorf(v, m.sub("mode"), "%q is not valid; expected \"streaming\" or \"pull\" (%q is the vendor file's name for %s: write mode: %s)", v.Value, v.Value, vendor, vendor)
+		} else if s, ok := d.enum(m.sub("mode"), v, "streaming", "pull"); ok {
 			nt.Mode = NotificationMode(s)
 		}
 	}
