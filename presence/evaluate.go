@@ -582,6 +582,10 @@ func (pl *plan) applyOverride(blocks []block, o Override) []block {
 	if end.Before(farFuture) {
 		until = FormatInstant(end, start, pl.loc, pl.lang)
 	}
+	var whyEnd time.Time
+	if end.Before(farFuture) {
+		whyEnd = end
+	}
 	texts, _ := compileTexts(o.StatusText, nil)
 	detail := "manual override until the next calendar transition"
 	if !o.Until.IsZero() {
@@ -590,7 +594,7 @@ func (pl *plan) applyOverride(blocks []block, o Override) []block {
 	ob := block{start: start, end: end, renderStart: start, parts: []part{{start: start, end: end}}, p: &Presence{
 		Availability: o.Availability, Profile: profile, ForwardTo: o.ForwardTo,
 		StatusText: texts.render(pl.lang, textData{Until: until, Profile: profile, Availability: string(o.Availability)}),
-		Why:        Reason{Source: "override", Start: start, End: o.Until, Detail: detail},
+		Why:        Reason{Source: "override", Start: start, End: whyEnd, Detail: detail},
 	}}
 	out := make([]block, 0, len(blocks)+2)
 	for _, b := range blocks {
