@@ -24,7 +24,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		syncLag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "calsync", Subsystem: "engine", Name: "sync_lag_seconds",
 			Help:    "Delay from the first notification of a change to the commit of the re-read window.",
-			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+			Buckets: []float64{.01, .025, .05, .06, .075, .1, .15, .2, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "calsync", Subsystem: "engine", Name: "errors_total",

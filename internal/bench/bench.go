@@ -26,6 +26,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/ewsexchange"
 	"github.com/calsync/calsync/ews/ewsclient"
@@ -103,23 +105,27 @@ type Config struct {
 
 // Result is what one run measured.
 type Result struct {
-	Mailboxes           int
-	InitialLoad         time.Duration // start → every mailbox live
-	AllSubscribed       time.Duration // start → every subscription on an open streaming connection
-	RequestsPerMailbox  float64       // EWS requests at all-subscribed / mailboxes
-	Requests            map[string]int64
-	Groups              int
-	Connections         int
-	MaxConnectionsNeed  int // Σ ceil(members/200) over groups
-	P50, P99, Max       time.Duration
-	Samples             int
-	RSSPer1000          float64 // MiB of resident memory per 1,000 mailboxes (engine process, after load)
-	HeapPer1000         float64 // MiB of Go heap in use per 1,000 mailboxes
-	CPULoadPer1000      time.Duration
-	IdleCPUPercent      float64 // % of one core while idle
-	ThrottlingErrors    int64
-	ThrottledByCode     map[string]int64
-	StreamingFromServer int
+	Mailboxes          int
+	InitialLoad        time.Duration // start → every mailbox live
+	AllSubscribed      time.Duration // start → every subscription on an open streaming connection
+	RequestsPerMailbox float64       // EWS requests at all-subscribed / mailboxes
+	Requests           map[string]int64
+	Groups             int
+	Connections        int
+	MaxConnectionsNeed int // Σ ceil(members/200) over groups
+	P50, P99, Max      time.Duration
+	Samples            int
+	// EngineP50 and EngineP99 are the engine's own share (first
+	// notification → commit, coalescing included), as histogram bucket
+	// upper bounds.
+	EngineP50, EngineP99 time.Duration
+	RSSPer1000           float64 // MiB of resident memory per 1,000 mailboxes (engine process, after load)
+	HeapPer1000          float64 // MiB of Go heap in use per 1,000 mailboxes
+	CPULoadPer1000       time.Duration
+	IdleCPUPercent       float64 // % of one core while idle
+	ThrottlingErrors     int64
+	ThrottledByCode      map[string]int64
+	StreamingFromServer  int
 }
 
 // Run measures one size.
@@ -166,8 +172,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		mu.Unlock()
 	}
+	reg := prometheus.NewRegistry()
 	e, err := engine.New(engine.Options{Store: st, Exchange: ewsexchange.NewClient(client, sim.url+"/autodiscover/autodiscover.svc"),
-		Logger: cfg.Logger, OnCalendarChanged: changed})
+		Logger: cfg.Logger, OnCalendarChanged: changed, Registerer: reg})
 	if err != nil {
 		return res, err
 	}
@@ -256,6 +263,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.P99 = ds[min(len(ds)-1, len(ds)*99/100)]
 		res.Max = ds[len(ds)-1]
 	}
+	res.EngineP50, res.EngineP99 = lagQuantiles(reg)
 	stats, err = simStats(ctx, auth, sim.url)
 	if err != nil {
 		return res, err
@@ -377,6 +385,9 @@ func WriteTable(w io.Writer, rs []Result) {
 	row("change→synced p50 / p99 / max", func(r Result) string {
 		return fmt.Sprintf("%s / %s / %s (%d samples)", r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Max.Round(time.Millisecond), r.Samples)
 	})
+	row("engine share: first event→commit p50 / p99 (bucket bound)", func(r Result) string {
+		return fmt.Sprintf("≤ %s / ≤ %s", r.EngineP50, r.EngineP99)
+	})
 	row("RSS per 1,000 mailboxes (engine process)", func(r Result) string { return fmt.Sprintf("%.1f MiB", r.RSSPer1000) })
 	row("Go heap in use per 1,000 mailboxes", func(r Result) string { return fmt.Sprintf("%.1f MiB", r.HeapPer1000) })
 	row("CPU for initial load per 1,000 mailboxes", func(r Result) string { return r.CPULoadPer1000.Round(time.Millisecond).String() })
@@ -400,4 +411,30 @@ func fmtMap(m map[string]int64) string {
 		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// lagQuantiles reads the engine's sync-lag histogram and returns the
+// bucket upper bounds holding the 50th and 99th percentiles.
+func lagQuantiles(reg *prometheus.Registry) (p50, p99 time.Duration) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0, 0
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "calsync_engine_sync_lag_seconds" || len(mf.GetMetric()) == 0 {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		total := h.GetSampleCount()
+		at := func(q float64) time.Duration {
+			for _, b := range h.GetBucket() {
+				if float64(b.GetCumulativeCount()) >= q*float64(total) {
+					return time.Duration(b.GetUpperBound() * float64(time.Second))
+				}
+			}
+			return 0
+		}
+		return at(0.5), at(0.99)
+	}
+	return 0, 0
 }
