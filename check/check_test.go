@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -288,63 +289,126 @@ func TestAuthMethodNotEnabled(t *testing.T) {
 	}
 }
 
-// loadBalancer answers GetStreamingEvents requests with 502 Bad Gateway, as
-// a proxy does that refuses long-lived (chunked, unbuffered) responses;
-// everything else passes through.
-func loadBalancer(rejectStreaming bool) func(http.Handler) http.Handler {
+// Ways a load balancer or reverse proxy in front of Exchange breaks
+// GetStreamingEvents while passing every other request.
+type lbMode int
+
+const (
+	lbPass           lbMode = iota
+	lbBadGateway            // answers 502 Bad Gateway
+	lbCloseAfterHead        // sends 200 and the headers, then closes
+	lbBuffer                // buffers the whole (endless) response
+)
+
+// loadBalancer wraps the simulator: GetStreamingEvents requests are
+// mistreated as mode says; everything else passes through.
+func loadBalancer(mode lbMode) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodPost && strings.EqualFold(r.URL.Path, "/EWS/Exchange.asmx") {
-				var body bytes.Buffer
-				if _, err := body.ReadFrom(r.Body); err != nil {
-					http.Error(w, "bad request", http.StatusBadRequest)
-					return
-				}
-				if rejectStreaming && strings.Contains(body.String(), "GetStreamingEvents") {
-					w.Header().Set("Content-Type", "text/html")
-					w.WriteHeader(http.StatusBadGateway)
-					_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
-					return
-				}
-				r.Body = http.NoBody
-				r = r.Clone(r.Context())
-				r.Body = ioNopCloser{&body}
+			if mode == lbPass || r.Method != http.MethodPost || !strings.EqualFold(r.URL.Path, "/EWS/Exchange.asmx") {
+				next.ServeHTTP(w, r)
+				return
 			}
-			next.ServeHTTP(w, r)
+			var body bytes.Buffer
+			if _, err := body.ReadFrom(r.Body); err != nil {
+				http.Error(w, "bad request", http.StatusBadRequest)
+				return
+			}
+			r = r.Clone(r.Context())
+			r.Body = io.NopCloser(&body)
+			if !strings.Contains(body.String(), "GetStreamingEvents") {
+				next.ServeHTTP(w, r)
+				return
+			}
+			switch mode {
+			case lbBadGateway:
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(http.StatusBadGateway)
+				_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
+			case lbCloseAfterHead:
+				w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+				w.WriteHeader(http.StatusOK)
+				_ = http.NewResponseController(w).Flush()
+			case lbBuffer:
+				buf := &bufferingWriter{header: http.Header{}}
+				next.ServeHTTP(buf, r) // ends when the client gives up
+				for k, v := range buf.header {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(buf.status)
+				_, _ = w.Write(buf.body.Bytes())
+			}
 		})
 	}
 }
 
-type ioNopCloser struct{ *bytes.Buffer }
+// bufferingWriter holds a response until the handler returns, claiming to
+// flush (as a buffering proxy appears to the server).
+type bufferingWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
 
-func (ioNopCloser) Close() error { return nil }
+func (b *bufferingWriter) Header() http.Header { return b.header }
+func (b *bufferingWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *bufferingWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+func (b *bufferingWriter) FlushError() error { return nil }
 
 func TestStreamingBlockedByLoadBalancer(t *testing.T) {
-	env := newSim(t, 20, loadBalancer(true))
-	rep := run(t, env.options("secret"))
-	st := result(t, rep, check.IDStreaming)
-	if st.Status != check.StatusFail || !strings.Contains(st.Summary, "HTTP 502") {
-		t.Fatalf("streaming = %s: %s\n%s", st.Status, st.Summary, text(t, rep))
+	tests := []struct {
+		name    string
+		mode    lbMode
+		summary string
+	}{
+		{"502", lbBadGateway, "HTTP 502 on GetStreamingEvents"},
+		{"closed after headers", lbCloseAfterHead, "closed before the first heartbeat"},
+		{"buffered", lbBuffer, "no heartbeat arrived within"},
 	}
-	fix := strings.Join(st.Fix, "\n")
-	for _, s := range []string{"load balancer", "exchange.notifications.mode: pull"} {
-		if !strings.Contains(fix, s) {
-			t.Errorf("fix lacks %q:\n%s", s, fix)
-		}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newSim(t, 6, loadBalancer(tc.mode))
+			o := env.options("secret")
+			o.StreamWait = 500 * time.Millisecond // a heartbeat comes at connect; waiting longer proves nothing
+			rep := run(t, o)
+			st := result(t, rep, check.IDStreaming)
+			if st.Status != check.StatusFail || !strings.Contains(st.Summary, tc.summary) {
+				t.Fatalf("streaming = %s: %s, want %q\n%s", st.Status, st.Summary, tc.summary, text(t, rep))
+			}
+			fix := strings.Join(st.Fix, "\n")
+			for _, s := range []string{"load balancer", "exchange.notifications.mode: pull"} {
+				if !strings.Contains(fix, s) {
+					t.Errorf("fix lacks %q:\n%s", s, fix)
+				}
+			}
+			if p := result(t, rep, check.IDPull); p.Status != check.StatusOK {
+				t.Errorf("pull = %s (%s), want ok", p.Status, p.Summary)
+			}
+			if rep.ExitCode(false) != 1 {
+				t.Errorf("exit code = %d, want 1", rep.ExitCode(false))
+			}
+		})
 	}
-	if p := result(t, rep, check.IDPull); p.Status != check.StatusOK {
-		t.Errorf("pull = %s (%s), want ok", p.Status, p.Summary)
-	}
-	if rep.ExitCode(false) != 1 {
-		t.Errorf("exit code = %d, want 1", rep.ExitCode(false))
-	}
-	// With pull configured the same finding is only a warning.
+}
+
+func TestStreamingFailureIsAWarningInPullMode(t *testing.T) {
+	env := newSim(t, 6, loadBalancer(lbBadGateway))
 	o := env.options("secret")
 	pull := false
 	o.Streaming = &pull
-	rep = run(t, o)
-	if st := result(t, rep, check.IDStreaming); st.Status != check.StatusWarn {
-		t.Errorf("streaming with pull configured = %s, want warn", st.Status)
+	rep := run(t, o)
+	st := result(t, rep, check.IDStreaming)
+	if st.Status != check.StatusWarn || !strings.Contains(strings.Join(st.Details, " "), "configured for pull") {
+		t.Errorf("streaming with pull configured = %+v, want warn", st)
 	}
 	if rep.ExitCode(false) != 0 || rep.ExitCode(true) != 1 {
 		t.Errorf("exit codes = %d (strict %d), want 0 (strict 1)", rep.ExitCode(false), rep.ExitCode(true))

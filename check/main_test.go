@@ -55,7 +55,7 @@ func TestMainExitCodes(t *testing.T) {
 	if err := denied.sim.SetImpersonationScope(denied.sim.ServiceAccount(), denied.users[:4]); err != nil {
 		t.Fatal(err)
 	}
-	blocked := newSim(t, 5, loadBalancer(true))
+	blocked := newSim(t, 5, loadBalancer(lbBadGateway))
 	pullMode := "  notifications:\n    mode: pull\n"
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(bad, []byte("exchange:\n  ews_url: 42\n"), 0o600); err != nil {

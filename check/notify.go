@@ -62,6 +62,9 @@ func (r *runner) checkStreaming(ctx context.Context) Result {
 	stream, err := r.client.GetStreamingEvents(sctx, call, ewsclient.StreamRequest{SubscriptionIds: []string{sub.Id},
 		ConnectionTimeoutMinutes: 1, IdleTimeout: r.opts.StreamWait})
 	if err != nil {
+		if sctx.Err() != nil && ctx.Err() == nil {
+			err = errNoHeartbeat // not even the response headers arrived
+		}
 		return r.streamingFailure("GetStreamingEvents", err)
 	}
 	defer stream.Close()
