@@ -171,6 +171,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				s.log.Warn("presence: ignoring unreadable stored presence", "user", user, "err", err)
 				continue
 			}
+			if st := s.users[user]; st != nil {
+				// Added by CalendarChanged before Run started.
+				if st.published == nil {
+					p := sp.Presence
+					st.published, st.override = &p, sp.Override
+				}
+				continue
+			}
 			s.stored[user] = sp
 		}
 		s.mu.Unlock()

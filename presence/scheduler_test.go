@@ -621,3 +621,28 @@ func TestSchedulerAutomaticRepliesWindow(t *testing.T) {
 		n++
 	}
 }
+
+func TestSchedulerCalendarChangedBeforeRunKeepsStoredPresence(t *testing.T) {
+	c := clock.NewFake(at("2025-11-24 09:30"))
+	src := newFakeSource()
+	src.set("alice@example.com", []calendar.Occurrence{occ("m", "2025-11-24 09:00", "2025-11-24 10:00", meeting)}, calendar.OOFSettings{}, true)
+	st := &mapPresenceStore{}
+	rules := mustCompile(t, RuleSet{})
+	startScheduler(t, c, src, st, rules).stop()
+
+	rec := &recorder{}
+	s, err := NewScheduler(SchedulerOptions{Clock: c, Rules: rules, Source: src, Store: st, Publish: rec.publish})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The engine reports a commit before the scheduler runs.
+	s.CalendarChanged("alice@example.com")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "scheduler idle", s.idle)
+	if got := rec.all(); len(got) != 0 {
+		t.Errorf("restart published %+v although nothing changed", got)
+	}
+}
