@@ -59,6 +59,18 @@ func TestImpersonationScope(t *testing.T) {
 	if codeOf(err) != ews.ErrorNonExistentMailbox {
 		t.Errorf("Admit(unknown) = %v, want ErrorNonExistentMailbox", err)
 	}
+	// The other ConnectingSID forms resolve to the same mailbox.
+	sid, _ := x.SIDOf("user1@example.com")
+	for _, cs := range []ews.ConnectingSID{{Kind: ews.SIDSecurityID, Value: sid}, {Kind: ews.SIDPrincipalName, Value: "user1@example.com"}, {Kind: ews.SIDSmtpAddress, Value: "USER1@example.com"}} {
+		c := &ewsserver.Caller{Account: x.ServiceAccount(), Impersonation: cs}
+		admit(t, x, c)
+		if c.Mailbox() != "user1@example.com" {
+			t.Errorf("%s %s resolved to %s", cs.Kind, cs.Value, c.Mailbox())
+		}
+	}
+	if _, err := x.Admit(ctx, &ewsserver.Caller{Account: x.ServiceAccount(), Impersonation: ews.ConnectingSID{Kind: ews.SIDSecurityID, Value: "S-1-5-21-9-9-9-9"}}); codeOf(err) != ews.ErrorNonExistentMailbox {
+		t.Errorf("Admit(unknown SID) = %v", err)
+	}
 	// A user without the role cannot impersonate.
 	_, err = x.Admit(ctx, &ewsserver.Caller{Account: "user1@example.com", Impersonation: ews.ImpersonateSMTP("user1@example.com")})
 	if codeOf(err) != ews.ErrorImpersonateUserDenied {

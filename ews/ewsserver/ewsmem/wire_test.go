@@ -214,6 +214,27 @@ func TestWireOperationsValidate(t *testing.T) {
 					t.Errorf("create = %+v", m)
 				}
 			}},
+		{"CreateItem recurring in a time zone", envelope("Exchange2013_SP1", user, `<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem><t:Subject>Biweekly</t:Subject><t:Recurrence><t:WeeklyRecurrence><t:Interval>2</t:Interval><t:DaysOfWeek>Tuesday Thursday</t:DaysOfWeek><t:FirstDayOfWeek>Monday</t:FirstDayOfWeek></t:WeeklyRecurrence><t:NumberedRecurrence><t:StartDate>2026-03-02</t:StartDate><t:NumberOfOccurrences>6</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence><t:Start>2026-03-03T08:00:00Z</t:Start><t:End>2026-03-03T08:30:00Z</t:End><t:StartTimeZone Id="W. Europe Standard Time"/></t:CalendarItem></m:Items></m:CreateItem>`), 200,
+			func(t *testing.T, data []byte) {
+				var r ewswire.CreateItemResponse
+				decode(t, data, &r)
+				m := r.ResponseMessages.Messages[0]
+				if m.ResponseCode != "NoError" || len(m.Items.CalendarItem) != 1 {
+					t.Fatalf("create = %+v", m)
+				}
+				var got []string
+				occ, _ := e.sim.Occurrences(user, t0, t0.AddDate(0, 1, 0))
+				for _, o := range occ {
+					if o.Subject == "Biweekly" {
+						got = append(got, o.Start.Format("01-02 15:04"))
+					}
+				}
+				// 09:00 Berlin: 08:00 UTC before the DST change on 29 March, 07:00 after.
+				want := []string{"03-03 08:00", "03-05 08:00", "03-17 08:00", "03-19 08:00", "03-31 07:00", "04-02 07:00"}
+				if strings.Join(got, ",") != strings.Join(want, ",") {
+					t.Errorf("occurrences = %v, want %v", got, want)
+				}
+			}},
 		{"CreateItem end before start", envelope("Exchange2013_SP1", user, `<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem><t:Subject>Bad</t:Subject><t:Start>2026-03-04T10:00:00Z</t:Start><t:End>2026-03-04T09:00:00Z</t:End></t:CalendarItem></m:Items></m:CreateItem>`), 200,
 			func(t *testing.T, data []byte) {
 				var r ewswire.CreateItemResponse
