@@ -17,7 +17,7 @@ import (
 func TestOwnClientConformance(t *testing.T) {
 	for _, auth := range []string{"basic", "ntlm"} {
 		t.Run(auth, func(t *testing.T) {
-			sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Basic: auth == "basic", NTLM: auth == "ntlm",
+			sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Basic: auth == "basic", NTLM: auth == "ntlm", ExchangeNotificationNamespace: auth == "ntlm",
 				Options: ewsmem.Options{Mailboxes: 3, Servers: 2, Seed: 42, Generate: true, Password: "Passw0rd!"}})
 			if err != nil {
 				t.Fatal(err)
