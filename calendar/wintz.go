@@ -150,4 +150,7 @@ var windowsZones = map[string]string{
 	"Tonga Standard Time":             "Pacific/Tongatapu",
 	"Samoa Standard Time":             "Pacific/Apia",
 	"Line Islands Standard Time":      "Pacific/Kiritimati",
+	// Ids some EWS producers send instead of a Windows id.
+	"tzone://Microsoft/Utc":      "Etc/UTC",
+	"Coordinated Universal Time": "Etc/UTC",
 }
