@@ -679,3 +679,18 @@ func TestCancelled(t *testing.T) {
 		t.Errorf("Run on a cancelled context = %v, %v", rep, err)
 	}
 }
+
+func TestAutodiscoverUnreachableIsAWarning(t *testing.T) {
+	env := newSim(t, 4, nil)
+	o := env.options("secret")
+	o.AutodiscoverURL = env.srv.URL + "/nowhere/autodiscover.svc"
+	rep := run(t, o)
+	ad := result(t, rep, check.IDAutodiscover)
+	if ad.Status != check.StatusWarn || !strings.Contains(ad.Summary, "Autodiscover failed") ||
+		!strings.Contains(strings.Join(ad.Fix, " "), "exchange.autodiscover_url") {
+		t.Errorf("autodiscover = %+v", ad)
+	}
+	if imp := result(t, rep, check.IDImpersonation); imp.Status != check.StatusOK {
+		t.Errorf("impersonation = %s, want ok without Autodiscover", imp.Status)
+	}
+}
