@@ -646,3 +646,58 @@ func TestSchedulerCalendarChangedBeforeRunKeepsStoredPresence(t *testing.T) {
 		t.Errorf("restart published %+v although nothing changed", got)
 	}
 }
+
+// TestSchedulerConcurrentUse exercises the public methods from several
+// goroutines while transitions fire (meaningful under -race).
+func TestSchedulerConcurrentUse(t *testing.T) {
+	c := clock.NewFake(at("2025-11-24 08:00"))
+	src := newFakeSource()
+	users := []string{"a@example.com", "b@example.com", "c@example.com"}
+	for i, u := range users {
+		src.set(u, []calendar.Occurrence{occ(fmt.Sprint("m", i), "2025-11-24 09:00", "2025-11-24 10:00", meeting)}, calendar.OOFSettings{}, true)
+	}
+	h := startScheduler(t, c, src, &mapPresenceStore{}, mustCompile(t, RuleSet{}))
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for i, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				switch n % 5 {
+				case 0:
+					h.s.CalendarChanged(u)
+				case 1:
+					h.s.Current(u)
+				case 2:
+					h.s.All()
+				case 3:
+					if i == 0 {
+						h.s.SetOverride(ctx, u, Override{Availability: Busy})
+					}
+				case 4:
+					if i == 0 {
+						h.s.ClearOverride(ctx, u)
+					}
+				}
+			}
+		}()
+	}
+	for m := 0; m < 240; m += 5 {
+		c.Advance(5 * time.Minute)
+	}
+	close(stop)
+	wg.Wait()
+	h.waitIdle()
+	for _, u := range users[1:] {
+		if p, ok := h.s.Current(u); !ok || p.Availability != Available || p.Why.Source != "free" {
+			t.Errorf("%s at 12:00 = %+v", u, p)
+		}
+	}
+}
