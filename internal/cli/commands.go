@@ -72,9 +72,9 @@ func runConfig(_ context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "Usage: calsync config validate FILE")
 		return 2
 	}
-	problems := config.ValidateFile(args[1])
-	fmt.Fprint(env.Stdout, config.Report(problems))
-	if config.HasErrors(problems) {
+	v := config.Validate(args[1])
+	fmt.Fprint(env.Stdout, v)
+	if !v.OK() {
 		return 1
 	}
 	return 0
