@@ -34,6 +34,9 @@ func (r *runner) checkVersion(context.Context) Result {
 		product = "Exchange Server 2016"
 	case v.MajorVersion == 15 && v.MinorVersion == 2:
 		product = "Exchange Server 2019 or Exchange Server SE"
+	case v.MajorVersion == 15 && v.MinorVersion >= 20:
+		product = "Exchange Online"
+		res.Details = append(res.Details, "Exchange Online removes ApplicationImpersonation (from February 2025) and EWS (phased from 1 October 2026, shutdown 1 April 2027); calsync targets Exchange Server 2016, 2019 and SE on premises")
 	case v.MajorVersion == 15 && v.MinorVersion == 0:
 		product = "Exchange Server 2013"
 		res.Status = StatusWarn

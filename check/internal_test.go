@@ -83,3 +83,33 @@ func TestAccountCommands(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionCheck(t *testing.T) {
+	tests := []struct {
+		version ews.ServerVersionInfo
+		fault   string
+		status  Status
+		product string
+	}{
+		{ews.ServerVersionInfo{MajorVersion: 15, MinorVersion: 1, MajorBuildNumber: 2507, MinorBuildNumber: 39}, "", StatusOK, "Exchange Server 2016"},
+		{ews.ServerVersionInfo{MajorVersion: 15, MinorVersion: 2, MajorBuildNumber: 1544, MinorBuildNumber: 4, Version: "V2017_07_11"}, "", StatusOK, "Exchange Server 2019 or Exchange Server SE"},
+		{ews.ServerVersionInfo{MajorVersion: 15, MinorVersion: 20, MajorBuildNumber: 8000}, "", StatusOK, "Exchange Online"},
+		{ews.ServerVersionInfo{MajorVersion: 15, MinorVersion: 0, MajorBuildNumber: 1497}, "", StatusWarn, "Exchange Server 2013"},
+		{ews.ServerVersionInfo{MajorVersion: 14, MinorVersion: 3}, "", StatusWarn, "Exchange older than 2013"},
+	}
+	for _, tc := range tests {
+		r := &runner{opts: Options{Version: ews.Exchange2016}, probe: probeResult{done: true, version: &tc.version, faultCode: tc.fault}}
+		res := r.checkVersion(t.Context())
+		if res.Status != tc.status || res.Facts["product"] != tc.product {
+			t.Errorf("%s: %s %q, want %s %q", tc.version, res.Status, res.Facts["product"], tc.status, tc.product)
+		}
+	}
+	r := &runner{opts: Options{Version: ews.Exchange2016}, probe: probeResult{done: true, faultCode: "ErrorInvalidServerVersion"}}
+	if res := r.checkVersion(t.Context()); res.Status != StatusFail || !strings.Contains(strings.Join(res.Fix, ""), "Exchange2013_SP1") {
+		t.Errorf("refused version = %+v", res)
+	}
+	r = &runner{probe: probeResult{done: true}}
+	if res := r.checkVersion(t.Context()); res.Status != StatusWarn {
+		t.Errorf("no ServerVersionInfo = %+v", res)
+	}
+}
