@@ -52,7 +52,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.servers, "servers", 2, "number of simulated mailbox servers the mailboxes are spread over")
 	fs.DurationVar(&c.latency, "latency", 0, "latency added to every EWS operation (e.g. 50ms)")
 	fs.Float64Var(&c.churn, "churn", 0, "calendar changes per second spread over the mailboxes (0 = none)")
-	fs.StringVar(&c.throttling, "throttling", "default", "throttling policy: default (Exchange 2016/2019 defaults) or unlimited (like NoThrottlingPolicy)")
+	fs.StringVar(&c.throttling, "throttling", "default", "throttling policy: default (Exchange 2016/2019 defaults), exo (EWSMaxSubscriptions 20) or unlimited (like NoThrottlingPolicy)")
 	fs.StringVar(&c.auth, "auth", "basic,ntlm", "accepted authentication: comma-separated basic, ntlm, or none")
 	fs.DurationVar(&c.heartbeat, "heartbeat", 45*time.Second, "streaming ConnectionStatus OK interval")
 	fs.StringVar(&c.scope, "impersonation-scope", "", "comma-separated addresses the service account may impersonate (default: all)")
@@ -80,8 +80,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("simcmd: --churn must not be negative")
 	case c.heartbeat < time.Second:
 		return nil, fmt.Errorf("simcmd: --heartbeat %s is shorter than 1s", c.heartbeat)
-	case c.throttling != "default" && c.throttling != "unlimited":
-		return nil, fmt.Errorf("simcmd: --throttling %q: want default or unlimited", c.throttling)
+	case c.throttling != "default" && c.throttling != "unlimited" && c.throttling != "exo":
+		return nil, fmt.Errorf("simcmd: --throttling %q: want default, exo or unlimited", c.throttling)
 	case c.password == "":
 		return nil, fmt.Errorf("simcmd: --password must not be empty")
 	}
@@ -113,8 +113,11 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "sim")
 	policy := ewsmem.DefaultPolicy()
-	if c.throttling == "unlimited" {
+	switch c.throttling {
+	case "unlimited":
 		policy = ewsmem.UnlimitedPolicy()
+	case "exo":
+		policy = ewsmem.ExchangeOnlinePolicy()
 	}
 	o := ewsmem.SimulatorOptions{Options: ewsmem.Options{Logger: logger, Domain: c.domain, Mailboxes: c.mailboxes, Servers: c.servers,
 		Seed: c.seed, Generate: c.generate, Policy: &policy, ServiceAccount: c.serviceAccount, Password: c.password, StreamingHeartbeat: c.heartbeat},

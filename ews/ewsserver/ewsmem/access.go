@@ -96,11 +96,17 @@ func (x *Exchange) Admit(ctx context.Context, c *ewsserver.Caller) (func(), erro
 			return nil, ewsserver.Fault(ews.ErrorImpersonateUserDenied, "The account does not have permission to impersonate the requested user.")
 		}
 		c.Impersonation.Value = target
-		if !strings.EqualFold(strings.TrimSpace(c.AnchorMailbox), target) && x.opts.MissingAnchorLatency > 0 {
+		if !strings.EqualFold(strings.TrimSpace(c.AnchorMailbox), target) {
 			// The front end routes by the service account and the back end
-			// proxies: slower, as Exchange without X-AnchorMailbox.
-			if err := sleepCtx(ctx, x, x.opts.MissingAnchorLatency); err != nil {
-				return nil, err
+			// proxies: slower, and now and then failing, as Exchange does
+			// without X-AnchorMailbox.
+			if p := x.opts.MissingAnchorFailPercent; p > 0 && (x.anchorMisses.Add(1)*int64(p))%100 < int64(p) {
+				return nil, ewsserver.Fault(ews.ErrorNoRespondingCASInDestinationSite, "The request could not be proxied to the mailbox's site.")
+			}
+			if x.opts.MissingAnchorLatency > 0 {
+				if err := sleepCtx(ctx, x, x.opts.MissingAnchorLatency); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/calsync/calsync/ews/ewsserver"
@@ -72,6 +73,9 @@ type Options struct {
 	// X-AnchorMailbox is missing or names another mailbox (the proxying
 	// Exchange does then); 0 = none.
 	MissingAnchorLatency time.Duration
+	// MissingAnchorFailPercent answers that share of such requests with
+	// the fault ErrorNoRespondingCASInDestinationSite; 0 = never.
+	MissingAnchorFailPercent int
 	// ExternalURL is the public base URL (scheme://host) used in Autodiscover
 	// answers; the handler fills it from the request when empty.
 	ExternalURL string
@@ -95,12 +99,13 @@ type Exchange struct {
 	rngMu     sync.Mutex
 	epoch     uint32 // bumped on restart
 
-	throttle *throttler
-	subs     *subscriptions
-	faults   faultState
-	stats    statsState
-	churn    churnState
-	pushWG   sync.WaitGroup
+	throttle     *throttler
+	subs         *subscriptions
+	faults       faultState
+	stats        statsState
+	churn        churnState
+	pushWG       sync.WaitGroup
+	anchorMisses atomic.Int64
 }
 
 // account is a principal that can authenticate.

@@ -71,6 +71,21 @@ func TestImpersonationScope(t *testing.T) {
 	if _, err := x.Admit(ctx, &ewsserver.Caller{Account: x.ServiceAccount(), Impersonation: ews.ConnectingSID{Kind: ews.SIDSecurityID, Value: "S-1-5-21-9-9-9-9"}}); codeOf(err) != ews.ErrorNonExistentMailbox {
 		t.Errorf("Admit(unknown SID) = %v", err)
 	}
+	// Without X-AnchorMailbox some requests fail as proxying Exchange does.
+	y, _ := newExchange(t, ewsmem.Options{MissingAnchorFailPercent: 50})
+	failures := 0
+	for i := 0; i < 10; i++ {
+		c := &ewsserver.Caller{Account: y.ServiceAccount(), Impersonation: ews.ImpersonateSMTP("user1@example.com")}
+		if release, err := y.Admit(ctx, c); codeOf(err) == ews.ErrorNoRespondingCASInDestinationSite {
+			failures++
+		} else if err == nil {
+			release()
+		}
+	}
+	if failures != 5 {
+		t.Errorf("requests without anchor failed %d of 10 times, want 5", failures)
+	}
+	admit(t, y, svcCaller(y, "user1@example.com"))
 	// A user without the role cannot impersonate.
 	_, err = x.Admit(ctx, &ewsserver.Caller{Account: "user1@example.com", Impersonation: ews.ImpersonateSMTP("user1@example.com")})
 	if codeOf(err) != ews.ErrorImpersonateUserDenied {
@@ -248,6 +263,21 @@ func TestPullSubscription(t *testing.T) {
 	n2, err := x.GetEvents(ctx, c, sub.SubscriptionId, n.Events[49].Watermark)
 	if err != nil || len(n2.Events) != 10 || n2.MoreEvents {
 		t.Fatalf("GetEvents(rest) = %d, more %v, err %v", len(n2.Events), n2.MoreEvents, err)
+	}
+	// ErrorReadEventsFailed deletes the subscription.
+	sub2, err := x.Subscribe(ctx, c, ewsserver.SubscribeRequest{Kind: ews.SubscriptionPull, Folders: []ews.FolderRef{ews.CalendarFolder()},
+		EventTypes: []ews.EventType{ews.EventCreated}, Timeout: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultReadEventsFailed}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.GetEvents(ctx, c, sub2.SubscriptionId, sub2.Watermark); codeOf(err) != ews.ErrorReadEventsFailed {
+		t.Errorf("GetEvents(read failed) = %v", err)
+	}
+	if _, err := x.GetEvents(ctx, c, sub2.SubscriptionId, sub2.Watermark); codeOf(err) != ews.ErrorSubscriptionNotFound {
+		t.Errorf("GetEvents(after read failure) = %v", err)
 	}
 	fc.Advance(6 * time.Minute)
 	if _, err := x.GetEvents(ctx, c, sub.SubscriptionId, n2.Events[9].Watermark); codeOf(err) != ews.ErrorExpiredSubscription {

@@ -38,6 +38,9 @@ const (
 	FaultInvalidateSyncStates FaultKind = "invalidate-sync-states"
 	// FaultUnauthorized answers the next Count requests with HTTP 401.
 	FaultUnauthorized FaultKind = "unauthorized"
+	// FaultReadEventsFailed makes the next GetEvents of every pull
+	// subscription fail with ErrorReadEventsFailed, deleting it.
+	FaultReadEventsFailed FaultKind = "read-events-failed"
 	// FaultCasError answers the next Count requests with HTTP 500 and an
 	// X-CasErrorCode header (a front-end proxy failure).
 	FaultCasError FaultKind = "cas-error"
@@ -205,6 +208,17 @@ func (x *Exchange) InjectFault(f Fault) (FaultResult, error) {
 		x.faults.pending401 = count
 		x.faults.mu.Unlock()
 		return FaultResult{Affected: count}, nil
+	case FaultReadEventsFailed:
+		x.subs.mu.Lock()
+		n := 0
+		for _, s := range x.subs.byID {
+			if s.kind == ews.SubscriptionPull {
+				s.readFailed = true
+				n++
+			}
+		}
+		x.subs.mu.Unlock()
+		return FaultResult{Affected: n}, nil
 	case FaultCasError, FaultErrorPage:
 		count := max(f.Count, 1)
 		x.faults.mu.Lock()

@@ -32,8 +32,9 @@ type subscription struct {
 	overflow      bool
 
 	// pull
-	timeout  time.Duration
-	lastUsed time.Time
+	timeout    time.Duration
+	lastUsed   time.Time
+	readFailed bool
 	// streaming
 	conn       *streamConn
 	detachedAt time.Time
@@ -413,6 +414,10 @@ func (x *Exchange) GetEvents(ctx context.Context, c *ewsserver.Caller, id, water
 	}
 	if s.owner != c.Mailbox() {
 		return ews.Notification{}, ewsserver.Fail(ews.ErrorSubscriptionAccessDenied, "The subscription belongs to another user.")
+	}
+	if s.readFailed {
+		x.subs.removeLocked(s)
+		return ews.Notification{}, ewsserver.Fail(ews.ErrorReadEventsFailed, "Events could not be read; the subscription was deleted.")
 	}
 	if watermark != s.lastWatermark {
 		return ews.Notification{}, ewsserver.Fail(ews.ErrorInvalidWatermark, "The watermark is invalid.")

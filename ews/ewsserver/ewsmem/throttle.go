@@ -66,6 +66,15 @@ func DefaultPolicy() Policy {
 	}
 }
 
+// ExchangeOnlinePolicy returns the defaults of Exchange Online, which
+// differ in EWSMaxSubscriptions (20 per mailbox).
+func ExchangeOnlinePolicy() Policy {
+	p := DefaultPolicy()
+	p.Name = "ExchangeOnlineThrottlingPolicy"
+	p.MaxSubscriptions = 20
+	return p
+}
+
 // UnlimitedPolicy returns the equivalent of the vendor guide's
 // "NoThrottlingPolicy": every EWS limit Unlimited. As in Exchange, an
 // unlimited EWSMaxConcurrency also lifts the hanging-connection limit.
