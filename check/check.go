@@ -147,9 +147,6 @@ type Options struct {
 	Clock  clock.Clock
 }
 
-// ErrInvalidOptions is wrapped by Run's errors about unusable options.
-var ErrInvalidOptions = errors.New("check: invalid options")
-
 // runner holds the state shared by the checks of one run.
 type runner struct {
 	opts     Options
@@ -173,10 +170,9 @@ type runner struct {
 	backOff time.Duration
 }
 
-// Run performs every check and returns the report. The error is only for
-// options that make checking impossible (wrapping ErrInvalidOptions) or a
-// cancelled context; everything found on the Exchange side is in the
-// report.
+// Run performs every check and returns the report. Unusable options are
+// reported by the config check (and stop the run); the error is only for a
+// cancelled context, and even then the report holds the checks done so far.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	r := &runner{opts: o, log: o.Logger, clock: o.Clock, throttled: map[string]int{}}
 	if r.log == nil {
