@@ -369,7 +369,7 @@ func (a *App) usersLoop(ctx context.Context, reload <-chan struct{}) error {
 }
 
 // publishSyncHealth publishes a sync.health event whenever a mailbox's
-// state or last error changes.
+// state or last error changes, and re-plans that user's presence.
 func (a *App) publishSyncHealth(ctx context.Context) error {
 	type key struct {
 		state string
@@ -391,6 +391,9 @@ func (a *App) publishSyncHealth(ctx context.Context) error {
 			}
 			if prev, ok := last[st.SMTP]; !ok || prev != k {
 				last[st.SMTP] = k
+				// Trust depends on the sync state: re-plan the user so that
+				// presence turns unknown (or back) without new calendar data.
+				a.scheduler.CalendarChanged(st.SMTP)
 				if ok || k.state != engine.StateLive {
 					if err := a.hub.PublishSyncHealth(ctx, st); err != nil {
 						a.log.Warn("publishing sync health failed", "user", st.SMTP, "err", err)
