@@ -35,7 +35,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 
 // startApp runs calsync against a simulator over HTTP with Basic auth and
 // returns an API client.
-func startApp(t *testing.T, mode config.NotificationMode, users int) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
+func startApp(t *testing.T, mode config.NotificationMode, users int, prepare ...func(*ewsmem.Simulator)) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
 	t.Helper()
 	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{
 		Options: ewsmem.Options{Mailboxes: users, Servers: 2, Seed: 7, Password: "s3cret-pw"},
@@ -43,6 +43,9 @@ func startApp(t *testing.T, mode config.NotificationMode, users int) (*ewsmem.Si
 	})
 	if err != nil {
 		t.Fatalf("NewSimulator: %v", err)
+	}
+	for _, p := range prepare {
+		p(sim)
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(func() { srv.Close(); sim.Close() })
@@ -195,4 +198,36 @@ func deleteItem(sim *ewsmem.Simulator, owner string, id ews.ItemId) error {
 		return err
 	}
 	return errs[0]
+}
+
+// TestOutOfScopeMailboxIsUnknown: a mailbox the service account may not
+// impersonate is marked denied with a hint, its presence is unknown (never
+// guessed), and the other mailboxes keep syncing.
+func TestOutOfScopeMailboxIsUnknown(t *testing.T) {
+	_, c, a := startApp(t, config.Streaming, 4, func(sim *ewsmem.Simulator) {
+		if err := sim.SetImpersonationScope(sim.ServiceAccount(), []string{"user1@example.com", "user2@example.com", "user3@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	ctx := context.Background()
+	waitFor(t, "three mailboxes live and one denied", 30*time.Second, func() bool {
+		n := a.Engine().StateCounts()
+		return n[engine.StateLive] == 3 && n[engine.StateDenied] == 1
+	})
+	st, err := c.SyncStatus(ctx, "user4@example.com")
+	if err != nil {
+		t.Fatalf("SyncStatus: %v", err)
+	}
+	b, _ := json.Marshal(st)
+	if !strings.Contains(string(b), "ErrorImpersonateUserDenied") {
+		t.Errorf("sync status of user4 does not name ErrorImpersonateUserDenied: %s", b)
+	}
+	waitFor(t, "user4 presence unknown", 10*time.Second, func() bool {
+		p, err := c.Presence(ctx, "user4@example.com")
+		return err == nil && p.Availability == "unknown"
+	})
+	p, err := c.Presence(ctx, "user1@example.com")
+	if err != nil || p.Availability == "unknown" {
+		t.Errorf("user1 presence = %+v, %v; want a known availability", p, err)
+	}
 }
