@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/calsync/calsync/ews"
@@ -81,6 +82,17 @@ type Client struct {
 	clock       clock.Clock
 	userAgent   string
 	trace       *tracer
+	// serverVersion is the last ServerVersionInfo header seen.
+	serverVersion atomic.Pointer[ews.ServerVersionInfo]
+}
+
+// ServerVersion returns the ServerVersionInfo of the last response that
+// carried one (faults usually do not); ok is false before any.
+func (c *Client) ServerVersion() (v ews.ServerVersionInfo, ok bool) {
+	if p := c.serverVersion.Load(); p != nil {
+		return *p, true
+	}
+	return v, false
 }
 
 // New returns a client for the EWS endpoint URL.

@@ -21,11 +21,17 @@ func exerciseAll(t *testing.T, c *ewsclient.Client, autodiscoverURL string) {
 	ctx := context.Background()
 	alice := ewsclient.ActAs("alice@contoso.com")
 
+	if _, ok := c.ServerVersion(); ok {
+		t.Fatal("ServerVersion() known before any call")
+	}
 	folders, err := c.GetFolder(ctx, alice, ewsclient.GetFolderRequest{Folders: []ews.FolderRef{ews.CalendarFolder(), ews.FolderByID(ews.FolderId{Id: "AQMkCal"})}, ChangeTracking: true})
 	if err != nil || len(folders) != 2 || folders[0].Err != nil || folders[0].Folder.DisplayName != "Calendar" || folders[0].Folder.Kind != "CalendarFolder" {
 		t.Fatalf("GetFolder() = %+v, %v", folders, err)
 	}
 
+	if v, ok := c.ServerVersion(); !ok || v.MajorVersion != 15 || v.MinorVersion != 2 || v.Version != "V2017_07_11" {
+		t.Fatalf("ServerVersion() = %+v, %v", v, ok)
+	}
 	page, err := c.CalendarView(ctx, alice, ewsclient.CalendarViewRequest{Start: testStart, End: testStart.Add(7 * 24 * time.Hour), MaxEntries: 2})
 	if err != nil {
 		t.Fatalf("CalendarView() = %v", err)

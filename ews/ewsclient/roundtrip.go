@@ -162,6 +162,10 @@ func (c *Client) decode(ctx context.Context, op string, resp *http.Response, out
 	if f := env.Fault(); f != nil {
 		return env, f.ToError(resp.StatusCode)
 	}
+	if v := env.Header.ServerVersionInfo; v != nil {
+		info := v.ToEWS()
+		c.serverVersion.Store(&info)
+	}
 	return env, nil
 }
 
