@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/calsync/calsync/app"
+	"github.com/calsync/calsync/check"
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/internal/service"
 	"github.com/calsync/calsync/internal/simcmd"
@@ -54,6 +55,10 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+func runCheck(ctx context.Context, env Env, args []string) int {
+	return check.Main(ctx, args, env.Stdout, env.Stderr)
 }
 
 func runSim(ctx context.Context, env Env, args []string) int {
