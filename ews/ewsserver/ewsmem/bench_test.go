@@ -12,6 +12,7 @@ import (
 
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsclient"
+	"github.com/calsync/calsync/ews/ewsserver"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 )
 
@@ -137,4 +138,36 @@ func BenchmarkMemoryPerMailbox(b *testing.B) {
 		runtime.KeepAlive(x)
 		x.Close()
 	}
+}
+
+// BenchmarkBackendCalendarView measures the backend alone (no HTTP, no XML):
+// a one-week CalendarView of a different generated mailbox each call.
+func BenchmarkBackendCalendarView(b *testing.B) {
+	unlimited := ewsmem.UnlimitedPolicy()
+	x, err := ewsmem.New(ewsmem.Options{Mailboxes: benchMailboxes, Seed: 1, Generate: true, Policy: &unlimited})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	start := time.Now().UTC().Truncate(24 * time.Hour)
+	var n atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			user := fmt.Sprintf("user%d@example.com", 1+i%benchMailboxes)
+			c := &ewsserver.Caller{Account: x.ServiceAccount(), Impersonation: ews.ImpersonateSMTP(user), AnchorMailbox: user, Operation: "FindItem"}
+			release, err := x.Admit(context.Background(), c)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := x.FindItem(context.Background(), c, ewsserver.FindItemRequest{Folder: ews.CalendarFolder(),
+				CalendarView: &ewsserver.CalendarViewRequest{Start: start, End: start.Add(7 * 24 * time.Hour), MaxEntries: 1000, MaxGiven: true}}); err != nil {
+				b.Error(err)
+			}
+			release()
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }

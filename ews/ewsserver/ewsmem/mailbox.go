@@ -2,7 +2,6 @@ package ewsmem
 
 import (
 	"encoding/base64"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,12 +13,13 @@ import (
 
 // mailbox is one user's mailbox with its calendar folder.
 type mailbox struct {
-	x      *Exchange
-	mu     sync.Mutex
-	smtp   string
-	name   string
-	index  int
-	server int
+	x        *Exchange
+	mu       sync.Mutex
+	smtp     string
+	name     string
+	index    int
+	server   int
+	folderId string // cached encodeID("F", index)
 
 	folderVersion int
 	itemSeq       int
@@ -54,7 +54,7 @@ type exception struct {
 }
 
 func newMailbox(x *Exchange, smtp, name string, index, server int) *mailbox {
-	return &mailbox{x: x, smtp: smtp, name: name, index: index, server: server,
+	return &mailbox{x: x, smtp: smtp, name: name, index: index, server: server, folderId: encodeID("F", strconv.Itoa(index)),
 		items: map[string]*item{}, tombstones: map[string]tombstone{}, folderVersion: 1}
 }
 
@@ -104,7 +104,7 @@ func decodeID(id string) (decodedID, bool) {
 	return d, true
 }
 
-func (mb *mailbox) folderID() string { return encodeID("F", strconv.Itoa(mb.index)) }
+func (mb *mailbox) folderID() string { return mb.folderId }
 
 func (mb *mailbox) folderRef() ews.FolderId {
 	return ews.FolderId{Id: mb.folderID(), ChangeKey: changeKey("F", mb.folderVersion)}
@@ -116,8 +116,17 @@ func occurrenceID(mbIndex, n, instance int) string {
 	return encodeID("O", strconv.Itoa(mbIndex), strconv.Itoa(n), strconv.Itoa(instance))
 }
 
+// changeKey encodes a version as an opaque ChangeKey.
 func changeKey(prefix string, version int) string {
-	return base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("DwAAABYA%s%08d", prefix, version)))
+	b := make([]byte, 0, 24)
+	b = append(b, "DwAAABYA"...)
+	b = append(b, prefix...)
+	digits := strconv.Itoa(version)
+	for i := len(digits); i < 8; i++ {
+		b = append(b, '0')
+	}
+	b = append(b, digits...)
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 func (it *item) number() int {
