@@ -323,6 +323,20 @@ func TestThrottlingBudget(t *testing.T) {
 	}
 	r1()
 	r2()
+	// IIS queue overflow: HTTP 503 without a SOAP body.
+	p = ewsmem.DefaultPolicy()
+	p.GlobalQueueLimit = 1
+	x.SetPolicy(p)
+	r3, _ := x.Admit(ctx, c)
+	_, err = x.Admit(ctx, svcCaller(x, "user3@example.com"))
+	var he *ews.HTTPError
+	if e, ok := err.(*ews.HTTPError); ok {
+		he = e
+	}
+	if he == nil || he.StatusCode != 503 {
+		t.Errorf("Admit over the global queue = %v, want HTTP 503", err)
+	}
+	r3()
 	if got := x.Stats().Throttled["ErrorServerBusy"]; got != 1 {
 		t.Errorf("stats throttled ErrorServerBusy = %d", got)
 	}
