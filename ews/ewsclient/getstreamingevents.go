@@ -268,6 +268,7 @@ type watchedReader struct {
 	wd *watchdog
 }
 
+// Read implements io.Reader and reports traffic to the watchdog.
 func (w *watchedReader) Read(p []byte) (int, error) {
 	n, err := w.r.Read(p)
 	if n > 0 {
@@ -278,6 +279,7 @@ func (w *watchedReader) Read(p []byte) (int, error) {
 
 type traceWriter struct{ t *tracer }
 
+// Write implements io.Writer for the protocol trace.
 func (t traceWriter) Write(p []byte) (int, error) {
 	t.t.chunk(p)
 	return len(p), nil

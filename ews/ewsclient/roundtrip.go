@@ -212,6 +212,7 @@ type limitedWriter struct {
 	n int
 }
 
+// Write implements io.Writer, keeping at most n bytes.
 func (l *limitedWriter) Write(p []byte) (int, error) {
 	if rem := l.n - l.w.Len(); rem > 0 {
 		if len(p) > rem {

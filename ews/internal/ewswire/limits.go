@@ -48,6 +48,7 @@ type budgetReader struct {
 	readErr error
 }
 
+// Read implements io.Reader within the budget.
 func (b *budgetReader) Read(p []byte) (int, error) {
 	if b.failed || b.used >= b.limit {
 		b.failed = true
@@ -73,6 +74,7 @@ type depthReader struct {
 	max   int
 }
 
+// Token implements xml.TokenReader with the depth check.
 func (d *depthReader) Token() (xml.Token, error) {
 	tok, err := d.raw.RawToken()
 	if err != nil {
