@@ -110,7 +110,10 @@ func (c *Client) GetStreamingEvents(ctx context.Context, call Call, req StreamRe
 	sctx, cancelTimeout := context.WithTimeout(sctx, time.Duration(minutes)*time.Minute+2*time.Minute)
 	cancelBoth := func(cause error) { cancel(cause); cancelTimeout() }
 	s := &Stream{op: op, ctx: sctx, cancel: cancelBoth, done: make(chan struct{}), clients: c}
-	wd := newWatchdog(c.clock, idle, func() { cancel(ErrStreamIdle) }, s.done)
+	wd := newWatchdog(c.clock, idle, func() {
+		c.log.Warn("ewsclient: streaming connection idle, closing", "idle_timeout", idle, "subscriptions", n)
+		cancel(ErrStreamIdle)
+	}, s.done)
 	resp, err := c.post(sctx, call, op, payload)
 	if err != nil {
 		s.Close()

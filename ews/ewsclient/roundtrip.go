@@ -64,12 +64,17 @@ func (c *Client) roundTrip(ctx context.Context, call Call, op string, body, out 
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	began := c.clock.Now()
 	resp, err := c.post(ctx, call, op, payload)
 	if err != nil {
+		c.log.Debug("ewsclient: call failed", "op", op, "anchor", call.Anchor, "err", err)
 		return nil, err
 	}
 	defer closeBody(resp.Body)
-	return c.decode(ctx, op, resp, out)
+	env, err := c.decode(ctx, op, resp, out)
+	c.log.Debug("ewsclient: call", "op", op, "status", resp.StatusCode, "bytes_sent", len(payload),
+		"elapsed", c.clock.Now().Sub(began), "err", err)
+	return env, err
 }
 
 // post sends payload with the routing headers of call.
