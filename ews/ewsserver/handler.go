@@ -191,8 +191,11 @@ func (h *Handler) serveEWS(w http.ResponseWriter, r *http.Request, account strin
 		return
 	}
 	ctx := r.Context()
+	h.log.Debug("ewsserver: request", "op", opName, "account", account, "mailbox", c.Mailbox(), "version", c.RequestVersion,
+		"anchor", c.AnchorMailbox, "affinity", c.PreferServerAffinity)
 	release, err := h.backend.Admit(ctx, c)
 	if err != nil {
+		h.log.Debug("ewsserver: request refused", "op", opName, "mailbox", c.Mailbox(), "err", err)
 		h.writeError(w, op, err)
 		return
 	}

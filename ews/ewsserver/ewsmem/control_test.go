@@ -186,6 +186,19 @@ func TestGeneratorIsReproducible(t *testing.T) {
 	if bytes.Equal(da, dc) {
 		t.Error("different seeds produced the same calendars")
 	}
+	// The team meeting is one meeting in five calendars: same UID.
+	uids := map[string]bool{}
+	for _, m := range a.Mailboxes()[1:] {
+		occ, _ := a.Occurrences(m, t0, t0.AddDate(0, 0, 14))
+		for _, o := range occ {
+			if strings.HasPrefix(o.Subject, "Team sync") {
+				uids[o.UID] = true
+			}
+		}
+	}
+	if len(uids) != 1 {
+		t.Errorf("team meeting UIDs across mailboxes = %v, want one", uids)
+	}
 	kinds := map[string]bool{}
 	for _, line := range strings.Split(string(da), "\n") {
 		for _, k := range []string{"Occurrence", "Exception", "Single"} {

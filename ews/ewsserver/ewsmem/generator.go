@@ -25,7 +25,9 @@ type GenerateOptions struct {
 }
 
 // Generate fills every user mailbox (not the service account) with a
-// reproducible calendar around now: a daily stand-up with a moved and a
+// reproducible calendar around now: a weekly team meeting shared by every
+// five consecutive users (same UID, one moved occurrence, one tentative
+// attendee), a daily stand-up with a moved and a
 // deleted occurrence, a weekly 1:1 (numbered), a monthly review (relative,
 // with end date), a quarterly absolute-monthly planning, a yearly
 // all-day event, one-offs (busy, tentative, private, working elsewhere, a
@@ -36,21 +38,94 @@ func (x *Exchange) Generate(o GenerateOptions) error {
 	if around.IsZero() {
 		around = x.clock.Now()
 	}
+	var users []string
 	for _, addr := range x.Mailboxes() {
 		if addr == x.ServiceAccount() {
 			continue
 		}
+		users = append(users, addr)
 		mb, _ := x.mailbox(addr)
 		rng := rand.New(rand.NewPCG(o.Seed, uint64(mb.index)*0x9e3779b97f4a7c15+1))
 		if err := x.generateMailbox(mb, rng, around); err != nil {
 			return fmt.Errorf("ewsmem: generate %s: %w", addr, err)
 		}
 	}
+	for t := 0; t*teamSize < len(users); t++ {
+		team := users[t*teamSize : min((t+1)*teamSize, len(users))]
+		if len(team) < 2 {
+			break
+		}
+		rng := rand.New(rand.NewPCG(o.Seed^0x7eadbeef, uint64(t)+1))
+		if err := x.generateTeamMeeting(team, rng, around); err != nil {
+			return fmt.Errorf("ewsmem: generate team meeting: %w", err)
+		}
+	}
+	return nil
+}
+
+// teamSize is how many consecutive users share a generated team meeting.
+const teamSize = 5
+
+// generateTeamMeeting puts one weekly meeting into the calendars of a team:
+// the organizer's copy and the attendees' copies share the UID and one
+// moved occurrence, one attendee answered Tentative.
+func (x *Exchange) generateTeamMeeting(team []string, rng *rand.Rand, around time.Time) error {
+	organizer, _ := x.mailbox(team[0])
+	tzID := organizer.generatedZone
+	loc, err := loadZone(tzID)
+	if err != nil {
+		return err
+	}
+	local := around.In(loc)
+	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -28)
+	start := day.Add(time.Duration(13+rng.IntN(4)) * time.Hour)
+	weekday := []ews.DayOfWeek{ews.Monday, ews.Tuesday, ews.Wednesday, ews.Thursday, ews.Friday}[rng.IntN(5)]
+	var attendees []ews.Attendee
+	for _, m := range team[1:] {
+		mb, _ := x.mailbox(m)
+		attendees = append(attendees, ews.Attendee{Mailbox: ews.Mailbox{Name: mb.name, EmailAddress: m, RoutingType: "SMTP", MailboxType: "Mailbox"}, ResponseType: ews.ResponseAccept})
+	}
+	tentative := 1 + rng.IntN(len(team)-1)
+	attendees[tentative-1].ResponseType = ews.ResponseTentative
+	uid := fmt.Sprintf("040000008200E00074C5B7101A82E008TEAM%08X", organizer.index)
+	moveIdx := 4 + rng.IntN(2)
+	for i, m := range team {
+		c := ews.CalendarItem{Subject: "Team sync", Location: "Team room", UID: uid, IsMeeting: true, StartTimeZone: tzID,
+			Start: start, End: start.Add(45 * time.Minute), RequiredAttendees: attendees,
+			Organizer: &ews.Mailbox{Name: organizer.name, EmailAddress: organizer.smtp, RoutingType: "SMTP", MailboxType: "Mailbox"},
+			Recurrence: &ews.Recurrence{Pattern: ews.RecurrencePattern{Kind: ews.PatternWeekly, Interval: 1, DaysOfWeek: []ews.DayOfWeek{weekday}},
+				Range: ews.RecurrenceRange{Kind: ews.RangeNoEnd, StartDate: ews.DateOf(day)}}}
+		switch {
+		case i == 0:
+			c.MyResponseType = ews.ResponseOrganizer
+		case i == tentative:
+			c.MyResponseType, c.LegacyFreeBusyStatus = ews.ResponseTentative, ews.FreeBusyTentative
+		default:
+			c.MyResponseType = ews.ResponseAccept
+		}
+		id, err := x.AddCalendarItem(m, c)
+		if err != nil {
+			return err
+		}
+		mb, _ := x.mailbox(m)
+		mb.mu.Lock()
+		it := mb.items[id.Id]
+		if in, ok, _ := instanceOf(it, moveIdx); ok {
+			ex := &exception{version: 1}
+			ex.data = mb.occurrenceView(it, in)
+			ex.data.Start, ex.data.End = in.Start.Add(2*time.Hour).UTC(), in.End.Add(2*time.Hour).UTC()
+			ex.data.Subject = "Team sync (moved)"
+			it.exceptions[moveIdx] = ex
+			it.version++
+		}
+		mb.mu.Unlock()
+	}
 	return nil
 }
 
 func (x *Exchange) generateMailbox(mb *mailbox, rng *rand.Rand, around time.Time) error {
 	tzID := generatorZones[rng.IntN(len(generatorZones))]
+	mb.generatedZone = tzID
 	loc, err := loadZone(tzID)
 	if err != nil {
 		return err

@@ -20,6 +20,8 @@ type mailbox struct {
 	index    int
 	server   int
 	folderId string // cached encodeID("F", index)
+	// generatedZone is the Windows zone the generator gave the mailbox.
+	generatedZone string
 
 	folderVersion int
 	itemSeq       int
