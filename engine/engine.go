@@ -390,14 +390,16 @@ func (e *Engine) jitter(d time.Duration, frac float64) time.Duration {
 
 // backoffDelay is exponential back-off with jitter for the n-th failure.
 func (e *Engine) backoffDelay(n int) time.Duration {
-	d := e.opts.RetryBase
-	for i := 1; i < n && d < e.opts.RetryMax; i++ {
+	return e.jitter(expBackoff(e.opts.RetryBase, e.opts.RetryMax, n), 0.5)
+}
+
+// expBackoff returns base·2^(n-1), capped at limit.
+func expBackoff(base, limit time.Duration, n int) time.Duration {
+	d := base
+	for i := 1; i < n && d < limit; i++ {
 		d *= 2
 	}
-	if d > e.opts.RetryMax {
-		d = e.opts.RetryMax
-	}
-	return e.jitter(d, 0.5)
+	return min(d, limit)
 }
 
 // call runs one EWS request for mailbox smtp within the budget.

@@ -84,7 +84,10 @@ func (w *worker) handleFailure(err error) bool {
 			delay = w.e.jitter(w.e.opts.Budget.ThrottlePause, 0.5)
 		}
 	case actAuth:
-		delay = w.e.jitter(w.e.opts.SlowRetry, 0.2)
+		// A single 401 is a known transient under load; persistent ones
+		// are a configuration problem: back off exponentially up to
+		// SlowRetry (instead of RetryMax).
+		delay = w.e.jitter(expBackoff(w.e.opts.RetryBase, w.e.opts.SlowRetry, w.failures), 0.5)
 	case actDenied:
 		state = StateDenied
 		delay = w.e.jitter(w.e.opts.SlowRetry, 0.2)

@@ -70,6 +70,7 @@ func TestChaos(t *testing.T) {
 		{"silent streams off", inject(ewsmem.Fault{Kind: ewsmem.FaultSilentStreams, Enable: &off})},
 		{"restart one server", inject(ewsmem.Fault{Kind: ewsmem.FaultRestart, Server: servers[len(servers)-1]})},
 		{"server-busy off", inject(ewsmem.Fault{Kind: ewsmem.FaultServerBusy, Percent: 0})},
+		{"five HTTP 401 answers", inject(ewsmem.Fault{Kind: ewsmem.FaultUnauthorized, Count: 5})},
 		{"restart calsync over the same store", func() error {
 			r.stop()
 			r = startEngine(t, ex, st, engine.Streaming, mbs, tweak)

@@ -81,47 +81,52 @@ func TestHTTPConvergesToGroundTruth(t *testing.T) {
 	}
 }
 
-// TestHTTPChaos is a smaller chaos run over the wire: dropped and silent
-// streams, ErrorServerBusy, a server restart and a mailbox move while the
-// calendars churn.
+// TestHTTPChaos is a smaller chaos run over the wire, in both modes:
+// dropped and silent streams, ErrorServerBusy, HTTP 401s, a server restart,
+// a mailbox move and subscription expiry while the calendars churn.
 func TestHTTPChaos(t *testing.T) {
-	n := 60
+	n := 40
 	if testing.Short() {
-		n = 30
+		n = 20
 	}
-	sim, ex := newHTTPSim(t, n, 2)
-	x := sim.Exchange
-	mbs := users(x)
-	st := memstore.New()
-	r := startEngine(t, ex, st, engine.Streaming, mbs, func(o *engine.Options) { o.HeartbeatTimeout = 1500 * time.Millisecond })
-	waitAllLive(t, r.e, len(mbs), 30*time.Second)
-	if err := x.StartChurn(30, 5); err != nil {
-		t.Fatalf("StartChurn: %v", err)
+	for _, mode := range []engine.Mode{engine.Streaming, engine.Pull} {
+		t.Run(string(mode), func(t *testing.T) {
+			sim, ex := newHTTPSim(t, n, 2)
+			x := sim.Exchange
+			mbs := users(x)
+			st := memstore.New()
+			r := startEngine(t, ex, st, mode, mbs, func(o *engine.Options) { o.HeartbeatTimeout = 1500 * time.Millisecond })
+			waitAllLive(t, r.e, len(mbs), 30*time.Second)
+			if err := x.StartChurn(30, 5); err != nil {
+				t.Fatalf("StartChurn: %v", err)
+			}
+			on, off := true, false
+			faults := []ewsmem.Fault{
+				{Kind: ewsmem.FaultServerBusy, Percent: 10},
+				{Kind: ewsmem.FaultDropStreams},
+				{Kind: ewsmem.FaultSilentStreams, Enable: &on},
+				{Kind: ewsmem.FaultSilentStreams, Enable: &off},
+				{Kind: ewsmem.FaultUnauthorized, Count: 3},
+				{Kind: ewsmem.FaultMoveMailbox, Mailbox: mbs[1]},
+				{Kind: ewsmem.FaultRestart},
+				{Kind: ewsmem.FaultServerBusy, Percent: 0},
+				{Kind: ewsmem.FaultExpireSubscriptions},
+			}
+			for _, f := range faults {
+				time.Sleep(500 * time.Millisecond) // chaos schedule
+				if _, err := x.InjectFault(f); err != nil {
+					t.Fatalf("InjectFault(%s): %v", f.Kind, err)
+				}
+				t.Logf("fault: %s", f.Kind)
+			}
+			time.Sleep(500 * time.Millisecond)
+			x.StopChurn()
+			if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultClear}); err != nil {
+				t.Fatal(err)
+			}
+			stats := x.Stats()
+			waitConverged(t, x, st, mbs, 30*time.Second)
+			t.Logf("changes: %d, faults: %d, divergences: 0 of %d mailboxes", stats.ChurnChanges, len(faults), len(mbs))
+		})
 	}
-	on, off := true, false
-	faults := []ewsmem.Fault{
-		{Kind: ewsmem.FaultServerBusy, Percent: 10},
-		{Kind: ewsmem.FaultDropStreams},
-		{Kind: ewsmem.FaultSilentStreams, Enable: &on},
-		{Kind: ewsmem.FaultSilentStreams, Enable: &off},
-		{Kind: ewsmem.FaultMoveMailbox, Mailbox: mbs[1]},
-		{Kind: ewsmem.FaultRestart},
-		{Kind: ewsmem.FaultServerBusy, Percent: 0},
-		{Kind: ewsmem.FaultExpireSubscriptions},
-	}
-	for _, f := range faults {
-		time.Sleep(600 * time.Millisecond) // chaos schedule
-		if _, err := x.InjectFault(f); err != nil {
-			t.Fatalf("InjectFault(%s): %v", f.Kind, err)
-		}
-		t.Logf("fault: %s", f.Kind)
-	}
-	time.Sleep(600 * time.Millisecond)
-	x.StopChurn()
-	if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultClear}); err != nil {
-		t.Fatal(err)
-	}
-	stats := x.Stats()
-	waitConverged(t, x, st, mbs, 30*time.Second)
-	t.Logf("changes: %d, faults: %d, divergences: 0 of %d mailboxes", stats.ChurnChanges, len(faults), len(mbs))
 }
