@@ -102,3 +102,33 @@ func itemResults(op string, msgs []ewswire.ItemInfoResponseMessage) []ItemResult
 	}
 	return out
 }
+
+// GetItems reads any number of items in batches of at most batchSize
+// (1..MaxGetItemBatch; 0 means MaxGetItemBatch), one call after the other.
+// Results are in input order; the error is the first whole-call failure,
+// returned with the results gathered so far.
+func (c *Client) GetItems(ctx context.Context, call Call, req GetItemRequest, batchSize int) ([]ItemResult, error) {
+	if batchSize == 0 {
+		batchSize = MaxGetItemBatch
+	}
+	if batchSize < 1 || batchSize > MaxGetItemBatch {
+		return nil, fmt.Errorf("ewsclient: GetItems: batch size %d out of range 1..%d", batchSize, MaxGetItemBatch)
+	}
+	out := make([]ItemResult, 0, len(req.Items))
+	for start := 0; start < len(req.Items); start += batchSize {
+		part := req
+		part.Items = req.Items[start:min(start+batchSize, len(req.Items))]
+		res, err := c.GetItem(ctx, call, part)
+		if err != nil {
+			return out, err
+		}
+		for i := range res {
+			var re *ews.ResponseError
+			if errors.As(res[i].Err, &re) {
+				re.Index += start
+			}
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}

@@ -114,3 +114,25 @@ func (c *Client) SyncFolderItems(ctx context.Context, call Call, req SyncFolderI
 	}
 	return page, nil
 }
+
+// SyncAll calls SyncFolderItems until IncludesLastItemInRange, at most
+// maxPages times, and returns every change with the final SyncState. On an
+// error it returns the pages gathered so far and the SyncState they end
+// at (store it only after processing those changes).
+func (c *Client) SyncAll(ctx context.Context, call Call, req SyncFolderItemsRequest, maxPages int) (*SyncPage, error) {
+	all := &SyncPage{SyncState: req.SyncState}
+	for page := 0; page < maxPages; page++ {
+		p, err := c.SyncFolderItems(ctx, call, req)
+		if err != nil {
+			return all, err
+		}
+		all.Changes = append(all.Changes, p.Changes...)
+		all.SyncState = p.SyncState
+		all.IncludesLastItemInRange = p.IncludesLastItemInRange
+		if p.IncludesLastItemInRange {
+			return all, nil
+		}
+		req.SyncState = p.SyncState
+	}
+	return all, fmt.Errorf("ewsclient: SyncFolderItems: more than %d pages", maxPages)
+}
