@@ -6,6 +6,7 @@ package simcmd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +38,9 @@ type config struct {
 	generate       bool
 	exchangeNS     bool
 	logLevel       string
+	tlsSelfSigned  bool
+	tlsCert        string
+	tlsKey         string
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -59,6 +63,9 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.generate, "generate", true, "fill the mailboxes with seeded calendars")
 	fs.BoolVar(&c.exchangeNS, "exchange-notification-namespace", false, "write streaming notifications as m:Notification like real Exchange (default t:Notification as in the schema)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&c.tlsSelfSigned, "tls", false, "serve HTTPS with a self-signed certificate generated at start (its SHA-256 fingerprint is logged)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `file` (with --tls-key)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: calsync sim [flags]\n\nRuns an in-memory Exchange 2016/2019 that speaks EWS. When ready it prints\n\"EWS endpoint: <url>\" on stdout. The JSON control API is under /sim/v1/.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -84,6 +91,10 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("simcmd: --throttling %q: want default, exo or unlimited", c.throttling)
 	case c.password == "":
 		return nil, fmt.Errorf("simcmd: --password must not be empty")
+	case (c.tlsCert == "") != (c.tlsKey == ""):
+		return nil, fmt.Errorf("simcmd: --tls-cert and --tls-key go together")
+	case c.tlsSelfSigned && c.tlsCert != "":
+		return nil, fmt.Errorf("simcmd: --tls and --tls-cert exclude each other")
 	}
 	return c, nil
 }
@@ -155,6 +166,17 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	scheme := "http"
+	if c.tlsSelfSigned || c.tlsCert != "" {
+		cfg, fingerprint, err := tlsConfig(c, ln.Addr())
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, cfg)
+		scheme = "https"
+		logger.Info("serving HTTPS", "certificate_sha256", fingerprint)
+	}
 	serveCtx, stopStreams := context.WithCancel(context.Background())
 	defer stopStreams()
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return serveCtx },
@@ -162,7 +184,7 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("simulator ready", "mailboxes", c.mailboxes, "servers", sim.Servers(), "service_account", sim.ServiceAccount(), "auth", c.auth, "throttling", policy.Name)
-	fmt.Fprintf(stdout, "EWS endpoint: http://%s/EWS/Exchange.asmx\n", ln.Addr())
+	fmt.Fprintf(stdout, "EWS endpoint: %s://%s/EWS/Exchange.asmx\n", scheme, ln.Addr())
 	select {
 	case <-ctx.Done():
 	case err := <-errc:

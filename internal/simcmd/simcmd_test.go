@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -24,6 +25,9 @@ func TestFlagsValidation(t *testing.T) {
 		{[]string{"--mailboxes", "-1"}, 2},
 		{[]string{"extra"}, 2},
 		{[]string{"--auth", "kerberos", "--listen", "127.0.0.1:0"}, 1},
+		{[]string{"--tls-cert", "a.pem"}, 2},
+		{[]string{"--tls", "--tls-cert", "a.pem", "--tls-key", "b.pem"}, 2},
+		{[]string{"--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key", "--listen", "127.0.0.1:0"}, 1},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
@@ -104,5 +108,37 @@ func TestServeAndControlAPI(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("simulator did not stop")
+	}
+}
+
+func TestServeTLS(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Main(ctx, []string{"--listen", "127.0.0.1:0", "--mailboxes", "1", "--tls", "--auth", "none"}, pw, &stderr)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading endpoint line: %v", err)
+	}
+	url := strings.TrimPrefix(strings.TrimSpace(line), "EWS endpoint: ")
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("endpoint = %q, want https", url)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Get(strings.TrimSuffix(url, "/EWS/Exchange.asmx") + "/sim/v1/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.TLS == nil {
+		t.Errorf("GET stats over TLS = %d (TLS %v)", resp.StatusCode, resp.TLS != nil)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("Main() = %d; %s", code, stderr.b.String())
 	}
 }
