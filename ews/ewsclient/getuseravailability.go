@@ -17,7 +17,8 @@ const MaxAvailabilityWindow = 42 * 24 * time.Hour
 // AvailabilityRequest asks free/busy for up to 100 mailboxes.
 type AvailabilityRequest struct {
 	Mailboxes []ews.MailboxData
-	// Start and End are wall-clock times in TimeZone (UTC by default).
+	// Start and End bound the window. Without TimeZone they are converted
+	// to UTC; with TimeZone their wall-clock values are sent as they are.
 	Start, End time.Time
 	// IntervalMinutes is the MergedFreeBusy interval, 5..1440 (default 30).
 	IntervalMinutes int
@@ -58,8 +59,11 @@ func (c *Client) GetUserAvailability(ctx context.Context, call Call, req Availab
 		view = ews.ViewFreeBusyMerged
 	}
 	tz := ews.UTCLegacyTimeZone()
+	start, end := req.Start.UTC(), req.End.UTC()
 	if req.TimeZone != nil {
+		// Wall-clock times in the caller's zone, as given.
 		tz = *req.TimeZone
+		start, end = req.Start, req.End
 	}
 	wtz := ewswire.TimeZoneFrom(tz)
 	w := &ewswire.GetUserAvailabilityRequest{TimeZone: &wtz}
@@ -79,8 +83,8 @@ func (c *Client) GetUserAvailability(ctx context.Context, call Call, req Availab
 		w.MailboxDataArray.MailboxData = append(w.MailboxDataArray.MailboxData, md)
 	}
 	opts := &ewswire.FreeBusyViewOptions{MergedFreeBusyIntervalInMinutes: interval, RequestedView: string(view)}
-	opts.TimeWindow.StartTime = ewswire.LocalDateTime{Time: req.Start}
-	opts.TimeWindow.EndTime = ewswire.LocalDateTime{Time: req.End}
+	opts.TimeWindow.StartTime = ewswire.LocalDateTime{Time: start}
+	opts.TimeWindow.EndTime = ewswire.LocalDateTime{Time: end}
 	w.FreeBusyViewOptions = opts
 	var resp ewswire.GetUserAvailabilityResponse
 	if _, err := c.roundTrip(ctx, call, op, w, &resp); err != nil {
