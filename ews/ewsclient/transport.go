@@ -32,7 +32,7 @@ type TransportOptions struct {
 	DialTimeout           time.Duration
 	TLSHandshakeTimeout   time.Duration
 	ResponseHeaderTimeout time.Duration
-	// Logger receives the insecure-TLS warning.
+	// Logger receives the insecure-TLS warning (default: standard error).
 	Logger *slog.Logger
 }
 
@@ -82,7 +82,9 @@ func NewTransport(o *TransportOptions) (*http.Transport, error) {
 		tlsConf.InsecureSkipVerify = true
 		log := o.Logger
 		if log == nil {
-			log = slog.Default()
+			// Never silently insecure: without an injected logger the
+			// warning still reaches standard error.
+			log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 		}
 		log.Warn("ewsclient: TLS certificate verification is DISABLED (InsecureSkipVerify); use a CA bundle instead")
 	}
