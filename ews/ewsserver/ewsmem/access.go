@@ -80,6 +80,10 @@ func (x *Exchange) Admit(ctx context.Context, c *ewsserver.Caller) (func(), erro
 	if err := x.faults.takeTransport(); err != nil {
 		return nil, err
 	}
+	if err := x.faults.takeInnerBusy(); err != nil {
+		x.stats.throttled(c.Operation)
+		return nil, err
+	}
 	if !c.Impersonation.IsZero() {
 		target, err := x.resolvePrincipal(c.Impersonation)
 		if err != nil {

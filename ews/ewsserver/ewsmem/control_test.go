@@ -130,6 +130,16 @@ func TestControlAPIFaultsAndChurn(t *testing.T) {
 			t.Errorf("front-end fault answer = %d %v, want %d", resp.StatusCode, resp.Header, want)
 		}
 	}
+	// HTTP 200 with ErrorInternalServerError wrapping ErrorServerBusy.
+	do("POST", "/sim/v1/faults", `{"kind":"internal-server-busy","percent":100}`)
+	status, data := e.post(envelope("Exchange2013_SP1", "user1@example.com", `<m:GetUserOofSettingsRequest><t:Mailbox><t:Address>user1@example.com</t:Address></t:Mailbox></m:GetUserOofSettingsRequest>`))
+	ewsschema.Validate(t, "internal server busy", data)
+	var oof ewswire.GetUserOofSettingsResponse
+	decode(t, data, &oof)
+	if status != 200 || oof.ResponseMessage.ResponseCode != string(ews.ErrorInternalServerError) || oof.ResponseMessage.MessageXml["InnerErrorResponseCode"] != "ErrorServerBusy" {
+		t.Errorf("internal-server-busy answer = %d %+v", status, oof.ResponseMessage)
+	}
+	do("POST", "/sim/v1/faults", `{"kind":"clear"}`)
 	// Moving a mailbox drops its subscriptions and changes its server.
 	before, _ := e.sim.MailboxServer("user3@example.com")
 	e.subscribeStreaming("user3@example.com")

@@ -41,6 +41,14 @@ const (
 	// FaultReadEventsFailed makes the next GetEvents of every pull
 	// subscription fail with ErrorReadEventsFailed, deleting it.
 	FaultReadEventsFailed FaultKind = "read-events-failed"
+	// FaultProxyFailure makes subscription calls that a server must proxy
+	// to the subscription's server fail with
+	// ErrorProxiedSubscriptionCallFailure (Enable false stops it).
+	FaultProxyFailure FaultKind = "proxy-failure"
+	// FaultInternalServerBusy answers Percent % of requests with HTTP 200,
+	// ErrorInternalServerError and MessageXml InnerErrorResponseCode
+	// ErrorServerBusy with BackOffMilliseconds, as Exchange sometimes does.
+	FaultInternalServerBusy FaultKind = "internal-server-busy"
 	// FaultCasError answers the next Count requests with HTTP 500 and an
 	// X-CasErrorCode header (a front-end proxy failure).
 	FaultCasError FaultKind = "cas-error"
@@ -79,6 +87,9 @@ type faultState struct {
 	pending401 int
 	pendingCAS int
 	pending302 int
+	proxyFail  bool
+	innerBusy  int // percent
+	innerCount int
 }
 
 func (f *faultState) latency() time.Duration {
@@ -91,6 +102,29 @@ func (f *faultState) silentStreams() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.silent
+}
+
+// proxyFailing reports whether proxied subscription calls fail.
+func (f *faultState) proxyFailing() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.proxyFail
+}
+
+// takeInnerBusy reports whether this request gets the
+// ErrorInternalServerError/ErrorServerBusy answer.
+func (f *faultState) takeInnerBusy() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.innerBusy <= 0 {
+		return nil
+	}
+	f.innerCount++
+	if (f.innerCount*f.innerBusy)%100 >= f.innerBusy {
+		return nil
+	}
+	return ewsserver.Fail(ews.ErrorInternalServerError, "An internal server error occurred. The operation failed., The server cannot service this request right now. Try again later.",
+		ews.ValueInnerErrorResponseCode, string(ews.ErrorServerBusy), ews.ValueBackOffMilliseconds, "2000")
 }
 
 // takeTransport returns the next pending transport-level fault, or nil.
@@ -219,6 +253,19 @@ func (x *Exchange) InjectFault(f Fault) (FaultResult, error) {
 		}
 		x.subs.mu.Unlock()
 		return FaultResult{Affected: n}, nil
+	case FaultProxyFailure:
+		x.faults.mu.Lock()
+		x.faults.proxyFail = f.Enable == nil || *f.Enable
+		x.faults.mu.Unlock()
+		return FaultResult{}, nil
+	case FaultInternalServerBusy:
+		if f.Percent < 0 || f.Percent > 100 {
+			return FaultResult{}, fmt.Errorf("ewsmem: internal-server-busy percent %d out of 0..100", f.Percent)
+		}
+		x.faults.mu.Lock()
+		x.faults.innerBusy = f.Percent
+		x.faults.mu.Unlock()
+		return FaultResult{Detail: fmt.Sprintf("%d%%", f.Percent)}, nil
 	case FaultCasError, FaultErrorPage:
 		count := max(f.Count, 1)
 		x.faults.mu.Lock()
@@ -232,6 +279,7 @@ func (x *Exchange) InjectFault(f Fault) (FaultResult, error) {
 	case FaultClear:
 		x.faults.mu.Lock()
 		x.faults.delay, x.faults.silent, x.faults.pending401, x.faults.pendingCAS, x.faults.pending302 = 0, false, 0, 0, 0
+		x.faults.proxyFail, x.faults.innerBusy = false, 0
 		x.faults.mu.Unlock()
 		x.throttle.setBusyPercent(0)
 		for _, c := range x.streams() {

@@ -232,8 +232,26 @@ func TestAffinity(t *testing.T) {
 	if codes[string(ews.ErrorSubscriptionNotFound)] == 0 || codes[string(ews.ErrorInvalidPullSubscriptionId)] == 0 {
 		t.Errorf("GetEvents without affinity = %v, want a mix of ErrorSubscriptionNotFound and ErrorInvalidPullSubscriptionId", codes)
 	}
+	// A proxied call (anchor of another server) fails while proxying is
+	// broken.
+	if _, err := e.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultProxyFailure}); err != nil {
+		t.Fatal(err)
+	}
+	third := "user3@example.com"
+	if s, _ := e.sim.MailboxServer(third); s == server {
+		t.Fatalf("test needs user3 on another server than user1")
+	}
+	_, data := e.post(envelope("Exchange2013_SP1", other, `<m:Unsubscribe><m:SubscriptionId>`+id+`</m:SubscriptionId></m:Unsubscribe>`), "X-AnchorMailbox", third)
+	var pf ewswire.UnsubscribeResponse
+	decode(t, data, &pf)
+	if c := pf.ResponseMessages.Messages[0].ResponseCode; c != string(ews.ErrorProxiedSubscriptionCallFailure) {
+		t.Errorf("Unsubscribe via a broken proxy = %s", c)
+	}
+	if _, err := e.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultClear}); err != nil {
+		t.Fatal(err)
+	}
 	// With the anchor header the subscription is found and removed.
-	_, data := e.post(envelope("Exchange2013_SP1", other, `<m:Unsubscribe><m:SubscriptionId>`+id+`</m:SubscriptionId></m:Unsubscribe>`), "X-AnchorMailbox", anchor)
+	_, data = e.post(envelope("Exchange2013_SP1", other, `<m:Unsubscribe><m:SubscriptionId>`+id+`</m:SubscriptionId></m:Unsubscribe>`), "X-AnchorMailbox", anchor)
 	var r ewswire.UnsubscribeResponse
 	decode(t, data, &r)
 	if c := r.ResponseMessages.Messages[0].ResponseCode; c != "NoError" {

@@ -375,6 +375,8 @@ func (x *Exchange) lookupLocked(c *ewsserver.Caller, id string, routed int, mult
 			return nil, ewsserver.Fail(ews.ErrorSubscriptionNotFound, "The specified subscription was not found.")
 		case multi:
 			return nil, ewsserver.Fail(ews.ErrorProxyRequestNotAllowed, "The subscription is on another server; proxying several subscriptions is not allowed.")
+		case x.faults.proxyFailing():
+			return nil, ewsserver.Fail(ews.ErrorProxiedSubscriptionCallFailure, "The proxied subscription call failed.")
 		}
 	}
 	s := x.subs.byID[id]
