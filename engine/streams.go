@@ -514,10 +514,20 @@ func (m *streamManager) runConn(c *streamConn) {
 		m.mu.Lock()
 		c.reconnects++
 		m.mu.Unlock()
-		if err == nil || errors.Is(err, errRenewal) {
-			// Planned: the server closed the connection at its lifetime's
-			// end, or we renewed it; events stay queued meanwhile.
+		if err == nil {
+			// The server ended the connection (ConnectionStatus Closed) after
+			// delivering everything: reconnect at once, nothing to verify.
 			failures, verify = 0, false
+			continue
+		}
+		if errors.Is(err, errRenewal) {
+			// We closed the connection before its ConnectionTimeout. Events
+			// in flight at that moment may be lost, and subscriptions that
+			// vanished silently (a mailbox moved away) only show up as
+			// errors on the new connection: verify the members once the new
+			// connection is alive. This doubles as a reconciliation every
+			// StreamTimeout−StreamRenewBefore.
+			failures, verify = 0, true
 			continue
 		}
 		failures++

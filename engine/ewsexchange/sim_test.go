@@ -244,7 +244,10 @@ func TestInProcessConvergesToGroundTruth(t *testing.T) {
 			x := newSim(t, 12, 2, nil)
 			mbs := users(x)
 			st := memstore.New()
-			r := startEngine(t, ewsexchange.NewInProcess(x, x.ServiceAccount(), "https://sim.example.com"), st, mode, mbs, nil)
+			// Connections renew every second, so that a subscription lost
+			// silently (mailbox move) shows up quickly.
+			renewFast := func(o *engine.Options) { o.StreamTimeout, o.StreamRenewBefore = time.Minute, 59*time.Second }
+			r := startEngine(t, ewsexchange.NewInProcess(x, x.ServiceAccount(), "https://sim.example.com"), st, mode, mbs, renewFast)
 			waitAllLive(t, r.e, len(mbs), 20*time.Second)
 			waitConverged(t, x, st, mbs, 10*time.Second)
 			if n := totalStored(t, st, mbs); n < len(mbs)*5 {
@@ -260,7 +263,48 @@ func TestInProcessConvergesToGroundTruth(t *testing.T) {
 						t.Errorf("group %s: cookie %v, %d connections; want a cookie and 1 connection", g.Key, g.HasCookie, len(g.Connections))
 					}
 				}
+				// A mailbox move: re-Autodiscover, regroup, resubscribe, re-read.
+				moved := mbs[0]
+				before, _ := r.e.Status(moved)
+				if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultMoveMailbox, Mailbox: moved}); err != nil {
+					t.Fatal(err)
+				}
+				edits(t, x, moved)
+				deadline := time.Now().Add(10 * time.Second)
+				for {
+					st, _ := r.e.Status(moved)
+					if st.Group != before.Group && st.State == engine.StateLive {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("after a move, Status(%s) = %+v; want a new group (was %s) and state live", moved, st, before.Group)
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				waitConverged(t, x, st, mbs, 10*time.Second)
 			}
+
+			// Restart over the same store: subscriptions are reused (no new
+			// Subscribe); streaming re-verifies with one read per mailbox,
+			// pull resumes from the stored watermark without reading.
+			r.stop()
+			before := x.Stats().Requests
+			r2 := startEngine(t, ewsexchange.NewInProcess(x, x.ServiceAccount(), "https://sim.example.com"), st, mode, mbs, nil)
+			waitAllLive(t, r2.e, len(mbs), 20*time.Second)
+			waitConverged(t, x, st, mbs, 10*time.Second)
+			after := x.Stats().Requests
+			if d := after["Subscribe"] - before["Subscribe"]; d != 0 {
+				t.Errorf("Subscribe requests after restart = %d, want 0 (subscriptions resumed)", d)
+			}
+			wantReads := int64(len(mbs))
+			if mode == engine.Pull {
+				wantReads = 0
+			}
+			if d := after["FindItem"] - before["FindItem"]; d != wantReads {
+				t.Errorf("FindItem requests after restart = %d, want %d", d, wantReads)
+			}
+			edits(t, x, mbs[2])
+			waitConverged(t, x, st, mbs, 10*time.Second)
 		})
 	}
 }
