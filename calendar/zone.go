@@ -3,6 +3,7 @@ package calendar
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -100,4 +101,14 @@ func AllDaySpan(o Occurrence, mailbox *time.Location) (start, end time.Time) {
 		end = time.Date(start.Year(), start.Month(), start.Day()+1, 0, 0, 0, 0, mailbox)
 	}
 	return start, end
+}
+
+// WindowsZoneIDs lists the Windows time-zone ids WindowsToIANA knows, sorted.
+func WindowsZoneIDs() []string {
+	ids := make([]string, 0, len(windowsZones))
+	for id := range windowsZones {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }

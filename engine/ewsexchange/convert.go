@@ -6,7 +6,6 @@ import (
 
 	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/ews"
-	"github.com/calsync/calsync/ews/ewsserver"
 )
 
 // Occurrence converts one CalendarView item into calsync's calendar model.
@@ -57,7 +56,7 @@ func Occurrence(it *ews.CalendarItem) (calendar.Occurrence, error) {
 		return calendar.Occurrence{}, fmt.Errorf("ewsexchange: item %q has unknown CalendarItemType %q", it.ItemId.Id, it.CalendarItemType)
 	}
 	if it.StartTimeZone != "" {
-		if loc, err := ewsserver.LoadWindowsZone(it.StartTimeZone); err == nil {
+		if loc, err := calendar.LoadZone(it.StartTimeZone); err == nil {
 			o.TimeZone = loc.String()
 			if o.AllDay {
 				o.Start, o.End = snapDays(o.Start, o.End, loc)
