@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"run":          {"run the sync service with a config file", runRun},
 		"demo":         {"run simulator + sync + dashboard in one process (no Exchange needed)", runDemo},
 		"sim":          {"run the Exchange simulator (EWS endpoint for tests and trials)", runSim},
+		"bench":        {"measure the engine against a simulator in a separate process (1,000 / 10,000 mailboxes)", runBench},
 		"check":        {"verify connectivity, TLS, auth, impersonation of every user, notifications and throttling; prints fixes", runCheck},
 		"config":       {"config validate FILE: check a config file, every problem with line and column", runConfig},
 		"setup-script": {"print the Exchange Management Shell script for the prerequisites", runSetupScript},

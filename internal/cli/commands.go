@@ -13,6 +13,7 @@ import (
 	"github.com/calsync/calsync/app"
 	"github.com/calsync/calsync/check"
 	"github.com/calsync/calsync/config"
+	"github.com/calsync/calsync/internal/bench"
 	"github.com/calsync/calsync/internal/service"
 	"github.com/calsync/calsync/internal/simcmd"
 	"github.com/calsync/calsync/setupscript"
@@ -55,6 +56,10 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+func runBench(ctx context.Context, env Env, args []string) int {
+	return bench.Main(ctx, args, env.Stdout, env.Stderr)
 }
 
 func runCheck(ctx context.Context, env Env, args []string) int {
