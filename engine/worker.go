@@ -216,6 +216,7 @@ func (w *worker) restore() {
 		// polls from the stored watermark and reads only if the window
 		// rolled or events arrived.
 		w.sub = Subscription{ID: cp.SubscriptionID, Watermark: cp.Watermark}
+		w.e.metrics.subscriptions.WithLabelValues(string(o.Mode)).Inc()
 		w.need &^= needSubscribe
 		if o.Mode == Pull && cp.Window == o.Window.windowAt(w.e.clk.Now(), w.loc) && !cp.Window.IsZero() {
 			w.need &^= needRead | needOOF
