@@ -180,6 +180,7 @@ func (s *clientStream) Next(ctx context.Context) (engine.StreamMessage, error) {
 	return out, nil
 }
 
+// Close ends the connection; safe to call more than once.
 func (s *clientStream) Close() error {
 	s.once.Do(func() { _ = s.s.Close() })
 	return nil

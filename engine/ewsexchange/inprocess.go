@@ -224,6 +224,7 @@ type inProcessStream struct {
 	once sync.Once
 }
 
+// Next returns the backend stream's next message in engine terms.
 func (s *inProcessStream) Next(ctx context.Context) (engine.StreamMessage, error) {
 	m, err := s.s.Next(ctx)
 	if err != nil {
@@ -243,6 +244,7 @@ func streamMessage(m ewsserver.StreamMessage) engine.StreamMessage {
 	return out
 }
 
+// Close detaches the subscriptions; safe to call more than once.
 func (s *inProcessStream) Close() error {
 	s.once.Do(s.s.Close)
 	return nil
