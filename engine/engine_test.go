@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/store/memstore"
 )
@@ -419,5 +420,38 @@ func TestOptionsValidation(t *testing.T) {
 				t.Errorf("New() error = nil, want an error")
 			}
 		})
+	}
+}
+
+func TestWindowRollsAtLocalMidnight(t *testing.T) {
+	fx := newFakeExchange()
+	clk := clock.NewFake(time.Date(2026, 3, 10, 23, 58, 0, 0, time.UTC))
+	st := memstore.New()
+	h := start(t, fx, st, []string{"alice@example.org"}, func(o *Options) {
+		o.Clock = clk
+		o.Mode = Pull
+		o.PullInterval = time.Hour
+		o.DiscoverBatchDelay = -1
+		o.Window = WindowConfig{DaysBefore: 1, DaysAfter: 14}
+	})
+	h.waitState("alice@example.org", StateLive)
+	window := func() calendar.Window {
+		rec, err := st.Mailbox(context.Background(), "alice@example.org")
+		if err != nil {
+			return calendar.Window{}
+		}
+		return rec.Checkpoint.Window
+	}
+	if got, want := window().Start, time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Fatalf("window start before midnight = %s, want %s", got, want)
+	}
+	// Midnight plus the roll jitter (≤ 5 min): the window moves by a day.
+	eventually(t, 5*time.Second, "the roll timer to be armed", func() bool { return clk.PendingTimers() >= 1 })
+	clk.Advance(8 * time.Minute)
+	eventually(t, 5*time.Second, "the window to roll", func() bool {
+		return window().Start.Equal(time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC))
+	})
+	if got, want := window().End, time.Date(2026, 3, 26, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("window end after roll = %s, want %s", got, want)
 	}
 }
