@@ -144,8 +144,13 @@ func (e *Engine) SetMailboxes(smtps []string) {
 		}
 	}
 	e.mu.Unlock()
+	// Cancel all first, then wait: removals finish in parallel.
 	for _, w := range stop {
-		w.stop(true)
+		w.markRemoved()
+		w.cancel()
+	}
+	for _, w := range stop {
+		<-w.done
 	}
 }
 

@@ -125,11 +125,18 @@ func (w *worker) answer(err error) {
 // stop cancels the worker and waits for it. removed=true also ends its
 // subscription, because the mailbox is no longer synced.
 func (w *worker) stop(removed bool) {
-	w.mu.Lock()
-	w.removed = removed
-	w.mu.Unlock()
+	if removed {
+		w.markRemoved()
+	}
 	w.cancel()
 	<-w.done
+}
+
+// markRemoved makes the stopping worker end its subscription.
+func (w *worker) markRemoved() {
+	w.mu.Lock()
+	w.removed = true
+	w.mu.Unlock()
 }
 
 // loop is the worker goroutine: it runs the state machine and restarts it
