@@ -170,6 +170,27 @@ func waitConverged(t testing.TB, x *ewsmem.Exchange, st store.Store, mailboxes [
 	}
 }
 
+// quiesce waits until the simulator saw no FindItem for a while: every
+// queued event (including the duplicate ModifiedEvents the simulator sends
+// in a later batch) has been processed.
+func quiesce(t testing.TB, x *ewsmem.Exchange) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	last, stable := int64(-1), 0
+	for stable < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the engine kept reading for 10 s after the last change")
+		}
+		time.Sleep(200 * time.Millisecond) // sampling interval
+		n := x.Stats().Requests["FindItem"]
+		if n == last {
+			stable++
+		} else {
+			last, stable = n, 0
+		}
+	}
+}
+
 func totalStored(t testing.TB, st store.Store, mailboxes []string) int {
 	t.Helper()
 	n := 0
@@ -287,6 +308,7 @@ func TestInProcessConvergesToGroundTruth(t *testing.T) {
 			// Restart over the same store: subscriptions are reused (no new
 			// Subscribe); streaming re-verifies with one read per mailbox,
 			// pull resumes from the stored watermark without reading.
+			quiesce(t, x)
 			r.stop()
 			before := x.Stats().Requests
 			r2 := startEngine(t, ewsexchange.NewInProcess(x, x.ServiceAccount(), "https://sim.example.com"), st, mode, mbs, nil)
