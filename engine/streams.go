@@ -69,6 +69,10 @@ type streamConn struct {
 	g      *group
 	subs   map[string]string // subscription id → smtp
 	prev   *streamConn
+	// carried are the members that were already streamed on prev: events
+	// in flight when prev was closed may be lost, so they re-read once the
+	// new connection is alive.
+	carried []string
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -253,6 +257,12 @@ func (m *streamManager) regroup(key string) {
 	for smtp, id := range g.subs {
 		want[id] = smtp
 	}
+	onConn := map[string]bool{} // ids streamed before this regroup
+	for _, c := range g.conns {
+		for id := range c.subs {
+			onConn[id] = true
+		}
+	}
 	// Current sets minus vanished ids.
 	sets := make([][]string, len(g.conns))
 	placed := map[string]bool{}
@@ -324,6 +334,9 @@ func (m *streamManager) regroup(key string) {
 		for _, id := range ids {
 			c.subs[id] = want[id]
 			assigned = append(assigned, assignment{want[id], c.name})
+			if onConn[id] {
+				c.carried = append(c.carried, want[id])
+			}
 		}
 		if old != nil {
 			old.cancel()
@@ -502,9 +515,14 @@ func (m *streamManager) runConn(c *streamConn) {
 		// member re-reads before the stream is trusted again. Waiting for
 		// that message avoids a re-read storm while the server is silent.
 		var onAlive func()
-		if verify {
+		switch {
+		case verify:
 			onAlive = func() { m.notifyAll(smtps, trigVerify) }
+		case len(c.carried) > 0:
+			carried := c.carried
+			onAlive = func() { m.notifyAll(carried, trigVerify) }
 		}
+		c.carried = nil
 		err = m.readStream(c, stream, onAlive)
 		_ = stream.Close()
 		m.e.metrics.connections.Dec()
