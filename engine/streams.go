@@ -65,17 +65,17 @@ type group struct {
 // streamConn is one connection slot. Its id set is fixed for its life; a
 // new set means a new streamConn that waits for the old one to finish.
 type streamConn struct {
-	name   string
-	g      *group
-	subs   map[string]string // subscription id → smtp
-	prev   *streamConn
+	name string
+	g    *group
+	subs map[string]string // subscription id → smtp
+	prev *streamConn
 	// carried are the members that were already streamed on prev: events
 	// in flight when prev was closed may be lost, so they re-read once the
 	// new connection is alive.
 	carried []string
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
 
 	// Guarded by streamManager.mu.
 	state       string
