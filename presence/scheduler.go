@@ -53,6 +53,12 @@ type SchedulerOptions struct {
 	// profile or forward target changed), in order per user, from the Run
 	// goroutine. It must not block for long.
 	Publish func(Change)
+	// PublishBatch, when set, is used instead of Publish: it receives all
+	// the changes due at one instant in one call (10,000 users whose
+	// meetings start at 09:00), sorted by user, so that the receiver can
+	// make them durable together. It is called from the Run goroutine
+	// before the presences are saved; it must not block for long.
+	PublishBatch func([]Change)
 	// Store keeps the last published presence so that a restart emits only
 	// real changes. Optional.
 	Store store.PresenceStore
@@ -76,7 +82,7 @@ type Scheduler struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	source  Source
-	publish func(Change)
+	publish func([]Change)
 	store   store.PresenceStore
 	look    time.Duration
 	horizon time.Duration
@@ -129,7 +135,7 @@ func NewScheduler(opts SchedulerOptions) (*Scheduler, error) {
 	if opts.Clock == nil || opts.Rules == nil || opts.Source == nil {
 		return nil, errors.New("presence: SchedulerOptions needs Clock, Rules and Source")
 	}
-	s := &Scheduler{clock: opts.Clock, log: opts.Logger, source: opts.Source, publish: opts.Publish, store: opts.Store,
+	s := &Scheduler{clock: opts.Clock, log: opts.Logger, source: opts.Source, publish: opts.PublishBatch, store: opts.Store,
 		look: opts.Lookback, horizon: opts.Horizon, retry: opts.RetryDelay, rules: opts.Rules,
 		busy: true, kick: make(chan struct{}, 1), users: map[string]*userState{}, dirty: map[string]struct{}{}, stored: map[string]storedPresence{}}
 	if s.log == nil {
@@ -144,8 +150,15 @@ func NewScheduler(opts SchedulerOptions) (*Scheduler, error) {
 	if s.retry <= 0 {
 		s.retry = 30 * time.Second
 	}
+	if s.publish == nil && opts.Publish != nil {
+		s.publish = func(cs []Change) {
+			for _, c := range cs {
+				opts.Publish(c)
+			}
+		}
+	}
 	if s.publish == nil {
-		s.publish = func(Change) {}
+		s.publish = func([]Change) {}
 	}
 	m, err := newSchedulerMetrics(opts.Registerer)
 	if err != nil {
@@ -571,23 +584,40 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 		s.scheduleLocked(st, next)
 	}
 	s.mu.Unlock()
+	if len(pubs) == 0 {
+		return
+	}
+	sort.SliceStable(pubs, func(i, j int) bool { return pubs[i].change.User < pubs[j].change.User })
 	// Publish first, then record: a crash in between re-publishes the
-	// change after the restart (at least once) instead of losing it.
+	// changes after the restart (at least once) instead of losing them.
+	// Everything due at this instant goes out in one batch and is saved
+	// in one transaction, so a burst costs two durable writes, not two
+	// per user.
+	changes := make([]Change, 0, len(pubs))
 	for _, p := range pubs {
 		if !p.saveOnly {
 			s.metrics.transitions.WithLabelValues(string(p.change.Current.Availability)).Inc()
-			s.publish(p.change)
+			changes = append(changes, p.change)
 		}
-		if s.store == nil {
+	}
+	if len(changes) > 0 {
+		s.publish(changes)
+	}
+	if s.store == nil {
+		return
+	}
+	docs := make(map[string][]byte, len(pubs))
+	for _, p := range pubs {
+		doc, err := json.Marshal(p.doc)
+		if err != nil {
+			s.log.Warn("presence: encoding published presence failed", "user", p.change.User, "err", err)
 			continue
 		}
-		doc, err := json.Marshal(p.doc)
-		if err == nil {
-			err = s.store.SavePresence(ctx, p.change.User, doc)
-		}
-		if err != nil {
-			s.log.Warn("presence: saving published presence failed", "user", p.change.User, "err", err)
-		}
+		docs[p.change.User] = doc // a later entry for the same user wins
+	}
+	if err := s.store.SavePresences(ctx, docs); err != nil {
+		// As with a crash, the changes are published again after a restart.
+		s.log.Warn("presence: saving published presence failed", "users", len(docs), "err", err)
 	}
 }
 

@@ -70,6 +70,8 @@ func (f *fakeSource) loadCount() int {
 type mapPresenceStore struct {
 	mu   sync.Mutex
 	docs map[string][]byte
+	// batches records the users of every SavePresences call, sorted.
+	batches [][]string
 }
 
 func (m *mapPresenceStore) SavePresence(_ context.Context, smtp string, doc []byte) error {
@@ -80,6 +82,25 @@ func (m *mapPresenceStore) SavePresence(_ context.Context, smtp string, doc []by
 	}
 	m.docs[smtp] = slices.Clone(doc)
 	return nil
+}
+
+func (m *mapPresenceStore) SavePresences(_ context.Context, docs map[string][]byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.docs == nil {
+		m.docs = map[string][]byte{}
+	}
+	for smtp, doc := range docs {
+		m.docs[smtp] = slices.Clone(doc)
+	}
+	m.batches = append(m.batches, slices.Sorted(maps.Keys(docs)))
+	return nil
+}
+
+func (m *mapPresenceStore) saveBatches() [][]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.batches)
 }
 
 func (m *mapPresenceStore) LoadPresence(context.Context) (map[string][]byte, error) {
@@ -567,6 +588,10 @@ func TestSchedulerRunsForDays(t *testing.T) {
 type failingStore struct{ mapPresenceStore }
 
 func (f *failingStore) SavePresence(context.Context, string, []byte) error {
+	return errors.New("disk full")
+}
+
+func (f *failingStore) SavePresences(context.Context, map[string][]byte) error {
 	return errors.New("disk full")
 }
 

@@ -150,6 +150,11 @@ type Store interface {
 type PresenceStore interface {
 	// SavePresence stores the last published presence document (opaque JSON).
 	SavePresence(ctx context.Context, smtp string, doc []byte) error
+	// SavePresences stores the documents of several users (SMTP address to
+	// document) in one transaction: all of them or, on error, none. It
+	// replaces documents stored before; an empty map is a no-op. An empty
+	// address fails the whole batch.
+	SavePresences(ctx context.Context, docs map[string][]byte) error
 	// LoadPresence returns all stored presence documents by SMTP address.
 	LoadPresence(ctx context.Context) (map[string][]byte, error)
 }

@@ -289,6 +289,34 @@ func (s *Store) SavePresence(ctx context.Context, smtp string, doc []byte) error
 	})
 }
 
+// SavePresences stores the presence documents of several users in one
+// transaction (one fsync): all of them, or none on error.
+func (s *Store) SavePresences(ctx context.Context, docs map[string][]byte) error {
+	for smtp := range docs {
+		if smtp == "" {
+			return fmt.Errorf("boltstore: presence without user address")
+		}
+	}
+	if len(docs) == 0 {
+		// Nothing to write; still report a done context or a closed store.
+		done, err := s.begin(ctx)
+		if err != nil {
+			return err
+		}
+		done()
+		return nil
+	}
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPresence)
+		for smtp, doc := range docs {
+			if err := b.Put([]byte(smtp), append([]byte{}, doc...)); err != nil {
+				return fmt.Errorf("boltstore: save presence of %s: %w", smtp, err)
+			}
+		}
+		return nil
+	})
+}
+
 // LoadPresence returns all stored presence documents by SMTP address.
 func (s *Store) LoadPresence(ctx context.Context) (map[string][]byte, error) {
 	out := map[string][]byte{}

@@ -249,6 +249,25 @@ func (s *Store) SavePresence(ctx context.Context, smtp string, doc []byte) error
 	return nil
 }
 
+// SavePresences stores the presence documents of several users at once:
+// all of them, or none when an address is empty.
+func (s *Store) SavePresences(ctx context.Context, docs map[string][]byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkLocked(ctx); err != nil {
+		return err
+	}
+	for smtp := range docs {
+		if smtp == "" {
+			return fmt.Errorf("memstore: presence without user address")
+		}
+	}
+	for smtp, doc := range docs {
+		s.presence[smtp] = append([]byte(nil), doc...)
+	}
+	return nil
+}
+
 // LoadPresence returns all stored presence documents by SMTP address.
 func (s *Store) LoadPresence(ctx context.Context) (map[string][]byte, error) {
 	s.mu.RLock()

@@ -357,6 +357,60 @@ func testPresence(t *testing.T, st store.Store) {
 	}
 }
 
+func testPresenceBatch(t *testing.T, st store.Store) {
+	const bob, carol = "bob@example.com", "carol@example.com"
+	must(t, st.SavePresence(ctxT(t), alice, []byte(`{"availability":"busy"}`)), "SavePresence")
+	must(t, st.SavePresences(ctxT(t), nil), "SavePresences of nothing")
+	must(t, st.SavePresences(ctxT(t), map[string][]byte{
+		alice: []byte(`{"availability":"available"}`),
+		bob:   []byte(`{"availability":"busy"}`),
+	}), "SavePresences")
+	want := map[string][]byte{alice: []byte(`{"availability":"available"}`), bob: []byte(`{"availability":"busy"}`)}
+	docs, err := st.LoadPresence(ctxT(t))
+	must(t, err, "LoadPresence")
+	if err := diff("presence after batch", docs, want); err != nil {
+		t.Error(err)
+	}
+
+	// A batch with an invalid entry stores nothing, not even the valid ones.
+	if err := st.SavePresences(ctxT(t), map[string][]byte{
+		alice: []byte(`{"availability":"out_of_office"}`),
+		carol: []byte(`{"availability":"busy"}`),
+		"":    []byte(`{}`),
+	}); err == nil {
+		t.Error("SavePresences accepted an empty user address")
+	}
+	docs, err = st.LoadPresence(ctxT(t))
+	must(t, err, "LoadPresence after failed batch")
+	if err := diff("presence after failed batch", docs, want); err != nil {
+		t.Error(err)
+	}
+
+	// Single and batch saves overwrite each other: the later one wins.
+	must(t, st.SavePresences(ctxT(t), map[string][]byte{bob: []byte(`{"availability":"tentative"}`)}), "SavePresences overwrite")
+	must(t, st.SavePresence(ctxT(t), alice, []byte(`{"availability":"unknown"}`)), "SavePresence after batch")
+	docs, err = st.LoadPresence(ctxT(t))
+	must(t, err, "LoadPresence")
+	want = map[string][]byte{alice: []byte(`{"availability":"unknown"}`), bob: []byte(`{"availability":"tentative"}`)}
+	if err := diff("presence after overwrites", docs, want); err != nil {
+		t.Error(err)
+	}
+
+	// The caller may reuse its buffers.
+	doc := []byte(`{"a":1}`)
+	must(t, st.SavePresences(ctxT(t), map[string][]byte{carol: doc}), "SavePresences")
+	doc[1] = 'X'
+	docs, err = st.LoadPresence(ctxT(t))
+	must(t, err, "LoadPresence")
+	if string(docs[carol]) != `{"a":1}` {
+		t.Errorf("stored presence changed to %s", docs[carol])
+	}
+	// Presence alone does not make a mailbox record.
+	if _, err := st.Mailbox(ctxT(t), bob); err == nil {
+		t.Error("SavePresences created a mailbox record")
+	}
+}
+
 func testIsolation(t *testing.T, st store.Store) {
 	in := []calendar.Occurrence{occ("a", 1, 2)}
 	commit(t, st, alice, checkpoint(window(0, 48), "s"), in...)

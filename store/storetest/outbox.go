@@ -206,6 +206,8 @@ func calls(ctx context.Context, st store.Store) map[string]error {
 	errs["AcquireLease"] = st.AcquireLease(ctx, alice, "n", at(0), time.Hour)
 	errs["ReleaseLease"] = st.ReleaseLease(ctx, alice, "n")
 	errs["SavePresence"] = st.SavePresence(ctx, alice, []byte("{}"))
+	errs["SavePresences"] = st.SavePresences(ctx, map[string][]byte{alice: []byte("{}")})
+	errs["SavePresences (empty)"] = st.SavePresences(ctx, nil)
 	_, errs["LoadPresence"] = st.LoadPresence(ctx)
 	_, errs["Enqueue"] = st.Enqueue(ctx, []store.OutboxMessage{msg("hook", "a", "e")})
 	_, errs["Due"] = st.Due(ctx, "hook", at(0), 0)

@@ -64,6 +64,7 @@ func Run(t *testing.T, factory Factory, opts ...Option) {
 		{"NotFound", testNotFound},
 		{"Leases", testLeases},
 		{"Presence", testPresence},
+		{"PresenceBatch", testPresenceBatch},
 		{"CallersCannotMutateStoredData", testIsolation},
 		{"OutboxEnqueue", testOutboxEnqueue},
 		{"OutboxDueOrderPerKey", testOutboxDueOrder},
