@@ -2,7 +2,8 @@
 // to HTTP endpoints from the persistent outbox of the store.
 //
 // Enqueue writes one outbox message per subscribed endpoint and returns
-// once they are durable. Run delivers them: per endpoint, messages with the
+// once they are durable; EnqueueBatch does the same for many events in one
+// outbox transaction (a burst of presence changes). Run delivers them: per endpoint, messages with the
 // same key (the user) go out one at a time in enqueue order; different keys
 // go out in parallel. Each POST carries a JSON body, an HMAC-SHA256
 // signature (see Sign and Verify) and the message id as idempotency id.
@@ -148,57 +149,124 @@ func New(opts Options) (*Dispatcher, error) {
 	return d, nil
 }
 
+// Event is one event for EnqueueBatch.
+type Event struct {
+	// EventType selects the subscribed endpoints (e.g. EventPresenceChanged).
+	EventType string
+	// Key orders deliveries: the user's or mailbox's SMTP address.
+	Key string
+	// Payload is marshalled to JSON; []byte and json.RawMessage are taken
+	// as JSON as they are.
+	Payload any
+}
+
 // Enqueue stores one message per endpoint subscribed to eventType and
 // returns their delivery ids once they are durable. key orders deliveries
 // (use the user's or mailbox's SMTP address). payload is marshalled to
 // JSON; []byte and json.RawMessage are taken as JSON as they are.
 func (d *Dispatcher) Enqueue(ctx context.Context, eventType, key string, payload any) ([]string, error) {
-	if eventType == "" || key == "" {
-		return nil, errors.New("webhook: enqueue needs an event type and a key")
+	msgs, targets, err := d.messages([]Event{{EventType: eventType, Key: key, Payload: payload}})
+	if err != nil {
+		return nil, fmt.Errorf("webhook: %w", err)
 	}
-	var data []byte
-	switch p := payload.(type) {
-	case []byte:
-		data = p
-	case json.RawMessage:
-		data = p
-	default:
-		b, err := json.Marshal(payload)
-		if err != nil {
-			return nil, fmt.Errorf("webhook: encode %s payload: %w", eventType, err)
-		}
-		data = b
+	ids, err := d.write(ctx, msgs, targets)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: enqueue %s for %s: %w", eventType, key, err)
 	}
-	if !json.Valid(data) {
-		return nil, fmt.Errorf("webhook: %s payload is not valid JSON", eventType)
+	return ids, nil
+}
+
+// EnqueueBatch stores the messages of several events (one per event and
+// subscribed endpoint) in one outbox transaction, so that a burst costs one
+// durable write, and returns their delivery ids once they are durable: per
+// event in order, per event the endpoints in configuration order. Messages
+// with the same key keep their order in the batch. An invalid event (no
+// type or key, payload not JSON) rejects the whole batch and stores nothing.
+// Each endpoint's delivery loop is woken once.
+func (d *Dispatcher) EnqueueBatch(ctx context.Context, events []Event) ([]string, error) {
+	msgs, targets, err := d.messages(events)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: %w", err)
 	}
+	ids, err := d.write(ctx, msgs, targets)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: enqueue %d events: %w", len(events), err)
+	}
+	return ids, nil
+}
+
+// messages builds the outbox messages of events, in order, and reports
+// which endpoints (indexes into d.order) receive any.
+func (d *Dispatcher) messages(events []Event) ([]store.OutboxMessage, []bool, error) {
 	now := d.clock.Now()
 	var msgs []store.OutboxMessage
-	var targets []*endpointState
-	for _, ep := range d.order {
-		if ep.Subscribes(eventType) {
-			msgs = append(msgs, store.OutboxMessage{Endpoint: ep.Name, Key: key, EventType: eventType, Payload: data, CreatedAt: now, NextAttempt: now})
-			targets = append(targets, ep)
+	targets := make([]bool, len(d.order))
+	for i, ev := range events {
+		data, err := encodePayload(ev)
+		if err != nil {
+			if len(events) > 1 {
+				err = fmt.Errorf("event %d: %w", i, err)
+			}
+			return nil, nil, err
+		}
+		for j, ep := range d.order {
+			if ep.Subscribes(ev.EventType) {
+				msgs = append(msgs, store.OutboxMessage{Endpoint: ep.Name, Key: ev.Key, EventType: ev.EventType, Payload: data, CreatedAt: now, NextAttempt: now})
+				targets[j] = true
+			}
 		}
 	}
+	return msgs, targets, nil
+}
+
+// write stores msgs in one outbox transaction, wakes the targeted
+// endpoints and returns the delivery ids.
+func (d *Dispatcher) write(ctx context.Context, msgs []store.OutboxMessage, targets []bool) ([]string, error) {
 	if len(msgs) == 0 {
 		return nil, nil
 	}
 	stored, err := d.opts.Outbox.Enqueue(ctx, msgs)
 	if err != nil {
-		return nil, fmt.Errorf("webhook: enqueue %s for %s: %w", eventType, key, err)
+		return nil, err
 	}
 	ids := make([]string, len(stored))
 	for i, m := range stored {
 		ids[i] = m.ID
 	}
-	for _, ep := range targets {
+	for j, ep := range d.order {
+		if !targets[j] {
+			continue
+		}
 		select {
 		case ep.wake <- struct{}{}:
 		default:
 		}
 	}
 	return ids, nil
+}
+
+// encodePayload checks an event and returns its payload as JSON.
+func encodePayload(ev Event) ([]byte, error) {
+	if ev.EventType == "" || ev.Key == "" {
+		return nil, errors.New("enqueue needs an event type and a key")
+	}
+	var data []byte
+	switch p := ev.Payload.(type) {
+	case []byte:
+		data = p
+	case json.RawMessage:
+		data = p
+	default:
+		b, err := json.Marshal(ev.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s payload: %w", ev.EventType, err)
+		}
+		data = b
+	}
+	if !json.Valid(data) {
+		return nil, fmt.Errorf("%s payload is not valid JSON", ev.EventType)
+	}
+	return data, nil
 }
 
 // Run delivers messages until ctx is done, then waits for attempts in
