@@ -3,9 +3,9 @@
 //
 // Enqueue writes one outbox message per subscribed endpoint and returns
 // once they are durable; EnqueueBatch does the same for many events in one
-// outbox transaction (a burst of presence changes). Run delivers them: per endpoint, messages with the
-// same key (the user) go out one at a time in enqueue order; different keys
-// go out in parallel. Each POST carries a JSON body, an HMAC-SHA256
+// outbox transaction (a burst of presence changes). Run delivers them: per
+// endpoint, messages with the same key (the user) go out one at a time in
+// enqueue order; different keys go out in parallel. Each POST carries a JSON body, an HMAC-SHA256
 // signature (see Sign and Verify) and the message id as idempotency id.
 // Failures are retried with exponential back-off and jitter until a bound
 // of attempts or age, then dead-lettered. Delivery is at-least-once: a
