@@ -19,6 +19,7 @@ import (
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
+	"github.com/calsync/calsync/webhook"
 )
 
 // Event types of the stream and of webhooks.
@@ -39,6 +40,17 @@ const (
 type WebhookSink interface {
 	Enqueue(ctx context.Context, eventType, key string, payload any) ([]string, error)
 }
+
+// BatchWebhookSink is a WebhookSink that also stores many events with one
+// durable write; *webhook.Dispatcher satisfies it. PublishPresenceBatch
+// uses EnqueueBatch when HubOptions.Webhooks implements it, and one
+// Enqueue per change otherwise.
+type BatchWebhookSink interface {
+	WebhookSink
+	EnqueueBatch(ctx context.Context, events []webhook.Event) ([]string, error)
+}
+
+var _ BatchWebhookSink = (*webhook.Dispatcher)(nil)
 
 // HubOptions configures NewHub; zero values take the defaults.
 type HubOptions struct {
@@ -173,14 +185,27 @@ func (h *Hub) Publish(eventType string, payload any) (uint64, error) {
 }
 
 func (h *Hub) publishRaw(eventType, key string, data []byte) (uint64, error) {
-	if eventType == "" || strings.ContainsAny(eventType, " \t\r\n:") {
-		return 0, fmt.Errorf("api: event type %q must be a non-empty token without spaces or colons", eventType)
+	if err := checkEventType(eventType); err != nil {
+		return 0, err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return 0, errors.New("api: event hub is closed")
 	}
+	return h.publishLocked(eventType, key, data), nil
+}
+
+func checkEventType(eventType string) error {
+	if eventType == "" || strings.ContainsAny(eventType, " \t\r\n:") {
+		return fmt.Errorf("api: event type %q must be a non-empty token without spaces or colons", eventType)
+	}
+	return nil
+}
+
+// publishLocked buffers one event under a new id and queues it for every
+// interested client; h.mu is held and the hub is open.
+func (h *Hub) publishLocked(eventType, key string, data []byte) uint64 {
 	h.lastID++
 	ev := Event{ID: h.lastID, Type: eventType, Key: key, Data: data}
 	if h.count < len(h.ring) {
@@ -203,7 +228,7 @@ func (h *Hub) publishRaw(eventType, key string, data []byte) (uint64, error) {
 		}
 	}
 	h.published.WithLabelValues(eventType).Inc()
-	return ev.ID, nil
+	return ev.ID
 }
 
 // PublishPresence publishes a presence.changed event and enqueues it for
@@ -211,6 +236,72 @@ func (h *Hub) publishRaw(eventType, key string, data []byte) (uint64, error) {
 // fails; that error is returned.
 func (h *Hub) PublishPresence(ctx context.Context, c presence.Change) error {
 	return h.publishWithWebhook(ctx, EventPresenceChanged, c.User, ToPresenceChangedEvent(c))
+}
+
+// PublishPresenceBatch publishes the presence.changed events of several
+// changes (a burst at the top of the hour), in order. Their webhook
+// messages are enqueued first with one durable write when the sink is a
+// BatchWebhookSink (one Enqueue per change otherwise); then the stream
+// events go out under consecutive ids. As with PublishPresence, the stream
+// events are published even when the webhook enqueue fails; that error is
+// returned.
+func (h *Hub) PublishPresenceBatch(ctx context.Context, changes []presence.Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	datas := make([][]byte, len(changes))
+	var errs []error
+	for i, c := range changes {
+		data, err := json.Marshal(ToPresenceChangedEvent(c))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("api: encoding %s event for %s: %w", EventPresenceChanged, c.User, err))
+			continue
+		}
+		datas[i] = data
+	}
+	errs = append(errs, h.enqueuePresenceWebhooks(ctx, changes, datas)...)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return errors.Join(append(errs, errors.New("api: event hub is closed"))...)
+	}
+	for i, c := range changes {
+		if datas[i] != nil {
+			h.publishLocked(EventPresenceChanged, c.User, datas[i])
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// enqueuePresenceWebhooks enqueues the encoded changes (nil data: skipped)
+// for webhooks, in one batch if the sink supports it.
+func (h *Hub) enqueuePresenceWebhooks(ctx context.Context, changes []presence.Change, datas [][]byte) []error {
+	sink := h.opts.Webhooks
+	if sink == nil {
+		return nil
+	}
+	if batch, ok := sink.(BatchWebhookSink); ok {
+		events := make([]webhook.Event, 0, len(changes))
+		for i, c := range changes {
+			if datas[i] != nil {
+				events = append(events, webhook.Event{EventType: EventPresenceChanged, Key: c.User, Payload: json.RawMessage(datas[i])})
+			}
+		}
+		if _, err := batch.EnqueueBatch(ctx, events); err != nil {
+			return []error{fmt.Errorf("api: enqueueing %d %s webhooks: %w", len(events), EventPresenceChanged, err)}
+		}
+		return nil
+	}
+	var errs []error
+	for i, c := range changes {
+		if datas[i] == nil {
+			continue
+		}
+		if _, err := sink.Enqueue(ctx, EventPresenceChanged, c.User, json.RawMessage(datas[i])); err != nil {
+			errs = append(errs, fmt.Errorf("api: enqueueing %s webhook for %s: %w", EventPresenceChanged, c.User, err))
+		}
+	}
+	return errs
 }
 
 // PublishSyncHealth publishes a sync.health event for a mailbox whose
