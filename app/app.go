@@ -169,11 +169,13 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		Source:     presenceSource(a.store, func() *engine.Engine { return a.engine }, &a.known),
 		Store:      a.store,
 		Registerer: a.registry,
-		Publish: func(c presence.Change) {
-			// Publish runs on the scheduler goroutine; the hub enqueues the
-			// webhook durably before returning.
-			if err := a.hub.PublishPresence(context.Background(), c); err != nil {
-				a.log.Warn("publishing a presence change failed", "user", c.User, "err", err)
+		PublishBatch: func(cs []presence.Change) {
+			// PublishBatch runs on the scheduler goroutine with every change
+			// due at one instant; the hub enqueues their webhooks durably in
+			// one transaction before returning (the scheduler saves the
+			// presences after that).
+			if err := a.hub.PublishPresenceBatch(context.Background(), cs); err != nil {
+				a.log.Warn("publishing presence changes failed", "changes", len(cs), "err", err)
 			}
 		},
 	})
