@@ -48,6 +48,7 @@ func (s *Store) Enqueue(ctx context.Context, msgs []store.OutboxMessage) ([]stor
 		if raw := meta.Get(keySeq); len(raw) == 8 {
 			seq = binary.BigEndian.Uint64(raw)
 		}
+		added := map[string]int{} // new pending messages per endpoint
 		for i, m := range msgs {
 			if m.ID == "" {
 				m.ID = store.NewMessageID()
@@ -72,10 +73,13 @@ func (s *Store) Enqueue(ctx context.Context, msgs []store.OutboxMessage) ([]stor
 			if err := ids.Put([]byte(m.ID), append(seqKey(m.Seq), stateLive)); err != nil {
 				return err
 			}
-			if err := addCount(tx, m.Endpoint, 1, 0); err != nil {
+			added[m.Endpoint]++
+			out[i] = m
+		}
+		for endpoint, n := range added {
+			if err := addCount(tx, endpoint, n, 0); err != nil {
 				return err
 			}
-			out[i] = m
 		}
 		return meta.Put(keySeq, seqKey(seq))
 	})
