@@ -487,12 +487,10 @@ func (m *streamManager) runConn(c *streamConn) {
 			switch classify(err).act {
 			case actResubscribe:
 				// Every id of the connection is gone (e.g. Exchange restarted).
-				m.dropIDs(c, ids)
-				m.notifyAll(smtps, trigResubscribe)
+				m.notifyAll(m.dropIDs(c, ids), trigResubscribe)
 				return
 			case actRediscover:
-				m.dropIDs(c, ids)
-				m.notifyAll(smtps, trigRediscover)
+				m.notifyAll(m.dropIDs(c, ids), trigRediscover)
 				return
 			}
 			failures++
@@ -664,16 +662,7 @@ func (m *streamManager) dispatch(c *streamConn, msg StreamMessage, now time.Time
 		}
 	}
 	for _, f := range msg.Failures {
-		var ss []string
-		for _, id := range f.SubscriptionIDs {
-			if smtp, ok := c.subs[id]; ok {
-				ss = append(ss, smtp)
-				delete(c.subs, id)
-				if c.g.subs[smtp] == id {
-					delete(c.g.subs, smtp)
-				}
-			}
-		}
+		ss := m.dropIDsLocked(c, f.SubscriptionIDs)
 		t := trigResubscribe
 		if classify(f.Err).act == actRediscover {
 			t = trigRediscover
@@ -692,15 +681,24 @@ func (m *streamManager) dispatch(c *streamConn, msg StreamMessage, now time.Time
 }
 
 // dropIDs removes ids from c and their group.
-func (m *streamManager) dropIDs(c *streamConn, ids []string) {
+// It returns the mailboxes whose current subscription was among them; a
+// failure of an older id (the mailbox already resubscribed) is not news.
+func (m *streamManager) dropIDs(c *streamConn, ids []string) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.dropIDsLocked(c, ids)
+}
+
+func (m *streamManager) dropIDsLocked(c *streamConn, ids []string) []string {
+	var current []string
 	for _, id := range ids {
 		if smtp, ok := c.subs[id]; ok {
 			delete(c.subs, id)
 			if c.g.subs[smtp] == id {
 				delete(c.g.subs, smtp)
+				current = append(current, smtp)
 			}
 		}
 	}
+	return current
 }
