@@ -24,6 +24,8 @@ func testReopen(t *testing.T, s *suite) {
 	must(t, st.SaveOOF(ctxT(t), alice, calendar.OOFSettings{State: calendar.OOFScheduled, Start: at(1), End: at(2), InternalReply: "away"}), "SaveOOF")
 	must(t, st.SaveCheckpoint(ctxT(t), "bob@example.com", checkpoint(window(0, 24), "b")), "SaveCheckpoint")
 	must(t, st.SavePresence(ctxT(t), alice, []byte(`{"availability":"busy"}`)), "SavePresence")
+	must(t, st.SavePresences(ctxT(t), map[string][]byte{"bob@example.com": []byte(`{"availability":"tentative"}`),
+		"carol@example.com": []byte(`{"availability":"available"}`)}), "SavePresences")
 	must(t, st.AcquireLease(ctxT(t), alice, "node-1", at(0), time.Hour), "AcquireLease")
 	m := enqueue(t, st, msg("hook", "alice", "e1"), msg("hook", "alice", "e2"), msg("hook", "bob", "e1"))
 	must(t, st.MarkFailed(ctxT(t), m[0].ID, "HTTP 503", at(1), false), "MarkFailed")
@@ -51,8 +53,10 @@ func testReopen(t *testing.T, s *suite) {
 	wantIDs(t, "query after reopen", mustOccurrences(t, st, alice, at(29), at(29.5)), "long", "allday")
 	docs, err := st.LoadPresence(ctxT(t))
 	must(t, err, "LoadPresence")
-	if string(docs[alice]) != `{"availability":"busy"}` {
-		t.Errorf("presence after reopen = %q", docs[alice])
+	wantDocs := map[string][]byte{alice: []byte(`{"availability":"busy"}`),
+		"bob@example.com": []byte(`{"availability":"tentative"}`), "carol@example.com": []byte(`{"availability":"available"}`)}
+	if err := diff("presence after reopen", docs, wantDocs); err != nil {
+		t.Error(err)
 	}
 	wantErr(t, "lease after reopen", st.AcquireLease(ctxT(t), alice, "node-2", at(0.5), time.Hour), store.ErrConflict)
 	dueAfter, err := st.Due(ctxT(t), "hook", at(5), 0)
