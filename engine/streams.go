@@ -60,6 +60,8 @@ type group struct {
 	conns                 []*streamConn
 	regroupPending        bool
 	changedAt             time.Time // last attach or detach
+	holdSince             time.Time // new ids held back since (see regroup)
+	recheckPending        bool
 }
 
 // streamConn is one connection slot. Its id set is fixed for its life; a
@@ -281,10 +283,32 @@ func (m *streamManager) regroup(key string) {
 		}
 	}
 	sort.Slice(fresh, func(i, j int) bool { return want[fresh[i]] < want[fresh[j]] })
-	for i := range sets {
-		for len(sets[i]) < size && len(fresh) > 0 {
-			sets[i] = append(sets[i], fresh[0])
-			fresh = fresh[1:]
+	// While members of the group are still subscribing (an initial load, a
+	// resubscription wave), open only full connections and leave the
+	// existing ones alone, so that each connection opens about once with
+	// its final set; the remaining ids wait (their events queue on the
+	// server) until no member is pending or for at most holdMax.
+	holdFor := time.Duration(0)
+	if pending := len(g.members) - len(g.subs); pending > 0 && len(fresh) > 0 {
+		now := m.e.clk.Now()
+		if g.holdSince.IsZero() {
+			g.holdSince = now
+		}
+		holdFor = m.holdMax() - now.Sub(g.holdSince)
+	}
+	if holdFor > 0 {
+		full := len(fresh) / size * size
+		if full == len(fresh) {
+			holdFor, g.holdSince = 0, time.Time{} // nothing held back
+		}
+		fresh = fresh[:full]
+	} else {
+		g.holdSince = time.Time{}
+		for i := range sets {
+			for len(sets[i]) < size && len(fresh) > 0 {
+				sets[i] = append(sets[i], fresh[0])
+				fresh = fresh[1:]
+			}
 		}
 	}
 	for len(fresh) > 0 {
@@ -358,6 +382,42 @@ func (m *streamManager) regroup(key string) {
 	}
 	for _, a := range assigned {
 		m.e.updateStatus(a.smtp, func(st *store.MailboxStatus) { st.Connection = a.conn })
+	}
+	if holdFor > 0 {
+		m.recheckAfter(key, holdFor)
+	}
+}
+
+// holdMax bounds how long new subscriptions wait for their group's
+// pending members before they are streamed anyway.
+func (m *streamManager) holdMax() time.Duration { return 60 * m.e.opts.RegroupDelay }
+
+// recheckAfter regroups key after d, once per hold period, so that held
+// subscriptions are streamed even if no other member subscribes.
+func (m *streamManager) recheckAfter(key string, d time.Duration) {
+	m.mu.Lock()
+	g := m.groups[key]
+	if g == nil || g.recheckPending {
+		m.mu.Unlock()
+		return
+	}
+	g.recheckPending = true
+	m.mu.Unlock()
+	ok := m.e.spawn("regroup recheck "+key, func() {
+		err := sleep(m.e.runCtxDone(), m.e.clk, d+m.e.opts.RegroupDelay)
+		m.mu.Lock()
+		if g := m.groups[key]; g != nil {
+			g.recheckPending = false
+		}
+		m.mu.Unlock()
+		if err == nil {
+			m.regroup(key)
+		}
+	})
+	if !ok {
+		m.mu.Lock()
+		g.recheckPending = false
+		m.mu.Unlock()
 	}
 }
 
