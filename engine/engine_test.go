@@ -225,7 +225,10 @@ func TestGroupingAndAffinity(t *testing.T) {
 			fx.grouping[n] = "siteB"
 		}
 	}
-	h := start(t, fx, memstore.New(), names, func(o *Options) { o.Budget.Concurrency = 20; o.Budget.PerServer = 20 })
+	h := start(t, fx, memstore.New(), names, func(o *Options) {
+		o.Budget.Concurrency, o.Budget.PerServer = 20, 20
+		o.RegroupDelay = 50 * time.Millisecond // holds partial connections for up to 3 s
+	})
 	eventually(t, 20*time.Second, "all subscriptions streamed on ≤ ceil(n/200) connections per group", func() bool {
 		gs := h.e.Groups()
 		if len(gs) != 2 {
@@ -242,6 +245,11 @@ func TestGroupingAndAffinity(t *testing.T) {
 		}
 		return true
 	})
+	// While members were still subscribing only full connections opened:
+	// every connection opened exactly once.
+	if n := fx.count("OpenStream"); n != 4 {
+		t.Errorf("OpenStream calls = %d, want 4 (each connection opened once with its final set)", n)
+	}
 	for _, g := range h.e.Groups() {
 		want := "u000@example.org"
 		if g.GroupingInformation == "siteB" {
