@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/calsync/calsync/internal/clock"
 )
 
@@ -191,5 +193,21 @@ func TestClassify(t *testing.T) {
 		if got := classify(tc.err).act; got != tc.want {
 			t.Errorf("classify(%v) = %d, want %d", tc.err, got, tc.want)
 		}
+	}
+}
+
+func TestMetricsShareARegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m1, err := newMetrics(reg)
+	if err != nil {
+		t.Fatalf("first newMetrics: %v", err)
+	}
+	m2, err := newMetrics(reg)
+	if err != nil {
+		t.Fatalf("second newMetrics on the same registry: %v", err)
+	}
+	m2.commits.Inc()
+	if m1.commits != m2.commits {
+		t.Errorf("second engine got its own commits counter; want the registered one")
 	}
 }

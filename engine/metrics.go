@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -62,10 +64,49 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.syncLag, m.errors, m.throttled, m.subscriptions, m.connections, m.resyncs, m.reads, m.commits, m.states} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	// A second engine on the same registry (a restart inside one process)
+	// shares the collectors already registered.
+	var err error
+	if m.syncLag, err = register(reg, m.syncLag); err != nil {
+		return nil, err
+	}
+	if m.errors, err = register(reg, m.errors); err != nil {
+		return nil, err
+	}
+	if m.throttled, err = register(reg, m.throttled); err != nil {
+		return nil, err
+	}
+	if m.subscriptions, err = register(reg, m.subscriptions); err != nil {
+		return nil, err
+	}
+	if m.connections, err = register(reg, m.connections); err != nil {
+		return nil, err
+	}
+	if m.resyncs, err = register(reg, m.resyncs); err != nil {
+		return nil, err
+	}
+	if m.reads, err = register(reg, m.reads); err != nil {
+		return nil, err
+	}
+	if m.commits, err = register(reg, m.commits); err != nil {
+		return nil, err
+	}
+	if m.states, err = register(reg, m.states); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// register adds c to reg, or returns the identical collector registered before.
+func register[T prometheus.Collector](reg prometheus.Registerer, c T) (T, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(T); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
 }
