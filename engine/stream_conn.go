@@ -1,0 +1,260 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Reasons a connection ended, as readStream reports them to runConn.
+var (
+	errSilent  = errors.New("engine: streaming connection silent past the heartbeat timeout")
+	errRenewal = errors.New("engine: streaming connection renewal")
+)
+
+// runConn keeps one connection open until its context ends.
+func (m *streamManager) runConn(c *streamConn) {
+	defer close(c.done)
+	if c.prev != nil {
+		select {
+		case <-c.prev.done:
+		case <-c.ctx.Done():
+			return
+		}
+		c.prev = nil
+	}
+	failures := 0
+	verify := false
+	for c.ctx.Err() == nil {
+		ids, smtps, t := m.connMembers(c)
+		if len(ids) == 0 {
+			return
+		}
+		m.setConnState(c, "connecting", nil)
+		stream, err := m.e.ex.OpenStream(c.ctx, t, ids, m.e.opts.StreamTimeout)
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return
+			}
+			m.e.metrics.errors.WithLabelValues(ErrorCode(err)).Inc()
+			switch classify(err).act {
+			case actResubscribe:
+				// Every id of the connection is gone (e.g. Exchange restarted).
+				m.notifyAll(m.dropIDs(c, ids), trigResubscribe)
+				return
+			case actRediscover:
+				m.notifyAll(m.dropIDs(c, ids), trigRediscover)
+				return
+			}
+			failures++
+			verify = true
+			m.setConnState(c, "backoff", err)
+			m.e.log.Warn("opening streaming connection failed", "conn", c.name, "code", ErrorCode(err), "err", err)
+			d := m.e.backoffDelay(failures)
+			if h := backOffHint(err); h > d {
+				d = min(h, m.e.opts.Budget.MaxBackOff)
+			}
+			if sleep(c.ctx, m.e.clk, d) != nil {
+				return
+			}
+			continue
+		}
+		m.e.metrics.connections.Inc()
+		m.setConnState(c, "open", nil)
+		// After an unplanned reconnect events may have been lost in flight:
+		// once the new connection proves alive (its first message), every
+		// member re-reads before the stream is trusted again. Waiting for
+		// that message avoids a re-read storm while the server is silent.
+		var onAlive func()
+		switch {
+		case verify:
+			onAlive = func() { m.notifyAll(smtps, trigVerify) }
+		case len(c.carried) > 0:
+			carried := c.carried
+			onAlive = func() { m.notifyAll(carried, trigVerify) }
+		}
+		c.carried = nil
+		err = m.readStream(c, stream, onAlive)
+		_ = stream.Close()
+		m.e.metrics.connections.Dec()
+		if c.ctx.Err() != nil {
+			return
+		}
+		m.mu.Lock()
+		c.reconnects++
+		m.mu.Unlock()
+		if err == nil {
+			// The server ended the connection (ConnectionStatus Closed) after
+			// delivering everything: reconnect at once, nothing to verify.
+			failures, verify = 0, false
+			continue
+		}
+		if errors.Is(err, errRenewal) {
+			// We closed the connection before its ConnectionTimeout. Events
+			// in flight at that moment may be lost, and subscriptions that
+			// vanished silently (a mailbox moved away) only show up as
+			// errors on the new connection: verify the members once the new
+			// connection is alive. This doubles as a reconciliation every
+			// StreamTimeout−StreamRenewBefore.
+			failures, verify = 0, true
+			continue
+		}
+		failures++
+		verify = true
+		m.setConnState(c, "backoff", err)
+		m.e.log.Info("streaming connection lost; reconnecting", "conn", c.name, "err", err)
+		if sleep(c.ctx, m.e.clk, m.e.backoffDelay(failures)) != nil {
+			return
+		}
+	}
+}
+
+// readStream reads messages until the connection ends. It returns nil for
+// ConnectionStatus=Closed, errRenewal when the connection is due for
+// renewal, and an error otherwise.
+func (m *streamManager) readStream(c *streamConn, stream Stream, onAlive func()) error {
+	sctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	beat := make(chan struct{}, 1)
+	var why error
+	var whyMu sync.Mutex
+	watchdogDone := make(chan struct{})
+	renewAfter := m.e.opts.StreamTimeout - m.e.opts.StreamRenewBefore
+	if !m.e.spawn("watchdog "+c.name, func() {
+		defer close(watchdogDone)
+		silence := m.e.clk.NewTimer(m.e.opts.HeartbeatTimeout)
+		defer silence.Stop()
+		renew := m.e.clk.NewTimer(renewAfter)
+		defer renew.Stop()
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case <-beat:
+				silence.Reset(m.e.opts.HeartbeatTimeout)
+			case <-silence.C():
+				whyMu.Lock()
+				why = errSilent
+				whyMu.Unlock()
+				cancel()
+				return
+			case <-renew.C():
+				whyMu.Lock()
+				why = errRenewal
+				whyMu.Unlock()
+				cancel()
+				return
+			}
+		}
+	}) {
+		close(watchdogDone)
+		return c.ctx.Err()
+	}
+	defer func() { cancel(); <-watchdogDone }()
+	for {
+		msg, err := stream.Next(sctx)
+		if err != nil {
+			whyMu.Lock()
+			w := why
+			whyMu.Unlock()
+			switch {
+			case w != nil:
+				return w
+			case errors.Is(err, io.EOF):
+				return fmt.Errorf("engine: stream ended without ConnectionStatus Closed: %w", err)
+			}
+			return err
+		}
+		select {
+		case beat <- struct{}{}:
+		default:
+		}
+		if onAlive != nil {
+			onAlive()
+			onAlive = nil
+		}
+		now := m.e.clk.Now()
+		m.mu.Lock()
+		c.lastMessage = now
+		m.mu.Unlock()
+		m.dispatch(c, msg, now)
+		if len(msg.Failures) > 0 {
+			// Drop the failed ids and reconnect with the rest, verifying
+			// them: the server may not deliver their events either.
+			ids, _, _ := m.connMembers(c)
+			if len(ids) == 0 {
+				return nil
+			}
+			return fmt.Errorf("engine: %d subscriptions failed on the stream", len(msg.Failures))
+		}
+		if msg.Status == "Closed" {
+			return nil
+		}
+	}
+}
+
+// dispatch forwards a message's events and failures to the workers.
+func (m *streamManager) dispatch(c *streamConn, msg StreamMessage, now time.Time) {
+	var hints []string
+	type lost struct {
+		smtps []string
+		t     trigger
+	}
+	var losts []lost
+	m.mu.Lock()
+	for _, n := range msg.Notifications {
+		smtp, ok := c.subs[n.SubscriptionID]
+		if !ok {
+			continue
+		}
+		for _, ev := range n.Events {
+			if ev.Kind != EventStatus {
+				hints = append(hints, smtp)
+				break
+			}
+		}
+	}
+	for _, f := range msg.Failures {
+		ss := m.dropIDsLocked(c, f.SubscriptionIDs)
+		t := trigResubscribe
+		if classify(f.Err).act == actRediscover {
+			t = trigRediscover
+		}
+		losts = append(losts, lost{ss, t})
+	}
+	m.mu.Unlock()
+	for _, s := range hints {
+		if w := m.e.worker(s); w != nil {
+			w.hint(now)
+		}
+	}
+	for _, l := range losts {
+		m.notifyAll(l.smtps, l.t)
+	}
+}
+
+// dropIDs removes ids from c and their group.
+// It returns the mailboxes whose current subscription was among them; a
+// failure of an older id (the mailbox already resubscribed) is not news.
+func (m *streamManager) dropIDs(c *streamConn, ids []string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.dropIDsLocked(c, ids)
+}
+
+func (m *streamManager) dropIDsLocked(c *streamConn, ids []string) []string {
+	var current []string
+	for _, id := range ids {
+		if smtp, ok := c.subs[id]; ok {
+			delete(c.subs, id)
+			if c.g.subs[smtp] == id {
+				delete(c.g.subs, smtp)
+				current = append(current, smtp)
+			}
+		}
+	}
+	return current
+}
