@@ -463,3 +463,28 @@ func TestWindowRollsAtLocalMidnight(t *testing.T) {
 		t.Errorf("window end after roll = %s, want %s", got, want)
 	}
 }
+
+func TestOOFRefreshWithoutCalendarRead(t *testing.T) {
+	fx := newFakeExchange()
+	fx.put("alice@example.org", occ("a1", "A", 1))
+	st := memstore.New()
+	var changed atomic.Int32
+	h := start(t, fx, st, []string{"alice@example.org"}, func(o *Options) {
+		o.OOFInterval = 30 * time.Millisecond
+		o.OnCalendarChanged = func(string) { changed.Add(1) }
+	})
+	h.waitState("alice@example.org", StateLive)
+	views := fx.countFor("CalendarView", "alice@example.org")
+	before := changed.Load()
+	fx.mu.Lock()
+	fx.oof = calendar.OOFEnabled
+	fx.mu.Unlock()
+	eventually(t, 5*time.Second, "automatic replies stored as enabled", func() bool {
+		rec, err := st.Mailbox(context.Background(), "alice@example.org")
+		return err == nil && rec.OOF != nil && rec.OOF.State == calendar.OOFEnabled
+	})
+	eventually(t, 5*time.Second, "OnCalendarChanged for the OOF change", func() bool { return changed.Load() > before })
+	if got := fx.countFor("CalendarView", "alice@example.org"); got != views {
+		t.Errorf("CalendarView calls = %d, want %d (OOF refresh reads only OOF)", got, views)
+	}
+}

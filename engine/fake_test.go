@@ -32,6 +32,7 @@ type fakeExchange struct {
 	openIDs   [][]string
 	fail      func(op, smtp string) error // injected failures
 	viewMax   int                         // truncate CalendarView answers to this many (0 = no limit)
+	oof       calendar.OOFState           // automatic-replies state to report ("" = Disabled)
 	inflight  int
 	maxFlight int
 }
@@ -181,6 +182,11 @@ func (f *fakeExchange) OOF(ctx context.Context, t Target) (calendar.OOFSettings,
 		return calendar.OOFSettings{}, err
 	}
 	defer f.leave()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.oof != "" {
+		return calendar.OOFSettings{State: f.oof}, nil
+	}
 	return calendar.OOFSettings{State: calendar.OOFDisabled}, nil
 }
 

@@ -65,6 +65,10 @@ type Options struct {
 	// ReconcileInterval re-reads every mailbox periodically even without
 	// notifications (default 1 h, spread with jitter; negative disables).
 	ReconcileInterval time.Duration
+	// OOFInterval re-reads the automatic-reply settings, which raise no
+	// notification, this often (spread with jitter). Zero or negative:
+	// only at load, reconciliation and SyncNow (default).
+	OOFInterval time.Duration
 	// PullInterval is the GetEvents period in pull mode (default 30 s).
 	PullInterval time.Duration
 	// PullTimeout is the pull subscription timeout (default 30 min).

@@ -75,6 +75,7 @@ type worker struct {
 	nextReconcile time.Time
 	nextRoll      time.Time
 	nextPull      time.Time
+	nextOOF       time.Time
 	readReason    string
 	// persistedState and persistedAt describe the last stored status.
 	persistedState string
@@ -232,6 +233,7 @@ func (w *worker) restore() {
 			// No read at start: spread the first reconciliation over the
 			// interval so that a restart does not re-read every mailbox at once.
 			w.scheduleReconcile(true)
+			w.scheduleOOF()
 		}
 	}
 }
@@ -286,9 +288,48 @@ func (w *worker) step() error {
 		return w.discover()
 	case w.need&needSubscribe != 0:
 		return w.subscribe()
+	case w.need&needRead == 0:
+		return w.refreshOOF()
 	default:
 		return w.read()
 	}
+}
+
+// refreshOOF re-reads only the automatic-reply settings.
+func (w *worker) refreshOOF() error {
+	var s calendar.OOFSettings
+	err := w.e.call(w.ctx, w.smtp, w.disc.EWSURL, func(ctx context.Context) error {
+		var err error
+		s, err = w.e.ex.OOF(ctx, w.target())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	w.need &^= needOOF
+	w.scheduleOOF()
+	if w.oof != nil && *w.oof == s {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), storeTimeout)
+	defer cancel()
+	if err := w.e.st.SaveOOF(sctx, w.smtp, s); err != nil {
+		return fmt.Errorf("engine: save OOF of %s: %w", w.smtp, err)
+	}
+	w.oof = &s
+	if w.e.opts.OnCalendarChanged != nil {
+		w.e.opts.OnCalendarChanged(w.smtp)
+	}
+	return nil
+}
+
+// scheduleOOF plans the next automatic-replies refresh, if enabled.
+func (w *worker) scheduleOOF() {
+	if w.e.opts.OOFInterval <= 0 {
+		w.nextOOF = time.Time{}
+		return
+	}
+	w.nextOOF = w.e.clk.Now().Add(w.e.jitter(w.e.opts.OOFInterval, 0.2))
 }
 
 func (w *worker) discover() error {
@@ -459,6 +500,7 @@ func (w *worker) read() error {
 		// full interval away (spread by jitter), so that initial loads are
 		// not followed by early reconciliations.
 		w.scheduleReconcile(false)
+		w.scheduleOOF()
 	}
 	st, _ := w.e.updateStatus(w.smtp, func(st *store.MailboxStatus) {
 		st.LastVerified = done
@@ -636,7 +678,7 @@ func (w *worker) scheduleReconcile(first bool) {
 func (w *worker) waitLive() error {
 	now := w.e.clk.Now()
 	next := time.Time{}
-	for _, t := range []time.Time{w.coalesceUntil, w.nextReconcile, w.nextRoll, w.pullDue()} {
+	for _, t := range []time.Time{w.coalesceUntil, w.nextReconcile, w.nextRoll, w.pullDue(), w.nextOOF} {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
@@ -686,6 +728,10 @@ func (w *worker) due(now time.Time) error {
 		if w.readReason == "" {
 			w.readReason = "notification"
 		}
+	}
+	if !w.nextOOF.IsZero() && !now.Before(w.nextOOF) {
+		w.need |= needOOF
+		w.nextOOF = time.Time{}
 	}
 	if d := w.pullDue(); !d.IsZero() && !now.Before(d) {
 		return w.poll()
