@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -187,13 +189,42 @@ func TestMinimalFileGetsDefaults(t *testing.T) {
 	}
 }
 
-func TestFullFileSetsEveryKey(t *testing.T) {
-	setTestSecrets(t)
-	cfg, err := LoadFile("testdata/good/full.yaml")
+// copyGoodTestdata copies testdata/good into a fresh directory and gives
+// the secret files the owner-only mode an operator is told to use; git
+// does not keep file modes, so a clone's copies are world-readable.
+func copyGoodTestdata(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	entries, err := os.ReadDir(filepath.Join("testdata", "good"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join("testdata", "good")
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join("testdata", "good", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mode := os.FileMode(0o644)
+		if strings.HasSuffix(e.Name(), ".txt") {
+			mode = 0o600
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(dir, e.Name()), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestFullFileSetsEveryKey(t *testing.T) {
+	setTestSecrets(t)
+	dir := copyGoodTestdata(t)
+	cfg, err := LoadFile(filepath.Join(dir, "full.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	l := cfg.Users.LDAP
 	if l == nil {
 		t.Fatal("users.ldap not loaded")
@@ -248,6 +279,27 @@ func TestFullFileSetsEveryKey(t *testing.T) {
 	}
 	for _, w := range cfg.Warnings {
 		t.Errorf("unexpected warning: %s", w)
+	}
+}
+
+func TestWorldReadableSecretFileWarns(t *testing.T) {
+	setTestSecrets(t)
+	dir := copyGoodTestdata(t)
+	secret := filepath.Join(dir, "ews-password.txt")
+	if err := os.Chmod(secret, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadFile(filepath.Join(dir, "full.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%s:9:20: warning: exchange.auth.password_file: %s is readable by every user; restrict it (chmod 600)", filepath.Join(dir, "full.yaml"), secret)
+	var got []string
+	for _, w := range cfg.Warnings {
+		got = append(got, w.String())
+	}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("warnings = %q, want exactly %q", got, want)
 	}
 }
 

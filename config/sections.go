@@ -16,7 +16,7 @@ const (
 	defaultPullTimeout       = 30 * time.Minute
 	defaultConnectionTimeout = 30 * time.Minute
 	defaultHeartbeatTimeout  = 90 * time.Second
-	defaultCoalesceDelay     = 2 * time.Second
+	defaultCoalesceDelay     = 50 * time.Millisecond
 	defaultReconcileInterval = time.Hour
 	defaultMaxBackOff        = 5 * time.Minute
 	defaultLDAPRefresh       = 15 * time.Minute
