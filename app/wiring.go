@@ -23,6 +23,7 @@ func engineOptions(cfg *config.Config) engine.Options {
 		Mode:              engine.Mode(n.Mode),
 		CoalesceDelay:     n.CoalesceDelay,
 		ReconcileInterval: n.ReconcileInterval,
+		OOFInterval:       n.OOFInterval,
 		PullInterval:      n.PullInterval,
 		PullTimeout:       n.PullTimeout,
 		StreamTimeout:     n.ConnectionTimeout,

@@ -128,10 +128,13 @@ type Notifications struct {
 	// HeartbeatTimeout declares a silent stream dead (default 90s).
 	HeartbeatTimeout time.Duration
 	// CoalesceDelay gathers notifications for a mailbox before re-reading
-	// it (default 2s).
+	// it (default 50ms).
 	CoalesceDelay time.Duration
 	// ReconcileInterval re-reads every mailbox periodically (default 1h).
 	ReconcileInterval time.Duration
+	// OOFInterval re-reads the automatic-reply settings, which raise no
+	// notification (default 15m; 0: only at load and reconciliation).
+	OOFInterval time.Duration
 	// GroupSize is the maximum subscriptions per streaming connection
 	// (default and maximum 200).
 	GroupSize int

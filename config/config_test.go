@@ -27,6 +27,7 @@ var badFiles = []struct {
 }{
 	{"mode.yaml", []string{
 		`testdata/bad/mode.yaml:7:11: exchange.notifications.mode: "streem" is not valid; expected "streaming" or "pull"`,
+		`testdata/bad/mode.yaml:8:19: exchange.notifications.oof_interval: 10s is too short; expected 0 (off) or 1m–24h: every read costs one GetUserOofSettings per mailbox`,
 	}},
 	{"unknown_keys.yaml", []string{
 		`testdata/bad/unknown_keys.yaml:1:1: unknown key "exchnage"; did you mean "exchange"?`,
@@ -246,6 +247,7 @@ func TestFullFileSetsEveryKey(t *testing.T) {
 		{"heartbeat", cfg.Exchange.Notifications.HeartbeatTimeout, 2 * time.Minute},
 		{"coalesce", cfg.Exchange.Notifications.CoalesceDelay, 500 * time.Millisecond},
 		{"reconcile", cfg.Exchange.Notifications.ReconcileInterval, 2 * time.Hour},
+		{"oof interval", cfg.Exchange.Notifications.OOFInterval, 20 * time.Minute},
 		{"group size", cfg.Exchange.Notifications.GroupSize, 100},
 		{"window", cfg.Window, Window{DaysBefore: 0, DaysAfter: 30, DefaultTimeZone: "Europe/Berlin"}},
 		{"budget", cfg.Budget, Budget{MaxConcurrency: 20, PerServer: 10, PerUser: 1, RequestsPerSecond: 50, MaxBackOff: time.Minute}},
@@ -490,4 +492,19 @@ users:
 		`c.yaml:8:7: users.static[1]: "not-an-address" is not an SMTP address; expected user@example.com`,
 	}
 	checkProblems(t, problems, want)
+}
+
+func TestOOFIntervalZeroTurnsPeriodicReadsOff(t *testing.T) {
+	setTestSecrets(t)
+	yml := "exchange:\n  ews_url: https://mail.example.com/EWS/Exchange.asmx\n  auth:\n    username: svc\n    password_env: CALSYNC_TEST_EWS_PASSWORD\n  notifications:\n    oof_interval: 0s\nusers:\n  static: [alice@example.com]\n"
+	cfg, err := Load([]byte(yml), "inline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Exchange.Notifications.OOFInterval; got != 0 {
+		t.Errorf("oof_interval 0s loaded as %v, want 0 (off)", got)
+	}
+	if got := Defaults().Exchange.Notifications.OOFInterval; got != 15*time.Minute {
+		t.Errorf("default oof_interval = %v, want 15m", got)
+	}
 }

@@ -225,6 +225,7 @@ func Defaults() *Config {
 				HeartbeatTimeout:  defaultHeartbeatTimeout,
 				CoalesceDelay:     defaultCoalesceDelay,
 				ReconcileInterval: defaultReconcileInterval,
+				OOFInterval:       defaultOOFInterval,
 				GroupSize:         200,
 			},
 		},

@@ -17,6 +17,7 @@ const (
 	defaultConnectionTimeout = 30 * time.Minute
 	defaultHeartbeatTimeout  = 90 * time.Second
 	defaultCoalesceDelay     = 50 * time.Millisecond
+	defaultOOFInterval       = 15 * time.Minute
 	defaultReconcileInterval = time.Hour
 	defaultMaxBackOff        = 5 * time.Minute
 	defaultLDAPRefresh       = 15 * time.Minute
@@ -32,7 +33,7 @@ var (
 	authKeys          = []string{"method", "username", "password", "password_env", "password_file", "oauth2"}
 	oauthKeys         = []string{"token_url", "client_id", "client_secret", "client_secret_env", "client_secret_file", "scopes"}
 	tlsKeys           = []string{"ca_file", "insecure_skip_verify"}
-	notificationsKeys = []string{"mode", "pull_interval", "pull_timeout", "connection_timeout", "heartbeat_timeout", "coalesce_delay", "reconcile_interval", "group_size"}
+	notificationsKeys = []string{"mode", "pull_interval", "pull_timeout", "connection_timeout", "heartbeat_timeout", "coalesce_delay", "reconcile_interval", "oof_interval", "group_size"}
 	budgetKeys        = []string{"max_concurrency", "max_concurrency_per_server", "max_concurrency_per_user", "requests_per_second", "max_backoff"}
 	ldapKeys          = []string{"url", "starttls", "tls", "bind_dn", "password", "password_env", "password_file", "base_dn", "group_dn", "nested", "page_size", "mail_attribute", "refresh_interval", "timeout"}
 	apiKeys           = []string{"listen", "tokens", "tokens_env", "tokens_file", "tls_cert_file", "tls_key_file"}
@@ -198,6 +199,17 @@ func (d *decoder) notifications(nt *Notifications, m *mapNode) {
 	dur("heartbeat_timeout", &nt.HeartbeatTimeout, 50*time.Second, 10*time.Minute)
 	dur("coalesce_delay", &nt.CoalesceDelay, 0, time.Minute)
 	dur("reconcile_interval", &nt.ReconcileInterval, 5*time.Minute, 24*time.Hour)
+	if v := m.get("oof_interval"); v != nil {
+		// 0 is allowed: automatic replies are then read only at load and
+		// reconciliation.
+		if x, ok := d.duration(m.sub("oof_interval"), v, 0, 24*time.Hour); ok {
+			if x > 0 && x < time.Minute {
+				d.errorf(v, m.sub("oof_interval"), "%s is too short; expected 0 (off) or 1m–24h: every read costs one GetUserOofSettings per mailbox", formatDuration(x))
+			} else {
+				nt.OOFInterval = x
+			}
+		}
+	}
 	if v := m.get("group_size"); v != nil {
 		if x, ok := d.integer(m.sub("group_size"), v, 1, 200); ok {
 			nt.GroupSize = x
