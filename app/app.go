@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/calsync/calsync/api"
+	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/directory"
 	"github.com/calsync/calsync/engine"
@@ -188,22 +189,24 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		tokens = append(tokens, t.Value())
 	}
 	handler, err := api.New(api.Options{
-		Presence:      a.scheduler,
-		Sync:          a.engine,
-		Groups:        groupSource{a.engine},
-		Agenda:        a.store,
-		Overrides:     a.scheduler,
-		DryRun:        a.scheduler,
-		SyncNow:       a.engine,
-		Events:        a.hub,
-		Dashboard:     web.Handler(),
-		Tokens:        tokens,
-		Ready:         a.ready,
-		Registerer:    a.registry,
-		Gatherer:      a.registry,
-		Logger:        a.log.With("component", "api"),
-		Clock:         a.clock,
-		RevealPrivate: nil,
+		Presence:   a.scheduler,
+		Sync:       a.engine,
+		Groups:     groupSource{a.engine},
+		Agenda:     a.store,
+		Overrides:  a.scheduler,
+		DryRun:     a.scheduler,
+		SyncNow:    a.engine,
+		Events:     a.hub,
+		Dashboard:  web.Handler(),
+		Tokens:     tokens,
+		Ready:      a.ready,
+		Registerer: a.registry,
+		Gatherer:   a.registry,
+		Logger:     a.log.With("component", "api"),
+		Clock:      a.clock,
+		RevealPrivate: func(_ string, o calendar.Occurrence) bool {
+			return a.scheduler.Rules().RevealsPrivate(o)
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)

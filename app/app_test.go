@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apiclient"
 	"github.com/calsync/calsync/app"
 	"github.com/calsync/calsync/config"
@@ -19,6 +20,7 @@ import (
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/presence"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -36,6 +38,13 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 // startApp runs calsync against a simulator over HTTP with Basic auth and
 // returns an API client.
 func startApp(t *testing.T, mode config.NotificationMode, users int, prepare ...func(*ewsmem.Simulator)) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
+	t.Helper()
+	return startAppWithConfig(t, mode, users, nil, prepare...)
+}
+
+// startAppWithConfig is startApp with a hook that adjusts the config
+// before the app is built.
+func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, adjust func(*config.Config), prepare ...func(*ewsmem.Simulator)) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
 	t.Helper()
 	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{
 		Options: ewsmem.Options{Mailboxes: users, Servers: 2, Seed: 7, Password: "s3cret-pw"},
@@ -60,6 +69,9 @@ func startApp(t *testing.T, mode config.NotificationMode, users int, prepare ...
 	cfg.Store.Path = filepath.Join(t.TempDir(), "calsync.db")
 	for i := 1; i <= users; i++ {
 		cfg.Users.Static = append(cfg.Users.Static, "user"+itoa(i)+"@example.com")
+	}
+	if adjust != nil {
+		adjust(cfg)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -229,5 +241,55 @@ func TestOutOfScopeMailboxIsUnknown(t *testing.T) {
 	p, err := c.Presence(ctx, "user1@example.com")
 	if err != nil || p.Availability == "unknown" {
 		t.Errorf("user1 presence = %+v, %v; want a known availability", p, err)
+	}
+}
+
+// TestPrivateItemsRevealedOnlyWhenARuleAllowsIt: the agenda masks the
+// subject, location and organizer of private items unless the rule that
+// decides the item sets reveal_private.
+func TestPrivateItemsRevealedOnlyWhenARuleAllowsIt(t *testing.T) {
+	rules := presence.RuleSet{Rules: append([]presence.Rule{{
+		Name:          "shared-private",
+		Match:         presence.Match{Sensitivity: []string{"private"}, Categories: []string{"Share with reception"}},
+		Profile:       "busy",
+		StatusText:    "Busy with {{.Subject}}",
+		RevealPrivate: true,
+	}}, presence.DefaultRules()...)}
+	sim, c, a := startAppWithConfig(t, config.Streaming, 2, func(cfg *config.Config) {
+		compiled, err := presence.CompileRuleSet(rules)
+		if err != nil {
+			t.Fatalf("CompileRuleSet: %v", err)
+		}
+		cfg.Presence = config.Presence{RuleSet: rules, Compiled: compiled}
+	})
+	ctx := context.Background()
+	waitFor(t, "both mailboxes live", 30*time.Second, func() bool {
+		return a.Engine().StateCounts()[engine.StateLive] == 2
+	})
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, it := range []ews.CalendarItem{
+		{Subject: "Doctor", Location: "Clinic", Start: now.Add(time.Hour), End: now.Add(2 * time.Hour), Sensitivity: ews.SensitivityPrivate, LegacyFreeBusyStatus: ews.FreeBusyBusy},
+		{Subject: "Visitor from ACME", Location: "Lobby", Start: now.Add(3 * time.Hour), End: now.Add(4 * time.Hour), Sensitivity: ews.SensitivityPrivate, LegacyFreeBusyStatus: ews.FreeBusyBusy, Categories: []string{"Share with reception"}},
+	} {
+		if _, err := sim.AddCalendarItem("user1@example.com", it); err != nil {
+			t.Fatalf("AddCalendarItem: %v", err)
+		}
+	}
+	var agenda api.AgendaDTO
+	waitFor(t, "both private items in the agenda", 30*time.Second, func() bool {
+		var err error
+		agenda, err = c.Agenda(ctx, "user1@example.com", now, now.Add(5*time.Hour))
+		return err == nil && len(agenda.Items) == 2
+	})
+	b, _ := json.Marshal(agenda)
+	for _, secret := range []string{"Doctor", "Clinic"} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("agenda reveals %q of a private item no rule allows: %s", secret, b)
+		}
+	}
+	for _, shared := range []string{"Visitor from ACME", "Lobby"} {
+		if !strings.Contains(string(b), shared) {
+			t.Errorf("agenda hides %q although rule shared-private reveals it: %s", shared, b)
+		}
 	}
 }

@@ -310,24 +310,8 @@ func intervals(in Input, rules *CompiledRules, loc *time.Location) []*interval {
 	ivs := make([]*interval, 0, len(in.Occurrences)+1)
 	for i := range in.Occurrences {
 		o := &in.Occurrences[i]
-		if o.Cancelled || o.Response == calendar.ResponseDecline {
-			continue
-		}
-		avail, ok := availabilityOf(o.FreeBusy)
-		if !ok {
-			continue
-		}
-		unanswered := o.IsMeeting && (o.Response == calendar.ResponseNoResponse || o.Response == calendar.ResponseUnknown || o.Response == "")
-		if unanswered && avail != Available {
-			switch rules.unanswered {
-			case UnansweredIgnore:
-				continue
-			case UnansweredTentative:
-				avail = Tentative
-			}
-		}
-		rule := matchRule(rules, o, avail)
-		if rule.ignore {
+		avail, unanswered, rule := classify(rules, o)
+		if rule == nil || rule.ignore {
 			continue
 		}
 		if rule.availability != "" {
@@ -346,6 +330,42 @@ func intervals(in Input, rules *CompiledRules, loc *time.Location) []*interval {
 		ivs = append(ivs, &interval{start: oof.Start, end: oof.End, avail: OutOfOffice})
 	}
 	return ivs
+}
+
+// classify gives an occurrence's availability (before the rule's own
+// override), whether it is an unanswered meeting request, and the rule
+// that decides it; a nil rule means the occurrence never counts
+// (cancelled, declined, or an unanswered request the rules ignore).
+func classify(rules *CompiledRules, o *calendar.Occurrence) (avail Availability, unanswered bool, rule *compiledRule) {
+	if o.Cancelled || o.Response == calendar.ResponseDecline {
+		return "", false, nil
+	}
+	avail, ok := availabilityOf(o.FreeBusy)
+	if !ok {
+		return "", false, nil
+	}
+	unanswered = o.IsMeeting && (o.Response == calendar.ResponseNoResponse || o.Response == calendar.ResponseUnknown || o.Response == "")
+	if unanswered && avail != Available {
+		switch rules.unanswered {
+		case UnansweredIgnore:
+			return "", false, nil
+		case UnansweredTentative:
+			avail = Tentative
+		}
+	}
+	return avail, unanswered, matchRule(rules, o, avail)
+}
+
+// RevealsPrivate reports whether the rule that decides o explicitly allows
+// the subject, location and organizer of a private or confidential
+// occurrence to leave calsync (reveal_private). Occurrences no rule
+// decides (cancelled, declined, ignored) are never revealed.
+func (c *CompiledRules) RevealsPrivate(o calendar.Occurrence) bool {
+	if c == nil {
+		return false
+	}
+	_, _, rule := classify(c, &o)
+	return rule != nil && rule.revealPrivate
 }
 
 func matchRule(rules *CompiledRules, o *calendar.Occurrence, avail Availability) *compiledRule {

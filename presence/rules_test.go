@@ -191,3 +191,40 @@ func TestTemplateAllowsConditions(t *testing.T) {
 		t.Errorf("render = %q", got)
 	}
 }
+
+func TestRevealsPrivateFollowsTheDecidingRule(t *testing.T) {
+	rules, err := CompileRules(append([]Rule{
+		{Name: "shared", Match: Match{Categories: []string{"Share"}}, Profile: "busy", RevealPrivate: true},
+		{Name: "hidden", Match: Match{Categories: []string{"Hide"}}, Ignore: true, RevealPrivate: true},
+	}, DefaultRules()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	private := calendar.Occurrence{ItemID: "p", Subject: "Doctor", FreeBusy: calendar.Busy, Sensitivity: calendar.Private}
+	tests := []struct {
+		name string
+		edit func(*calendar.Occurrence)
+		want bool
+	}{
+		{"no revealing rule matches", func(*calendar.Occurrence) {}, false},
+		{"revealing rule decides", func(o *calendar.Occurrence) { o.Categories = []string{"Share"} }, true},
+		{"ignored by its rule", func(o *calendar.Occurrence) { o.Categories = []string{"Hide"} }, true},
+		{"declined items are decided by no rule", func(o *calendar.Occurrence) {
+			o.Categories, o.IsMeeting, o.Response = []string{"Share"}, true, calendar.ResponseDecline
+		}, false},
+		{"cancelled items are decided by no rule", func(o *calendar.Occurrence) {
+			o.Categories, o.Cancelled = []string{"Share"}, true
+		}, false},
+	}
+	for _, tc := range tests {
+		o := private
+		tc.edit(&o)
+		if got := rules.RevealsPrivate(o); got != tc.want {
+			t.Errorf("%s: RevealsPrivate = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	var none *CompiledRules
+	if none.RevealsPrivate(private) {
+		t.Error("a nil rule set reveals a private item")
+	}
+}
