@@ -106,9 +106,10 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		a.onClose(func() { _ = st.Close() })
 	}
 
+	identities := impersonationIdentities(cfg)
 	exchange := opts.Exchange
 	if exchange == nil {
-		exchange, err = newExchange(cfg, a.log.With("component", "ewsclient"))
+		exchange, err = newExchange(cfg, identities, a.log.With("component", "ewsclient"))
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +117,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 
 	a.users = opts.Users
 	if a.users == nil {
-		a.users, err = usersFromConfig(cfg, a.log.With("component", "directory"))
+		a.users, err = usersFromConfig(cfg, identities, a.log.With("component", "directory"))
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -44,7 +45,7 @@ func startApp(t *testing.T, mode config.NotificationMode, users int, prepare ...
 
 // startAppWithConfig is startApp with a hook that adjusts the config
 // before the app is built.
-func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, adjust func(*config.Config), prepare ...func(*ewsmem.Simulator)) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
+func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, adjust func(*config.Config, *ewsmem.Simulator), prepare ...func(*ewsmem.Simulator)) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
 	t.Helper()
 	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{
 		Options: ewsmem.Options{Mailboxes: users, Servers: 2, Seed: 7, Password: "s3cret-pw"},
@@ -71,7 +72,7 @@ func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, a
 		cfg.Users.Static = append(cfg.Users.Static, "user"+itoa(i)+"@example.com")
 	}
 	if adjust != nil {
-		adjust(cfg)
+		adjust(cfg, sim)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -255,7 +256,7 @@ func TestPrivateItemsRevealedOnlyWhenARuleAllowsIt(t *testing.T) {
 		StatusText:    "Busy with {{.Subject}}",
 		RevealPrivate: true,
 	}}, presence.DefaultRules()...)}
-	sim, c, a := startAppWithConfig(t, config.Streaming, 2, func(cfg *config.Config) {
+	sim, c, a := startAppWithConfig(t, config.Streaming, 2, func(cfg *config.Config, _ *ewsmem.Simulator) {
 		compiled, err := presence.CompileRuleSet(rules)
 		if err != nil {
 			t.Fatalf("CompileRuleSet: %v", err)
@@ -290,6 +291,48 @@ func TestPrivateItemsRevealedOnlyWhenARuleAllowsIt(t *testing.T) {
 	for _, shared := range []string{"Visitor from ACME", "Lobby"} {
 		if !strings.Contains(string(b), shared) {
 			t.Errorf("agenda hides %q although rule shared-private reveals it: %s", shared, b)
+		}
+	}
+}
+
+// TestImpersonationBySID: with exchange.impersonation.id_type sid the
+// engine impersonates each user by the SID the users source gives (here a
+// CSV file): a SID that names no mailbox fails that user alone, and a user
+// without a SID falls back to the SMTP address.
+func TestImpersonationBySID(t *testing.T) {
+	_, c, a := startAppWithConfig(t, config.Streaming, 3, func(cfg *config.Config, sim *ewsmem.Simulator) {
+		sid1, ok := sim.SIDOf("user1@example.com")
+		if !ok {
+			t.Fatal("simulator has no SID for user1")
+		}
+		csv := "mail,upn,sid\n" +
+			"user1@example.com,user1@example.com," + sid1 + "\n" +
+			"user2@example.com,user2@example.com,S-1-5-21-1004336348-1177238915-682003330-99999\n" +
+			"user3@example.com,user3@example.com,\n"
+		path := filepath.Join(t.TempDir(), "users.csv")
+		if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Users.Static = nil
+		cfg.Users.CSVFile = path
+		cfg.Exchange.Impersonation.IDType = config.ImpersonateSID
+	})
+	ctx := context.Background()
+	waitFor(t, "user1 and user3 live, user2 denied", 30*time.Second, func() bool {
+		n := a.Engine().StateCounts()
+		return n[engine.StateLive] == 2 && n[engine.StateDenied] == 1
+	})
+	st, err := c.SyncStatus(ctx, "user2@example.com")
+	if err != nil {
+		t.Fatalf("SyncStatus: %v", err)
+	}
+	if b, _ := json.Marshal(st); !strings.Contains(string(b), "ErrorNonExistentMailbox") {
+		t.Errorf("user2, impersonated by a SID that names no mailbox, reports %s; want ErrorNonExistentMailbox", b)
+	}
+	for _, u := range []string{"user1@example.com", "user3@example.com"} {
+		p, err := c.Presence(ctx, u)
+		if err != nil || p.Availability == "unknown" {
+			t.Errorf("%s presence = %+v, %v; want a known availability", u, p, err)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/calsync/calsync/directory"
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/ewsexchange"
+	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/internal/ewsconn"
 	"github.com/calsync/calsync/webhook"
 )
@@ -76,13 +77,28 @@ func (g groupSource) StreamGroups() []api.StreamGroup {
 	return out
 }
 
+// impersonationIdentities returns the UPN or SID table that
+// exchange.impersonation.id_type asks for, or nil to impersonate by SMTP
+// address.
+func impersonationIdentities(cfg *config.Config) *ewsexchange.Identities {
+	switch cfg.Exchange.Impersonation.IDType {
+	case config.ImpersonateUPN:
+		return ewsexchange.NewIdentities(ews.SIDPrincipalName)
+	case config.ImpersonateSID:
+		return ewsexchange.NewIdentities(ews.SIDSecurityID)
+	}
+	return nil
+}
+
 // usersFromConfig reads the users sections (static list, CSV file, LDAP
-// group) through the directory package.
-func usersFromConfig(cfg *config.Config, log *slog.Logger) (UsersFunc, error) {
+// group) through the directory package. With identities, every read also
+// refreshes the UPN or SID each user is impersonated by.
+func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, log *slog.Logger) (UsersFunc, error) {
 	src, err := directory.FromConfig(cfg.Users, log)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	idType := cfg.Exchange.Impersonation.IDType
 	return func(ctx context.Context) ([]string, error) {
 		users, err := src.Users(ctx)
 		if err != nil {
@@ -90,11 +106,23 @@ func usersFromConfig(cfg *config.Config, log *slog.Logger) (UsersFunc, error) {
 		}
 		seen := make(map[string]bool, len(users))
 		out := make([]string, 0, len(users))
+		ids := make(map[string]string, len(users))
 		for _, u := range users {
 			k := strings.ToLower(strings.TrimSpace(u.SMTP))
 			if k != "" && !seen[k] {
 				seen[k] = true
 				out = append(out, k)
+				if idType == config.ImpersonateSID {
+					ids[k] = u.SID
+				} else {
+					ids[k] = u.UPN
+				}
+			}
+		}
+		if identities != nil {
+			if missing := identities.Set(ids); missing > 0 {
+				log.Warn("users without the identifier exchange.impersonation.id_type asks for are impersonated by SMTP address",
+					"id_type", string(idType), "users", missing, "of", len(out))
 			}
 		}
 		return out, nil
@@ -102,10 +130,12 @@ func usersFromConfig(cfg *config.Config, log *slog.Logger) (UsersFunc, error) {
 }
 
 // newExchange builds the EWS access from the config.
-func newExchange(cfg *config.Config, log *slog.Logger) (engine.Exchange, error) {
+func newExchange(cfg *config.Config, identities *ewsexchange.Identities, log *slog.Logger) (engine.Exchange, error) {
 	c, err := ewsconn.NewClient(cfg, ewsconn.Options{Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	return ewsexchange.NewClient(c, cfg.Exchange.AutodiscoverURL), nil
+	x := ewsexchange.NewClient(c, cfg.Exchange.AutodiscoverURL)
+	x.ImpersonateWith(identities)
+	return x, nil
 }

@@ -18,6 +18,7 @@ import (
 type Client struct {
 	c               *ewsclient.Client
 	autodiscoverURL string
+	identities      *Identities
 }
 
 // NewClient returns an engine.Exchange that talks EWS through c.
@@ -28,8 +29,12 @@ func NewClient(c *ewsclient.Client, autodiscoverURL string) *Client {
 	return &Client{c: c, autodiscoverURL: autodiscoverURL}
 }
 
+// ImpersonateWith makes the client impersonate mailboxes as ids says
+// (UPN or SID) instead of by SMTP address. Call it before the engine runs.
+func (x *Client) ImpersonateWith(ids *Identities) { x.identities = ids }
+
 func (x *Client) call(t engine.Target) ewsclient.Call {
-	call := ewsclient.ActAs(t.SMTP)
+	call := ewsclient.Call{ActAs: x.identities.For(t.SMTP)}
 	call.Anchor = t.Anchor
 	call.Endpoint = t.EWSURL
 	if t.Affinity {

@@ -1,0 +1,62 @@
+package ewsexchange
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/calsync/calsync/ews"
+)
+
+// Identities decides how each mailbox is impersonated
+// (ExchangeImpersonation/ConnectingSID). The engine names mailboxes by
+// SMTP address; an administrator may prefer the user principal name or the
+// SID (exchange.impersonation.id_type), which the users source supplies.
+// A mailbox whose UPN or SID is unknown falls back to its primary SMTP
+// address, which Exchange always accepts. X-AnchorMailbox is always the
+// SMTP address. Safe for concurrent use; the zero value impersonates by
+// SMTP address.
+type Identities struct {
+	kind ews.ConnectingSIDKind
+
+	mu        sync.RWMutex
+	byMailbox map[string]string // lower-case SMTP → UPN or SID
+}
+
+// NewIdentities returns a table impersonating by kind: ews.SIDPrincipalName
+// or ews.SIDSecurityID; any other kind impersonates by SMTP address.
+func NewIdentities(kind ews.ConnectingSIDKind) *Identities {
+	return &Identities{kind: kind}
+}
+
+// Set replaces the table: ids maps SMTP addresses to the UPN or SID (per
+// the table's kind). It returns how many mailboxes lack an identifier
+// and will be impersonated by SMTP address.
+func (t *Identities) Set(ids map[string]string) (missing int) {
+	m := make(map[string]string, len(ids))
+	for smtp, id := range ids {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			missing++
+			continue
+		}
+		m[strings.ToLower(smtp)] = id
+	}
+	t.mu.Lock()
+	t.byMailbox = m
+	t.mu.Unlock()
+	return missing
+}
+
+// For returns the ConnectingSID for the mailbox smtp.
+func (t *Identities) For(smtp string) ews.ConnectingSID {
+	if t == nil || (t.kind != ews.SIDPrincipalName && t.kind != ews.SIDSecurityID) {
+		return ews.ImpersonateSMTP(smtp)
+	}
+	t.mu.RLock()
+	id, ok := t.byMailbox[strings.ToLower(smtp)]
+	t.mu.RUnlock()
+	if !ok {
+		return ews.ImpersonateSMTP(smtp)
+	}
+	return ews.ConnectingSID{Kind: t.kind, Value: id, Anchor: smtp}
+}
