@@ -82,6 +82,8 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	}
 	cfg := opts.Config
 	a = &App{cfg: cfg, log: opts.Logger, clock: opts.Clock, registry: prometheus.NewRegistry()}
+	// Every error return sets a to nil first; keep the instance to close.
+	partial := a
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -90,7 +92,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	}
 	defer func() {
 		if err != nil {
-			a.close()
+			partial.close()
 			a = nil
 		}
 	}()

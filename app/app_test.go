@@ -22,6 +22,7 @@ import (
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/presence"
+	"github.com/calsync/calsync/store/boltstore"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -335,4 +336,37 @@ func TestImpersonationBySID(t *testing.T) {
 			t.Errorf("%s presence = %+v, %v; want a known availability", u, p, err)
 		}
 	}
+}
+
+// TestNewFailsCleanlyWhenTheAPIAddressIsTaken: a failing New (here the API
+// port is in use, e.g. by a second calsync) returns an error naming the
+// address, does not panic, and releases what it opened (the store).
+func TestNewFailsCleanlyWhenTheAPIAddressIsTaken(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfg := config.Defaults()
+	cfg.Exchange.EWSURL = "https://mail.example.com/EWS/Exchange.asmx"
+	cfg.Exchange.Auth = config.Auth{Method: config.AuthBasic, Username: "svc", Password: config.NewSecret("pw", "test")}
+	cfg.Users.Static = []string{"user1@example.com"}
+	cfg.Store.Path = filepath.Join(t.TempDir(), "calsync.db")
+	cfg.API.Listen = busy.Addr().String()
+
+	a, err := app.New(context.Background(), app.Options{Config: cfg})
+	if err == nil {
+		t.Fatal("New succeeded on an address already in use")
+	}
+	if a != nil {
+		t.Errorf("New returned an instance with the error %v", err)
+	}
+	if !strings.Contains(err.Error(), busy.Addr().String()) {
+		t.Errorf("error %q does not name the address in use", err)
+	}
+	st, err := boltstore.Open(cfg.Store.Path, boltstore.Options{LockTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("the failed New left the store open: %v", err)
+	}
+	st.Close()
 }

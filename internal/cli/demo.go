@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/calsync/calsync/app"
@@ -126,6 +127,9 @@ func demo(ctx context.Context, env Env, logger *slog.Logger, o demoOptions) erro
 	}
 
 	a, err := app.New(ctx, app.Options{Config: cfg, Logger: logger})
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w\nthe demo can listen elsewhere: calsync demo -listen 127.0.0.1:0 (picks a free port)", err)
+	}
 	if err != nil {
 		return err
 	}

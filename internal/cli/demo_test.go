@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -114,4 +115,24 @@ func TestDemo(t *testing.T) {
 		}
 		return u.Counts["available"] < 40
 	})
+}
+
+// TestDemoOnABusyPortSaysHowToMove: when the dashboard's port is taken the
+// demo exits non-zero, names the address and suggests -listen.
+func TestDemoOnABusyPortSaysHowToMove(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	var stdout, stderr syncBuffer
+	code := Main(context.Background(), Env{Args: []string{"demo", "--listen", busy.Addr().String(), "--mailboxes", "5"}, Stdout: &stdout, Stderr: &stderr})
+	if code == 0 {
+		t.Fatalf("demo on a busy port exited 0; stdout:\n%s", stdout.String())
+	}
+	for _, want := range []string{busy.Addr().String(), "address already in use", "calsync demo -listen 127.0.0.1:0"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not contain %q:\n%s", want, stderr.String())
+		}
+	}
 }
