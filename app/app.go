@@ -313,6 +313,7 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 		start("webhooks", a.dispatcher.Run)
 	}
 	start("health events", a.publishSyncHealth)
+	start("initial sync progress", a.reportInitialSync)
 	start("users refresh", func(ctx context.Context) error { return a.usersLoop(ctx, reload) })
 	start("http", func(ctx context.Context) error {
 		go func() {
@@ -378,6 +379,49 @@ func (a *App) usersLoop(ctx context.Context, reload <-chan struct{}) error {
 
 // publishSyncHealth publishes a sync.health event whenever a mailbox's
 // state or last error changes, and re-plans that user's presence.
+// initialSyncLogEvery spaces the progress lines of the initial sync.
+const initialSyncLogEvery = 10 * time.Second
+
+// reportInitialSync logs the progress of the initial sync (every
+// initialSyncLogEvery while it lasts) and one summary when every mailbox
+// has settled: live, denied, or in back-off after a failure.
+func (a *App) reportInitialSync(ctx context.Context) error {
+	start := a.clock.Now()
+	lastLog := start
+	t := a.clock.NewTimer(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C():
+		}
+		counts := a.engine.StateCounts()
+		total := 0
+		for _, n := range counts {
+			total += n
+		}
+		live := counts[engine.StateLive]
+		failing := counts[engine.StateDenied] + counts[engine.StateBackoff]
+		now := a.clock.Now()
+		if live+failing >= total {
+			a.log.Info("initial sync done", "mailboxes", total, "live", live, "failing", failing,
+				"took", now.Sub(start).Round(time.Millisecond).String())
+			if failing > 0 {
+				a.log.Warn("some mailboxes do not sync; GET /readyz or the dashboard's sync health lists them with the EWS code and a fix",
+					"failing", failing)
+			}
+			return nil
+		}
+		if now.Sub(lastLog) >= initialSyncLogEvery {
+			lastLog = now
+			a.log.Info("initial sync", "live", live, "of", total, "failing", failing,
+				"percent", 100*live/max(total, 1))
+		}
+		t.Reset(time.Second)
+	}
+}
+
 func (a *App) publishSyncHealth(ctx context.Context) error {
 	type key struct {
 		state string

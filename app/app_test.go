@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,7 +49,7 @@ func startApp(t *testing.T, mode config.NotificationMode, users int, prepare ...
 
 // startAppWithConfig is startApp with a hook that adjusts the config
 // before the app is built.
-func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, adjust func(*config.Config, *ewsmem.Simulator), prepare ...func(*ewsmem.Simulator)) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
+func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, adjust func(*config.Config, *ewsmem.Simulator, *app.Options), prepare ...func(*ewsmem.Simulator)) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
 	t.Helper()
 	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{
 		Options: ewsmem.Options{Mailboxes: users, Servers: 2, Seed: 7, Password: "s3cret-pw"},
@@ -72,14 +75,16 @@ func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, a
 	for i := 1; i <= users; i++ {
 		cfg.Users.Static = append(cfg.Users.Static, "user"+itoa(i)+"@example.com")
 	}
+	opts := app.Options{Config: cfg}
 	if adjust != nil {
-		adjust(cfg, sim)
+		adjust(cfg, sim, &opts)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), app.Options{Config: cfg, Listener: ln})
+	opts.Listener = ln
+	a, err := app.New(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
@@ -257,7 +262,7 @@ func TestPrivateItemsRevealedOnlyWhenARuleAllowsIt(t *testing.T) {
 		StatusText:    "Busy with {{.Subject}}",
 		RevealPrivate: true,
 	}}, presence.DefaultRules()...)}
-	sim, c, a := startAppWithConfig(t, config.Streaming, 2, func(cfg *config.Config, _ *ewsmem.Simulator) {
+	sim, c, a := startAppWithConfig(t, config.Streaming, 2, func(cfg *config.Config, _ *ewsmem.Simulator, _ *app.Options) {
 		compiled, err := presence.CompileRuleSet(rules)
 		if err != nil {
 			t.Fatalf("CompileRuleSet: %v", err)
@@ -301,7 +306,7 @@ func TestPrivateItemsRevealedOnlyWhenARuleAllowsIt(t *testing.T) {
 // CSV file): a SID that names no mailbox fails that user alone, and a user
 // without a SID falls back to the SMTP address.
 func TestImpersonationBySID(t *testing.T) {
-	_, c, a := startAppWithConfig(t, config.Streaming, 3, func(cfg *config.Config, sim *ewsmem.Simulator) {
+	_, c, a := startAppWithConfig(t, config.Streaming, 3, func(cfg *config.Config, sim *ewsmem.Simulator, _ *app.Options) {
 		sid1, ok := sim.SIDOf("user1@example.com")
 		if !ok {
 			t.Fatal("simulator has no SID for user1")
@@ -369,4 +374,42 @@ func TestNewFailsCleanlyWhenTheAPIAddressIsTaken(t *testing.T) {
 		t.Fatalf("the failed New left the store open: %v", err)
 	}
 	st.Close()
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger and a test to share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestInitialSyncIsReported: the service logs one summary when every
+// mailbox has settled, counting the live and the failing ones.
+func TestInitialSyncIsReported(t *testing.T) {
+	var logs lockedBuffer
+	startAppWithConfig(t, config.Streaming, 3, func(cfg *config.Config, sim *ewsmem.Simulator, opts *app.Options) {
+		if err := sim.SetImpersonationScope(sim.ServiceAccount(), []string{"user1@example.com", "user2@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	waitFor(t, "the initial sync summary in the log", 30*time.Second, func() bool {
+		return strings.Contains(logs.String(), "initial sync done")
+	})
+	for _, want := range []string{"mailboxes=3", "live=2", "failing=1", "some mailboxes do not sync"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
 }
