@@ -347,10 +347,16 @@ func (a *App) refreshUsers(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("app: reading the users to sync: %w", err)
 	}
-	a.known.set(users)
+	removed := a.known.set(users)
 	a.engine.SetMailboxes(users)
+	for _, u := range removed {
+		a.scheduler.RemoveUser(u)
+	}
 	for _, u := range users {
 		a.scheduler.CalendarChanged(u)
+	}
+	if len(removed) > 0 {
+		a.log.Info("users no longer synced", "count", len(removed), "first", removed[0])
 	}
 	a.log.Info("users to sync", "count", len(users))
 	return nil
@@ -377,8 +383,6 @@ func (a *App) usersLoop(ctx context.Context, reload <-chan struct{}) error {
 	}
 }
 
-// publishSyncHealth publishes a sync.health event whenever a mailbox's
-// state or last error changes, and re-plans that user's presence.
 // initialSyncLogEvery spaces the progress lines of the initial sync.
 const initialSyncLogEvery = 10 * time.Second
 
@@ -422,6 +426,8 @@ func (a *App) reportInitialSync(ctx context.Context) error {
 	}
 }
 
+// publishSyncHealth publishes a sync.health event whenever a mailbox's
+// state or last error changes, and re-plans that user's presence.
 func (a *App) publishSyncHealth(ctx context.Context) error {
 	type key struct {
 		state string

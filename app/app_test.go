@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +47,10 @@ func startApp(t *testing.T, mode config.NotificationMode, users int, prepare ...
 	t.Helper()
 	return startAppWithConfig(t, mode, users, nil, prepare...)
 }
+
+// reloads hands a test's reload channel (SIGHUP in calsync run) to
+// startAppWithConfig, keyed by the config the test adjusted.
+var reloads = map[*config.Config]chan struct{}{}
 
 // startAppWithConfig is startApp with a hook that adjusts the config
 // before the app is built.
@@ -90,7 +95,7 @@ func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, a
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, nil) }()
+	go func() { done <- a.Run(ctx, reloads[cfg]) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -411,5 +416,41 @@ func TestInitialSyncIsReported(t *testing.T) {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
 		}
+	}
+}
+
+// TestReloadAddsAndRemovesUsers: a reload (SIGHUP) re-reads the users
+// source; a user added to the CSV file starts syncing and a removed one
+// stops, without a restart.
+func TestReloadAddsAndRemovesUsers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users.csv")
+	if err := os.WriteFile(path, []byte("user1@example.com\nuser2@example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload := make(chan struct{}, 1)
+	_, c, a := startAppWithConfig(t, config.Streaming, 3, func(cfg *config.Config, _ *ewsmem.Simulator, _ *app.Options) {
+		cfg.Users.Static = nil
+		cfg.Users.CSVFile = path
+		reloads[cfg] = reload
+	})
+	synced := func() string {
+		var users []string
+		for _, st := range a.Engine().Statuses() {
+			if st.State == engine.StateLive {
+				users = append(users, st.SMTP)
+			}
+		}
+		sort.Strings(users)
+		return strings.Join(users, ",")
+	}
+	waitFor(t, "user1 and user2 live", 30*time.Second, func() bool { return synced() == "user1@example.com,user2@example.com" })
+
+	if err := os.WriteFile(path, []byte("user2@example.com\nuser3@example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload <- struct{}{}
+	waitFor(t, "user2 and user3 live, user1 gone", 30*time.Second, func() bool { return synced() == "user2@example.com,user3@example.com" })
+	if _, err := c.Presence(context.Background(), "user1@example.com"); err == nil {
+		t.Error("the API still answers presence for user1 after it was removed")
 	}
 }

@@ -18,14 +18,22 @@ type userSet struct {
 	users map[string]bool // lower-case SMTP
 }
 
-func (s *userSet) set(users []string) {
+// set replaces the set and returns the users that left it.
+func (s *userSet) set(users []string) (removed []string) {
 	m := make(map[string]bool, len(users))
 	for _, u := range users {
 		m[strings.ToLower(u)] = true
 	}
 	s.mu.Lock()
+	for u := range s.users {
+		if !m[u] {
+			removed = append(removed, u)
+		}
+	}
 	s.users = m
 	s.mu.Unlock()
+	sort.Strings(removed)
+	return removed
 }
 
 func (s *userSet) list(context.Context) ([]string, error) {
