@@ -128,7 +128,7 @@ type Notifications struct {
 	// HeartbeatTimeout declares a silent stream dead (default 90s).
 	HeartbeatTimeout time.Duration
 	// CoalesceDelay gathers notifications for a mailbox before re-reading
-	// it (default 50ms).
+	// it (default 2s).
 	CoalesceDelay time.Duration
 	// ReconcileInterval re-reads every mailbox periodically (default 1h).
 	ReconcileInterval time.Duration

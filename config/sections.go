@@ -16,7 +16,7 @@ const (
 	defaultPullTimeout       = 30 * time.Minute
 	defaultConnectionTimeout = 30 * time.Minute
 	defaultHeartbeatTimeout  = 90 * time.Second
-	defaultCoalesceDelay     = 50 * time.Millisecond
+	defaultCoalesceDelay     = 2 * time.Second
 	defaultOOFInterval       = 15 * time.Minute
 	defaultReconcileInterval = time.Hour
 	defaultMaxBackOff        = 5 * time.Minute

@@ -237,6 +237,9 @@ func TestGroupingAndAffinity(t *testing.T) {
 		for _, g := range gs {
 			total := 0
 			for _, c := range g.Connections {
+				if c.State != "open" {
+					return false
+				}
 				total += c.Subscriptions
 			}
 			if total != 225 || len(g.Connections) != 2 {

@@ -58,9 +58,9 @@ type Options struct {
 	// Window is the rolling window (default 1 day before, 14 after).
 	Window WindowConfig
 	// CoalesceDelay is how long notifications for a mailbox are gathered
-	// before the window is re-read (default 50 ms: one change raises a
-	// burst of events within milliseconds; raise it on a server whose
-	// events trickle in over seconds).
+	// before the window is re-read (default 2 s: one change raises a burst
+	// of events, and calendar work creates short-lived FreeBusy items, over
+	// a few seconds; EWS guidance is to wait that long before re-reading).
 	CoalesceDelay time.Duration
 	// ReconcileInterval re-reads every mailbox periodically even without
 	// notifications (default 1 h, spread with jitter; negative disables).
@@ -145,7 +145,7 @@ func (o *Options) setDefaults() error {
 			*d = v
 		}
 	}
-	def(&o.CoalesceDelay, 50*time.Millisecond)
+	def(&o.CoalesceDelay, 2*time.Second)
 	def(&o.ReconcileInterval, time.Hour)
 	def(&o.PullInterval, 30*time.Second)
 	def(&o.PullTimeout, 30*time.Minute)

@@ -9,6 +9,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -48,6 +49,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	changes := fs.Int("changes", 200, "changes made to measure change-to-synced delay")
 	idle := fs.Duration("idle", 10*time.Second, "idle period over which idle CPU is measured")
 	exe := fs.String("sim-exe", "", "binary that serves `bench -serve-sim` (default: this executable)")
+	coalesce := fs.Duration("coalesce", 50*time.Millisecond, "the engine's coalescing delay (calsync's default is 2s; the bench measures the reaction itself)")
 	verbose := fs.Bool("v", false, "log engine warnings to stderr")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: calsync bench [flags]\n\nRuns the Exchange simulator in a child process and measures the sync engine against it.")
@@ -80,7 +82,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var results []Result
 	for _, n := range ns {
 		fmt.Fprintf(stderr, "bench: %d mailboxes …\n", n)
-		r, err := Run(ctx, Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, SimExe: *exe, Logger: logger, Stderr: stderr})
+		r, err := Run(ctx, Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr})
 		if err != nil {
 			fmt.Fprintf(stderr, "bench: %d mailboxes: %v\n", n, err)
 			return 1
@@ -97,6 +99,8 @@ type Config struct {
 	Servers   int
 	Changes   int
 	Idle      time.Duration
+	// CoalesceDelay is the engine's coalescing delay (0: 50 ms).
+	CoalesceDelay time.Duration
 	// SimExe serves `bench -serve-sim`.
 	SimExe string
 	Logger *slog.Logger
@@ -174,7 +178,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	reg := prometheus.NewRegistry()
 	e, err := engine.New(engine.Options{Store: st, Exchange: ewsexchange.NewClient(client, sim.url+"/autodiscover/autodiscover.svc"),
-		Logger: cfg.Logger, OnCalendarChanged: changed, Registerer: reg})
+		Logger: cfg.Logger, OnCalendarChanged: changed, Registerer: reg, CoalesceDelay: cmp.Or(cfg.CoalesceDelay, 50*time.Millisecond)})
 	if err != nil {
 		return res, err
 	}
