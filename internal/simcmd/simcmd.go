@@ -32,6 +32,7 @@ type config struct {
 	latency        time.Duration
 	churn          float64
 	throttling     string
+	syncCalls      int
 	auth           string
 	heartbeat      time.Duration
 	scope          string
@@ -57,6 +58,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.latency, "latency", 0, "latency added to every EWS operation (e.g. 50ms)")
 	fs.Float64Var(&c.churn, "churn", 0, "calendar changes per second spread over the mailboxes (0 = none)")
 	fs.StringVar(&c.throttling, "throttling", "default", "throttling policy: default (Exchange 2016/2019 defaults), exo (EWSMaxSubscriptions 20) or unlimited (like NoThrottlingPolicy)")
+	fs.IntVar(&c.syncCalls, "concurrent-sync-calls", 0, "ConcurrentSyncCalls: SyncFolderItems calls in flight per budget before ErrorServerBusy (0 = the --throttling policy's value, 5 unless unlimited; -1 = unlimited)")
 	fs.StringVar(&c.auth, "auth", "basic,ntlm", "accepted authentication: comma-separated basic, ntlm, or none")
 	fs.DurationVar(&c.heartbeat, "heartbeat", 45*time.Second, "streaming ConnectionStatus OK interval")
 	fs.StringVar(&c.scope, "impersonation-scope", "", "comma-separated addresses the service account may impersonate (default: all)")
@@ -87,6 +89,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("simcmd: --churn must not be negative")
 	case c.heartbeat < time.Second:
 		return nil, fmt.Errorf("simcmd: --heartbeat %s is shorter than 1s", c.heartbeat)
+	case c.syncCalls < -1:
+		return nil, fmt.Errorf("simcmd: --concurrent-sync-calls %d: want -1 (unlimited), 0 (policy default) or a positive limit", c.syncCalls)
 	case c.throttling != "default" && c.throttling != "unlimited" && c.throttling != "exo":
 		return nil, fmt.Errorf("simcmd: --throttling %q: want default, exo or unlimited", c.throttling)
 	case c.password == "":
@@ -117,12 +121,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "sim")
+// policyOf is the throttling policy the flags select.
+func policyOf(c *config) ewsmem.Policy {
 	policy := ewsmem.DefaultPolicy()
 	switch c.throttling {
 	case "unlimited":
@@ -130,6 +130,22 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	case "exo":
 		policy = ewsmem.ExchangeOnlinePolicy()
 	}
+	switch {
+	case c.syncCalls < 0:
+		policy.ConcurrentSyncCalls = ewsmem.Unlimited
+	case c.syncCalls > 0:
+		policy.ConcurrentSyncCalls = c.syncCalls
+	}
+	return policy
+}
+
+func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "sim")
+	policy := policyOf(c)
 	o := ewsmem.SimulatorOptions{Options: ewsmem.Options{Logger: logger, Domain: c.domain, Mailboxes: c.mailboxes, Servers: c.servers,
 		Seed: c.seed, Generate: c.generate, Policy: &policy, ServiceAccount: c.serviceAccount, Password: c.password, StreamingHeartbeat: c.heartbeat},
 		ExchangeNotificationNamespace: c.exchangeNS}

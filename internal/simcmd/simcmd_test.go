@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 )
 
 func TestFlagsValidation(t *testing.T) {
@@ -23,6 +25,7 @@ func TestFlagsValidation(t *testing.T) {
 		{[]string{"--throttling", "none"}, 2},
 		{[]string{"--servers", "0"}, 2},
 		{[]string{"--mailboxes", "-1"}, 2},
+		{[]string{"--concurrent-sync-calls", "-2"}, 2},
 		{[]string{"extra"}, 2},
 		{[]string{"--auth", "kerberos", "--listen", "127.0.0.1:0"}, 1},
 		{[]string{"--tls-cert", "a.pem"}, 2},
@@ -37,9 +40,32 @@ func TestFlagsValidation(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	Main(context.Background(), []string{"--help"}, &out, &errb)
-	for _, f := range []string{"listen", "mailboxes", "domain", "service-account", "password", "seed", "servers", "latency", "churn", "throttling", "auth", "heartbeat"} {
+	for _, f := range []string{"listen", "mailboxes", "domain", "service-account", "password", "seed", "servers", "latency", "churn", "throttling", "concurrent-sync-calls", "auth", "heartbeat"} {
 		if !strings.Contains(errb.String(), "-"+f) {
 			t.Errorf("--help does not document -%s", f)
+		}
+	}
+}
+
+func TestPolicyFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{nil, 5},
+		{[]string{"--throttling", "exo"}, 5},
+		{[]string{"--throttling", "unlimited"}, ewsmem.Unlimited},
+		{[]string{"--concurrent-sync-calls", "2"}, 2},
+		{[]string{"--concurrent-sync-calls", "-1"}, ewsmem.Unlimited},
+		{[]string{"--throttling", "unlimited", "--concurrent-sync-calls", "3"}, 3},
+	}
+	for _, tt := range tests {
+		c, err := parse(tt.args, io.Discard)
+		if err != nil {
+			t.Fatalf("parse(%q) = %v", tt.args, err)
+		}
+		if got := policyOf(c).ConcurrentSyncCalls; got != tt.want {
+			t.Errorf("policyOf(%q).ConcurrentSyncCalls = %d, want %d", tt.args, got, tt.want)
 		}
 	}
 }

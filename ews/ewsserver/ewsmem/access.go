@@ -114,7 +114,7 @@ func (x *Exchange) Admit(ctx context.Context, c *ewsserver.Caller) (func(), erro
 			}
 		}
 	}
-	release, terr := x.throttle.admit(budgetKey(c))
+	release, terr := x.throttle.admit(budgetKey(c), isSyncOperation(c.Operation))
 	if terr != nil {
 		x.stats.throttled(c.Operation)
 		return nil, terr.asError()
@@ -126,11 +126,19 @@ func (t *throttleError) asError() error {
 	switch {
 	case t.http503:
 		return &ews.HTTPError{StatusCode: 503, Status: "503 Service Unavailable"}
+	case t.code == "ErrorServerBusy" && t.policy == policyConcurrentSyncCalls:
+		// Exchange Online answers a response message (HTTP 200) with the
+		// policy part in the text and the back-off in MessageXml
+		// (mustang-im/mustang#121).
+		return ewsserver.Fail(ews.ErrorServerBusy,
+			fmt.Sprintf("The server cannot service this request right now. Try again later. This operation exceeds the throttling budget for policy part '%s', policy value '%d',  Budget type: 'Ews'.  Suggested backoff time %d ms.",
+				t.policy, t.limit, t.backOff.Milliseconds()),
+			ews.ValueBackOffMilliseconds, strconv.FormatInt(t.backOff.Milliseconds(), 10))
 	case t.code == "ErrorServerBusy":
 		return ewsserver.ServerBusy(t.backOff, true)
 	default:
 		return ewsserver.Fail(ews.ErrorExceededConnectionCount,
-			"You have exceeded the maximum number of objects that can be returned for the find operation. Use paging to reduce the result size and try your request again.",
+			"You have exceeded the available concurrent connections for your account.  Try again once your other requests have completed.",
 			"Policy", t.policy, "MaxConcurrencyLimit", strconv.Itoa(t.limit),
 			"ErrorMessage", fmt.Sprintf("This operation exceeds the throttling budget for policy part '%s', policy value '%d'. Suggested backoff time 0 ms.", t.policy, t.limit))
 	}

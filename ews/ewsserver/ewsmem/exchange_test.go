@@ -2,6 +2,7 @@ package ewsmem_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -400,5 +401,59 @@ func TestSubscriptionLimitAndSweep(t *testing.T) {
 	fc.Advance(31 * time.Minute)
 	if _, err := x.Subscribe(ctx, c, req); err != nil {
 		t.Errorf("Subscribe after TTL = %v", err)
+	}
+}
+
+func TestConcurrentSyncCalls(t *testing.T) {
+	p := ewsmem.DefaultPolicy()
+	if p.ConcurrentSyncCalls != 5 || p.SyncCallsBackOff != 5*time.Second {
+		t.Fatalf("DefaultPolicy() ConcurrentSyncCalls = %d, back-off %s, want 5 and 5s", p.ConcurrentSyncCalls, p.SyncCallsBackOff)
+	}
+	p.ConcurrentSyncCalls = 2
+	x, _ := newExchange(t, ewsmem.Options{Policy: &p})
+	ctx := context.Background()
+	caller := func(user, op string) *ewsserver.Caller {
+		c := svcCaller(x, user)
+		c.Operation = op
+		return c
+	}
+	r1, err1 := x.Admit(ctx, caller("user1@example.com", "SyncFolderItems"))
+	r2, err2 := x.Admit(ctx, caller("user1@example.com", "SyncFolderHierarchy"))
+	if err1 != nil || err2 != nil {
+		t.Fatalf("first two sync calls = %v, %v", err1, err2)
+	}
+	_, err := x.Admit(ctx, caller("user1@example.com", "SyncFolderItems"))
+	var re *ews.ResponseError
+	if e, ok := err.(*ews.ResponseError); ok {
+		re = e
+	}
+	if re == nil || re.Code != ews.ErrorServerBusy || re.Class != ews.ClassError || re.BackOff != 5*time.Second ||
+		re.MessageXml[ews.ValueBackOffMilliseconds] != "5000" || !strings.Contains(re.MessageText, "'ConcurrentSyncCalls', policy value '2'") {
+		t.Fatalf("third concurrent sync call = %#v, want a response message ErrorServerBusy with BackOffMilliseconds 5000", err)
+	}
+	// Other operations of the same budget and sync calls of another
+	// impersonated user's budget copy still pass.
+	admit(t, x, caller("user1@example.com", "FindItem"))
+	admit(t, x, caller("user2@example.com", "SyncFolderItems"))
+	// A finished sync call frees its slot.
+	r1()
+	admit(t, x, caller("user1@example.com", "SyncFolderItems"))
+	r2()
+	if got := x.Stats().Throttled["ErrorServerBusy"]; got != 1 {
+		t.Errorf("stats throttled ErrorServerBusy = %d, want 1", got)
+	}
+	// Unlimited switches the limit off.
+	p.ConcurrentSyncCalls = ewsmem.Unlimited
+	x.SetPolicy(p)
+	var releases []func()
+	for i := 0; i < 10; i++ {
+		r, err := x.Admit(ctx, caller("user1@example.com", "SyncFolderItems"))
+		if err != nil {
+			t.Fatalf("sync call %d with Unlimited = %v", i, err)
+		}
+		releases = append(releases, r)
+	}
+	for _, r := range releases {
+		r()
 	}
 }

@@ -48,6 +48,17 @@ type Policy struct {
 	// at once before answering HTTP 503 (IIS queue overflow); Unlimited or 0
 	// switches it off.
 	GlobalQueueLimit int
+	// ConcurrentSyncCalls is the number of SyncFolderItems and
+	// SyncFolderHierarchy calls in flight per budget (a policy parameter of
+	// Exchange 2016/2019 and Exchange Online for which Microsoft publishes
+	// no default). A further sync call answers ErrorServerBusy with
+	// SyncCallsBackOff. Default 5, the value Exchange Online reported in
+	// its error text (unofficial: mustang-im/mustang#121); Unlimited or 0
+	// switches it off.
+	ConcurrentSyncCalls int
+	// SyncCallsBackOff is the BackOffMilliseconds sent when
+	// ConcurrentSyncCalls is exceeded (5000 ms observed, unofficial).
+	SyncCallsBackOff time.Duration
 }
 
 // DefaultPolicy returns Exchange 2016/2019's default EWS throttling values.
@@ -63,6 +74,8 @@ func DefaultPolicy() Policy {
 		FindCountLimit:         1000,
 		CostPerRequest:         10 * time.Millisecond,
 		GlobalQueueLimit:       Unlimited,
+		ConcurrentSyncCalls:    5,
+		SyncCallsBackOff:       5 * time.Second,
 	}
 }
 
@@ -90,6 +103,8 @@ func UnlimitedPolicy() Policy {
 		FindCountLimit:         1000,
 		CostPerRequest:         10 * time.Millisecond,
 		GlobalQueueLimit:       Unlimited,
+		ConcurrentSyncCalls:    Unlimited,
+		SyncCallsBackOff:       5 * time.Second,
 	}
 }
 
@@ -101,6 +116,7 @@ type budget struct {
 	balance   float64 // milliseconds
 	updated   time.Time
 	inFlight  int
+	syncCalls int // SyncFolderItems/SyncFolderHierarchy in flight
 	streaming int
 }
 
@@ -144,15 +160,26 @@ func (t *throttler) budgetLocked(key string) *budget {
 type throttleError struct {
 	code     string // ResponseCode
 	backOff  time.Duration
-	policy   string // MaxConcurrency / MaxStreamingConcurrency
+	policy   string // MaxConcurrency / MaxStreamingConcurrency / ConcurrentSyncCalls
 	limit    int
 	http503  bool
 	inflight bool
 }
 
-// admit charges one request to the budget key. It returns a release
-// function, or the throttling signal.
-func (t *throttler) admit(key string) (release func(), terr *throttleError) {
+// policyConcurrentSyncCalls names the policy part of the sync-call limit.
+const policyConcurrentSyncCalls = "ConcurrentSyncCalls"
+
+// isSyncOperation reports whether an EWS operation counts against
+// ConcurrentSyncCalls.
+func isSyncOperation(op string) bool {
+	return op == "SyncFolderItems" || op == "SyncFolderHierarchy"
+}
+
+// admit charges one request to the budget key; syncCall marks a
+// SyncFolderItems/SyncFolderHierarchy call, which also counts against
+// ConcurrentSyncCalls. It returns a release function, or the throttling
+// signal.
+func (t *throttler) admit(key string, syncCall bool) (release func(), terr *throttleError) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.policy
@@ -172,6 +199,10 @@ func (t *throttler) admit(key string) (release func(), terr *throttleError) {
 		t.throttled["ErrorExceededConnectionCount"]++
 		return nil, &throttleError{code: "ErrorExceededConnectionCount", policy: "MaxConcurrency", limit: p.MaxConcurrency}
 	}
+	if syncCall && limited(p.ConcurrentSyncCalls) && b.syncCalls >= p.ConcurrentSyncCalls {
+		t.throttled["ErrorServerBusy"]++
+		return nil, &throttleError{code: "ErrorServerBusy", backOff: p.SyncCallsBackOff, policy: policyConcurrentSyncCalls, limit: p.ConcurrentSyncCalls}
+	}
 	if p.CutoffBalance >= 0 && p.MaxBurst >= 0 && b.balance < -float64(p.CutoffBalance.Milliseconds()) {
 		t.throttled["ErrorServerBusy"]++
 		return nil, &throttleError{code: "ErrorServerBusy", backOff: t.backOffLocked(b)}
@@ -180,10 +211,16 @@ func (t *throttler) admit(key string) (release func(), terr *throttleError) {
 		b.balance -= float64(p.CostPerRequest.Milliseconds())
 	}
 	b.inFlight++
+	if syncCall {
+		b.syncCalls++
+	}
 	t.global++
 	return func() {
 		t.mu.Lock()
 		b.inFlight--
+		if syncCall {
+			b.syncCalls--
+		}
 		t.global--
 		t.mu.Unlock()
 	}, nil
