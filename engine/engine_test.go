@@ -370,6 +370,14 @@ func TestSetMailboxesAtRuntime(t *testing.T) {
 		t.Errorf("Status(alice) after removal error = %v, want ErrUnknownMailbox", err)
 	}
 	eventually(t, 5*time.Second, "alice unsubscribed", func() bool { return fx.countFor("Unsubscribe", "alice@example.org") == 1 })
+	// A removed user leaves no calendar data in the store.
+	eventually(t, 5*time.Second, "alice's stored data deleted", func() bool {
+		_, err := h.st.Mailbox(context.Background(), "alice@example.org")
+		return errors.Is(err, store.ErrNotFound)
+	})
+	if occs, _ := h.st.Occurrences(context.Background(), "alice@example.org", time.Time{}, time.Now().AddDate(1, 0, 0)); len(occs) != 0 {
+		t.Errorf("alice's occurrences still stored after removal: %d", len(occs))
+	}
 	if err := h.e.SyncNow(context.Background(), "bob@example.org"); err != nil {
 		t.Errorf("SyncNow(bob) = %v, want nil", err)
 	}

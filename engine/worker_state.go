@@ -125,7 +125,9 @@ func (w *worker) waitBackoff(d time.Duration) bool {
 }
 
 // finish runs when the worker stops: it leaves its streaming group, ends
-// the subscription of a removed mailbox and stores the final status.
+// the subscription of a removed mailbox and deletes what the store holds
+// for it (a user taken out of the users source leaves no calendar data
+// behind), or else stores the final status.
 func (w *worker) finish() {
 	w.mu.Lock()
 	removed := w.removed
@@ -157,6 +159,14 @@ func (w *worker) finish() {
 		delete(w.e.retiring, w.smtp)
 	}
 	w.e.mu.Unlock()
+	if removed {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 10*time.Second)
+		defer cancel()
+		if err := w.e.opts.Store.DeleteMailbox(ctx, w.smtp); err != nil && !errors.Is(err, store.ErrNotFound) {
+			w.e.log.Warn("deleting the stored data of a removed mailbox failed", "smtp", w.smtp, "err", err)
+		}
+		return
+	}
 	if known {
 		st.State = StateStopped
 		w.saveStatus(st)
