@@ -16,7 +16,8 @@
 //   - CommitWindow, SaveCheckpoint, SaveStatus and SaveOOF create the record
 //     of an unknown mailbox.
 //   - MarkDelivered and MarkFailed return ErrNotFound for an id that is not
-//     a live (pending) message.
+//     a live (pending) message; DeadLetter and RequeueDeadLetter return
+//     ErrNotFound for an id that is not a dead letter.
 //   - Occurrences with an empty or inverted range (end <= start) returns
 //     no occurrences.
 //   - Instants come back in UTC; empty Categories and Payload come back nil.
@@ -177,6 +178,39 @@ type OutboxMessage struct {
 	CreatedAt   time.Time
 	// Dead is set once the message exceeded the retry bound.
 	Dead bool
+	// DeadAt is when the message was dead-lettered (the failed attempt's
+	// Failure.At); zero while it is live.
+	DeadAt time.Time
+	// Requeues counts how often an administrator sent the message back
+	// from the dead letters (RequeueDeadLetter, RequeueDeadLetters).
+	Requeues int
+	// RequeuedAt is the last such re-queue, zero if none. The dispatcher
+	// measures the message's age bound from it rather than from CreatedAt.
+	RequeuedAt time.Time
+}
+
+// Failure is the outcome of one failed delivery attempt, for MarkFailed.
+type Failure struct {
+	// Error says what went wrong (never secrets); it becomes LastError.
+	Error string
+	// At is when the attempt failed; a dead letter keeps it as DeadAt.
+	At time.Time
+	// Next is when to try again; it becomes NextAttempt.
+	Next time.Time
+	// Dead moves the message to the dead letters, which unblocks the next
+	// message of its key.
+	Dead bool
+}
+
+// DeadLetterQuery selects dead letters for Outbox.DeadLetters.
+type DeadLetterQuery struct {
+	// Endpoint keeps only the dead letters of one endpoint; empty means all.
+	Endpoint string
+	// After keeps only messages with Seq > After. Paging: pass the Seq of
+	// the last message of the previous page.
+	After uint64
+	// Limit bounds the number of messages returned; <= 0 means no bound.
+	Limit int
 }
 
 // Outbox is the persistent webhook outbox.
@@ -189,11 +223,26 @@ type Outbox interface {
 	Due(ctx context.Context, endpoint string, now time.Time, limit int) ([]OutboxMessage, error)
 	// MarkDelivered removes a message from the outbox.
 	MarkDelivered(ctx context.Context, id string) error
-	// MarkFailed records a failed attempt: Attempts+1, LastError, NextAttempt;
-	// dead=true moves it to the dead-letter list.
-	MarkFailed(ctx context.Context, id string, errText string, next time.Time, dead bool) error
-	// DeadLetters lists dead messages of all endpoints, oldest first.
-	DeadLetters(ctx context.Context, limit int) ([]OutboxMessage, error)
+	// MarkFailed records a failed attempt: Attempts+1, LastError and
+	// NextAttempt from f; f.Dead moves it to the dead letters with DeadAt
+	// = f.At.
+	MarkFailed(ctx context.Context, id string, f Failure) error
+	// DeadLetters lists the dead messages q selects, oldest (lowest Seq)
+	// first.
+	DeadLetters(ctx context.Context, q DeadLetterQuery) ([]OutboxMessage, error)
+	// DeadLetter returns one dead message by id, or ErrNotFound when no
+	// dead message has that id (unknown, live, delivered or re-queued).
+	DeadLetter(ctx context.Context, id string) (OutboxMessage, error)
+	// RequeueDeadLetter moves one dead message back to the live outbox
+	// (see Requeued for its fields afterwards) and returns it as stored
+	// now, or ErrNotFound when no dead message has that id. The message
+	// keeps its ID and its Seq: it takes its original place in its key's
+	// queue, before any later message of that key still pending.
+	RequeueDeadLetter(ctx context.Context, id string, now time.Time) (OutboxMessage, error)
+	// RequeueDeadLetters does the same for every dead message of one
+	// endpoint in one transaction and returns how many it moved (0 when
+	// there were none).
+	RequeueDeadLetters(ctx context.Context, endpoint string, now time.Time) (int, error)
 	// OutboxStats counts pending and dead messages per endpoint.
 	OutboxStats(ctx context.Context) (map[string]OutboxCount, error)
 }
@@ -210,6 +259,21 @@ func NewMessageID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return hex.EncodeToString(b[:])
+}
+
+// Requeued returns dead message m as it is stored when it goes back to the
+// live outbox at now: not dead, no DeadAt, Attempts 0 (a fresh retry
+// budget), NextAttempt and RequeuedAt now, Requeues+1. ID, Seq, Key,
+// EventType, Payload, CreatedAt and LastError stay, so that the receiver
+// gets the same body under the same idempotency id. Every implementation
+// uses it so that they agree on what a re-queue means.
+func Requeued(m OutboxMessage, now time.Time) OutboxMessage {
+	now = now.UTC()
+	m.Dead, m.DeadAt = false, time.Time{}
+	m.Attempts = 0
+	m.NextAttempt, m.RequeuedAt = now, now
+	m.Requeues++
+	return m
 }
 
 // PrepareCommit checks a window commit and returns the occurrences to store:

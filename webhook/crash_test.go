@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/store/boltstore"
 )
 
@@ -192,7 +193,7 @@ func crashAndRecover(t *testing.T, conc int) {
 	if repeated > conc {
 		t.Errorf("%d deliveries repeated, more than the %d that can be in flight", repeated, conc)
 	}
-	dead, err := st.DeadLetters(t.Context(), 0)
+	dead, err := st.DeadLetters(t.Context(), store.DeadLetterQuery{})
 	if err != nil || len(dead) != 0 {
 		t.Errorf("dead letters after recovery: %v, %v", dead, err)
 	}

@@ -410,7 +410,7 @@ func (d *Dispatcher) attempt(ctx context.Context, ep *endpointState, m store.Out
 		dead, why = true, fmt.Sprintf("undelivered after %s", now.Sub(m.CreatedAt).Round(time.Second))
 	}
 	next := now.Add(max(d.backoff(attempts), retryAfter))
-	if err := d.opts.Outbox.MarkFailed(bookCtx, m.ID, err.Error(), next, dead); err != nil {
+	if err := d.opts.Outbox.MarkFailed(bookCtx, m.ID, store.Failure{Error: err.Error(), At: now, Next: next, Dead: dead}); err != nil {
 		log.Error("webhook: recording a failed attempt failed", "err", err)
 		return err
 	}

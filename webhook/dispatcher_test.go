@@ -137,10 +137,10 @@ func TestRetryScheduleWithFakeClock(t *testing.T) {
 		fake.Set(heads[0].NextAttempt)
 	}
 	waitFor(t, "dead letter", func() bool {
-		dead, _ := ob.DeadLetters(context.Background(), 0)
+		dead, _ := ob.DeadLetters(context.Background(), store.DeadLetterQuery{})
 		return len(dead) == 1
 	})
-	dead, _ := ob.DeadLetters(t.Context(), 0)
+	dead, _ := ob.DeadLetters(t.Context(), store.DeadLetterQuery{})
 	if dead[0].ID != ids[0] || dead[0].Attempts != 5 || !strings.Contains(dead[0].LastError, "HTTP 500") {
 		t.Errorf("dead letter = %+v", dead[0])
 	}
@@ -264,7 +264,7 @@ func TestDeadLetterBounds(t *testing.T) {
 			}
 			startDispatcher(t, d)
 			waitFor(t, "outbox drained", func() bool { return pending(t, ob, "hook") == 0 })
-			dead, err := ob.DeadLetters(t.Context(), 0)
+			dead, err := ob.DeadLetters(t.Context(), store.DeadLetterQuery{})
 			if err != nil || len(dead) != 1 {
 				t.Fatalf("dead letters = %+v, %v", dead, err)
 			}
@@ -330,7 +330,7 @@ func TestSecretsStayOutOfLogsAndErrors(t *testing.T) {
 	}
 	startDispatcher(t, d)
 	waitFor(t, "dead letter logged", func() bool { return strings.Contains(logs.String(), "dead-lettered") })
-	dead, _ := ob.DeadLetters(t.Context(), 0)
+	dead, _ := ob.DeadLetters(t.Context(), store.DeadLetterQuery{})
 	slog.New(slog.NewJSONHandler(logs, nil)).Info("endpoint", "ep", ep)
 	text := logs.String() + dead[0].LastError + ep.String()
 	for _, secret := range []string{"very-secret-hmac-key", "hookpass", "qtoken"} {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -57,8 +58,8 @@ func (s *Store) Enqueue(ctx context.Context, msgs []store.OutboxMessage) ([]stor
 				return fmt.Errorf("boltstore: enqueue: message id %q exists: %w", m.ID, store.ErrConflict)
 			}
 			seq++
-			m.Seq, m.Dead = seq, false
-			m.NextAttempt, m.CreatedAt = utc(m.NextAttempt), utc(m.CreatedAt)
+			m.Seq, m.Dead, m.DeadAt = seq, false, time.Time{}
+			m.NextAttempt, m.CreatedAt, m.RequeuedAt = utc(m.NextAttempt), utc(m.CreatedAt), utc(m.RequeuedAt)
 			if len(m.Payload) == 0 {
 				m.Payload = nil
 			} else {
@@ -116,6 +117,7 @@ func (s *Store) getMessage(tx *bolt.Tx, bucket []byte, seq []byte) (store.Outbox
 		m.Payload = nil
 	}
 	m.NextAttempt, m.CreatedAt = utc(m.NextAttempt), utc(m.CreatedAt)
+	m.DeadAt, m.RequeuedAt = utc(m.DeadAt), utc(m.RequeuedAt)
 	return m, nil
 }
 
@@ -198,21 +200,21 @@ func (s *Store) MarkDelivered(ctx context.Context, id string) error {
 	})
 }
 
-// MarkFailed records a failed attempt; dead=true moves the message to the
+// MarkFailed records a failed attempt; f.Dead moves the message to the
 // dead letters, which unblocks the next message of its key.
-func (s *Store) MarkFailed(ctx context.Context, id string, errText string, next time.Time, dead bool) error {
+func (s *Store) MarkFailed(ctx context.Context, id string, f store.Failure) error {
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		m, err := s.liveMessage(tx, id, "mark failed")
 		if err != nil {
 			return err
 		}
 		m.Attempts++
-		m.LastError = errText
-		m.NextAttempt = utc(next)
-		if !dead {
+		m.LastError = f.Error
+		m.NextAttempt = utc(f.Next)
+		if !f.Dead {
 			return s.putMessage(tx, bucketOutbox, m)
 		}
-		m.Dead = true
+		m.Dead, m.DeadAt = true, utc(f.At)
 		if err := s.removeLive(tx, m); err != nil {
 			return err
 		}
@@ -226,22 +228,125 @@ func (s *Store) MarkFailed(ctx context.Context, id string, errText string, next 
 	})
 }
 
-// DeadLetters lists dead messages of all endpoints, oldest first, up to
-// limit (<= 0: all).
-func (s *Store) DeadLetters(ctx context.Context, limit int) ([]store.OutboxMessage, error) {
+// DeadLetters lists the dead messages q selects, oldest first. It seeks to
+// q.After and reads the dead letters from there in Seq order; with an
+// endpoint filter it decodes the other endpoints' dead letters on the way.
+func (s *Store) DeadLetters(ctx context.Context, q store.DeadLetterQuery) ([]store.OutboxMessage, error) {
 	var out []store.OutboxMessage
 	err := s.view(ctx, func(tx *bolt.Tx) error {
+		if q.After == math.MaxUint64 {
+			return nil
+		}
 		c := tx.Bucket(bucketDead).Cursor()
-		for k, _ := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, _ = c.Next() {
+		for k, _ := c.Seek(seqKey(q.After + 1)); k != nil && (q.Limit <= 0 || len(out) < q.Limit); k, _ = c.Next() {
 			m, err := s.getMessage(tx, bucketDead, k)
 			if err != nil {
 				return err
+			}
+			if q.Endpoint != "" && m.Endpoint != q.Endpoint {
+				continue
 			}
 			out = append(out, m)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// deadMessage looks a dead message up by id.
+func (s *Store) deadMessage(tx *bolt.Tx, id string, op string) (store.OutboxMessage, error) {
+	ref := tx.Bucket(bucketIDs).Get([]byte(id))
+	if len(ref) != 9 || ref[8] != stateDead {
+		return store.OutboxMessage{}, fmt.Errorf("boltstore: %s %q: %w", op, id, store.ErrNotFound)
+	}
+	return s.getMessage(tx, bucketDead, ref[:8])
+}
+
+// DeadLetter returns one dead message by id.
+func (s *Store) DeadLetter(ctx context.Context, id string) (store.OutboxMessage, error) {
+	var m store.OutboxMessage
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		m, err = s.deadMessage(tx, id, "dead letter")
+		return err
+	})
+	return m, err
+}
+
+// revive moves dead message m back to the live outbox and its key's queue
+// under its Seq, as store.Requeued describes, and returns it as stored.
+// The caller adjusts the counters.
+func (s *Store) revive(tx *bolt.Tx, m store.OutboxMessage, now time.Time) (store.OutboxMessage, error) {
+	m = store.Requeued(m, now)
+	if err := tx.Bucket(bucketDead).Delete(seqKey(m.Seq)); err != nil {
+		return m, err
+	}
+	if err := s.putMessage(tx, bucketOutbox, m); err != nil {
+		return m, err
+	}
+	if err := tx.Bucket(bucketQueue).Put(queueKey(m.Endpoint, m.Key, m.Seq), []byte{}); err != nil {
+		return m, err
+	}
+	return m, tx.Bucket(bucketIDs).Put([]byte(m.ID), append(seqKey(m.Seq), stateLive))
+}
+
+// RequeueDeadLetter moves one dead message back to the live outbox under
+// its id and Seq, in one transaction.
+func (s *Store) RequeueDeadLetter(ctx context.Context, id string, now time.Time) (store.OutboxMessage, error) {
+	var out store.OutboxMessage
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		m, err := s.deadMessage(tx, id, "requeue dead letter")
+		if err != nil {
+			return err
+		}
+		if out, err = s.revive(tx, m, now); err != nil {
+			return err
+		}
+		return addCount(tx, m.Endpoint, 1, -1)
+	})
+	if err != nil {
+		return store.OutboxMessage{}, err
+	}
+	return out, nil
+}
+
+// RequeueDeadLetters moves every dead message of an endpoint back to the
+// live outbox in one transaction and returns how many. It reads every dead
+// letter to find the endpoint's.
+func (s *Store) RequeueDeadLetters(ctx context.Context, endpoint string, now time.Time) (int, error) {
+	if endpoint == "" {
+		return 0, fmt.Errorf("boltstore: requeue dead letters needs an endpoint name")
+	}
+	var n int
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		n = 0 // a retried batch starts over
+		// Collect first: bolt cursors must not run over keys being deleted.
+		var msgs []store.OutboxMessage
+		c := tx.Bucket(bucketDead).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			m, err := s.getMessage(tx, bucketDead, k)
+			if err != nil {
+				return err
+			}
+			if m.Endpoint == endpoint {
+				msgs = append(msgs, m)
+			}
+		}
+		for _, m := range msgs {
+			if _, err := s.revive(tx, m, now); err != nil {
+				return err
+			}
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+		n = len(msgs)
+		return addCount(tx, endpoint, n, -n)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // OutboxStats counts pending and dead messages per endpoint from counters

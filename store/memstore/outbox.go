@@ -33,9 +33,10 @@ func (s *Store) Enqueue(ctx context.Context, msgs []store.OutboxMessage) ([]stor
 		}
 		s.seq++
 		m.Seq = s.seq
-		m.Dead = false
+		m.Dead, m.DeadAt = false, time.Time{}
 		m.NextAttempt = utc(m.NextAttempt)
 		m.CreatedAt = utc(m.CreatedAt)
+		m.RequeuedAt = utc(m.RequeuedAt)
 		stored := m
 		s.outbox[m.ID] = &stored
 		out[i] = copyMessage(m)
@@ -100,9 +101,9 @@ func (s *Store) MarkDelivered(ctx context.Context, id string) error {
 	return nil
 }
 
-// MarkFailed records a failed attempt; dead=true moves the message to the
+// MarkFailed records a failed attempt; f.Dead moves the message to the
 // dead letters, which unblocks the next message of its key.
-func (s *Store) MarkFailed(ctx context.Context, id string, errText string, next time.Time, dead bool) error {
+func (s *Store) MarkFailed(ctx context.Context, id string, f store.Failure) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.checkLocked(ctx); err != nil {
@@ -113,28 +114,81 @@ func (s *Store) MarkFailed(ctx context.Context, id string, errText string, next 
 		return fmt.Errorf("memstore: mark failed %q: %w", id, store.ErrNotFound)
 	}
 	m.Attempts++
-	m.LastError = errText
-	m.NextAttempt = utc(next)
-	m.Dead = dead
+	m.LastError = f.Error
+	m.NextAttempt = utc(f.Next)
+	m.Dead = f.Dead
+	if f.Dead {
+		m.DeadAt = utc(f.At)
+	}
 	return nil
 }
 
-// DeadLetters lists dead messages of all endpoints, oldest first, up to
-// limit (<= 0: all).
-func (s *Store) DeadLetters(ctx context.Context, limit int) ([]store.OutboxMessage, error) {
+// DeadLetters lists the dead messages q selects, oldest first.
+func (s *Store) DeadLetters(ctx context.Context, q store.DeadLetterQuery) ([]store.OutboxMessage, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.checkLocked(ctx); err != nil {
 		return nil, err
 	}
 	var out []store.OutboxMessage
-	for _, m := range s.sortedLocked("", true) {
+	for _, m := range s.sortedLocked(q.Endpoint, true) {
+		if m.Seq <= q.After {
+			continue
+		}
 		out = append(out, copyMessage(*m))
-		if limit > 0 && len(out) == limit {
+		if q.Limit > 0 && len(out) == q.Limit {
 			break
 		}
 	}
 	return out, nil
+}
+
+// DeadLetter returns one dead message by id.
+func (s *Store) DeadLetter(ctx context.Context, id string) (store.OutboxMessage, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.checkLocked(ctx); err != nil {
+		return store.OutboxMessage{}, err
+	}
+	m := s.outbox[id]
+	if m == nil || !m.Dead {
+		return store.OutboxMessage{}, fmt.Errorf("memstore: dead letter %q: %w", id, store.ErrNotFound)
+	}
+	return copyMessage(*m), nil
+}
+
+// RequeueDeadLetter moves one dead message back to the live outbox under
+// its id and Seq.
+func (s *Store) RequeueDeadLetter(ctx context.Context, id string, now time.Time) (store.OutboxMessage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkLocked(ctx); err != nil {
+		return store.OutboxMessage{}, err
+	}
+	m := s.outbox[id]
+	if m == nil || !m.Dead {
+		return store.OutboxMessage{}, fmt.Errorf("memstore: requeue dead letter %q: %w", id, store.ErrNotFound)
+	}
+	*m = store.Requeued(*m, now)
+	return copyMessage(*m), nil
+}
+
+// RequeueDeadLetters moves every dead message of an endpoint back to the
+// live outbox and returns how many.
+func (s *Store) RequeueDeadLetters(ctx context.Context, endpoint string, now time.Time) (int, error) {
+	if endpoint == "" {
+		return 0, fmt.Errorf("memstore: requeue dead letters needs an endpoint name")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkLocked(ctx); err != nil {
+		return 0, err
+	}
+	dead := s.sortedLocked(endpoint, true)
+	for _, m := range dead {
+		*m = store.Requeued(*m, now)
+	}
+	return len(dead), nil
 }
 
 // OutboxStats counts pending and dead messages per endpoint.

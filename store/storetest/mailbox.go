@@ -283,7 +283,7 @@ func testNotFound(t *testing.T, st store.Store) {
 	wantErr(t, "Occurrences", err, store.ErrNotFound)
 	wantErr(t, "DeleteMailbox", st.DeleteMailbox(ctxT(t), "nobody@example.com"), store.ErrNotFound)
 	wantErr(t, "MarkDelivered", st.MarkDelivered(ctxT(t), "no-such-id"), store.ErrNotFound)
-	wantErr(t, "MarkFailed", st.MarkFailed(ctxT(t), "no-such-id", "x", at(1), false), store.ErrNotFound)
+	wantErr(t, "MarkFailed", st.MarkFailed(ctxT(t), "no-such-id", failure("x", 1, 1, false)), store.ErrNotFound)
 	recs, err := st.Mailboxes(ctxT(t))
 	must(t, err, "Mailboxes")
 	if len(recs) != 0 {

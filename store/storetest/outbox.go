@@ -110,7 +110,7 @@ func testOutboxNextAttempt(t *testing.T, st store.Store) {
 	later := msg("hook", "bob", "e1")
 	later.NextAttempt = at(2)
 	m := enqueue(t, st, msg("hook", "alice", "e1"), msg("hook", "alice", "e2"), later)
-	must(t, st.MarkFailed(ctxT(t), m[0].ID, "HTTP 503", at(1), false), "MarkFailed")
+	must(t, st.MarkFailed(ctxT(t), m[0].ID, failure("HTTP 503", 0.5, 1, false)), "MarkFailed")
 	tests := []struct {
 		now  float64
 		want []string
@@ -138,27 +138,27 @@ func testOutboxNextAttempt(t *testing.T, st store.Store) {
 
 func testOutboxDeadLetter(t *testing.T, st store.Store) {
 	m := enqueue(t, st, msg("hook", "alice", "e1"), msg("hook", "alice", "e2"), msg("other", "bob", "e1"))
-	must(t, st.MarkFailed(ctxT(t), m[0].ID, "HTTP 500", at(1), false), "MarkFailed 1")
-	must(t, st.MarkFailed(ctxT(t), m[0].ID, "HTTP 500", at(2), false), "MarkFailed 2")
-	must(t, st.MarkFailed(ctxT(t), m[0].ID, "HTTP 410 Gone", at(3), true), "MarkFailed dead")
+	must(t, st.MarkFailed(ctxT(t), m[0].ID, failure("HTTP 500", 0, 1, false)), "MarkFailed 1")
+	must(t, st.MarkFailed(ctxT(t), m[0].ID, failure("HTTP 500", 1, 2, false)), "MarkFailed 2")
+	must(t, st.MarkFailed(ctxT(t), m[0].ID, failure("HTTP 410 Gone", 2.5, 3, true)), "MarkFailed dead")
 	if got, want := due(t, st, "hook", at(0), 0), []string{m[1].ID}; !reflect.DeepEqual(got, want) {
 		t.Errorf("dead head must unblock its key: due = %v, want %v", got, want)
 	}
-	must(t, st.MarkFailed(ctxT(t), m[2].ID, "timeout", at(3), true), "MarkFailed other dead")
-	dead, err := st.DeadLetters(ctxT(t), 0)
+	must(t, st.MarkFailed(ctxT(t), m[2].ID, failure("timeout", 2.75, 3, true)), "MarkFailed other dead")
+	dead, err := st.DeadLetters(ctxT(t), store.DeadLetterQuery{})
 	must(t, err, "DeadLetters")
 	if len(dead) != 2 || dead[0].ID != m[0].ID || dead[1].ID != m[2].ID {
 		t.Fatalf("dead letters = %v, want [%s %s]", msgIDs(dead), m[0].ID, m[2].ID)
 	}
 	want := m[0]
-	want.Attempts, want.LastError, want.NextAttempt, want.Dead = 3, "HTTP 410 Gone", at(3), true
+	want.Attempts, want.LastError, want.NextAttempt, want.Dead, want.DeadAt = 3, "HTTP 410 Gone", at(3), true, at(2.5)
 	if err := diff("dead letter", dead[0], want); err != nil {
 		t.Error(err)
 	}
-	if dl, err := st.DeadLetters(ctxT(t), 1); err != nil || len(dl) != 1 || dl[0].ID != m[0].ID {
+	if dl, err := st.DeadLetters(ctxT(t), store.DeadLetterQuery{Limit: 1}); err != nil || len(dl) != 1 || dl[0].ID != m[0].ID {
 		t.Errorf("DeadLetters(limit 1) = %v, %v", msgIDs(dl), err)
 	}
-	wantErr(t, "MarkFailed on a dead message", st.MarkFailed(ctxT(t), m[0].ID, "x", at(4), false), store.ErrNotFound)
+	wantErr(t, "MarkFailed on a dead message", st.MarkFailed(ctxT(t), m[0].ID, failure("x", 4, 4, false)), store.ErrNotFound)
 	wantErr(t, "MarkDelivered on a dead message", st.MarkDelivered(ctxT(t), m[0].ID), store.ErrNotFound)
 	stats, err := st.OutboxStats(ctxT(t))
 	must(t, err, "OutboxStats")
@@ -212,8 +212,11 @@ func calls(ctx context.Context, st store.Store) map[string]error {
 	_, errs["Enqueue"] = st.Enqueue(ctx, []store.OutboxMessage{msg("hook", "a", "e")})
 	_, errs["Due"] = st.Due(ctx, "hook", at(0), 0)
 	errs["MarkDelivered"] = st.MarkDelivered(ctx, "id")
-	errs["MarkFailed"] = st.MarkFailed(ctx, "id", "x", at(0), false)
-	_, errs["DeadLetters"] = st.DeadLetters(ctx, 0)
+	errs["MarkFailed"] = st.MarkFailed(ctx, "id", failure("x", 0, 0, false))
+	_, errs["DeadLetters"] = st.DeadLetters(ctx, store.DeadLetterQuery{})
+	_, errs["DeadLetter"] = st.DeadLetter(ctx, "id")
+	_, errs["RequeueDeadLetter"] = st.RequeueDeadLetter(ctx, "id", at(0))
+	_, errs["RequeueDeadLetters"] = st.RequeueDeadLetters(ctx, "hook", at(0))
 	_, errs["OutboxStats"] = st.OutboxStats(ctx)
 	errs["DeleteMailbox"] = st.DeleteMailbox(ctx, alice)
 	return errs

@@ -27,17 +27,23 @@ func testReopen(t *testing.T, s *suite) {
 	must(t, st.SavePresences(ctxT(t), map[string][]byte{"bob@example.com": []byte(`{"availability":"tentative"}`),
 		"carol@example.com": []byte(`{"availability":"available"}`)}), "SavePresences")
 	must(t, st.AcquireLease(ctxT(t), alice, "node-1", at(0), time.Hour), "AcquireLease")
-	m := enqueue(t, st, msg("hook", "alice", "e1"), msg("hook", "alice", "e2"), msg("hook", "bob", "e1"))
-	must(t, st.MarkFailed(ctxT(t), m[0].ID, "HTTP 503", at(1), false), "MarkFailed")
-	must(t, st.MarkFailed(ctxT(t), m[2].ID, "HTTP 410", at(1), true), "MarkFailed dead")
+	m := enqueue(t, st, msg("hook", "alice", "e1"), msg("hook", "alice", "e2"), msg("hook", "bob", "e1"), msg("hook", "dave", "e1"))
+	must(t, st.MarkFailed(ctxT(t), m[0].ID, failure("HTTP 503", 0.5, 1, false)), "MarkFailed")
+	must(t, st.MarkFailed(ctxT(t), m[2].ID, failure("HTTP 410", 0.5, 1, true)), "MarkFailed dead")
+	// A re-queued dead letter keeps its re-queue count and time.
+	must(t, st.MarkFailed(ctxT(t), m[3].ID, failure("HTTP 500", 0.5, 1, true)), "MarkFailed dead")
+	_, err := st.RequeueDeadLetter(ctxT(t), m[3].ID, at(2))
+	must(t, err, "RequeueDeadLetter")
 
 	recsBefore, err := st.Mailboxes(ctxT(t))
 	must(t, err, "Mailboxes")
 	occsBefore := allOccurrences(t, st, alice)
 	dueBefore, err := st.Due(ctxT(t), "hook", at(5), 0)
 	must(t, err, "Due")
-	deadBefore, err := st.DeadLetters(ctxT(t), 0)
+	deadBefore, err := st.DeadLetters(ctxT(t), store.DeadLetterQuery{})
 	must(t, err, "DeadLetters")
+	statsBefore, err := st.OutboxStats(ctxT(t))
+	must(t, err, "OutboxStats")
 
 	st = s.reopen(t, st)
 	t.Cleanup(func() { _ = st.Close() })
@@ -64,14 +70,19 @@ func testReopen(t *testing.T, s *suite) {
 	if err := diff("due after reopen", dueAfter, dueBefore); err != nil {
 		t.Error(err)
 	}
-	deadAfter, err := st.DeadLetters(ctxT(t), 0)
+	deadAfter, err := st.DeadLetters(ctxT(t), store.DeadLetterQuery{})
 	must(t, err, "DeadLetters after reopen")
 	if err := diff("dead letters after reopen", deadAfter, deadBefore); err != nil {
 		t.Error(err)
 	}
+	statsAfter, err := st.OutboxStats(ctxT(t))
+	must(t, err, "OutboxStats after reopen")
+	if err := diff("outbox stats after reopen", statsAfter, statsBefore); err != nil {
+		t.Error(err)
+	}
 	n := enqueue(t, st, msg("hook", "carol", "e1"))
-	if n[0].Seq <= m[2].Seq {
-		t.Errorf("Seq after reopen %d, not above %d", n[0].Seq, m[2].Seq)
+	if n[0].Seq <= m[3].Seq {
+		t.Errorf("Seq after reopen %d, not above %d", n[0].Seq, m[3].Seq)
 	}
 }
 
