@@ -30,6 +30,7 @@ type config struct {
 	seed           uint64
 	servers        int
 	latency        time.Duration
+	itemLatency    time.Duration
 	churn          float64
 	throttling     string
 	syncCalls      int
@@ -56,6 +57,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generated calendars, routing and churn (same seed, same data)")
 	fs.IntVar(&c.servers, "servers", 2, "number of simulated mailbox servers the mailboxes are spread over")
 	fs.DurationVar(&c.latency, "latency", 0, "latency added to every EWS operation (e.g. 50ms)")
+	fs.DurationVar(&c.itemLatency, "item-latency", 0, "simulated execution time of each item of a GetItem/CreateItem/UpdateItem/DeleteItem batch; batches past one minute answer ErrorBatchProcessingStopped for the rest")
 	fs.Float64Var(&c.churn, "churn", 0, "calendar changes per second spread over the mailboxes (0 = none)")
 	fs.StringVar(&c.throttling, "throttling", "default", "throttling policy: default (Exchange 2016/2019 defaults), exo (EWSMaxSubscriptions 20) or unlimited (like NoThrottlingPolicy)")
 	fs.IntVar(&c.syncCalls, "concurrent-sync-calls", 0, "ConcurrentSyncCalls: SyncFolderItems calls in flight per budget before ErrorServerBusy (0 = the --throttling policy's value, 5 unless unlimited; -1 = unlimited)")
@@ -85,6 +87,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("simcmd: --servers %d out of range 1..100", c.servers)
 	case c.latency < 0:
 		return nil, fmt.Errorf("simcmd: --latency must not be negative")
+	case c.itemLatency < 0:
+		return nil, fmt.Errorf("simcmd: --item-latency must not be negative")
 	case c.churn < 0:
 		return nil, fmt.Errorf("simcmd: --churn must not be negative")
 	case c.heartbeat < time.Second:
@@ -170,6 +174,11 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	defer sim.Close()
 	if c.latency > 0 {
 		if _, err := sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultLatency, Latency: c.latency}); err != nil {
+			return err
+		}
+	}
+	if c.itemLatency > 0 {
+		if _, err := sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultItemLatency, Latency: c.itemLatency}); err != nil {
 			return err
 		}
 	}

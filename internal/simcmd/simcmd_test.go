@@ -26,6 +26,7 @@ func TestFlagsValidation(t *testing.T) {
 		{[]string{"--servers", "0"}, 2},
 		{[]string{"--mailboxes", "-1"}, 2},
 		{[]string{"--concurrent-sync-calls", "-2"}, 2},
+		{[]string{"--item-latency", "-1s"}, 2},
 		{[]string{"extra"}, 2},
 		{[]string{"--auth", "kerberos", "--listen", "127.0.0.1:0"}, 1},
 		{[]string{"--tls-cert", "a.pem"}, 2},
@@ -40,7 +41,7 @@ func TestFlagsValidation(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	Main(context.Background(), []string{"--help"}, &out, &errb)
-	for _, f := range []string{"listen", "mailboxes", "domain", "service-account", "password", "seed", "servers", "latency", "churn", "throttling", "concurrent-sync-calls", "auth", "heartbeat"} {
+	for _, f := range []string{"listen", "mailboxes", "domain", "service-account", "password", "seed", "servers", "latency", "item-latency", "churn", "throttling", "concurrent-sync-calls", "auth", "heartbeat"} {
 		if !strings.Contains(errb.String(), "-"+f) {
 			t.Errorf("--help does not document -%s", f)
 		}

@@ -76,6 +76,12 @@ type Options struct {
 	// MissingAnchorFailPercent answers that share of such requests with
 	// the fault ErrorNoRespondingCASInDestinationSite; 0 = never.
 	MissingAnchorFailPercent int
+	// BatchTimeLimit is how long the items of one GetItem, CreateItem,
+	// UpdateItem or DeleteItem request may execute before the rest answer
+	// ErrorBatchProcessingStopped (default 60 s: "EWS limits the execution
+	// time of a batch request to one minute"; negative = no limit). Only
+	// the simulated execution time of the item-latency fault counts.
+	BatchTimeLimit time.Duration
 	// ExternalURL is the public base URL (scheme://host) used in Autodiscover
 	// answers; the handler fills it from the request when empty.
 	ExternalURL string
@@ -151,6 +157,9 @@ func New(opts Options) (*Exchange, error) {
 	}
 	if opts.AvailabilityWindow <= 0 {
 		opts.AvailabilityWindow = 62 * 24 * time.Hour
+	}
+	if opts.BatchTimeLimit == 0 {
+		opts.BatchTimeLimit = time.Minute
 	}
 	if opts.MaxEventsPerGetEvents <= 0 {
 		opts.MaxEventsPerGetEvents = 50

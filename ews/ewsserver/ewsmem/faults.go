@@ -16,6 +16,11 @@ type FaultKind string
 const (
 	// FaultLatency adds Latency to every EWS operation (0 removes it).
 	FaultLatency FaultKind = "latency"
+	// FaultItemLatency gives every item of a GetItem, CreateItem,
+	// UpdateItem or DeleteItem request Latency of simulated execution time
+	// (0 removes it); batches running past Options.BatchTimeLimit answer
+	// ErrorBatchProcessingStopped for their remaining items.
+	FaultItemLatency FaultKind = "item-latency"
 	// FaultServerBusy answers Percent % of requests with ErrorServerBusy.
 	FaultServerBusy FaultKind = "server-busy"
 	// FaultDropStreams cuts every open streaming connection without a
@@ -55,7 +60,7 @@ const (
 	// FaultErrorPage answers the next Count requests with a 302 redirect to
 	// /ews/genericerrorpage.htm.
 	FaultErrorPage FaultKind = "error-page"
-	// FaultClear removes latency, busy share, silent streams and pending
+	// FaultClear removes latency, item latency, busy share, silent streams and pending
 	// transport faults.
 	FaultClear FaultKind = "clear"
 )
@@ -83,6 +88,7 @@ type FaultResult struct {
 type faultState struct {
 	mu         sync.Mutex
 	delay      time.Duration
+	itemDelay  time.Duration
 	silent     bool
 	pending401 int
 	pendingCAS int
@@ -96,6 +102,13 @@ func (f *faultState) latency() time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.delay
+}
+
+// itemLatency is the simulated execution time of one batch item.
+func (f *faultState) itemLatency() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.itemDelay
 }
 
 func (f *faultState) silentStreams() bool {
@@ -158,6 +171,14 @@ func (x *Exchange) InjectFault(f Fault) (FaultResult, error) {
 		}
 		x.faults.mu.Lock()
 		x.faults.delay = f.Latency
+		x.faults.mu.Unlock()
+		return FaultResult{Detail: f.Latency.String()}, nil
+	case FaultItemLatency:
+		if f.Latency < 0 {
+			return FaultResult{}, fmt.Errorf("ewsmem: negative item latency")
+		}
+		x.faults.mu.Lock()
+		x.faults.itemDelay = f.Latency
 		x.faults.mu.Unlock()
 		return FaultResult{Detail: f.Latency.String()}, nil
 	case FaultServerBusy:
@@ -278,7 +299,7 @@ func (x *Exchange) InjectFault(f Fault) (FaultResult, error) {
 		return FaultResult{Affected: count}, nil
 	case FaultClear:
 		x.faults.mu.Lock()
-		x.faults.delay, x.faults.silent, x.faults.pending401, x.faults.pendingCAS, x.faults.pending302 = 0, false, 0, 0, 0
+		x.faults.delay, x.faults.itemDelay, x.faults.silent, x.faults.pending401, x.faults.pendingCAS, x.faults.pending302 = 0, 0, false, 0, 0, 0
 		x.faults.proxyFail, x.faults.innerBusy = false, 0
 		x.faults.mu.Unlock()
 		x.throttle.setBusyPercent(0)

@@ -98,3 +98,87 @@ func TestWireConcurrentSyncCalls(t *testing.T) {
 		t.Errorf("first sync call = %s, want NoError", c)
 	}
 }
+
+func TestWireBatchStopped(t *testing.T) {
+	e := newWireEnv(t, ewsmem.SimulatorOptions{Basic: true})
+	user := "user1@example.com"
+	var ids string
+	for i := 0; i < 4; i++ {
+		id, err := e.sim.AddCalendarItem(user, ews.CalendarItem{Subject: "batch", Start: t0.Add(time.Duration(i) * time.Hour), End: t0.Add(time.Duration(i)*time.Hour + time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids += `<t:ItemId Id="` + id.Id + `"/>`
+	}
+	checkCodes := func(t *testing.T, name string, data []byte, want ...string) {
+		t.Helper()
+		ewsschema.Validate(t, name, data)
+		var r ewswire.GetItemResponse
+		decode(t, data, &r)
+		ms := r.ResponseMessages.Messages
+		if len(ms) != len(want) {
+			t.Fatalf("%s: %d messages, want %d", name, len(ms), len(want))
+		}
+		for i, m := range ms {
+			if m.ResponseCode != want[i] {
+				t.Errorf("%s: message %d = %s, want %s", name, i, m.ResponseCode, want[i])
+			}
+			if m.ResponseCode == string(ews.ErrorBatchProcessingStopped) && m.ResponseClass != "Warning" {
+				t.Errorf("%s: message %d class %s, want Warning", name, i, m.ResponseClass)
+			}
+		}
+	}
+
+	t.Run("time limit", func(t *testing.T) {
+		if _, err := e.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultItemLatency, Latency: 40 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		defer e.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultItemLatency})
+		reply := e.postAsync(envelope("Exchange2013_SP1", user, `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:ItemIds>`+ids+`</m:ItemIds></m:GetItem>`), "X-AnchorMailbox", user)
+		var got asyncReply
+		deadline := time.Now().Add(10 * time.Second)
+		for done := false; !done; {
+			select {
+			case got = <-reply:
+				done = true
+			default:
+				if e.clock.PendingTimers() > 0 {
+					e.clock.Advance(40 * time.Second)
+				} else if time.Now().After(deadline) {
+					t.Fatal("GetItem did not answer")
+				} else {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}
+		if got.err != nil || got.status != http.StatusOK {
+			t.Fatalf("GetItem: HTTP %d, %v", got.status, got.err)
+		}
+		// 40 s per item: the second ends at 80 s, past the one-minute cap.
+		checkCodes(t, "GetItem batch time limit", got.body, "NoError", "NoError", string(ews.ErrorBatchProcessingStopped), string(ews.ErrorBatchProcessingStopped))
+	})
+
+	t.Run("access denied", func(t *testing.T) {
+		item := `<t:CalendarItem><t:Subject>x</t:Subject><t:Start>2026-03-04T10:00:00Z</t:Start><t:End>2026-03-04T11:00:00Z</t:End></t:CalendarItem>`
+		status, data := e.post(envelope("Exchange2013_SP1", "", `<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId><t:DistinguishedFolderId Id="calendar"><t:Mailbox><t:EmailAddress>user2@example.com</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId></m:SavedItemFolderId><m:Items>`+item+item+item+`</m:Items></m:CreateItem>`))
+		if status != http.StatusOK {
+			t.Fatalf("CreateItem: HTTP %d\n%s", status, data)
+		}
+		ewsschema.Validate(t, "CreateItem access denied batch", data)
+		var r ewswire.CreateItemResponse
+		decode(t, data, &r)
+		want := []string{string(ews.ErrorAccessDenied), string(ews.ErrorBatchProcessingStopped), string(ews.ErrorBatchProcessingStopped)}
+		ms := r.ResponseMessages.Messages
+		if len(ms) != 3 {
+			t.Fatalf("CreateItem: %d messages, want 3", len(ms))
+		}
+		for i, m := range ms {
+			if m.ResponseCode != want[i] {
+				t.Errorf("CreateItem message %d = %s %s, want %s", i, m.ResponseClass, m.ResponseCode, want[i])
+			}
+		}
+		if ms[0].ResponseClass != "Error" || ms[1].ResponseClass != "Warning" || ms[2].ResponseClass != "Warning" {
+			t.Errorf("CreateItem classes = %s %s %s, want Error Warning Warning", ms[0].ResponseClass, ms[1].ResponseClass, ms[2].ResponseClass)
+		}
+	})
+}

@@ -146,34 +146,6 @@ func (x *Exchange) mailboxOfItem(c *ewsserver.Caller, ref ews.ItemRef) (*mailbox
 	return mb, nil
 }
 
-// stopsBatch reports whether an item error stops the rest of a batch
-// (the remaining items get ErrorBatchProcessingStopped).
-func stopsBatch(err error) bool {
-	code, _ := ews.CodeOf(err)
-	switch code {
-	case ews.ErrorAccessDenied, ews.ErrorServerBusy, ews.ErrorMailboxStoreUnavailable, ews.ErrorMailboxMoveInProgress,
-		ews.ErrorQuotaExceeded, ews.ErrorInsufficientResources, ews.ErrorConnectionFailed, ews.ErrorADUnavailable:
-		return true
-	}
-	return false
-}
-
-// batchStopped is the Warning the items after a stop-the-batch error get.
-func batchStopped() error {
-	e := ewsserver.Fail(ews.ErrorBatchProcessingStopped, "The batch was stopped because an earlier item failed.")
-	e.Class = ews.ClassWarning
-	return e
-}
-
-// chargeItem charges one batch item to the caller's budget; past the
-// cutoff the item fails with ErrorServerBusy (and stops the batch).
-func (x *Exchange) chargeItem(c *ewsserver.Caller, i int) error {
-	if i == 0 {
-		return nil // the request itself was charged by Admit
-	}
-	return x.throttle.charge(budgetKey(c))
-}
-
 // GetItem implements ewsserver.Backend.
 func (x *Exchange) GetItem(ctx context.Context, c *ewsserver.Caller, refs []ews.ItemRef) []ewsserver.ItemResult {
 	out := make([]ewsserver.ItemResult, len(refs))
@@ -183,19 +155,15 @@ func (x *Exchange) GetItem(ctx context.Context, c *ewsserver.Caller, refs []ews.
 		}
 		return out
 	}
-	stopped := false
+	b := x.newBatch(c)
 	for i, ref := range refs {
-		if stopped {
-			out[i].Err = batchStopped()
-			continue
-		}
-		if err := x.chargeItem(c, i); err != nil {
-			out[i].Err, stopped = err, true
+		if err := b.begin(ctx, i); err != nil {
+			out[i].Err = err
 			continue
 		}
 		mb, err := x.mailboxOfItem(c, ref)
 		if err != nil {
-			out[i].Err, stopped = err, stopsBatch(err)
+			out[i].Err = b.end(err)
 			continue
 		}
 		mb.mu.Lock()
@@ -206,7 +174,7 @@ func (x *Exchange) GetItem(ctx context.Context, c *ewsserver.Caller, refs []ews.
 			out[i].Item = &v
 		}
 		mb.mu.Unlock()
-		out[i].Err = err
+		out[i].Err = b.end(err)
 	}
 	return out
 }
@@ -223,29 +191,27 @@ func (x *Exchange) CreateItem(ctx context.Context, c *ewsserver.Caller, folder e
 	if folder.Folder == nil && folder.Distinguished == nil {
 		folder = ews.CalendarFolder()
 	}
-	mb, err := x.folderMailbox(c, folder)
-	stopped := false
+	mb, ferr := x.folderMailbox(c, folder)
+	b := x.newBatch(c)
 	for i, item := range items {
-		if stopped {
-			out[i].Err = batchStopped()
-			continue
-		}
-		if err != nil {
+		if err := b.begin(ctx, i); err != nil {
 			out[i].Err = err
 			continue
 		}
-		if cerr := x.chargeItem(c, i); cerr != nil {
-			out[i].Err, stopped = cerr, true
+		if ferr != nil {
+			// Every item fails on the folder; ErrorAccessDenied stops the
+			// batch after the first.
+			out[i].Err = b.end(ferr)
 			continue
 		}
 		mb.mu.Lock()
-		it, cerr := mb.createLocked(item)
-		if cerr == nil {
+		it, err := mb.createLocked(item)
+		if err == nil {
 			v := ews.CalendarItem{ItemId: it.ref()}
 			out[i].Item = &v
 		}
 		mb.mu.Unlock()
-		out[i].Err = cerr
+		out[i].Err = b.end(err)
 	}
 	return out
 }
@@ -259,29 +225,25 @@ func (x *Exchange) UpdateItem(ctx context.Context, c *ewsserver.Caller, changes 
 		}
 		return out
 	}
-	stopped := false
+	b := x.newBatch(c)
 	for i, ch := range changes {
-		if stopped {
-			out[i].Err = batchStopped()
-			continue
-		}
-		if err := x.chargeItem(c, i); err != nil {
-			out[i].Err, stopped = err, true
+		if err := b.begin(ctx, i); err != nil {
+			out[i].Err = err
 			continue
 		}
 		mb, err := x.mailboxOfItem(c, ch.Ref)
 		if err != nil {
-			out[i].Err, stopped = err, stopsBatch(err)
+			out[i].Err = b.end(err)
 			continue
 		}
 		mb.mu.Lock()
-		it, index, uerr := mb.updateLocked(ch.Ref, ch.Updates, conflict)
-		if uerr == nil {
+		it, index, err := mb.updateLocked(ch.Ref, ch.Updates, conflict)
+		if err == nil {
 			v := ews.CalendarItem{ItemId: mb.viewLocked(it, index).ItemId}
 			out[i].Item = &v
 		}
 		mb.mu.Unlock()
-		out[i].Err = uerr
+		out[i].Err = b.end(err)
 	}
 	return out
 }
@@ -295,24 +257,21 @@ func (x *Exchange) DeleteItem(ctx context.Context, c *ewsserver.Caller, refs []e
 		}
 		return out
 	}
-	stopped := false
+	b := x.newBatch(c)
 	for i, ref := range refs {
-		if stopped {
-			out[i] = batchStopped()
-			continue
-		}
-		if err := x.chargeItem(c, i); err != nil {
-			out[i], stopped = err, true
+		if err := b.begin(ctx, i); err != nil {
+			out[i] = err
 			continue
 		}
 		mb, err := x.mailboxOfItem(c, ref)
 		if err != nil {
-			out[i], stopped = err, stopsBatch(err)
+			out[i] = b.end(err)
 			continue
 		}
 		mb.mu.Lock()
-		out[i] = mb.deleteRefLocked(ref)
+		err = mb.deleteRefLocked(ref)
 		mb.mu.Unlock()
+		out[i] = b.end(err)
 	}
 	return out
 }
