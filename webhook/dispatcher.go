@@ -8,9 +8,11 @@
 // enqueue order; different keys go out in parallel. Each POST carries a JSON body, an HMAC-SHA256
 // signature (see Sign and Verify) and the message id as idempotency id.
 // Failures are retried with exponential back-off and jitter until a bound
-// of attempts or age, then dead-lettered. Delivery is at-least-once: a
-// crash between a receiver's 2xx and the outbox update repeats that one
-// delivery with the same id. docs/store.md describes the guarantees.
+// of attempts or age, then dead-lettered. DeadLetters lists the dead
+// letters; RetryDeadLetter and RetryDeadLetters send them again under
+// their original ids. Delivery is at-least-once: a crash between a
+// receiver's 2xx and the outbox update repeats that one delivery with the
+// same id. docs/store.md describes the guarantees.
 package webhook
 
 import (
@@ -33,6 +35,10 @@ import (
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/store"
 )
+
+// ErrUnknownEndpoint is returned (wrapped) when a dead letter is to be
+// re-sent to an endpoint that is not configured on this dispatcher.
+var ErrUnknownEndpoint = errors.New("webhook: endpoint not configured")
 
 // Options configure a Dispatcher. Outbox and Endpoints are required.
 type Options struct {
@@ -406,8 +412,8 @@ func (d *Dispatcher) attempt(ctx context.Context, ep *endpointState, m store.Out
 		dead, why = true, "the receiver answered 410 Gone"
 	case attempts >= d.opts.MaxAttempts:
 		dead, why = true, fmt.Sprintf("%d attempts failed", attempts)
-	case d.opts.MaxAge > 0 && now.Sub(m.CreatedAt) >= d.opts.MaxAge:
-		dead, why = true, fmt.Sprintf("undelivered after %s", now.Sub(m.CreatedAt).Round(time.Second))
+	case d.opts.MaxAge > 0 && now.Sub(ageBase(m)) >= d.opts.MaxAge:
+		dead, why = true, fmt.Sprintf("undelivered after %s", now.Sub(ageBase(m)).Round(time.Second))
 	}
 	next := now.Add(max(d.backoff(attempts), retryAfter))
 	if err := d.opts.Outbox.MarkFailed(bookCtx, m.ID, store.Failure{Error: err.Error(), At: now, Next: next, Dead: dead}); err != nil {
@@ -422,6 +428,16 @@ func (d *Dispatcher) attempt(ctx context.Context, ep *endpointState, m store.Out
 	d.metrics.deliveries.WithLabelValues(ep.Name, outcomeRetry).Inc()
 	log.Warn("webhook: delivery failed, will retry", "err", err, "retry_at", next)
 	return nil
+}
+
+// ageBase is the instant the age bound counts from: the message's
+// creation, or its last re-queue from the dead letters, which gives it a
+// fresh MaxAge.
+func ageBase(m store.OutboxMessage) time.Time {
+	if m.RequeuedAt.After(m.CreatedAt) {
+		return m.RequeuedAt
+	}
+	return m.CreatedAt
 }
 
 // backoff is the delay after the given number of failed attempts:

@@ -26,6 +26,7 @@ type received struct {
 	N              int // the "n" field of the payload
 	Status         int // what the receiver answered
 	VerifyErr      error
+	Body           []byte
 }
 
 // receiver is an httptest server that verifies signatures and records
@@ -58,7 +59,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.Unmarshal(raw, &b)
 	attempt, _ := strconv.Atoi(r.Header.Get(HeaderAttempt))
-	rec := received{ID: r.Header.Get(HeaderDelivery), Event: r.Header.Get(HeaderEvent), Key: b.Key, Attempt: attempt, N: b.Data.N}
+	rec := received{ID: r.Header.Get(HeaderDelivery), Event: r.Header.Get(HeaderEvent), Key: b.Key, Attempt: attempt, N: b.Data.N, Body: raw}
 	rec.VerifyErr = Verify(testSecret, r.Header.Get(HeaderSignature), r.Header.Get(HeaderTimestamp), raw, rc.now(), 0)
 	if b.ID != rec.ID || b.Type != rec.Event {
 		rec.VerifyErr = fmt.Errorf("body id/type %q/%q differ from headers %q/%q", b.ID, b.Type, rec.ID, rec.Event)

@@ -18,6 +18,7 @@ type metrics struct {
 	duration   *prometheus.HistogramVec
 	pending    *prometheus.GaugeVec
 	dead       *prometheus.GaugeVec
+	requeued   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -39,11 +40,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "calsync_webhook_dead_letters",
 			Help: "Dead-lettered webhook messages per endpoint.",
 		}, []string{"endpoint"}),
+		requeued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "calsync_webhook_requeued_total",
+			Help: "Dead-lettered webhook messages sent back to the outbox by an administrator, per endpoint.",
+		}, []string{"endpoint"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.deliveries, m.duration, m.pending, m.dead} {
+	for _, c := range []prometheus.Collector{m.deliveries, m.duration, m.pending, m.dead, m.requeued} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
