@@ -102,9 +102,11 @@ type FindItemRequest struct {
 	Offset     int
 	MaxEntries int
 	FromEnd    bool
-	// HasRestriction and SeekToCondition flag request parts the calendar
-	// view rejects.
+	// HasRestriction, HasSortOrder and SeekToCondition flag request parts
+	// a calendar FindItem rejects: a Restriction or SortOrder with a
+	// CalendarView, a SeekToConditionPageItemView.
 	HasRestriction  bool
+	HasSortOrder    bool
 	SeekToCondition bool
 }
 

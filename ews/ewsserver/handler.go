@@ -14,6 +14,7 @@
 package ewsserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -169,7 +170,10 @@ func (h *Handler) header() *ewswire.Header {
 }
 
 func (h *Handler) serveEWS(w http.ResponseWriter, r *http.Request, account string) {
-	env, err := ewswire.DecodeRequest(r.Body, h.opts.Limits)
+	// The raw body is kept for the request parts the shared codec does not
+	// decode but Exchange judges (see findItemParts).
+	var raw bytes.Buffer
+	env, err := ewswire.DecodeRequest(io.TeeReader(r.Body, &raw), h.opts.Limits)
 	if err != nil {
 		var re *ewswire.ReadError
 		if errors.As(err, &re) {
@@ -206,7 +210,11 @@ func (h *Handler) serveEWS(w http.ResponseWriter, r *http.Request, account strin
 	} else {
 		defer release()
 	}
-	resp, err := op.serve(ctx, c, env.Body, w, r)
+	body := env.Body
+	if fi, ok := body.(*ewswire.FindItem); ok {
+		body = &findItemBody{FindItem: fi, parts: findItemParts(raw.Bytes())}
+	}
+	resp, err := op.serve(ctx, c, body, w, r)
 	if err != nil {
 		if errors.Is(err, errStreamed) {
 			return

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver"
 	"github.com/calsync/calsync/internal/clock"
 )
@@ -82,6 +83,14 @@ type Options struct {
 	// time of a batch request to one minute"; negative = no limit). Only
 	// the simulated execution time of the item-latency fault counts.
 	BatchTimeLimit time.Duration
+	// CalendarViewRestrictionCode is the response code of a CalendarView
+	// FindItem that carries a Restriction or SortOrder (default
+	// ErrorInvalidRestriction). The message text is Exchange's ("Restrictions
+	// and sort order may not be specified for a CalendarView.",
+	// jamesiarmes/php-ews#164); the code is not documented: the EWS facts
+	// name none and Microsoft's ResponseCode reference lists
+	// ErrorInvalidRestriction as "not used", so it is unverified and a knob.
+	CalendarViewRestrictionCode ews.ResponseCode
 	// ExternalURL is the public base URL (scheme://host) used in Autodiscover
 	// answers; the handler fills it from the request when empty.
 	ExternalURL string
@@ -160,6 +169,9 @@ func New(opts Options) (*Exchange, error) {
 	}
 	if opts.BatchTimeLimit == 0 {
 		opts.BatchTimeLimit = time.Minute
+	}
+	if opts.CalendarViewRestrictionCode == "" {
+		opts.CalendarViewRestrictionCode = ews.ErrorInvalidRestriction
 	}
 	if opts.MaxEventsPerGetEvents <= 0 {
 		opts.MaxEventsPerGetEvents = 50

@@ -457,3 +457,49 @@ func TestConcurrentSyncCalls(t *testing.T) {
 		r()
 	}
 }
+
+func TestCalendarViewRestrictionCode(t *testing.T) {
+	ctx := context.Background()
+	view := &ewsserver.CalendarViewRequest{Start: t0, End: t0.AddDate(0, 0, 7)}
+	for _, tt := range []struct {
+		opts ewsmem.Options
+		want ews.ResponseCode
+	}{
+		{ewsmem.Options{}, ews.ErrorInvalidRestriction},
+		{ewsmem.Options{CalendarViewRestrictionCode: ews.ErrorInvalidOperation}, ews.ErrorInvalidOperation},
+	} {
+		x, _ := newExchange(t, tt.opts)
+		c := svcCaller(x, "user1@example.com")
+		for _, req := range []ewsserver.FindItemRequest{
+			{Folder: ews.CalendarFolder(), CalendarView: view, HasRestriction: true},
+			{Folder: ews.CalendarFolder(), CalendarView: view, HasSortOrder: true},
+		} {
+			if _, err := x.FindItem(ctx, c, req); codeOf(err) != tt.want {
+				t.Errorf("FindItem(CalendarView, restriction %v, sort %v) with %q = %v, want %s", req.HasRestriction, req.HasSortOrder, tt.opts.CalendarViewRestrictionCode, err, tt.want)
+			}
+		}
+		// Without a CalendarView a SortOrder is no error.
+		if _, err := x.FindItem(ctx, c, ewsserver.FindItemRequest{Folder: ews.CalendarFolder(), HasSortOrder: true}); err != nil {
+			t.Errorf("FindItem(IndexedPageItemView) = %v", err)
+		}
+	}
+}
+
+func TestRootFolderID(t *testing.T) {
+	x, _ := newExchange(t, ewsmem.Options{})
+	ctx := context.Background()
+	c := svcCaller(x, "user1@example.com")
+	res := x.GetFolder(ctx, c, []ews.FolderRef{{Distinguished: &ews.DistinguishedFolderId{Id: ews.FolderRoot}}})
+	if res[0].Err != nil {
+		t.Fatalf("GetFolder(root) = %v", res[0].Err)
+	}
+	root := res[0].Folder.FolderId
+	again := x.GetFolder(ctx, c, []ews.FolderRef{ews.FolderByID(root)})
+	if again[0].Err != nil || again[0].Folder.FolderId.Id != root.Id || again[0].Folder.DisplayName != "Top of Information Store" {
+		t.Errorf("GetFolder(root id) = %+v, %v, want the root folder", again[0].Folder, again[0].Err)
+	}
+	view := &ewsserver.CalendarViewRequest{Start: t0, End: t0.AddDate(0, 0, 7)}
+	if _, err := x.FindItem(ctx, c, ewsserver.FindItemRequest{Folder: ews.FolderByID(root), CalendarView: view}); codeOf(err) != ews.ErrorCalendarFolderIsInvalidForCalendarView {
+		t.Errorf("FindItem(CalendarView on the root id) = %v, want ErrorCalendarFolderIsInvalidForCalendarView", err)
+	}
+}

@@ -2,7 +2,6 @@ package ewsmem
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver"
@@ -53,7 +52,7 @@ func (x *Exchange) getFolder(c *ewsserver.Caller, ref ews.FolderRef) (*ews.Folde
 	}
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
-	root := ews.FolderId{Id: encodeID("F", fmt.Sprint(mb.index), "0"), ChangeKey: "AQAAAA=="}
+	root := ews.FolderId{Id: mb.rootID(), ChangeKey: "AQAAAA=="}
 	switch name {
 	case ews.FolderCalendar:
 		return &ews.Folder{Kind: "CalendarFolder", FolderId: mb.folderRef(), ParentFolderId: root, FolderClass: "IPF.Appointment",

@@ -182,3 +182,67 @@ func TestWireBatchStopped(t *testing.T) {
 		}
 	})
 }
+
+func TestWireCalendarViewRejections(t *testing.T) {
+	e := newWireEnv(t, ewsmem.SimulatorOptions{Basic: true})
+	user := "user1@example.com"
+	if _, err := e.sim.AddCalendarItem(user, ews.CalendarItem{Subject: "one", Start: t0.Add(time.Hour), End: t0.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	// The root folder's id, as GetFolder hands it out.
+	_, data := e.post(envelope("Exchange2013_SP1", user, `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="root"/></m:FolderIds></m:GetFolder>`), "X-AnchorMailbox", user)
+	var gf ewswire.GetFolderResponse
+	decode(t, data, &gf)
+	if len(gf.ResponseMessages.Messages) != 1 || len(gf.ResponseMessages.Messages[0].Folders) != 1 || gf.ResponseMessages.Messages[0].Folders[0].FolderId == nil {
+		t.Fatalf("GetFolder(root) = %s", data)
+	}
+	rootID := gf.ResponseMessages.Messages[0].Folders[0].FolderId.Id
+
+	view := `<m:CalendarView StartDate="2026-03-02T00:00:00Z" EndDate="2026-03-09T00:00:00Z"/>`
+	calendar := `<m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds>`
+	shape := `<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>`
+	restriction := `<m:Restriction><t:IsEqualTo><t:FieldURI FieldURI="item:Subject"/><t:FieldURIOrConstant><t:Constant Value="one"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>`
+	sortOrder := `<m:SortOrder><t:FieldOrder Order="Descending"><t:FieldURI FieldURI="calendar:Start"/></t:FieldOrder></m:SortOrder>`
+	tests := []struct {
+		name     string
+		findItem string
+		want     ews.ResponseCode
+		text     string
+	}{
+		{"restriction", shape + view + restriction + calendar, ews.ErrorInvalidRestriction, "Restrictions and sort order may not be specified for a CalendarView."},
+		{"sort order", shape + view + sortOrder + calendar, ews.ErrorInvalidRestriction, "Restrictions and sort order may not be specified for a CalendarView."},
+		{"MaxEntriesReturned 0", shape + `<m:CalendarView MaxEntriesReturned="0" StartDate="2026-03-02T00:00:00Z" EndDate="2026-03-09T00:00:00Z"/>` + calendar, ews.ErrorInvalidPagingMaxRows, ""},
+		{"root folder by name", shape + view + `<m:ParentFolderIds><t:DistinguishedFolderId Id="root"/></m:ParentFolderIds>`, ews.ErrorCalendarFolderIsInvalidForCalendarView, ""},
+		{"inbox", shape + view + `<m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds>`, ews.ErrorCalendarFolderIsInvalidForCalendarView, ""},
+		{"root folder by id", shape + view + `<m:ParentFolderIds><t:FolderId Id="` + rootID + `"/></m:ParentFolderIds>`, ews.ErrorCalendarFolderIsInvalidForCalendarView, ""},
+		{"seek to condition", shape + `<m:SeekToConditionPageItemView BasePoint="Beginning"><t:Condition><t:IsGreaterThan><t:FieldURI FieldURI="calendar:Start"/><t:FieldURIOrConstant><t:Constant Value="2026-03-02T00:00:00Z"/></t:FieldURIOrConstant></t:IsGreaterThan></t:Condition></m:SeekToConditionPageItemView>` + calendar,
+			ews.ErrorCalendarSeekToConditionNotSupported, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, data := e.post(envelope("Exchange2013_SP1", user, `<m:FindItem Traversal="Shallow">`+tt.findItem+`</m:FindItem>`), "X-AnchorMailbox", user)
+			if status != http.StatusOK {
+				t.Fatalf("FindItem: HTTP %d, want 200\n%s", status, data)
+			}
+			ewsschema.Validate(t, "FindItem "+tt.name, data)
+			var r ewswire.FindItemResponse
+			decode(t, data, &r)
+			m := r.ResponseMessages.Messages[0]
+			if m.ResponseClass != "Error" || m.ResponseCode != string(tt.want) || m.RootFolder != nil {
+				t.Errorf("FindItem %s = %s %s (root folder %v), want Error %s", tt.name, m.ResponseClass, m.ResponseCode, m.RootFolder != nil, tt.want)
+			}
+			if tt.text != "" && m.MessageText != tt.text {
+				t.Errorf("FindItem %s text = %q, want %q", tt.name, m.MessageText, tt.text)
+			}
+		})
+	}
+
+	// A plain view of the same calendar still answers.
+	_, data = e.post(envelope("Exchange2013_SP1", user, `<m:FindItem Traversal="Shallow">`+shape+view+calendar+`</m:FindItem>`), "X-AnchorMailbox", user)
+	ewsschema.Validate(t, "FindItem CalendarView", data)
+	var r ewswire.FindItemResponse
+	decode(t, data, &r)
+	if rf := r.ResponseMessages.Messages[0].RootFolder; rf == nil || len(rf.Items.CalendarItem) != 1 {
+		t.Errorf("plain CalendarView = %+v, want one item", r.ResponseMessages.Messages[0])
+	}
+}

@@ -71,6 +71,7 @@ type decodedID struct {
 	mailbox  int
 	item     int
 	instance int
+	root     bool // F: the mailbox root ("F:n:0"), not its calendar ("F:n")
 }
 
 func decodeID(id string) (decodedID, bool) {
@@ -93,6 +94,8 @@ func decodeID(id string) (decodedID, bool) {
 	d := decodedID{kind: parts[0], mailbox: nums[0]}
 	switch {
 	case d.kind == "F" && len(nums) == 1:
+	case d.kind == "F" && len(nums) == 2 && nums[1] == 0:
+		d.root = true
 	case d.kind == "I" && len(nums) == 2:
 		d.item = nums[1]
 	case d.kind == "O" && len(nums) == 3:
@@ -107,6 +110,9 @@ func decodeID(id string) (decodedID, bool) {
 }
 
 func (mb *mailbox) folderID() string { return mb.folderId }
+
+// rootID is the id of the mailbox's root folder (Top of Information Store).
+func (mb *mailbox) rootID() string { return encodeID("F", strconv.Itoa(mb.index), "0") }
 
 func (mb *mailbox) folderRef() ews.FolderId {
 	return ews.FolderId{Id: mb.folderID(), ChangeKey: changeKey("F", mb.folderVersion)}

@@ -20,8 +20,8 @@ func (x *Exchange) FindItem(ctx context.Context, c *ewsserver.Caller, req ewsser
 		return ewsserver.FindItemResult{}, err
 	}
 	if cv := req.CalendarView; cv != nil {
-		if req.HasRestriction {
-			return ewsserver.FindItemResult{}, ewsserver.Fail(ews.ErrorInvalidRestriction, "Restrictions are not allowed with a CalendarView.")
+		if req.HasRestriction || req.HasSortOrder {
+			return ewsserver.FindItemResult{}, ewsserver.Fail(x.opts.CalendarViewRestrictionCode, "Restrictions and sort order may not be specified for a CalendarView.")
 		}
 		if code := ewsserver.CheckCalendarViewWindow(cv.Start, cv.End); code != "" {
 			return ewsserver.FindItemResult{}, ewsserver.Fail(code, viewMessage(code))
