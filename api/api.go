@@ -136,6 +136,21 @@ type SyncTrigger interface {
 	SyncNow(ctx context.Context, user string) error
 }
 
+// DeadLetterAdmin lists and re-sends dead-lettered webhook deliveries
+// (*webhook.Dispatcher satisfies it). Errors wrapping store.ErrNotFound
+// answer 404 not_found (no dead letter with that id), errors wrapping
+// webhook.ErrUnknownEndpoint 404 unknown_endpoint.
+type DeadLetterAdmin interface {
+	// DeadLetters lists the dead letters q selects, oldest (lowest Seq) first.
+	DeadLetters(ctx context.Context, q store.DeadLetterQuery) ([]store.OutboxMessage, error)
+	// RetryDeadLetter re-queues one dead letter under its delivery id and
+	// returns it as re-queued.
+	RetryDeadLetter(ctx context.Context, id string) (store.OutboxMessage, error)
+	// RetryDeadLetters re-queues every dead letter of a configured endpoint
+	// and returns how many.
+	RetryDeadLetters(ctx context.Context, endpoint string) (int, error)
+}
+
 // PrivacyPolicy decides whether the subject, location, organizer and
 // categories of a private or confidential occurrence may leave calsync.
 // Returning false (the default when no policy is set) masks them.
@@ -152,6 +167,9 @@ type Options struct {
 	Overrides OverrideSetter
 	DryRun    DryRunner
 	SyncNow   SyncTrigger
+	// DeadLetters serves /api/v1/webhooks/dead-letters; nil (no webhooks
+	// configured) answers 501 there.
+	DeadLetters DeadLetterAdmin
 	// Events is the SSE hub served at /api/v1/events; nil disables the stream.
 	Events *Hub
 	// Dashboard serves everything outside /api/, /healthz, /readyz and

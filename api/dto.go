@@ -231,6 +231,53 @@ type PresenceChangedEvent struct {
 	Current  PresenceDTO  `json:"current"`
 }
 
+// DeadLetterDTO is one dead-lettered webhook delivery.
+type DeadLetterDTO struct {
+	// ID is the delivery (idempotency) id, sent as X-Calsync-Delivery and
+	// kept when the delivery is retried.
+	ID string `json:"id"`
+	// Seq orders the outbox; the after parameter of the list pages by it.
+	Seq       uint64 `json:"seq"`
+	Endpoint  string `json:"endpoint"`
+	User      string `json:"user"` // the ordering key: the user's (mailbox's) SMTP address
+	EventType string `json:"event_type"`
+	// Attempts counts the failed attempts since creation or the last retry.
+	Attempts       int        `json:"attempts"`
+	LastError      string     `json:"last_error"`
+	CreatedAt      *time.Time `json:"created_at,omitempty"`
+	DeadLetteredAt *time.Time `json:"dead_lettered_at,omitempty"`
+	// Requeues counts earlier retries of this delivery from the dead letters.
+	Requeues   int        `json:"requeues,omitempty"`
+	RequeuedAt *time.Time `json:"requeued_at,omitempty"`
+}
+
+// DeadLetterListDTO is one page of dead letters, oldest first.
+type DeadLetterListDTO struct {
+	DeadLetters []DeadLetterDTO `json:"dead_letters"`
+	Limit       int             `json:"limit"`
+	// NextAfter is the after parameter of the next page; absent on the
+	// last page.
+	NextAfter uint64 `json:"next_after,omitempty"`
+}
+
+// DeadLetterRetryDTO answers a retry: how many dead letters of the
+// endpoint went back to the outbox, and the delivery id of a single retry.
+type DeadLetterRetryDTO struct {
+	Endpoint string `json:"endpoint"`
+	Requeued int    `json:"requeued"`
+	ID       string `json:"id,omitempty"`
+}
+
+// ToDeadLetterDTO converts a dead outbox message.
+func ToDeadLetterDTO(m store.OutboxMessage) DeadLetterDTO {
+	return DeadLetterDTO{
+		ID: m.ID, Seq: m.Seq, Endpoint: m.Endpoint, User: m.Key, EventType: m.EventType,
+		Attempts: m.Attempts, LastError: m.LastError,
+		CreatedAt: optTime(m.CreatedAt), DeadLetteredAt: optTime(m.DeadAt),
+		Requeues: m.Requeues, RequeuedAt: optTime(m.RequeuedAt),
+	}
+}
+
 func optTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil

@@ -10,6 +10,7 @@ const (
 	codeBadRequest       = "bad_request"
 	codeInvalidRange     = "invalid_range"
 	codeUnknownUser      = "unknown_user"
+	codeUnknownEndpoint  = "unknown_endpoint"
 	codeNotFound         = "not_found"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeUnauthorized     = "unauthorized"

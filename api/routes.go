@@ -31,6 +31,9 @@ func (s *server) routeTable() []route {
 		{method: http.MethodDelete, path: "/api/v1/users/{user}/override", handler: s.handleClearOverride},
 		{method: http.MethodPost, path: "/api/v1/users/{user}/dry-run", handler: s.handleDryRun},
 		{method: http.MethodGet, path: "/api/v1/sync", handler: s.handleSync},
+		{method: http.MethodGet, path: "/api/v1/webhooks/dead-letters", handler: s.handleDeadLetters},
+		{method: http.MethodPost, path: "/api/v1/webhooks/dead-letters/{id}/retry", handler: s.handleRetryDeadLetter},
+		{method: http.MethodPost, path: "/api/v1/webhooks/dead-letters/retry", handler: s.handleRetryDeadLetters},
 		{method: http.MethodGet, path: "/api/v1/events", handler: s.handleEvents},
 	}
 	return rs

@@ -40,13 +40,23 @@ func paging(q url.Values) (offset, limit int, err error) {
 			return 0, 0, fmt.Errorf("offset must be a non-negative integer, got %q", v)
 		}
 	}
-	if v := q.Get("limit"); v != "" {
-		limit, err = strconv.Atoi(v)
-		if err != nil || limit < 1 || limit > maxPageLimit {
-			return 0, 0, fmt.Errorf("limit must be an integer between 1 and %d, got %q", maxPageLimit, v)
-		}
+	if limit, err = pageLimit(q); err != nil {
+		return 0, 0, err
 	}
 	return offset, limit, nil
+}
+
+// pageLimit parses limit (1 to maxPageLimit, default defaultPageLimit).
+func pageLimit(q url.Values) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return defaultPageLimit, nil
+	}
+	limit, err := strconv.Atoi(v)
+	if err != nil || limit < 1 || limit > maxPageLimit {
+		return 0, fmt.Errorf("limit must be an integer between 1 and %d, got %q", maxPageLimit, v)
+	}
+	return limit, nil
 }
 
 // page returns the [offset, offset+limit) slice bounds for n items.

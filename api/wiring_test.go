@@ -11,11 +11,12 @@ import (
 // The real components satisfy the API's interfaces as they are, so the app
 // wires them without adapters.
 var (
-	_ api.PresenceSource = (*presence.Scheduler)(nil)
-	_ api.OverrideSetter = (*presence.Scheduler)(nil)
-	_ api.DryRunner      = (*presence.Scheduler)(nil)
-	_ api.SyncSource     = (*engine.Engine)(nil)
-	_ api.SyncTrigger    = (*engine.Engine)(nil)
-	_ api.WebhookSink    = (*webhook.Dispatcher)(nil)
-	_ api.AgendaSource   = store.Store(nil)
+	_ api.PresenceSource  = (*presence.Scheduler)(nil)
+	_ api.OverrideSetter  = (*presence.Scheduler)(nil)
+	_ api.DryRunner       = (*presence.Scheduler)(nil)
+	_ api.SyncSource      = (*engine.Engine)(nil)
+	_ api.SyncTrigger     = (*engine.Engine)(nil)
+	_ api.WebhookSink     = (*webhook.Dispatcher)(nil)
+	_ api.DeadLetterAdmin = (*webhook.Dispatcher)(nil)
+	_ api.AgendaSource    = store.Store(nil)
 )
