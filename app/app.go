@@ -187,6 +187,10 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		return nil, fmt.Errorf("app: %w", err)
 	}
 
+	var deadLetters api.DeadLetterAdmin // nil without webhooks: the routes answer 501
+	if a.dispatcher != nil {
+		deadLetters = a.dispatcher
+	}
 	tokens := make([]string, 0, len(cfg.API.Tokens))
 	for _, t := range cfg.API.Tokens {
 		tokens = append(tokens, t.Value())
@@ -210,6 +214,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		RevealPrivate: func(_ string, o calendar.Occurrence) bool {
 			return a.scheduler.Rules().RevealsPrivate(o)
 		},
+		DeadLetters: deadLetters,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
