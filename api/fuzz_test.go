@@ -10,7 +10,11 @@ import (
 
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apitest"
+	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/presence"
+	"github.com/calsync/calsync/store"
+	"github.com/calsync/calsync/store/memstore"
+	"github.com/calsync/calsync/webhook"
 )
 
 // FuzzRequests sends arbitrary paths, queries and bodies: the API must
@@ -24,13 +28,28 @@ func FuzzRequests(f *testing.F) {
 		{"POST", "/api/v1/users/alice@example.com/dry-run", `{"rules":[{"name":"y","match":{"free_busy":["busy"]},"availability":"busy","profile":"b","status_text":"{{"}]}`},
 		{"GET", "/api/v1/sync?group=&health=unhealthy&limit=1000", ""},
 		{"DELETE", "/api/v1/users/%zz/override", ""},
+		{"GET", "/api/v1/webhooks/dead-letters?endpoint=crm&limit=1&after=0", ""},
+		{"POST", "/api/v1/webhooks/dead-letters/dead-1/retry", ""},
+		{"POST", "/api/v1/webhooks/dead-letters/retry?endpoint=crm", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.target, s.body)
 	}
 	p := apitest.NewPresence(presence.Presence{User: "alice@example.com", Availability: presence.Busy})
+	ob := memstore.New()
+	if _, err := ob.Enqueue(f.Context(), []store.OutboxMessage{{ID: "dead-1", Endpoint: "crm", Key: "alice@example.com", EventType: "presence.changed"}}); err != nil {
+		f.Fatal(err)
+	}
+	if err := ob.MarkFailed(f.Context(), "dead-1", store.Failure{Error: "HTTP 500", At: t0, Dead: true}); err != nil {
+		f.Fatal(err)
+	}
+	dispatcher, err := webhook.New(webhook.Options{Outbox: ob, Clock: clock.NewFake(t0),
+		Endpoints: []webhook.Endpoint{{Name: "crm", URL: "https://crm.example.com/hook", Secret: "s"}}})
+	if err != nil {
+		f.Fatal(err)
+	}
 	h, err := api.New(api.Options{Presence: p, Sync: apitest.NewSync(), Agenda: apitest.NewAgenda(),
-		Overrides: &apitest.Overrides{P: p, Now: func() time.Time { return t0 }}, DryRun: &apitest.DryRun{}})
+		Overrides: &apitest.Overrides{P: p, Now: func() time.Time { return t0 }}, DryRun: &apitest.DryRun{}, DeadLetters: dispatcher})
 	if err != nil {
 		f.Fatal(err)
 	}
