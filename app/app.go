@@ -353,10 +353,12 @@ func (a *App) refreshUsers(ctx context.Context) error {
 		return fmt.Errorf("app: reading the users to sync: %w", err)
 	}
 	removed := a.known.set(users)
-	a.engine.SetMailboxes(users)
+	// Stop planning removed users before the engine deletes their stored
+	// data, so that no late presence write recreates a record.
 	for _, u := range removed {
 		a.scheduler.RemoveUser(u)
 	}
+	a.engine.SetMailboxes(users)
 	for _, u := range users {
 		a.scheduler.CalendarChanged(u)
 	}

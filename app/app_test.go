@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -452,5 +453,31 @@ func TestReloadAddsAndRemovesUsers(t *testing.T) {
 	waitFor(t, "user2 and user3 live, user1 gone", 30*time.Second, func() bool { return synced() == "user2@example.com,user3@example.com" })
 	if _, err := c.Presence(context.Background(), "user1@example.com"); err == nil {
 		t.Error("the API still answers presence for user1 after it was removed")
+	}
+}
+
+// TestDeadLetterRoutesFollowTheWebhookConfig: with a webhook configured the
+// dead-letter routes are served by the app's dispatcher (an empty list; a
+// retry of an unknown id is 404); without webhooks they answer 501.
+func TestDeadLetterRoutesFollowTheWebhookConfig(t *testing.T) {
+	ctx := context.Background()
+	_, c, _ := startAppWithConfig(t, config.Streaming, 1, func(cfg *config.Config, _ *ewsmem.Simulator, _ *app.Options) {
+		cfg.Webhooks = []config.Webhook{{Name: "pbx", URL: "http://127.0.0.1:1/hook", Secret: config.NewSecret("0123456789abcdef", "test"), Timeout: time.Second}}
+	})
+	list, err := c.DeadLetters(ctx, apiclient.DeadLettersOptions{Endpoint: "pbx"})
+	if err != nil {
+		t.Fatalf("DeadLetters with a webhook configured: %v", err)
+	}
+	if len(list.DeadLetters) != 0 {
+		t.Errorf("a fresh instance lists %d dead letters", len(list.DeadLetters))
+	}
+	var apiErr *apiclient.Error
+	if _, err := c.RetryDeadLetter(ctx, "no-such-delivery"); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound {
+		t.Errorf("RetryDeadLetter(unknown id) = %v, want a 404", err)
+	}
+
+	_, plain, _ := startApp(t, config.Streaming, 1)
+	if _, err := plain.DeadLetters(ctx, apiclient.DeadLettersOptions{}); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotImplemented {
+		t.Errorf("DeadLetters without webhooks = %v, want a 501", err)
 	}
 }
