@@ -27,7 +27,11 @@ func BasicAuth(next HTTPClient, username, password string) HTTPClient {
 // NTLMAuth returns an HTTPClient authenticating with NTLMv2 (through
 // github.com/Azure/go-ntlmssp) over transport. username may be
 // "DOMAIN\user" or "user@domain". NTLM authenticates the connection, so the
-// transport must not be shared with other credentials.
+// transport must not be shared with other credentials. An *http.Transport
+// is used as a template: every request, handshake included, runs on a
+// single-connection copy of it that no concurrent request shares (at most
+// MaxConnsPerHost copies), so that a handshake never straddles two
+// connections. Another RoundTripper is used as it is.
 func NTLMAuth(transport http.RoundTripper, username, password string) (HTTPClient, error) {
 	if transport == nil {
 		return nil, errors.New("ewsclient: NTLMAuth needs a transport")
@@ -35,8 +39,12 @@ func NTLMAuth(transport http.RoundTripper, username, password string) (HTTPClien
 	if username == "" {
 		return nil, errors.New("ewsclient: NTLMAuth needs a user name")
 	}
+	var rt http.RoundTripper = ntlmssp.Negotiator{RoundTripper: transport}
+	if t, ok := transport.(*http.Transport); ok {
+		rt = newNTLMPool(t, t.MaxConnsPerHost)
+	}
 	hc := &http.Client{
-		Transport: ntlmssp.Negotiator{RoundTripper: transport},
+		Transport: rt,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
