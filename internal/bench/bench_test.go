@@ -44,10 +44,34 @@ func TestRunSmall(t *testing.T) {
 	}
 }
 
+// TestRunSmallOverNTLM: the bench's NTLM path syncs every mailbox with no
+// error (the engine would report HTTP401 as a failing mailbox and the load
+// would not complete).
+func TestRunSmallOverNTLM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a simulator process")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	r, err := Run(context.Background(), Config{Mailboxes: 40, Servers: 2, Changes: 5, Idle: 200 * time.Millisecond, SimExe: exe, Stderr: &stderr, Auth: "ntlm"})
+	if err != nil {
+		t.Fatalf("Run(ntlm) error = %v\n%s", err, stderr.String())
+	}
+	if r.InitialLoad <= 0 || r.Samples != 5 || r.ThrottlingErrors != 0 {
+		t.Errorf("Run(ntlm) = %+v, want a completed load, 5 delay samples and no throttling", r)
+	}
+}
+
 func TestMainUsage(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := Main(context.Background(), []string{"-mailboxes", "ten"}, &out, &errOut); code != 2 {
 		t.Errorf("Main(-mailboxes ten) = %d, want 2", code)
+	}
+	if code := Main(context.Background(), []string{"-auth", "kerberos"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "expected basic or ntlm") {
+		t.Errorf("Main(-auth kerberos) = %d, stderr %q; want 2 and the valid choices", code, errOut.String())
 	}
 	if !strings.Contains(errOut.String(), "not a positive number") {
 		t.Errorf("stderr = %q, want a precise usage error", errOut.String())

@@ -29,10 +29,11 @@ func serveSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	mailboxes := fs.Int("mailboxes", 1000, "mailboxes to simulate")
 	servers := fs.Int("servers", 4, "simulated mailbox servers")
+	ntlm := fs.Bool("ntlm", false, "accept NTLM as well as Basic")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Options: ewsmem.Options{Mailboxes: *mailboxes, Servers: *servers, Seed: 1, Generate: true}, Basic: true})
+	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Options: ewsmem.Options{Mailboxes: *mailboxes, Servers: *servers, Seed: 1, Generate: true}, Basic: true, NTLM: *ntlm})
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: simulator: %v\n", err)
 		return 1
@@ -73,8 +74,8 @@ type simProcess struct {
 }
 
 // startSim starts `<exe> bench -serve-sim …` and waits for its address.
-func startSim(ctx context.Context, exe string, mailboxes, servers int, stderr io.Writer) (*simProcess, error) {
-	cmd := exec.CommandContext(ctx, exe, "bench", "-serve-sim", "-mailboxes", strconv.Itoa(mailboxes), "-servers", strconv.Itoa(servers))
+func startSim(ctx context.Context, exe string, mailboxes, servers int, ntlm bool, stderr io.Writer) (*simProcess, error) {
+	cmd := exec.CommandContext(ctx, exe, "bench", "-serve-sim", "-mailboxes", strconv.Itoa(mailboxes), "-servers", strconv.Itoa(servers), "-ntlm="+strconv.FormatBool(ntlm))
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe()
