@@ -1,10 +1,10 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/calsync/calsync/internal/testenv"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -382,28 +381,10 @@ func TestNewFailsCleanlyWhenTheAPIAddressIsTaken(t *testing.T) {
 	st.Close()
 }
 
-// lockedBuffer is a bytes.Buffer safe for a logger and a test to share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestInitialSyncIsReported: the service logs one summary when every
 // mailbox has settled, counting the live and the failing ones.
 func TestInitialSyncIsReported(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.SyncBuffer
 	startAppWithConfig(t, config.Streaming, 3, func(cfg *config.Config, sim *ewsmem.Simulator, opts *app.Options) {
 		if err := sim.SetImpersonationScope(sim.ServiceAccount(), []string{"user1@example.com", "user2@example.com"}); err != nil {
 			t.Fatal(err)

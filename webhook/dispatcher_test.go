@@ -1,13 +1,12 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"github.com/calsync/calsync/internal/testenv"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -316,7 +315,7 @@ func TestShutdownLeavesInFlightPending(t *testing.T) {
 // URL carries credentials and checks logs and stored errors.
 func TestSecretsStayOutOfLogsAndErrors(t *testing.T) {
 	rc := newReceiver(t, time.Now, func(received) int { return http.StatusUnauthorized })
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	ob := memstore.New()
 	url := strings.Replace(rc.srv.URL, "http://", "http://hookuser:hookpass@", 1) + "/in?token=qtoken"
 	ep := Endpoint{Name: "hook", URL: url, Secret: "very-secret-hmac-key"}
@@ -363,22 +362,4 @@ func TestRunTwiceIsRefused(t *testing.T) {
 	if err := d.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "already running") {
 		t.Fatalf("second Run: %v, want already running", err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a reader at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -18,7 +18,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func TestRunSmall(t *testing.T) {
+// runSmall runs the bench on 40 mailboxes with this test binary as the
+// simulator child.
+func runSmall(t *testing.T, cfg Config) Result {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a simulator process")
 	}
@@ -27,10 +30,16 @@ func TestRunSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
-	r, err := Run(context.Background(), Config{Mailboxes: 40, Servers: 2, Changes: 10, Idle: 200 * time.Millisecond, SimExe: exe, Stderr: &stderr})
+	cfg.Mailboxes, cfg.Servers, cfg.Idle, cfg.SimExe, cfg.Stderr = 40, 2, 200*time.Millisecond, exe, &stderr
+	r, err := Run(context.Background(), cfg)
 	if err != nil {
-		t.Fatalf("Run() error = %v\n%s", err, stderr.String())
+		t.Fatalf("Run(%+v) error = %v\n%s", cfg, err, stderr.String())
 	}
+	return r
+}
+
+func TestRunSmall(t *testing.T) {
+	r := runSmall(t, Config{Changes: 10})
 	if r.InitialLoad <= 0 || r.AllSubscribed <= 0 || r.Samples != 10 {
 		t.Errorf("Run() = %+v, want load and subscribe times and 10 delay samples", r)
 	}
@@ -48,18 +57,7 @@ func TestRunSmall(t *testing.T) {
 // error (the engine would report HTTP401 as a failing mailbox and the load
 // would not complete).
 func TestRunSmallOverNTLM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a simulator process")
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	r, err := Run(context.Background(), Config{Mailboxes: 40, Servers: 2, Changes: 5, Idle: 200 * time.Millisecond, SimExe: exe, Stderr: &stderr, Auth: "ntlm"})
-	if err != nil {
-		t.Fatalf("Run(ntlm) error = %v\n%s", err, stderr.String())
-	}
+	r := runSmall(t, Config{Changes: 5, Auth: "ntlm"})
 	if r.InitialLoad <= 0 || r.Samples != 5 || r.ThrottlingErrors != 0 {
 		t.Errorf("Run(ntlm) = %+v, want a completed load, 5 delay samples and no throttling", r)
 	}

@@ -1,36 +1,17 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/calsync/calsync/internal/testenv"
 	"io"
 	"net"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// syncBuffer is a goroutine-safe bytes.Buffer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
@@ -56,7 +37,7 @@ func getJSON(url string, v any) error {
 // prints the dashboard URL, serves the dashboard, syncs every mailbox and
 // publishes presence, including a change booked while it runs.
 func TestDemo(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
@@ -125,7 +106,7 @@ func TestDemoOnABusyPortSaysHowToMove(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.SyncBuffer
 	code := Main(context.Background(), Env{Args: []string{"demo", "--listen", busy.Addr().String(), "--mailboxes", "5"}, Stdout: &stdout, Stderr: &stderr})
 	if code == 0 {
 		t.Fatalf("demo on a busy port exited 0; stdout:\n%s", stdout.String())

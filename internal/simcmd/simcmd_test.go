@@ -6,10 +6,10 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"github.com/calsync/calsync/internal/testenv"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -71,22 +71,10 @@ func TestPolicyFlags(t *testing.T) {
 	}
 }
 
-// syncBuffer is a goroutine-safe writer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
 func TestServeAndControlAPI(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	var stderr syncBuffer
+	var stderr testenv.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- Main(ctx, []string{"--listen", "127.0.0.1:0", "--mailboxes", "3", "--auth", "basic", "--password", "pw"}, pw, &stderr)
@@ -94,7 +82,7 @@ func TestServeAndControlAPI(t *testing.T) {
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
-		t.Fatalf("reading endpoint line: %v (stderr %s)", err, stderr.b.String())
+		t.Fatalf("reading endpoint line: %v (stderr %s)", err, stderr.String())
 	}
 	url, ok := strings.CutPrefix(strings.TrimSpace(line), "EWS endpoint: ")
 	if !ok || !strings.HasSuffix(url, "/EWS/Exchange.asmx") {
@@ -131,7 +119,7 @@ func TestServeAndControlAPI(t *testing.T) {
 	select {
 	case code := <-done:
 		if code != 0 {
-			t.Errorf("Main() = %d after cancel; stderr %s", code, stderr.b.String())
+			t.Errorf("Main() = %d after cancel; stderr %s", code, stderr.String())
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("simulator did not stop")
@@ -141,7 +129,7 @@ func TestServeAndControlAPI(t *testing.T) {
 func TestServeTLS(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	var stderr syncBuffer
+	var stderr testenv.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- Main(ctx, []string{"--listen", "127.0.0.1:0", "--mailboxes", "1", "--tls", "--auth", "none"}, pw, &stderr)
@@ -166,6 +154,6 @@ func TestServeTLS(t *testing.T) {
 	}
 	cancel()
 	if code := <-done; code != 0 {
-		t.Errorf("Main() = %d; %s", code, stderr.b.String())
+		t.Errorf("Main() = %d; %s", code, stderr.String())
 	}
 }
