@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -95,6 +97,7 @@ type budget struct {
 	clk     clock.Clock
 	cfg     BudgetConfig
 	metrics *metrics
+	creds   *credentialGate
 
 	global *semaphore
 
@@ -113,11 +116,12 @@ type userSlot struct {
 	refs int
 }
 
-func newBudget(clk clock.Clock, cfg BudgetConfig, m *metrics) *budget {
+func newBudget(clk clock.Clock, cfg BudgetConfig, m *metrics, log *slog.Logger) *budget {
 	return &budget{
 		clk:         clk,
 		cfg:         cfg,
 		metrics:     m,
+		creds:       newCredentialGate(clk, log, cfg.CredentialPause),
 		global:      newSemaphore(cfg.Concurrency),
 		servers:     map[string]*semaphore{},
 		users:       map[string]*userSlot{},
@@ -128,7 +132,15 @@ func newBudget(clk clock.Clock, cfg BudgetConfig, m *metrics) *budget {
 
 // do runs fn inside the budget of (user, server), with the per-call
 // timeout, and applies the throttling consequences of its error.
-func (b *budget) do(ctx context.Context, user, server string, timeout time.Duration, fn func(context.Context) error) error {
+func (b *budget) do(ctx context.Context, user, server string, timeout time.Duration, fn func(context.Context) error) (err error) {
+	probe, err := b.creds.wait(ctx)
+	if err != nil {
+		return err
+	}
+	// A probe that never reaches Exchange (cancelled while queued) must
+	// still hand the probe on.
+	outcome := errNotSent
+	defer func() { b.creds.report(outcome, probe) }()
 	if err := b.waitPause(ctx, user, server); err != nil {
 		return err
 	}
@@ -155,11 +167,15 @@ func (b *budget) do(ctx context.Context, user, server string, timeout time.Durat
 		return err
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
-	err := fn(cctx)
+	err = fn(cctx)
 	cancel()
+	outcome = err
 	b.after(user, server, err)
 	return err
 }
+
+// errNotSent is the outcome of a request the budget never let go.
+var errNotSent = errors.New("engine: request not sent")
 
 func (b *budget) userSem(user string) *semaphore {
 	b.mu.Lock()

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -74,7 +75,7 @@ func TestSemaphoreLimitAndCancel(t *testing.T) {
 
 func TestBudgetBoundsConcurrency(t *testing.T) {
 	m, _ := newMetrics(nil)
-	b := newBudget(clock.Real{}, BudgetConfig{Concurrency: 4, PerServer: 3, PerUser: 1, RequestsPerSecond: -1, MaxBackOff: time.Second, ThrottlePause: time.Millisecond}, m)
+	b := newBudget(clock.Real{}, BudgetConfig{Concurrency: 4, PerServer: 3, PerUser: 1, RequestsPerSecond: -1, MaxBackOff: time.Second, ThrottlePause: time.Millisecond}, m, slog.New(slog.DiscardHandler))
 	var inflight, maxSeen, maxUser atomic.Int32
 	var perUser sync.Map
 	var wg sync.WaitGroup
@@ -114,7 +115,7 @@ func TestBudgetBoundsConcurrency(t *testing.T) {
 func TestBudgetThrottling(t *testing.T) {
 	m, _ := newMetrics(nil)
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	b := newBudget(clk, BudgetConfig{Concurrency: 8, PerServer: 8, PerUser: 2, RequestsPerSecond: -1, MaxBackOff: time.Minute, ThrottlePause: time.Second}, m)
+	b := newBudget(clk, BudgetConfig{Concurrency: 8, PerServer: 8, PerUser: 2, RequestsPerSecond: -1, MaxBackOff: time.Minute, ThrottlePause: time.Second}, m, slog.New(slog.DiscardHandler))
 	busy := &ExchangeError{Code: "ErrorServerBusy", BackOff: 30 * time.Second}
 	_ = b.do(context.Background(), "alice", "srv", time.Second, func(context.Context) error { return busy })
 	b.mu.Lock()

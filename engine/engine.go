@@ -104,7 +104,7 @@ func New(opts Options) (*Engine, error) {
 		retiring: map[string]*worker{},
 		status:   map[string]store.MailboxStatus{},
 	}
-	e.budget = newBudget(e.clk, opts.Budget, m)
+	e.budget = newBudget(e.clk, opts.Budget, m, e.log)
 	e.disco = newDiscoverer(e)
 	e.streams = newStreamManager(e)
 	return e, nil

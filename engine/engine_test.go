@@ -37,7 +37,7 @@ func testOptions(fx *fakeExchange, st store.Store) Options {
 		PullInterval: 20 * time.Millisecond, RegroupDelay: 10 * time.Millisecond,
 		RetryBase: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond, SlowRetry: time.Hour,
 		DiscoverBatchDelay: time.Millisecond, HeartbeatTimeout: time.Hour,
-		Budget: BudgetConfig{RequestsPerSecond: -1, ThrottlePause: 5 * time.Millisecond},
+		Budget: BudgetConfig{RequestsPerSecond: -1, ThrottlePause: 5 * time.Millisecond, CredentialPause: 5 * time.Millisecond},
 		Seed:   1,
 	}
 }

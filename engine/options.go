@@ -38,6 +38,12 @@ type BudgetConfig struct {
 	// ThrottlePause is the pause after a throttling error without a hint
 	// (default 2 seconds).
 	ThrottlePause time.Duration
+	// CredentialPause is how long all EWS traffic waits after Exchange
+	// rejects the service account's credentials (HTTP 401) before one
+	// request tries again; it doubles after each rejected retry, up to
+	// 15 minutes (default 10 seconds). It keeps calsync from locking the
+	// account out in Active Directory.
+	CredentialPause time.Duration
 }
 
 // Options configure an Engine. Zero values take the documented defaults.
@@ -160,6 +166,7 @@ func (o *Options) setDefaults() error {
 	def(&o.DiscoverBatchDelay, 50*time.Millisecond)
 	def(&o.Budget.MaxBackOff, 5*time.Minute)
 	def(&o.Budget.ThrottlePause, 2*time.Second)
+	def(&o.Budget.CredentialPause, 10*time.Second)
 	if o.StreamTimeout < time.Minute || o.StreamTimeout > 30*time.Minute {
 		return fmt.Errorf("engine: StreamTimeout %s out of range 1–30 minutes", o.StreamTimeout)
 	}

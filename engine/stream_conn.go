@@ -34,7 +34,12 @@ func (m *streamManager) runConn(c *streamConn) {
 			return
 		}
 		m.setConnState(c, "connecting", nil)
+		probe, err := m.e.budget.creds.wait(c.ctx)
+		if err != nil {
+			return
+		}
 		stream, err := m.e.ex.OpenStream(c.ctx, t, ids, m.e.opts.StreamTimeout)
+		m.e.budget.creds.report(err, probe)
 		if err != nil {
 			if c.ctx.Err() != nil {
 				return

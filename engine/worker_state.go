@@ -84,9 +84,9 @@ func (w *worker) handleFailure(err error) bool {
 			delay = w.e.jitter(w.e.opts.Budget.ThrottlePause, 0.5)
 		}
 	case actAuth:
-		// A single 401 is a known transient under load; persistent ones
-		// are a configuration problem: back off exponentially up to
-		// SlowRetry (instead of RetryMax).
+		// The credential gate already holds all traffic and probes; the
+		// worker backs off exponentially up to SlowRetry (instead of
+		// RetryMax) so that it does not queue at the gate needlessly.
 		delay = w.e.jitter(expBackoff(w.e.opts.RetryBase, w.e.opts.SlowRetry, w.failures), 0.5)
 	case actDenied:
 		state = StateDenied

@@ -65,7 +65,7 @@ func startEngine(t testing.TB, ex engine.Exchange, st store.Store, mode engine.M
 		CoalesceDelay: 20 * time.Millisecond, PullInterval: 100 * time.Millisecond, ReconcileInterval: -1,
 		RegroupDelay: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: time.Second,
 		HeartbeatTimeout: 3 * time.Second, DiscoverBatchDelay: 5 * time.Millisecond,
-		Budget: engine.BudgetConfig{MaxBackOff: 2 * time.Second, ThrottlePause: 50 * time.Millisecond}}
+		Budget: engine.BudgetConfig{MaxBackOff: 2 * time.Second, ThrottlePause: 50 * time.Millisecond, CredentialPause: 50 * time.Millisecond}}
 	if tweak != nil {
 		tweak(&o)
 	}
