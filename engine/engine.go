@@ -61,8 +61,10 @@ type Engine struct {
 	st      store.Store
 	metrics *metrics
 	budget  *budget
-	disco   *discoverer
-	streams *streamManager
+	// failureLog summarises failures that hit many mailboxes at once.
+	failureLog *failureLog
+	disco      *discoverer
+	streams    *streamManager
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -105,6 +107,7 @@ func New(opts Options) (*Engine, error) {
 		status:   map[string]store.MailboxStatus{},
 	}
 	e.budget = newBudget(e.clk, opts.Budget, m, e.log)
+	e.failureLog = newFailureLog(e)
 	e.disco = newDiscoverer(e)
 	e.streams = newStreamManager(e)
 	return e, nil

@@ -94,7 +94,7 @@ func (w *worker) handleFailure(err error) bool {
 		w.dropSubscription()
 		w.need |= needDiscover | needSubscribe | needRead
 	}
-	w.e.log.Warn("mailbox sync step failed", "smtp", w.smtp, "code", code, "failures", w.failures, "retry_in", delay, "err", err)
+	w.e.failureLog.warn(w.smtp, code, err, "failures", w.failures, "retry_in", delay)
 	st, _ := w.e.updateStatus(w.smtp, func(st *store.MailboxStatus) { st.State = state })
 	w.saveStatus(st)
 	if delay <= 0 {
