@@ -1,7 +1,6 @@
 package directory
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,24 +39,6 @@ type slapdServer struct {
 	URL      string // ldap://127.0.0.1:port
 	LDAPSURL string // ldaps://127.0.0.1:port, when started with TLS
 	CAFile   string // the self-signed certificate, when started with TLS
-}
-
-// syncedWriter collects slapd's log for failure messages.
-type syncedWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncedWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
 }
 
 func findTool(t testing.TB, name string) string {
@@ -137,7 +117,7 @@ func startSlapd(t testing.TB, ldif string, withTLS bool, sizeLimit int) *slapdSe
 		srv.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", freePort(t))
 		listen += " " + srv.LDAPSURL + "/"
 	}
-	log := &syncedWriter{}
+	log := &testenv.SyncBuffer{}
 	cmd := exec.Command(slapd, "-f", confPath, "-h", listen, "-d", "0")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
