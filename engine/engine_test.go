@@ -330,6 +330,35 @@ func TestSilentStreamIsReplaced(t *testing.T) {
 	eventually(t, 5*time.Second, "three stream opens (silence detected twice)", func() bool { return fx.count("OpenStream") >= 3 })
 }
 
+// TestPullEventsSurviveAFailedFollowUp: a GetEvents answer with events and
+// MoreEvents, followed by a GetEvents that fails, must still lead to a
+// re-read — the events left the server's queue with the first answer.
+func TestPullEventsSurviveAFailedFollowUp(t *testing.T) {
+	fx := newFakeExchange()
+	fx.put("alice@example.org", occ("a1", "One", 1))
+	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, func(o *Options) { o.Mode = Pull })
+	h.waitSubjects("alice@example.org", "One")
+
+	var armed, failNext atomic.Bool
+	fx.mu.Lock()
+	fx.more = true
+	fx.fail = func(op, smtp string) error {
+		if op != "GetEvents" || !armed.Load() {
+			return nil
+		}
+		if failNext.CompareAndSwap(true, false) {
+			armed.Store(false)
+			return errors.New("connection reset by peer")
+		}
+		failNext.Store(true) // this call drains the queue; the next one fails
+		return nil
+	}
+	fx.mu.Unlock()
+	fx.put("alice@example.org", occ("a1", "Two", 1))
+	armed.Store(true)
+	h.waitSubjects("alice@example.org", "Two")
+}
+
 func TestPullModeAndResume(t *testing.T) {
 	fx := newFakeExchange()
 	fx.put("alice@example.org", occ("a1", "One", 1))

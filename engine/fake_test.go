@@ -33,6 +33,7 @@ type fakeExchange struct {
 	fail      func(op, smtp string) error // injected failures
 	viewMax   int                         // truncate CalendarView answers to this many (0 = no limit)
 	oof       calendar.OOFState           // automatic-replies state to report ("" = Disabled)
+	more      bool                        // GetEvents with events answers MoreEvents=true
 	inflight  int
 	maxFlight int
 }
@@ -227,7 +228,7 @@ func (f *fakeExchange) GetEvents(ctx context.Context, t Target, id, watermark st
 	if len(q) == 0 {
 		return EventBatch{Events: []Event{{Kind: EventStatus, Watermark: wm}}, Watermark: wm}, nil
 	}
-	return EventBatch{Events: q, Watermark: wm}, nil
+	return EventBatch{Events: q, Watermark: wm, MoreEvents: f.more}, nil
 }
 
 func (f *fakeExchange) OpenStream(ctx context.Context, t Target, ids []string, timeout time.Duration) (Stream, error) {

@@ -632,6 +632,11 @@ func (w *worker) poll() error {
 			return err
 		})
 		if err != nil {
+			if relevant {
+				// Earlier answers of this loop took events off the server's
+				// queue: re-read once the failure is handled.
+				w.need |= needRead
+			}
 			return err
 		}
 		if b.Watermark != "" {
