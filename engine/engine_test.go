@@ -369,7 +369,7 @@ func TestPullModeAndResume(t *testing.T) {
 	h.waitSubjects("alice@example.org", "Two")
 	eventually(t, 5*time.Second, "watermark persisted", func() bool {
 		rec, err := st.Mailbox(context.Background(), "alice@example.org")
-		return err == nil && rec.Checkpoint.Watermark == "1" && rec.Checkpoint.NotificationMode == "pull"
+		return err == nil && rec.Checkpoint.Watermark != "" && rec.Checkpoint.Watermark != "0" && rec.Checkpoint.NotificationMode == "pull"
 	})
 	h.stop()
 	views := fx.countFor("CalendarView", "alice@example.org")
@@ -527,4 +527,29 @@ func TestOOFRefreshWithoutCalendarRead(t *testing.T) {
 	if got := fx.countFor("CalendarView", "alice@example.org"); got != views {
 		t.Errorf("CalendarView calls = %d, want %d (OOF refresh reads only OOF)", got, views)
 	}
+}
+
+// TestPullWatermarkWaitsForTheHintedRead: a poll that takes events off the
+// queue schedules a coalesced re-read; a later poll (only status events)
+// must not store the newer watermark before that read committed, or a
+// restart in between resumes past the events without reading.
+func TestPullWatermarkWaitsForTheHintedRead(t *testing.T) {
+	const alice = "alice@example.org"
+	fx := newFakeExchange()
+	fx.put(alice, occ("a1", "One", 1))
+	st := memstore.New()
+	h := start(t, fx, st, []string{alice}, func(o *Options) {
+		o.Mode = Pull
+		o.CoalesceDelay = time.Hour // the re-read never comes before the stop
+	})
+	h.waitSubjects(alice, "One")
+	h.waitState(alice, StateLive)
+	fx.put(alice, occ("a1", "Two", 1))
+	eventually(t, 5*time.Second, "the event taken off the queue", func() bool { return fx.queued(alice) == 0 })
+	polls := fx.countFor("GetEvents", alice)
+	eventually(t, 5*time.Second, "two more polls", func() bool { return fx.countFor("GetEvents", alice) >= polls+2 })
+	h.stop()
+
+	h2 := start(t, fx, st, []string{alice}, func(o *Options) { o.Mode = Pull })
+	h2.waitSubjects(alice, "Two")
 }

@@ -23,6 +23,7 @@ type fakeExchange struct {
 	subs      map[string]string // sub id → smtp
 	queues    map[string][]Event
 	watermark map[string]int
+	given     map[string]string // pull sub id → last watermark handed out
 	streams   map[*fakeStream]bool
 	calls     map[string]int // op → count
 	perMbx    map[string]int // "op smtp" → count
@@ -41,7 +42,7 @@ type fakeExchange struct {
 func newFakeExchange() *fakeExchange {
 	return &fakeExchange{
 		items: map[string][]calendar.Occurrence{}, grouping: map[string]string{}, denied: map[string]bool{},
-		subs: map[string]string{}, queues: map[string][]Event{}, watermark: map[string]int{},
+		subs: map[string]string{}, queues: map[string][]Event{}, watermark: map[string]int{}, given: map[string]string{},
 		streams: map[*fakeStream]bool{}, calls: map[string]int{}, perMbx: map[string]int{},
 		cookie: "be1.example.org~1",
 	}
@@ -120,6 +121,19 @@ func (f *fakeExchange) restart() {
 	for _, s := range streams {
 		s.send(StreamMessage{Failures: []StreamFailure{{Err: &ExchangeError{Code: "ErrorSubscriptionNotFound"}, SubscriptionIDs: s.ids}}})
 	}
+}
+
+// queued reports the events waiting in the pull queues of smtp's subscriptions.
+func (f *fakeExchange) queued(smtp string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for id, s := range f.subs {
+		if s == smtp {
+			n += len(f.queues[id])
+		}
+	}
+	return n
 }
 
 func (f *fakeExchange) openStreams() []*fakeStream {
@@ -205,7 +219,8 @@ func (f *fakeExchange) Subscribe(ctx context.Context, t Target, req SubscribeReq
 	id := fmt.Sprintf("sub-%d-%s", f.seq, t.SMTP)
 	f.subs[id] = t.SMTP
 	f.targets = append(f.targets, t)
-	sub := Subscription{ID: id, Watermark: "0"}
+	sub := Subscription{ID: id, Watermark: fmt.Sprint(f.watermark[id])}
+	f.given[id] = sub.Watermark
 	if t.Anchor == t.SMTP && t.Cookie == "" {
 		sub.Cookie = f.cookie
 	}
@@ -222,9 +237,19 @@ func (f *fakeExchange) GetEvents(ctx context.Context, t Target, id, watermark st
 	if _, ok := f.subs[id]; !ok {
 		return EventBatch{}, &ExchangeError{Code: "ErrorSubscriptionNotFound"}
 	}
+	// Like Exchange, accept only the last watermark handed out: an older
+	// one (a lost reply, a checkpoint from before a poll) is refused.
+	if watermark != f.given[id] {
+		return EventBatch{}, &ExchangeError{Code: "ErrorInvalidWatermark"}
+	}
 	q := f.queues[id]
 	delete(f.queues, id)
+	if len(q) == 0 {
+		// A status event carries a fresh watermark, as in Exchange.
+		f.watermark[id]++
+	}
 	wm := fmt.Sprint(f.watermark[id])
+	f.given[id] = wm
 	if len(q) == 0 {
 		return EventBatch{Events: []Event{{Kind: EventStatus, Watermark: wm}}, Watermark: wm}, nil
 	}

@@ -655,7 +655,11 @@ func (w *worker) poll() error {
 		w.hint(w.e.clk.Now())
 		return nil
 	}
-	if w.sub.Watermark != before && w.need&needRead == 0 && w.loaded {
+	// Store the watermark alone only when every event before it has been
+	// read: while a hinted re-read is still coalescing (or due), the stored
+	// watermark must stay behind, or a restart would resume past events
+	// that no read covered (the read's commit stores it).
+	if w.sub.Watermark != before && w.need&needRead == 0 && w.loaded && w.coalesceUntil.IsZero() && !w.hintPending() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), storeTimeout)
 		defer cancel()
 		if err := w.e.st.SaveCheckpoint(sctx, w.smtp, w.checkpoint(w.e.clk.Now())); err != nil {
@@ -663,6 +667,13 @@ func (w *worker) poll() error {
 		}
 	}
 	return nil
+}
+
+// hintPending reports whether a notification hint waits to be collected.
+func (w *worker) hintPending() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pending&trigHint != 0
 }
 
 // scheduleReconcile plans the next periodic re-read, spread over the interval.
