@@ -553,3 +553,44 @@ func TestPullWatermarkWaitsForTheHintedRead(t *testing.T) {
 	h2 := start(t, fx, st, []string{alice}, func(o *Options) { o.Mode = Pull })
 	h2.waitSubjects(alice, "Two")
 }
+
+// TestPullResumeStillRollsTheWindow: a pull worker that resumes its stored
+// checkpoint without a read must still move the window at local midnight
+// (reconciliation is off, so nothing else would read it).
+func TestPullResumeStillRollsTheWindow(t *testing.T) {
+	const alice = "alice@example.org"
+	fx := newFakeExchange()
+	clk := clock.NewFake(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC))
+	st := memstore.New()
+	tweak := func(o *Options) {
+		o.Clock = clk
+		o.Mode = Pull
+		o.PullInterval = time.Hour
+		o.DiscoverBatchDelay = -1
+		o.Window = WindowConfig{DaysBefore: 1, DaysAfter: 14}
+	}
+	window := func() calendar.Window {
+		rec, err := st.Mailbox(context.Background(), alice)
+		if err != nil {
+			return calendar.Window{}
+		}
+		return rec.Checkpoint.Window
+	}
+	h := start(t, fx, st, []string{alice}, tweak)
+	h.waitState(alice, StateLive)
+	if got, want := window().Start, time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Fatalf("window start = %s, want %s", got, want)
+	}
+	h.stop()
+
+	polls := fx.countFor("GetEvents", alice)
+	h2 := start(t, fx, st, []string{alice}, tweak)
+	h2.waitState(alice, StateLive)
+	eventually(t, 5*time.Second, "the resumed poll and the next timer", func() bool {
+		return fx.countFor("GetEvents", alice) > polls && clk.PendingTimers() >= 1
+	})
+	clk.Advance(12*time.Hour + 8*time.Minute) // past midnight and the roll jitter
+	eventually(t, 5*time.Second, "the window to roll", func() bool {
+		return window().Start.Equal(time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC))
+	})
+}

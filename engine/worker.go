@@ -230,6 +230,9 @@ func (w *worker) restore() {
 			w.need &^= needRead | needOOF
 			w.loaded = true
 			w.nextPull = w.e.clk.Now()
+			// No read at start, so arm the window roll here (a read
+			// arms it otherwise); discover re-arms it in the mailbox's zone.
+			w.nextRoll = w.rollAfter(w.e.clk.Now())
 			// No read at start: spread the first reconciliation over the
 			// interval so that a restart does not re-read every mailbox at once.
 			w.scheduleReconcile(true)
@@ -351,7 +354,19 @@ func (w *worker) discover() error {
 		w.e.streams.join(key, res, w.smtp)
 	}
 	w.disc, w.group, w.discovered = res, key, true
-	w.loc = loadZone(res.TimeZone, w.e.opts.Window.DefaultTimeZone)
+	loc := loadZone(res.TimeZone, w.e.opts.Window.DefaultTimeZone)
+	if loc.String() != w.loc.String() { // (*time.Location)(nil) is UTC
+		w.loc = loc
+		if w.loaded {
+			// The window depends on the zone: re-arm the roll and read
+			// if the current window no longer matches.
+			now := w.e.clk.Now()
+			w.nextRoll = w.rollAfter(now)
+			if w.e.opts.Window.windowAt(now, w.loc) != w.window {
+				w.need |= needRead
+			}
+		}
+	}
 	if w.e.opts.Mode == Streaming && w.sub.ID != "" && w.need&needSubscribe == 0 {
 		w.e.streams.attach(w.group, w.smtp, w.sub.ID)
 	}
@@ -494,7 +509,7 @@ func (w *worker) read() error {
 	if !hintAt.IsZero() {
 		w.e.metrics.syncLag.Observe(done.Sub(hintAt).Seconds())
 	}
-	w.nextRoll = nextRoll(now, w.loc).Add(w.e.jitter(5*time.Minute, 1))
+	w.nextRoll = w.rollAfter(now)
 	if fullRead {
 		// Window and OOF were just verified: the next reconciliation is a
 		// full interval away (spread by jitter), so that initial loads are
@@ -519,6 +534,13 @@ func (w *worker) read() error {
 		w.e.opts.OnCalendarChanged(w.smtp)
 	}
 	return nil
+}
+
+// rollAfter returns when the window read at now rolls: the next local
+// midnight, spread over five minutes so that mailboxes do not all re-read
+// at once.
+func (w *worker) rollAfter(now time.Time) time.Time {
+	return nextRoll(now, w.loc).Add(w.e.jitter(5*time.Minute, 1))
 }
 
 // sanitize drops occurrences a hostile or buggy server sent twice or
