@@ -594,3 +594,26 @@ func TestPullResumeStillRollsTheWindow(t *testing.T) {
 		return window().Start.Equal(time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC))
 	})
 }
+
+// TestStreamSurvivesADeniedFirstMember: a streaming connection
+// impersonates its first member. When Exchange stops accepting that
+// impersonation (the user left the management scope, the mailbox was
+// deleted), the connection must not retry with it forever: the member is
+// dropped (its worker finds out it is denied) and the others keep
+// streaming.
+func TestStreamSurvivesADeniedFirstMember(t *testing.T) {
+	const alice, bob, carol = "alice@example.org", "bob@example.org", "carol@example.org"
+	fx := newFakeExchange()
+	fx.put(bob, occ("b1", "One", 1))
+	h := start(t, fx, memstore.New(), []string{alice, bob, carol}, nil)
+	h.waitSubjects(bob, "One")
+	eventually(t, 5*time.Second, "one stream with all three", func() bool { return fx.streamWith(alice, bob, carol) })
+	fx.deny(alice)
+	for _, s := range fx.openStreams() {
+		s.cut()
+	}
+	h.waitState(alice, StateDenied)
+	eventually(t, 5*time.Second, "a stream with bob and carol", func() bool { return fx.streamWith(bob, carol) })
+	fx.put(bob, occ("b1", "Two", 1))
+	h.waitSubjects(bob, "Two")
+}

@@ -136,6 +136,35 @@ func (f *fakeExchange) queued(smtp string) int {
 	return n
 }
 
+// deny makes impersonation of smtp fail from now on.
+func (f *fakeExchange) deny(smtp string) {
+	f.mu.Lock()
+	f.denied[smtp] = true
+	f.mu.Unlock()
+}
+
+// streamWith reports whether an open stream carries exactly the current
+// subscriptions of smtps.
+func (f *fakeExchange) streamWith(smtps ...string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for s := range f.streams {
+		if len(s.ids) != len(smtps) {
+			continue
+		}
+		ok := true
+		for _, id := range s.ids {
+			if !slices.Contains(smtps, f.subs[id]) {
+				ok = false
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
 func (f *fakeExchange) openStreams() []*fakeStream {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -261,6 +290,13 @@ func (f *fakeExchange) OpenStream(ctx context.Context, t Target, ids []string, t
 		return nil, err
 	}
 	defer f.leave()
+	f.mu.Lock()
+	denied := f.denied[t.SMTP]
+	f.mu.Unlock()
+	if denied {
+		// GetStreamingEvents impersonates t.SMTP.
+		return nil, &ExchangeError{Code: "ErrorImpersonateUserDenied", HTTPStatus: 500}
+	}
 	s := &fakeStream{f: f, ids: slices.Clone(ids), target: t, ch: make(chan StreamMessage, 64), closed: make(chan struct{})}
 	f.mu.Lock()
 	f.streams[s] = true

@@ -53,6 +53,14 @@ func (m *streamManager) runConn(c *streamConn) {
 			case actRediscover:
 				m.notifyAll(m.dropIDs(c, ids), trigRediscover)
 				return
+			case actDenied:
+				// The connection impersonates its first member and Exchange
+				// refuses that (the user left the impersonation scope, the
+				// mailbox is gone). Retrying as the same member would keep
+				// every member of the connection without events: drop it —
+				// its worker resubscribes and finds out — and reconnect as
+				// the next one after the back-off below.
+				m.notifyAll(m.dropMember(c, t.SMTP), trigResubscribe)
 			}
 			failures++
 			verify = true
@@ -247,6 +255,19 @@ func (m *streamManager) dispatch(c *streamConn, msg StreamMessage, now time.Time
 func (m *streamManager) dropIDs(c *streamConn, ids []string) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.dropIDsLocked(c, ids)
+}
+
+// dropMember removes every id of smtp from c, like dropIDs.
+func (m *streamManager) dropMember(c *streamConn, smtp string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ids []string
+	for id, s := range c.subs {
+		if s == smtp {
+			ids = append(ids, id)
+		}
+	}
 	return m.dropIDsLocked(c, ids)
 }
 
