@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -227,7 +228,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		}
 		a.listener, err = net.Listen("tcp", cfg.API.Listen)
 		if err != nil {
-			return nil, fmt.Errorf("app: listening on %s for the API and dashboard: %w (is another calsync running? change api.listen)", cfg.API.Listen, err)
+			return nil, &ListenError{Addr: cfg.API.Listen, Err: err}
 		}
 	}
 	a.onClose(func() { _ = a.listener.Close() })
@@ -243,6 +244,22 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	}
 	return a, nil
 }
+
+// ListenError reports that the API and dashboard address cannot be used.
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string {
+	hint := "check api.listen (host:port)"
+	if errors.Is(e.Err, syscall.EADDRINUSE) {
+		hint = "is another calsync running? change api.listen"
+	}
+	return fmt.Sprintf("app: listening on %s for the API and dashboard: %v (%s)", e.Addr, e.Err, hint)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
 
 // Addr is the address the API and dashboard listen on.
 func (a *App) Addr() string { return a.listener.Addr().String() }

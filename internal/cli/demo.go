@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/calsync/calsync/app"
@@ -127,14 +126,15 @@ func demo(ctx context.Context, env Env, logger *slog.Logger, o demoOptions) erro
 	}
 
 	a, err := app.New(ctx, app.Options{Config: cfg, Logger: logger})
-	if errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Errorf("%w\nthe demo can listen elsewhere: calsync demo -listen 127.0.0.1:0 (picks a free port)", err)
+	var listenErr *app.ListenError
+	if errors.As(err, &listenErr) {
+		return fmt.Errorf("cannot listen on %s for the dashboard: %v\nthe demo can listen elsewhere: calsync demo -listen 127.0.0.1:0 (picks a free port)", listenErr.Addr, listenErr.Err)
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "calsync demo: %d simulated mailboxes on %d servers, %s notifications, %.1f changes/s\n", o.mailboxes, o.servers, o.mode, o.churn)
-	fmt.Fprintf(env.Stdout, "EWS simulator: %s/EWS/Exchange.asmx (ground truth: %s/sim/v1/stats)\n", simURL, simURL)
+	fmt.Fprintf(env.Stdout, "EWS simulator: %s/EWS/Exchange.asmx\n", simURL)
 	fmt.Fprintf(env.Stdout, "Dashboard: %s\n", a.URL())
 	fmt.Fprintf(env.Stdout, "API: %sapi/v1/users   events: %sapi/v1/events   metrics: %smetrics\n", a.URL(), a.URL(), a.URL())
 	fmt.Fprintln(env.Stdout, "Press Ctrl+C to stop.")

@@ -117,3 +117,19 @@ func TestDemoOnABusyPortSaysHowToMove(t *testing.T) {
 		}
 	}
 }
+
+func TestDemoOnAnInvalidAddressNamesTheFlag(t *testing.T) {
+	var stdout, stderr testenv.SyncBuffer
+	code := Main(context.Background(), Env{Args: []string{"demo", "--listen", "127.0.0.1:99999", "--mailboxes", "5"}, Stdout: &stdout, Stderr: &stderr})
+	if code == 0 {
+		t.Fatal("demo on port 99999 exited 0")
+	}
+	for _, want := range []string{"cannot listen on 127.0.0.1:99999", "calsync demo -listen 127.0.0.1:0"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not contain %q:\n%s", want, stderr.String())
+		}
+	}
+	if strings.Contains(stderr.String(), "api.listen") {
+		t.Errorf("the demo's error names the config key api.listen instead of the -listen flag:\n%s", stderr.String())
+	}
+}
