@@ -68,13 +68,14 @@ func (e *simEnv) options(password string) check.Options {
 		users[i] = check.User{SMTP: u}
 	}
 	return check.Options{
-		EWSURL:     e.srv.URL + "/EWS/Exchange.asmx",
-		Method:     check.AuthBasic,
-		Username:   e.sim.ServiceAccount(),
-		Password:   password,
-		Users:      users,
-		Timeout:    10 * time.Second,
-		StreamWait: 10 * time.Second,
+		EWSURL:          e.srv.URL + "/EWS/Exchange.asmx",
+		AutodiscoverURL: e.srv.URL + "/autodiscover/autodiscover.svc",
+		Method:          check.AuthBasic,
+		Username:        e.sim.ServiceAccount(),
+		Password:        password,
+		Users:           users,
+		Timeout:         10 * time.Second,
+		StreamWait:      10 * time.Second,
 	}
 }
 
@@ -692,5 +693,30 @@ func TestAutodiscoverUnreachableIsAWarning(t *testing.T) {
 	}
 	if imp := result(t, rep, check.IDImpersonation); imp.Status != check.StatusOK {
 		t.Errorf("impersonation = %s, want ok without Autodiscover", imp.Status)
+	}
+}
+
+// TestAutodiscoverNotConfiguredWarnsAboutAffinity: without
+// exchange.autodiscover_url calsync run uses one group on ews_url; when
+// Autodiscover next to the EWS URL reports several groups, check says so
+// and gives the setting.
+func TestAutodiscoverNotConfiguredWarnsAboutAffinity(t *testing.T) {
+	env := newSim(t, 6, nil)
+	o := env.options("secret")
+	o.AutodiscoverURL = ""
+	rep := run(t, o)
+	res, ok := rep.Result(check.IDAutodiscover)
+	if !ok {
+		t.Fatal("no Autodiscover result")
+	}
+	out := text(t, rep)
+	if res.Status != check.StatusWarn {
+		t.Errorf("Autodiscover status %s, want warn\n%s", res.Status, out)
+	}
+	for _, want := range []string{"exchange.autodiscover_url is not set: calsync run syncs every mailbox through exchange.ews_url as one group",
+		"set exchange.autodiscover_url: " + env.srv.URL + "/autodiscover/autodiscover.svc"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -160,6 +160,16 @@ func (r *runner) checkAutodiscover(ctx context.Context) Result {
 			res.Details = append(res.Details, fmt.Sprintf("%d %s served by %s (calsync follows Autodiscover)", n, plural(n, "user is", "users are"), redactURL(u)))
 		}
 	}
+	if r.opts.AutodiscoverURL == "" && found > 0 {
+		// calsync run uses Autodiscover only when it is configured.
+		res.Details = append(res.Details, "exchange.autodiscover_url is not set: calsync run syncs every mailbox through exchange.ews_url as one group, without affinity; the groups above are what Autodiscover at "+redactURL(adURL)+" reports")
+		if len(groups) > 1 || len(urls) > 1 {
+			if res.Status == StatusOK {
+				res.Status = StatusWarn
+			}
+			res.Fix = append(res.Fix, "set exchange.autodiscover_url: "+redactURL(adURL)+" so that streaming subscriptions are grouped by mailbox server (without affinity Exchange proxies or refuses subscription calls)")
+		}
+	}
 	return res
 }
 

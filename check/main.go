@@ -64,6 +64,10 @@ type flags struct {
 	timeout         time.Duration
 }
 
+// errFlagsReported: the flag package already printed the problem and the
+// usage.
+var errFlagsReported = errors.New("calsync check: invalid flags")
+
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	f := &flags{}
 	fs := flag.NewFlagSet("calsync check", flag.ContinueOnError)
@@ -80,7 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.configPath, "config", "", "calsync.yaml to check")
 	fs.StringVar(&f.ewsURL, "ews-url", "", "EWS URL (instead of, or overriding, exchange.ews_url)")
 	fs.StringVar(&f.autodiscoverURL, "autodiscover-url", "", "SOAP Autodiscover URL (overrides exchange.autodiscover_url)")
-	fs.StringVar(&f.method, "auth-method", "", "basic, ntlm or oauth2 (without --config; default ntlm)")
+	fs.StringVar(&f.method, "auth-method", "", "basic, ntlm or oauth2 (overrides exchange.auth.method; default ntlm)")
 	fs.StringVar(&f.username, "username", "", "service account, DOMAIN\\user or user@domain (without --config)")
 	fs.StringVar(&f.passwordEnv, "password-env", "", "environment variable holding the service account's password (without --config)")
 	fs.StringVar(&f.users, "users", "", "comma-separated SMTP addresses to check (replaces the configured users)")
@@ -95,7 +99,13 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.concurrency, "concurrency", DefaultConcurrency, fmt.Sprintf("users checked at once (1..%d)", MaxConcurrency))
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each EWS call")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errFlagsReported // the flag package printed it with the usage
+	}
+	if f.method != "" && f.method != "basic" && f.method != "ntlm" && f.method != "oauth2" {
+		return nil, fmt.Errorf("--auth-method %q: expected basic, ntlm or oauth2", f.method)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -121,6 +131,9 @@ func (c *Command) Run(ctx context.Context, args []string, stdout, stderr io.Writ
 	f, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
+	}
+	if errors.Is(err, errFlagsReported) {
+		return ExitUsage
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "calsync check: %v\n", err)
@@ -173,7 +186,8 @@ func (c *Command) options(ctx context.Context, f *flags, stderr io.Writer) (Opti
 			return Options{}, ExitUsage
 		}
 		cfg = loaded
-	} else if f.method != "" {
+	}
+	if f.method != "" {
 		cfg.Exchange.Auth.Method = config.AuthMethod(f.method)
 	}
 	x := cfg.Exchange

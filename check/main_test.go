@@ -32,6 +32,7 @@ func writeConfig(t *testing.T, env *simEnv, password, extra string) string {
 	}
 	yaml := "exchange:\n" +
 		"  ews_url: " + env.srv.URL + "/EWS/Exchange.asmx\n" +
+		"  autodiscover_url: " + env.srv.URL + "/autodiscover/autodiscover.svc\n" +
 		"  auth:\n    method: basic\n    username: " + env.sim.ServiceAccount() + "\n    password_file: password.txt\n" +
 		extra +
 		"users:\n  static:\n" + users.String()
@@ -82,6 +83,9 @@ func TestMainExitCodes(t *testing.T) {
 		{"missing config file", []string{"--config", filepath.Join(t.TempDir(), "nope.yaml")}, 2, "", "cannot open the config file", ""},
 		{"bad concurrency", []string{"--config", bad, "--concurrency", "100"}, 2, "", "--concurrency 100 out of range", ""},
 		{"stray argument", []string{"--config", bad, "now"}, 2, "", "unexpected argument", ""},
+		{"unknown flag reported once", []string{"--bogus"}, 2, "", "flag provided but not defined: -bogus", "calsync check: flag provided"},
+		{"bad auth method", []string{"--config", bad, "--auth-method", "kerberos"}, 2, "", `--auth-method "kerberos": expected basic, ntlm or oauth2`, ""},
+		{"auth method overrides the file (basic in the file, the server offers no NTLM)", []string{"--no-progress", "--config", writeConfig(t, healthy, "secret", ""), "--auth-method", "ntlm"}, 1, "auth ntlm", "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,6 +113,7 @@ func TestMainFlagsWithoutConfig(t *testing.T) {
 	}}
 	var out, errOut bytes.Buffer
 	code := cmd.Run(context.Background(), []string{"--json", "--no-progress", "--ews-url", env.srv.URL + "/EWS/Exchange.asmx",
+		"--autodiscover-url", env.srv.URL + "/autodiscover/autodiscover.svc",
 		"--auth-method", "basic", "--username", env.sim.ServiceAccount(), "--password-env", "EWS_PASSWORD",
 		"--users", strings.Join(env.users, ",")}, &out, &errOut)
 	if code != 0 {
