@@ -357,7 +357,8 @@ func (e *Engine) dropStatusLocked(smtp string) {
 }
 
 // SyncNow asks a mailbox's worker to re-read its window now and waits for
-// the result (a request/reply trigger).
+// the result (a request/reply trigger). The answer comes from a read that
+// began after the call, so it covers every change made before it.
 func (e *Engine) SyncNow(ctx context.Context, smtp string) error {
 	smtp = normalize(smtp)
 	e.mu.Lock()

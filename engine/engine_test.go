@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -616,4 +617,55 @@ func TestStreamSurvivesADeniedFirstMember(t *testing.T) {
 	eventually(t, 5*time.Second, "a stream with bob and carol", func() bool { return fx.streamWith(bob, carol) })
 	fx.put(bob, occ("b1", "Two", 1))
 	h.waitSubjects(bob, "Two")
+}
+
+// TestSyncNowWaitsForAReadThatStartsAfterIt: SyncNow promises a re-read
+// after the call; a read that was already running when SyncNow came (and
+// so may have missed a change made just before the call) must not answer
+// it.
+func TestSyncNowWaitsForAReadThatStartsAfterIt(t *testing.T) {
+	const alice = "alice@example.org"
+	fx := newFakeExchange()
+	fx.put(alice, occ("a1", "One", 1))
+	h := start(t, fx, memstore.New(), []string{alice}, func(o *Options) { o.CoalesceDelay = time.Hour })
+	h.waitSubjects(alice, "One")
+	h.waitState(alice, StateLive)
+
+	// The next two views of alice stall after taking their snapshot.
+	entered := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	release := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	var n atomic.Int32
+	var releaseOnce [2]sync.Once
+	free := func(i int) { releaseOnce[i].Do(func() { close(release[i]) }) }
+	defer free(1) // before the harness stops, also on failure
+	fx.mu.Lock()
+	fx.afterView = func(smtp string) {
+		if i := int(n.Add(1)) - 1; smtp == alice && i < 2 {
+			close(entered[i])
+			<-release[i]
+		}
+	}
+	fx.mu.Unlock()
+	w := h.e.worker(alice)
+	w.notify(trigVerify) // a read that snapshots "One" and stalls
+	<-entered[0]
+	fx.mu.Lock()
+	fx.items[alice] = []calendar.Occurrence{occ("a1", "Two", 1)}
+	fx.mu.Unlock()
+	reply := make(chan error, 1)
+	w.requestSync(reply) // what SyncNow does
+	free(0)
+	<-entered[1] // the read after the request
+	select {
+	case err := <-reply:
+		t.Fatalf("SyncNow answered (%v) by the read that began before it; the store holds %+v", err, h.stored(alice))
+	default:
+	}
+	free(1)
+	if err := <-reply; err != nil {
+		t.Fatalf("SyncNow() = %v", err)
+	}
+	if got := h.stored(alice); len(got) != 1 || got[0].Subject != "Two" {
+		t.Fatalf("after SyncNow the store holds %+v, want the change made before the call (Two)", got)
+	}
 }

@@ -33,6 +33,7 @@ type fakeExchange struct {
 	openIDs   [][]string
 	fail      func(op, smtp string) error // injected failures
 	viewMax   int                         // truncate CalendarView answers to this many (0 = no limit)
+	afterView func(smtp string)           // runs after a CalendarView took its snapshot
 	oof       calendar.OOFState           // automatic-replies state to report ("" = Disabled)
 	more      bool                        // GetEvents with events answers MoreEvents=true
 	inflight  int
@@ -199,6 +200,9 @@ func (f *fakeExchange) CalendarView(ctx context.Context, t Target, start, end ti
 	}
 	defer f.leave()
 	f.mu.Lock()
+	if hook := f.afterView; hook != nil {
+		defer hook(t.SMTP) // runs after the unlock below
+	}
 	defer f.mu.Unlock()
 	if f.denied[t.SMTP] {
 		return ViewPage{}, &ExchangeError{Code: "ErrorImpersonateUserDenied", HTTPStatus: 500}

@@ -448,11 +448,24 @@ func (w *worker) read() error {
 			reason = "roll"
 		}
 	}
-	// Hints up to now are covered by this read.
+	// Hints up to now are covered by this read, and so are the SyncNow
+	// requests made so far; later ones wait for the next read (their
+	// trigSync is still pending), which sees changes made before them.
 	w.mu.Lock()
 	w.pending &^= trigHint
 	w.firstHint = time.Time{}
+	covered := w.replies
+	w.replies = nil
 	w.mu.Unlock()
+	answered := false
+	defer func() {
+		if !answered {
+			// Failed (or panicked): handleFailure answers them with the error.
+			w.mu.Lock()
+			w.replies = append(covered, w.replies...)
+			w.mu.Unlock()
+		}
+	}()
 	hintAt := w.hintAt
 	w.coalesceUntil, w.hintAt = time.Time{}, time.Time{}
 
@@ -529,7 +542,10 @@ func (w *worker) read() error {
 	if w.persistedState != StateLive || done.Sub(w.persistedAt) >= time.Minute {
 		w.saveStatus(st)
 	}
-	w.answer(nil)
+	answered = true
+	for _, r := range covered {
+		r <- nil
+	}
 	if changed && w.e.opts.OnCalendarChanged != nil {
 		w.e.opts.OnCalendarChanged(w.smtp)
 	}
