@@ -29,6 +29,12 @@ var badFiles = []struct {
 		`testdata/bad/mode.yaml:7:11: exchange.notifications.mode: "streem" is not valid; expected "streaming" or "pull"`,
 		`testdata/bad/mode.yaml:8:19: exchange.notifications.oof_interval: 10s is too short; expected 0 (off) or 1m–24h: every read costs one GetUserOofSettings per mailbox`,
 	}},
+	{"tab_indent.yaml", []string{
+		`testdata/bad/tab_indent.yaml:2:1: invalid YAML: a tab is used for indentation; YAML needs spaces`,
+	}},
+	{"space_tab_indent.yaml", []string{
+		`testdata/bad/space_tab_indent.yaml:2:3: invalid YAML: a tab is used for indentation; YAML needs spaces`,
+	}},
 	{"unknown_keys.yaml", []string{
 		`testdata/bad/unknown_keys.yaml:1:1: unknown key "exchnage"; did you mean "exchange"?`,
 		`testdata/bad/unknown_keys.yaml:5:3: users: unknown key "ldpa"; did you mean "ldap"?`,
@@ -415,6 +421,15 @@ exchange:
   notifications: {mode: streaming}
 users: {static: [a@example.com]}`, []string{
 			`c.yaml:6:25: exchange.notifications.mode: "streaming" contradicts testdata/vendor_pull.xml, which selects pull (Object="EWSPull" on line 6); remove one of them`,
+		}},
+		{"vendor name as mode is reported once", `
+exchange:
+  ews_url: https://x.example.com/EWS/Exchange.asmx
+  auth: {username: u, password_env: CALSYNC_TEST_EWS_PASSWORD}
+  vendor_config: testdata/vendor_pull.xml
+  notifications: {mode: EwsPull}
+users: {static: [a@example.com]}`, []string{
+			`c.yaml:6:25: exchange.notifications.mode: "EwsPull" is not valid; expected "streaming" or "pull" ("EwsPull" is the vendor file's name for pull: write mode: pull)`,
 		}},
 	}
 	for _, tc := range tests {

@@ -196,11 +196,16 @@ func (d *decoder) parse(data []byte) (*yaml.Node, bool) {
 
 func (d *decoder) yamlError(err error, data []byte) {
 	msg := err.Error()
-	if strings.Contains(msg, "tab character") {
-		if line, col := firstIndentTab(data); line > 0 {
-			d.problems = append(d.problems, Problem{File: d.file, Line: line, Column: col, Message: "invalid YAML: a tab is used for indentation; YAML needs spaces"})
-			return
-		}
+	errLine := 0
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		errLine, _ = strconv.Atoi(m[1])
+	}
+	// The YAML parser reports indentation tabs in several ways ("found
+	// character that cannot start any token", "tab character"…): a tab in
+	// the indentation up to the failing line is the cause to name.
+	if line, col := firstIndentTab(data); line > 0 && (errLine == 0 || line <= errLine || strings.Contains(msg, "tab character")) {
+		d.problems = append(d.problems, Problem{File: d.file, Line: line, Column: col, Message: "invalid YAML: a tab is used for indentation; YAML needs spaces"})
+		return
 	}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])

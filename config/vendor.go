@@ -391,7 +391,9 @@ func (d *decoder) vendorConfig(x *Exchange, m *mapNode, v *yaml.Node) {
 	}
 	x.VendorConfig = p
 	if modeNode := explicitMode(m.get("notifications")); modeNode != nil {
-		if NotificationMode(strings.ToLower(modeNode.Value)) != vc.Mode {
+		// An invalid mode is reported where it is written; only a valid
+		// one can contradict the vendor file.
+		if mode := NotificationMode(strings.ToLower(modeNode.Value)); (mode == Streaming || mode == Pull) && mode != vc.Mode {
 			d.errorf(modeNode, m.sub("notifications.mode"), "%q contradicts %s, which selects %s (Object=%q on line %d); remove one of them", modeNode.Value, p, vc.Mode, vc.Object, vc.Line)
 		}
 		return

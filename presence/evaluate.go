@@ -264,7 +264,7 @@ func calendarPlan(in Input, rules *CompiledRules) *plan {
 	if loc == nil {
 		loc = rules.zone
 	}
-	lang := in.Language
+	lang := normalizeLanguage(in.Language)
 	if !knownLanguage(lang) {
 		lang = rules.language
 	}

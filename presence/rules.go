@@ -221,10 +221,10 @@ func CompileRuleSet(rs RuleSet) (*CompiledRules, error) {
 		errs = append(errs, fmt.Errorf("%w: unanswered: %q is not valid; expected tentative, as_shown or ignore", ErrInvalidRule, o.Unanswered))
 	}
 	if o.Language != "" {
-		if !knownLanguage(o.Language) {
+		if lang := normalizeLanguage(o.Language); !knownLanguage(lang) {
 			errs = append(errs, fmt.Errorf("%w: language: %q is not supported; expected one of %s", ErrInvalidRule, o.Language, strings.Join(languages, ", ")))
 		} else {
-			c.language = o.Language
+			c.language = lang
 		}
 	}
 	if o.TimeZone != "" {

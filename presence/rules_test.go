@@ -228,3 +228,19 @@ func TestRevealsPrivateFollowsTheDecidingRule(t *testing.T) {
 		t.Error("a nil rule set reveals a private item")
 	}
 }
+
+func TestLanguageTagsAreNormalised(t *testing.T) {
+	for _, tag := range []string{"DE", "de-AT", "de_DE", " de "} {
+		rules, err := CompileRuleSet(RuleSet{Options: Options{Language: tag}})
+		if err != nil {
+			t.Errorf("language %q: %v", tag, err)
+			continue
+		}
+		if rules.language != "de" {
+			t.Errorf("language %q compiled as %q, want de", tag, rules.language)
+		}
+	}
+	if _, err := CompileRules([]Rule{{Name: "x", Profile: "busy", StatusTexts: map[string]string{"DE-CH": "Beschäftigt"}}}); err != nil {
+		t.Errorf("status_texts with DE-CH: %v", err)
+	}
+}

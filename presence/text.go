@@ -12,6 +12,16 @@ import (
 // languages are the supported status-text languages.
 var languages = []string{"en", "de"}
 
+// normalizeLanguage reduces a language tag to its lower-case primary
+// subtag: "DE", "de-AT" and "de_DE" are all "de".
+func normalizeLanguage(l string) string {
+	l = strings.ToLower(strings.TrimSpace(l))
+	if i := strings.IndexAny(l, "-_"); i > 0 {
+		l = l[:i]
+	}
+	return l
+}
+
 func knownLanguage(l string) bool {
 	for _, x := range languages {
 		if x == l {
@@ -72,6 +82,7 @@ func compileTexts(text string, byLang map[string]string) (textSet, error) {
 		return nil, err
 	}
 	for lang, src := range byLang {
+		lang = normalizeLanguage(lang)
 		if !knownLanguage(lang) {
 			return nil, fmt.Errorf("status_texts: language %q is not supported; expected one of %s", lang, strings.Join(languages, ", "))
 		}
