@@ -413,16 +413,16 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			users[strings.ToLower(strings.TrimSpace(u))] = true
 		}
 	}
-	lastText := r.Header.Get("Last-Event-ID")
+	lastText, lastFrom := r.Header.Get("Last-Event-ID"), "the Last-Event-ID header"
 	if lastText == "" {
-		lastText = r.URL.Query().Get("last_event_id")
+		lastText, lastFrom = r.URL.Query().Get("last_event_id"), "the last_event_id parameter"
 	}
 	var lastID uint64
 	resume := lastText != ""
 	if resume {
 		var err error
 		if lastID, err = strconv.ParseUint(lastText, 10, 64); err != nil {
-			writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("Last-Event-ID must be an event id, got %q", lastText))
+			writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s must be an event id (a decimal number), got %q", lastFrom, lastText))
 			return
 		}
 	}

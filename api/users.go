@@ -215,7 +215,7 @@ func (s *server) handleAgenda(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if end.Sub(start) > s.opts.MaxAgendaRange {
-		writeError(w, http.StatusBadRequest, codeInvalidRange, fmt.Sprintf("the range may span at most %s", s.opts.MaxAgendaRange))
+		writeError(w, http.StatusBadRequest, codeInvalidRange, fmt.Sprintf("the range may span at most %s", humanSpan(s.opts.MaxAgendaRange)))
 		return
 	}
 	if !s.knownUser(user) {
@@ -365,7 +365,7 @@ func (s *server) handleDryRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if end.Sub(start) > s.opts.MaxDryRunRange {
-		writeError(w, http.StatusBadRequest, codeInvalidRange, fmt.Sprintf("the preview may span at most %s", s.opts.MaxDryRunRange))
+		writeError(w, http.StatusBadRequest, codeInvalidRange, fmt.Sprintf("the preview may span at most %s", humanSpan(s.opts.MaxDryRunRange)))
 		return
 	}
 	rules := "current"
@@ -424,4 +424,17 @@ func compileProposedRules(raw json.RawMessage) (*presence.CompiledRules, error) 
 // case-insensitive).
 func pathUser(r *http.Request) string {
 	return strings.ToLower(strings.TrimSpace(r.PathValue("user")))
+}
+
+// humanSpan prints a range limit in days when it is whole days ("62 days"),
+// otherwise as a duration.
+func humanSpan(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		n := int(d / (24 * time.Hour))
+		if n == 1 {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", n)
+	}
+	return d.String()
 }

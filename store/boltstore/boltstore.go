@@ -25,8 +25,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -147,10 +149,20 @@ func explainOpenError(path string, wait time.Duration, err error) error {
 		return fmt.Errorf("%w: %s still locked after %s; is another calsync running with the same store path? Stop it or give this instance its own file", ErrLocked, path, wait)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
 		return fmt.Errorf("%w: %s: %v; move the file aside and restart calsync, which rebuilds the store from Exchange (pending webhooks in it are lost)", ErrCorrupt, path, err)
-	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("boltstore: open %s: %w; the calsync service user needs read and write access to the file and its directory", path, err)
 	}
-	return fmt.Errorf("boltstore: open %s: %w", path, err)
+	// The os error repeats the path ("open PATH: …"); keep only its cause.
+	cause := err
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		cause = pe.Err
+	}
+	switch {
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("boltstore: open %s: %w; the calsync service user needs read and write access to the file and its directory", path, cause)
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("boltstore: open %s: %w; create its directory (e.g. install -d -o calsync %s) or set store.path", path, cause, filepath.Dir(path))
+	}
+	return fmt.Errorf("boltstore: open %s: %w", path, cause)
 }
 
 // init creates the buckets of a new file and checks the schema of an

@@ -173,3 +173,18 @@ func TestCommitFailingInsideTransactionRollsBack(t *testing.T) {
 		t.Errorf("after a failed commit the checkpoint is %+v (%v), want the old one", rec.Checkpoint, err)
 	}
 }
+
+func TestOpenInAMissingDirectorySaysWhatToDo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing", "calsync.db")
+	_, err := boltstore.Open(path, boltstore.Options{})
+	if err == nil {
+		t.Fatal("Open succeeded in a directory that does not exist")
+	}
+	msg := err.Error()
+	if strings.Count(msg, path) != 1 {
+		t.Errorf("the error names the path %d times, want once: %s", strings.Count(msg, path), msg)
+	}
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(msg, "create its directory") || !strings.Contains(msg, "store.path") {
+		t.Errorf("error = %v; want ErrNotExist with what to do", err)
+	}
+}
