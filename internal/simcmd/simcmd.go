@@ -104,6 +104,15 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	case c.tlsSelfSigned && c.tlsCert != "":
 		return nil, fmt.Errorf("simcmd: --tls and --tls-cert exclude each other")
 	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("simcmd: --log-level %q: expected debug, info, warn or error", c.logLevel)
+	}
+	for _, a := range splitList(c.auth) {
+		if a != "basic" && a != "ntlm" && a != "none" {
+			return nil, fmt.Errorf("simcmd: --auth %q: want basic, ntlm or none", a)
+		}
+	}
 	return c, nil
 }
 
@@ -145,9 +154,7 @@ func policyOf(c *config) ewsmem.Policy {
 
 func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
+	_ = level.UnmarshalText([]byte(c.logLevel)) // checked by parse
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "sim")
 	policy := policyOf(c)
 	o := ewsmem.SimulatorOptions{Options: ewsmem.Options{Logger: logger, Domain: c.domain, Mailboxes: c.mailboxes, Servers: c.servers,
@@ -162,9 +169,6 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 			o.Basic = true
 		case "ntlm":
 			o.NTLM = true
-		case "none":
-		default:
-			return fmt.Errorf("--auth %q: want basic, ntlm or none", a)
 		}
 	}
 	sim, err := ewsmem.NewSimulator(o)
