@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sync"
 )
 
@@ -82,8 +83,16 @@ func (d *discoverer) take() []string {
 
 func (d *discoverer) serve(ctx context.Context, batch []string) {
 	var results []DiscoverResult
-	err := d.e.call(ctx, "", "autodiscover", func(ctx context.Context) error {
-		var err error
+	err := d.e.call(ctx, "", "autodiscover", func(ctx context.Context) (err error) {
+		// A panic (a hostile or broken answer) fails this batch like any
+		// error, so that its workers retry: it must not end the only
+		// goroutine that serves Autodiscover.
+		defer func() {
+			if r := recover(); r != nil {
+				d.e.log.Error("autodiscover panicked; failing the batch", "mailboxes", len(batch), "panic", r, "stack", string(debug.Stack()))
+				err = fmt.Errorf("engine: internal error in autodiscover: %v", r)
+			}
+		}()
 		results, err = d.e.ex.Discover(ctx, batch)
 		return err
 	})

@@ -669,3 +669,23 @@ func TestSyncNowWaitsForAReadThatStartsAfterIt(t *testing.T) {
 		t.Fatalf("after SyncNow the store holds %+v, want the change made before the call (Two)", got)
 	}
 }
+
+// TestDiscovererSurvivesAPanic: a panic while serving an Autodiscover batch
+// (a hostile or broken answer) must not end the batching goroutine, or
+// every later lookup — at start, after each subscription loss — would
+// wait forever.
+func TestDiscovererSurvivesAPanic(t *testing.T) {
+	const alice = "alice@example.org"
+	fx := newFakeExchange()
+	fx.put(alice, occ("a1", "One", 1))
+	var panicked atomic.Bool
+	fx.fail = func(op, smtp string) error {
+		if op == "Discover" && panicked.CompareAndSwap(false, true) {
+			panic("autodiscover parser blew up")
+		}
+		return nil
+	}
+	h := start(t, fx, memstore.New(), []string{alice}, nil)
+	h.waitSubjects(alice, "One")
+	h.waitState(alice, StateLive)
+}
