@@ -689,3 +689,21 @@ func TestDiscovererSurvivesAPanic(t *testing.T) {
 	h.waitSubjects(alice, "One")
 	h.waitState(alice, StateLive)
 }
+
+// TestStreamSurvivesAPanic: a panic while reading a streaming connection
+// (a parser blowing up on a hostile envelope) must not leave the
+// connection dead with its members believed live: it reconnects and its
+// members re-read.
+func TestStreamSurvivesAPanic(t *testing.T) {
+	const alice = "alice@example.org"
+	fx := newFakeExchange()
+	fx.put(alice, occ("a1", "One", 1))
+	h := start(t, fx, memstore.New(), []string{alice}, nil)
+	h.waitSubjects(alice, "One")
+	eventually(t, 5*time.Second, "a stream with alice", func() bool { return fx.streamWith(alice) })
+	fx.streamPanic.Store(true)
+	fx.put(alice, occ("a1", "Two", 1)) // its notification blows up the reader
+	h.waitSubjects(alice, "Two")
+	fx.put(alice, occ("a1", "Three", 1))
+	h.waitSubjects(alice, "Three")
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +39,9 @@ type fakeExchange struct {
 	more      bool                        // GetEvents with events answers MoreEvents=true
 	inflight  int
 	maxFlight int
+	// streamPanic makes the next message read from a stream panic (a
+	// parser blowing up on a hostile envelope).
+	streamPanic atomic.Bool
 }
 
 func newFakeExchange() *fakeExchange {
@@ -352,6 +356,9 @@ func (s *fakeStream) cut() { s.Close() }
 func (s *fakeStream) Next(ctx context.Context) (StreamMessage, error) {
 	select {
 	case m := <-s.ch:
+		if s.f.streamPanic.CompareAndSwap(true, false) {
+			panic("stream parser blew up")
+		}
 		return m, nil
 	case <-s.closed:
 		return StreamMessage{}, io.ErrUnexpectedEOF

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -38,7 +39,12 @@ func (m *streamManager) runConn(c *streamConn) {
 		if err != nil {
 			return
 		}
-		stream, err := m.e.ex.OpenStream(c.ctx, t, ids, m.e.opts.StreamTimeout)
+		var stream Stream
+		err = m.recovered(c, func() error {
+			var err error
+			stream, err = m.e.ex.OpenStream(c.ctx, t, ids, m.e.opts.StreamTimeout)
+			return err
+		})
 		m.e.budget.creds.report(err, probe)
 		if err != nil {
 			if c.ctx.Err() != nil {
@@ -90,7 +96,7 @@ func (m *streamManager) runConn(c *streamConn) {
 			onAlive = func() { m.notifyAll(carried, trigVerify) }
 		}
 		c.carried = nil
-		err = m.readStream(c, stream, onAlive)
+		err = m.recovered(c, func() error { return m.readStream(c, stream, onAlive) })
 		_ = stream.Close()
 		m.e.metrics.connections.Dec()
 		if c.ctx.Err() != nil {
@@ -123,6 +129,20 @@ func (m *streamManager) runConn(c *streamConn) {
 			return
 		}
 	}
+}
+
+// recovered runs fn and turns a panic (a parser blowing up on a hostile
+// envelope) into an error, so that the connection reconnects and its
+// members re-read instead of the connection's goroutine ending while its
+// members believe they are streamed.
+func (m *streamManager) recovered(c *streamConn, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.e.log.Error("streaming connection panicked; reconnecting", "conn", c.name, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("engine: internal error on streaming connection %s: %v", c.name, r)
+		}
+	}()
+	return fn()
 }
 
 // readStream reads messages until the connection ends. It returns nil for
