@@ -92,12 +92,25 @@ func (g *credentialGate) report(err error, probe bool) {
 	defer g.mu.Unlock()
 	switch {
 	case code == "HTTP401":
-		g.failures++
+		// Only the rejection that closes the gate and rejected probes count:
+		// the 401s of requests that were already in flight when the gate
+		// closed (up to Budget.Concurrency of them, plus streams) must not
+		// double the pause each, or one burst would stop all traffic for
+		// credentialPauseMax.
+		straggler := !probe && !g.verified && g.failures > 0
+		if !straggler {
+			g.failures++
+		}
 		pause := min(g.pause<<min(g.failures-1, 16), credentialPauseMax)
-		g.until = g.clk.Now().Add(pause)
-		g.verified, g.probing = false, false
-		g.log.Error("Exchange rejected the service account's credentials (HTTP 401); all EWS requests wait, then one request tries again, so that the account is not locked out",
-			"rejections", g.failures, "retry_in", pause.String())
+		if until := g.clk.Now().Add(pause); until.After(g.until) {
+			g.until = until
+		}
+		g.verified = false
+		if !straggler {
+			g.probing = false
+			g.log.Error("Exchange rejected the service account's credentials (HTTP 401); all EWS requests wait, then one request tries again, so that the account is not locked out",
+				"rejections", g.failures, "retry_in", pause.String())
+		}
 		g.broadcastLocked()
 	case err == nil || strings.HasPrefix(code, "Error"):
 		// EWS answered: the logon succeeded.

@@ -158,3 +158,26 @@ func TestWrongPasswordCostsFewLogons(t *testing.T) {
 		}
 	}
 }
+
+// TestCredentialGateStragglersDoNotStretchThePause: when the credentials
+// break, every request already in flight comes back with 401. Only a
+// rejected probe doubles the pause; ten stragglers must not stretch the
+// first pause to the 15-minute cap (a burst of "401 under load" would
+// otherwise stop all EWS traffic for 15 minutes).
+func TestCredentialGateStragglersDoNotStretchThePause(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+	g := newCredentialGate(clk, slog.New(slog.DiscardHandler), 10*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g.report(nil, false) // verified
+	for range 10 {
+		g.report(errRejected, false) // requests in flight when the password broke
+	}
+	went := gateCallers(ctx, g, 1)
+	clk.Advance(10 * time.Second)
+	expectOne(t, went, true, "10s after the first rejection")
+	g.report(errRejected, true) // the probe is rejected: now the pause doubles
+	went = gateCallers(ctx, g, 1)
+	clk.Advance(20 * time.Second)
+	expectOne(t, went, true, "20s after the rejected probe")
+}
