@@ -707,3 +707,24 @@ func TestStreamSurvivesAPanic(t *testing.T) {
 	fx.put(alice, occ("a1", "Three", 1))
 	h.waitSubjects(alice, "Three")
 }
+
+// TestShortStreamTimeoutRenewsInTime: connection_timeout may be set to one
+// minute; with the default StreamRenewBefore (1 min) the renewal was due
+// the moment a connection opened, so every connection reopened at once in
+// a loop — each reopening re-reading all its members (26,661 OpenStream and
+// 21,825 CalendarView in 300 ms for one mailbox) — and notifications only
+// got through by chance.
+func TestShortStreamTimeoutRenewsInTime(t *testing.T) {
+	for _, timeout := range []time.Duration{time.Minute, 2 * time.Minute, 30 * time.Minute} {
+		o := testOptions(newFakeExchange(), memstore.New())
+		o.StreamTimeout = timeout
+		e, err := New(o)
+		if err != nil {
+			t.Fatalf("New(StreamTimeout %s) error = %v", timeout, err)
+		}
+		renewAfter := e.opts.StreamTimeout - e.opts.StreamRenewBefore
+		if renewAfter < timeout/2 || renewAfter >= timeout {
+			t.Errorf("StreamTimeout %s: connections renew after %s, want in [%s, %s)", timeout, renewAfter, timeout/2, timeout)
+		}
+	}
+}

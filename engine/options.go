@@ -83,7 +83,8 @@ type Options struct {
 	// connections, 1–30 minutes (default 30 min).
 	StreamTimeout time.Duration
 	// StreamRenewBefore renews a streaming connection this long before its
-	// ConnectionTimeout ends (default 1 min).
+	// ConnectionTimeout ends (default 1 min, or a quarter of StreamTimeout
+	// if that is shorter; must be less than StreamTimeout).
 	StreamRenewBefore time.Duration
 	// HeartbeatTimeout declares a silent streaming connection dead (default 90 s;
 	// Exchange sends a heartbeat every 45 s).
@@ -156,7 +157,6 @@ func (o *Options) setDefaults() error {
 	def(&o.PullInterval, 30*time.Second)
 	def(&o.PullTimeout, 30*time.Minute)
 	def(&o.StreamTimeout, 30*time.Minute)
-	def(&o.StreamRenewBefore, time.Minute)
 	def(&o.HeartbeatTimeout, 90*time.Second)
 	def(&o.RegroupDelay, 500*time.Millisecond)
 	def(&o.CallTimeout, 60*time.Second)
@@ -169,6 +169,12 @@ func (o *Options) setDefaults() error {
 	def(&o.Budget.CredentialPause, 10*time.Second)
 	if o.StreamTimeout < time.Minute || o.StreamTimeout > 30*time.Minute {
 		return fmt.Errorf("engine: StreamTimeout %s out of range 1–30 minutes", o.StreamTimeout)
+	}
+	if o.StreamRenewBefore <= 0 || o.StreamRenewBefore >= o.StreamTimeout {
+		// A renewal due when a connection opens would reopen it in a loop,
+		// re-reading every member each time: with a short StreamTimeout
+		// (1 min is allowed) renew a quarter of it before its end.
+		o.StreamRenewBefore = min(time.Minute, o.StreamTimeout/4)
 	}
 	if o.PullTimeout < time.Minute || o.PullTimeout > 1440*time.Minute {
 		return fmt.Errorf("engine: PullTimeout %s out of range 1–1440 minutes", o.PullTimeout)
