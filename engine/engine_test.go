@@ -728,3 +728,31 @@ func TestShortStreamTimeoutRenewsInTime(t *testing.T) {
 		}
 	}
 }
+
+// TestResubscribeDuringAnAutodiscoverOutage: a lost subscription is
+// re-Autodiscovered before resubscribing (the mailbox may have moved). When
+// Autodiscover — a separate service — is down at that moment, the worker
+// must resubscribe with the routing it knows instead of waiting for
+// Autodiscover, without notifications or reads all that time.
+func TestResubscribeDuringAnAutodiscoverOutage(t *testing.T) {
+	const alice = "alice@example.org"
+	fx := newFakeExchange()
+	fx.put(alice, occ("a1", "One", 1))
+	h := start(t, fx, memstore.New(), []string{alice}, nil)
+	h.waitSubjects(alice, "One")
+	eventually(t, 5*time.Second, "a stream with alice", func() bool { return fx.streamWith(alice) })
+	fx.mu.Lock()
+	fx.fail = func(op, smtp string) error {
+		if op == "Discover" {
+			return errors.New("dial tcp autodiscover.example.org:443: connection refused")
+		}
+		return nil
+	}
+	fx.items[alice] = []calendar.Occurrence{occ("a1", "Two", 1)}
+	fx.mu.Unlock()
+	fx.restart() // Exchange restarted: the subscription is gone
+	h.waitSubjects(alice, "Two")
+	eventually(t, 5*time.Second, "a stream with the new subscription", func() bool { return fx.streamWith(alice) })
+	fx.put(alice, occ("a1", "Three", 1))
+	h.waitSubjects(alice, "Three")
+}

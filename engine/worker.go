@@ -58,9 +58,12 @@ type worker struct {
 	removed   bool
 
 	// Owned by the loop.
-	need          need
-	disc          DiscoverResult
-	discovered    bool
+	need       need
+	disc       DiscoverResult
+	discovered bool
+	// routingStale is set when the mailbox's routing is known to be wrong
+	// (moved, proxy errors): only a fresh Autodiscover answer will do.
+	routingStale  bool
 	loc           *time.Location
 	group         string
 	sub           Subscription
@@ -251,6 +254,7 @@ func (w *worker) collect() {
 	now := w.e.clk.Now()
 	if p&trigRediscover != 0 {
 		w.need |= needDiscover | needSubscribe | needRead
+		w.routingStale = true
 		w.readReason = "recovery"
 	}
 	if p&trigResubscribe != 0 {
@@ -339,8 +343,20 @@ func (w *worker) discover() error {
 	w.setState(StateDiscovering, false)
 	res, err := w.e.disco.discover(w.ctx, w.smtp)
 	if err != nil {
+		if w.discovered && !w.routingStale && w.ctx.Err() == nil {
+			// Autodiscover is a separate service: while it is down, a lost
+			// subscription is renewed with the routing already known
+			// rather than leaving the mailbox without notifications and
+			// reads until Autodiscover is back. Had the mailbox moved, the
+			// next calls fail with a move or proxy error, which demands a
+			// fresh answer.
+			w.e.log.Info("autodiscover failed; keeping the known routing", "smtp", w.smtp, "err", err)
+			w.need &^= needDiscover
+			return nil
+		}
 		return err
 	}
+	w.routingStale = false
 	key := res.GroupingInformation + "|" + res.EWSURL
 	if w.discovered && key != w.group {
 		w.e.log.Info("mailbox moved; regrouping", "smtp", w.smtp, "from", w.group, "to", key)

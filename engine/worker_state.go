@@ -70,6 +70,7 @@ func (w *worker) handleFailure(err error) bool {
 	case actRediscover:
 		w.dropSubscription()
 		w.need |= needDiscover | needSubscribe | needRead
+		w.routingStale = true
 	case actResync:
 		w.need |= needRead
 		if w.failures == 1 {
