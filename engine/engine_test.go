@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/store/memstore"
 )
@@ -755,4 +757,60 @@ func TestResubscribeDuringAnAutodiscoverOutage(t *testing.T) {
 	eventually(t, 5*time.Second, "a stream with the new subscription", func() bool { return fx.streamWith(alice) })
 	fx.put(alice, occ("a1", "Three", 1))
 	h.waitSubjects(alice, "Three")
+}
+
+// TestReAddedMailboxWaitsForEveryStoppingWorker: each mailbox has a single
+// writer — a new worker waits for the previous one to finish. Remove and
+// Add may be called concurrently: when a worker that was still waiting for
+// its predecessor is removed again, a worker added after it must still not
+// start before that predecessor finished; otherwise the predecessor's
+// removal (unsubscribe, delete the stored data) runs after the new worker
+// loaded the mailbox and wipes it.
+func TestReAddedMailboxWaitsForEveryStoppingWorker(t *testing.T) {
+	const alice = "alice@example.org"
+	fx := newFakeExchange()
+	fx.put(alice, occ("a1", "A", 1))
+	var logs testenv.SyncBuffer
+	h := start(t, fx, memstore.New(), []string{alice}, func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	h.waitSubjects(alice, "A")
+	h.waitState(alice, StateLive)
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once, freeOnce sync.Once
+	free := func() { freeOnce.Do(func() { close(release) }) }
+	defer free()
+	fx.mu.Lock()
+	fx.fail = func(op, smtp string) error {
+		if op == "Unsubscribe" && smtp == alice {
+			once.Do(func() { close(entered) })
+			<-release // the first worker's removal stalls
+		}
+		return nil
+	}
+	fx.mu.Unlock()
+
+	removed1 := make(chan struct{})
+	go func() { h.e.Remove(alice); close(removed1) }() // worker 1 stops; its removal stalls in Unsubscribe
+	<-entered
+	h.e.Add(alice) // worker 2 waits for worker 1
+	removed2 := make(chan struct{})
+	go func() { h.e.Remove(alice); close(removed2) }() // worker 2 stops before it started
+	eventually(t, 5*time.Second, "the second Remove to return or to wait for worker 1", func() bool {
+		select {
+		case <-removed2:
+			return true
+		default:
+			return strings.Contains(logs.String(), "stopped before it started")
+		}
+	})
+	h.e.Add(alice) // worker 3
+	eventually(t, 5*time.Second, "worker 3 to load alice or to wait for its predecessors", func() bool {
+		return len(h.stored(alice)) > 0 || strings.Count(logs.String(), "waiting for the previous worker") >= 2
+	})
+	free()     // worker 1 finishes its removal: unsubscribe, delete the stored data
+	<-removed1 // worker 1 finished
+	h.waitSubjects(alice, "A")
+	h.waitState(alice, StateLive)
 }

@@ -151,8 +151,19 @@ func (w *worker) loop() {
 	if w.prev != nil {
 		select {
 		case <-w.prev.done:
-		case <-w.ctx.Done():
-			return
+		default:
+			w.e.log.Debug("waiting for the previous worker of the mailbox to finish", "smtp", w.smtp)
+			select {
+			case <-w.prev.done:
+			case <-w.ctx.Done():
+				// Stopped before it started. A worker started after this one
+				// waits only for this one, so this one must not finish before
+				// its predecessor does: each mailbox keeps a single writer
+				// even when Remove and Add race.
+				w.e.log.Debug("mailbox worker stopped before it started; waiting for the previous one to finish", "smtp", w.smtp)
+				<-w.prev.done
+				return
+			}
 		}
 	}
 	for attempt := 1; ; attempt++ {
