@@ -33,6 +33,7 @@ func engineOptions(cfg *config.Config) engine.Options {
 		Window: engine.WindowConfig{
 			DaysBefore: cfg.Window.DaysBefore,
 			DaysAfter:  cfg.Window.DaysAfter,
+			Explicit:   true, // the config has its own defaults; 0 and 0 mean today only
 		},
 		Budget: engine.BudgetConfig{
 			Concurrency:       cfg.Budget.MaxConcurrency,
@@ -41,6 +42,9 @@ func engineOptions(cfg *config.Config) engine.Options {
 			RequestsPerSecond: cfg.Budget.RequestsPerSecond,
 			MaxBackOff:        cfg.Budget.MaxBackOff,
 		},
+	}
+	if n.CoalesceDelay == 0 {
+		o.CoalesceDelay = -1 // coalesce_delay: 0 — re-read at the first notification
 	}
 	if cfg.Window.DefaultTimeZone != "" {
 		if loc, err := time.LoadLocation(cfg.Window.DefaultTimeZone); err == nil {

@@ -102,6 +102,11 @@ func (d *discoverer) serve(ctx context.Context, batch []string) {
 			if i < len(batch) && r.SMTP == "" {
 				r.SMTP = batch[i]
 			}
+			if r.Err != nil {
+				// Per-mailbox answers of a successful call (InvalidUser, …)
+				// count like any other Exchange error.
+				d.e.metrics.errors.WithLabelValues(ErrorCode(r.Err)).Inc()
+			}
 			byAddr[normalize(r.SMTP)] = r
 		}
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -37,6 +38,7 @@ type fakeExchange struct {
 	afterView func(smtp string)           // runs after a CalendarView took its snapshot
 	oof       calendar.OOFState           // automatic-replies state to report ("" = Disabled)
 	more      bool                        // GetEvents with events answers MoreEvents=true
+	unknown   map[string]bool             // mailboxes Autodiscover answers InvalidUser for
 	inflight  int
 	maxFlight int
 	// streamPanic makes the next message read from a stream panic (a
@@ -189,6 +191,10 @@ func (f *fakeExchange) Discover(ctx context.Context, smtps []string) ([]Discover
 	defer f.mu.Unlock()
 	out := make([]DiscoverResult, len(smtps))
 	for i, s := range smtps {
+		if f.unknown[s] {
+			out[i] = DiscoverResult{SMTP: s, Err: &ExchangeError{Code: "ErrorNonExistentMailbox", Err: errors.New("autodiscover: InvalidUser")}}
+			continue
+		}
 		g := f.grouping[s]
 		if g == "" {
 			g = "site1"

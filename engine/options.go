@@ -17,6 +17,9 @@ import (
 type WindowConfig struct {
 	DaysBefore int
 	DaysAfter  int
+	// Explicit keeps DaysBefore and DaysAfter as given when both are zero
+	// (today only); otherwise zeros select the default 1 and 14.
+	Explicit bool
 	// DefaultTimeZone is used when Autodiscover reports no zone (nil = UTC).
 	DefaultTimeZone *time.Location
 }
@@ -67,6 +70,7 @@ type Options struct {
 	// before the window is re-read (default 2 s: one change raises a burst
 	// of events, and calendar work creates short-lived FreeBusy items, over
 	// a few seconds; EWS guidance is to wait that long before re-reading).
+	// Negative: no delay, the first notification triggers the re-read.
 	CoalesceDelay time.Duration
 	// ReconcileInterval re-reads every mailbox periodically even without
 	// notifications (default 1 h, spread with jitter; negative disables).
@@ -138,7 +142,7 @@ func (o *Options) setDefaults() error {
 	default:
 		return fmt.Errorf("engine: unknown notification mode %q (want %q or %q)", o.Mode, Streaming, Pull)
 	}
-	if o.Window.DaysBefore == 0 && o.Window.DaysAfter == 0 {
+	if o.Window.DaysBefore == 0 && o.Window.DaysAfter == 0 && !o.Window.Explicit {
 		o.Window.DaysBefore, o.Window.DaysAfter = 1, 14
 	}
 	if o.Window.DaysBefore < 0 || o.Window.DaysAfter < 0 || o.Window.DaysBefore+o.Window.DaysAfter > 700 {

@@ -1,0 +1,29 @@
+package app
+
+import (
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/config"
+)
+
+// TestEngineOptionsKeepConfiguredZeros: the config's zeros are meant —
+// coalesce_delay 0s re-reads at the first notification and a 0/0 window
+// is today only — and must not turn into the engine's defaults.
+func TestEngineOptionsKeepConfiguredZeros(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Exchange.Notifications.CoalesceDelay = 0
+	cfg.Window.DaysBefore, cfg.Window.DaysAfter = 0, 0
+	o := engineOptions(cfg)
+	if o.CoalesceDelay >= 0 {
+		t.Errorf("coalesce_delay 0s gave engine CoalesceDelay %v, want negative (no delay)", o.CoalesceDelay)
+	}
+	if !o.Window.Explicit || o.Window.DaysBefore != 0 || o.Window.DaysAfter != 0 {
+		t.Errorf("window 0/0 gave %+v, want an explicit today-only window", o.Window)
+	}
+	cfg = config.Defaults()
+	o = engineOptions(cfg)
+	if o.CoalesceDelay != 2*time.Second || o.Window.DaysBefore != 1 || o.Window.DaysAfter != 14 || o.OOFInterval != 15*time.Minute {
+		t.Errorf("defaults gave coalesce %v, window %d/%d, oof %v", o.CoalesceDelay, o.Window.DaysBefore, o.Window.DaysAfter, o.OOFInterval)
+	}
+}
