@@ -133,6 +133,12 @@ func newBudget(clk clock.Clock, cfg BudgetConfig, m *metrics, log *slog.Logger) 
 // do runs fn inside the budget of (user, server), with the per-call
 // timeout, and applies the throttling consequences of its error.
 func (b *budget) do(ctx context.Context, user, server string, timeout time.Duration, fn func(context.Context) error) (err error) {
+	// Wait out a pause of this user or server before asking the credential
+	// gate: a probe must not sit in a throttling pause while every other
+	// request waits for its outcome.
+	if err := b.waitPause(ctx, user, server); err != nil {
+		return err
+	}
 	probe, err := b.creds.wait(ctx)
 	if err != nil {
 		return err
@@ -141,9 +147,6 @@ func (b *budget) do(ctx context.Context, user, server string, timeout time.Durat
 	// still hand the probe on.
 	outcome := errNotSent
 	defer func() { b.creds.report(outcome, probe) }()
-	if err := b.waitPause(ctx, user, server); err != nil {
-		return err
-	}
 	us := b.userSem(user)
 	defer b.dropUser(user)
 	if err := us.acquire(ctx); err != nil {

@@ -212,3 +212,31 @@ func TestMetricsShareARegistry(t *testing.T) {
 		t.Errorf("second engine got its own commits counter; want the registered one")
 	}
 }
+
+// TestProbeDoesNotWaitInAUserPause: while the credential gate waits for a
+// probe, a request of a mailbox in a throttling pause must not become the
+// probe and hold every other request back for the pause.
+func TestProbeDoesNotWaitInAUserPause(t *testing.T) {
+	m, _ := newMetrics(nil)
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := newBudget(clk, BudgetConfig{Concurrency: 8, PerServer: 8, PerUser: 2, RequestsPerSecond: -1, MaxBackOff: 10 * time.Minute, ThrottlePause: time.Second}, m, slog.New(slog.DiscardHandler))
+	b.mu.Lock()
+	b.userPause["alice"] = clk.Now().Add(5 * time.Minute) // the gate is still unverified
+	b.mu.Unlock()
+	go func() {
+		_ = b.do(context.Background(), "alice", "srv", time.Second, func(context.Context) error { return nil })
+	}()
+	time.Sleep(50 * time.Millisecond) // let alice queue first
+	done := make(chan error, 1)
+	go func() {
+		done <- b.do(context.Background(), "bob", "srv", time.Second, func(context.Context) error { return nil })
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("bob's request: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("bob's request waited for alice's 5-minute throttling pause")
+	}
+}
