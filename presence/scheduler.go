@@ -120,6 +120,9 @@ type userState struct {
 	// even if the published presence does not change.
 	overrideDirty bool
 	refreshAt     time.Time
+	// retryAt is when a failed load is retried; while needLoad is set and
+	// it has not come, the previous plan keeps firing its transitions.
+	retryAt time.Time
 }
 
 // storedPresence is the document kept in the PresenceStore: the published
@@ -488,7 +491,15 @@ func (s *Scheduler) loadDirty(ctx context.Context) {
 		case err != nil:
 			s.metrics.loadErrors.Inc()
 			s.log.Warn("presence: loading calendar failed; keeping the previous plan", "user", u, "err", err)
-			s.scheduleLocked(st, now.Add(s.retry))
+			st.retryAt = now.Add(s.retry)
+			if st.effective != nil {
+				// Keep firing the previous plan's transitions until the
+				// retry (fireDue evaluates it now and wakes at its next
+				// boundary or at retryAt, whichever comes first).
+				s.scheduleLocked(st, now)
+			} else {
+				s.scheduleLocked(st, st.retryAt)
+			}
 		case s.rules != rules:
 			// Rules changed while loading: load again with the new ones.
 			s.dirty[u] = struct{}{}
@@ -546,13 +557,13 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 	s.mu.Lock()
 	for len(s.wakes) > 0 && !s.wakes[0].wake.After(now) {
 		st := s.wakes[0]
-		if st.needLoad || st.effective == nil {
+		if st.effective == nil || (st.needLoad && !now.Before(st.retryAt)) {
 			heap.Pop(&s.wakes)
 			s.dirty[st.user] = struct{}{}
 			st.needLoad = true
 			continue
 		}
-		if !now.Before(st.refreshAt) {
+		if !st.needLoad && !now.Before(st.refreshAt) {
 			heap.Pop(&s.wakes)
 			st.needLoad = true
 			s.dirty[st.user] = struct{}{}
@@ -577,9 +588,17 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 			pubs = append(pubs, pub{change: Change{User: st.user}, doc: storedPresence{Presence: *st.published, Override: st.override}, saveOnly: true})
 			st.overrideDirty = false
 		}
+		// The next boundary, bounded by the periodic reload or, while a
+		// failed load waits for its retry, by the retry. (A boundary not
+		// after now happens only on a plan kept past its compacted end
+		// because loads fail; the retry is then the next wake-up.)
+		limit := st.refreshAt
+		if st.needLoad {
+			limit = st.retryAt
+		}
 		next, ok := st.effective.nextBoundary(now)
-		if !ok || next.After(st.refreshAt) {
-			next = st.refreshAt
+		if !ok || next.After(limit) || !next.After(now) {
+			next = limit
 		}
 		s.scheduleLocked(st, next)
 	}
