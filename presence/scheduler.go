@@ -557,7 +557,11 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 	s.mu.Lock()
 	for len(s.wakes) > 0 && !s.wakes[0].wake.After(now) {
 		st := s.wakes[0]
-		if st.effective == nil || (st.needLoad && !now.Before(st.retryAt)) {
+		// A user marked dirty again (its calendar changed while it was
+		// being loaded, or since loadDirty ran) is reloaded before its
+		// plan may publish anything: that plan may be outdated already.
+		_, reload := s.dirty[st.user]
+		if reload || st.effective == nil || (st.needLoad && !now.Before(st.retryAt)) {
 			heap.Pop(&s.wakes)
 			s.dirty[st.user] = struct{}{}
 			st.needLoad = true

@@ -1,7 +1,9 @@
 package presence
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,5 +58,80 @@ func TestSchedulerFailingReloadStillFiresPlannedTransitions(t *testing.T) {
 	}
 	if got := h.rec.since(n); len(got) != 0 {
 		t.Errorf("recovery published %+v", got)
+	}
+}
+
+// gatedSource lets a test hold one Load after it read its snapshot.
+type gatedSource struct {
+	*fakeSource
+	mu      sync.Mutex
+	gate    chan struct{}
+	entered chan struct{}
+}
+
+// hold makes the next Load wait, after reading, until release is closed.
+func (g *gatedSource) hold() (entered chan struct{}, release chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.gate, g.entered = make(chan struct{}), make(chan struct{})
+	return g.entered, g.gate
+}
+
+func (g *gatedSource) Load(ctx context.Context, user string, from, to time.Time) (Input, error) {
+	in, err := g.fakeSource.Load(ctx, user, from, to)
+	g.mu.Lock()
+	gate, entered := g.gate, g.entered
+	g.gate, g.entered = nil, nil
+	g.mu.Unlock()
+	if gate != nil {
+		close(entered)
+		<-gate
+	}
+	return in, err
+}
+
+func startGatedScheduler(t *testing.T, c *clock.Fake, src *gatedSource) *harness {
+	t.Helper()
+	h := &harness{t: t, clock: c, source: src.fakeSource, rec: &recorder{}, done: make(chan error, 1)}
+	s, err := NewScheduler(SchedulerOptions{Clock: c, Rules: mustCompile(t, RuleSet{}), Source: src, Store: &mapPresenceStore{}, Publish: h.rec.publish})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.s = s
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.done <- s.Run(ctx) }()
+	t.Cleanup(h.stop)
+	h.waitIdle()
+	return h
+}
+
+// A reload that read the calendar before a newer change was committed must
+// not publish a transition of the outdated plan: the meeting starting at
+// 10:00 was deleted while the reload was in flight, so alice stays
+// available — no "busy" that is withdrawn a moment later.
+func TestSchedulerStaleReloadPublishesNoOutdatedTransition(t *testing.T) {
+	c := clock.NewFake(at("2025-11-24 09:59"))
+	src := &gatedSource{fakeSource: newFakeSource()}
+	src.set("alice@example.com", []calendar.Occurrence{occ("m", "2025-11-24 10:00", "2025-11-24 11:00", meeting)}, calendar.OOFSettings{}, true)
+	h := startGatedScheduler(t, c, src)
+	n := len(h.rec.all())
+
+	entered, release := src.hold()
+	h.s.CalendarChanged("alice@example.com") // e.g. a change to the meeting's body
+	<-entered
+	// While that load is in flight the meeting is deleted and the
+	// engine reports it; the clock reaches the old meeting's start.
+	src.set("alice@example.com", nil, calendar.OOFSettings{}, true)
+	h.s.CalendarChanged("alice@example.com")
+	c.Set(at("2025-11-24 10:00"))
+	close(release)
+	h.waitIdle()
+
+	if got := h.rec.since(n); len(got) != 0 {
+		t.Fatalf("published %d changes for a deleted meeting: %+v", len(got), got)
+	}
+	if p, _ := h.s.Current("alice@example.com"); p.Availability != Available {
+		t.Errorf("current = %+v, want available", p)
 	}
 }
