@@ -528,7 +528,10 @@ func (s *Scheduler) applyPlanLocked(st *userState, now time.Time) {
 	if st.override != nil {
 		end := st.calendar.overrideEnd(*st.override)
 		if !end.After(now) {
+			// Ended: save that even if the presence does not change, or
+			// a restart would bring the override back.
 			st.override = nil
+			st.overrideDirty = true
 		}
 	}
 	st.effective = st.calendar.withOverride(st.override)
@@ -574,8 +577,11 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 			continue
 		}
 		if st.override != nil && !st.calendar.overrideEnd(*st.override).After(now) {
-			// The override ended at a boundary already in the plan.
+			// The override ended at a boundary already in the plan. Save
+			// that even if the presence does not change (overrideDirty),
+			// or a restart would bring the override back.
 			st.override = nil
+			st.overrideDirty = true
 			st.effective = st.calendar
 		}
 		p := st.effective.at(now)

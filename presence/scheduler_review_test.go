@@ -135,3 +135,42 @@ func TestSchedulerStaleReloadPublishesNoOutdatedTransition(t *testing.T) {
 		t.Errorf("current = %+v, want available", p)
 	}
 }
+
+// An override "until the next calendar transition" that ends at a
+// transition showing the same presence publishes nothing, but it has ended:
+// the stored document must say so, or a restart brings it back. Here the
+// meeting that ended it is deleted while calsync is down; the resurrected
+// override would then have no transition to end at and hold forever.
+func TestSchedulerOverrideEndedWithoutChangeStaysEndedAfterRestart(t *testing.T) {
+	c := clock.NewFake(at("2025-11-24 10:30"))
+	src := newFakeSource()
+	src.set("alice@example.com", []calendar.Occurrence{occ("m", "2025-11-24 11:00", "2025-11-24 12:00", meeting)}, calendar.OOFSettings{}, true)
+	st := &mapPresenceStore{}
+	rules := mustCompile(t, RuleSet{Rules: []Rule{{Name: "busy", Match: Match{FreeBusy: []string{"busy"}}, Profile: "busy", StatusText: "Busy"}}})
+	h1 := startScheduler(t, c, src, st, rules)
+	if _, err := h1.s.SetOverride(context.Background(), "alice@example.com", Override{Availability: Busy, Profile: "busy", StatusText: "Busy"}); err != nil {
+		t.Fatal(err)
+	}
+	h1.waitIdle()
+	n := len(h1.rec.all())
+	h1.advanceTo("2025-11-24 11:00") // the override ends; the meeting shows the same
+	if got := h1.rec.since(n); len(got) != 0 {
+		t.Fatalf("override ending into an identical presence published %+v", got)
+	}
+	if p, _ := h1.s.Current("alice@example.com"); p.Why.Source != "calendar" {
+		t.Fatalf("at 11:00 the calendar should decide: %+v", p)
+	}
+	h1.stop()
+
+	// Down; the meeting is deleted; restart at 11:15.
+	src.set("alice@example.com", nil, calendar.OOFSettings{}, true)
+	c.Set(at("2025-11-24 11:15"))
+	h2 := startScheduler(t, c, src, st, rules)
+	got := h2.rec.all()
+	if len(got) != 1 || got[0].Current.Availability != Available {
+		t.Fatalf("restart after the meeting was deleted published %+v, want alice available", got)
+	}
+	if p, _ := h2.s.Current("alice@example.com"); p.Why.Source == "override" {
+		t.Errorf("the ended override came back after the restart: %+v", p)
+	}
+}
