@@ -174,14 +174,14 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		Source:     presenceSource(a.store, func() *engine.Engine { return a.engine }, &a.known),
 		Store:      a.store,
 		Registerer: a.registry,
-		PublishBatch: func(cs []presence.Change) {
+		PublishBatch: func(cs []presence.Change) error {
 			// PublishBatch runs on the scheduler goroutine with every change
 			// due at one instant; the hub enqueues their webhooks durably in
 			// one transaction before returning (the scheduler saves the
-			// presences after that).
-			if err := a.hub.PublishPresenceBatch(context.Background(), cs); err != nil {
-				a.log.Warn("publishing presence changes failed", "changes", len(cs), "err", err)
-			}
+			// presences after that). If that write fails the scheduler
+			// publishes the changes again later (the event stream may then
+			// see them twice), so no webhook is lost.
+			return a.hub.PublishPresenceBatch(context.Background(), cs)
 		},
 	})
 	if err != nil {

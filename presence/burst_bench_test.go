@@ -144,13 +144,14 @@ func benchBurst(b *testing.B, batch bool) {
 	}
 	opts := presence.SchedulerOptions{Clock: c, Rules: rules, Source: src, Store: counted}
 	if batch {
-		opts.PublishBatch = func(cs []presence.Change) {
+		opts.PublishBatch = func(cs []presence.Change) error {
 			start := time.Now()
 			if err := hub.PublishPresenceBatch(ctx, cs); err != nil {
 				b.Error(err)
 			}
 			publishTime.Add(int64(time.Since(start)))
 			published.Add(int64(len(cs)))
+			return nil
 		}
 	} else {
 		opts.Publish = func(ch presence.Change) {

@@ -57,8 +57,11 @@ type SchedulerOptions struct {
 	// the changes due at one instant in one call (10,000 users whose
 	// meetings start at 09:00), sorted by user, so that the receiver can
 	// make them durable together. It is called from the Run goroutine
-	// before the presences are saved; it must not block for long.
-	PublishBatch func([]Change)
+	// before the presences are saved; it must not block for long. An
+	// error means the changes could not be made durable (the webhook
+	// outbox write failed): the scheduler then saves nothing and publishes
+	// them again after RetryDelay, so receivers get them at least once.
+	PublishBatch func([]Change) error
 	// Store keeps the last published presence so that a restart emits only
 	// real changes. Optional.
 	Store store.PresenceStore
@@ -82,7 +85,7 @@ type Scheduler struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	source  Source
-	publish func([]Change)
+	publish func([]Change) error
 	store   store.PresenceStore
 	look    time.Duration
 	horizon time.Duration
@@ -154,14 +157,15 @@ func NewScheduler(opts SchedulerOptions) (*Scheduler, error) {
 		s.retry = 30 * time.Second
 	}
 	if s.publish == nil && opts.Publish != nil {
-		s.publish = func(cs []Change) {
+		s.publish = func(cs []Change) error {
 			for _, c := range cs {
 				opts.Publish(c)
 			}
+			return nil
 		}
 	}
 	if s.publish == nil {
-		s.publish = func([]Change) {}
+		s.publish = func([]Change) error { return nil }
 	}
 	m, err := newSchedulerMetrics(opts.Registerer)
 	if err != nil {
@@ -630,7 +634,16 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 		}
 	}
 	if len(changes) > 0 {
-		s.publish(changes)
+		if err := s.publish(changes); err != nil {
+			var saveOnly []string
+			for _, p := range pubs {
+				if p.saveOnly {
+					saveOnly = append(saveOnly, p.change.User)
+				}
+			}
+			s.unpublish(changes, saveOnly, now, err)
+			return
+		}
 	}
 	if s.store == nil {
 		return
@@ -647,6 +660,34 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 	if err := s.store.SavePresences(ctx, docs); err != nil {
 		// As with a crash, the changes are published again after a restart.
 		s.log.Warn("presence: saving published presence failed", "users", len(docs), "err", err)
+	}
+}
+
+// unpublish takes back changes their receiver could not make
+// durable: the users' last published presence reverts, nothing is saved (a
+// restart publishes them again too), and the users wake again after the
+// retry delay, or at their next boundary if that is sooner.
+func (s *Scheduler) unpublish(changes []Change, saveOnly []string, now time.Time, err error) {
+	s.log.Warn("presence: publishing changes failed; they are published again after the retry delay",
+		"changes", len(changes), "retry_in", s.retry.String(), "err", err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	retryAt := now.Add(s.retry)
+	for _, c := range changes {
+		st := s.users[c.User]
+		if st == nil {
+			continue
+		}
+		st.published = c.Previous
+		st.overrideDirty = true
+		if st.wake.After(retryAt) || st.heapIndex < 0 {
+			s.scheduleLocked(st, retryAt)
+		}
+	}
+	for _, u := range saveOnly {
+		if st := s.users[u]; st != nil {
+			st.overrideDirty = true
+		}
 	}
 }
 

@@ -19,10 +19,11 @@ type batchRecorder struct {
 	batches [][]Change
 }
 
-func (r *batchRecorder) publish(cs []Change) {
+func (r *batchRecorder) publish(cs []Change) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.batches = append(r.batches, slices.Clone(cs))
+	return nil
 }
 
 func (r *batchRecorder) all() [][]Change {
@@ -120,7 +121,7 @@ func TestSchedulerBatchSavesAfterPublishing(t *testing.T) {
 	st := &orderCheckingStore{}
 	h := &harness{t: t, clock: c, source: src, rec: &recorder{}, done: make(chan error, 1)}
 	s, err := NewScheduler(SchedulerOptions{Clock: c, Rules: mustCompile(t, RuleSet{}), Source: src, Store: st,
-		PublishBatch: func(cs []Change) { st.published(len(cs)) }})
+		PublishBatch: func(cs []Change) error { st.published(len(cs)); return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,4 +203,63 @@ func TestSchedulerBatchPublishesAtLeastOnce(t *testing.T) {
 		}
 	}
 	h3.stop()
+}
+
+// TestSchedulerRepublishesWhatItsReceiverCouldNotMakeDurable: when
+// PublishBatch fails (the webhook outbox write failed), nothing is saved
+// and the same changes are published again after RetryDelay, with the
+// previous presence still the one last delivered.
+func TestSchedulerRepublishesWhatItsReceiverCouldNotMakeDurable(t *testing.T) {
+	c := clock.NewFake(at("2025-11-24 08:00"))
+	src := newFakeSource()
+	users := burstUsers(src, 3)
+	st := &orderCheckingStore{}
+	var mu sync.Mutex
+	var batches [][]Change
+	fail := false
+	h := &harness{t: t, clock: c, source: src, rec: &recorder{}, done: make(chan error, 1)}
+	s, err := NewScheduler(SchedulerOptions{Clock: c, Rules: mustCompile(t, RuleSet{}), Source: src, Store: st, RetryDelay: 30 * time.Second,
+		PublishBatch: func(cs []Change) error {
+			st.published(len(cs))
+			mu.Lock()
+			defer mu.Unlock()
+			batches = append(batches, slices.Clone(cs))
+			if fail {
+				fail = false
+				return fmt.Errorf("outbox: disk full")
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.s = s
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.done <- s.Run(ctx) }()
+	t.Cleanup(h.stop)
+	h.waitIdle()
+	mu.Lock()
+	fail = true
+	mu.Unlock()
+	h.advanceTo("2025-11-24 09:00")
+	if want := []string{"publish 3", "save 3", "publish 3"}; !slices.Equal(st.events(), want) {
+		t.Fatalf("after the failed 09:00 publication: %v, want %v (nothing saved)", st.events(), want)
+	}
+	c.Set(at("2025-11-24 09:00").Add(30 * time.Second))
+	h.waitIdle()
+	if want := []string{"publish 3", "save 3", "publish 3", "publish 3", "save 3"}; !slices.Equal(st.events(), want) {
+		t.Fatalf("after the retry delay: %v, want %v", st.events(), want)
+	}
+	mu.Lock()
+	retry := batches[len(batches)-1]
+	mu.Unlock()
+	if !slices.Equal(changeUsers(retry), users) {
+		t.Errorf("republished users %v, want %v", changeUsers(retry), users)
+	}
+	for _, ch := range retry {
+		if ch.Current.Availability != Busy || ch.Previous == nil || ch.Previous.Availability != Available {
+			t.Errorf("republished change %s: %v → %v, want available → busy", ch.User, ch.Previous, ch.Current.Availability)
+		}
+	}
 }
