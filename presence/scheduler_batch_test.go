@@ -36,19 +36,10 @@ func (r *batchRecorder) all() [][]Change {
 // set too, to prove it is not used then).
 func startBatchScheduler(t *testing.T, c *clock.Fake, src *fakeSource, st store.PresenceStore) (*harness, *batchRecorder) {
 	t.Helper()
-	h := &harness{t: t, clock: c, source: src, rec: &recorder{}, done: make(chan error, 1)}
+	h := newHarness(t, c, src)
 	batches := &batchRecorder{}
-	s, err := NewScheduler(SchedulerOptions{Clock: c, Rules: mustCompile(t, RuleSet{}), Source: src, Store: st,
+	h.run(SchedulerOptions{Rules: mustCompile(t, RuleSet{}), Source: src, Store: st,
 		Publish: h.rec.publish, PublishBatch: batches.publish, Horizon: 7 * 24 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.s = s
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
-	go func() { h.done <- s.Run(ctx) }()
-	t.Cleanup(h.stop)
-	h.waitIdle()
 	return h, batches
 }
 
@@ -119,18 +110,9 @@ func TestSchedulerBatchSavesAfterPublishing(t *testing.T) {
 	src := newFakeSource()
 	burstUsers(src, 3)
 	st := &orderCheckingStore{}
-	h := &harness{t: t, clock: c, source: src, rec: &recorder{}, done: make(chan error, 1)}
-	s, err := NewScheduler(SchedulerOptions{Clock: c, Rules: mustCompile(t, RuleSet{}), Source: src, Store: st,
+	h := newHarness(t, c, src)
+	h.run(SchedulerOptions{Rules: mustCompile(t, RuleSet{}), Source: src, Store: st,
 		PublishBatch: func(cs []Change) error { st.published(len(cs)); return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.s = s
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
-	go func() { h.done <- s.Run(ctx) }()
-	t.Cleanup(h.stop)
-	h.waitIdle()
 	h.advanceTo("2025-11-24 09:00")
 	h.advanceTo("2025-11-24 10:00")
 	if want := []string{"publish 3", "save 3", "publish 3", "save 3", "publish 3", "save 3"}; !slices.Equal(st.events(), want) {
@@ -217,8 +199,8 @@ func TestSchedulerRepublishesWhatItsReceiverCouldNotMakeDurable(t *testing.T) {
 	var mu sync.Mutex
 	var batches [][]Change
 	fail := false
-	h := &harness{t: t, clock: c, source: src, rec: &recorder{}, done: make(chan error, 1)}
-	s, err := NewScheduler(SchedulerOptions{Clock: c, Rules: mustCompile(t, RuleSet{}), Source: src, Store: st, RetryDelay: 30 * time.Second,
+	h := newHarness(t, c, src)
+	h.run(SchedulerOptions{Rules: mustCompile(t, RuleSet{}), Source: src, Store: st, RetryDelay: 30 * time.Second,
 		PublishBatch: func(cs []Change) error {
 			st.published(len(cs))
 			mu.Lock()
@@ -230,15 +212,6 @@ func TestSchedulerRepublishesWhatItsReceiverCouldNotMakeDurable(t *testing.T) {
 			}
 			return nil
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.s = s
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
-	go func() { h.done <- s.Run(ctx) }()
-	t.Cleanup(h.stop)
-	h.waitIdle()
 	mu.Lock()
 	fail = true
 	mu.Unlock()

@@ -92,18 +92,8 @@ func (g *gatedSource) Load(ctx context.Context, user string, from, to time.Time)
 
 func startGatedScheduler(t *testing.T, c *clock.Fake, src *gatedSource) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: c, source: src.fakeSource, rec: &recorder{}, done: make(chan error, 1)}
-	s, err := NewScheduler(SchedulerOptions{Clock: c, Rules: mustCompile(t, RuleSet{}), Source: src, Store: &mapPresenceStore{}, Publish: h.rec.publish})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.s = s
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
-	go func() { h.done <- s.Run(ctx) }()
-	t.Cleanup(h.stop)
-	h.waitIdle()
-	return h
+	h := newHarness(t, c, src.fakeSource)
+	return h.run(SchedulerOptions{Rules: mustCompile(t, RuleSet{}), Source: src, Store: &mapPresenceStore{}, Publish: h.rec.publish})
 }
 
 // A reload that read the calendar before a newer change was committed must

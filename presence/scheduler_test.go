@@ -141,16 +141,29 @@ type harness struct {
 
 func startScheduler(t *testing.T, c *clock.Fake, src *fakeSource, st store.PresenceStore, rules *CompiledRules) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: c, source: src, rec: &recorder{}, done: make(chan error, 1)}
-	s, err := NewScheduler(SchedulerOptions{Clock: c, Rules: rules, Source: src, Store: st, Publish: h.rec.publish, Horizon: 7 * 24 * time.Hour})
+	h := newHarness(t, c, src)
+	return h.run(SchedulerOptions{Rules: rules, Source: src, Store: st, Publish: h.rec.publish, Horizon: 7 * 24 * time.Hour})
+}
+
+// newHarness returns a harness whose scheduler is not built yet.
+func newHarness(t *testing.T, c *clock.Fake, src *fakeSource) *harness {
+	return &harness{t: t, clock: c, source: src, rec: &recorder{}, done: make(chan error, 1)}
+}
+
+// run builds the scheduler from opts (on the harness's clock), runs it
+// until the test ends and waits until it is idle.
+func (h *harness) run(opts SchedulerOptions) *harness {
+	h.t.Helper()
+	opts.Clock = h.clock
+	s, err := NewScheduler(opts)
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	h.s = s
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { h.done <- s.Run(ctx) }()
-	t.Cleanup(h.stop)
+	h.t.Cleanup(h.stop)
 	h.waitIdle()
 	return h
 }
