@@ -3,7 +3,9 @@ package ewsclient
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"sync"
 
 	ntlmssp "github.com/Azure/go-ntlmssp"
 	"golang.org/x/oauth2"
@@ -39,7 +41,9 @@ func NTLMAuth(transport http.RoundTripper, username, password string) (HTTPClien
 	if username == "" {
 		return nil, errors.New("ewsclient: NTLMAuth needs a user name")
 	}
-	var rt http.RoundTripper = ntlmssp.Negotiator{RoundTripper: transport}
+	var rt http.RoundTripper = roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		return negotiate(transport, r)
+	})
 	if t, ok := transport.(*http.Transport); ok {
 		rt = newNTLMPool(t, t.MaxConnsPerHost)
 	}
@@ -54,6 +58,54 @@ func NTLMAuth(transport http.RoundTripper, username, password string) (HTTPClien
 		r.SetBasicAuth(username, password) // the negotiator turns these into NTLM messages
 		return hc.Do(r)
 	}), nil
+}
+
+// roundTripperFunc adapts a function to http.RoundTripper.
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+// RoundTrip calls f.
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// negotiate runs req through the NTLM negotiator over rt. The negotiator
+// returns only the error of its first request: when a later step of the
+// handshake fails (connection reset, timeout, cancelled context), it hands
+// back the server's first 401 instead, which would read as a wrong
+// password. That transport error is returned here instead.
+func negotiate(rt http.RoundTripper, req *http.Request) (*http.Response, error) {
+	rec := &errorRecorder{rt: rt}
+	resp, err := ntlmssp.Negotiator{RoundTripper: rec}.RoundTrip(req)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		if rerr := rec.last(); rerr != nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxUnauthorizedBody))
+			_ = resp.Body.Close()
+			return nil, rerr
+		}
+	}
+	return resp, err
+}
+
+// errorRecorder remembers the last error of rt.
+type errorRecorder struct {
+	rt  http.RoundTripper
+	mu  sync.Mutex
+	err error
+}
+
+// RoundTrip implements http.RoundTripper.
+func (e *errorRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := e.rt.RoundTrip(req)
+	if err != nil {
+		e.mu.Lock()
+		e.err = err
+		e.mu.Unlock()
+	}
+	return resp, err
+}
+
+func (e *errorRecorder) last() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
 }
 
 // OAuth2 decorates next with a bearer token from ts (Exchange Online or

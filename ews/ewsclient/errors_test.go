@@ -243,3 +243,47 @@ func TestTransportOptions(t *testing.T) {
 		t.Fatalf("Unsubscribe(untrusted TLS) = %v", err)
 	}
 }
+
+// TestNTLMHandshakeNetworkError: a connection that fails during the NTLM
+// handshake is a network error (retryable), never the first 401 of the
+// handshake, which would read as a wrong password.
+func TestNTLMHandshakeNetworkError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			w.Header().Set("WWW-Authenticate", "NTLM")
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		// The negotiate message: the connection breaks.
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	}))
+	defer srv.Close()
+	tr, err := ewsclient.NewTransport(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, rt := range map[string]http.RoundTripper{"pooled transport": tr, "other round tripper": tr.Clone()} {
+		t.Run(name, func(t *testing.T) {
+			if name == "other round tripper" {
+				rt = roundTripperFunc(rt.RoundTrip)
+			}
+			hc, err := ewsclient.NTLMAuth(rt, `CONTOSO\svc`, "pw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, _ := ewsclient.New(srv.URL+"/EWS/Exchange.asmx", &ewsclient.Options{HTTPClient: hc})
+			err = c.Unsubscribe(context.Background(), ewsclient.Call{}, "sub")
+			var ne *ews.NetworkError
+			if !errors.As(err, &ne) || errors.As(err, new(*ews.HTTPError)) || !ews.Retryable(err) {
+				t.Fatalf("Unsubscribe(handshake connection broken) = %#v (%v), want a retryable *ews.NetworkError", err, err)
+			}
+		})
+	}
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"sync"
-
-	ntlmssp "github.com/Azure/go-ntlmssp"
 )
 
 // ntlmPool runs every request, NTLM handshake included, on a transport
@@ -45,7 +43,7 @@ func (p *ntlmPool) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := ntlmssp.Negotiator{RoundTripper: bufferUnauthorized{t}}.RoundTrip(req)
+	resp, err := negotiate(bufferUnauthorized{t}, req)
 	if err != nil {
 		p.release(t)
 		return nil, err
