@@ -120,8 +120,18 @@ func (c *Client) post(ctx context.Context, call Call, op string, payload []byte)
 
 // transportError classifies an error of HTTPClient.Do or of reading a body.
 func (c *Client) transportError(ctx context.Context, op string, err error) error {
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return fmt.Errorf("ewsclient: %s: %w", op, context.Cause(ctx))
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// Cancelled by the caller. net/http reports the context's cause
+		// (context.WithCancelCause, Stream.Close) rather than
+		// context.Canceled: keep both in the chain so that the error is
+		// never mistaken for a retryable network failure.
+		cause := context.Cause(ctx)
+		if errors.Is(err, context.Canceled) || errors.Is(err, cause) {
+			if errors.Is(cause, context.Canceled) {
+				return fmt.Errorf("ewsclient: %s: %w", op, cause)
+			}
+			return fmt.Errorf("ewsclient: %s: %w: %w", op, context.Canceled, cause)
+		}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -196,3 +196,44 @@ func TestStreamContextCancel(t *testing.T) {
 		t.Fatal("Next() did not return after the context was cancelled")
 	}
 }
+
+// TestCancelWithCauseIsNotRetryable: a call or stream ended by its
+// caller — a context cancelled with a cause, or Stream.Close — reports
+// context.Canceled (not retryable), never a retryable network error.
+func TestCancelWithCauseIsNotRetryable(t *testing.T) {
+	shutdown := errors.New("shutting down")
+	check := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, context.Canceled) || ews.Retryable(err) || errors.As(err, new(*ews.NetworkError)) {
+			t.Errorf("%s = %#v (%v), want context.Canceled, not retryable", what, err, err)
+		}
+	}
+	stall := func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">`))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}
+	c := clientFor(t, http.HandlerFunc(stall), nil)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(50*time.Millisecond, func() { cancel(shutdown) })
+	check("Unsubscribe(cancelled with cause)", c.Unsubscribe(ctx, ewsclient.Call{}, "sub"))
+
+	sc := clientFor(t, streamServer([][]byte{heartbeat(), heartbeat()[:100]}, func(r *http.Request) { <-r.Context().Done() }), nil)
+	next := func(s *ewsclient.Stream, end func()) error {
+		if _, err := s.Next(); err != nil {
+			t.Fatal(err)
+		}
+		time.AfterFunc(50*time.Millisecond, end)
+		_, err := s.Next()
+		return err
+	}
+	ctx, cancel = context.WithCancelCause(context.Background())
+	s, err := sc.GetStreamingEvents(ctx, ewsclient.Call{}, ewsclient.StreamRequest{SubscriptionIds: []string{"s1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check("Next(cancelled with cause)", next(s, func() { cancel(shutdown) }))
+	s2 := openStream(t, sc)
+	check("Next(closed)", next(s2, func() { s2.Close() }))
+}
