@@ -68,3 +68,53 @@ func TestHostileResponses(t *testing.T) {
 		})
 	}
 }
+
+// TestStalledBodyTail: once the answer is known (a complete envelope, a
+// non-SOAP body, an HTTP error status), a server that keeps the body open
+// without sending more does not hold the call until its timeout.
+func TestStalledBodyTail(t *testing.T) {
+	stallAfter := func(status int, body []byte) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Location", "/owa/auth/errorfe.aspx")
+			w.WriteHeader(status)
+			_, _ = w.Write(body)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		}
+	}
+	httpStatus := func(code int) func(error) bool {
+		return func(err error) bool { var he *ews.HTTPError; return errors.As(err, &he) && he.StatusCode == code }
+	}
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		check   func(error) bool
+	}{
+		{"complete envelope", stallAfter(200, unsubscribeOK()), func(err error) bool { return err == nil }},
+		{"html page", stallAfter(200, []byte("<html><body>Sign in")), func(err error) bool { return errors.As(err, new(*ews.ProtocolError)) }},
+		{"302 to an error page", stallAfter(302, []byte("<html>Object moved")), httpStatus(302)},
+		{"401 with a slow body", stallAfter(401, []byte("<html>401 - Unauthorized")), httpStatus(401)},
+	}
+	const timeout = 20 * time.Second
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := clientFor(t, tt.handler, nil)
+			began := time.Now()
+			err := c.Unsubscribe(context.Background(), ewsclient.Call{Timeout: timeout}, "sub")
+			if !tt.check(err) {
+				t.Fatalf("Unsubscribe() = %#v (%v)", err, err)
+			}
+			if d := time.Since(began); d > timeout/4 {
+				t.Fatalf("Unsubscribe() took %v: it waited for a body tail it does not need", d)
+			}
+			began = time.Now()
+			s, err := c.GetStreamingEvents(context.Background(), ewsclient.Call{}, ewsclient.StreamRequest{SubscriptionIds: []string{"s1"}})
+			if err == nil {
+				s.Close()
+			}
+			if d := time.Since(began); d > timeout/4 {
+				t.Fatalf("GetStreamingEvents() took %v (%v)", d, err)
+			}
+		})
+	}
+}

@@ -104,10 +104,15 @@ func (c *Client) post(ctx context.Context, call Call, op string, payload []byte)
 		}
 	}
 	c.trace.request(req, payload)
-	resp, err := c.http.Do(req)
+	// abort ends this request alone: closeBody and httpError use it to
+	// stop waiting for bytes the result does not need.
+	rctx, abort := context.WithCancel(ctx)
+	resp, err := c.http.Do(req.WithContext(rctx))
 	if err != nil {
+		abort()
 		return nil, c.transportError(ctx, op, err)
 	}
+	resp.Body = &abortableBody{ReadCloser: resp.Body, abort: abort}
 	if call.Affinity != nil {
 		for _, ck := range resp.Cookies() {
 			if ck.Name == BackEndCookieName && ck.Value != "" {
@@ -186,7 +191,7 @@ func (c *Client) decode(ctx context.Context, op string, resp *http.Response, out
 
 // httpError reads at most maxErrorBody bytes of a non-SOAP answer.
 func (c *Client) httpError(resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	b := readAtMost(resp.Body, maxErrorBody)
 	if c.trace != nil {
 		c.trace.response(resp, b)
 	}
@@ -215,9 +220,41 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// closeBody drains a little of the body (for connection reuse) and closes it.
+// bodyWait bounds how long the client waits for body bytes the result
+// does not depend on: the diagnostic start of an HTTP error body and the
+// tail drained for connection reuse. A server that keeps such a body open
+// without sending must not hold the call until its timeout.
+const bodyWait = 500 * time.Millisecond
+
+// abortableBody is a response body whose request can be aborted (its
+// context cancelled) while a read is blocked.
+type abortableBody struct {
+	io.ReadCloser
+	abort context.CancelFunc
+}
+
+// Close closes the body and releases the request's context.
+func (b *abortableBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.abort()
+	return err
+}
+
+// readAtMost reads up to n bytes of b; if they do not arrive within
+// bodyWait, the request is aborted (the connection is then not reused).
+func readAtMost(b io.Reader, n int64) []byte {
+	if a, ok := b.(*abortableBody); ok {
+		t := time.AfterFunc(bodyWait, a.abort)
+		defer t.Stop()
+	}
+	data, _ := io.ReadAll(io.LimitReader(b, n))
+	return data
+}
+
+// closeBody drains a little of the body (for connection reuse), without
+// waiting more than bodyWait, and closes it.
 func closeBody(b io.ReadCloser) {
-	_, _ = io.CopyN(io.Discard, b, 4096)
+	readAtMost(b, 4096)
 	_ = b.Close()
 }
 
