@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	ntlmssp "github.com/Azure/go-ntlmssp"
+
+	"github.com/calsync/calsync/ews"
 	"golang.org/x/oauth2"
 )
 
@@ -115,10 +117,33 @@ func OAuth2(next HTTPClient, ts oauth2.TokenSource) HTTPClient {
 	return HTTPClientFunc(func(r *http.Request) (*http.Response, error) {
 		tok, err := ts.Token()
 		if err != nil {
-			return nil, fmt.Errorf("ewsclient: oauth2 token: %w", err)
+			return nil, tokenError(err)
 		}
 		r = r.Clone(r.Context())
 		tok.SetAuthHeader(r)
 		return next.Do(r)
 	})
+}
+
+// tokenError classifies a failure to get a token. A token endpoint that
+// rejects the credentials (HTTP 401, or the OAuth errors invalid_client,
+// invalid_grant, unauthorized_client, which come with HTTP 400) is an
+// authentication failure: it is reported as an *ews.HTTPError 401, like a
+// 401 from EWS, so that callers hold back instead of retrying. Anything
+// else (token endpoint unreachable or failing) stays a network error.
+func tokenError(err error) error {
+	err = fmt.Errorf("ewsclient: oauth2 token: %w", err)
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return err
+	}
+	rejected := re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized
+	switch re.ErrorCode {
+	case "invalid_client", "invalid_grant", "unauthorized_client":
+		rejected = true
+	}
+	if !rejected {
+		return err
+	}
+	return &ews.HTTPError{StatusCode: http.StatusUnauthorized, Status: "401 Unauthorized", Err: err}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/internal/ewswire"
 	"golang.org/x/oauth2"
+	oauth2cc "golang.org/x/oauth2/clientcredentials"
 )
 
 func clientFor(t *testing.T, h http.Handler, opts *ewsclient.Options) *ewsclient.Client {
@@ -287,3 +288,42 @@ func TestNTLMHandshakeNetworkError(t *testing.T) {
 type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestOAuth2TokenRejected: a token endpoint that rejects the client's
+// credentials is an authentication failure (HTTP 401, not retryable), not
+// a retryable network error; a token endpoint that is down stays
+// retryable.
+func TestOAuth2TokenRejected(t *testing.T) {
+	tokenSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/down" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}`))
+	}))
+	defer tokenSrv.Close()
+	var calls int
+	ews0 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++ }))
+	defer ews0.Close()
+	for _, tt := range []struct {
+		path      string
+		check     func(error) bool
+		retryable bool
+	}{
+		{"/token", func(err error) bool { var he *ews.HTTPError; return errors.As(err, &he) && he.Unauthorized() }, false},
+		{"/down", func(err error) bool { return err != nil }, true},
+	} {
+		conf := oauth2cc.Config{ClientID: "app", ClientSecret: "TopSecret-123", TokenURL: tokenSrv.URL + tt.path, AuthStyle: oauth2.AuthStyleInParams}
+		hc := ewsclient.OAuth2(ews0.Client(), conf.TokenSource(context.Background()))
+		c, _ := ewsclient.New(ews0.URL+"/EWS/Exchange.asmx", &ewsclient.Options{HTTPClient: hc})
+		err := c.Unsubscribe(context.Background(), ewsclient.ActAs("alice@contoso.com"), "sub")
+		if !tt.check(err) || ews.Retryable(err) != tt.retryable || strings.Contains(err.Error(), "TopSecret") {
+			t.Errorf("Unsubscribe(token endpoint %s) = %#v (%v); retryable %v, want %v", tt.path, err, err, ews.Retryable(err), tt.retryable)
+		}
+	}
+	if calls != 0 {
+		t.Fatalf("EWS got %d requests without a token", calls)
+	}
+}

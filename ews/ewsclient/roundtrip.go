@@ -138,6 +138,10 @@ func (c *Client) transportError(ctx context.Context, op string, err error) error
 			return fmt.Errorf("ewsclient: %s: %w: %w", op, context.Canceled, cause)
 		}
 	}
+	var he *ews.HTTPError
+	if errors.As(err, &he) {
+		return he // an auth decorator's classified answer (token rejected)
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err // drop the URL: it may carry tokens in query strings
