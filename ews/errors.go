@@ -270,6 +270,12 @@ func RetryAfter(err error) (time.Duration, bool) {
 		if f.Code.Transient() || inner.Transient() {
 			return f.BackOff, true
 		}
+		// A fault without an EWS code that blames the server ("Server was
+		// unable to process request", an empty s:Fault) is as transient as
+		// an HTTP 500 with an HTML page; one that blames the client is not.
+		if f.Code == "" && inner == "" && !strings.EqualFold(f.FaultCode, "Client") {
+			return f.BackOff, true
+		}
 		return 0, false
 	}
 	var he *HTTPError
