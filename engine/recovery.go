@@ -59,6 +59,7 @@ var recoveries = map[string]recovery{
 	"HTTP429":                             {actThrottled, "Too many requests (HTTP 429); calsync pauses and retries."},
 	"ErrorExceededConnectionCount":        {actLessParallel, "Too many concurrent EWS connections for the service account; calsync reduces its parallelism."},
 	"ErrorTooManyObjectsOpened":           {actLessParallel, "Exchange store session limit reached; calsync reduces its parallelism."},
+	"TLSCertificate":                      {actAuth, "Exchange's TLS certificate is not trusted (unknown authority, wrong host name or expired): set exchange.tls.ca_file to the issuing CA, or use the host name the certificate names; `calsync check` shows the details."},
 	"HTTP401":                             {actAuth, "Exchange rejected the service account's credentials: check user name, password or token."},
 	"HTTP403":                             {actAuth, "Exchange refused access (HTTP 403): check that EWS is enabled for the service account."},
 	"ErrorAccessDenied":                   {actAuth, "Access denied: check FullAccess/impersonation rights of the service account on this mailbox."},

@@ -1,13 +1,18 @@
 package ewsexchange
 
 import (
+	"context"
+	"crypto/x509"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsclient"
 )
 
 func TestOccurrence(t *testing.T) {
@@ -143,6 +148,7 @@ func TestClassifyErrors(t *testing.T) {
 		{&ews.HTTPError{StatusCode: 401}, "HTTP401", 0},
 		{&ews.HTTPError{StatusCode: 503}, "HTTP503", 0},
 		{errors.New("connection reset"), "NetworkError", 0},
+		{&ews.NetworkError{Op: "GetItem", Err: x509.UnknownAuthorityError{}}, "TLSCertificate", 0},
 	}
 	for _, tc := range tests {
 		err := classify("op", tc.err)
@@ -164,5 +170,25 @@ func TestOOF(t *testing.T) {
 	}
 	if got := OOF(ews.OofSettings{State: "weird"}); got.State != calendar.OOFDisabled {
 		t.Errorf("unknown state → %s, want Disabled", got.State)
+	}
+}
+
+// TestUntrustedCertificateIsAConfigurationError: a real TLS handshake with a
+// certificate calsync does not trust is reported as TLSCertificate (slow
+// retry with a hint), not as a passing network error.
+func TestUntrustedCertificateIsAConfigurationError(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	hc, err := ewsclient.NewHTTPClient(&ewsclient.TransportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ewsclient.New(srv.URL+"/EWS/Exchange.asmx", &ewsclient.Options{HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewClient(c, "").OOF(context.Background(), engine.Target{SMTP: "alice@example.com"})
+	if code := engine.ErrorCode(err); code != "TLSCertificate" {
+		t.Errorf("untrusted certificate: code %q (%v), want TLSCertificate", code, err)
 	}
 }

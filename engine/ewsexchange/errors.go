@@ -2,6 +2,8 @@ package ewsexchange
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -53,5 +55,19 @@ func classify(op string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		xe.Code = "Timeout"
 	}
+	if tlsConfigError(err) {
+		xe.Code = "TLSCertificate"
+	}
 	return xe
+}
+
+// tlsConfigError reports whether err is a certificate Exchange presents
+// that calsync does not trust (unknown authority, wrong host name, expired):
+// a configuration problem, not a passing network fault.
+func tlsConfigError(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
 }
