@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
+
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/internal/ewswire"
@@ -156,7 +159,8 @@ func (c *Client) GetUserSettings(ctx context.Context, req AutodiscoverRequest) (
 }
 
 // redirectURL accepts https targets (http only when the first URL was http,
-// as in tests against local servers).
+// as in tests against local servers) within the organization of the first
+// URL: the service account's credentials go with the next request.
 func (c *Client) redirectURL(start *url.URL, target string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(target))
 	if err != nil || u.Host == "" {
@@ -164,6 +168,9 @@ func (c *Client) redirectURL(start *url.URL, target string) (string, error) {
 	}
 	if u.Scheme != "https" && !(u.Scheme == "http" && start.Scheme == "http") {
 		return "", fmt.Errorf("RedirectUrl %q is not https", u.Redacted())
+	}
+	if !sameOrganization(start.Hostname(), u.Hostname()) {
+		return "", fmt.Errorf("RedirectUrl %q leaves %s; calsync sends the service account's credentials only within that domain (set exchange.autodiscover_url to the right endpoint)", u.Redacted(), start.Hostname())
 	}
 	if !strings.HasSuffix(strings.ToLower(u.Path), ".svc") {
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/autodiscover/autodiscover.svc"
@@ -208,4 +215,24 @@ func (c *Client) getUserSettingsOnce(ctx context.Context, endpoint string, addrs
 		return nil, &ews.ProtocolError{Op: op, Err: errors.New("user responses do not match the request")}
 	}
 	return list, nil
+}
+
+// sameOrganization reports whether host target may receive credentials
+// meant for host start: the same host, or a host under the same
+// registrable domain (mail.example.com and autodiscover.example.com, not
+// example.net or another customer of a shared suffix such as co.uk).
+func sameOrganization(start, target string) bool {
+	start, target = strings.ToLower(strings.TrimSuffix(start, ".")), strings.ToLower(strings.TrimSuffix(target, "."))
+	if start == target {
+		return true
+	}
+	if net.ParseIP(start) != nil || net.ParseIP(target) != nil {
+		return false
+	}
+	sd, err := publicsuffix.EffectiveTLDPlusOne(start)
+	if err != nil {
+		return false
+	}
+	td, err := publicsuffix.EffectiveTLDPlusOne(target)
+	return err == nil && sd == td
 }

@@ -140,3 +140,50 @@ func TestRequestValidation(t *testing.T) {
 		t.Fatalf("%d requests sent for invalid input", len(f.requests))
 	}
 }
+
+// TestAutodiscoverRedirectStaysInTheOrganization: a RedirectUrl to another
+// registrable domain is refused before anything (credentials included) is
+// sent there.
+func TestAutodiscoverRedirectStaysInTheOrganization(t *testing.T) {
+	var elsewhere int
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere++ }))
+	defer evil.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp := &ewswire.GetUserSettingsResponseMessage{}
+		resp.Response.ErrorCode = "NoError"
+		u := ewswire.UserResponse{ErrorCode: "RedirectUrl", RedirectTarget: strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)}
+		resp.Response.UserResponses.UserResponse = append(resp.Response.UserResponses.UserResponse, u)
+		_ = ewswire.EncodeEnvelope(w, nil, resp)
+	}))
+	defer srv.Close()
+	c, _ := ewsclient.New(srv.URL+"/EWS/Exchange.asmx", &ewsclient.Options{})
+	res, err := c.GetUserSettings(context.Background(), ewsclient.AutodiscoverRequest{URL: srv.URL + "/autodiscover/autodiscover.svc", Mailboxes: []string{"alice@contoso.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "leaves 127.0.0.1") {
+		t.Errorf("redirect to another host: %+v, want a refusal", res[0])
+	}
+	if elsewhere != 0 {
+		t.Errorf("%d requests reached the other host", elsewhere)
+	}
+}
+
+func TestSameOrganization(t *testing.T) {
+	for _, tc := range []struct {
+		start, target string
+		want          bool
+	}{
+		{"autodiscover.example.com", "mail.example.com", true},
+		{"autodiscover.corp.example.com", "ex01.example.com", true},
+		{"autodiscover.example.com", "autodiscover.example.net", false},
+		{"autodiscover.contoso.co.uk", "mail.fabrikam.co.uk", false},
+		{"autodiscover.contoso.co.uk", "mail.contoso.co.uk", true},
+		{"127.0.0.1", "127.0.0.1", true},
+		{"127.0.0.1", "localhost", false},
+	} {
+		if got := ewsclient.SameOrganizationForTest(tc.start, tc.target); got != tc.want {
+			t.Errorf("sameOrganization(%q, %q) = %v, want %v", tc.start, tc.target, got, tc.want)
+		}
+	}
+}

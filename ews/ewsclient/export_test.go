@@ -1,0 +1,4 @@
+package ewsclient
+
+// SameOrganizationForTest exposes sameOrganization to the external tests.
+var SameOrganizationForTest = sameOrganization
