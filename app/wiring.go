@@ -102,7 +102,6 @@ func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, log
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	idType := cfg.Exchange.Impersonation.IDType
 	return func(ctx context.Context) ([]string, error) {
 		users, err := src.Users(ctx)
 		if err != nil {
@@ -110,23 +109,19 @@ func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, log
 		}
 		seen := make(map[string]bool, len(users))
 		out := make([]string, 0, len(users))
-		ids := make(map[string]string, len(users))
+		ids := make(map[string]ewsexchange.UserIDs, len(users))
 		for _, u := range users {
 			k := strings.ToLower(strings.TrimSpace(u.SMTP))
 			if k != "" && !seen[k] {
 				seen[k] = true
 				out = append(out, k)
-				if idType == config.ImpersonateSID {
-					ids[k] = u.SID
-				} else {
-					ids[k] = u.UPN
-				}
+				ids[k] = ewsexchange.UserIDs{UPN: u.UPN, SID: u.SID}
 			}
 		}
 		if identities != nil {
 			if missing := identities.Set(ids); missing > 0 {
 				log.Warn("users without the identifier exchange.impersonation.id_type asks for are impersonated by SMTP address",
-					"id_type", string(idType), "users", missing, "of", len(out))
+					"id_type", string(cfg.Exchange.Impersonation.IDType), "users", missing, "of", len(out))
 			}
 		}
 		return out, nil

@@ -28,12 +28,22 @@ func NewIdentities(kind ews.ConnectingSIDKind) *Identities {
 	return &Identities{kind: kind}
 }
 
-// Set replaces the table: ids maps SMTP addresses to the UPN or SID (per
-// the table's kind). It returns how many mailboxes lack an identifier
-// and will be impersonated by SMTP address.
-func (t *Identities) Set(ids map[string]string) (missing int) {
+// UserIDs are the identifiers the users source knows for one mailbox.
+type UserIDs struct {
+	UPN, SID string
+}
+
+// Set replaces the table: ids maps SMTP addresses to what the users source
+// knows; the table keeps the UPN or the SID, per its kind. It returns how
+// many mailboxes lack that identifier and will be impersonated by SMTP
+// address.
+func (t *Identities) Set(ids map[string]UserIDs) (missing int) {
 	m := make(map[string]string, len(ids))
-	for smtp, id := range ids {
+	for smtp, u := range ids {
+		id := u.UPN
+		if t.kind == ews.SIDSecurityID {
+			id = u.SID
+		}
 		id = strings.TrimSpace(id)
 		if id == "" {
 			missing++

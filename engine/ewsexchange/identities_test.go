@@ -8,7 +8,7 @@ import (
 
 func TestIdentitiesImpersonateByConfiguredForm(t *testing.T) {
 	sids := NewIdentities(ews.SIDSecurityID)
-	if missing := sids.Set(map[string]string{"Alice@example.com": "S-1-5-21-1-2-3-1001", "bob@example.com": " "}); missing != 1 {
+	if missing := sids.Set(map[string]UserIDs{"Alice@example.com": {UPN: "alice@corp.local", SID: "S-1-5-21-1-2-3-1001"}, "bob@example.com": {UPN: "bob@corp.local", SID: " "}}); missing != 1 {
 		t.Errorf("Set reported %d users without a SID, want 1 (bob)", missing)
 	}
 	got := sids.For("alice@EXAMPLE.com")
@@ -22,7 +22,7 @@ func TestIdentitiesImpersonateByConfiguredForm(t *testing.T) {
 	if got := sids.For("bob@example.com"); got != ews.ImpersonateSMTP("bob@example.com") {
 		t.Errorf("bob without a SID: For = %+v, want SMTP impersonation", got)
 	}
-	sids.Set(map[string]string{})
+	sids.Set(map[string]UserIDs{})
 	if got := sids.For("alice@example.com"); got.Kind != ews.SIDPrimarySmtpAddress {
 		t.Errorf("after Set replaced the table, alice is impersonated as %+v, want by SMTP", got)
 	}
@@ -32,7 +32,7 @@ func TestIdentitiesImpersonateByConfiguredForm(t *testing.T) {
 		t.Errorf("nil table: For = %+v, want SMTP impersonation", got)
 	}
 	upns := NewIdentities(ews.SIDPrincipalName)
-	upns.Set(map[string]string{"dave@example.com": "dave@corp.example.local"})
+	upns.Set(map[string]UserIDs{"dave@example.com": {UPN: "dave@corp.example.local", SID: "S-1-5-21-1-2-3-1002"}})
 	if got := upns.For("dave@example.com"); got.Kind != ews.SIDPrincipalName || got.Value != "dave@corp.example.local" || got.AnchorMailbox() != "dave@example.com" {
 		t.Errorf("UPN identity = %+v (anchor %q)", got, got.AnchorMailbox())
 	}
