@@ -673,21 +673,26 @@ func (s *Scheduler) unpublish(changes []Change, saveOnly []string, now time.Time
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	retryAt := now.Add(s.retry)
-	for _, c := range changes {
-		st := s.users[c.User]
+	retry := func(user string) *userState {
+		st := s.users[user]
 		if st == nil {
-			continue
+			return nil
 		}
-		st.published = c.Previous
+		// Nothing was saved: an ended override must still be recorded even
+		// if the retry finds no visible change.
 		st.overrideDirty = true
 		if st.wake.After(retryAt) || st.heapIndex < 0 {
 			s.scheduleLocked(st, retryAt)
 		}
+		return st
+	}
+	for _, c := range changes {
+		if st := retry(c.User); st != nil {
+			st.published = c.Previous
+		}
 	}
 	for _, u := range saveOnly {
-		if st := s.users[u]; st != nil {
-			st.overrideDirty = true
-		}
+		retry(u)
 	}
 }
 
