@@ -48,13 +48,18 @@ func startApp(t *testing.T, mode config.NotificationMode, users int, prepare ...
 	return startAppWithConfig(t, mode, users, nil, prepare...)
 }
 
-// reloads hands a test's reload channel (SIGHUP in calsync run) to
-// startAppWithConfig, keyed by the config the test adjusted.
-var reloads = map[*config.Config]chan struct{}{}
+// appSetup is what a test may adjust before the app is built.
+type appSetup struct {
+	cfg  *config.Config
+	sim  *ewsmem.Simulator
+	opts *app.Options
+	// reload is handed to Run (SIGHUP in calsync run); nil: none.
+	reload chan struct{}
+}
 
-// startAppWithConfig is startApp with a hook that adjusts the config
+// startAppWithConfig is startApp with a hook that adjusts the setup
 // before the app is built.
-func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, adjust func(*config.Config, *ewsmem.Simulator, *app.Options), prepare ...func(*ewsmem.Simulator)) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
+func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, adjust func(*appSetup), prepare ...func(*ewsmem.Simulator)) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
 	t.Helper()
 	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{
 		Options: ewsmem.Options{Mailboxes: users, Servers: 2, Seed: 7, Password: "s3cret-pw"},
@@ -81,8 +86,10 @@ func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, a
 		cfg.Users.Static = append(cfg.Users.Static, "user"+itoa(i)+"@example.com")
 	}
 	opts := app.Options{Config: cfg}
+	var setup appSetup
 	if adjust != nil {
-		adjust(cfg, sim, &opts)
+		setup.cfg, setup.sim, setup.opts = cfg, sim, &opts
+		adjust(&setup)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -95,7 +102,7 @@ func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, a
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, reloads[cfg]) }()
+	go func() { done <- a.Run(ctx, setup.reload) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -267,7 +274,8 @@ func TestPrivateItemsRevealedOnlyWhenARuleAllowsIt(t *testing.T) {
 		StatusText:    "Busy with {{.Subject}}",
 		RevealPrivate: true,
 	}}, presence.DefaultRules()...)}
-	sim, c, a := startAppWithConfig(t, config.Streaming, 2, func(cfg *config.Config, _ *ewsmem.Simulator, _ *app.Options) {
+	sim, c, a := startAppWithConfig(t, config.Streaming, 2, func(setup *appSetup) {
+		cfg := setup.cfg
 		compiled, err := presence.CompileRuleSet(rules)
 		if err != nil {
 			t.Fatalf("CompileRuleSet: %v", err)
@@ -311,7 +319,8 @@ func TestPrivateItemsRevealedOnlyWhenARuleAllowsIt(t *testing.T) {
 // CSV file): a SID that names no mailbox fails that user alone, and a user
 // without a SID falls back to the SMTP address.
 func TestImpersonationBySID(t *testing.T) {
-	_, c, a := startAppWithConfig(t, config.Streaming, 3, func(cfg *config.Config, sim *ewsmem.Simulator, _ *app.Options) {
+	_, c, a := startAppWithConfig(t, config.Streaming, 3, func(setup *appSetup) {
+		cfg, sim := setup.cfg, setup.sim
 		sid1, ok := sim.SIDOf("user1@example.com")
 		if !ok {
 			t.Fatal("simulator has no SID for user1")
@@ -385,7 +394,8 @@ func TestNewFailsCleanlyWhenTheAPIAddressIsTaken(t *testing.T) {
 // mailbox has settled, counting the live and the failing ones.
 func TestInitialSyncIsReported(t *testing.T) {
 	var logs testenv.SyncBuffer
-	startAppWithConfig(t, config.Streaming, 3, func(cfg *config.Config, sim *ewsmem.Simulator, opts *app.Options) {
+	startAppWithConfig(t, config.Streaming, 3, func(setup *appSetup) {
+		sim, opts := setup.sim, setup.opts
 		if err := sim.SetImpersonationScope(sim.ServiceAccount(), []string{"user1@example.com", "user2@example.com"}); err != nil {
 			t.Fatal(err)
 		}
@@ -410,10 +420,11 @@ func TestReloadAddsAndRemovesUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	reload := make(chan struct{}, 1)
-	_, c, a := startAppWithConfig(t, config.Streaming, 3, func(cfg *config.Config, _ *ewsmem.Simulator, _ *app.Options) {
+	_, c, a := startAppWithConfig(t, config.Streaming, 3, func(setup *appSetup) {
+		cfg := setup.cfg
 		cfg.Users.Static = nil
 		cfg.Users.CSVFile = path
-		reloads[cfg] = reload
+		setup.reload = reload
 	})
 	synced := func() string {
 		var users []string
@@ -442,7 +453,8 @@ func TestReloadAddsAndRemovesUsers(t *testing.T) {
 // retry of an unknown id is 404); without webhooks they answer 501.
 func TestDeadLetterRoutesFollowTheWebhookConfig(t *testing.T) {
 	ctx := context.Background()
-	_, c, _ := startAppWithConfig(t, config.Streaming, 1, func(cfg *config.Config, _ *ewsmem.Simulator, _ *app.Options) {
+	_, c, _ := startAppWithConfig(t, config.Streaming, 1, func(setup *appSetup) {
+		cfg := setup.cfg
 		cfg.Webhooks = []config.Webhook{{Name: "pbx", URL: "http://127.0.0.1:1/hook", Secret: config.NewSecret("0123456789abcdef", "test"), Timeout: time.Second}}
 	})
 	list, err := c.DeadLetters(ctx, apiclient.DeadLettersOptions{Endpoint: "pbx"})
