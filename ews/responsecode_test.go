@@ -14,7 +14,7 @@ import (
 // TestGeneratedResponseCodesCurrent regenerates responsecode_generated.go in
 // memory and fails when the committed file differs (run `go generate ./ews`).
 func TestGeneratedResponseCodesCurrent(t *testing.T) {
-	schema, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), "ews-schema", "messages.xsd"))
+	schema, err := os.ReadFile(filepath.Join(testenv.ReferenceDir(t), "ews-schema", "messages.xsd"))
 	if err != nil {
 		t.Fatalf("read messages.xsd: %v", err)
 	}

@@ -1,5 +1,6 @@
 // Package ewsschema validates SOAP envelopes against Microsoft's EWS schema
-// with the offline validator in ../shared/ews-schema (python3 + xmllint).
+// with the offline validator in the repository's testdata/ews-schema
+// (python3 + xmllint).
 // It is used by tests of the client (every request) and of the simulator
 // (every response).
 package ewsschema
@@ -28,7 +29,7 @@ func Validate(t testing.TB, name string, envelopes []byte) {
 // Check is like Validate but returns the report as an error instead of failing.
 func Check(t testing.TB, name string, envelopes []byte) error {
 	t.Helper()
-	validator := filepath.Join(testenv.SharedDir(t), "ews-schema", "validate")
+	validator := filepath.Join(testenv.ReferenceDir(t), "ews-schema", "validate")
 	testenv.LookPath(t, "xmllint", "apt-get install -y libxml2-utils")
 	python := "/usr/bin/python3"
 	if _, err := os.Stat(python); err != nil {

@@ -1,5 +1,6 @@
 // Package testenv lets tests require real external components (xmllint,
-// slapd, chromium, python3-exchangelib) and the shared reference material.
+// slapd, chromium, python3-exchangelib) and finds the repository's reference
+// data (EWS schema and sample messages in testdata/).
 //
 // When a component is missing, a test fails if the environment variable CI
 // is "true" (CI must install everything) and is skipped otherwise, with a
@@ -56,16 +57,15 @@ func RepoRoot(t testing.TB) string {
 	}
 }
 
-// SharedDir returns the shared reference folder (../shared beside the
-// repository, or $CALSYNC_SHARED), or calls Missing.
-func SharedDir(t testing.TB) string {
+// ReferenceDir returns the repository's testdata folder that holds
+// Microsoft's EWS schema (testdata/ews-schema) and the sample EWS messages
+// (testdata/ews-samples); docs/DEPENDENCIES.md names their provenance. The
+// tests need nothing outside the checkout.
+func ReferenceDir(t testing.TB) string {
 	t.Helper()
-	if d := os.Getenv("CALSYNC_SHARED"); d != "" {
-		return d
-	}
-	d := filepath.Join(RepoRoot(t), "..", "shared")
+	d := filepath.Join(RepoRoot(t), "testdata")
 	if _, err := os.Stat(filepath.Join(d, "ews-schema", "validate")); err != nil {
-		Missing(t, "the shared reference folder ../shared (EWS schema and samples)", "check out the project beside ../shared or set CALSYNC_SHARED")
+		t.Fatalf("the EWS schema is missing from the checkout (%s): %v", d, err)
 	}
-	return filepath.Clean(d)
+	return d
 }

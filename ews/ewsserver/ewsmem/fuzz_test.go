@@ -39,7 +39,7 @@ func (p *panicWatcher) WithGroup(string) slog.Handler      { return p }
 // simulator must answer with a SOAP response, a fault or an HTTP error and
 // never panic.
 func FuzzEWSRequest(f *testing.F) {
-	samples, _ := filepath.Glob(filepath.Join(testenv.SharedDir(f), "ews-samples", "*request*.xml"))
+	samples, _ := filepath.Glob(filepath.Join(testenv.ReferenceDir(f), "ews-samples", "*request*.xml"))
 	for _, s := range samples {
 		if data, err := os.ReadFile(s); err == nil {
 			f.Add(data)

@@ -9,15 +9,12 @@ import (
 	"testing"
 
 	"github.com/calsync/calsync/ews/internal/ewswire"
+	"github.com/calsync/calsync/internal/testenv"
 )
 
-// seedSamples adds every shared sample (when the folder exists) to the corpus.
+// seedSamples adds every sample message of testdata/ews-samples to the corpus.
 func seedSamples(f *testing.F) {
-	dir := os.Getenv("CALSYNC_SHARED")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "..", "shared")
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "ews-samples", "*.xml"))
+	files, _ := filepath.Glob(filepath.Join(testenv.ReferenceDir(f), "ews-samples", "*.xml"))
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)

@@ -12,10 +12,10 @@ import (
 	"github.com/calsync/calsync/internal/testenv"
 )
 
-// samplePaths lists every file of ../shared/ews-samples.
+// samplePaths lists every file of testdata/ews-samples.
 func samplePaths(t testing.TB) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(testenv.SharedDir(t), "ews-samples", "*.xml"))
+	files, err := filepath.Glob(filepath.Join(testenv.ReferenceDir(t), "ews-samples", "*.xml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no samples found: %v", err)
 	}
@@ -24,7 +24,7 @@ func samplePaths(t testing.TB) []string {
 
 func readSample(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), "ews-samples", name))
+	b, err := os.ReadFile(filepath.Join(testenv.ReferenceDir(t), "ews-samples", name))
 	if err != nil {
 		t.Fatalf("read sample: %v", err)
 	}

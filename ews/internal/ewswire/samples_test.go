@@ -19,7 +19,7 @@ func mustTime(s string) time.Time {
 	return t
 }
 
-// sampleChecks asserts field values of every file in ../shared/ews-samples.
+// sampleChecks asserts field values of every file in testdata/ews-samples.
 var sampleChecks = map[string]func(t *testing.T, env *ewswire.Envelope){
 	"autodiscover-getusersettings-request.xml": func(t *testing.T, env *ewswire.Envelope) {
 		r := env.Body.(*ewswire.GetUserSettingsRequestMessage)
@@ -282,8 +282,9 @@ var sampleChecks = map[string]func(t *testing.T, env *ewswire.Envelope){
 	},
 }
 
-// TestSamplesDecode decodes every sample (read from the shared folder, never
-// copied into the repository) and asserts its field values.
+// TestSamplesDecode decodes every sample of testdata/ews-samples (real
+// messages, kept unchanged with their provenance in SOURCES.md) and asserts
+// its field values.
 func TestSamplesDecode(t *testing.T) {
 	for _, path := range samplePaths(t) {
 		name := filepath.Base(path)

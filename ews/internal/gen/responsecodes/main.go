@@ -1,8 +1,8 @@
 // Command responsecodes generates ews/responsecode_generated.go from the
 // ResponseCodeType enumeration of Microsoft's messages.xsd.
 //
-// It finds the shared reference folder through $CALSYNC_SHARED or as
-// ../shared beside the repository root (the directory holding go.mod).
+// It reads the schema from testdata/ews-schema in the repository root (the
+// directory holding go.mod).
 // Run it with `go generate ./ews` from the repository.
 package main
 
@@ -18,7 +18,7 @@ import (
 
 func main() {
 	out := flag.String("out", "responsecode_generated.go", "output file")
-	xsd := flag.String("xsd", "", "path of messages.xsd (default: <shared>/ews-schema/messages.xsd)")
+	xsd := flag.String("xsd", "", "path of messages.xsd (default: <repo>/testdata/ews-schema/messages.xsd)")
 	flag.Parse()
 	if err := run(*out, *xsd); err != nil {
 		fmt.Fprintln(os.Stderr, "responsecodes:", err)
@@ -28,11 +28,11 @@ func main() {
 
 func run(out, xsd string) error {
 	if xsd == "" {
-		shared, err := codegen.SharedDir()
+		schema, err := codegen.SchemaDir()
 		if err != nil {
 			return err
 		}
-		xsd = filepath.Join(shared, "ews-schema", "messages.xsd")
+		xsd = filepath.Join(schema, "messages.xsd")
 	}
 	schema, err := os.ReadFile(xsd)
 	if err != nil {

@@ -19,24 +19,21 @@ const xsdNS = "http://www.w3.org/2001/XMLSchema"
 
 var identRE = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
 
-// SharedDir locates the shared reference folder: $CALSYNC_SHARED, or
-// ../shared beside the directory holding go.mod (searched upwards from the
-// working directory).
-func SharedDir() (string, error) {
-	if d := os.Getenv("CALSYNC_SHARED"); d != "" {
-		return d, nil
-	}
+// SchemaDir locates the repository's copy of Microsoft's EWS schema,
+// testdata/ews-schema beside go.mod (searched upwards from the working
+// directory).
+func SchemaDir() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			shared := filepath.Join(dir, "..", "shared")
-			if _, err := os.Stat(filepath.Join(shared, "ews-schema", "messages.xsd")); err != nil {
-				return "", fmt.Errorf("shared reference folder not found at %s (set CALSYNC_SHARED): %w", shared, err)
+			schema := filepath.Join(dir, "testdata", "ews-schema")
+			if _, err := os.Stat(filepath.Join(schema, "messages.xsd")); err != nil {
+				return "", fmt.Errorf("EWS schema not found in the checkout at %s: %w", schema, err)
 			}
-			return filepath.Clean(shared), nil
+			return schema, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
