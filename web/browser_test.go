@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +13,6 @@ import (
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apitest"
 	"github.com/calsync/calsync/calendar"
-	"github.com/calsync/calsync/internal/cdp"
-	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/web"
@@ -83,70 +79,42 @@ func newDashboardServer(t *testing.T) *dashboardServer {
 	return d
 }
 
-// waitJS evaluates expr until it returns want, failing after 30 seconds.
-func waitJS(ctx context.Context, t *testing.T, page *cdp.Page, what, expr, want string) {
-	t.Helper()
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if got, err := page.WaitFor(wctx, expr, want, 50*time.Millisecond); err != nil {
-		t.Fatalf("waiting for %s: got %q, want %q: %v\nconsole: %s", what, got, want, err, strings.Join(page.Console(), "\n"))
-	}
-}
-
-func mustJS(ctx context.Context, t *testing.T, page *cdp.Page, expr string) {
-	t.Helper()
-	if err := page.Evaluate(ctx, expr, nil); err != nil {
-		t.Fatalf("evaluating %s: %v", expr, err)
-	}
-}
-
 // rowText summarises a user's row as "availability|status text".
 func rowText(user string) string {
 	return fmt.Sprintf(`(() => { const r = document.querySelector('tr[data-user="%s"]');
 		return r ? r.querySelector('.avail').textContent + '|' + r.querySelector('.status-text').textContent : 'no row'; })()`, user)
 }
 
-// openDashboard starts Chromium, loads the dashboard at url and signs in
-// with the test token, checking that a wrong token is refused first.
-func openDashboard(t *testing.T, url string) (context.Context, *cdp.Page) {
+// openDashboard starts Chromium at 1440×900, loads the dashboard at url and
+// signs in with the test token, checking that a wrong token is refused first.
+func openDashboard(t *testing.T, url string) *browserPage {
 	t.Helper()
-	chromium := testenv.LookPath(t, "chromium", "apt-get install -y chromium")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	browser, err := cdp.Launch(ctx, chromium, t.TempDir())
-	if err != nil {
-		t.Fatalf("launching chromium: %v", err)
-	}
-	t.Cleanup(func() { browser.Close() })
-	page, err := browser.NewPage(ctx)
-	if err != nil {
-		t.Fatalf("opening a page: %v", err)
-	}
-	t.Cleanup(func() { page.Close() })
-	if err := page.SetViewport(ctx, 1440, 900); err != nil {
-		t.Fatal(err)
-	}
-	if err := page.Navigate(ctx, url); err != nil {
-		t.Fatal(err)
-	}
+	return signIn(t, newBrowserPage(t, 1440, 900), url)
+}
+
+// signIn loads the dashboard at url in page, checks that a wrong token is
+// refused and signs in with the test token.
+func signIn(t *testing.T, page *browserPage, url string) *browserPage {
+	t.Helper()
+	page.navigate(url)
 	// Without a token the dashboard asks for one.
-	waitJS(ctx, t, page, "the login form", `String(!document.getElementById('login').hidden)`, "true")
-	mustJS(ctx, t, page, `document.getElementById('token-input').value = 'wrong'; document.getElementById('login-form').requestSubmit()`)
-	waitJS(ctx, t, page, "the rejection message", `document.getElementById('login-error').textContent`, "The token was not accepted.")
-	mustJS(ctx, t, page, `document.getElementById('token-input').value = '`+browserToken+`'; document.getElementById('login-form').requestSubmit()`)
-	return ctx, page
+	page.waitJS("the login form", `String(!document.getElementById('login').hidden)`, "true")
+	page.mustJS(`document.getElementById('token-input').value = 'wrong'; document.getElementById('login-form').requestSubmit()`)
+	page.waitJS("the rejection message", `document.getElementById('login-error').textContent`, "The token was not accepted.")
+	page.mustJS(`document.getElementById('token-input').value = '` + browserToken + `'; document.getElementById('login-form').requestSubmit()`)
+	return page
 }
 
 func TestDashboardShowsPresenceChangesLive(t *testing.T) {
 	d := newDashboardServer(t)
-	ctx, page := openDashboard(t, d.srv.URL+"/")
+	page := openDashboard(t, d.srv.URL+"/")
 
 	// The first page of 10,001 users, sorted, with counts and sync health.
-	waitJS(ctx, t, page, "alice's row", rowText("alice@example.com"), "Available|")
-	waitJS(ctx, t, page, "the page size", `String(document.querySelectorAll('#rows tr').length)`, "100")
-	waitJS(ctx, t, page, "the pager", `document.getElementById('range').textContent.replace(/[^0-9–of ]/g, '')`, "1–100 of 10001")
-	waitJS(ctx, t, page, "alice's sync health", `document.querySelector('tr[data-user="alice@example.com"] .sync').textContent`, "✕ backoff (ErrorServerBusy)")
-	waitJS(ctx, t, page, "the live stream", `document.getElementById('live').textContent`, "live")
+	page.waitJS("alice's row", rowText("alice@example.com"), "Available|")
+	page.waitJS("the page size", `String(document.querySelectorAll('#rows tr').length)`, "100")
+	page.waitJS("the pager", `document.getElementById('range').textContent.replace(/[^0-9–of ]/g, '')`, "1–100 of 10001")
+	page.waitJS("alice's sync health", `document.querySelector('tr[data-user="alice@example.com"] .sync').textContent`, "✕ backoff (ErrorServerBusy)")
+	page.waitJS("the live stream", `document.getElementById('live').textContent`, "live")
 	deadline := time.Now().Add(30 * time.Second)
 	for d.hub.Clients() == 0 {
 		if time.Now().After(deadline) {
@@ -159,7 +127,7 @@ func TestDashboardShowsPresenceChangesLive(t *testing.T) {
 	// alice's calendar. Presence is evaluated with the default rules, as the
 	// scheduler does, and the change is published; it must appear without
 	// a reload.
-	mustJS(ctx, t, page, `window.__marker = 'same page'`)
+	page.mustJS(`window.__marker = 'same page'`)
 	now := time.Now().UTC()
 	meeting := calendar.Occurrence{ItemID: "a3", Subject: "Budget review", Start: now.Add(-5 * time.Minute), End: now.Add(55 * time.Minute),
 		FreeBusy: calendar.Busy, Sensitivity: calendar.Normal, Response: calendar.ResponseAccept, IsMeeting: true, Kind: calendar.KindSingle}
@@ -168,77 +136,55 @@ func TestDashboardShowsPresenceChangesLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	occs, _ := d.agenda.Occurrences(ctx, "alice@example.com", now.Add(-24*time.Hour), now.Add(24*time.Hour))
+	occs, _ := d.agenda.Occurrences(context.Background(), "alice@example.com", now.Add(-24*time.Hour), now.Add(24*time.Hour))
 	evaluated := presence.Evaluate(presence.Input{User: "alice@example.com", Occurrences: occs, Trusted: true,
 		Window: calendar.Window{Start: now.Add(-24 * time.Hour), End: now.Add(24 * time.Hour)}}, rules, now)
 	if evaluated.Availability != presence.Busy || !strings.HasPrefix(evaluated.StatusText, "In a meeting until ") {
 		t.Fatalf("evaluated presence = %+v, want busy in a meeting", evaluated)
 	}
 	change := d.presence.Set(evaluated, now)
-	if err := d.hub.PublishPresence(ctx, change); err != nil {
+	if err := d.hub.PublishPresence(context.Background(), change); err != nil {
 		t.Fatal(err)
 	}
 	meetingRow := "Busy|" + evaluated.StatusText
-	waitJS(ctx, t, page, "the live presence change", rowText("alice@example.com"), meetingRow)
-	waitJS(ctx, t, page, "the why column", `document.querySelector('tr[data-user="alice@example.com"] .why').textContent`,
+	page.waitJS("the live presence change", rowText("alice@example.com"), meetingRow)
+	page.waitJS("the why column", `document.querySelector('tr[data-user="alice@example.com"] .why').textContent`,
 		"Calendar · rule “"+evaluated.Why.Rule+"” · Budget review")
-	waitJS(ctx, t, page, "the busy counter", `document.querySelector('.chip[data-availability="busy"] .n').textContent`, "1")
-	waitJS(ctx, t, page, "no reload", `String(window.__marker)`, "same page")
+	page.waitJS("the busy counter", `document.querySelector('.chip[data-availability="busy"] .n').textContent`, "1")
+	page.waitJS("no reload", `String(window.__marker)`, "same page")
 
 	// The day timeline of a user, with privacy applied.
-	mustJS(ctx, t, page, `document.querySelector('tr[data-user="alice@example.com"]').click()`)
-	waitJS(ctx, t, page, "the timeline blocks", `String(document.querySelectorAll('#timeline .block').length)`, "3")
-	waitJS(ctx, t, page, "the presence strip", `Array.from(document.querySelectorAll('#timeline .pblock')).map(b => b.className.split(' ')[1]).join(',')`,
+	page.mustJS(`document.querySelector('tr[data-user="alice@example.com"]').click()`)
+	page.waitJS("the timeline blocks", `String(document.querySelectorAll('#timeline .block').length)`, "3")
+	page.waitJS("the presence strip", `Array.from(document.querySelectorAll('#timeline .pblock')).map(b => b.className.split(' ')[1]).join(',')`,
 		"available,busy,available,out_of_office,available")
-	waitJS(ctx, t, page, "the masked private item", `String(document.getElementById('agenda').textContent.includes('Private appointment') && !document.getElementById('detail').textContent.includes('Doctor'))`, "true")
-	waitJS(ctx, t, page, "the detail presence", `document.querySelector('#detail-presence .badge').textContent`, "Busy")
-	screenshot(ctx, t, page, "detail")
+	page.waitJS("the masked private item", `String(document.getElementById('agenda').textContent.includes('Private appointment') && !document.getElementById('detail').textContent.includes('Doctor'))`, "true")
+	page.waitJS("the detail presence", `document.querySelector('#detail-presence .badge').textContent`, "Busy")
+	page.screenshot("detail")
 
-	screenshot(ctx, t, page, "users")
+	page.screenshot("users")
 
 	// A manual override from the detail panel, then cleared.
-	mustJS(ctx, t, page, `document.getElementById('ov-availability').value = 'out_of_office';
+	page.mustJS(`document.getElementById('ov-availability').value = 'out_of_office';
 		document.getElementById('ov-text').value = 'Back tomorrow';
 		document.getElementById('ov-until').value = '60';
 		document.getElementById('override-form').requestSubmit()`)
-	waitJS(ctx, t, page, "the override confirmation", `document.getElementById('ov-msg').textContent`, "Override set.")
-	waitJS(ctx, t, page, "the override in the list", rowText("alice@example.com"), "Out of office|Back tomorrow")
-	mustJS(ctx, t, page, `document.getElementById('ov-clear').click()`)
-	waitJS(ctx, t, page, "the cleared override", rowText("alice@example.com"), meetingRow)
+	page.waitJS("the override confirmation", `document.getElementById('ov-msg').textContent`, "Override set.")
+	page.waitJS("the override in the list", rowText("alice@example.com"), "Out of office|Back tomorrow")
+	page.mustJS(`document.getElementById('ov-clear').click()`)
+	page.waitJS("the cleared override", rowText("alice@example.com"), meetingRow)
 
 	// Search narrows the list on the server side.
-	mustJS(ctx, t, page, `const s = document.getElementById('search'); s.value = 'user-04242'; s.dispatchEvent(new Event('input'))`)
-	waitJS(ctx, t, page, "the search result", `Array.from(document.querySelectorAll('#rows tr')).map(r => r.dataset.user).join(',')`, "user-04242@example.com")
+	page.mustJS(`const s = document.getElementById('search'); s.value = 'user-04242'; s.dispatchEvent(new Event('input'))`)
+	page.waitJS("the search result", `Array.from(document.querySelectorAll('#rows tr')).map(r => r.dataset.user).join(',')`, "user-04242@example.com")
 
 	// The sync tab lists connection groups and the mailbox with problems.
-	mustJS(ctx, t, page, `document.querySelector('.tab[data-tab="sync"]').click()`)
-	waitJS(ctx, t, page, "the group table", `String(document.querySelectorAll('#group-rows tr').length)`, "7")
-	defer screenshot(ctx, t, page, "sync")
-	waitJS(ctx, t, page, "the problem list", `document.querySelector('#problem-rows tr') ? document.querySelector('#problem-rows tr').dataset.user : ''`, "alice@example.com")
+	page.mustJS(`document.querySelector('.tab[data-tab="sync"]').click()`)
+	page.waitJS("the group table", `String(document.querySelectorAll('#group-rows tr').length)`, "7")
+	defer page.screenshot("sync")
+	page.waitJS("the problem list", `document.querySelector('#problem-rows tr') ? document.querySelector('#problem-rows tr').dataset.user : ''`, "alice@example.com")
 
-	for _, line := range page.Console() {
-		if strings.HasPrefix(line, "exception") || strings.HasPrefix(line, "console.error") {
-			t.Errorf("browser console: %s", line)
-		}
-	}
-}
-
-// screenshot saves a PNG of the page into $CALSYNC_SCREENSHOTS, when set,
-// for looking at the dashboard during development.
-func screenshot(ctx context.Context, t *testing.T, page *cdp.Page, name string) {
-	t.Helper()
-	dir := os.Getenv("CALSYNC_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	png, err := page.Screenshot(ctx)
-	if err != nil {
-		t.Errorf("screenshot: %v", err)
-		return
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		t.Errorf("screenshot: %v", err)
-	}
+	page.checkConsole()
 }
 
 // TestDashboardSurvivesEventBurst publishes a change for each of 10,000
@@ -248,9 +194,9 @@ func screenshot(ctx context.Context, t *testing.T, page *cdp.Page, name string) 
 // every case the page must end up exactly right.
 func TestDashboardSurvivesEventBurst(t *testing.T) {
 	d := newDashboardServer(t)
-	ctx, page := openDashboard(t, d.srv.URL+"/")
-	waitJS(ctx, t, page, "the first page", `String(document.querySelectorAll('#rows tr').length)`, "100")
-	waitJS(ctx, t, page, "the live stream", `document.getElementById('live').textContent`, "live")
+	page := openDashboard(t, d.srv.URL+"/")
+	page.waitJS("the first page", `String(document.querySelectorAll('#rows tr').length)`, "100")
+	page.waitJS("the live stream", `document.getElementById('live').textContent`, "live")
 	deadline := time.Now().Add(30 * time.Second)
 	for d.hub.Clients() == 0 {
 		if time.Now().After(deadline) {
@@ -263,13 +209,13 @@ func TestDashboardSurvivesEventBurst(t *testing.T) {
 		user := fmt.Sprintf("user-%05d@example.com", i)
 		c := d.presence.Set(presence.Presence{User: user, Availability: presence.Busy, StatusText: "In a meeting until 10:00",
 			Why: presence.Reason{Source: "calendar", Rule: "meeting"}, ComputedAt: now}, now)
-		if err := d.hub.PublishPresence(ctx, c); err != nil {
+		if err := d.hub.PublishPresence(context.Background(), c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitJS(ctx, t, page, "every visible row busy", `String(Array.from(document.querySelectorAll('#rows tr .avail')).filter(c => c.textContent === 'Busy').length)`, "99")
-	waitJS(ctx, t, page, "the busy counter", `document.querySelector('.chip[data-availability="busy"] .n').textContent.replace(/[^0-9]/g, '')`, "10000")
-	waitJS(ctx, t, page, "the available counter", `document.querySelector('.chip[data-availability="available"] .n').textContent.replace(/[^0-9]/g, '')`, "1")
+	page.waitJS("every visible row busy", `String(Array.from(document.querySelectorAll('#rows tr .avail')).filter(c => c.textContent === 'Busy').length)`, "99")
+	page.waitJS("the busy counter", `document.querySelector('.chip[data-availability="busy"] .n').textContent.replace(/[^0-9]/g, '')`, "10000")
+	page.waitJS("the available counter", `document.querySelector('.chip[data-availability="available"] .n').textContent.replace(/[^0-9]/g, '')`, "1")
 	if mfs, err := d.reg.Gather(); err == nil {
 		for _, mf := range mfs {
 			if n := mf.GetName(); n == "calsync_sse_clients_dropped_total" || n == "calsync_sse_resets_total" {
@@ -277,9 +223,5 @@ func TestDashboardSurvivesEventBurst(t *testing.T) {
 			}
 		}
 	}
-	for _, line := range page.Console() {
-		if strings.HasPrefix(line, "exception") || strings.HasPrefix(line, "console.error") {
-			t.Errorf("browser console: %s", line)
-		}
-	}
+	page.checkConsole()
 }

@@ -89,9 +89,9 @@ func TestDashboardLiveAfterCalendarChange(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	ctx, page := openDashboard(t, srv.URL+"/")
-	waitJS(ctx, t, page, "alice available", `document.querySelector('tr[data-user="alice@example.com"] .avail') ? document.querySelector('tr[data-user="alice@example.com"] .avail').textContent : ''`, "Available")
-	waitJS(ctx, t, page, "the live stream", `document.getElementById('live').textContent`, "live")
+	page := openDashboard(t, srv.URL+"/")
+	page.waitJS("alice available", `document.querySelector('tr[data-user="alice@example.com"] .avail') ? document.querySelector('tr[data-user="alice@example.com"] .avail').textContent : ''`, "Available")
+	page.waitJS("the live stream", `document.getElementById('live').textContent`, "live")
 	for hub.Clients() == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the dashboard did not subscribe to the event stream")
@@ -108,11 +108,11 @@ func TestDashboardLiveAfterCalendarChange(t *testing.T) {
 	}
 	sched.CalendarChanged("alice@example.com")
 
-	waitJS(ctx, t, page, "the meeting in alice's row", fmt.Sprintf(`(() => { const r = document.querySelector('tr[data-user="alice@example.com"]');
+	page.waitJS("the meeting in alice's row", fmt.Sprintf(`(() => { const r = document.querySelector('tr[data-user="alice@example.com"]');
 		return r ? r.querySelector('.avail').textContent + '|' + r.querySelector('.status-text').textContent.startsWith('In a meeting until ') + '|' + r.querySelector('.why').textContent : ''; })()`),
 		"Busy|true|Calendar · rule “meeting” · Quarterly planning")
 	p, _ := sched.Current("alice@example.com")
-	waitJS(ctx, t, page, "the scheduler's status text", `document.querySelector('tr[data-user="alice@example.com"] .status-text').textContent`, p.StatusText)
+	page.waitJS("the scheduler's status text", `document.querySelector('tr[data-user="alice@example.com"] .status-text').textContent`, p.StatusText)
 	if !strings.HasPrefix(p.StatusText, "In a meeting until") {
 		t.Errorf("scheduler status text = %q", p.StatusText)
 	}
