@@ -27,6 +27,9 @@ type PresenceDTO struct {
 	Why          ReasonDTO      `json:"why"`
 	Next         *TransitionDTO `json:"next,omitempty"`
 	ComputedAt   *time.Time     `json:"computed_at,omitempty"`
+	// TimeZone is the IANA zone the status text is rendered in: the
+	// mailbox's own, else the configured default.
+	TimeZone string `json:"time_zone,omitempty"`
 }
 
 // ReasonDTO says which input and which rule produced a presence.
@@ -165,10 +168,13 @@ type AgendaItemDTO struct {
 
 // AgendaDTO is a user's agenda over [start, end).
 type AgendaDTO struct {
-	User  string          `json:"user"`
-	Start time.Time       `json:"start"`
-	End   time.Time       `json:"end"`
-	Items []AgendaItemDTO `json:"items"`
+	User  string    `json:"user"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// TimeZone is the user's IANA zone; the default range is the user's
+	// local day in it.
+	TimeZone string          `json:"time_zone,omitempty"`
+	Items    []AgendaItemDTO `json:"items"`
 }
 
 // OverrideRequest is the body of PUT /api/v1/users/{user}/override.
@@ -306,6 +312,7 @@ func ToPresenceDTO(p presence.Presence) PresenceDTO {
 			Detail:  p.Why.Detail,
 		},
 		ComputedAt: optTime(p.ComputedAt),
+		TimeZone:   p.TimeZone,
 	}
 	if p.Next != nil {
 		d.Next = &TransitionDTO{At: p.Next.At.UTC(), Availability: string(p.Next.Availability), StatusText: p.Next.StatusText}

@@ -191,6 +191,17 @@ func parseInstant(q url.Values, name string, def time.Time) (time.Time, error) {
 	return t, nil
 }
 
+// userZone is the zone the user's presence is evaluated in (the mailbox's
+// own, else the configured default), UTC for a user without presence.
+func (s *server) userZone(user string) *time.Location {
+	if p, ok := s.opts.Presence.Current(user); ok && p.TimeZone != "" {
+		if loc, err := time.LoadLocation(p.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
 func (s *server) handleAgenda(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Agenda == nil {
 		writeError(w, http.StatusNotImplemented, codeNotImplemented, "agenda is not available on this instance")
@@ -198,14 +209,19 @@ func (s *server) handleAgenda(w http.ResponseWriter, r *http.Request) {
 	}
 	user := pathUser(r)
 	q := r.URL.Query()
-	now := s.clock.Now().UTC()
-	dayStart := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	zone := s.userZone(user)
+	now := s.clock.Now().In(zone)
+	dayStart := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, zone)
 	start, err := parseInstant(q, "start", dayStart)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeInvalidRange, err.Error())
 		return
 	}
-	end, err := parseInstant(q, "end", start.Add(24*time.Hour))
+	defEnd := start.Add(24 * time.Hour)
+	if q.Get("start") == "" {
+		defEnd = time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, zone) // 23 or 25 hours on DST days
+	}
+	end, err := parseInstant(q, "end", defEnd)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeInvalidRange, err.Error())
 		return
@@ -227,7 +243,7 @@ func (s *server) handleAgenda(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "reading occurrences", err)
 		return
 	}
-	out := AgendaDTO{User: user, Start: start.UTC(), End: end.UTC(), Items: make([]AgendaItemDTO, 0, len(occs))}
+	out := AgendaDTO{User: user, Start: start.UTC(), End: end.UTC(), TimeZone: zone.String(), Items: make([]AgendaItemDTO, 0, len(occs))}
 	for _, o := range occs {
 		reveal := s.opts.RevealPrivate != nil && s.opts.RevealPrivate(user, o)
 		out.Items = append(out.Items, ToAgendaItemDTO(o, reveal))

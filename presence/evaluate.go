@@ -28,9 +28,14 @@ type Input struct {
 	Location *time.Location
 	// Language of status texts ("en", "de"); empty uses the rule set's.
 	Language string
-	// Window is the range Occurrences cover; its start bounds Since of the
-	// first block. Zero means unknown.
+	// Window is the range Occurrences cover. Zero means unknown.
 	Window calendar.Window
+	// Pending is set (with Trusted false) while the user's first load is
+	// still running and has not failed: the scheduler then publishes
+	// nothing for the user until its first real state, so a fresh start
+	// sends one change per user instead of an interim unknown followed by
+	// the real presence.
+	Pending bool
 	// Override is the user's manual override, nil if none.
 	Override *Override
 }
@@ -149,8 +154,9 @@ type plan struct {
 	blocks      []block
 	loc         *time.Location
 	lang        string
-	windowStart time.Time
 	rules       *CompiledRules
+	// pending: untrusted because the first load is still running.
+	pending bool
 }
 
 // Evaluate returns the presence of in.User at instant at.
@@ -221,8 +227,10 @@ func (pl *plan) presence(i int) Presence {
 	p.User = pl.user
 	p.Since, p.Until = b.start, b.end
 	if b.start.Equal(farPast) {
-		p.Since = pl.windowStart
+		// The block began before anything loaded: when is not known.
+		p.Since = time.Time{}
 	}
+	p.TimeZone = pl.loc.String()
 	if b.end.Equal(farFuture) {
 		p.Until = time.Time{}
 	}
@@ -268,7 +276,7 @@ func calendarPlan(in Input, rules *CompiledRules) *plan {
 	if !knownLanguage(lang) {
 		lang = rules.language
 	}
-	pl := &plan{user: in.User, loc: loc, lang: lang, windowStart: in.Window.Start, rules: rules}
+	pl := &plan{user: in.User, loc: loc, lang: lang, rules: rules, pending: in.Pending && !in.Trusted}
 	if !in.Trusted {
 		pl.blocks = []block{{start: farPast, end: farFuture, renderStart: farPast, parts: []part{{start: farPast, end: farFuture}}}}
 		pl.blocks[0].p = &Presence{Availability: Unknown, Profile: rules.noData.profile, ForwardTo: rules.noData.forwardTo,

@@ -377,7 +377,7 @@ func TestTimeline(t *testing.T) {
 		avail        Availability
 		since, until string
 	}{
-		{Available, "2025-11-24 00:00", "2025-11-24 09:00"},
+		{Available, "", "2025-11-24 09:00"}, // free since before the window: not known
 		{Busy, "2025-11-24 09:00", "2025-11-24 11:00"},
 		{Available, "2025-11-24 11:00", "2025-11-24 13:00"},
 		{Tentative, "2025-11-24 13:00", "2025-11-24 14:00"},
@@ -388,7 +388,8 @@ func TestTimeline(t *testing.T) {
 	}
 	for i, w := range want {
 		g := got[i]
-		if g.Availability != w.avail || !g.Since.Equal(at(w.since)) || (w.until == "" && !g.Until.IsZero()) || (w.until != "" && !g.Until.Equal(at(w.until))) {
+		sinceOK := (w.since == "" && g.Since.IsZero()) || (w.since != "" && g.Since.Equal(at(w.since)))
+		if g.Availability != w.avail || !sinceOK || (w.until == "" && !g.Until.IsZero()) || (w.until != "" && !g.Until.Equal(at(w.until))) {
 			t.Errorf("segment %d = %s [%s, %s), want %s [%s, %s)", i, g.Availability, g.Since, g.Until, w.avail, w.since, w.until)
 		}
 		if i+1 < len(got) && (g.Next == nil || g.Next.Availability != got[i+1].Availability || !g.Next.At.Equal(got[i+1].Since)) {

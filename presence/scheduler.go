@@ -589,7 +589,11 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 			st.effective = st.calendar
 		}
 		p := st.effective.at(now)
-		if st.published == nil || realChange(*st.published, p) {
+		if st.published == nil && st.calendar.pending && st.override == nil {
+			// First load still running: an interim unknown would only be
+			// followed by the real state moments later. Say nothing until
+			// then (the engine's CalendarChanged brings it).
+		} else if st.published == nil || realChange(*st.published, p) {
 			c := Change{User: st.user, Current: p, At: now}
 			if st.published != nil {
 				prev := *st.published

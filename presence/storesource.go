@@ -44,6 +44,16 @@ func DefaultTrusted(rec store.MailboxRecord) bool {
 	return !rec.Checkpoint.LoadedAt.IsZero() && rec.Status.ConsecutiveFailures < 5
 }
 
+// firstLoadRunning reports whether a mailbox was never loaded and its sync
+// has neither failed nor been stopped: its first load is still running.
+func firstLoadRunning(rec store.MailboxRecord) bool {
+	switch rec.Status.State {
+	case "denied", "stopped", "backoff":
+		return false
+	}
+	return rec.Checkpoint.LoadedAt.IsZero() && rec.Status.ConsecutiveFailures == 0 && rec.Status.LastError == nil
+}
+
 // Users implements Source.
 func (s *StoreSource) Users(ctx context.Context) ([]string, error) {
 	if s.ListUsers != nil {
@@ -66,6 +76,7 @@ func (s *StoreSource) Load(ctx context.Context, user string, from, to time.Time)
 	in := Input{User: user, Window: calendar.Window{Start: from, End: to}}
 	rec, err := s.Store.Mailbox(ctx, user)
 	if errors.Is(err, store.ErrNotFound) {
+		in.Pending = true
 		return in, nil
 	}
 	if err != nil {
@@ -93,6 +104,7 @@ func (s *StoreSource) Load(ctx context.Context, user string, from, to time.Time)
 	}
 	in.Trusted = trusted(rec)
 	if !in.Trusted {
+		in.Pending = firstLoadRunning(rec)
 		return in, nil
 	}
 	occ, err := s.Store.Occurrences(ctx, user, from, to)

@@ -30,10 +30,14 @@ type Presence struct {
 	StatusText string `json:"status_text,omitempty"`
 	// ForwardTo is the optional call-forwarding target of the matching rule.
 	ForwardTo string `json:"forward_to,omitempty"`
-	// Since is when this presence began (start of the current block).
-	Since time.Time `json:"since,omitempty"`
+	// Since is when this presence began (start of the current block), zero
+	// when that is not known (the block began before the loaded range).
+	Since time.Time `json:"since,omitzero"`
 	// Until is the end of the contiguous block, zero if open-ended.
-	Until time.Time `json:"until,omitempty"`
+	Until time.Time `json:"until,omitzero"`
+	// TimeZone is the IANA zone the status text and all-day items were
+	// evaluated in: the mailbox's own, else the rule set's time_zone.
+	TimeZone string `json:"time_zone,omitempty"`
 	// Why explains the presence.
 	Why Reason `json:"why"`
 	// Next is the next scheduled transition, nil if none in the window.
