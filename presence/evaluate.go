@@ -150,11 +150,11 @@ type block struct {
 // plan is a user's evaluated timeline: consecutive blocks from farPast to
 // farFuture.
 type plan struct {
-	user        string
-	blocks      []block
-	loc         *time.Location
-	lang        string
-	rules       *CompiledRules
+	user   string
+	blocks []block
+	loc    *time.Location
+	lang   string
+	rules  *CompiledRules
 	// pending: untrusted because the first load is still running.
 	pending bool
 }
