@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 )
 
 // route is one registered endpoint. The route table is the single source
@@ -12,7 +13,10 @@ type route struct {
 	method string
 	path   string // ServeMux path pattern, e.g. /api/v1/users/{user}/presence
 	// public routes need no token.
-	public  bool
+	public bool
+	// stream routes answer for as long as the client listens (SSE): the
+	// server's read and write deadlines are lifted for them.
+	stream  bool
 	handler http.HandlerFunc
 }
 
@@ -34,7 +38,7 @@ func (s *server) routeTable() []route {
 		{method: http.MethodGet, path: "/api/v1/webhooks/dead-letters", handler: s.handleDeadLetters},
 		{method: http.MethodPost, path: "/api/v1/webhooks/dead-letters/{id}/retry", handler: s.handleRetryDeadLetter},
 		{method: http.MethodPost, path: "/api/v1/webhooks/dead-letters/retry", handler: s.handleRetryDeadLetters},
-		{method: http.MethodGet, path: "/api/v1/events", handler: s.handleEvents},
+		{method: http.MethodGet, path: "/api/v1/events", stream: true, handler: s.handleEvents},
 	}
 	return rs
 }
@@ -47,7 +51,7 @@ func (s *server) buildMux() http.Handler {
 	allowed := map[string][]string{}
 	var paths []string
 	for _, rt := range s.routes {
-		h := s.instrument(rt, s.authorize(rt, rt.handler))
+		h := s.instrument(rt, s.authorize(rt, liftDeadlines(rt, rt.handler)))
 		mux.Handle(rt.method+" "+rt.path, h)
 		if _, seen := allowed[rt.path]; !seen {
 			paths = append(paths, rt.path)
@@ -106,4 +110,21 @@ func Routes() []RouteInfo {
 		out = append(out, RouteInfo{Method: rt.method, Path: rt.path, Public: rt.public})
 	}
 	return out
+}
+
+// liftDeadlines clears the connection's read and write deadlines (set from
+// the server's ReadTimeout and WriteTimeout) for a stream route: an event
+// stream lives for hours. It runs after authorization, so an unauthorized
+// client still meets the deadlines.
+func liftDeadlines(rt route, next http.HandlerFunc) http.HandlerFunc {
+	if !rt.stream {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		// Errors mean the writer has no deadlines to lift (tests' recorders).
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
+		next(w, r)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -12,6 +13,75 @@ import (
 // shutdownGrace bounds how long Serve waits for requests in flight after
 // its context ends.
 const shutdownGrace = 10 * time.Second
+
+// Limits bound what one client can hold of the server. Zero fields take
+// the defaults of DefaultLimits.
+type Limits struct {
+	// ReadHeaderTimeout bounds reading the request line and headers.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading the whole request, body included: a
+	// client that announces a body and sends a byte a second is cut off.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing one response. Event streams (routes
+	// marked stream) lift it, and the read deadline, once authorized.
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections that carry no request.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the request line and headers.
+	MaxHeaderBytes int
+}
+
+// DefaultLimits are generous for the API's small JSON requests and the
+// dashboard's assets, and short enough that idle or trickling clients
+// cannot pile up connections.
+func DefaultLimits() Limits {
+	return Limits{
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.ReadHeaderTimeout <= 0 {
+		l.ReadHeaderTimeout = d.ReadHeaderTimeout
+	}
+	if l.ReadTimeout <= 0 {
+		l.ReadTimeout = d.ReadTimeout
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = d.WriteTimeout
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = d.IdleTimeout
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	return l
+}
+
+// NewServer is the one construction of the HTTP server for the API and
+// dashboard (`calsync run`, `calsync demo`, Serve): handler behind the
+// limits. A nil logger keeps net/http's own error log.
+func NewServer(handler http.Handler, limits Limits, logger *slog.Logger) *http.Server {
+	l := limits.withDefaults()
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		ReadTimeout:       l.ReadTimeout,
+		WriteTimeout:      l.WriteTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+	}
+	if logger != nil {
+		srv.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	}
+	return srv
+}
 
 // ListenAndServe listens on addr and serves handler until ctx ends; see Serve.
 func ListenAndServe(ctx context.Context, addr string, handler http.Handler, certFile, keyFile string) error {
@@ -31,14 +101,8 @@ func Serve(ctx context.Context, ln net.Listener, handler http.Handler, certFile,
 		_ = ln.Close()
 		return errors.New("api: TLS needs both a certificate file and a key file")
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
+	srv := NewServer(handler, Limits{}, nil)
+	srv.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 1)
 	go func() {
 		if certFile != "" {

@@ -232,7 +232,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		}
 	}
 	a.onClose(func() { _ = a.listener.Close() })
-	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	a.server = api.NewServer(handler, api.Limits{}, a.log.With("component", "http"))
 	if cfg.API.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.API.TLSCertFile, cfg.API.TLSKeyFile)
 		if err != nil {
