@@ -132,11 +132,11 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	engOpts.Clock = a.clock
 	engOpts.Logger = a.log.With("component", "engine")
 	engOpts.Registerer = a.registry
-	engOpts.OnCalendarChanged = func(smtp string) {
+	engOpts.Sink = engine.SinkFuncs{Calendar: func(smtp string) {
 		if a.scheduler != nil {
 			a.scheduler.CalendarChanged(smtp)
 		}
-	}
+	}}
 	if opts.EngineTuning != nil {
 		opts.EngineTuning(&engOpts)
 	}

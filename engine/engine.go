@@ -59,6 +59,7 @@ type Engine struct {
 	clk     clock.Clock
 	ex      Exchange
 	st      store.Store
+	sink    Sink
 	metrics *metrics
 	budget  *budget
 	// failureLog summarises failures that hit many mailboxes at once.
@@ -99,6 +100,7 @@ func New(opts Options) (*Engine, error) {
 		clk:      opts.Clock,
 		ex:       opts.Exchange,
 		st:       opts.Store,
+		sink:     opts.Sink,
 		metrics:  m,
 		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		wanted:   map[string]bool{},
@@ -268,12 +270,16 @@ func (e *Engine) startWorkerLocked(smtp string) {
 	// A worker of the same mailbox that is still stopping finishes first,
 	// so that each mailbox keeps a single writer.
 	w.prev = e.retiring[smtp]
+	_, known := e.status[smtp]
+	// A new status is reported by the worker itself, so that the sink
+	// hears of a mailbox's changes from one goroutine, in order.
+	w.announce = !known
 	if !e.spawnLocked("worker "+smtp, w.loop) {
 		cancel()
 		return
 	}
 	e.workers[smtp] = w
-	if _, ok := e.status[smtp]; !ok {
+	if !known {
 		e.status[smtp] = store.MailboxStatus{SMTP: smtp, State: StateDiscovering}
 		e.metrics.states.WithLabelValues(StateDiscovering).Inc()
 	}
@@ -328,25 +334,33 @@ func copyStatus(st store.MailboxStatus) store.MailboxStatus {
 	return st
 }
 
-// updateStatus applies fn to a mailbox's live status and returns the result.
+// updateStatus applies fn to a mailbox's live status and returns the
+// result. A change of state or error code goes to the sink; only the
+// mailbox's worker makes such changes (others touch counters), which keeps
+// the sink's reports of one mailbox in order.
 func (e *Engine) updateStatus(smtp string, fn func(*store.MailboxStatus)) (store.MailboxStatus, bool) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if !e.wanted[smtp] {
+		e.mu.Unlock()
 		return store.MailboxStatus{}, false
 	}
 	st := e.status[smtp]
 	st.SMTP = smtp
-	old := st.State
+	old := st
 	fn(&st)
 	e.status[smtp] = st
-	if old != st.State {
-		if old != "" {
-			e.metrics.states.WithLabelValues(old).Dec()
+	if old.State != st.State {
+		if old.State != "" {
+			e.metrics.states.WithLabelValues(old.State).Dec()
 		}
 		e.metrics.states.WithLabelValues(st.State).Inc()
 	}
-	return copyStatus(st), true
+	st = copyStatus(st)
+	e.mu.Unlock()
+	if keyOf(old) != keyOf(st) {
+		e.sink.StatusChanged(st)
+	}
+	return st, true
 }
 
 func (e *Engine) dropStatusLocked(smtp string) {

@@ -123,7 +123,7 @@ func TestStreamingLoadAndNotification(t *testing.T) {
 	fx.put("bob@example.org", occ("b1", "Review", 2))
 	var changed atomic.Int32
 	h := start(t, fx, memstore.New(), []string{"Alice@example.org", "bob@example.org"}, func(o *Options) {
-		o.OnCalendarChanged = func(string) { changed.Add(1) }
+		o.Sink = SinkFuncs{Calendar: func(string) { changed.Add(1) }}
 	})
 	h.waitSubjects("alice@example.org", "Standup")
 	h.waitSubjects("bob@example.org", "Review")
@@ -143,7 +143,7 @@ func TestStreamingLoadAndNotification(t *testing.T) {
 		t.Errorf("Status(alice) = %+v, want LastVerified, LastEvent, Group and Connection set", st)
 	}
 	if changed.Load() < 3 {
-		t.Errorf("OnCalendarChanged called %d times, want ≥ 3 (two loads, one change)", changed.Load())
+		t.Errorf("Sink.CalendarChanged called %d times, want ≥ 3 (two loads, one change)", changed.Load())
 	}
 	// Initial load costs ≤ 3 requests per mailbox plus a share of batched Autodiscover.
 	for _, op := range []string{"Subscribe", "OOF"} {
@@ -514,7 +514,7 @@ func TestOOFRefreshWithoutCalendarRead(t *testing.T) {
 	var changed atomic.Int32
 	h := start(t, fx, st, []string{"alice@example.org"}, func(o *Options) {
 		o.OOFInterval = 30 * time.Millisecond
-		o.OnCalendarChanged = func(string) { changed.Add(1) }
+		o.Sink = SinkFuncs{Calendar: func(string) { changed.Add(1) }}
 	})
 	h.waitState("alice@example.org", StateLive)
 	views := fx.countFor("CalendarView", "alice@example.org")
@@ -526,7 +526,7 @@ func TestOOFRefreshWithoutCalendarRead(t *testing.T) {
 		rec, err := st.Mailbox(context.Background(), "alice@example.org")
 		return err == nil && rec.OOF != nil && rec.OOF.State == calendar.OOFEnabled
 	})
-	eventually(t, 5*time.Second, "OnCalendarChanged for the OOF change", func() bool { return changed.Load() > before })
+	eventually(t, 5*time.Second, "Sink.CalendarChanged for the OOF change", func() bool { return changed.Load() > before })
 	if got := fx.countFor("CalendarView", "alice@example.org"); got != views {
 		t.Errorf("CalendarView calls = %d, want %d (OOF refresh reads only OOF)", got, views)
 	}

@@ -114,10 +114,9 @@ type Options struct {
 	DiscoverBatchDelay time.Duration
 	// Budget bounds concurrency towards Exchange.
 	Budget BudgetConfig
-	// OnCalendarChanged is called (from the mailbox's worker goroutine)
-	// after a commit that changed the mailbox's occurrences or OOF
-	// settings. It must not block for long.
-	OnCalendarChanged func(smtp string)
+	// Sink receives calendar and status changes as they happen (nil =
+	// none). See Sink for the calling rules.
+	Sink Sink
 	// Seed makes jitter deterministic in tests (0 = random).
 	Seed int64
 }
@@ -134,6 +133,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Sink == nil {
+		o.Sink = noSink{}
 	}
 	switch o.Mode {
 	case "":

@@ -50,6 +50,9 @@ type worker struct {
 	done   chan struct{}
 	prev   *worker // previous worker of the same mailbox, still stopping
 	wake   chan struct{}
+	// announce: the supervisor created the mailbox's status for this
+	// worker, which reports it to the sink when it starts.
+	announce bool
 
 	mu        sync.Mutex
 	pending   trigger
@@ -148,6 +151,11 @@ func (w *worker) markRemoved() {
 func (w *worker) loop() {
 	defer close(w.done)
 	defer w.finish()
+	if w.announce {
+		if st, err := w.e.Status(w.smtp); err == nil {
+			w.e.sink.StatusChanged(st)
+		}
+	}
 	if w.prev != nil {
 		select {
 		case <-w.prev.done:
@@ -335,9 +343,7 @@ func (w *worker) refreshOOF() error {
 		return fmt.Errorf("engine: save OOF of %s: %w", w.smtp, err)
 	}
 	w.oof = &s
-	if w.e.opts.OnCalendarChanged != nil {
-		w.e.opts.OnCalendarChanged(w.smtp)
-	}
+	w.e.sink.CalendarChanged(w.smtp)
 	return nil
 }
 
@@ -573,8 +579,8 @@ func (w *worker) read() error {
 	for _, r := range covered {
 		r <- nil
 	}
-	if changed && w.e.opts.OnCalendarChanged != nil {
-		w.e.opts.OnCalendarChanged(w.smtp)
+	if changed {
+		w.e.sink.CalendarChanged(w.smtp)
 	}
 	return nil
 }

@@ -150,9 +150,11 @@ func (w *worker) finish() {
 	w.answer(errors.New("engine: mailbox worker stopped"))
 	w.e.mu.Lock()
 	st, known := w.e.status[w.smtp]
+	report := false
 	if known && w.e.workers[w.smtp] == w {
 		w.e.metrics.states.WithLabelValues(st.State).Dec()
 		w.e.metrics.states.WithLabelValues(StateStopped).Inc()
+		report = st.State != StateStopped
 		st.State = StateStopped
 		w.e.status[w.smtp] = st
 	}
@@ -160,6 +162,9 @@ func (w *worker) finish() {
 		delete(w.e.retiring, w.smtp)
 	}
 	w.e.mu.Unlock()
+	if report {
+		w.e.sink.StatusChanged(copyStatus(st))
+	}
 	if removed {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 10*time.Second)
 		defer cancel()

@@ -199,7 +199,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	reg := prometheus.NewRegistry()
 	e, err := engine.New(engine.Options{Store: st, Exchange: ewsexchange.NewClient(client, sim.url+"/autodiscover/autodiscover.svc"),
-		Logger: cfg.Logger, OnCalendarChanged: changed, Registerer: reg, CoalesceDelay: cmp.Or(cfg.CoalesceDelay, 50*time.Millisecond)})
+		Logger: cfg.Logger, Sink: engine.SinkFuncs{Calendar: changed}, Registerer: reg, CoalesceDelay: cmp.Or(cfg.CoalesceDelay, 50*time.Millisecond)})
 	if err != nil {
 		return res, err
 	}
