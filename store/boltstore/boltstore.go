@@ -120,6 +120,9 @@ func Open(path string, opts Options) (s *Store, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if err := checkFile(path, log); err != nil {
+		return nil, err
+	}
 	defer func() {
 		// bbolt trusts the pages it maps; a damaged file must become an
 		// error, not a crash of the service.
