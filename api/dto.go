@@ -113,6 +113,13 @@ type ConnectionGroup struct {
 	Unhealthy   int      `json:"unhealthy"`
 	// States counts the mailboxes per engine state.
 	States map[string]int `json:"states"`
+	// LastEvent is the newest calendar change seen in the group's mailboxes;
+	// with the streams' last messages it tells how long the group has been
+	// silent (its lag when Exchange has changes to deliver).
+	LastEvent *time.Time `json:"last_event,omitempty"`
+	// ChangedLast5m counts the group's mailboxes with a calendar change in
+	// the five minutes before the answer: the group's throughput.
+	ChangedLast5m int `json:"changed_last_5m"`
 	// Anchor, Subscriptions and Streams come from the engine's streaming
 	// groups when available.
 	Anchor        string                `json:"anchor,omitempty"`
@@ -373,8 +380,9 @@ func toSyncSummary(st store.MailboxStatus) *SyncSummaryDTO {
 }
 
 // deriveGroups summarises statuses per affinity group, sorted by key, and
-// adds the engine's streaming connections of each group.
-func deriveGroups(statuses []store.MailboxStatus, streams []StreamGroup) []ConnectionGroup {
+// adds the engine's streaming connections of each group. now dates the
+// throughput window.
+func deriveGroups(statuses []store.MailboxStatus, streams []StreamGroup, now time.Time) []ConnectionGroup {
 	byKey := map[string]*ConnectionGroup{}
 	conns := map[string]map[string]bool{}
 	var keys []string
@@ -404,6 +412,14 @@ func deriveGroups(statuses []store.MailboxStatus, streams []StreamGroup) []Conne
 		}
 		g.States[st.State]++
 		addConn(g, st.Connection)
+		if !st.LastEvent.IsZero() {
+			if g.LastEvent == nil || st.LastEvent.After(*g.LastEvent) {
+				g.LastEvent = optTime(st.LastEvent)
+			}
+			if now.Sub(st.LastEvent) < 5*time.Minute {
+				g.ChangedLast5m++
+			}
+		}
 	}
 	for _, sg := range streams {
 		g := get(sg.Key)

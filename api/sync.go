@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
@@ -53,7 +54,7 @@ func (s *server) handleSync(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Groups != nil {
 		streams = s.opts.Groups.StreamGroups()
 	}
-	groups := deriveGroups(statuses, streams)
+	groups := deriveGroups(statuses, streams, time.Now())
 	out := SyncOverviewDTO{Groups: groups, Offset: offset, Limit: limit}
 	matched := make([]store.MailboxStatus, 0, len(statuses))
 	for _, st := range statuses {
@@ -75,7 +76,7 @@ func (s *server) handleSync(w http.ResponseWriter, r *http.Request) {
 		}
 		matched = append(matched, st)
 	}
-	slices.SortFunc(matched, func(a, b store.MailboxStatus) int { return strings.Compare(a.SMTP, b.SMTP) })
+	slices.SortFunc(matched, func(a, b store.MailboxStatus) int { return naturalCompare(a.SMTP, b.SMTP) })
 	lo, hi := page(len(matched), offset, limit)
 	out.Total = len(matched)
 	out.Statuses = make([]SyncStatusDTO, 0, hi-lo)
@@ -138,7 +139,7 @@ func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 				out.Problems = append(out.Problems, MailboxProblemDTO{User: st.SMTP, State: st.State, Error: toSyncErrorDTO(st.LastError)})
 			}
 		}
-		slices.SortFunc(out.Problems, func(a, b MailboxProblemDTO) int { return strings.Compare(a.User, b.User) })
+		slices.SortFunc(out.Problems, func(a, b MailboxProblemDTO) int { return naturalCompare(a.User, b.User) })
 		if out.ProblemCount > 0 && status == http.StatusOK {
 			out.Status = "degraded"
 		}

@@ -138,7 +138,7 @@ func (s *server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		matched = append(matched, i)
 	}
-	slices.SortFunc(matched, func(a, b int) int { return strings.Compare(all[a].User, all[b].User) })
+	slices.SortFunc(matched, func(a, b int) int { return naturalCompare(all[a].User, all[b].User) })
 	lo, hi := page(len(matched), offset, limit)
 	out := UserListDTO{Total: len(matched), Offset: offset, Limit: limit, Counts: counts, EventID: eventID, Users: make([]UserDTO, 0, hi-lo)}
 	for _, i := range matched[lo:hi] {
