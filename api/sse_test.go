@@ -12,21 +12,10 @@ import (
 
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apiclient"
+	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
 )
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
 
 // nextEvent reads one event with a deadline.
 func nextEvent(t *testing.T, s *apiclient.EventStream) apiclient.Event {
@@ -64,9 +53,9 @@ func openEvents(t *testing.T, e *env, lastID string, users ...string) *apiclient
 	t.Cleanup(func() {
 		cancel()
 		s.Close()
-		waitFor(t, "the client to leave", func() bool { return e.hub.Clients() <= before })
+		testenv.WaitFor(t, "the client to leave", func() bool { return e.hub.Clients() <= before })
 	})
-	waitFor(t, "the client to subscribe", func() bool { return e.hub.Clients() > before })
+	testenv.WaitFor(t, "the client to subscribe", func() bool { return e.hub.Clients() > before })
 	return s
 }
 
@@ -126,7 +115,7 @@ func TestEventStreamResumesWithLastEventID(t *testing.T) {
 	publishPresence(t, e, "alice@example.com", presence.Available)
 	seen := nextEvent(t, s)
 	s.Close()
-	waitFor(t, "the client to leave", func() bool { return e.hub.Clients() == 0 })
+	testenv.WaitFor(t, "the client to leave", func() bool { return e.hub.Clients() == 0 })
 
 	// Missed while disconnected:
 	missed := []uint64{
@@ -232,7 +221,7 @@ func TestEventStreamHeartbeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	waitFor(t, "the heartbeat timer", func() bool { return e.clock.PendingTimers() == 1 })
+	testenv.WaitFor(t, "the heartbeat timer", func() bool { return e.clock.PendingTimers() == 1 })
 	e.clock.Advance(15 * time.Second)
 	r := bufio.NewReader(resp.Body)
 	for {

@@ -29,18 +29,6 @@ import (
 	"github.com/calsync/calsync/store/boltstore"
 )
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // startApp runs calsync against a simulator over HTTP with Basic auth and
 // returns an API client.
 func startApp(t *testing.T, mode config.NotificationMode, users int, prepare ...func(*ewsmem.Simulator)) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
@@ -131,7 +119,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Run(string(mode), func(t *testing.T) {
 			sim, c, a := startApp(t, mode, 5)
 			ctx := context.Background()
-			waitFor(t, "all mailboxes live", 30*time.Second, func() bool {
+			testenv.WaitFor(t, "all mailboxes live", func() bool {
 				return a.Engine().StateCounts()[engine.StateLive] == 5
 			})
 			p, err := c.Presence(ctx, "user3@example.com")
@@ -155,7 +143,7 @@ func TestEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatalf("AddCalendarItem: %v", err)
 			}
-			waitFor(t, "user3 busy through the API", 30*time.Second, func() bool {
+			testenv.WaitFor(t, "user3 busy through the API", func() bool {
 				p, err := c.Presence(ctx, "user3@example.com")
 				return err == nil && p.Availability == "busy"
 			})
@@ -197,7 +185,7 @@ func TestEndToEnd(t *testing.T) {
 			if err := deleteItem(sim, "user3@example.com", id); err != nil {
 				t.Fatalf("delete: %v", err)
 			}
-			waitFor(t, "user3 available again", 30*time.Second, func() bool {
+			testenv.WaitFor(t, "user3 available again", func() bool {
 				p, err := c.Presence(ctx, "user3@example.com")
 				return err == nil && p.Availability == "available"
 			})
@@ -241,7 +229,7 @@ func TestOutOfScopeMailboxIsUnknown(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	waitFor(t, "three mailboxes live and one denied", 30*time.Second, func() bool {
+	testenv.WaitFor(t, "three mailboxes live and one denied", func() bool {
 		n := a.Engine().StateCounts()
 		return n[engine.StateLive] == 3 && n[engine.StateDenied] == 1
 	})
@@ -253,7 +241,7 @@ func TestOutOfScopeMailboxIsUnknown(t *testing.T) {
 	if !strings.Contains(string(b), "ErrorImpersonateUserDenied") {
 		t.Errorf("sync status of user4 does not name ErrorImpersonateUserDenied: %s", b)
 	}
-	waitFor(t, "user4 presence unknown", 10*time.Second, func() bool {
+	testenv.WaitFor(t, "user4 presence unknown", func() bool {
 		p, err := c.Presence(ctx, "user4@example.com")
 		return err == nil && p.Availability == "unknown"
 	})
@@ -283,7 +271,7 @@ func TestPrivateItemsRevealedOnlyWhenARuleAllowsIt(t *testing.T) {
 		cfg.Presence = config.Presence{RuleSet: rules, Compiled: compiled}
 	})
 	ctx := context.Background()
-	waitFor(t, "both mailboxes live", 30*time.Second, func() bool {
+	testenv.WaitFor(t, "both mailboxes live", func() bool {
 		return a.Engine().StateCounts()[engine.StateLive] == 2
 	})
 	now := time.Now().UTC().Truncate(time.Second)
@@ -296,7 +284,7 @@ func TestPrivateItemsRevealedOnlyWhenARuleAllowsIt(t *testing.T) {
 		}
 	}
 	var agenda api.AgendaDTO
-	waitFor(t, "both private items in the agenda", 30*time.Second, func() bool {
+	testenv.WaitFor(t, "both private items in the agenda", func() bool {
 		var err error
 		agenda, err = c.Agenda(ctx, "user1@example.com", now, now.Add(5*time.Hour))
 		return err == nil && len(agenda.Items) == 2
@@ -338,7 +326,7 @@ func TestImpersonationBySID(t *testing.T) {
 		cfg.Exchange.Impersonation.IDType = config.ImpersonateSID
 	})
 	ctx := context.Background()
-	waitFor(t, "user1 and user3 live, user2 denied", 30*time.Second, func() bool {
+	testenv.WaitFor(t, "user1 and user3 live, user2 denied", func() bool {
 		n := a.Engine().StateCounts()
 		return n[engine.StateLive] == 2 && n[engine.StateDenied] == 1
 	})
@@ -401,7 +389,7 @@ func TestInitialSyncIsReported(t *testing.T) {
 		}
 		opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
-	waitFor(t, "the initial sync summary in the log", 30*time.Second, func() bool {
+	testenv.WaitFor(t, "the initial sync summary in the log", func() bool {
 		return strings.Contains(logs.String(), "initial sync done")
 	})
 	for _, want := range []string{"mailboxes=3", "live=2", "failing=1", "some mailboxes do not sync"} {
@@ -436,13 +424,13 @@ func TestReloadAddsAndRemovesUsers(t *testing.T) {
 		sort.Strings(users)
 		return strings.Join(users, ",")
 	}
-	waitFor(t, "user1 and user2 live", 30*time.Second, func() bool { return synced() == "user1@example.com,user2@example.com" })
+	testenv.WaitFor(t, "user1 and user2 live", func() bool { return synced() == "user1@example.com,user2@example.com" })
 
 	if err := os.WriteFile(path, []byte("user2@example.com\nuser3@example.com\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	reload <- struct{}{}
-	waitFor(t, "user2 and user3 live, user1 gone", 30*time.Second, func() bool { return synced() == "user2@example.com,user3@example.com" })
+	testenv.WaitFor(t, "user2 and user3 live, user1 gone", func() bool { return synced() == "user2@example.com,user3@example.com" })
 	if _, err := c.Presence(context.Background(), "user1@example.com"); err == nil {
 		t.Error("the API still answers presence for user1 after it was removed")
 	}

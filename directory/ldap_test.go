@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/internal/testenv"
 )
 
 func ldapOptions(srv *slapdServer) LDAPOptions {
@@ -156,7 +157,7 @@ func TestLDAPAgainstSlapd(t *testing.T) {
 		// nested team-b.
 		srv.modify(t, groupDN("team-a"), nil, []string{userDN(12)})
 		srv.modify(t, groupDN("team-b"), []string{userDN(23)}, nil)
-		waitFor(t, 5*time.Second, "the watcher's timer", func() bool { return fake.PendingTimers() > 0 })
+		testenv.WaitFor(t, "the watcher's timer", func() bool { return fake.PendingTimers() > 0 })
 		fake.Advance(time.Minute)
 		var next change
 		select {

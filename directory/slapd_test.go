@@ -132,7 +132,7 @@ func startSlapd(t testing.TB, ldif string, withTLS bool, sizeLimit int) *slapdSe
 			t.Logf("slapd log:\n%s", log.String())
 		}
 	})
-	waitFor(t, 15*time.Second, "slapd to accept connections", func() bool {
+	testenv.WaitFor(t, "slapd to accept connections", func() bool {
 		select {
 		case <-exited:
 			t.Fatalf("slapd exited:\n%s", log.String())
@@ -146,18 +146,6 @@ func startSlapd(t testing.TB, ldif string, withTLS bool, sizeLimit int) *slapdSe
 		return true
 	})
 	return srv
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // writeSelfSigned writes a self-signed certificate for 127.0.0.1.

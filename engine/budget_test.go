@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/internal/testenv"
 )
 
 func TestWindowAt(t *testing.T) {
@@ -133,14 +134,14 @@ func TestBudgetThrottling(t *testing.T) {
 		_ = b.do(context.Background(), "alice", "srv", time.Second, func(context.Context) error { return nil })
 		close(done)
 	}()
-	eventually(t, time.Second, "the paused call to wait on a timer", func() bool { return clk.PendingTimers() > 0 })
+	testenv.WaitFor(t, "the paused call to wait on a timer", func() bool { return clk.PendingTimers() > 0 })
 	select {
 	case <-done:
 		t.Fatal("call ran during the back-off")
 	default:
 	}
 	clk.Advance(31 * time.Second)
-	eventually(t, time.Second, "the paused call to run", func() bool {
+	testenv.WaitFor(t, "the paused call to run", func() bool {
 		select {
 		case <-done:
 			return true

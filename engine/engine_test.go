@@ -81,7 +81,7 @@ func (h *harness) stop() {
 
 func (h *harness) waitState(smtp, state string) {
 	h.t.Helper()
-	eventually(h.t, 5*time.Second, smtp+" in state "+state, func() bool {
+	testenv.WaitFor(h.t, smtp+" in state "+state, func() bool {
 		st, err := h.e.Status(smtp)
 		return err == nil && st.State == state
 	})
@@ -97,7 +97,7 @@ func (h *harness) stored(smtp string) []calendar.Occurrence {
 
 func (h *harness) waitSubjects(smtp string, want ...string) {
 	h.t.Helper()
-	eventually(h.t, 5*time.Second, fmt.Sprintf("%s to hold %v", smtp, want), func() bool {
+	testenv.WaitFor(h.t, fmt.Sprintf("%s to hold %v", smtp, want), func() bool {
 		got := h.stored(smtp)
 		if len(got) != len(want) {
 			return false
@@ -128,7 +128,7 @@ func TestStreamingLoadAndNotification(t *testing.T) {
 	h.waitSubjects("alice@example.org", "Standup")
 	h.waitSubjects("bob@example.org", "Review")
 	h.waitState("alice@example.org", StateLive)
-	eventually(t, 5*time.Second, "a stream with both subscriptions", func() bool {
+	testenv.WaitFor(t, "a stream with both subscriptions", func() bool {
 		for _, s := range fx.openStreams() {
 			if len(s.ids) == 2 {
 				return true
@@ -161,7 +161,7 @@ func TestCoalescingDuplicateEvents(t *testing.T) {
 	fx.put("alice@example.org", occ("a1", "One", 1))
 	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, func(o *Options) { o.CoalesceDelay = 200 * time.Millisecond })
 	h.waitState("alice@example.org", StateLive)
-	eventually(t, 5*time.Second, "stream open", func() bool { return len(fx.openStreams()) == 1 })
+	testenv.WaitFor(t, "stream open", func() bool { return len(fx.openStreams()) == 1 })
 	before := fx.countFor("CalendarView", "alice@example.org")
 	w := h.e.worker("alice@example.org")
 	for range 20 {
@@ -169,7 +169,7 @@ func TestCoalescingDuplicateEvents(t *testing.T) {
 	}
 	fx.put("alice@example.org", occ("a1", "Two", 1))
 	h.waitSubjects("alice@example.org", "Two")
-	eventually(t, 5*time.Second, "worker live again", func() bool {
+	testenv.WaitFor(t, "worker live again", func() bool {
 		st, _ := h.e.Status("alice@example.org")
 		return st.State == StateLive
 	})
@@ -232,7 +232,7 @@ func TestGroupingAndAffinity(t *testing.T) {
 		o.Budget.Concurrency, o.Budget.PerServer = 20, 20
 		o.RegroupDelay = 50 * time.Millisecond // holds partial connections for up to 3 s
 	})
-	eventually(t, 20*time.Second, "all subscriptions streamed on ≤ ceil(n/200) connections per group", func() bool {
+	testenv.WaitFor(t, "all subscriptions streamed on ≤ ceil(n/200) connections per group", func() bool {
 		gs := h.e.Groups()
 		if len(gs) != 2 {
 			return false
@@ -288,15 +288,15 @@ func TestSubscriptionLossResubscribesAndRereads(t *testing.T) {
 	fx.put("alice@example.org", occ("a1", "One", 1))
 	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, nil)
 	h.waitState("alice@example.org", StateLive)
-	eventually(t, 5*time.Second, "stream open", func() bool { return len(fx.openStreams()) == 1 })
+	testenv.WaitFor(t, "stream open", func() bool { return len(fx.openStreams()) == 1 })
 	// Exchange restarts: subscriptions vanish, a change happens meanwhile.
 	fx.mu.Lock()
 	fx.items["alice@example.org"] = []calendar.Occurrence{occ("a1", "Changed during restart", 1)}
 	fx.mu.Unlock()
 	fx.restart()
 	h.waitSubjects("alice@example.org", "Changed during restart")
-	eventually(t, 5*time.Second, "second subscription", func() bool { return fx.countFor("Subscribe", "alice@example.org") == 2 })
-	eventually(t, 5*time.Second, "stream re-opened with the new subscription", func() bool {
+	testenv.WaitFor(t, "second subscription", func() bool { return fx.countFor("Subscribe", "alice@example.org") == 2 })
+	testenv.WaitFor(t, "stream re-opened with the new subscription", func() bool {
 		for _, s := range fx.openStreams() {
 			fx.mu.Lock()
 			_, ok := fx.subs[s.ids[0]]
@@ -314,7 +314,7 @@ func TestStreamCutIsReverified(t *testing.T) {
 	fx.put("alice@example.org", occ("a1", "One", 1))
 	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, nil)
 	h.waitState("alice@example.org", StateLive)
-	eventually(t, 5*time.Second, "stream open", func() bool { return len(fx.openStreams()) == 1 })
+	testenv.WaitFor(t, "stream open", func() bool { return len(fx.openStreams()) == 1 })
 	// The change's notification is lost with the connection.
 	fx.mu.Lock()
 	fx.items["alice@example.org"] = []calendar.Occurrence{occ("a1", "Lost event", 1)}
@@ -330,7 +330,7 @@ func TestSilentStreamIsReplaced(t *testing.T) {
 	fx := newFakeExchange()
 	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, func(o *Options) { o.HeartbeatTimeout = 50 * time.Millisecond })
 	h.waitState("alice@example.org", StateLive)
-	eventually(t, 5*time.Second, "three stream opens (silence detected twice)", func() bool { return fx.count("OpenStream") >= 3 })
+	testenv.WaitFor(t, "three stream opens (silence detected twice)", func() bool { return fx.count("OpenStream") >= 3 })
 }
 
 // TestPullEventsSurviveAFailedFollowUp: a GetEvents answer with events and
@@ -370,7 +370,7 @@ func TestPullModeAndResume(t *testing.T) {
 	h.waitSubjects("alice@example.org", "One")
 	fx.put("alice@example.org", occ("a1", "Two", 1))
 	h.waitSubjects("alice@example.org", "Two")
-	eventually(t, 5*time.Second, "watermark persisted", func() bool {
+	testenv.WaitFor(t, "watermark persisted", func() bool {
 		rec, err := st.Mailbox(context.Background(), "alice@example.org")
 		return err == nil && rec.Checkpoint.Watermark != "" && rec.Checkpoint.Watermark != "0" && rec.Checkpoint.NotificationMode == "pull"
 	})
@@ -379,7 +379,7 @@ func TestPullModeAndResume(t *testing.T) {
 	// Restart over the same store: the pull subscription is reused, no reload.
 	h2 := start(t, fx, st, []string{"alice@example.org"}, func(o *Options) { o.Mode = Pull })
 	h2.waitState("alice@example.org", StateLive)
-	eventually(t, 5*time.Second, "a poll with the stored watermark", func() bool { return fx.countFor("GetEvents", "alice@example.org") > 3 })
+	testenv.WaitFor(t, "a poll with the stored watermark", func() bool { return fx.countFor("GetEvents", "alice@example.org") > 3 })
 	if got := fx.countFor("Subscribe", "alice@example.org"); got != 1 {
 		t.Errorf("Subscribe calls after restart = %d, want 1 (resumed)", got)
 	}
@@ -401,9 +401,9 @@ func TestSetMailboxesAtRuntime(t *testing.T) {
 	if _, err := h.e.Status("alice@example.org"); !errors.Is(err, ErrUnknownMailbox) {
 		t.Errorf("Status(alice) after removal error = %v, want ErrUnknownMailbox", err)
 	}
-	eventually(t, 5*time.Second, "alice unsubscribed", func() bool { return fx.countFor("Unsubscribe", "alice@example.org") == 1 })
+	testenv.WaitFor(t, "alice unsubscribed", func() bool { return fx.countFor("Unsubscribe", "alice@example.org") == 1 })
 	// A removed user leaves no calendar data in the store.
-	eventually(t, 5*time.Second, "alice's stored data deleted", func() bool {
+	testenv.WaitFor(t, "alice's stored data deleted", func() bool {
 		_, err := h.st.Mailbox(context.Background(), "alice@example.org")
 		return errors.Is(err, store.ErrNotFound)
 	})
@@ -497,9 +497,9 @@ func TestWindowRollsAtLocalMidnight(t *testing.T) {
 		t.Fatalf("window start before midnight = %s, want %s", got, want)
 	}
 	// Midnight plus the roll jitter (≤ 5 min): the window moves by a day.
-	eventually(t, 5*time.Second, "the roll timer to be armed", func() bool { return clk.PendingTimers() >= 1 })
+	testenv.WaitFor(t, "the roll timer to be armed", func() bool { return clk.PendingTimers() >= 1 })
 	clk.Advance(8 * time.Minute)
-	eventually(t, 5*time.Second, "the window to roll", func() bool {
+	testenv.WaitFor(t, "the window to roll", func() bool {
 		return window().Start.Equal(time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC))
 	})
 	if got, want := window().End, time.Date(2026, 3, 26, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
@@ -522,11 +522,11 @@ func TestOOFRefreshWithoutCalendarRead(t *testing.T) {
 	fx.mu.Lock()
 	fx.oof = calendar.OOFEnabled
 	fx.mu.Unlock()
-	eventually(t, 5*time.Second, "automatic replies stored as enabled", func() bool {
+	testenv.WaitFor(t, "automatic replies stored as enabled", func() bool {
 		rec, err := st.Mailbox(context.Background(), "alice@example.org")
 		return err == nil && rec.OOF != nil && rec.OOF.State == calendar.OOFEnabled
 	})
-	eventually(t, 5*time.Second, "Sink.CalendarChanged for the OOF change", func() bool { return changed.Load() > before })
+	testenv.WaitFor(t, "Sink.CalendarChanged for the OOF change", func() bool { return changed.Load() > before })
 	if got := fx.countFor("CalendarView", "alice@example.org"); got != views {
 		t.Errorf("CalendarView calls = %d, want %d (OOF refresh reads only OOF)", got, views)
 	}
@@ -548,9 +548,9 @@ func TestPullWatermarkWaitsForTheHintedRead(t *testing.T) {
 	h.waitSubjects(alice, "One")
 	h.waitState(alice, StateLive)
 	fx.put(alice, occ("a1", "Two", 1))
-	eventually(t, 5*time.Second, "the event taken off the queue", func() bool { return fx.queued(alice) == 0 })
+	testenv.WaitFor(t, "the event taken off the queue", func() bool { return fx.queued(alice) == 0 })
 	polls := fx.countFor("GetEvents", alice)
-	eventually(t, 5*time.Second, "two more polls", func() bool { return fx.countFor("GetEvents", alice) >= polls+2 })
+	testenv.WaitFor(t, "two more polls", func() bool { return fx.countFor("GetEvents", alice) >= polls+2 })
 	h.stop()
 
 	h2 := start(t, fx, st, []string{alice}, func(o *Options) { o.Mode = Pull })
@@ -589,11 +589,11 @@ func TestPullResumeStillRollsTheWindow(t *testing.T) {
 	polls := fx.countFor("GetEvents", alice)
 	h2 := start(t, fx, st, []string{alice}, tweak)
 	h2.waitState(alice, StateLive)
-	eventually(t, 5*time.Second, "the resumed poll and the next timer", func() bool {
+	testenv.WaitFor(t, "the resumed poll and the next timer", func() bool {
 		return fx.countFor("GetEvents", alice) > polls && clk.PendingTimers() >= 1
 	})
 	clk.Advance(12*time.Hour + 8*time.Minute) // past midnight and the roll jitter
-	eventually(t, 5*time.Second, "the window to roll", func() bool {
+	testenv.WaitFor(t, "the window to roll", func() bool {
 		return window().Start.Equal(time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC))
 	})
 }
@@ -610,13 +610,13 @@ func TestStreamSurvivesADeniedFirstMember(t *testing.T) {
 	fx.put(bob, occ("b1", "One", 1))
 	h := start(t, fx, memstore.New(), []string{alice, bob, carol}, nil)
 	h.waitSubjects(bob, "One")
-	eventually(t, 5*time.Second, "one stream with all three", func() bool { return fx.streamWith(alice, bob, carol) })
+	testenv.WaitFor(t, "one stream with all three", func() bool { return fx.streamWith(alice, bob, carol) })
 	fx.deny(alice)
 	for _, s := range fx.openStreams() {
 		s.cut()
 	}
 	h.waitState(alice, StateDenied)
-	eventually(t, 5*time.Second, "a stream with bob and carol", func() bool { return fx.streamWith(bob, carol) })
+	testenv.WaitFor(t, "a stream with bob and carol", func() bool { return fx.streamWith(bob, carol) })
 	fx.put(bob, occ("b1", "Two", 1))
 	h.waitSubjects(bob, "Two")
 }
@@ -702,7 +702,7 @@ func TestStreamSurvivesAPanic(t *testing.T) {
 	fx.put(alice, occ("a1", "One", 1))
 	h := start(t, fx, memstore.New(), []string{alice}, nil)
 	h.waitSubjects(alice, "One")
-	eventually(t, 5*time.Second, "a stream with alice", func() bool { return fx.streamWith(alice) })
+	testenv.WaitFor(t, "a stream with alice", func() bool { return fx.streamWith(alice) })
 	fx.streamPanic.Store(true)
 	fx.put(alice, occ("a1", "Two", 1)) // its notification blows up the reader
 	h.waitSubjects(alice, "Two")
@@ -742,7 +742,7 @@ func TestResubscribeDuringAnAutodiscoverOutage(t *testing.T) {
 	fx.put(alice, occ("a1", "One", 1))
 	h := start(t, fx, memstore.New(), []string{alice}, nil)
 	h.waitSubjects(alice, "One")
-	eventually(t, 5*time.Second, "a stream with alice", func() bool { return fx.streamWith(alice) })
+	testenv.WaitFor(t, "a stream with alice", func() bool { return fx.streamWith(alice) })
 	fx.mu.Lock()
 	fx.fail = func(op, smtp string) error {
 		if op == "Discover" {
@@ -754,7 +754,7 @@ func TestResubscribeDuringAnAutodiscoverOutage(t *testing.T) {
 	fx.mu.Unlock()
 	fx.restart() // Exchange restarted: the subscription is gone
 	h.waitSubjects(alice, "Two")
-	eventually(t, 5*time.Second, "a stream with the new subscription", func() bool { return fx.streamWith(alice) })
+	testenv.WaitFor(t, "a stream with the new subscription", func() bool { return fx.streamWith(alice) })
 	fx.put(alice, occ("a1", "Three", 1))
 	h.waitSubjects(alice, "Three")
 }
@@ -797,7 +797,7 @@ func TestReAddedMailboxWaitsForEveryStoppingWorker(t *testing.T) {
 	h.e.Add(alice) // worker 2 waits for worker 1
 	removed2 := make(chan struct{})
 	go func() { h.e.Remove(alice); close(removed2) }() // worker 2 stops before it started
-	eventually(t, 5*time.Second, "the second Remove to return or to wait for worker 1", func() bool {
+	testenv.WaitFor(t, "the second Remove to return or to wait for worker 1", func() bool {
 		select {
 		case <-removed2:
 			return true
@@ -806,7 +806,7 @@ func TestReAddedMailboxWaitsForEveryStoppingWorker(t *testing.T) {
 		}
 	})
 	h.e.Add(alice) // worker 3
-	eventually(t, 5*time.Second, "worker 3 to load alice or to wait for its predecessors", func() bool {
+	testenv.WaitFor(t, "worker 3 to load alice or to wait for its predecessors", func() bool {
 		return len(h.stored(alice)) > 0 || strings.Count(logs.String(), "waiting for the previous worker") >= 2
 	})
 	free()     // worker 1 finishes its removal: unsubscribe, delete the stored data

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/memstore"
 )
 
@@ -44,7 +45,7 @@ func TestNegativeCoalesceDelayReadsAtTheFirstHint(t *testing.T) {
 	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, func(o *Options) { o.CoalesceDelay = 10 * time.Millisecond })
 	h.waitSubjects("alice@example.org", "One")
 	// The fake delivers events only to an open stream.
-	eventually(t, 5*time.Second, "alice's subscription on an open stream", func() bool {
+	testenv.WaitFor(t, "alice's subscription on an open stream", func() bool {
 		for _, g := range h.e.Groups() {
 			for _, c := range g.Connections {
 				if c.State == "open" && c.Subscriptions == 1 {

@@ -1,10 +1,10 @@
 package engine
 
 import (
+	"github.com/calsync/calsync/internal/testenv"
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/store/memstore"
@@ -56,13 +56,13 @@ func TestSinkHearsEveryStatusChangeInOrder(t *testing.T) {
 	h := start(t, fx, memstore.New(), []string{"alice@example.org", "eve@example.org"}, func(o *Options) { o.Sink = sink })
 	h.waitState("alice@example.org", StateLive)
 	h.waitState("eve@example.org", StateDenied)
-	eventually(t, 5*time.Second, "the calendar change of alice's load", func() bool { return sink.changes("alice@example.org") >= 1 })
+	testenv.WaitFor(t, "the calendar change of alice's load", func() bool { return sink.changes("alice@example.org") >= 1 })
 
 	want := []statusKey{{StateDiscovering, ""}, {StateSubscribing, ""}, {StateLoading, ""}, {StateLive, ""}}
 	if got := sink.seen("alice@example.org"); !slices.Equal(got, want) {
 		t.Errorf("alice's reported statuses = %v, want %v", got, want)
 	}
-	eventually(t, 5*time.Second, "eve's denial reported", func() bool {
+	testenv.WaitFor(t, "eve's denial reported", func() bool {
 		got := sink.seen("eve@example.org")
 		return len(got) > 0 && got[len(got)-1] == statusKey{StateDenied, "ErrorImpersonateUserDenied"}
 	})

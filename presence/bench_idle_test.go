@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/internal/testenv"
 )
 
 func cpuTime(b *testing.B) time.Duration {
@@ -32,7 +33,7 @@ func BenchmarkIdleScheduler10000Users(b *testing.B) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(b, "initial plan", s.idle)
+	testenv.WaitFor(b, "initial plan", s.idle)
 	// Collect the set-up garbage so that it is not billed to idle time.
 	runtime.GC()
 	wakeups := s.wakeups.Load()

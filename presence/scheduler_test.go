@@ -12,6 +12,7 @@ import (
 
 	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store"
 )
 
@@ -182,18 +183,7 @@ func (h *harness) stop() {
 // waitIdle polls until the scheduler has nothing to do before its timer.
 func (h *harness) waitIdle() {
 	h.t.Helper()
-	waitFor(h.t, "scheduler idle", h.s.idle)
-}
-
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond) // polling interval, not synchronisation
-	}
+	testenv.WaitFor(h.t, "scheduler idle", h.s.idle)
 }
 
 func (h *harness) advanceTo(s string) {
@@ -679,7 +669,7 @@ func TestSchedulerCalendarChangedBeforeRunKeepsStoredPresence(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "scheduler idle", s.idle)
+	testenv.WaitFor(t, "scheduler idle", s.idle)
 	if got := rec.all(); len(got) != 0 {
 		t.Errorf("restart published %+v although nothing changed", got)
 	}

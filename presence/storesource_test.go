@@ -6,6 +6,7 @@ import (
 
 	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/store/memstore"
 )
@@ -50,7 +51,7 @@ func TestStoreSourceWithScheduler(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "scheduler idle", s.idle)
+	testenv.WaitFor(t, "scheduler idle", s.idle)
 
 	want := map[string]struct {
 		avail Availability

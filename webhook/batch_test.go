@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/store/memstore"
 )
@@ -186,7 +187,7 @@ func TestEnqueueBatchIsDelivered(t *testing.T) {
 	if _, err := d.EnqueueBatch(t.Context(), events); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "batch delivered", func() bool { return len(rc.requests()) == len(events) && pending(t, ob, "hook") == 0 })
+	testenv.WaitFor(t, "batch delivered", func() bool { return len(rc.requests()) == len(events) && pending(t, ob, "hook") == 0 })
 	byKey := map[string][]int{}
 	for _, r := range rc.requests() {
 		if r.VerifyErr != nil {

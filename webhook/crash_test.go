@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/store/boltstore"
 )
@@ -135,7 +136,7 @@ func crashAndRecover(t *testing.T, conc int) {
 		t.Fatal(err)
 	}
 	startDispatcher(t, d)
-	waitFor(t, "outbox drained after restart", func() bool { return pending(t, st, "receiver") == 0 })
+	testenv.WaitFor(t, "outbox drained after restart", func() bool { return pending(t, st, "receiver") == 0 })
 
 	reqs := rc.requests()
 	idsOfEvent := map[int]map[string]bool{}

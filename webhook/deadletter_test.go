@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/store/memstore"
 )
@@ -57,7 +58,7 @@ func TestRetryDeadLetterAfterReceiverFixed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "dead letter", func() bool { return len(deadLetters(t, d, store.DeadLetterQuery{})) == 1 })
+	testenv.WaitFor(t, "dead letter", func() bool { return len(deadLetters(t, d, store.DeadLetterQuery{})) == 1 })
 
 	dead := deadLetters(t, d, store.DeadLetterQuery{Endpoint: "hook"})
 	if len(dead) != 1 {
@@ -71,7 +72,7 @@ func TestRetryDeadLetterAfterReceiverFixed(t *testing.T) {
 	if got := deadLetters(t, d, store.DeadLetterQuery{Endpoint: "other"}); len(got) != 0 {
 		t.Errorf("DeadLetters(other) = %+v, want none", got)
 	}
-	waitFor(t, "dead-letter gauge at 1", func() bool {
+	testenv.WaitFor(t, "dead-letter gauge at 1", func() bool {
 		return counterValue(t, reg, "calsync_webhook_dead_letters", map[string]string{"endpoint": "hook"}) == 1
 	})
 
@@ -84,7 +85,7 @@ func TestRetryDeadLetterAfterReceiverFixed(t *testing.T) {
 	if m.ID != ids[0] || m.Dead || m.Attempts != 0 || m.Requeues != 1 || !m.RequeuedAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("RetryDeadLetter = %+v, want the same id live with 0 attempts, re-queued once at +1m", m)
 	}
-	waitFor(t, "re-sent delivery acknowledged", func() bool { return pending(t, ob, "hook") == 0 && len(rc.requests()) == 2 })
+	testenv.WaitFor(t, "re-sent delivery acknowledged", func() bool { return pending(t, ob, "hook") == 0 && len(rc.requests()) == 2 })
 
 	reqs := rc.requests()
 	first, retry := reqs[0], reqs[1]
@@ -106,7 +107,7 @@ func TestRetryDeadLetterAfterReceiverFixed(t *testing.T) {
 	if got := counterValue(t, reg, "calsync_webhook_deliveries_total", map[string]string{"endpoint": "hook", "outcome": "dead"}); got != 1 {
 		t.Errorf("dead counter = %v, want 1 (counters never go down)", got)
 	}
-	waitFor(t, "dead-letter gauge back at 0", func() bool {
+	testenv.WaitFor(t, "dead-letter gauge back at 0", func() bool {
 		return counterValue(t, reg, "calsync_webhook_dead_letters", map[string]string{"endpoint": "hook"}) == 0
 	})
 	if _, err := d.RetryDeadLetter(t.Context(), ids[0]); !errors.Is(err, store.ErrNotFound) {
@@ -139,7 +140,7 @@ func TestRetryDeadLettersOfEndpointKeepsOrderPerKey(t *testing.T) {
 		}
 	}
 	startDispatcher(t, d)
-	waitFor(t, "every message dead-lettered", func() bool { return pending(t, ob, "hook") == 0 })
+	testenv.WaitFor(t, "every message dead-lettered", func() bool { return pending(t, ob, "hook") == 0 })
 	if got := len(deadLetters(t, d, store.DeadLetterQuery{Endpoint: "hook"})); got != 8 {
 		t.Fatalf("%d dead letters, want 8", got)
 	}
@@ -149,7 +150,7 @@ func TestRetryDeadLettersOfEndpointKeepsOrderPerKey(t *testing.T) {
 	if err != nil || n != 8 {
 		t.Fatalf("RetryDeadLetters(hook) = %d, %v; want 8", n, err)
 	}
-	waitFor(t, "re-sent deliveries acknowledged", func() bool { return pending(t, ob, "hook") == 0 && len(rc.requests()) == 16 })
+	testenv.WaitFor(t, "re-sent deliveries acknowledged", func() bool { return pending(t, ob, "hook") == 0 && len(rc.requests()) == 16 })
 	var alice []string
 	for i, r := range rc.requests()[8:] {
 		if r.Status != http.StatusOK || r.VerifyErr != nil {
@@ -220,7 +221,7 @@ func TestRequeuedMessageGetsFreshAgeBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "dead letter", func() bool { return len(deadLetters(t, d, store.DeadLetterQuery{})) == 1 })
+	testenv.WaitFor(t, "dead letter", func() bool { return len(deadLetters(t, d, store.DeadLetterQuery{})) == 1 })
 
 	fake.Advance(2 * time.Hour) // older than MaxAge now
 	sw.status.Store(http.StatusServiceUnavailable)
@@ -228,7 +229,7 @@ func TestRequeuedMessageGetsFreshAgeBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	var msgs []store.OutboxMessage
-	waitFor(t, "the re-sent attempt failed and was recorded", func() bool {
+	testenv.WaitFor(t, "the re-sent attempt failed and was recorded", func() bool {
 		msgs, _ = ob.Due(context.Background(), "hook", fake.Now().Add(time.Hour), 0)
 		dead, _ := ob.DeadLetters(context.Background(), store.DeadLetterQuery{})
 		return (len(msgs) == 1 && msgs[0].Attempts == 1) || (len(dead) == 1 && dead[0].Requeues == 1)

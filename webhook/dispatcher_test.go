@@ -122,7 +122,7 @@ func TestRetryScheduleWithFakeClock(t *testing.T) {
 	wantDelays := []time.Duration{750 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second, 3 * time.Second}
 	for i, delay := range wantDelays {
 		attempts := i + 1
-		waitFor(t, fmt.Sprintf("failed attempt %d recorded and timer armed", attempts), func() bool {
+		testenv.WaitFor(t, fmt.Sprintf("failed attempt %d recorded and timer armed", attempts), func() bool {
 			heads, _ := ob.Due(context.Background(), "hook", t0.Add(24*time.Hour), 0)
 			return len(heads) == 1 && heads[0].Attempts == attempts && fake.PendingTimers() > 0
 		})
@@ -135,7 +135,7 @@ func TestRetryScheduleWithFakeClock(t *testing.T) {
 		}
 		fake.Set(heads[0].NextAttempt)
 	}
-	waitFor(t, "dead letter", func() bool {
+	testenv.WaitFor(t, "dead letter", func() bool {
 		dead, _ := ob.DeadLetters(context.Background(), store.DeadLetterQuery{})
 		return len(dead) == 1
 	})
@@ -155,7 +155,7 @@ func TestRetryScheduleWithFakeClock(t *testing.T) {
 	if got := counterValue(t, reg, "calsync_webhook_deliveries_total", map[string]string{"endpoint": "hook", "outcome": "dead"}); got != 1 {
 		t.Errorf("dead counter = %v, want 1", got)
 	}
-	waitFor(t, "dead-letter gauge", func() bool {
+	testenv.WaitFor(t, "dead-letter gauge", func() bool {
 		return counterValue(t, reg, "calsync_webhook_dead_letters", map[string]string{"endpoint": "hook"}) == 1
 	})
 }
@@ -192,7 +192,7 @@ func TestOrderPerKey(t *testing.T) {
 		}
 	}
 	startDispatcher(t, d)
-	waitFor(t, "outbox drained", func() bool { return pending(t, ob, "hook") == 0 })
+	testenv.WaitFor(t, "outbox drained", func() bool { return pending(t, ob, "hook") == 0 })
 
 	byKey := map[string][]received{}
 	for _, r := range rc.requests() {
@@ -262,7 +262,7 @@ func TestDeadLetterBounds(t *testing.T) {
 				t.Fatal(err)
 			}
 			startDispatcher(t, d)
-			waitFor(t, "outbox drained", func() bool { return pending(t, ob, "hook") == 0 })
+			testenv.WaitFor(t, "outbox drained", func() bool { return pending(t, ob, "hook") == 0 })
 			dead, err := ob.DeadLetters(t.Context(), store.DeadLetterQuery{})
 			if err != nil || len(dead) != 1 {
 				t.Fatalf("dead letters = %+v, %v", dead, err)
@@ -328,7 +328,7 @@ func TestSecretsStayOutOfLogsAndErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	startDispatcher(t, d)
-	waitFor(t, "dead letter logged", func() bool { return strings.Contains(logs.String(), "dead-lettered") })
+	testenv.WaitFor(t, "dead letter logged", func() bool { return strings.Contains(logs.String(), "dead-lettered") })
 	dead, _ := ob.DeadLetters(t.Context(), store.DeadLetterQuery{})
 	slog.New(slog.NewJSONHandler(logs, nil)).Info("endpoint", "ep", ep)
 	text := logs.String() + dead[0].LastError + ep.String()
@@ -354,7 +354,7 @@ func TestRunTwiceIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	startDispatcher(t, d)
-	waitFor(t, "first Run started", func() bool {
+	testenv.WaitFor(t, "first Run started", func() bool {
 		d.runMu.Lock()
 		defer d.runMu.Unlock()
 		return d.running

@@ -80,18 +80,6 @@ func (rc *receiver) requests() []received {
 	return append([]received(nil), rc.reqs...)
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // startDispatcher runs d until the test ends.
 func startDispatcher(t *testing.T, d *Dispatcher) {
 	ctx, cancel := context.WithCancel(context.Background())

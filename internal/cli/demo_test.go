@@ -13,17 +13,6 @@ import (
 	"time"
 )
 
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func getJSON(url string, v any) error {
 	resp, err := http.Get(url)
 	if err != nil {
@@ -56,7 +45,7 @@ func TestDemo(t *testing.T) {
 	}()
 	dashLine := regexp.MustCompile(`Dashboard: (http://\S+)`)
 	var base string
-	waitFor(t, "the dashboard URL on stdout", 20*time.Second, func() bool {
+	testenv.WaitFor(t, "the dashboard URL on stdout", func() bool {
 		m := dashLine.FindStringSubmatch(stdout.String())
 		if m != nil {
 			base = m[1]
@@ -81,12 +70,12 @@ func TestDemo(t *testing.T) {
 			Availability string `json:"availability"`
 		} `json:"users"`
 	}
-	waitFor(t, "every mailbox live", 60*time.Second, func() bool {
+	testenv.WaitForWithin(t, 60*time.Second, "every mailbox live", func() bool {
 		return strings.Contains(stdout.String(), "sync: 40/40 mailboxes live")
 	})
 	// Ad-hoc meetings booked every 300ms make someone busy, tentative,
 	// out of office or working elsewhere within seconds.
-	waitFor(t, "presence other than available", 30*time.Second, func() bool {
+	testenv.WaitFor(t, "presence other than available", func() bool {
 		var u users
 		if err := getJSON(base+"api/v1/users?limit=100", &u); err != nil {
 			return false

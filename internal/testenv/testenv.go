@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // InCI reports whether tests run under CI (CI=true).
@@ -68,4 +69,32 @@ func ReferenceDir(t testing.TB) string {
 		t.Fatalf("the EWS schema is missing from the checkout (%s): %v", d, err)
 	}
 	return d
+}
+
+// WaitTimeout is how long WaitFor waits before it fails the test. It is
+// generous on purpose: it bounds a test that would otherwise hang, and must
+// never be what a passing test depends on, even on a loaded machine.
+const WaitTimeout = 30 * time.Second
+
+// WaitFor polls cond until it holds and fails the test when it still does not
+// hold after WaitTimeout. what names the condition for the failure message.
+// Poll the condition the test asserts, not a proxy of it.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	WaitForWithin(t, WaitTimeout, what, cond)
+}
+
+// WaitForWithin is WaitFor with its own limit, for conditions that take long
+// by nature (a whole simulated organisation syncing, a server starting).
+func WaitForWithin(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	pause := time.Millisecond
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(pause) // polling interval, not synchronisation
+		pause = min(2*pause, 50*time.Millisecond)
+	}
 }

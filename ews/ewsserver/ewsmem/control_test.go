@@ -15,6 +15,7 @@ import (
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/ews/internal/ewswire"
 	"github.com/calsync/calsync/internal/ewsschema"
+	"github.com/calsync/calsync/internal/testenv"
 )
 
 func TestPushSubscription(t *testing.T) {
@@ -45,7 +46,7 @@ func TestPushSubscription(t *testing.T) {
 	if _, err := e.sim.AddCalendarItem(user, ews.CalendarItem{Subject: "pushed", Start: t0, End: t0.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "push notification", func() bool { mu.Lock(); defer mu.Unlock(); return len(bodies) == 1 })
+	testenv.WaitFor(t, "push notification", func() bool { mu.Lock(); defer mu.Unlock(); return len(bodies) == 1 })
 	mu.Lock()
 	first := bodies[0]
 	answer = "Unsubscribe"
@@ -59,10 +60,10 @@ func TestPushSubscription(t *testing.T) {
 	}
 	// No events: a StatusEvent after StatusFrequency; the listener answers
 	// Unsubscribe and the subscription ends.
-	waitFor(t, "status timer", func() bool { return e.clock.PendingTimers() > 0 })
+	testenv.WaitFor(t, "status timer", func() bool { return e.clock.PendingTimers() > 0 })
 	e.clock.Advance(5 * time.Minute)
-	waitFor(t, "status push", func() bool { mu.Lock(); defer mu.Unlock(); return len(bodies) == 2 })
-	waitFor(t, "subscription removal", func() bool { return e.sim.Stats().Subscriptions == 0 })
+	testenv.WaitFor(t, "status push", func() bool { mu.Lock(); defer mu.Unlock(); return len(bodies) == 2 })
+	testenv.WaitFor(t, "subscription removal", func() bool { return e.sim.Stats().Subscriptions == 0 })
 	var sn2 ewswire.SendNotification
 	decode(t, bodies[1], &sn2)
 	if n := sn2.ResponseMessages.Messages[0].Notification; n == nil || n.Events[0].Type != "StatusEvent" {
@@ -156,7 +157,7 @@ func TestControlAPIFaultsAndChurn(t *testing.T) {
 		t.Fatalf("churn start = %d %s", status, body)
 	}
 	for i := 0; i < 20 && e.sim.Stats().ChurnChanges < 10; i++ {
-		waitFor(t, "churn timer", func() bool { return e.clock.PendingTimers() > 0 })
+		testenv.WaitFor(t, "churn timer", func() bool { return e.clock.PendingTimers() > 0 })
 		e.clock.Advance(100 * time.Millisecond)
 	}
 	if status, _ := do("POST", "/sim/v1/churn", `{"action":"stop"}`); status != 200 {

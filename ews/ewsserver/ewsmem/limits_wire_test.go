@@ -11,6 +11,7 @@ import (
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/ews/internal/ewswire"
 	"github.com/calsync/calsync/internal/ewsschema"
+	"github.com/calsync/calsync/internal/testenv"
 )
 
 // postAsync sends an EWS request as the service account from another
@@ -72,7 +73,7 @@ func TestWireConcurrentSyncCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := e.postAsync(envelope("Exchange2013_SP1", user, syncItemsBody), "X-AnchorMailbox", user)
-	waitFor(t, "the first sync call to wait on its latency", func() bool { return e.clock.PendingTimers() > 0 })
+	testenv.WaitFor(t, "the first sync call to wait on its latency", func() bool { return e.clock.PendingTimers() > 0 })
 
 	status, data := e.post(envelope("Exchange2013_SP1", user, syncItemsBody), "X-AnchorMailbox", user)
 	if status != http.StatusOK {

@@ -12,19 +12,8 @@ import (
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/ews/internal/ewswire"
 	"github.com/calsync/calsync/internal/ewsschema"
+	"github.com/calsync/calsync/internal/testenv"
 )
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 func (e *wireEnv) subscribeStreaming(user string, header ...string) string {
 	e.t.Helper()
@@ -118,12 +107,12 @@ func TestStreamingConnection(t *testing.T) {
 		t.Fatalf("notification envelope = %+v", m)
 	}
 	// Heartbeat after 45 s of fake time, Closed at the 1-minute lifetime.
-	waitFor(t, "stream timer", func() bool { return e.clock.PendingTimers() > 0 })
+	testenv.WaitFor(t, "stream timer", func() bool { return e.clock.PendingTimers() > 0 })
 	e.clock.Advance(45 * time.Second)
 	if m := next(t, ch); m.ConnectionStatus != "OK" {
 		t.Fatalf("heartbeat = %+v", m)
 	}
-	waitFor(t, "stream timer", func() bool { return e.clock.PendingTimers() > 0 })
+	testenv.WaitFor(t, "stream timer", func() bool { return e.clock.PendingTimers() > 0 })
 	e.clock.Advance(15 * time.Second)
 	if m := next(t, ch); m.ConnectionStatus != "Closed" {
 		t.Fatalf("last envelope = %+v, want Closed", m)
