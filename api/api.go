@@ -175,9 +175,12 @@ type Options struct {
 	// Dashboard serves everything outside /api/, /healthz, /readyz and
 	// /metrics (the web package's handler); nil answers 404 there.
 	Dashboard http.Handler
-	// Tokens are the accepted API tokens. Empty means no authentication:
-	// only acceptable on a loopback listener (see RequireTokensUnlessLoopback).
-	Tokens []string
+	// Tokens are the accepted API tokens with the role admin, ReadTokens
+	// those with the role read (writes answer 403). Both empty means no
+	// authentication: only acceptable on a loopback listener (see
+	// RequireTokensUnlessLoopback).
+	Tokens     []string
+	ReadTokens []string
 	// RevealPrivate allows subjects of private items per user and occurrence.
 	RevealPrivate PrivacyPolicy
 	// Ready reports whether the instance can serve (store open, engine
@@ -234,7 +237,7 @@ func New(opts Options) (http.Handler, error) {
 		opts:    opts,
 		log:     opts.Logger,
 		clock:   opts.Clock,
-		auth:    newAuthenticator(opts.Tokens),
+		auth:    newAuthenticator(opts.Tokens, opts.ReadTokens),
 		metrics: m,
 	}
 	s.promHandler = newPromHandler(opts.Gatherer)

@@ -41,10 +41,11 @@ type env struct {
 }
 
 type envConfig struct {
-	tokens  []string
-	reveal  api.PrivacyPolicy
-	ready   func(context.Context) error
-	history int
+	tokens     []string
+	readTokens []string
+	reveal     api.PrivacyPolicy
+	ready      func(context.Context) error
+	history    int
 }
 
 func newEnv(t *testing.T, cfg envConfig) *env {
@@ -87,7 +88,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	overrides := &apitest.Overrides{P: e.presence, Hub: hub, Now: e.clock.Now}
 	h, err := api.New(api.Options{
 		Presence: e.presence, Sync: e.sync, Groups: e.sync, Agenda: e.agenda, Overrides: overrides, DryRun: e.dryRun, SyncNow: e.sync,
-		Events: hub, Tokens: cfg.tokens, RevealPrivate: cfg.reveal, Ready: cfg.ready,
+		Events: hub, Tokens: cfg.tokens, ReadTokens: cfg.readTokens, RevealPrivate: cfg.reveal, Ready: cfg.ready,
 		Registerer: e.reg, Gatherer: e.reg, Clock: e.clock,
 		Dashboard: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "dashboard") }),
 	})

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -15,38 +16,67 @@ import (
 // accepted on GET /api/v1/events only.
 const TokenQueryParam = "access_token"
 
+// Role is what a token may do.
+type Role string
+
+const (
+	// RoleRead may read everything (presence, agenda, sync state, dead
+	// letters, metrics, the event stream, dry runs) and change nothing.
+	RoleRead Role = "read"
+	// RoleAdmin may also write: overrides, sync-now, dead-letter re-sends.
+	RoleAdmin Role = "admin"
+)
+
 // authenticator checks bearer tokens in constant time. Tokens are kept as
 // SHA-256 digests so that every comparison has the same length.
 type authenticator struct {
 	digests [][sha256.Size]byte
+	roles   []Role
 }
 
-func newAuthenticator(tokens []string) *authenticator {
+func newAuthenticator(admin, read []string) *authenticator {
 	a := &authenticator{}
-	for _, t := range tokens {
-		if t == "" {
-			continue
+	add := func(tokens []string, role Role) {
+		for _, t := range tokens {
+			if t == "" {
+				continue
+			}
+			a.digests = append(a.digests, sha256.Sum256([]byte(t)))
+			a.roles = append(a.roles, role)
 		}
-		a.digests = append(a.digests, sha256.Sum256([]byte(t)))
 	}
+	add(admin, RoleAdmin)
+	add(read, RoleRead)
 	return a
 }
 
 // open reports whether no token is configured (no authentication).
 func (a *authenticator) open() bool { return len(a.digests) == 0 }
 
-// valid reports whether token is one of the configured tokens. It compares
-// against every token so that the time does not depend on which matched.
-func (a *authenticator) valid(token string) bool {
+// role returns the role of token; ok is false for an unknown token. It
+// compares against every token so that the time does not depend on which
+// matched. A token listed with both roles gets the lesser.
+func (a *authenticator) role(token string) (role Role, ok bool) {
 	if token == "" {
-		return false
+		return "", false
 	}
 	d := sha256.Sum256([]byte(token))
-	match := 0
+	admin, read := 0, 0
 	for i := range a.digests {
-		match |= subtle.ConstantTimeCompare(d[:], a.digests[i][:])
+		m := subtle.ConstantTimeCompare(d[:], a.digests[i][:])
+		if a.roles[i] == RoleAdmin {
+			admin |= m
+		} else {
+			read |= m
+		}
 	}
-	return match == 1
+	switch {
+	case read == 1:
+		return RoleRead, true
+	case admin == 1:
+		return RoleAdmin, true
+	}
+	return "", false
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer" header.
@@ -79,19 +109,40 @@ func (s *server) authorize(rt route, next http.HandlerFunc) http.HandlerFunc {
 			writeError(w, http.StatusUnauthorized, codeUnauthorized, "an API token is required (Authorization: Bearer <token>)")
 			return
 		}
-		if !s.auth.valid(token) {
+		role, ok := s.auth.role(token)
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="calsync", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, codeUnauthorized, "the API token is not valid")
 			return
 		}
-		next(w, r)
+		if rt.write && role != RoleAdmin {
+			writeError(w, http.StatusForbidden, codeForbidden, "this API token has the role "+string(role)+" and may not change anything; "+rt.method+" "+rt.path+" needs a token with the role admin")
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), roleKey{}, role)))
 	}
+}
+
+// roleKey carries the caller's role in the request context.
+type roleKey struct{}
+
+// requestRole is the role of an authorized request: admin when no token is
+// configured (the API is open, on loopback only).
+func requestRole(r *http.Request) Role {
+	if role, ok := r.Context().Value(roleKey{}).(Role); ok {
+		return role
+	}
+	return RoleAdmin
 }
 
 // authenticated reports whether the request carries a valid token, or no
 // token is configured. Public routes use it to decide how much to reveal.
 func (s *server) authenticated(r *http.Request) bool {
-	return s.auth.open() || s.auth.valid(bearerToken(r))
+	if s.auth.open() {
+		return true
+	}
+	_, ok := s.auth.role(bearerToken(r))
+	return ok
 }
 
 // ErrTokensRequired is returned by RequireTokensUnlessLoopback.
@@ -123,4 +174,14 @@ func isLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(strings.Trim(host, "[]"))
 	return ip != nil && ip.IsLoopback()
+}
+
+// MeDoc is the document of GET /api/v1/me: what the caller's token may do,
+// so that the dashboard offers only what will be accepted.
+type MeDoc struct {
+	Role Role `json:"role"`
+}
+
+func (s *server) handleMe(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, http.StatusOK, MeDoc{Role: requestRole(r)})
 }

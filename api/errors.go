@@ -14,6 +14,7 @@ const (
 	codeNotFound         = "not_found"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeUnauthorized     = "unauthorized"
+	codeForbidden        = "forbidden"
 	codeNotImplemented   = "not_implemented"
 	codeUnavailable      = "unavailable"
 	codeInternal         = "internal"

@@ -14,6 +14,8 @@ type route struct {
 	path   string // ServeMux path pattern, e.g. /api/v1/users/{user}/presence
 	// public routes need no token.
 	public bool
+	// write routes change state: they need a token with the role admin.
+	write bool
 	// stream routes answer for as long as the client listens (SSE): the
 	// server's read and write deadlines are lifted for them.
 	stream  bool
@@ -26,18 +28,19 @@ func (s *server) routeTable() []route {
 		{method: http.MethodGet, path: "/readyz", public: true, handler: s.handleReadyz},
 		{method: http.MethodGet, path: "/metrics", handler: s.handleMetrics},
 		{method: http.MethodGet, path: "/api/v1/openapi.yaml", public: true, handler: s.handleOpenAPI},
+		{method: http.MethodGet, path: "/api/v1/me", handler: s.handleMe},
 		{method: http.MethodGet, path: "/api/v1/users", handler: s.handleListUsers},
 		{method: http.MethodGet, path: "/api/v1/users/{user}/presence", handler: s.handlePresence},
 		{method: http.MethodGet, path: "/api/v1/users/{user}/agenda", handler: s.handleAgenda},
 		{method: http.MethodGet, path: "/api/v1/users/{user}/sync", handler: s.handleUserSync},
-		{method: http.MethodPost, path: "/api/v1/users/{user}/sync-now", handler: s.handleSyncNow},
-		{method: http.MethodPut, path: "/api/v1/users/{user}/override", handler: s.handleSetOverride},
-		{method: http.MethodDelete, path: "/api/v1/users/{user}/override", handler: s.handleClearOverride},
+		{method: http.MethodPost, path: "/api/v1/users/{user}/sync-now", write: true, handler: s.handleSyncNow},
+		{method: http.MethodPut, path: "/api/v1/users/{user}/override", write: true, handler: s.handleSetOverride},
+		{method: http.MethodDelete, path: "/api/v1/users/{user}/override", write: true, handler: s.handleClearOverride},
 		{method: http.MethodPost, path: "/api/v1/users/{user}/dry-run", handler: s.handleDryRun},
 		{method: http.MethodGet, path: "/api/v1/sync", handler: s.handleSync},
 		{method: http.MethodGet, path: "/api/v1/webhooks/dead-letters", handler: s.handleDeadLetters},
-		{method: http.MethodPost, path: "/api/v1/webhooks/dead-letters/{id}/retry", handler: s.handleRetryDeadLetter},
-		{method: http.MethodPost, path: "/api/v1/webhooks/dead-letters/retry", handler: s.handleRetryDeadLetters},
+		{method: http.MethodPost, path: "/api/v1/webhooks/dead-letters/{id}/retry", write: true, handler: s.handleRetryDeadLetter},
+		{method: http.MethodPost, path: "/api/v1/webhooks/dead-letters/retry", write: true, handler: s.handleRetryDeadLetters},
 		{method: http.MethodGet, path: "/api/v1/events", stream: true, handler: s.handleEvents},
 	}
 	return rs

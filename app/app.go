@@ -192,10 +192,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	if a.dispatcher != nil {
 		deadLetters = a.dispatcher
 	}
-	tokens := make([]string, 0, len(cfg.API.Tokens))
-	for _, t := range cfg.API.Tokens {
-		tokens = append(tokens, t.Value())
-	}
+	tokens, readTokens := config.SecretValues(cfg.API.Tokens), config.SecretValues(cfg.API.ReadTokens)
 	handler, err := api.New(api.Options{
 		Presence:   a.scheduler,
 		Sync:       a.engine,
@@ -207,6 +204,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		Events:     a.hub,
 		Dashboard:  web.Handler(),
 		Tokens:     tokens,
+		ReadTokens: readTokens,
 		Ready:      a.ready,
 		Registerer: a.registry,
 		Gatherer:   a.registry,
@@ -223,7 +221,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 
 	a.listener = opts.Listener
 	if a.listener == nil {
-		if err := api.RequireTokensUnlessLoopback(cfg.API.Listen, tokens); err != nil {
+		if err := api.RequireTokensUnlessLoopback(cfg.API.Listen, append(tokens, readTokens...)); err != nil {
 			return nil, fmt.Errorf("app: %w", err)
 		}
 		a.listener, err = net.Listen("tcp", cfg.API.Listen)

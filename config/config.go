@@ -214,8 +214,10 @@ type Store struct {
 type API struct {
 	// Listen is host:port (default 127.0.0.1:8080).
 	Listen string
-	// Tokens are the accepted bearer tokens.
-	Tokens []Secret
+	// Tokens are the accepted bearer tokens with the role admin (read and
+	// write); ReadTokens those with the role read (writes answer 403).
+	Tokens     []Secret
+	ReadTokens []Secret
 	// TLSCertFile and TLSKeyFile enable HTTPS when both are set.
 	TLSCertFile string
 	TLSKeyFile  string

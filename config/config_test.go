@@ -62,7 +62,7 @@ var badFiles = []struct {
 	}},
 	{"api.yaml", []string{
 		`testdata/bad/api.yaml:8:1: api.tls_key_file: missing; HTTPS needs both the certificate and its key (tls_cert_file is set)`,
-		`testdata/bad/api.yaml:9:3: api.listen: 0.0.0.0:8080 is reachable from the network, so API tokens are required; set tokens_env or tokens_file, or listen on 127.0.0.1`,
+		`testdata/bad/api.yaml:9:3: api.listen: 0.0.0.0:8080 is reachable from the network, so API tokens are required; set tokens_env or tokens_file (and read_tokens_env or read_tokens_file for read-only callers), or listen on 127.0.0.1`,
 	}},
 	{"webhooks.yaml", []string{
 		`testdata/bad/webhooks.yaml:12:14: webhooks[0].events[0]: "presence.change" is not an event type; expected "presence.changed" or "sync.health" (did you mean "presence.changed"?)`,

@@ -25,6 +25,16 @@ func NewSecret(value, source string) Secret { return Secret{value: value, source
 // Value returns the secret's value.
 func (s Secret) Value() string { return s.value }
 
+// SecretValues returns the plain values of secrets (API tokens handed to
+// the authenticator).
+func SecretValues(secrets []Secret) []string {
+	out := make([]string, 0, len(secrets))
+	for _, s := range secrets {
+		out = append(out, s.value)
+	}
+	return out
+}
+
 // IsSet reports whether the secret holds a non-empty value.
 func (s Secret) IsSet() bool { return s.value != "" }
 

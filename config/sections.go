@@ -36,7 +36,7 @@ var (
 	notificationsKeys = []string{"mode", "pull_interval", "pull_timeout", "connection_timeout", "heartbeat_timeout", "coalesce_delay", "reconcile_interval", "oof_interval", "group_size"}
 	budgetKeys        = []string{"max_concurrency", "max_concurrency_per_server", "max_concurrency_per_user", "requests_per_second", "max_backoff"}
 	ldapKeys          = []string{"url", "starttls", "tls", "bind_dn", "password", "password_env", "password_file", "base_dn", "group_dn", "nested", "page_size", "mail_attribute", "refresh_interval", "timeout"}
-	apiKeys           = []string{"listen", "tokens", "tokens_env", "tokens_file", "tls_cert_file", "tls_key_file"}
+	apiKeys           = []string{"listen", "tokens", "tokens_env", "tokens_file", "read_tokens", "read_tokens_env", "read_tokens_file", "tls_cert_file", "tls_key_file"}
 	webhookKeys       = []string{"name", "url", "secret", "secret_env", "secret_file", "events", "timeout"}
 )
 
@@ -469,7 +469,8 @@ func (d *decoder) api(a *API, m *mapNode) {
 			a.Listen = net.JoinHostPort(host, port)
 		}
 	}
-	a.Tokens = d.tokens(m)
+	a.Tokens = d.tokens(m, "tokens")
+	a.ReadTokens = d.tokens(m, "read_tokens")
 	cert, key := m.get("tls_cert_file"), m.get("tls_key_file")
 	if cert != nil {
 		a.TLSCertFile, _ = d.existingFile(m.sub("tls_cert_file"), cert)
@@ -486,8 +487,8 @@ func (d *decoder) api(a *API, m *mapNode) {
 	}
 	host, _, err := net.SplitHostPort(a.Listen)
 	if err == nil && !isLoopbackHost(host) {
-		if len(a.Tokens) == 0 && !m.has("tokens") && !m.has("tokens_env") && !m.has("tokens_file") {
-			d.errorf(m.key("listen"), m.sub("listen"), "%s is reachable from the network, so API tokens are required; set tokens_env or tokens_file, or listen on 127.0.0.1", a.Listen)
+		if len(a.Tokens)+len(a.ReadTokens) == 0 && !m.has("tokens") && !m.has("tokens_env") && !m.has("tokens_file") && !m.has("read_tokens") && !m.has("read_tokens_env") && !m.has("read_tokens_file") {
+			d.errorf(m.key("listen"), m.sub("listen"), "%s is reachable from the network, so API tokens are required; set tokens_env or tokens_file (and read_tokens_env or read_tokens_file for read-only callers), or listen on 127.0.0.1", a.Listen)
 		}
 		if cert == nil {
 			d.warnf(m.key("listen"), m.sub("listen"), "the API on %s is served over plain HTTP; tokens and presence data travel unencrypted (set tls_cert_file and tls_key_file)", a.Listen)
@@ -495,12 +496,14 @@ func (d *decoder) api(a *API, m *mapNode) {
 	}
 }
 
-// tokens reads API tokens: tokens (inline list, warned), tokens_env (one
-// variable, tokens separated by commas or spaces) or tokens_file (one per
+// tokens reads the API tokens of one role under base ("tokens": admin,
+// "read_tokens": read): base (inline list, warned), base_env (one
+// variable, tokens separated by commas or spaces) or base_file (one per
 // line, # starts a comment).
-func (d *decoder) tokens(m *mapNode) []Secret {
+func (d *decoder) tokens(m *mapNode, base string) []Secret {
+	env, file := base+"_env", base+"_file"
 	var set []string
-	for _, k := range []string{"tokens", "tokens_env", "tokens_file"} {
+	for _, k := range []string{base, env, file} {
 		if m.has(k) {
 			set = append(set, k)
 		}
@@ -515,24 +518,24 @@ func (d *decoder) tokens(m *mapNode) []Secret {
 	var fields []string
 	var source string
 	switch set[0] {
-	case "tokens":
-		v := m.get("tokens")
-		fields = d.stringList(m.sub("tokens"), v)
+	case base:
+		v := m.get(base)
+		fields = d.stringList(m.sub(base), v)
 		source = "the config file"
-		d.warnf(v, m.sub("tokens"), "API tokens written in the config file; prefer tokens_env or tokens_file")
-	case "tokens_env":
-		v := m.get("tokens_env")
-		name := d.str(m.sub("tokens_env"), v)
+		d.warnf(v, m.sub(base), "API tokens written in the config file; prefer %s or %s", env, file)
+	case env:
+		v := m.get(env)
+		name := d.str(m.sub(env), v)
 		val, ok := d.lookup(name)
 		if !ok {
-			d.errorf(v, m.sub("tokens_env"), "environment variable %s is not set", name)
+			d.errorf(v, m.sub(env), "environment variable %s is not set", name)
 			return nil
 		}
 		fields = strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
 		source = "environment variable " + name
-	case "tokens_file":
-		v := m.get("tokens_file")
-		data, src, ok := d.secretFile(m.sub("tokens_file"), v)
+	case file:
+		v := m.get(file)
+		data, src, ok := d.secretFile(m.sub(file), v)
 		if !ok {
 			return nil
 		}

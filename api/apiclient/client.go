@@ -157,6 +157,13 @@ func (c *Client) Users(ctx context.Context, o ListUsersOptions) (api.UserListDTO
 	return out, err
 }
 
+// Me returns the role of the client's token (read or admin).
+func (c *Client) Me(ctx context.Context) (api.MeDoc, error) {
+	var out api.MeDoc
+	err := c.do(ctx, http.MethodGet, "/api/v1/me", nil, nil, &out)
+	return out, err
+}
+
 // Presence returns one user's presence with why and next.
 func (c *Client) Presence(ctx context.Context, user string) (api.PresenceDTO, error) {
 	var out api.PresenceDTO
