@@ -10,7 +10,11 @@
 // server and per user and honours Exchange's back-off hints.
 //
 // Lock order: Engine.mu, streamManager.mu and budget.mu are never held
-// together; worker.mu is a leaf lock taken last.
+// together; worker.mu and statusTable.mu are leaf locks taken last.
+//
+// Workers get their dependencies explicitly (workerEnv) and never reach
+// back into the Engine; the supervisor owns the set of workers and their
+// retirement.
 //
 // See docs/engine.md for the state diagram, grouping, budget and the
 // recovery table.
@@ -21,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -66,15 +69,15 @@ type Engine struct {
 	failureLog *failureLog
 	disco      *discoverer
 	streams    *streamManager
-
-	rngMu sync.Mutex
-	rng   *rand.Rand
+	random     *jitterSource
+	statuses   *statusTable
+	// env is what every worker gets (see workerEnv).
+	env *workerEnv
 
 	mu       sync.Mutex
 	wanted   map[string]bool
 	workers  map[string]*worker
 	retiring map[string]*worker // stopped workers still finishing
-	status   map[string]store.MailboxStatus
 	runCtx   context.Context
 	running  bool
 	stopping bool
@@ -90,10 +93,6 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: register metrics: %w", err)
 	}
-	seed := uint64(opts.Seed)
-	if opts.Seed == 0 {
-		seed = rand.Uint64()
-	}
 	e := &Engine{
 		opts:     opts,
 		log:      opts.Logger,
@@ -102,16 +101,21 @@ func New(opts Options) (*Engine, error) {
 		st:       opts.Store,
 		sink:     opts.Sink,
 		metrics:  m,
-		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		random:   newJitterSource(opts.Seed),
+		statuses: newStatusTable(m, opts.Sink),
 		wanted:   map[string]bool{},
 		workers:  map[string]*worker{},
 		retiring: map[string]*worker{},
-		status:   map[string]store.MailboxStatus{},
 	}
 	e.budget = newBudget(e.clk, opts.Budget, m, e.log)
 	e.failureLog = newFailureLog(e)
 	e.disco = newDiscoverer(e)
 	e.streams = newStreamManager(e)
+	e.env = &workerEnv{
+		opts: &e.opts, clk: e.clk, log: e.log, ex: e.ex, st: e.st, sink: e.sink,
+		metrics: m, budget: e.budget, random: e.random, status: e.statuses,
+		groups: e.streams, disco: e.disco, failures: e.failureLog,
+	}
 	return e, nil
 }
 
@@ -137,7 +141,7 @@ func (e *Engine) SetMailboxes(smtps []string) {
 				delete(e.workers, s)
 				e.retiring[s] = w
 			}
-			e.dropStatusLocked(s)
+			e.statuses.drop(s)
 		}
 	}
 	e.wanted = want
@@ -180,7 +184,7 @@ func (e *Engine) Remove(smtp string) {
 	delete(e.wanted, smtp)
 	w := e.workers[smtp]
 	delete(e.workers, smtp)
-	e.dropStatusLocked(smtp)
+	e.statuses.drop(smtp)
 	if w != nil {
 		e.retiring[smtp] = w
 	}
@@ -266,23 +270,55 @@ func (e *Engine) spawn(name string, fn func()) bool {
 
 func (e *Engine) startWorkerLocked(smtp string) {
 	ctx, cancel := context.WithCancel(e.runCtx)
-	w := newWorker(e, smtp, ctx, cancel)
+	w := newWorker(e.env, smtp, ctx, cancel)
 	// A worker of the same mailbox that is still stopping finishes first,
 	// so that each mailbox keeps a single writer.
 	w.prev = e.retiring[smtp]
-	_, known := e.status[smtp]
 	// A new status is reported by the worker itself, so that the sink
 	// hears of a mailbox's changes from one goroutine, in order.
-	w.announce = !known
-	if !e.spawnLocked("worker "+smtp, w.loop) {
+	w.announce = e.statuses.create(smtp)
+	if !e.spawnLocked("worker "+smtp, func() { e.runWorker(w) }) {
 		cancel()
+		if w.announce {
+			e.statuses.drop(smtp)
+		}
 		return
 	}
 	e.workers[smtp] = w
-	if !known {
-		e.status[smtp] = store.MailboxStatus{SMTP: smtp, State: StateDiscovering}
-		e.metrics.states.WithLabelValues(StateDiscovering).Inc()
+}
+
+// runWorker is a worker's goroutine: the worker syncs until it is stopped,
+// then the supervisor retires it, and only then may a successor of the
+// same mailbox start (done closes last).
+func (e *Engine) runWorker(w *worker) {
+	defer close(w.done)
+	w.loop()
+	w.finish(e.retire(w))
+}
+
+// retire takes a stopped worker out of the supervisor's tables. A worker
+// still current for its mailbox (the engine is stopping) leaves its status
+// as stopped, which retire returns for the worker to persist (ok=false for
+// a mailbox that was removed or already handed to a successor).
+func (e *Engine) retire(w *worker) (store.MailboxStatus, bool) {
+	e.mu.Lock()
+	if e.retiring[w.smtp] == w {
+		delete(e.retiring, w.smtp)
 	}
+	var (
+		st               store.MailboxStatus
+		changed, current bool
+	)
+	if e.workers[w.smtp] == w {
+		// Applied under e.mu, so that a successor's fresh status cannot
+		// be marked stopped by its predecessor.
+		st, changed, current = e.statuses.apply(w.smtp, func(st *store.MailboxStatus) { st.State = StateStopped })
+	}
+	e.mu.Unlock()
+	if changed {
+		e.sink.StatusChanged(st)
+	}
+	return st, current
 }
 
 func (e *Engine) worker(smtp string) *worker {
@@ -294,80 +330,22 @@ func (e *Engine) worker(smtp string) *worker {
 // Status returns the live status of one mailbox.
 func (e *Engine) Status(smtp string) (store.MailboxStatus, error) {
 	smtp = normalize(smtp)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	st, ok := e.status[smtp]
+	st, ok := e.statuses.get(smtp)
 	if !ok {
 		return store.MailboxStatus{}, fmt.Errorf("%w: %s", ErrUnknownMailbox, smtp)
 	}
-	return copyStatus(st), nil
+	return st, nil
 }
 
 // Statuses returns the live status of every synced mailbox, sorted by address.
-func (e *Engine) Statuses() []store.MailboxStatus {
-	e.mu.Lock()
-	out := make([]store.MailboxStatus, 0, len(e.status))
-	for _, st := range e.status {
-		out = append(out, copyStatus(st))
-	}
-	e.mu.Unlock()
-	slices.SortFunc(out, func(a, b store.MailboxStatus) int { return strings.Compare(a.SMTP, b.SMTP) })
-	return out
-}
+func (e *Engine) Statuses() []store.MailboxStatus { return e.statuses.all() }
 
 // StateCounts returns how many mailboxes are in each state.
-func (e *Engine) StateCounts() map[string]int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := map[string]int{}
-	for _, st := range e.status {
-		out[st.State]++
-	}
-	return out
-}
+func (e *Engine) StateCounts() map[string]int { return e.statuses.counts() }
 
-func copyStatus(st store.MailboxStatus) store.MailboxStatus {
-	if st.LastError != nil {
-		le := *st.LastError
-		st.LastError = &le
-	}
-	return st
-}
-
-// updateStatus applies fn to a mailbox's live status and returns the
-// result. A change of state or error code goes to the sink; only the
-// mailbox's worker makes such changes (others touch counters), which keeps
-// the sink's reports of one mailbox in order.
+// updateStatus applies fn to a mailbox's live status and returns the result.
 func (e *Engine) updateStatus(smtp string, fn func(*store.MailboxStatus)) (store.MailboxStatus, bool) {
-	e.mu.Lock()
-	if !e.wanted[smtp] {
-		e.mu.Unlock()
-		return store.MailboxStatus{}, false
-	}
-	st := e.status[smtp]
-	st.SMTP = smtp
-	old := st
-	fn(&st)
-	e.status[smtp] = st
-	if old.State != st.State {
-		if old.State != "" {
-			e.metrics.states.WithLabelValues(old.State).Dec()
-		}
-		e.metrics.states.WithLabelValues(st.State).Inc()
-	}
-	st = copyStatus(st)
-	e.mu.Unlock()
-	if keyOf(old) != keyOf(st) {
-		e.sink.StatusChanged(st)
-	}
-	return st, true
-}
-
-func (e *Engine) dropStatusLocked(smtp string) {
-	if st, ok := e.status[smtp]; ok {
-		e.metrics.states.WithLabelValues(st.State).Dec()
-		delete(e.status, smtp)
-	}
+	return e.statuses.update(smtp, fn)
 }
 
 // SyncNow asks a mailbox's worker to re-read its window now and waits for
@@ -401,37 +379,14 @@ func (e *Engine) SyncNow(ctx context.Context, smtp string) error {
 func (e *Engine) Groups() []GroupStatus { return e.streams.summary() }
 
 // jitter returns a duration uniformly drawn from [d*(1-frac), d].
-func (e *Engine) jitter(d time.Duration, frac float64) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	e.rngMu.Lock()
-	f := e.rng.Float64()
-	e.rngMu.Unlock()
-	return d - time.Duration(float64(d)*frac*f)
-}
+func (e *Engine) jitter(d time.Duration, frac float64) time.Duration { return e.env.jitter(d, frac) }
 
 // backoffDelay is exponential back-off with jitter for the n-th failure.
-func (e *Engine) backoffDelay(n int) time.Duration {
-	return e.jitter(expBackoff(e.opts.RetryBase, e.opts.RetryMax, n), 0.5)
-}
-
-// expBackoff returns base·2^(n-1), capped at limit.
-func expBackoff(base, limit time.Duration, n int) time.Duration {
-	d := base
-	for i := 1; i < n && d < limit; i++ {
-		d *= 2
-	}
-	return min(d, limit)
-}
+func (e *Engine) backoffDelay(n int) time.Duration { return e.env.backoffDelay(n) }
 
 // call runs one EWS request for mailbox smtp within the budget.
 func (e *Engine) call(ctx context.Context, smtp, server string, fn func(context.Context) error) error {
-	err := e.budget.do(ctx, smtp, server, e.opts.CallTimeout, fn)
-	if err != nil && ctx.Err() == nil {
-		e.metrics.errors.WithLabelValues(ErrorCode(err)).Inc()
-	}
-	return err
+	return e.env.call(ctx, smtp, server, fn)
 }
 
 // runCtxDone returns the context of the running engine.

@@ -8,9 +8,53 @@ import (
 	"github.com/calsync/calsync/store"
 )
 
+// restore resumes from the stored checkpoint.
+func (w *worker) restore() {
+	o := w.env.opts
+	w.need = needDiscover | needSubscribe | needRead | needOOF
+	w.loc = o.Window.DefaultTimeZone
+	w.sub = Subscription{}
+	rec, err := w.env.st.Mailbox(w.ctx, w.smtp)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			w.env.log.Warn("reading stored checkpoint failed; starting fresh", "smtp", w.smtp, "err", err)
+		}
+		return
+	}
+	cp := rec.Checkpoint
+	w.window = cp.Window
+	w.oof = rec.OOF
+	w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
+		st.LastVerified = rec.Status.LastVerified
+		st.LastEvent = rec.Status.LastEvent
+		st.Occurrences = rec.Status.Occurrences
+		st.LastError = rec.Status.LastError
+	})
+	if cp.SubscriptionID != "" && cp.NotificationMode == string(o.Mode) {
+		// Reuse the subscription: streaming re-verifies with one read; pull
+		// polls from the stored watermark and reads only if the window
+		// rolled or events arrived.
+		w.sub = Subscription{ID: cp.SubscriptionID, Watermark: cp.Watermark}
+		w.env.metrics.subscriptions.WithLabelValues(string(o.Mode)).Inc()
+		w.need &^= needSubscribe
+		if o.Mode == Pull && cp.Window == o.Window.windowAt(w.env.clk.Now(), w.loc) && !cp.Window.IsZero() {
+			w.need &^= needRead | needOOF
+			w.loaded = true
+			w.nextPull = w.env.clk.Now()
+			// No read at start, so arm the window roll here (a read
+			// arms it otherwise); discover re-arms it in the mailbox's zone.
+			w.nextRoll = w.rollAfter(w.env.clk.Now())
+			// No read at start: spread the first reconciliation over the
+			// interval so that a restart does not re-read every mailbox at once.
+			w.scheduleReconcile(true)
+			w.scheduleOOF()
+		}
+	}
+}
+
 // setState records the worker's state; persist=true also stores it.
 func (w *worker) setState(state string, persist bool) {
-	st, ok := w.e.updateStatus(w.smtp, func(st *store.MailboxStatus) { st.State = state })
+	st, ok := w.env.status.update(w.smtp, func(st *store.MailboxStatus) { st.State = state })
 	if ok && persist {
 		w.saveStatus(st)
 	}
@@ -22,17 +66,17 @@ func (w *worker) saveStatus(st store.MailboxStatus) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), storeTimeout)
 	defer cancel()
-	if err := w.e.st.SaveStatus(ctx, st); err != nil {
-		w.e.log.Warn("saving mailbox status failed", "smtp", w.smtp, "err", err)
+	if err := w.env.st.SaveStatus(ctx, st); err != nil {
+		w.env.log.Warn("saving mailbox status failed", "smtp", w.smtp, "err", err)
 		return
 	}
-	w.persistedState, w.persistedAt = st.State, w.e.clk.Now()
+	w.persistedState, w.persistedAt = st.State, w.env.clk.Now()
 }
 
 // setError records err as the mailbox's last error.
 func (w *worker) setError(err error, code, hint string) store.MailboxStatus {
-	now := w.e.clk.Now()
-	st, _ := w.e.updateStatus(w.smtp, func(st *store.MailboxStatus) {
+	now := w.env.clk.Now()
+	st, _ := w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
 		st.LastError = &store.SyncError{Code: code, Message: err.Error(), Hint: hint, At: now}
 		st.ConsecutiveFailures = w.failures
 	})
@@ -59,7 +103,7 @@ func (w *worker) handleFailure(err error) bool {
 	w.setError(err, code, r.hint)
 	w.answer(err)
 	state := StateBackoff
-	delay := w.e.backoffDelay(w.failures)
+	delay := w.env.backoffDelay(w.failures)
 	switch r.act {
 	case actResubscribe:
 		w.dropSubscription()
@@ -80,23 +124,23 @@ func (w *worker) handleFailure(err error) bool {
 		// The budget limiter already pauses the budget concerned; wait for
 		// the hint too, so this worker does not queue needlessly.
 		if h := backOffHint(err); h > 0 {
-			delay = min(h, w.e.opts.Budget.MaxBackOff)
+			delay = min(h, w.env.opts.Budget.MaxBackOff)
 		} else {
-			delay = w.e.jitter(w.e.opts.Budget.ThrottlePause, 0.5)
+			delay = w.env.jitter(w.env.opts.Budget.ThrottlePause, 0.5)
 		}
 	case actAuth:
 		// The credential gate already holds all traffic and probes; the
 		// worker backs off exponentially up to SlowRetry (instead of
 		// RetryMax) so that it does not queue at the gate needlessly.
-		delay = w.e.jitter(expBackoff(w.e.opts.RetryBase, w.e.opts.SlowRetry, w.failures), 0.5)
+		delay = w.env.jitter(expBackoff(w.env.opts.RetryBase, w.env.opts.SlowRetry, w.failures), 0.5)
 	case actDenied:
 		state = StateDenied
-		delay = w.e.jitter(w.e.opts.SlowRetry, 0.2)
+		delay = w.env.jitter(w.env.opts.SlowRetry, 0.2)
 		w.dropSubscription()
 		w.need |= needDiscover | needSubscribe | needRead
 	}
-	w.e.failureLog.warn(w.smtp, code, err, "failures", w.failures, "retry_in", delay)
-	st, _ := w.e.updateStatus(w.smtp, func(st *store.MailboxStatus) { st.State = state })
+	w.env.failures.warn(w.smtp, code, err, "failures", w.failures, "retry_in", delay)
+	st, _ := w.env.status.update(w.smtp, func(st *store.MailboxStatus) { st.State = state })
 	w.saveStatus(st)
 	if delay <= 0 {
 		return true
@@ -106,7 +150,7 @@ func (w *worker) handleFailure(err error) bool {
 
 // waitBackoff waits d; a manual sync or a stop ends the wait early.
 func (w *worker) waitBackoff(d time.Duration) bool {
-	t := w.e.clk.NewTimer(d)
+	t := w.env.clk.NewTimer(d)
 	defer t.Stop()
 	for {
 		select {
@@ -125,56 +169,48 @@ func (w *worker) waitBackoff(d time.Duration) bool {
 	}
 }
 
-// finish runs when the worker stops: it leaves its streaming group, ends
-// the subscription of a removed mailbox and deletes what the store holds
-// for it (a user taken out of the users source leaves no calendar data
-// behind), or else stores the final status.
-func (w *worker) finish() {
+// leave runs when the worker's loop ends: it leaves its streaming group,
+// ends the subscription of a removed mailbox and fails pending SyncNow
+// requests.
+func (w *worker) leave() {
 	w.mu.Lock()
 	removed := w.removed
 	w.mu.Unlock()
-	if w.e.opts.Mode == Streaming && w.group != "" {
-		w.e.streams.detach(w.group, w.smtp)
-		w.e.streams.leave(w.group, w.smtp)
+	if w.env.opts.Mode == Streaming && w.group != "" {
+		w.env.groups.detach(w.group, w.smtp)
+		w.env.groups.leave(w.group, w.smtp)
 	}
 	if w.sub.ID != "" {
-		w.e.metrics.subscriptions.WithLabelValues(string(w.e.opts.Mode)).Dec()
+		w.env.metrics.subscriptions.WithLabelValues(string(w.env.opts.Mode)).Dec()
 		if removed {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 5*time.Second)
-			if err := w.e.ex.Unsubscribe(ctx, w.target(), w.sub.ID); err != nil {
-				w.e.log.Info("unsubscribe of removed mailbox failed (it will expire)", "smtp", w.smtp, "err", err)
+			if err := w.env.ex.Unsubscribe(ctx, w.target(), w.sub.ID); err != nil {
+				w.env.log.Info("unsubscribe of removed mailbox failed (it will expire)", "smtp", w.smtp, "err", err)
 			}
 			cancel()
 		}
 	}
 	w.answer(errors.New("engine: mailbox worker stopped"))
-	w.e.mu.Lock()
-	st, known := w.e.status[w.smtp]
-	report := false
-	if known && w.e.workers[w.smtp] == w {
-		w.e.metrics.states.WithLabelValues(st.State).Dec()
-		w.e.metrics.states.WithLabelValues(StateStopped).Inc()
-		report = st.State != StateStopped
-		st.State = StateStopped
-		w.e.status[w.smtp] = st
-	}
-	if w.e.retiring[w.smtp] == w {
-		delete(w.e.retiring, w.smtp)
-	}
-	w.e.mu.Unlock()
-	if report {
-		w.e.sink.StatusChanged(copyStatus(st))
-	}
+}
+
+// finish runs after the supervisor retired the worker, as its last act
+// as the mailbox's single writer: a removed mailbox's stored data is
+// deleted (a user taken out of the users source leaves no calendar data
+// behind); otherwise final, the stopped status the supervisor set, is
+// stored (current=false: the mailbox was removed or has a successor).
+func (w *worker) finish(final store.MailboxStatus, current bool) {
+	w.mu.Lock()
+	removed := w.removed
+	w.mu.Unlock()
 	if removed {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 10*time.Second)
 		defer cancel()
-		if err := w.e.opts.Store.DeleteMailbox(ctx, w.smtp); err != nil && !errors.Is(err, store.ErrNotFound) {
-			w.e.log.Warn("deleting the stored data of a removed mailbox failed", "smtp", w.smtp, "err", err)
+		if err := w.env.st.DeleteMailbox(ctx, w.smtp); err != nil && !errors.Is(err, store.ErrNotFound) {
+			w.env.log.Warn("deleting the stored data of a removed mailbox failed", "smtp", w.smtp, "err", err)
 		}
 		return
 	}
-	if known {
-		st.State = StateStopped
-		w.saveStatus(st)
+	if current {
+		w.saveStatus(final)
 	}
 }

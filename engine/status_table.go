@@ -1,0 +1,122 @@
+package engine
+
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/calsync/calsync/store"
+)
+
+// statusTable holds the live status of every synced mailbox, keeps the
+// per-state gauge in step and reports changes of state or error code to
+// the sink. The supervisor creates and drops entries; workers update their
+// own. Its lock is a leaf: nothing else is taken while it is held, and the
+// sink is called after it is released. Safe for concurrent use.
+type statusTable struct {
+	metrics *metrics
+	sink    Sink
+
+	mu   sync.Mutex
+	byID map[string]store.MailboxStatus
+}
+
+func newStatusTable(m *metrics, sink Sink) *statusTable {
+	return &statusTable{metrics: m, sink: sink, byID: map[string]store.MailboxStatus{}}
+}
+
+// create adds a mailbox in state discovering; it reports whether the entry
+// is new. The new entry is not reported here: its worker reports it when it
+// starts, so that the sink hears of a mailbox from one goroutine, in order.
+func (t *statusTable) create(smtp string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.byID[smtp]; ok {
+		return false
+	}
+	t.byID[smtp] = store.MailboxStatus{SMTP: smtp, State: StateDiscovering}
+	t.metrics.states.WithLabelValues(StateDiscovering).Inc()
+	return true
+}
+
+// drop forgets a mailbox that is no longer synced.
+func (t *statusTable) drop(smtp string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if st, ok := t.byID[smtp]; ok {
+		t.metrics.states.WithLabelValues(st.State).Dec()
+		delete(t.byID, smtp)
+	}
+}
+
+// get returns a copy of one mailbox's status.
+func (t *statusTable) get(smtp string) (store.MailboxStatus, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st, ok := t.byID[smtp]
+	return copyStatus(st), ok
+}
+
+// all returns a copy of every status, sorted by address.
+func (t *statusTable) all() []store.MailboxStatus {
+	t.mu.Lock()
+	out := make([]store.MailboxStatus, 0, len(t.byID))
+	for _, st := range t.byID {
+		out = append(out, copyStatus(st))
+	}
+	t.mu.Unlock()
+	slices.SortFunc(out, func(a, b store.MailboxStatus) int { return strings.Compare(a.SMTP, b.SMTP) })
+	return out
+}
+
+// counts returns how many mailboxes are in each state.
+func (t *statusTable) counts() map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[string]int{}
+	for _, st := range t.byID {
+		out[st.State]++
+	}
+	return out
+}
+
+// update applies fn to a mailbox's status and returns the result; it does
+// nothing (false) for a mailbox no longer synced. A change of state or
+// error code goes to the sink; only the mailbox's worker makes such changes
+// (streams touch the connection, hints the last event), which keeps the
+// sink's reports of one mailbox in order.
+func (t *statusTable) update(smtp string, fn func(*store.MailboxStatus)) (store.MailboxStatus, bool) {
+	st, changed, ok := t.apply(smtp, fn)
+	if changed {
+		t.sink.StatusChanged(st)
+	}
+	return st, ok
+}
+
+// apply is update without the report: changed says whether the caller must
+// report st (for callers that apply under a lock of their own).
+func (t *statusTable) apply(smtp string, fn func(*store.MailboxStatus)) (st store.MailboxStatus, changed, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old, ok := t.byID[smtp]
+	if !ok {
+		return store.MailboxStatus{}, false, false
+	}
+	st = old
+	fn(&st)
+	st.SMTP = smtp
+	t.byID[smtp] = st
+	if old.State != st.State {
+		t.metrics.states.WithLabelValues(old.State).Dec()
+		t.metrics.states.WithLabelValues(st.State).Inc()
+	}
+	return copyStatus(st), keyOf(old) != keyOf(st), true
+}
+
+func copyStatus(st store.MailboxStatus) store.MailboxStatus {
+	if st.LastError != nil {
+		le := *st.LastError
+		st.LastError = &le
+	}
+	return st
+}

@@ -1,0 +1,70 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/store"
+)
+
+// workerEnv is everything a mailbox worker uses, handed over by the
+// supervisor when it builds the engine. Workers never see the Engine: what
+// they may touch is listed here, and the supervisor alone owns the set of
+// workers and their retirement.
+type workerEnv struct {
+	opts     *Options // read-only after New
+	clk      clock.Clock
+	log      *slog.Logger
+	ex       Exchange
+	st       store.Store
+	sink     Sink
+	metrics  *metrics
+	budget   *budget
+	random   *jitterSource
+	status   *statusTable
+	groups   groupMembership
+	disco    mailboxDiscoverer
+	failures *failureLog
+}
+
+// groupMembership is what a worker asks of the streaming groups.
+type groupMembership interface {
+	// join and leave add and remove the mailbox to and from a group.
+	join(key string, res DiscoverResult, smtp string)
+	leave(key, smtp string)
+	// attach puts the mailbox's subscription on the group's connections;
+	// detach takes it off.
+	attach(key, smtp, subID string)
+	detach(key, smtp string)
+	// affinity is the group's anchor mailbox and backend cookie, which a
+	// member's Subscribe carries so that it lands where the group streams.
+	affinity(key, smtp string) (anchor, cookie string)
+	// setCookie records the backend cookie an answer of the group carried.
+	setCookie(key, cookie string)
+}
+
+// mailboxDiscoverer answers Autodiscover for one mailbox (batched behind).
+type mailboxDiscoverer interface {
+	discover(ctx context.Context, smtp string) (DiscoverResult, error)
+}
+
+// call runs one EWS request for mailbox smtp within the budget.
+func (env *workerEnv) call(ctx context.Context, smtp, server string, fn func(context.Context) error) error {
+	err := env.budget.do(ctx, smtp, server, env.opts.CallTimeout, fn)
+	if err != nil && ctx.Err() == nil {
+		env.metrics.errors.WithLabelValues(ErrorCode(err)).Inc()
+	}
+	return err
+}
+
+// jitter returns a duration uniformly drawn from [d*(1-frac), d].
+func (env *workerEnv) jitter(d time.Duration, frac float64) time.Duration {
+	return env.random.jitter(d, frac)
+}
+
+// backoffDelay is exponential back-off with jitter for the n-th failure.
+func (env *workerEnv) backoffDelay(n int) time.Duration {
+	return env.random.jitter(expBackoff(env.opts.RetryBase, env.opts.RetryMax, n), 0.5)
+}

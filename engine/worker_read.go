@@ -1,0 +1,274 @@
+package engine
+
+// Reading: a worker re-reads its mailbox's window with CalendarView (and the
+// automatic-reply settings when due) and commits both with the checkpoint
+// in one store transaction. A further per-mailbox read (another setting
+// Exchange keeps for the mailbox) belongs here: a need bit in worker.go
+// says when it is due, step() dispatches to its method, and its result
+// goes to the store and, when it changed, to the sink.
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/store"
+)
+
+// refreshOOF re-reads only the automatic-reply settings.
+func (w *worker) refreshOOF() error {
+	s, err := w.readOOF()
+	if err != nil {
+		return err
+	}
+	w.need &^= needOOF
+	w.scheduleOOF()
+	if w.oof != nil && *w.oof == s {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), storeTimeout)
+	defer cancel()
+	if err := w.env.st.SaveOOF(sctx, w.smtp, s); err != nil {
+		return fmt.Errorf("engine: save OOF of %s: %w", w.smtp, err)
+	}
+	w.oof = &s
+	w.env.sink.CalendarChanged(w.smtp)
+	return nil
+}
+
+// readOOF asks Exchange for the mailbox's automatic-reply settings.
+func (w *worker) readOOF() (calendar.OOFSettings, error) {
+	var s calendar.OOFSettings
+	err := w.env.call(w.ctx, w.smtp, w.disc.EWSURL, func(ctx context.Context) error {
+		var err error
+		s, err = w.env.ex.OOF(ctx, w.target())
+		return err
+	})
+	return s, err
+}
+
+// scheduleOOF plans the next automatic-replies refresh, if enabled.
+func (w *worker) scheduleOOF() {
+	if w.env.opts.OOFInterval <= 0 {
+		w.nextOOF = time.Time{}
+		return
+	}
+	w.nextOOF = w.env.clk.Now().Add(w.env.jitter(w.env.opts.OOFInterval, 0.2))
+}
+
+// read re-reads the window (and OOF when due) and commits atomically.
+func (w *worker) read() error {
+	now := w.env.clk.Now()
+	reason := w.readReason
+	if !w.loaded {
+		w.setState(StateLoading, false)
+		reason = "initial"
+	} else {
+		w.setState(StateResyncing, false)
+		if reason == "" {
+			reason = "roll"
+		}
+	}
+	// Hints up to now are covered by this read, and so are the SyncNow
+	// requests made so far; later ones wait for the next read (their
+	// trigSync is still pending), which sees changes made before them.
+	w.mu.Lock()
+	w.pending &^= trigHint
+	w.firstHint = time.Time{}
+	covered := w.replies
+	w.replies = nil
+	w.mu.Unlock()
+	answered := false
+	defer func() {
+		if !answered {
+			// Failed (or panicked): handleFailure answers them with the error.
+			w.mu.Lock()
+			w.replies = append(covered, w.replies...)
+			w.mu.Unlock()
+		}
+	}()
+	hintAt := w.hintAt
+	w.coalesceUntil, w.hintAt = time.Time{}, time.Time{}
+
+	win := w.env.opts.Window.windowAt(now, w.loc)
+	occs, err := w.view(w.ctx, win.Start, win.End, 0)
+	if err != nil {
+		w.restoreHint(hintAt)
+		return err
+	}
+	occs = w.sanitize(occs)
+	var oof *calendar.OOFSettings
+	fullRead := w.need&needOOF != 0
+	if fullRead {
+		s, err := w.readOOF()
+		if err != nil {
+			w.restoreHint(hintAt)
+			return err
+		}
+		oof = &s
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), storeTimeout)
+	defer cancel()
+	w.window = win
+	if err := w.env.st.CommitWindow(sctx, w.smtp, store.WindowCommit{Occurrences: occs, Checkpoint: w.checkpoint(now)}); err != nil {
+		w.restoreHint(hintAt)
+		return fmt.Errorf("engine: commit %s: %w", w.smtp, err)
+	}
+	w.env.metrics.commits.Inc()
+	w.env.metrics.resyncs.WithLabelValues(reason).Inc()
+	changed := false
+	if oof != nil {
+		if w.oof == nil || *w.oof != *oof {
+			if err := w.env.st.SaveOOF(sctx, w.smtp, *oof); err != nil {
+				return fmt.Errorf("engine: save OOF of %s: %w", w.smtp, err)
+			}
+			changed = true
+		}
+		w.oof = oof
+	}
+	fp := fingerprint(occs)
+	if !w.haveFP || fp != w.fingerprint {
+		changed = true
+	}
+	w.fingerprint, w.haveFP = fp, true
+	w.need &^= needRead | needOOF
+	w.loaded = true
+	w.readReason = ""
+	done := w.env.clk.Now()
+	if !hintAt.IsZero() {
+		w.env.metrics.syncLag.Observe(done.Sub(hintAt).Seconds())
+	}
+	w.nextRoll = w.rollAfter(now)
+	if fullRead {
+		// Window and OOF were just verified: the next reconciliation is a
+		// full interval away (spread by jitter), so that initial loads are
+		// not followed by early reconciliations.
+		w.scheduleReconcile(false)
+		w.scheduleOOF()
+	}
+	st, _ := w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
+		st.LastVerified = done
+		st.Occurrences = len(occs)
+		st.ConsecutiveFailures = 0
+		st.State = StateLive
+	})
+	// The commit already made the data durable; the status (last verified,
+	// counts) is persisted on state changes and at most once a minute, so
+	// that a busy mailbox does not double the store's write load.
+	if w.persistedState != StateLive || done.Sub(w.persistedAt) >= time.Minute {
+		w.saveStatus(st)
+	}
+	answered = true
+	for _, r := range covered {
+		r <- nil
+	}
+	if changed {
+		w.env.sink.CalendarChanged(w.smtp)
+	}
+	return nil
+}
+
+// rollAfter returns when the window read at now rolls: the next local
+// midnight, spread over five minutes so that mailboxes do not all re-read
+// at once.
+func (w *worker) rollAfter(now time.Time) time.Time {
+	return nextRoll(now, w.loc).Add(w.env.jitter(5*time.Minute, 1))
+}
+
+// sanitize drops occurrences a hostile or buggy server sent twice or
+// with impossible times, so that one bad item cannot block the mailbox.
+func (w *worker) sanitize(occs []calendar.Occurrence) []calendar.Occurrence {
+	seen := make(map[string]bool, len(occs))
+	out := occs[:0]
+	for _, o := range occs {
+		if err := o.Validate(); err != nil {
+			w.env.log.Warn("ignoring invalid occurrence from Exchange", "smtp", w.smtp, "err", err)
+			continue
+		}
+		if seen[o.ItemID] {
+			continue
+		}
+		seen[o.ItemID] = true
+		out = append(out, o)
+	}
+	return out
+}
+
+// restoreHint puts a hint batch back after a failed read.
+func (w *worker) restoreHint(hintAt time.Time) {
+	if !hintAt.IsZero() {
+		w.mu.Lock()
+		if w.firstHint.IsZero() || hintAt.Before(w.firstHint) {
+			w.firstHint = hintAt
+		}
+		w.pending |= trigHint
+		w.mu.Unlock()
+	}
+}
+
+func (w *worker) checkpoint(now time.Time) store.Checkpoint {
+	return store.Checkpoint{
+		Window:           w.window,
+		SubscriptionID:   w.sub.ID,
+		Watermark:        w.sub.Watermark,
+		NotificationMode: string(w.env.opts.Mode),
+		LoadedAt:         now,
+	}
+}
+
+// view reads [start, end) with CalendarView, splitting the range while
+// Exchange truncates the answer.
+func (w *worker) view(ctx context.Context, start, end time.Time, depth int) ([]calendar.Occurrence, error) {
+	var page ViewPage
+	err := w.env.call(ctx, w.smtp, w.disc.EWSURL, func(ctx context.Context) error {
+		var err error
+		page, err = w.env.ex.CalendarView(ctx, w.target(), start, end, w.env.opts.MaxViewEntries)
+		return err
+	})
+	w.env.metrics.reads.Inc()
+	if err != nil {
+		return nil, err
+	}
+	span := end.Sub(start)
+	if page.IncludesLastItemInRange || span <= 2*time.Minute || depth >= 24 {
+		if !page.IncludesLastItemInRange {
+			w.env.log.Warn("calendar view still truncated in a minimal range", "smtp", w.smtp, "start", start, "end", end)
+		}
+		return page.Occurrences, nil
+	}
+	mid := start.Add(span / 2).Truncate(time.Minute)
+	left, err := w.view(ctx, start, mid, depth+1)
+	if err != nil {
+		return nil, err
+	}
+	right, err := w.view(ctx, mid, end, depth+1)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(left))
+	out := left
+	for _, o := range left {
+		seen[o.ItemID] = true
+	}
+	for _, o := range right {
+		if !seen[o.ItemID] {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// fingerprint hashes occurrences independent of their order.
+func fingerprint(occs []calendar.Occurrence) uint64 {
+	sorted := slices.Clone(occs)
+	slices.SortFunc(sorted, func(a, b calendar.Occurrence) int { return strings.Compare(a.ItemID, b.ItemID) })
+	h := fnv.New64a()
+	for _, o := range sorted {
+		fmt.Fprintf(h, "%+v\x00", o)
+	}
+	return h.Sum64()
+}

@@ -1,0 +1,187 @@
+package engine
+
+// Subscribing: a worker finds its mailbox's routing (Autodiscover), joins
+// the streaming group the routing names, subscribes (streaming or pull) and,
+// in pull mode, polls GetEvents. Everything here turns Exchange's
+// notifications into hints; the reads are in worker_read.go.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/calsync/calsync/store"
+)
+
+func (w *worker) discover() error {
+	w.setState(StateDiscovering, false)
+	res, err := w.env.disco.discover(w.ctx, w.smtp)
+	if err != nil {
+		if w.discovered && !w.routingStale && w.ctx.Err() == nil {
+			// Autodiscover is a separate service: while it is down, a lost
+			// subscription is renewed with the routing already known
+			// rather than leaving the mailbox without notifications and
+			// reads until Autodiscover is back. Had the mailbox moved, the
+			// next calls fail with a move or proxy error, which demands a
+			// fresh answer.
+			w.env.log.Info("autodiscover failed; keeping the known routing", "smtp", w.smtp, "err", err)
+			w.need &^= needDiscover
+			return nil
+		}
+		return err
+	}
+	w.routingStale = false
+	key := res.GroupingInformation + "|" + res.EWSURL
+	if w.discovered && key != w.group {
+		w.env.log.Info("mailbox moved; regrouping", "smtp", w.smtp, "from", w.group, "to", key)
+		w.dropSubscription()
+		w.need |= needSubscribe | needRead
+	}
+	if w.env.opts.Mode == Streaming && (key != w.group || !w.discovered) {
+		if w.group != "" {
+			w.env.groups.leave(w.group, w.smtp)
+		}
+		w.env.groups.join(key, res, w.smtp)
+	}
+	w.disc, w.group, w.discovered = res, key, true
+	loc := loadZone(res.TimeZone, w.env.opts.Window.DefaultTimeZone)
+	if loc.String() != w.loc.String() { // (*time.Location)(nil) is UTC
+		w.loc = loc
+		if w.loaded {
+			// The window depends on the zone: re-arm the roll and read
+			// if the current window no longer matches.
+			now := w.env.clk.Now()
+			w.nextRoll = w.rollAfter(now)
+			if w.env.opts.Window.windowAt(now, w.loc) != w.window {
+				w.need |= needRead
+			}
+		}
+	}
+	if w.env.opts.Mode == Streaming && w.sub.ID != "" && w.need&needSubscribe == 0 {
+		w.env.groups.attach(w.group, w.smtp, w.sub.ID)
+	}
+	w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
+		st.Group = key
+		st.EWSURL = res.EWSURL
+		st.TimeZone = w.loc.String()
+		if w.env.opts.Mode == Pull {
+			st.Connection = "pull"
+		}
+	})
+	w.need &^= needDiscover
+	return nil
+}
+
+// dropSubscription forgets the current subscription (it is gone or stale).
+func (w *worker) dropSubscription() {
+	if w.sub.ID == "" {
+		return
+	}
+	if w.env.opts.Mode == Streaming {
+		w.env.groups.detach(w.group, w.smtp)
+	}
+	w.env.metrics.subscriptions.WithLabelValues(string(w.env.opts.Mode)).Dec()
+	w.sub = Subscription{}
+}
+
+func (w *worker) target() Target {
+	return Target{SMTP: w.smtp, EWSURL: w.disc.EWSURL}
+}
+
+func (w *worker) subscribe() error {
+	w.setState(StateSubscribing, false)
+	w.dropSubscription()
+	t := w.target()
+	if w.env.opts.Mode == Streaming {
+		t.Anchor, t.Cookie = w.env.groups.affinity(w.group, w.smtp)
+		t.Affinity = true
+	}
+	var sub Subscription
+	err := w.env.call(w.ctx, w.smtp, w.disc.EWSURL, func(ctx context.Context) error {
+		var err error
+		sub, err = w.env.ex.Subscribe(ctx, t, SubscribeRequest{Mode: w.env.opts.Mode, Timeout: w.env.opts.PullTimeout})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if sub.ID == "" {
+		return &ExchangeError{Code: "ErrorInvalidSubscription", Err: errors.New("engine: Subscribe returned no subscription id")}
+	}
+	w.sub = sub
+	w.env.metrics.subscriptions.WithLabelValues(string(w.env.opts.Mode)).Inc()
+	if w.env.opts.Mode == Streaming {
+		if sub.Cookie != "" {
+			w.env.groups.setCookie(w.group, sub.Cookie)
+		}
+		w.env.groups.attach(w.group, w.smtp, sub.ID)
+	} else {
+		w.nextPull = w.env.clk.Now().Add(w.env.opts.PullInterval)
+	}
+	// Changes between the loss of the old subscription and the new one are
+	// invisible: always re-read after subscribing.
+	w.need &^= needSubscribe
+	w.need |= needRead
+	return nil
+}
+
+// poll runs GetEvents until the queue is drained (pull mode).
+func (w *worker) poll() error {
+	w.nextPull = w.env.clk.Now().Add(w.env.opts.PullInterval)
+	if w.sub.ID == "" {
+		w.need |= needSubscribe | needRead
+		return nil
+	}
+	before := w.sub.Watermark
+	relevant := false
+	for range 100 {
+		var b EventBatch
+		err := w.env.call(w.ctx, w.smtp, w.disc.EWSURL, func(ctx context.Context) error {
+			var err error
+			b, err = w.env.ex.GetEvents(ctx, w.target(), w.sub.ID, w.sub.Watermark)
+			return err
+		})
+		if err != nil {
+			if relevant {
+				// Earlier answers of this loop took events off the server's
+				// queue: re-read once the failure is handled.
+				w.need |= needRead
+			}
+			return err
+		}
+		if b.Watermark != "" {
+			w.sub.Watermark = b.Watermark
+		}
+		for _, ev := range b.Events {
+			if ev.Kind != EventStatus {
+				relevant = true
+			}
+		}
+		if !b.MoreEvents {
+			break
+		}
+	}
+	if relevant {
+		w.hint(w.env.clk.Now())
+		return nil
+	}
+	// Store the watermark alone only when every event before it has been
+	// read: while a hinted re-read is still coalescing (or due), the stored
+	// watermark must stay behind, or a restart would resume past events
+	// that no read covered (the read's commit stores it).
+	if w.sub.Watermark != before && w.need&needRead == 0 && w.loaded && w.coalesceUntil.IsZero() && !w.hintPending() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), storeTimeout)
+		defer cancel()
+		if err := w.env.st.SaveCheckpoint(sctx, w.smtp, w.checkpoint(w.env.clk.Now())); err != nil {
+			return fmt.Errorf("engine: save checkpoint of %s: %w", w.smtp, err)
+		}
+	}
+	return nil
+}
+
+// hintPending reports whether a notification hint waits to be collected.
+func (w *worker) hintPending() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pending&trigHint != 0
+}
