@@ -120,7 +120,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 
 	a.users = opts.Users
 	if a.users == nil {
-		a.users, err = usersFromConfig(cfg, identities, a.log.With("component", "directory"))
+		a.users, err = usersFromConfig(cfg, identities, a.store, a.clock, a.log.With("component", "directory"))
 		if err != nil {
 			return nil, err
 		}
@@ -311,7 +311,8 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	if err := a.refreshUsers(ctx); err != nil {
+	usersStale, err := a.refreshUsers(ctx)
+	if err != nil {
 		return err
 	}
 
@@ -334,7 +335,7 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	}
 	start("health events", a.publishSyncHealth)
 	start("initial sync progress", a.reportInitialSync)
-	start("users refresh", func(ctx context.Context) error { return a.usersLoop(ctx, reload) })
+	start("users refresh", func(ctx context.Context) error { return a.usersLoop(ctx, reload, usersStale) })
 	start("http", func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()
@@ -360,12 +361,21 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	return errors.Join(errs...)
 }
 
+// usersRetry is how soon an unavailable users directory is read again.
+const usersRetry = 30 * time.Second
+
 // refreshUsers reads the users sources and hands the set to the engine
-// and the presence scheduler.
-func (a *App) refreshUsers(ctx context.Context) error {
+// and the presence scheduler. stale is true when the directory failed and
+// the last good list kept in the store was used instead.
+func (a *App) refreshUsers(ctx context.Context) (stale bool, err error) {
 	users, err := a.users(ctx)
-	if err != nil {
-		return fmt.Errorf("app: reading the users to sync: %w", err)
+	var se *directory.StaleError
+	if errors.As(err, &se) {
+		a.log.Warn("the users directory is unavailable; syncing the last good user list and retrying",
+			"users", se.Users, "read_at", se.SavedAt.UTC().Format(time.RFC3339), "retry_in", usersRetry.String(), "err", se.Err)
+		stale = true
+	} else if err != nil {
+		return false, fmt.Errorf("app: reading the users to sync: %w", err)
 	}
 	removed := a.known.set(users)
 	// Stop planning removed users before the engine deletes their stored
@@ -381,13 +391,21 @@ func (a *App) refreshUsers(ctx context.Context) error {
 		a.log.Info("users no longer synced", "count", len(removed), "first", removed[0])
 	}
 	a.log.Info("users to sync", "count", len(users))
-	return nil
+	return stale, nil
 }
 
-// usersLoop re-reads the users on reload (SIGHUP) and periodically.
-func (a *App) usersLoop(ctx context.Context, reload <-chan struct{}) error {
+// usersLoop re-reads the users on reload (SIGHUP) and periodically, every
+// usersRetry while the directory is unavailable (stale: Run started with
+// the kept list).
+func (a *App) usersLoop(ctx context.Context, reload <-chan struct{}, stale bool) error {
 	interval := directory.RefreshInterval(a.cfg.Users)
-	t := a.clock.NewTimer(interval)
+	next := func(stale bool) time.Duration {
+		if stale {
+			return min(interval, usersRetry)
+		}
+		return interval
+	}
+	t := a.clock.NewTimer(next(stale))
 	defer t.Stop()
 	for {
 		select {
@@ -397,11 +415,12 @@ func (a *App) usersLoop(ctx context.Context, reload <-chan struct{}) error {
 			a.log.Info("reload requested: re-reading the users to sync")
 		case <-t.C():
 		}
-		t.Reset(interval)
-		if err := a.refreshUsers(ctx); err != nil {
+		stale, err := a.refreshUsers(ctx)
+		if err != nil {
 			// Keep the previous set: a directory outage must not stop sync.
 			a.log.Error("refreshing users failed; keeping the previous set", "err", err)
 		}
+		t.Reset(next(stale || err != nil))
 	}
 }
 

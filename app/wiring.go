@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/ewsexchange"
 	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/internal/ewsconn"
 	"github.com/calsync/calsync/webhook"
 )
@@ -97,14 +99,21 @@ func impersonationIdentities(cfg *config.Config) *ewsexchange.Identities {
 // usersFromConfig reads the users sections (static list, CSV file, LDAP
 // group) through the directory package. With identities, every read also
 // refreshes the UPN or SID each user is impersonated by.
-func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, log *slog.Logger) (UsersFunc, error) {
-	src, err := directory.FromConfig(cfg.Users, log)
+//
+// The list read last is kept in st: when the directory is unavailable (LDAP
+// down, CSV file missing or with a bad row) the function returns the kept
+// list with a *directory.StaleError; only when no list was ever kept does
+// it fail outright.
+func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, st directory.DocumentStore, clk clock.Clock, log *slog.Logger) (UsersFunc, error) {
+	dir, err := directory.FromConfig(cfg.Users, log)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	src := directory.NewLastGood(dir, st, clk, log)
 	return func(ctx context.Context) ([]string, error) {
 		users, err := src.Users(ctx)
-		if err != nil {
+		var stale *directory.StaleError
+		if err != nil && !errors.As(err, &stale) {
 			return nil, err
 		}
 		seen := make(map[string]bool, len(users))
@@ -124,7 +133,7 @@ func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, log
 					"id_type", string(cfg.Exchange.Impersonation.IDType), "users", missing, "of", len(out))
 			}
 		}
-		return out, nil
+		return out, err // err is nil or the *directory.StaleError
 	}, nil
 }
 

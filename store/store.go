@@ -141,6 +141,7 @@ type Store interface {
 
 	PresenceStore
 	Outbox
+	DocumentStore
 
 	// Close releases the store. Further calls return ErrClosed.
 	Close() error
@@ -158,6 +159,16 @@ type PresenceStore interface {
 	SavePresences(ctx context.Context, docs map[string][]byte) error
 	// LoadPresence returns all stored presence documents by SMTP address.
 	LoadPresence(ctx context.Context) (map[string][]byte, error)
+}
+
+// DocumentStore keeps a few small named documents that must survive a
+// restart (the last good user list of the directory).
+type DocumentStore interface {
+	// SaveDocument stores doc under name, replacing an earlier one. An
+	// empty name is an error.
+	SaveDocument(ctx context.Context, name string, doc []byte) error
+	// LoadDocument returns the document saved under name, or ErrNotFound.
+	LoadDocument(ctx context.Context, name string) ([]byte, error)
 }
 
 // OutboxMessage is one webhook delivery waiting in the persistent outbox.

@@ -3,7 +3,8 @@
 //
 // Layout (schema version 1):
 //
-//	meta       "schema" -> "1"; "seq" -> last outbox sequence number
+//	meta       "schema" -> "1"; "seq" -> last outbox sequence number;
+//	           "doc:"<name> -> named document (DocumentStore)
 //	mailboxes  <smtp> -> bucket (small, stored inline)
 //	             "record"  -> JSON recordDoc (status, checkpoint, OOF)
 //	             "longest" -> duration of the longest stored occurrence

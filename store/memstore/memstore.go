@@ -24,6 +24,7 @@ type Store struct {
 	mailboxes map[string]*mailbox
 	leases    map[string]lease
 	presence  map[string][]byte
+	documents map[string][]byte
 	outbox    map[string]*store.OutboxMessage // live and dead messages by id
 	seq       uint64
 }

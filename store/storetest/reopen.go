@@ -27,6 +27,7 @@ func testReopen(t *testing.T, s *suite) {
 	must(t, st.SavePresences(ctxT(t), map[string][]byte{"bob@example.com": []byte(`{"availability":"tentative"}`),
 		"carol@example.com": []byte(`{"availability":"available"}`)}), "SavePresences")
 	must(t, st.AcquireLease(ctxT(t), alice, "node-1", at(0), time.Hour), "AcquireLease")
+	must(t, st.SaveDocument(ctxT(t), "directory.last_good", []byte(`{"users":["alice@example.com"]}`)), "SaveDocument")
 	m := enqueue(t, st, msg("hook", "alice", "e1"), msg("hook", "alice", "e2"), msg("hook", "bob", "e1"), msg("hook", "dave", "e1"))
 	must(t, st.MarkFailed(ctxT(t), m[0].ID, failure("HTTP 503", 0.5, 1, false)), "MarkFailed")
 	must(t, st.MarkFailed(ctxT(t), m[2].ID, failure("HTTP 410", 0.5, 1, true)), "MarkFailed dead")
@@ -63,6 +64,10 @@ func testReopen(t *testing.T, s *suite) {
 		"bob@example.com": []byte(`{"availability":"tentative"}`), "carol@example.com": []byte(`{"availability":"available"}`)}
 	if err := diff("presence after reopen", docs, wantDocs); err != nil {
 		t.Error(err)
+	}
+	doc, err := st.LoadDocument(ctxT(t), "directory.last_good")
+	if err != nil || string(doc) != `{"users":["alice@example.com"]}` {
+		t.Errorf("document after reopen = %s (%v), want the saved one", doc, err)
 	}
 	wantErr(t, "lease after reopen", st.AcquireLease(ctxT(t), alice, "node-2", at(0.5), time.Hour), store.ErrConflict)
 	dueAfter, err := st.Due(ctxT(t), "hook", at(5), 0)

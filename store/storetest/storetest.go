@@ -65,6 +65,7 @@ func Run(t *testing.T, factory Factory, opts ...Option) {
 		{"Leases", testLeases},
 		{"Presence", testPresence},
 		{"PresenceBatch", testPresenceBatch},
+		{"Documents", testDocuments},
 		{"CallersCannotMutateStoredData", testIsolation},
 		{"OutboxEnqueue", testOutboxEnqueue},
 		{"OutboxDueOrderPerKey", testOutboxDueOrder},
