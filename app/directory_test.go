@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/calsync/calsync/app"
 	"github.com/calsync/calsync/config"
@@ -65,7 +64,7 @@ func TestStartWithTheLastGoodUserList(t *testing.T) {
 		sort.Strings(users)
 		return strings.Join(users, ",")
 	}
-	waitFor(t, "the kept users live", 30*time.Second, func() bool { return live() == "user1@example.com,user2@example.com" })
+	testenv.WaitFor(t, "the kept users live", func() bool { return live() == "user1@example.com,user2@example.com" })
 	if !strings.Contains(logs.String(), "the users directory is unavailable; syncing the last good user list") {
 		t.Errorf("no warning about the unavailable directory in the log:\n%s", logs.String())
 	}
@@ -74,5 +73,5 @@ func TestStartWithTheLastGoodUserList(t *testing.T) {
 		t.Fatal(err)
 	}
 	reload <- struct{}{}
-	waitFor(t, "the file's users live", 30*time.Second, func() bool { return live() == "user2@example.com,user3@example.com" })
+	testenv.WaitFor(t, "the file's users live", func() bool { return live() == "user2@example.com,user3@example.com" })
 }
