@@ -309,22 +309,9 @@ func (s *server) handleSetOverride(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
 		return
 	}
-	if !validAvailability[req.Availability] || req.Availability == string(presence.Unknown) {
-		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("availability must be one of available, tentative, busy, out_of_office, working_elsewhere; got %q", req.Availability))
-		return
-	}
-	now := s.clock.Now()
-	o := presence.Override{Availability: presence.Availability(req.Availability), Profile: req.Profile,
-		StatusText: req.StatusText, ForwardTo: req.ForwardTo, SetAt: now}
-	if req.Until != nil {
-		if !req.Until.After(now) {
-			writeError(w, http.StatusBadRequest, codeInvalidRange, "until must be in the future")
-			return
-		}
-		o.Until = req.Until.UTC()
-	}
-	if err := o.Validate(); err != nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+	o, ferr := overrideFromRequest(req, s.clock.Now())
+	if ferr != nil {
+		writeFieldError(w, ferr)
 		return
 	}
 	p, err := s.opts.Overrides.SetOverride(r.Context(), user, o)
