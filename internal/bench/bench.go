@@ -1,4 +1,5 @@
-// Package bench implements `calsync bench`: it runs the simulator in a
+// Package bench is the library behind `calsync bench` (internal/cli holds
+// its flags): it runs the simulator in a
 // separate process (the calsync binary itself, `calsync bench -serve-sim`),
 // syncs its mailboxes with the real engine over HTTP (ewsclient, streaming
 // mode, bolt store) and reports, per size: time to initial load and to
@@ -12,7 +13,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,81 +22,20 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/ewsexchange"
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/internal/ewsconn"
 	"github.com/calsync/calsync/store/boltstore"
 )
-
-// Main runs `calsync bench` with args (the words after "bench") and returns
-// the exit code: 0 success, 1 failure, 2 usage error.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "-serve-sim" {
-		return serveSim(ctx, args[1:], stdout, stderr)
-	}
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	sizes := fs.String("mailboxes", "1000,10000", "comma-separated mailbox counts to measure")
-	servers := fs.Int("servers", 4, "simulated mailbox servers (affinity groups)")
-	changes := fs.Int("changes", 200, "changes made to measure change-to-synced delay")
-	idle := fs.Duration("idle", 10*time.Second, "idle period over which idle CPU is measured")
-	exe := fs.String("sim-exe", "", "binary that serves `bench -serve-sim` (default: this executable)")
-	authMethod := fs.String("auth", "basic", "EWS authentication of the engine: basic or ntlm")
-	coalesce := fs.Duration("coalesce", 50*time.Millisecond, "the engine's coalescing delay (calsync's default is 2s; the bench measures the reaction itself)")
-	verbose := fs.Bool("v", false, "log engine warnings to stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: calsync bench [flags]\n\nRuns the Exchange simulator in a child process and measures the sync engine against it.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if *authMethod != "basic" && *authMethod != "ntlm" {
-		fmt.Fprintf(stderr, "bench: -auth: %q is not valid; expected basic or ntlm\n", *authMethod)
-		return 2
-	}
-	var ns []int
-	for _, s := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			fmt.Fprintf(stderr, "bench: -mailboxes: %q is not a positive number\n", s)
-			return 2
-		}
-		ns = append(ns, n)
-	}
-	if *exe == "" {
-		p, err := os.Executable()
-		if err != nil {
-			fmt.Fprintf(stderr, "bench: %v\n", err)
-			return 1
-		}
-		*exe = p
-	}
-	logger := slog.New(slog.DiscardHandler)
-	if *verbose {
-		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	var results []Result
-	for _, n := range ns {
-		fmt.Fprintf(stderr, "bench: %d mailboxes …\n", n)
-		r, err := Run(ctx, Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, Auth: *authMethod, SimExe: *exe, Logger: logger, Stderr: stderr})
-		if err != nil {
-			fmt.Fprintf(stderr, "bench: %d mailboxes: %v\n", n, err)
-			return 1
-		}
-		results = append(results, r)
-	}
-	WriteTable(stdout, results)
-	return 0
-}
 
 // Config is one benchmark run.
 type Config struct {
@@ -149,27 +88,25 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return res, err
 	}
 	defer sim.stop()
+	// The engine's client is built as `calsync run` builds it, with the
+	// auth method under test.
+	method := config.AuthBasic
+	if ntlm {
+		method = config.AuthNTLM
+	}
+	conn, err := ewsconn.New(config.Exchange{EWSURL: sim.url + "/EWS/Exchange.asmx",
+		Auth: config.Auth{Method: method, Username: sim.account, Password: config.NewSecret(sim.password, "the simulator child")}},
+		ewsconn.Options{MaxConnsPerHost: 1024})
+	if err != nil {
+		return res, err
+	}
+	client := conn.Client
+	// The control API (/sim/v1/) always takes Basic.
 	transport, err := ewsclient.NewTransport(&ewsclient.TransportOptions{MaxConnsPerHost: 1024, MaxIdleConnsPerHost: 64})
 	if err != nil {
 		return res, err
 	}
-	// The control API (/sim/v1/) always takes Basic; the engine's EWS
-	// traffic uses the auth method under test.
 	auth := ewsclient.BasicAuth(&http.Client{Transport: transport}, sim.account, sim.password)
-	engineAuth := auth
-	if ntlm {
-		ntlmTransport, err := ewsclient.NewTransport(&ewsclient.TransportOptions{MaxConnsPerHost: 1024, MaxIdleConnsPerHost: 64})
-		if err != nil {
-			return res, err
-		}
-		if engineAuth, err = ewsclient.NTLMAuth(ntlmTransport, sim.account, sim.password); err != nil {
-			return res, err
-		}
-	}
-	client, err := ewsclient.New(sim.url+"/EWS/Exchange.asmx", &ewsclient.Options{HTTPClient: engineAuth})
-	if err != nil {
-		return res, err
-	}
 	mailboxes, err := simMailboxes(ctx, auth, sim.url, sim.account)
 	if err != nil {
 		return res, err

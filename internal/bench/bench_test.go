@@ -13,7 +13,7 @@ import (
 // binary does for `calsync bench -serve-sim`.
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" && len(os.Args) > 2 && os.Args[1] == "bench" && os.Args[2] == "-serve-sim" {
-		os.Exit(serveSim(context.Background(), os.Args[3:], os.Stdout, os.Stderr))
+		os.Exit(ServeSim(context.Background(), os.Args[3:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -60,18 +60,5 @@ func TestRunSmallOverNTLM(t *testing.T) {
 	r := runSmall(t, Config{Changes: 5, Auth: "ntlm"})
 	if r.InitialLoad <= 0 || r.Samples != 5 || r.ThrottlingErrors != 0 {
 		t.Errorf("Run(ntlm) = %+v, want a completed load, 5 delay samples and no throttling", r)
-	}
-}
-
-func TestMainUsage(t *testing.T) {
-	var out, errOut bytes.Buffer
-	if code := Main(context.Background(), []string{"-mailboxes", "ten"}, &out, &errOut); code != 2 {
-		t.Errorf("Main(-mailboxes ten) = %d, want 2", code)
-	}
-	if code := Main(context.Background(), []string{"-auth", "kerberos"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "expected basic or ntlm") {
-		t.Errorf("Main(-auth kerberos) = %d, stderr %q; want 2 and the valid choices", code, errOut.String())
-	}
-	if !strings.Contains(errOut.String(), "not a positive number") {
-		t.Errorf("stderr = %q, want a precise usage error", errOut.String())
 	}
 }

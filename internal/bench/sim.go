@@ -21,10 +21,10 @@ import (
 // childEnv marks the simulator child process.
 const childEnv = "CALSYNC_BENCH_SIMULATOR"
 
-// serveSim runs the simulator child: it builds the organisation, listens on
+// ServeSim runs the simulator child (`calsync bench -serve-sim`): it builds the organisation, listens on
 // a loopback port, prints "LISTEN <url> <account> <password>" and serves
 // until ctx ends or its stdin closes (the parent died).
-func serveSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func ServeSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench -serve-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	mailboxes := fs.Int("mailboxes", 1000, "mailboxes to simulate")

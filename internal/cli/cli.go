@@ -8,8 +8,6 @@ import (
 	"io"
 	"os"
 	"sort"
-
-	"github.com/calsync/calsync/internal/buildinfo"
 )
 
 // Env is what a subcommand gets from the process.
@@ -75,9 +73,4 @@ func usage(w io.Writer, cmds map[string]command) {
 		fmt.Fprintf(w, "  %-14s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'calsync <command> --help' for the flags of a command.")
-}
-
-func runVersion(_ context.Context, env Env, _ []string) int {
-	fmt.Fprintln(env.Stdout, buildinfo.String())
-	return 0
 }

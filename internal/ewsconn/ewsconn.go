@@ -1,7 +1,9 @@
 // Package ewsconn builds the EWS client described by a calsync config:
 // transport (TLS, CA bundle, pools), authentication (Basic, NTLM, OAuth2
-// client credentials), server version and optional protocol trace. `run`,
-// `demo` and `check` share it so that they talk to Exchange identically.
+// client credentials), server version and optional protocol trace. It is
+// the only place that turns exchange.* settings into a client: `run`,
+// `demo`, `check` and `bench` all use it, so `calsync check` tests the
+// client `calsync run` uses.
 package ewsconn
 
 import (
@@ -10,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -18,7 +21,7 @@ import (
 	"github.com/calsync/calsync/ews/ewsclient"
 )
 
-// Options tune NewClient beyond the config.
+// Options tune New beyond the config.
 type Options struct {
 	Logger *slog.Logger
 	// Trace receives every request and response with credentials redacted.
@@ -27,13 +30,42 @@ type Options struct {
 	// connections (one per 200 mailboxes) count too (default 512: the
 	// engine's budget bounds concurrent requests, not the pool).
 	MaxConnsPerHost int
+	// Timeout bounds each call (default: the client's).
+	Timeout time.Duration
+	// StreamIdleTimeout replaces exchange.notifications.heartbeat_timeout
+	// when set (check waits for one heartbeat, not for a long stream).
+	StreamIdleTimeout time.Duration
+	// UserAgent is sent with every request (default: the client's).
+	UserAgent string
+	// HTTPClient replaces the authenticated client built from
+	// exchange.auth (tests, and bench's control channel).
+	HTTPClient ewsclient.HTTPClient
 }
 
-// NewClient returns an EWS client for cfg.Exchange.EWSURL.
+// Conn is what New builds: the transport (TLS and pool settings, for
+// probes that must not authenticate), the authenticated HTTP client and the
+// EWS client on top of both.
+type Conn struct {
+	Transport *http.Transport
+	HTTP      ewsclient.HTTPClient
+	Client    *ewsclient.Client
+}
+
+// NewClient returns an EWS client for cfg.Exchange.
 func NewClient(cfg *config.Config, o Options) (*ewsclient.Client, error) {
-	x := cfg.Exchange
+	c, err := New(cfg.Exchange, o)
+	if err != nil {
+		return nil, err
+	}
+	return c.Client, nil
+}
+
+// New builds the connection for x. The endpoint is exchange.ews_url, or
+// exchange.autodiscover_url when only that is set (Autodiscover answers
+// then name each mailbox's EWS URL). Errors name the setting at fault.
+func New(x config.Exchange, o Options) (*Conn, error) {
 	if x.EWSURL == "" && x.AutodiscoverURL == "" {
-		return nil, fmt.Errorf("ewsconn: exchange.ews_url or exchange.autodiscover_url is required")
+		return nil, fmt.Errorf("exchange.ews_url or exchange.autodiscover_url is required")
 	}
 	if o.MaxConnsPerHost == 0 {
 		o.MaxConnsPerHost = 512
@@ -46,44 +78,60 @@ func NewClient(cfg *config.Config, o Options) (*ewsclient.Client, error) {
 		Logger:              o.Logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ewsconn: %w", err)
+		return nil, fmt.Errorf("exchange.tls.ca_file: %w", err)
 	}
-	// Redirects are not followed: EWS answers 302 to error pages under load.
-	base := &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	var hc ewsclient.HTTPClient
-	switch x.Auth.Method {
-	case config.AuthBasic:
-		hc = ewsclient.BasicAuth(base, x.Auth.Username, x.Auth.Password.Value())
-	case config.AuthNTLM, "":
-		hc, err = ewsclient.NTLMAuth(transport, x.Auth.Username, x.Auth.Password.Value())
-		if err != nil {
-			return nil, fmt.Errorf("ewsconn: %w", err)
+	hc := o.HTTPClient
+	if hc == nil {
+		if hc, err = authenticated(x.Auth, transport); err != nil {
+			return nil, err
 		}
-	case config.AuthOAuth2:
-		cc := clientcredentials.Config{
-			ClientID:     x.Auth.OAuth2.ClientID,
-			ClientSecret: x.Auth.OAuth2.ClientSecret.Value(),
-			TokenURL:     x.Auth.OAuth2.TokenURL,
-			Scopes:       x.Auth.OAuth2.Scopes,
-		}
-		hc = ewsclient.OAuth2(base, cc.TokenSource(context.Background()))
-	default:
-		return nil, fmt.Errorf("ewsconn: exchange.auth.method %q is not supported (want basic, ntlm or oauth2)", x.Auth.Method)
 	}
 	endpoint := x.EWSURL
 	if endpoint == "" {
 		endpoint = x.AutodiscoverURL // replaced per mailbox by Autodiscover answers
 	}
-	version := ews.ExchangeVersion(x.ServerVersion)
+	idle := x.Notifications.HeartbeatTimeout
+	if o.StreamIdleTimeout > 0 {
+		idle = o.StreamIdleTimeout
+	}
 	c, err := ewsclient.New(endpoint, &ewsclient.Options{
 		HTTPClient:        hc,
-		Version:           version,
+		Version:           ews.ExchangeVersion(x.ServerVersion),
+		Timeout:           o.Timeout,
 		Logger:            o.Logger,
 		Trace:             o.Trace,
-		StreamIdleTimeout: x.Notifications.HeartbeatTimeout,
+		StreamIdleTimeout: idle,
+		UserAgent:         o.UserAgent,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ewsconn: %w", err)
+		return nil, fmt.Errorf("exchange: %w", err)
 	}
-	return c, nil
+	return &Conn{Transport: transport, HTTP: hc, Client: c}, nil
+}
+
+// authenticated wraps the transport with the service account's credentials.
+func authenticated(a config.Auth, transport *http.Transport) (ewsclient.HTTPClient, error) {
+	// Redirects are not followed: EWS answers 302 to error pages under load.
+	base := &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	switch a.Method {
+	case config.AuthBasic:
+		return ewsclient.BasicAuth(base, a.Username, a.Password.Value()), nil
+	case config.AuthNTLM, "":
+		hc, err := ewsclient.NTLMAuth(transport, a.Username, a.Password.Value())
+		if err != nil {
+			return nil, fmt.Errorf("exchange.auth: %w", err)
+		}
+		return hc, nil
+	case config.AuthOAuth2:
+		cc := clientcredentials.Config{
+			ClientID:     a.OAuth2.ClientID,
+			ClientSecret: a.OAuth2.ClientSecret.Value(),
+			TokenURL:     a.OAuth2.TokenURL,
+			Scopes:       a.OAuth2.Scopes,
+		}
+		// The token source outlives any one call: it refreshes the token
+		// for as long as the client is used.
+		return ewsclient.OAuth2(base, cc.TokenSource(context.Background())), nil
+	}
+	return nil, fmt.Errorf("exchange.auth.method %q is not supported (want basic, ntlm or oauth2)", a.Method)
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/ews"
 )
 
@@ -202,7 +203,7 @@ func (r *runner) checkTLS(ctx context.Context) Result {
 			res.Fix = []string{"renew the Exchange certificate before it expires (Get-ExchangeCertificate | Format-List Subject,NotAfter,Services)"}
 		}
 	}
-	if r.opts.InsecureSkipVerify {
+	if r.opts.Exchange.TLS.InsecureSkipVerify {
 		res.Status = StatusWarn
 		res.Summary = "certificate verification is DISABLED (exchange.tls.insecure_skip_verify)"
 		res.Fix = []string{"remove exchange.tls.insecure_skip_verify and set exchange.tls.ca_file to the PEM of the CA that issued the Exchange certificate"}
@@ -246,7 +247,7 @@ func isLoopback(host string) bool {
 func (r *runner) checkAuthentication(ctx context.Context) Result {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.endpoint.String(), bytes.NewReader(probeRequest(r.opts.Version)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.endpoint.String(), bytes.NewReader(probeRequest(r.version())))
 	if err != nil {
 		return Result{Status: StatusFail, Summary: "cannot build the request", Details: []string{err.Error()}}
 	}
@@ -266,7 +267,7 @@ func (r *runner) checkAuthentication(ctx context.Context) Result {
 	case resp.StatusCode == http.StatusUnauthorized:
 		return r.unauthorized(resp)
 	case resp.StatusCode == http.StatusForbidden:
-		acct := psAccount(r.opts.Username)
+		acct := psAccount(r.opts.Exchange.Auth.Username)
 		return Result{Status: StatusFail, Summary: "HTTP 403: EWS refused the service account",
 			Details: []string{"the credentials were accepted, but EWS is disabled for this account, this application, or the organisation"},
 			Fix: []string{"Set-CASMailbox -Identity " + acct + " -EwsEnabled $true",
@@ -307,11 +308,11 @@ func (r *runner) checkAuthentication(ctx context.Context) Result {
 		}
 		r.probe.faultText = f.String
 	}
-	res := Result{Status: StatusOK, Summary: fmt.Sprintf("%s accepted (%s)", r.opts.Username, r.opts.Method)}
-	if r.opts.Username == "" {
-		res.Summary = fmt.Sprintf("accepted (%s)", r.opts.Method)
+	res := Result{Status: StatusOK, Summary: fmt.Sprintf("%s accepted (%s)", r.opts.Exchange.Auth.Username, r.opts.Exchange.Auth.Method)}
+	if r.opts.Exchange.Auth.Username == "" {
+		res.Summary = fmt.Sprintf("accepted (%s)", r.opts.Exchange.Auth.Method)
 	}
-	if r.opts.Method == AuthBasic && r.endpoint.Scheme != "https" && !isLoopback(r.endpoint.Hostname()) {
+	if r.opts.Exchange.Auth.Method == config.AuthBasic && r.endpoint.Scheme != "https" && !isLoopback(r.endpoint.Hostname()) {
 		res.Status = StatusWarn
 		res.Details = []string{"Basic authentication over plain http sends the password readable on the network"}
 		res.Fix = []string{"use https in exchange.ews_url, or exchange.auth.method: ntlm"}
@@ -329,7 +330,7 @@ func (r *runner) unauthorized(resp *http.Response) Result {
 			offered = append(offered, scheme)
 		}
 	}
-	want := map[AuthMethod][]string{AuthBasic: {"Basic"}, AuthNTLM: {"NTLM", "Negotiate"}, AuthOAuth2: {"Bearer"}}[r.opts.Method]
+	want := map[config.AuthMethod][]string{config.AuthBasic: {"Basic"}, config.AuthNTLM: {"NTLM", "Negotiate"}, config.AuthOAuth2: {"Bearer"}}[r.opts.Exchange.Auth.Method]
 	enabled := len(offered) == 0 // no challenge: cannot tell, assume enabled
 	for _, o := range offered {
 		for _, w := range want {
@@ -344,23 +345,23 @@ func (r *runner) unauthorized(resp *http.Response) Result {
 	}
 	vdir := "Get-WebServicesVirtualDirectory | Format-List Server, Name, *Authentication*"
 	if !enabled {
-		param := map[AuthMethod]string{AuthBasic: "-BasicAuthentication $true", AuthNTLM: "-WindowsAuthentication $true", AuthOAuth2: "-OAuthAuthentication $true"}[r.opts.Method]
-		return Result{Status: StatusFail, Summary: fmt.Sprintf("HTTP 401: %s authentication is not enabled on the EWS virtual directory", r.opts.Method),
+		param := map[config.AuthMethod]string{config.AuthBasic: "-BasicAuthentication $true", config.AuthNTLM: "-WindowsAuthentication $true", config.AuthOAuth2: "-OAuthAuthentication $true"}[r.opts.Exchange.Auth.Method]
+		return Result{Status: StatusFail, Summary: fmt.Sprintf("HTTP 401: %s authentication is not enabled on the EWS virtual directory", r.opts.Exchange.Auth.Method),
 			Details: details,
 			Fix: []string{vdir,
 				`Get-WebServicesVirtualDirectory -Server <SERVER> | Set-WebServicesVirtualDirectory ` + param,
 				"or set exchange.auth.method to one the server offers (" + strings.ToLower(strings.Join(offered, ", ")) + ")"}}
 	}
-	if r.opts.Method == AuthOAuth2 {
+	if r.opts.Exchange.Auth.Method == config.AuthOAuth2 {
 		return Result{Status: StatusFail, Summary: "HTTP 401: the OAuth token was rejected", Details: details,
 			Fix: []string{"check the app registration (full_access_as_app with admin consent) and exchange.auth.oauth2.scopes (https://outlook.office365.com/.default for Exchange Online)",
 				"on premises: Get-AuthServer | Format-List Name, Enabled; " + vdir}}
 	}
-	details = append(details, "the server offers "+string(r.opts.Method)+" but rejected "+r.opts.Username+": wrong password, account locked, disabled or expired, or the user name form (DOMAIN\\user or user@domain)")
+	details = append(details, "the server offers "+string(r.opts.Exchange.Auth.Method)+" but rejected "+r.opts.Exchange.Auth.Username+": wrong password, account locked, disabled or expired, or the user name form (DOMAIN\\user or user@domain)")
 	return Result{Status: StatusFail, Summary: "HTTP 401: the service account's credentials were rejected", Details: details,
 		Fix: []string{"check exchange.auth.username and the password behind exchange.auth.password_env / password_file",
-			adUserCheck(r.opts.Username),
-			adUserPipe(r.opts.Username) + " | Unlock-ADAccount   # if LockedOut is True",
+			adUserCheck(r.opts.Exchange.Auth.Username),
+			adUserPipe(r.opts.Exchange.Auth.Username) + " | Unlock-ADAccount   # if LockedOut is True",
 			vdir}}
 }
 

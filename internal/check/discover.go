@@ -19,7 +19,7 @@ func (r *runner) checkVersion(context.Context) Result {
 		return Result{Status: StatusSkip, Summary: "no EWS answer to read the version from"}
 	}
 	if p.faultCode == string(ews.ErrorInvalidServerVersion) || p.faultCode == string(ews.ErrorInvalidRequest) && p.version == nil {
-		return Result{Status: StatusFail, Summary: fmt.Sprintf("the server refused RequestServerVersion %s (%s)", r.opts.Version, p.faultCode),
+		return Result{Status: StatusFail, Summary: fmt.Sprintf("the server refused RequestServerVersion %s (%s)", r.version(), p.faultCode),
 			Fix: []string{"set exchange.server_version: Exchange2013_SP1 (accepted by Exchange 2013, 2016, 2019 and SE)"}}
 	}
 	v := p.version
@@ -27,7 +27,7 @@ func (r *runner) checkVersion(context.Context) Result {
 		return Result{Status: StatusWarn, Summary: "the server sent no ServerVersionInfo header",
 			Details: []string{"a proxy may rewrite EWS answers, or this is not Exchange 2013 or newer"}}
 	}
-	res := Result{Status: StatusOK, Facts: map[string]string{"server_version": v.String(), "request_version": string(r.opts.Version)}}
+	res := Result{Status: StatusOK, Facts: map[string]string{"server_version": v.String(), "request_version": string(r.version())}}
 	product := ""
 	switch {
 	case v.MajorVersion == 15 && v.MinorVersion == 1:
@@ -64,8 +64,8 @@ func (r *runner) checkVersion(context.Context) Result {
 // autodiscoverURL is the configured Autodiscover URL or the one next to
 // the EWS URL.
 func (r *runner) autodiscoverURL() string {
-	if r.opts.AutodiscoverURL != "" {
-		return r.opts.AutodiscoverURL
+	if r.opts.Exchange.AutodiscoverURL != "" {
+		return r.opts.Exchange.AutodiscoverURL
 	}
 	u := *r.endpoint
 	u.Path, u.RawQuery, u.Fragment = "/autodiscover/autodiscover.svc", "", ""
@@ -89,7 +89,7 @@ func (r *runner) checkAutodiscover(ctx context.Context) Result {
 			r.noteThrottle(err)
 			res := Result{Status: StatusWarn, Summary: "Autodiscover failed at " + redactURL(adURL),
 				Details: []string{redactError(err), "without Autodiscover calsync uses exchange.ews_url for every mailbox and cannot group streaming subscriptions by mailbox server"}}
-			if r.opts.AutodiscoverURL == "" {
+			if r.opts.Exchange.AutodiscoverURL == "" {
 				res.Fix = []string{"set exchange.autodiscover_url to the SOAP Autodiscover endpoint (https://autodiscover.example.com/autodiscover/autodiscover.svc)",
 					"Get-ClientAccessService | Format-List Name, AutoDiscoverServiceInternalUri"}
 			} else {
@@ -156,11 +156,11 @@ func (r *runner) checkAutodiscover(ctx context.Context) Result {
 		res.Details = append(res.Details, fmt.Sprintf("group %s: %d %s", describeGroup(k), len(groups[k]), plural(len(groups[k]), "user", "users")))
 	}
 	for u, n := range urls {
-		if u != "" && !sameURL(u, r.opts.EWSURL) {
+		if u != "" && !sameURL(u, r.opts.Exchange.EWSURL) {
 			res.Details = append(res.Details, fmt.Sprintf("%d %s served by %s (calsync follows Autodiscover)", n, plural(n, "user is", "users are"), redactURL(u)))
 		}
 	}
-	if r.opts.AutodiscoverURL == "" && found > 0 {
+	if r.opts.Exchange.AutodiscoverURL == "" && found > 0 {
 		// calsync run uses Autodiscover only when it is configured.
 		res.Details = append(res.Details, "exchange.autodiscover_url is not set: calsync run syncs every mailbox through exchange.ews_url as one group, without affinity; the groups above are what Autodiscover at "+redactURL(adURL)+" reports")
 		if len(groups) > 1 || len(urls) > 1 {

@@ -1,4 +1,8 @@
-package check
+// `calsync check`: flags, the options built from the config file and the
+// flags, the report on stdout and the exit code. The checks themselves are
+// the internal/check library.
+
+package cli
 
 import (
 	"context"
@@ -11,40 +15,37 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2/clientcredentials"
-
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/directory"
-	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/internal/check"
 )
 
-// Exit codes of Main.
+// Exit codes of `calsync check`.
 const (
-	ExitOK     = 0 // every check ok (warnings allowed unless --strict)
-	ExitFailed = 1 // at least one check failed (or warned, with --strict)
-	ExitUsage  = 2 // bad flags, unreadable or invalid configuration
+	checkOK     = 0 // every check ok (warnings allowed unless --strict)
+	checkFailed = 1 // at least one check failed (or warned, with --strict)
+	checkUsage  = 2 // bad flags, unreadable or invalid configuration
 )
 
-// Command is `calsync check` with replaceable inputs. The zero value reads
-// the users from the configuration's users section (static, CSV, LDAP)
-// and secrets from the process environment.
-type Command struct {
-	// Users lists the users to check; default: directory.FromConfig.
-	Users func(ctx context.Context, cfg *config.Config) ([]User, error)
-	// LookupEnv reads environment variables (--password-env); default
+// checkCommand is `calsync check` with replaceable inputs. The zero value
+// reads the users from the configuration's users section (static, CSV,
+// LDAP) and secrets from the process environment.
+type checkCommand struct {
+	// users lists the users to check; default: directory.FromConfig.
+	users func(ctx context.Context, cfg *config.Config) ([]check.User, error)
+	// lookupEnv reads environment variables (--password-env); default
 	// os.LookupEnv.
-	LookupEnv func(string) (string, bool)
-	// Logger receives debug logs (default: discard).
-	Logger *slog.Logger
+	lookupEnv func(string) (string, bool)
+	// logger receives debug logs (default: discard).
+	logger *slog.Logger
 }
 
-// Main runs `calsync check` with the default Command.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return (&Command{}).Run(ctx, args, stdout, stderr)
+func runCheck(ctx context.Context, env Env, args []string) int {
+	return (&checkCommand{}).run(ctx, args, env.Stdout, env.Stderr)
 }
 
-// flags are the command line of `calsync check`.
-type flags struct {
+// checkFlags are the command line of `calsync check`.
+type checkFlags struct {
 	configPath      string
 	ewsURL          string
 	autodiscoverURL string
@@ -68,8 +69,8 @@ type flags struct {
 // usage.
 var errFlagsReported = errors.New("calsync check: invalid flags")
 
-func parseFlags(args []string, stderr io.Writer) (*flags, error) {
-	f := &flags{}
+func parseCheckFlags(args []string, stderr io.Writer) (*checkFlags, error) {
+	f := &checkFlags{}
 	fs := flag.NewFlagSet("calsync check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -93,10 +94,10 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.idType, "id-type", "", "impersonate by smtp, upn or sid (overrides exchange.impersonation.id_type)")
 	fs.StringVar(&f.scopeName, "scope-name", "", "name of the impersonation management scope, for the fix commands")
 	fs.StringVar(&f.scopeGroup, "scope-group", "", "group the impersonation scope covers, for the fix commands")
-	fs.BoolVar(&f.json, "json", false, "print the report as JSON (schema "+SchemaVersion+")")
+	fs.BoolVar(&f.json, "json", false, "print the report as JSON (schema "+check.SchemaVersion+")")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no progress output on stderr")
-	fs.IntVar(&f.concurrency, "concurrency", DefaultConcurrency, fmt.Sprintf("users checked at once (1..%d)", MaxConcurrency))
+	fs.IntVar(&f.concurrency, "concurrency", check.DefaultConcurrency, fmt.Sprintf("users checked at once (1..%d)", check.MaxConcurrency))
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each EWS call")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -113,38 +114,40 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	if f.configPath == "" && f.ewsURL == "" {
 		return nil, errors.New("--config FILE is required (or --ews-url with --username, --password-env and --users)")
 	}
-	if f.concurrency < 1 || f.concurrency > MaxConcurrency {
-		return nil, fmt.Errorf("--concurrency %d out of range 1..%d", f.concurrency, MaxConcurrency)
+	if f.concurrency < 1 || f.concurrency > check.MaxConcurrency {
+		return nil, fmt.Errorf("--concurrency %d out of range 1..%d", f.concurrency, check.MaxConcurrency)
 	}
 	if f.timeout <= 0 {
 		return nil, fmt.Errorf("--timeout must be positive")
 	}
-	if f.idType != "" && f.idType != string(IDSMTP) && f.idType != string(IDUPN) && f.idType != string(IDSID) {
+	switch config.ImpersonationIDType(f.idType) {
+	case "", config.ImpersonateSMTP, config.ImpersonateUPN, config.ImpersonateSID:
+	default:
 		return nil, fmt.Errorf("--id-type %q: expected smtp, upn or sid", f.idType)
 	}
 	return f, nil
 }
 
-// Run parses args, checks and writes the report to stdout; it returns the
+// run parses args, checks and writes the report to stdout; it returns the
 // exit code.
-func (c *Command) Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	f, err := parseFlags(args, stderr)
+func (c *checkCommand) run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parseCheckFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
+		return checkOK
 	}
 	if errors.Is(err, errFlagsReported) {
-		return ExitUsage
+		return checkUsage
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "calsync check: %v\n", err)
-		return ExitUsage
+		return checkUsage
 	}
-	log := c.Logger
+	log := c.logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	o, code := c.options(ctx, f, stderr)
-	if code != ExitOK {
+	if code != checkOK {
 		return code
 	}
 	o.Logger = log
@@ -152,10 +155,10 @@ func (c *Command) Run(ctx context.Context, args []string, stdout, stderr io.Writ
 		o.Progress = stderr
 		o.ProgressTTY = isTerminal(stderr)
 	}
-	rep, err := Run(ctx, o)
+	rep, err := check.Run(ctx, o)
 	if err != nil && rep == nil {
 		fmt.Fprintf(stderr, "calsync check: %v\n", err)
-		return ExitUsage
+		return checkUsage
 	}
 	if f.json {
 		err = rep.WriteJSON(stdout)
@@ -164,46 +167,64 @@ func (c *Command) Run(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "calsync check: %v\n", err)
-		return ExitFailed
+		return checkFailed
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "calsync check: interrupted")
-		return ExitFailed
+		return checkFailed
 	}
-	if res, ok := rep.Result(IDConfig); ok && res.Status == StatusFail {
-		return ExitUsage
+	if res, ok := rep.Result(check.IDConfig); ok && res.Status == check.StatusFail {
+		return checkUsage
 	}
 	return rep.ExitCode(f.strict)
 }
 
-// options builds the Options from the configuration file and the flags.
-func (c *Command) options(ctx context.Context, f *flags, stderr io.Writer) (Options, int) {
+// options builds the check options from the configuration file and the
+// flags (flags override the file).
+func (c *checkCommand) options(ctx context.Context, f *checkFlags, stderr io.Writer) (check.Options, int) {
 	cfg := config.Defaults()
 	if f.configPath != "" {
 		loaded, err := config.LoadFile(f.configPath)
 		if err != nil {
 			fmt.Fprintf(stderr, "calsync check: the configuration is not valid:\n%v\n", err)
-			return Options{}, ExitUsage
+			return check.Options{}, checkUsage
 		}
 		cfg = loaded
 	}
+	x := &cfg.Exchange
 	if f.method != "" {
-		cfg.Exchange.Auth.Method = config.AuthMethod(f.method)
+		x.Auth.Method = config.AuthMethod(f.method)
 	}
-	x := cfg.Exchange
-	streaming := x.Notifications.Mode != config.Pull
-	o := Options{
-		EWSURL:             x.EWSURL,
-		AutodiscoverURL:    x.AutodiscoverURL,
-		Version:            ews.ExchangeVersion(x.ServerVersion),
-		Method:             AuthMethod(x.Auth.Method),
-		Username:           x.Auth.Username,
-		Password:           x.Auth.Password.Value(),
-		CAFile:             x.TLS.CAFile,
-		InsecureSkipVerify: x.TLS.InsecureSkipVerify,
-		IDType:             IDType(x.Impersonation.IDType),
-		Streaming:          &streaming,
-		Budget: Budget{MaxConcurrency: cfg.Budget.MaxConcurrency, PerServer: cfg.Budget.PerServer, PerUser: cfg.Budget.PerUser,
+	if f.ewsURL != "" {
+		x.EWSURL = f.ewsURL
+	}
+	if f.autodiscoverURL != "" {
+		x.AutodiscoverURL = f.autodiscoverURL
+	}
+	if f.username != "" {
+		x.Auth.Username = f.username
+	}
+	if f.passwordEnv != "" {
+		lookup := c.lookupEnv
+		if lookup == nil {
+			lookup = os.LookupEnv
+		}
+		v, ok := lookup(f.passwordEnv)
+		if !ok || v == "" {
+			fmt.Fprintf(stderr, "calsync check: --password-env: environment variable %s is not set\n", f.passwordEnv)
+			return check.Options{}, checkUsage
+		}
+		x.Auth.Password = config.NewSecret(v, "environment variable "+f.passwordEnv)
+	}
+	if f.caFile != "" {
+		x.TLS.CAFile = f.caFile
+	}
+	if f.idType != "" {
+		x.Impersonation.IDType = config.ImpersonationIDType(f.idType)
+	}
+	o := check.Options{
+		Exchange: *x,
+		Budget: check.Budget{MaxConcurrency: cfg.Budget.MaxConcurrency, PerServer: cfg.Budget.PerServer, PerUser: cfg.Budget.PerUser,
 			RequestsPerSecond: cfg.Budget.RequestsPerSecond, MaxBackOff: cfg.Budget.MaxBackOff},
 		ScopeName:   f.scopeName,
 		ScopeGroup:  f.scopeGroup,
@@ -213,55 +234,18 @@ func (c *Command) options(ctx context.Context, f *flags, stderr io.Writer) (Opti
 	for _, w := range cfg.Warnings {
 		o.ConfigWarnings = append(o.ConfigWarnings, w.String())
 	}
-	if x.Auth.Method == config.AuthOAuth2 {
-		cc := clientcredentials.Config{ClientID: x.Auth.OAuth2.ClientID, ClientSecret: x.Auth.OAuth2.ClientSecret.Value(),
-			TokenURL: x.Auth.OAuth2.TokenURL, Scopes: x.Auth.OAuth2.Scopes}
-		o.TokenSource = cc.TokenSource(context.WithoutCancel(ctx))
-	}
-	// Flags override the file.
-	if f.ewsURL != "" {
-		o.EWSURL = f.ewsURL
-	}
-	if f.autodiscoverURL != "" {
-		o.AutodiscoverURL = f.autodiscoverURL
-	}
-	if f.username != "" {
-		o.Username = f.username
-	}
-	if f.passwordEnv != "" {
-		lookup := c.LookupEnv
-		if lookup == nil {
-			lookup = os.LookupEnv
-		}
-		v, ok := lookup(f.passwordEnv)
-		if !ok || v == "" {
-			fmt.Fprintf(stderr, "calsync check: --password-env: environment variable %s is not set\n", f.passwordEnv)
-			return Options{}, ExitUsage
-		}
-		o.Password = v
-	}
-	if f.caFile != "" {
-		o.CAFile = f.caFile
-	}
-	if f.idType != "" {
-		o.IDType = IDType(f.idType)
-	}
-	if o.EWSURL == "" && o.AutodiscoverURL != "" {
-		o.EWSURL = ewsNextTo(o.AutodiscoverURL)
-		o.ConfigWarnings = append(o.ConfigWarnings, "exchange.ews_url is not set; checking "+o.EWSURL+" next to the Autodiscover endpoint")
-	}
-	users, err := c.users(ctx, cfg, f)
+	users, err := c.listUsers(ctx, cfg, f)
 	if err != nil {
 		fmt.Fprintf(stderr, "calsync check: cannot list the users: %v\n", err)
-		return Options{}, ExitUsage
+		return check.Options{}, checkUsage
 	}
 	o.Users = users
-	return o, ExitOK
+	return o, checkOK
 }
 
-// users lists the users: --users / --users-csv, else the configuration's
-// sources.
-func (c *Command) users(ctx context.Context, cfg *config.Config, f *flags) ([]User, error) {
+// listUsers lists the users: --users / --users-csv, else the
+// configuration's sources.
+func (c *checkCommand) listUsers(ctx context.Context, cfg *config.Config, f *checkFlags) ([]check.User, error) {
 	u := cfg.Users
 	if f.users != "" || f.usersCSV != "" {
 		u = config.Users{CSVFile: f.usersCSV}
@@ -270,13 +254,13 @@ func (c *Command) users(ctx context.Context, cfg *config.Config, f *flags) ([]Us
 				u.Static = append(u.Static, s)
 			}
 		}
-	} else if c.Users != nil {
-		return c.Users(ctx, cfg)
+	} else if c.users != nil {
+		return c.users(ctx, cfg)
 	}
 	if len(u.Static) == 0 && u.CSVFile == "" && u.LDAP == nil {
 		return nil, errors.New("no users: set users in the configuration, or pass --users or --users-csv")
 	}
-	src, err := directory.FromConfig(u, c.Logger)
+	src, err := directory.FromConfig(u, c.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -284,21 +268,11 @@ func (c *Command) users(ctx context.Context, cfg *config.Config, f *flags) ([]Us
 	if err != nil {
 		return nil, err
 	}
-	out := make([]User, len(list))
+	out := make([]check.User, len(list))
 	for i, du := range list {
-		out[i] = User{SMTP: du.SMTP, UPN: du.UPN, SID: du.SID}
+		out[i] = check.User{SMTP: du.SMTP, UPN: du.UPN, SID: du.SID}
 	}
 	return out, nil
-}
-
-// ewsNextTo returns https://<autodiscover host>/EWS/Exchange.asmx.
-func ewsNextTo(autodiscover string) string {
-	scheme, rest, ok := strings.Cut(autodiscover, "://")
-	if !ok {
-		return ""
-	}
-	host, _, _ := strings.Cut(rest, "/")
-	return scheme + "://" + host + "/EWS/Exchange.asmx"
 }
 
 // isTerminal reports whether w is a character device (a terminal).

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/internal/ewsschema"
 )
@@ -98,13 +99,13 @@ func TestVersionCheck(t *testing.T) {
 		{ews.ServerVersionInfo{MajorVersion: 14, MinorVersion: 3}, "", StatusWarn, "Exchange older than 2013"},
 	}
 	for _, tc := range tests {
-		r := &runner{opts: Options{Version: ews.Exchange2016}, probe: probeResult{done: true, version: &tc.version, faultCode: tc.fault}}
+		r := &runner{opts: Options{Exchange: config.Exchange{ServerVersion: string(ews.Exchange2016)}}, probe: probeResult{done: true, version: &tc.version, faultCode: tc.fault}}
 		res := r.checkVersion(t.Context())
 		if res.Status != tc.status || res.Facts["product"] != tc.product {
 			t.Errorf("%s: %s %q, want %s %q", tc.version, res.Status, res.Facts["product"], tc.status, tc.product)
 		}
 	}
-	r := &runner{opts: Options{Version: ews.Exchange2016}, probe: probeResult{done: true, faultCode: "ErrorInvalidServerVersion"}}
+	r := &runner{opts: Options{Exchange: config.Exchange{ServerVersion: string(ews.Exchange2016)}}, probe: probeResult{done: true, faultCode: "ErrorInvalidServerVersion"}}
 	if res := r.checkVersion(t.Context()); res.Status != StatusFail || !strings.Contains(strings.Join(res.Fix, ""), "Exchange2013_SP1") {
 		t.Errorf("refused version = %+v", res)
 	}

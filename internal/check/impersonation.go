@@ -11,7 +11,7 @@ import (
 
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsclient"
-	"github.com/calsync/calsync/setupscript"
+	"github.com/calsync/calsync/internal/setupscript"
 )
 
 // maxThrottleRetries is how often a throttled user is retried.
@@ -150,9 +150,9 @@ func (r *runner) classifyImpersonation(fs *failureSet, user string, err error) {
 	var ne *ews.NetworkError
 	switch {
 	case errors.As(err, &idErr):
-		fs.add("missing identifier", StatusFail, fmt.Sprintf("exchange.impersonation.id_type is %s but the users source gives no %s for these users", r.opts.IDType, r.opts.IDType), user,
+		fs.add("missing identifier", StatusFail, fmt.Sprintf("exchange.impersonation.id_type is %s but the users source gives no %s for these users", r.opts.Exchange.Impersonation.IDType, r.opts.Exchange.Impersonation.IDType), user,
 			func([]string) []string {
-				return []string{"set exchange.impersonation.id_type: smtp, or read users from LDAP/CSV with the " + string(r.opts.IDType) + " column"}
+				return []string{"set exchange.impersonation.id_type: smtp, or read users from LDAP/CSV with the " + string(r.opts.Exchange.Impersonation.IDType) + " column"}
 			})
 	case code == ews.ErrorImpersonateUserDenied:
 		fs.add(string(code), StatusFail, "the service account may not impersonate these users: they are outside its ApplicationImpersonation management scope", user,
@@ -160,7 +160,7 @@ func (r *runner) classifyImpersonation(fs *failureSet, user string, err error) {
 	case code == ews.ErrorImpersonationDenied:
 		fs.add(string(code), StatusFail, "the service account may not impersonate through this Client Access server (ms-Exch-EPI-Impersonation missing)", user,
 			func([]string) []string {
-				return []string{"New-ManagementRoleAssignment -Name 'calsync impersonation' -Role ApplicationImpersonation -User " + psAccount(r.opts.Username) + " -CustomRecipientWriteScope " + setupscript.PSQuote(r.opts.ScopeName),
+				return []string{"New-ManagementRoleAssignment -Name 'calsync impersonation' -Role ApplicationImpersonation -User " + psAccount(r.opts.Exchange.Auth.Username) + " -CustomRecipientWriteScope " + setupscript.PSQuote(r.opts.ScopeName),
 					"Get-ManagementRoleAssignment -Role ApplicationImpersonation -GetEffectiveUsers | Format-Table Name, EffectiveUserName, CustomRecipientWriteScope"}
 			})
 	case code == ews.ErrorImpersonationFailed:
@@ -177,7 +177,7 @@ func (r *runner) classifyImpersonation(fs *failureSet, user string, err error) {
 	case code == ews.ErrorInvalidSmtpAddress || code == ews.ErrorInvalidUserPrincipalName || code == ews.ErrorInvalidSid || code == ews.ErrorInvalidExchangeImpersonationHeaderData:
 		fs.add(string(code), StatusFail, "Exchange rejected the identifier sent for these users", user,
 			func([]string) []string {
-				return []string{"check exchange.impersonation.id_type (" + string(r.opts.IDType) + ") and the addresses in the users source; smtp is the safest choice"}
+				return []string{"check exchange.impersonation.id_type (" + string(r.opts.Exchange.Impersonation.IDType) + ") and the addresses in the users source; smtp is the safest choice"}
 			})
 	case code == ews.ErrorMailboxMoveInProgress || code == ews.ErrorMailboxStoreUnavailable || code == ews.ErrorConnectionFailed:
 		fs.add(string(code), StatusWarn, "the mailbox is temporarily unavailable (move or database failover); calsync retries", user, nil)

@@ -1,4 +1,4 @@
-package simcmd
+package cli
 
 import (
 	"bufio"
@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"github.com/calsync/calsync/internal/testenv"
 	"io"
 	"net/http"
 	"strings"
@@ -14,9 +13,15 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/internal/testenv"
 )
 
-func TestFlagsValidation(t *testing.T) {
+// simMain runs `calsync sim` with args.
+func simMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return Main(ctx, Env{Args: append([]string{"sim"}, args...), Stdout: stdout, Stderr: stderr})
+}
+
+func TestSimFlagsValidation(t *testing.T) {
 	tests := []struct {
 		args []string
 		want int
@@ -36,12 +41,12 @@ func TestFlagsValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
-		if got := Main(context.Background(), tt.args, &out, &errb); got != tt.want {
-			t.Errorf("Main(%q) = %d, want %d; stderr: %s", tt.args, got, tt.want, errb.String())
+		if got := simMain(context.Background(), tt.args, &out, &errb); got != tt.want {
+			t.Errorf("simMain(%q) = %d, want %d; stderr: %s", tt.args, got, tt.want, errb.String())
 		}
 	}
 	var out, errb bytes.Buffer
-	Main(context.Background(), []string{"--help"}, &out, &errb)
+	simMain(context.Background(), []string{"--help"}, &out, &errb)
 	for _, f := range []string{"listen", "mailboxes", "domain", "service-account", "password", "seed", "servers", "latency", "item-latency", "churn", "throttling", "concurrent-sync-calls", "auth", "heartbeat"} {
 		if !strings.Contains(errb.String(), "-"+f) {
 			t.Errorf("--help does not document -%s", f)
@@ -49,7 +54,7 @@ func TestFlagsValidation(t *testing.T) {
 	}
 }
 
-func TestPolicyFlags(t *testing.T) {
+func TestSimPolicyFlags(t *testing.T) {
 	tests := []struct {
 		args []string
 		want int
@@ -62,7 +67,7 @@ func TestPolicyFlags(t *testing.T) {
 		{[]string{"--throttling", "unlimited", "--concurrent-sync-calls", "3"}, 3},
 	}
 	for _, tt := range tests {
-		c, err := parse(tt.args, io.Discard)
+		c, err := parseSimFlags(tt.args, io.Discard)
 		if err != nil {
 			t.Fatalf("parse(%q) = %v", tt.args, err)
 		}
@@ -72,13 +77,13 @@ func TestPolicyFlags(t *testing.T) {
 	}
 }
 
-func TestServeAndControlAPI(t *testing.T) {
+func TestSimServeAndControlAPI(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	var stderr testenv.SyncBuffer
 	done := make(chan int)
 	go func() {
-		done <- Main(ctx, []string{"--listen", "127.0.0.1:0", "--mailboxes", "3", "--auth", "basic", "--password", "pw"}, pw, &stderr)
+		done <- simMain(ctx, []string{"--listen", "127.0.0.1:0", "--mailboxes", "3", "--auth", "basic", "--password", "pw"}, pw, &stderr)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -120,20 +125,20 @@ func TestServeAndControlAPI(t *testing.T) {
 	select {
 	case code := <-done:
 		if code != 0 {
-			t.Errorf("Main() = %d after cancel; stderr %s", code, stderr.String())
+			t.Errorf("simMain() = %d after cancel; stderr %s", code, stderr.String())
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("simulator did not stop")
 	}
 }
 
-func TestServeTLS(t *testing.T) {
+func TestSimServeTLS(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	var stderr testenv.SyncBuffer
 	done := make(chan int)
 	go func() {
-		done <- Main(ctx, []string{"--listen", "127.0.0.1:0", "--mailboxes", "1", "--tls", "--auth", "none"}, pw, &stderr)
+		done <- simMain(ctx, []string{"--listen", "127.0.0.1:0", "--mailboxes", "1", "--tls", "--auth", "none"}, pw, &stderr)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -155,6 +160,6 @@ func TestServeTLS(t *testing.T) {
 	}
 	cancel()
 	if code := <-done; code != 0 {
-		t.Errorf("Main() = %d; %s", code, stderr.String())
+		t.Errorf("simMain() = %d; %s", code, stderr.String())
 	}
 }

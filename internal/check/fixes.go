@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/calsync/calsync/setupscript"
+	"github.com/calsync/calsync/internal/setupscript"
 )
 
 // psAccount quotes an account name for PowerShell; an empty name becomes
@@ -56,7 +56,7 @@ func psUserList(users []string) string {
 // account's ApplicationImpersonation scope. all is true when every user
 // was denied (the role is probably not assigned at all).
 func (r *runner) scopeFixes(users []string, all bool) []string {
-	acct := psAccount(r.opts.Username)
+	acct := psAccount(r.opts.Exchange.Auth.Username)
 	scope := setupscript.PSQuote(r.opts.ScopeName)
 	var fix []string
 	if all {
@@ -91,7 +91,7 @@ const (
 
 // throttlingPolicyFix is the optional moderate policy for the service account.
 func (r *runner) throttlingPolicyFix() []string {
-	acct := psAccount(r.opts.Username)
+	acct := psAccount(r.opts.Exchange.Auth.Username)
 	return []string{
 		fmt.Sprintf("New-ThrottlingPolicy -Name 'calsync throttling policy' -ThrottlingPolicyScope Regular -EwsMaxConcurrency %d -EwsMaxBurst %d -EwsRechargeRate %d -EwsCutoffBalance %d -EwsMaxSubscriptions %d",
 			policyMaxConcurrency, policyMaxBurst, policyRechargeRate, policyCutoffBalance, policyMaxSubs),

@@ -1,8 +1,7 @@
-// Package simcmd implements `calsync sim`: the Exchange simulator
-// (ews/ewsserver/ewsmem) served over HTTP for manual poking, demos and
-// external clients such as exchangelib. It is a library: cmd/calsync wires
-// Main into its subcommands.
-package simcmd
+// `calsync sim`: the Exchange simulator (ews/ewsserver/ewsmem) served over
+// HTTP for manual poking, demos and external clients such as exchangelib.
+
+package cli
 
 import (
 	"context"
@@ -20,8 +19,8 @@ import (
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 )
 
-// config holds the parsed flags.
-type config struct {
+// simFlags holds the parsed flags of `calsync sim`.
+type simFlags struct {
 	listen         string
 	mailboxes      int
 	domain         string
@@ -45,8 +44,8 @@ type config struct {
 	tlsKey         string
 }
 
-func parse(args []string, stderr io.Writer) (*config, error) {
-	c := &config{}
+func parseSimFlags(args []string, stderr io.Writer) (*simFlags, error) {
+	c := &simFlags{}
 	fs := flag.NewFlagSet("calsync sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "`address` to serve EWS, Autodiscover and /sim/v1/ on (host:port; port 0 picks a free one)")
@@ -78,56 +77,57 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("simcmd: unexpected argument %q", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	switch {
 	case c.mailboxes < 0 || c.mailboxes > 1000000:
-		return nil, fmt.Errorf("simcmd: --mailboxes %d out of range 0..1000000", c.mailboxes)
+		return nil, fmt.Errorf("--mailboxes %d out of range 0..1000000", c.mailboxes)
 	case c.servers < 1 || c.servers > 100:
-		return nil, fmt.Errorf("simcmd: --servers %d out of range 1..100", c.servers)
+		return nil, fmt.Errorf("--servers %d out of range 1..100", c.servers)
 	case c.latency < 0:
-		return nil, fmt.Errorf("simcmd: --latency must not be negative")
+		return nil, fmt.Errorf("--latency must not be negative")
 	case c.itemLatency < 0:
-		return nil, fmt.Errorf("simcmd: --item-latency must not be negative")
+		return nil, fmt.Errorf("--item-latency must not be negative")
 	case c.churn < 0:
-		return nil, fmt.Errorf("simcmd: --churn must not be negative")
+		return nil, fmt.Errorf("--churn must not be negative")
 	case c.heartbeat < time.Second:
-		return nil, fmt.Errorf("simcmd: --heartbeat %s is shorter than 1s", c.heartbeat)
+		return nil, fmt.Errorf("--heartbeat %s is shorter than 1s", c.heartbeat)
 	case c.syncCalls < -1:
-		return nil, fmt.Errorf("simcmd: --concurrent-sync-calls %d: want -1 (unlimited), 0 (policy default) or a positive limit", c.syncCalls)
+		return nil, fmt.Errorf("--concurrent-sync-calls %d: want -1 (unlimited), 0 (policy default) or a positive limit", c.syncCalls)
 	case c.throttling != "default" && c.throttling != "unlimited" && c.throttling != "exo":
-		return nil, fmt.Errorf("simcmd: --throttling %q: want default, exo or unlimited", c.throttling)
+		return nil, fmt.Errorf("--throttling %q: want default, exo or unlimited", c.throttling)
 	case c.password == "":
-		return nil, fmt.Errorf("simcmd: --password must not be empty")
+		return nil, fmt.Errorf("--password must not be empty")
 	case (c.tlsCert == "") != (c.tlsKey == ""):
-		return nil, fmt.Errorf("simcmd: --tls-cert and --tls-key go together")
+		return nil, fmt.Errorf("--tls-cert and --tls-key go together")
 	case c.tlsSelfSigned && c.tlsCert != "":
-		return nil, fmt.Errorf("simcmd: --tls and --tls-cert exclude each other")
+		return nil, fmt.Errorf("--tls and --tls-cert exclude each other")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, fmt.Errorf("simcmd: --log-level %q: expected debug, info, warn or error", c.logLevel)
+		return nil, fmt.Errorf("--log-level %q: expected debug, info, warn or error", c.logLevel)
 	}
 	for _, a := range splitList(c.auth) {
 		if a != "basic" && a != "ntlm" && a != "none" {
-			return nil, fmt.Errorf("simcmd: --auth %q: want basic, ntlm or none", a)
+			return nil, fmt.Errorf("--auth %q: want basic, ntlm or none", a)
 		}
 	}
 	return c, nil
 }
 
-// Main runs the simulator until ctx is cancelled and returns the exit code
-// (0 after a clean shutdown, 1 on failure, 2 on bad flags).
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c, err := parse(args, stderr)
+// runSim runs the simulator until ctx is cancelled and returns the exit
+// code (0 after a clean shutdown, 1 on failure, 2 on bad flags).
+func runSim(ctx context.Context, env Env, args []string) int {
+	stdout, stderr := env.Stdout, env.Stderr
+	c, err := parseSimFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "calsync sim:", strings.TrimPrefix(err.Error(), "simcmd: "))
+		fmt.Fprintln(stderr, "calsync sim:", err)
 		return 2
 	}
-	if err := run(ctx, c, stdout, stderr); err != nil {
+	if err := serveSim(ctx, c, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "calsync sim:", err)
 		return 1
 	}
@@ -135,7 +135,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // policyOf is the throttling policy the flags select.
-func policyOf(c *config) ewsmem.Policy {
+func policyOf(c *simFlags) ewsmem.Policy {
 	policy := ewsmem.DefaultPolicy()
 	switch c.throttling {
 	case "unlimited":
@@ -152,7 +152,8 @@ func policyOf(c *config) ewsmem.Policy {
 	return policy
 }
 
-func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
+// serveSim serves the simulator the flags describe until ctx ends.
+func serveSim(ctx context.Context, c *simFlags, stdout, stderr io.Writer) error {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.logLevel)) // checked by parse
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "sim")
@@ -197,7 +198,7 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}
 	scheme := "http"
 	if c.tlsSelfSigned || c.tlsCert != "" {
-		cfg, fingerprint, err := tlsConfig(c, ln.Addr())
+		cfg, fingerprint, err := simTLSConfig(c, ln.Addr())
 		if err != nil {
 			ln.Close()
 			return err

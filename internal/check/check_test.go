@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -16,68 +15,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/calsync/calsync/check"
+	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/internal/check"
+	"github.com/calsync/calsync/internal/check/checktest"
 	"github.com/calsync/calsync/internal/clock"
 )
-
-// simEnv is a simulator over httptest and the options that reach it.
-type simEnv struct {
-	sim   *ewsmem.Simulator
-	srv   *httptest.Server
-	users []string
-}
-
-// newSim starts a simulator with n mailboxes on two mailbox servers,
-// Basic authentication and the password "secret". wrap, if set, sits in
-// front of the simulator (a misbehaving load balancer).
-func newSim(t *testing.T, n int, wrap func(http.Handler) http.Handler) *simEnv {
-	t.Helper()
-	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Options: ewsmem.Options{Mailboxes: n, Servers: 2, Seed: 7, Generate: true,
-		Password: "secret", StreamingHeartbeat: time.Hour}, Basic: true})
-	if err != nil {
-		t.Fatalf("NewSimulator: %v", err)
-	}
-	var h http.Handler = sim
-	if wrap != nil {
-		h = wrap(sim)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-		sim.Close()
-	})
-	var users []string
-	for _, m := range sim.Mailboxes() {
-		if m != sim.ServiceAccount() {
-			users = append(users, m)
-		}
-	}
-	if len(users) != n {
-		t.Fatalf("simulator has %d user mailboxes, want %d", len(users), n)
-	}
-	return &simEnv{sim: sim, srv: srv, users: users}
-}
-
-func (e *simEnv) options(password string) check.Options {
-	users := make([]check.User, len(e.users))
-	for i, u := range e.users {
-		users[i] = check.User{SMTP: u}
-	}
-	return check.Options{
-		EWSURL:          e.srv.URL + "/EWS/Exchange.asmx",
-		AutodiscoverURL: e.srv.URL + "/autodiscover/autodiscover.svc",
-		Method:          check.AuthBasic,
-		Username:        e.sim.ServiceAccount(),
-		Password:        password,
-		Users:           users,
-		Timeout:         10 * time.Second,
-		StreamWait:      10 * time.Second,
-	}
-}
 
 func run(t *testing.T, o check.Options) *check.Report {
 	t.Helper()
@@ -107,8 +52,8 @@ func text(t *testing.T, rep *check.Report) string {
 }
 
 func TestAllGreen(t *testing.T) {
-	env := newSim(t, 20, nil)
-	o := env.options("secret")
+	env := checktest.New(t, 20, nil)
+	o := env.Options("secret")
 	var progress bytes.Buffer
 	o.Progress = &progress
 	rep := run(t, o)
@@ -157,13 +102,13 @@ func TestAllGreen(t *testing.T) {
 }
 
 func TestUsersOutOfImpersonationScope(t *testing.T) {
-	env := newSim(t, 20, nil)
-	inScope := env.users[:15]
-	outOfScope := append([]string(nil), env.users[15:]...)
-	if err := env.sim.SetImpersonationScope(env.sim.ServiceAccount(), inScope); err != nil {
+	env := checktest.New(t, 20, nil)
+	inScope := env.Users[:15]
+	outOfScope := append([]string(nil), env.Users[15:]...)
+	if err := env.Sim.SetImpersonationScope(env.Sim.ServiceAccount(), inScope); err != nil {
 		t.Fatal(err)
 	}
-	o := env.options("secret")
+	o := env.Options("secret")
 	o.ScopeGroup = "Calendar Sync Users"
 	rep := run(t, o)
 	imp := result(t, rep, check.IDImpersonation)
@@ -200,17 +145,17 @@ func TestUsersOutOfImpersonationScope(t *testing.T) {
 }
 
 func TestNoImpersonationRoleAtAll(t *testing.T) {
-	env := newSim(t, 12, nil)
-	if err := env.sim.SetImpersonationScope(env.sim.ServiceAccount(), []string{}); err != nil {
+	env := checktest.New(t, 12, nil)
+	if err := env.Sim.SetImpersonationScope(env.Sim.ServiceAccount(), []string{}); err != nil {
 		t.Fatal(err)
 	}
-	rep := run(t, env.options("secret"))
+	rep := run(t, env.Options("secret"))
 	imp := result(t, rep, check.IDImpersonation)
 	if imp.Status != check.StatusFail || len(imp.Failures) != 1 || imp.Failures[0].Count != 12 {
 		t.Fatalf("impersonation = %+v", imp)
 	}
 	fix := strings.Join(imp.Failures[0].Fix, "\n")
-	if !strings.Contains(fix, "New-ManagementRoleAssignment -Name 'calsync impersonation' -Role ApplicationImpersonation -User '"+env.sim.ServiceAccount()+"' -CustomRecipientWriteScope 'calsync impersonation scope'") {
+	if !strings.Contains(fix, "New-ManagementRoleAssignment -Name 'calsync impersonation' -Role ApplicationImpersonation -User '"+env.Sim.ServiceAccount()+"' -CustomRecipientWriteScope 'calsync impersonation scope'") {
 		t.Errorf("fix does not assign the role:\n%s", fix)
 	}
 	out := text(t, rep)
@@ -225,8 +170,8 @@ func TestNoImpersonationRoleAtAll(t *testing.T) {
 }
 
 func TestUnknownMailbox(t *testing.T) {
-	env := newSim(t, 5, nil)
-	o := env.options("secret")
+	env := checktest.New(t, 5, nil)
+	o := env.Options("secret")
 	o.Users = append(o.Users, check.User{SMTP: "nobody@example.com"})
 	rep := run(t, o)
 	imp := result(t, rep, check.IDImpersonation)
@@ -241,8 +186,8 @@ func TestUnknownMailbox(t *testing.T) {
 }
 
 func TestWrongPassword(t *testing.T) {
-	env := newSim(t, 20, nil)
-	o := env.options("not-the-password")
+	env := checktest.New(t, 20, nil)
+	o := env.Options("not-the-password")
 	rep := run(t, o)
 	auth := result(t, rep, check.IDAuthentication)
 	if auth.Status != check.StatusFail || !strings.Contains(auth.Summary, "credentials were rejected") {
@@ -276,9 +221,9 @@ func TestWrongPassword(t *testing.T) {
 }
 
 func TestAuthMethodNotEnabled(t *testing.T) {
-	env := newSim(t, 3, nil)
-	o := env.options("secret")
-	o.Method = check.AuthOAuth2
+	env := checktest.New(t, 3, nil)
+	o := env.Options("secret")
+	o.Exchange.Auth.Method = config.AuthOAuth2
 	o.HTTPClient = http.DefaultClient // sends no credentials: the server offers only Basic
 	rep := run(t, o)
 	auth := result(t, rep, check.IDAuthentication)
@@ -290,95 +235,20 @@ func TestAuthMethodNotEnabled(t *testing.T) {
 	}
 }
 
-// Ways a load balancer or reverse proxy in front of Exchange breaks
-// GetStreamingEvents while passing every other request.
-type lbMode int
-
-const (
-	lbPass           lbMode = iota
-	lbBadGateway            // answers 502 Bad Gateway
-	lbCloseAfterHead        // sends 200 and the headers, then closes
-	lbBuffer                // buffers the whole (endless) response
-)
-
-// loadBalancer wraps the simulator: GetStreamingEvents requests are
-// mistreated as mode says; everything else passes through.
-func loadBalancer(mode lbMode) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if mode == lbPass || r.Method != http.MethodPost || !strings.EqualFold(r.URL.Path, "/EWS/Exchange.asmx") {
-				next.ServeHTTP(w, r)
-				return
-			}
-			var body bytes.Buffer
-			if _, err := body.ReadFrom(r.Body); err != nil {
-				http.Error(w, "bad request", http.StatusBadRequest)
-				return
-			}
-			r = r.Clone(r.Context())
-			r.Body = io.NopCloser(&body)
-			if !strings.Contains(body.String(), "GetStreamingEvents") {
-				next.ServeHTTP(w, r)
-				return
-			}
-			switch mode {
-			case lbBadGateway:
-				w.Header().Set("Content-Type", "text/html")
-				w.WriteHeader(http.StatusBadGateway)
-				_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
-			case lbCloseAfterHead:
-				w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-				w.WriteHeader(http.StatusOK)
-				_ = http.NewResponseController(w).Flush()
-			case lbBuffer:
-				buf := &bufferingWriter{header: http.Header{}}
-				next.ServeHTTP(buf, r) // ends when the client gives up
-				for k, v := range buf.header {
-					w.Header()[k] = v
-				}
-				w.WriteHeader(buf.status)
-				_, _ = w.Write(buf.body.Bytes())
-			}
-		})
-	}
-}
-
-// bufferingWriter holds a response until the handler returns, claiming to
-// flush (as a buffering proxy appears to the server).
-type bufferingWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (b *bufferingWriter) Header() http.Header { return b.header }
-func (b *bufferingWriter) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
-func (b *bufferingWriter) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	return b.body.Write(p)
-}
-func (b *bufferingWriter) FlushError() error { return nil }
-
 func TestStreamingBlockedByLoadBalancer(t *testing.T) {
 	tests := []struct {
 		name    string
-		mode    lbMode
+		mode    checktest.LBMode
 		summary string
 	}{
-		{"502", lbBadGateway, "HTTP 502 on GetStreamingEvents"},
-		{"closed after headers", lbCloseAfterHead, "closed before the first heartbeat"},
-		{"buffered", lbBuffer, "no heartbeat arrived within"},
+		{"502", checktest.LBBadGateway, "HTTP 502 on GetStreamingEvents"},
+		{"closed after headers", checktest.LBCloseAfterHead, "closed before the first heartbeat"},
+		{"buffered", checktest.LBBuffer, "no heartbeat arrived within"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			env := newSim(t, 6, loadBalancer(tc.mode))
-			o := env.options("secret")
+			env := checktest.New(t, 6, checktest.LoadBalancer(tc.mode))
+			o := env.Options("secret")
 			o.StreamWait = 500 * time.Millisecond // a heartbeat comes at connect; waiting longer proves nothing
 			rep := run(t, o)
 			st := result(t, rep, check.IDStreaming)
@@ -402,10 +272,9 @@ func TestStreamingBlockedByLoadBalancer(t *testing.T) {
 }
 
 func TestStreamingFailureIsAWarningInPullMode(t *testing.T) {
-	env := newSim(t, 6, loadBalancer(lbBadGateway))
-	o := env.options("secret")
-	pull := false
-	o.Streaming = &pull
+	env := checktest.New(t, 6, checktest.LoadBalancer(checktest.LBBadGateway))
+	o := env.Options("secret")
+	o.Exchange.Notifications.Mode = config.Pull
 	rep := run(t, o)
 	st := result(t, rep, check.IDStreaming)
 	if st.Status != check.StatusWarn || !strings.Contains(strings.Join(st.Details, " "), "configured for pull") {
@@ -417,12 +286,12 @@ func TestStreamingFailureIsAWarningInPullMode(t *testing.T) {
 }
 
 func TestStreamingConnectionLimit(t *testing.T) {
-	env := newSim(t, 4, nil)
-	p := env.sim.Policy()
+	env := checktest.New(t, 4, nil)
+	p := env.Sim.Policy()
 	p.HangingConnectionLimit = 1
-	env.sim.SetPolicy(p)
+	env.Sim.SetPolicy(p)
 	// Another client of the service account holds the only connection.
-	o := env.options("secret")
+	o := env.Options("secret")
 	holder := loadBalancerHold(t, env, o)
 	defer holder()
 	rep := run(t, o)
@@ -436,11 +305,11 @@ func TestStreamingConnectionLimit(t *testing.T) {
 }
 
 func TestJSONReport(t *testing.T) {
-	env := newSim(t, 6, nil)
-	if err := env.sim.SetImpersonationScope(env.sim.ServiceAccount(), env.users[1:]); err != nil {
+	env := checktest.New(t, 6, nil)
+	if err := env.Sim.SetImpersonationScope(env.Sim.ServiceAccount(), env.Users[1:]); err != nil {
 		t.Fatal(err)
 	}
-	rep := run(t, env.options("secret"))
+	rep := run(t, env.Options("secret"))
 	var b bytes.Buffer
 	if err := rep.WriteJSON(&b); err != nil {
 		t.Fatal(err)
@@ -478,7 +347,7 @@ func TestJSONReport(t *testing.T) {
 	}
 	imp := doc.Checks[6]
 	if imp.ID != "impersonation" || imp.Status != "fail" || len(imp.Failures) != 1 ||
-		imp.Failures[0].Code != "ErrorImpersonateUserDenied" || !slices.Equal(imp.Failures[0].Users, env.users[:1]) ||
+		imp.Failures[0].Code != "ErrorImpersonateUserDenied" || !slices.Equal(imp.Failures[0].Users, env.Users[:1]) ||
 		len(imp.Failures[0].Fix) == 0 {
 		t.Errorf("impersonation = %+v", imp)
 	}
@@ -487,15 +356,15 @@ func TestJSONReport(t *testing.T) {
 // loadBalancerHold opens a streaming connection impersonating the first
 // user, as another client of the service account would, and returns the
 // function that closes it.
-func loadBalancerHold(t *testing.T, env *simEnv, o check.Options) func() {
+func loadBalancerHold(t *testing.T, env *checktest.Env, o check.Options) func() {
 	t.Helper()
-	hc := ewsclient.BasicAuth(http.DefaultClient, o.Username, o.Password)
-	c, err := ewsclient.New(o.EWSURL, &ewsclient.Options{HTTPClient: hc})
+	hc := ewsclient.BasicAuth(http.DefaultClient, o.Exchange.Auth.Username, o.Exchange.Auth.Password.Value())
+	c, err := ewsclient.New(o.Exchange.EWSURL, &ewsclient.Options{HTTPClient: hc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	call := ewsclient.Call{ActAs: ews.ImpersonateSMTP(env.users[0]), Affinity: ewsclient.NewAffinity("")}
+	call := ewsclient.Call{ActAs: ews.ImpersonateSMTP(env.Users[0]), Affinity: ewsclient.NewAffinity("")}
 	sub, err := c.Subscribe(ctx, call, ewsclient.SubscribeRequest{Kind: ews.SubscriptionStreaming})
 	if err != nil {
 		t.Fatalf("Subscribe: %v", err)
@@ -511,11 +380,11 @@ func loadBalancerHold(t *testing.T, env *simEnv, o check.Options) func() {
 }
 
 func TestThrottledUsersAreRetriedAfterTheBackOff(t *testing.T) {
-	env := newSim(t, 20, nil)
-	if _, err := env.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultServerBusy, Percent: 30}); err != nil {
+	env := checktest.New(t, 20, nil)
+	if _, err := env.Sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultServerBusy, Percent: 30}); err != nil {
 		t.Fatal(err)
 	}
-	o := env.options("secret")
+	o := env.Options("secret")
 	clk := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	o.Clock = clk
 	o.MaxRetryWait = 10 * time.Second // the simulator hints 5 s
@@ -568,11 +437,11 @@ func TestThrottledUsersAreRetriedAfterTheBackOff(t *testing.T) {
 }
 
 func TestThrottledBeyondTheWaitIsAWarning(t *testing.T) {
-	env := newSim(t, 20, nil)
-	if _, err := env.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultServerBusy, Percent: 30}); err != nil {
+	env := checktest.New(t, 20, nil)
+	if _, err := env.Sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultServerBusy, Percent: 30}); err != nil {
 		t.Fatal(err)
 	}
-	o := env.options("secret")
+	o := env.Options("secret")
 	o.MaxRetryWait = time.Millisecond // shorter than the simulator's 5 s hint: no retry
 	rep := run(t, o)
 	imp := result(t, rep, check.IDImpersonation)
@@ -591,13 +460,14 @@ func TestNTLM(t *testing.T) {
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); sim.Close() })
-	o := check.Options{EWSURL: srv.URL + "/EWS/Exchange.asmx", Method: check.AuthNTLM, Username: `EXAMPLE\svc-calsync`, Password: "secret",
+	o := check.Options{Exchange: config.Exchange{EWSURL: srv.URL + "/EWS/Exchange.asmx",
+		Auth: config.Auth{Method: config.AuthNTLM, Username: `EXAMPLE\svc-calsync`, Password: config.NewSecret("secret", "test")}},
 		Users: []check.User{{SMTP: "user1@example.com"}, {SMTP: "user2@example.com"}}, Timeout: 10 * time.Second, StreamWait: 10 * time.Second}
 	rep := run(t, o)
 	if rep.Status != check.StatusOK {
 		t.Errorf("NTLM run: %s\n%s", rep.Status, text(t, rep))
 	}
-	o.Method = check.AuthBasic // the simulator offers only NTLM and Negotiate
+	o.Exchange.Auth.Method = config.AuthBasic // the simulator offers only NTLM and Negotiate
 	rep = run(t, o)
 	auth := result(t, rep, check.IDAuthentication)
 	if auth.Status != check.StatusFail || !strings.Contains(auth.Summary, "basic authentication is not enabled") ||
@@ -607,11 +477,11 @@ func TestNTLM(t *testing.T) {
 }
 
 func TestImpersonationIDTypes(t *testing.T) {
-	env := newSim(t, 3, nil)
-	o := env.options("secret")
-	o.IDType = check.IDSID
+	env := checktest.New(t, 3, nil)
+	o := env.Options("secret")
+	o.Exchange.Impersonation.IDType = config.ImpersonateSID
 	for i := range o.Users[:2] {
-		sid, ok := env.sim.SIDOf(o.Users[i].SMTP)
+		sid, ok := env.Sim.SIDOf(o.Users[i].SMTP)
 		if !ok {
 			t.Fatalf("no SID for %s", o.Users[i].SMTP)
 		}
@@ -652,11 +522,11 @@ func (m *concurrencyMeter) wrap(next http.Handler) http.Handler {
 
 func TestImpersonationIsBoundedAndCoversEveryUser(t *testing.T) {
 	meter := &concurrencyMeter{}
-	env := newSim(t, 95, meter.wrap)
-	if _, err := env.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultLatency, LatencyMS: 2}); err != nil {
+	env := checktest.New(t, 95, meter.wrap)
+	if _, err := env.Sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultLatency, LatencyMS: 2}); err != nil {
 		t.Fatal(err)
 	}
-	o := env.options("secret")
+	o := env.Options("secret")
 	o.Concurrency = 3
 	o.ThrottleProbes = 1
 	rep := run(t, o)
@@ -677,19 +547,19 @@ func TestImpersonationIsBoundedAndCoversEveryUser(t *testing.T) {
 }
 
 func TestCancelled(t *testing.T) {
-	env := newSim(t, 3, nil)
+	env := checktest.New(t, 3, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	rep, err := check.Run(ctx, env.options("secret"))
+	rep, err := check.Run(ctx, env.Options("secret"))
 	if !errors.Is(err, context.Canceled) || rep == nil {
 		t.Errorf("Run on a cancelled context = %v, %v", rep, err)
 	}
 }
 
 func TestAutodiscoverUnreachableIsAWarning(t *testing.T) {
-	env := newSim(t, 4, nil)
-	o := env.options("secret")
-	o.AutodiscoverURL = env.srv.URL + "/nowhere/autodiscover.svc"
+	env := checktest.New(t, 4, nil)
+	o := env.Options("secret")
+	o.Exchange.AutodiscoverURL = env.Srv.URL + "/nowhere/autodiscover.svc"
 	rep := run(t, o)
 	ad := result(t, rep, check.IDAutodiscover)
 	if ad.Status != check.StatusWarn || !strings.Contains(ad.Summary, "Autodiscover failed") ||
@@ -706,9 +576,9 @@ func TestAutodiscoverUnreachableIsAWarning(t *testing.T) {
 // Autodiscover next to the EWS URL reports several groups, check says so
 // and gives the setting.
 func TestAutodiscoverNotConfiguredWarnsAboutAffinity(t *testing.T) {
-	env := newSim(t, 6, nil)
-	o := env.options("secret")
-	o.AutodiscoverURL = ""
+	env := checktest.New(t, 6, nil)
+	o := env.Options("secret")
+	o.Exchange.AutodiscoverURL = ""
 	rep := run(t, o)
 	res, ok := rep.Result(check.IDAutodiscover)
 	if !ok {
@@ -719,7 +589,7 @@ func TestAutodiscoverNotConfiguredWarnsAboutAffinity(t *testing.T) {
 		t.Errorf("Autodiscover status %s, want warn\n%s", res.Status, out)
 	}
 	for _, want := range []string{"exchange.autodiscover_url is not set: calsync run syncs every mailbox through exchange.ews_url as one group",
-		"set exchange.autodiscover_url: " + env.srv.URL + "/autodiscover/autodiscover.svc"} {
+		"set exchange.autodiscover_url: " + env.Srv.URL + "/autodiscover/autodiscover.svc"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

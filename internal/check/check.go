@@ -25,12 +25,11 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/internal/ewsconn"
 )
 
 // DefaultConcurrency is the number of users checked at once: well below
@@ -39,26 +38,6 @@ const DefaultConcurrency = 8
 
 // MaxConcurrency caps Options.Concurrency (Exchange's EWSMaxConcurrency).
 const MaxConcurrency = 27
-
-// AuthMethod is how the service account authenticates.
-type AuthMethod string
-
-// Authentication methods (as in the config's exchange.auth.method).
-const (
-	AuthBasic  AuthMethod = "basic"
-	AuthNTLM   AuthMethod = "ntlm"
-	AuthOAuth2 AuthMethod = "oauth2"
-)
-
-// IDType is the ConnectingSID form used to impersonate users.
-type IDType string
-
-// Impersonation identifier forms (exchange.impersonation.id_type).
-const (
-	IDSMTP IDType = "smtp"
-	IDUPN  IDType = "upn"
-	IDSID  IDType = "sid"
-)
 
 // User is one configured mailbox. UPN and SID are needed only with the
 // matching IDType.
@@ -78,34 +57,19 @@ type Budget struct {
 	MaxBackOff        time.Duration
 }
 
-// Options configure Run. EWSURL, Username (or TokenSource) and Users are
-// required; everything else has a default.
+// Options configure Run. Exchange (the config's exchange section: URLs,
+// auth, TLS, impersonation, notification mode) and Users are required;
+// everything else has a default. The client is built from Exchange by
+// internal/ewsconn, the builder `calsync run` uses.
 type Options struct {
-	// EWSURL is the EWS endpoint (https://host/EWS/Exchange.asmx).
-	EWSURL string
-	// AutodiscoverURL is the SOAP Autodiscover endpoint; default
-	// https://<EWS host>/autodiscover/autodiscover.svc.
-	AutodiscoverURL string
-	// Version is the RequestServerVersion (default Exchange2016).
-	Version ews.ExchangeVersion
-	// Method, Username and Password authenticate the service account
-	// (basic or ntlm); TokenSource is used for oauth2.
-	Method      AuthMethod
-	Username    string
-	Password    string
-	TokenSource oauth2.TokenSource
-	// CAFile adds trusted roots; InsecureSkipVerify disables verification
-	// (reported as a warning).
-	CAFile             string
-	InsecureSkipVerify bool
-	// Users are the mailboxes to check; IDType selects how they are
-	// impersonated (default smtp).
-	Users  []User
-	IDType IDType
-	// Streaming reports whether the configuration uses streaming
-	// notifications (a failing streaming check is then a failure, else a
-	// warning). Default true.
-	Streaming *bool
+	// Exchange is what is checked. With no ews_url, the EWS URL next to
+	// the Autodiscover endpoint is checked; server_version defaults to
+	// Exchange2016, auth.method to ntlm, impersonation.id_type to smtp;
+	// a failing streaming check is a failure unless notifications.mode is
+	// pull (then a warning).
+	Exchange config.Exchange
+	// Users are the mailboxes to check.
+	Users []User
 	// Budget is the configured request budget (shown by the throttling
 	// check).
 	Budget Budget
@@ -131,12 +95,10 @@ type Options struct {
 	// ThrottleProbes is the number of quick calls of the throttling probe
 	// (default 6).
 	ThrottleProbes int
-	// HTTPClient replaces the authenticated client built from the options
-	// (tests); the connectivity and TLS checks still use the URL.
+	// HTTPClient replaces the authenticated client built from
+	// Exchange.Auth (tests); the connectivity and TLS checks still use the
+	// URL.
 	HTTPClient ewsclient.HTTPClient
-	// Transport replaces the HTTP transport (tests); nil builds one with
-	// ewsclient.NewTransport.
-	Transport *http.Transport
 	// Progress receives the impersonation progress bar (nil: none);
 	// ProgressTTY draws a bar in place, otherwise a line every 10 %.
 	Progress    io.Writer
@@ -182,9 +144,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		r.clock = clock.Real{}
 	}
 	r.applyDefaults()
-	r.report = &Report{Schema: SchemaVersion, Account: o.Username, Users: len(o.Users), Status: StatusOK,
+	r.report = &Report{Schema: SchemaVersion, Account: o.Exchange.Auth.Username, Users: len(o.Users), Status: StatusOK,
 		StartedAt: r.clock.Now().UTC().Truncate(time.Second)}
-	if u, err := url.Parse(o.EWSURL); err == nil {
+	if u, err := url.Parse(r.opts.Exchange.EWSURL); err == nil {
 		r.report.Endpoint = u.Redacted()
 	}
 
@@ -240,14 +202,19 @@ func blocksLater(id string) bool {
 
 func (r *runner) applyDefaults() {
 	o := &r.opts
-	if o.Version == "" {
-		o.Version = ews.Exchange2016
+	x := &o.Exchange
+	if x.ServerVersion == "" {
+		x.ServerVersion = string(ews.Exchange2016)
 	}
-	if o.Method == "" {
-		o.Method = AuthNTLM
+	if x.Auth.Method == "" {
+		x.Auth.Method = config.AuthNTLM
 	}
-	if o.IDType == "" {
-		o.IDType = IDSMTP
+	if x.Impersonation.IDType == "" {
+		x.Impersonation.IDType = config.ImpersonateSMTP
+	}
+	if x.EWSURL == "" && x.AutodiscoverURL != "" {
+		x.EWSURL = ewsNextTo(x.AutodiscoverURL)
+		o.ConfigWarnings = append(o.ConfigWarnings, "exchange.ews_url is not set; checking "+x.EWSURL+" next to the Autodiscover endpoint")
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
@@ -278,40 +245,46 @@ func (r *runner) applyDefaults() {
 }
 
 // streaming reports whether streaming notifications are configured.
-func (r *runner) streaming() bool { return r.opts.Streaming == nil || *r.opts.Streaming }
+func (r *runner) streaming() bool { return r.opts.Exchange.Notifications.Mode != config.Pull }
+
+// version is the RequestServerVersion sent.
+func (r *runner) version() ews.ExchangeVersion {
+	return ews.ExchangeVersion(r.opts.Exchange.ServerVersion)
+}
 
 // checkConfig validates the options and builds the client.
 func (r *runner) checkConfig(context.Context) Result {
 	o := r.opts
+	x := o.Exchange
 	var problems []string
-	u, err := url.Parse(o.EWSURL)
+	u, err := url.Parse(x.EWSURL)
 	switch {
-	case o.EWSURL == "":
+	case x.EWSURL == "":
 		problems = append(problems, "no EWS URL: set exchange.ews_url (https://mail.example.com/EWS/Exchange.asmx)")
 	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
-		problems = append(problems, fmt.Sprintf("exchange.ews_url %q is not an absolute http(s) URL", o.EWSURL))
+		problems = append(problems, fmt.Sprintf("exchange.ews_url %q is not an absolute http(s) URL", x.EWSURL))
 	case u.User != nil:
 		problems = append(problems, "exchange.ews_url must not contain credentials; use exchange.auth")
 	default:
 		r.endpoint = u
 	}
-	switch o.Method {
-	case AuthBasic, AuthNTLM:
-		if o.Username == "" && o.HTTPClient == nil {
+	switch x.Auth.Method {
+	case config.AuthBasic, config.AuthNTLM:
+		if x.Auth.Username == "" && o.HTTPClient == nil {
 			problems = append(problems, "no service account: set exchange.auth.username")
 		}
-		if o.Password == "" && o.HTTPClient == nil {
+		if !x.Auth.Password.IsSet() && o.HTTPClient == nil {
 			problems = append(problems, "no password: set exchange.auth.password_env or exchange.auth.password_file")
 		}
-	case AuthOAuth2:
-		if o.TokenSource == nil && o.HTTPClient == nil {
+	case config.AuthOAuth2:
+		if (x.Auth.OAuth2.TokenURL == "" || x.Auth.OAuth2.ClientID == "") && o.HTTPClient == nil {
 			problems = append(problems, "oauth2 needs exchange.auth.oauth2 (token_url, client_id, client_secret_env)")
 		}
 	default:
-		problems = append(problems, fmt.Sprintf("unknown auth method %q; expected basic, ntlm or oauth2", o.Method))
+		problems = append(problems, fmt.Sprintf("unknown auth method %q; expected basic, ntlm or oauth2", x.Auth.Method))
 	}
-	if err := o.Version.Sendable(); err != nil {
-		problems = append(problems, fmt.Sprintf("exchange.server_version %q is not usable; expected Exchange2013_SP1 or Exchange2016", o.Version))
+	if err := r.version().Sendable(); err != nil {
+		problems = append(problems, fmt.Sprintf("exchange.server_version %q is not usable; expected Exchange2013_SP1 or Exchange2016", x.ServerVersion))
 	}
 	if len(o.Users) == 0 {
 		problems = append(problems, "no users to check: set users.static, users.csv_file or users.ldap")
@@ -331,7 +304,7 @@ func (r *runner) checkConfig(context.Context) Result {
 			Details: problems, Fix: []string{"correct the configuration; `calsync config validate FILE` lists every problem with its line"}}
 	}
 	res := Result{Status: StatusOK, Summary: fmt.Sprintf("%s, auth %s, %d %s, impersonation by %s",
-		r.report.Endpoint, o.Method, len(o.Users), plural(len(o.Users), "user", "users"), o.IDType)}
+		r.report.Endpoint, x.Auth.Method, len(o.Users), plural(len(o.Users), "user", "users"), x.Impersonation.IDType)}
 	if len(o.ConfigWarnings) > 0 {
 		res.Status = StatusWarn
 		res.Summary += fmt.Sprintf("; %d %s", len(o.ConfigWarnings), plural(len(o.ConfigWarnings), "warning", "warnings"))
@@ -341,51 +314,27 @@ func (r *runner) checkConfig(context.Context) Result {
 }
 
 // buildClient builds the transport, the authenticated HTTP client and the
-// EWS client.
+// EWS client with internal/ewsconn, as `calsync run` does; only the
+// timeouts and the User-Agent differ.
 func (r *runner) buildClient() error {
-	o := r.opts
-	r.tr = o.Transport
-	if r.tr == nil {
-		tr, err := ewsclient.NewTransport(&ewsclient.TransportOptions{CAFile: o.CAFile, InsecureSkipVerify: o.InsecureSkipVerify, Logger: r.log})
-		if err != nil {
-			return fmt.Errorf("exchange.tls.ca_file: %w", err)
-		}
-		r.tr = tr
-	}
-	r.http = o.HTTPClient
-	if r.http == nil {
-		plain := &http.Client{Transport: r.tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		switch o.Method {
-		case AuthBasic:
-			r.http = ewsclient.BasicAuth(plain, o.Username, o.Password)
-		case AuthNTLM:
-			hc, err := ewsclient.NTLMAuth(r.tr, o.Username, o.Password)
-			if err != nil {
-				return err
-			}
-			r.http = hc
-		case AuthOAuth2:
-			r.http = ewsclient.OAuth2(plain, o.TokenSource)
-		}
-	}
-	c, err := ewsclient.New(o.EWSURL, &ewsclient.Options{HTTPClient: r.http, Version: o.Version, Timeout: o.Timeout,
-		StreamIdleTimeout: o.StreamWait, Logger: r.log, UserAgent: "calsync-check"})
+	c, err := ewsconn.New(r.opts.Exchange, ewsconn.Options{Logger: r.log, Timeout: r.opts.Timeout,
+		StreamIdleTimeout: r.opts.StreamWait, UserAgent: "calsync-check", HTTPClient: r.opts.HTTPClient})
 	if err != nil {
 		return err
 	}
-	r.client = c
+	r.tr, r.http, r.client = c.Transport, c.HTTP, c.Client
 	return nil
 }
 
 // connectingSID names a user for impersonation in the configured form.
 func (r *runner) connectingSID(u User) (ews.ConnectingSID, error) {
-	switch r.opts.IDType {
-	case IDUPN:
+	switch r.opts.Exchange.Impersonation.IDType {
+	case config.ImpersonateUPN:
 		if u.UPN == "" {
 			return ews.ConnectingSID{}, errors.New("no user principal name known for this user")
 		}
 		return ews.ConnectingSID{Kind: ews.SIDPrincipalName, Value: u.UPN, Anchor: u.SMTP}, nil
-	case IDSID:
+	case config.ImpersonateSID:
 		if u.SID == "" {
 			return ews.ConnectingSID{}, errors.New("no SID known for this user")
 		}
@@ -425,4 +374,14 @@ func throttleSignal(err error) (string, bool) {
 		return "HTTP 503", true
 	}
 	return "", false
+}
+
+// ewsNextTo returns https://<autodiscover host>/EWS/Exchange.asmx.
+func ewsNextTo(autodiscover string) string {
+	scheme, rest, ok := strings.Cut(autodiscover, "://")
+	if !ok {
+		return ""
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	return scheme + "://" + host + "/EWS/Exchange.asmx"
 }

@@ -1,4 +1,4 @@
-package simcmd
+package cli
 
 import (
 	"crypto/ecdsa"
@@ -15,10 +15,10 @@ import (
 	"time"
 )
 
-// tlsConfig loads --tls-cert/--tls-key or generates a self-signed
+// simTLSConfig loads --tls-cert/--tls-key or generates a self-signed
 // certificate for the listen address, and returns the certificate's SHA-256
 // fingerprint for the log.
-func tlsConfig(c *config, addr net.Addr) (*tls.Config, string, error) {
+func simTLSConfig(c *simFlags, addr net.Addr) (*tls.Config, string, error) {
 	var cert tls.Certificate
 	var err error
 	if c.tlsCert != "" {
