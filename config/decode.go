@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -36,11 +37,54 @@ type decoder struct {
 }
 
 func (d *decoder) add(n *yaml.Node, path string, warning bool, format string, args ...any) {
-	p := Problem{File: d.file, Path: path, Message: fmt.Sprintf(format, args...), Warning: warning}
+	p := Problem{File: d.file, Path: path, Message: clipQuoted(fmt.Sprintf(format, args...)), Warning: warning}
 	if n != nil {
 		p.Line, p.Column = n.Line, n.Column
 	}
 	d.problems = append(d.problems, p)
+}
+
+// maxQuoted bounds a value quoted back in a problem: a megabyte pasted
+// into the wrong key must not become a megabyte of error message.
+const maxQuoted = 120
+
+// clipQuoted shortens every Go-quoted value in msg longer than maxQuoted
+// ("…" and how long it was): values from the file are quoted with %q,
+// wherever the message was put together; paths and hints are not quoted
+// and stay whole.
+func clipQuoted(msg string) string {
+	if len(msg) <= maxQuoted {
+		return msg
+	}
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		if msg[i] == '"' {
+			if q, err := strconv.QuotedPrefix(msg[i:]); err == nil {
+				if v, err := strconv.Unquote(q); err == nil && len(v) > maxQuoted {
+					fmt.Fprintf(&b, "%q (%d bytes)", clip(v), len(v))
+				} else {
+					b.WriteString(q)
+				}
+				i += len(q)
+				continue
+			}
+		}
+		b.WriteByte(msg[i])
+		i++
+	}
+	return b.String()
+}
+
+// clip shortens s to maxQuoted bytes, on a character boundary, with "…".
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {

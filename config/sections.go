@@ -548,8 +548,8 @@ func (d *decoder) tokens(m *mapNode, base string) []Secret {
 	}
 	var out []Secret
 	for i, f := range fields {
-		if len(f) < 16 {
-			d.errorf(m.get(set[0]), m.sub(set[0]), "token %d from %s is shorter than 16 characters; expected a long random token (e.g. openssl rand -hex 32)", i+1, source)
+		if len(f) < minSecretLength {
+			d.errorf(m.get(set[0]), m.sub(set[0]), "token %d from %s is shorter than %d characters; expected a long random token (e.g. openssl rand -hex 32)", i+1, source, minSecretLength)
 			continue
 		}
 		out = append(out, Secret{value: f, source: source})
@@ -558,6 +558,26 @@ func (d *decoder) tokens(m *mapNode, base string) []Secret {
 		d.errorf(m.get(set[0]), m.sub(set[0]), "%s holds no token", source)
 	}
 	return out
+}
+
+// minSecretLength is the shortest API token or webhook signing key: a
+// shorter one can be guessed, and for a webhook key that means forged
+// presence changes at the receiver.
+const minSecretLength = 16
+
+// strongSecret reports a secret set under base (base, base_env or
+// base_file) that is shorter than minSecretLength. The value itself is
+// never quoted.
+func (d *decoder) strongSecret(m *mapNode, base string, s Secret) {
+	if !s.IsSet() || len(s.Value()) >= minSecretLength {
+		return
+	}
+	for _, k := range []string{base, base + "_env", base + "_file"} {
+		if m.has(k) {
+			d.errorf(m.get(k), m.sub(k), "the key from %s is shorter than %d characters; expected a long random key (e.g. openssl rand -hex 32)", s.Source(), minSecretLength)
+			return
+		}
+	}
 }
 
 func (d *decoder) webhooks(path string, n *yaml.Node) []Webhook {
@@ -591,6 +611,7 @@ func (d *decoder) webhooks(path string, n *yaml.Node) []Webhook {
 			d.required(m, "url", "missing; expected the https:// URL that receives the POST requests")
 		}
 		w.Secret = d.secret(m, "secret", "to sign the deliveries")
+		d.strongSecret(m, "secret", w.Secret)
 		if v := m.get("events"); v != nil {
 			for _, it := range d.stringItems(m.sub("events"), v) {
 				e := it.value
