@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/calsync/calsync/internal/testenv"
@@ -73,6 +74,18 @@ func newBrowserPage(t *testing.T, width, height int) *browserPage {
 		t.Fatalf("starting chromium: %v", err)
 	}
 	return p
+}
+
+// emulateLocale makes the browser use a locale and a time zone, as a
+// user's desktop settings would. Call it before navigate.
+func (p *browserPage) emulateLocale(locale, zone string) {
+	p.t.Helper()
+	if _, err := chromedp.Call(p.ctx, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: locale}); err != nil {
+		p.t.Fatalf("locale %s: %v", locale, err)
+	}
+	if _, err := chromedp.Call(p.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zone}); err != nil {
+		p.t.Fatalf("time zone %s: %v", zone, err)
+	}
 }
 
 // navigate loads url and waits for the load event.

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,9 +20,10 @@ func TestHandlerServesEmbeddedAssets(t *testing.T) {
 		contentType  string
 		contains     string
 	}{
-		{"GET", "/", 200, "text/html", `<script src="/static/app.js" defer></script>`},
+		{"GET", "/", 200, "text/html", `<script src="/static/app.js" type="module"></script>`},
 		{"GET", "/index.html", 200, "text/html", "<title>calsync</title>"},
 		{"GET", "/static/app.js", 200, "text/javascript", "new EventSource("},
+		{"GET", "/static/format.js", 200, "text/javascript", "export function timeText("},
 		{"GET", "/static/style.css", 200, "text/css", ".badge.busy"},
 		{"GET", "/static/missing.js", 404, "", ""},
 		{"GET", "/static/", 404, "", ""},
@@ -61,7 +63,15 @@ func TestHandlerServesEmbeddedAssets(t *testing.T) {
 func TestAssetsLoadNothingExternal(t *testing.T) {
 	srv := httptest.NewServer(web.Handler())
 	defer srv.Close()
-	for _, path := range []string{"/", "/static/app.js", "/static/style.css"} {
+	paths := []string{"/", "/static/style.css"}
+	scripts, err := filepath.Glob("static/*.js") // the embedded folder, read from the package directory
+	if err != nil || len(scripts) < 2 {
+		t.Fatalf("scripts %v: %v", scripts, err)
+	}
+	for _, s := range scripts {
+		paths = append(paths, "/"+s)
+	}
+	for _, path := range paths {
 		resp, err := srv.Client().Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)

@@ -1,31 +1,17 @@
-// calsync dashboard. Plain JavaScript, no framework, no build step.
+// calsync dashboard. Plain JavaScript modules, no framework, no build step.
 // Data comes from the REST API (/api/v1) with a bearer token kept in
 // sessionStorage; live changes arrive over Server-Sent Events and are
 // applied to the visible rows only, batched per animation frame, so that
 // 10,000 users stay responsive (the list itself is paged by the server).
-"use strict";
 
-(function () {
-  const TOKEN_KEY = "calsync.token";
-  const AVAILABILITIES = [
-    ["available", "Available"],
-    ["busy", "Busy"],
-    ["tentative", "Tentative"],
-    ["out_of_office", "Out of office"],
-    ["working_elsewhere", "Working elsewhere"],
-    ["unknown", "Unknown"],
-  ];
-  const LABEL = Object.fromEntries(AVAILABILITIES);
-  const SOURCE = {
-    calendar: "Calendar",
-    automatic_replies: "Automatic replies",
-    override: "Manual override",
-    no_data: "No data",
-    free: "No appointment",
-  };
+import { api, AuthError, HTTPError, onUnauthorized, setToken, token, userPath } from "./api.js";
+import { $, AVAILABILITIES, LABEL, badge, describeWhy, el, healthCell, kv } from "./dom.js";
+import { addDays, browserZone, dayFmt, groupLabel, hourLabel, localTimeIn, numFmt, startOfDay, timeEl, timeOfDay, zoneLabel } from "./format.js";
+import { showExchange } from "./exchange.js";
+import { loadSync } from "./sync.js";
 
   const state = {
-    token: sessionStorage.getItem(TOKEN_KEY) || "",
+    role: "", // "read" or "admin" from GET /api/v1/me; "" until known
     offset: 0,
     limit: 100,
     q: "",
@@ -45,92 +31,14 @@
     listSeq: 0,
     syncTimer: 0,
     countsTimer: 0,
+    exchangeTimer: 0,
   };
-
-  const $ = (id) => document.getElementById(id);
-
-  class AuthError extends Error {}
-
-  // ---- API -------------------------------------------------------------
-
-  async function api(path, options) {
-    const headers = { Accept: "application/json" };
-    if (state.token) headers.Authorization = "Bearer " + state.token;
-    if (options && options.body) headers["Content-Type"] = "application/json";
-    const res = await fetch(path, Object.assign({}, options, { headers }));
-    if (res.status === 401) {
-      showLogin(state.token ? "The token was not accepted." : "");
-      throw new AuthError("unauthorized");
-    }
-    let body = null;
-    try {
-      body = await res.json();
-    } catch (e) {
-      body = null;
-    }
-    if (!res.ok) {
-      const msg = body && body.error ? body.error.message : res.statusText;
-      throw new Error(msg);
-    }
-    return body;
-  }
-
-  function userPath(user, suffix) {
-    return "/api/v1/users/" + encodeURIComponent(user) + suffix;
-  }
-
-  // ---- formatting --------------------------------------------------------
-
-  const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  const dayTimeFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
-  const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
-  const numFmt = new Intl.NumberFormat();
-
-  function startOfDay(d) {
-    const x = new Date(d);
-    x.setHours(0, 0, 0, 0);
-    return x;
-  }
-  function addDays(d, n) {
-    const x = new Date(d);
-    x.setDate(x.getDate() + n);
-    return startOfDay(x);
-  }
-  function sameDay(a, b) {
-    return startOfDay(a).getTime() === startOfDay(b).getTime();
-  }
-  function fmtInstant(iso) {
-    if (!iso) return "—";
-    const d = new Date(iso);
-    return sameDay(d, new Date()) ? timeFmt.format(d) : dayTimeFmt.format(d);
-  }
-  function describeWhy(why) {
-    if (!why) return "";
-    const parts = [SOURCE[why.source] || why.source];
-    if (why.rule) parts.push("rule “" + why.rule + "”");
-    if (why.subject) parts.push(why.subject);
-    else if (why.detail) parts.push(why.detail);
-    return parts.join(" · ");
-  }
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = text;
-    return e;
-  }
-  function badge(availability) {
-    return el("span", "badge " + availability, LABEL[availability] || availability);
-  }
-  function healthCell(sync) {
-    if (!sync) return el("span", "health", "—");
-    if (sync.healthy) return el("span", "health ok", "✓ " + sync.state);
-    return el("span", "health bad", "✕ " + sync.state + (sync.error_code ? " (" + sync.error_code + ")" : ""));
-  }
 
   // ---- login -------------------------------------------------------------
 
   function showLogin(message) {
     closeEvents();
+    $("loading").hidden = true;
     $("app").hidden = true;
     $("logout").hidden = true;
     $("login").hidden = false;
@@ -140,22 +48,25 @@
   }
 
   function signedIn() {
+    $("loading").hidden = true;
     $("login").hidden = true;
     $("app").hidden = false;
-    $("logout").hidden = !state.token;
+    $("logout").hidden = !token();
   }
+
+  onUnauthorized(showLogin);
 
   $("login-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    state.token = $("token-input").value.trim();
-    sessionStorage.setItem(TOKEN_KEY, state.token);
+    setToken($("token-input").value.trim());
     $("token-input").value = "";
-    loadUsers();
+    state.role = "";
+    start();
   });
 
   $("logout").addEventListener("click", () => {
-    sessionStorage.removeItem(TOKEN_KEY);
-    state.token = "";
+    setToken("");
+    state.role = "";
     showLogin("");
   });
 
@@ -204,7 +115,8 @@
       tr.dataset.user = u.user;
       tr.tabIndex = 0;
       for (const cls of ["user", "avail", "status-text", "until", "why", "sync"]) tr.appendChild(el("td", cls));
-      tr.cells[0].textContent = u.user;
+      tr.cells[0].replaceChildren(addressEl(u.user));
+      tr.cells[0].title = u.user;
       const row = { tr, presence: u, sync: u.sync };
       fillPresence(row, u);
       fillSync(row, u.sync);
@@ -220,10 +132,28 @@
     row.presence = p;
     const c = row.tr.cells;
     c[1].replaceChildren(badge(p.availability));
-    c[2].textContent = p.status_text || "";
-    c[3].textContent = p.until ? "until " + fmtInstant(p.until) : "—";
-    c[4].textContent = describeWhy(p.why);
+    // Status and why are clamped to two lines (the full text is the
+    // tooltip), so a narrow table keeps rows of even height.
+    clamped(c[2], p.status_text || "");
+    c[3].replaceChildren(timeEl(p.until));
+    clamped(c[4], describeWhy(p.why));
     row.tr.classList.toggle("stale", !matchesFilter(p, row.sync));
+  }
+
+  // addressEl lets a long address break after its "@" (and nowhere else),
+  // in at most two lines.
+  function addressEl(user) {
+    const d = el("div", "clamp");
+    const at = user.lastIndexOf("@");
+    if (at > 0) d.append(user.slice(0, at), document.createElement("wbr"), user.slice(at));
+    else d.textContent = user;
+    return d;
+  }
+
+  function clamped(td, text) {
+    const d = el("div", "clamp", text);
+    td.replaceChildren(d);
+    td.title = text;
   }
 
   function fillSync(row, sync) {
@@ -320,7 +250,7 @@
 
   function openEvents(lastId) {
     const params = new URLSearchParams();
-    if (state.token) params.set("access_token", state.token);
+    if (token()) params.set("access_token", token());
     if (lastId) params.set("last_event_id", lastId);
     const es = new EventSource("/api/v1/events?" + params);
     state.events = es;
@@ -356,14 +286,14 @@
   function closeEvents() {
     if (state.events) state.events.close();
     state.events = null;
-    setLive(false);
+    setLive(false, "offline");
   }
 
-  function setLive(on) {
+  function setLive(on, text) {
     const l = $("live");
     l.classList.toggle("on", on);
     l.classList.toggle("off", !on);
-    l.textContent = on ? "live" : "reconnecting";
+    l.textContent = text || (on ? "live" : "reconnecting");
   }
 
   function onPresenceChanged(change) {
@@ -439,12 +369,61 @@
 
   // ---- detail panel ------------------------------------------------------
 
+  // start loads what the first screen needs: the token's role and the first
+  // page of users. Until then the page shows its loading state.
+  async function start() {
+    $("zone").textContent = zoneLabel(browserZone);
+    if ($("app").hidden) {
+      $("login").hidden = true;
+      $("loading").hidden = false;
+    }
+    await loadRole();
+    await loadUsers();
+    loadExchange();
+  }
+
+  // loadRole asks which role the token has. A server without roles (no
+  // /me) lets every token write, so the dashboard shows every action.
+  async function loadRole() {
+    try {
+      const me = await api("/api/v1/me");
+      state.role = me && me.role === "read" ? "read" : "admin";
+    } catch (e) {
+      if (e instanceof AuthError) return;
+      state.role = e instanceof HTTPError && e.status === 404 ? "admin" : "read";
+    }
+    applyRole();
+  }
+
+  // applyRole hides what the token may not do. The server refuses it
+  // anyway (403); hiding spares the user a form that cannot work.
+  function applyRole() {
+    const canWrite = state.role === "admin";
+    for (const e of document.querySelectorAll(".admin-only")) e.hidden = !canWrite;
+    $("role").textContent = state.role === "read" ? "read-only" : "";
+    $("role").hidden = state.role !== "read";
+  }
+
+  // The Exchange banner follows the sync overview; it is re-read every 15
+  // seconds (and with the sync tab) so that a rejected password shows on
+  // every tab.
+  async function loadExchange() {
+    clearTimeout(state.exchangeTimer);
+    try {
+      const ov = await api("/api/v1/sync?limit=1");
+      showExchange(ov.exchange);
+    } catch (e) {
+      // The next round tries again; a 401 shows the login form.
+    }
+    if (!$("app").hidden) state.exchangeTimer = setTimeout(loadExchange, 15000);
+  }
+
   function select(user) {
     if (state.selected && state.rows.has(state.selected)) state.rows.get(state.selected).tr.classList.remove("selected");
     state.selected = user;
     if (state.rows.has(user)) state.rows.get(user).tr.classList.add("selected");
     $("detail").hidden = false;
-    $("detail-user").textContent = user;
+    $("detail-user").replaceChildren(addressEl(user));
     overrideMessage("", false);
     loadDetail(user);
   }
@@ -456,25 +435,15 @@
   });
 
   async function loadDetail(user) {
+    $("detail-presence").replaceChildren(el("p", "muted loading-inline", "Loading…"));
+    $("detail-sync").replaceChildren();
+    $("sync-now-msg").hidden = true;
     const [p, s] = await Promise.allSettled([api(userPath(user, "/presence")), api(userPath(user, "/sync"))]);
     if (state.selected !== user) return;
     if (p.status === "fulfilled") renderDetailPresence(p.value);
     if (s.status === "fulfilled") renderDetailSync(s.value);
     else $("detail-sync").replaceChildren(el("p", "empty", "No sync status."));
     loadAgenda(user);
-  }
-
-  function kv(pairs) {
-    const dl = el("dl", "kv");
-    for (const [k, v] of pairs) {
-      if (v === undefined || v === null || v === "") continue;
-      dl.appendChild(el("dt", null, k));
-      const dd = el("dd");
-      if (v instanceof Node) dd.appendChild(v);
-      else dd.textContent = v;
-      dl.appendChild(dd);
-    }
-    return dl;
   }
 
   function renderDetailPresence(p) {
@@ -484,14 +453,35 @@
         ["Presence", badge(p.availability)],
         ["Status", p.status_text],
         ["Profile", p.profile],
-        ["Since", p.since ? fmtInstant(p.since) : ""],
-        ["Until", p.until ? fmtInstant(p.until) : "open-ended"],
+        ["Since", p.since ? timeEl(p.since) : ""],
+        ["Until", p.until ? timeEl(p.until) : "open-ended"],
         ["Why", describeWhy(why)],
-        ["Appointment", why.start ? fmtInstant(why.start) + " – " + fmtInstant(why.end) : ""],
-        ["Next", p.next ? fmtInstant(p.next.at) + " → " + (LABEL[p.next.availability] || p.next.availability) + (p.next.status_text ? " (" + p.next.status_text + ")" : "") : "none planned"],
+        ["Appointment", why.start ? span(timeEl(why.start), " – ", timeEl(why.end)) : ""],
+        ["Next", p.next ? span(timeEl(p.next.at), " → " + (LABEL[p.next.availability] || p.next.availability) + (p.next.status_text ? " (" + p.next.status_text + ")" : "")) : "none planned"],
         ["Forward to", p.forward_to],
+        ["Time zone", userZone(p.time_zone)],
       ])
     );
+  }
+
+  function span(...parts) {
+    const s = el("span");
+    s.append(...parts);
+    return s;
+  }
+
+  // userZone names the user's time zone with the wall-clock time there when
+  // it differs from the browser's, which all times on the page are in.
+  function userZone(zone) {
+    if (!zone) return "";
+    if (zone === browserZone) return zoneLabel(zone) + " (as shown)";
+    const local = localTimeIn(zone);
+    return zoneLabel(zone) + (local ? " · now " + local + " there" : "");
+  }
+
+  function serverText(key) {
+    const g = groupLabel(key);
+    return g.endpoint ? g.server + " (" + g.endpoint + ")" : g.server;
   }
 
   function renderDetailSync(s) {
@@ -499,10 +489,10 @@
     $("detail-sync").replaceChildren(
       kv([
         ["State", healthCell({ healthy: s.healthy, state: s.state, error_code: err && !s.healthy ? err.code : "" })],
-        ["Group", s.group],
+        ["Server", s.group ? serverText(s.group) : ""],
         ["Connection", s.connection],
-        ["Last event", s.last_event ? fmtInstant(s.last_event) : ""],
-        ["Verified", s.last_verified ? fmtInstant(s.last_verified) : ""],
+        ["Last event", s.last_event ? timeEl(s.last_event) : ""],
+        ["Verified", s.last_verified ? timeEl(s.last_verified) : ""],
         ["Items", s.occurrences !== undefined ? String(s.occurrences) : ""],
         ["Last error", err ? err.code + ": " + err.message : ""],
         ["Hint", err ? err.hint : ""],
@@ -524,6 +514,9 @@
       return;
     }
     if (state.selected !== user || state.day !== start) return;
+    const zone = agenda.time_zone;
+    $("agenda-zone").hidden = !zone || zone === browserZone;
+    $("agenda-zone").textContent = zone ? "Times in your time zone, " + zoneLabel(browserZone, start) + "; " + user + " is in " + zoneLabel(zone, start) + "." : "";
     renderTimeline(agenda.items, start, end);
     loadPresenceStrip(user, start, end);
   }
@@ -549,7 +542,7 @@
       const b = el("div", "pblock " + p.availability);
       b.style.left = pct(s) + "%";
       b.style.width = Math.max(0.3, pct(e) - pct(s)) + "%";
-      b.title = (LABEL[p.availability] || p.availability) + " " + fmtInstant(s.toISOString()) + "–" + fmtInstant(e.toISOString()) + (p.status_text ? ": " + p.status_text : "") + (p.why ? " (" + describeWhy(p.why) + ")" : "");
+      b.title = (LABEL[p.availability] || p.availability) + " " + timeOfDay(s) + "–" + timeOfDay(e) + (p.status_text ? ": " + p.status_text : "") + (p.why ? " (" + describeWhy(p.why) + ")" : "");
       strip.appendChild(b);
     }
     const tl = $("timeline");
@@ -569,7 +562,7 @@
       at.setHours(h);
       const x = pct(h === 24 ? end : at);
       if (h > 0 && h < 24) {
-        const label = el("span", null, String(h).padStart(2, "0"));
+        const label = el("span", null, hourLabel(at));
         label.style.left = x + "%";
         hours.appendChild(label);
         const g = el("div", "grid");
@@ -590,7 +583,7 @@
       b.style.left = pct(s) + "%";
       b.style.width = Math.max(0.8, pct(e) - pct(s)) + "%";
       b.style.top = 4 + lane * 26 + "px";
-      b.title = fmtInstant(it.start) + " – " + fmtInstant(it.end) + " " + (it.subject || "") + (it.location ? " @ " + it.location : "");
+      b.title = timeOfDay(new Date(it.start)) + " – " + timeOfDay(new Date(it.end)) + " " + (it.subject || "") + (it.location ? " @ " + it.location : "");
       lanes.appendChild(b);
     }
     lanes.style.height = Math.max(1, laneEnds.length) * 26 + 8 + "px";
@@ -606,8 +599,11 @@
     const frag = document.createDocumentFragment();
     for (const it of sorted) {
       const li = el("li");
-      li.appendChild(el("span", "t", it.all_day ? "all day" : timeFmt.format(new Date(it.start)) + "–" + timeFmt.format(new Date(it.end))));
-      const what = el("span", it.private ? "private" : null, (it.subject || "(no subject)") + (it.location ? " · " + it.location : ""));
+      const t = el("span", "t");
+      if (it.all_day) t.textContent = "all day";
+      else t.append(timeEl(it.start, timeOfDay), "–", timeEl(it.end, timeOfDay));
+      li.appendChild(t);
+      const what = el("span", it.private ? "what private" : "what", (it.subject || "(no subject)") + (it.location ? " · " + it.location : ""));
       li.appendChild(what);
       const flags = [it.free_busy];
       if (it.cancelled) flags.push("cancelled");
@@ -677,77 +673,23 @@
     }
   });
 
-  // ---- sync tab ----------------------------------------------------------
-
-  async function loadSync() {
-    let ov;
+  $("sync-now").addEventListener("click", async () => {
+    const user = state.selected;
+    if (!user) return;
+    const msg = $("sync-now-msg");
     try {
-      ov = await api("/api/v1/sync?health=unhealthy&limit=500");
+      await api(userPath(user, "/sync-now"), { method: "POST" });
+      msg.textContent = "Sync requested.";
+      msg.className = "muted";
     } catch (e) {
-      if (!(e instanceof AuthError)) $("problem-rows").replaceChildren(errorRow(e.message, 6));
-      return;
+      if (e instanceof AuthError) return;
+      msg.textContent = e.message;
+      msg.className = "error";
     }
-    const totals = $("sync-totals");
-    const chip = (n, label) => {
-      const c = el("div", "chip");
-      c.appendChild(el("span", "n", numFmt.format(n)));
-      c.appendChild(el("span", "l", label));
-      return c;
-    };
-    totals.replaceChildren(chip(ov.mailboxes, "Mailboxes"), chip(ov.healthy, "In sync"), chip(ov.unhealthy, "With problems"), chip(ov.groups.length, "Connection groups"));
+    msg.hidden = false;
+  });
 
-    const groups = document.createDocumentFragment();
-    for (const g of ov.groups) {
-      const tr = el("tr");
-      tr.appendChild(el("td", "user", g.key || "(none)"));
-      const conns = el("td");
-      const SHOWN = 5;
-      if (g.streams && g.streams.length) {
-        for (const c of g.streams.slice(0, SHOWN)) {
-          const line = el("span", "stream " + c.state, c.name + " · " + c.state + " · " + c.subscriptions + " subscriptions");
-          if (c.last_error) line.title = c.last_error;
-          conns.appendChild(line);
-        }
-        if (g.streams.length > SHOWN) conns.appendChild(el("span", "stream", "+ " + (g.streams.length - SHOWN) + " more"));
-      } else {
-        const names = g.connections || [];
-        conns.textContent = names.slice(0, SHOWN).join(", ") + (names.length > SHOWN ? " + " + (names.length - SHOWN) + " more" : "") || "—";
-        conns.title = names.join(", ");
-      }
-      tr.appendChild(conns);
-      tr.appendChild(el("td", null, numFmt.format(g.mailboxes)));
-      tr.appendChild(el("td", null, numFmt.format(g.healthy)));
-      const bad = el("td");
-      bad.appendChild(el("span", g.unhealthy ? "health bad" : "health ok", numFmt.format(g.unhealthy)));
-      tr.appendChild(bad);
-      tr.appendChild(el("td", "why", Object.entries(g.states || {}).map(([k, v]) => k + " " + v).join(", ")));
-      groups.appendChild(tr);
-    }
-    $("group-rows").replaceChildren(groups);
-
-    const probs = document.createDocumentFragment();
-    for (const s of ov.statuses) {
-      const tr = el("tr");
-      tr.dataset.user = s.user;
-      tr.appendChild(el("td", "user", s.user));
-      tr.appendChild(el("td", null, s.state));
-      tr.appendChild(el("td", null, String(s.consecutive_failures)));
-      tr.appendChild(el("td", null, s.last_error ? s.last_error.code + ": " + s.last_error.message : ""));
-      tr.appendChild(el("td", "why", s.last_error ? s.last_error.hint : ""));
-      tr.appendChild(el("td", "until", s.last_error && s.last_error.at ? fmtInstant(s.last_error.at) : ""));
-      probs.appendChild(tr);
-    }
-    $("problem-rows").replaceChildren(probs);
-    $("problems-empty").hidden = ov.statuses.length > 0;
-  }
-
-  function errorRow(message, cols) {
-    const tr = el("tr");
-    const td = el("td", "error", message);
-    td.colSpan = cols;
-    tr.appendChild(td);
-    return tr;
-  }
+  // ---- tabs --------------------------------------------------------------
 
   document.querySelector(".tabs").addEventListener("click", (ev) => {
     const b = ev.target.closest(".tab");
@@ -774,5 +716,4 @@
     for (const row of state.rows.values()) fillPresence(row, row.presence);
   }, 60000);
 
-  loadUsers();
-})();
+  start();

@@ -1,0 +1,179 @@
+package web_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+)
+
+const aliceLong = "alice.longname-department@example.com"
+
+// TestDashboardLayout loads the dashboard in Chromium at the two common
+// desktop sizes, each with another locale and time zone, and checks the
+// layout by measuring element boxes: no horizontal scrolling, no column
+// cut, no table cell taller than two lines, the detail panel beside the
+// table without overlap, the agenda's times clear of the subjects, and
+// every time in the browser's hour habit with the zone named. Screenshots
+// go to $CALSYNC_SCREENSHOTS when set.
+func TestDashboardLayout(t *testing.T) {
+	for _, vp := range []struct {
+		w, h         int
+		locale, zone string
+		timePattern  string // every <time> on the page matches it
+	}{
+		{1280, 800, "en-US", "America/Los_Angeles", `^[^:]*\b\d{1,2}:\d{2}\s?[AP]M$`},
+		{1920, 1080, "de-DE", "Europe/Berlin", `^[^:AP]*\b\d{1,2}:\d{2}$`},
+	} {
+		name := fmt.Sprintf("%d×%d %s", vp.w, vp.h, vp.locale)
+		t.Run(clean(name), func(t *testing.T) {
+			loc, err := time.LoadLocation(vp.zone)
+			if err != nil {
+				t.Skipf("time zone database: %v", err)
+			}
+			s := newLayoutServer(t, loc)
+			s.exchange = map[string]any{"state": "credentials_rejected", "since": time.Now().Add(-5 * time.Minute).UTC(),
+				"next_attempt": time.Now().Add(45 * time.Second).UTC(), "last_error": "ErrorUnauthorized: 401 from https://mail.example.com/EWS/Exchange.asmx"}
+			page := newBrowserPage(t, vp.w, vp.h)
+			page.emulateLocale(vp.locale, vp.zone)
+			shot := func(what string) { page.screenshot(clean(fmt.Sprintf("%s-%dx%d", what, vp.w, vp.h))) }
+
+			// Before the first data the page says it is loading.
+			release := s.holdUsers()
+			signIn(t, page, s.srv.URL+"/")
+			page.waitJS("the loading state", `!document.getElementById('loading').hidden && document.getElementById('app').hidden && document.getElementById('login').hidden`, "true")
+			shot("loading")
+			release()
+
+			// Addresses in natural order, times zone named, Exchange banner.
+			page.waitJS("the first rows", `Array.from(document.querySelectorAll('#rows tr')).slice(0, 4).map(r => r.dataset.user).join(' ')`,
+				aliceLong+" user1@example.com user2@example.com user3@example.com")
+			page.waitJS("user9 before user10", `(() => { const u = Array.from(document.querySelectorAll('#rows tr')).map(r => r.dataset.user);
+				return u.indexOf('user9@example.com') + 1 === u.indexOf('user10@example.com'); })()`, "true")
+			page.waitJS("the time zone in the top bar", `document.getElementById('zone').textContent.startsWith('`+vp.zone+`')`, "true")
+			page.waitJS("the Exchange banner", `/^Exchange rejected the service account password — next try in \d+ s$/.test(document.getElementById('exchange-text').textContent)`, "true")
+
+			// The detail panel beside the table.
+			page.mustJS(`document.querySelector('tr[data-user="` + aliceLong + `"]').click()`)
+			page.waitJS("the agenda", `String(document.querySelectorAll('#agenda li .t').length)`, "3")
+			page.waitJS("the detail presence", `document.querySelector('#detail-presence .badge') ? document.querySelector('#detail-presence .badge').textContent : ''`, "Busy")
+			page.waitJS("the user's time zone", `document.getElementById('agenda-zone').textContent.includes('America/New_York')`, "true")
+			shot("users-detail")
+			checkUsersLayout(t, page)
+			checkTimes(t, page, vp.timePattern)
+
+			// The sync tab: servers by name, lag and throughput.
+			page.mustJS(`document.querySelector('.tab[data-tab="sync"]').click()`)
+			page.waitJS("the server rows", `Array.from(document.querySelectorAll('#group-rows .server-name')).map(e => e.textContent).join(',')`,
+				"Site-mbx01.example.com,Site-mbx02.example.com")
+			page.waitJS("the endpoints", `Array.from(document.querySelectorAll('#group-rows .server-endpoint')).map(e => e.textContent).join(',')`,
+				"mail.example.com,mail.example.com")
+			page.waitJS("the lag", `Array.from(document.querySelectorAll('#group-rows .lag')).every(e => /^\d+ (s|min)$/.test(e.textContent))`, "true")
+			page.waitJS("the throughput", `Array.from(document.querySelectorAll('#group-rows .throughput')).map(e => e.textContent).join(',')`, "2 / 5 min,2 / 5 min")
+			page.waitJS("the problem list", `document.querySelector('#problem-rows tr') ? document.querySelector('#problem-rows tr').dataset.user : ''`, aliceLong)
+			shot("sync")
+			page.noHorizontalScroll(".scroll-x", ".card")
+			noOverlaps(t, "sync tab", append(page.rects(".topbar, #exchange-banner, #sync-totals"), page.rects("#tab-sync > .card")...))
+			noOverlaps(t, "server table header", page.rects("table.groups th"))
+			checkTimes(t, page, vp.timePattern)
+			page.checkConsole()
+		})
+	}
+}
+
+// checkUsersLayout measures the users tab with the detail panel open.
+func checkUsersLayout(t *testing.T, page *browserPage) {
+	t.Helper()
+	page.noHorizontalScroll(".table-wrap", ".detail", "#agenda", "td.user .clamp")
+	wrap, detail := page.rects(".table-wrap"), page.rects("#detail")
+	if len(wrap) != 1 || len(detail) != 1 {
+		t.Fatalf("table %v, detail %v: want one of each", wrap, detail)
+	}
+	noOverlaps(t, "table and detail panel", append(wrap, detail...))
+	noOverlaps(t, "top of the page", page.rects(".topbar, #exchange-banner, #counts, .toolbar, .layout"))
+	heads := page.rects("table.users th")
+	if len(heads) != 6 {
+		t.Errorf("%d column headers visible, want 6", len(heads))
+	}
+	noOverlaps(t, "column headers", heads)
+	for _, h := range heads {
+		if h.X < wrap[0].X-0.5 || h.right() > wrap[0].right()+0.5 || h.W < 40 {
+			t.Errorf("column %v is cut by the table %v", h, wrap[0])
+		}
+	}
+	// No cell is taller than two lines, and no text is cut sideways.
+	var tall []string
+	page.evalJS(`(() => {
+		const out = [];
+		for (const c of document.querySelectorAll('#rows .clamp')) {
+			const lines = c.getBoundingClientRect().height / parseFloat(getComputedStyle(c).lineHeight);
+			if (lines > 2.05) out.push(c.textContent + ': ' + lines.toFixed(1) + ' lines');
+		}
+		for (const c of document.querySelectorAll('#rows td')) {
+			if (c.scrollWidth > c.clientWidth + 1) out.push(c.textContent + ': overflows its cell by ' + (c.scrollWidth - c.clientWidth) + ' px');
+		}
+		for (const c of document.querySelectorAll('#rows td.user .clamp')) {
+			if (c.scrollHeight > c.clientHeight + 1) out.push(c.textContent + ': address cut');
+		}
+		return out;
+	})()`, &tall)
+	for _, s := range tall {
+		t.Errorf("user table: %s", s)
+	}
+	// The agenda's time column clears the subjects.
+	times, whats := page.rects("#agenda li .t"), page.rects("#agenda li .what")
+	if len(times) != len(whats) || len(times) == 0 {
+		t.Fatalf("agenda: %d times, %d subjects", len(times), len(whats))
+	}
+	for i := range times {
+		if times[i].right() > whats[i].X+0.5 {
+			t.Errorf("agenda time %v runs into subject %v", times[i], whats[i])
+		}
+		if times[i].X != times[0].X || whats[i].X != whats[0].X {
+			t.Errorf("agenda row %d not aligned: %v %v (first %v %v)", i, times[i], whats[i], times[0], whats[0])
+		}
+	}
+	noOverlaps(t, "timeline hour labels", page.rects("#timeline .hours span"))
+}
+
+// checkTimes checks that every time on the page is written the same way,
+// in the locale's hour habit.
+func checkTimes(t *testing.T, page *browserPage, pattern string) {
+	t.Helper()
+	var bad []string
+	quoted, _ := json.Marshal(pattern)
+	page.evalJS(`Array.from(document.querySelectorAll('time')).filter(e => e.getClientRects().length > 0).map(e => e.textContent).filter(s => !new RegExp(`+string(quoted)+`).test(s))`, &bad)
+	for _, s := range bad {
+		t.Errorf("time %q is not in the browser's format (%s)", s, pattern)
+	}
+	var n int
+	page.evalJS(`document.querySelectorAll('time').length`, &n)
+	if n == 0 {
+		t.Errorf("no <time> elements on the page")
+	}
+}
+
+// TestDashboardHidesWritesFromReadTokens signs in with a read token, then
+// with an admin token: the override form and sync-now are only offered to
+// the admin.
+func TestDashboardHidesWritesFromReadTokens(t *testing.T) {
+	s := newLayoutServer(t, time.UTC)
+	page := newBrowserPage(t, 1280, 800)
+	page.navigate(s.srv.URL + "/")
+	page.waitJS("the login form", `!document.getElementById('login').hidden`, "true")
+	page.mustJS(`document.getElementById('token-input').value = '` + readToken + `'; document.getElementById('login-form').requestSubmit()`)
+	page.waitJS("the rows", `String(document.querySelectorAll('#rows tr').length > 0)`, "true")
+	page.mustJS(`document.querySelector('tr[data-user="user1@example.com"]').click()`)
+	page.waitJS("the detail", `document.querySelector('#detail-presence .badge') ? 'loaded' : ''`, "loaded")
+	visible := `(sel) => document.querySelector(sel).getClientRects().length > 0`
+	page.waitJS("what a read token sees", `((v) => [v('#override-form'), v('#sync-now'), v('#role'), v('#detail-sync')].join(','))(`+visible+`)`, "false,false,true,true")
+	page.screenshot("read-token")
+
+	page.mustJS(`document.getElementById('logout').click()`)
+	page.waitJS("the login form", `!document.getElementById('login').hidden`, "true")
+	page.mustJS(`document.getElementById('token-input').value = '` + browserToken + `'; document.getElementById('login-form').requestSubmit()`)
+	page.waitJS("the rows", `String(document.querySelectorAll('#rows tr').length > 0)`, "true")
+	page.mustJS(`document.querySelector('tr[data-user="user1@example.com"]').click()`)
+	page.waitJS("what an admin token sees", `((v) => [v('#override-form'), v('#sync-now'), v('#role')].join(','))(`+visible+`)`, "true,true,false")
+	page.checkConsole()
+}

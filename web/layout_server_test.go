@@ -1,0 +1,220 @@
+package web_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/api"
+	"github.com/calsync/calsync/api/apitest"
+	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/presence"
+	"github.com/calsync/calsync/store"
+	"github.com/calsync/calsync/web"
+)
+
+// readToken is a token with the read role in the layout server.
+const readToken = "browser-read-token"
+
+// layoutServer serves the dashboard over a small, realistic data set for
+// the layout tests: addresses that sort differently by bytes and naturally,
+// long reasons, a user in another time zone, servers named by Exchange's
+// grouping information. In front of the API it answers GET /api/v1/me by
+// token and adds an exchange block to GET /api/v1/sync, the contracts of
+// the roles and the Exchange health; and it can hold back the first user
+// list to show the loading state.
+type layoutServer struct {
+	srv      *httptest.Server
+	exchange map[string]any // added to GET /api/v1/sync when not nil
+
+	mu   sync.Mutex
+	gate chan struct{} // GET /api/v1/users waits for it to close when not nil
+}
+
+// newLayoutServer builds the server; alice's appointments fall on today in
+// loc, the browser's time zone.
+func newLayoutServer(t *testing.T, loc *time.Location) *layoutServer {
+	t.Helper()
+	now := time.Now().UTC()
+	local := now.In(loc)
+	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+	var ps []presence.Presence
+	var sts []store.MailboxStatus
+	servers := []string{"Site-mbx01.example.com|https://mail.example.com/EWS/Exchange.asmx", "Site-mbx02.example.com|https://mail.example.com/EWS/Exchange.asmx"}
+	for i := 1; i <= 24; i++ {
+		user := fmt.Sprintf("user%d@example.com", i)
+		ps = append(ps, presence.Presence{User: user, Availability: presence.Available, Why: presence.Reason{Source: "free", Detail: "nothing scheduled"}, ComputedAt: now})
+		sts = append(sts, store.MailboxStatus{SMTP: user, State: "live", Group: servers[i%2], Connection: fmt.Sprintf("Site-mbx0%d.example.com#%d", i%2+1, i%2+1),
+			LastEvent: now.Add(-time.Duration(i) * time.Minute)})
+	}
+	ps = append(ps, presence.Presence{User: "alice.longname-department@example.com", Availability: presence.Busy, TimeZone: "America/New_York",
+		StatusText: "In a meeting until 17:30 (Quarterly planning with the regional sales teams)", Since: now.Add(-30 * time.Minute), Until: now.Add(90 * time.Minute),
+		Why: presence.Reason{Source: "calendar", Rule: "meeting-with-external-participants", Subject: "Quarterly planning with the regional sales teams and partners"}, ComputedAt: now})
+	sts = append(sts, store.MailboxStatus{SMTP: "alice.longname-department@example.com", State: "backoff", Group: servers[0], ConsecutiveFailures: 2,
+		LastError: &store.SyncError{Code: "ErrorServerBusy", Message: "The server cannot service this request right now.", Hint: "calsync backs off and retries", At: now}})
+	agenda := apitest.NewAgenda()
+	agenda.Add("alice.longname-department@example.com",
+		calendar.Occurrence{ItemID: "a1", Subject: "Standup", Location: "Room 1", Start: day.Add(9 * time.Hour), End: day.Add(9*time.Hour + 15*time.Minute), FreeBusy: calendar.Busy, Sensitivity: calendar.Normal},
+		calendar.Occurrence{ItemID: "a2", Subject: "Quarterly planning with the regional sales teams and partners", Location: "Board room, 4th floor",
+			Start: day.Add(10*time.Hour + 30*time.Minute), End: day.Add(12*time.Hour + 45*time.Minute), FreeBusy: calendar.Busy, Sensitivity: calendar.Normal},
+		calendar.Occurrence{ItemID: "a3", Subject: "Review", Start: day.Add(22 * time.Hour), End: day.Add(23*time.Hour + 30*time.Minute), FreeBusy: calendar.Tentative, Sensitivity: calendar.Normal},
+	)
+	hub, err := api.NewHub(api.HubOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pres := apitest.NewPresence(ps...)
+	h, err := api.New(api.Options{
+		Presence: pres, Sync: apitest.NewSync(sts...), Agenda: agenda, Events: hub,
+		Overrides: &apitest.Overrides{P: pres, Hub: hub, Now: time.Now},
+		Tokens:    []string{browserToken, readToken}, Dashboard: web.Handler(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &layoutServer{}
+	s.srv = httptest.NewServer(s.wrap(h))
+	t.Cleanup(func() {
+		hub.Close()
+		s.srv.Close()
+	})
+	return s
+}
+
+// holdUsers makes GET /api/v1/users wait until the returned func is called.
+func (s *layoutServer) holdUsers() (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := make(chan struct{})
+	s.gate = g
+	var once sync.Once
+	return func() { once.Do(func() { close(g) }) }
+}
+
+func (s *layoutServer) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/me":
+			role := map[string]string{"Bearer " + browserToken: "admin", "Bearer " + readToken: "read"}[r.Header.Get("Authorization")]
+			if role == "" {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				_, _ = w.Write([]byte(`{"error":{"code":"unauthorized","message":"missing or unknown token"}}`))
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]string{"role": role})
+			return
+		case "/api/v1/users":
+			s.mu.Lock()
+			g := s.gate
+			s.mu.Unlock()
+			if g != nil {
+				select {
+				case <-g:
+				case <-r.Context().Done():
+					return
+				}
+			}
+		case "/api/v1/sync":
+			if s.exchange != nil {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				var body map[string]any
+				if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &body) != nil {
+					copyResponse(w, rec)
+					return
+				}
+				body["exchange"] = s.exchange
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(body)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = bytes.NewReader(rec.Body.Bytes()).WriteTo(w)
+}
+
+// rect is an element's border box in CSS pixels.
+type rect struct {
+	X, Y, W, H float64
+	Name       string
+}
+
+func (r rect) right() float64  { return r.X + r.W }
+func (r rect) bottom() float64 { return r.Y + r.H }
+
+// overlaps reports whether two boxes share more than half a pixel of area
+// (sub-pixel rounding puts neighbours on the same fractional edge).
+func (r rect) overlaps(o rect) bool {
+	const eps = 0.5
+	return r.X+eps < o.right() && o.X+eps < r.right() && r.Y+eps < o.bottom() && o.Y+eps < r.bottom()
+}
+
+func (r rect) String() string {
+	return fmt.Sprintf("%s[x=%.0f y=%.0f w=%.0f h=%.0f]", r.Name, r.X, r.Y, r.W, r.H)
+}
+
+// rectsJS is a page function that returns the boxes of the elements a
+// selector matches, named by their text.
+const rectsJS = `((sel) => Array.from(document.querySelectorAll(sel)).filter(e => e.getClientRects().length > 0).map(e => {
+	const b = e.getBoundingClientRect();
+	return {X: b.x, Y: b.y, W: b.width, H: b.height, Name: e.textContent.trim().slice(0, 40)};
+}))`
+
+func (p *browserPage) rects(selector string) []rect {
+	p.t.Helper()
+	var out []rect
+	quoted, _ := json.Marshal(selector)
+	p.evalJS(rectsJS+"("+string(quoted)+")", &out)
+	return out
+}
+
+// noOverlaps fails for every pair of boxes that overlap.
+func noOverlaps(t *testing.T, what string, boxes []rect) {
+	t.Helper()
+	for i := range boxes {
+		for j := i + 1; j < len(boxes); j++ {
+			if boxes[i].overlaps(boxes[j]) {
+				t.Errorf("%s: %v overlaps %v", what, boxes[i], boxes[j])
+			}
+		}
+	}
+}
+
+// noHorizontalScroll fails when the page, or any element matching the
+// selectors, is wider than its box (a cut column or a sideways scrollbar).
+func (p *browserPage) noHorizontalScroll(selectors ...string) {
+	p.t.Helper()
+	var over []string
+	quoted, _ := json.Marshal(selectors)
+	p.evalJS(`(() => {
+		const out = [];
+		const d = document.documentElement;
+		if (d.scrollWidth > window.innerWidth) out.push("page: " + d.scrollWidth + " > " + window.innerWidth);
+		for (const sel of `+string(quoted)+`) for (const e of document.querySelectorAll(sel)) {
+			if (e.getClientRects().length > 0 && e.scrollWidth > e.clientWidth + 1) out.push(sel + ": " + e.scrollWidth + " > " + e.clientWidth);
+		}
+		return out;
+	})()`, &over)
+	for _, o := range over {
+		p.t.Errorf("horizontal overflow: %s", o)
+	}
+}
+
+// clean names a viewport for screenshot files.
+func clean(s string) string { return strings.NewReplacer("×", "x", "/", "-", " ", "-").Replace(s) }

@@ -1,0 +1,96 @@
+// The sync tab: totals, connection groups by server with lag and
+// throughput, and the mailboxes with problems.
+
+import { api, AuthError } from "./api.js";
+import { $, el, errorRow } from "./dom.js";
+import { ago, groupLabel, numFmt, timeEl } from "./format.js";
+import { showExchange } from "./exchange.js";
+
+const SHOWN = 5; // connections listed per group before "+ n more"
+
+export async function loadSync() {
+  let ov;
+  try {
+    ov = await api("/api/v1/sync?health=unhealthy&limit=500");
+  } catch (e) {
+    if (!(e instanceof AuthError)) $("problem-rows").replaceChildren(errorRow(e.message, 6));
+    return;
+  }
+  showExchange(ov.exchange);
+  $("sync-loading").hidden = true;
+  const chip = (n, label) => {
+    const c = el("div", "chip");
+    c.appendChild(el("span", "n", numFmt.format(n)));
+    c.appendChild(el("span", "l", label));
+    return c;
+  };
+  $("sync-totals").replaceChildren(chip(ov.mailboxes, "Mailboxes"), chip(ov.healthy, "In sync"), chip(ov.unhealthy, "With problems"), chip(ov.groups.length, "Servers"));
+  const now = Date.now();
+  const groups = document.createDocumentFragment();
+  for (const g of ov.groups) groups.appendChild(groupRow(g, now));
+  $("group-rows").replaceChildren(groups);
+
+  const probs = document.createDocumentFragment();
+  for (const s of ov.statuses) {
+    const tr = el("tr");
+    tr.dataset.user = s.user;
+    tr.appendChild(el("td", "user", s.user));
+    tr.appendChild(el("td", null, s.state));
+    tr.appendChild(el("td", "num", String(s.consecutive_failures)));
+    tr.appendChild(el("td", null, s.last_error ? s.last_error.code + ": " + s.last_error.message : ""));
+    tr.appendChild(el("td", "why", s.last_error ? s.last_error.hint : ""));
+    const since = el("td", "until");
+    since.appendChild(timeEl(s.last_error && s.last_error.at));
+    tr.appendChild(since);
+    probs.appendChild(tr);
+  }
+  $("problem-rows").replaceChildren(probs);
+  $("problems-empty").hidden = ov.statuses.length > 0;
+}
+
+function groupRow(g, now) {
+  const tr = el("tr");
+  tr.dataset.group = g.key;
+  const label = groupLabel(g.key);
+  const server = el("td", "server");
+  server.title = g.key;
+  server.appendChild(el("span", "server-name", label.server));
+  if (label.endpoint) server.appendChild(el("span", "server-endpoint", label.endpoint));
+  tr.appendChild(server);
+
+  const conns = el("td", "conns");
+  if (g.streams && g.streams.length) {
+    for (const c of g.streams.slice(0, SHOWN)) {
+      const line = el("span", "stream " + c.state, c.state + " · " + numFmt.format(c.subscriptions) + " subscriptions" + (c.reconnects ? " · " + c.reconnects + " reconnects" : ""));
+      line.title = c.name + (c.last_error ? ": " + c.last_error : "");
+      conns.appendChild(line);
+    }
+    if (g.streams.length > SHOWN) conns.appendChild(el("span", "stream", "+ " + (g.streams.length - SHOWN) + " more"));
+  } else {
+    const names = g.connections || [];
+    conns.textContent = names.length ? numFmt.format(names.length) + (names.length === 1 ? " connection" : " connections") : "—";
+    conns.title = names.join(", ");
+  }
+  tr.appendChild(conns);
+  tr.appendChild(el("td", "num", numFmt.format(g.mailboxes)));
+  tr.appendChild(el("td", "num", numFmt.format(g.healthy)));
+  const bad = el("td", "num");
+  bad.appendChild(el("span", g.unhealthy ? "health bad" : "health ok", numFmt.format(g.unhealthy)));
+  tr.appendChild(bad);
+
+  // Lag: how long the group has been silent, from the newest calendar change
+  // or stream message. A streaming connection hears from Exchange at least
+  // once per keep-alive interval, so a growing figure means it is stuck.
+  let heard = g.last_event ? new Date(g.last_event) : null;
+  for (const c of g.streams || []) {
+    if (c.last_message && (!heard || new Date(c.last_message) > heard)) heard = new Date(c.last_message);
+  }
+  const lag = el("td", "lag num", heard ? ago(heard, now) : "—");
+  lag.title = heard ? "Last heard from Exchange: " + heard.toLocaleString() : "Nothing heard from Exchange yet";
+  tr.appendChild(lag);
+  const tp = el("td", "throughput num", g.changed_last_5m !== undefined ? numFmt.format(g.changed_last_5m) + " / 5 min" : "—");
+  tp.title = "Mailboxes with a calendar change in the last five minutes";
+  tr.appendChild(tp);
+  tr.appendChild(el("td", "why", Object.entries(g.states || {}).map(([k, v]) => k + " " + numFmt.format(v)).join(", ")));
+  return tr;
+}
