@@ -1,6 +1,6 @@
 // Package api is calsync's HTTP interface: the versioned JSON REST API under
 // /api/v1, the Server-Sent Events stream of presence and sync-health changes
-// (Hub), health and readiness probes, the Prometheus endpoint and the
+// (served from the events log), health and readiness probes, the Prometheus endpoint and the
 // embedded dashboard.
 //
 // The package consumes the rest of calsync through small interfaces
@@ -170,8 +170,12 @@ type Options struct {
 	// DeadLetters serves /api/v1/webhooks/dead-letters; nil (no webhooks
 	// configured) answers 501 there.
 	DeadLetters DeadLetterAdmin
-	// Events is the SSE hub served at /api/v1/events; nil disables the stream.
-	Events *Hub
+	// Events is the event log served at /api/v1/events; nil disables the
+	// stream.
+	Events EventStream
+	// EventHeartbeat is the interval of comment lines on the event stream
+	// that keep proxies from closing idle streams (default 15s).
+	EventHeartbeat time.Duration
 	// Dashboard serves everything outside /api/, /healthz, /readyz and
 	// /metrics (the web package's handler); nil answers 404 there.
 	Dashboard http.Handler
@@ -219,6 +223,9 @@ func New(opts Options) (http.Handler, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.EventHeartbeat <= 0 {
+		opts.EventHeartbeat = 15 * time.Second
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}

@@ -18,6 +18,7 @@ import (
 	"github.com/calsync/calsync/api/apiclient"
 	"github.com/calsync/calsync/api/apitest"
 	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/events"
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
@@ -34,7 +35,7 @@ type env struct {
 	agenda   *apitest.Agenda
 	dryRun   *apitest.DryRun
 	hooks    *apitest.Webhooks
-	hub      *api.Hub
+	log      *events.Log
 	clock    *clock.Fake
 	reg      *prometheus.Registry
 	token    string
@@ -80,15 +81,15 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		{User: "alice@example.com", Availability: presence.Available, Since: t0.Add(time.Hour), Until: t0.Add(3 * time.Hour)},
 		{User: "alice@example.com", Availability: presence.OutOfOffice, Since: t0.Add(3 * time.Hour), Until: t0.Add(4 * time.Hour)},
 	}}
-	hub, err := api.NewHub(api.HubOptions{Clock: e.clock, Registerer: e.reg, Webhooks: e.hooks, History: cfg.history})
+	log, err := events.NewLog(events.Options{Clock: e.clock, Registerer: e.reg, Sinks: []events.Sink{e.hooks}, History: cfg.history})
 	if err != nil {
-		t.Fatalf("NewHub: %v", err)
+		t.Fatalf("NewLog: %v", err)
 	}
-	e.hub = hub
-	overrides := &apitest.Overrides{P: e.presence, Hub: hub, Now: e.clock.Now}
+	e.log = log
+	overrides := &apitest.Overrides{P: e.presence, Events: log, Now: e.clock.Now}
 	h, err := api.New(api.Options{
 		Presence: e.presence, Sync: e.sync, Groups: e.sync, Agenda: e.agenda, Overrides: overrides, DryRun: e.dryRun, SyncNow: e.sync,
-		Events: hub, Tokens: cfg.tokens, ReadTokens: cfg.readTokens, RevealPrivate: cfg.reveal, Ready: cfg.ready,
+		Events: log, Tokens: cfg.tokens, ReadTokens: cfg.readTokens, RevealPrivate: cfg.reveal, Ready: cfg.ready,
 		Registerer: e.reg, Gatherer: e.reg, Clock: e.clock,
 		Dashboard: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "dashboard") }),
 	})
@@ -97,7 +98,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	}
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(func() {
-		hub.Close()
+		log.Close()
 		e.srv.Close()
 	})
 	e.client, err = apiclient.New(e.srv.URL, e.token, e.srv.Client())
@@ -442,8 +443,8 @@ func TestUserListPagingSearchFilter(t *testing.T) {
 	if s := page1.Users[0].Sync; s == nil || !s.Healthy || s.State != "subscribed" {
 		t.Errorf("alice's sync summary = %+v, want healthy subscribed", s)
 	}
-	if page1.EventID != e.hub.LastID() {
-		t.Errorf("event_id = %d, want the hub's last id %d", page1.EventID, e.hub.LastID())
+	if page1.EventID != e.log.LastID() {
+		t.Errorf("event_id = %d, want the event log's last id %d", page1.EventID, e.log.LastID())
 	}
 }
 

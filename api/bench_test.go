@@ -14,6 +14,7 @@ import (
 
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apitest"
+	"github.com/calsync/calsync/events"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
 )
@@ -56,12 +57,12 @@ func BenchmarkListUsers(b *testing.B) {
 // events and waits until every client has read them all.
 func BenchmarkEventStreamDelivery(b *testing.B) {
 	const clients, round = 10, 100
-	hub, err := api.NewHub(api.HubOptions{ClientBuffer: 4 * round})
+	log, err := events.NewLog(events.Options{ClientBuffer: 4 * round})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer hub.Close()
-	h, _ := api.New(api.Options{Presence: apitest.NewPresence(), Events: hub})
+	defer log.Close()
+	h, _ := api.New(api.Options{Presence: apitest.NewPresence(), Events: log})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -82,20 +83,20 @@ func BenchmarkEventStreamDelivery(b *testing.B) {
 			}
 		}()
 	}
-	for hub.Clients() < clients {
+	for log.Subscribers() < clients {
 		time.Sleep(time.Millisecond)
 	}
 	change := presence.Change{User: "alice@example.com", Current: presence.Presence{User: "alice@example.com", Availability: presence.Busy, StatusText: "In a meeting until 15:00"}, At: t0}
 	b.ReportAllocs()
 	var sent int64
 	for b.Loop() {
-		if err := hub.PublishPresence(ctx, change); err != nil {
+		if err := (api.PresencePublisher{Events: log}).Publish(ctx, change); err != nil {
 			b.Fatal(err)
 		}
 		sent++
 		if sent%round == 0 {
 			for received.Load() < sent*clients {
-				if hub.Clients() < clients {
+				if log.Subscribers() < clients {
 					b.Fatalf("a client was dropped")
 				}
 				runtime.Gosched()

@@ -14,7 +14,7 @@ import (
 
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apitest"
-	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/events"
 )
 
 // shortLimits make the server's deadlines observable within a test.
@@ -30,9 +30,9 @@ func serveLimited(t *testing.T, h http.Handler, limits api.Limits) string {
 	return ln.Addr().String()
 }
 
-func limitedAPI(t *testing.T, hub *api.Hub) http.Handler {
+func limitedAPI(t *testing.T, stream api.EventStream, heartbeat time.Duration) http.Handler {
 	t.Helper()
-	h, err := api.New(api.Options{Presence: apitest.NewPresence(), Events: hub})
+	h, err := api.New(api.Options{Presence: apitest.NewPresence(), Events: stream, EventHeartbeat: heartbeat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func closedByServer(t *testing.T, conn net.Conn) {
 }
 
 func TestServerCutsOffATricklingBody(t *testing.T) {
-	addr := serveLimited(t, limitedAPI(t, nil), shortLimits)
+	addr := serveLimited(t, limitedAPI(t, nil, 0), shortLimits)
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestServerCutsOffATricklingBody(t *testing.T) {
 }
 
 func TestServerClosesIdleKeepAlives(t *testing.T) {
-	addr := serveLimited(t, limitedAPI(t, nil), shortLimits)
+	addr := serveLimited(t, limitedAPI(t, nil, 0), shortLimits)
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func TestServerClosesIdleKeepAlives(t *testing.T) {
 }
 
 func TestServerRefusesHugeHeaders(t *testing.T) {
-	addr := serveLimited(t, limitedAPI(t, nil), api.Limits{})
+	addr := serveLimited(t, limitedAPI(t, nil, 0), api.Limits{})
 	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/healthz", nil)
 	req.Header.Set("X-Padding", strings.Repeat("a", 900<<10))
 	resp, err := http.DefaultClient.Do(req)
@@ -100,12 +100,12 @@ func TestServerRefusesHugeHeaders(t *testing.T) {
 // An event stream outlives the server's read and write timeouts: the
 // stream route lifts them.
 func TestServerKeepsEventStreamsPastTheTimeouts(t *testing.T) {
-	hub, err := api.NewHub(api.HubOptions{Clock: clock.Real{}, Heartbeat: 20 * time.Millisecond})
+	log, err := events.NewLog(events.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer hub.Close()
-	addr := serveLimited(t, limitedAPI(t, hub), shortLimits)
+	defer log.Close()
+	addr := serveLimited(t, limitedAPI(t, log, 20*time.Millisecond), shortLimits)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/v1/events", nil)

@@ -175,7 +175,7 @@ func TestServeShutsDownStreamsWithContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h, _ := api.New(api.Options{Presence: e.presence, Events: e.hub})
+	h, _ := api.New(api.Options{Presence: e.presence, Events: e.log})
 	done := make(chan error, 1)
 	go func() { done <- api.Serve(ctx, ln, h, "", "") }()
 	resp, err := http.Get("http://" + ln.Addr().String() + "/api/v1/events")

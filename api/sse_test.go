@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apiclient"
+	"github.com/calsync/calsync/events"
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
@@ -44,7 +46,7 @@ func nextEvent(t *testing.T, s *apiclient.EventStream) apiclient.Event {
 func openEvents(t *testing.T, e *env, lastID string, users ...string) *apiclient.EventStream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	before := e.hub.Clients()
+	before := e.log.Subscribers()
 	s, err := e.client.Events(ctx, lastID, users...)
 	if err != nil {
 		cancel()
@@ -53,19 +55,19 @@ func openEvents(t *testing.T, e *env, lastID string, users ...string) *apiclient
 	t.Cleanup(func() {
 		cancel()
 		s.Close()
-		testenv.WaitFor(t, "the client to leave", func() bool { return e.hub.Clients() <= before })
+		testenv.WaitFor(t, "the client to leave", func() bool { return e.log.Subscribers() <= before })
 	})
-	testenv.WaitFor(t, "the client to subscribe", func() bool { return e.hub.Clients() > before })
+	testenv.WaitFor(t, "the client to subscribe", func() bool { return e.log.Subscribers() > before })
 	return s
 }
 
 func publishPresence(t *testing.T, e *env, user string, a presence.Availability) uint64 {
 	t.Helper()
 	c := e.presence.Set(presence.Presence{User: user, Availability: a, ComputedAt: e.clock.Now(), Why: presence.Reason{Source: "calendar"}}, e.clock.Now())
-	if err := e.hub.PublishPresence(context.Background(), c); err != nil {
+	if err := (api.PresencePublisher{Events: e.log}).Publish(context.Background(), c); err != nil {
 		t.Fatalf("PublishPresence: %v", err)
 	}
-	return e.hub.LastID()
+	return e.log.LastID()
 }
 
 func TestEventStreamDeliversPresenceChanges(t *testing.T) {
@@ -84,8 +86,12 @@ func TestEventStreamDeliversPresenceChanges(t *testing.T) {
 		t.Errorf("payload = %+v, want bob available -> busy", payload)
 	}
 
-	if err := e.hub.PublishSyncHealth(context.Background(), store.MailboxStatus{SMTP: "carol@example.com", State: "denied", ConsecutiveFailures: 1}); err != nil {
-		t.Fatalf("PublishSyncHealth: %v", err)
+	health, err := api.SyncHealthEvent(store.MailboxStatus{SMTP: "carol@example.com", State: "denied", ConsecutiveFailures: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.log.Publish(context.Background(), []events.Event{health}); err != nil {
+		t.Fatalf("publishing sync.health: %v", err)
 	}
 	ev = nextEvent(t, s)
 	id2, _ := strconv.ParseUint(ev.ID, 10, 64)
@@ -115,7 +121,7 @@ func TestEventStreamResumesWithLastEventID(t *testing.T) {
 	publishPresence(t, e, "alice@example.com", presence.Available)
 	seen := nextEvent(t, s)
 	s.Close()
-	testenv.WaitFor(t, "the client to leave", func() bool { return e.hub.Clients() == 0 })
+	testenv.WaitFor(t, "the client to leave", func() bool { return e.log.Subscribers() == 0 })
 
 	// Missed while disconnected:
 	missed := []uint64{
@@ -179,22 +185,22 @@ func TestEventStreamResetWhenResumePointIsGone(t *testing.T) {
 		lastID string
 	}{
 		{"evicted from the ring", strconv.FormatUint(first, 10)},
-		{"from the future (another process)", strconv.FormatUint(e.hub.LastID()+100, 10)},
+		{"from the future (another process)", strconv.FormatUint(e.log.LastID()+100, 10)},
 		{"from an older process", "17"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := openEvents(t, e, tt.lastID)
 			ev := nextEvent(t, s)
-			if ev.Type != api.EventStreamReset || ev.ID != strconv.FormatUint(e.hub.LastID(), 10) {
-				t.Errorf("event = %+v, want stream.reset carrying the current id %d", ev, e.hub.LastID())
+			if ev.Type != api.EventStreamReset || ev.ID != strconv.FormatUint(e.log.LastID(), 10) {
+				t.Errorf("event = %+v, want stream.reset carrying the current id %d", ev, e.log.LastID())
 			}
 		})
 	}
 	t.Run("still buffered", func(t *testing.T) {
-		s := openEvents(t, e, strconv.FormatUint(e.hub.LastID()-2, 10))
-		if ev := nextEvent(t, s); ev.Type != api.EventPresenceChanged || ev.ID != strconv.FormatUint(e.hub.LastID()-1, 10) {
-			t.Errorf("event = %+v, want the buffered presence.changed %d", ev, e.hub.LastID()-1)
+		s := openEvents(t, e, strconv.FormatUint(e.log.LastID()-2, 10))
+		if ev := nextEvent(t, s); ev.Type != api.EventPresenceChanged || ev.ID != strconv.FormatUint(e.log.LastID()-1, 10) {
+			t.Errorf("event = %+v, want the buffered presence.changed %d", ev, e.log.LastID()-1)
 		}
 	})
 	t.Run("malformed id", func(t *testing.T) {
@@ -240,8 +246,8 @@ func TestWebhookFailureStillPublishes(t *testing.T) {
 	e.hooks.Err = store.ErrClosed
 	s := openEvents(t, e, "")
 	c := e.presence.Set(presence.Presence{User: "bob@example.com", Availability: presence.Busy}, t0)
-	err := e.hub.PublishPresence(context.Background(), c)
-	if err == nil || !strings.Contains(err.Error(), "webhook") {
+	err := api.PresencePublisher{Events: e.log}.Publish(context.Background(), c)
+	if !errors.Is(err, store.ErrClosed) {
 		t.Errorf("PublishPresence error = %v, want the webhook failure", err)
 	}
 	if ev := nextEvent(t, s); ev.Type != api.EventPresenceChanged {
@@ -249,37 +255,30 @@ func TestWebhookFailureStillPublishes(t *testing.T) {
 	}
 }
 
-func TestHubCloseEndsStreams(t *testing.T) {
+func TestCloseEndsStreams(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	s := openEvents(t, e, "")
-	e.hub.Close()
+	e.log.Close()
 	if _, err := s.Next(); err == nil {
 		t.Errorf("Next after Close = nil error, want the stream to end")
 	}
-	if _, err := e.hub.Publish(api.EventPresenceChanged, map[string]string{}); err == nil {
-		t.Errorf("Publish after Close = nil error")
-	}
-}
-
-func TestPublishRejectsBadEventTypes(t *testing.T) {
-	e := newEnv(t, envConfig{})
-	for _, typ := range []string{"", "two words", "evil\ndata: injected", "a:b"} {
-		if _, err := e.hub.Publish(typ, 1); err == nil {
-			t.Errorf("Publish(%q) = nil error", typ)
-		}
-	}
-	if _, err := e.hub.Publish("x", func() {}); err == nil {
-		t.Errorf("Publish of an unencodable payload = nil error")
+	resp, _ := e.do(t, http.MethodGet, "/api/v1/events", "")
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("a new stream after Close = %d, want 503", resp.StatusCode)
 	}
 }
 
 func TestEventStreamUserFilter(t *testing.T) {
 	e := newEnv(t, envConfig{})
-	start := strconv.FormatUint(e.hub.LastID(), 10)
+	start := strconv.FormatUint(e.log.LastID(), 10)
 	s := openEvents(t, e, "", "Bob@Example.com", "carol@example.com")
 	publishPresence(t, e, "alice@example.com", presence.Busy)
 	bob := publishPresence(t, e, "bob@example.com", presence.Busy)
-	if _, err := e.hub.Publish("note", map[string]string{"for": "everyone"}); err != nil {
+	note, err := events.NewEvent("note", "", map[string]string{"for": "everyone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.log.Publish(context.Background(), []events.Event{note}); err != nil {
 		t.Fatal(err)
 	}
 	if ev := nextEvent(t, s); ev.ID != strconv.FormatUint(bob, 10) {

@@ -3,6 +3,7 @@ package api_test
 import (
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/events"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/webhook"
@@ -16,7 +17,8 @@ var (
 	_ api.DryRunner       = (*presence.Scheduler)(nil)
 	_ api.SyncSource      = (*engine.Engine)(nil)
 	_ api.SyncTrigger     = (*engine.Engine)(nil)
-	_ api.WebhookSink     = (*webhook.Dispatcher)(nil)
+	_ api.EventStream     = (*events.Log)(nil)
+	_ events.Sink         = (*webhook.Dispatcher)(nil)
 	_ api.DeadLetterAdmin = (*webhook.Dispatcher)(nil)
 	_ api.AgendaSource    = store.Store(nil)
 )

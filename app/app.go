@@ -1,5 +1,5 @@
 // Package app wires one calsync instance: store, EWS client, sync engine,
-// presence scheduler, webhook dispatcher, SSE hub, REST API and dashboard.
+// presence scheduler, event log, webhook dispatcher, REST API and dashboard.
 // cmd/calsync (through internal/cli) creates it for `run` and `demo`; tests
 // embed it. It never touches signals or calls os.Exit.
 package app
@@ -24,6 +24,7 @@ import (
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/directory"
 	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/events"
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
@@ -65,7 +66,8 @@ type App struct {
 	engine     *engine.Engine
 	scheduler  *presence.Scheduler
 	known      userSet
-	hub        *api.Hub
+	events     *events.Log
+	health     *healthEvents
 	dispatcher *webhook.Dispatcher
 	users      UsersFunc
 	listener   net.Listener
@@ -126,25 +128,9 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		}
 	}
 
-	engOpts := engineOptions(cfg)
-	engOpts.Store = a.store
-	engOpts.Exchange = exchange
-	engOpts.Clock = a.clock
-	engOpts.Logger = a.log.With("component", "engine")
-	engOpts.Registerer = a.registry
-	engOpts.Sink = engine.SinkFuncs{Calendar: func(smtp string) {
-		if a.scheduler != nil {
-			a.scheduler.CalendarChanged(smtp)
-		}
-	}}
-	if opts.EngineTuning != nil {
-		opts.EngineTuning(&engOpts)
-	}
-	a.engine, err = engine.New(engOpts)
-	if err != nil {
-		return nil, fmt.Errorf("app: %w", err)
-	}
-
+	// The event path, built from its end: the webhook outbox is the event
+	// log's durable sink; the log feeds the API's stream; the presence
+	// scheduler and the engine's health reports publish on the log.
 	if len(cfg.Webhooks) > 0 {
 		a.dispatcher, err = webhook.New(webhook.Options{
 			Outbox:     a.store,
@@ -157,36 +143,52 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 			return nil, fmt.Errorf("app: %w", err)
 		}
 	}
-	hubOpts := api.HubOptions{Clock: a.clock, Logger: a.log.With("component", "events"), Registerer: a.registry}
+	logOpts := events.Options{Clock: a.clock, Logger: a.log.With("component", "events"), Registerer: a.registry}
 	if a.dispatcher != nil {
-		hubOpts.Webhooks = a.dispatcher
+		logOpts.Sinks = []events.Sink{a.dispatcher}
 	}
-	a.hub, err = api.NewHub(hubOpts)
+	a.events, err = events.NewLog(logOpts)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	a.onClose(a.hub.Close)
+	a.onClose(a.events.Close)
+	a.health = newHealthEvents(a.events, a.clock, a.log.With("component", "events"))
+
+	sink := &engineSink{health: a.health, users: &a.known}
+	engOpts := engineOptions(cfg)
+	engOpts.Store = a.store
+	engOpts.Exchange = exchange
+	engOpts.Clock = a.clock
+	engOpts.Logger = a.log.With("component", "engine")
+	engOpts.Registerer = a.registry
+	engOpts.Sink = sink
+	if opts.EngineTuning != nil {
+		opts.EngineTuning(&engOpts)
+	}
+	a.engine, err = engine.New(engOpts)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 
 	a.scheduler, err = presence.NewScheduler(presence.SchedulerOptions{
 		Clock:      a.clock,
 		Logger:     a.log.With("component", "presence"),
 		Rules:      cfg.Presence.Compiled,
-		Source:     presenceSource(a.store, func() *engine.Engine { return a.engine }, &a.known),
+		Source:     presenceSource(a.store, a.engine, &a.known),
 		Store:      a.store,
 		Registerer: a.registry,
-		PublishBatch: func(cs []presence.Change) error {
-			// PublishBatch runs on the scheduler goroutine with every change
-			// due at one instant; the hub enqueues their webhooks durably in
-			// one transaction before returning (the scheduler saves the
-			// presences after that). If that write fails the scheduler
-			// publishes the changes again later (the event stream may then
-			// see them twice), so no webhook is lost.
-			return a.hub.PublishPresenceBatch(context.Background(), cs)
-		},
+		// PublishBatch runs on the scheduler goroutine with every change
+		// due at one instant; the event log writes their webhooks durably
+		// in one transaction before returning (the scheduler saves the
+		// presences after that). If that write fails the scheduler
+		// publishes the changes again later (the event stream may then see
+		// them twice), so no webhook is lost.
+		PublishBatch: api.PresencePublisher{Events: a.events}.PublishBatch,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	sink.presence = a.scheduler
 
 	var deadLetters api.DeadLetterAdmin // nil without webhooks: the routes answer 501
 	if a.dispatcher != nil {
@@ -201,7 +203,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		Overrides:  a.scheduler,
 		DryRun:     a.scheduler,
 		SyncNow:    a.engine,
-		Events:     a.hub,
+		Events:     a.events,
 		Dashboard:  web.Handler(),
 		Tokens:     tokens,
 		ReadTokens: readTokens,
@@ -333,14 +335,14 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	if a.dispatcher != nil {
 		start("webhooks", a.dispatcher.Run)
 	}
-	start("health events", a.publishSyncHealth)
+	start("health events", a.health.run)
 	start("initial sync progress", a.reportInitialSync)
 	start("users refresh", func(ctx context.Context) error { return a.usersLoop(ctx, reload, usersStale) })
 	start("http", func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()
 			// End the event streams first: Shutdown waits for handlers.
-			a.hub.Close()
+			a.events.Close()
 			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer scancel()
 			_ = a.server.Shutdown(sctx)
@@ -464,42 +466,5 @@ func (a *App) reportInitialSync(ctx context.Context) error {
 				"percent", 100*live/max(total, 1))
 		}
 		t.Reset(time.Second)
-	}
-}
-
-// publishSyncHealth publishes a sync.health event whenever a mailbox's
-// state or last error changes, and re-plans that user's presence.
-func (a *App) publishSyncHealth(ctx context.Context) error {
-	type key struct {
-		state string
-		code  string
-	}
-	last := map[string]key{}
-	t := a.clock.NewTimer(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C():
-		}
-		for _, st := range a.engine.Statuses() {
-			k := key{state: st.State}
-			if st.LastError != nil {
-				k.code = st.LastError.Code
-			}
-			if prev, ok := last[st.SMTP]; !ok || prev != k {
-				last[st.SMTP] = k
-				// Trust depends on the sync state: re-plan the user so that
-				// presence turns unknown (or back) without new calendar data.
-				a.scheduler.CalendarChanged(st.SMTP)
-				if ok || k.state != engine.StateLive {
-					if err := a.hub.PublishSyncHealth(ctx, st); err != nil {
-						a.log.Warn("publishing sync health failed", "user", st.SMTP, "err", err)
-					}
-				}
-			}
-		}
-		t.Reset(2 * time.Second)
 	}
 }

@@ -36,6 +36,14 @@ func (s *userSet) set(users []string) (removed []string) {
 	return removed
 }
 
+// has reports whether smtp (lower case, as the engine reports it) is in
+// the set.
+func (s *userSet) has(smtp string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.users[smtp]
+}
+
 func (s *userSet) list(context.Context) ([]string, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -50,15 +58,13 @@ func (s *userSet) list(context.Context) ([]string, error) {
 // presenceSource reads presence input from the store; trust comes from the
 // engine's live status when it knows the mailbox (fresher than the
 // persisted one).
-func presenceSource(st store.Store, e func() *engine.Engine, users *userSet) *presence.StoreSource {
+func presenceSource(st store.Store, e *engine.Engine, users *userSet) *presence.StoreSource {
 	return &presence.StoreSource{
 		Store:     st,
 		ListUsers: users.list,
 		Trusted: func(rec store.MailboxRecord) bool {
-			if eng := e(); eng != nil {
-				if live, err := eng.Status(rec.Status.SMTP); err == nil {
-					rec.Status = live
-				}
+			if live, err := e.Status(rec.Status.SMTP); err == nil {
+				rec.Status = live
 			}
 			return presence.DefaultTrusted(rec)
 		},

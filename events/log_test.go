@@ -290,3 +290,36 @@ func gathered(t *testing.T, reg *prometheus.Registry, name, label string) float6
 	t.Fatalf("metric %s{%s} not gathered", name, label)
 	return 0
 }
+
+// BenchmarkPublishFanout measures publishing one event to 100 in-process
+// subscribers that drain their queues (the log's own cost, without HTTP).
+func BenchmarkPublishFanout(b *testing.B) {
+	l, err := NewLog(Options{ClientBuffer: 1 << 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	for range 100 {
+		s, _ := l.Subscribe(From{})
+		go func() {
+			for {
+				select {
+				case <-s.Events():
+				case <-s.Done():
+					return
+				}
+			}
+		}()
+	}
+	ev, _ := NewEvent(PresenceChanged, "alice@example.com", map[string]string{"user": "alice@example.com", "availability": "busy"})
+	batch := []Event{ev}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := l.Publish(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if n := l.Subscribers(); n != 100 {
+		b.Logf("%d subscribers were dropped", 100-n)
+	}
+}

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/api"
+	"github.com/calsync/calsync/api/apitest"
 	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/events"
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
@@ -75,9 +77,9 @@ func (c *countingStore) SavePresences(ctx context.Context, docs map[string][]byt
 // presence saved. The store is a real bolt file with fsync, the webhook
 // dispatcher and the SSE hub are the real ones. One op = one burst of
 // 10,000 changes. "batch" is the application's wiring (PublishBatch →
-// Hub.PublishPresenceBatch: one outbox transaction, then one SavePresences);
-// "per-change" publishes through Publish → Hub.PublishPresence (one outbox
-// transaction per change; the saves are still one transaction).
+// api.PresencePublisher → events.Log.Publish: one outbox transaction, then
+// one SavePresences); "per-change" publishes each change on its own (one
+// outbox transaction per change; the saves are still one transaction).
 func BenchmarkTopOfHourBurst(b *testing.B) {
 	b.Run("batch", func(b *testing.B) { benchBurst(b, true) })
 	b.Run("per-change", func(b *testing.B) { benchBurst(b, false) })
@@ -99,14 +101,18 @@ func benchBurst(b *testing.B, batch bool) {
 	}
 	start := time.Date(2025, 11, 24, 8, 0, 0, 0, time.UTC)
 	c := clock.NewFake(start)
-	hub, err := api.NewHub(api.HubOptions{Webhooks: dispatcher, Clock: c, History: 2 * users, ClientBuffer: 2 * users})
+	hub, err := events.NewLog(events.Options{Sinks: []events.Sink{dispatcher}, Clock: c, History: 2 * users, ClientBuffer: 2 * users})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer hub.Close()
-	srv := httptest.NewServer(hub)
+	handler, err := api.New(api.Options{Presence: apitest.NewPresence(), Events: hub})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
 	defer srv.Close()
-	resp, err := http.Get(srv.URL)
+	resp, err := http.Get(srv.URL + "/api/v1/events")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -129,7 +135,7 @@ func benchBurst(b *testing.B, batch bool) {
 			time.Sleep(200 * time.Microsecond) // polling, benchmark only
 		}
 	}
-	for hub.Clients() == 0 {
+	for hub.Subscribers() == 0 {
 		time.Sleep(time.Millisecond) // polling, benchmark only
 	}
 	src := &burstSource{}
@@ -146,7 +152,7 @@ func benchBurst(b *testing.B, batch bool) {
 	if batch {
 		opts.PublishBatch = func(cs []presence.Change) error {
 			start := time.Now()
-			if err := hub.PublishPresenceBatch(ctx, cs); err != nil {
+			if err := (api.PresencePublisher{Events: hub}).Publish(ctx, cs...); err != nil {
 				b.Error(err)
 			}
 			publishTime.Add(int64(time.Since(start)))
@@ -156,7 +162,7 @@ func benchBurst(b *testing.B, batch bool) {
 	} else {
 		opts.Publish = func(ch presence.Change) {
 			start := time.Now()
-			if err := hub.PublishPresence(ctx, ch); err != nil {
+			if err := (api.PresencePublisher{Events: hub}).Publish(ctx, ch); err != nil {
 				b.Error(err)
 			}
 			publishTime.Add(int64(time.Since(start)))

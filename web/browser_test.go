@@ -13,6 +13,7 @@ import (
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apitest"
 	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/events"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/web"
@@ -26,7 +27,7 @@ type dashboardServer struct {
 	srv      *httptest.Server
 	presence *apitest.Presence
 	agenda   *apitest.Agenda
-	hub      *api.Hub
+	hub      *events.Log
 	reg      *prometheus.Registry
 }
 
@@ -51,12 +52,12 @@ func newDashboardServer(t *testing.T) *dashboardServer {
 		calendar.Occurrence{ItemID: "a2", Subject: "Doctor", Location: "Clinic", Start: day.Add(14 * time.Hour), End: day.Add(15 * time.Hour), FreeBusy: calendar.OutOfOffice, Sensitivity: calendar.Private},
 	)
 	d.reg = prometheus.NewRegistry()
-	hub, err := api.NewHub(api.HubOptions{Registerer: d.reg})
+	hub, err := events.NewLog(events.Options{Registerer: d.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.hub = hub
-	overrides := &apitest.Overrides{P: d.presence, Hub: hub, Now: time.Now}
+	overrides := &apitest.Overrides{P: d.presence, Events: hub, Now: time.Now}
 	dryRun := &apitest.DryRun{Timeline: []presence.Presence{
 		{User: "alice@example.com", Availability: presence.Available, Since: day, Until: day.Add(9 * time.Hour)},
 		{User: "alice@example.com", Availability: presence.Busy, Since: day.Add(9 * time.Hour), Until: day.Add(9*time.Hour + 30*time.Minute), StatusText: "In a meeting"},
@@ -116,7 +117,7 @@ func TestDashboardShowsPresenceChangesLive(t *testing.T) {
 	page.waitJS("alice's sync health", `document.querySelector('tr[data-user="alice@example.com"] .sync').textContent`, "✕ backoff (ErrorServerBusy)")
 	page.waitJS("the live stream", `document.getElementById('live').textContent`, "live")
 	deadline := time.Now().Add(30 * time.Second)
-	for d.hub.Clients() == 0 {
+	for d.hub.Subscribers() == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the dashboard did not subscribe to the event stream")
 		}
@@ -143,7 +144,7 @@ func TestDashboardShowsPresenceChangesLive(t *testing.T) {
 		t.Fatalf("evaluated presence = %+v, want busy in a meeting", evaluated)
 	}
 	change := d.presence.Set(evaluated, now)
-	if err := d.hub.PublishPresence(context.Background(), change); err != nil {
+	if err := (api.PresencePublisher{Events: d.hub}).Publish(context.Background(), change); err != nil {
 		t.Fatal(err)
 	}
 	meetingRow := "Busy|" + evaluated.StatusText
@@ -198,7 +199,7 @@ func TestDashboardSurvivesEventBurst(t *testing.T) {
 	page.waitJS("the first page", `String(document.querySelectorAll('#rows tr').length)`, "100")
 	page.waitJS("the live stream", `document.getElementById('live').textContent`, "live")
 	deadline := time.Now().Add(30 * time.Second)
-	for d.hub.Clients() == 0 {
+	for d.hub.Subscribers() == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the dashboard did not subscribe to the event stream")
 		}
@@ -209,7 +210,7 @@ func TestDashboardSurvivesEventBurst(t *testing.T) {
 		user := fmt.Sprintf("user-%05d@example.com", i)
 		c := d.presence.Set(presence.Presence{User: user, Availability: presence.Busy, StatusText: "In a meeting until 10:00",
 			Why: presence.Reason{Source: "calendar", Rule: "meeting"}, ComputedAt: now}, now)
-		if err := d.hub.PublishPresence(context.Background(), c); err != nil {
+		if err := (api.PresencePublisher{Events: d.hub}).Publish(context.Background(), c); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/events"
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
@@ -51,14 +52,14 @@ func TestDashboardLiveAfterCalendarChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub, err := api.NewHub(api.HubOptions{})
+	hub, err := events.NewLog(events.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx0)
 	sched, err := presence.NewScheduler(presence.SchedulerOptions{
 		Clock: clock.Real{}, Rules: rules, Source: storeSource{st: st, users: users}, Store: st,
-		Publish: func(c presence.Change) { _ = hub.PublishPresence(runCtx, c) },
+		PublishBatch: api.PresencePublisher{Events: hub}.PublishBatch,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +93,7 @@ func TestDashboardLiveAfterCalendarChange(t *testing.T) {
 	page := openDashboard(t, srv.URL+"/")
 	page.waitJS("alice available", `document.querySelector('tr[data-user="alice@example.com"] .avail') ? document.querySelector('tr[data-user="alice@example.com"] .avail').textContent : ''`, "Available")
 	page.waitJS("the live stream", `document.getElementById('live').textContent`, "live")
-	for hub.Clients() == 0 {
+	for hub.Subscribers() == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the dashboard did not subscribe to the event stream")
 		}

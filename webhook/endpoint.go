@@ -6,14 +6,16 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/calsync/calsync/events"
 )
 
-// Event types calsync emits.
+// Event types calsync delivers to webhooks (the event log's names).
 const (
 	// EventPresenceChanged: a user's published presence changed; Key is the user.
-	EventPresenceChanged = "presence.changed"
+	EventPresenceChanged = events.PresenceChanged
 	// EventSyncHealth: a mailbox's sync health changed; Key is the mailbox.
-	EventSyncHealth = "sync.health"
+	EventSyncHealth = events.SyncHealth
 )
 
 // DefaultTimeout bounds one delivery attempt when Endpoint.Timeout is 0.

@@ -9,6 +9,7 @@ import (
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apiclient"
 	"github.com/calsync/calsync/api/apitest"
+	"github.com/calsync/calsync/events"
 	"github.com/calsync/calsync/presence"
 )
 
@@ -19,9 +20,9 @@ func Example() {
 	source := apitest.NewPresence(presence.Presence{User: "alice@example.com", Availability: presence.Busy,
 		StatusText: "In a meeting until 10:00", Until: at.Add(time.Hour),
 		Why: presence.Reason{Source: "calendar", Rule: "meeting", Subject: "Standup"}})
-	hub, _ := api.NewHub(api.HubOptions{})
-	defer hub.Close()
-	handler, _ := api.New(api.Options{Presence: source, Events: hub, Tokens: []string{"s3cret"}})
+	log, _ := events.NewLog(events.Options{})
+	defer log.Close()
+	handler, _ := api.New(api.Options{Presence: source, Events: log, Tokens: []string{"s3cret"}})
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
 
@@ -40,11 +41,11 @@ func Example() {
 		return
 	}
 	defer stream.Close()
-	for hub.Clients() == 0 {
+	for log.Subscribers() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	change := source.Set(presence.Presence{User: "alice@example.com", Availability: presence.Available}, at.Add(time.Hour))
-	_ = hub.PublishPresence(ctx, change)
+	_ = api.PresencePublisher{Events: log}.Publish(ctx, change)
 	ev, err := stream.Next()
 	if err != nil {
 		fmt.Println(err)

@@ -5,7 +5,6 @@ package apitest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/events"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
 )
@@ -178,10 +178,11 @@ func (f *Agenda) Occurrences(ctx context.Context, user string, start, end time.T
 }
 
 // Overrides is an api.OverrideSetter that writes into a Presence source and
-// publishes the change on a hub, like the real scheduler would.
+// publishes the change on an event log, like the real scheduler would.
 type Overrides struct {
-	P   *Presence
-	Hub *api.Hub
+	P *Presence
+	// Events, when set, receives the presence.changed events.
+	Events events.Sink
 	// Now stamps the changes.
 	Now func() time.Time
 
@@ -227,8 +228,8 @@ func (f *Overrides) ClearOverride(ctx context.Context, user string) (presence.Pr
 }
 
 func (f *Overrides) publish(ctx context.Context, c presence.Change) {
-	if f.Hub != nil {
-		_ = f.Hub.PublishPresence(ctx, c)
+	if f.Events != nil {
+		_ = api.PresencePublisher{Events: f.Events}.Publish(ctx, c)
 	}
 }
 
@@ -269,33 +270,26 @@ type WebhookEvent struct {
 	Payload []byte
 }
 
-// Webhooks is an api.WebhookSink that records what it receives.
+// Webhooks is an events.Sink that records what it receives, like the
+// webhook outbox would.
 type Webhooks struct {
 	mu     sync.Mutex
 	events []WebhookEvent
-	// Err, when set, is returned by Enqueue.
+	// Err, when set, is returned by Publish (nothing is recorded).
 	Err error
 }
 
-// Enqueue implements api.WebhookSink; payload must be JSON bytes
-// (json.RawMessage or []byte), as the hub passes it.
-func (f *Webhooks) Enqueue(ctx context.Context, eventType, key string, payload any) ([]string, error) {
+// Publish implements events.Sink.
+func (f *Webhooks) Publish(ctx context.Context, evs []events.Event) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.Err != nil {
-		return nil, f.Err
+		return f.Err
 	}
-	var data []byte
-	switch p := payload.(type) {
-	case json.RawMessage:
-		data = slices.Clone(p)
-	case []byte:
-		data = slices.Clone(p)
-	default:
-		return nil, fmt.Errorf("apitest: webhook payload is %T, want JSON bytes", payload)
+	for _, ev := range evs {
+		f.events = append(f.events, WebhookEvent{Type: ev.Type, Key: ev.Key, Payload: slices.Clone(ev.Data)})
 	}
-	f.events = append(f.events, WebhookEvent{Type: eventType, Key: key, Payload: data})
-	return []string{fmt.Sprintf("hook-%d", len(f.events))}, nil
+	return nil
 }
 
 // Events returns what was enqueued.
