@@ -14,6 +14,7 @@ import (
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apitest"
 	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/events"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/web"
@@ -65,14 +66,14 @@ func newLayoutServer(t *testing.T, loc *time.Location) *layoutServer {
 			Start: day.Add(10*time.Hour + 30*time.Minute), End: day.Add(12*time.Hour + 45*time.Minute), FreeBusy: calendar.Busy, Sensitivity: calendar.Normal},
 		calendar.Occurrence{ItemID: "a3", Subject: "Review", Start: day.Add(22 * time.Hour), End: day.Add(23*time.Hour + 30*time.Minute), FreeBusy: calendar.Tentative, Sensitivity: calendar.Normal},
 	)
-	hub, err := api.NewHub(api.HubOptions{})
+	hub, err := events.NewLog(events.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pres := apitest.NewPresence(ps...)
 	h, err := api.New(api.Options{
 		Presence: pres, Sync: apitest.NewSync(sts...), Agenda: agenda, Events: hub,
-		Overrides: &apitest.Overrides{P: pres, Hub: hub, Now: time.Now},
+		Overrides: &apitest.Overrides{P: pres, Events: hub, Now: time.Now},
 		Tokens:    []string{browserToken, readToken}, Dashboard: web.Handler(),
 	})
 	if err != nil {
