@@ -387,7 +387,7 @@ func (a *App) refreshUsers(ctx context.Context) (stale bool, err error) {
 	}
 	a.engine.SetMailboxes(users)
 	for _, u := range users {
-		a.scheduler.CalendarChanged(u)
+		a.scheduler.AddUser(u)
 	}
 	if len(removed) > 0 {
 		a.log.Info("users no longer synced", "count", len(removed), "first", removed[0])

@@ -101,6 +101,10 @@ type Scheduler struct {
 	dirty map[string]struct{}
 	// stored holds presence loaded from the store for users not planned yet.
 	stored map[string]storedPresence
+	// removed holds users taken out by RemoveUser. A calendar or status
+	// change reported for one of them afterwards (a late report of the
+	// engine's retiring worker) must not plan it again; only AddUser does.
+	removed map[string]struct{}
 	// busy is true while Run works through an iteration (see idle).
 	busy bool
 	// wakeups counts Run's loop iterations after start (benchmarks).
@@ -143,7 +147,8 @@ func NewScheduler(opts SchedulerOptions) (*Scheduler, error) {
 	}
 	s := &Scheduler{clock: opts.Clock, log: opts.Logger, source: opts.Source, publish: opts.PublishBatch, store: opts.Store,
 		look: opts.Lookback, horizon: opts.Horizon, retry: opts.RetryDelay, rules: opts.Rules,
-		busy: true, kick: make(chan struct{}, 1), users: map[string]*userState{}, dirty: map[string]struct{}{}, stored: map[string]storedPresence{}}
+		busy: true, kick: make(chan struct{}, 1), users: map[string]*userState{}, dirty: map[string]struct{}{}, stored: map[string]storedPresence{},
+		removed: map[string]struct{}{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -304,6 +309,10 @@ func (s *Scheduler) wakeUp() {
 // unknown user is added. It never blocks.
 func (s *Scheduler) CalendarChanged(user string) {
 	s.mu.Lock()
+	if _, gone := s.removed[user]; gone {
+		s.mu.Unlock()
+		return
+	}
 	st := s.ensureLocked(user)
 	st.needLoad = true
 	s.dirty[user] = struct{}{}
@@ -311,11 +320,22 @@ func (s *Scheduler) CalendarChanged(user string) {
 	s.wakeUp()
 }
 
-// RemoveUser stops planning a user. Its stored presence is kept.
+// AddUser plans a user: a new one, or one taken out by RemoveUser before.
+func (s *Scheduler) AddUser(user string) {
+	s.mu.Lock()
+	delete(s.removed, user)
+	s.mu.Unlock()
+	s.CalendarChanged(user)
+}
+
+// RemoveUser stops planning a user, until AddUser plans it again; calendar
+// changes reported for it in between are ignored. Its stored presence is
+// kept.
 func (s *Scheduler) RemoveUser(user string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.removeLocked(user)
+	s.removed[user] = struct{}{}
 }
 
 func (s *Scheduler) removeLocked(user string) {

@@ -323,6 +323,30 @@ func TestSchedulerReplansOnCalendarChange(t *testing.T) {
 	}
 }
 
+// TestRemovedUserStaysRemoved: a change reported for a user after
+// RemoveUser (the engine's retiring worker reporting late, while the source
+// still holds its data) does not plan the user again; AddUser does.
+func TestRemovedUserStaysRemoved(t *testing.T) {
+	c := clock.NewFake(at("2025-11-24 08:00"))
+	src := newFakeSource()
+	src.set("alice@example.com", nil, calendar.OOFSettings{}, true)
+	h := startScheduler(t, c, src, &mapPresenceStore{}, mustCompile(t, RuleSet{}))
+	if _, ok := h.s.Current("alice@example.com"); !ok {
+		t.Fatal("alice is not planned at start")
+	}
+	h.s.RemoveUser("alice@example.com")
+	h.s.CalendarChanged("alice@example.com")
+	h.waitIdle()
+	if p, ok := h.s.Current("alice@example.com"); ok {
+		t.Fatalf("a late change planned the removed alice again: %+v", p)
+	}
+	h.s.AddUser("alice@example.com")
+	h.waitIdle()
+	if p, ok := h.s.Current("alice@example.com"); !ok || p.Availability != Available {
+		t.Fatalf("alice after AddUser = %+v %v, want available", p, ok)
+	}
+}
+
 func TestSchedulerRestartEmitsOnlyRealChanges(t *testing.T) {
 	c := clock.NewFake(at("2025-11-24 09:30"))
 	src := newFakeSource()
