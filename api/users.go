@@ -376,7 +376,7 @@ func (s *server) handleDryRun(w http.ResponseWriter, r *http.Request) {
 	if len(req.Rules) > 0 && string(req.Rules) != "null" {
 		compiled, err := compileProposedRules(req.Rules)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+			writeFieldError(w, &fieldError{"rules", codeBadRequest, err.Error()})
 			return
 		}
 		rules, proposed = "proposed", compiled
@@ -400,26 +400,22 @@ func (s *server) handleDryRun(w http.ResponseWriter, r *http.Request) {
 // compileProposedRules decodes a proposed rule set, an array of rules or a
 // rule-set object with options, strictly, and compiles it.
 func compileProposedRules(raw json.RawMessage) (*presence.CompiledRules, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	var rs presence.RuleSet
-	switch raw[0] {
-	case '[':
-		if err := dec.Decode(&rs.Rules); err != nil {
-			return nil, fmt.Errorf("rules: %w", err)
-		}
-	case '{':
-		if err := dec.Decode(&rs); err != nil {
-			return nil, fmt.Errorf("rules: %w", err)
-		}
-	default:
+	if raw[0] != '[' && raw[0] != '{' {
 		return nil, errors.New("rules must be a JSON array of rules or a rule set object")
 	}
-	compiled, err := presence.CompileRuleSet(rs)
-	if err != nil {
+	compiled, err := presence.ParseRulesJSON(raw)
+	if err == nil {
+		return compiled, nil
+	}
+	problems := presence.RuleErrors(err)
+	if len(problems) == 0 {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
-	return compiled, nil
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		msgs[i] = p.Describe()
+	}
+	return nil, errors.New(strings.Join(msgs, "; "))
 }
 
 // pathUser returns the {user} path value normalised like the engine's

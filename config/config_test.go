@@ -112,6 +112,9 @@ var badFiles = []struct {
 	{"presence_types.yaml", []string{
 		`testdata/bad/presence_types.yaml:12:21: presence.rules[0].lead_minutes: expected a whole number, found "ten"`,
 		`testdata/bad/presence_types.yaml:14:18: presence.rules[0].match.all_day: expected true or false, found "maybe"`,
+		`testdata/bad/presence_types.yaml:18:20: presence.rules[1].match.free_busy: "bussy" is not valid; expected free, tentative, busy, out_of_office or working_elsewhere`,
+		`testdata/bad/presence_types.yaml:20:16: presence.rules[2].profile: expected a string, found a mapping`,
+		`testdata/bad/presence_types.yaml:21:14: presence.rules[2].match: expected a mapping of keys (all_day, availability, categories, free_busy, location, meeting, organizer, response, sensitivity, subject), found a list`,
 	}},
 	{"duplicate.yaml", []string{
 		`testdata/bad/duplicate.yaml:3:3: exchange.ews_url: duplicate key (first set on line 2)`,

@@ -31,11 +31,12 @@ func defaultPresence() Presence {
 	return Presence{Compiled: c}
 }
 
+// yaml.v3 reports type errors only as text ("line 20: cannot unmarshal
+// !!str `ten` into int"); these read it. The presence package's own
+// errors are typed (presence.RuleError).
 var (
-	ruleErrorRE    = regexp.MustCompile(`^rule (\d+) \((?:"(?:[^"\\]|\\.)*")\): ([\w.]+): (.*)$`)
-	optionErrorRE  = regexp.MustCompile(`^([\w.]+): (.*)$`)
 	yamlTypeLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
-	unmarshalRE    = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (.*)$")
+	unmarshalRE    = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.*)$")
 )
 
 // presence decodes the section into presence.RuleSet, reporting unknown
@@ -52,61 +53,83 @@ func (d *decoder) presence(p *Presence, m *mapNode) {
 		return
 	}
 	var rs presence.RuleSet
+	// yaml.v3 decodes what it can and lists every value of the wrong
+	// type; the rules are compiled anyway, so that a type error in one rule
+	// does not hide the problems of the others.
+	var typed []string // paths with a type error
 	if err := node.Decode(&rs); err != nil {
 		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			for _, e := range te.Errors {
-				d.typeError(m.path, node, e)
-			}
+		if !errors.As(err, &te) {
+			d.errorf(node, m.path, "%v", err)
 			return
 		}
-		d.errorf(node, m.path, "%v", err)
-		return
+		for _, e := range te.Errors {
+			typed = append(typed, d.typeError(m.path, node, e))
+		}
 	}
 	compiled, err := presence.CompileRuleSet(rs)
 	if err != nil {
-		d.ruleErrors(m, node, err)
+		d.ruleErrors(m, node, err, typed)
 		return
 	}
-	p.RuleSet, p.Compiled = rs, compiled
+	if len(typed) == 0 {
+		p.RuleSet, p.Compiled = rs, compiled
+	}
 }
 
-// ruleErrors turns CompileRuleSet's messages into positioned problems.
-func (d *decoder) ruleErrors(m *mapNode, node *yaml.Node, err error) {
-	prefix := presence.ErrInvalidRule.Error() + ": "
-	var msgs []string
-	for _, line := range strings.Split(err.Error(), "\n") {
-		if rest, ok := strings.CutPrefix(line, prefix); ok || len(msgs) == 0 {
-			msgs = append(msgs, rest)
-		} else {
-			msgs[len(msgs)-1] += " " + line
-		}
+// ruleErrors turns CompileRuleSet's errors into positioned problems,
+// leaving out those about a value that already has a type error (it was
+// decoded as empty).
+func (d *decoder) ruleErrors(m *mapNode, node *yaml.Node, err error, typed []string) {
+	problems := presence.RuleErrors(err)
+	if len(problems) == 0 {
+		d.errorf(m.at, m.path, "%v", err)
+		return
 	}
 	rules := findKey(node, "rules")
-	for _, msg := range msgs {
-		if mm := ruleErrorRE.FindStringSubmatch(msg); mm != nil {
-			i, _ := strconv.Atoi(mm[1])
-			path := fmt.Sprintf("%s.rules[%d].%s", m.path, i-1, mm[2])
-			at := rules
-			if rules != nil && rules.Kind == yaml.SequenceNode && i-1 < len(rules.Content) {
-				at = deref(rules.Content[i-1])
-				if v := findPath(at, strings.Split(mm[2], ".")); v != nil {
+	for _, re := range problems {
+		var path string
+		var at *yaml.Node
+		var fields []string
+		if re.Field != "" {
+			fields = strings.Split(re.Field, ".")
+		}
+		if re.Rule > 0 {
+			path = fmt.Sprintf("%s.rules[%d]", m.path, re.Rule-1)
+			at = rules
+			if rules != nil && rules.Kind == yaml.SequenceNode && re.Rule-1 < len(rules.Content) {
+				at = deref(rules.Content[re.Rule-1])
+				if v := findPath(at, fields); v != nil {
 					at = v
 				}
 			}
-			d.errorf(at, path, "%s", mm[3])
-			continue
-		}
-		if mm := optionErrorRE.FindStringSubmatch(msg); mm != nil {
-			at := findPath(node, strings.Split(mm[1], "."))
-			if at == nil {
+		} else {
+			path = m.path
+			if at = findPath(node, fields); at == nil {
 				at = m.at
 			}
-			d.errorf(at, m.sub(mm[1]), "%s", mm[2])
+		}
+		if re.Field != "" {
+			path = joinPath(path, re.Field)
+		}
+		if overlaps(path, typed) {
 			continue
 		}
-		d.errorf(m.at, m.path, "%s", msg)
+		d.errorf(at, path, "%s", re.Message)
 	}
+}
+
+// overlaps reports whether path is one of paths, inside one or contains one.
+func overlaps(path string, paths []string) bool {
+	within := func(a, b string) bool {
+		return a == b || strings.HasPrefix(a, b+".") || strings.HasPrefix(a, b+"[")
+	}
+	for _, p := range paths {
+		if p != "" && (within(path, p) || within(p, path)) {
+			return true
+		}
+	}
+	return false
 }
 
 // findKey returns the value of key in mapping n, or nil.
@@ -219,8 +242,10 @@ func (d *decoder) presenceMapping(at, n *yaml.Node) *mapNode {
 }
 
 // typeError turns one of yaml.v3's type errors ("line 20: cannot unmarshal
-// !!str `ten` into int") into a positioned problem.
-func (d *decoder) typeError(path string, root *yaml.Node, e string) {
+// !!str `ten` into int") into a positioned problem and returns the path of
+// the value ("" when it cannot be found). The expected kind comes from the
+// Go type at that path, named in the file's terms.
+func (d *decoder) typeError(path string, root *yaml.Node, e string) string {
 	line := 0
 	msg := e
 	if mm := yamlTypeLineRE.FindStringSubmatch(e); mm != nil {
@@ -229,24 +254,95 @@ func (d *decoder) typeError(path string, root *yaml.Node, e string) {
 	}
 	mm := unmarshalRE.FindStringSubmatch(msg)
 	if mm == nil {
-		d.problems = append(d.problems, Problem{File: d.file, Line: line, Path: path, Message: msg})
-		return
+		d.problems = append(d.problems, Problem{File: d.file, Line: line, Path: path, Message: "a value of the wrong kind"})
+		return ""
 	}
-	value, goType := mm[2], mm[3]
+	value := mm[2]
 	at, atPath := findValue(root, path, line, value)
-	expected := map[string]string{"int": "a whole number", "bool": "true or false", "string": "a string", "[]string": "a list of strings"}[goType]
-	if expected == "" {
-		expected = "a value of type " + goType
-	}
 	found := fmt.Sprintf("%q", value)
 	if mm[1] == "map" || mm[1] == "seq" {
 		found = map[string]string{"map": "a mapping", "seq": "a list"}[mm[1]]
 	}
+	expected := "a value of another kind"
+	if t := typeAt(reflect.TypeOf(presence.RuleSet{}), strings.TrimPrefix(atPath, path)); t != nil {
+		expected = expectedKind(t)
+	}
 	if at == nil {
 		d.problems = append(d.problems, Problem{File: d.file, Line: line, Path: path, Message: fmt.Sprintf("expected %s, found %s", expected, found)})
-		return
+		return ""
 	}
 	d.errorf(at, atPath, "expected %s, found %s", expected, found)
+	return atPath
+}
+
+// typeAt follows a key path (".rules[0].match.all_day") through the yaml
+// fields of t; nil when it leads nowhere.
+func typeAt(t reflect.Type, path string) reflect.Type {
+	for path != "" {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch {
+		case strings.HasPrefix(path, "["):
+			end := strings.IndexByte(path, ']')
+			if end < 0 || (t.Kind() != reflect.Slice && t.Kind() != reflect.Array) {
+				return nil
+			}
+			t, path = t.Elem(), path[end+1:]
+		case strings.HasPrefix(path, "."):
+			path = path[1:]
+			key := path
+			if i := strings.IndexAny(path, ".["); i >= 0 {
+				key = path[:i]
+			}
+			path = path[len(key):]
+			switch t.Kind() {
+			case reflect.Struct:
+				ft, ok := yamlFields(t)[key]
+				if !ok {
+					return nil
+				}
+				t = ft
+			case reflect.Map:
+				t = t.Elem()
+			default:
+				return nil
+			}
+		default:
+			return nil
+		}
+	}
+	return t
+}
+
+// expectedKind names what a value of type t looks like in the file.
+func expectedKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.String {
+			return "a list of strings"
+		}
+		return "a list of mappings"
+	case reflect.Map:
+		return "a mapping of strings"
+	case reflect.Struct:
+		keys := make([]string, 0)
+		for k := range yamlFields(t) {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return "a mapping of keys (" + strings.Join(keys, ", ") + ")"
+	}
+	return "a value of another kind"
 }
 
 // findValue finds the node on line whose value is value (or, for

@@ -3,7 +3,11 @@ package presence
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/calsync/calsync/calendar"
@@ -12,23 +16,137 @@ import (
 // ParseRulesJSON compiles a rule set sent as JSON (the dry-run endpoint's
 // proposed rules): either an array of rules, compiled with default options,
 // or a rule-set object with options and "rules". Unknown keys are errors.
-// Every error wraps ErrInvalidRule.
+// Each rule is decoded on its own, so a wrong value in one rule does not
+// hide the problems of the others; every problem is a *RuleError.
 func ParseRulesJSON(raw []byte) (*CompiledRules, error) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 {
-		return nil, fmt.Errorf("%w: empty rule set", ErrInvalidRule)
+		return nil, &RuleError{Message: "empty rule set"}
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
 	var rs RuleSet
+	var rawRules []json.RawMessage
 	if trimmed[0] == '[' {
-		if err := dec.Decode(&rs.Rules); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidRule, err)
+		if err := json.Unmarshal(trimmed, &rawRules); err != nil {
+			return nil, &RuleError{Message: jsonProblem(err)}
 		}
-	} else if err := dec.Decode(&rs); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidRule, err)
+	} else {
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(trimmed, &top); err != nil {
+			return nil, &RuleError{Message: jsonProblem(err)}
+		}
+		if r, ok := top["rules"]; ok {
+			if err := json.Unmarshal(r, &rawRules); err != nil {
+				return nil, &RuleError{Field: "rules", Message: jsonProblem(err)}
+			}
+			delete(top, "rules")
+		}
+		options, _ := json.Marshal(top)
+		if err := strictJSON(options, &rs.Options); err != nil {
+			return nil, &RuleError{Field: jsonField(err), Message: jsonProblem(err)}
+		}
 	}
-	return CompileRuleSet(rs)
+	var errs []*RuleError
+	bad := map[int]string{} // rule index -> field with a decoding problem
+	rs.Rules = make([]Rule, len(rawRules))
+	for i, r := range rawRules {
+		if err := strictJSON(r, &rs.Rules[i]); err != nil {
+			name := rs.Rules[i].Name
+			if strings.TrimSpace(name) == "" {
+				name = fmt.Sprintf("rule %d", i+1)
+			}
+			bad[i+1] = jsonField(err)
+			errs = append(errs, &RuleError{Rule: i + 1, Name: name, Field: bad[i+1], Message: jsonProblem(err)})
+		}
+	}
+	compiled, err := CompileRuleSet(rs)
+	if len(errs) == 0 {
+		return compiled, err
+	}
+	// The rules' other problems, without those caused by the value that
+	// could not be decoded (it was left empty).
+	for _, re := range RuleErrors(err) {
+		if f, ok := bad[re.Rule]; !ok || (f != "" && re.Field != f) {
+			errs = append(errs, re)
+		}
+	}
+	slices.SortStableFunc(errs, func(a, b *RuleError) int { return a.Rule - b.Rule })
+	joined := make([]error, len(errs))
+	for i, e := range errs {
+		joined[i] = e
+	}
+	return nil, errors.Join(joined...)
+}
+
+// strictJSON decodes one value, refusing unknown keys.
+func strictJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// jsonField is the key path of a decoding problem, when known.
+func jsonField(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return te.Field
+	}
+	return ""
+}
+
+// jsonProblem describes a decoding problem in the rule set's own terms,
+// without Go type names.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return fmt.Sprintf("expected %s, found %s", expectedKind(te.Type), foundJSON(te.Value))
+	case errors.As(err, &se):
+		return fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, se)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// expectedKind names what a value of type t looks like in the rule set.
+func expectedKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.String {
+			return "a list of strings"
+		}
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "another kind of value"
+}
+
+// foundJSON names the JSON kind encoding/json reports ("string", "number
+// -1", "array", "object", "bool").
+func foundJSON(v string) string {
+	kind, _, _ := strings.Cut(v, " ")
+	switch kind {
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "bool":
+		return "true or false"
+	case "number":
+		return "a number"
+	case "string":
+		return "a string"
+	}
+	return v
 }
 
 func calendarWindow(from, to time.Time) calendar.Window {

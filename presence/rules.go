@@ -203,14 +203,15 @@ func CompileRules(rules []Rule) (*CompiledRules, error) {
 	return CompileRuleSet(RuleSet{Rules: rules})
 }
 
-// CompileRuleSet validates and compiles a rule set. Every error wraps
-// ErrInvalidRule and names the rule (1-based index and name) and field.
+// CompileRuleSet validates and compiles a rule set. It reports every
+// problem it finds, each a *RuleError (see RuleErrors) naming the rule
+// (1-based index and name) and field; all match ErrInvalidRule.
 func CompileRuleSet(rs RuleSet) (*CompiledRules, error) {
 	c := &CompiledRules{unanswered: UnansweredTentative, language: "en", zone: time.UTC}
 	var errs []error
 	o := rs.Options
 	if o.MergeGapMinutes < 0 || o.MergeGapMinutes > 24*60 {
-		errs = append(errs, fmt.Errorf("%w: merge_gap_minutes: %d is out of range 0..1440", ErrInvalidRule, o.MergeGapMinutes))
+		errs = append(errs, optionError("merge_gap_minutes", "%d is out of range 0..1440", o.MergeGapMinutes))
 	}
 	c.mergeGap = time.Duration(o.MergeGapMinutes) * time.Minute
 	switch o.Unanswered {
@@ -218,11 +219,11 @@ func CompileRuleSet(rs RuleSet) (*CompiledRules, error) {
 	case UnansweredTentative, UnansweredAsShown, UnansweredIgnore:
 		c.unanswered = o.Unanswered
 	default:
-		errs = append(errs, fmt.Errorf("%w: unanswered: %q is not valid; expected tentative, as_shown or ignore", ErrInvalidRule, o.Unanswered))
+		errs = append(errs, optionError("unanswered", "%q is not valid; expected tentative, as_shown or ignore", o.Unanswered))
 	}
 	if o.Language != "" {
 		if lang := normalizeLanguage(o.Language); !knownLanguage(lang) {
-			errs = append(errs, fmt.Errorf("%w: language: %q is not supported; expected one of %s", ErrInvalidRule, o.Language, strings.Join(languages, ", ")))
+			errs = append(errs, optionError("language", "%q is not supported; expected one of %s", o.Language, strings.Join(languages, ", ")))
 		} else {
 			c.language = lang
 		}
@@ -230,7 +231,7 @@ func CompileRuleSet(rs RuleSet) (*CompiledRules, error) {
 	if o.TimeZone != "" {
 		loc, err := calendar.LoadZone(o.TimeZone)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%w: time_zone: %w", ErrInvalidRule, err))
+			errs = append(errs, optionError("time_zone", "%v", err))
 		} else {
 			c.zone = loc
 		}
@@ -255,7 +256,7 @@ func CompileRuleSet(rs RuleSet) (*CompiledRules, error) {
 			continue
 		}
 		if prev, dup := names[cr.name]; dup {
-			errs = append(errs, fmt.Errorf("%w: rule %d (%q): name: duplicate of rule %d", ErrInvalidRule, i+1, cr.name, prev+1))
+			errs = append(errs, &RuleError{Rule: i + 1, Name: cr.name, Field: "name", Message: fmt.Sprintf("duplicate of rule %d", prev+1)})
 			continue
 		}
 		names[cr.name] = i
@@ -293,7 +294,7 @@ func compileRule(i int, r Rule) (compiledRule, error) {
 	cr := compiledRule{index: i, name: name, ignore: r.Ignore, profile: r.Profile, forwardTo: r.ForwardTo, revealPrivate: r.RevealPrivate, allDay: r.Match.AllDay, meeting: r.Match.Meeting}
 	var errs []error
 	fail := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: rule %d (%q): %s: %s", ErrInvalidRule, i+1, name, field, fmt.Sprintf(format, args...)))
+		errs = append(errs, &RuleError{Rule: i + 1, Name: name, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	m := r.Match
 	for _, v := range m.FreeBusy {
@@ -358,6 +359,9 @@ func compileRule(i int, r Rule) (compiledRule, error) {
 	if r.LagMinutes < 0 || r.LagMinutes > 24*60 {
 		fail("lag_minutes", "%d is out of range 0..1440", r.LagMinutes)
 	}
+	if err := CheckForwardTarget(r.ForwardTo); err != nil {
+		fail("forward_to", "%v", err)
+	}
 	cr.lead = time.Duration(r.LeadMinutes) * time.Minute
 	cr.lag = time.Duration(r.LagMinutes) * time.Minute
 	if r.Ignore {
@@ -387,7 +391,10 @@ func compileState(field string, st *StateText, def StateText) (compiledState, er
 	}
 	texts, err := compileTexts(st.StatusText, st.StatusTexts)
 	if err != nil {
-		return compiledState{}, fmt.Errorf("%w: %s.status_text: %v", ErrInvalidRule, field, err)
+		return compiledState{}, optionError(field+".status_text", "%v", err)
+	}
+	if err := CheckForwardTarget(st.ForwardTo); err != nil {
+		return compiledState{}, optionError(field+".forward_to", "%v", err)
 	}
 	profile := st.Profile
 	if profile == "" {
