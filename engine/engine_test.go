@@ -256,29 +256,38 @@ func TestGroupingAndAffinity(t *testing.T) {
 	if n := fx.count("OpenStream"); n != 4 {
 		t.Errorf("OpenStream calls = %d, want 4 (each connection opened once with its final set)", n)
 	}
+	anchors := map[string]string{} // grouping → anchor
 	for _, g := range h.e.Groups() {
-		want := "u000@example.org"
-		if g.GroupingInformation == "siteB" {
-			want = "u001@example.org"
+		if fx.grouping[g.Anchor] != g.GroupingInformation || !g.HasCookie {
+			t.Errorf("group %s anchor = %q (cookie %v), want one of its members with a cookie", g.Key, g.Anchor, g.HasCookie)
 		}
-		if g.Anchor != want || !g.HasCookie {
-			t.Errorf("group %s anchor = %q (cookie %v), want %q with cookie", g.Key, g.Anchor, g.HasCookie, want)
-		}
+		anchors[g.GroupingInformation] = g.Anchor
 		for _, c := range g.Connections {
 			if c.Subscriptions > 200 {
 				t.Errorf("connection %s carries %d subscriptions, want ≤ 200", c.Name, c.Subscriptions)
 			}
 		}
 	}
+	// As Microsoft describes: each group's first Subscribe is its anchor's,
+	// without a cookie; every member's carries the anchor's cookie.
 	fx.mu.Lock()
 	defer fx.mu.Unlock()
+	seen := map[string]bool{}
 	for _, tg := range fx.targets {
-		if !tg.Affinity || tg.Anchor == "" {
-			t.Fatalf("Subscribe target %+v, want affinity with an anchor", tg)
+		grouping := fx.grouping[tg.SMTP]
+		anchor := anchors[grouping]
+		if !tg.Affinity || tg.Anchor != anchor {
+			t.Fatalf("Subscribe target %+v, want affinity with the group's anchor %s", tg, anchor)
 		}
-		if tg.Anchor != tg.SMTP && tg.Cookie == "" && fx.calls["Subscribe"] > 2 {
-			// Members subscribing after the anchor replay its cookie.
-			continue
+		if !seen[grouping] && tg.SMTP != anchor {
+			t.Errorf("first Subscribe of group %s is %s's, want the anchor %s's", grouping, tg.SMTP, anchor)
+		}
+		seen[grouping] = true
+		if tg.SMTP == anchor && tg.Cookie != "" {
+			t.Errorf("anchor %s subscribed with a cookie, want none (its answer names the server)", tg.SMTP)
+		}
+		if tg.SMTP != anchor && tg.Cookie != fx.cookie {
+			t.Errorf("member %s subscribed with cookie %q, want the anchor's %q", tg.SMTP, tg.Cookie, fx.cookie)
 		}
 	}
 }
@@ -813,4 +822,22 @@ func TestReAddedMailboxWaitsForEveryStoppingWorker(t *testing.T) {
 	<-removed1 // worker 1 finished
 	h.waitSubjects(alice, "A")
 	h.waitState(alice, StateLive)
+}
+
+// TestDeniedAnchorHandsOver: members wait for their group's anchor to
+// subscribe; an anchor Exchange refuses hands the role on at once, so the
+// members do not wait out the hold (60 × RegroupDelay = 10 min here).
+func TestDeniedAnchorHandsOver(t *testing.T) {
+	fx := newFakeExchange()
+	names := []string{"a@example.org", "b@example.org", "c@example.org", "d@example.org"}
+	for _, n := range names[:3] {
+		fx.denied[n] = true
+	}
+	h := start(t, fx, memstore.New(), names, func(o *Options) { o.RegroupDelay = 10 * time.Second })
+	h.waitState("d@example.org", StateLive)
+	for _, g := range h.e.Groups() {
+		if g.Anchor != "d@example.org" || !g.HasCookie {
+			t.Errorf("group %s anchor = %q (cookie %v), want d@example.org, the one member that may subscribe", g.Key, g.Anchor, g.HasCookie)
+		}
+	}
 }

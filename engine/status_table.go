@@ -80,6 +80,20 @@ func (t *statusTable) counts() map[string]int {
 	return out
 }
 
+// undiscovered counts mailboxes waiting for their first Autodiscover
+// answer (discovering, no group yet).
+func (t *statusTable) undiscovered() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, st := range t.byID {
+		if st.State == StateDiscovering && st.Group == "" {
+			n++
+		}
+	}
+	return n
+}
+
 // update applies fn to a mailbox's status and returns the result; it does
 // nothing (false) for a mailbox no longer synced. A change of state or
 // error code goes to the sink; only the mailbox's worker makes such changes

@@ -18,8 +18,9 @@ type GroupStatus struct {
 	Key                 string
 	GroupingInformation string
 	EWSURL              string
-	// Anchor is the alphabetically first member; its X-AnchorMailbox routes
-	// every subscription call of the group.
+	// Anchor is the member that subscribes first and whose X-AnchorMailbox
+	// and backend cookie route every subscription call of the group. It
+	// stays the anchor while it is a member.
 	Anchor        string
 	HasCookie     bool
 	Members       int
@@ -52,14 +53,22 @@ type streamManager struct {
 type group struct {
 	key, grouping, ewsURL string
 	members               map[string]bool
-	anchor                string
-	cookie                string
-	subs                  map[string]string // smtp → subscription id to stream
-	conns                 []*streamConn
-	regroupPending        bool
-	changedAt             time.Time // last attach or detach
-	holdSince             time.Time // new ids held back since (see regroup)
-	recheckPending        bool
+	// anchor subscribes first; anchored says its subscription exists, so
+	// that members may subscribe with the cookie its answer carried.
+	// anchorChanged is closed (and replaced) when either changes.
+	anchor        string
+	anchored      bool
+	anchorChanged chan struct{}
+	// resigned are members that cannot be the anchor (their own Subscribe
+	// was refused), so a new anchor is chosen among the others.
+	resigned       map[string]bool
+	cookie         string
+	subs           map[string]string // smtp → subscription id to stream
+	conns          []*streamConn
+	regroupPending bool
+	changedAt      time.Time // last attach or detach
+	holdSince      time.Time // new ids held back since (see regroup)
+	recheckPending bool
 }
 
 // streamConn is one connection slot. Its id set is fixed for its life; a
@@ -89,19 +98,52 @@ func newStreamManager(e *Engine) *streamManager {
 	return &streamManager{e: e, groups: map[string]*group{}}
 }
 
-// join makes smtp a member of group key (before it subscribes).
+// join makes smtp a member of group key (before it subscribes). The first
+// member becomes the anchor and stays it while it is a member: a new
+// anchor would route the group's calls to a server where its existing
+// subscriptions may not live.
 func (m *streamManager) join(key string, res DiscoverResult, smtp string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	g := m.groups[key]
 	if g == nil {
-		g = &group{key: key, grouping: res.GroupingInformation, ewsURL: res.EWSURL, members: map[string]bool{}, subs: map[string]string{}}
+		g = &group{key: key, grouping: res.GroupingInformation, ewsURL: res.EWSURL, members: map[string]bool{}, subs: map[string]string{},
+			resigned: map[string]bool{}, anchorChanged: make(chan struct{})}
 		m.groups[key] = g
 	}
 	g.members[smtp] = true
-	if g.anchor == "" || smtp < g.anchor {
-		g.anchor = smtp
+	if g.anchor == "" && !g.resigned[smtp] {
+		m.setAnchorLocked(g, smtp)
 	}
+}
+
+// setAnchorLocked makes smtp ("" = none) the group's anchor and wakes the
+// members waiting in affinity. An anchor that already has a subscription
+// anchors the group at once; the cookie stays, as it names the server where
+// the group's subscriptions live, until the new anchor's Subscribe
+// replaces it.
+func (m *streamManager) setAnchorLocked(g *group, smtp string) {
+	g.anchor = smtp
+	_, g.anchored = g.subs[smtp]
+	wakeAnchorWaiters(g)
+}
+
+// wakeAnchorWaiters wakes the members waiting in affinity.
+func wakeAnchorWaiters(g *group) {
+	close(g.anchorChanged)
+	g.anchorChanged = make(chan struct{})
+}
+
+// nextAnchorLocked picks the alphabetically first member that has not
+// resigned ("" if none).
+func nextAnchorLocked(g *group) string {
+	next := ""
+	for s := range g.members {
+		if !g.resigned[s] && (next == "" || s < next) {
+			next = s
+		}
+	}
+	return next
 }
 
 // leave removes smtp from group key.
@@ -113,13 +155,9 @@ func (m *streamManager) leave(key, smtp string) {
 		return
 	}
 	delete(g.members, smtp)
+	delete(g.resigned, smtp)
 	if g.anchor == smtp {
-		g.anchor = ""
-		for s := range g.members {
-			if g.anchor == "" || s < g.anchor {
-				g.anchor = s
-			}
-		}
+		m.setAnchorLocked(g, nextAnchorLocked(g))
 	}
 	var stop []*streamConn
 	if len(g.members) == 0 && len(g.subs) == 0 {
@@ -133,24 +171,72 @@ func (m *streamManager) leave(key, smtp string) {
 	}
 }
 
-// affinity returns the anchor mailbox and cookie for subscription calls.
-func (m *streamManager) affinity(key, smtp string) (anchor, cookie string) {
+// affinity returns the anchor mailbox and cookie for smtp's Subscribe, as
+// Microsoft describes streaming groups: the anchor subscribes first, without
+// a cookie, so that its answer names the server the group lives on (after
+// a failover too); a member waits until the anchor's subscription exists
+// and then sends the anchor's cookie. The wait ends with ctx or after
+// holdMax (an anchor failing for long); the member then goes without the
+// cookie, routed by the anchor's X-AnchorMailbox alone.
+func (m *streamManager) affinity(ctx context.Context, key, smtp string) (anchor, cookie string) {
+	limit := m.e.clk.NewTimer(m.holdMax())
+	defer limit.Stop()
+	for {
+		m.mu.Lock()
+		g := m.groups[key]
+		switch {
+		case g == nil || g.anchor == "" || g.anchor == smtp:
+			m.mu.Unlock()
+			return smtp, ""
+		case g.anchored:
+			defer m.mu.Unlock()
+			return g.anchor, g.cookie
+		}
+		changed, anchor := g.anchorChanged, g.anchor
+		m.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return anchor, ""
+		case <-limit.C():
+			return anchor, ""
+		}
+	}
+}
+
+// subscribed records smtp's new subscription. The anchor's answer anchors
+// the group and its cookie replaces the group's (a refreshed cookie after
+// a failover); members' answers do not touch it.
+func (m *streamManager) subscribed(key, smtp, cookie string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	g := m.groups[key]
-	if g == nil || g.anchor == "" {
-		return smtp, ""
+	if g == nil {
+		return
 	}
-	return g.anchor, g.cookie
+	delete(g.resigned, smtp)
+	if g.anchor != smtp {
+		return
+	}
+	g.cookie = cookie
+	if !g.anchored {
+		g.anchored = true
+		wakeAnchorWaiters(g)
+	}
 }
 
-// setCookie keeps the group's affinity cookie for replay.
-func (m *streamManager) setCookie(key, cookie string) {
+// subscribeFailed reports that smtp's Subscribe was refused for good
+// (denied, moved): an anchor that cannot subscribe hands the role to the
+// next member, so that the members waiting for it go on.
+func (m *streamManager) subscribeFailed(key, smtp string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if g := m.groups[key]; g != nil {
-		g.cookie = cookie
+	g := m.groups[key]
+	if g == nil || g.anchor != smtp {
+		return
 	}
+	g.resigned[smtp] = true
+	m.setAnchorLocked(g, nextAnchorLocked(g))
 }
 
 // attach asks for subscription id of smtp to be streamed.
@@ -182,6 +268,12 @@ func (m *streamManager) detach(key, smtp string) {
 		return
 	}
 	delete(g.subs, smtp)
+	if smtp == g.anchor && g.anchored {
+		// Members subscribing from now on wait for the anchor's new
+		// subscription and the cookie its answer carries.
+		g.anchored = false
+		wakeAnchorWaiters(g)
+	}
 	schedule := m.markRegroupLocked(g)
 	m.mu.Unlock()
 	if schedule {
@@ -287,7 +379,10 @@ func (m *streamManager) regroup(key string) {
 	// its final set; the remaining ids wait (their events queue on the
 	// server) until no member is pending or for at most holdMax.
 	holdFor := time.Duration(0)
-	if pending := len(g.members) - len(g.subs); pending > 0 && len(fresh) > 0 {
+	// Mailboxes still waiting for their first Autodiscover answer may join
+	// this group: at a start they do, and a connection opened before them
+	// would be reopened with them a moment later.
+	if pending := len(g.members) - len(g.subs) + m.e.statuses.undiscovered(); pending > 0 && len(fresh) > 0 {
 		now := m.e.clk.Now()
 		if g.holdSince.IsZero() {
 			g.holdSince = now

@@ -38,11 +38,14 @@ type groupMembership interface {
 	// detach takes it off.
 	attach(key, smtp, subID string)
 	detach(key, smtp string)
-	// affinity is the group's anchor mailbox and backend cookie, which a
-	// member's Subscribe carries so that it lands where the group streams.
-	affinity(key, smtp string) (anchor, cookie string)
-	// setCookie records the backend cookie an answer of the group carried.
-	setCookie(key, cookie string)
+	// affinity is the anchor mailbox and backend cookie smtp's Subscribe
+	// carries so that it lands where the group streams; a member waits for
+	// the anchor's subscription first.
+	affinity(ctx context.Context, key, smtp string) (anchor, cookie string)
+	// subscribed records smtp's new subscription and the cookie its
+	// answer carried; subscribeFailed a refusal.
+	subscribed(key, smtp, cookie string)
+	subscribeFailed(key, smtp string)
 }
 
 // mailboxDiscoverer answers Autodiscover for one mailbox (batched behind).

@@ -93,7 +93,7 @@ func (w *worker) subscribe() error {
 	w.dropSubscription()
 	t := w.target()
 	if w.env.opts.Mode == Streaming {
-		t.Anchor, t.Cookie = w.env.groups.affinity(w.group, w.smtp)
+		t.Anchor, t.Cookie = w.env.groups.affinity(w.ctx, w.group, w.smtp)
 		t.Affinity = true
 	}
 	var sub Subscription
@@ -103,6 +103,9 @@ func (w *worker) subscribe() error {
 		return err
 	})
 	if err != nil {
+		if a := classify(err).act; w.env.opts.Mode == Streaming && (a == actDenied || a == actRediscover) {
+			w.env.groups.subscribeFailed(w.group, w.smtp)
+		}
 		return err
 	}
 	if sub.ID == "" {
@@ -111,9 +114,7 @@ func (w *worker) subscribe() error {
 	w.sub = sub
 	w.env.metrics.subscriptions.WithLabelValues(string(w.env.opts.Mode)).Inc()
 	if w.env.opts.Mode == Streaming {
-		if sub.Cookie != "" {
-			w.env.groups.setCookie(w.group, sub.Cookie)
-		}
+		w.env.groups.subscribed(w.group, w.smtp, sub.Cookie)
 		w.env.groups.attach(w.group, w.smtp, sub.ID)
 	} else {
 		w.nextPull = w.env.clk.Now().Add(w.env.opts.PullInterval)
