@@ -26,10 +26,9 @@ const readToken = "browser-read-token"
 // layoutServer serves the dashboard over a small, realistic data set for
 // the layout tests: addresses that sort differently by bytes and naturally,
 // long reasons, a user in another time zone, servers named by Exchange's
-// grouping information. In front of the API it answers GET /api/v1/me by
-// token and adds an exchange block to GET /api/v1/sync, the contracts of
-// the roles and the Exchange health; and it can hold back the first user
-// list to show the loading state.
+// grouping information, an admin and a read token. In front of the API it
+// can add an exchange block to GET /api/v1/sync (the Exchange health
+// contract) and hold back the first user list to show the loading state.
 type layoutServer struct {
 	srv      *httptest.Server
 	exchange map[string]any // added to GET /api/v1/sync when not nil
@@ -74,7 +73,7 @@ func newLayoutServer(t *testing.T, loc *time.Location) *layoutServer {
 	h, err := api.New(api.Options{
 		Presence: pres, Sync: apitest.NewSync(sts...), Agenda: agenda, Events: hub,
 		Overrides: &apitest.Overrides{P: pres, Events: hub, Now: time.Now},
-		Tokens:    []string{browserToken, readToken}, Dashboard: web.Handler(),
+		Tokens:    []string{browserToken}, ReadTokens: []string{readToken}, Dashboard: web.Handler(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -101,17 +100,6 @@ func (s *layoutServer) holdUsers() (release func()) {
 func (s *layoutServer) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/api/v1/me":
-			role := map[string]string{"Bearer " + browserToken: "admin", "Bearer " + readToken: "read"}[r.Header.Get("Authorization")]
-			if role == "" {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusUnauthorized)
-				_, _ = w.Write([]byte(`{"error":{"code":"unauthorized","message":"missing or unknown token"}}`))
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(map[string]string{"role": role})
-			return
 		case "/api/v1/users":
 			s.mu.Lock()
 			g := s.gate

@@ -6,7 +6,7 @@
 
 import { api, AuthError, HTTPError, onUnauthorized, setToken, token, userPath } from "./api.js";
 import { $, AVAILABILITIES, LABEL, badge, describeWhy, el, healthCell, kv } from "./dom.js";
-import { addDays, browserZone, dayFmt, groupLabel, hourLabel, localTimeIn, numFmt, startOfDay, timeEl, timeOfDay, zoneLabel } from "./format.js";
+import { addDays, browserZone, dayFmt, groupLabel, hourLabel, localTimeIn, numFmt, sameZone, startOfDay, timeEl, timeOfDay, zoneLabel } from "./format.js";
 import { showExchange } from "./exchange.js";
 import { loadSync } from "./sync.js";
 
@@ -474,7 +474,7 @@ import { loadSync } from "./sync.js";
   // it differs from the browser's, which all times on the page are in.
   function userZone(zone) {
     if (!zone) return "";
-    if (zone === browserZone) return zoneLabel(zone) + " (as shown)";
+    if (sameZone(zone, browserZone)) return zoneLabel(zone) + " (as shown)";
     const local = localTimeIn(zone);
     return zoneLabel(zone) + (local ? " · now " + local + " there" : "");
   }
@@ -515,7 +515,7 @@ import { loadSync } from "./sync.js";
     }
     if (state.selected !== user || state.day !== start) return;
     const zone = agenda.time_zone;
-    $("agenda-zone").hidden = !zone || zone === browserZone;
+    $("agenda-zone").hidden = !zone || sameZone(zone, browserZone, start);
     $("agenda-zone").textContent = zone ? "Times in your time zone, " + zoneLabel(browserZone, start) + "; " + user + " is in " + zoneLabel(zone, start) + "." : "";
     renderTimeline(agenda.items, start, end);
     loadPresenceStrip(user, start, end);

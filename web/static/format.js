@@ -28,6 +28,22 @@ export function zoneLabel(zone, at) {
   return short && short !== zone ? zone + " (" + short + ")" : zone;
 }
 
+// sameZone reports whether two zone names give the same wall clock and
+// abbreviation now ("Etc/UTC" and "UTC", or two names of one zone), so the
+// page does not point out a difference the user cannot see.
+export function sameZone(a, b, now) {
+  if (a === b) return true;
+  const at = now || new Date();
+  const label = (z) => {
+    try {
+      return new Intl.DateTimeFormat("en-US", { timeZone: z, timeZoneName: "short", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric" }).format(at);
+    } catch (e) {
+      return "invalid zone " + z;
+    }
+  };
+  return label(a) === label(b);
+}
+
 // localTimeIn formats the wall-clock time of now in zone, in the browser's
 // hour habit, or "" when the zone is unknown to the browser.
 export function localTimeIn(zone, now) {
