@@ -34,6 +34,9 @@ func (h *Handler) getStreamingEvents(ctx context.Context, c *Caller, body any, w
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	sw := ewswire.NewStreamWriter(flushWriter{w}, h.header())
+	if h.opts.SchemaNotificationNamespace {
+		sw.SchemaNamespace()
+	}
 	for {
 		msg, err := stream.Next(ctx)
 		if err != nil {
@@ -56,18 +59,10 @@ func (h *Handler) streamMessage(m StreamMessage) ewswire.GetStreamingEventsRespo
 	switch {
 	case m.Err != nil:
 		out := ewswire.SubscriptionErrorMessage(m.Err, m.ErrorIDs...)
-		if h.opts.ExchangeNotificationNamespace && out.ErrorSubscriptionIds != nil {
-			ids := out.ErrorSubscriptionIds
-			ids.MSubscriptionId, ids.SubscriptionId = ids.SubscriptionId, nil
-		}
+		out.ConnectionStatus = string(m.Status)
 		return out
 	case len(m.Notifications) > 0:
-		out := ewswire.NotificationsMessage(m.Notifications...)
-		if h.opts.ExchangeNotificationNamespace {
-			n := out.Notifications
-			n.MNotification, n.Notification = n.Notification, nil
-		}
-		return out
+		return ewswire.NotificationsMessage(m.Notifications...)
 	default:
 		return ewswire.ConnectionStatusMessage(m.Status)
 	}

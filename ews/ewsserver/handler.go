@@ -41,15 +41,23 @@ type Options struct {
 	// ServerVersion is sent in every ServerVersionInfo header (default
 	// Exchange 2016 CU23: 15.1.2507.39, "V2017_07_11").
 	ServerVersion *ews.ServerVersionInfo
-	// ExchangeNotificationNamespace writes streaming notifications as
-	// m:Notification, as real Exchange 2013+ does, instead of the
-	// schema's t:Notification (the default, which validates).
+	// SchemaNotificationNamespace writes streaming notifications and the
+	// ids of ErrorSubscriptionIds in the types namespace, as the schema
+	// says, instead of Exchange's m:Notification and m:SubscriptionId (the
+	// default, what Exchange 2013+ sends).
+	SchemaNotificationNamespace bool
+	// ExchangeNotificationNamespace has no effect: Exchange's form is the
+	// default now. Deprecated: kept until the simulator's options drop it.
 	ExchangeNotificationNamespace bool
 	// Control, when set, is served under /sim/v1/ behind the same
 	// authentication as EWS.
 	Control http.Handler
 	// Limits bounds request size and depth (default ewswire.DefaultLimits).
 	Limits ewswire.Limits
+	// FrontEnd is the host name of the client access front end, sent in
+	// X-FEServer (and X-BEServer when the backend names no back end);
+	// default "cas01".
+	FrontEnd string
 }
 
 // Handler is the EWS http.Handler. It is safe for concurrent use.
@@ -63,6 +71,7 @@ type Handler struct {
 	log      *slog.Logger
 	auth     *authenticator
 	version  ews.ServerVersionInfo
+	frontEnd string
 	handlers map[string]operation
 }
 
@@ -95,7 +104,10 @@ func NewHandler(b Backend, opts *Options) (*Handler, error) {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	h := &Handler{backend: b, opts: o, log: o.Logger, version: DefaultServerVersion}
+	if o.FrontEnd == "" {
+		o.FrontEnd = "cas01"
+	}
+	h := &Handler{backend: b, opts: o, log: o.Logger, version: DefaultServerVersion, frontEnd: netBIOSName(o.FrontEnd)}
 	if o.ServerVersion != nil {
 		h.version = *o.ServerVersion
 	}
@@ -138,6 +150,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.writeFault(w, ewswire.FaultFromError(errors.New("panic")))
 		}
 	}()
+	h.writeCommonHeaders(w)
 	path := strings.ToLower(r.URL.Path)
 	switch {
 	case path == "/ews/exchange.asmx":
@@ -203,6 +216,7 @@ func (h *Handler) serveEWS(w http.ResponseWriter, r *http.Request, account strin
 		h.writeError(w, op, err)
 		return
 	}
+	h.writeRoutingHeaders(w, r, c)
 	if opName == "GetStreamingEvents" {
 		// A hanging connection counts against the streaming connection
 		// limit (checked by OpenStream), not against EWSMaxConcurrency.

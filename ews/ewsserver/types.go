@@ -73,6 +73,9 @@ type Caller struct {
 	// SetCookie is filled by the backend when the response must set
 	// X-BackEndOverrideCookie (the anchor's Subscribe with affinity).
 	SetCookie string
+	// BackEndServer is filled by the backend's Admit with the host name
+	// of the mailbox server that serves the request (X-BEServer).
+	BackEndServer string
 }
 
 // Mailbox is the effective user: the impersonated one, else the account.

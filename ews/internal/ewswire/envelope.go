@@ -214,24 +214,46 @@ func readBody(dec *xml.Decoder, env *Envelope, soap string, pick BodyPicker) err
 	}
 }
 
-const (
-	xmlDecl       = `<?xml version="1.0" encoding="utf-8"?>`
-	envelopeStart = `<s:Envelope xmlns:s="` + NSSOAP11 + `">`
-	envelopeEnd   = `</s:Body></s:Envelope>`
+const xmlDecl = `<?xml version="1.0" encoding="utf-8"?>`
+
+// envelopeForm is the literal framing of an envelope around the encoded
+// header and body.
+type envelopeForm struct {
+	start, headerStart, headerEnd, bodyStart, end string
+}
+
+var (
+	// prefixedEnvelope is the form of every normal response.
+	prefixedEnvelope = envelopeForm{
+		start:       xmlDecl + `<s:Envelope xmlns:s="` + NSSOAP11 + `">`,
+		headerStart: "<s:Header>", headerEnd: "</s:Header>",
+		bodyStart: "<s:Body>", end: "</s:Body></s:Envelope>",
+	}
+	// streamedEnvelope is how Exchange 2013+ writes each message of a
+	// GetStreamingEvents response: a default-namespace Envelope with
+	// soap11-prefixed Header and Body and no XML declaration. Clients
+	// (ews-javascript-api, the Managed API's descendants) cut the chunked
+	// body at the literal "<Envelope" and "</Envelope>".
+	streamedEnvelope = envelopeForm{
+		start:       `<Envelope xmlns="` + NSSOAP11 + `">`,
+		headerStart: `<soap11:Header xmlns:soap11="` + NSSOAP11 + `">`, headerEnd: "</soap11:Header>",
+		bodyStart: `<soap11:Body xmlns:soap11="` + NSSOAP11 + `">`, end: "</soap11:Body></Envelope>",
+	}
 )
 
 // EncodeEnvelope writes a SOAP 1.1 envelope with the headers (nil or empty:
 // no Header element) and body (a wire struct with an XMLName).
 func EncodeEnvelope(w io.Writer, h *Header, body any) error {
-	var b strings.Builder
-	b.WriteString(xmlDecl)
-	b.WriteString(envelopeStart)
-	if _, err := io.WriteString(w, b.String()); err != nil {
+	return encodeEnvelope(w, prefixedEnvelope, h, body)
+}
+
+func encodeEnvelope(w io.Writer, form envelopeForm, h *Header, body any) error {
+	if _, err := io.WriteString(w, form.start); err != nil {
 		return err
 	}
 	enc := xml.NewEncoder(newNSCompactor(w))
 	if !h.IsEmpty() {
-		if _, err := io.WriteString(w, "<s:Header>"); err != nil {
+		if _, err := io.WriteString(w, form.headerStart); err != nil {
 			return err
 		}
 		if err := h.encode(enc); err != nil {
@@ -240,11 +262,11 @@ func EncodeEnvelope(w io.Writer, h *Header, body any) error {
 		if err := enc.Flush(); err != nil {
 			return err
 		}
-		if _, err := io.WriteString(w, "</s:Header>"); err != nil {
+		if _, err := io.WriteString(w, form.headerEnd); err != nil {
 			return err
 		}
 	}
-	if _, err := io.WriteString(w, "<s:Body>"); err != nil {
+	if _, err := io.WriteString(w, form.bodyStart); err != nil {
 		return err
 	}
 	if err := enc.Encode(body); err != nil {
@@ -253,7 +275,7 @@ func EncodeEnvelope(w io.Writer, h *Header, body any) error {
 	if err := enc.Flush(); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, envelopeEnd)
+	_, err := io.WriteString(w, form.end)
 	return err
 }
 

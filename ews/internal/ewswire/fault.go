@@ -185,7 +185,7 @@ func FaultFromError(err error) *Fault {
 // with HTTP status 500.
 func EncodeFault(w io.Writer, f *Fault) error {
 	var b strings.Builder
-	b.WriteString(xmlDecl + envelopeStart + "<s:Body><s:Fault>")
+	b.WriteString(prefixedEnvelope.start + prefixedEnvelope.bodyStart + "<s:Fault>")
 	if f.CodeSpace != "" {
 		b.WriteString(`<faultcode xmlns:a="`)
 		xmlEscape(&b, f.CodeSpace)
@@ -220,7 +220,7 @@ func EncodeFault(w io.Writer, f *Fault) error {
 		}
 		b.WriteString("</detail>")
 	}
-	b.WriteString("</s:Fault>" + envelopeEnd)
+	b.WriteString("</s:Fault>" + prefixedEnvelope.end)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

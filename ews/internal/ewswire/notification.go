@@ -108,7 +108,7 @@ type GetStreamingEventsResponse struct {
 // and t:SubscriptionId inside m:ErrorSubscriptionIds, but Exchange (and
 // Microsoft's samples and Managed API) use m:Notification and
 // m:SubscriptionId there. The decoder accepts both namespaces; the encoder
-// writes the schema's t: form, so simulator output validates.
+// writes each slice in its own namespace (StreamWriter chooses).
 type GetStreamingEventsResponseMessage struct {
 	ResponseMessage
 	Notifications        *StreamingNotifications `xml:"http://schemas.microsoft.com/exchange/services/2006/messages Notifications,omitempty"`
@@ -133,14 +133,20 @@ func (s *StreamingNotifications) All() []Notification {
 	return append(append([]Notification(nil), s.Notification...), s.MNotification...)
 }
 
-// MarshalXML writes every notification as t:Notification (schema form).
+// MarshalXML writes Notification as t:Notification (schema form) and
+// MNotification as m:Notification (Exchange's form).
 func (s StreamingNotifications) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 	if err := e.EncodeToken(start); err != nil {
 		return err
 	}
-	for _, n := range s.All() {
-		if err := e.EncodeElement(n, xml.StartElement{Name: xml.Name{Space: NSTypes, Local: "Notification"}}); err != nil {
-			return err
+	for _, part := range []struct {
+		ns   string
+		list []Notification
+	}{{NSTypes, s.Notification}, {NSMessages, s.MNotification}} {
+		for _, n := range part.list {
+			if err := e.EncodeElement(n, xml.StartElement{Name: xml.Name{Space: part.ns, Local: "Notification"}}); err != nil {
+				return err
+			}
 		}
 	}
 	return e.EncodeToken(start.End())
@@ -161,14 +167,20 @@ func (s *SubscriptionIdList) All() []string {
 	return append(append([]string(nil), s.SubscriptionId...), s.MSubscriptionId...)
 }
 
-// MarshalXML writes every id as t:SubscriptionId (schema form).
+// MarshalXML writes SubscriptionId as t:SubscriptionId (schema form) and
+// MSubscriptionId as m:SubscriptionId (Exchange's form).
 func (s SubscriptionIdList) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 	if err := e.EncodeToken(start); err != nil {
 		return err
 	}
-	for _, id := range s.All() {
-		if err := e.EncodeElement(id, xml.StartElement{Name: xml.Name{Space: NSTypes, Local: "SubscriptionId"}}); err != nil {
-			return err
+	for _, part := range []struct {
+		ns   string
+		list []string
+	}{{NSTypes, s.SubscriptionId}, {NSMessages, s.MSubscriptionId}} {
+		for _, id := range part.list {
+			if err := e.EncodeElement(id, xml.StartElement{Name: xml.Name{Space: part.ns, Local: "SubscriptionId"}}); err != nil {
+				return err
+			}
 		}
 	}
 	return e.EncodeToken(start.End())

@@ -1,6 +1,7 @@
 package ewswire
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -52,23 +53,43 @@ func (s *StreamReader) Next() (*Envelope, error) {
 // BytesRead is the number of bytes consumed from the stream so far.
 func (s *StreamReader) BytesRead() int64 { return s.br.total }
 
-// StreamWriter writes the envelopes of a GetStreamingEvents response, one
-// per call, flushing after each when the writer can flush (as
-// http.ResponseWriter does).
+// StreamWriter writes the envelopes of a GetStreamingEvents response as
+// Exchange 2013+ does: each one in the streamed envelope form (see
+// streamedEnvelope), written with a single Write and flushed, so each
+// message travels in its own HTTP chunk when the writer can flush (as
+// http.ResponseWriter does). Notification and the SubscriptionId of
+// ErrorSubscriptionIds are written in the messages namespace, as Exchange
+// does, unless SchemaNamespace is set.
 type StreamWriter struct {
 	w      io.Writer
 	header *Header
+	schema bool
+	buf    bytes.Buffer
 }
 
 // NewStreamWriter writes envelopes with the given headers (usually
 // ServerVersionInfo) to w.
 func NewStreamWriter(w io.Writer, h *Header) *StreamWriter { return &StreamWriter{w: w, header: h} }
 
+// SchemaNamespace switches to the schema's t:Notification and
+// t:SubscriptionId, which validate against Messages.xsd but are not what
+// Exchange sends.
+func (s *StreamWriter) SchemaNamespace() *StreamWriter {
+	s.schema = true
+	return s
+}
+
 // Write encodes one envelope holding msgs and flushes it.
 func (s *StreamWriter) Write(msgs ...GetStreamingEventsResponseMessage) error {
 	resp := &GetStreamingEventsResponse{}
-	resp.ResponseMessages.Messages = msgs
-	if err := EncodeEnvelope(s.w, s.header, resp); err != nil {
+	for _, m := range msgs {
+		resp.ResponseMessages.Messages = append(resp.ResponseMessages.Messages, s.namespaced(m))
+	}
+	s.buf.Reset()
+	if err := encodeEnvelope(&s.buf, streamedEnvelope, s.header, resp); err != nil {
+		return err
+	}
+	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
 		return err
 	}
 	switch f := s.w.(type) {
@@ -82,12 +103,35 @@ func (s *StreamWriter) Write(msgs ...GetStreamingEventsResponseMessage) error {
 	return nil
 }
 
+// namespaced moves notifications and subscription ids to the namespace the
+// writer uses.
+func (s *StreamWriter) namespaced(m GetStreamingEventsResponseMessage) GetStreamingEventsResponseMessage {
+	if n := m.Notifications; n != nil {
+		all := n.All()
+		if s.schema {
+			m.Notifications = &StreamingNotifications{Notification: all}
+		} else {
+			m.Notifications = &StreamingNotifications{MNotification: all}
+		}
+	}
+	if ids := m.ErrorSubscriptionIds; ids != nil {
+		all := ids.All()
+		if s.schema {
+			m.ErrorSubscriptionIds = &SubscriptionIdList{SubscriptionId: all}
+		} else {
+			m.ErrorSubscriptionIds = &SubscriptionIdList{MSubscriptionId: all}
+		}
+	}
+	return m
+}
+
 // ConnectionStatusMessage is a heartbeat (OK) or the final Closed message.
 func ConnectionStatusMessage(status ews.ConnectionStatus) GetStreamingEventsResponseMessage {
 	return GetStreamingEventsResponseMessage{ResponseMessage: Success(), ConnectionStatus: string(status)}
 }
 
-// NotificationsMessage carries notifications (written as t:Notification).
+// NotificationsMessage carries notifications (the StreamWriter picks their
+// namespace).
 func NotificationsMessage(ns ...ews.Notification) GetStreamingEventsResponseMessage {
 	m := GetStreamingEventsResponseMessage{ResponseMessage: Success(), Notifications: &StreamingNotifications{}}
 	for _, n := range ns {
@@ -96,8 +140,8 @@ func NotificationsMessage(ns ...ews.Notification) GetStreamingEventsResponseMess
 	return m
 }
 
-// SubscriptionErrorMessage reports failed subscriptions (written with
-// t:SubscriptionId); err supplies the code and text.
+// SubscriptionErrorMessage reports failed subscriptions; err supplies the
+// code and text (the StreamWriter picks the SubscriptionId namespace).
 func SubscriptionErrorMessage(err error, subscriptionIDs ...string) GetStreamingEventsResponseMessage {
 	return GetStreamingEventsResponseMessage{ResponseMessage: ErrorResponseMessage(err),
 		ErrorSubscriptionIds: &SubscriptionIdList{SubscriptionId: subscriptionIDs}}
