@@ -210,7 +210,7 @@ func (f *fakeEWS) stream(w http.ResponseWriter, env *ewswire.Envelope) {
 	req := env.Body.(*ewswire.GetStreamingEvents)
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	var rec bytes.Buffer
-	sw := ewswire.NewStreamWriter(io.MultiWriter(w, &rec), nil)
+	sw := ewswire.NewStreamWriter(io.MultiWriter(w, &rec), nil).SchemaNamespace() // the recording is validated
 	flush := func() {
 		if fl, ok := w.(http.Flusher); ok {
 			fl.Flush()

@@ -18,7 +18,7 @@ func createItemError(err error) any {
 func (h *Handler) createItem(ctx context.Context, c *Caller, body any, _ http.ResponseWriter, _ *http.Request) (any, error) {
 	req := body.(*ewswire.CreateItem)
 	if len(req.Items.Other) > 0 {
-		return nil, Fail(ews.ErrorInvalidRequest, "The simulator stores calendar items only.")
+		return nil, Fail(ews.ErrorInvalidOperation, "The simulator stores calendar items only.")
 	}
 	folder := ews.CalendarFolder()
 	if req.SavedItemFolderId != nil {

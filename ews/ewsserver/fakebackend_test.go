@@ -83,6 +83,11 @@ func newFakeServer(t *testing.T, b *fakeBackend, opts *ewsserver.Options) *httpt
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newFakeServerHandler(t, h)
+}
+
+func newFakeServerHandler(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv

@@ -90,7 +90,7 @@ func (h *Handler) findItem(ctx context.Context, c *Caller, body any, _ http.Resp
 		parts.CalendarViewMaxGiven = b.CalendarView != nil && b.CalendarView.MaxEntriesReturned != 0
 	}
 	if len(req.ParentFolderIds) != 1 {
-		return nil, Fail(ews.ErrorInvalidRequest, "FindItem on the simulator takes exactly one parent folder.")
+		return nil, Fail(ews.ErrorInvalidOperation, "FindItem on the simulator takes exactly one parent folder.")
 	}
 	fr := FindItemRequest{Folder: req.ParentFolderIds[0].ToEWS(), Shape: baseShape(req.ItemShape),
 		HasRestriction: parts.Restriction, HasSortOrder: parts.SortOrder, SeekToCondition: parts.SeekToCondition}

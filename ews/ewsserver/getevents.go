@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/internal/ewswire"
 )
 
@@ -18,7 +17,7 @@ func getEventsError(err error) any {
 func (h *Handler) getEvents(ctx context.Context, c *Caller, body any, _ http.ResponseWriter, _ *http.Request) (any, error) {
 	req := body.(*ewswire.GetEvents)
 	if h.notify == nil {
-		return nil, Fail(ews.ErrorInvalidRequest, "Notifications are not supported by this server.")
+		return nil, notSupported("Notifications")
 	}
 	n, err := h.notify.GetEvents(ctx, c, req.SubscriptionId, req.Watermark)
 	if err != nil {

@@ -18,7 +18,7 @@ func getFolderError(err error) any {
 func (h *Handler) getFolder(ctx context.Context, c *Caller, body any, _ http.ResponseWriter, _ *http.Request) (any, error) {
 	req := body.(*ewswire.GetFolder)
 	if h.folders == nil {
-		return nil, Fail(ews.ErrorInvalidRequest, "GetFolder is not supported by this server.")
+		return nil, notSupported("GetFolder")
 	}
 	refs := make([]ews.FolderRef, len(req.FolderIds))
 	for i, f := range req.FolderIds {

@@ -23,7 +23,7 @@ func getStreamingEventsError(err error) any {
 func (h *Handler) getStreamingEvents(ctx context.Context, c *Caller, body any, w http.ResponseWriter, _ *http.Request) (any, error) {
 	req := body.(*ewswire.GetStreamingEvents)
 	if h.notify == nil {
-		return nil, Fail(ews.ErrorInvalidRequest, "Notifications are not supported by this server.")
+		return nil, notSupported("Notifications")
 	}
 	timeout := time.Duration(req.ConnectionTimeout) * time.Minute
 	stream, err := h.notify.OpenStream(ctx, c, req.SubscriptionIds.SubscriptionId, timeout)

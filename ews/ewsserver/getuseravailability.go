@@ -20,10 +20,10 @@ func getUserAvailabilityError(err error) any {
 func (h *Handler) getUserAvailability(ctx context.Context, c *Caller, body any, _ http.ResponseWriter, _ *http.Request) (any, error) {
 	req := body.(*ewswire.GetUserAvailabilityRequest)
 	if h.avail == nil {
-		return nil, Fail(ews.ErrorInvalidRequest, "GetUserAvailability is not supported by this server.")
+		return nil, notSupported("GetUserAvailability")
 	}
 	if req.FreeBusyViewOptions == nil {
-		return nil, Fail(ews.ErrorInvalidRequest, "The simulator answers free/busy requests only (FreeBusyViewOptions missing).")
+		return nil, Fail(ews.ErrorInvalidOperation, "The simulator answers free/busy requests only (FreeBusyViewOptions missing).")
 	}
 	zone := legacyZone{tz: ews.UTCLegacyTimeZone()}
 	if req.TimeZone != nil {

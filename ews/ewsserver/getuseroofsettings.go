@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/internal/ewswire"
 )
 
@@ -18,7 +17,7 @@ func getUserOofSettingsError(err error) any {
 func (h *Handler) getUserOofSettings(ctx context.Context, c *Caller, body any, _ http.ResponseWriter, _ *http.Request) (any, error) {
 	req := body.(*ewswire.GetUserOofSettingsRequest)
 	if h.avail == nil {
-		return nil, Fail(ews.ErrorInvalidRequest, "GetUserOofSettings is not supported by this server.")
+		return nil, notSupported("GetUserOofSettings")
 	}
 	s, err := h.avail.GetUserOofSettings(ctx, c, req.Mailbox.Address)
 	if err != nil {

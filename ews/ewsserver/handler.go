@@ -46,9 +46,6 @@ type Options struct {
 	// says, instead of Exchange's m:Notification and m:SubscriptionId (the
 	// default, what Exchange 2013+ sends).
 	SchemaNotificationNamespace bool
-	// ExchangeNotificationNamespace has no effect: Exchange's form is the
-	// default now. Deprecated: kept until the simulator's options drop it.
-	ExchangeNotificationNamespace bool
 	// Control, when set, is served under /sim/v1/ behind the same
 	// authentication as EWS.
 	Control http.Handler
@@ -89,7 +86,7 @@ var DefaultServerVersion = ews.ServerVersionInfo{MajorVersion: 15, MinorVersion:
 // NewHandler returns a Handler for b. Optional interfaces of b
 // (BackendNotifications, BackendAvailability, BackendAutodiscover,
 // BackendFolders) enable their operations; an operation whose interface is
-// missing answers ErrorInvalidRequest.
+// missing answers ErrorInvalidOperation.
 func NewHandler(b Backend, opts *Options) (*Handler, error) {
 	if b == nil {
 		return nil, errors.New("ewsserver: NewHandler needs a backend")
@@ -135,6 +132,7 @@ func NewHandler(b Backend, opts *Options) (*Handler, error) {
 		"GetStreamingEvents":         {h.getStreamingEvents, getStreamingEventsError},
 		"Unsubscribe":                {h.unsubscribe, unsubscribeError},
 		"GetServerTimeZones":         {h.getServerTimeZones, getServerTimeZonesError},
+		"ConvertId":                  {h.convertId, convertIdError},
 	}
 	return h, nil
 }
@@ -192,14 +190,23 @@ func (h *Handler) serveEWS(w http.ResponseWriter, r *http.Request, account strin
 		if errors.As(err, &re) {
 			return // client went away
 		}
-		h.writeFault(w, ewswire.NewFault(ews.ErrorSchemaValidation, "The request failed schema validation.",
-			map[string]string{ews.ValueLineNumber: "0", ews.ValueLinePosition: "0", ews.ValueViolation: err.Error()}))
+		h.writeFault(w, schemaFaultAt(err))
 		return
 	}
 	opName := env.BodyName.Local
 	op, known := h.handlers[opName]
-	if !known || env.BodyName.Space != ewswire.NSMessages {
-		h.writeFault(w, ewswire.NewFault(ews.ErrorInvalidRequest, fmt.Sprintf("The request is invalid: operation %s is not supported.", opName), nil))
+	switch {
+	case env.BodyName.Space != ewswire.NSMessages:
+		// Not an EWS operation at all: Exchange's schema check refuses it.
+		line, col := positionOf(raw.Bytes(), opName)
+		f := SchemaFault(fmt.Sprintf("The element '%s' in namespace '%s' is not an EWS operation.", opName, env.BodyName.Space))
+		f.MessageXml[ews.ValueLineNumber], f.MessageXml[ews.ValueLinePosition] = fmt.Sprint(line), fmt.Sprint(col)
+		h.writeFault(w, ewswire.FaultFromError(f))
+		return
+	case !known:
+		// Never ErrorInvalidRequest: clients such as exchangelib read that
+		// code as "wrong RequestServerVersion" and give up on the server.
+		h.writeFault(w, ewswire.NewFault(ews.ErrorInvalidOperation, fmt.Sprintf("The simulator does not implement the operation %s.", opName), nil))
 		return
 	}
 	c, ferr := h.caller(r, env, account, opName)
@@ -233,6 +240,7 @@ func (h *Handler) serveEWS(w http.ResponseWriter, r *http.Request, account strin
 		if errors.Is(err, errStreamed) {
 			return
 		}
+		placeSchemaFault(err, raw.Bytes(), opName)
 		h.writeError(w, op, err)
 		return
 	}

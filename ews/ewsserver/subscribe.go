@@ -18,7 +18,7 @@ func subscribeError(err error) any {
 func (h *Handler) subscribe(ctx context.Context, c *Caller, body any, _ http.ResponseWriter, _ *http.Request) (any, error) {
 	req := body.(*ewswire.Subscribe)
 	if h.notify == nil {
-		return nil, Fail(ews.ErrorInvalidRequest, "Notifications are not supported by this server.")
+		return nil, notSupported("Notifications")
 	}
 	var sr SubscribeRequest
 	var all *bool
@@ -35,7 +35,7 @@ func (h *Handler) subscribe(ctx context.Context, c *Caller, body any, _ http.Res
 		sr.Kind = ews.SubscriptionStreaming
 		all, folders, types = req.Streaming.SubscribeToAllFolders, req.Streaming.FolderIds, req.Streaming.EventTypes
 	default:
-		return nil, Fault(ews.ErrorSchemaValidation, "The request failed schema validation: Subscribe needs a subscription request.")
+		return nil, SchemaFault("Subscribe needs a subscription request.")
 	}
 	sr.AllFolders = all != nil && *all
 	if folders != nil {

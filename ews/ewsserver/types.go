@@ -121,3 +121,10 @@ type TransportFault struct {
 func (f *TransportFault) Error() string {
 	return fmt.Sprintf("ewsserver: transport fault HTTP %d", f.StatusCode)
 }
+
+// notSupported answers an operation whose Backend interface is missing.
+// It is never ErrorInvalidRequest, which clients read as a version
+// mismatch.
+func notSupported(what string) *ews.ResponseError {
+	return Failf(ews.ErrorInvalidOperation, "%s not supported by this server.", what)
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/internal/ewswire"
 )
 
@@ -18,7 +17,7 @@ func unsubscribeError(err error) any {
 func (h *Handler) unsubscribe(ctx context.Context, c *Caller, body any, _ http.ResponseWriter, _ *http.Request) (any, error) {
 	req := body.(*ewswire.Unsubscribe)
 	if h.notify == nil {
-		return nil, Fail(ews.ErrorInvalidRequest, "Notifications are not supported by this server.")
+		return nil, notSupported("Notifications")
 	}
 	if err := h.notify.Unsubscribe(ctx, c, req.SubscriptionId); err != nil {
 		return nil, err

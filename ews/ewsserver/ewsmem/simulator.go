@@ -43,8 +43,8 @@ func NewSimulator(o SimulatorOptions) (*Simulator, error) {
 		Clock:  x.clock,
 		Auth: ewsserver.AuthOptions{Basic: o.Basic, NTLM: o.NTLM, CheckPassword: x.CheckPassword, Password: x.Password,
 			Anonymous: x.ServiceAccount(), NTLMDomain: ntlmDomain(x.opts.Domain)},
-		ExchangeNotificationNamespace: o.ExchangeNotificationNamespace,
-		Control:                       x.ControlHandler(),
+		SchemaNotificationNamespace: !o.ExchangeNotificationNamespace,
+		Control:                     x.ControlHandler(),
 	})
 	if err != nil {
 		x.Close()

@@ -50,7 +50,7 @@ func calendarViewResponse(tb testing.TB, n int) []byte {
 // envelopes with one notification (two events) each, and Closed.
 func streamingResponse(tb testing.TB, n int) []byte {
 	var buf bytes.Buffer
-	sw := ewswire.NewStreamWriter(&buf, nil)
+	sw := ewswire.NewStreamWriter(&buf, nil).SchemaNamespace() // validated below
 	_ = sw.Write(ewswire.ConnectionStatusMessage(ews.ConnectionOK))
 	for i := 0; i < n; i++ {
 		id := ews.ItemId{Id: fmt.Sprintf("AAMkADkzNjJjODUzLWZhMDMtNDVkMS05ZDdjLWVmMDlkYjQ1Zjc4MwBGAAAAAABSSWVKrmGU%06d", i), ChangeKey: "CQAAAA=="}

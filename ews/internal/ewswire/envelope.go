@@ -45,12 +45,32 @@ func (e *ReadError) Error() string { return "ewswire: read: " + e.Err.Error() }
 // Unwrap returns the cause.
 func (e *ReadError) Unwrap() error { return e.Err }
 
-// DecodeEnvelope reads one SOAP envelope from r within the limits.
+// PositionError is an XML problem of a decoded envelope with the line and
+// column (1-based, in characters) where the decoder stopped, as a server
+// reports them in ErrorSchemaValidation.
+type PositionError struct {
+	Line, Column int
+	Err          error
+}
+
+// Error implements error.
+func (e *PositionError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *PositionError) Unwrap() error { return e.Err }
+
+// DecodeEnvelope reads one SOAP envelope from r within the limits. XML
+// problems are *PositionError; stream failures *ReadError.
 func DecodeEnvelope(r io.Reader, lim Limits, pick BodyPicker) (*Envelope, error) {
 	dec, br := newDecoder(r, lim)
 	env, err := readEnvelope(dec, pick, nil)
 	if err != nil {
-		return nil, classify(err, br)
+		err = classify(err, br)
+		if _, read := err.(*ReadError); !read {
+			line, col := br.dec.InputPos()
+			err = &PositionError{Line: line, Column: col, Err: err}
+		}
+		return nil, err
 	}
 	return env, nil
 }

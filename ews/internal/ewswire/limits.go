@@ -46,6 +46,9 @@ type budgetReader struct {
 	failed bool
 	// readErr is the last error of r other than io.EOF.
 	readErr error
+	// dec is the decoder reading from this reader; its InputPos places
+	// XML errors.
+	dec *xml.Decoder
 }
 
 // Read implements io.Reader within the budget.
@@ -98,6 +101,7 @@ func newDecoder(r io.Reader, lim Limits) (*xml.Decoder, *budgetReader) {
 	br := &budgetReader{r: r, limit: lim.MaxBytes}
 	raw := xml.NewDecoder(br)
 	raw.CharsetReader = refuseCharset
+	br.dec = raw
 	dec := xml.NewTokenDecoder(&depthReader{raw: raw, max: lim.MaxDepth})
 	return dec, br
 }

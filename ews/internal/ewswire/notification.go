@@ -108,7 +108,8 @@ type GetStreamingEventsResponse struct {
 // and t:SubscriptionId inside m:ErrorSubscriptionIds, but Exchange (and
 // Microsoft's samples and Managed API) use m:Notification and
 // m:SubscriptionId there. The decoder accepts both namespaces; the encoder
-// writes each slice in its own namespace (StreamWriter chooses).
+// writes the schema's t: form unless MessagesNamespace is set, which
+// StreamWriter does by default.
 type GetStreamingEventsResponseMessage struct {
 	ResponseMessage
 	Notifications        *StreamingNotifications `xml:"http://schemas.microsoft.com/exchange/services/2006/messages Notifications,omitempty"`
@@ -120,6 +121,8 @@ type GetStreamingEventsResponseMessage struct {
 type StreamingNotifications struct {
 	Notification  []Notification `xml:"http://schemas.microsoft.com/exchange/services/2006/types Notification"`
 	MNotification []Notification `xml:"http://schemas.microsoft.com/exchange/services/2006/messages Notification"`
+	// MessagesNamespace encodes m:Notification (set by StreamWriter).
+	MessagesNamespace bool `xml:"-"`
 }
 
 // All returns the notifications of both namespaces.
@@ -133,20 +136,19 @@ func (s *StreamingNotifications) All() []Notification {
 	return append(append([]Notification(nil), s.Notification...), s.MNotification...)
 }
 
-// MarshalXML writes Notification as t:Notification (schema form) and
-// MNotification as m:Notification (Exchange's form).
+// MarshalXML writes every notification as t:Notification (schema form), or
+// as m:Notification (Exchange's form) with MessagesNamespace.
 func (s StreamingNotifications) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 	if err := e.EncodeToken(start); err != nil {
 		return err
 	}
-	for _, part := range []struct {
-		ns   string
-		list []Notification
-	}{{NSTypes, s.Notification}, {NSMessages, s.MNotification}} {
-		for _, n := range part.list {
-			if err := e.EncodeElement(n, xml.StartElement{Name: xml.Name{Space: part.ns, Local: "Notification"}}); err != nil {
-				return err
-			}
+	ns := NSTypes
+	if s.MessagesNamespace {
+		ns = NSMessages
+	}
+	for _, n := range s.All() {
+		if err := e.EncodeElement(n, xml.StartElement{Name: xml.Name{Space: ns, Local: "Notification"}}); err != nil {
+			return err
 		}
 	}
 	return e.EncodeToken(start.End())
@@ -157,6 +159,8 @@ func (s StreamingNotifications) MarshalXML(e *xml.Encoder, start xml.StartElemen
 type SubscriptionIdList struct {
 	SubscriptionId  []string `xml:"http://schemas.microsoft.com/exchange/services/2006/types SubscriptionId"`
 	MSubscriptionId []string `xml:"http://schemas.microsoft.com/exchange/services/2006/messages SubscriptionId"`
+	// MessagesNamespace encodes m:SubscriptionId (set by StreamWriter).
+	MessagesNamespace bool `xml:"-"`
 }
 
 // All returns the ids of both namespaces.
@@ -167,20 +171,19 @@ func (s *SubscriptionIdList) All() []string {
 	return append(append([]string(nil), s.SubscriptionId...), s.MSubscriptionId...)
 }
 
-// MarshalXML writes SubscriptionId as t:SubscriptionId (schema form) and
-// MSubscriptionId as m:SubscriptionId (Exchange's form).
+// MarshalXML writes every id as t:SubscriptionId (schema form), or as
+// m:SubscriptionId (Exchange's form) with MessagesNamespace.
 func (s SubscriptionIdList) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 	if err := e.EncodeToken(start); err != nil {
 		return err
 	}
-	for _, part := range []struct {
-		ns   string
-		list []string
-	}{{NSTypes, s.SubscriptionId}, {NSMessages, s.MSubscriptionId}} {
-		for _, id := range part.list {
-			if err := e.EncodeElement(id, xml.StartElement{Name: xml.Name{Space: part.ns, Local: "SubscriptionId"}}); err != nil {
-				return err
-			}
+	ns := NSTypes
+	if s.MessagesNamespace {
+		ns = NSMessages
+	}
+	for _, id := range s.All() {
+		if err := e.EncodeElement(id, xml.StartElement{Name: xml.Name{Space: ns, Local: "SubscriptionId"}}); err != nil {
+			return err
 		}
 	}
 	return e.EncodeToken(start.End())

@@ -25,6 +25,7 @@ var requestTypes = map[xml.Name]func() any{
 	{Space: NSMessages, Local: "GetServiceConfiguration"}:    func() any { return &GetServiceConfiguration{} },
 	{Space: NSMessages, Local: "GetUserConfiguration"}:       func() any { return &GetUserConfiguration{} },
 	{Space: NSMessages, Local: "SendNotification"}:           func() any { return &SendNotification{} },
+	{Space: NSMessages, Local: "ConvertId"}:                  func() any { return &ConvertId{} },
 	{Space: NSMessages, Local: "SendNotificationResult"}:     func() any { return &SendNotificationResult{} },
 	{Space: NSAutodiscover, Local: "GetUserSettingsRequestMessage"}: func() any {
 		return &GetUserSettingsRequestMessage{}
@@ -66,6 +67,7 @@ var responseTypes = map[xml.Name]func() any{
 	{Space: NSMessages, Local: "GetMailTipsResponse"}:             func() any { return &GetMailTipsResponse{} },
 	{Space: NSMessages, Local: "GetServiceConfigurationResponse"}: func() any { return &GetServiceConfigurationResponse{} },
 	{Space: NSMessages, Local: "GetUserConfigurationResponse"}:    func() any { return &GetUserConfigurationResponse{} },
+	{Space: NSMessages, Local: "ConvertIdResponse"}:               func() any { return &ConvertIdResponse{} },
 	{Space: NSAutodiscover, Local: "GetUserSettingsResponseMessage"}: func() any {
 		return &GetUserSettingsResponseMessage{}
 	},

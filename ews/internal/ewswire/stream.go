@@ -103,24 +103,18 @@ func (s *StreamWriter) Write(msgs ...GetStreamingEventsResponseMessage) error {
 	return nil
 }
 
-// namespaced moves notifications and subscription ids to the namespace the
-// writer uses.
+// namespaced sets the namespace the writer uses for notifications and
+// subscription ids.
 func (s *StreamWriter) namespaced(m GetStreamingEventsResponseMessage) GetStreamingEventsResponseMessage {
 	if n := m.Notifications; n != nil {
-		all := n.All()
-		if s.schema {
-			m.Notifications = &StreamingNotifications{Notification: all}
-		} else {
-			m.Notifications = &StreamingNotifications{MNotification: all}
-		}
+		c := *n
+		c.MessagesNamespace = !s.schema
+		m.Notifications = &c
 	}
 	if ids := m.ErrorSubscriptionIds; ids != nil {
-		all := ids.All()
-		if s.schema {
-			m.ErrorSubscriptionIds = &SubscriptionIdList{SubscriptionId: all}
-		} else {
-			m.ErrorSubscriptionIds = &SubscriptionIdList{MSubscriptionId: all}
-		}
+		c := *ids
+		c.MessagesNamespace = !s.schema
+		m.ErrorSubscriptionIds = &c
 	}
 	return m
 }
