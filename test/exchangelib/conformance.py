@@ -12,8 +12,7 @@ import datetime
 import json
 import sys
 
-from exchangelib import (IMPERSONATION, Account, Build, CalendarItem, Configuration, Credentials, EWSDateTime,
-                         EWSTimeZone, Version)
+from exchangelib import IMPERSONATION, Account, CalendarItem, Configuration, Credentials, EWSDateTime, EWSTimeZone
 from exchangelib.transport import BASIC, NTLM
 
 UTC = EWSTimeZone("UTC")
@@ -60,15 +59,16 @@ def main():
     p.add_argument("--end", required=True)
     a = p.parse_args()
 
+    # No version given: exchangelib detects it as with any server (a
+    # ConvertId probe, read from ServerVersionInfo).
     config = Configuration(service_endpoint=a.endpoint, credentials=Credentials(a.user, a.password),
-                           auth_type=BASIC if a.auth == "basic" else NTLM,
-                           version=Version(build=Build(15, 1, 2507, 39)))
+                           auth_type=BASIC if a.auth == "basic" else NTLM)
     acc = Account(primary_smtp_address=a.mailbox, config=config, autodiscover=False, access_type=IMPERSONATION,
                   default_timezone=UTC)
     other = Account(primary_smtp_address=a.other, config=config, autodiscover=False, access_type=IMPERSONATION,
                     default_timezone=UTC)
     start, end = parse(a.start), parse(a.end)
-    out = {}
+    out = {"version": {"build": str(acc.version.build), "api_version": acc.version.api_version}}
 
     # Calendar view with expanded recurrences.
     view = list(acc.calendar.view(start=start, end=end))
