@@ -125,8 +125,11 @@ func looksLikeXML(path string, data []byte) bool {
 	if strings.EqualFold(filepath.Ext(path), ".xml") {
 		return true
 	}
-	trimmed := bytes.TrimLeft(bytes.TrimPrefix(data, utf8BOM), " \t\r\n")
-	return len(trimmed) > 0 && trimmed[0] == '<' || bytes.HasPrefix(data, utf16LEBOM) || bytes.HasPrefix(data, utf16BEBOM)
+	// UTF-16 (Notepad's "Unicode") is decoded first: a YAML file saved
+	// so is YAML, not XML.
+	text, _ := toUTF8(data)
+	trimmed := bytes.TrimLeft(text, " \t\r\n")
+	return len(trimmed) > 0 && trimmed[0] == '<'
 }
 
 // loadVendorOnly explains that a vendor file alone is not a full config.
@@ -156,6 +159,7 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 func (d *decoder) load(data []byte) (*Config, []Problem, []byte) {
 	cfg := Defaults()
 	cfg.File = d.file
+	data, _ = toUTF8(data)
 	root, ok := d.parse(data)
 	if ok {
 		d.root(cfg, root)

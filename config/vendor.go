@@ -177,6 +177,7 @@ func (c *vendorChecker) check(raw []byte) *VendorConfig {
 				}
 			}
 			tag := openTag{name: name, line: line, col: col, start: start, end: end}
+			c.duplicateAttrs(t, tag)
 			stack = append(stack, tag)
 			if pathIs(stack, vendorPath) {
 				if adviseSeen != nil {
@@ -217,6 +218,52 @@ func (c *vendorChecker) check(raw []byte) *VendorConfig {
 		result.File = c.file
 	}
 	return result
+}
+
+// duplicateAttrs reports an attribute given twice in one start tag, which
+// XML forbids (encoding/xml's tokenizer lets it pass): a reader could take
+// either value. Attribute names are compared as written; the vendor's
+// Object attribute also without regard to letter case, as calsync reads it.
+func (c *vendorChecker) duplicateAttrs(t xml.StartElement, tag openTag) {
+	seen := map[string]bool{}
+	for _, a := range t.Attr {
+		name := qualifiedName(a.Name)
+		key := name
+		if strings.EqualFold(name, "Object") {
+			key = "object"
+		}
+		if !seen[key] {
+			seen[key] = true
+			continue
+		}
+		line, col := c.attrPos(tag, name)
+		c.fatal = true
+		c.errorf(line, col, "not well-formed XML: the attribute %s is given twice in <%s>; keep one", name, tag.name)
+	}
+}
+
+// attrPos is the line and column of the last attribute called name
+// (letter case ignored) in the start tag; the tag's position if not found.
+func (c *vendorChecker) attrPos(tag openTag, name string) (int, int) {
+	raw := strings.ToLower(string(c.data[tag.start:tag.end]))
+	want := strings.ToLower(name)
+	best := -1
+	for i := 0; ; {
+		j := strings.Index(raw[i:], want)
+		if j < 0 {
+			break
+		}
+		at := i + j
+		before, after := raw[at-1], strings.TrimLeft(raw[at+len(want):], " \t\r\n")
+		if (before == ' ' || before == '\t' || before == '\n' || before == '\r') && strings.HasPrefix(after, "=") {
+			best = at
+		}
+		i = at + len(want)
+	}
+	if best < 0 {
+		return tag.line, tag.col
+	}
+	return c.pos(tag.start + best)
 }
 
 func qualifiedName(n xml.Name) string {
