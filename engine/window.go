@@ -34,15 +34,3 @@ func nextRoll(now time.Time, loc *time.Location) time.Time {
 	y, m, d := local.Date()
 	return time.Date(y, m, d+1, 0, 0, 0, 0, loc).UTC()
 }
-
-// loadZone resolves an IANA zone name, falling back to def.
-func loadZone(name string, def *time.Location) *time.Location {
-	if name == "" {
-		return def
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return def
-	}
-	return loc
-}

@@ -30,6 +30,7 @@ const (
 	needSubscribe
 	needRead
 	needOOF
+	needZone // the mailbox's own time zone (worker_zone.go)
 )
 
 // storeTimeout bounds one store write; store writes outlive cancellation so
@@ -64,6 +65,7 @@ type worker struct {
 	// (moved, proxy errors): only a fresh Autodiscover answer will do.
 	routingStale  bool
 	loc           *time.Location
+	zoneName      string // the learnt zone, "" while unknown (loc is then the default)
 	group         string
 	sub           Subscription
 	window        calendar.Window
@@ -266,6 +268,8 @@ func (w *worker) step() error {
 		return w.discover()
 	case w.need&needSubscribe != 0:
 		return w.subscribe()
+	case w.need&needZone != 0:
+		return w.learnZone()
 	case w.need&needRead == 0:
 		return w.refreshOOF()
 	default:
@@ -325,7 +329,7 @@ func (w *worker) pullDue() time.Time {
 // due handles timers that have expired.
 func (w *worker) due(now time.Time) error {
 	if !w.nextReconcile.IsZero() && !now.Before(w.nextReconcile) {
-		w.need |= needRead | needOOF
+		w.need |= needRead | needOOF | needZone
 		w.readReason = "reconcile"
 		w.scheduleReconcile(false)
 	}

@@ -11,8 +11,8 @@ import (
 // restore resumes from the stored checkpoint.
 func (w *worker) restore() {
 	o := w.env.opts
-	w.need = needDiscover | needSubscribe | needRead | needOOF
-	w.loc = o.Window.DefaultTimeZone
+	w.need = needDiscover | needSubscribe | needZone | needRead | needOOF
+	w.zoneName, w.loc = "", o.Window.DefaultTimeZone
 	w.sub = Subscription{}
 	rec, err := w.env.st.Mailbox(w.ctx, w.smtp)
 	if err != nil {
@@ -23,12 +23,16 @@ func (w *worker) restore() {
 	}
 	cp := rec.Checkpoint
 	w.window = cp.Window
+	// The zone learnt before the restart decides the window until it is
+	// read again.
+	w.zoneName, w.loc = knownZone(rec.Status.TimeZone, o.Window.DefaultTimeZone)
 	w.oof = rec.OOF
 	w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
 		st.LastVerified = rec.Status.LastVerified
 		st.LastEvent = rec.Status.LastEvent
 		st.Occurrences = rec.Status.Occurrences
 		st.LastError = rec.Status.LastError
+		st.TimeZone = w.zoneName
 	})
 	if cp.SubscriptionID != "" && cp.NotificationMode == string(o.Mode) {
 		// Reuse the subscription: streaming re-verifies with one read; pull

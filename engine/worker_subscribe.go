@@ -44,18 +44,8 @@ func (w *worker) discover() error {
 		w.env.groups.join(key, res, w.smtp)
 	}
 	w.disc, w.group, w.discovered = res, key, true
-	loc := loadZone(res.TimeZone, w.env.opts.Window.DefaultTimeZone)
-	if loc.String() != w.loc.String() { // (*time.Location)(nil) is UTC
-		w.loc = loc
-		if w.loaded {
-			// The window depends on the zone: re-arm the roll and read
-			// if the current window no longer matches.
-			now := w.env.clk.Now()
-			w.nextRoll = w.rollAfter(now)
-			if w.env.opts.Window.windowAt(now, w.loc) != w.window {
-				w.need |= needRead
-			}
-		}
+	if res.TimeZone != "" {
+		w.setZone(res.TimeZone)
 	}
 	if w.env.opts.Mode == Streaming && w.sub.ID != "" && w.need&needSubscribe == 0 {
 		w.env.groups.attach(w.group, w.smtp, w.sub.ID)
@@ -63,7 +53,6 @@ func (w *worker) discover() error {
 	w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
 		st.Group = key
 		st.EWSURL = res.EWSURL
-		st.TimeZone = w.loc.String()
 		if w.env.opts.Mode == Pull {
 			st.Connection = "pull"
 		}

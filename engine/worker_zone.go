@@ -1,0 +1,89 @@
+package engine
+
+// The mailbox's own time zone: read from Exchange before the first window
+// read and again at every reconciliation (users change their regional
+// settings), it decides the window's local midnights and, through the
+// stored status, the zone presence renders "until 15:00" in.
+
+import (
+	"context"
+	"time"
+
+	"github.com/calsync/calsync/store"
+)
+
+// ZoneReader is implemented by an Exchange that can read a mailbox's own
+// time zone (engine/ewsexchange: OWA.UserOptions, else the working hours).
+// An Exchange without it leaves every mailbox in WindowConfig's default.
+type ZoneReader interface {
+	// MailboxTimeZone returns the mailbox's IANA zone, "" when the mailbox
+	// has none configured.
+	MailboxTimeZone(ctx context.Context, t Target) (string, error)
+}
+
+// learnZone reads the mailbox's zone. Failing to read it never stops the
+// sync: the zone known so far is kept and read again at the next
+// reconciliation.
+func (w *worker) learnZone() error {
+	w.need &^= needZone
+	zr, ok := w.env.ex.(ZoneReader)
+	if !ok {
+		return nil
+	}
+	var name string
+	err := w.env.call(w.ctx, w.smtp, w.disc.EWSURL, func(ctx context.Context) error {
+		var err error
+		name, err = zr.MailboxTimeZone(ctx, w.target())
+		return err
+	})
+	if err != nil {
+		if w.ctx.Err() != nil {
+			return w.ctx.Err()
+		}
+		w.env.log.Info("reading the mailbox's time zone failed; keeping the one known", "smtp", w.smtp,
+			"zone", w.zoneName, "code", ErrorCode(err), "err", err)
+		return nil
+	}
+	w.setZone(name)
+	return nil
+}
+
+// setZone applies a learnt zone ("" = unknown: WindowConfig's default
+// for the window, and no zone in the status, so that presence uses its
+// configured one). A change re-arms the roll, re-reads a window that no
+// longer matches and tells the sink so that texts are rendered again.
+func (w *worker) setZone(name string) {
+	name, loc := knownZone(name, w.env.opts.Window.DefaultTimeZone)
+	if name == w.zoneName && w.loc != nil {
+		return
+	}
+	w.zoneName, w.loc = name, loc
+	if w.loaded {
+		now := w.env.clk.Now()
+		w.nextRoll = w.rollAfter(now)
+		if w.env.opts.Window.windowAt(now, w.loc) != w.window {
+			w.need |= needRead
+			if w.readReason == "" {
+				w.readReason = "time zone"
+			}
+		}
+	}
+	st, ok := w.env.status.update(w.smtp, func(st *store.MailboxStatus) { st.TimeZone = name })
+	if ok && w.loaded {
+		w.saveStatus(st)
+		w.env.sink.CalendarChanged(w.smtp)
+	}
+}
+
+// knownZone resolves an IANA zone name; an empty or unloadable one is
+// unknown: "" and def.
+func knownZone(name string, def *time.Location) (string, *time.Location) {
+	if name == "" {
+		return "", def
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return "", def
+	}
+	return name, loc
+}
