@@ -35,14 +35,15 @@ func (x *Client) MailboxTimeZone(ctx context.Context, t engine.Target) (string, 
 // noUserOptions reports whether err says the regional settings cannot be
 // had this way, so that the working hours are asked instead: the mailbox
 // never saved them (ErrorItemNotFound), the account may not read them, or
-// the server does not know the operation (ErrorInvalidRequest).
+// the server does not know the operation (ErrorInvalidRequest or
+// ErrorInvalidOperation).
 func noUserOptions(err error) bool {
 	var re *ews.ResponseError
 	if errors.As(err, &re) {
 		return true
 	}
 	var f *ews.SOAPFault
-	return errors.As(err, &f) && f.Code == ews.ErrorInvalidRequest
+	return errors.As(err, &f) && (f.Code == ews.ErrorInvalidRequest || f.Code == ews.ErrorInvalidOperation)
 }
 
 // workingHoursZone asks free/busy for one day to get the mailbox's working
