@@ -155,7 +155,7 @@ func checkTimes(t *testing.T, page *browserPage, pattern string) {
 
 // TestDashboardHidesWritesFromReadTokens signs in with a read token, then
 // with an admin token: the override form and sync-now are only offered to
-// the admin.
+// the admin, and so is re-sending a dead letter.
 func TestDashboardHidesWritesFromReadTokens(t *testing.T) {
 	s := newLayoutServer(t, time.UTC)
 	page := newBrowserPage(t, 1280, 800)
@@ -168,6 +168,10 @@ func TestDashboardHidesWritesFromReadTokens(t *testing.T) {
 	visible := `(sel) => document.querySelector(sel).getClientRects().length > 0`
 	page.waitJS("what a read token sees", `((v) => [v('#override-form'), v('#sync-now'), v('#role'), v('#detail-sync')].join(','))(`+visible+`)`, "false,false,true,true")
 	page.screenshot("read-token")
+	page.mustJS(`document.querySelector('.tab[data-tab="sync"]').click()`)
+	page.waitJS("the dead letter without re-send", `(() => { const r = document.querySelector('#dead-rows tr[data-id="d-1"]');
+		return r ? r.cells[1].textContent + '|' + r.querySelectorAll('button').length : ''; })()`, "user3@example.com|0")
+	page.mustJS(`document.querySelector('.tab[data-tab="users"]').click()`)
 
 	page.mustJS(`document.getElementById('logout').click()`)
 	page.waitJS("the login form", `!document.getElementById('login').hidden`, "true")
@@ -175,5 +179,12 @@ func TestDashboardHidesWritesFromReadTokens(t *testing.T) {
 	page.waitJS("the rows", `String(document.querySelectorAll('#rows tr').length > 0)`, "true")
 	page.mustJS(`document.querySelector('tr[data-user="user1@example.com"]').click()`)
 	page.waitJS("what an admin token sees", `((v) => [v('#override-form'), v('#sync-now'), v('#role')].join(','))(`+visible+`)`, "true,true,false")
+	page.mustJS(`document.querySelector('.tab[data-tab="sync"]').click()`)
+	page.waitJS("the re-send button", `String(document.querySelectorAll('#dead-rows tr[data-id="d-1"] button.resend').length)`, "1")
+	page.mustJS(`document.querySelector('#dead-rows tr[data-id="d-1"] button.resend').click()`)
+	page.waitJS("the re-send confirmation", `document.querySelector('#dead-rows tr[data-id="d-1"]').lastChild.textContent`, "✓ queued")
+	if got := s.dead.retriedIDs(); got != "d-1" {
+		t.Errorf("re-sent dead letters = %q, want d-1", got)
+	}
 	page.checkConsole()
 }

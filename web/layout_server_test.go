@@ -2,7 +2,9 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -32,6 +34,7 @@ const readToken = "browser-read-token"
 type layoutServer struct {
 	srv      *httptest.Server
 	exchange map[string]any // added to GET /api/v1/sync when not nil
+	dead     *deadLetters
 
 	mu   sync.Mutex
 	gate chan struct{} // GET /api/v1/users waits for it to close when not nil
@@ -69,22 +72,67 @@ func newLayoutServer(t *testing.T, loc *time.Location) *layoutServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dead := &deadLetters{msgs: []store.OutboxMessage{{ID: "d-1", Seq: 7, Endpoint: "crm", Key: "user3@example.com", EventType: "presence.changed",
+		Attempts: 12, LastError: "POST https://crm.example.com/hook: 503 Service Unavailable", CreatedAt: now.Add(-2 * time.Hour), Dead: true, DeadAt: now.Add(-time.Hour)}}}
 	pres := apitest.NewPresence(ps...)
 	h, err := api.New(api.Options{
 		Presence: pres, Sync: apitest.NewSync(sts...), Agenda: agenda, Events: hub,
-		Overrides: &apitest.Overrides{P: pres, Events: hub, Now: time.Now},
-		Tokens:    []string{browserToken}, ReadTokens: []string{readToken}, Dashboard: web.Handler(),
+		Overrides: &apitest.Overrides{P: pres, Events: hub, Now: time.Now}, DeadLetters: dead,
+		Tokens: []string{browserToken}, ReadTokens: []string{readToken}, Dashboard: web.Handler(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &layoutServer{}
+	s := &layoutServer{dead: dead}
 	s.srv = httptest.NewServer(s.wrap(h))
 	t.Cleanup(func() {
 		hub.Close()
 		s.srv.Close()
 	})
 	return s
+}
+
+// deadLetters is an api.DeadLetterAdmin over a fixed list that records
+// re-sends.
+type deadLetters struct {
+	mu      sync.Mutex
+	msgs    []store.OutboxMessage
+	retried []string
+}
+
+func (d *deadLetters) DeadLetters(ctx context.Context, q store.DeadLetterQuery) ([]store.OutboxMessage, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []store.OutboxMessage
+	for _, m := range d.msgs {
+		if m.Dead && m.Seq > q.After && (q.Endpoint == "" || q.Endpoint == m.Endpoint) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (d *deadLetters) RetryDeadLetter(ctx context.Context, id string) (store.OutboxMessage, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, m := range d.msgs {
+		if m.ID == id && m.Dead {
+			d.msgs[i].Dead = false
+			d.retried = append(d.retried, id)
+			return d.msgs[i], nil
+		}
+	}
+	return store.OutboxMessage{}, store.ErrNotFound
+}
+
+func (d *deadLetters) RetryDeadLetters(ctx context.Context, endpoint string) (int, error) {
+	return 0, errors.New("not used by the dashboard")
+}
+
+func (d *deadLetters) retriedIDs() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return strings.Join(d.retried, ",")
 }
 
 // holdUsers makes GET /api/v1/users wait until the returned func is called.

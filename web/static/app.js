@@ -278,7 +278,7 @@ import { loadSync } from "./sync.js";
     es.addEventListener("stream.reset", (ev) => {
       state.lastEventId = ev.lastEventId;
       loadUsers();
-      if (state.tab === "sync") loadSync();
+      if (state.tab === "sync") loadSync(state.role === "admin");
       if (state.selected) loadDetail(state.selected);
     });
   }
@@ -333,7 +333,7 @@ import { loadSync } from "./sync.js";
     if (state.tab === "sync" && !state.syncTimer) {
       state.syncTimer = setTimeout(() => {
         state.syncTimer = 0;
-        loadSync();
+        loadSync(state.role === "admin");
       }, 2000);
     }
   }
@@ -701,7 +701,7 @@ import { loadSync } from "./sync.js";
     }
     $("tab-users").hidden = state.tab !== "users";
     $("tab-sync").hidden = state.tab !== "sync";
-    if (state.tab === "sync") loadSync();
+    if (state.tab === "sync") loadSync(state.role === "admin");
   });
 
   $("problem-rows").addEventListener("click", (ev) => {

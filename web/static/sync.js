@@ -1,14 +1,17 @@
 // The sync tab: totals, connection groups by server with lag and
-// throughput, and the mailboxes with problems.
+// throughput, the mailboxes with problems and the undelivered webhooks.
 
 import { api, AuthError } from "./api.js";
 import { $, el, errorRow } from "./dom.js";
 import { ago, groupLabel, numFmt, timeEl } from "./format.js";
 import { showExchange } from "./exchange.js";
+import { loadDeadLetters } from "./deadletters.js";
 
 const SHOWN = 5; // connections listed per group before "+ n more"
 
-export async function loadSync() {
+// loadSync reads the overview; canWrite offers re-sending dead letters.
+export async function loadSync(canWrite) {
+  loadDeadLetters(canWrite);
   let ov;
   try {
     ov = await api("/api/v1/sync?health=unhealthy&limit=500");
