@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -22,8 +21,8 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	if len(args) > 0 && args[0] == "-serve-sim" {
 		return bench.ServeSim(ctx, args[1:], stdout, stderr)
 	}
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("bench", "bench [flags]", stderr)
+	fs.about = "Runs the Exchange simulator in a child process and measures the sync engine against it."
 	sizes := fs.String("mailboxes", "1000,10000", "comma-separated mailbox counts to measure")
 	servers := fs.Int("servers", 4, "simulated mailbox servers (affinity groups)")
 	changes := fs.Int("changes", 200, "changes made to measure change-to-synced delay")
@@ -32,23 +31,20 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	authMethod := fs.String("auth", "basic", "EWS authentication of the engine: basic or ntlm")
 	coalesce := fs.Duration("coalesce", 50*time.Millisecond, "the engine's coalescing delay (calsync's default is 2s; the bench measures the reaction itself)")
 	verbose := fs.Bool("v", false, "log engine warnings to stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: calsync bench [flags]\n\nRuns the Exchange simulator in a child process and measures the sync engine against it.")
-		fs.PrintDefaults()
+	if code := fs.parse(args); code >= 0 {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if fs.NArg() > 0 {
+		return fs.fail("unexpected argument %q", fs.Arg(0))
 	}
 	if *authMethod != "basic" && *authMethod != "ntlm" {
-		fmt.Fprintf(stderr, "bench: -auth: %q is not valid; expected basic or ntlm\n", *authMethod)
-		return 2
+		return fs.fail("--auth %q: expected basic or ntlm", *authMethod)
 	}
 	var ns []int
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
-			fmt.Fprintf(stderr, "bench: -mailboxes: %q is not a positive number\n", s)
-			return 2
+			return fs.fail("--mailboxes: %q is not a positive number", s)
 		}
 		ns = append(ns, n)
 	}

@@ -7,7 +7,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -65,23 +64,14 @@ type checkFlags struct {
 	timeout         time.Duration
 }
 
-// errFlagsReported: the flag package already printed the problem and the
-// usage.
-var errFlagsReported = errors.New("calsync check: invalid flags")
-
-func parseCheckFlags(args []string, stderr io.Writer) (*checkFlags, error) {
+// parseCheckFlags returns the flags, or nil and the exit code.
+func parseCheckFlags(args []string, stderr io.Writer) (*checkFlags, int) {
 	f := &checkFlags{}
-	fs := flag.NewFlagSet("calsync check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: calsync check --config FILE [--json] [--strict] [--concurrency N] [--timeout D] [--no-progress]")
-		fmt.Fprintln(stderr, "       calsync check --ews-url URL --username USER --password-env VAR --users a@x,b@x [...]")
-		fmt.Fprintln(stderr, "\nVerifies connectivity, TLS, authentication, EWS version, Autodiscover, impersonation of every")
-		fmt.Fprintln(stderr, "user, streaming and pull notifications and throttling, and prints how to fix what fails.")
-		fmt.Fprintln(stderr, "Exit code: 0 ok, 1 a check failed (or warned, with --strict), 2 usage or configuration error.")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("check", "check --config FILE [--json] [--strict] [--concurrency N] [--timeout D] [--no-progress]\n"+
+		"       calsync check --ews-url URL --username USER --password-env VAR --users a@x,b@x [...]", stderr)
+	fs.about = "Verifies connectivity, TLS, authentication, EWS version, Autodiscover, impersonation of every\n" +
+		"user, streaming and pull notifications and throttling, and prints how to fix what fails.\n" +
+		"Exit code: 0 ok, 1 a check failed (or warned, with --strict), 2 usage or configuration error."
 	fs.StringVar(&f.configPath, "config", "", "calsync.yaml to check")
 	fs.StringVar(&f.ewsURL, "ews-url", "", "EWS URL (instead of, or overriding, exchange.ews_url)")
 	fs.StringVar(&f.autodiscoverURL, "autodiscover-url", "", "SOAP Autodiscover URL (overrides exchange.autodiscover_url)")
@@ -99,48 +89,38 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkFlags, error) {
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no progress output on stderr")
 	fs.IntVar(&f.concurrency, "concurrency", check.DefaultConcurrency, fmt.Sprintf("users checked at once (1..%d)", check.MaxConcurrency))
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each EWS call")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, errFlagsReported // the flag package printed it with the usage
+	if code := fs.parse(args); code >= 0 {
+		return nil, code
 	}
 	if f.method != "" && f.method != "basic" && f.method != "ntlm" && f.method != "oauth2" {
-		return nil, fmt.Errorf("--auth-method %q: expected basic, ntlm or oauth2", f.method)
+		return nil, fs.fail("--auth-method %q: expected basic, ntlm or oauth2", f.method)
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return nil, fs.fail("unexpected argument %q", fs.Arg(0))
 	}
 	if f.configPath == "" && f.ewsURL == "" {
-		return nil, errors.New("--config FILE is required (or --ews-url with --username, --password-env and --users)")
+		return nil, fs.fail("--config FILE is required (or --ews-url with --username, --password-env and --users)")
 	}
 	if f.concurrency < 1 || f.concurrency > check.MaxConcurrency {
-		return nil, fmt.Errorf("--concurrency %d out of range 1..%d", f.concurrency, check.MaxConcurrency)
+		return nil, fs.fail("--concurrency %d out of range 1..%d", f.concurrency, check.MaxConcurrency)
 	}
 	if f.timeout <= 0 {
-		return nil, fmt.Errorf("--timeout must be positive")
+		return nil, fs.fail("--timeout must be positive")
 	}
 	switch config.ImpersonationIDType(f.idType) {
 	case "", config.ImpersonateSMTP, config.ImpersonateUPN, config.ImpersonateSID:
 	default:
-		return nil, fmt.Errorf("--id-type %q: expected smtp, upn or sid", f.idType)
+		return nil, fs.fail("--id-type %q: expected smtp, upn or sid", f.idType)
 	}
-	return f, nil
+	return f, -1
 }
 
 // run parses args, checks and writes the report to stdout; it returns the
 // exit code.
 func (c *checkCommand) run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	f, err := parseCheckFlags(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return checkOK
-	}
-	if errors.Is(err, errFlagsReported) {
-		return checkUsage
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "calsync check: %v\n", err)
-		return checkUsage
+	f, code := parseCheckFlags(args, stderr)
+	if f == nil {
+		return code
 	}
 	log := c.logger
 	if log == nil {

@@ -48,21 +48,24 @@ func runDemo(ctx context.Context, env Env, args []string) int {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated calendars")
 	fs.StringVar(&o.dataDir, "data-dir", "", "folder for the demo's store (default: a temporary folder removed at exit)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
-	if code := parseFlags(fs, args); code >= 0 {
+	if code := fs.parse(args); code >= 0 {
 		return code
 	}
+	if fs.NArg() > 0 {
+		return fs.fail("unexpected argument %q", fs.Arg(0))
+	}
 	if o.mode != "streaming" && o.mode != "pull" {
-		fmt.Fprintf(env.Stderr, "calsync demo: --mode %q: want streaming or pull\n", o.mode)
-		return 2
+		return fs.fail("--mode %q: want streaming or pull", o.mode)
 	}
 	if o.mailboxes < 1 || o.mailboxes > 20000 {
-		fmt.Fprintf(env.Stderr, "calsync demo: --mailboxes %d: want 1 to 20000\n", o.mailboxes)
-		return 2
+		return fs.fail("--mailboxes %d: want 1 to 20000", o.mailboxes)
+	}
+	if o.servers < 1 || o.servers > 100 {
+		return fs.fail("--servers %d: want 1 to 100", o.servers)
 	}
 	logger, err := newLogger(env.Stderr, o.logLevel, "text")
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "calsync demo: --log-level: %v\n", err)
-		return 2
+		return fs.fail("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
 	if err := demo(ctx, env, logger, o); err != nil {
 		fmt.Fprintf(env.Stderr, "calsync demo: %v\n", err)
@@ -134,7 +137,7 @@ func demo(ctx context.Context, env Env, logger *slog.Logger, o demoOptions) erro
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "calsync demo: %d simulated mailboxes on %d servers, %s notifications, %.1f changes/s\n", o.mailboxes, o.servers, o.mode, o.churn)
-	fmt.Fprintf(env.Stdout, "EWS simulator: %s/EWS/Exchange.asmx\n", simURL)
+	simAccess{base: simURL, account: serviceAccount, password: password, auth: []string{"basic"}, domain: domain, users: o.mailboxes}.write(env.Stdout, "EWS simulator")
 	fmt.Fprintf(env.Stdout, "Dashboard: %s\n", a.URL())
 	fmt.Fprintf(env.Stdout, "API: %sapi/v1/users   events: %sapi/v1/events   metrics: %smetrics\n", a.URL(), a.URL(), a.URL())
 	fmt.Fprintln(env.Stdout, "Press Ctrl+C to stop.")

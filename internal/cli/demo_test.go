@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"github.com/calsync/calsync/internal/testenv"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/calsync/calsync/internal/testenv"
 )
 
 func getJSON(url string, v any) error {
@@ -63,6 +64,26 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("dashboard answered %d:\n%.300s", resp.StatusCode, page)
 	}
 
+	// The simulator's address and credentials are printed, and they work.
+	simLine := regexp.MustCompile(`EWS simulator: (http://\S+)/EWS/Exchange\.asmx\nAutodiscover: (http://\S+)\nCredentials \(basic\): (\S+), password (\S+) `)
+	m := simLine.FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("stdout lacks the simulator's URL and credentials:\n%s", stdout.String())
+	}
+	if m[2] != m[1]+"/autodiscover/autodiscover.svc" {
+		t.Errorf("Autodiscover URL %q is not the simulator's", m[2])
+	}
+	req, _ := http.NewRequest(http.MethodGet, m[1]+"/sim/v1/stats", nil)
+	req.SetBasicAuth(m[3], m[4])
+	simResp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	simResp.Body.Close()
+	if simResp.StatusCode != http.StatusOK {
+		t.Errorf("the simulator refused the printed credentials: %d", simResp.StatusCode)
+	}
+
 	type users struct {
 		Total  int            `json:"total"`
 		Counts map[string]int `json:"counts"`
@@ -70,6 +91,11 @@ func TestDemo(t *testing.T) {
 			Availability string `json:"availability"`
 		} `json:"users"`
 	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		}
+	}()
 	testenv.WaitForWithin(t, 60*time.Second, "every mailbox live", func() bool {
 		return strings.Contains(stdout.String(), "sync: 40/40 mailboxes live")
 	})

@@ -17,12 +17,11 @@ import (
 func runRun(ctx context.Context, env Env, args []string) int {
 	fs := newFlagSet("run", "run --config FILE", env.Stderr)
 	path := fs.String("config", defaultConfigPath(), "the calsync YAML file (a vendor CalendarSyncExchange.config.xml is referenced from it with exchange.vendor_config)")
-	if code := parseFlags(fs, args); code >= 0 {
+	if code := fs.parse(args); code >= 0 {
 		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(env.Stderr, "calsync run: unexpected argument %q; give the config file with --config FILE\n", fs.Arg(0))
-		return 2
+		return fs.fail("unexpected argument %q; give the config file with --config FILE", fs.Arg(0))
 	}
 	cfg, err := config.LoadFile(*path)
 	if err != nil {

@@ -5,7 +5,7 @@ package cli
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"strings"
 
 	"github.com/calsync/calsync/internal/setupscript"
@@ -22,17 +22,51 @@ func runSetupScript(_ context.Context, env Env, args []string) int {
 	fs.StringVar(&p.AssignmentName, "assignment-name", "", "name of the role assignment (default "+setupscript.DefaultAssignmentName+")")
 	fs.BoolVar(&p.WithThrottlingPolicy, "throttling-policy", false, "also create a moderate throttling policy for the service account (not needed with Exchange's defaults)")
 	fs.StringVar(&p.PolicyName, "policy-name", "", "name of that throttling policy (default "+setupscript.DefaultPolicyName+")")
-	if code := parseFlags(fs, args); code >= 0 {
+	if code := fs.parse(args); code >= 0 {
 		return code
+	}
+	if fs.NArg() > 0 {
+		return fs.fail("unexpected argument %q", fs.Arg(0))
 	}
 	for _, u := range strings.Split(users, ",") {
 		if u = strings.TrimSpace(u); u != "" {
 			p.Users = append(p.Users, u)
 		}
 	}
-	if err := setupscript.Generate(env.Stdout, p); err != nil {
-		fmt.Fprintln(env.Stderr, "calsync setup-script:", err)
-		return 2
+	// What only the command line can get wrong is said in its words;
+	// the library checks the values.
+	switch {
+	case strings.TrimSpace(p.Account) == "":
+		return fs.fail("--account is required (the service account calsync signs in as, DOMAIN\\user or user@domain)")
+	case p.GroupName != "" && users != "":
+		return fs.fail("--group and --users exclude each other")
+	case p.GroupName == "" && len(p.Users) == 0:
+		return fs.fail("--group or --users is required; calsync never asks to impersonate the whole organisation")
 	}
-	return 0
+	err := setupscript.Generate(env.Stdout, p)
+	if err == nil {
+		return 0
+	}
+	var msgs []string
+	for _, e := range unjoin(err) {
+		var pe *setupscript.ParamError
+		if errors.As(e, &pe) {
+			msgs = append(msgs, setupFlags[pe.Field]+": "+pe.Problem)
+		} else {
+			msgs = append(msgs, e.Error())
+		}
+	}
+	return fs.fail("%s", strings.Join(msgs, "\n  "))
+}
+
+// setupFlags names the flag of each setupscript.Params field.
+var setupFlags = map[string]string{"Account": "--account", "ScopeName": "--scope-name", "AssignmentName": "--assignment-name",
+	"PolicyName": "--policy-name", "GroupName": "--group", "Users": "--users"}
+
+// unjoin returns the errors joined in err (err itself if it joins none).
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

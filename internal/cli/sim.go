@@ -6,8 +6,6 @@ package cli
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,10 +42,13 @@ type simFlags struct {
 	tlsKey         string
 }
 
-func parseSimFlags(args []string, stderr io.Writer) (*simFlags, error) {
+// parseSimFlags returns the flags, or nil and the exit code.
+func parseSimFlags(args []string, stderr io.Writer) (*simFlags, int) {
 	c := &simFlags{}
-	fs := flag.NewFlagSet("calsync sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("sim", "sim [flags]", stderr)
+	fs.about = "Runs an in-memory Exchange 2016/2019 that speaks EWS. When ready it prints\n" +
+		"\"EWS endpoint: <url>\" on stdout, then the Autodiscover URL and the credentials\n" +
+		"it accepts. The JSON control API is under /sim/v1/."
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "`address` to serve EWS, Autodiscover and /sim/v1/ on (host:port; port 0 picks a free one)")
 	fs.IntVar(&c.mailboxes, "mailboxes", 10, "number of user mailboxes user1@DOMAIN … userN@DOMAIN")
 	fs.StringVar(&c.domain, "domain", "example.com", "SMTP `domain` of the mailboxes")
@@ -69,63 +70,63 @@ func parseSimFlags(args []string, stderr io.Writer) (*simFlags, error) {
 	fs.BoolVar(&c.tlsSelfSigned, "tls", false, "serve HTTPS with a self-signed certificate generated at start (its SHA-256 fingerprint is logged)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `file` (with --tls-key)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: calsync sim [flags]\n\nRuns an in-memory Exchange 2016/2019 that speaks EWS. When ready it prints\n\"EWS endpoint: <url>\" on stdout. The JSON control API is under /sim/v1/.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	if code := fs.parse(args); code >= 0 {
+		return nil, code
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return nil, fs.fail("unexpected argument %q", fs.Arg(0))
 	}
+	if err := c.validate(); err != nil {
+		return nil, fs.fail("%v", err)
+	}
+	return c, -1
+}
+
+// validate checks the values of the flags.
+func (c *simFlags) validate() error {
 	switch {
 	case c.mailboxes < 0 || c.mailboxes > 1000000:
-		return nil, fmt.Errorf("--mailboxes %d out of range 0..1000000", c.mailboxes)
+		return fmt.Errorf("--mailboxes %d out of range 0..1000000", c.mailboxes)
 	case c.servers < 1 || c.servers > 100:
-		return nil, fmt.Errorf("--servers %d out of range 1..100", c.servers)
+		return fmt.Errorf("--servers %d out of range 1..100", c.servers)
 	case c.latency < 0:
-		return nil, fmt.Errorf("--latency must not be negative")
+		return fmt.Errorf("--latency must not be negative")
 	case c.itemLatency < 0:
-		return nil, fmt.Errorf("--item-latency must not be negative")
+		return fmt.Errorf("--item-latency must not be negative")
 	case c.churn < 0:
-		return nil, fmt.Errorf("--churn must not be negative")
+		return fmt.Errorf("--churn must not be negative")
 	case c.heartbeat < time.Second:
-		return nil, fmt.Errorf("--heartbeat %s is shorter than 1s", c.heartbeat)
+		return fmt.Errorf("--heartbeat %s is shorter than 1s", c.heartbeat)
 	case c.syncCalls < -1:
-		return nil, fmt.Errorf("--concurrent-sync-calls %d: want -1 (unlimited), 0 (policy default) or a positive limit", c.syncCalls)
+		return fmt.Errorf("--concurrent-sync-calls %d: want -1 (unlimited), 0 (policy default) or a positive limit", c.syncCalls)
 	case c.throttling != "default" && c.throttling != "unlimited" && c.throttling != "exo":
-		return nil, fmt.Errorf("--throttling %q: want default, exo or unlimited", c.throttling)
+		return fmt.Errorf("--throttling %q: want default, exo or unlimited", c.throttling)
 	case c.password == "":
-		return nil, fmt.Errorf("--password must not be empty")
+		return fmt.Errorf("--password must not be empty")
 	case (c.tlsCert == "") != (c.tlsKey == ""):
-		return nil, fmt.Errorf("--tls-cert and --tls-key go together")
+		return fmt.Errorf("--tls-cert and --tls-key go together")
 	case c.tlsSelfSigned && c.tlsCert != "":
-		return nil, fmt.Errorf("--tls and --tls-cert exclude each other")
+		return fmt.Errorf("--tls and --tls-cert exclude each other")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: expected debug, info, warn or error", c.logLevel)
+		return fmt.Errorf("--log-level %q: expected debug, info, warn or error", c.logLevel)
 	}
 	for _, a := range splitList(c.auth) {
 		if a != "basic" && a != "ntlm" && a != "none" {
-			return nil, fmt.Errorf("--auth %q: want basic, ntlm or none", a)
+			return fmt.Errorf("--auth %q: want basic, ntlm or none", a)
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // runSim runs the simulator until ctx is cancelled and returns the exit
 // code (0 after a clean shutdown, 1 on failure, 2 on bad flags).
 func runSim(ctx context.Context, env Env, args []string) int {
 	stdout, stderr := env.Stdout, env.Stderr
-	c, err := parseSimFlags(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "calsync sim:", err)
-		return 2
+	c, code := parseSimFlags(args, stderr)
+	if c == nil {
+		return code
 	}
 	if err := serveSim(ctx, c, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "calsync sim:", err)
@@ -214,7 +215,13 @@ func serveSim(ctx context.Context, c *simFlags, stdout, stderr io.Writer) error 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("simulator ready", "mailboxes", c.mailboxes, "servers", sim.Servers(), "service_account", sim.ServiceAccount(), "auth", c.auth, "throttling", policy.Name)
-	fmt.Fprintf(stdout, "EWS endpoint: %s://%s/EWS/Exchange.asmx\n", scheme, ln.Addr())
+	access := simAccess{base: fmt.Sprintf("%s://%s", scheme, ln.Addr()), account: sim.ServiceAccount(), password: c.password, domain: c.domain, users: c.mailboxes}
+	for _, a := range splitList(c.auth) {
+		if a != "none" {
+			access.auth = append(access.auth, a)
+		}
+	}
+	access.write(stdout, "EWS endpoint")
 	select {
 	case <-ctx.Done():
 	case err := <-errc:

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/internal/testenv"
 )
@@ -19,6 +20,16 @@ import (
 // simMain runs `calsync sim` with args.
 func simMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return Main(ctx, Env{Args: append([]string{"sim"}, args...), Stdout: stdout, Stderr: stderr})
+}
+
+// firstLine reads the first line of the simulator's stdout and drains
+// the rest (the access lines after it), so the simulator never blocks
+// writing them.
+func firstLine(r io.Reader) (string, error) {
+	br := bufio.NewReader(r)
+	line, err := br.ReadString('\n')
+	go func() { _, _ = io.Copy(io.Discard, br) }()
+	return line, err
 }
 
 func TestSimFlagsValidation(t *testing.T) {
@@ -67,9 +78,9 @@ func TestSimPolicyFlags(t *testing.T) {
 		{[]string{"--throttling", "unlimited", "--concurrent-sync-calls", "3"}, 3},
 	}
 	for _, tt := range tests {
-		c, err := parseSimFlags(tt.args, io.Discard)
-		if err != nil {
-			t.Fatalf("parse(%q) = %v", tt.args, err)
+		c, code := parseSimFlags(tt.args, io.Discard)
+		if c == nil {
+			t.Fatalf("parse(%q) exited %d", tt.args, code)
 		}
 		if got := policyOf(c).ConcurrentSyncCalls; got != tt.want {
 			t.Errorf("policyOf(%q).ConcurrentSyncCalls = %d, want %d", tt.args, got, tt.want)
@@ -86,7 +97,7 @@ func TestSimServeAndControlAPI(t *testing.T) {
 		done <- simMain(ctx, []string{"--listen", "127.0.0.1:0", "--mailboxes", "3", "--auth", "basic", "--password", "pw"}, pw, &stderr)
 		pw.Close()
 	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
+	line, err := firstLine(pr)
 	if err != nil {
 		t.Fatalf("reading endpoint line: %v (stderr %s)", err, stderr.String())
 	}
@@ -141,7 +152,7 @@ func TestSimServeTLS(t *testing.T) {
 		done <- simMain(ctx, []string{"--listen", "127.0.0.1:0", "--mailboxes", "1", "--tls", "--auth", "none"}, pw, &stderr)
 		pw.Close()
 	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
+	line, err := firstLine(pr)
 	if err != nil {
 		t.Fatalf("reading endpoint line: %v", err)
 	}
@@ -161,5 +172,61 @@ func TestSimServeTLS(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("simMain() = %d; %s", code, stderr.String())
+	}
+}
+
+// TestSimPrintsHowToReachIt: the lines `calsync sim` prints are enough to
+// use it: the Autodiscover URL answers for a printed mailbox with the
+// printed credentials, over Basic and over NTLM with the DOMAIN\user form.
+func TestSimPrintsHowToReachIt(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var stderr testenv.SyncBuffer
+	done := make(chan int)
+	go func() {
+		done <- simMain(ctx, []string{"--listen", "127.0.0.1:0", "--mailboxes", "2", "--password", "s3cret-pw", "--log-level", "warn"}, pw, &stderr)
+		pw.Close()
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("sim exited %d; stderr %s", code, stderr.String())
+		}
+	}()
+	lines := map[string]string{}
+	r := bufio.NewReader(pr)
+	for len(lines) < 5 {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the banner: %v (got %q; stderr %s)", err, lines, stderr.String())
+		}
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ": ")
+		lines[k] = v
+	}
+	ewsURL, adURL := lines["EWS endpoint"], lines["Autodiscover"]
+	wantCreds := `svc-calsync@example.com, password s3cret-pw (also as EXAMPLE\svc-calsync)`
+	if got := lines["Credentials (basic, ntlm)"]; got != wantCreds {
+		t.Errorf("credentials line = %q, want %q (all lines %q)", got, wantCreds, lines)
+	}
+	if got := lines["Mailboxes"]; got != "user1@example.com … user2@example.com, each with the same password" {
+		t.Errorf("mailboxes line = %q", got)
+	}
+	if !strings.HasSuffix(lines["Control API"], "/sim/v1/") {
+		t.Errorf("control API line = %q", lines["Control API"])
+	}
+	basic := ewsclient.BasicAuth(http.DefaultClient, "svc-calsync@example.com", "s3cret-pw")
+	ntlm, err := ewsclient.NTLMAuth(&http.Transport{}, `EXAMPLE\svc-calsync`, "s3cret-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, hc := range map[string]ewsclient.HTTPClient{"basic": basic, "ntlm": ntlm} {
+		c, err := ewsclient.New(ewsURL, &ewsclient.Options{HTTPClient: hc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.GetUserSettings(ctx, ewsclient.AutodiscoverRequest{URL: adURL, Mailboxes: []string{"user2@example.com"}})
+		if err != nil || len(got) != 1 || got[0].Err != nil {
+			t.Errorf("%s: Autodiscover at the printed URL with the printed credentials = %+v, %v", name, got, err)
+		}
 	}
 }

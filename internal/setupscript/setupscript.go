@@ -27,6 +27,20 @@ const (
 // ErrInvalidParams is wrapped by every parameter error of Generate.
 var ErrInvalidParams = errors.New("setupscript: invalid parameters")
 
+// ParamError is one problem with Params. Field names the Params field at
+// fault (Account, ScopeName, AssignmentName, PolicyName, GroupName, Users)
+// so that a command line can name its own flag; Problem says what is
+// wrong in words that stand alone.
+type ParamError struct {
+	Field   string
+	Problem string
+}
+
+func (e *ParamError) Error() string { return ErrInvalidParams.Error() + ": " + e.Problem }
+
+// Unwrap lets errors.Is(err, ErrInvalidParams) hold.
+func (e *ParamError) Unwrap() error { return ErrInvalidParams }
+
 // Params describes the script to generate.
 type Params struct {
 	// Account is the service account calsync authenticates as
@@ -65,37 +79,40 @@ func (p *Params) normalize() error {
 		p.PolicyName = DefaultPolicyName
 	}
 	var errs []error
-	check := func(field, v string) {
+	fail := func(field, format string, a ...any) {
+		errs = append(errs, &ParamError{Field: field, Problem: fmt.Sprintf(format, a...)})
+	}
+	check := func(field, name, v string) {
 		if strings.TrimSpace(v) == "" {
-			errs = append(errs, fmt.Errorf("%w: %s is empty", ErrInvalidParams, field))
+			fail(field, "%s is empty", name)
 			return
 		}
 		for _, r := range v {
 			if unicode.IsControl(r) {
-				errs = append(errs, fmt.Errorf("%w: %s %q contains a control character", ErrInvalidParams, field, v))
+				fail(field, "%s %q contains a control character", name, v)
 				return
 			}
 		}
 	}
-	check("account", p.Account)
-	check("scope name", p.ScopeName)
-	check("assignment name", p.AssignmentName)
-	check("throttling policy name", p.PolicyName)
+	check("Account", "account", p.Account)
+	check("ScopeName", "scope name", p.ScopeName)
+	check("AssignmentName", "assignment name", p.AssignmentName)
+	check("PolicyName", "throttling policy name", p.PolicyName)
 	switch {
 	case p.GroupName != "":
-		check("group name", p.GroupName)
+		check("GroupName", "group name", p.GroupName)
 		if len(p.Users) > 0 {
-			errs = append(errs, fmt.Errorf("%w: give a group or a list of users, not both", ErrInvalidParams))
+			fail("Users", "give a group or a list of users, not both")
 		}
 	case len(p.Users) == 0:
-		errs = append(errs, fmt.Errorf("%w: a group or a list of users is required; calsync never asks to impersonate the whole organisation", ErrInvalidParams))
+		fail("GroupName", "a group or a list of users is required; calsync never asks to impersonate the whole organisation")
 	case len(p.Users) > maxListedUsers:
-		errs = append(errs, fmt.Errorf("%w: %d users is too many for one recipient filter (at most %d); put them in a group and pass the group", ErrInvalidParams, len(p.Users), maxListedUsers))
+		fail("Users", "%d users is too many for one recipient filter (at most %d); put them in a group and pass the group", len(p.Users), maxListedUsers)
 	default:
 		for i, u := range p.Users {
-			check(fmt.Sprintf("user %d", i+1), u)
+			check("Users", fmt.Sprintf("user %d", i+1), u)
 			if !strings.Contains(u, "@") {
-				errs = append(errs, fmt.Errorf("%w: user %d %q is not an SMTP address", ErrInvalidParams, i+1, u))
+				fail("Users", "user %d %q is not an SMTP address", i+1, u)
 			}
 		}
 	}
