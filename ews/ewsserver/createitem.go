@@ -55,7 +55,7 @@ func (h *Handler) createItem(ctx context.Context, c *Caller, body any, _ http.Re
 			j++
 			m.ResponseMessage = responseFor(res.Err)
 			if res.Err == nil && res.Item != nil {
-				m.Items = *ewswire.ItemsOf([]ews.CalendarItem{{ItemId: res.Item.ItemId}})
+				m.Items = *ewswire.ItemIdsOf([]ews.ItemId{res.Item.ItemId})
 			}
 		}
 		resp.ResponseMessages.Messages = append(resp.ResponseMessages.Messages, m)

@@ -112,7 +112,7 @@ func (h *Handler) findItem(ctx context.Context, c *Caller, body any, _ http.Resp
 		off := res.IndexedPagingOffset
 		root.IndexedPagingOffset = &off
 	}
-	if items := ewswire.ItemsOf(shapeItems(res.Items, fr.Shape)); items != nil {
+	if items := shapeItems(res.Items, fr.Shape); items != nil {
 		root.Items = *items
 	}
 	resp := &ewswire.FindItemResponse{}
@@ -129,14 +129,14 @@ func baseShape(s ewswire.ItemShape) string {
 	return s.BaseShape
 }
 
-// shapeItems applies BaseShape IdOnly.
-func shapeItems(items []ews.CalendarItem, shape string) []ews.CalendarItem {
+// shapeItems applies BaseShape IdOnly: the items hold their ItemId only.
+func shapeItems(items []ews.CalendarItem, shape string) *ewswire.Items {
 	if shape != "IdOnly" {
-		return items
+		return ewswire.ItemsOf(items)
 	}
-	out := make([]ews.CalendarItem, len(items))
+	ids := make([]ews.ItemId, len(items))
 	for i, it := range items {
-		out[i] = ews.CalendarItem{ItemId: it.ItemId}
+		ids[i] = it.ItemId
 	}
-	return out
+	return ewswire.ItemIdsOf(ids)
 }

@@ -45,7 +45,7 @@ func (h *Handler) getItem(ctx context.Context, c *Caller, body any, _ http.Respo
 		j++
 		m := ewswire.ItemInfoResponseMessage{ResponseMessage: responseFor(res.Err)}
 		if res.Err == nil && res.Item != nil {
-			m.Items = *ewswire.ItemsOf(shapeItems([]ews.CalendarItem{*res.Item}, baseShape(req.ItemShape)))
+			m.Items = *shapeItems([]ews.CalendarItem{*res.Item}, baseShape(req.ItemShape))
 		}
 		resp.ResponseMessages.Messages = append(resp.ResponseMessages.Messages, m)
 	}

@@ -62,7 +62,10 @@ func (h *Handler) updateItem(ctx context.Context, c *Caller, body any, _ http.Re
 			j++
 			m.ResponseMessage = responseFor(res.Err)
 			if res.Err == nil && res.Item != nil {
-				m.Items = *ewswire.ItemsOf([]ews.CalendarItem{{ItemId: res.Item.ItemId}})
+				m.Items = *ewswire.ItemIdsOf([]ews.ItemId{res.Item.ItemId})
+				// Exchange always reports the conflicts it resolved (none:
+				// a conflict is refused with ErrorIrresolvableConflict).
+				m.ConflictResults = &ewswire.ConflictResults{}
 			}
 		}
 		resp.ResponseMessages.Messages = append(resp.ResponseMessages.Messages, m)

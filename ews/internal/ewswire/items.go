@@ -91,6 +91,16 @@ func ItemsOf(items []ews.CalendarItem) *Items {
 	return it
 }
 
+// ItemIdsOf wraps bare item ids (a calendar item holding only its
+// t:ItemId), as Exchange answers CreateItem, UpdateItem and IdOnly shapes.
+func ItemIdsOf(ids []ews.ItemId) *Items {
+	it := &Items{}
+	for _, id := range ids {
+		it.CalendarItem = append(it.CalendarItem, CalendarItem{ItemId: ItemIdFrom(id)})
+	}
+	return it
+}
+
 // Folder is t:FolderType / t:CalendarFolderType (and other folder kinds)
 // with the properties calsync uses, in BaseFolderType order.
 type Folder struct {

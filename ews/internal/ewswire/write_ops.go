@@ -158,10 +158,13 @@ type UpdateItemResponse struct {
 // UpdateItemResponseMessage is m:UpdateItemResponseMessageType.
 type UpdateItemResponseMessage struct {
 	ResponseMessage
-	Items           Items `xml:"http://schemas.microsoft.com/exchange/services/2006/messages Items"`
-	ConflictResults *struct {
-		Count int `xml:"http://schemas.microsoft.com/exchange/services/2006/types Count"`
-	} `xml:"http://schemas.microsoft.com/exchange/services/2006/messages ConflictResults,omitempty"`
+	Items           Items            `xml:"http://schemas.microsoft.com/exchange/services/2006/messages Items"`
+	ConflictResults *ConflictResults `xml:"http://schemas.microsoft.com/exchange/services/2006/messages ConflictResults,omitempty"`
+}
+
+// ConflictResults is t:ConflictResultsType.
+type ConflictResults struct {
+	Count int `xml:"http://schemas.microsoft.com/exchange/services/2006/types Count"`
 }
 
 // DeleteItem is m:DeleteItemType.
