@@ -206,6 +206,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.running = true
 	e.runCtx = ctx
 	e.spawnLocked("discoverer", func() { e.disco.run(ctx) })
+	if p := newOOFPoller(e); p != nil {
+		e.spawnLocked("oof poller", func() { p.run(ctx) })
+	}
 	names := make([]string, 0, len(e.wanted))
 	for s := range e.wanted {
 		names = append(names, s)

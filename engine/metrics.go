@@ -19,6 +19,8 @@ type metrics struct {
 	reads         prometheus.Counter
 	commits       prometheus.Counter
 	states        *prometheus.GaugeVec
+	oofPolls      prometheus.Counter
+	oofChanges    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -60,6 +62,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "calsync", Subsystem: "engine", Name: "mailboxes",
 			Help: "Mailboxes by state.",
 		}, []string{"state"}),
+		oofPolls: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "oof_tip_requests_total",
+			Help: "GetMailTips requests polling automatic replies (many mailboxes each).",
+		}),
+		oofChanges: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "oof_tip_changes_total",
+			Help: "Automatic-replies mail tips that changed, each followed by one GetUserOofSettings.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
@@ -92,6 +102,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.states, err = register(reg, m.states); err != nil {
+		return nil, err
+	}
+	if m.oofPolls, err = register(reg, m.oofPolls); err != nil {
+		return nil, err
+	}
+	if m.oofChanges, err = register(reg, m.oofChanges); err != nil {
 		return nil, err
 	}
 	return m, nil

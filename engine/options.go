@@ -79,6 +79,12 @@ type Options struct {
 	// notification, this often (spread with jitter). Zero or negative:
 	// only at load, reconciliation and SyncNow (default).
 	OOFInterval time.Duration
+	// OOFPollInterval is the period in which every mailbox's
+	// automatic-replies mail tip is polled (GetMailTips, many mailboxes per
+	// request; see oofpoll.go) when the Exchange implements OOFTipReader:
+	// a change is seen within about this long (default 60 s; negative
+	// disables).
+	OOFPollInterval time.Duration
 	// PullInterval is the GetEvents period in pull mode (default 30 s).
 	PullInterval time.Duration
 	// PullTimeout is the pull subscription timeout (default 30 min).
@@ -130,6 +136,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
+	}
+	if o.OOFPollInterval == 0 {
+		o.OOFPollInterval = time.Minute
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

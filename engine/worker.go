@@ -20,6 +20,7 @@ const (
 	trigResubscribe                     // the subscription is gone
 	trigRediscover                      // routing is stale
 	trigSync                            // manual sync now
+	trigOOF                             // automatic replies changed (oofpoll.go)
 )
 
 // need is the work a worker still has to do before it is live.
@@ -245,6 +246,9 @@ func (w *worker) collect() {
 	if p&trigSync != 0 {
 		w.need |= needRead | needOOF
 		w.readReason = "manual"
+	}
+	if p&trigOOF != 0 {
+		w.need |= needOOF
 	}
 	if p&trigHint != 0 && w.coalesceUntil.IsZero() {
 		if first.IsZero() {
