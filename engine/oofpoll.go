@@ -6,9 +6,11 @@ package engine
 // (GetMailTips, up to the server's per-request limit) once per
 // OOFPollInterval, spread evenly over it, and wakes only the workers whose
 // tip changed; they read the full settings. At 10,000 mailboxes and a limit
-// of 100 that is 100 requests a minute (1.7/s); with Exchange's usual limit
-// of 50, 200 (3.3/s). Scheduled replies that have not started yet show in
-// no tip: the reconciliation's full read covers them.
+// of 100 that is 100 requests a minute (1.7/s). The poller never sends more
+// than maxOOFTipRate requests a second: with Exchange's usual limit of 50
+// the 200 requests of a round take 100 s instead. Scheduled replies that
+// have not started yet show in no tip: the reconciliation's full read
+// covers them.
 
 import (
 	"context"
@@ -35,6 +37,16 @@ type OOFTip struct {
 	Err         error
 }
 
+// maxOOFTipRate caps the poller at 2 requests a second: a round that would
+// need more (more than 120 batches a minute) takes longer instead.
+const maxOOFTipRate = 2
+
+// roundLength is the time one round of n requests takes: the interval, or
+// longer when the rate cap demands it.
+func roundLength(interval time.Duration, n int) time.Duration {
+	return max(interval, time.Duration(n)*time.Second/maxOOFTipRate)
+}
+
 // oofPoller polls the tips; it runs on one goroutine.
 type oofPoller struct {
 	e    *Engine
@@ -58,10 +70,11 @@ func (p *oofPoller) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		start := p.e.clk.Now()
 		batches := chunk(p.mailboxes(), limit)
+		round := roundLength(interval, len(batches))
 		for i, b := range batches {
-			// Spread the requests over the interval: batch i goes out at
-			// start + i*interval/len(batches).
-			if !p.sleepUntil(ctx, start.Add(time.Duration(i)*interval/time.Duration(len(batches)))) {
+			// Spread the requests over the round: batch i goes out at
+			// start + i*round/len(batches).
+			if !p.sleepUntil(ctx, start.Add(time.Duration(i)*round/time.Duration(len(batches)))) {
 				return
 			}
 			if !p.poll(ctx, b) {
@@ -69,7 +82,7 @@ func (p *oofPoller) run(ctx context.Context) {
 				return
 			}
 		}
-		if !p.sleepUntil(ctx, start.Add(interval)) {
+		if !p.sleepUntil(ctx, start.Add(round)) {
 			return
 		}
 	}
