@@ -58,6 +58,7 @@ func TestDashboardLayout(t *testing.T) {
 			page.waitJS("the agenda", `String(document.querySelectorAll('#agenda li .t').length)`, "3")
 			page.waitJS("the detail presence", `document.querySelector('#detail-presence .badge') ? document.querySelector('#detail-presence .badge').textContent : ''`, "Busy")
 			page.waitJS("the user's time zone", `document.getElementById('agenda-zone').textContent.includes('America/New_York')`, "true")
+			page.waitJS("the zone of the status text", `document.querySelector('tr[data-user="`+aliceLong+`"] .status-text').title.includes(' — times in America/New_York')`, "true")
 			shot("users-detail")
 			checkUsersLayout(t, page)
 			checkTimes(t, page, vp.timePattern)

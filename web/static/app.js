@@ -135,6 +135,9 @@ import { loadSync } from "./sync.js";
     // Status and why are clamped to two lines (the full text is the
     // tooltip), so a narrow table keeps rows of even height.
     clamped(c[2], p.status_text || "");
+    // The status text is written by calsync in the user's own zone (it goes
+    // to phones and chat too); say so when that is not the browser's.
+    if (p.status_text && p.time_zone && !sameZone(p.time_zone, browserZone)) c[2].title += " — times in " + zoneLabel(p.time_zone);
     c[3].replaceChildren(timeEl(p.until));
     clamped(c[4], describeWhy(p.why));
     row.tr.classList.toggle("stale", !matchesFilter(p, row.sync));
