@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -301,9 +303,24 @@ func (a *App) ready(context.Context) error {
 		return errors.New("no mailboxes configured or loaded yet")
 	}
 	if counts[engine.StateLive] == 0 {
-		return fmt.Errorf("no mailbox is live yet (%v)", counts)
+		return fmt.Errorf("no mailbox is live yet (%s)", stateSummary(counts))
 	}
 	return nil
+}
+
+// stateSummary lists mailbox counts per state for people ("50 backoff,
+// 3 loading"), not as a Go map.
+func stateSummary(counts map[string]int) string {
+	states := make([]string, 0, len(counts))
+	for s := range counts {
+		states = append(states, s)
+	}
+	sort.Strings(states)
+	parts := make([]string, 0, len(states))
+	for _, s := range states {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Run runs the instance until ctx ends or reload/users refresh fails

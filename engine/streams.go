@@ -570,7 +570,7 @@ func (m *streamManager) setConnState(c *streamConn, state string, err error) {
 	}
 	c.state = state
 	if err != nil {
-		c.lastError = ErrorCode(err) + ": " + err.Error()
+		c.lastError = ErrorCode(err) + ": " + Describe(err)
 	}
 }
 

@@ -81,7 +81,7 @@ func (w *worker) saveStatus(st store.MailboxStatus) {
 func (w *worker) setError(err error, code, hint string) store.MailboxStatus {
 	now := w.env.clk.Now()
 	st, _ := w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
-		st.LastError = &store.SyncError{Code: code, Message: err.Error(), Hint: hint, At: now}
+		st.LastError = &store.SyncError{Code: code, Message: Describe(err), Hint: hint, At: now}
 		st.ConsecutiveFailures = w.failures
 	})
 	return st

@@ -63,6 +63,22 @@ func (e *ResponseError) Error() string {
 	return b.String()
 }
 
+// Describe says what Exchange answered, for people: the MessageText and
+// the operation, without the code (status documents carry it separately).
+func (e *ResponseError) Describe() string {
+	text := strings.TrimSpace(e.MessageText)
+	if text == "" {
+		text = "Exchange answered " + string(e.Code)
+	}
+	if e.Op != "" {
+		text += " (" + e.Op + ")"
+	}
+	if e.BackOff > 0 {
+		text += fmt.Sprintf("; Exchange asks to wait %s", e.BackOff)
+	}
+	return text
+}
+
 // InnerCode returns MessageXml's InnerErrorResponseCode (sent with
 // ErrorInternalServerError), or "".
 func (e *ResponseError) InnerCode() ResponseCode {
@@ -111,6 +127,24 @@ func (f *SOAPFault) Error() string {
 	return s
 }
 
+// Describe is the fault's text for people, without the code.
+func (f *SOAPFault) Describe() string {
+	msg := strings.TrimSpace(f.FaultString)
+	if msg == "" {
+		msg = strings.TrimSpace(f.Message)
+	}
+	if msg == "" {
+		msg = "Exchange answered a SOAP fault"
+	}
+	if v := f.MessageXml[ValueViolation]; v != "" {
+		msg += fmt.Sprintf(" (line %s, position %s: %s)", f.MessageXml[ValueLineNumber], f.MessageXml[ValueLinePosition], v)
+	}
+	if f.BackOff > 0 {
+		msg += fmt.Sprintf("; Exchange asks to wait %s", f.BackOff)
+	}
+	return msg
+}
+
 // HTTPError is a non-200 HTTP answer that is not an EWS SOAP message: 401,
 // 403, 503 (also without body), 502/504, 429, redirects.
 type HTTPError struct {
@@ -145,6 +179,12 @@ func (e *HTTPError) Error() string {
 // Unwrap returns the cause.
 func (e *HTTPError) Unwrap() error { return e.Err }
 
+// Describe is the answer for people: "Exchange answered HTTP 503 Service
+// Unavailable".
+func (e *HTTPError) Describe() string {
+	return "Exchange answered " + strings.TrimPrefix(e.Error(), "ews: ")
+}
+
 // Unauthorized reports a 401 (bad credentials or expired token).
 func (e *HTTPError) Unauthorized() bool { return e.StatusCode == http.StatusUnauthorized }
 
@@ -167,6 +207,9 @@ func (e *NetworkError) Error() string { return "ews: " + e.Op + ": network: " + 
 // Unwrap returns the cause.
 func (e *NetworkError) Unwrap() error { return e.Err }
 
+// Describe is the failure for people: "network error in GetItem: cause".
+func (e *NetworkError) Describe() string { return "network error in " + e.Op + ": " + e.Err.Error() }
+
 // Timeout reports whether the cause was a timeout.
 func (e *NetworkError) Timeout() bool {
 	var ne net.Error
@@ -187,6 +230,11 @@ func (e *ProtocolError) Error() string {
 
 // Unwrap returns the cause.
 func (e *ProtocolError) Unwrap() error { return e.Err }
+
+// Describe is the failure for people: "invalid response to GetItem: cause".
+func (e *ProtocolError) Describe() string {
+	return "invalid response to " + e.Op + ": " + e.Err.Error()
+}
 
 // CodeOf returns the EWS response code carried by err (a *ResponseError or
 // *SOAPFault anywhere in its chain).

@@ -82,6 +82,15 @@ func (e *AutodiscoverError) Error() string {
 	return "ewsclient: autodiscover: " + e.Code + ": " + e.Message
 }
 
+// Describe is the answer for people, without the code: "Autodiscover:
+// The e-mail address cannot be found."
+func (e *AutodiscoverError) Describe() string {
+	if m := strings.TrimSpace(e.Message); m != "" {
+		return "Autodiscover: " + m
+	}
+	return "Autodiscover answered " + e.Code
+}
+
 // GetUserSettings runs SOAP Autodiscover, following RedirectAddress and
 // RedirectUrl answers up to MaxHops times per mailbox. Results are in input
 // order.
