@@ -29,6 +29,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/calsync/calsync/internal/clock"
@@ -114,7 +115,7 @@ func New(opts Options) (*Engine, error) {
 	e.env = &workerEnv{
 		opts: &e.opts, clk: e.clk, log: e.log, ex: e.ex, st: e.st, sink: e.sink,
 		metrics: m, budget: e.budget, random: e.random, status: e.statuses,
-		groups: e.streams, disco: e.disco, failures: e.failureLog,
+		groups: e.streams, disco: e.disco, failures: e.failureLog, tipsPolled: &atomic.Bool{},
 	}
 	return e, nil
 }

@@ -60,11 +60,18 @@ func newOOFPoller(e *Engine) *oofPoller {
 	if !ok || e.opts.OOFPollInterval <= 0 {
 		return nil
 	}
+	// Set before the workers start: while the tips are polled, the
+	// per-mailbox OOFInterval refresh is redundant.
+	e.env.tipsPolled.Store(true)
 	return &oofPoller{e: e, r: r, last: map[string]string{}}
 }
 
 func (p *oofPoller) run(ctx context.Context) {
 	limit := max(p.r.OOFTipLimit(ctx), 1)
+	// If the server turns out not to answer GetMailTips, workers resume
+	// their OOFInterval refresh (from their next load, reconciliation or
+	// SyncNow on).
+	defer p.e.env.tipsPolled.Store(false)
 	interval := p.e.opts.OOFPollInterval
 	p.e.log.Info("polling automatic replies with mail tips", "interval", interval.String(), "mailboxes_per_request", limit)
 	for ctx.Err() == nil {

@@ -44,7 +44,8 @@ func (x *tipExchange) counts() (requests, largest int) {
 
 // 25 mailboxes, 10 per request: each round is 3 requests, never more than
 // the limit per request; a changed tip makes exactly that mailbox read its
-// settings (GetUserOofSettings), and only it.
+// settings (GetUserOofSettings), and only it: the per-mailbox OOFInterval
+// refresh is off while tips are polled.
 func TestOOFTipsPollManyMailboxesPerRequest(t *testing.T) {
 	fx := &tipExchange{fakeExchange: newFakeExchange(), limit: 10, tips: map[string]string{}}
 	var mbs []string
@@ -55,6 +56,7 @@ func TestOOFTipsPollManyMailboxesPerRequest(t *testing.T) {
 	h := start(t, fx.fakeExchange, st, mbs, func(o *Options) {
 		o.Exchange = fx
 		o.OOFPollInterval = 30 * time.Millisecond
+		o.OOFInterval = 10 * time.Millisecond // redundant while tips are polled: never used
 	})
 	for _, m := range mbs {
 		h.waitState(m, StateLive)

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/calsync/calsync/internal/clock"
@@ -27,6 +28,9 @@ type workerEnv struct {
 	groups   groupMembership
 	disco    mailboxDiscoverer
 	failures *failureLog
+	// tipsPolled is set while the OOF tip poller runs (oofpoll.go): the
+	// per-mailbox OOFInterval refresh is then redundant and skipped.
+	tipsPolled *atomic.Bool
 }
 
 // groupMembership is what a worker asks of the streaming groups.

@@ -53,7 +53,7 @@ func (w *worker) readOOF() (calendar.OOFSettings, error) {
 
 // scheduleOOF plans the next automatic-replies refresh, if enabled.
 func (w *worker) scheduleOOF() {
-	if w.env.opts.OOFInterval <= 0 {
+	if w.env.opts.OOFInterval <= 0 || w.env.tipsPolled.Load() {
 		w.nextOOF = time.Time{}
 		return
 	}
