@@ -64,17 +64,19 @@ type App struct {
 	clock    clock.Clock
 	registry *prometheus.Registry
 
-	store      store.Store
-	engine     *engine.Engine
-	scheduler  *presence.Scheduler
-	known      userSet
-	events     *events.Log
-	health     *healthEvents
-	dispatcher *webhook.Dispatcher
-	users      UsersFunc
-	listener   net.Listener
-	server     *http.Server
-	tls        bool // the API listener speaks HTTPS
+	store     store.Store
+	engine    *engine.Engine
+	scheduler *presence.Scheduler
+	known     userSet
+	events    *events.Log
+	health    *healthEvents
+	// statusChanged is signalled on every status report of the engine.
+	statusChanged chan struct{}
+	dispatcher    *webhook.Dispatcher
+	users         UsersFunc
+	listener      net.Listener
+	server        *http.Server
+	tls           bool // the API listener speaks HTTPS
 
 	cleanup []func()
 }
@@ -156,7 +158,8 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	a.onClose(a.events.Close)
 	a.health = newHealthEvents(a.events, a.clock, a.log.With("component", "events"))
 
-	sink := &engineSink{health: a.health, users: &a.known}
+	a.statusChanged = make(chan struct{}, 1)
+	sink := &engineSink{health: a.health, users: &a.known, statusChanged: a.statusChanged}
 	engOpts := engineOptions(cfg)
 	engOpts.Store = a.store
 	engOpts.Exchange = exchange
@@ -440,48 +443,5 @@ func (a *App) usersLoop(ctx context.Context, reload <-chan struct{}, stale bool)
 			a.log.Error("refreshing users failed; keeping the previous set", "err", err)
 		}
 		t.Reset(next(stale || err != nil))
-	}
-}
-
-// initialSyncLogEvery spaces the progress lines of the initial sync.
-const initialSyncLogEvery = 10 * time.Second
-
-// reportInitialSync logs the progress of the initial sync (every
-// initialSyncLogEvery while it lasts) and one summary when every mailbox
-// has settled: live, denied, or in back-off after a failure.
-func (a *App) reportInitialSync(ctx context.Context) error {
-	start := a.clock.Now()
-	lastLog := start
-	t := a.clock.NewTimer(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C():
-		}
-		counts := a.engine.StateCounts()
-		total := 0
-		for _, n := range counts {
-			total += n
-		}
-		live := counts[engine.StateLive]
-		failing := counts[engine.StateDenied] + counts[engine.StateBackoff]
-		now := a.clock.Now()
-		if live+failing >= total {
-			a.log.Info("initial sync done", "mailboxes", total, "live", live, "failing", failing,
-				"took", now.Sub(start).Round(time.Millisecond).String())
-			if failing > 0 {
-				a.log.Warn("some mailboxes do not sync; GET /readyz or the dashboard's sync health lists them with the EWS code and a fix",
-					"failing", failing)
-			}
-			return nil
-		}
-		if now.Sub(lastLog) >= initialSyncLogEvery {
-			lastLog = now
-			a.log.Info("initial sync", "live", live, "of", total, "failing", failing,
-				"percent", 100*live/max(total, 1))
-		}
-		t.Reset(time.Second)
 	}
 }

@@ -21,6 +21,9 @@ type engineSink struct {
 	// mailbox was removed (a worker stopping) must not bring the user back
 	// into the scheduler.
 	users *userSet
+	// statusChanged is signalled (without blocking) after each status
+	// report, for the initial-sync progress log.
+	statusChanged chan<- struct{}
 }
 
 var _ engine.Sink = (*engineSink)(nil)
@@ -39,4 +42,8 @@ func (s *engineSink) StatusChanged(st store.MailboxStatus) {
 	}
 	s.presence.CalendarChanged(st.SMTP)
 	s.health.add(st)
+	select {
+	case s.statusChanged <- struct{}{}:
+	default:
+	}
 }

@@ -44,6 +44,12 @@ func (s *userSet) has(smtp string) bool {
 	return s.users[smtp]
 }
 
+func (s *userSet) len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.users)
+}
+
 func (s *userSet) list(context.Context) ([]string, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
