@@ -315,34 +315,21 @@ func typeAt(t reflect.Type, path string) reflect.Type {
 	return t
 }
 
-// expectedKind names what a value of type t looks like in the file.
+// expectedKind names what a value of type t looks like in the file; for
+// a mapping with fixed keys it lists them.
 func expectedKind(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.String:
-		return "a string"
-	case reflect.Slice, reflect.Array:
-		if t.Elem().Kind() == reflect.String {
-			return "a list of strings"
-		}
-		return "a list of mappings"
-	case reflect.Map:
-		return "a mapping of strings"
-	case reflect.Struct:
-		keys := make([]string, 0)
-		for k := range yamlFields(t) {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		return "a mapping of keys (" + strings.Join(keys, ", ") + ")"
+	if t.Kind() != reflect.Struct {
+		return presence.ExpectedKind(t, "a mapping")
 	}
-	return "a value of another kind"
+	keys := make([]string, 0)
+	for k := range yamlFields(t) {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return "a mapping of keys (" + strings.Join(keys, ", ") + ")"
 }
 
 // findValue finds the node on line whose value is value (or, for

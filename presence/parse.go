@@ -100,15 +100,18 @@ func jsonProblem(err error) string {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		return fmt.Sprintf("expected %s, found %s", expectedKind(te.Type), foundJSON(te.Value))
+		return fmt.Sprintf("expected %s, found %s", ExpectedKind(te.Type, "an object"), foundJSON(te.Value))
 	case errors.As(err, &se):
 		return fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, se)
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
-// expectedKind names what a value of type t looks like in the rule set.
-func expectedKind(t reflect.Type) string {
+// ExpectedKind names what a value of Go type t looks like in a rule set
+// written by people, without Go type names: "a whole number", "true or
+// false", "a string", "a list of strings"; object is the word for a
+// mapping in the format at hand ("an object" in JSON, "a mapping" in YAML).
+func ExpectedKind(t reflect.Type, object string) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -125,9 +128,9 @@ func expectedKind(t reflect.Type) string {
 		}
 		return "a list"
 	case reflect.Map, reflect.Struct:
-		return "an object"
+		return object
 	}
-	return "another kind of value"
+	return "a value of another kind"
 }
 
 // foundJSON names the JSON kind encoding/json reports ("string", "number
