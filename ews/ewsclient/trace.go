@@ -23,11 +23,18 @@ var secretHeaders = map[string]bool{
 	"Www-Authenticate": true, "Proxy-Authenticate": true,
 }
 
-// passwordRE matches password-like XML elements and attributes in bodies.
-var passwordRE = regexp.MustCompile(`(?i)(<([a-z]+:)?password[^>]*>)[^<]*(</)|(password\s*=\s*")[^"]*(")`)
+// passwordRE matches password-, token- and secret-like XML elements and
+// attributes in bodies.
+var passwordRE = regexp.MustCompile(`(?i)(<([a-z]+:)?(?:password|token|secret|clientsecret)[^>]*>)[^<]*(</)|((?:password|token|secret)\s*=\s*")[^"]*(")`)
 
 func redactBody(b []byte) []byte {
-	return passwordRE.ReplaceAll(b, []byte("${1}[redacted]${3}${4}[redacted]${5}"))
+	return passwordRE.ReplaceAllFunc(b, func(m []byte) []byte {
+		sub := passwordRE.FindSubmatch(m)
+		if sub[1] != nil { // an element: keep its tags
+			return append(append(append([]byte{}, sub[1]...), "[redacted]"...), sub[3]...)
+		}
+		return append(append(append([]byte{}, sub[4]...), "[redacted]"...), sub[5]...)
+	})
 }
 
 func writeHeaders(b *strings.Builder, h http.Header) {

@@ -99,6 +99,10 @@ type Options struct {
 	// Exchange.Auth (tests); the connectivity and TLS checks still use the
 	// URL.
 	HTTPClient ewsclient.HTTPClient
+	// TraceDir, if set, receives the exchange with the server, one file
+	// per request and per response, credentials redacted (see
+	// ewsclient.TraceDir).
+	TraceDir string
 	// Progress receives the impersonation progress bar (nil: none);
 	// ProgressTTY draws a bar in place, otherwise a line every 10 %.
 	Progress    io.Writer
@@ -318,7 +322,7 @@ func (r *runner) checkConfig(context.Context) Result {
 // timeouts and the User-Agent differ.
 func (r *runner) buildClient() error {
 	c, err := ewsconn.New(r.opts.Exchange, ewsconn.Options{Logger: r.log, Timeout: r.opts.Timeout,
-		StreamIdleTimeout: r.opts.StreamWait, UserAgent: "calsync-check", HTTPClient: r.opts.HTTPClient})
+		StreamIdleTimeout: r.opts.StreamWait, UserAgent: "calsync-check", HTTPClient: r.opts.HTTPClient, TraceDir: r.opts.TraceDir})
 	if err != nil {
 		return err
 	}

@@ -62,6 +62,7 @@ type checkFlags struct {
 	noProgress      bool
 	concurrency     int
 	timeout         time.Duration
+	traceDir        string
 }
 
 // parseCheckFlags returns the flags, or nil and the exit code.
@@ -89,6 +90,7 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkFlags, int) {
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no progress output on stderr")
 	fs.IntVar(&f.concurrency, "concurrency", check.DefaultConcurrency, fmt.Sprintf("users checked at once (1..%d)", check.MaxConcurrency))
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each EWS call")
+	fs.StringVar(&f.traceDir, "trace", "", "write every request and response to this `folder`, one file each, credentials redacted")
 	if code := fs.parse(args); code >= 0 {
 		return nil, code
 	}
@@ -210,6 +212,7 @@ func (c *checkCommand) options(ctx context.Context, f *checkFlags, stderr io.Wri
 		ScopeGroup:  f.scopeGroup,
 		Concurrency: f.concurrency,
 		Timeout:     f.timeout,
+		TraceDir:    f.traceDir,
 	}
 	for _, w := range cfg.Warnings {
 		o.ConfigWarnings = append(o.ConfigWarnings, w.String())

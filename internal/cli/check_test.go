@@ -108,3 +108,17 @@ func TestCheckFlagsWithoutConfig(t *testing.T) {
 		t.Errorf("unset password variable: exit %d, stderr %q", code, errOut.String())
 	}
 }
+
+// TestCheckTraceFlag: --trace DIR reaches the check and fills the folder.
+func TestCheckTraceFlag(t *testing.T) {
+	env := checktest.New(t, 2, nil)
+	dir := filepath.Join(t.TempDir(), "trace")
+	code, stdout, stderr := runCheckMain(t, "--no-progress", "--trace", dir, "--config", env.WriteConfig(t, "secret", ""))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*-Subscribe-response.xml"))
+	if err != nil || len(files) == 0 {
+		t.Errorf("no Subscribe answer in the trace folder (%v)", err)
+	}
+}

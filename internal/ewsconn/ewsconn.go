@@ -38,8 +38,12 @@ type Options struct {
 	// UserAgent is sent with every request (default: the client's).
 	UserAgent string
 	// HTTPClient replaces the authenticated client built from
-	// exchange.auth (tests, and bench's control channel).
+	// exchange.auth (tests).
 	HTTPClient ewsclient.HTTPClient
+	// TraceDir, if set, receives every request and response of the
+	// authenticated client, one file each, credentials redacted
+	// (ewsclient.TraceDir; `calsync check --trace DIR`).
+	TraceDir string
 }
 
 // Conn is what New builds: the transport (TLS and pool settings, for
@@ -83,6 +87,11 @@ func New(x config.Exchange, o Options) (*Conn, error) {
 	hc := o.HTTPClient
 	if hc == nil {
 		if hc, err = authenticated(x.Auth, transport); err != nil {
+			return nil, err
+		}
+	}
+	if o.TraceDir != "" {
+		if hc, err = ewsclient.TraceDir(hc, o.TraceDir); err != nil {
 			return nil, err
 		}
 	}

@@ -30,8 +30,14 @@ type Env struct {
 // of the simulator (a misbehaving load balancer).
 func New(t testing.TB, n int, wrap func(http.Handler) http.Handler) *Env {
 	t.Helper()
+	return NewWithPassword(t, n, "secret", wrap)
+}
+
+// NewWithPassword is New with another password.
+func NewWithPassword(t testing.TB, n int, password string, wrap func(http.Handler) http.Handler) *Env {
+	t.Helper()
 	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Options: ewsmem.Options{Mailboxes: n, Servers: 2, Seed: 7, Generate: true,
-		Password: "secret", StreamingHeartbeat: time.Hour}, Basic: true})
+		Password: password, StreamingHeartbeat: time.Hour}, Basic: true})
 	if err != nil {
 		t.Fatalf("NewSimulator: %v", err)
 	}
