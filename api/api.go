@@ -200,6 +200,9 @@ type Options struct {
 	MaxAgendaRange time.Duration
 	// MaxDryRunRange bounds dry-run previews; default 14 days.
 	MaxDryRunRange time.Duration
+	// SyncNowWait bounds how long sync-now waits for the result (default
+	// 45s, below the server's write timeout); the sync itself goes on.
+	SyncNowWait time.Duration
 }
 
 // server holds the state shared by the handlers.
@@ -235,6 +238,9 @@ func New(opts Options) (http.Handler, error) {
 	}
 	if opts.MaxDryRunRange <= 0 {
 		opts.MaxDryRunRange = 14 * 24 * time.Hour
+	}
+	if opts.SyncNowWait <= 0 {
+		opts.SyncNowWait = 45 * time.Second
 	}
 	m, err := newHTTPMetrics(opts.Registerer)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apitest"
 	"github.com/calsync/calsync/events"
+	"github.com/calsync/calsync/presence"
 )
 
 // shortLimits make the server's deadlines observable within a test.
@@ -120,5 +121,33 @@ func TestServerKeepsEventStreamsPastTheTimeouts(t *testing.T) {
 		if !sc.Scan() {
 			t.Fatalf("the stream ended before its deadlines would have passed: %v", sc.Err())
 		}
+	}
+}
+
+// stuckSync never finishes a sync; it returns when its context ends.
+type stuckSync struct{}
+
+func (stuckSync) SyncNow(ctx context.Context, _ string) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// sync-now answers before the server's write timeout would cut the
+// connection, and says the sync goes on.
+func TestSyncNowAnswersWithinItsWait(t *testing.T) {
+	p := apitest.NewPresence(presence.Presence{User: "bob@example.com", Availability: presence.Available})
+	h, err := api.New(api.Options{Presence: p, SyncNow: stuckSync{}, SyncNowWait: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serveLimited(t, h, api.Limits{})
+	resp, err := http.Post("http://"+addr+"/api/v1/users/bob@example.com/sync-now", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "goes on") {
+		t.Errorf("a sync that does not finish = %d %s, want 503 saying it goes on", resp.StatusCode, body)
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -96,9 +97,16 @@ func (s *server) handleSyncNow(w http.ResponseWriter, r *http.Request) {
 		writeUnknownUser(w, user)
 		return
 	}
-	if err := s.opts.SyncNow.SyncNow(r.Context(), user); err != nil {
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.SyncNowWait)
+	defer cancel()
+	if err := s.opts.SyncNow.SyncNow(ctx, user); err != nil {
 		if errors.Is(err, ErrUnknownUser) || errors.Is(err, presence.ErrUnknownUser) {
 			writeUnknownUser(w, user)
+			return
+		}
+		if errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {
+			// Answer before the server's write timeout cuts the connection.
+			writeError(w, http.StatusServiceUnavailable, codeUnavailable, fmt.Sprintf("the sync did not finish within %s; it goes on, see GET /api/v1/users/%s/sync", s.opts.SyncNowWait, user))
 			return
 		}
 		s.log.Warn("api: sync-now failed", "user", user, "err", err)
