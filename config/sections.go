@@ -320,7 +320,7 @@ func (d *decoder) users(u *Users, m *mapNode) {
 		}
 	}
 	if v := m.get("csv_file"); v != nil {
-		u.CSVFile, _ = d.existingFile(m.sub("csv_file"), v)
+		u.CSVFile = d.usersCSVFile(m.sub("csv_file"), v)
 	}
 	if v := m.get("ldap"); v != nil {
 		u.LDAP = d.ldap(d.mapping(m.sub("ldap"), m.key("ldap"), v, ldapKeys...))

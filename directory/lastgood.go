@@ -92,15 +92,25 @@ func (l *LastGood) Users(ctx context.Context) ([]User, error) {
 		l.keep(ctx, users)
 		return users, nil
 	}
-	doc, lerr := l.load(ctx)
-	if lerr != nil {
-		return nil, fmt.Errorf("%w: %w (%w)", ErrNoLastGood, err, lerr)
+	kept, at, kerr := KeptUsers(ctx, l.store)
+	if kerr != nil {
+		return nil, fmt.Errorf("%w: %w (%w)", ErrNoLastGood, err, kerr)
+	}
+	return kept, &StaleError{Err: err, SavedAt: at, Users: len(kept)}
+}
+
+// KeptUsers returns the last good list kept in st and when it was read
+// (for `calsync check`, which reports what a start would use).
+func KeptUsers(ctx context.Context, st DocumentStore) ([]User, time.Time, error) {
+	doc, err := load(ctx, st)
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	kept := make([]User, len(doc.Users))
 	for i, u := range doc.Users {
 		kept[i] = User(u)
 	}
-	return kept, &StaleError{Err: err, SavedAt: doc.SavedAt, Users: len(kept)}
+	return kept, doc.SavedAt, nil
 }
 
 func (l *LastGood) keep(ctx context.Context, users []User) {
@@ -125,8 +135,8 @@ func (l *LastGood) keep(ctx context.Context, users []User) {
 	}
 }
 
-func (l *LastGood) load(ctx context.Context) (lastGoodDoc, error) {
-	b, err := l.store.LoadDocument(ctx, lastGoodDocument)
+func load(ctx context.Context, st DocumentStore) (lastGoodDoc, error) {
+	b, err := st.LoadDocument(ctx, lastGoodDocument)
 	if errors.Is(err, store.ErrNotFound) {
 		return lastGoodDoc{}, errors.New("none is kept in the store")
 	}

@@ -305,7 +305,7 @@ func (r *runner) checkConfig(context.Context) Result {
 	}
 	if len(problems) > 0 {
 		return Result{Status: StatusFail, Summary: fmt.Sprintf("%d %s", len(problems), plural(len(problems), "problem", "problems")),
-			Details: problems, Fix: []string{"correct the configuration; `calsync config validate FILE` lists every problem with its line"}}
+			Details: append(problems, o.ConfigWarnings...), Fix: []string{"correct the configuration; `calsync config validate FILE` lists every problem with its line"}}
 	}
 	res := Result{Status: StatusOK, Summary: fmt.Sprintf("%s, auth %s, %d %s, impersonation by %s",
 		r.report.Endpoint, x.Auth.Method, len(o.Users), plural(len(o.Users), "user", "users"), x.Impersonation.IDType)}

@@ -217,20 +217,26 @@ func (c *checkCommand) options(ctx context.Context, f *checkFlags, stderr io.Wri
 	for _, w := range cfg.Warnings {
 		o.ConfigWarnings = append(o.ConfigWarnings, w.String())
 	}
-	users, err := c.listUsers(ctx, cfg, f)
+	users, warning, err := c.listUsers(ctx, cfg, f)
 	if err != nil {
 		fmt.Fprintf(stderr, "calsync check: cannot list the users: %v\n", err)
 		return check.Options{}, checkUsage
+	}
+	if warning != "" {
+		o.ConfigWarnings = append(o.ConfigWarnings, warning)
 	}
 	o.Users = users
 	return o, checkOK
 }
 
 // listUsers lists the users: --users / --users-csv, else the
-// configuration's sources.
-func (c *checkCommand) listUsers(ctx context.Context, cfg *config.Config, f *checkFlags) ([]check.User, error) {
+// configuration's sources. When the configured directory is unavailable
+// the users are the last good list calsync run keeps in its store (what a
+// start would sync), and warning says so for the report.
+func (c *checkCommand) listUsers(ctx context.Context, cfg *config.Config, f *checkFlags) (users []check.User, warning string, err error) {
 	u := cfg.Users
-	if f.users != "" || f.usersCSV != "" {
+	flags := f.users != "" || f.usersCSV != ""
+	if flags {
 		u = config.Users{CSVFile: f.usersCSV}
 		for _, s := range strings.Split(f.users, ",") {
 			if s = strings.TrimSpace(s); s != "" {
@@ -238,24 +244,28 @@ func (c *checkCommand) listUsers(ctx context.Context, cfg *config.Config, f *che
 			}
 		}
 	} else if c.users != nil {
-		return c.users(ctx, cfg)
+		users, err := c.users(ctx, cfg)
+		return users, "", err
 	}
 	if len(u.Static) == 0 && u.CSVFile == "" && u.LDAP == nil {
-		return nil, errors.New("no users: set users in the configuration, or pass --users or --users-csv")
+		return nil, "", errors.New("no users: set users in the configuration, or pass --users or --users-csv")
 	}
 	src, err := directory.FromConfig(u, c.logger)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	list, err := src.Users(ctx)
+	if err != nil && flags {
+		return nil, "", err
+	}
 	if err != nil {
-		return nil, err
+		list, warning = keptUsers(ctx, cfg.Store.Path, err)
 	}
 	out := make([]check.User, len(list))
 	for i, du := range list {
 		out[i] = check.User{SMTP: du.SMTP, UPN: du.UPN, SID: du.SID}
 	}
-	return out, nil
+	return out, warning, nil
 }
 
 // isTerminal reports whether w is a character device (a terminal).

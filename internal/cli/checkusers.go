@@ -1,0 +1,36 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/calsync/calsync/directory"
+	"github.com/calsync/calsync/store/boltstore"
+)
+
+// keptUsers reads the last good user list calsync run keeps in its store,
+// for a check whose directory failed with dirErr, and words what a start
+// would do for the report. It never creates a store file.
+func keptUsers(ctx context.Context, path string, dirErr error) ([]directory.User, string) {
+	unavailable := fmt.Sprintf("users: the directory is unavailable (%v)", dirErr)
+	if _, err := os.Stat(path); err != nil {
+		return nil, unavailable + "; no store at " + path + " keeps a last good list, so calsync run would not start: fix the users source"
+	}
+	st, err := boltstore.Open(path, boltstore.Options{LockTimeout: 500 * time.Millisecond})
+	if err != nil {
+		if errors.Is(err, boltstore.ErrLocked) {
+			return nil, unavailable + "; calsync run holds the store (" + path + ") and syncs the last good list kept there while it retries the directory every 30 s: fix the users source"
+		}
+		return nil, fmt.Sprintf("%s; the last good list in %s cannot be read (%v)", unavailable, path, err)
+	}
+	defer st.Close()
+	users, at, err := directory.KeptUsers(ctx, st)
+	if err != nil {
+		return nil, fmt.Sprintf("%s; %s keeps no last good list (%v), so calsync run would not start: fix the users source", unavailable, path, err)
+	}
+	return users, fmt.Sprintf("%s; checking the last good list kept in %s (%d users, read %s), which calsync run syncs until the directory answers again: fix the users source",
+		unavailable, path, len(users), at.UTC().Format(time.RFC3339))
+}
