@@ -303,6 +303,7 @@ func (b *budget) after(user, server string, err error) {
 			if until.After(b.pausedUntil) {
 				b.pausedUntil = until
 			}
+			b.creds.health.throttled(until, err)
 		}
 		b.gcPausesLocked(now)
 		b.mu.Unlock()

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -30,6 +31,8 @@ type credentialGate struct {
 	clk   clock.Clock
 	log   *slog.Logger
 	pause time.Duration // first pause after a rejection
+	// health hears of every outcome and rejection (Engine.ExchangeHealth).
+	health *exchangeHealth
 
 	mu       sync.Mutex
 	verified bool          // EWS answered since the last rejection
@@ -40,7 +43,15 @@ type credentialGate struct {
 }
 
 func newCredentialGate(clk clock.Clock, log *slog.Logger, pause time.Duration) *credentialGate {
-	return &credentialGate{clk: clk, log: log, pause: pause, changed: make(chan struct{})}
+	return &credentialGate{clk: clk, log: log, pause: pause, health: newExchangeHealth(clk), changed: make(chan struct{})}
+}
+
+// closed reports whether requests wait for a probe after a rejection, and
+// until when at least.
+func (g *credentialGate) closed() (bool, time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return !g.verified && g.failures > 0, g.until
 }
 
 // wait returns when a request may go: at once while the gate is open, as
@@ -88,6 +99,9 @@ func (g *credentialGate) wait(ctx context.Context) (probe bool, err error) {
 // next request probe.
 func (g *credentialGate) report(err error, probe bool) {
 	code := ErrorCode(err)
+	if err != errNotSent && !errors.Is(err, context.Canceled) {
+		g.health.outcome(err)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch {
@@ -106,6 +120,7 @@ func (g *credentialGate) report(err error, probe bool) {
 			g.until = until
 		}
 		g.verified = false
+		g.health.credentialsRejected(g.until, err)
 		if !straggler {
 			g.probing = false
 			g.log.Error("Exchange rejected the service account's credentials (HTTP 401); all EWS requests wait, then one request tries again, so that the account is not locked out",

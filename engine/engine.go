@@ -38,6 +38,9 @@ import (
 
 // Worker states, as reported in store.MailboxStatus.State.
 const (
+	// StateWaiting: the mailbox's next request waits behind the credential
+	// gate (Exchange rejected the service account; see ExchangeHealth).
+	StateWaiting     = "waiting"
 	StateDiscovering = "discovering"
 	StateSubscribing = "subscribing"
 	StateLoading     = "loading"
@@ -109,6 +112,9 @@ func New(opts Options) (*Engine, error) {
 		retiring: map[string]*worker{},
 	}
 	e.budget = newBudget(e.clk, opts.Budget, m, e.log)
+	if err := registerExchangeHealth(opts.Registerer, e.ExchangeHealth); err != nil {
+		return nil, fmt.Errorf("engine: register metrics: %w", err)
+	}
 	e.failureLog = newFailureLog(e)
 	e.disco = newDiscoverer(e)
 	e.streams = newStreamManager(e)
@@ -347,6 +353,11 @@ func (e *Engine) Statuses() []store.MailboxStatus { return e.statuses.all() }
 // StateCounts returns how many mailboxes are in each state.
 func (e *Engine) StateCounts() map[string]int { return e.statuses.counts() }
 
+// Failing returns how many mailboxes do not sync: in back-off, denied,
+// waiting behind the credential gate, or retrying a step that failed
+// (which StateCounts shows under the step's state).
+func (e *Engine) Failing() int { return e.statuses.failing() }
+
 // updateStatus applies fn to a mailbox's live status and returns the result.
 func (e *Engine) updateStatus(smtp string, fn func(*store.MailboxStatus)) (store.MailboxStatus, bool) {
 	return e.statuses.update(smtp, fn)
@@ -378,6 +389,10 @@ func (e *Engine) SyncNow(ctx context.Context, smtp string) error {
 		return fmt.Errorf("engine: mailbox %s stopped", smtp)
 	}
 }
+
+// ExchangeHealth returns the state of Exchange as the whole engine sees it
+// (credentials rejected, unreachable, throttled or ok).
+func (e *Engine) ExchangeHealth() ExchangeHealth { return e.budget.creds.health.health() }
 
 // Groups returns the streaming groups and their connections (empty in pull mode).
 func (e *Engine) Groups() []GroupStatus { return e.streams.summary() }

@@ -126,3 +126,38 @@ func register[T prometheus.Collector](reg prometheus.Registerer, c T) (T, error)
 	}
 	return c, nil
 }
+
+// registerExchangeHealth exports ExchangeHealth as gauges, computed when
+// scraped: calsync_exchange_up (1 while Exchange answers, throttled
+// included) and calsync_exchange_credentials_rejected (1 while the service
+// account is rejected).
+func registerExchangeHealth(reg prometheus.Registerer, health func() ExchangeHealth) error {
+	if reg == nil {
+		return nil
+	}
+	up := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "calsync", Subsystem: "exchange", Name: "up",
+		Help: "1 while Exchange answers calsync's requests (ok or throttled), 0 while it rejects the credentials or cannot be reached.",
+	}, func() float64 { return boolGauge(health().Up()) })
+	rejected := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "calsync", Subsystem: "exchange", Name: "credentials_rejected",
+		Help: "1 while Exchange rejects the service account's credentials (HTTP 401); all EWS traffic waits for one probe.",
+	}, func() float64 { return boolGauge(health().State == ExchangeCredentialsRejected) })
+	for _, c := range []prometheus.Collector{up, rejected} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				continue
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

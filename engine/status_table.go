@@ -80,6 +80,23 @@ func (t *statusTable) counts() map[string]int {
 	return out
 }
 
+// failing counts mailboxes that do not sync: in back-off, denied, waiting
+// behind the credential gate, or retrying after failures.
+func (t *statusTable) failing() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, st := range t.byID {
+		switch {
+		case st.State == StateBackoff, st.State == StateDenied, st.State == StateWaiting:
+			n++
+		case st.ConsecutiveFailures > 0 && st.State != StateLive:
+			n++
+		}
+	}
+	return n
+}
+
 // undiscovered counts mailboxes waiting for their first Autodiscover
 // answer (discovering, no group yet).
 func (t *statusTable) undiscovered() int {

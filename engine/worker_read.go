@@ -43,7 +43,7 @@ func (w *worker) refreshOOF() error {
 // readOOF asks Exchange for the mailbox's automatic-reply settings.
 func (w *worker) readOOF() (calendar.OOFSettings, error) {
 	var s calendar.OOFSettings
-	err := w.env.call(w.ctx, w.smtp, w.disc.EWSURL, func(ctx context.Context) error {
+	err := w.call(w.ctx, func(ctx context.Context) error {
 		var err error
 		s, err = w.env.ex.OOF(ctx, w.target())
 		return err
@@ -224,7 +224,7 @@ func (w *worker) checkpoint(now time.Time) store.Checkpoint {
 // Exchange truncates the answer.
 func (w *worker) view(ctx context.Context, start, end time.Time, depth int) ([]calendar.Occurrence, error) {
 	var page ViewPage
-	err := w.env.call(ctx, w.smtp, w.disc.EWSURL, func(ctx context.Context) error {
+	err := w.call(ctx, func(ctx context.Context) error {
 		var err error
 		page, err = w.env.ex.CalendarView(ctx, w.target(), start, end, w.env.opts.MaxViewEntries)
 		return err

@@ -15,7 +15,12 @@ import (
 
 func (w *worker) discover() error {
 	w.setState(StateDiscovering, false)
-	res, err := w.env.disco.discover(w.ctx, w.smtp)
+	var res DiscoverResult
+	err := w.gated(func() error {
+		var err error
+		res, err = w.env.disco.discover(w.ctx, w.smtp)
+		return err
+	})
 	if err != nil {
 		if w.discovered && !w.routingStale && w.ctx.Err() == nil {
 			// Autodiscover is a separate service: while it is down, a lost
@@ -86,7 +91,7 @@ func (w *worker) subscribe() error {
 		t.Affinity = true
 	}
 	var sub Subscription
-	err := w.env.call(w.ctx, w.smtp, w.disc.EWSURL, func(ctx context.Context) error {
+	err := w.call(w.ctx, func(ctx context.Context) error {
 		var err error
 		sub, err = w.env.ex.Subscribe(ctx, t, SubscribeRequest{Mode: w.env.opts.Mode, Timeout: w.env.opts.PullTimeout})
 		return err
@@ -126,7 +131,7 @@ func (w *worker) poll() error {
 	relevant := false
 	for range 100 {
 		var b EventBatch
-		err := w.env.call(w.ctx, w.smtp, w.disc.EWSURL, func(ctx context.Context) error {
+		err := w.call(w.ctx, func(ctx context.Context) error {
 			var err error
 			b, err = w.env.ex.GetEvents(ctx, w.target(), w.sub.ID, w.sub.Watermark)
 			return err
