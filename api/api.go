@@ -68,6 +68,24 @@ type SyncSource interface {
 	Status(user string) (store.MailboxStatus, error)
 }
 
+// ExchangeSource reports the state of Exchange as a whole: a problem every
+// mailbox shares (credentials rejected, unreachable, throttled) is one
+// state, not one error per mailbox.
+type ExchangeSource interface {
+	ExchangeHealth() ExchangeHealth
+}
+
+// ExchangeHealth is the state ExchangeSource reports.
+type ExchangeHealth struct {
+	// State is ok, credentials_rejected, unreachable or throttled.
+	State string
+	// Since is when the state began; NextAttempt when requests go again
+	// (zero when not known).
+	Since, NextAttempt time.Time
+	// LastError is the error behind the state ("" when ok).
+	LastError string
+}
+
 // StreamGroupSource adds the engine's notification connections to the
 // connection-group summary (the app adapts engine.Engine.Groups to it).
 type StreamGroupSource interface {
@@ -162,7 +180,10 @@ type Options struct {
 	Presence PresenceSource
 	Sync     SyncSource
 	// Groups is optional; without it groups are derived from statuses only.
-	Groups    StreamGroupSource
+	Groups StreamGroupSource
+	// Exchange is optional; with it the sync overview and /readyz carry an
+	// exchange block.
+	Exchange  ExchangeSource
 	Agenda    AgendaSource
 	Overrides OverrideSetter
 	DryRun    DryRunner

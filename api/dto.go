@@ -140,6 +140,8 @@ type StreamConnectionDTO struct {
 
 // SyncOverviewDTO is GET /api/v1/sync: group summaries and a page of statuses.
 type SyncOverviewDTO struct {
+	// Exchange is the state of Exchange as a whole (absent without a source).
+	Exchange  *ExchangeDTO      `json:"exchange,omitempty"`
 	Mailboxes int               `json:"mailboxes"`
 	Healthy   int               `json:"healthy"`
 	Unhealthy int               `json:"unhealthy"`
@@ -221,11 +223,34 @@ type DryRunDTO struct {
 type ReadinessDTO struct {
 	Status string `json:"status"` // "ready", "degraded" or "not_ready"
 	Error  string `json:"error,omitempty"`
-	// Problems lists mailboxes whose sync is unhealthy; only shown to
-	// authenticated callers.
+	// Exchange is the state of Exchange as a whole; a state other than ok
+	// makes the instance degraded.
+	Exchange *ExchangeDTO `json:"exchange,omitempty"`
+	// Problems lists up to MaxReadinessExamples unhealthy mailboxes (in
+	// address order); only shown to authenticated callers.
 	Problems []MailboxProblemDTO `json:"problems,omitempty"`
 	// ProblemCount is the number of unhealthy mailboxes.
 	ProblemCount int `json:"problem_count"`
+	// ProblemsByCode counts the unhealthy mailboxes per error code (the
+	// state where there is no error); only shown to authenticated callers.
+	ProblemsByCode map[string]int `json:"problems_by_code,omitempty"`
+}
+
+// MaxReadinessExamples bounds the mailboxes /readyz lists: with thousands
+// failing for one reason, the counts per code say it, a few examples show it.
+const MaxReadinessExamples = 20
+
+// ExchangeDTO is the exchange block of the sync overview and /readyz.
+type ExchangeDTO struct {
+	State       string     `json:"state"`
+	Since       *time.Time `json:"since,omitempty"`
+	NextAttempt *time.Time `json:"next_attempt,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+}
+
+// toExchangeDTO converts an ExchangeHealth.
+func toExchangeDTO(h ExchangeHealth) *ExchangeDTO {
+	return &ExchangeDTO{State: h.State, Since: optTime(h.Since), NextAttempt: optTime(h.NextAttempt), LastError: h.LastError}
 }
 
 // MailboxProblemDTO is one unhealthy mailbox in /readyz.
@@ -338,7 +363,7 @@ func ToPresenceChangedEvent(c presence.Change) PresenceChangedEvent {
 }
 
 // unhealthyStates are engine states that mean the mailbox is not in sync.
-var unhealthyStates = map[string]bool{"backoff": true, "denied": true, "stopped": true}
+var unhealthyStates = map[string]bool{"backoff": true, "denied": true, "stopped": true, "waiting": true}
 
 // SyncHealthy reports whether a mailbox status counts as healthy: no
 // consecutive failures and not in a failure state.

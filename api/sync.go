@@ -57,6 +57,9 @@ func (s *server) handleSync(w http.ResponseWriter, r *http.Request) {
 	}
 	groups := deriveGroups(statuses, streams, time.Now())
 	out := SyncOverviewDTO{Groups: groups, Offset: offset, Limit: limit}
+	if s.opts.Exchange != nil {
+		out.Exchange = toExchangeDTO(s.opts.Exchange.ExchangeHealth())
+	}
 	matched := make([]store.MailboxStatus, 0, len(statuses))
 	for _, st := range statuses {
 		out.Mailboxes++
@@ -137,17 +140,36 @@ func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if s.opts.Exchange != nil {
+		h := s.opts.Exchange.ExchangeHealth()
+		out.Exchange = toExchangeDTO(h)
+		if !show {
+			out.Exchange.LastError = ""
+		}
+		if h.State != "ok" && status == http.StatusOK {
+			out.Status = "degraded"
+		}
+	}
 	if s.opts.Sync != nil {
+		var problems []MailboxProblemDTO
+		byCode := map[string]int{}
 		for _, st := range s.opts.Sync.Statuses() {
 			if SyncHealthy(st) {
 				continue
 			}
 			out.ProblemCount++
-			if show {
-				out.Problems = append(out.Problems, MailboxProblemDTO{User: st.SMTP, State: st.State, Error: toSyncErrorDTO(st.LastError)})
+			code := st.State
+			if st.LastError != nil {
+				code = st.LastError.Code
 			}
+			byCode[code]++
+			problems = append(problems, MailboxProblemDTO{User: st.SMTP, State: st.State, Error: toSyncErrorDTO(st.LastError)})
 		}
-		slices.SortFunc(out.Problems, func(a, b MailboxProblemDTO) int { return naturalCompare(a.User, b.User) })
+		if show && out.ProblemCount > 0 {
+			slices.SortFunc(problems, func(a, b MailboxProblemDTO) int { return naturalCompare(a.User, b.User) })
+			out.Problems = problems[:min(len(problems), MaxReadinessExamples)]
+			out.ProblemsByCode = byCode
+		}
 		if out.ProblemCount > 0 && status == http.StatusOK {
 			out.Status = "degraded"
 		}

@@ -204,6 +204,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		Presence:   a.scheduler,
 		Sync:       a.engine,
 		Groups:     groupSource{a.engine},
+		Exchange:   exchangeSource{a.engine},
 		Agenda:     a.store,
 		Overrides:  a.scheduler,
 		DryRun:     a.scheduler,

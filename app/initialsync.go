@@ -44,10 +44,13 @@ func (a *App) reportInitialSync(ctx context.Context) error {
 }
 
 // settledCounts returns how many mailboxes are live, how many failing
-// (denied or in back-off), of how many users to sync. The total is the
+// (engine.Failing: back-off, denied, waiting behind the credential gate, or
+// retrying a failed step under the step's state; counting back-off and
+// denied alone said failing=0 while every mailbox failed), of how many
+// users to sync. The total is the
 // users set, not the engine's: the engine knows a mailbox only once its
 // worker started.
 func (a *App) settledCounts() (live, failing, total int) {
 	counts := a.engine.StateCounts()
-	return counts[engine.StateLive], counts[engine.StateDenied] + counts[engine.StateBackoff], a.known.len()
+	return counts[engine.StateLive], a.engine.Failing(), a.known.len()
 }

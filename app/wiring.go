@@ -64,6 +64,14 @@ func webhookEndpoints(hooks []config.Webhook) []webhook.Endpoint {
 	return out
 }
 
+// exchangeSource converts the engine's Exchange health for the API.
+type exchangeSource struct{ e *engine.Engine }
+
+func (x exchangeSource) ExchangeHealth() api.ExchangeHealth {
+	h := x.e.ExchangeHealth()
+	return api.ExchangeHealth{State: h.State, Since: h.Since, NextAttempt: h.NextAttempt, LastError: h.LastError}
+}
+
 // groupSource converts the engine's streaming groups for the API.
 type groupSource struct{ e *engine.Engine }
 
