@@ -140,5 +140,5 @@ func describe(err error) string {
 	if err == nil {
 		return ""
 	}
-	return ErrorCode(err) + ": " + err.Error()
+	return ErrorCode(err) + ": " + Describe(err)
 }
