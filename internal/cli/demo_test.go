@@ -96,8 +96,8 @@ func TestDemo(t *testing.T) {
 			t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 		}
 	}()
-	testenv.WaitForWithin(t, 60*time.Second, "every mailbox live", func() bool {
-		return strings.Contains(stdout.String(), "sync: 40/40 mailboxes live")
+	testenv.WaitForWithin(t, 60*time.Second, "every mailbox synced", func() bool {
+		return strings.Contains(stdout.String(), "sync: 40/40 mailboxes synced")
 	})
 	// Ad-hoc meetings booked every 300ms make someone busy, tentative,
 	// out of office or working elsewhere within seconds.
