@@ -19,7 +19,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -246,7 +245,7 @@ func New(opts Options) (http.Handler, error) {
 		return nil, errors.New("api: Options.Presence is required")
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.EventHeartbeat <= 0 {
 		opts.EventHeartbeat = 15 * time.Second

@@ -439,7 +439,6 @@ func TestSchedulerOverrides(t *testing.T) {
 	if got := h.rec.since(n); len(got) != 1 || got[0].Current.Why.Source != "calendar" || got[0].Current.StatusText != "In a meeting until 10:00" {
 		t.Fatalf("calendar did not take over at the next transition: %+v", got)
 	}
-	n++
 
 	// Until a fixed time, beating the meeting.
 	p, err = h.s.SetOverride(ctx, "alice@example.com", Override{Availability: Available, Until: at("2025-11-24 09:45")})

@@ -497,7 +497,7 @@ func (d *Dispatcher) post(ctx context.Context, ep *endpointState, m store.Outbox
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the URL, which may carry credentials
 		}
-		return 0, 0, fmt.Errorf("POST %s: %v", redactURL(ep.URL), err)
+		return 0, 0, fmt.Errorf("POST %s: %w", redactURL(ep.URL), err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))

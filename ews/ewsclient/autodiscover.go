@@ -207,7 +207,7 @@ func (c *Client) getUserSettingsOnce(ctx context.Context, endpoint string, addrs
 	defer cancel()
 	// X-AnchorMailbox routes the request to the first user's site (and is
 	// required for app-only OAuth tokens).
-	resp, err := c.post(ctx, Call{Endpoint: endpoint, Anchor: addrs[0]}, op, payload)
+	resp, err := c.post(ctx, Call{Endpoint: endpoint, Anchor: addrs[0]}, op, payload) //nolint:bodyclose // closeBody below
 	if err != nil {
 		return nil, err
 	}

@@ -114,7 +114,7 @@ func (c *Client) GetStreamingEvents(ctx context.Context, call Call, req StreamRe
 		c.log.Warn("ewsclient: streaming connection idle, closing", "idle_timeout", idle, "subscriptions", n)
 		cancel(ErrStreamIdle)
 	}, s.done)
-	resp, err := c.post(sctx, call, op, payload)
+	resp, err := c.post(sctx, call, op, payload) //nolint:bodyclose // the Stream owns the body; Close closes it
 	if err != nil {
 		s.Close()
 		return nil, s.classify(err)
@@ -157,7 +157,7 @@ func (s *Stream) firstError(out *ewswire.GetStreamingEventsResponse) error {
 
 // classify maps errors, reporting the idle watchdog as ErrStreamIdle.
 func (s *Stream) classify(err error) error {
-	if context.Cause(s.ctx) == ErrStreamIdle {
+	if errors.Is(context.Cause(s.ctx), ErrStreamIdle) {
 		return &ews.NetworkError{Op: s.op, Err: ErrStreamIdle}
 	}
 	var ne *ews.NetworkError
@@ -175,7 +175,7 @@ func (s *Stream) Next() (StreamBatch, error) {
 	env, err := s.reader.Next()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			if cause := context.Cause(s.ctx); cause == ErrStreamIdle {
+			if errors.Is(context.Cause(s.ctx), ErrStreamIdle) {
 				return StreamBatch{}, &ews.NetworkError{Op: s.op, Err: ErrStreamIdle}
 			}
 			return StreamBatch{}, io.EOF

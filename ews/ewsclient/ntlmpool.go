@@ -81,7 +81,8 @@ func (p *ntlmPool) CloseIdleConnections() {
 		select {
 		case t := <-p.idle:
 			t.CloseIdleConnections()
-			defer p.release(t)
+			// Released when all are taken, so the loop never takes one twice.
+			defer p.release(t) //nolint:revive // deliberate defer in the loop
 		default:
 			return
 		}

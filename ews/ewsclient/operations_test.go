@@ -145,7 +145,7 @@ func exerciseAll(t *testing.T, c *ewsclient.Client, autodiscoverURL string) {
 	var batches []ewsclient.StreamBatch
 	for {
 		b, err := stream.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

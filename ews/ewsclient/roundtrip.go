@@ -65,7 +65,7 @@ func (c *Client) roundTrip(ctx context.Context, call Call, op string, body, out 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	began := c.clock.Now()
-	resp, err := c.post(ctx, call, op, payload)
+	resp, err := c.post(ctx, call, op, payload) //nolint:bodyclose // closed by closeBody once decoded
 	if err != nil {
 		c.log.Debug("ewsclient: call failed", "op", op, "anchor", call.Anchor, "err", err)
 		return nil, err

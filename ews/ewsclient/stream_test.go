@@ -62,7 +62,7 @@ func TestHostileStreams(t *testing.T) {
 		check func(error) bool
 	}{
 		{"truncated", [][]byte{heartbeat(), heartbeat()[:150]}, func(err error) bool {
-			return err != nil && err != io.EOF && strings.Contains(err.Error(), "unexpected EOF")
+			return err != nil && !errors.Is(err, io.EOF) && strings.Contains(err.Error(), "unexpected EOF")
 		}},
 		{"invalid utf-8", [][]byte{heartbeat(), env(streamResp + "<m:GetStreamingEventsResponseMessage ResponseClass=\"Success\"><m:MessageText>\xff\xfe</m:MessageText></m:GetStreamingEventsResponseMessage></m:ResponseMessages></m:GetStreamingEventsResponse>")},
 			func(err error) bool {
@@ -163,7 +163,7 @@ func TestStreamExchangeForm(t *testing.T) {
 	if err != nil || len(b.Notifications) != 1 || b.Notifications[0].Events[0].ItemId.Id != "i" || len(b.Failed) != 1 || b.Failed[0].SubscriptionIds[0] != "s2" {
 		t.Fatalf("Next() = %+v, %v", b, err)
 	}
-	if _, err := s.Next(); err != io.EOF {
+	if _, err := s.Next(); !errors.Is(err, io.EOF) {
 		t.Fatalf("Next() at end = %v, want io.EOF", err)
 	}
 }

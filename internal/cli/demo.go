@@ -131,7 +131,7 @@ func demo(ctx context.Context, env Env, logger *slog.Logger, o demoOptions) erro
 	a, err := app.New(ctx, app.Options{Config: cfg, Logger: logger})
 	var listenErr *app.ListenError
 	if errors.As(err, &listenErr) {
-		return fmt.Errorf("cannot listen on %s for the dashboard: %v\nthe demo can listen elsewhere: calsync demo -listen 127.0.0.1:0 (picks a free port)", listenErr.Addr, listenErr.Err)
+		return fmt.Errorf("cannot listen on %s for the dashboard: %w\nthe demo can listen elsewhere: calsync demo -listen 127.0.0.1:0 (picks a free port)", listenErr.Addr, listenErr.Err)
 	}
 	if err != nil {
 		return err

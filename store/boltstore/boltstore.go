@@ -152,7 +152,7 @@ func explainOpenError(path string, wait time.Duration, err error) error {
 	case errors.Is(err, berrors.ErrTimeout):
 		return fmt.Errorf("%w: %s still locked after %s; is another calsync running with the same store path? Stop it or give this instance its own file", ErrLocked, path, wait)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
-		return fmt.Errorf("%w: %s: %v; move the file aside and restart calsync, which rebuilds the store from Exchange (pending webhooks in it are lost)", ErrCorrupt, path, err)
+		return fmt.Errorf("%w: %s: %w; move the file aside and restart calsync, which rebuilds the store from Exchange (pending webhooks in it are lost)", ErrCorrupt, path, err)
 	}
 	// The os error repeats the path ("open PATH: …"); keep only its cause.
 	cause := err
@@ -261,5 +261,5 @@ func (s *Store) Close() error {
 
 // corrupt reports a value that cannot be decoded: what, where, what to do.
 func (s *Store) corrupt(what string, key []byte, err error) error {
-	return fmt.Errorf("%w: %s: cannot decode %s %q: %v; move the file aside and restart calsync to rebuild it from Exchange", ErrCorrupt, s.path, what, key, err)
+	return fmt.Errorf("%w: %s: cannot decode %s %q: %w; move the file aside and restart calsync to rebuild it from Exchange", ErrCorrupt, s.path, what, key, err)
 }

@@ -58,7 +58,7 @@ func checkFile(path string, log *slog.Logger) error {
 	}
 	meta, err := currentMeta(f, size)
 	if err != nil {
-		return fmt.Errorf("%w: %s (%d bytes) has no valid bbolt meta page (%v); move the file aside and restart calsync, which rebuilds the store from Exchange (pending webhooks in it are lost)", ErrCorrupt, path, size, err)
+		return fmt.Errorf("%w: %s (%d bytes) has no valid bbolt meta page (%w); move the file aside and restart calsync, which rebuilds the store from Exchange (pending webhooks in it are lost)", ErrCorrupt, path, size, err)
 	}
 	if need := int64(meta.pgid) * int64(meta.pageSize); size < need {
 		return fmt.Errorf("%w: %s is truncated: %d bytes, its last transaction needs %d; move the file aside and restart calsync, which rebuilds the store from Exchange (pending webhooks in it are lost), or restore it from a backup", ErrCorrupt, path, size, need)

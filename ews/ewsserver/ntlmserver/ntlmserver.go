@@ -20,7 +20,7 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"golang.org/x/crypto/md4"
+	"golang.org/x/crypto/md4" //nolint:staticcheck // NTLMv2 is defined on MD4; this is protocol compatibility, not security
 )
 
 // Message flags ([MS-NLMP] 2.2.2.5) the server uses.

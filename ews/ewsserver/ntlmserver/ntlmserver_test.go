@@ -45,7 +45,7 @@ func TestNTLMv2Handshake(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Challenge() = %v", err)
 			}
-			auth, err := ntlmssp.ProcessChallenge(challenge, tt.user, tt.password, true)
+			auth, err := ntlmssp.NewAuthenticateMessage(challenge, tt.user, tt.password, nil)
 			if err != nil {
 				t.Fatalf("ProcessChallenge() = %v", err)
 			}

@@ -2,6 +2,7 @@ package ewswire_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"testing"
@@ -96,7 +97,7 @@ func BenchmarkStreamingDecode200(b *testing.B) {
 		count := 0
 		for {
 			env, err := r.Next()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {

@@ -217,7 +217,7 @@ func TestStreamReader(t *testing.T) {
 	var ids []string
 	for i := 0; ; i++ {
 		env, err := r.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			if i != 4 {
 				t.Fatalf("envelopes = %d, want 4", i)
 			}
@@ -235,7 +235,7 @@ func TestStreamReader(t *testing.T) {
 	if strings.Join(ids, ",") != "s2,s3" {
 		t.Fatalf("error ids = %v (t: and m: forms must both be read)", ids)
 	}
-	if _, err := r.Next(); err != io.EOF {
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
 		t.Fatalf("Next() after EOF = %v", err)
 	}
 }
@@ -251,7 +251,7 @@ func TestStreamReaderPerEnvelopeLimit(t *testing.T) {
 	n := 0
 	for {
 		_, err := r.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

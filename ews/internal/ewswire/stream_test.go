@@ -2,6 +2,7 @@ package ewswire_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -82,7 +83,7 @@ func assertStreamReadable(t *testing.T, stream string) {
 	var got []string
 	for {
 		env, err := r.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

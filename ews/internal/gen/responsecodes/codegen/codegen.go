@@ -54,7 +54,7 @@ func ResponseCodes(schema []byte) ([]string, error) {
 	depth := 0
 	for {
 		tok, err := dec.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
