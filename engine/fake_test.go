@@ -43,6 +43,9 @@ type fakeExchange struct {
 	// streamPanic makes the next message read from a stream panic (a
 	// parser blowing up on a hostile envelope).
 	streamPanic atomic.Bool
+	// openHang makes this many OpenStream calls hang until their context
+	// ends (a front end that accepts the connection and never answers).
+	openHang atomic.Int32
 }
 
 func newFakeExchange() *fakeExchange {
@@ -303,6 +306,10 @@ func (f *fakeExchange) OpenStream(ctx context.Context, t Target, ids []string, t
 		return nil, err
 	}
 	defer f.leave()
+	if f.openHang.Add(-1) >= 0 {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	f.mu.Lock()
 	denied := f.denied[t.SMTP]
 	f.mu.Unlock()

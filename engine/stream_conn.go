@@ -40,13 +40,21 @@ func (m *streamManager) runConn(c *streamConn) {
 			return
 		}
 		var stream Stream
+		// The stream lives on its request's context, so the open cannot
+		// carry a deadline; openCtx is cancelled if the open alone takes
+		// longer than CallTimeout (a front end that accepts the
+		// connection and never answers), and when the stream ends.
+		openCtx, endStream := context.WithCancel(c.ctx)
 		err = m.recovered(c, func() error {
 			var err error
-			stream, err = m.e.ex.OpenStream(c.ctx, t, ids, m.e.opts.StreamTimeout)
+			stream, err = m.openWithin(openCtx, endStream, func(ctx context.Context) (Stream, error) {
+				return m.e.ex.OpenStream(ctx, t, ids, m.e.opts.StreamTimeout)
+			})
 			return err
 		})
 		m.e.budget.creds.report(err, probe)
 		if err != nil {
+			endStream()
 			if c.ctx.Err() != nil {
 				return
 			}
@@ -96,8 +104,17 @@ func (m *streamManager) runConn(c *streamConn) {
 			onAlive = func() { m.notifyAll(carried, trigVerify) }
 		}
 		c.carried = nil
-		err = m.recovered(c, func() error { return m.readStream(c, stream, onAlive) })
+		alive := false
+		err = m.recovered(c, func() error {
+			return m.readStream(c, stream, func() {
+				alive = true
+				if onAlive != nil {
+					onAlive()
+				}
+			})
+		})
 		_ = stream.Close()
+		endStream()
 		m.e.metrics.connections.Dec()
 		if c.ctx.Err() != nil {
 			return
@@ -121,7 +138,7 @@ func (m *streamManager) runConn(c *streamConn) {
 			failures, verify = 0, true
 			continue
 		}
-		failures++
+		failures = streamFailures(failures, alive)
 		verify = true
 		m.setConnState(c, "backoff", err)
 		m.e.log.Info("streaming connection lost; reconnecting", "conn", c.name, "err", err)
@@ -129,6 +146,36 @@ func (m *streamManager) runConn(c *streamConn) {
 			return
 		}
 	}
+}
+
+// openWithin runs open on ctx and cancels ctx (with end) when open has not
+// returned within CallTimeout; the error is then a Timeout. ctx stays
+// alive after a timely open: the stream reads on it.
+func (m *streamManager) openWithin(ctx context.Context, end context.CancelFunc, open func(context.Context) (Stream, error)) (Stream, error) {
+	opened := make(chan struct{})
+	expired := make(chan struct{})
+	t := m.e.clk.NewTimer(m.e.opts.CallTimeout)
+	go func() {
+		defer t.Stop()
+		select {
+		case <-opened:
+		case <-ctx.Done():
+		case <-t.C():
+			close(expired)
+			end()
+		}
+	}()
+	s, err := open(ctx)
+	close(opened)
+	select {
+	case <-expired:
+		if s != nil {
+			_ = s.Close()
+		}
+		return nil, &ExchangeError{Code: "Timeout", Err: fmt.Errorf("engine: GetStreamingEvents did not answer within %s", m.e.opts.CallTimeout)}
+	default:
+	}
+	return s, err
 }
 
 // recovered runs fn and turns a panic (a parser blowing up on a hostile
@@ -299,8 +346,25 @@ func (m *streamManager) dropIDsLocked(c *streamConn, ids []string) []string {
 			if c.g.subs[smtp] == id {
 				delete(c.g.subs, smtp)
 				current = append(current, smtp)
+				if smtp == c.g.anchor && c.g.anchored {
+					// The anchor's subscription is gone (a failover, a
+					// restart): members resubscribing now wait for its new
+					// one, whose answer names the group's server.
+					c.g.anchored = false
+					wakeAnchorWaiters(c.g)
+				}
 			}
 		}
 	}
 	return current
+}
+
+// streamFailures returns the failure count after a connection ended with
+// an error: a connection that proved alive (it delivered a message) starts
+// the count again, so that cuts hours apart do not grow the back-off.
+func streamFailures(failures int, alive bool) int {
+	if alive {
+		return 1
+	}
+	return failures + 1
 }
