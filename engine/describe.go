@@ -19,8 +19,12 @@ func Describe(err error) string {
 		return d.Describe()
 	}
 	var xe *ExchangeError
-	if errors.As(err, &xe) && xe.Err == nil {
-		return "Exchange answered " + xe.Code
+	if errors.As(err, &xe) {
+		if xe.Err == nil {
+			return "Exchange answered " + xe.Code
+		}
+		// The cause without "engine: exchange CODE:", which repeats the code.
+		return xe.Err.Error()
 	}
 	return err.Error()
 }

@@ -28,6 +28,8 @@ func TestDescribeGivesOneSentence(t *testing.T) {
 		{"http", &engine.ExchangeError{Code: "HTTP401", Err: fmt.Errorf("ewsexchange: GetItem: %w", &ews.HTTPError{StatusCode: 401})},
 			"Exchange answered HTTP 401 Unauthorized"},
 		{"code only", &engine.ExchangeError{Code: "ErrorSubscriptionNotFound"}, "Exchange answered ErrorSubscriptionNotFound"},
+		{"cause without a description", &engine.ExchangeError{Code: "InvalidUser", Err: errors.New("no answer for a@example.com")},
+			"no answer for a@example.com"},
 		{"plain", errors.New("something else"), "something else"},
 	}
 	for _, tc := range tests {
