@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/calsync/calsync/api"
 )
 
 const aliceLong = "alice.longname-department@example.com"
@@ -32,8 +34,8 @@ func TestDashboardLayout(t *testing.T) {
 				t.Skipf("time zone database: %v", err)
 			}
 			s := newLayoutServer(t, loc)
-			s.exchange = map[string]any{"state": "credentials_rejected", "since": time.Now().Add(-5 * time.Minute).UTC(),
-				"next_attempt": time.Now().Add(45 * time.Second).UTC(), "last_error": "ErrorUnauthorized: 401 from https://mail.example.com/EWS/Exchange.asmx"}
+			s.exchange.set(api.ExchangeHealth{State: "credentials_rejected", Since: time.Now().Add(-5 * time.Minute), NextAttempt: time.Now().Add(45 * time.Second),
+				LastError: "Exchange rejected the service account's password (HTTP 401 from https://mail.example.com/EWS/Exchange.asmx)."})
 			page := newBrowserPage(t, vp.w, vp.h)
 			page.emulateLocale(vp.locale, vp.zone)
 			shot := func(what string) { page.screenshot(clean(fmt.Sprintf("%s-%dx%d", what, vp.w, vp.h))) }
@@ -73,6 +75,12 @@ func TestDashboardLayout(t *testing.T) {
 			page.waitJS("the throughput", `Array.from(document.querySelectorAll('#group-rows .throughput')).map(e => e.textContent).join(',')`, "2 / 5 min,2 / 5 min")
 			page.waitJS("the problem list", `document.querySelector('#problem-rows tr') ? document.querySelector('#problem-rows tr').dataset.user : ''`, aliceLong)
 			shot("sync")
+
+			// Exchange takes the password again: the banner goes with the
+			// next overview.
+			s.exchange.set(api.ExchangeHealth{State: "ok"})
+			page.mustJS(`document.querySelector('.tab[data-tab="users"]').click(); document.querySelector('.tab[data-tab="sync"]').click()`)
+			page.waitJS("the banner gone", `String(document.getElementById('exchange-banner').hidden)`, "true")
 			page.noHorizontalScroll(".scroll-x", ".card")
 			noOverlaps(t, "sync tab", append(page.rects(".topbar, #exchange-banner, #sync-totals"), page.rects("#tab-sync > .card")...))
 			noOverlaps(t, "server table header", page.rects("table.groups th"))

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,12 +27,12 @@ const readToken = "browser-read-token"
 // layoutServer serves the dashboard over a small, realistic data set for
 // the layout tests: addresses that sort differently by bytes and naturally,
 // long reasons, a user in another time zone, servers named by Exchange's
-// grouping information, an admin and a read token. In front of the API it
-// can add an exchange block to GET /api/v1/sync (the Exchange health
-// contract) and hold back the first user list to show the loading state.
+// grouping information, an admin and a read token, a dead letter, an
+// Exchange health the test sets. In front of the API it can hold back the
+// first user list to show the loading state.
 type layoutServer struct {
 	srv      *httptest.Server
-	exchange map[string]any // added to GET /api/v1/sync when not nil
+	exchange *exchangeHealth
 	dead     *deadLetters
 
 	mu   sync.Mutex
@@ -74,22 +73,41 @@ func newLayoutServer(t *testing.T, loc *time.Location) *layoutServer {
 	}
 	dead := &deadLetters{msgs: []store.OutboxMessage{{ID: "d-1", Seq: 7, Endpoint: "crm", Key: "user3@example.com", EventType: "presence.changed",
 		Attempts: 12, LastError: "POST https://crm.example.com/hook: 503 Service Unavailable", CreatedAt: now.Add(-2 * time.Hour), Dead: true, DeadAt: now.Add(-time.Hour)}}}
+	exchange := &exchangeHealth{h: api.ExchangeHealth{State: "ok"}}
 	pres := apitest.NewPresence(ps...)
 	h, err := api.New(api.Options{
 		Presence: pres, Sync: apitest.NewSync(sts...), Agenda: agenda, Events: hub,
-		Overrides: &apitest.Overrides{P: pres, Events: hub, Now: time.Now}, DeadLetters: dead,
+		Overrides: &apitest.Overrides{P: pres, Events: hub, Now: time.Now}, DeadLetters: dead, Exchange: exchange,
 		Tokens: []string{browserToken}, ReadTokens: []string{readToken}, Dashboard: web.Handler(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &layoutServer{dead: dead}
+	s := &layoutServer{dead: dead, exchange: exchange}
 	s.srv = httptest.NewServer(s.wrap(h))
 	t.Cleanup(func() {
 		hub.Close()
 		s.srv.Close()
 	})
 	return s
+}
+
+// exchangeHealth is an api.ExchangeSource the test sets.
+type exchangeHealth struct {
+	mu sync.Mutex
+	h  api.ExchangeHealth
+}
+
+func (e *exchangeHealth) ExchangeHealth() api.ExchangeHealth {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.h
+}
+
+func (e *exchangeHealth) set(h api.ExchangeHealth) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.h = h
 }
 
 // deadLetters is an api.DeadLetterAdmin over a fixed list that records
@@ -159,31 +177,9 @@ func (s *layoutServer) wrap(h http.Handler) http.Handler {
 					return
 				}
 			}
-		case "/api/v1/sync":
-			if s.exchange != nil {
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, r)
-				var body map[string]any
-				if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &body) != nil {
-					copyResponse(w, rec)
-					return
-				}
-				body["exchange"] = s.exchange
-				w.Header().Set("Content-Type", "application/json")
-				_ = json.NewEncoder(w).Encode(body)
-				return
-			}
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = bytes.NewReader(rec.Body.Bytes()).WriteTo(w)
 }
 
 // rect is an element's border box in CSS pixels.
