@@ -179,7 +179,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		Clock:      a.clock,
 		Logger:     a.log.With("component", "presence"),
 		Rules:      cfg.Presence.Compiled,
-		Source:     presenceSource(a.store, a.engine, &a.known),
+		Source:     presenceSource(a.store, a.engine, &a.known, presenceDefaultZone(cfg)),
 		Store:      a.store,
 		Registerer: a.registry,
 		// PublishBatch runs on the scheduler goroutine with every change

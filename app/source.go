@@ -63,11 +63,13 @@ func (s *userSet) list(context.Context) ([]string, error) {
 
 // presenceSource reads presence input from the store; trust comes from the
 // engine's live status when it knows the mailbox (fresher than the
-// persisted one).
-func presenceSource(st store.Store, e *engine.Engine, users *userSet) *presence.StoreSource {
+// persisted one). A mailbox whose own zone is not known is evaluated in
+// defaultZone (window.default_time_zone when presence.time_zone is not set).
+func presenceSource(st store.Store, e *engine.Engine, users *userSet, defaultZone string) *presence.StoreSource {
 	return &presence.StoreSource{
-		Store:     st,
-		ListUsers: users.list,
+		Store:       st,
+		ListUsers:   users.list,
+		DefaultZone: defaultZone,
 		Trusted: func(rec store.MailboxRecord) bool {
 			if live, err := e.Status(rec.Status.SMTP); err == nil {
 				rec.Status = live

@@ -155,3 +155,13 @@ func newExchange(cfg *config.Config, identities *ewsexchange.Identities, log *sl
 	x.ImpersonateWith(identities)
 	return x, nil
 }
+
+// presenceDefaultZone is the zone presence uses for a mailbox whose own zone
+// is not known: presence.time_zone when set (the rule set applies it),
+// else window.default_time_zone, so that texts and the window agree.
+func presenceDefaultZone(cfg *config.Config) string {
+	if cfg.Presence.RuleSet.TimeZone != "" {
+		return ""
+	}
+	return cfg.Window.DefaultTimeZone
+}

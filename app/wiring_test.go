@@ -27,3 +27,18 @@ func TestEngineOptionsKeepConfiguredZeros(t *testing.T) {
 		t.Errorf("defaults gave coalesce %v, window %d/%d, oof %v", o.CoalesceDelay, o.Window.DaysBefore, o.Window.DaysAfter, o.OOFInterval)
 	}
 }
+
+// TestPresenceDefaultZone: without presence.time_zone, mailboxes without a
+// zone of their own get window.default_time_zone in presence too; with it,
+// the rule set's zone applies.
+func TestPresenceDefaultZone(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Window.DefaultTimeZone = "Europe/Berlin"
+	if got := presenceDefaultZone(cfg); got != "Europe/Berlin" {
+		t.Errorf("without presence.time_zone: %q, want the window's default", got)
+	}
+	cfg.Presence.RuleSet.TimeZone = "America/New_York"
+	if got := presenceDefaultZone(cfg); got != "" {
+		t.Errorf("with presence.time_zone: %q, want none (the rule set's applies)", got)
+	}
+}

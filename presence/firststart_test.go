@@ -150,3 +150,24 @@ func TestStoreSourcePendingOnlyWhileTheFirstLoadRuns(t *testing.T) {
 		}
 	}
 }
+
+// A mailbox without a zone of its own is evaluated in StoreSource's
+// DefaultZone; one with a zone in its own.
+func TestStoreSourceDefaultZone(t *testing.T) {
+	ctx := t.Context()
+	ms := memstore.New()
+	defer ms.Close()
+	now := at("2025-11-24 09:30")
+	for user, zone := range map[string]string{"own@example.com": "America/New_York", "none@example.com": ""} {
+		if err := ms.SaveStatus(ctx, store.MailboxStatus{SMTP: user, State: "live", TimeZone: zone}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := &StoreSource{Store: ms, DefaultZone: "Europe/Berlin"}
+	for user, want := range map[string]string{"own@example.com": "America/New_York", "none@example.com": "Europe/Berlin"} {
+		in, err := src.Load(ctx, user, now.Add(-time.Hour), now.Add(time.Hour))
+		if err != nil || in.Location == nil || in.Location.String() != want {
+			t.Errorf("%s: location %v (%v), want %s", user, in.Location, err, want)
+		}
+	}
+}

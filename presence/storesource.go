@@ -31,6 +31,9 @@ type StoreSource struct {
 	// the mailbox's own, else the rule set's) and language (empty: the rule
 	// set's). Optional.
 	UserSettings func(user string) (zone, language string)
+	// DefaultZone (IANA or Windows id) is used for mailboxes whose own zone
+	// is not known; empty leaves them to the rule set's time_zone.
+	DefaultZone string
 }
 
 // DefaultTrusted trusts a mailbox whose window was loaded at least once and
@@ -87,6 +90,9 @@ func (s *StoreSource) Load(ctx context.Context, user string, from, to time.Time)
 		trusted = DefaultTrusted
 	}
 	zone := rec.Status.TimeZone
+	if zone == "" {
+		zone = s.DefaultZone
+	}
 	if s.UserSettings != nil {
 		z, lang := s.UserSettings(user)
 		if z != "" {
