@@ -83,6 +83,7 @@ type Dispatcher struct {
 	clock     clock.Clock
 	log       *slog.Logger
 	metrics   *metrics
+	failures  *failureLog
 	endpoints map[string]*endpointState
 	order     []*endpointState
 
@@ -137,7 +138,8 @@ func New(opts Options) (*Dispatcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook: register metrics: %w", err)
 	}
-	d := &Dispatcher{opts: opts, client: opts.Client, clock: opts.Clock, log: opts.Logger, metrics: m, endpoints: map[string]*endpointState{}}
+	d := &Dispatcher{opts: opts, client: opts.Client, clock: opts.Clock, log: opts.Logger, metrics: m,
+		failures: newFailureLog(opts.Clock, opts.Logger), endpoints: map[string]*endpointState{}}
 	for _, e := range opts.Endpoints {
 		if err := e.validate(); err != nil {
 			return nil, err
@@ -420,13 +422,14 @@ func (d *Dispatcher) attempt(ctx context.Context, ep *endpointState, m store.Out
 		log.Error("webhook: recording a failed attempt failed", "err", err)
 		return err
 	}
+	about := []any{"delivery", m.ID, "event", m.EventType, "key", m.Key, "attempt", attempts, "err", err}
 	if dead {
 		d.metrics.deliveries.WithLabelValues(ep.Name, outcomeDead).Inc()
-		log.Error("webhook: message dead-lettered", "reason", why, "err", err)
+		d.failures.failed(ctx, failureKey{endpoint: ep.Name, cause: causeOf(status), dead: true}, append(about, "reason", why)...)
 		return nil
 	}
 	d.metrics.deliveries.WithLabelValues(ep.Name, outcomeRetry).Inc()
-	log.Warn("webhook: delivery failed, will retry", "err", err, "retry_at", next)
+	d.failures.failed(ctx, failureKey{endpoint: ep.Name, cause: causeOf(status)}, append(about, "retry_at", next)...)
 	return nil
 }
 
