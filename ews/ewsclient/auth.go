@@ -2,7 +2,6 @@ package ewsclient
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -125,6 +124,17 @@ func OAuth2(next HTTPClient, ts oauth2.TokenSource) HTTPClient {
 	})
 }
 
+// TokenError is a failure to get an OAuth2 token for a request: the token
+// endpoint unreachable, failing, or rejecting the credentials (then it is
+// the cause of an *ews.HTTPError 401). Callers tell it from EWS failures
+// with errors.As.
+type TokenError struct{ Err error }
+
+func (e *TokenError) Error() string { return "ewsclient: oauth2 token: " + e.Err.Error() }
+
+// Unwrap returns the token source's error.
+func (e *TokenError) Unwrap() error { return e.Err }
+
 // tokenError classifies a failure to get a token. A token endpoint that
 // rejects the credentials (HTTP 401, or the OAuth errors invalid_client,
 // invalid_grant, unauthorized_client, which come with HTTP 400) is an
@@ -132,7 +142,7 @@ func OAuth2(next HTTPClient, ts oauth2.TokenSource) HTTPClient {
 // 401 from EWS, so that callers hold back instead of retrying. Anything
 // else (token endpoint unreachable or failing) stays a network error.
 func tokenError(err error) error {
-	err = fmt.Errorf("ewsclient: oauth2 token: %w", err)
+	err = &TokenError{Err: err}
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		return err

@@ -319,6 +319,10 @@ func TestOAuth2TokenRejected(t *testing.T) {
 		hc := ewsclient.OAuth2(ews0.Client(), conf.TokenSource(context.Background()))
 		c, _ := ewsclient.New(ews0.URL+"/EWS/Exchange.asmx", &ewsclient.Options{HTTPClient: hc})
 		err := c.Unsubscribe(context.Background(), ewsclient.ActAs("alice@contoso.com"), "sub")
+		var te *ewsclient.TokenError
+		if !errors.As(err, &te) {
+			t.Errorf("token endpoint %s: %v is not an *ewsclient.TokenError", tt.path, err)
+		}
 		if !tt.check(err) || ews.Retryable(err) != tt.retryable || strings.Contains(err.Error(), "TopSecret") {
 			t.Errorf("Unsubscribe(token endpoint %s) = %#v (%v); retryable %v, want %v", tt.path, err, err, ews.Retryable(err), tt.retryable)
 		}

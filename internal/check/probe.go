@@ -17,6 +17,7 @@ import (
 
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsclient"
 )
 
 // XML namespaces the probe reads.
@@ -255,7 +256,8 @@ func (r *runner) checkAuthentication(ctx context.Context) Result {
 	req.Header.Set("User-Agent", "calsync-check")
 	resp, err := r.http.Do(req)
 	if err != nil {
-		if strings.Contains(err.Error(), "oauth2") {
+		var te *ewsclient.TokenError
+		if errors.As(err, &te) {
 			return Result{Status: StatusFail, Summary: "no OAuth token", Details: []string{redactError(err)},
 				Fix: []string{"check exchange.auth.oauth2.token_url, client_id and client_secret_env/client_secret_file"}}
 		}
