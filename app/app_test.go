@@ -25,13 +25,14 @@ import (
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store/boltstore"
 )
 
 // startApp runs calsync against a simulator over HTTP with Basic auth and
 // returns an API client.
-func startApp(t *testing.T, mode config.NotificationMode, users int, prepare ...func(*ewsmem.Simulator)) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
+func startApp(t *testing.T, mode config.NotificationMode, users int, prepare ...func(*ewssim.Simulator)) (*ewssim.Simulator, *apiclient.Client, *app.App) {
 	t.Helper()
 	return startAppWithConfig(t, mode, users, nil, prepare...)
 }
@@ -39,7 +40,7 @@ func startApp(t *testing.T, mode config.NotificationMode, users int, prepare ...
 // appSetup is what a test may adjust before the app is built.
 type appSetup struct {
 	cfg  *config.Config
-	sim  *ewsmem.Simulator
+	sim  *ewssim.Simulator
 	opts *app.Options
 	// reload is handed to Run (SIGHUP in calsync run); nil: none.
 	reload chan struct{}
@@ -47,14 +48,14 @@ type appSetup struct {
 
 // startAppWithConfig is startApp with a hook that adjusts the setup
 // before the app is built.
-func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, adjust func(*appSetup), prepare ...func(*ewsmem.Simulator)) (*ewsmem.Simulator, *apiclient.Client, *app.App) {
+func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, adjust func(*appSetup), prepare ...func(*ewssim.Simulator)) (*ewssim.Simulator, *apiclient.Client, *app.App) {
 	t.Helper()
-	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{
+	sim, err := ewssim.New(ewssim.Options{
 		Options: ewsmem.Options{Mailboxes: users, Servers: 2, Seed: 7, Password: "s3cret-pw"},
 		Basic:   true,
 	})
 	if err != nil {
-		t.Fatalf("NewSimulator: %v", err)
+		t.Fatalf("ewssim.New: %v", err)
 	}
 	for _, p := range prepare {
 		p(sim)
@@ -202,7 +203,7 @@ func TestEndToEnd(t *testing.T) {
 
 // deleteItem deletes an item with calsync's own EWS client, impersonating
 // the owner, as another EWS application would.
-func deleteItem(sim *ewsmem.Simulator, owner string, id ews.ItemId) error {
+func deleteItem(sim *ewssim.Simulator, owner string, id ews.ItemId) error {
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 	c, err := ewsclient.New(srv.URL+"/EWS/Exchange.asmx", &ewsclient.Options{
@@ -222,7 +223,7 @@ func deleteItem(sim *ewsmem.Simulator, owner string, id ews.ItemId) error {
 // impersonate is marked denied with a hint, its presence is unknown (never
 // guessed), and the other mailboxes keep syncing.
 func TestOutOfScopeMailboxIsUnknown(t *testing.T) {
-	_, c, a := startApp(t, config.Streaming, 4, func(sim *ewsmem.Simulator) {
+	_, c, a := startApp(t, config.Streaming, 4, func(sim *ewssim.Simulator) {
 		if err := sim.SetImpersonationScope(sim.ServiceAccount(), []string{"user1@example.com", "user2@example.com", "user3@example.com"}); err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/ewsexchange"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/store/boltstore"
 )
 
@@ -53,32 +54,32 @@ func TestChaos(t *testing.T) {
 		name string
 		do   func() error
 	}
-	inject := func(f ewsmem.Fault) func() error {
+	inject := func(f ewssim.Fault) func() error {
 		return func() error { _, err := x.InjectFault(f); return err }
 	}
 	move := func() error {
 		m := mbs[rng.IntN(len(mbs))]
-		_, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultMoveMailbox, Mailbox: m})
+		_, err := x.InjectFault(ewssim.Fault{Kind: ewssim.FaultMoveMailbox, Mailbox: m})
 		return err
 	}
 	steps := []step{
-		{"server-busy 10%", inject(ewsmem.Fault{Kind: ewsmem.FaultServerBusy, Percent: 10})},
-		{"drop streams", inject(ewsmem.Fault{Kind: ewsmem.FaultDropStreams})},
+		{"server-busy 10%", inject(ewssim.Fault{Kind: ewssim.FaultServerBusy, Percent: 10})},
+		{"drop streams", inject(ewssim.Fault{Kind: ewssim.FaultDropStreams})},
 		{"move mailbox", move},
-		{"silent streams on", inject(ewsmem.Fault{Kind: ewsmem.FaultSilentStreams, Enable: &on})},
-		{"expire subscriptions", inject(ewsmem.Fault{Kind: ewsmem.FaultExpireSubscriptions})},
-		{"silent streams off", inject(ewsmem.Fault{Kind: ewsmem.FaultSilentStreams, Enable: &off})},
-		{"restart one server", inject(ewsmem.Fault{Kind: ewsmem.FaultRestart, Server: servers[len(servers)-1]})},
-		{"server-busy off", inject(ewsmem.Fault{Kind: ewsmem.FaultServerBusy, Percent: 0})},
-		{"five HTTP 401 answers", inject(ewsmem.Fault{Kind: ewsmem.FaultUnauthorized, Count: 5})},
+		{"silent streams on", inject(ewssim.Fault{Kind: ewssim.FaultSilentStreams, Enable: &on})},
+		{"expire subscriptions", inject(ewssim.Fault{Kind: ewssim.FaultExpireSubscriptions})},
+		{"silent streams off", inject(ewssim.Fault{Kind: ewssim.FaultSilentStreams, Enable: &off})},
+		{"restart one server", inject(ewssim.Fault{Kind: ewssim.FaultRestart, Server: servers[len(servers)-1]})},
+		{"server-busy off", inject(ewssim.Fault{Kind: ewssim.FaultServerBusy, Percent: 0})},
+		{"five HTTP 401 answers", inject(ewssim.Fault{Kind: ewssim.FaultUnauthorized, Count: 5})},
 		{"restart calsync over the same store", func() error {
 			r.stop()
 			r = startEngine(t, ex, st, engine.Streaming, mbs, tweak)
 			return nil
 		}},
 		{"move mailbox", move},
-		{"restart all servers", inject(ewsmem.Fault{Kind: ewsmem.FaultRestart})},
-		{"drop streams", inject(ewsmem.Fault{Kind: ewsmem.FaultDropStreams})},
+		{"restart all servers", inject(ewssim.Fault{Kind: ewssim.FaultRestart})},
+		{"drop streams", inject(ewssim.Fault{Kind: ewssim.FaultDropStreams})},
 		{"move mailbox", move},
 	}
 	every := phase / time.Duration(len(steps))
@@ -91,7 +92,7 @@ func TestChaos(t *testing.T) {
 	}
 	time.Sleep(every)
 	x.StopChurn()
-	if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultClear}); err != nil {
+	if _, err := x.InjectFault(ewssim.Fault{Kind: ewssim.FaultClear}); err != nil {
 		t.Fatalf("clear faults: %v", err)
 	}
 	stats := x.Stats()

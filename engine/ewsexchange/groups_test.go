@@ -18,7 +18,7 @@ import (
 // in the simulator's counters.
 func TestCleanStreamingStartAsMicrosoftDescribes(t *testing.T) {
 	sim, ex := newHTTPSim(t, 60, 3)
-	x := sim.Exchange
+	x := sim
 	mbs := users(x)
 	reg := prometheus.NewRegistry()
 	r := startEngine(t, ex, memstore.New(), engine.Streaming, mbs, func(o *engine.Options) {

@@ -9,17 +9,17 @@ import (
 	"github.com/calsync/calsync/engine/ewsexchange"
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/store/memstore"
 )
 
 // newHTTPSim serves a simulator over HTTP (Basic auth) and returns it with
 // an engine.Exchange that talks to it through ewsclient: the wire path.
-func newHTTPSim(t testing.TB, n, servers int) (*ewsmem.Simulator, *ewsexchange.Client) {
+func newHTTPSim(t testing.TB, n, servers int) (*ewssim.Simulator, *ewsexchange.Client) {
 	t.Helper()
-	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Options: ewsmem.Options{Mailboxes: n, Servers: servers, Seed: 42, Generate: true,
-		StreamingHeartbeat: 300 * time.Millisecond}, Basic: true})
+	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: n, Servers: servers, Seed: 42, StreamingHeartbeat: 300 * time.Millisecond}, Basic: true})
 	if err != nil {
-		t.Fatalf("NewSimulator: %v", err)
+		t.Fatalf("ewssim.New: %v", err)
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(func() { srv.Close(); sim.Close() })
@@ -47,7 +47,7 @@ func TestHTTPConvergesToGroundTruth(t *testing.T) {
 	for _, mode := range []engine.Mode{engine.Streaming, engine.Pull} {
 		t.Run(string(mode), func(t *testing.T) {
 			sim, ex := newHTTPSim(t, 12, 2)
-			x := sim.Exchange
+			x := sim
 			mbs := users(x)
 			st := memstore.New()
 			r := startEngine(t, ex, st, mode, mbs, nil)
@@ -92,7 +92,7 @@ func TestHTTPChaos(t *testing.T) {
 	for _, mode := range []engine.Mode{engine.Streaming, engine.Pull} {
 		t.Run(string(mode), func(t *testing.T) {
 			sim, ex := newHTTPSim(t, n, 2)
-			x := sim.Exchange
+			x := sim
 			mbs := users(x)
 			st := memstore.New()
 			r := startEngine(t, ex, st, mode, mbs, func(o *engine.Options) { o.HeartbeatTimeout = 1500 * time.Millisecond })
@@ -101,16 +101,16 @@ func TestHTTPChaos(t *testing.T) {
 				t.Fatalf("StartChurn: %v", err)
 			}
 			on, off := true, false
-			faults := []ewsmem.Fault{
-				{Kind: ewsmem.FaultServerBusy, Percent: 10},
-				{Kind: ewsmem.FaultDropStreams},
-				{Kind: ewsmem.FaultSilentStreams, Enable: &on},
-				{Kind: ewsmem.FaultSilentStreams, Enable: &off},
-				{Kind: ewsmem.FaultUnauthorized, Count: 3},
-				{Kind: ewsmem.FaultMoveMailbox, Mailbox: mbs[1]},
-				{Kind: ewsmem.FaultRestart},
-				{Kind: ewsmem.FaultServerBusy, Percent: 0},
-				{Kind: ewsmem.FaultExpireSubscriptions},
+			faults := []ewssim.Fault{
+				{Kind: ewssim.FaultServerBusy, Percent: 10},
+				{Kind: ewssim.FaultDropStreams},
+				{Kind: ewssim.FaultSilentStreams, Enable: &on},
+				{Kind: ewssim.FaultSilentStreams, Enable: &off},
+				{Kind: ewssim.FaultUnauthorized, Count: 3},
+				{Kind: ewssim.FaultMoveMailbox, Mailbox: mbs[1]},
+				{Kind: ewssim.FaultRestart},
+				{Kind: ewssim.FaultServerBusy, Percent: 0},
+				{Kind: ewssim.FaultExpireSubscriptions},
 			}
 			for _, f := range faults {
 				time.Sleep(500 * time.Millisecond) // chaos schedule
@@ -121,7 +121,7 @@ func TestHTTPChaos(t *testing.T) {
 			}
 			time.Sleep(500 * time.Millisecond)
 			x.StopChurn()
-			if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultClear}); err != nil {
+			if _, err := x.InjectFault(ewssim.Fault{Kind: ewssim.FaultClear}); err != nil {
 				t.Fatal(err)
 			}
 			stats := x.Stats()

@@ -16,26 +16,27 @@ import (
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/store/memstore"
 )
 
 // newSim starts a simulated Exchange with n generated mailboxes.
-func newSim(t testing.TB, n, servers int, opts func(*ewsmem.Options)) *ewsmem.Exchange {
+func newSim(t testing.TB, n, servers int, opts func(*ewsmem.Options)) *ewssim.Simulator {
 	t.Helper()
-	o := ewsmem.Options{Mailboxes: n, Servers: servers, Seed: 42, Generate: true, StreamingHeartbeat: 500 * time.Millisecond}
+	o := ewsmem.Options{Mailboxes: n, Servers: servers, Seed: 42, StreamingHeartbeat: 500 * time.Millisecond}
 	if opts != nil {
 		opts(&o)
 	}
-	x, err := ewsmem.New(o)
+	x, err := ewssim.New(ewssim.Options{Options: o, Generate: true})
 	if err != nil {
-		t.Fatalf("ewsmem.New() error = %v", err)
+		t.Fatalf("ewssim.New() error = %v", err)
 	}
 	t.Cleanup(x.Close)
 	return x
 }
 
-func users(x *ewsmem.Exchange) []string {
+func users(x *ewssim.Simulator) []string {
 	var out []string
 	for _, m := range x.Mailboxes() {
 		if m != x.ServiceAccount() {
@@ -98,7 +99,7 @@ func view(o calendar.Occurrence) string {
 
 // divergences compares each mailbox's stored occurrences with the
 // simulator's ground truth over the stored window.
-func divergences(t testing.TB, x *ewsmem.Exchange, st store.Store, mailboxes []string) []string {
+func divergences(t testing.TB, x *ewssim.Simulator, st store.Store, mailboxes []string) []string {
 	t.Helper()
 	var out []string
 	for _, m := range mailboxes {
@@ -154,7 +155,7 @@ func firstDiff(got, want []string) string {
 }
 
 // waitConverged polls until no mailbox diverges from the ground truth.
-func waitConverged(t testing.TB, x *ewsmem.Exchange, st store.Store, mailboxes []string, d time.Duration) {
+func waitConverged(t testing.TB, x *ewssim.Simulator, st store.Store, mailboxes []string, d time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -173,7 +174,7 @@ func waitConverged(t testing.TB, x *ewsmem.Exchange, st store.Store, mailboxes [
 // quiesce waits until the simulator saw no FindItem for a while: every
 // queued event (including the duplicate ModifiedEvents the simulator sends
 // in a later batch) has been processed.
-func quiesce(t testing.TB, x *ewsmem.Exchange) {
+func quiesce(t testing.TB, x *ewssim.Simulator) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	last, stable := int64(-1), 0
@@ -219,7 +220,7 @@ func waitAllLive(t testing.TB, e *engine.Engine, n int, d time.Duration) {
 }
 
 // edits drives single-item and recurring changes through the simulator.
-func edits(t *testing.T, x *ewsmem.Exchange, smtp string) {
+func edits(t *testing.T, x *ewssim.Simulator, smtp string) {
 	t.Helper()
 	ctx := context.Background()
 	caller := &ewsserver.Caller{Account: x.ServiceAccount(), Impersonation: ews.ImpersonateSMTP(smtp), RequestVersion: ews.DefaultVersion}
@@ -287,7 +288,7 @@ func TestInProcessConvergesToGroundTruth(t *testing.T) {
 				// A mailbox move: re-Autodiscover, regroup, resubscribe, re-read.
 				moved := mbs[0]
 				before, _ := r.e.Status(moved)
-				if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultMoveMailbox, Mailbox: moved}); err != nil {
+				if _, err := x.InjectFault(ewssim.Fault{Kind: ewssim.FaultMoveMailbox, Mailbox: moved}); err != nil {
 					t.Fatal(err)
 				}
 				edits(t, x, moved)

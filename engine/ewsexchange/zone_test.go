@@ -11,7 +11,7 @@ import (
 // from the mailbox's working hours (UTC there).
 func TestMailboxTimeZoneFallsBackToWorkingHours(t *testing.T) {
 	sim, ex := newHTTPSim(t, 2, 1)
-	smtp := users(sim.Exchange)[0]
+	smtp := users(sim)[0]
 	zone, err := ex.MailboxTimeZone(context.Background(), engine.Target{SMTP: smtp})
 	if err != nil || zone != "UTC" {
 		t.Fatalf("MailboxTimeZone(%s) = %q, %v; want UTC from the working hours", smtp, zone, err)

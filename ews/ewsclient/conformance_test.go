@@ -12,6 +12,7 @@ import (
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 )
 
 // conformanceTarget is an EWS server the client conformance suite runs
@@ -38,8 +39,8 @@ const (
 func TestClientConformanceSimulator(t *testing.T) {
 	for _, auth := range []string{"basic", "ntlm"} {
 		t.Run(auth, func(t *testing.T) {
-			sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Basic: auth == "basic", NTLM: auth == "ntlm",
-				Options: ewsmem.Options{Mailboxes: 2, Servers: 2, Seed: 7, Generate: true, Password: "Passw0rd!"}})
+			sim, err := ewssim.New(ewssim.Options{Generate: true, Basic: auth == "basic", NTLM: auth == "ntlm",
+				Options: ewsmem.Options{Mailboxes: 2, Servers: 2, Seed: 7, Password: "Passw0rd!"}})
 			if err != nil {
 				t.Fatal(err)
 			}

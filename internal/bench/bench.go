@@ -32,7 +32,7 @@ import (
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/ewsexchange"
 	"github.com/calsync/calsync/ews/ewsclient"
-	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/internal/ewsconn"
 	"github.com/calsync/calsync/store/boltstore"
 )
@@ -307,15 +307,15 @@ func simMailboxes(ctx context.Context, hc ewsclient.HTTPClient, base, account st
 	return out, nil
 }
 
-func simStats(ctx context.Context, hc ewsclient.HTTPClient, base string) (ewsmem.Stats, error) {
-	var s ewsmem.Stats
+func simStats(ctx context.Context, hc ewsclient.HTTPClient, base string) (ewssim.Stats, error) {
+	var s ewssim.Stats
 	err := control(ctx, hc, http.MethodGet, base+"/sim/v1/stats", nil, &s)
 	return s, err
 }
 
 func createItem(ctx context.Context, hc ewsclient.HTTPClient, base, smtp string, i int) error {
 	start := time.Now().UTC().Truncate(time.Minute).Add(time.Duration(1+i%48) * time.Hour)
-	item := ewsmem.ItemJSON{Subject: fmt.Sprintf("bench change %d", i), Start: start, End: start.Add(30 * time.Minute), FreeBusy: "Busy"}
+	item := ewssim.ItemJSON{Subject: fmt.Sprintf("bench change %d", i), Start: start, End: start.Add(30 * time.Minute), FreeBusy: "Busy"}
 	return control(ctx, hc, http.MethodPost, base+"/sim/v1/mailboxes/"+smtp+"/items", item, nil)
 }
 

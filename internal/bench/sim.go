@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 )
 
 // childEnv marks the simulator child process.
@@ -33,7 +34,7 @@ func ServeSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Options: ewsmem.Options{Mailboxes: *mailboxes, Servers: *servers, Seed: 1, Generate: true}, Basic: true, NTLM: *ntlm})
+	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: *mailboxes, Servers: *servers, Seed: 1}, Basic: true, NTLM: *ntlm})
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: simulator: %v\n", err)
 		return 1

@@ -19,6 +19,7 @@ import (
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/internal/check"
 	"github.com/calsync/calsync/internal/check/checktest"
 	"github.com/calsync/calsync/internal/clock"
@@ -381,7 +382,7 @@ func loadBalancerHold(t *testing.T, env *checktest.Env, o check.Options) func() 
 
 func TestThrottledUsersAreRetriedAfterTheBackOff(t *testing.T) {
 	env := checktest.New(t, 20, nil)
-	if _, err := env.Sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultServerBusy, Percent: 30}); err != nil {
+	if _, err := env.Sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultServerBusy, Percent: 30}); err != nil {
 		t.Fatal(err)
 	}
 	o := env.Options("secret")
@@ -438,7 +439,7 @@ func TestThrottledUsersAreRetriedAfterTheBackOff(t *testing.T) {
 
 func TestThrottledBeyondTheWaitIsAWarning(t *testing.T) {
 	env := checktest.New(t, 20, nil)
-	if _, err := env.Sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultServerBusy, Percent: 30}); err != nil {
+	if _, err := env.Sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultServerBusy, Percent: 30}); err != nil {
 		t.Fatal(err)
 	}
 	o := env.Options("secret")
@@ -454,7 +455,7 @@ func TestThrottledBeyondTheWaitIsAWarning(t *testing.T) {
 }
 
 func TestNTLM(t *testing.T) {
-	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Options: ewsmem.Options{Mailboxes: 4, Generate: true, Password: "secret"}, NTLM: true})
+	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: 4, Password: "secret"}, NTLM: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +524,7 @@ func (m *concurrencyMeter) wrap(next http.Handler) http.Handler {
 func TestImpersonationIsBoundedAndCoversEveryUser(t *testing.T) {
 	meter := &concurrencyMeter{}
 	env := checktest.New(t, 95, meter.wrap)
-	if _, err := env.Sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultLatency, LatencyMS: 2}); err != nil {
+	if _, err := env.Sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultLatency, LatencyMS: 2}); err != nil {
 		t.Fatal(err)
 	}
 	o := env.Options("secret")

@@ -14,11 +14,12 @@ import (
 
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/internal/check"
 )
 
 func TestTLSCertificate(t *testing.T) {
-	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Options: ewsmem.Options{Mailboxes: 3, Generate: true, Password: "secret"}, Basic: true})
+	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: 3, Password: "secret"}, Basic: true})
 	if err != nil {
 		t.Fatal(err)
 	}

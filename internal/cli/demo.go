@@ -19,6 +19,7 @@ import (
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 )
 
 // demoOptions are the flags of `calsync demo`.
@@ -81,11 +82,10 @@ func demo(ctx context.Context, env Env, logger *slog.Logger, o demoOptions) erro
 	}
 	const domain = "example.com"
 	serviceAccount := "svc-calsync@" + domain
-	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{
-		Options: ewsmem.Options{
-			Logger: logger.With("component", "simulator"), Domain: domain, Mailboxes: o.mailboxes,
-			Servers: o.servers, Seed: o.seed, Generate: true, ServiceAccount: serviceAccount, Password: password,
-		},
+	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{
+		Logger: logger.With("component", "simulator"), Domain: domain, Mailboxes: o.mailboxes,
+		Servers: o.servers, Seed: o.seed, ServiceAccount: serviceAccount, Password: password,
+	},
 		Basic: true,
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-// `calsync sim`: the Exchange simulator (ews/ewsserver/ewsmem) served over
+// `calsync sim`: the Exchange simulator (ews/ewsserver/ewssim) served over
 // HTTP for manual poking, demos and external clients such as exchangelib.
 
 package cli
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 )
 
 // simFlags holds the parsed flags of `calsync sim`.
@@ -159,8 +160,8 @@ func serveSim(ctx context.Context, c *simFlags, stdout, stderr io.Writer) error 
 	_ = level.UnmarshalText([]byte(c.logLevel)) // checked by parse
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "sim")
 	policy := policyOf(c)
-	o := ewsmem.SimulatorOptions{Options: ewsmem.Options{Logger: logger, Domain: c.domain, Mailboxes: c.mailboxes, Servers: c.servers,
-		Seed: c.seed, Generate: c.generate, Policy: &policy, ServiceAccount: c.serviceAccount, Password: c.password, StreamingHeartbeat: c.heartbeat},
+	o := ewssim.Options{Generate: c.generate, Options: ewsmem.Options{Logger: logger, Domain: c.domain, Mailboxes: c.mailboxes, Servers: c.servers,
+		Seed: c.seed, Policy: &policy, ServiceAccount: c.serviceAccount, Password: c.password, StreamingHeartbeat: c.heartbeat},
 		ExchangeNotificationNamespace: c.exchangeNS}
 	if c.scope != "" {
 		o.ImpersonationScope = splitList(c.scope)
@@ -173,18 +174,18 @@ func serveSim(ctx context.Context, c *simFlags, stdout, stderr io.Writer) error 
 			o.NTLM = true
 		}
 	}
-	sim, err := ewsmem.NewSimulator(o)
+	sim, err := ewssim.New(o)
 	if err != nil {
 		return err
 	}
 	defer sim.Close()
 	if c.latency > 0 {
-		if _, err := sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultLatency, Latency: c.latency}); err != nil {
+		if _, err := sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultLatency, Latency: c.latency}); err != nil {
 			return err
 		}
 	}
 	if c.itemLatency > 0 {
-		if _, err := sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultItemLatency, Latency: c.itemLatency}); err != nil {
+		if _, err := sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultItemLatency, Latency: c.itemLatency}); err != nil {
 			return err
 		}
 	}

@@ -73,17 +73,10 @@ func (x *Exchange) resolvePrincipal(sid ews.ConnectingSID) (string, error) {
 	return "", ewsserver.Fault(ews.ErrorInvalidExchangeImpersonationHeaderData, "The impersonation header is not valid.")
 }
 
-// Admit implements ewsserver.Backend: 401 faults, impersonation rights,
-// throttling budgets, statistics.
+// Admit implements ewsserver.Backend: impersonation rights, throttling
+// budgets, statistics.
 func (x *Exchange) Admit(ctx context.Context, c *ewsserver.Caller) (func(), error) {
 	x.stats.request(c.Operation)
-	if err := x.faults.takeTransport(); err != nil {
-		return nil, err
-	}
-	if err := x.faults.takeInnerBusy(); err != nil {
-		x.stats.throttled(c.Operation)
-		return nil, err
-	}
 	if !c.Impersonation.IsZero() {
 		target, err := x.resolvePrincipal(c.Impersonation)
 		if err != nil {
@@ -241,15 +234,6 @@ func (x *Exchange) route(c *ewsserver.Caller) int {
 		}
 	}
 	return x.randomServer()
-}
-
-// faultLatency applies the injected latency, honouring ctx.
-func (x *Exchange) faultLatency(ctx context.Context) error {
-	d := x.faults.latency()
-	if d <= 0 {
-		return nil
-	}
-	return sleepCtx(ctx, x, d)
 }
 
 func sleepCtx(ctx context.Context, x *Exchange, d time.Duration) error {

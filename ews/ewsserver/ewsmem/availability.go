@@ -17,9 +17,6 @@ var freeBusyRank = map[ews.FreeBusyStatus]int{
 // GetUserAvailability implements ewsserver.BackendAvailability: per-user
 // free/busy with Exchange's request limits.
 func (x *Exchange) GetUserAvailability(ctx context.Context, c *ewsserver.Caller, req ewsserver.AvailabilityRequest) ([]ewsserver.AvailabilityResult, error) {
-	if err := x.faultLatency(ctx); err != nil {
-		return nil, err
-	}
 	if len(req.Mailboxes) > ews.MaxAvailabilityMailboxes {
 		return nil, ewsserver.Fail(ews.ErrorMailboxDataArrayTooBig, "Too many mailboxes requested: at most 100.")
 	}

@@ -47,7 +47,7 @@ func (b *batch) begin(ctx context.Context, i int) error {
 		b.stopped = true
 		return err
 	}
-	if d := b.x.faults.itemLatency(); d > 0 {
+	if d := b.x.conditions.ItemLatency(); d > 0 {
 		if err := sleepCtx(ctx, b.x, d); err != nil {
 			b.stopped = true
 			return err

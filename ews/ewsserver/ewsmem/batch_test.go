@@ -2,6 +2,7 @@ package ewsmem_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,15 +93,26 @@ func wantWarnings(t *testing.T, errs []error) {
 	}
 }
 
+// slowItems is a farm whose batch items each take its latency to execute.
+type slowItems struct{ latency atomic.Int64 }
+
+func (s *slowItems) ItemLatency() time.Duration { return time.Duration(s.latency.Load()) }
+func (s *slowItems) StreamsSilent() bool        { return false }
+func (s *slowItems) ProxyFailing() bool         { return false }
+
+func newSlowItems(d time.Duration) *slowItems {
+	s := &slowItems{}
+	s.latency.Store(int64(d))
+	return s
+}
+
 func TestBatchTimeLimit(t *testing.T) {
-	x, fc := newExchange(t, ewsmem.Options{})
+	slow := newSlowItems(25 * time.Second)
+	x, fc := newExchange(t, ewsmem.Options{Conditions: slow})
 	ctx := context.Background()
 	user := "user1@example.com"
 	c := svcCaller(x, user)
 	refs := addItems(t, x, user, 5)
-	if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultItemLatency, Latency: 25 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
 	// 25 s per item: the third item starts at 50 s and ends at 75 s, past
 	// the one-minute limit; the last two are not processed.
 	var got []ewsserver.ItemResult
@@ -121,9 +133,7 @@ func TestBatchTimeLimit(t *testing.T) {
 		t.Fatalf("DeleteItem(5 items × 25 s) codes = %v, want %v", codes, stopped)
 	}
 	wantWarnings(t, dels)
-	if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultItemLatency}); err != nil {
-		t.Fatal(err)
-	}
+	slow.latency.Store(0)
 	after := x.GetItem(ctx, c, refs)
 	want := []ews.ResponseCode{ews.ErrorItemNotFound, ews.ErrorItemNotFound, ews.ErrorItemNotFound, "", ""}
 	if codes := codesOf(itemErrs(after)); !sameCodes(codes, want) {
@@ -145,12 +155,9 @@ func TestBatchTimeLimitConfigurable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			x, fc := newExchange(t, ewsmem.Options{BatchTimeLimit: tt.limit})
+			x, fc := newExchange(t, ewsmem.Options{BatchTimeLimit: tt.limit, Conditions: newSlowItems(25 * time.Second)})
 			c := svcCaller(x, user)
 			refs := addItems(t, x, user, 5)
-			if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultItemLatency, Latency: 25 * time.Second}); err != nil {
-				t.Fatal(err)
-			}
 			changes := make([]ewsserver.ItemChange, len(refs))
 			for i, r := range refs {
 				changes[i] = ewsserver.ItemChange{Ref: r, Updates: []ewsserver.FieldUpdate{{FieldURI: "item:Subject", Value: ews.CalendarItem{Subject: "renamed"}}}}

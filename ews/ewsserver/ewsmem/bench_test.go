@@ -14,14 +14,15 @@ import (
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 )
 
 const benchMailboxes = 10000
 
-func newBenchSim(b *testing.B) (*ewsmem.Simulator, *httptest.Server) {
+func newBenchSim(b *testing.B) (*ewssim.Simulator, *httptest.Server) {
 	b.Helper()
 	unlimited := ewsmem.UnlimitedPolicy()
-	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Basic: true, Options: ewsmem.Options{Mailboxes: benchMailboxes, Servers: 4, Seed: 1, Generate: true, Policy: &unlimited}})
+	sim, err := ewssim.New(ewssim.Options{Generate: true, Basic: true, Options: ewsmem.Options{Mailboxes: benchMailboxes, Servers: 4, Seed: 1, Policy: &unlimited}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func newBenchSim(b *testing.B) (*ewsmem.Simulator, *httptest.Server) {
 	return sim, srv
 }
 
-func benchClient(b *testing.B, sim *ewsmem.Simulator, srv *httptest.Server) *ewsclient.Client {
+func benchClient(b *testing.B, sim *ewssim.Simulator, srv *httptest.Server) *ewsclient.Client {
 	b.Helper()
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
 	c, err := ewsclient.New(srv.URL+"/EWS/Exchange.asmx", &ewsclient.Options{HTTPClient: ewsclient.BasicAuth(&http.Client{Transport: tr}, sim.ServiceAccount(), "password")})
@@ -128,7 +129,7 @@ func BenchmarkMemoryPerMailbox(b *testing.B) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		x, err := ewsmem.New(ewsmem.Options{Mailboxes: benchMailboxes, Seed: 1, Generate: true})
+		x, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: benchMailboxes, Seed: 1}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -144,7 +145,7 @@ func BenchmarkMemoryPerMailbox(b *testing.B) {
 // a one-week CalendarView of a different generated mailbox each call.
 func BenchmarkBackendCalendarView(b *testing.B) {
 	unlimited := ewsmem.UnlimitedPolicy()
-	x, err := ewsmem.New(ewsmem.Options{Mailboxes: benchMailboxes, Seed: 1, Generate: true, Policy: &unlimited})
+	x, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: benchMailboxes, Seed: 1, Policy: &unlimited}})
 	if err != nil {
 		b.Fatal(err)
 	}

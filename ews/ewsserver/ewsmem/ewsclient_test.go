@@ -10,6 +10,7 @@ import (
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 )
 
 // TestOwnClientConformance runs the exchangelib scenarios through calsync's
@@ -17,8 +18,8 @@ import (
 func TestOwnClientConformance(t *testing.T) {
 	for _, auth := range []string{"basic", "ntlm"} {
 		t.Run(auth, func(t *testing.T) {
-			sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Basic: auth == "basic", NTLM: auth == "ntlm", ExchangeNotificationNamespace: auth == "ntlm",
-				Options: ewsmem.Options{Mailboxes: 3, Servers: 2, Seed: 42, Generate: true, Password: "Passw0rd!"}})
+			sim, err := ewssim.New(ewssim.Options{Generate: true, Basic: auth == "basic", NTLM: auth == "ntlm", ExchangeNotificationNamespace: auth == "ntlm",
+				Options: ewsmem.Options{Mailboxes: 3, Servers: 2, Seed: 42, Password: "Passw0rd!"}})
 			if err != nil {
 				t.Fatal(err)
 			}

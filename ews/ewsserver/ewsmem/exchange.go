@@ -1,9 +1,11 @@
 // Package ewsmem is an in-memory Exchange 2016/2019 mailbox server farm: the
-// backend of calsync's EWS simulator. It keeps mailboxes with calendar
+// model behind calsync's EWS simulator. It keeps mailboxes with calendar
 // folders, recurring items, sync states, notification subscriptions,
 // throttling budgets, impersonation rights and mailbox-server affinity, and
 // implements the ewsserver.Backend interfaces so that ewsserver.Handler
-// speaks EWS for it.
+// speaks EWS for it. It holds Exchange's behaviour only: fault injection,
+// churn, the calendar generator and the /sim/v1 control API are test
+// machinery and live on top of it in ewssim.
 //
 // All times come from the injected clock. An Exchange is safe for concurrent
 // use. Lock order: Exchange.mu, then mailbox.mu, then subscription state
@@ -41,10 +43,8 @@ type Options struct {
 	Mailboxes int
 	// Servers is the number of simulated mailbox servers (default 1).
 	Servers int
-	// Seed makes generated calendars and routing reproducible.
+	// Seed makes routing reproducible.
 	Seed uint64
-	// Generate fills the generated mailboxes with seeded calendars.
-	Generate bool
 	// Policy is the throttling policy (default DefaultPolicy()).
 	Policy *Policy
 	// ServiceAccount is the account holding ApplicationImpersonation
@@ -97,6 +97,9 @@ type Options struct {
 	// PushClient posts push notifications (default: an http.Client with a
 	// 30 s timeout).
 	PushClient PushPoster
+	// Conditions are the operating conditions the model consults (default:
+	// a healthy farm); the simulator's fault injection supplies them.
+	Conditions Conditions
 }
 
 // Exchange is the simulated Exchange organisation.
@@ -116,9 +119,8 @@ type Exchange struct {
 
 	throttle     *throttler
 	subs         *subscriptions
-	faults       faultState
+	conditions   Conditions
 	stats        statsState
-	churn        churnState
 	pushWG       sync.WaitGroup
 	anchorMisses atomic.Int64
 }
@@ -176,6 +178,9 @@ func New(opts Options) (*Exchange, error) {
 	if opts.MaxEventsPerGetEvents <= 0 {
 		opts.MaxEventsPerGetEvents = 50
 	}
+	if opts.Conditions == nil {
+		opts.Conditions = healthy{}
+	}
 	if opts.PushClient == nil {
 		opts.PushClient = &ewsserver.PushPoster{Client: &http.Client{Timeout: 30 * time.Second}}
 	}
@@ -184,13 +189,14 @@ func New(opts Options) (*Exchange, error) {
 		policy = *opts.Policy
 	}
 	x := &Exchange{
-		opts:      opts,
-		clock:     opts.Clock,
-		log:       opts.Logger,
-		mailboxes: map[string]*mailbox{},
-		accounts:  map[string]*account{},
-		rng:       rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
-		throttle:  newThrottler(opts.Clock, policy),
+		opts:       opts,
+		clock:      opts.Clock,
+		log:        opts.Logger,
+		mailboxes:  map[string]*mailbox{},
+		accounts:   map[string]*account{},
+		rng:        rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		throttle:   newThrottler(opts.Clock, policy),
+		conditions: opts.Conditions,
 	}
 	x.subs = newSubscriptions(x)
 	x.stats.init()
@@ -211,11 +217,6 @@ func New(opts Options) (*Exchange, error) {
 	for i := 1; i <= opts.Mailboxes; i++ {
 		addr := fmt.Sprintf("user%d@%s", i, opts.Domain)
 		if _, err := x.AddMailbox(addr, fmt.Sprintf("User %d", i)); err != nil {
-			return nil, err
-		}
-	}
-	if opts.Generate {
-		if err := x.Generate(GenerateOptions{Seed: opts.Seed}); err != nil {
 			return nil, err
 		}
 	}
@@ -385,9 +386,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// Close stops churn and push deliveries and waits for their goroutines.
+// Close stops push deliveries and streams and waits for their goroutines.
 func (x *Exchange) Close() {
-	x.StopChurn()
 	x.subs.mu.Lock()
 	for _, s := range x.subs.byID {
 		if s.push != nil {

@@ -218,8 +218,8 @@ func TestSyncFolderItems(t *testing.T) {
 		t.Errorf("sync(garbage) = %v", err)
 	}
 	req.SyncState = r3.SyncState
-	if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultInvalidateSyncStates}); err != nil {
-		t.Fatal(err)
+	if n := x.InvalidateSyncStates(""); n == 0 {
+		t.Fatal("InvalidateSyncStates touched no mailbox")
 	}
 	if _, err := x.SyncFolderItems(ctx, c, req); codeOf(err) != ews.ErrorInvalidSyncStateData {
 		t.Errorf("sync(invalidated) = %v", err)
@@ -271,8 +271,8 @@ func TestPullSubscription(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := x.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultReadEventsFailed}); err != nil {
-		t.Fatal(err)
+	if n := x.FailNextGetEvents(); n == 0 {
+		t.Fatal("FailNextGetEvents marked no subscription")
 	}
 	if _, err := x.GetEvents(ctx, c, sub2.SubscriptionId, sub2.Watermark); codeOf(err) != ews.ErrorReadEventsFailed {
 		t.Errorf("GetEvents(read failed) = %v", err)

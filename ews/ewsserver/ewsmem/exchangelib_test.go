@@ -13,6 +13,7 @@ import (
 
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/internal/testenv"
 )
 
@@ -76,8 +77,8 @@ func TestExchangelibConformance(t *testing.T) {
 			now := time.Now().UTC().Truncate(time.Hour)
 			// The NTLM run also uses the m:Notification namespace real
 			// Exchange writes, so both variants are proven with exchangelib.
-			sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Basic: auth == "basic", NTLM: auth == "ntlm", ExchangeNotificationNamespace: auth == "ntlm",
-				Options: ewsmem.Options{Mailboxes: 3, Servers: 2, Seed: 42, Generate: true, Password: "Passw0rd!"}})
+			sim, err := ewssim.New(ewssim.Options{Generate: true, Basic: auth == "basic", NTLM: auth == "ntlm", ExchangeNotificationNamespace: auth == "ntlm",
+				Options: ewsmem.Options{Mailboxes: 3, Servers: 2, Seed: 42, Password: "Passw0rd!"}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/internal/testenv"
 )
@@ -48,7 +49,7 @@ func FuzzEWSRequest(f *testing.F) {
 	f.Add([]byte(envelope("Exchange2013_SP1", "user1@example.com", `<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>AAAA</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)))
 	f.Add([]byte(envelope("Exchange2013_SP1", "user1@example.com", `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:CalendarView StartDate="2026-03-01T00:00:00Z" EndDate="2026-02-01T00:00:00Z"/><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>`)))
 	watcher := &panicWatcher{}
-	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Options: ewsmem.Options{Mailboxes: 3, Generate: true, Seed: 1,
+	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: 3, Seed: 1,
 		Clock: clock.NewFake(t0), Logger: slog.New(watcher)}})
 	if err != nil {
 		f.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/ews/internal/ewswire"
 	"github.com/calsync/calsync/internal/ewsschema"
 	"github.com/calsync/calsync/internal/testenv"
@@ -66,10 +67,10 @@ const syncItemsBody = `<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:Ba
 func TestWireConcurrentSyncCalls(t *testing.T) {
 	p := ewsmem.DefaultPolicy()
 	p.ConcurrentSyncCalls = 1
-	e := newWireEnv(t, ewsmem.SimulatorOptions{Basic: true, Options: ewsmem.Options{Policy: &p}})
+	e := newWireEnv(t, ewssim.Options{Basic: true, Options: ewsmem.Options{Policy: &p}})
 	user := "user1@example.com"
 	// Hold one SyncFolderItems in flight on the injected latency.
-	if _, err := e.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultLatency, Latency: time.Hour}); err != nil {
+	if _, err := e.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultLatency, Latency: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	first := e.postAsync(envelope("Exchange2013_SP1", user, syncItemsBody), "X-AnchorMailbox", user)
@@ -101,7 +102,7 @@ func TestWireConcurrentSyncCalls(t *testing.T) {
 }
 
 func TestWireBatchStopped(t *testing.T) {
-	e := newWireEnv(t, ewsmem.SimulatorOptions{Basic: true})
+	e := newWireEnv(t, ewssim.Options{Basic: true})
 	user := "user1@example.com"
 	var ids string
 	for i := 0; i < 4; i++ {
@@ -131,10 +132,10 @@ func TestWireBatchStopped(t *testing.T) {
 	}
 
 	t.Run("time limit", func(t *testing.T) {
-		if _, err := e.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultItemLatency, Latency: 40 * time.Second}); err != nil {
+		if _, err := e.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultItemLatency, Latency: 40 * time.Second}); err != nil {
 			t.Fatal(err)
 		}
-		defer e.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultItemLatency})
+		defer e.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultItemLatency})
 		reply := e.postAsync(envelope("Exchange2013_SP1", user, `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:ItemIds>`+ids+`</m:ItemIds></m:GetItem>`), "X-AnchorMailbox", user)
 		var got asyncReply
 		deadline := time.Now().Add(10 * time.Second)
@@ -185,7 +186,7 @@ func TestWireBatchStopped(t *testing.T) {
 }
 
 func TestWireCalendarViewRejections(t *testing.T) {
-	e := newWireEnv(t, ewsmem.SimulatorOptions{Basic: true})
+	e := newWireEnv(t, ewssim.Options{Basic: true})
 	user := "user1@example.com"
 	if _, err := e.sim.AddCalendarItem(user, ews.CalendarItem{Subject: "one", Start: t0.Add(time.Hour), End: t0.Add(2 * time.Hour)}); err != nil {
 		t.Fatal(err)

@@ -20,8 +20,8 @@ type mailbox struct {
 	index    int
 	server   int
 	folderId string // cached encodeID("F", index)
-	// generatedZone is the Windows zone the generator gave the mailbox.
-	generatedZone string
+	// timeZone is the Windows id of the mailbox's time zone ("" = UTC).
+	timeZone string
 
 	folderVersion int
 	itemSeq       int

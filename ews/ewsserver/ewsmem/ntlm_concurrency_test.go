@@ -13,6 +13,7 @@ import (
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 )
 
 // TestNTLMUnderConcurrency: many concurrent calls over NTLM never see a
@@ -23,8 +24,8 @@ import (
 // within the transport's MaxConnsPerHost: authenticated connections are
 // reused.
 func TestNTLMUnderConcurrency(t *testing.T) {
-	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{NTLM: true,
-		Options: ewsmem.Options{Mailboxes: 4, Servers: 1, Seed: 3, Generate: true, Password: "Passw0rd!"}})
+	sim, err := ewssim.New(ewssim.Options{Generate: true, NTLM: true,
+		Options: ewsmem.Options{Mailboxes: 4, Servers: 1, Seed: 3, Password: "Passw0rd!"}})
 	if err != nil {
 		t.Fatal(err)
 	}

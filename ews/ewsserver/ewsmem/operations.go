@@ -12,9 +12,6 @@ import (
 // FindItem implements ewsserver.Backend: CalendarView expansion with
 // Exchange's limits, or an IndexedPageItemView over singles and masters.
 func (x *Exchange) FindItem(ctx context.Context, c *ewsserver.Caller, req ewsserver.FindItemRequest) (ewsserver.FindItemResult, error) {
-	if err := x.faultLatency(ctx); err != nil {
-		return ewsserver.FindItemResult{}, err
-	}
 	mb, err := x.folderMailbox(c, req.Folder)
 	if err != nil {
 		return ewsserver.FindItemResult{}, err
@@ -149,12 +146,6 @@ func (x *Exchange) mailboxOfItem(c *ewsserver.Caller, ref ews.ItemRef) (*mailbox
 // GetItem implements ewsserver.Backend.
 func (x *Exchange) GetItem(ctx context.Context, c *ewsserver.Caller, refs []ews.ItemRef) []ewsserver.ItemResult {
 	out := make([]ewsserver.ItemResult, len(refs))
-	if err := x.faultLatency(ctx); err != nil {
-		for i := range out {
-			out[i].Err = err
-		}
-		return out
-	}
 	b := x.newBatch(c)
 	for i, ref := range refs {
 		if err := b.begin(ctx, i); err != nil {
@@ -182,12 +173,6 @@ func (x *Exchange) GetItem(ctx context.Context, c *ewsserver.Caller, refs []ews.
 // CreateItem implements ewsserver.Backend.
 func (x *Exchange) CreateItem(ctx context.Context, c *ewsserver.Caller, folder ews.FolderRef, items []ews.CalendarItem) []ewsserver.ItemResult {
 	out := make([]ewsserver.ItemResult, len(items))
-	if err := x.faultLatency(ctx); err != nil {
-		for i := range out {
-			out[i].Err = err
-		}
-		return out
-	}
 	if folder.Folder == nil && folder.Distinguished == nil {
 		folder = ews.CalendarFolder()
 	}
@@ -219,12 +204,6 @@ func (x *Exchange) CreateItem(ctx context.Context, c *ewsserver.Caller, folder e
 // UpdateItem implements ewsserver.Backend.
 func (x *Exchange) UpdateItem(ctx context.Context, c *ewsserver.Caller, changes []ewsserver.ItemChange, conflict string) []ewsserver.ItemResult {
 	out := make([]ewsserver.ItemResult, len(changes))
-	if err := x.faultLatency(ctx); err != nil {
-		for i := range out {
-			out[i].Err = err
-		}
-		return out
-	}
 	b := x.newBatch(c)
 	for i, ch := range changes {
 		if err := b.begin(ctx, i); err != nil {
@@ -251,12 +230,6 @@ func (x *Exchange) UpdateItem(ctx context.Context, c *ewsserver.Caller, changes 
 // DeleteItem implements ewsserver.Backend.
 func (x *Exchange) DeleteItem(ctx context.Context, c *ewsserver.Caller, refs []ews.ItemRef) []error {
 	out := make([]error, len(refs))
-	if err := x.faultLatency(ctx); err != nil {
-		for i := range out {
-			out[i] = err
-		}
-		return out
-	}
 	b := x.newBatch(c)
 	for i, ref := range refs {
 		if err := b.begin(ctx, i); err != nil {
@@ -278,9 +251,6 @@ func (x *Exchange) DeleteItem(ctx context.Context, c *ewsserver.Caller, refs []e
 
 // GetUserOofSettings implements ewsserver.BackendAvailability.
 func (x *Exchange) GetUserOofSettings(ctx context.Context, c *ewsserver.Caller, addr string) (ews.OofSettings, error) {
-	if err := x.faultLatency(ctx); err != nil {
-		return ews.OofSettings{}, err
-	}
 	mb, err := x.accessMailbox(c, addr)
 	if err != nil {
 		return ews.OofSettings{}, err

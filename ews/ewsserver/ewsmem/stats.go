@@ -61,7 +61,7 @@ func (s *statsState) push(ok bool) {
 	s.mu.Unlock()
 }
 
-// Stats is a snapshot of the simulator's counters (GET /sim/v1/stats).
+// Stats is a snapshot of the model's counters (part of GET /sim/v1/stats).
 type Stats struct {
 	Mailboxes                int              `json:"mailboxes"`
 	Servers                  []string         `json:"servers"`
@@ -77,8 +77,6 @@ type Stats struct {
 	StreamedEvents           int64            `json:"streamed_events"`
 	PushNotifications        int64            `json:"push_notifications"`
 	PushFailures             int64            `json:"push_failures"`
-	ChurnRunning             bool             `json:"churn_running"`
-	ChurnChanges             int64            `json:"churn_changes"`
 }
 
 // Stats returns the current counters.
@@ -101,6 +99,5 @@ func (x *Exchange) Stats() Stats {
 	st.StreamedEvents = x.stats.events
 	st.PushNotifications, st.PushFailures = x.stats.pushes, x.stats.pushFailures
 	x.stats.mu.Unlock()
-	st.ChurnRunning, st.ChurnChanges = x.churn.status()
 	return st
 }

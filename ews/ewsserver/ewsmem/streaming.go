@@ -54,9 +54,6 @@ func (s *streamConn) drop() {
 
 // OpenStream implements ewsserver.BackendNotifications.
 func (x *Exchange) OpenStream(ctx context.Context, c *ewsserver.Caller, ids []string, timeout time.Duration) (ewsserver.Stream, error) {
-	if err := x.faultLatency(ctx); err != nil {
-		return nil, err
-	}
 	if timeout < time.Minute || timeout > 30*time.Minute {
 		return nil, ewsserver.Fault(ews.ErrorSchemaValidation, "The request failed schema validation: ConnectionTimeout must be between 1 and 30.")
 	}
@@ -158,7 +155,7 @@ func (s *streamConn) Next(ctx context.Context) (ewsserver.StreamMessage, error) 
 			s.mu.Unlock()
 			return ewsserver.StreamMessage{Status: ews.ConnectionOK}, nil
 		}
-		closing, silent := s.closing, s.silent || x.faults.silentStreams()
+		closing, silent := s.closing, s.silent || x.conditions.StreamsSilent()
 		s.mu.Unlock()
 
 		now := x.clock.Now()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/ews/internal/ewswire"
 	"github.com/calsync/calsync/internal/ewsschema"
 	"github.com/calsync/calsync/internal/testenv"
@@ -91,7 +92,7 @@ func next(t *testing.T, ch <-chan *ewswire.GetStreamingEventsResponseMessage) *e
 }
 
 func TestStreamingConnection(t *testing.T) {
-	e := newWireEnv(t, ewsmem.SimulatorOptions{Basic: true, Options: ewsmem.Options{NoDuplicates: true}})
+	e := newWireEnv(t, ewssim.Options{Basic: true, Options: ewsmem.Options{NoDuplicates: true}})
 	user := "user1@example.com"
 	id := e.subscribeStreaming(user)
 	ch, raw := e.stream(user, user, id)
@@ -123,7 +124,7 @@ func TestStreamingConnection(t *testing.T) {
 func TestStreamingErrors(t *testing.T) {
 	p := ewsmem.DefaultPolicy()
 	p.HangingConnectionLimit = 1
-	e := newWireEnv(t, ewsmem.SimulatorOptions{Basic: true, Options: ewsmem.Options{StreamingQueue: 5, Policy: &p, Servers: 2, Mailboxes: 4}})
+	e := newWireEnv(t, ewssim.Options{Basic: true, Options: ewsmem.Options{StreamingQueue: 5, Policy: &p, Servers: 2, Mailboxes: 4}})
 	user := "user1@example.com"
 	id := e.subscribeStreaming(user)
 
@@ -146,7 +147,7 @@ func TestStreamingErrors(t *testing.T) {
 		t.Errorf("second connection = HTTP %d %+v", status, r.ResponseMessages.Messages)
 	}
 	// Overflow the 5-event queue while the connection is silent.
-	if _, err := e.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultSilentStreams}); err != nil {
+	if _, err := e.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultSilentStreams}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 7; i++ {
@@ -154,7 +155,7 @@ func TestStreamingErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := e.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultClear}); err != nil {
+	if _, err := e.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultClear}); err != nil {
 		t.Fatal(err)
 	}
 	m := next(t, ch)
@@ -162,7 +163,7 @@ func TestStreamingErrors(t *testing.T) {
 		t.Errorf("after overflow = %+v", m)
 	}
 	// Dropping the connection ends the body without Closed.
-	if _, err := e.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultDropStreams}); err != nil {
+	if _, err := e.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultDropStreams}); err != nil {
 		t.Fatal(err)
 	}
 	for m := range ch {
@@ -177,7 +178,7 @@ func TestStreamingErrors(t *testing.T) {
 }
 
 func TestAffinity(t *testing.T) {
-	e := newWireEnv(t, ewsmem.SimulatorOptions{Basic: true, Options: ewsmem.Options{Servers: 3, Mailboxes: 6, Seed: 7}})
+	e := newWireEnv(t, ewssim.Options{Basic: true, Options: ewsmem.Options{Servers: 3, Mailboxes: 6, Seed: 7}})
 	anchor := "user1@example.com"
 	// The anchor's Subscribe with X-PreferServerAffinity sets the cookie.
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/EWS/Exchange.asmx", strings.NewReader(envelope("Exchange2013_SP1", anchor,
@@ -223,7 +224,7 @@ func TestAffinity(t *testing.T) {
 	}
 	// A proxied call (anchor of another server) fails while proxying is
 	// broken.
-	if _, err := e.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultProxyFailure}); err != nil {
+	if _, err := e.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultProxyFailure}); err != nil {
 		t.Fatal(err)
 	}
 	third := "user3@example.com"
@@ -236,7 +237,7 @@ func TestAffinity(t *testing.T) {
 	if c := pf.ResponseMessages.Messages[0].ResponseCode; c != string(ews.ErrorProxiedSubscriptionCallFailure) {
 		t.Errorf("Unsubscribe via a broken proxy = %s", c)
 	}
-	if _, err := e.sim.InjectFault(ewsmem.Fault{Kind: ewsmem.FaultClear}); err != nil {
+	if _, err := e.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultClear}); err != nil {
 		t.Fatal(err)
 	}
 	// With the anchor header the subscription is found and removed.

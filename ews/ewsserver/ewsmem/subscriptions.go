@@ -222,9 +222,6 @@ func eventObjectKey(e ews.Event) string {
 
 // Subscribe implements ewsserver.BackendNotifications.
 func (x *Exchange) Subscribe(ctx context.Context, c *ewsserver.Caller, req ewsserver.SubscribeRequest) (ewsserver.SubscribeResult, error) {
-	if err := x.faultLatency(ctx); err != nil {
-		return ewsserver.SubscribeResult{}, err
-	}
 	target := c.Mailbox()
 	for _, f := range req.Folders {
 		if f.Distinguished != nil && f.Distinguished.Mailbox != "" {
@@ -375,7 +372,7 @@ func (x *Exchange) lookupLocked(c *ewsserver.Caller, id string, routed int, mult
 			return nil, ewsserver.Fail(ews.ErrorSubscriptionNotFound, "The specified subscription was not found.")
 		case multi:
 			return nil, ewsserver.Fail(ews.ErrorProxyRequestNotAllowed, "The subscription is on another server; proxying several subscriptions is not allowed.")
-		case x.faults.proxyFailing():
+		case x.conditions.ProxyFailing():
 			return nil, ewsserver.Fail(ews.ErrorProxiedSubscriptionCallFailure, "The proxied subscription call failed.")
 		}
 	}
@@ -401,9 +398,6 @@ func (x *Exchange) lookupLocked(c *ewsserver.Caller, id string, routed int, mult
 
 // GetEvents implements ewsserver.BackendNotifications.
 func (x *Exchange) GetEvents(ctx context.Context, c *ewsserver.Caller, id, watermark string) (ews.Notification, error) {
-	if err := x.faultLatency(ctx); err != nil {
-		return ews.Notification{}, err
-	}
 	routed := x.route(c)
 	x.subs.mu.Lock()
 	defer x.subs.mu.Unlock()
@@ -436,9 +430,6 @@ func (x *Exchange) GetEvents(ctx context.Context, c *ewsserver.Caller, id, water
 
 // Unsubscribe implements ewsserver.BackendNotifications.
 func (x *Exchange) Unsubscribe(ctx context.Context, c *ewsserver.Caller, id string) error {
-	if err := x.faultLatency(ctx); err != nil {
-		return err
-	}
 	routed := x.route(c)
 	x.subs.mu.Lock()
 	defer x.subs.mu.Unlock()

@@ -39,9 +39,6 @@ func decodeSyncState(s string) (mbIndex int, epoch uint32, seq uint64, ok bool) 
 // SyncFolderItems implements ewsserver.Backend: the changes of the calendar
 // folder (masters and single items, never occurrences) since a state.
 func (x *Exchange) SyncFolderItems(ctx context.Context, c *ewsserver.Caller, req ewsserver.SyncRequest) (ewsserver.SyncResult, error) {
-	if err := x.faultLatency(ctx); err != nil {
-		return ewsserver.SyncResult{}, err
-	}
 	if req.MaxChanges < 1 || req.MaxChanges > 512 {
 		return ewsserver.SyncResult{}, ewsserver.Fault(ews.ErrorSchemaValidation, "The request failed schema validation: MaxChangesReturned must be between 1 and 512.")
 	}

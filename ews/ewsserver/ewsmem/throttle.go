@@ -124,13 +124,11 @@ type budget struct {
 type throttler struct {
 	clock clock.Clock
 
-	mu          sync.Mutex
-	policy      Policy
-	budgets     map[string]*budget
-	global      int
-	throttled   map[string]int64 // by signal
-	busyPercent int              // fault: share of requests answered ErrorServerBusy
-	busyCounter int
+	mu        sync.Mutex
+	policy    Policy
+	budgets   map[string]*budget
+	global    int
+	throttled map[string]int64 // by signal
 }
 
 func newThrottler(c clock.Clock, p Policy) *throttler {
@@ -186,13 +184,6 @@ func (t *throttler) admit(key string, syncCall bool) (release func(), terr *thro
 	if limited(p.GlobalQueueLimit) && t.global >= p.GlobalQueueLimit {
 		t.throttled["HTTP503"]++
 		return nil, &throttleError{http503: true}
-	}
-	if t.busyPercent > 0 {
-		t.busyCounter++
-		if (t.busyCounter*t.busyPercent)%100 < t.busyPercent {
-			t.throttled["ErrorServerBusy"]++
-			return nil, &throttleError{code: "ErrorServerBusy", backOff: 5 * time.Second}
-		}
 	}
 	b := t.budgetLocked(key)
 	if limited(p.MaxConcurrency) && b.inFlight >= p.MaxConcurrency {
@@ -267,12 +258,6 @@ func (t *throttler) currentPolicy() Policy {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.policy
-}
-
-func (t *throttler) setBusyPercent(n int) {
-	t.mu.Lock()
-	t.busyPercent = n
-	t.mu.Unlock()
 }
 
 func (t *throttler) stats() (throttled map[string]int64, streaming int) {

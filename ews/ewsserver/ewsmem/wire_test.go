@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/ews"
-	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/ews/internal/ewswire"
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/internal/ewsschema"
@@ -33,19 +33,19 @@ func envelope(version, impersonate, body string) string {
 
 type wireEnv struct {
 	t     *testing.T
-	sim   *ewsmem.Simulator
+	sim   *ewssim.Simulator
 	srv   *httptest.Server
 	clock *clock.Fake
 }
 
-func newWireEnv(t *testing.T, opts ewsmem.SimulatorOptions) *wireEnv {
+func newWireEnv(t *testing.T, opts ewssim.Options) *wireEnv {
 	t.Helper()
 	fc := clock.NewFake(t0)
 	opts.Clock = fc
 	if opts.Mailboxes == 0 {
 		opts.Mailboxes = 3
 	}
-	sim, err := ewsmem.NewSimulator(opts)
+	sim, err := ewssim.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func firstCode(msgs ...ewswire.ResponseMessage) string {
 }
 
 func TestWireOperationsValidate(t *testing.T) {
-	e := newWireEnv(t, ewsmem.SimulatorOptions{Basic: true})
+	e := newWireEnv(t, ewssim.Options{Basic: true})
 	user := "user1@example.com"
 	master, err := e.sim.AddCalendarItem(user, ews.CalendarItem{Subject: "Weekly", StartTimeZone: "W. Europe Standard Time", IsMeeting: true,
 		Start: t0.Add(2 * time.Hour), End: t0.Add(3 * time.Hour), RequiredAttendees: []ews.Attendee{{Mailbox: ews.Mailbox{Name: "User 2", EmailAddress: "user2@example.com"}, ResponseType: ews.ResponseAccept}},

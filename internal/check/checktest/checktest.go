@@ -15,12 +15,13 @@ import (
 
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/internal/check"
 )
 
 // Env is a simulator over httptest.
 type Env struct {
-	Sim   *ewsmem.Simulator
+	Sim   *ewssim.Simulator
 	Srv   *httptest.Server
 	Users []string
 }
@@ -36,10 +37,10 @@ func New(t testing.TB, n int, wrap func(http.Handler) http.Handler) *Env {
 // NewWithPassword is New with another password.
 func NewWithPassword(t testing.TB, n int, password string, wrap func(http.Handler) http.Handler) *Env {
 	t.Helper()
-	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{Options: ewsmem.Options{Mailboxes: n, Servers: 2, Seed: 7, Generate: true,
+	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: n, Servers: 2, Seed: 7,
 		Password: password, StreamingHeartbeat: time.Hour}, Basic: true})
 	if err != nil {
-		t.Fatalf("NewSimulator: %v", err)
+		t.Fatalf("ewssim.New: %v", err)
 	}
 	var h http.Handler = sim
 	if wrap != nil {

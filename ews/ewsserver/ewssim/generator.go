@@ -1,4 +1,4 @@
-package ewsmem
+package ewssim
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 )
 
 // generatorZones are the Windows time zones generated mailboxes live in.
@@ -33,21 +34,22 @@ type GenerateOptions struct {
 // all-day event, one-offs (busy, tentative, private, working elsewhere, a
 // cancelled meeting), an all-day conference and an OOF block, each mailbox
 // in one of several time zones.
-func (x *Exchange) Generate(o GenerateOptions) error {
+func (s *Simulator) Generate(o GenerateOptions) error {
 	around := o.Around
 	if around.IsZero() {
-		around = x.clock.Now()
+		around = s.clock.Now()
 	}
 	var users []string
-	for _, addr := range x.Mailboxes() {
-		if addr == x.ServiceAccount() {
+	index := map[string]int{}
+	for i, addr := range s.Mailboxes() {
+		index[addr] = i
+		if addr == s.ServiceAccount() {
 			continue
 		}
 		users = append(users, addr)
-		mb, _ := x.mailbox(addr)
-		rng := rand.New(rand.NewPCG(o.Seed, uint64(mb.index)*0x9e3779b97f4a7c15+1))
-		if err := x.generateMailbox(mb, rng, around); err != nil {
-			return fmt.Errorf("ewsmem: generate %s: %w", addr, err)
+		rng := rand.New(rand.NewPCG(o.Seed, uint64(i)*0x9e3779b97f4a7c15+1))
+		if err := s.generateMailbox(addr, rng, around); err != nil {
+			return fmt.Errorf("ewssim: generate %s: %w", addr, err)
 		}
 	}
 	for t := 0; t*teamSize < len(users); t++ {
@@ -56,8 +58,8 @@ func (x *Exchange) Generate(o GenerateOptions) error {
 			break
 		}
 		rng := rand.New(rand.NewPCG(o.Seed^0x7eadbeef, uint64(t)+1))
-		if err := x.generateTeamMeeting(team, rng, around); err != nil {
-			return fmt.Errorf("ewsmem: generate team meeting: %w", err)
+		if err := s.generateTeamMeeting(team, index[team[0]], rng, around); err != nil {
+			return fmt.Errorf("ewssim: generate team meeting: %w", err)
 		}
 	}
 	return nil
@@ -69,10 +71,12 @@ const teamSize = 5
 // generateTeamMeeting puts one weekly meeting into the calendars of a team:
 // the organizer's copy and the attendees' copies share the UID and one
 // moved occurrence, one attendee answered Tentative.
-func (x *Exchange) generateTeamMeeting(team []string, rng *rand.Rand, around time.Time) error {
-	organizer, _ := x.mailbox(team[0])
-	tzID := organizer.generatedZone
-	loc, err := loadZone(tzID)
+func (s *Simulator) generateTeamMeeting(team []string, organizerIndex int, rng *rand.Rand, around time.Time) error {
+	tzID, loc, err := s.TimeZone(team[0])
+	if err != nil {
+		return err
+	}
+	organizerName, err := s.DisplayName(team[0])
 	if err != nil {
 		return err
 	}
@@ -82,17 +86,20 @@ func (x *Exchange) generateTeamMeeting(team []string, rng *rand.Rand, around tim
 	weekday := []ews.DayOfWeek{ews.Monday, ews.Tuesday, ews.Wednesday, ews.Thursday, ews.Friday}[rng.IntN(5)]
 	var attendees []ews.Attendee
 	for _, m := range team[1:] {
-		mb, _ := x.mailbox(m)
-		attendees = append(attendees, ews.Attendee{Mailbox: ews.Mailbox{Name: mb.name, EmailAddress: m, RoutingType: "SMTP", MailboxType: "Mailbox"}, ResponseType: ews.ResponseAccept})
+		name, err := s.DisplayName(m)
+		if err != nil {
+			return err
+		}
+		attendees = append(attendees, ews.Attendee{Mailbox: ews.Mailbox{Name: name, EmailAddress: m, RoutingType: "SMTP", MailboxType: "Mailbox"}, ResponseType: ews.ResponseAccept})
 	}
 	tentative := 1 + rng.IntN(len(team)-1)
 	attendees[tentative-1].ResponseType = ews.ResponseTentative
-	uid := fmt.Sprintf("040000008200E00074C5B7101A82E008TEAM%08X", organizer.index)
+	uid := fmt.Sprintf("040000008200E00074C5B7101A82E008TEAM%08X", organizerIndex)
 	moveIdx := 4 + rng.IntN(2)
 	for i, m := range team {
 		c := ews.CalendarItem{Subject: "Team sync", Location: "Team room", UID: uid, IsMeeting: true, StartTimeZone: tzID,
 			Start: start, End: start.Add(45 * time.Minute), RequiredAttendees: attendees,
-			Organizer: &ews.Mailbox{Name: organizer.name, EmailAddress: organizer.smtp, RoutingType: "SMTP", MailboxType: "Mailbox"},
+			Organizer: &ews.Mailbox{Name: organizerName, EmailAddress: team[0], RoutingType: "SMTP", MailboxType: "Mailbox"},
 			Recurrence: &ews.Recurrence{Pattern: ews.RecurrencePattern{Kind: ews.PatternWeekly, Interval: 1, DaysOfWeek: []ews.DayOfWeek{weekday}},
 				Range: ews.RecurrenceRange{Kind: ews.RangeNoEnd, StartDate: ews.DateOf(day)}}}
 		switch {
@@ -103,30 +110,36 @@ func (x *Exchange) generateTeamMeeting(team []string, rng *rand.Rand, around tim
 		default:
 			c.MyResponseType = ews.ResponseAccept
 		}
-		id, err := x.AddCalendarItem(m, c)
+		id, err := s.AddCalendarItem(m, c)
 		if err != nil {
 			return err
 		}
-		mb, _ := x.mailbox(m)
-		mb.mu.Lock()
-		it := mb.items[id.Id]
-		if in, ok, _ := instanceOf(it, moveIdx); ok {
-			ex := &exception{version: 1}
-			ex.data = mb.occurrenceView(it, in)
-			ex.data.Start, ex.data.End = in.Start.Add(2*time.Hour).UTC(), in.End.Add(2*time.Hour).UTC()
-			ex.data.Subject = "Team sync (moved)"
-			it.exceptions[moveIdx] = ex
-			it.version++
+		if err := s.moveOccurrence(m, id.Id, c, loc, moveIdx, 2*time.Hour, "Team sync (moved)"); err != nil {
+			return err
 		}
-		mb.mu.Unlock()
 	}
 	return nil
 }
 
-func (x *Exchange) generateMailbox(mb *mailbox, rng *rand.Rand, around time.Time) error {
-	tzID := generatorZones[rng.IntN(len(generatorZones))]
-	mb.generatedZone = tzID
-	loc, err := loadZone(tzID)
+// moveOccurrence turns occurrence index of a generated series into an
+// exception moved by shift and renamed.
+func (s *Simulator) moveOccurrence(smtp, masterID string, c ews.CalendarItem, loc *time.Location, index int, shift time.Duration, subject string) error {
+	in, ok, err := ewsserver.InstanceAt(c.Recurrence, c.Start, c.End.Sub(c.Start), c.IsAllDayEvent, loc, index)
+	if err != nil || !ok {
+		return err
+	}
+	start, end := in.Start.Add(shift).UTC(), in.End.Add(shift).UTC()
+	_, err = s.UpdateCalendarItem(smtp, ews.ItemRef{Occurrence: &ews.OccurrenceItemId{RecurringMasterId: masterID, InstanceIndex: index}},
+		ewsmem.ItemChange{Subject: &subject, Start: &start, End: &end})
+	return err
+}
+
+func (s *Simulator) generateMailbox(smtp string, rng *rand.Rand, around time.Time) error {
+	tzID, err := s.SetTimeZone(smtp, generatorZones[rng.IntN(len(generatorZones))])
+	if err != nil {
+		return err
+	}
+	_, loc, err := s.TimeZone(smtp)
 	if err != nil {
 		return err
 	}
@@ -136,32 +149,28 @@ func (x *Exchange) generateMailbox(mb *mailbox, rng *rand.Rand, around time.Time
 		return day.AddDate(0, 0, days).Add(time.Duration(hour)*time.Hour + time.Duration(minute)*time.Minute)
 	}
 	weekdays := []ews.DayOfWeek{ews.Monday, ews.Tuesday, ews.Wednesday, ews.Thursday, ews.Friday}
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
-	add := func(c ews.CalendarItem) (*item, error) {
+	add := func(c ews.CalendarItem) (ews.ItemId, error) {
 		c.StartTimeZone = tzID
-		return mb.createLocked(c)
+		return s.AddCalendarItem(smtp, c)
 	}
 	standupHour := 8 + rng.IntN(3)
-	standup, err := add(ews.CalendarItem{Subject: "Team stand-up", Location: "Room " + fmt.Sprint(100+rng.IntN(50)),
+	standup := ews.CalendarItem{Subject: "Team stand-up", Location: "Room " + fmt.Sprint(100+rng.IntN(50)),
 		Start: at(-45, standupHour, 30), End: at(-45, standupHour, 45), IsMeeting: true, LegacyFreeBusyStatus: ews.FreeBusyBusy,
 		Recurrence: &ews.Recurrence{Pattern: ews.RecurrencePattern{Kind: ews.PatternWeekly, Interval: 1, DaysOfWeek: weekdays, FirstDayOfWeek: ews.Monday},
-			Range: ews.RecurrenceRange{Kind: ews.RangeNoEnd, StartDate: ews.DateOf(at(-45, 0, 0))}}})
+			Range: ews.RecurrenceRange{Kind: ews.RangeNoEnd, StartDate: ews.DateOf(at(-45, 0, 0))}}}
+	standupID, err := add(standup)
 	if err != nil {
 		return err
 	}
 	// One moved occurrence (exception) and one deleted, near now.
 	n := len(weekdays) * 9 // ~45 days of weekdays
 	moveIdx, delIdx := n+1+rng.IntN(3), n+4+rng.IntN(3)
-	if in, ok, _ := instanceOf(standup, moveIdx); ok {
-		ex := &exception{version: 1}
-		ex.data = mb.occurrenceView(standup, in)
-		ex.data.Start, ex.data.End = in.Start.Add(time.Hour).UTC(), in.End.Add(time.Hour).UTC()
-		ex.data.Subject = "Team stand-up (moved)"
-		standup.exceptions[moveIdx] = ex
+	if err := s.moveOccurrence(smtp, standupID.Id, standup, loc, moveIdx, time.Hour, "Team stand-up (moved)"); err != nil {
+		return err
 	}
-	standup.deleted[delIdx] = true
-	standup.version++
+	if err := s.DeleteCalendarItem(smtp, ews.ItemRef{Occurrence: &ews.OccurrenceItemId{RecurringMasterId: standupID.Id, InstanceIndex: delIdx}}); err != nil {
+		return err
+	}
 
 	if _, err := add(ews.CalendarItem{Subject: "1:1 with manager", Start: at(-14, 14, 0), End: at(-14, 14, 30), IsMeeting: true,
 		Recurrence: &ews.Recurrence{Pattern: ews.RecurrencePattern{Kind: ews.PatternWeekly, Interval: 1, DaysOfWeek: []ews.DayOfWeek{ews.Tuesday}},
@@ -212,8 +221,8 @@ func (x *Exchange) generateMailbox(mb *mailbox, rng *rand.Rand, around time.Time
 		d := rng.IntN(10) - 2
 		h := 9 + rng.IntN(8)
 		dur := 30 * (1 + rng.IntN(4))
-		s := at(d, h, 0)
-		if _, err := add(ews.CalendarItem{Subject: o.subject, Location: fmt.Sprintf("Building %d", 1+i%3), Start: s, End: s.Add(time.Duration(dur) * time.Minute),
+		start := at(d, h, 0)
+		if _, err := add(ews.CalendarItem{Subject: o.subject, Location: fmt.Sprintf("Building %d", 1+i%3), Start: start, End: start.Add(time.Duration(dur) * time.Minute),
 			LegacyFreeBusyStatus: o.fb, Sensitivity: o.sens, IsMeeting: o.meeting, IsCancelled: o.cancel}); err != nil {
 			return err
 		}
@@ -227,14 +236,8 @@ func (x *Exchange) generateMailbox(mb *mailbox, rng *rand.Rand, around time.Time
 		return err
 	}
 	if rng.IntN(4) == 0 {
-		mb.oof = ews.OofSettings{State: ews.OofScheduled, ExternalAudience: ews.AudienceAll, Start: at(vac, 0, 0).UTC(), End: at(vac+5, 0, 0).UTC(),
-			InternalReply: "I am on vacation.", ExternalReply: "I am out of the office."}
+		return s.SetOOF(smtp, ews.OofSettings{State: ews.OofScheduled, ExternalAudience: ews.AudienceAll, Start: at(vac, 0, 0).UTC(), End: at(vac+5, 0, 0).UTC(),
+			InternalReply: "I am on vacation.", ExternalReply: "I am out of the office."})
 	}
 	return nil
 }
-
-func instanceOf(it *item, index int) (ewsserver.Instance, bool, error) {
-	return ewsserver.InstanceAt(it.data.Recurrence, it.data.Start, it.data.End.Sub(it.data.Start), it.data.IsAllDayEvent, it.location(), index)
-}
-
-func loadZone(id string) (*time.Location, error) { return ewsserver.LoadWindowsZone(id) }

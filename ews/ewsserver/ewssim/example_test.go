@@ -1,4 +1,4 @@
-package ewsmem_test
+package ewssim_test
 
 import (
 	"fmt"
@@ -7,15 +7,16 @@ import (
 
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/internal/clock"
 )
 
-// ExampleNewSimulator embeds the simulator in a test: an Exchange with two
+// ExampleNew embeds the simulator in a test: an Exchange with two
 // mailboxes served over HTTP, one recurring meeting, and the ground truth a
 // CalendarView returns.
-func ExampleNewSimulator() {
+func ExampleNew() {
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-	sim, err := ewsmem.NewSimulator(ewsmem.SimulatorOptions{
+	sim, err := ewssim.New(ewssim.Options{
 		Options: ewsmem.Options{Clock: clock.NewFake(start), Mailboxes: 2},
 		Basic:   true,
 	})

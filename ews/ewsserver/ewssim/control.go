@@ -1,4 +1,4 @@
-package ewsmem
+package ewssim
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 )
 
 // OccurrenceJSON is one expanded calendar entry of the ground-truth API.
@@ -72,7 +73,7 @@ type ItemJSON struct {
 //	GET  /sim/v1/stats                              counters (Stats)
 //	POST /sim/v1/faults                             inject a Fault
 //	POST /sim/v1/churn                              start/stop churn (ChurnJSON)
-func (x *Exchange) ControlHandler() http.Handler {
+func (s *Simulator) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sim/v1/mailboxes", func(w http.ResponseWriter, r *http.Request) {
 		type mbJSON struct {
@@ -80,8 +81,8 @@ func (x *Exchange) ControlHandler() http.Handler {
 			Server string `json:"server"`
 		}
 		var out []mbJSON
-		for _, a := range x.Mailboxes() {
-			s, _ := x.MailboxServer(a)
+		for _, a := range s.Mailboxes() {
+			s, _ := s.MailboxServer(a)
 			out = append(out, mbJSON{a, s})
 		}
 		writeJSON(w, http.StatusOK, out)
@@ -93,7 +94,7 @@ func (x *Exchange) ControlHandler() http.Handler {
 			writeProblem(w, http.StatusBadRequest, "start and end must be RFC 3339 times with end >= start")
 			return
 		}
-		items, err := x.Occurrences(r.PathValue("smtp"), start, end)
+		items, err := s.Occurrences(r.PathValue("smtp"), start, end)
 		if err != nil {
 			writeProblem(w, http.StatusNotFound, err.Error())
 			return
@@ -111,7 +112,7 @@ func (x *Exchange) ControlHandler() http.Handler {
 		if !readJSON(w, r, &in) {
 			return
 		}
-		id, err := x.AddCalendarItem(r.PathValue("smtp"), ews.CalendarItem{Subject: in.Subject, Location: in.Location, Start: in.Start, End: in.End,
+		id, err := s.AddCalendarItem(r.PathValue("smtp"), ews.CalendarItem{Subject: in.Subject, Location: in.Location, Start: in.Start, End: in.End,
 			IsAllDayEvent: in.AllDay, LegacyFreeBusyStatus: ews.FreeBusyStatus(in.FreeBusy), Sensitivity: ews.Sensitivity(in.Sensitivity),
 			StartTimeZone: in.TimeZone, IsMeeting: in.IsMeeting, IsCancelled: in.Cancelled})
 		if err != nil {
@@ -121,26 +122,20 @@ func (x *Exchange) ControlHandler() http.Handler {
 		writeJSON(w, http.StatusCreated, map[string]string{"item_id": id.Id, "change_key": id.ChangeKey})
 	})
 	mux.HandleFunc("GET /sim/v1/mailboxes/{smtp}/oof", func(w http.ResponseWriter, r *http.Request) {
-		mb, ok := x.mailbox(r.PathValue("smtp"))
-		if !ok {
-			writeProblem(w, http.StatusNotFound, "no such mailbox")
+		o, err := s.OOF(r.PathValue("smtp"))
+		if err != nil {
+			writeProblem(w, statusFor(err), err.Error())
 			return
 		}
-		mb.mu.Lock()
-		s := mb.oof
-		mb.mu.Unlock()
-		if s.State == "" {
-			s.State = ews.OofDisabled
-		}
-		writeJSON(w, http.StatusOK, OOFJSON{State: string(s.State), ExternalAudience: string(s.ExternalAudience), Start: s.Start, End: s.End,
-			InternalReply: s.InternalReply, ExternalReply: s.ExternalReply})
+		writeJSON(w, http.StatusOK, OOFJSON{State: string(o.State), ExternalAudience: string(o.ExternalAudience), Start: o.Start, End: o.End,
+			InternalReply: o.InternalReply, ExternalReply: o.ExternalReply})
 	})
 	mux.HandleFunc("PUT /sim/v1/mailboxes/{smtp}/oof", func(w http.ResponseWriter, r *http.Request) {
 		var in OOFJSON
 		if !readJSON(w, r, &in) {
 			return
 		}
-		err := x.SetOOF(r.PathValue("smtp"), ews.OofSettings{State: ews.OofState(in.State), ExternalAudience: ews.ExternalAudience(in.ExternalAudience),
+		err := s.SetOOF(r.PathValue("smtp"), ews.OofSettings{State: ews.OofState(in.State), ExternalAudience: ews.ExternalAudience(in.ExternalAudience),
 			Start: in.Start, End: in.End, InternalReply: in.InternalReply, ExternalReply: in.ExternalReply})
 		if err != nil {
 			writeProblem(w, statusFor(err), err.Error())
@@ -149,14 +144,14 @@ func (x *Exchange) ControlHandler() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /sim/v1/stats", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, x.Stats())
+		writeJSON(w, http.StatusOK, s.Stats())
 	})
 	mux.HandleFunc("POST /sim/v1/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f Fault
 		if !readJSON(w, r, &f) {
 			return
 		}
-		res, err := x.InjectFault(f)
+		res, err := s.InjectFault(f)
 		if err != nil {
 			writeProblem(w, statusFor(err), err.Error())
 			return
@@ -170,24 +165,24 @@ func (x *Exchange) ControlHandler() http.Handler {
 		}
 		switch c.Action {
 		case "start":
-			if err := x.StartChurn(c.PerSecond, c.Seed); err != nil {
+			if err := s.StartChurn(c.PerSecond, c.Seed); err != nil {
 				writeProblem(w, http.StatusBadRequest, err.Error())
 				return
 			}
 		case "stop":
-			x.StopChurn()
+			s.StopChurn()
 		default:
 			writeProblem(w, http.StatusBadRequest, `action must be "start" or "stop"`)
 			return
 		}
-		running, changes := x.churn.status()
+		running, changes := s.churn.status()
 		writeJSON(w, http.StatusOK, map[string]any{"running": running, "changes": changes})
 	})
 	return mux
 }
 
 func statusFor(err error) int {
-	if errors.Is(err, ErrNoMailbox) {
+	if errors.Is(err, ewsmem.ErrNoMailbox) {
 		return http.StatusNotFound
 	}
 	return http.StatusBadRequest
@@ -212,5 +207,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeProblem(w http.ResponseWriter, status int, detail string) {
-	writeJSON(w, status, map[string]string{"error": strings.TrimPrefix(detail, "ewsmem: ")})
+	writeJSON(w, status, map[string]string{"error": strings.TrimPrefix(strings.TrimPrefix(detail, "ewsmem: "), "ewssim: ")})
 }
