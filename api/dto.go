@@ -113,12 +113,16 @@ type ConnectionGroup struct {
 	Unhealthy   int      `json:"unhealthy"`
 	// States counts the mailboxes per engine state.
 	States map[string]int `json:"states"`
-	// LastEvent is the newest calendar change seen in the group's mailboxes;
-	// with the streams' last messages it tells how long the group has been
-	// silent (its lag when Exchange has changes to deliver).
+	// LastEvent is the newest change notification of the group's mailboxes.
 	LastEvent *time.Time `json:"last_event,omitempty"`
-	// ChangedLast5m counts the group's mailboxes with a calendar change in
-	// the five minutes before the answer: the group's throughput.
+	// Pending counts mailboxes notified of a change and not read since;
+	// LagSeconds is how long the oldest of those notifications has waited
+	// (0 when none waits): the group's lag.
+	Pending    int     `json:"pending"`
+	LagSeconds float64 `json:"lag_seconds"`
+	// ChangedLast5m counts the group's mailboxes notified of a change in
+	// the five minutes before the answer and read since: the group's
+	// throughput.
 	ChangedLast5m int `json:"changed_last_5m"`
 	// Anchor, Subscriptions and Streams come from the engine's streaming
 	// groups when available.
@@ -441,7 +445,12 @@ func deriveGroups(statuses []store.MailboxStatus, streams []StreamGroup, now tim
 			if g.LastEvent == nil || st.LastEvent.After(*g.LastEvent) {
 				g.LastEvent = optTime(st.LastEvent)
 			}
-			if now.Sub(st.LastEvent) < 5*time.Minute {
+			// LastEvent is the newest notification, LastVerified the last
+			// completed read: a notification after the read still waits.
+			if st.LastEvent.After(st.LastVerified) {
+				g.Pending++
+				g.LagSeconds = max(g.LagSeconds, now.Sub(st.LastEvent).Seconds())
+			} else if now.Sub(st.LastEvent) < 5*time.Minute {
 				g.ChangedLast5m++
 			}
 		}

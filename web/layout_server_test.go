@@ -52,8 +52,15 @@ func newLayoutServer(t *testing.T, loc *time.Location) *layoutServer {
 	for i := 1; i <= 24; i++ {
 		user := fmt.Sprintf("user%d@example.com", i)
 		ps = append(ps, presence.Presence{User: user, Availability: presence.Available, Why: presence.Reason{Source: "free", Detail: "nothing scheduled"}, ComputedAt: now})
+		// Every mailbox was notified i minutes ago; user3 and user4 have not
+		// been read since (their servers' lag), the others were.
+		notified := now.Add(-time.Duration(i) * time.Minute)
+		verified := notified.Add(time.Second)
+		if i == 3 || i == 4 {
+			verified = notified.Add(-time.Hour)
+		}
 		sts = append(sts, store.MailboxStatus{SMTP: user, State: "live", Group: servers[i%2], Connection: fmt.Sprintf("Site-mbx0%d.example.com#%d", i%2+1, i%2+1),
-			LastEvent: now.Add(-time.Duration(i) * time.Minute)})
+			LastEvent: notified, LastVerified: verified})
 	}
 	ps = append(ps, presence.Presence{User: "alice.longname-department@example.com", Availability: presence.Busy, TimeZone: "America/New_York",
 		StatusText: "In a meeting until 17:30 (Quarterly planning with the regional sales teams)", Since: now.Add(-30 * time.Minute), Until: now.Add(90 * time.Minute),

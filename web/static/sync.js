@@ -3,7 +3,7 @@
 
 import { api, AuthError } from "./api.js";
 import { $, el, errorRow } from "./dom.js";
-import { ago, groupLabel, numFmt, timeEl } from "./format.js";
+import { ago, durationText, groupLabel, numFmt, timeEl } from "./format.js";
 import { showExchange } from "./exchange.js";
 import { loadDeadLetters } from "./deadletters.js";
 
@@ -81,18 +81,20 @@ function groupRow(g, now) {
   bad.appendChild(el("span", g.unhealthy ? "health bad" : "health ok", numFmt.format(g.unhealthy)));
   tr.appendChild(bad);
 
-  // Lag: how long the group has been silent, from the newest calendar change
-  // or stream message. A streaming connection hears from Exchange at least
-  // once per keep-alive interval, so a growing figure means it is stuck.
+  // Lag: how long the oldest change notification not yet read has waited
+  // (0 s when every notified change is read). The tooltip says when calsync
+  // last heard from Exchange for this server at all.
   let heard = g.last_event ? new Date(g.last_event) : null;
   for (const c of g.streams || []) {
     if (c.last_message && (!heard || new Date(c.last_message) > heard)) heard = new Date(c.last_message);
   }
-  const lag = el("td", "lag num", heard ? ago(heard, now) : "—");
-  lag.title = heard ? "Last heard from Exchange: " + heard.toLocaleString() : "Nothing heard from Exchange yet";
+  const lag = el("td", "lag num", g.lag_seconds !== undefined ? durationText(Math.round(g.lag_seconds)) : "—");
+  if (g.pending) lag.appendChild(el("span", "lag-pending", numFmt.format(g.pending) + " waiting"));
+  lag.title = (g.pending ? numFmt.format(g.pending) + " mailboxes notified of a change and not read yet. " : "No notified change waits. ") +
+    (heard ? "Last heard from Exchange " + ago(heard, now) + " ago." : "Nothing heard from Exchange yet.");
   tr.appendChild(lag);
   const tp = el("td", "throughput num", g.changed_last_5m !== undefined ? numFmt.format(g.changed_last_5m) + " / 5 min" : "—");
-  tp.title = "Mailboxes with a calendar change in the last five minutes";
+  tp.title = "Mailboxes notified of a change in the last five minutes and read since";
   tr.appendChild(tp);
   tr.appendChild(el("td", "why", Object.entries(g.states || {}).map(([k, v]) => k + " " + numFmt.format(v)).join(", ")));
   return tr;
