@@ -83,7 +83,7 @@ func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 	rc := http.NewResponseController(w)
 	// A client that stopped reading blocks this goroutine in Write. When
-	// the hub drops it (its queue filled up) or the request ends, a write
+	// the event log drops it (its queue filled up) or the request ends, a write
 	// deadline in the past makes that Write fail at once, so the handler
 	// returns and the connection closes. No clock is needed for that.
 	handlerDone := make(chan struct{})
