@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -109,8 +108,8 @@ func TestDashboardLiveAfterCalendarChange(t *testing.T) {
 	}
 	sched.CalendarChanged("alice@example.com")
 
-	page.waitJS("the meeting in alice's row", fmt.Sprintf(`(() => { const r = document.querySelector('tr[data-user="alice@example.com"]');
-		return r ? r.querySelector('.avail').textContent + '|' + r.querySelector('.status-text').textContent.startsWith('In a meeting until ') + '|' + r.querySelector('.why').textContent : ''; })()`),
+	page.waitJS("the meeting in alice's row", `(() => { const r = document.querySelector('tr[data-user="alice@example.com"]');
+		return r ? r.querySelector('.avail').textContent + '|' + r.querySelector('.status-text').textContent.startsWith('In a meeting until ') + '|' + r.querySelector('.why').textContent : ''; })()`,
 		"Busy|true|Calendar · rule “meeting” · Quarterly planning")
 	p, _ := sched.Current("alice@example.com")
 	page.waitJS("the scheduler's status text", `document.querySelector('tr[data-user="alice@example.com"] .status-text').textContent`, p.StatusText)
