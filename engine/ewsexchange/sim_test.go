@@ -115,6 +115,11 @@ func divergences(t testing.TB, x *ewssim.Simulator, st store.Store, mailboxes []
 		}
 		var want []string
 		for i := range truth {
+			if !truth[i].End.After(w.Start) && truth[i].Start.Before(w.Start) {
+				// In Exchange's CalendarView (ends exactly at its start),
+				// but no time of the window: calsync's store leaves it out.
+				continue
+			}
 			o, err := ewsexchange.Occurrence(&truth[i])
 			if err != nil {
 				t.Fatalf("converting ground truth of %s: %v", m, err)
@@ -237,10 +242,11 @@ func edits(t *testing.T, x *ewssim.Simulator, smtp string) {
 	if len(res) != 1 || res[0].Err != nil {
 		t.Fatalf("UpdateItem: %+v", res)
 	}
-	// A daily series with an exception and a deleted occurrence.
+	// A series every other day with an exception (moved a day and a half,
+	// between its neighbours as Exchange requires) and a deleted occurrence.
 	master, err := x.AddCalendarItem(smtp, ews.CalendarItem{Subject: "e2e daily", Start: now.Add(-20 * time.Hour), End: now.Add(-19 * time.Hour),
 		LegacyFreeBusyStatus: ews.FreeBusyBusy, StartTimeZone: "UTC",
-		Recurrence: &ews.Recurrence{Pattern: ews.RecurrencePattern{Kind: ews.PatternDaily, Interval: 1}, Range: ews.RecurrenceRange{Kind: ews.RangeNumbered, StartDate: ews.DateOf(now.Add(-20 * time.Hour)), NumberOfOccurrences: 10}}})
+		Recurrence: &ews.Recurrence{Pattern: ews.RecurrencePattern{Kind: ews.PatternDaily, Interval: 2}, Range: ews.RecurrenceRange{Kind: ews.RangeNumbered, StartDate: ews.DateOf(now.Add(-20 * time.Hour)), NumberOfOccurrences: 10}}})
 	if err != nil {
 		t.Fatalf("AddCalendarItem(series): %v", err)
 	}

@@ -7,18 +7,18 @@ import (
 	"github.com/calsync/calsync/ews"
 )
 
-// Overlaps reports whether [start, end) overlaps the CalendarView window
-// [from, to) as Exchange decides it: items that end at or before the window
-// start, or start at or after the window end, are excluded. A zero-length
-// item at the window start is included.
+// Overlaps reports whether an item [start, end) is in the CalendarView
+// window [from, to) as Exchange decides it (ews-facts §5.1): only items
+// that end before the window start, or start at or after the window end,
+// are excluded. An item ending exactly at the window start is in the view.
 func Overlaps(start, end, from, to time.Time) bool {
-	if !start.Before(to) {
-		return false
-	}
-	if end.After(from) {
-		return true
-	}
-	return start.Equal(end) && !start.Before(from)
+	return start.Before(to) && !end.Before(from)
+}
+
+// Intersects reports whether [start, end) and [from, to) share time: what
+// free/busy slots count (an item ending at a slot's start leaves it free).
+func Intersects(start, end, from, to time.Time) bool {
+	return start.Before(to) && end.After(from)
 }
 
 // CheckCalendarViewWindow validates (windows longer than two calendar years

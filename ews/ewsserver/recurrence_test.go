@@ -153,11 +153,12 @@ func TestCalendarViewWindowAndOverlap(t *testing.T) {
 		s, e time.Time
 		want bool
 	}{
-		{base.Add(-time.Hour), base, false},                 // ends at window start
-		{base.Add(-time.Hour), base.Add(time.Minute), true}, // straddles start
-		{to, to.Add(time.Hour), false},                      // starts at window end
-		{base.Add(time.Hour), base.Add(time.Hour), true},    // zero length inside
-		{base.Add(-time.Hour), to.Add(time.Hour), true},     // covers window
+		{base.Add(-time.Hour), base, true},                    // ends at window start (§5.1: only ending before is out)
+		{base.Add(-time.Hour), base.Add(-time.Second), false}, // ends before window start
+		{base.Add(-time.Hour), base.Add(time.Minute), true},   // straddles start
+		{to, to.Add(time.Hour), false},                        // starts at window end
+		{base.Add(time.Hour), base.Add(time.Hour), true},      // zero length inside
+		{base.Add(-time.Hour), to.Add(time.Hour), true},       // covers window
 	}
 	for i, o := range overlaps {
 		if got := ewsserver.Overlaps(o.s, o.e, from, to); got != o.want {

@@ -50,7 +50,9 @@ func (x *Exchange) GetUserAvailability(ctx context.Context, c *ewsserver.Caller,
 		fv := ews.FreeBusyView{ViewType: view}
 		detailed := view == ews.ViewDetailed || view == ews.ViewDetailedMerged
 		for _, it := range items {
-			if it.IsCancelled || it.LegacyFreeBusyStatus == ews.FreeBusyFree {
+			// The CalendarView rule keeps items ending at the window start;
+			// they take no time of it.
+			if it.IsCancelled || it.LegacyFreeBusyStatus == ews.FreeBusyFree || it.Start.Before(req.Start) && !it.End.After(req.Start) {
 				continue
 			}
 			status := it.LegacyFreeBusyStatus
@@ -89,7 +91,7 @@ func merged(items []ews.CalendarItem, from, to time.Time, step time.Duration, v 
 		end := t.Add(step)
 		best := -1
 		for _, it := range items {
-			if it.IsCancelled || !ewsserver.Overlaps(it.Start, it.End, t, end) || it.Start.Equal(it.End) {
+			if it.IsCancelled || !ewsserver.Intersects(it.Start, it.End, t, end) || it.Start.Equal(it.End) {
 				continue
 			}
 			r, ok := freeBusyRank[it.LegacyFreeBusyStatus]

@@ -49,6 +49,9 @@ func normalizeItem(c *ews.CalendarItem) error {
 			return ewsserver.Failf(ews.ErrorCalendarInvalidRecurrence, "%v", err)
 		}
 		c.Recurrence = &r
+		if err := checkSeriesSpan(c, loc); err != nil {
+			return err
+		}
 	}
 	if c.LegacyFreeBusyStatus == "" {
 		c.LegacyFreeBusyStatus = ews.FreeBusyBusy
@@ -251,6 +254,9 @@ func (mb *mailbox) updateLocked(ref ews.ItemRef, updates []ewsserver.FieldUpdate
 	}
 	if target.End.Before(target.Start) {
 		return nil, 0, ewsserver.Failf(ews.ErrorCalendarEndDateIsEarlierThanStartDate, "The end date is earlier than the start date.")
+	}
+	if err := mb.checkOccurrenceMove(it, index, target.Start, target.End); err != nil {
+		return nil, 0, err
 	}
 	ex := it.exceptions[index]
 	if ex == nil {

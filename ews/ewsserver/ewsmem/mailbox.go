@@ -260,27 +260,41 @@ func (mb *mailbox) instancesBetween(from, to time.Time) []ews.CalendarItem {
 			}
 			continue
 		}
-		loc := it.location()
-		dur := it.data.End.Sub(it.data.Start)
-		// Exceptions may move an occurrence into the window from outside:
-		// expand with a margin and filter on the effective times.
-		margin := 24 * time.Hour
-		_ = ewsserver.Expand(it.data.Recurrence, it.data.Start, dur, it.data.IsAllDayEvent, loc, func(in ewsserver.Instance) bool {
-			if !in.Start.Before(to.Add(margin)) {
-				return false
-			}
-			if it.deleted[in.Index] || in.End.Before(from.Add(-margin-dur)) {
-				return true
-			}
-			v := mb.occurrenceView(it, in)
-			if ewsserver.Overlaps(v.Start, v.End, from, to) {
-				out = append(out, v)
-			}
-			return true
-		})
+		out = append(out, mb.seriesBetween(it, from, to)...)
 	}
 	ewsserver.SortByStart(out, func(c ews.CalendarItem) time.Time { return c.Start },
 		func(c ews.CalendarItem) time.Time { return c.End }, func(c ews.CalendarItem) string { return c.ItemId.Id })
+	return out
+}
+
+// seriesBetween returns the occurrences and exceptions of a recurring item
+// that overlap [from, to). An exception counts where its own times fall,
+// however far it was moved from its original date, and never at its
+// original date.
+func (mb *mailbox) seriesBetween(it *item, from, to time.Time) []ews.CalendarItem {
+	var out []ews.CalendarItem
+	loc := it.location()
+	dur := it.data.End.Sub(it.data.Start)
+	_ = ewsserver.Expand(it.data.Recurrence, it.data.Start, dur, it.data.IsAllDayEvent, loc, func(in ewsserver.Instance) bool {
+		if !in.Start.Before(to) {
+			return false
+		}
+		if it.deleted[in.Index] || it.exceptions[in.Index] != nil {
+			return true
+		}
+		if ewsserver.Overlaps(in.Start, in.End, from, to) {
+			out = append(out, mb.occurrenceView(it, in))
+		}
+		return true
+	})
+	for index, ex := range it.exceptions {
+		if it.deleted[index] || !ewsserver.Overlaps(ex.data.Start, ex.data.End, from, to) {
+			continue
+		}
+		if in, ok, _ := ewsserver.InstanceAt(it.data.Recurrence, it.data.Start, dur, it.data.IsAllDayEvent, loc, index); ok {
+			out = append(out, mb.occurrenceView(it, in))
+		}
+	}
 	return out
 }
 
