@@ -64,6 +64,7 @@ type Handler struct {
 	avail    BackendAvailability
 	autod    BackendAutodiscover
 	folders  BackendFolders
+	settings BackendMailboxSettings
 	opts     Options
 	log      *slog.Logger
 	auth     *authenticator
@@ -112,6 +113,7 @@ func NewHandler(b Backend, opts *Options) (*Handler, error) {
 	h.avail, _ = b.(BackendAvailability)
 	h.autod, _ = b.(BackendAutodiscover)
 	h.folders, _ = b.(BackendFolders)
+	h.settings, _ = b.(BackendMailboxSettings)
 	auth, err := newAuthenticator(o.Auth, o.Clock)
 	if err != nil {
 		return nil, err
@@ -133,6 +135,9 @@ func NewHandler(b Backend, opts *Options) (*Handler, error) {
 		"Unsubscribe":                {h.unsubscribe, unsubscribeError},
 		"GetServerTimeZones":         {h.getServerTimeZones, getServerTimeZonesError},
 		"ConvertId":                  {h.convertId, convertIdError},
+		"GetMailTips":                {h.getMailTips, getMailTipsError},
+		"GetServiceConfiguration":    {h.getServiceConfiguration, getServiceConfigurationError},
+		"GetUserConfiguration":       {h.getUserConfiguration, getUserConfigurationError},
 	}
 	return h, nil
 }

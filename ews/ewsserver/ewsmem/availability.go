@@ -46,6 +46,7 @@ func (x *Exchange) GetUserAvailability(ctx context.Context, c *ewsserver.Caller,
 		}
 		mb.mu.Lock()
 		items := mb.instancesBetween(req.Start, req.End)
+		zone := mb.timeZone
 		mb.mu.Unlock()
 		fv := ews.FreeBusyView{ViewType: view}
 		detailed := view == ews.ViewDetailed || view == ews.ViewDetailedMerged
@@ -76,7 +77,8 @@ func (x *Exchange) GetUserAvailability(ctx context.Context, c *ewsserver.Caller,
 		if view == ews.ViewMergedOnly || view == ews.ViewFreeBusyMerged || view == ews.ViewDetailedMerged {
 			fv.MergedFreeBusy = merged(items, req.Start, req.End, time.Duration(interval)*time.Minute, req.RequestedVersion)
 		}
-		fv.WorkingHours = &ews.WorkingHours{TimeZone: ews.UTCLegacyTimeZone(), Periods: []ews.WorkingPeriod{{
+		// Working hours are in the mailbox's own zone, as Exchange keeps them.
+		fv.WorkingHours = &ews.WorkingHours{TimeZone: workingZone(zone, req.Start), Periods: []ews.WorkingPeriod{{
 			DaysOfWeek:         []ews.DayOfWeek{ews.Monday, ews.Tuesday, ews.Wednesday, ews.Thursday, ews.Friday},
 			StartTimeInMinutes: 8 * 60, EndTimeInMinutes: 17 * 60}}}
 		out[i].View = fv
@@ -149,4 +151,14 @@ func (x *Exchange) GetUserSettings(ctx context.Context, c *ewsserver.Caller, bas
 		}
 	}
 	return out, nil
+}
+
+// workingZone is the t:TimeZone of a mailbox's working hours: its own zone
+// (UTC when none is set) with the rules of the year the request starts in.
+func workingZone(windowsID string, at time.Time) ews.LegacyTimeZone {
+	_, loc, err := zoneOf(windowsID)
+	if err != nil || windowsID == "" {
+		return ews.UTCLegacyTimeZone()
+	}
+	return ewsserver.LegacyZone(loc, at.In(loc).Year())
 }

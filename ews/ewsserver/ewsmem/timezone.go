@@ -70,10 +70,11 @@ func (x *Exchange) TimeZone(smtp string) (string, *time.Location, error) {
 	mb.mu.Lock()
 	id := mb.timeZone
 	mb.mu.Unlock()
-	return mb.zone(id)
+	return zoneOf(id)
 }
 
-func (mb *mailbox) zone(id string) (string, *time.Location, error) {
+// zoneOf resolves a mailbox's Windows zone id ("" = UTC).
+func zoneOf(id string) (string, *time.Location, error) {
 	if id == "" {
 		return "UTC", time.UTC, nil
 	}

@@ -40,6 +40,14 @@ type OOFJSON struct {
 	ExternalReply    string    `json:"external_reply,omitempty"`
 }
 
+// TimeZoneJSON is a mailbox's time zone: the body of PUT
+// /sim/v1/mailboxes/{smtp}/timezone (an IANA name such as
+// "America/New_York" or a Windows id) and its answer (both forms).
+type TimeZoneJSON struct {
+	TimeZone string `json:"time_zone"`
+	Windows  string `json:"windows,omitempty"`
+}
+
 // ChurnJSON is the body of POST /sim/v1/churn.
 type ChurnJSON struct {
 	// Action is "start" or "stop".
@@ -68,6 +76,8 @@ type ItemJSON struct {
 //	GET  /sim/v1/mailboxes                          addresses and servers
 //	GET  /sim/v1/mailboxes/{smtp}/occurrences?start=&end=   ground truth (RFC 3339)
 //	POST /sim/v1/mailboxes/{smtp}/items             create an item (ItemJSON)
+//	GET  /sim/v1/mailboxes/{smtp}/timezone          the mailbox's time zone
+//	PUT  /sim/v1/mailboxes/{smtp}/timezone          set it (TimeZoneJSON)
 //	GET  /sim/v1/mailboxes/{smtp}/oof               automatic replies
 //	PUT  /sim/v1/mailboxes/{smtp}/oof               set them (OOFJSON)
 //	GET  /sim/v1/stats                              counters (Stats)
@@ -120,6 +130,20 @@ func (s *Simulator) ControlHandler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusCreated, map[string]string{"item_id": id.Id, "change_key": id.ChangeKey})
+	})
+	mux.HandleFunc("GET /sim/v1/mailboxes/{smtp}/timezone", func(w http.ResponseWriter, r *http.Request) {
+		s.writeTimeZone(w, r.PathValue("smtp"))
+	})
+	mux.HandleFunc("PUT /sim/v1/mailboxes/{smtp}/timezone", func(w http.ResponseWriter, r *http.Request) {
+		var in TimeZoneJSON
+		if !readJSON(w, r, &in) {
+			return
+		}
+		if _, err := s.SetTimeZone(r.PathValue("smtp"), in.TimeZone); err != nil {
+			writeProblem(w, statusFor(err), err.Error())
+			return
+		}
+		s.writeTimeZone(w, r.PathValue("smtp"))
 	})
 	mux.HandleFunc("GET /sim/v1/mailboxes/{smtp}/oof", func(w http.ResponseWriter, r *http.Request) {
 		o, err := s.OOF(r.PathValue("smtp"))
@@ -208,4 +232,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeProblem(w http.ResponseWriter, status int, detail string) {
 	writeJSON(w, status, map[string]string{"error": strings.TrimPrefix(strings.TrimPrefix(detail, "ewsmem: "), "ewssim: ")})
+}
+
+// writeTimeZone answers a mailbox's zone as IANA name and Windows id.
+func (s *Simulator) writeTimeZone(w http.ResponseWriter, smtp string) {
+	id, loc, err := s.TimeZone(smtp)
+	if err != nil {
+		writeProblem(w, statusFor(err), err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, TimeZoneJSON{TimeZone: loc.String(), Windows: id})
 }
