@@ -103,6 +103,13 @@ var badFiles = []struct {
 		`testdata/bad/presence_keys.yaml:13:9: presence.rules[0].match: unknown key "categries"; did you mean "categories"?`,
 		`testdata/bad/presence_keys.yaml:14:7: presence.rules[0]: unknown key "profle"; did you mean "profile"?`,
 	}},
+	// An unknown key in one rule does not hide the problems of the others;
+	// the rule with the unknown key reports only that (its other errors
+	// would follow from the typo).
+	{"presence_unknown_and_bad.yaml", []string{
+		`testdata/bad/presence_unknown_and_bad.yaml:12:9: presence.rules[0].match: unknown key "categries"; did you mean "categories"?`,
+		`testdata/bad/presence_unknown_and_bad.yaml:16:20: presence.rules[1].match.free_busy: "bussy" is not valid; expected free, tentative, busy, out_of_office or working_elsewhere`,
+	}},
 	{"presence_rules.yaml", []string{
 		`testdata/bad/presence_rules.yaml:9:22: presence.merge_gap_minutes: 5000 is out of range 0..1440`,
 		`testdata/bad/presence_rules.yaml:13:20: presence.rules[0].match.free_busy: "bussy" is not valid; expected free, tentative, busy, out_of_office or working_elsewhere`,

@@ -28,14 +28,22 @@ func utf16File(text string, littleEndian bool) []byte {
 func TestUTF16YAMLIsYAML(t *testing.T) {
 	setTestSecrets(t)
 	yaml := "exchange:\n  ews_url: https://x.example.com/EWS/Exchange.asmx\n  auth: {username: u, password_env: CALSYNC_TEST_EWS_PASSWORD}\nusers: {static: [ä@example.com]}\n"
-	for _, le := range []bool{true, false} {
+	for _, c := range []struct{ le, bom bool }{{true, true}, {false, true}, {true, false}, {false, false}} {
+		le := c.le
+		data := utf16File(yaml, le)
+		if !c.bom {
+			// Some editors write UTF-16 without a byte-order mark; YAML
+			// 1.2 (5.2) tells the encoding by the NUL bytes of the first
+			// character.
+			data = data[2:]
+		}
 		path := filepath.Join(t.TempDir(), "calsync.yaml")
-		if err := os.WriteFile(path, utf16File(yaml, le), 0o600); err != nil {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		cfg, err := LoadFile(path)
 		if err != nil {
-			t.Fatalf("UTF-16 (little endian %v) YAML: %v", le, err)
+			t.Fatalf("UTF-16 (little endian %v, byte-order mark %v) YAML: %v", le, c.bom, err)
 		}
 		if cfg.Exchange.EWSURL != "https://x.example.com/EWS/Exchange.asmx" || cfg.Users.Static[0] != "ä@example.com" {
 			t.Errorf("UTF-16 YAML read as %+v", cfg)

@@ -47,16 +47,19 @@ func (d *decoder) presence(p *Presence, m *mapNode) {
 		return
 	}
 	node := m.node
-	before := len(d.problems)
-	d.checkKeys(m.path, node, reflect.TypeOf(presence.RuleSet{}))
-	if len(d.problems) > before {
-		return
-	}
+	// An unknown key does not stop the check either: the rules are
+	// compiled anyway, so that a typo in one rule does not hide the
+	// problems of the others. The errors of a rule with an unknown key are
+	// left out, since they likely follow from the typo.
+	unknown := d.checkKeys(m.path, node, reflect.TypeOf(presence.RuleSet{}))
 	var rs presence.RuleSet
 	// yaml.v3 decodes what it can and lists every value of the wrong
 	// type; the rules are compiled anyway, so that a type error in one rule
 	// does not hide the problems of the others.
-	var typed []string // paths with a type error
+	var typed []string // paths with a type error or an unknown key
+	for _, u := range unknown {
+		typed = append(typed, enclosingRule(m.path, u))
+	}
 	if err := node.Decode(&rs); err != nil {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
@@ -75,6 +78,19 @@ func (d *decoder) presence(p *Presence, m *mapNode) {
 	if len(typed) == 0 {
 		p.RuleSet, p.Compiled = rs, compiled
 	}
+}
+
+// enclosingRule returns the path of the rule that path lies in
+// ("presence.rules[2]" for "presence.rules[2].match.categries"), else path.
+func enclosingRule(section, path string) string {
+	prefix := section + ".rules["
+	if !strings.HasPrefix(path, prefix) {
+		return path
+	}
+	if i := strings.IndexByte(path[len(prefix):], ']'); i >= 0 {
+		return path[:len(prefix)+i+1]
+	}
+	return path
 }
 
 // ruleErrors turns CompileRuleSet's errors into positioned problems,
@@ -185,11 +201,12 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 }
 
 // checkKeys reports unknown keys in n against the yaml keys of type t,
-// recursing into nested structs, pointers, slices and maps of them.
-func (d *decoder) checkKeys(path string, n *yaml.Node, t reflect.Type) {
+// recursing into nested structs, pointers, slices and maps of them, and
+// returns their paths.
+func (d *decoder) checkKeys(path string, n *yaml.Node, t reflect.Type) (unknown []string) {
 	n = deref(n)
 	if n == nil {
-		return
+		return nil
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -197,7 +214,7 @@ func (d *decoder) checkKeys(path string, n *yaml.Node, t reflect.Type) {
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
-			return // Decode reports the type error
+			return nil // Decode reports the type error
 		}
 		fields := yamlFields(t)
 		names := make([]string, 0, len(fields))
@@ -216,18 +233,20 @@ func (d *decoder) checkKeys(path string, n *yaml.Node, t reflect.Type) {
 					msg += "; expected one of " + strings.Join(names, ", ")
 				}
 				d.errorf(k, path, "%s", msg)
+				unknown = append(unknown, joinPath(path, k.Value))
 				continue
 			}
-			d.checkKeys(joinPath(path, k.Value), n.Content[i+1], ft)
+			unknown = append(unknown, d.checkKeys(joinPath(path, k.Value), n.Content[i+1], ft)...)
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			return
+			return nil
 		}
 		for i, c := range n.Content {
-			d.checkKeys(fmt.Sprintf("%s[%d]", path, i), c, t.Elem())
+			unknown = append(unknown, d.checkKeys(fmt.Sprintf("%s[%d]", path, i), c, t.Elem())...)
 		}
 	}
+	return unknown
 }
 
 // presenceMapping checks that the presence section is a mapping; its keys

@@ -99,25 +99,33 @@ func (c *vendorChecker) pos(off int) (int, int) {
 }
 
 // toUTF8 strips a UTF-8 byte-order mark and converts UTF-16 (as written by
-// Notepad on Windows) to UTF-8.
+// Notepad on Windows) to UTF-8. UTF-16 without a byte-order mark is told,
+// as YAML 1.2 (5.2) and XML (appendix F) do, by the NUL byte of its first,
+// ASCII, character: a text file never starts with NUL otherwise.
 func toUTF8(data []byte) ([]byte, bool) {
+	var le bool
+	var body []byte
 	switch {
 	case bytes.HasPrefix(data, utf8BOM):
 		return data[len(utf8BOM):], false
 	case bytes.HasPrefix(data, utf16LEBOM), bytes.HasPrefix(data, utf16BEBOM):
-		le := data[0] == 0xFF
-		body := data[2:]
-		u := make([]uint16, 0, len(body)/2)
-		for i := 0; i+1 < len(body); i += 2 {
-			if le {
-				u = append(u, uint16(body[i])|uint16(body[i+1])<<8)
-			} else {
-				u = append(u, uint16(body[i])<<8|uint16(body[i+1]))
-			}
-		}
-		return []byte(string(utf16.Decode(u))), true
+		le, body = data[0] == 0xFF, data[2:]
+	case len(data) >= 2 && data[0] != 0 && data[1] == 0:
+		le, body = true, data
+	case len(data) >= 2 && data[0] == 0 && data[1] != 0:
+		le, body = false, data
+	default:
+		return data, false
 	}
-	return data, false
+	u := make([]uint16, 0, len(body)/2)
+	for i := 0; i+1 < len(body); i += 2 {
+		if le {
+			u = append(u, uint16(body[i])|uint16(body[i+1])<<8)
+		} else {
+			u = append(u, uint16(body[i])<<8|uint16(body[i+1]))
+		}
+	}
+	return []byte(string(utf16.Decode(u))), true
 }
 
 func (c *vendorChecker) check(raw []byte) *VendorConfig {
