@@ -37,6 +37,8 @@ type simFlags struct {
 	scope          string
 	generate       bool
 	exchangeNS     bool
+	clock          string
+	fullAccess     string
 	logLevel       string
 	tlsSelfSigned  bool
 	tlsCert        string
@@ -67,6 +69,8 @@ func parseSimFlags(args []string, stderr io.Writer) (*simFlags, int) {
 	fs.StringVar(&c.scope, "impersonation-scope", "", "comma-separated addresses the service account may impersonate (default: all)")
 	fs.BoolVar(&c.generate, "generate", true, "fill the mailboxes with seeded calendars")
 	fs.BoolVar(&c.exchangeNS, "exchange-notification-namespace", false, "write streaming notifications as m:Notification like real Exchange (default t:Notification as in the schema)")
+	fs.StringVar(&c.clock, "clock", "", "start the simulator's clock at this RFC 3339 `instant` (e.g. 2027-03-27T20:00:00Z); it runs on from there, and POST /sim/v1/clock moves it")
+	fs.StringVar(&c.fullAccess, "full-access", "", "comma-separated `accounts` granted FullAccess to every mailbox (delegate access, as Add-MailboxPermission grants it)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&c.tlsSelfSigned, "tls", false, "serve HTTPS with a self-signed certificate generated at start (its SHA-256 fingerprint is logged)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `file` (with --tls-key)")
@@ -108,6 +112,11 @@ func (c *simFlags) validate() error {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
 	case c.tlsSelfSigned && c.tlsCert != "":
 		return fmt.Errorf("--tls and --tls-cert exclude each other")
+	}
+	if c.clock != "" {
+		if _, err := time.Parse(time.RFC3339, c.clock); err != nil {
+			return fmt.Errorf("--clock %q: want an RFC 3339 instant such as 2027-03-27T20:00:00Z", c.clock)
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -166,6 +175,9 @@ func serveSim(ctx context.Context, c *simFlags, stdout, stderr io.Writer) error 
 	if c.scope != "" {
 		o.ImpersonationScope = splitList(c.scope)
 	}
+	if c.clock != "" {
+		o.Start, _ = time.Parse(time.RFC3339, c.clock) // checked by validate
+	}
 	for _, a := range splitList(c.auth) {
 		switch a {
 		case "basic":
@@ -179,6 +191,11 @@ func serveSim(ctx context.Context, c *simFlags, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer sim.Close()
+	for _, a := range splitList(c.fullAccess) {
+		if err := sim.GrantFullAccess(a, "*"); err != nil {
+			return fmt.Errorf("--full-access %s: %w", a, err)
+		}
+	}
 	if c.latency > 0 {
 		if _, err := sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultLatency, Latency: c.latency}); err != nil {
 			return err

@@ -43,6 +43,8 @@ func TestSimFlagsValidation(t *testing.T) {
 		{[]string{"--mailboxes", "-1"}, 2},
 		{[]string{"--concurrent-sync-calls", "-2"}, 2},
 		{[]string{"--item-latency", "-1s"}, 2},
+		{[]string{"--clock", "tomorrow"}, 2},
+		{[]string{"--full-access", "ghost@example.com", "--listen", "127.0.0.1:0"}, 1},
 		{[]string{"extra"}, 2},
 		{[]string{"--auth", "kerberos", "--listen", "127.0.0.1:0"}, 2},
 		{[]string{"--log-level", "loud", "--listen", "127.0.0.1:0"}, 2},
@@ -228,5 +230,58 @@ func TestSimPrintsHowToReachIt(t *testing.T) {
 		if err != nil || len(got) != 1 || got[0].Err != nil {
 			t.Errorf("%s: Autodiscover at the printed URL with the printed credentials = %+v, %v", name, got, err)
 		}
+	}
+}
+
+// --clock starts the simulator's clock at an instant; --full-access lets
+// an account open the other mailboxes as a delegate (no impersonation).
+func TestSimClockAndFullAccess(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var stderr testenv.SyncBuffer
+	done := make(chan int)
+	go func() {
+		done <- simMain(ctx, []string{"--listen", "127.0.0.1:0", "--mailboxes", "3", "--auth", "basic", "--password", "pw",
+			"--clock", "2027-03-27T20:00:00Z", "--full-access", "user1@example.com"}, pw, &stderr)
+		pw.Close()
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	line, err := firstLine(pr)
+	if err != nil {
+		t.Fatalf("reading endpoint line: %v (stderr %s)", err, stderr.String())
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	url, _ := strings.CutPrefix(strings.TrimSpace(line), "EWS endpoint: ")
+	base := strings.TrimSuffix(url, "/EWS/Exchange.asmx")
+	do := func(method, path, user, body string) (int, []byte) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.SetBasicAuth(user, "pw")
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	status, body := do("GET", "/sim/v1/clock", "svc-calsync@example.com", "")
+	var clk struct{ Now time.Time }
+	want := time.Date(2027, 3, 27, 20, 0, 0, 0, time.UTC)
+	if status != 200 || json.Unmarshal(body, &clk) != nil || clk.Now.Before(want) || clk.Now.After(want.Add(time.Minute)) {
+		t.Errorf("clock after --clock = %d %s, want %s", status, body, want.Format(time.RFC3339))
+	}
+	oof := func(as, of string) string {
+		_, body := do("POST", "/EWS/Exchange.asmx", as, `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><s:Header><t:RequestServerVersion Version="Exchange2013_SP1"/></s:Header><s:Body><m:GetUserOofSettingsRequest><t:Mailbox><t:Address>`+of+`</t:Address></t:Mailbox></m:GetUserOofSettingsRequest></s:Body></s:Envelope>`)
+		return string(body)
+	}
+	if b := oof("user1@example.com", "user2@example.com"); !strings.Contains(b, "NoError") {
+		t.Errorf("user1 (FullAccess) reading user2's OOF settings: %s", b)
+	}
+	if b := oof("user3@example.com", "user2@example.com"); !strings.Contains(b, "ErrorAccessDenied") {
+		t.Errorf("user3 (no FullAccess) reading user2's OOF settings: %s, want ErrorAccessDenied", b)
 	}
 }

@@ -77,7 +77,9 @@ func (s *Simulator) runChurn(ctx context.Context, perSecond float64, rng *rand.R
 	if tick < 50*time.Millisecond {
 		tick = 50 * time.Millisecond
 	}
-	last := s.clock.Now()
+	// Paced by the injected clock: moving the simulator's now (SetNow,
+	// AdvanceClock) must not owe a burst of changes.
+	last := s.clock.base.Now()
 	var owed float64
 	for {
 		t := s.clock.NewTimer(tick)
@@ -87,7 +89,7 @@ func (s *Simulator) runChurn(ctx context.Context, perSecond float64, rng *rand.R
 			return
 		case <-t.C():
 		}
-		now := s.clock.Now()
+		now := s.clock.base.Now()
 		owed += now.Sub(last).Seconds() * perSecond
 		last = now
 		for owed >= 1 {

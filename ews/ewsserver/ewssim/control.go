@@ -48,6 +48,13 @@ type TimeZoneJSON struct {
 	Windows  string `json:"windows,omitempty"`
 }
 
+// ClockJSON is the body of POST /sim/v1/clock: either now (RFC 3339) or
+// advance (a Go duration such as "90m"). The answer carries now.
+type ClockJSON struct {
+	Now     time.Time `json:"now,omitzero"`
+	Advance string    `json:"advance,omitempty"`
+}
+
 // ChurnJSON is the body of POST /sim/v1/churn.
 type ChurnJSON struct {
 	// Action is "start" or "stop".
@@ -80,6 +87,8 @@ type ItemJSON struct {
 //	PUT  /sim/v1/mailboxes/{smtp}/timezone          set it (TimeZoneJSON)
 //	GET  /sim/v1/mailboxes/{smtp}/oof               automatic replies
 //	PUT  /sim/v1/mailboxes/{smtp}/oof               set them (OOFJSON)
+//	GET  /sim/v1/clock                              the simulator's now
+//	POST /sim/v1/clock                              move it (ClockJSON)
 //	GET  /sim/v1/stats                              counters (Stats)
 //	POST /sim/v1/faults                             inject a Fault
 //	POST /sim/v1/churn                              start/stop churn (ChurnJSON)
@@ -166,6 +175,36 @@ func (s *Simulator) ControlHandler() http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /sim/v1/clock", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, ClockJSON{Now: s.Now().UTC()})
+	})
+	mux.HandleFunc("POST /sim/v1/clock", func(w http.ResponseWriter, r *http.Request) {
+		var in ClockJSON
+		if !readJSON(w, r, &in) {
+			return
+		}
+		switch {
+		case !in.Now.IsZero() && in.Advance != "":
+			writeProblem(w, http.StatusBadRequest, `give either "now" or "advance", not both`)
+			return
+		case !in.Now.IsZero():
+			s.SetNow(in.Now)
+		case in.Advance != "":
+			d, err := time.ParseDuration(in.Advance)
+			if err != nil {
+				writeProblem(w, http.StatusBadRequest, fmt.Sprintf(`"advance" %q is not a duration such as "90m" or "36h"`, in.Advance))
+				return
+			}
+			if err := s.AdvanceClock(d); err != nil {
+				writeProblem(w, http.StatusBadRequest, err.Error())
+				return
+			}
+		default:
+			writeProblem(w, http.StatusBadRequest, `give "now" (RFC 3339) or "advance" (a duration such as "90m")`)
+			return
+		}
+		writeJSON(w, http.StatusOK, ClockJSON{Now: s.Now().UTC()})
 	})
 	mux.HandleFunc("GET /sim/v1/stats", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/calsync/calsync/ews/ewsserver"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
@@ -24,6 +25,9 @@ type Options struct {
 	ewsmem.Options
 	// Generate fills the user mailboxes with seeded calendars (Seed).
 	Generate bool
+	// Start, when set, is the simulator's now at start (see SetNow); the
+	// clock runs on from there at the pace of Clock.
+	Start time.Time
 	// Basic and NTLM enable the authentication methods; with neither,
 	// requests run as the service account.
 	Basic bool
@@ -42,7 +46,7 @@ type Simulator struct {
 	*ewsmem.Exchange
 	opts    Options
 	log     *slog.Logger
-	clock   clock.Clock
+	clock   *simClock
 	faults  *faultState
 	churn   churnState
 	handler *ewsserver.Handler
@@ -63,9 +67,13 @@ func New(o Options) (*Simulator, error) {
 	if o.Domain == "" {
 		o.Domain = "example.com"
 	}
-	s := &Simulator{opts: o, log: o.Logger, clock: o.Clock, faults: newFaultState()}
+	s := &Simulator{opts: o, log: o.Logger, clock: &simClock{base: o.Clock}, faults: newFaultState()}
+	if !o.Start.IsZero() {
+		s.clock.offset.Store(int64(o.Start.Sub(o.Clock.Now())))
+	}
 	model := o.Options
 	model.Conditions = s.faults
+	model.Clock = s.clock
 	x, err := ewsmem.New(model)
 	if err != nil {
 		return nil, err
@@ -79,7 +87,9 @@ func New(o Options) (*Simulator, error) {
 	}
 	h, err := ewsserver.NewHandler(s, &ewsserver.Options{
 		Logger: o.Logger,
-		Clock:  o.Clock,
+		// The handler keeps the real clock: NTLM compares the client's
+		// timestamps with it.
+		Clock: o.Clock,
 		Auth: ewsserver.AuthOptions{Basic: o.Basic, NTLM: o.NTLM, CheckPassword: x.CheckPassword, Password: x.Password,
 			Anonymous: x.ServiceAccount(), NTLMDomain: ntlmDomain(o.Domain)},
 		SchemaNotificationNamespace: !o.ExchangeNotificationNamespace,
