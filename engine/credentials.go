@@ -99,7 +99,7 @@ func (g *credentialGate) wait(ctx context.Context) (probe bool, err error) {
 // next request probe.
 func (g *credentialGate) report(err error, probe bool) {
 	code := ErrorCode(err)
-	if err != errNotSent && !errors.Is(err, context.Canceled) {
+	if !errors.Is(err, errNotSent) && !errors.Is(err, context.Canceled) {
 		g.health.outcome(err)
 	}
 	g.mu.Lock()

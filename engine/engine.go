@@ -280,7 +280,7 @@ func (e *Engine) spawn(name string, fn func()) bool {
 
 func (e *Engine) startWorkerLocked(smtp string) {
 	ctx, cancel := context.WithCancel(e.runCtx)
-	w := newWorker(e.env, smtp, ctx, cancel)
+	w := newWorker(ctx, cancel, e.env, smtp)
 	// A worker of the same mailbox that is still stopping finishes first,
 	// so that each mailbox keeps a single writer.
 	w.prev = e.retiring[smtp]

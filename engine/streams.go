@@ -189,8 +189,9 @@ func (m *streamManager) affinity(ctx context.Context, key, smtp string) (anchor,
 			m.mu.Unlock()
 			return smtp, ""
 		case g.anchored:
-			defer m.mu.Unlock()
-			return g.anchor, g.cookie
+			anchor, cookie := g.anchor, g.cookie
+			m.mu.Unlock()
+			return anchor, cookie
 		}
 		changed, anchor := g.anchorChanged, g.anchor
 		m.mu.Unlock()

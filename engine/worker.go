@@ -87,7 +87,7 @@ type worker struct {
 	persistedAt    time.Time
 }
 
-func newWorker(env *workerEnv, smtp string, ctx context.Context, cancel context.CancelFunc) *worker {
+func newWorker(ctx context.Context, cancel context.CancelFunc, env *workerEnv, smtp string) *worker {
 	return &worker{env: env, smtp: smtp, ctx: ctx, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1)}
 }
 

@@ -13,6 +13,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -148,7 +149,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	ectx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ectx) }()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "bench: the engine ended with", err)
+		}
+	}()
 
 	deadline := start.Add(time.Duration(cfg.Mailboxes)*20*time.Millisecond + 2*time.Minute)
 	for res.InitialLoad == 0 || res.AllSubscribed == 0 {
