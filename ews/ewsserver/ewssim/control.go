@@ -2,14 +2,12 @@ package ewssim
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/calsync/calsync/ews"
-	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 )
 
 // OccurrenceJSON is one expanded calendar entry of the ground-truth API.
@@ -83,6 +81,9 @@ type ItemJSON struct {
 //	GET  /sim/v1/mailboxes                          addresses and servers
 //	GET  /sim/v1/mailboxes/{smtp}/occurrences?start=&end=   ground truth (RFC 3339)
 //	POST /sim/v1/mailboxes/{smtp}/items             create an item (ItemJSON)
+//	GET  /sim/v1/mailboxes/{smtp}/items             stored items and series masters
+//	PATCH  /sim/v1/mailboxes/{smtp}/items/{id}      change an item, a series or one occurrence (ItemPatchJSON)
+//	DELETE /sim/v1/mailboxes/{smtp}/items/{id}      delete one of them
 //	GET  /sim/v1/mailboxes/{smtp}/timezone          the mailbox's time zone
 //	PUT  /sim/v1/mailboxes/{smtp}/timezone          set it (TimeZoneJSON)
 //	GET  /sim/v1/mailboxes/{smtp}/oof               automatic replies
@@ -241,11 +242,12 @@ func (s *Simulator) ControlHandler() http.Handler {
 		running, changes := s.churn.status()
 		writeJSON(w, http.StatusOK, map[string]any{"running": running, "changes": changes})
 	})
-	return mux
+	s.itemRoutes(mux)
+	return jsonErrors(mux)
 }
 
 func statusFor(err error) int {
-	if errors.Is(err, ewsmem.ErrNoMailbox) {
+	if itemNotFound(err) {
 		return http.StatusNotFound
 	}
 	return http.StatusBadRequest
