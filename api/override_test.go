@@ -27,6 +27,11 @@ func TestOverrideInputBounds(t *testing.T) {
 		{"forward_to web address", `{"availability":"busy","forward_to":"https://evil.example.com"}`, "forward_to", "bad_request"},
 		{"forward_to with a display name", `{"availability":"busy","forward_to":"Bob <bob@example.com>"}`, "forward_to", "bad_request"},
 		{"availability", `{"availability":"sleeping"}`, "availability", "bad_request"},
+		// Values JSON cannot decode name the field too, in the API's terms.
+		{"availability a number", `{"availability":5}`, "availability", "bad_request"},
+		{"until not a time", `{"availability":"busy","until":"tomorrow"}`, "until", "bad_request"},
+		{"until a number", `{"availability":"busy","until":5}`, "until", "bad_request"},
+		{"unknown field", `{"availability":"busy","statustext":"x"}`, "statustext", "bad_request"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -36,6 +41,10 @@ func TestOverrideInputBounds(t *testing.T) {
 			if resp.StatusCode != http.StatusBadRequest || body.Error.Field != tc.field || body.Error.Code != tc.code ||
 				!strings.HasPrefix(body.Error.Message, tc.field+": ") {
 				t.Errorf("= %d %s, want 400 %s naming the field %s", resp.StatusCode, data, tc.code, tc.field)
+			}
+			if strings.Contains(body.Error.Message, "Go ") || strings.Contains(body.Error.Message, "OverrideRequest") ||
+				strings.Contains(body.Error.Message, "2006-01-02") || strings.Contains(body.Error.Message, "UnmarshalJSON") {
+				t.Errorf("message names Go internals: %q", body.Error.Message)
 			}
 			if strings.Count(body.Error.Message, "status_text") > 1 {
 				t.Errorf("message repeats the field: %q", body.Error.Message)

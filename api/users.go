@@ -270,7 +270,7 @@ func decodeBody(r *http.Request, v any, allowEmpty bool) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("invalid JSON body: %w", err)
+		return bodyError(body, v, err)
 	}
 	if dec.More() {
 		return errors.New("invalid JSON body: trailing data after the object")
@@ -306,7 +306,7 @@ func (s *server) handleSetOverride(w http.ResponseWriter, r *http.Request) {
 	user := pathUser(r)
 	var req OverrideRequest
 	if err := decodeBody(r, &req, false); err != nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		writeBodyError(w, err)
 		return
 	}
 	o, ferr := overrideFromRequest(req, s.clock.Now())
@@ -344,7 +344,7 @@ func (s *server) handleDryRun(w http.ResponseWriter, r *http.Request) {
 	user := pathUser(r)
 	var req DryRunRequest
 	if err := decodeBody(r, &req, true); err != nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		writeBodyError(w, err)
 		return
 	}
 	start := s.clock.Now().UTC()
