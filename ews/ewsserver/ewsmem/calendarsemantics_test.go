@@ -122,3 +122,22 @@ func TestCalendarViewIncludesItemEndingAtStart(t *testing.T) {
 		t.Errorf("free/busy = %v / %+v, want 00 and no events", err, av)
 	}
 }
+
+// With no valid subscription among the ids, the stream is one error
+// message that also closes the connection: no ConnectionStatus OK first.
+func TestStreamWithoutValidSubscriptionIsOneClosingError(t *testing.T) {
+	x, _ := newExchange(t, ewsmem.Options{})
+	c := &ewsserver.Caller{Account: x.ServiceAccount(), RequestVersion: ews.Exchange2013SP1}
+	st, err := x.OpenStream(context.Background(), c, []string{"bm90LWEtc3Vic2NyaXB0aW9u"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := st.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Err == nil || m.Status != ews.ConnectionClosed || len(m.ErrorIDs) != 1 || m.Err.MessageText == "" {
+		t.Fatalf("first message = %+v (err %+v), want the error with ConnectionStatus Closed", m, m.Err)
+	}
+}

@@ -99,6 +99,11 @@ func (x *Exchange) OpenStream(ctx context.Context, c *ewsserver.Caller, ids []st
 	for _, code := range order {
 		conn.pending = append(conn.pending, ewsserver.StreamMessage{Err: ewsserver.Fail(code, messageFor(code)), ErrorIDs: failed[code]})
 	}
+	if len(conn.subs) == 0 && len(conn.pending) > 0 {
+		// No valid subscription: Exchange answers with the error alone,
+		// closing the connection in the same envelope (no OK first).
+		conn.pending[len(conn.pending)-1].Status = ews.ConnectionClosed
+	}
 	x.stats.streamOpened()
 	return conn, nil
 }
