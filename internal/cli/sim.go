@@ -36,9 +36,9 @@ type simFlags struct {
 	heartbeat      time.Duration
 	scope          string
 	generate       bool
-	exchangeNS     bool
 	clock          string
 	fullAccess     string
+	schemaNS       bool
 	logLevel       string
 	tlsSelfSigned  bool
 	tlsCert        string
@@ -68,9 +68,9 @@ func parseSimFlags(args []string, stderr io.Writer) (*simFlags, int) {
 	fs.DurationVar(&c.heartbeat, "heartbeat", 45*time.Second, "streaming ConnectionStatus OK interval")
 	fs.StringVar(&c.scope, "impersonation-scope", "", "comma-separated addresses the service account may impersonate (default: all)")
 	fs.BoolVar(&c.generate, "generate", true, "fill the mailboxes with seeded calendars")
-	fs.BoolVar(&c.exchangeNS, "exchange-notification-namespace", false, "write streaming notifications as m:Notification like real Exchange (default t:Notification as in the schema)")
 	fs.StringVar(&c.clock, "clock", "", "start the simulator's clock at this RFC 3339 `instant` (e.g. 2027-03-27T20:00:00Z); it runs on from there, and POST /sim/v1/clock moves it")
 	fs.StringVar(&c.fullAccess, "full-access", "", "comma-separated `accounts` granted FullAccess to every mailbox (delegate access, as Add-MailboxPermission grants it)")
+	fs.BoolVar(&c.schemaNS, "schema-notification-namespace", false, "write streaming notifications as the schema's t:Notification (default m:Notification, as Exchange sends them)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&c.tlsSelfSigned, "tls", false, "serve HTTPS with a self-signed certificate generated at start (its SHA-256 fingerprint is logged)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `file` (with --tls-key)")
@@ -171,7 +171,7 @@ func serveSim(ctx context.Context, c *simFlags, stdout, stderr io.Writer) error 
 	policy := policyOf(c)
 	o := ewssim.Options{Generate: c.generate, Options: ewsmem.Options{Logger: logger, Domain: c.domain, Mailboxes: c.mailboxes, Servers: c.servers,
 		Seed: c.seed, Policy: &policy, ServiceAccount: c.serviceAccount, Password: c.password, StreamingHeartbeat: c.heartbeat},
-		ExchangeNotificationNamespace: c.exchangeNS}
+		SchemaNotificationNamespace: c.schemaNS}
 	if c.scope != "" {
 		o.ImpersonationScope = splitList(c.scope)
 	}

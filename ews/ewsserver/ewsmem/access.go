@@ -107,12 +107,34 @@ func (x *Exchange) Admit(ctx context.Context, c *ewsserver.Caller) (func(), erro
 			}
 		}
 	}
+	c.BackEndServer = x.backEndOf(c)
 	release, terr := x.throttle.admit(budgetKey(c), isSyncOperation(c.Operation))
 	if terr != nil {
 		x.stats.throttled(c.Operation)
 		return nil, terr.asError()
 	}
 	return release, nil
+}
+
+// backEndOf names the mailbox server a request is routed to (X-BEServer)
+// when the route is decided by the request: the affinity cookie or the
+// anchor mailbox. A request routed at random names none (the operation
+// draws its server later).
+func (x *Exchange) backEndOf(c *ewsserver.Caller) string {
+	if c.PreferServerAffinity && c.BackEndOverrideCookie != "" {
+		fqdn, _, _ := strings.Cut(c.BackEndOverrideCookie, "~")
+		if i, ok := x.serverIndex(fqdn); ok {
+			return x.servers[i]
+		}
+	}
+	if c.AnchorMailbox != "" {
+		if mb, ok := x.mailbox(c.AnchorMailbox); ok {
+			mb.mu.Lock()
+			defer mb.mu.Unlock()
+			return x.servers[mb.server]
+		}
+	}
+	return ""
 }
 
 func (t *throttleError) asError() error {

@@ -18,7 +18,7 @@ import (
 func TestOwnClientConformance(t *testing.T) {
 	for _, auth := range []string{"basic", "ntlm"} {
 		t.Run(auth, func(t *testing.T) {
-			sim, err := ewssim.New(ewssim.Options{Generate: true, Basic: auth == "basic", NTLM: auth == "ntlm", ExchangeNotificationNamespace: auth == "ntlm",
+			sim, err := ewssim.New(ewssim.Options{Generate: true, Basic: auth == "basic", NTLM: auth == "ntlm", SchemaNotificationNamespace: auth == "basic",
 				Options: ewsmem.Options{Mailboxes: 3, Servers: 2, Seed: 42, Password: "Passw0rd!"}})
 			if err != nil {
 				t.Fatal(err)

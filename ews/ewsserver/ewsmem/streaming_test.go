@@ -92,7 +92,8 @@ func next(t *testing.T, ch <-chan *ewswire.GetStreamingEventsResponseMessage) *e
 }
 
 func TestStreamingConnection(t *testing.T) {
-	e := newWireEnv(t, ewssim.Options{Basic: true, Options: ewsmem.Options{NoDuplicates: true}})
+	// The schema form, so that the whole stream can be validated.
+	e := newWireEnv(t, ewssim.Options{Basic: true, SchemaNotificationNamespace: true, Options: ewsmem.Options{NoDuplicates: true}})
 	user := "user1@example.com"
 	id := e.subscribeStreaming(user)
 	ch, raw := e.stream(user, user, id)

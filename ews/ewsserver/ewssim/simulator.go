@@ -32,9 +32,10 @@ type Options struct {
 	// requests run as the service account.
 	Basic bool
 	NTLM  bool
-	// ExchangeNotificationNamespace writes streaming notifications as
-	// m:Notification like real Exchange (default: schema's t:Notification).
-	ExchangeNotificationNamespace bool
+	// SchemaNotificationNamespace writes streaming notifications as the
+	// schema's t:Notification instead of Exchange's m:Notification (the
+	// default, what Exchange 2013+ sends).
+	SchemaNotificationNamespace bool
 }
 
 // Simulator is an Exchange model with fault injection, churn and its EWS
@@ -92,7 +93,7 @@ func New(o Options) (*Simulator, error) {
 		Clock: o.Clock,
 		Auth: ewsserver.AuthOptions{Basic: o.Basic, NTLM: o.NTLM, CheckPassword: x.CheckPassword, Password: x.Password,
 			Anonymous: x.ServiceAccount(), NTLMDomain: ntlmDomain(o.Domain)},
-		SchemaNotificationNamespace: !o.ExchangeNotificationNamespace,
+		SchemaNotificationNamespace: o.SchemaNotificationNamespace,
 		Control:                     s.ControlHandler(),
 	})
 	if err != nil {
