@@ -42,7 +42,9 @@ func TestControlItemLifeCycle(t *testing.T) {
 
 	// A single item: every field can change.
 	var created map[string]string
-	json.Unmarshal(do("POST", base+"/items", `{"subject":"draft","start":"2026-03-03T10:00:00Z","end":"2026-03-03T11:00:00Z"}`, 201), &created)
+	if err := json.Unmarshal(do("POST", base+"/items", `{"subject":"draft","start":"2026-03-03T10:00:00Z","end":"2026-03-03T11:00:00Z"}`, 201), &created); err != nil {
+		t.Fatal(err)
+	}
 	single := created["item_id"]
 	do("PATCH", base+"/items/"+single, `{"subject":"final","location":"Room 7","start":"2026-03-03T12:00:00Z","end":"2026-03-03T13:30:00Z","free_busy":"Tentative","sensitivity":"Private","cancelled":true}`, 200)
 	occ := occurrences()
@@ -71,7 +73,9 @@ func TestControlItemLifeCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stored []ewssim.StoredItemJSON
-	json.Unmarshal(do("GET", base+"/items", "", 200), &stored)
+	if err := json.Unmarshal(do("GET", base+"/items", "", 200), &stored); err != nil {
+		t.Fatal(err)
+	}
 	if len(stored) != 1 || !stored[0].Recurring {
 		t.Fatalf("stored items = %+v, want one series", stored)
 	}
