@@ -1,0 +1,102 @@
+// Package pgstore is a store.Store on PostgreSQL, for several calsync
+// instances sharing one database (issue 14). It is a library for now: the
+// application still runs on the embedded boltstore, and leases between
+// instances, fencing and the shared API are later work (docs/store.md).
+//
+// Open connects a pgx pool and brings the schema to the newest version
+// with the embedded migrations (migrations/NNNN_name.sql, recorded in the
+// schema_migrations table, applied in one transaction under an advisory
+// lock). Every write that must be atomic is one transaction; a window
+// commit replaces the occurrences and the checkpoint together.
+//
+// Instants the database compares (occurrence bounds, leases, outbox
+// schedule) are timestamptz and so keep microseconds, not nanoseconds;
+// values it only hands back (status, checkpoint, automatic replies,
+// occurrences) are jsonb and keep nanoseconds.
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/calsync/calsync/store"
+)
+
+// Store is a store.Store on PostgreSQL. Create it with Open.
+type Store struct {
+	pool   *pgxpool.Pool
+	closed atomic.Bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at url (a PostgreSQL URL or key=value
+// connection string, as pgx parses it) and migrates its schema. The
+// database must exist; the role needs the right to create tables in it.
+func Open(ctx context.Context, url string) (*Store, error) {
+	migs, err := loadMigrations(embedded)
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, url, migs)
+}
+
+func open(ctx context.Context, url string, migs []migration) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's message may quote the URL, password included: keep it out.
+		return nil, errors.New("pgstore: the database URL does not parse (expected postgres://user@host:port/db?... or key=value pairs)")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connect to %s: %w", describe(cfg), err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pgstore: connect to %s: %w", describe(cfg), err)
+	}
+	if err := migrate(ctx, pool, migs); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+// describe names the database for errors without its password.
+func describe(cfg *pgxpool.Config) string {
+	return fmt.Sprintf("database %q on %s:%d as %q", cfg.ConnConfig.Database, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.User)
+}
+
+// check returns the error every method reports before doing anything: a
+// done context or a closed store.
+func (s *Store) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("pgstore: %w", store.ErrClosed)
+	}
+	return nil
+}
+
+// inTx runs fn in one transaction, committing when it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, fn)
+}
+
+// Close releases the pool; further calls return ErrClosed.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return fmt.Errorf("pgstore: %w", store.ErrClosed)
+	}
+	s.pool.Close()
+	return nil
+}

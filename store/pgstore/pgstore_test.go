@@ -1,0 +1,44 @@
+package pgstore_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/calsync/calsync/store"
+	"github.com/calsync/calsync/store/pgstore"
+	"github.com/calsync/calsync/store/pgstore/pgtest"
+	"github.com/calsync/calsync/store/storetest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// urls remembers the database of each store so that reopen can connect
+// to the same one.
+var urls sync.Map // *pgstore.Store -> string
+
+func openFresh(t *testing.T) *pgstore.Store {
+	t.Helper()
+	url := pgtest.Database(t)
+	s, err := pgstore.Open(t.Context(), url)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	urls.Store(s, url)
+	return s
+}
+
+func reopen(t *testing.T, s store.Store) store.Store {
+	url, _ := urls.Load(s.(*pgstore.Store))
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	s2, err := pgstore.Open(t.Context(), url.(string))
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	return s2
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openFresh(t) }, storetest.WithReopen(reopen))
+}
