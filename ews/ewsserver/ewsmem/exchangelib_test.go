@@ -30,6 +30,10 @@ type pyItem struct {
 }
 
 type pyResult struct {
+	Version struct {
+		Build      string `json:"build"`
+		APIVersion string `json:"api_version"`
+	} `json:"version"`
 	View    []pyItem `json:"view"`
 	Fetched []pyItem `json:"fetched"`
 	CRUD    struct {
@@ -72,8 +76,14 @@ func requireExchangelib(t *testing.T) string {
 func TestExchangelibConformance(t *testing.T) {
 	py := requireExchangelib(t)
 	script := filepath.Join(testenv.RepoRoot(t), "test", "exchangelib", "conformance.py")
-	for _, auth := range []string{"basic", "ntlm"} {
-		t.Run(auth, func(t *testing.T) {
+	// delegate: NTLM as user3, who holds FullAccess (--full-access) and
+	// opens the mailboxes without impersonation.
+	for _, run := range []string{"basic", "ntlm", "delegate"} {
+		auth, delegate := run, run == "delegate"
+		if delegate {
+			auth = "ntlm"
+		}
+		t.Run(run, func(t *testing.T) {
 			now := time.Now().UTC().Truncate(time.Hour)
 			// The NTLM run streams the m:Notification namespace Exchange
 			// writes (the default), the Basic run the schema's t: form, so
@@ -86,14 +96,21 @@ func TestExchangelibConformance(t *testing.T) {
 			srv := httptest.NewServer(sim)
 			defer func() { srv.Close(); sim.Close() }()
 			user, other := "user1@example.com", "user2@example.com"
+			account, access := sim.ServiceAccount(), "impersonation"
+			if delegate {
+				account, access = "user3@example.com", "delegate"
+				if err := sim.GrantFullAccess(account, "*"); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := sim.SetOOF(user, ews.OofSettings{State: ews.OofEnabled, InternalReply: "away"}); err != nil {
 				t.Fatal(err)
 			}
 			start, end := now.Add(-24*time.Hour), now.Add(6*24*time.Hour)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, py, script, "--endpoint", srv.URL+"/EWS/Exchange.asmx", "--user", sim.ServiceAccount(),
-				"--password", "Passw0rd!", "--auth", auth, "--mailbox", user, "--other", other,
+			cmd := exec.CommandContext(ctx, py, script, "--endpoint", srv.URL+"/EWS/Exchange.asmx", "--user", account,
+				"--password", "Passw0rd!", "--auth", auth, "--access", access, "--mailbox", user, "--other", other,
 				"--start", start.Format(time.RFC3339), "--end", end.Format(time.RFC3339))
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -134,10 +151,16 @@ func TestExchangelibConformance(t *testing.T) {
 			if got.Sync.Initial == 0 || got.Sync.AfterCreate["create"] != 1 || got.Sync.AfterDelete["delete"] != 1 {
 				t.Errorf("sync = %+v", got.Sync)
 			}
-			if !containsAll(got.PullEvents, "CreatedEvent", "ModifiedEvent", "DeletedEvent") {
+			// No version was given to exchangelib: it found it itself.
+			if got.Version.Build != "15.1.2507.39" || got.Version.APIVersion != "Exchange2016" {
+				t.Errorf("exchangelib detected %+v, want build 15.1.2507.39, Exchange2016", got.Version)
+			}
+			// Exchange refuses delegate subscriptions: the delegate run has
+			// no notification scenarios.
+			if !delegate && !containsAll(got.PullEvents, "CreatedEvent", "ModifiedEvent", "DeletedEvent") {
 				t.Errorf("pull events = %v", got.PullEvents)
 			}
-			if !containsAll(got.StreamEvents, "CreatedEvent") {
+			if !delegate && !containsAll(got.StreamEvents, "CreatedEvent") {
 				t.Errorf("streaming events = %v", got.StreamEvents)
 			}
 			if len(got.FreeBusy) != 2 || len(got.FreeBusy[0].Merged) != int(end.Sub(start)/time.Hour) {
