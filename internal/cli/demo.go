@@ -58,6 +58,9 @@ func runDemo(ctx context.Context, env Env, args []string) int {
 	if o.mode != "streaming" && o.mode != "pull" {
 		return fs.fail("--mode %q: want streaming or pull", o.mode)
 	}
+	if _, _, err := net.SplitHostPort(o.listen); err != nil {
+		return fs.fail("--listen %q: want host:port (port 0 picks a free one)", o.listen)
+	}
 	if o.mailboxes < 1 || o.mailboxes > 20000 {
 		return fs.fail("--mailboxes %d: want 1 to 20000", o.mailboxes)
 	}

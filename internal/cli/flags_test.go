@@ -26,6 +26,7 @@ func TestFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"demo", "--mailboxes", "many"}, `calsync demo: --mailboxes "many": want a whole number`},
 		{[]string{"demo", "--churn", "lots"}, `calsync demo: --churn "lots": want a number`},
 		{[]string{"demo", "--mode", "push"}, `calsync demo: --mode "push": want streaming or pull`},
+		{[]string{"demo", "--listen", "nonsense"}, `calsync demo: --listen "nonsense": want host:port (port 0 picks a free one)`},
 		{[]string{"demo", "--log-level", "loud"}, `calsync demo: --log-level "loud": want debug, info, warn or error`},
 		{[]string{"sim", "--heartbeat", "45"}, `calsync sim: --heartbeat "45": want a duration such as 30s, 5m or 1h`},
 		{[]string{"sim", "--generate=maybe"}, `calsync sim: --generate "maybe": want true or false`},
