@@ -175,7 +175,7 @@ func (c *Client) FindItems(ctx context.Context, call Call, req FindItemsRequest)
 		return nil, &ews.ProtocolError{Op: "FindItem", Err: err}
 	}
 	page := &FindItemsPage{Items: items, TotalItemsInView: root.TotalItemsInView, IncludesLastItemInRange: root.IncludesLastItemInRange,
-		NextOffset: req.Offset + len(root.Items.CalendarItem) + len(root.Items.Other)}
+		NextOffset: req.Offset + root.Items.Len()}
 	if root.IndexedPagingOffset != nil {
 		page.NextOffset = *root.IndexedPagingOffset
 	}

@@ -169,7 +169,13 @@ func (c *Client) decode(ctx context.Context, op string, resp *http.Response, out
 		captured = &bytes.Buffer{}
 		body = io.TeeReader(body, &limitedWriter{w: captured, n: 1 << 20})
 	}
-	env, err := ewswire.DecodeEnvelope(body, c.limits, ewswire.Expect(out))
+	var env *ewswire.Envelope
+	var err error
+	if fr, ok := out.(*ewswire.FindItemResponse); ok {
+		env, err = ewswire.DecodeFindItem(body, c.limits, fr) // the hot path: CalendarView pages
+	} else {
+		env, err = ewswire.DecodeEnvelope(body, c.limits, ewswire.Expect(out))
+	}
 	if c.trace != nil {
 		c.trace.response(resp, captured.Bytes())
 	}

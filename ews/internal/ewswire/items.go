@@ -13,6 +13,9 @@ import (
 type Items struct {
 	CalendarItem []CalendarItem `xml:"http://schemas.microsoft.com/exchange/services/2006/types CalendarItem"`
 	Other        []GenericItem  `xml:"-"`
+	// converted holds the items DecodeFindItem's token decoder converted
+	// already (CalendarItem is then empty); CalendarItems returns them.
+	converted []ews.CalendarItem
 }
 
 // GenericItem is any non-calendar item (t:Item, t:Message, …), reduced to
@@ -71,6 +74,9 @@ func (it *Items) CalendarItems() ([]ews.CalendarItem, error) {
 	if it == nil {
 		return nil, nil
 	}
+	if it.converted != nil {
+		return it.converted, nil
+	}
 	out := make([]ews.CalendarItem, 0, len(it.CalendarItem))
 	for i := range it.CalendarItem {
 		c, err := it.CalendarItem[i].ToEWS()
@@ -80,6 +86,11 @@ func (it *Items) CalendarItems() ([]ews.CalendarItem, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// Len is the number of items of every kind.
+func (it *Items) Len() int {
+	return len(it.converted) + len(it.CalendarItem) + len(it.Other)
 }
 
 // ItemsOf wraps converted calendar items for a response.

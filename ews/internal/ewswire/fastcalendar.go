@@ -1,0 +1,445 @@
+package ewswire
+
+import (
+	"time"
+
+	"github.com/calsync/calsync/ews"
+)
+
+// CalendarItemsResponse is a FindItem response of one message, decoded by
+// DecodeFindItemCalendar: what the client reads of it.
+type CalendarItemsResponse struct {
+	// ServerVersionInfo is the response header, nil when absent.
+	ServerVersionInfo *ServerVersionInfo
+	Message           ResponseMessage
+	// RootFolder holds the paging attributes; its Items stay empty (the
+	// calendar items are converted into Items below).
+	RootFolder *FindItemRootFolder
+	Items      []ews.CalendarItem
+	// SOAP12 is true for a SOAP 1.2 envelope.
+	SOAP12 bool
+}
+
+// DecodeFindItemCalendar decodes a FindItem response holding calendar items
+// (a CalendarView page) without reflection: it reads the whole body as
+// tokens and converts each calendar item as soon as it is read, through the
+// same CalendarItem.ToEWS that DecodeEnvelope's callers use, so both agree
+// field by field (fastcalendar_test.go compares them).
+//
+// It handles the shapes servers answer a CalendarView with. Anything else —
+// a fault, an error message, headers other than ServerVersionInfo,
+// recurrence patterns, repeated elements, DOCTYPEs, unusual entities —
+// yields an error, and so does input encoding/xml refuses. Any error means
+// "decode this body with DecodeEnvelope": that gives the authoritative
+// result or the precise error, so this decoder never has to reproduce
+// encoding/xml's error texts.
+func DecodeFindItemCalendar(data []byte, lim Limits) (*CalendarItemsResponse, error) {
+	lim = lim.withDefaults()
+	if int64(len(data)) > lim.MaxBytes {
+		return nil, ErrTooLarge
+	}
+	d := &fastCalendar{s: fastScanner{data: data, maxDepth: lim.MaxDepth}}
+	if err := d.envelope(); err != nil {
+		return nil, err
+	}
+	if d.messages == 0 {
+		return nil, errNotFast
+	}
+	d.out.SOAP12 = d.soap12
+	return &d.out, nil
+}
+
+// fastCalendar decodes the envelope structure around the items.
+type fastCalendar struct {
+	s        fastScanner
+	out      CalendarItemsResponse
+	messages int
+	buf      []byte
+	item     itemScratch
+	interned map[string]string
+	soap12   bool
+}
+
+// each runs fn for every child element of the current element, checking
+// (and dropping) the character data between them.
+func (d *fastCalendar) each(fn func() error) error {
+	for {
+		tok, err := d.s.next()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case tokEnd:
+			return nil
+		case tokText:
+			if err := d.s.checkText(); err != nil {
+				return err
+			}
+		case tokStart:
+			if err := fn(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// onlySpace checks that the current character data is white space, as
+// the envelope and the SOAP body require.
+func (d *fastCalendar) onlySpace() error {
+	for _, b := range d.s.raw {
+		if !isXMLSpace(b) {
+			return errNotFast
+		}
+	}
+	return nil
+}
+
+func (d *fastCalendar) envelope() error {
+	s := &d.s
+	if err := s.prolog(); err != nil {
+		return err
+	}
+	if _, err := s.next(); err != nil {
+		return err
+	}
+	soap := s.space
+	if string(s.local) != "Envelope" || soap != nsSOAP11 && soap != nsSOAP12 {
+		return errNotFast
+	}
+	d.soap12 = soap == nsSOAP12
+	sawHeader, sawBody := false, false
+	for {
+		tok, err := s.next()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case tokEnd:
+			if !sawBody {
+				return errNotFast
+			}
+			return nil
+		case tokText:
+			if err := d.onlySpace(); err != nil {
+				return err
+			}
+		case tokStart:
+			switch {
+			case s.space == soap && string(s.local) == "Header" && !sawHeader && !sawBody:
+				sawHeader = true
+				err = d.each(d.header)
+			case s.space == soap && string(s.local) == "Body" && !sawBody:
+				sawBody = true
+				err = d.body()
+			default:
+				err = errNotFast
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (d *fastCalendar) header() error {
+	s := &d.s
+	if s.space != nsTypes || string(s.local) != "ServerVersionInfo" || d.out.ServerVersionInfo != nil {
+		return errNotFast
+	}
+	v := &ServerVersionInfo{}
+	for _, a := range []struct {
+		name string
+		dst  *int
+	}{{"MajorVersion", &v.MajorVersion}, {"MinorVersion", &v.MinorVersion}, {"MajorBuildNumber", &v.MajorBuildNumber}, {"MinorBuildNumber", &v.MinorBuildNumber}} {
+		if b, ok := s.attr(a.name); ok {
+			n, err := parseXMLInt(b)
+			if err != nil {
+				return err
+			}
+			*a.dst = n
+		}
+	}
+	if b, ok := s.attr("Version"); ok {
+		v.Version = string(b)
+	}
+	v.XMLName.Space, v.XMLName.Local = NSTypes, "ServerVersionInfo"
+	d.out.ServerVersionInfo = v
+	return s.skip()
+}
+
+func (d *fastCalendar) body() error {
+	s := &d.s
+	seen := false
+	for {
+		tok, err := s.next()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case tokEnd:
+			if !seen {
+				return errNotFast
+			}
+			return nil
+		case tokText:
+			if err := d.onlySpace(); err != nil {
+				return err
+			}
+		case tokStart:
+			if seen || s.space != nsMessages || string(s.local) != "FindItemResponse" {
+				return errNotFast
+			}
+			seen = true
+			if err := d.each(d.findItemResponse); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (d *fastCalendar) findItemResponse() error {
+	s := &d.s
+	if s.space != nsMessages || string(s.local) != "ResponseMessages" {
+		return s.skip()
+	}
+	if d.messages > 0 {
+		return errNotFast
+	}
+	return d.each(func() error {
+		if s.space != nsMessages || string(s.local) != "FindItemResponseMessage" {
+			return s.skip()
+		}
+		d.messages++
+		if d.messages > 1 {
+			return errNotFast
+		}
+		return d.responseMessage()
+	})
+}
+
+func (d *fastCalendar) responseMessage() error {
+	s := &d.s
+	m := &d.out.Message
+	if b, ok := s.attr("ResponseClass"); ok {
+		m.ResponseClass = string(b)
+	}
+	var seen fieldSet
+	return d.each(func() error {
+		if s.space != nsMessages {
+			return s.skip()
+		}
+		var err error
+		switch string(s.local) {
+		case "MessageText":
+			if err = seen.once(0); err == nil {
+				m.MessageText, err = d.str()
+			}
+		case "ResponseCode":
+			if err = seen.once(1); err == nil {
+				m.ResponseCode, err = d.str()
+			}
+		case "RootFolder":
+			if err = seen.once(2); err == nil {
+				err = d.rootFolder()
+			}
+		case "DescriptiveLinkKey", "MessageXml":
+			err = errNotFast
+		default:
+			err = s.skip()
+		}
+		return err
+	})
+}
+
+func (d *fastCalendar) rootFolder() error {
+	s := &d.s
+	r := &FindItemRootFolder{}
+	if b, ok := s.attr("IndexedPagingOffset"); ok {
+		n, err := parseXMLInt(b)
+		if err != nil {
+			return err
+		}
+		r.IndexedPagingOffset = &n
+	}
+	if b, ok := s.attr("TotalItemsInView"); ok {
+		n, err := parseXMLInt(b)
+		if err != nil {
+			return err
+		}
+		r.TotalItemsInView = n
+	}
+	if b, ok := s.attr("IncludesLastItemInRange"); ok {
+		v, err := parseXMLBool(b)
+		if err != nil {
+			return err
+		}
+		r.IncludesLastItemInRange = v
+	}
+	d.out.RootFolder = r
+	var seen fieldSet
+	return d.each(func() error {
+		if s.space != nsTypes || string(s.local) != "Items" {
+			return s.skip()
+		}
+		if err := seen.once(0); err != nil {
+			return err
+		}
+		return d.each(func() error {
+			// Items.UnmarshalXML takes a CalendarItem in any namespace;
+			// other item kinds (kept as GenericItem) are left to it.
+			if string(s.local) != "CalendarItem" {
+				return errNotFast
+			}
+			c, err := d.calendarItem()
+			if err != nil {
+				return err
+			}
+			d.out.Items = append(d.out.Items, c)
+			return nil
+		})
+	})
+}
+
+// fieldSet records which singular elements were read: a repeated one is
+// left to encoding/xml (which merges or replaces).
+type fieldSet uint64
+
+func (f *fieldSet) once(bit uint) error {
+	if *f&(1<<bit) != 0 {
+		return errNotFast
+	}
+	*f |= 1 << bit
+	return nil
+}
+
+// str reads the current element's text as a new string.
+func (d *fastCalendar) str() (string, error) {
+	b, buf, err := d.s.textOnly(d.buf)
+	d.buf = buf
+	return string(b), err
+}
+
+// dateTime reads the current element as an xs:dateTime.
+func (d *fastCalendar) dateTime() (DateTime, error) {
+	b, buf, err := d.s.textOnly(d.buf)
+	d.buf = buf
+	if err != nil {
+		return DateTime{}, err
+	}
+	if t, ok := parseUTCDateTime(b); ok {
+		return DateTime{Time: t}, nil
+	}
+	t, err := ParseDateTime(string(b))
+	if err != nil {
+		return DateTime{}, errNotFast
+	}
+	return DateTime{Time: t}, nil
+}
+
+func (d *fastCalendar) dateTimePtr() (*DateTime, error) {
+	t, err := d.dateTime()
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func (d *fastCalendar) boolean() (bool, error) {
+	b, buf, err := d.s.textOnly(d.buf)
+	d.buf = buf
+	if err != nil {
+		return false, err
+	}
+	return parseXMLBool(b)
+}
+
+func (d *fastCalendar) integer() (int, error) {
+	b, buf, err := d.s.textOnly(d.buf)
+	d.buf = buf
+	if err != nil {
+		return 0, err
+	}
+	return parseXMLInt(b)
+}
+
+// parseUTCDateTime parses the form Exchange writes, 2006-01-02T15:04:05Z,
+// to the same time.Time as time.Parse (RFC 3339) does; other forms return
+// false and go through ParseDateTime.
+func parseUTCDateTime(b []byte) (time.Time, bool) {
+	b = trimXMLSpace(b)
+	if len(b) != 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[19] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range b[i : i+n] {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day, hour, minute, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	if year < 1 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
+	if t.Day() != day { // 31 April and the like: time.Parse refuses them
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+func trimXMLSpace(b []byte) []byte {
+	for len(b) > 0 && isXMLSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isXMLSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// parseXMLBool reads a boolean as encoding/xml does (empty is false,
+// strconv.ParseBool's spellings otherwise).
+func parseXMLBool(b []byte) (bool, error) {
+	if len(b) == 0 {
+		return false, nil
+	}
+	switch string(trimXMLSpace(b)) {
+	case "1", "t", "T", "TRUE", "true", "True":
+		return true, nil
+	case "0", "f", "F", "FALSE", "false", "False":
+		return false, nil
+	}
+	return false, errNotFast
+}
+
+// parseXMLInt reads an integer as encoding/xml does (empty is 0, an
+// optional sign and decimal digits otherwise).
+func parseXMLInt(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	b = trimXMLSpace(b)
+	neg := false
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, errNotFast
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, errNotFast
+		}
+		n = n*10 + int(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, nil
+}
