@@ -12,24 +12,31 @@ import (
 )
 
 // AcquireLease claims a mailbox for owner until now+ttl, or renews owner's
-// claim. A new owner gets a new epoch from the lease_epoch sequence; a
-// renewal keeps it. Another owner's unexpired lease is ErrConflict.
+// claim. Another owner's unexpired lease is ErrConflict.
 func (s *Store) AcquireLease(ctx context.Context, smtp, owner string, now time.Time, ttl time.Duration) error {
+	_, err := s.AcquireLeaseEpoch(ctx, smtp, owner, now, ttl)
+	return err
+}
+
+// AcquireLeaseEpoch is AcquireLease that also returns the lease's epoch,
+// the fencing token of Fenced. A new owner gets a new epoch from the
+// lease_epoch sequence, higher than any before, even after a release; a
+// renewal keeps the epoch.
+func (s *Store) AcquireLeaseEpoch(ctx context.Context, smtp, owner string, now time.Time, ttl time.Duration) (int64, error) {
 	if owner == "" || ttl <= 0 {
-		return fmt.Errorf("pgstore: lease on %s needs an owner and a positive duration", smtp)
+		return 0, fmt.Errorf("pgstore: lease on %s needs an owner and a positive duration", smtp)
 	}
+	var epoch int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO leases AS l (smtp, owner, expires_at, epoch)
+		err := tx.QueryRow(ctx, `INSERT INTO leases AS l (smtp, owner, expires_at, epoch)
 			VALUES ($1, $2, $4, nextval('lease_epoch'))
 			ON CONFLICT (smtp) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
 				epoch = CASE WHEN l.owner = excluded.owner THEN l.epoch ELSE excluded.epoch END
-			WHERE l.owner = excluded.owner OR l.expires_at <= $3`,
-			smtp, owner, now.UTC(), now.Add(ttl).UTC())
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 1 {
-			return nil
+			WHERE l.owner = excluded.owner OR l.expires_at <= $3
+			RETURNING epoch`,
+			smtp, owner, now.UTC(), now.Add(ttl).UTC()).Scan(&epoch)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err // granted (nil) or failed
 		}
 		var holder string
 		var until time.Time
@@ -39,9 +46,9 @@ func (s *Store) AcquireLease(ctx context.Context, smtp, owner string, now time.T
 		return fmt.Errorf("held by %s until %s: %w", holder, until.UTC().Format(time.RFC3339), store.ErrConflict)
 	})
 	if err != nil {
-		return fmt.Errorf("pgstore: lease on %s: %w", smtp, err)
+		return 0, fmt.Errorf("pgstore: lease on %s: %w", smtp, err)
 	}
-	return nil
+	return epoch, nil
 }
 
 // ReleaseLease gives up owner's lease on a mailbox; a lease not held is a

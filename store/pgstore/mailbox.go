@@ -28,6 +28,10 @@ func upsertColumn(ctx context.Context, q execer, column, smtp string, doc []byte
 
 // CommitWindow atomically replaces a mailbox's occurrences and checkpoint.
 func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCommit) error {
+	return s.commitWindow(ctx, smtp, c, nil)
+}
+
+func (s *Store) commitWindow(ctx context.Context, smtp string, c store.WindowCommit, f *fence) error {
 	occs, err := store.PrepareCommit(smtp, c)
 	if err != nil {
 		return err
@@ -45,6 +49,9 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 		rows[i] = []any{smtp, o.ItemID, o.Start, o.End, doc}
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := f.check(ctx, tx, smtp); err != nil {
+			return err
+		}
 		if err := upsertColumn(ctx, tx, "checkpoint", smtp, cp); err != nil {
 			return err
 		}
@@ -63,38 +70,46 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 
 // SaveCheckpoint updates only the checkpoint of a mailbox.
 func (s *Store) SaveCheckpoint(ctx context.Context, smtp string, cp store.Checkpoint) error {
-	if smtp == "" {
-		return errors.New("pgstore: checkpoint without mailbox address")
-	}
-	return s.saveColumn(ctx, "checkpoint", smtp, encodeCheckpoint(cp))
+	return s.saveColumn(ctx, "checkpoint", smtp, encodeCheckpoint(cp), nil)
 }
 
 // SaveStatus stores the sync status of a mailbox.
 func (s *Store) SaveStatus(ctx context.Context, st store.MailboxStatus) error {
-	if st.SMTP == "" {
-		return errors.New("pgstore: status without mailbox address")
-	}
-	return s.saveColumn(ctx, "status", st.SMTP, encodeStatus(st))
+	return s.saveColumn(ctx, "status", st.SMTP, encodeStatus(st), nil)
 }
 
 // SaveOOF stores the automatic-replies settings of a mailbox.
 func (s *Store) SaveOOF(ctx context.Context, smtp string, oof calendar.OOFSettings) error {
-	if smtp == "" {
-		return errors.New("pgstore: automatic replies without mailbox address")
-	}
-	return s.saveColumn(ctx, "oof", smtp, encodeOOF(oof))
+	return s.saveColumn(ctx, "oof", smtp, encodeOOF(oof), nil)
 }
 
-func (s *Store) saveColumn(ctx context.Context, column, smtp string, row any) error {
-	doc, err := marshal(column, row)
+// columnNames says what each mailbox column holds, for errors.
+var columnNames = map[string]string{"checkpoint": "checkpoint", "status": "status", "oof": "automatic replies"}
+
+// saveColumn writes one part of a mailbox record; with a fence, in a
+// transaction that first checks the lease.
+func (s *Store) saveColumn(ctx context.Context, column, smtp string, row any, f *fence) error {
+	if smtp == "" {
+		return fmt.Errorf("pgstore: %s without mailbox address", columnNames[column])
+	}
+	doc, err := marshal(columnNames[column], row)
 	if err != nil {
 		return err
 	}
-	if err := s.check(ctx); err != nil {
-		return err
+	if f == nil {
+		if err = s.check(ctx); err == nil {
+			err = upsertColumn(ctx, s.pool, column, smtp, doc)
+		}
+	} else {
+		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			if err := f.check(ctx, tx, smtp); err != nil {
+				return err
+			}
+			return upsertColumn(ctx, tx, column, smtp, doc)
+		})
 	}
-	if err := upsertColumn(ctx, s.pool, column, smtp, doc); err != nil {
-		return fmt.Errorf("pgstore: save %s of %s: %w", column, smtp, err)
+	if err != nil {
+		return fmt.Errorf("pgstore: save %s of %s: %w", columnNames[column], smtp, err)
 	}
 	return nil
 }
