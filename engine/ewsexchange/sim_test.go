@@ -218,7 +218,7 @@ func waitAllLive(t testing.TB, e *engine.Engine, n int, d time.Duration) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %s: states %v, want %d live", d, e.StateCounts(), n)
+			t.Fatalf("after %s: states %v, want %d live; not live by state and last error: %v", d, e.StateCounts(), n, notLiveCauses(e))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -336,4 +336,26 @@ func TestInProcessConvergesToGroundTruth(t *testing.T) {
 			waitConverged(t, x, st, mbs, 10*time.Second)
 		})
 	}
+}
+
+// notLiveCauses counts the mailboxes that are not live by state and last
+// error (code and the start of its sentence), so that a failed wait says
+// why: a back-off for a real error and one for a slow machine look alike
+// in the state counts alone.
+func notLiveCauses(e *engine.Engine) map[string]int {
+	out := map[string]int{}
+	for _, st := range e.Statuses() {
+		if st.State == engine.StateLive {
+			continue
+		}
+		code := "-"
+		if st.LastError != nil {
+			code = st.LastError.Code + ": " + st.LastError.Message
+			if len(code) > 120 {
+				code = code[:120]
+			}
+		}
+		out[st.State+" "+code]++
+	}
+	return out
 }
