@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"time"
@@ -337,7 +338,7 @@ func compileRule(i int, r Rule) (compiledRule, error) {
 		}
 		re, err := regexp.Compile("(?i)" + expr)
 		if err != nil {
-			fail(field, "invalid regular expression %q: %v", expr, err)
+			fail(field, "invalid regular expression %q: %s", expr, regexpProblem(err, "(?i)"+expr))
 			return nil
 		}
 		return re
@@ -635,4 +636,18 @@ func builtinFallback() (map[Availability]compiledRule, error) {
 		out[a] = compiledRule{index: math.MaxInt32, builtin: true, availability: a, profile: string(a), texts: ts}
 	}
 	return out, nil
+}
+
+// regexpProblem says what is wrong with a regular expression in the
+// rule's terms: the problem and the part at fault, without Go's "error
+// parsing regexp" prefix or the case-insensitivity flag calsync adds.
+func regexpProblem(err error, compiled string) string {
+	var se *syntax.Error
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	if se.Expr == "" || se.Expr == compiled {
+		return se.Code.String()
+	}
+	return fmt.Sprintf("%s: %s", se.Code, strings.TrimPrefix(se.Expr, "(?i)"))
 }

@@ -33,6 +33,10 @@ func TestCompileRulesErrors(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"bad regex", RuleSet{Rules: []Rule{{Name: "x", Profile: "p", Match: Match{Subject: "("}}}}, []string{`rule 1 ("x")`, "match.subject", "invalid regular expression"}},
+		// The problem in the rule's terms: not Go's "error parsing regexp"
+		// and the (?i) calsync adds, the part at fault when it is not all.
+		{"bad regex said plainly", RuleSet{Rules: []Rule{{Name: "x", Profile: "p", Match: Match{Subject: "(lunch"}}}}, []string{`match.subject: invalid regular expression "(lunch": missing closing )`}},
+		{"bad regex part", RuleSet{Rules: []Rule{{Name: "x", Profile: "p", Match: Match{Location: `room \q`}}}}, []string{`match.location: invalid regular expression "room \\q": invalid escape sequence: \q`}},
 		{"unknown free_busy", RuleSet{Rules: []Rule{{Profile: "p", Match: Match{FreeBusy: []string{"bussy"}}}}}, []string{`rule 1 ("rule 1")`, "match.free_busy", `"bussy"`}},
 		{"unknown availability action", RuleSet{Rules: []Rule{{Name: "a", Profile: "p"}, {Name: "b", Profile: "p", Availability: "away"}}}, []string{`rule 2 ("b")`, "availability", `"away"`}},
 		{"empty profile", RuleSet{Rules: []Rule{{Name: "meet"}}}, []string{`rule 1 ("meet")`, "profile", "empty profile"}},
