@@ -92,11 +92,16 @@ func (s *Store) Due(ctx context.Context, endpoint string, now time.Time, limit i
 	if limit > 0 {
 		lim = &limit
 	}
-	out, err := s.queryMessages(ctx, `SELECT `+messageColumns+` FROM (
-			SELECT DISTINCT ON (key) * FROM outbox WHERE endpoint = $1 AND NOT dead ORDER BY key, seq
-		) AS head
-		WHERE next_attempt IS NULL OR next_attempt <= $2
-		ORDER BY seq LIMIT $3`, endpoint, now.UTC(), lim)
+	// The heads are picked on narrow columns (the live index has them in
+	// order); only the chosen rows are read in full.
+	out, err := s.queryMessages(ctx, `SELECT `+messageColumns+` FROM outbox WHERE seq IN (
+			SELECT seq FROM (
+				SELECT DISTINCT ON (key) seq, next_attempt FROM outbox
+				WHERE endpoint = $1 AND NOT dead ORDER BY key, seq
+			) AS head
+			WHERE next_attempt IS NULL OR next_attempt <= $2
+			ORDER BY seq LIMIT $3)
+		ORDER BY seq`, endpoint, now.UTC(), lim)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: due messages of %s: %w", endpoint, err)
 	}

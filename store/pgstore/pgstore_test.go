@@ -42,3 +42,17 @@ func reopen(t *testing.T, s store.Store) store.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openFresh(t) }, storetest.WithReopen(reopen))
 }
+
+// BenchmarkStore runs the shared store benchmarks against the test
+// cluster. Its durability is off (pgtest), so the figures show pgstore's
+// own cost and round trips, not what a production database with fsync
+// and replication takes.
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		s, err := pgstore.Open(b.Context(), pgtest.Database(b))
+		if err != nil {
+			b.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}

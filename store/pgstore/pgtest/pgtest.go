@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -66,8 +67,10 @@ func Database(t testing.TB) string {
 	}
 	name := fmt.Sprintf("test_%d", dbSeq.Add(1))
 	admin := shared.url("postgres")
-	ctx := context.Background()
 	exec := func(sql string) error {
+		// Not t.Context(): the drop runs in a cleanup, after it ended.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
 		conn, err := pgx.Connect(ctx, admin)
 		if err != nil {
 			return err
