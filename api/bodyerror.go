@@ -23,7 +23,7 @@ func bodyError(body []byte, v any, err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &se):
-		return fmt.Errorf("invalid JSON body: %v (at byte %d)", se, se.Offset)
+		return fmt.Errorf("invalid JSON body: %w (at byte %d)", se, se.Offset)
 	case errors.As(err, &te) && te.Field != "":
 		return &fieldError{te.Field, codeBadRequest, "expected " + jsonKind(te.Type) + ", found " + te.Value}
 	case errors.As(err, &te):

@@ -73,7 +73,7 @@ func start(bin string) (*cluster, error) {
 	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
 	initdb.SysProcAttr = cred
 	if out, err := initdb.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
+		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
 	if c.port, err = freePort(); err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func (c *cluster) waitReady() error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("postgres did not accept connections within 60 s: %v\n%s", err, c.log.String())
+			return fmt.Errorf("postgres did not accept connections within 60 s: %w\n%s", err, c.log.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
