@@ -321,3 +321,15 @@ func reprint(tb testing.TB, in []byte, prefixes map[string]string, decorate bool
 		}
 	}
 }
+
+// seedCalendarViews adds generated CalendarView answers in every rewrite
+// form to a fuzz corpus, so that mutations explore the token decoder.
+func seedCalendarViews(f *testing.F) {
+	rng := rand.New(rand.NewSource(7))
+	for i := 0; i < 3; i++ {
+		data := encodeFindItem(f, []ews.CalendarItem{randomItem(rng, i), randomItem(rng, i+10)}, i%2 == 0)
+		for _, form := range rewriteForms {
+			f.Add(form(f, data))
+		}
+	}
+}

@@ -27,6 +27,7 @@ func seedSamples(f *testing.F) {
 // panic; decoded messages convert without panicking and re-encode.
 func FuzzDecodeEnvelope(f *testing.F) {
 	seedSamples(f)
+	seedCalendarViews(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// The fast CalendarView decoder must agree wherever it answers.
 		compareDecoders(t, "fuzz input", data, ewswire.Limits{MaxBytes: 1 << 20, MaxDepth: 32})
