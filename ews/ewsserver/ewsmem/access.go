@@ -187,8 +187,19 @@ func (x *Exchange) accessMailbox(c *ewsserver.Caller, target string) (*mailbox, 
 	return nil, ewsserver.Fail(ews.ErrorAccessDenied, "Access is denied. Check credentials and try again.")
 }
 
-// folderMailbox resolves the mailbox a folder reference points to.
+// folderMailbox resolves the mailbox a folder reference points to and
+// accepts only its calendar folder.
 func (x *Exchange) folderMailbox(c *ewsserver.Caller, f ews.FolderRef) (*mailbox, error) {
+	mb, err := x.anyFolderMailbox(c, f)
+	if err != nil {
+		return nil, err
+	}
+	return mb, x.checkCalendarFolder(mb, f)
+}
+
+// anyFolderMailbox resolves the mailbox a folder reference points to,
+// whichever folder it names.
+func (x *Exchange) anyFolderMailbox(c *ewsserver.Caller, f ews.FolderRef) (*mailbox, error) {
 	if err := f.Validate(); err != nil {
 		return nil, ewsserver.Fail(ews.ErrorInvalidIdMalformed, "Id is malformed.")
 	}
@@ -209,11 +220,7 @@ func (x *Exchange) folderMailbox(c *ewsserver.Caller, f ews.FolderRef) (*mailbox
 		target = x.order[d.mailbox]
 		x.mu.RUnlock()
 	}
-	mb, err := x.accessMailbox(c, target)
-	if err != nil {
-		return nil, err
-	}
-	return mb, x.checkCalendarFolder(mb, f)
+	return x.accessMailbox(c, target)
 }
 
 // checkCalendarFolder accepts only the calendar folder of mb.

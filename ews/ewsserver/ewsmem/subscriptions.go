@@ -23,7 +23,10 @@ type subscription struct {
 	owner      string
 	server     int
 	allFolders bool
-	types      map[ews.EventType]bool
+	// calendar is set when the folder list names the calendar; a
+	// subscription to empty folders only (inbox, …) never sees an event.
+	calendar bool
+	types    map[ews.EventType]bool
 
 	wmSeq         uint64
 	lastWatermark string
@@ -100,6 +103,9 @@ func (s *subscription) wants(e ews.Event) bool {
 	}
 	if s.allFolders {
 		return true
+	}
+	if !s.calendar {
+		return false
 	}
 	// Folder subscriptions on the calendar see its items, not the folder's
 	// own ModifiedEvent (that belongs to the parent's subscriptions).
@@ -235,11 +241,16 @@ func (x *Exchange) Subscribe(ctx context.Context, c *ewsserver.Caller, req ewsse
 	if c.Impersonation.IsZero() && target != strings.ToLower(c.Account) {
 		return ewsserver.SubscribeResult{}, ewsserver.Fail(ews.ErrorSubscriptionDelegateAccessNotSupported, "Subscriptions are not supported for delegate user access.")
 	}
+	calendar := false
 	if !req.AllFolders {
 		if len(req.Folders) == 0 {
 			return ewsserver.SubscribeResult{}, ewsserver.Fail(ews.ErrorInvalidSubscriptionRequest, "The subscription request must name folders or SubscribeToAllFolders.")
 		}
 		for _, f := range req.Folders {
+			if isEmptyFolder(f) {
+				continue
+			}
+			calendar = true
 			if err := x.checkCalendarFolder(mb, f); err != nil {
 				return ewsserver.SubscribeResult{}, err
 			}
@@ -256,7 +267,7 @@ func (x *Exchange) Subscribe(ctx context.Context, c *ewsserver.Caller, req ewsse
 		return ewsserver.SubscribeResult{}, ewsserver.Fail(ews.ErrorInvalidSubscriptionRequest, "No event types.")
 	}
 	now := x.clock.Now()
-	s := &subscription{kind: req.Kind, mb: mb, allFolders: req.AllFolders, types: types, lastUsed: now, detachedAt: now}
+	s := &subscription{kind: req.Kind, mb: mb, allFolders: req.AllFolders, calendar: calendar, types: types, lastUsed: now, detachedAt: now}
 	switch req.Kind {
 	case ews.SubscriptionPull:
 		if req.Timeout < 1 || req.Timeout > 1440 {
