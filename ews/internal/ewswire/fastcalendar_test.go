@@ -3,6 +3,7 @@ package ewswire_test
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand"
@@ -140,15 +141,18 @@ func TestFastDecoderDeclines(t *testing.T) {
 		"text in body":  bytes.Replace(good, []byte("<s:Body>"), []byte("<s:Body>x"), 1),
 		"NUL reference": bytes.Replace(good, []byte("<Subject>"), []byte("<Subject>&#0;"), 1),
 	}
-	deep := []byte(`<s:Envelope xmlns:s="` + ewswire.NSSOAP11 + `"><s:Body>` + strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100) + `</s:Body></s:Envelope>`)
+	deep := bytes.Replace(good, []byte("<Subject>"), []byte("<Subject>"+strings.Repeat("<a>", 100)+strings.Repeat("</a>", 100)), 1)
 	cases["deep"] = deep
+	if _, err := ewswire.DecodeFindItemCalendar(deep, ewswire.DefaultLimits); !errors.Is(err, ewswire.ErrTooDeep) {
+		t.Errorf("depth limit: %v", err)
+	}
 	for name, data := range cases {
 		if _, err := ewswire.DecodeFindItemCalendar(data, ewswire.DefaultLimits); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 		compareDecoders(t, name, data, ewswire.DefaultLimits)
 	}
-	if _, err := ewswire.DecodeFindItemCalendar(good, ewswire.Limits{MaxBytes: 100}); err != ewswire.ErrTooLarge {
+	if _, err := ewswire.DecodeFindItemCalendar(good, ewswire.Limits{MaxBytes: 100}); !errors.Is(err, ewswire.ErrTooLarge) {
 		t.Errorf("size limit: %v", err)
 	}
 }
@@ -267,7 +271,7 @@ func reprint(tb testing.TB, in []byte, prefixes map[string]string, decorate bool
 	first, count := true, 0
 	for {
 		tok, err := dec.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out.Bytes()
 		}
 		if err != nil {
