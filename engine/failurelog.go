@@ -54,7 +54,7 @@ func (f *failureLog) warn(smtp, code string, err error, attrs ...any) {
 	if w.logged < f.burst {
 		w.logged++
 		f.mu.Unlock()
-		f.e.log.Warn("mailbox sync step failed", append([]any{"smtp", smtp, "code", code}, append(attrs, "err", err)...)...)
+		f.e.log.Warn("mailbox sync step failed", append([]any{"smtp", smtp, "code", code}, append(attrs, "err", Describe(err))...)...)
 		return
 	}
 	w.suppressed++

@@ -128,7 +128,7 @@ func (p *oofPoller) poll(ctx context.Context, batch []string) bool {
 			return false
 		}
 		if ctx.Err() == nil {
-			p.e.log.Info("polling automatic-replies mail tips failed; the next round tries again", "mailboxes", len(batch), "code", ErrorCode(err), "err", err)
+			p.e.log.Info("polling automatic-replies mail tips failed; the next round tries again", "mailboxes", len(batch), "code", ErrorCode(err), "err", Describe(err))
 		}
 		return true
 	}

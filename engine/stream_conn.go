@@ -79,7 +79,7 @@ func (m *streamManager) runConn(c *streamConn) {
 			failures++
 			verify = true
 			m.setConnState(c, "backoff", err)
-			m.e.log.Warn("opening streaming connection failed", "conn", c.name, "code", ErrorCode(err), "err", err)
+			m.e.log.Warn("opening streaming connection failed", "conn", c.name, "code", ErrorCode(err), "err", Describe(err))
 			d := m.e.backoffDelay(failures)
 			if h := backOffHint(err); h > d {
 				d = min(h, m.e.opts.Budget.MaxBackOff)
@@ -141,7 +141,7 @@ func (m *streamManager) runConn(c *streamConn) {
 		failures = streamFailures(failures, alive)
 		verify = true
 		m.setConnState(c, "backoff", err)
-		m.e.log.Info("streaming connection lost; reconnecting", "conn", c.name, "err", err)
+		m.e.log.Info("streaming connection lost; reconnecting", "conn", c.name, "code", ErrorCode(err), "err", Describe(err))
 		if sleep(c.ctx, m.e.clk, m.e.backoffDelay(failures)) != nil {
 			return
 		}

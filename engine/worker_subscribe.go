@@ -29,7 +29,7 @@ func (w *worker) discover() error {
 			// reads until Autodiscover is back. Had the mailbox moved, the
 			// next calls fail with a move or proxy error, which demands a
 			// fresh answer.
-			w.env.log.Info("autodiscover failed; keeping the known routing", "smtp", w.smtp, "err", err)
+			w.env.log.Info("autodiscover failed; keeping the known routing", "smtp", w.smtp, "code", ErrorCode(err), "err", Describe(err))
 			w.need &^= needDiscover
 			return nil
 		}

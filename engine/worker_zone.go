@@ -41,7 +41,7 @@ func (w *worker) learnZone() error {
 			return w.ctx.Err()
 		}
 		w.env.log.Info("reading the mailbox's time zone failed; keeping the one known", "smtp", w.smtp,
-			"zone", w.zoneName, "code", ErrorCode(err), "err", err)
+			"zone", w.zoneName, "code", ErrorCode(err), "err", Describe(err))
 		return nil
 	}
 	w.setZone(name)
