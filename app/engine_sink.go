@@ -17,9 +17,9 @@ type engineSink struct {
 	// engine exists first.
 	presence *presence.Scheduler
 	health   *healthEvents
-	// users is the set being synced: a report that arrives after its
-	// mailbox was removed (a worker stopping) must not bring the user back
-	// into the scheduler.
+	// users is the set being synced: a status report that arrives after
+	// its mailbox was removed (a worker stopping) is no sync.health event.
+	// (The scheduler itself ignores changes of users it removed.)
 	users *userSet
 	// statusChanged is signalled (without blocking) after each status
 	// report, for the initial-sync progress log.
@@ -30,17 +30,15 @@ var _ engine.Sink = (*engineSink)(nil)
 
 // CalendarChanged implements engine.Sink.
 func (s *engineSink) CalendarChanged(smtp string) {
-	if s.users.has(smtp) {
-		s.presence.CalendarChanged(smtp)
-	}
+	s.presence.CalendarChanged(smtp)
 }
 
 // StatusChanged implements engine.Sink.
 func (s *engineSink) StatusChanged(st store.MailboxStatus) {
+	s.presence.CalendarChanged(st.SMTP)
 	if !s.users.has(st.SMTP) {
 		return
 	}
-	s.presence.CalendarChanged(st.SMTP)
 	s.health.add(st)
 	select {
 	case s.statusChanged <- struct{}{}:
