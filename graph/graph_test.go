@@ -76,8 +76,8 @@ func TestAutomaticRepliesActiveAt(t *testing.T) {
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for in, want := range map[string]time.Duration{
-		"2.128": 2128 * time.Millisecond,
-		"10":    10 * time.Second,
+		"2.128":                         2128 * time.Millisecond,
+		"10":                            10 * time.Second,
 		"Thu, 01 Jan 2026 00:00:30 GMT": 30 * time.Second,
 	} {
 		if got, ok := ParseRetryAfter(in, now); !ok || got != want {

@@ -53,8 +53,8 @@ func TestDecodeDocumentedShapes(t *testing.T) {
 func TestEventRoundTrip(t *testing.T) {
 	in := graph.Event{ID: "a", Type: graph.TypeSingleInstance, Subject: "s", ShowAs: graph.ShowOOF,
 		Sensitivity: graph.SensitivityPrivate, Response: graph.ResponseOrganizer, IsAllDay: true,
-		Start: graph.DateTimeTimeZone{DateTime: "2026-01-01T00:00:00.0000000", TimeZone: "UTC"},
-		End:   graph.DateTimeTimeZone{DateTime: "2026-01-02T00:00:00.0000000", TimeZone: "UTC"},
+		Start:     graph.DateTimeTimeZone{DateTime: "2026-01-01T00:00:00.0000000", TimeZone: "UTC"},
+		End:       graph.DateTimeTimeZone{DateTime: "2026-01-02T00:00:00.0000000", TimeZone: "UTC"},
 		Organizer: "a@x", Location: "room"}
 	b, err := json.Marshal(FromEvent(in))
 	if err != nil {
