@@ -30,7 +30,6 @@ import (
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/presence"
 	"github.com/calsync/calsync/store"
-	"github.com/calsync/calsync/store/boltstore"
 	"github.com/calsync/calsync/web"
 	"github.com/calsync/calsync/webhook"
 )
@@ -46,7 +45,7 @@ type Options struct {
 	Clock  clock.Clock
 	// Exchange overrides the EWS access built from Config (tests, demo).
 	Exchange engine.Exchange
-	// Store overrides the embedded store opened at Config.Store.Path.
+	// Store overrides the store Config.Store names (bolt file or PostgreSQL).
 	Store store.Store
 	// Users overrides the users sources of Config.
 	Users UsersFunc
@@ -107,9 +106,9 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 
 	a.store = opts.Store
 	if a.store == nil {
-		st, err := boltstore.Open(cfg.Store.Path, boltstore.Options{Logger: a.log.With("component", "store")})
+		st, err := openStore(ctx, cfg, a.log.With("component", "store"))
 		if err != nil {
-			return nil, fmt.Errorf("app: opening the store: %w", err)
+			return nil, err
 		}
 		a.store = st
 		a.onClose(func() { _ = st.Close() })

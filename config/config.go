@@ -24,6 +24,7 @@ type Config struct {
 	Budget   Budget
 	Users    Users
 	Store    Store
+	Cluster  Cluster
 	API      API
 	Webhooks []Webhook
 	Presence Presence
@@ -208,6 +209,9 @@ type Store struct {
 	// Path of the database file (default /var/lib/calsync/calsync.db, on
 	// Windows %ProgramData%\calsync\calsync.db).
 	Path string
+	// Postgres, when set, replaces the file with a database several
+	// instances share (see Cluster).
+	Postgres *Postgres
 }
 
 // API configures the REST API, event stream and dashboard listener.

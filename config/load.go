@@ -241,6 +241,7 @@ func Defaults() *Config {
 		Window:   Window{DaysBefore: 1, DaysAfter: 14, DefaultTimeZone: "UTC"},
 		Budget:   Budget{MaxConcurrency: 10, PerServer: 8, PerUser: 2, RequestsPerSecond: 200, MaxBackOff: defaultMaxBackOff},
 		Store:    Store{Path: DefaultStorePath()},
+		Cluster:  Cluster{InstanceID: DefaultInstanceID(), LeaseTTL: DefaultLeaseTTL},
 		Presence: defaultPresence(),
 		API:      API{Listen: DefaultListen},
 		Logging: Logging{
@@ -263,7 +264,7 @@ func DefaultStorePath() string {
 	return "/var/lib/calsync/calsync.db"
 }
 
-var rootKeys = []string{"exchange", "window", "budget", "users", "store", "api", "webhooks", "presence", "logging"}
+var rootKeys = []string{"exchange", "window", "budget", "users", "store", "cluster", "api", "webhooks", "presence", "logging"}
 
 func (d *decoder) root(cfg *Config, n *yaml.Node) {
 	m := d.mapping("", n, n, rootKeys...)
@@ -289,15 +290,10 @@ func (d *decoder) root(cfg *Config, n *yaml.Node) {
 		d.budget(&cfg.Budget, d.mapping("budget", m.key("budget"), v, budgetKeys...))
 	}
 	if v := m.get("store"); v != nil {
-		if sm := d.mapping("store", m.key("store"), v, "path"); sm != nil {
-			if p := sm.get("path"); p != nil {
-				if s := d.str(sm.sub("path"), p); s != "" {
-					cfg.Store.Path = d.resolvePath(s)
-				} else {
-					d.errorf(p, sm.sub("path"), "expected a file path, found an empty string")
-				}
-			}
-		}
+		d.store(&cfg.Store, d.mapping("store", m.key("store"), v, storeKeys...))
+	}
+	if v := m.get("cluster"); v != nil {
+		d.cluster(&cfg.Cluster, d.mapping("cluster", m.key("cluster"), v, clusterKeys...), cfg.Store.Postgres, m.key("cluster"))
 	}
 	if v := m.get("api"); v != nil {
 		d.api(&cfg.API, d.mapping("api", m.key("api"), v, apiKeys...))

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,8 @@ type Options struct {
 	Exchange config.Exchange
 	// Users are the mailboxes to check.
 	Users []User
+	// Postgres is store.postgres; when set the database is checked too.
+	Postgres *config.Postgres
 	// Budget is the configured request budget (shown by the throttling
 	// check).
 	Budget Budget
@@ -154,10 +157,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		r.report.Endpoint = u.Redacted()
 	}
 
-	steps := []struct {
+	type step struct {
 		id, title string
 		run       func(context.Context) Result
-	}{
+	}
+	steps := []step{
 		{IDConfig, "Configuration", r.checkConfig},
 		{IDConnectivity, "Connectivity", r.checkConnectivity},
 		{IDTLS, "TLS", r.checkTLS},
@@ -168,6 +172,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		{IDStreaming, "Streaming", r.checkStreaming},
 		{IDPull, "Pull", r.checkPull},
 		{IDThrottling, "Throttling", r.checkThrottling},
+	}
+	if o.Postgres != nil {
+		steps = slices.Insert(steps, 1, step{IDDatabase, "Database", r.checkDatabase})
 	}
 	blocked := ""
 	for _, s := range steps {

@@ -213,6 +213,7 @@ func (c *checkCommand) options(ctx context.Context, f *checkFlags, stderr io.Wri
 		Concurrency: f.concurrency,
 		Timeout:     f.timeout,
 		TraceDir:    f.traceDir,
+		Postgres:    cfg.Store.Postgres,
 	}
 	for _, w := range cfg.Warnings {
 		o.ConfigWarnings = append(o.ConfigWarnings, w.String())

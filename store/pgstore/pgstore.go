@@ -47,6 +47,19 @@ func Open(ctx context.Context, url string) (*Store, error) {
 }
 
 func open(ctx context.Context, url string, migs []migration) (*Store, error) {
+	pool, err := connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, pool, migs); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+// connect parses url, connects a pool and pings the database.
+func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's message may quote the URL, password included: keep it out.
@@ -60,11 +73,7 @@ func open(ctx context.Context, url string, migs []migration) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("pgstore: connect to %s: %w", describe(cfg), err)
 	}
-	if err := migrate(ctx, pool, migs); err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return &Store{pool: pool}, nil
+	return pool, nil
 }
 
 // describe names the database for errors without its password.
