@@ -107,26 +107,17 @@ func (c *Client) Delta(ctx context.Context, mailbox string, r DeltaRequest) (Del
 	if err := c.checkLink(round.DeltaLink); err != nil {
 		return DeltaRound{}, &graph.ProtocolError{Op: op, Err: fmt.Errorf("@odata.deltaLink: %w", err)}
 	}
-	round.Events = compactEvents(round.Events)
-	round.Removed = compactRemoved(round.Removed)
+	round.Events = compact(round.Events, func(e graph.Event) string { return e.ID })
+	round.Removed = compact(round.Removed, func(r graph.Removed) string { return r.ID })
 	return round, nil
 }
 
-func compactEvents(es []graph.Event) []graph.Event {
-	out := es[:0]
-	for _, e := range es {
-		if e.ID != "" {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-func compactRemoved(rs []graph.Removed) []graph.Removed {
-	out := rs[:0]
-	for _, r := range rs {
-		if r.ID != "" {
-			out = append(out, r)
+// compact drops the entries whose id was blanked (superseded in the round).
+func compact[T any](xs []T, id func(T) string) []T {
+	out := xs[:0]
+	for _, x := range xs {
+		if id(x) != "" {
+			out = append(out, x)
 		}
 	}
 	return out
