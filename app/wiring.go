@@ -27,6 +27,7 @@ func engineOptions(cfg *config.Config) engine.Options {
 		CoalesceDelay:     n.CoalesceDelay,
 		ReconcileInterval: n.ReconcileInterval,
 		OOFInterval:       n.OOFInterval,
+		OOFPollInterval:   n.OOFPollInterval,
 		PullInterval:      n.PullInterval,
 		PullTimeout:       n.PullTimeout,
 		StreamTimeout:     n.ConnectionTimeout,
@@ -47,6 +48,9 @@ func engineOptions(cfg *config.Config) engine.Options {
 	}
 	if n.CoalesceDelay == 0 {
 		o.CoalesceDelay = -1 // coalesce_delay: 0 — re-read at the first notification
+	}
+	if n.OOFPollInterval == 0 {
+		o.OOFPollInterval = -1 // oof_poll_interval: 0 — no mail-tip polling
 	}
 	if cfg.Window.DefaultTimeZone != "" {
 		if loc, err := time.LoadLocation(cfg.Window.DefaultTimeZone); err == nil {

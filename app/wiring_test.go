@@ -26,6 +26,13 @@ func TestEngineOptionsKeepConfiguredZeros(t *testing.T) {
 	if o.CoalesceDelay != 2*time.Second || o.Window.DaysBefore != 1 || o.Window.DaysAfter != 14 || o.OOFInterval != 15*time.Minute {
 		t.Errorf("defaults gave coalesce %v, window %d/%d, oof %v", o.CoalesceDelay, o.Window.DaysBefore, o.Window.DaysAfter, o.OOFInterval)
 	}
+	if o.OOFPollInterval != time.Minute {
+		t.Errorf("default oof_poll_interval gave engine OOFPollInterval %v, want 1m", o.OOFPollInterval)
+	}
+	cfg.Exchange.Notifications.OOFPollInterval = 0
+	if o = engineOptions(cfg); o.OOFPollInterval >= 0 {
+		t.Errorf("oof_poll_interval 0s gave engine OOFPollInterval %v, want negative (no polling)", o.OOFPollInterval)
+	}
 }
 
 // TestPresenceDefaultZone: without presence.time_zone, mailboxes without a

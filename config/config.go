@@ -136,6 +136,11 @@ type Notifications struct {
 	// OOFInterval re-reads the automatic-reply settings, which raise no
 	// notification (default 15m; 0: only at load and reconciliation).
 	OOFInterval time.Duration
+	// OOFPollInterval is how often the automatic-replies mail tips of all
+	// mailboxes are polled (GetMailTips, many per request): a change shows
+	// within about this long (default 60s; 0: no polling, OOFInterval
+	// applies).
+	OOFPollInterval time.Duration
 	// GroupSize is the maximum subscriptions per streaming connection
 	// (default and maximum 200).
 	GroupSize int

@@ -264,6 +264,7 @@ func TestFullFileSetsEveryKey(t *testing.T) {
 		{"coalesce", cfg.Exchange.Notifications.CoalesceDelay, 500 * time.Millisecond},
 		{"reconcile", cfg.Exchange.Notifications.ReconcileInterval, 2 * time.Hour},
 		{"oof interval", cfg.Exchange.Notifications.OOFInterval, 20 * time.Minute},
+		{"oof poll interval", cfg.Exchange.Notifications.OOFPollInterval, 100 * time.Second},
 		{"group size", cfg.Exchange.Notifications.GroupSize, 100},
 		{"window", cfg.Window, Window{DaysBefore: 0, DaysAfter: 30, DefaultTimeZone: "Europe/Berlin"}},
 		{"budget", cfg.Budget, Budget{MaxConcurrency: 20, PerServer: 10, PerUser: 1, RequestsPerSecond: 50, MaxBackOff: time.Minute}},
@@ -531,5 +532,27 @@ func TestOOFIntervalZeroTurnsPeriodicReadsOff(t *testing.T) {
 	}
 	if got := Defaults().Exchange.Notifications.OOFInterval; got != 15*time.Minute {
 		t.Errorf("default oof_interval = %v, want 15m", got)
+	}
+}
+
+// oof_poll_interval: 60s by default, 0 turns mail-tip polling off, and a
+// too short one is refused with what it would cost.
+func TestOOFPollInterval(t *testing.T) {
+	setTestSecrets(t)
+	if got := Defaults().Exchange.Notifications.OOFPollInterval; got != time.Minute {
+		t.Errorf("default oof_poll_interval = %v, want 1m", got)
+	}
+	base := "exchange:\n  ews_url: https://mail.example.com/EWS/Exchange.asmx\n  auth:\n    username: svc\n    password_env: CALSYNC_TEST_EWS_PASSWORD\n  notifications:\n    oof_poll_interval: %s\nusers:\n  static: [alice@example.com]\n"
+	cfg, err := Load([]byte(fmt.Sprintf(base, "0s")), "inline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Exchange.Notifications.OOFPollInterval; got != 0 {
+		t.Errorf("oof_poll_interval 0s loaded as %v, want 0 (off)", got)
+	}
+	_, err = Load([]byte(fmt.Sprintf(base, "5s")), "inline.yaml")
+	want := "inline.yaml:7:24: exchange.notifications.oof_poll_interval: 5s is too short; expected 0 (off) or 10s–1h"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("oof_poll_interval 5s: error = %v, want %q", err, want)
 	}
 }

@@ -235,6 +235,7 @@ func Defaults() *Config {
 				CoalesceDelay:     defaultCoalesceDelay,
 				ReconcileInterval: defaultReconcileInterval,
 				OOFInterval:       defaultOOFInterval,
+				OOFPollInterval:   defaultOOFPollInterval,
 				GroupSize:         200,
 			},
 		},

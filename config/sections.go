@@ -18,6 +18,7 @@ const (
 	defaultHeartbeatTimeout  = 90 * time.Second
 	defaultCoalesceDelay     = 2 * time.Second
 	defaultOOFInterval       = 15 * time.Minute
+	defaultOOFPollInterval   = time.Minute
 	defaultReconcileInterval = time.Hour
 	defaultMaxBackOff        = 5 * time.Minute
 	defaultLDAPRefresh       = 15 * time.Minute
@@ -33,7 +34,7 @@ var (
 	authKeys          = []string{"method", "username", "password", "password_env", "password_file", "oauth2"}
 	oauthKeys         = []string{"token_url", "client_id", "client_secret", "client_secret_env", "client_secret_file", "scopes"}
 	tlsKeys           = []string{"ca_file", "insecure_skip_verify"}
-	notificationsKeys = []string{"mode", "pull_interval", "pull_timeout", "connection_timeout", "heartbeat_timeout", "coalesce_delay", "reconcile_interval", "oof_interval", "group_size"}
+	notificationsKeys = []string{"mode", "pull_interval", "pull_timeout", "connection_timeout", "heartbeat_timeout", "coalesce_delay", "reconcile_interval", "oof_interval", "oof_poll_interval", "group_size"}
 	budgetKeys        = []string{"max_concurrency", "max_concurrency_per_server", "max_concurrency_per_user", "requests_per_second", "max_backoff"}
 	ldapKeys          = []string{"url", "starttls", "tls", "bind_dn", "password", "password_env", "password_file", "base_dn", "group_dn", "nested", "page_size", "mail_attribute", "refresh_interval", "timeout"}
 	apiKeys           = []string{"listen", "tokens", "tokens_env", "tokens_file", "read_tokens", "read_tokens_env", "read_tokens_file", "tls_cert_file", "tls_key_file"}
@@ -207,6 +208,17 @@ func (d *decoder) notifications(nt *Notifications, m *mapNode) {
 				d.errorf(v, m.sub("oof_interval"), "%s is too short; expected 0 (off) or 1m–24h: every read costs one GetUserOofSettings per mailbox", formatDuration(x))
 			} else {
 				nt.OOFInterval = x
+			}
+		}
+	}
+	if v := m.get("oof_poll_interval"); v != nil {
+		// 0 turns mail-tip polling off; below 10s the requests only
+		// multiply (the rate is ceil(mailboxes/limit) per interval).
+		if x, ok := d.duration(m.sub("oof_poll_interval"), v, 0, time.Hour); ok {
+			if x > 0 && x < 10*time.Second {
+				d.errorf(v, m.sub("oof_poll_interval"), "%s is too short; expected 0 (off) or 10s–1h: every round sends one GetMailTips per server limit of mailboxes (200 for 10,000 mailboxes at a limit of 50)", formatDuration(x))
+			} else {
+				nt.OOFPollInterval = x
 			}
 		}
 	}

@@ -5,15 +5,21 @@ package engine
 // for the automatic-replies mail tip of many mailboxes per request
 // (GetMailTips, up to the server's per-request limit) once per
 // OOFPollInterval, spread evenly over it, and wakes only the workers whose
-// tip changed; they read the full settings. At 10,000 mailboxes and a limit
-// of 100 that is 100 requests a minute (1.7/s). The poller never sends more
-// than maxOOFTipRate requests a second: with Exchange's usual limit of 50
-// the 200 requests of a round take 100 s instead. Scheduled replies that
-// have not started yet show in no tip: the reconciliation's full read
-// covers them.
+// tip changed; they read the full settings. Scheduled replies that have
+// not started yet show in no tip: the reconciliation's full read covers
+// them.
+//
+// The interval is the promise (a change is seen within about one
+// interval); the request rate follows from it, the mailbox count and the
+// server's limit: ceil(mailboxes/limit) requests per interval. At 10,000
+// mailboxes and 60 s that is 3.3 requests/s with a limit of 50 and 1.7/s
+// with 100. There is no hidden cap that would stretch the round and break
+// the promise: an operator who wants fewer requests sets a longer
+// interval (docs/presence.md has the table).
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -22,7 +28,8 @@ import (
 // automatic-replies mail tips of many mailboxes in one request
 // (engine/ewsexchange: GetMailTips). It is optional.
 type OOFTipReader interface {
-	// OOFTipLimit returns how many mailboxes one OOFTips call may carry.
+	// OOFTipLimit returns how many mailboxes one OOFTips call may carry:
+	// the server's own limit where it reports one.
 	OOFTipLimit(ctx context.Context) int
 	// OOFTips returns one tip per mailbox, in order. The error is for the
 	// whole call; a mailbox's own error is in its tip.
@@ -37,21 +44,36 @@ type OOFTip struct {
 	Err         error
 }
 
-// maxOOFTipRate caps the poller at 2 requests a second: a round that would
-// need more (more than 120 batches a minute) takes longer instead.
-const maxOOFTipRate = 2
+// OOFRound is the cost of one polling round.
+type OOFRound struct {
+	Mailboxes  int
+	PerRequest int // the server's limit
+	Requests   int // GetMailTips per round: ceil(Mailboxes/PerRequest)
+	Interval   time.Duration
+}
 
-// roundLength is the time one round of n requests takes: the interval, or
-// longer when the rate cap demands it.
-func roundLength(interval time.Duration, n int) time.Duration {
-	return max(interval, time.Duration(n)*time.Second/maxOOFTipRate)
+// PlanOOFRound returns the round for n mailboxes at limit recipients per
+// request and the given interval.
+func PlanOOFRound(n, limit int, interval time.Duration) OOFRound {
+	limit = max(limit, 1)
+	return OOFRound{Mailboxes: n, PerRequest: limit, Requests: (n + limit - 1) / limit, Interval: interval}
+}
+
+// RequestsPerSecond is the round's GetMailTips rate.
+func (r OOFRound) RequestsPerSecond() float64 {
+	if r.Interval <= 0 {
+		return 0
+	}
+	return float64(r.Requests) / r.Interval.Seconds()
 }
 
 // oofPoller polls the tips; it runs on one goroutine.
 type oofPoller struct {
-	e    *Engine
-	r    OOFTipReader
-	last map[string]string // mailbox → last fingerprint seen
+	e     *Engine
+	r     OOFTipReader
+	last  map[string]string // mailbox → last fingerprint seen
+	limit int               // recipients per request; 0 = ask the server
+	round OOFRound          // the last round logged
 }
 
 // newOOFPoller returns nil when polling is disabled or not possible.
@@ -67,21 +89,23 @@ func newOOFPoller(e *Engine) *oofPoller {
 }
 
 func (p *oofPoller) run(ctx context.Context) {
-	limit := max(p.r.OOFTipLimit(ctx), 1)
 	// If the server turns out not to answer GetMailTips, workers resume
 	// their OOFInterval refresh (from their next load, reconciliation or
 	// SyncNow on).
 	defer p.e.env.tipsPolled.Store(false)
 	interval := p.e.opts.OOFPollInterval
-	p.e.log.Info("polling automatic replies with mail tips", "interval", interval.String(), "mailboxes_per_request", limit)
 	for ctx.Err() == nil {
 		start := p.e.clk.Now()
-		batches := chunk(p.mailboxes(), limit)
-		round := roundLength(interval, len(batches))
+		if p.limit == 0 {
+			p.limit = max(p.r.OOFTipLimit(ctx), 1)
+		}
+		mbs := p.mailboxes()
+		p.logRound(PlanOOFRound(len(mbs), p.limit, interval))
+		batches := chunk(mbs, p.limit)
 		for i, b := range batches {
-			// Spread the requests over the round: batch i goes out at
-			// start + i*round/len(batches).
-			if !p.sleepUntil(ctx, start.Add(time.Duration(i)*round/time.Duration(len(batches)))) {
+			// Spread the requests over the interval: batch i goes out at
+			// start + i*interval/len(batches).
+			if !p.sleepUntil(ctx, start.Add(time.Duration(i)*interval/time.Duration(len(batches)))) {
 				return
 			}
 			if !p.poll(ctx, b) {
@@ -89,10 +113,20 @@ func (p *oofPoller) run(ctx context.Context) {
 				return
 			}
 		}
-		if !p.sleepUntil(ctx, start.Add(round)) {
+		if !p.sleepUntil(ctx, start.Add(interval)) {
 			return
 		}
 	}
+}
+
+// logRound says what polling costs, whenever that changes.
+func (p *oofPoller) logRound(r OOFRound) {
+	if r == p.round {
+		return
+	}
+	p.round = r
+	p.e.log.Info("polling automatic replies with mail tips", "mailboxes", r.Mailboxes, "mailboxes_per_request", r.PerRequest,
+		"requests_per_round", r.Requests, "interval", r.Interval.String(), "requests_per_second", fmt.Sprintf("%.2f", r.RequestsPerSecond()))
 }
 
 // mailboxes lists the synced mailboxes and forgets removed ones.
@@ -126,6 +160,11 @@ func (p *oofPoller) poll(ctx context.Context, batch []string) bool {
 		switch ErrorCode(err) {
 		case "ErrorInvalidOperation", "ErrorInvalidRequest", "ErrorMailTipsDisabled":
 			return false
+		case "ErrorExceededMaxRecipientLimit":
+			// The server's limit went down (or it reported none and the
+			// default is too many): ask it again and never reuse a size it
+			// refused; the next round is cut to the new size.
+			p.limit = min(max(p.r.OOFTipLimit(ctx), 1), max(len(batch)/2, 1))
 		}
 		if ctx.Err() == nil {
 			p.e.log.Info("polling automatic-replies mail tips failed; the next round tries again", "mailboxes", len(batch), "code", ErrorCode(err), "err", Describe(err))

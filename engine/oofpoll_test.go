@@ -2,12 +2,14 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/memstore"
 )
@@ -20,14 +22,34 @@ type tipExchange struct {
 	tips     map[string]string
 	requests int
 	largest  int
+	last     int // mailboxes in the last request
+	// refuseAbove > 0 refuses requests with more mailboxes
+	// (ErrorExceededMaxRecipientLimit) and from then on reports it as
+	// the limit.
+	refuseAbove int
 }
 
-func (x *tipExchange) OOFTipLimit(context.Context) int { return x.limit }
+func (x *tipExchange) OOFTipLimit(context.Context) int {
+	x.tmu.Lock()
+	defer x.tmu.Unlock()
+	return x.limit
+}
+
+func (x *tipExchange) lastSize() int {
+	x.tmu.Lock()
+	defer x.tmu.Unlock()
+	return x.last
+}
 
 func (x *tipExchange) OOFTips(ctx context.Context, smtps []string) ([]OOFTip, error) {
 	x.tmu.Lock()
 	defer x.tmu.Unlock()
 	x.requests++
+	x.last = len(smtps)
+	if x.refuseAbove > 0 && len(smtps) > x.refuseAbove {
+		x.limit = x.refuseAbove
+		return nil, &ExchangeError{Code: "ErrorExceededMaxRecipientLimit", Err: errors.New("too many recipients")}
+	}
 	x.largest = max(x.largest, len(smtps))
 	out := make([]OOFTip, len(smtps))
 	for i, s := range smtps {
@@ -87,6 +109,91 @@ func TestOOFTipsPollManyMailboxesPerRequest(t *testing.T) {
 		}
 		if got := fx.countFor("OOF", m); got != want {
 			t.Errorf("%s: GetUserOofSettings calls = %d, want %d", m, got, want)
+		}
+	}
+}
+
+// With tips polled, GetUserOofSettings is sent at a mailbox's load, when
+// its tip changed and at reconciliation (which catches scheduled replies
+// that show in no tip yet) — not every oof_interval. Driven by the
+// injected clock: an hour of polling rounds without a change costs no
+// GetUserOofSettings.
+func TestOOFSettingsReadOnlyOnTipChangeAndAtReconciliation(t *testing.T) {
+	fx := &tipExchange{fakeExchange: newFakeExchange(), limit: 2, tips: map[string]string{}}
+	mbs := []string{"a@example.org", "b@example.org", "c@example.org"}
+	clk := clock.NewFake(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	h := start(t, fx.fakeExchange, memstore.New(), mbs, func(o *Options) {
+		o.Exchange = fx
+		o.Clock = clk
+		o.Mode = Pull
+		o.PullInterval = 24 * time.Hour
+		o.DiscoverBatchDelay = -1
+		o.OOFInterval = 15 * time.Minute // skipped while tips are polled
+		o.ReconcileInterval = 2 * time.Hour
+	})
+	for _, m := range mbs {
+		h.waitState(m, StateLive)
+	}
+	reads := func() map[string]int {
+		out := map[string]int{}
+		for _, m := range mbs {
+			out[m] = fx.countFor("OOF", m)
+		}
+		return out
+	}
+	want := reads()
+	for _, m := range mbs {
+		if want[m] != 1 {
+			t.Fatalf("%s: GetUserOofSettings at load = %d, want 1", m, want[m])
+		}
+	}
+	requests := func() int { n, _ := fx.counts(); return n }
+	// advance moves the clock one polling round on and waits for its two
+	// requests (3 mailboxes, 2 per request).
+	advance := func() {
+		t.Helper()
+		n := requests()
+		clk.Advance(time.Minute)
+		testenv.WaitFor(t, "a polling round", func() bool { return requests() >= n+2 })
+	}
+	testenv.WaitFor(t, "the first polling request", func() bool { return requests() >= 1 })
+	// 1 h: the first reconciliation is spread over the whole 2 h, so
+	// some mailboxes may reconcile; count only the tip-driven reads.
+	for range 20 {
+		advance()
+	}
+	before := reads()
+	fx.mu.Lock()
+	fx.oof = calendar.OOFEnabled
+	fx.mu.Unlock()
+	fx.tmu.Lock()
+	fx.tips["b@example.org"] = "on||Away"
+	fx.tmu.Unlock()
+	advance()
+	testenv.WaitFor(t, "b's settings read after its tip changed", func() bool { return fx.countFor("OOF", "b@example.org") > before["b@example.org"] })
+	for _, m := range []string{"a@example.org", "c@example.org"} {
+		if got := fx.countFor("OOF", m); got != before[m] {
+			t.Errorf("%s: GetUserOofSettings = %d after b's tip changed, want %d (its own tip did not change)", m, got, before[m])
+		}
+	}
+	// Over the next 4 h every mailbox reconciles exactly twice (every
+	// 1.6–2 h after its load) and reads its settings each time; nothing
+	// else reads them (a 15 min oof_interval would be 16 reads each).
+	at := reads()
+	for range 240 {
+		advance()
+	}
+	testenv.WaitFor(t, "two reconciliations of every mailbox", func() bool {
+		for _, m := range mbs {
+			if fx.countFor("OOF", m)-at[m] < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, m := range mbs {
+		if got := fx.countFor("OOF", m) - at[m]; got != 2 {
+			t.Errorf("%s: %d GetUserOofSettings in 4 h of polling, want 2 (the reconciliations only)", m, got)
 		}
 	}
 }
