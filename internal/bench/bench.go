@@ -48,6 +48,11 @@ type Config struct {
 	Auth string
 	// CoalesceDelay is the engine's coalescing delay (0: 50 ms).
 	CoalesceDelay time.Duration
+	// OOFChanges automatic replies are turned on to measure their
+	// detection (oof.go; 0: no such phase); OOFPollInterval is the
+	// engine's mail-tip poll interval (0: its default, 60 s).
+	OOFChanges      int
+	OOFPollInterval time.Duration
 	// SimExe serves `bench -serve-sim`.
 	SimExe string
 	Logger *slog.Logger
@@ -78,6 +83,7 @@ type Result struct {
 	ThrottlingErrors     int64
 	ThrottledByCode      map[string]int64
 	StreamingFromServer  int
+	OOF                  OOFResult // automatic replies (oof.go)
 }
 
 // Run measures one size.
@@ -137,7 +143,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	reg := prometheus.NewRegistry()
 	e, err := engine.New(engine.Options{Store: st, Exchange: ewsexchange.NewClient(client, sim.url+"/autodiscover/autodiscover.svc"),
-		Logger: cfg.Logger, Sink: engine.SinkFuncs{Calendar: changed}, Registerer: reg, CoalesceDelay: cmp.Or(cfg.CoalesceDelay, 50*time.Millisecond)})
+		Logger: cfg.Logger, Sink: engine.SinkFuncs{Calendar: changed}, Registerer: reg, CoalesceDelay: cmp.Or(cfg.CoalesceDelay, 50*time.Millisecond),
+		OOFPollInterval: cfg.OOFPollInterval})
 	if err != nil {
 		return res, err
 	}
@@ -232,6 +239,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.Max = ds[len(ds)-1]
 	}
 	res.EngineP50, res.EngineP99 = lagQuantiles(reg)
+	res.OOF, err = oofPhase{st: st, client: client, control: auth, base: sim.url, mailboxes: mailboxes, changes: cfg.OOFChanges,
+		interval: cmp.Or(cfg.OOFPollInterval, time.Minute)}.run(ctx)
+	if err != nil {
+		return res, err
+	}
 	stats, err = simStats(ctx, auth, sim.url)
 	if err != nil {
 		return res, err
@@ -361,6 +373,7 @@ func WriteTable(w io.Writer, rs []Result) {
 	row("Go heap in use per 1,000 mailboxes", func(r Result) string { return fmt.Sprintf("%.1f MiB", r.HeapPer1000) })
 	row("CPU for initial load per 1,000 mailboxes", func(r Result) string { return r.CPULoadPer1000.Round(time.Millisecond).String() })
 	row("idle CPU (% of one core)", func(r Result) string { return fmt.Sprintf("%.2f %%", r.IdleCPUPercent) })
+	oofRows(row)
 	row("throttling errors from the simulator", func(r Result) string {
 		if r.ThrottlingErrors == 0 {
 			return "0"

@@ -30,6 +30,8 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	exe := fs.String("sim-exe", "", "binary that serves `bench -serve-sim` (default: this executable)")
 	authMethod := fs.String("auth", "basic", "EWS authentication of the engine: basic or ntlm")
 	coalesce := fs.Duration("coalesce", 50*time.Millisecond, "the engine's coalescing delay (calsync's default is 2s; the bench measures the reaction itself)")
+	oofChanges := fs.Int("oof-changes", 20, "automatic replies turned on, spread over one poll interval, to measure their detection and the GetMailTips rate (0: skip)")
+	oofPoll := fs.Duration("oof-poll", time.Minute, "the engine's automatic-replies mail-tip poll interval (oof_poll_interval)")
 	verbose := fs.Bool("v", false, "log engine warnings to stderr")
 	if code := fs.parse(args); code >= 0 {
 		return code
@@ -63,7 +65,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	var results []bench.Result
 	for _, n := range ns {
 		fmt.Fprintf(stderr, "bench: %d mailboxes …\n", n)
-		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, Auth: *authMethod, SimExe: *exe, Logger: logger, Stderr: stderr})
+		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Auth: *authMethod, SimExe: *exe, Logger: logger, Stderr: stderr})
 		if err != nil {
 			fmt.Fprintf(stderr, "bench: %d mailboxes: %v\n", n, err)
 			return 1
