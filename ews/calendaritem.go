@@ -202,6 +202,10 @@ type CalendarItem struct {
 	EndTimeZone               string
 	IsOnlineMeeting           bool
 	IsOrganizer               bool
+	// ExtendedProperties are MAPI properties set or requested by path
+	// (t:ExtendedProperty); Exchange returns only those a request names in
+	// AdditionalProperties.
+	ExtendedProperties []ExtendedProperty
 }
 
 // IsCancelledState reports whether the item is cancelled by either signal

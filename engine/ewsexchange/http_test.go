@@ -17,6 +17,14 @@ import (
 // an engine.Exchange that talks to it through ewsclient: the wire path.
 func newHTTPSim(t testing.TB, n, servers int) (*ewssim.Simulator, *ewsexchange.Client) {
 	t.Helper()
+	sim, _, ex := newHTTPSimClient(t, n, servers)
+	return sim, ex
+}
+
+// newHTTPSimClient is newHTTPSim that also returns the raw EWS client, for
+// tests that change mailboxes over EWS as another client would.
+func newHTTPSimClient(t testing.TB, n, servers int) (*ewssim.Simulator, *ewsclient.Client, *ewsexchange.Client) {
+	t.Helper()
 	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: n, Servers: servers, Seed: 42, StreamingHeartbeat: 300 * time.Millisecond}, Basic: true})
 	if err != nil {
 		t.Fatalf("ewssim.New: %v", err)
@@ -35,7 +43,7 @@ func newHTTPSim(t testing.TB, n, servers int) (*ewssim.Simulator, *ewsexchange.C
 	if err != nil {
 		t.Fatalf("ewsclient.New: %v", err)
 	}
-	return sim, ewsexchange.NewClient(c, srv.URL+"/autodiscover/autodiscover.svc")
+	return sim, c, ewsexchange.NewClient(c, srv.URL+"/autodiscover/autodiscover.svc")
 }
 
 // TestHTTPConvergesToGroundTruth is the end-to-end proof over the wire:

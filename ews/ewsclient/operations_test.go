@@ -104,7 +104,8 @@ func exerciseAll(t *testing.T, c *ewsclient.Client, autodiscoverURL string) {
 		{Item: ews.ItemByID(ews.ItemId{Id: "a", ChangeKey: "k"}), Changes: []ewsclient.FieldChange{ewsclient.SetSubject("New"), ewsclient.SetStart(testStart), ewsclient.SetEnd(testStart.Add(time.Hour)),
 			ewsclient.SetLocation("Room 2"), ewsclient.SetFreeBusy(ews.FreeBusyTentative), ewsclient.SetSensitivity(ews.SensitivityPrivate), ewsclient.SetCategories("Blue"), ewsclient.SetBody("x"), ewsclient.SetAllDay(false)}},
 		{Item: ews.ItemRef{Occurrence: &ews.OccurrenceItemId{RecurringMasterId: "m", InstanceIndex: 2}}, Changes: []ewsclient.FieldChange{ewsclient.SetStart(testStart)}},
-		{Item: ews.ItemRef{Master: &ews.RecurringMasterItemId{OccurrenceId: "o"}}, Changes: []ewsclient.FieldChange{ewsclient.SetRecurrence(*recurring.Recurrence), ewsclient.SetStartTimeZone("UTC"), ewsclient.DeleteField("calendar:Location")}},
+		{Item: ews.ItemRef{Master: &ews.RecurringMasterItemId{OccurrenceId: "o"}}, Changes: []ewsclient.FieldChange{ewsclient.SetRecurrence(*recurring.Recurrence), ewsclient.SetStartTimeZone("UTC"), ewsclient.DeleteField("calendar:Location"),
+			ewsclient.SetExtendedProperty(ews.ExtendedProperty{Field: ews.PidLidAppointmentStateFlags, Value: "5"}), ewsclient.DeleteExtendedProperty(ews.PidLidBusyStatus)}},
 	}, SendMeetingInvitationsOrCancellations: ewsclient.SendToChangedAndSaveCopy})
 	if err != nil || len(updated) != 3 || updated[1].ItemId.Id != "upd1" {
 		t.Fatalf("UpdateItem() = %+v, %v", updated, err)

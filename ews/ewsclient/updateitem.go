@@ -13,12 +13,37 @@ import (
 // it with the Set… and DeleteField constructors.
 type FieldChange struct {
 	uri string
+	ext *ews.ExtendedFieldURI
 	del bool
 	set func(*ewswire.CalendarItem) error
 }
 
-// FieldURI returns the property the change applies to.
-func (f FieldChange) FieldURI() string { return f.uri }
+// FieldURI returns the property the change applies to (an extended
+// property's path in brackets).
+func (f FieldChange) FieldURI() string {
+	if f.ext != nil {
+		return f.ext.String()
+	}
+	return f.uri
+}
+
+// SetExtendedProperty sets a MAPI property by path (SetItemField with
+// t:ExtendedFieldURI), for example ews.PidLidAppointmentStateFlags.
+func SetExtendedProperty(p ews.ExtendedProperty) FieldChange {
+	f := p.Field
+	return FieldChange{ext: &f, set: func(c *ewswire.CalendarItem) error {
+		if err := p.Check(); err != nil {
+			return err
+		}
+		c.ExtendedProperty = []ewswire.ExtendedProperty{ewswire.ExtendedPropertyFrom(p)}
+		return nil
+	}}
+}
+
+// DeleteExtendedProperty removes a MAPI property by path.
+func DeleteExtendedProperty(f ews.ExtendedFieldURI) FieldChange {
+	return FieldChange{ext: &f, del: true}
+}
 
 // SetSubject sets item:Subject.
 func SetSubject(s string) FieldChange {
@@ -167,8 +192,16 @@ func (c *Client) UpdateItem(ctx context.Context, call Call, req UpdateItemReques
 		}
 		ch := ewswire.ItemChange{Item: ref}
 		for _, f := range u.Changes {
+			var ext *ewswire.ExtendedFieldURI
+			if f.ext != nil {
+				if _, err := f.ext.Key(); err != nil {
+					return nil, fmt.Errorf("ewsclient: UpdateItem: update %d: %w", i, err)
+				}
+				w := ewswire.ExtendedFieldURIFrom(*f.ext)
+				ext = &w
+			}
 			if f.del {
-				ch.Updates = append(ch.Updates, ewswire.FieldUpdate{Kind: "DeleteItemField", FieldURI: f.uri})
+				ch.Updates = append(ch.Updates, ewswire.FieldUpdate{Kind: "DeleteItemField", FieldURI: f.uri, ExtendedField: ext})
 				continue
 			}
 			if f.set == nil {
@@ -176,9 +209,9 @@ func (c *Client) UpdateItem(ctx context.Context, call Call, req UpdateItemReques
 			}
 			item := &ewswire.CalendarItem{}
 			if err := f.set(item); err != nil {
-				return nil, fmt.Errorf("ewsclient: UpdateItem: update %d: %s: %w", i, f.uri, err)
+				return nil, fmt.Errorf("ewsclient: UpdateItem: update %d: %s: %w", i, f.FieldURI(), err)
 			}
-			ch.Updates = append(ch.Updates, ewswire.FieldUpdate{Kind: "SetItemField", FieldURI: f.uri, Item: item})
+			ch.Updates = append(ch.Updates, ewswire.FieldUpdate{Kind: "SetItemField", FieldURI: f.uri, ExtendedField: ext, Item: item})
 		}
 		w.ItemChanges.ItemChange = append(w.ItemChanges.ItemChange, ch)
 	}

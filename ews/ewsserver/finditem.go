@@ -92,7 +92,11 @@ func (h *Handler) findItem(ctx context.Context, c *Caller, body any, _ http.Resp
 	if len(req.ParentFolderIds) != 1 {
 		return nil, Fail(ews.ErrorInvalidOperation, "FindItem on the simulator takes exactly one parent folder.")
 	}
-	fr := FindItemRequest{Folder: req.ParentFolderIds[0].ToEWS(), Shape: baseShape(req.ItemShape),
+	shape, err := shapeOf(req.ItemShape)
+	if err != nil {
+		return nil, err
+	}
+	fr := FindItemRequest{Folder: req.ParentFolderIds[0].ToEWS(), Shape: shape.base,
 		HasRestriction: parts.Restriction, HasSortOrder: parts.SortOrder, SeekToCondition: parts.SeekToCondition}
 	switch {
 	case req.CalendarView != nil:
@@ -112,31 +116,8 @@ func (h *Handler) findItem(ctx context.Context, c *Caller, body any, _ http.Resp
 		off := res.IndexedPagingOffset
 		root.IndexedPagingOffset = &off
 	}
-	if items := shapeItems(res.Items, fr.Shape); items != nil {
-		root.Items = *items
-	}
+	root.Items = *shape.items(res.Items)
 	resp := &ewswire.FindItemResponse{}
 	resp.ResponseMessages.Messages = []ewswire.FindItemResponseMessage{{ResponseMessage: ewswire.Success(), RootFolder: root}}
 	return resp, nil
-}
-
-// baseShape is the effective shape: IdOnly with AdditionalProperties
-// returns the properties (the simulator sends its Default set).
-func baseShape(s ewswire.ItemShape) string {
-	if s.BaseShape == "IdOnly" && s.AdditionalProperties != nil {
-		return "Default"
-	}
-	return s.BaseShape
-}
-
-// shapeItems applies BaseShape IdOnly: the items hold their ItemId only.
-func shapeItems(items []ews.CalendarItem, shape string) *ewswire.Items {
-	if shape != "IdOnly" {
-		return ewswire.ItemsOf(items)
-	}
-	ids := make([]ews.ItemId, len(items))
-	for i, it := range items {
-		ids[i] = it.ItemId
-	}
-	return ewswire.ItemIdsOf(ids)
 }

@@ -32,6 +32,10 @@ func itemRefs(ids ewswire.ItemIds) ([]ews.ItemRef, []error) {
 // getItem serves m:GetItem, one response message per id in order.
 func (h *Handler) getItem(ctx context.Context, c *Caller, body any, _ http.ResponseWriter, _ *http.Request) (any, error) {
 	req := body.(*ewswire.GetItem)
+	shape, err := shapeOf(req.ItemShape)
+	if err != nil {
+		return nil, err
+	}
 	refs, errs := itemRefs(req.ItemIds)
 	results := h.backend.GetItem(ctx, c, validRefs(refs, errs))
 	resp := &ewswire.GetItemResponse{}
@@ -45,7 +49,7 @@ func (h *Handler) getItem(ctx context.Context, c *Caller, body any, _ http.Respo
 		j++
 		m := ewswire.ItemInfoResponseMessage{ResponseMessage: responseFor(res.Err)}
 		if res.Err == nil && res.Item != nil {
-			m.Items = *shapeItems([]ews.CalendarItem{*res.Item}, baseShape(req.ItemShape))
+			m.Items = *shape.items([]ews.CalendarItem{*res.Item})
 		}
 		resp.ResponseMessages.Messages = append(resp.ResponseMessages.Messages, m)
 	}

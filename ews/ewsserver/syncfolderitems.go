@@ -16,8 +16,12 @@ func syncFolderItemsError(err error) any {
 // syncFolderItems serves m:SyncFolderItems.
 func (h *Handler) syncFolderItems(ctx context.Context, c *Caller, body any, _ http.ResponseWriter, _ *http.Request) (any, error) {
 	req := body.(*ewswire.SyncFolderItems)
+	shape, err := shapeOf(req.ItemShape)
+	if err != nil {
+		return nil, err
+	}
 	res, err := h.backend.SyncFolderItems(ctx, c, SyncRequest{Folder: req.SyncFolderId.Ref.ToEWS(), SyncState: req.SyncState,
-		MaxChanges: req.MaxChangesReturned, Shape: baseShape(req.ItemShape)})
+		MaxChanges: req.MaxChangesReturned, Shape: shape.base})
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +30,7 @@ func (h *Handler) syncFolderItems(ctx context.Context, c *Caller, body any, _ ht
 	for _, ch := range res.Changes {
 		w := ewswire.SyncChange{Kind: string(ch.Kind)}
 		if ch.Item != nil {
-			w.CalendarItem = ewswire.CalendarItemFrom(*ch.Item)
+			w.CalendarItem = shape.item(*ch.Item)
 		} else {
 			w.ItemId = ewswire.ItemIdFrom(ch.ItemId)
 		}

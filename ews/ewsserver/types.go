@@ -88,11 +88,14 @@ func (c *Caller) Mailbox() string {
 
 // FieldUpdate is one SetItemField or DeleteItemField of an UpdateItem
 // ItemChange. Value carries the new value in the field named by FieldURI
-// (for example "calendar:Start").
+// (for example "calendar:Start"). An update of an extended property has
+// Extended set (FieldURI empty) and its new value in Property.
 type FieldUpdate struct {
 	FieldURI string
 	Delete   bool
 	Value    ews.CalendarItem
+	Extended *ews.ExtendedFieldURI
+	Property ews.ExtendedProperty
 }
 
 // ItemChange is one t:ItemChange of an UpdateItem request.

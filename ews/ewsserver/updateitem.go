@@ -33,6 +33,13 @@ func (h *Handler) updateItem(ctx context.Context, c *Caller, body any, _ http.Re
 				convErrs[i] = Fail(ews.ErrorInvalidPropertyAppend, "AppendToItemField is not supported for calendar properties.")
 				break
 			}
+			if u.ExtendedField != nil {
+				if convErrs[i] = extendedUpdate(&fu, u); convErrs[i] != nil {
+					break
+				}
+				out.Updates = append(out.Updates, fu)
+				continue
+			}
 			if u.Item != nil {
 				v, err := u.Item.ToEWS()
 				if err != nil {
@@ -71,4 +78,34 @@ func (h *Handler) updateItem(ctx context.Context, c *Caller, body any, _ http.Re
 		resp.ResponseMessages.Messages = append(resp.ResponseMessages.Messages, m)
 	}
 	return resp, nil
+}
+
+// extendedUpdate converts a SetItemField or DeleteItemField naming an
+// ExtendedFieldURI. A SetItemField's item must carry exactly that property
+// (ErrorUpdatePropertyMismatch otherwise, as Exchange answers).
+func extendedUpdate(fu *FieldUpdate, u ewswire.FieldUpdate) error {
+	f := u.ExtendedField.ToEWS()
+	key, err := f.Key()
+	if err != nil {
+		return extendedFail(err)
+	}
+	fu.Extended = &f
+	if fu.Delete {
+		return nil
+	}
+	if u.Item == nil {
+		return Failf(ews.ErrorIncorrectUpdatePropertyCount, "SetItemField %s carries no item.", f)
+	}
+	if len(u.Item.ExtendedProperty) != 1 {
+		return Failf(ews.ErrorIncorrectUpdatePropertyCount, "SetItemField %s must carry exactly one ExtendedProperty, not %d.", f, len(u.Item.ExtendedProperty))
+	}
+	p := u.Item.ExtendedProperty[0].ToEWS()
+	if k, err := p.Field.Key(); err != nil || k != key || p.Field.PropertyType != f.PropertyType {
+		return Failf(ews.ErrorUpdatePropertyMismatch, "The ExtendedProperty %s in the item does not match the updated property %s.", p.Field, f)
+	}
+	if err := p.Check(); err != nil {
+		return extendedFail(err)
+	}
+	fu.Property = p
+	return nil
 }

@@ -74,6 +74,9 @@ func normalizeItem(c *ews.CalendarItem) error {
 
 // createLocked stores a new item and returns it. Caller holds mb.mu.
 func (mb *mailbox) createLocked(c ews.CalendarItem) (*item, error) {
+	if err := ewsserver.ApplyExtendedProperties(&c); err != nil {
+		return nil, err
+	}
 	if err := normalizeItem(&c); err != nil {
 		return nil, err
 	}
@@ -272,6 +275,12 @@ func (mb *mailbox) updateLocked(ref ews.ItemRef, updates []ewsserver.FieldUpdate
 
 // applyField sets one field of c from an update.
 func applyField(c *ews.CalendarItem, u ewsserver.FieldUpdate) error {
+	if u.Extended != nil {
+		if u.Delete {
+			return ewsserver.DeleteExtendedProperty(c, *u.Extended)
+		}
+		return ewsserver.SetExtendedProperty(c, u.Property)
+	}
 	v := u.Value
 	switch u.FieldURI {
 	case "item:Subject":
@@ -328,9 +337,13 @@ func applyField(c *ews.CalendarItem, u ewsserver.FieldUpdate) error {
 
 // copyFields copies the updated fields from a rendered view back into the
 // stored master data (the view carries computed fields we must not store).
+// An extended property update carries its own value: it is applied again.
 func copyFields(dst, src *ews.CalendarItem, updates []ewsserver.FieldUpdate) {
 	for _, u := range updates {
-		_ = applyField(dst, ewsserver.FieldUpdate{FieldURI: u.FieldURI, Delete: u.Delete, Value: *src})
+		if u.Extended == nil {
+			u.Value = *src
+		}
+		_ = applyField(dst, u)
 	}
 }
 

@@ -208,16 +208,13 @@ func (mb *mailbox) masterView(it *item) ews.CalendarItem {
 	return c
 }
 
+// appointmentState is PidLidAppointmentStateFlags: meeting and cancelled
+// from IsMeeting and IsCancelled, received for a meeting the user does not
+// organise, and bits a client set through the extended property.
 func appointmentState(c *ews.CalendarItem) ews.AppointmentState {
-	var s ews.AppointmentState
-	if c.IsMeeting {
-		s |= ews.AppointmentMeeting
-		if c.MyResponseType != ews.ResponseOrganizer {
-			s |= ews.AppointmentReceived
-		}
-	}
-	if c.IsCancelled {
-		s |= ews.AppointmentCancelled
+	s := ewsserver.AppointmentStateOf(c)
+	if c.IsMeeting && c.MyResponseType != ews.ResponseOrganizer {
+		s |= ews.AppointmentReceived
 	}
 	return s
 }
@@ -243,6 +240,7 @@ func (mb *mailbox) occurrenceView(it *item, in ewsserver.Instance) ews.CalendarI
 		c.Start, c.End = e.Start, e.End
 		c.LegacyFreeBusyStatus, c.Sensitivity = e.LegacyFreeBusyStatus, e.Sensitivity
 		c.IsCancelled, c.IsAllDayEvent, c.MyResponseType = e.IsCancelled, e.IsAllDayEvent, e.MyResponseType
+		c.IsMeeting, c.AppointmentState, c.ExtendedProperties = e.IsMeeting, e.AppointmentState, e.ExtendedProperties
 		c.CalendarItemType = ews.ItemTypeException
 		c.ItemId.ChangeKey = changeKey("E", ex.version)
 	}

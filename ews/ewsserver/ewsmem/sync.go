@@ -75,12 +75,8 @@ func (x *Exchange) SyncFolderItems(ctx context.Context, c *ewsserver.Caller, req
 		if it.seq <= since {
 			continue
 		}
-		v := mb.masterView(it)
-		if req.Shape == "IdOnly" {
-			v = ews.CalendarItem{ItemId: v.ItemId}
-		} else {
-			shapeForVersion(&v, c)
-		}
+		v := mb.masterView(it) // the handler applies IdOnly (it may ask for extended properties)
+		shapeForVersion(&v, c)
 		kind := ewsserver.SyncUpdate
 		if it.createdSeq > since {
 			kind = ewsserver.SyncCreate

@@ -150,6 +150,7 @@ func (c *CalendarItem) ToEWS() (ews.CalendarItem, error) {
 		AppointmentState:          ews.AppointmentState(intOf(c.AppointmentState)),
 		IsOnlineMeeting:           boolOf(c.IsOnlineMeeting),
 		IsOrganizer:               boolOf(c.IsOrganizer),
+		ExtendedProperties:        extendedToEWS(c.ExtendedProperty),
 	}
 	if out.Sensitivity != "" && !out.Sensitivity.Valid() {
 		return out, fmt.Errorf("ewswire: calendar item %s: unknown Sensitivity %q", c.idText(), c.Sensitivity)
@@ -273,6 +274,7 @@ func CalendarItemForCreate(c ews.CalendarItem) (*CalendarItem, error) {
 		OptionalAttendees:    attendeesFrom(c.OptionalAttendees),
 		Resources:            attendeesFrom(c.Resources),
 		UID:                  c.UID,
+		ExtendedProperty:     extendedFrom(c.ExtendedProperties),
 	}
 	if c.ItemClass != "" {
 		w.ItemClass = c.ItemClass
@@ -323,7 +325,9 @@ func CalendarItemForCreate(c ews.CalendarItem) (*CalendarItem, error) {
 
 // CalendarItemFrom converts an ews item with every property set, for
 // servers answering GetItem/FindItem/SyncFolderItems. Zero values are left
-// out; booleans and enumerations Exchange always returns are written.
+// out; booleans and enumerations Exchange always returns are written. The
+// item's ExtendedProperties are all written: a server selects the ones the
+// request asked for before.
 func CalendarItemFrom(c ews.CalendarItem) *CalendarItem {
 	w := &CalendarItem{
 		ItemId:                    ItemIdFrom(c.ItemId),
@@ -356,6 +360,7 @@ func CalendarItemFrom(c ews.CalendarItem) *CalendarItem {
 		AppointmentSequenceNumber: &c.AppointmentSequenceNumber,
 		AppointmentState:          intPtr(int(c.AppointmentState)),
 		IsOnlineMeeting:           boolPtr(c.IsOnlineMeeting),
+		ExtendedProperty:          extendedFrom(c.ExtendedProperties),
 	}
 	if c.Body != nil {
 		w.Body = &Body{BodyType: string(c.Body.Type), Text: c.Body.Text}

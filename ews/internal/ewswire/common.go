@@ -406,7 +406,8 @@ type FieldURI struct {
 	FieldURI string `xml:"FieldURI,attr"`
 }
 
-// ExtendedFieldURI is t:PathToExtendedFieldType (MAPI property by tag).
+// ExtendedFieldURI is t:PathToExtendedFieldType: a MAPI property by tag,
+// or a named property by property set and id or name.
 type ExtendedFieldURI struct {
 	DistinguishedPropertySetId string `xml:"DistinguishedPropertySetId,attr,omitempty"`
 	PropertySetId              string `xml:"PropertySetId,attr,omitempty"`
@@ -416,10 +417,73 @@ type ExtendedFieldURI struct {
 	PropertyType               string `xml:"PropertyType,attr"`
 }
 
-// ExtendedProperty is t:ExtendedPropertyType (single value).
+// ExtendedProperty is t:ExtendedPropertyType: the path and either Value
+// or, for the …Array types, Values (the schema requires one of them, so an
+// empty single value is written as an empty t:Value).
 type ExtendedProperty struct {
 	ExtendedFieldURI ExtendedFieldURI `xml:"http://schemas.microsoft.com/exchange/services/2006/types ExtendedFieldURI"`
-	Value            string           `xml:"http://schemas.microsoft.com/exchange/services/2006/types Value,omitempty"`
+	Value            *string          `xml:"http://schemas.microsoft.com/exchange/services/2006/types Value"`
+	Values           *PropertyValues  `xml:"http://schemas.microsoft.com/exchange/services/2006/types Values,omitempty"`
+}
+
+// PropertyValues is t:NonEmptyArrayOfPropertyValuesType.
+type PropertyValues struct {
+	Value []string `xml:"http://schemas.microsoft.com/exchange/services/2006/types Value"`
+}
+
+// ToEWS converts the path.
+func (f ExtendedFieldURI) ToEWS() ews.ExtendedFieldURI {
+	return ews.ExtendedFieldURI{DistinguishedPropertySetId: f.DistinguishedPropertySetId, PropertySetId: f.PropertySetId,
+		PropertyTag: f.PropertyTag, PropertyName: f.PropertyName, PropertyId: f.PropertyId, PropertyType: f.PropertyType}
+}
+
+// ExtendedFieldURIFrom converts an ews path.
+func ExtendedFieldURIFrom(f ews.ExtendedFieldURI) ExtendedFieldURI {
+	return ExtendedFieldURI{DistinguishedPropertySetId: f.DistinguishedPropertySetId, PropertySetId: f.PropertySetId,
+		PropertyTag: f.PropertyTag, PropertyName: f.PropertyName, PropertyId: f.PropertyId, PropertyType: f.PropertyType}
+}
+
+// ToEWS converts the property.
+func (p ExtendedProperty) ToEWS() ews.ExtendedProperty {
+	out := ews.ExtendedProperty{Field: p.ExtendedFieldURI.ToEWS(), Value: strOf(p.Value)}
+	if p.Values != nil {
+		out.Values = append([]string{}, p.Values.Value...)
+	}
+	return out
+}
+
+// ExtendedPropertyFrom converts an ews property: Values when it has any
+// or its type is an …Array type, else Value.
+func ExtendedPropertyFrom(p ews.ExtendedProperty) ExtendedProperty {
+	w := ExtendedProperty{ExtendedFieldURI: ExtendedFieldURIFrom(p.Field)}
+	if len(p.Values) > 0 || p.Field.Multi() {
+		w.Values = &PropertyValues{Value: append([]string(nil), p.Values...)}
+		return w
+	}
+	w.Value = strPtr(p.Value)
+	return w
+}
+
+func extendedToEWS(list []ExtendedProperty) []ews.ExtendedProperty {
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]ews.ExtendedProperty, len(list))
+	for i, p := range list {
+		out[i] = p.ToEWS()
+	}
+	return out
+}
+
+func extendedFrom(list []ews.ExtendedProperty) []ExtendedProperty {
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]ExtendedProperty, len(list))
+	for i, p := range list {
+		out[i] = ExtendedPropertyFrom(p)
+	}
+	return out
 }
 
 // Paths builds a PathList from FieldURI strings (nil when empty).

@@ -157,7 +157,7 @@ var itemFields = map[string]itemField{
 	}},
 	"Importance":            enumField(7, func(w *CalendarItem) *string { return &w.Importance }),
 	"DateTimeCreated":       timeField(8, 0, func(w *CalendarItem) **DateTime { return &w.DateTimeCreated }),
-	"ExtendedProperty":      {9, func(d *fastCalendar, _ *itemScratch) error { return d.s.skip() }}, // ToEWS does not read it
+	"ExtendedProperty":      {9, func(*fastCalendar, *itemScratch) error { return errNotFast }}, // only when asked for; encoding/xml reads them
 	"LastModifiedTime":      timeField(10, 1, func(w *CalendarItem) **DateTime { return &w.LastModifiedTime }),
 	"UID":                   stringField(11, func(sc *itemScratch) *string { return &sc.w.UID }),
 	"RecurrenceId":          timeField(12, 2, func(w *CalendarItem) **DateTime { return &w.RecurrenceId }),

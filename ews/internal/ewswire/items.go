@@ -174,7 +174,7 @@ func (x *Folder) ToEWS() ews.Folder {
 		if out.ExtendedProperties == nil {
 			out.ExtendedProperties = map[string]string{}
 		}
-		out.ExtendedProperties[p.ExtendedFieldURI.PropertyTag] = p.Value
+		out.ExtendedProperties[p.ExtendedFieldURI.PropertyTag] = strOf(p.Value)
 	}
 	return out
 }
@@ -184,7 +184,7 @@ func FolderFrom(f ews.Folder) Folder {
 	x := Folder{Kind: f.Kind, FolderId: FolderIdFrom(f.FolderId), ParentFolderId: FolderIdFrom(f.ParentFolderId), FolderClass: f.FolderClass,
 		DisplayName: f.DisplayName, TotalCount: intPtr(f.TotalCount), ChildFolderCount: intPtr(f.ChildFolderCount)}
 	for _, tag := range ews.SortedValueNames(f.ExtendedProperties) {
-		x.ExtendedProperty = append(x.ExtendedProperty, ExtendedProperty{ExtendedFieldURI: ExtendedFieldURI{PropertyTag: tag, PropertyType: extendedTypeOf(tag)}, Value: f.ExtendedProperties[tag]})
+		x.ExtendedProperty = append(x.ExtendedProperty, ExtendedProperty{ExtendedFieldURI: ExtendedFieldURI{PropertyTag: tag, PropertyType: extendedTypeOf(tag)}, Value: strPtr(f.ExtendedProperties[tag])})
 	}
 	return x
 }

@@ -42,13 +42,15 @@ type ItemChange struct {
 }
 
 // FieldUpdate is one t:SetItemField, t:AppendToItemField or
-// t:DeleteItemField. Item holds the new value for Set/Append (only the
-// property named by FieldURI is set).
+// t:DeleteItemField of the property named by FieldURI or, when set,
+// ExtendedField. Item holds the new value for Set/Append (only that
+// property is set; an extended property as its one t:ExtendedProperty).
 type FieldUpdate struct {
 	// Kind is "SetItemField", "AppendToItemField" or "DeleteItemField".
-	Kind     string
-	FieldURI string
-	Item     *CalendarItem
+	Kind          string
+	FieldURI      string
+	ExtendedField *ExtendedFieldURI
+	Item          *CalendarItem
 }
 
 // MarshalXML writes the id element then t:Updates.
@@ -68,7 +70,11 @@ func (c ItemChange) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 		if err := e.EncodeToken(el); err != nil {
 			return err
 		}
-		if err := e.EncodeElement(FieldURI{FieldURI: u.FieldURI}, xml.StartElement{Name: xml.Name{Space: NSTypes, Local: "FieldURI"}}); err != nil {
+		if u.ExtendedField != nil {
+			if err := e.EncodeElement(u.ExtendedField, xml.StartElement{Name: xml.Name{Space: NSTypes, Local: "ExtendedFieldURI"}}); err != nil {
+				return err
+			}
+		} else if err := e.EncodeElement(FieldURI{FieldURI: u.FieldURI}, xml.StartElement{Name: xml.Name{Space: NSTypes, Local: "FieldURI"}}); err != nil {
 			return err
 		}
 		if u.Kind != "DeleteItemField" {
@@ -136,7 +142,7 @@ func (c *ItemChange) decodeUpdates(d *xml.Decoder) error {
 			if err := d.DecodeElement(&w, &t); err != nil {
 				return err
 			}
-			u := FieldUpdate{Kind: t.Name.Local, Item: w.CalendarItem}
+			u := FieldUpdate{Kind: t.Name.Local, Item: w.CalendarItem, ExtendedField: w.ExtendedFieldURI}
 			if w.FieldURI != nil {
 				u.FieldURI = w.FieldURI.FieldURI
 			}
