@@ -76,11 +76,15 @@ var mappedProperties = []mappedProperty{
 	{key: ews.PropertyKey{Set: psetidAppointment, ID: 0x820D}, typ: "SystemTime", // PidLidAppointmentStartWhole
 		get: func(c *ews.CalendarItem) (string, bool) { return timeValue(c.Start) },
 		set: func(c *ews.CalendarItem, v string) error { c.Start, _ = time.Parse(time.RFC3339, v); return nil },
-		del: func(*ews.CalendarItem) error { return Fail(ews.ErrorInvalidPropertyDelete, "PidLidAppointmentStartWhole (the Start) cannot be deleted.") }},
+		del: func(*ews.CalendarItem) error {
+			return Fail(ews.ErrorInvalidPropertyDelete, "PidLidAppointmentStartWhole (the Start) cannot be deleted.")
+		}},
 	{key: ews.PropertyKey{Set: psetidAppointment, ID: 0x820E}, typ: "SystemTime", // PidLidAppointmentEndWhole
 		get: func(c *ews.CalendarItem) (string, bool) { return timeValue(c.End) },
 		set: func(c *ews.CalendarItem, v string) error { c.End, _ = time.Parse(time.RFC3339, v); return nil },
-		del: func(*ews.CalendarItem) error { return Fail(ews.ErrorInvalidPropertyDelete, "PidLidAppointmentEndWhole (the End) cannot be deleted.") }},
+		del: func(*ews.CalendarItem) error {
+			return Fail(ews.ErrorInvalidPropertyDelete, "PidLidAppointmentEndWhole (the End) cannot be deleted.")
+		}},
 	{key: ews.PropertyKey{Tag: 0x0037}, typ: "String", // PidTagSubject
 		get: func(c *ews.CalendarItem) (string, bool) { return c.Subject, c.Subject != "" },
 		set: func(c *ews.CalendarItem, v string) error { c.Subject = v; return nil },
