@@ -47,24 +47,8 @@ var mappedProperties = []mappedProperty{
 			return nil
 		},
 		del: func(c *ews.CalendarItem) error { SetAppointmentState(c, 0); return nil }},
-	{key: ews.PropertyKey{Set: psetidAppointment, ID: 0x8205}, typ: "Integer", // PidLidBusyStatus
-		get: func(c *ews.CalendarItem) (string, bool) {
-			for i, s := range busyStatuses {
-				if s == c.LegacyFreeBusyStatus {
-					return strconv.Itoa(i), true
-				}
-			}
-			return "", false
-		},
-		set: func(c *ews.CalendarItem, v string) error {
-			n, _ := strconv.Atoi(v)
-			if n < 0 || n >= len(busyStatuses) {
-				return Failf(ews.ErrorInvalidExtendedPropertyValue, "PidLidBusyStatus %d is not 0 (Free) … 4 (WorkingElsewhere).", n)
-			}
-			c.LegacyFreeBusyStatus = busyStatuses[n]
-			return nil
-		},
-		del: func(c *ews.CalendarItem) error { c.LegacyFreeBusyStatus = ews.FreeBusyBusy; return nil }},
+	enumProperty(ews.PropertyKey{Set: psetidAppointment, ID: 0x8205}, "PidLidBusyStatus", busyStatuses, ews.FreeBusyBusy,
+		func(c *ews.CalendarItem) *ews.FreeBusyStatus { return &c.LegacyFreeBusyStatus }),
 	{key: ews.PropertyKey{Set: psetidAppointment, ID: 0x8208}, typ: "String", // PidLidLocation
 		get: func(c *ews.CalendarItem) (string, bool) { return c.Location, c.Location != "" },
 		set: func(c *ews.CalendarItem, v string) error { c.Location = v; return nil },
@@ -89,10 +73,17 @@ var mappedProperties = []mappedProperty{
 		get: func(c *ews.CalendarItem) (string, bool) { return c.Subject, c.Subject != "" },
 		set: func(c *ews.CalendarItem, v string) error { c.Subject = v; return nil },
 		del: func(c *ews.CalendarItem) error { c.Subject = ""; return nil }},
-	{key: ews.PropertyKey{Tag: 0x0036}, typ: "Integer", // PidTagSensitivity
+	enumProperty(ews.PropertyKey{Tag: 0x0036}, "PidTagSensitivity", sensitivities, ews.SensitivityNormal,
+		func(c *ews.CalendarItem) *ews.Sensitivity { return &c.Sensitivity }),
+}
+
+// enumProperty maps an Integer MAPI property numbering the values of an
+// EWS enumeration (list[n] is value n); deleting it restores def.
+func enumProperty[T comparable](key ews.PropertyKey, name string, list []T, def T, field func(*ews.CalendarItem) *T) mappedProperty {
+	return mappedProperty{key: key, typ: "Integer",
 		get: func(c *ews.CalendarItem) (string, bool) {
-			for i, s := range sensitivities {
-				if s == c.Sensitivity {
+			for i, v := range list {
+				if v == *field(c) {
 					return strconv.Itoa(i), true
 				}
 			}
@@ -100,13 +91,13 @@ var mappedProperties = []mappedProperty{
 		},
 		set: func(c *ews.CalendarItem, v string) error {
 			n, _ := strconv.Atoi(v)
-			if n < 0 || n >= len(sensitivities) {
-				return Failf(ews.ErrorInvalidExtendedPropertyValue, "PidTagSensitivity %d is not 0 (Normal) … 3 (Confidential).", n)
+			if n < 0 || n >= len(list) {
+				return Failf(ews.ErrorInvalidExtendedPropertyValue, "%s %d is not one of 0 (%v) … %d (%v).", name, n, list[0], len(list)-1, list[len(list)-1])
 			}
-			c.Sensitivity = sensitivities[n]
+			*field(c) = list[n]
 			return nil
 		},
-		del: func(c *ews.CalendarItem) error { c.Sensitivity = ews.SensitivityNormal; return nil }},
+		del: func(c *ews.CalendarItem) error { *field(c) = def; return nil }}
 }
 
 func timeValue(t time.Time) (string, bool) {
