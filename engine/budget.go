@@ -289,9 +289,10 @@ func (b *budget) after(user, server string, err error) {
 		until := now.Add(d)
 		b.mu.Lock()
 		switch code {
-		case "ErrorServerBusy":
-			// Impersonated calls are charged to the target mailbox's budget:
-			// pause that mailbox, and briefly the server it lives on.
+		case "ErrorServerBusy", "ApplicationThrottled":
+			// Impersonated calls are charged to the target mailbox's budget
+			// (Graph's limits are per mailbox too): pause that mailbox, and
+			// briefly the server it lives on.
 			if until.After(b.userPause[user]) {
 				b.userPause[user] = until
 			}
