@@ -31,9 +31,6 @@ func (h *Handler) getServerTimeZones(ctx context.Context, c *Caller, body any, _
 	}
 	year := h.opts.Clock.Now().Year()
 	m := ewswire.GetServerTimeZonesResponseMessage{ResponseMessage: ewswire.Success()}
-	m.TimeZoneDefinitions = &struct {
-		TimeZoneDefinition []ewswire.FullTimeZoneDefinition `xml:"http://schemas.microsoft.com/exchange/services/2006/types TimeZoneDefinition"`
-	}{}
 	for _, id := range ids {
 		loc, err := LoadWindowsZone(id)
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/calsync/calsync/ews"
@@ -140,6 +141,17 @@ func NewHandler(b Backend, opts *Options) (*Handler, error) {
 		"GetUserConfiguration":       {h.getUserConfiguration, getUserConfigurationError},
 	}
 	return h, nil
+}
+
+// Operations lists the EWS operations the handler serves (body element
+// names, sorted); every other operation is answered ErrorInvalidOperation.
+func (h *Handler) Operations() []string {
+	ops := make([]string, 0, len(h.handlers))
+	for name := range h.handlers {
+		ops = append(ops, name)
+	}
+	slices.Sort(ops)
+	return ops
 }
 
 // ServeHTTP routes EWS, Autodiscover and the control API.

@@ -315,7 +315,7 @@ func TestWireOperationsValidate(t *testing.T) {
 				var r ewswire.GetServerTimeZonesResponse
 				decode(t, data, &r)
 				defs := r.ResponseMessages.Messages[0].TimeZoneDefinitions
-				if defs == nil || len(defs.TimeZoneDefinition) != 3 {
+				if len(defs.TimeZoneDefinition) != 3 {
 					t.Fatalf("definitions = %+v", r.ResponseMessages.Messages[0])
 				}
 				g := defs.TimeZoneDefinition[0].TransitionsGroups.TransitionsGroup[0]

@@ -29,9 +29,14 @@ type GetServerTimeZonesResponse struct {
 // GetServerTimeZonesResponseMessage is m:GetServerTimeZonesResponseMessageType.
 type GetServerTimeZonesResponseMessage struct {
 	ResponseMessage
-	TimeZoneDefinitions *struct {
-		TimeZoneDefinition []FullTimeZoneDefinition `xml:"http://schemas.microsoft.com/exchange/services/2006/types TimeZoneDefinition"`
-	} `xml:"http://schemas.microsoft.com/exchange/services/2006/messages TimeZoneDefinitions,omitempty"`
+	// TimeZoneDefinitions is required by the schema, error messages
+	// included (empty there).
+	TimeZoneDefinitions TimeZoneDefinitions `xml:"http://schemas.microsoft.com/exchange/services/2006/messages TimeZoneDefinitions"`
+}
+
+// TimeZoneDefinitions is t:ArrayOfTimeZoneDefinitionType.
+type TimeZoneDefinitions struct {
+	TimeZoneDefinition []FullTimeZoneDefinition `xml:"http://schemas.microsoft.com/exchange/services/2006/types TimeZoneDefinition"`
 }
 
 // FullTimeZoneDefinition is t:TimeZoneDefinitionType with periods and
