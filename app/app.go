@@ -72,6 +72,8 @@ type App struct {
 	// statusChanged is signalled on every status report of the engine.
 	statusChanged chan struct{}
 	dispatcher    *webhook.Dispatcher
+	// cluster is set when instances share a PostgreSQL store (cluster.go).
+	cluster *clusterPart
 	users         UsersFunc
 	listener      net.Listener
 	server        *http.Server
@@ -112,6 +114,9 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		}
 		a.store = st
 		a.onClose(func() { _ = st.Close() })
+	}
+	if err := a.setupCluster(); err != nil {
+		return nil, err
 	}
 
 	identities := impersonationIdentities(cfg)
@@ -160,8 +165,8 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	a.statusChanged = make(chan struct{}, 1)
 	sink := &engineSink{health: a.health, users: &a.known, statusChanged: a.statusChanged}
 	engOpts := engineOptions(cfg)
-	engOpts.Store = a.store
-	engOpts.Exchange = exchange
+	engOpts.Store = a.engineStore()
+	engOpts.Exchange = a.engineExchange(exchange)
 	engOpts.Clock = a.clock
 	engOpts.Logger = a.log.With("component", "engine")
 	engOpts.Registerer = a.registry
@@ -178,7 +183,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		Clock:      a.clock,
 		Logger:     a.log.With("component", "presence"),
 		Rules:      cfg.Presence.Compiled,
-		Source:     presenceSource(a.store, a.engine, &a.known, presenceDefaultZone(cfg)),
+		Source:     presenceSource(a.store, a.engine, a.plannedUsers(), presenceDefaultZone(cfg)),
 		Store:      a.store,
 		Registerer: a.registry,
 		// PublishBatch runs on the scheduler goroutine with every change
@@ -357,6 +362,7 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	}
 	start("health events", a.health.run)
 	start("initial sync progress", a.reportInitialSync)
+	start("cluster", a.runCluster)
 	start("users refresh", func(ctx context.Context) error { return a.usersLoop(ctx, reload, usersStale) })
 	start("http", func(ctx context.Context) error {
 		go func() {
@@ -400,6 +406,12 @@ func (a *App) refreshUsers(ctx context.Context) (stale bool, err error) {
 		return false, fmt.Errorf("app: reading the users to sync: %w", err)
 	}
 	removed := a.known.set(users)
+	if a.cluster != nil {
+		// The coordinator hands this instance its share (applyOwned).
+		a.cluster.coord.SetMailboxes(users)
+		a.log.Info("users to sync in the cluster", "count", len(users), "instance", a.cfg.Cluster.InstanceID)
+		return stale, nil
+	}
 	// Stop planning removed users before the engine deletes their stored
 	// data, so that no late presence write recreates a record.
 	for _, u := range removed {

@@ -21,7 +21,9 @@ func (a *App) reportInitialSync(ctx context.Context) error {
 	defer progress.Stop()
 	for {
 		live, failing, total := a.settledCounts()
-		if live+failing >= total {
+		// In a cluster the total is this instance's share, none until the
+		// coordinator's first round hands it over.
+		if live+failing >= total && (a.cluster == nil || total > 0) {
 			a.log.Info("initial sync done", "mailboxes", total, "live", live, "failing", failing,
 				"took", a.clock.Now().Sub(start).Round(time.Millisecond).String())
 			if failing > 0 {
@@ -48,9 +50,9 @@ func (a *App) reportInitialSync(ctx context.Context) error {
 // retrying a failed step under the step's state; counting back-off and
 // denied alone said failing=0 while every mailbox failed), of how many
 // users to sync. The total is the
-// users set, not the engine's: the engine knows a mailbox only once its
+// users set (in a cluster: this instance's share), not the engine's: the engine knows a mailbox only once its
 // worker started.
 func (a *App) settledCounts() (live, failing, total int) {
 	counts := a.engine.StateCounts()
-	return counts[engine.StateLive], a.engine.Failing(), a.known.len()
+	return counts[engine.StateLive], a.engine.Failing(), a.plannedUsers().len()
 }

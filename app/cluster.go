@@ -1,0 +1,130 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/calsync/calsync/cluster"
+	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/store"
+	"github.com/calsync/calsync/store/pgstore"
+)
+
+// clusterPart is what an instance on PostgreSQL adds: the coordinator
+// that decides which mailboxes it owns, and the owned set the engine and
+// the presence scheduler work on (the users sources give every instance
+// all mailboxes; the coordinator gives each its share).
+type clusterPart struct {
+	coord *cluster.Coordinator
+	// owned is planned by the presence scheduler (its ListUsers).
+	owned userSet
+	// applyMu orders Apply calls with the scheduler's add/remove.
+	applyMu sync.Mutex
+}
+
+// setupCluster makes this instance a member of the cluster when its store
+// is PostgreSQL: the engine gets the fenced store, and nothing is synced
+// until the coordinator hands mailboxes over.
+func (a *App) setupCluster() error {
+	pg, ok := a.store.(*pgstore.Store)
+	if !ok {
+		return nil
+	}
+	cp := &clusterPart{}
+	coord, err := cluster.New(cluster.Options{
+		Leases:   pg,
+		ID:       a.cfg.Cluster.InstanceID,
+		TTL:      a.cfg.Cluster.LeaseTTL,
+		UnitSize: a.cfg.Exchange.Notifications.GroupSize,
+		Apply:    a.applyOwned,
+		Logger:   a.log.With("component", "cluster"),
+	})
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	cp.coord = coord
+	a.cluster = cp
+	return nil
+}
+
+// engineStore is the store the engine writes: fenced by lease epochs in a
+// cluster, the store itself otherwise.
+func (a *App) engineStore() store.Store {
+	if a.cluster == nil {
+		return a.store
+	}
+	return cluster.EngineStore(a.store.(*pgstore.Store), a.cluster.coord)
+}
+
+// plannedUsers are the users the presence scheduler plans: the owned ones
+// in a cluster, all of them otherwise.
+func (a *App) plannedUsers() *userSet {
+	if a.cluster == nil {
+		return &a.known
+	}
+	return &a.cluster.owned
+}
+
+// applyOwned hands the owned mailboxes to the engine and the scheduler.
+// It returns when the engine stopped the mailboxes left out (the
+// coordinator releases their leases after that).
+func (a *App) applyOwned(owned []string) {
+	cp := a.cluster
+	cp.applyMu.Lock()
+	defer cp.applyMu.Unlock()
+	before := map[string]bool{}
+	prev, _ := cp.owned.list(context.Background())
+	for _, u := range prev {
+		before[u] = true
+	}
+	for _, u := range cp.owned.set(owned) {
+		a.scheduler.RemoveUser(u)
+	}
+	a.engine.SetMailboxes(owned)
+	for _, u := range owned {
+		if !before[u] {
+			a.scheduler.AddUser(u)
+		}
+	}
+}
+
+// runCluster is the coordinator's loop (nil without a cluster).
+func (a *App) runCluster(ctx context.Context) error {
+	if a.cluster == nil {
+		return nil
+	}
+	return a.cluster.coord.Run(ctx)
+}
+
+// Owned lists the mailboxes this instance owns in its cluster, sorted
+// (nil without a cluster).
+func (a *App) Owned() []string {
+	if a.cluster == nil {
+		return nil
+	}
+	return a.cluster.coord.Owned()
+}
+
+// engineExchange is the Exchange access the engine gets: in a cluster, a
+// mailbox handed to another instance keeps its subscription (the new owner
+// resumes it from the stored checkpoint; ending it would fail the new
+// owner's stream and send the mailbox into back-off).
+func (a *App) engineExchange(x engine.Exchange) engine.Exchange {
+	if a.cluster == nil {
+		return x
+	}
+	return handoverExchange{Exchange: x, coord: a.cluster.coord}
+}
+
+type handoverExchange struct {
+	engine.Exchange
+	coord *cluster.Coordinator
+}
+
+func (h handoverExchange) Unsubscribe(ctx context.Context, t engine.Target, id string) error {
+	if h.coord.Wanted(t.SMTP) {
+		return nil // handed over, not removed
+	}
+	return h.Exchange.Unsubscribe(ctx, t, id)
+}

@@ -1,0 +1,280 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"net"
+	"net/http/httptest"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/api/apiclient"
+	"github.com/calsync/calsync/app"
+	"github.com/calsync/calsync/config"
+	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
+	"github.com/calsync/calsync/internal/testenv"
+	"github.com/calsync/calsync/store/pgstore"
+	"github.com/calsync/calsync/store/pgstore/pgtest"
+)
+
+// instance is one calsync of a test cluster.
+type instance struct {
+	id     string
+	app    *app.App
+	api    *apiclient.Client
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startInstance runs one instance on the shared database and simulator.
+func startInstance(t *testing.T, id, dbURL, simURL string, sim *ewssim.Simulator, users []string) *instance {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.Exchange.EWSURL = simURL + "/EWS/Exchange.asmx"
+	cfg.Exchange.AutodiscoverURL = simURL + "/autodiscover/autodiscover.svc"
+	cfg.Exchange.Auth = config.Auth{Method: config.AuthBasic, Username: sim.ServiceAccount(), Password: config.NewSecret("s3cret-pw", "test")}
+	cfg.Exchange.Notifications.CoalesceDelay = 50 * time.Millisecond
+	cfg.Store.Postgres = &config.Postgres{URL: config.NewSecret(dbURL, "test"), PoolSize: 4}
+	cfg.Cluster = config.Cluster{InstanceID: id, LeaseTTL: 3 * time.Second}
+	cfg.Users.Static = users
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), app.Options{Config: cfg, Listener: ln, Logger: testLogger(id)})
+	if err != nil {
+		t.Fatalf("app.New(%s): %v", id, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &instance{id: id, app: a, cancel: cancel, done: make(chan error, 1)}
+	go func() { in.done <- a.Run(ctx, nil) }()
+	t.Cleanup(in.stop)
+	in.api, err = apiclient.New(a.URL(), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func (in *instance) stop() {
+	in.cancel()
+	select {
+	case <-in.done:
+	case <-time.After(20 * time.Second):
+	}
+}
+
+// crash ends an instance the way a killed process ends: its database
+// connections go away first, so it cannot release its leases, deregister
+// or write anything more; then it stops.
+func (in *instance) crash() {
+	_ = in.app.Store().Close()
+	in.stop()
+}
+
+func (in *instance) live() int { return in.app.Engine().StateCounts()[engine.StateLive] }
+
+// ownership watches the instances' owned sets and records every mailbox
+// that two of them owned in two consecutive samples (a single sample can
+// straddle a handover: the old owner updates its set before releasing the
+// lease, the new one after acquiring it).
+type ownership struct {
+	mu      sync.Mutex
+	doubles []string
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func watchOwnership(instances func() []*instance) *ownership {
+	o := &ownership{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		prev := map[string]bool{}
+		for {
+			select {
+			case <-o.stop:
+				return
+			case <-time.After(5 * time.Millisecond): // sampling period
+			}
+			owners := map[string][]string{}
+			for _, in := range instances() {
+				for _, m := range in.app.Owned() {
+					owners[m] = append(owners[m], in.id)
+				}
+			}
+			now := map[string]bool{}
+			for m, ids := range owners {
+				if len(ids) > 1 {
+					now[m] = true
+					if prev[m] {
+						o.mu.Lock()
+						o.doubles = append(o.doubles, fmt.Sprintf("%s owned by %v", m, ids))
+						o.mu.Unlock()
+					}
+				}
+			}
+			prev = now
+		}
+	}()
+	return o
+}
+
+func (o *ownership) finish(t *testing.T) {
+	close(o.stop)
+	<-o.done
+	if len(o.doubles) > 0 {
+		t.Errorf("mailboxes owned twice: %v", o.doubles[:min(len(o.doubles), 10)])
+	}
+}
+
+// TestClusterSharesMailboxesAndTakesOverFromACrashedInstance: three
+// instances on one PostgreSQL and one simulator share 60 mailboxes
+// (affinity groups kept on one instance, every mailbox live exactly once);
+// when one crashes, the other two take its mailboxes after the lease TTL
+// and carry on: every mailbox live again, a meeting booked for one of the
+// dead instance's users after the crash shows as busy, and no mailbox was
+// ever owned by two instances.
+func TestClusterSharesMailboxesAndTakesOverFromACrashedInstance(t *testing.T) {
+	const n = 60
+	dbURL := pgtest.Database(t)
+	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: n, Servers: 3, Seed: 11, Password: "s3cret-pw"}, Basic: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(func() { srv.Close(); sim.Close() })
+	var users []string
+	for i := 1; i <= n; i++ {
+		users = append(users, "user"+itoa(i)+"@example.com")
+	}
+
+	var mu sync.Mutex
+	var running []*instance
+	list := func() []*instance { mu.Lock(); defer mu.Unlock(); return append([]*instance(nil), running...) }
+	watch := watchOwnership(list)
+	started := time.Now()
+	for _, id := range []string{"calsync-a", "calsync-b", "calsync-c"} {
+		in := startInstance(t, id, dbURL, srv.URL, sim, users)
+		mu.Lock()
+		running = append(running, in)
+		mu.Unlock()
+	}
+	allLive := func(ins []*instance) func() bool {
+		return func() bool {
+			owned, live := 0, 0
+			for _, in := range ins {
+				owned += len(in.app.Owned())
+				live += in.live()
+			}
+			return owned == n && live == n
+		}
+	}
+	testenv.WaitForWithin(t, 2*time.Minute, "60 mailboxes live, shared by three instances", func() bool {
+		if !allLive(list())() {
+			return false
+		}
+		for _, in := range list() {
+			if len(in.app.Owned()) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("start: %d mailboxes live on three instances after %s", n, time.Since(started).Round(100*time.Millisecond))
+	checkGroupsTogether(t, dbURL, list())
+
+	victim := list()[1]
+	victimOwned := victim.app.Owned()
+	mu.Lock()
+	running = []*instance{running[0], running[2]}
+	mu.Unlock()
+	crashed := time.Now()
+	victim.crash()
+	testenv.WaitForWithin(t, 2*time.Minute, "every mailbox live again on the two survivors", allLive(list()))
+	t.Logf("takeover after a crash: all %d mailboxes live again %s later (lease TTL 3s); %d were the crashed instance's",
+		n, time.Since(crashed).Round(100*time.Millisecond), len(victimOwned))
+
+	user := victimOwned[0]
+	now := time.Now().UTC().Truncate(time.Second)
+	if _, err := sim.AddCalendarItem(user, ews.CalendarItem{
+		Subject: "After the crash", Start: now.Add(-time.Minute), End: now.Add(time.Hour),
+		LegacyFreeBusyStatus: ews.FreeBusyBusy, IsMeeting: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, user+" busy through its new owner's API", func() bool {
+		for _, in := range list() {
+			if contains(in.app.Owned(), user) {
+				p, err := in.api.Presence(context.Background(), user)
+				return err == nil && p.Availability == "busy"
+			}
+		}
+		return false
+	})
+	watch.finish(t)
+}
+
+// checkGroupsTogether fails when one affinity group's mailboxes are
+// owned by more than one instance (groups here are far below 200).
+func checkGroupsTogether(t *testing.T, dbURL string, ins []*instance) {
+	t.Helper()
+	st, err := pgstore.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	recs, err := st.Mailboxes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := map[string]string{}
+	for _, in := range ins {
+		for _, m := range in.app.Owned() {
+			owner[m] = in.id
+		}
+	}
+	groups := map[string]map[string]bool{}
+	for _, r := range recs {
+		g := r.Status.Group
+		if groups[g] == nil {
+			groups[g] = map[string]bool{}
+		}
+		groups[g][owner[r.Status.SMTP]] = true
+	}
+	for g, owners := range groups {
+		if len(owners) != 1 {
+			ids := make([]string, 0, len(owners))
+			for id := range owners {
+				ids = append(ids, id)
+			}
+			sort.Strings(ids)
+			t.Errorf("affinity group %q is split over %v", g, ids)
+		}
+	}
+	if len(groups) < 2 {
+		t.Errorf("%d affinity groups stored; the test needs several", len(groups))
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func testLogger(id string) *slog.Logger {
+	if os.Getenv("CALSYNC_CLUSTER_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("test_instance", id)
+}

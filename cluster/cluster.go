@@ -1,0 +1,290 @@
+// Package cluster shares the mailboxes between calsync instances on one
+// PostgreSQL database (issue 14). Each instance runs a Coordinator: it
+// registers the instance with a heartbeat, computes from the shared state
+// which mailboxes it should own (Assign: affinity groups kept together,
+// rebalanced when instances join or leave), takes them through leases,
+// renews its leases every third of their TTL, gives up the ones assigned
+// elsewhere, and tells the instance (Options.Apply) the set it owns; the
+// engine and the presence scheduler only ever see that set.
+//
+// At most one owner at any instant: a mailbox has one lease row, granted
+// to another instance only after it expired on the database's clock. An
+// instance stops using its mailboxes when its own deadline (the start of
+// its last successful renewal plus the TTL, on its own clock, which only
+// measures durations here) passes without a renewal; and every write of
+// an owner is fenced by its lease epoch (pgstore.Store.Fenced), so an
+// instance that was paused past its lease cannot overwrite its
+// successor's data.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/calsync/calsync/store/pgstore"
+)
+
+// Leases is what the coordinator needs of the database (*pgstore.Store).
+type Leases interface {
+	Heartbeat(ctx context.Context, id string, ttl, skew time.Duration) ([]string, error)
+	Deregister(ctx context.Context, id string) error
+	Placements(ctx context.Context, smtps []string) ([]pgstore.Placement, error)
+	AcquireLeases(ctx context.Context, owner string, smtps []string, ttl time.Duration) (map[string]int64, error)
+	RenewLeases(ctx context.Context, owner string, ttl time.Duration) (map[string]int64, error)
+	ReleaseLeases(ctx context.Context, owner string, smtps []string) error
+	ClockSkew(ctx context.Context, now func() time.Time) (skew, roundTrip time.Duration, err error)
+}
+
+// Options configure a Coordinator. Leases, ID and Apply are required.
+type Options struct {
+	Leases Leases
+	// ID names this instance (config cluster.instance_id).
+	ID string
+	// TTL is the lease duration (config cluster.lease_ttl, default 15s).
+	TTL time.Duration
+	// UnitSize is how many mailboxes of one affinity group are placed
+	// together: one streaming connection's worth (engine GroupSize, 200).
+	UnitSize int
+	// Apply is told the mailboxes this instance owns after every change;
+	// it must have stopped using the ones left out when it returns (the
+	// engine's SetMailboxes waits for their workers). Calls never overlap.
+	Apply  func(owned []string)
+	Logger *slog.Logger
+}
+
+// Coordinator runs this instance's part of the cluster. Create it with New.
+type Coordinator struct {
+	o   Options
+	log *slog.Logger
+
+	mu     sync.Mutex
+	wanted map[string]bool  // every configured mailbox, cluster-wide
+	epochs map[string]int64 // leases held, with their epochs
+	owned  []string         // what Apply was last told, sorted
+	wake   chan struct{}
+}
+
+// New checks o and returns a coordinator that owns nothing until Run.
+func New(o Options) (*Coordinator, error) {
+	if o.Leases == nil || o.ID == "" || o.Apply == nil {
+		return nil, errors.New("cluster: Options.Leases, ID and Apply are required")
+	}
+	if o.TTL <= 0 {
+		o.TTL = 15 * time.Second
+	}
+	if o.UnitSize <= 0 {
+		o.UnitSize = 200
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Coordinator{o: o, log: o.Logger, wanted: map[string]bool{}, epochs: map[string]int64{}, wake: make(chan struct{}, 1)}, nil
+}
+
+// SetMailboxes sets the mailboxes the whole cluster syncs (every instance
+// reads the same users sources); the next round places them.
+func (c *Coordinator) SetMailboxes(smtps []string) {
+	want := make(map[string]bool, len(smtps))
+	for _, s := range smtps {
+		want[s] = true
+	}
+	c.mu.Lock()
+	c.wanted = want
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wanted reports whether the cluster still syncs smtp (a mailbox handed
+// to another instance is wanted; one taken out of the users is not).
+func (c *Coordinator) Wanted(smtp string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.wanted[smtp]
+}
+
+// Epoch is the lease epoch this instance holds on smtp, the fencing token
+// of its writes (pgstore.Epochs).
+func (c *Coordinator) Epoch(smtp string) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.epochs[smtp]
+	return e, ok
+}
+
+// Owned returns the mailboxes this instance owns now, sorted.
+func (c *Coordinator) Owned() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.owned)
+}
+
+// Run takes part in the cluster until ctx ends; then it gives up every
+// lease and deregisters, so that the others take over at once. A database
+// outage is retried; past this instance's lease deadline it owns nothing
+// until it renews again.
+func (c *Coordinator) Run(ctx context.Context) error {
+	period := c.o.TTL / 3
+	var deadline time.Time // own leases valid until (local clock)
+	var skew time.Duration
+	round := 0
+	next := time.NewTimer(0)
+	defer next.Stop()
+	expiry := time.NewTimer(time.Hour)
+	expiry.Stop()
+	defer expiry.Stop()
+	defer c.leave()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-expiry.C:
+			c.log.Warn("lease renewal failed for longer than the lease TTL: giving up every mailbox until the database answers", "ttl", c.o.TTL.String())
+			c.dropAll()
+			continue
+		case <-c.wake:
+		case <-next.C:
+		}
+		if round%20 == 0 {
+			// This instance's clock against the database's, for `calsync
+			// check` (leases themselves use only the database's clock).
+			sctx, cancel := context.WithTimeout(ctx, period)
+			if s, _, err := c.o.Leases.ClockSkew(sctx, time.Now); err == nil {
+				skew = -s
+			}
+			cancel()
+		}
+		round++
+		start := time.Now()
+		rctx, cancel := context.WithTimeout(ctx, period)
+		err := c.round(rctx, skew)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			c.log.Warn("cluster round failed; retrying", "err", err, "owned", len(c.Owned()))
+			next.Reset(period / 3)
+			continue
+		}
+		deadline = start.Add(c.o.TTL)
+		expiry.Reset(time.Until(deadline))
+		next.Reset(period)
+	}
+}
+
+// round is one heartbeat: renew, compute the assignment, take and give up
+// leases, tell Apply.
+func (c *Coordinator) round(ctx context.Context, skew time.Duration) error {
+	live, err := c.o.Leases.Heartbeat(ctx, c.o.ID, c.o.TTL, skew)
+	if err != nil {
+		return err
+	}
+	held, err := c.o.Leases.RenewLeases(ctx, c.o.ID, c.o.TTL)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	all := make([]string, 0, len(c.wanted))
+	for s := range c.wanted {
+		all = append(all, s)
+	}
+	c.mu.Unlock()
+	slices.Sort(all)
+	placements, err := c.o.Leases.Placements(ctx, all)
+	if err != nil {
+		return err
+	}
+	assigned := Assign(live, placements, c.o.UnitSize)
+	var take, give []string
+	for _, s := range all {
+		if _, ok := held[s]; assigned[s] == c.o.ID && !ok {
+			take = append(take, s)
+		}
+	}
+	for s := range held {
+		if assigned[s] != c.o.ID {
+			give = append(give, s)
+		}
+	}
+	if len(take) > 0 {
+		granted, err := c.o.Leases.AcquireLeases(ctx, c.o.ID, take, c.o.TTL)
+		if err != nil {
+			return err
+		}
+		for s, e := range granted {
+			held[s] = e
+		}
+	}
+	owned := make([]string, 0, len(held))
+	for s := range held {
+		if assigned[s] == c.o.ID {
+			owned = append(owned, s)
+		}
+	}
+	slices.Sort(owned)
+	// Epochs first (new mailboxes' first writes need them), then Apply
+	// (stops the given-up ones), then forget and release those.
+	c.mu.Lock()
+	c.epochs = held
+	changed := !slices.Equal(owned, c.owned)
+	c.owned = owned
+	c.mu.Unlock()
+	if changed {
+		c.o.Apply(owned)
+		c.log.Info("mailboxes owned", "instance", c.o.ID, "owned", len(owned), "instances", len(live), "taken", len(take), "given_up", len(give))
+	}
+	if len(give) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	for _, s := range give {
+		delete(c.epochs, s)
+	}
+	c.mu.Unlock()
+	return c.o.Leases.ReleaseLeases(ctx, c.o.ID, give)
+}
+
+// dropAll stops using every mailbox: the leases may have expired.
+func (c *Coordinator) dropAll() {
+	c.mu.Lock()
+	c.epochs = map[string]int64{}
+	changed := len(c.owned) > 0
+	c.owned = nil
+	c.mu.Unlock()
+	if changed {
+		c.o.Apply(nil)
+	}
+}
+
+// leave ends this instance's part on shutdown: fence every write, release
+// the leases and deregister, so that the others take over at their next
+// round rather than after the TTL.
+func (c *Coordinator) leave() {
+	c.mu.Lock()
+	c.epochs = map[string]int64{}
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	held, err := c.o.Leases.RenewLeases(ctx, c.o.ID, c.o.TTL)
+	if err == nil && len(held) > 0 {
+		smtps := make([]string, 0, len(held))
+		for s := range held {
+			smtps = append(smtps, s)
+		}
+		err = c.o.Leases.ReleaseLeases(ctx, c.o.ID, smtps)
+	}
+	if err == nil {
+		err = c.o.Leases.Deregister(ctx, c.o.ID)
+	}
+	if err != nil {
+		c.log.Warn("leaving the cluster cleanly failed; the others take over after the lease TTL", "err", fmt.Sprint(err), "ttl", c.o.TTL.String())
+	}
+}
