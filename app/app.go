@@ -72,12 +72,13 @@ type App struct {
 	// statusChanged is signalled on every status report of the engine.
 	statusChanged chan struct{}
 	dispatcher    *webhook.Dispatcher
-	// cluster is set when instances share a PostgreSQL store (cluster.go).
-	cluster *clusterPart
 	users         UsersFunc
 	listener      net.Listener
 	server        *http.Server
 	tls           bool // the API listener speaks HTTPS
+
+	// cluster is set when instances share a PostgreSQL store (cluster.go).
+	cluster *clusterPart
 
 	cleanup []func()
 }
