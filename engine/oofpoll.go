@@ -177,7 +177,11 @@ func (p *oofPoller) poll(ctx context.Context, batch []string) bool {
 		}
 		prev, seen := p.last[t.SMTP]
 		p.last[t.SMTP] = t.Fingerprint
-		if seen && prev != t.Fingerprint {
+		changed := seen && prev != t.Fingerprint
+		if !seen {
+			changed = p.differsFromStored(ctx, t)
+		}
+		if changed {
 			p.e.mu.Lock()
 			w := p.e.workers[t.SMTP]
 			p.e.mu.Unlock()
@@ -188,6 +192,20 @@ func (p *oofPoller) poll(ctx context.Context, batch []string) bool {
 		}
 	}
 	return true
+}
+
+// differsFromStored compares a mailbox's first tip with the settings its
+// worker stored: a change made after the worker's read and before this
+// first tip would otherwise become the baseline and wait for the
+// reconciliation. A mailbox not read yet is left to its load.
+func (p *oofPoller) differsFromStored(ctx context.Context, t OOFTip) bool {
+	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	rec, err := p.e.st.Mailbox(sctx, t.SMTP)
+	if err != nil || rec.OOF == nil {
+		return false
+	}
+	return rec.OOF.ActiveAt(p.e.clk.Now()) != (t.Fingerprint != "")
 }
 
 func (p *oofPoller) sleepUntil(ctx context.Context, at time.Time) bool {

@@ -197,3 +197,47 @@ func TestOOFSettingsReadOnlyOnTipChangeAndAtReconciliation(t *testing.T) {
 		}
 	}
 }
+
+// A mailbox's first tip is its baseline, but it is checked against the
+// settings its worker stored: automatic replies switched on after the
+// worker's read and before the poller first saw the mailbox are read
+// then, not an hour later at reconciliation.
+func TestOOFFirstTipDifferingFromTheStoredSettingsIsRead(t *testing.T) {
+	const a, b = "a@example.org", "b@example.org"
+	fx := &tipExchange{fakeExchange: newFakeExchange(), limit: 1, tips: map[string]string{}}
+	clk := clock.NewFake(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	st := memstore.New()
+	h := start(t, fx.fakeExchange, st, []string{a, b}, func(o *Options) {
+		o.Exchange = fx
+		o.Clock = clk
+		o.Mode = Pull
+		o.PullInterval = 24 * time.Hour
+		o.DiscoverBatchDelay = -1
+	})
+	h.waitState(a, StateLive)
+	h.waitState(b, StateLive)
+	// One mailbox per request: a's tip went out at the round's start, b's
+	// goes out 30 s later.
+	testenv.WaitFor(t, "a's first tip", func() bool { n, _ := fx.counts(); return n == 1 })
+	if rec, err := st.Mailbox(context.Background(), b); err != nil || rec.OOF == nil || rec.OOF.State != calendar.OOFDisabled {
+		t.Fatalf("b's stored settings = %+v, %v; want read at load, off", rec.OOF, err)
+	}
+	fx.mu.Lock()
+	fx.oof = calendar.OOFEnabled
+	fx.mu.Unlock()
+	fx.tmu.Lock()
+	fx.tips[b] = "on||Away"
+	fx.tmu.Unlock()
+	reads := fx.countFor("OOF", b)
+	clk.Advance(30 * time.Second)
+	testenv.WaitFor(t, "b's automatic replies read after its first tip", func() bool {
+		rec, err := st.Mailbox(context.Background(), b)
+		return err == nil && rec.OOF != nil && rec.OOF.State == calendar.OOFEnabled
+	})
+	if got := fx.countFor("OOF", b); got != reads+1 {
+		t.Errorf("b: GetUserOofSettings = %d, want %d", got, reads+1)
+	}
+	if got := fx.countFor("OOF", a); got != 1 {
+		t.Errorf("a: GetUserOofSettings = %d, want 1 (its first tip matched its stored settings)", got)
+	}
+}
