@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -37,10 +38,19 @@ type pyResult struct {
 	View    []pyItem `json:"view"`
 	Fetched []pyItem `json:"fetched"`
 	CRUD    struct {
-		CreatedID      string `json:"created_id"`
-		UpdatedSubject string `json:"updated_subject"`
+		CreatedID        string `json:"created_id"`
+		UpdatedSubject   string `json:"updated_subject"`
+		ProjectCode      string `json:"project_code"`
+		StateFlags       *int   `json:"state_flags"`
+		Cancelled        bool   `json:"cancelled"`
+		CancelledByFlags struct {
+			Cancelled  bool `json:"cancelled"`
+			Meeting    bool `json:"meeting"`
+			StateFlags int  `json:"state_flags"`
+		} `json:"cancelled_by_flags"`
 	} `json:"crud"`
-	Sync struct {
+	DelegateSubscribe []string `json:"delegate_subscribe"`
+	Sync              struct {
 		Initial     int            `json:"initial"`
 		AfterCreate map[string]int `json:"after_create"`
 		AfterDelete map[string]int `json:"after_delete"`
@@ -148,6 +158,16 @@ func TestExchangelibConformance(t *testing.T) {
 			if got.CRUD.UpdatedSubject != "exchangelib updated" {
 				t.Errorf("updated subject = %q", got.CRUD.UpdatedSubject)
 			}
+			// Extended properties as exchangelib registers them: a custom
+			// named property stored and returned, the appointment-state
+			// flags read (0: neither meeting nor cancelled) and written.
+			c := got.CRUD
+			if c.ProjectCode != "P-42" || c.StateFlags == nil || *c.StateFlags != 0 || c.Cancelled {
+				t.Errorf("extended properties after create: project %q, flags %v, cancelled %v", c.ProjectCode, c.StateFlags, c.Cancelled)
+			}
+			if f := c.CancelledByFlags; !f.Cancelled || !f.Meeting || f.StateFlags != 5 {
+				t.Errorf("after setting PidLidAppointmentStateFlags = 5: %+v, want cancelled meeting with flags 5", f)
+			}
 			if got.Sync.Initial == 0 || got.Sync.AfterCreate["create"] != 1 || got.Sync.AfterDelete["delete"] != 1 {
 				t.Errorf("sync = %+v", got.Sync)
 			}
@@ -155,12 +175,20 @@ func TestExchangelibConformance(t *testing.T) {
 			if got.Version.Build != "15.1.2507.39" || got.Version.APIVersion != "Exchange2016" {
 				t.Errorf("exchangelib detected %+v, want build 15.1.2507.39, Exchange2016", got.Version)
 			}
-			// Exchange refuses delegate subscriptions: the delegate run has
-			// no notification scenarios.
-			if !delegate && !containsAll(got.PullEvents, "CreatedEvent", "ModifiedEvent", "DeletedEvent") {
+			// Exchange refuses a delegate's subscription to another user's
+			// mailbox, as Microsoft documents; the delegate run streams its
+			// own mailbox instead.
+			wantRefusals := []string{}
+			if delegate {
+				wantRefusals = []string{"ErrorSubscriptionDelegateAccessNotSupported", "ErrorSubscriptionDelegateAccessNotSupported"}
+			}
+			if !slices.Equal(got.DelegateSubscribe, wantRefusals) {
+				t.Errorf("delegate subscriptions to %s (pull, streaming) = %v, want %v", user, got.DelegateSubscribe, wantRefusals)
+			}
+			if !containsAll(got.PullEvents, "CreatedEvent", "ModifiedEvent", "DeletedEvent") {
 				t.Errorf("pull events = %v", got.PullEvents)
 			}
-			if !delegate && !containsAll(got.StreamEvents, "CreatedEvent") {
+			if !containsAll(got.StreamEvents, "CreatedEvent") {
 				t.Errorf("streaming events = %v", got.StreamEvents)
 			}
 			if len(got.FreeBusy) != 2 || len(got.FreeBusy[0].Merged) != int(end.Sub(start)/time.Hour) {
