@@ -13,9 +13,11 @@ import (
 	"github.com/calsync/calsync/directory"
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/ewsexchange"
+	"github.com/calsync/calsync/engine/graphexchange"
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/internal/ewsconn"
+	"github.com/calsync/calsync/internal/graphconn"
 	"github.com/calsync/calsync/webhook"
 )
 
@@ -56,6 +58,11 @@ func engineOptions(cfg *config.Config) engine.Options {
 		if loc, err := time.LoadLocation(cfg.Window.DefaultTimeZone); err == nil {
 			o.Window.DefaultTimeZone = loc
 		}
+	}
+	if x := cfg.ExchangeOnline; x != nil {
+		// Graph has no streaming: delta rounds are the engine's pull loop.
+		o.Mode = engine.Pull
+		o.PullInterval = x.Notifications.DeltaInterval
 	}
 	return o
 }
@@ -149,8 +156,16 @@ func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, st 
 	}, nil
 }
 
-// newExchange builds the EWS access from the config.
+// newExchange builds the EWS access from the config, or the Graph access
+// when exchange_online is configured instead.
 func newExchange(cfg *config.Config, identities *ewsexchange.Identities, log *slog.Logger) (engine.Exchange, error) {
+	if x := cfg.ExchangeOnline; x != nil {
+		gc, err := graphconn.NewClient(x, graphconn.Options{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		return graphexchange.New(gc, &graphexchange.Options{DaysBefore: cfg.Window.DaysBefore, DaysAfter: cfg.Window.DaysAfter}), nil
+	}
 	c, err := ewsconn.NewClient(cfg, ewsconn.Options{Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)

@@ -20,15 +20,17 @@ type Config struct {
 	// File is the name the configuration was loaded from.
 	File     string
 	Exchange Exchange
-	Window   Window
-	Budget   Budget
-	Users    Users
-	Store    Store
-	Cluster  Cluster
-	API      API
-	Webhooks []Webhook
-	Presence Presence
-	Logging  Logging
+	// ExchangeOnline is the Graph backend (exchange_online:), nil if absent.
+	ExchangeOnline *ExchangeOnline
+	Window         Window
+	Budget         Budget
+	Users          Users
+	Store          Store
+	Cluster        Cluster
+	API            API
+	Webhooks       []Webhook
+	Presence       Presence
+	Logging        Logging
 	// Warnings are problems that do not stop calsync (inline secrets,
 	// insecure_skip_verify, limits above Exchange's defaults).
 	Warnings []Problem

@@ -86,7 +86,7 @@ var badFiles = []struct {
 		`testdata/vendor_guide_malformed.xml:10:1: found </ecchange>, expected </exchange> (<exchange> opened on line 5) (</ecchange> looks like a misspelling of </exchange>)`,
 	}},
 	{"missing.yaml", []string{
-		`testdata/bad/missing.yaml:1:1: exchange: missing section; expected at least exchange.ews_url or exchange.autodiscover_url and exchange.auth`,
+		`testdata/bad/missing.yaml:1:1: exchange: missing section; expected at least exchange.ews_url or exchange.autodiscover_url and exchange.auth (Exchange Server), or exchange_online (Exchange Online through Microsoft Graph)`,
 		`testdata/bad/missing.yaml:1:1: users: missing section; expected at least one of users.static, users.csv_file or users.ldap`,
 	}},
 	{"empty.yaml", []string{

@@ -173,6 +173,10 @@ func (c *checkCommand) options(ctx context.Context, f *checkFlags, stderr io.Wri
 		}
 		cfg = loaded
 	}
+	if cfg.ExchangeOnline != nil {
+		fmt.Fprintf(stderr, "calsync check: %s configures exchange_online (Microsoft Graph), which calsync check does not test yet; it tests exchange (EWS) only\n", f.configPath)
+		return check.Options{}, checkUsage
+	}
 	x := &cfg.Exchange
 	if f.method != "" {
 		x.Auth.Method = config.AuthMethod(f.method)
