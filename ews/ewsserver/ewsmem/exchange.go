@@ -91,6 +91,12 @@ type Options struct {
 	// name none and Microsoft's ResponseCode reference lists
 	// ErrorInvalidRestriction as "not used", so it is unverified and a knob.
 	CalendarViewRestrictionCode ews.ResponseCode
+	// MaxMailTipsRecipients is MaxRecipientsPerGetMailTipsRequest, the
+	// recipients one GetMailTips may name, as GetServiceConfiguration
+	// reports it (default ews.DefaultMaxMailTipsRecipients, 50: a choice,
+	// the facts give no number and tell clients to ask the server; a knob
+	// so that clients can be tested against servers with other limits).
+	MaxMailTipsRecipients int
 	// ExternalURL is the public base URL (scheme://host) used in Autodiscover
 	// answers; the handler fills it from the request when empty.
 	ExternalURL string
@@ -171,6 +177,9 @@ func New(opts Options) (*Exchange, error) {
 	}
 	if opts.BatchTimeLimit == 0 {
 		opts.BatchTimeLimit = time.Minute
+	}
+	if opts.MaxMailTipsRecipients <= 0 {
+		opts.MaxMailTipsRecipients = ews.DefaultMaxMailTipsRecipients
 	}
 	if opts.CalendarViewRestrictionCode == "" {
 		opts.CalendarViewRestrictionCode = ews.ErrorInvalidRestriction

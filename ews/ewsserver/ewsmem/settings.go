@@ -9,14 +9,10 @@ import (
 	"github.com/calsync/calsync/ews/ewsserver"
 )
 
-// maxMailTipsRecipients is MaxRecipientsPerGetMailTipsRequest: Exchange's
-// default (what GetServiceConfiguration reports unless an administrator
-// changed it).
-const maxMailTipsRecipients = ews.DefaultMaxMailTipsRecipients
-
-// MailTipsConfiguration implements ewsserver.BackendMailboxSettings.
+// MailTipsConfiguration implements ewsserver.BackendMailboxSettings:
+// MaxRecipientsPerGetMailTipsRequest is Options.MaxMailTipsRecipients.
 func (x *Exchange) MailTipsConfiguration() ews.MailTipsConfiguration {
-	return ews.MailTipsConfiguration{Enabled: true, MaxRecipientsPerRequest: maxMailTipsRecipients}
+	return ews.MailTipsConfiguration{Enabled: true, MaxRecipientsPerRequest: x.opts.MaxMailTipsRecipients}
 }
 
 // OutOfOfficeTips implements ewsserver.BackendMailboxSettings: the

@@ -78,36 +78,46 @@ func TestWireGetMailTips(t *testing.T) {
 // Exchange's limit: MaxRecipientsPerGetMailTipsRequest (50), reported by
 // GetServiceConfiguration; more recipients fail the whole request.
 func TestWireGetMailTipsLimit(t *testing.T) {
-	e := newWireEnv(t, ewssim.Options{Basic: true})
-	status, data := e.post(envelope("Exchange2013_SP1", "", `<m:GetServiceConfiguration><m:RequestedConfiguration><m:ConfigurationName>MailTips</m:ConfigurationName></m:RequestedConfiguration></m:GetServiceConfiguration>`))
-	if status != 200 {
-		t.Fatalf("GetServiceConfiguration: HTTP %d\n%s", status, data)
-	}
-	ewsschema.Validate(t, "GetServiceConfiguration", data)
-	var sc ewswire.GetServiceConfigurationResponse
-	decode(t, data, &sc)
-	if sc.ResponseMessages == nil || len(sc.ResponseMessages.Messages) != 1 || sc.ResponseMessages.Messages[0].MailTipsConfiguration == nil {
-		t.Fatalf("GetServiceConfiguration = %s", data)
-	}
-	limit := sc.ResponseMessages.Messages[0].MailTipsConfiguration.ToEWS().MaxRecipientsPerRequest
-	if limit != ews.DefaultMaxMailTipsRecipients {
-		t.Errorf("MaxRecipientsPerGetMailTipsRequest = %d, want %d", limit, ews.DefaultMaxMailTipsRecipients)
-	}
-	var many []string
-	for i := 0; i <= limit; i++ {
-		many = append(many, fmt.Sprintf("user%d@example.com", i+1))
-	}
-	for _, tt := range []struct {
-		n    int
-		code ews.ResponseCode
-	}{{limit, ews.NoError}, {limit + 1, ews.ErrorExceededMaxRecipientLimit}} {
-		_, data := e.post(envelope("Exchange2013_SP1", "", mailTipsBody(many[:tt.n]...)))
-		ewsschema.Validate(t, "GetMailTips limit", data)
-		var r ewswire.GetMailTipsResponse
-		decode(t, data, &r)
-		if r.ResponseCode != string(tt.code) {
-			t.Errorf("GetMailTips(%d recipients) = %s %q, want %s", tt.n, r.ResponseCode, r.MessageText, tt.code)
-		}
+	// Exchange's default, and a server whose administrator raised
+	// MaxRecipientsPerGetMailTipsRequest (ewsmem.Options).
+	for _, want := range []int{ews.DefaultMaxMailTipsRecipients, 100} {
+		t.Run(fmt.Sprint(want), func(t *testing.T) {
+			opts := ewssim.Options{Basic: true}
+			if want != ews.DefaultMaxMailTipsRecipients {
+				opts.MaxMailTipsRecipients = want
+			}
+			e := newWireEnv(t, opts)
+			status, data := e.post(envelope("Exchange2013_SP1", "", `<m:GetServiceConfiguration><m:RequestedConfiguration><m:ConfigurationName>MailTips</m:ConfigurationName></m:RequestedConfiguration></m:GetServiceConfiguration>`))
+			if status != 200 {
+				t.Fatalf("GetServiceConfiguration: HTTP %d\n%s", status, data)
+			}
+			ewsschema.Validate(t, "GetServiceConfiguration", data)
+			var sc ewswire.GetServiceConfigurationResponse
+			decode(t, data, &sc)
+			if sc.ResponseMessages == nil || len(sc.ResponseMessages.Messages) != 1 || sc.ResponseMessages.Messages[0].MailTipsConfiguration == nil {
+				t.Fatalf("GetServiceConfiguration = %s", data)
+			}
+			limit := sc.ResponseMessages.Messages[0].MailTipsConfiguration.ToEWS().MaxRecipientsPerRequest
+			if limit != want {
+				t.Errorf("MaxRecipientsPerGetMailTipsRequest = %d, want %d", limit, want)
+			}
+			var many []string
+			for i := 0; i <= limit; i++ {
+				many = append(many, fmt.Sprintf("user%d@example.com", i+1))
+			}
+			for _, tt := range []struct {
+				n    int
+				code ews.ResponseCode
+			}{{limit, ews.NoError}, {limit + 1, ews.ErrorExceededMaxRecipientLimit}} {
+				_, data := e.post(envelope("Exchange2013_SP1", "", mailTipsBody(many[:tt.n]...)))
+				ewsschema.Validate(t, "GetMailTips limit", data)
+				var r ewswire.GetMailTipsResponse
+				decode(t, data, &r)
+				if r.ResponseCode != string(tt.code) {
+					t.Errorf("GetMailTips(%d recipients) = %s %q, want %s", tt.n, r.ResponseCode, r.MessageText, tt.code)
+				}
+			}
+		})
 	}
 }
 

@@ -67,6 +67,11 @@ func (s *sweep) record(name, op string, status int, data []byte) {
 	for i := 0; i < n; i++ {
 		s.names = append(s.names, fmt.Sprintf("%s (HTTP %d)", name, status))
 	}
+	// Every non-fault answer carries ServerVersionInfo, streamed envelopes
+	// included.
+	if status == 200 && bytes.Count(data, []byte("<ServerVersionInfo ")) != n {
+		s.t.Errorf("%s: %d envelopes, %d with ServerVersionInfo", name, n, bytes.Count(data, []byte("<ServerVersionInfo ")))
+	}
 	s.bodies.Write(data)
 	s.bodies.WriteByte('\n')
 	if status == 500 || bytes.Contains(data, []byte(`ResponseClass="Error"`)) {
