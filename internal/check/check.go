@@ -171,6 +171,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		{IDImpersonation, "Impersonation", r.checkImpersonation},
 		{IDStreaming, "Streaming", r.checkStreaming},
 		{IDPull, "Pull", r.checkPull},
+		{IDAutomaticReplies, "Automatic replies", r.checkAutomaticReplies},
 		{IDThrottling, "Throttling", r.checkThrottling},
 	}
 	if o.Postgres != nil {

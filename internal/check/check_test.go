@@ -62,7 +62,7 @@ func TestAllGreen(t *testing.T) {
 		check.IDConfig: check.StatusOK, check.IDConnectivity: check.StatusOK, check.IDTLS: check.StatusSkip,
 		check.IDAuthentication: check.StatusOK, check.IDVersion: check.StatusOK, check.IDAutodiscover: check.StatusOK,
 		check.IDImpersonation: check.StatusOK, check.IDStreaming: check.StatusOK, check.IDPull: check.StatusOK,
-		check.IDThrottling: check.StatusOK,
+		check.IDAutomaticReplies: check.StatusOK, check.IDThrottling: check.StatusOK,
 	}
 	var ids []string
 	for _, c := range rep.Checks {
@@ -72,7 +72,7 @@ func TestAllGreen(t *testing.T) {
 		}
 	}
 	wantOrder := []string{check.IDConfig, check.IDConnectivity, check.IDTLS, check.IDAuthentication, check.IDVersion,
-		check.IDAutodiscover, check.IDImpersonation, check.IDStreaming, check.IDPull, check.IDThrottling}
+		check.IDAutodiscover, check.IDImpersonation, check.IDStreaming, check.IDPull, check.IDAutomaticReplies, check.IDThrottling}
 	if !slices.Equal(ids, wantOrder) {
 		t.Errorf("checks ran in order %v, want %v", ids, wantOrder)
 	}
@@ -95,7 +95,7 @@ func TestAllGreen(t *testing.T) {
 		t.Errorf("progress output %q lacks the final line", progress.String())
 	}
 	out := text(t, rep)
-	for _, s := range []string{"✓ Impersonation", "20 of 20 users ok", "✓ Streaming", "✓ Pull", "9 ok, 0 warnings, 0 failed, 1 skipped"} {
+	for _, s := range []string{"✓ Impersonation", "20 of 20 users ok", "✓ Streaming", "✓ Pull", "✓ Automatic replies", "10 ok, 0 warnings, 0 failed, 1 skipped"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("text report lacks %q:\n%s", s, out)
 		}
@@ -200,7 +200,7 @@ func TestWrongPassword(t *testing.T) {
 			t.Errorf("fix lacks %q:\n%s", s, fix)
 		}
 	}
-	for _, id := range []string{check.IDVersion, check.IDAutodiscover, check.IDImpersonation, check.IDStreaming, check.IDPull, check.IDThrottling} {
+	for _, id := range []string{check.IDVersion, check.IDAutodiscover, check.IDImpersonation, check.IDStreaming, check.IDPull, check.IDAutomaticReplies, check.IDThrottling} {
 		if r := result(t, rep, id); r.Status != check.StatusSkip {
 			t.Errorf("%s = %s, want skipped after the authentication failure", id, r.Status)
 		}
@@ -339,8 +339,8 @@ func TestJSONReport(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, b.String())
 	}
-	if doc.Schema != check.SchemaVersion || doc.Users != 6 || doc.Status != "fail" || len(doc.Checks) != 10 ||
-		doc.Summary.Fail != 1 || doc.Summary.OK != 8 || doc.Summary.Skip != 1 {
+	if doc.Schema != check.SchemaVersion || doc.Users != 6 || doc.Status != "fail" || len(doc.Checks) != 11 ||
+		doc.Summary.Fail != 1 || doc.Summary.OK != 9 || doc.Summary.Skip != 1 {
 		t.Errorf("report header = %+v", doc)
 	}
 	if !strings.HasSuffix(doc.Endpoint, "/EWS/Exchange.asmx") {
