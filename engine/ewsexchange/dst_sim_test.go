@@ -72,6 +72,24 @@ func (w *dstWorld) do(method, path string, body, out any) {
 	}
 }
 
+// serviceClient is an EWS client for the simulator served at base, as its
+// service account, and the authenticated HTTP client under it (for the
+// control API).
+func serviceClient(t *testing.T, sim *ewssim.Simulator, base string) (*ewsclient.Client, ewsclient.HTTPClient) {
+	t.Helper()
+	hc, err := ewsclient.NewHTTPClient(&ewsclient.TransportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, password, _ := sim.Password(sim.ServiceAccount())
+	auth := ewsclient.BasicAuth(hc, name, password)
+	c, err := ewsclient.New(base+"/EWS/Exchange.asmx", &ewsclient.Options{HTTPClient: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, auth
+}
+
 func utc(month time.Month, day, hour, minute int) time.Time {
 	return time.Date(2026, month, day, hour, minute, 0, 0, time.UTC)
 }
@@ -99,16 +117,7 @@ func TestNewYorkUserAcrossDSTWithTheSimulatorsClock(t *testing.T) {
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(func() { srv.Close(); sim.Close() })
-	hc, err := ewsclient.NewHTTPClient(&ewsclient.TransportOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	name, password, _ := sim.Password(sim.ServiceAccount())
-	auth := ewsclient.BasicAuth(hc, name, password)
-	c, err := ewsclient.New(srv.URL+"/EWS/Exchange.asmx", &ewsclient.Options{HTTPClient: auth})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, auth := serviceClient(t, sim, srv.URL)
 	clk := clock.NewFake(satAfternoon)
 	w := &dstWorld{t: t, base: srv.URL, control: auth, clk: clk}
 	ny := users(sim)[0]
