@@ -23,10 +23,11 @@ import (
 	"github.com/calsync/calsync/store/memstore"
 )
 
-// dstWorld is a simulator over HTTP whose clock is moved only through its
-// control API (POST /sim/v1/clock; its base clock is frozen), and an
-// engine whose injected clock is moved to the same instant with it.
-type dstWorld struct {
+// simWorld is a simulator over HTTP driven through its control API. For
+// the DST test its clock is moved only through that API (POST
+// /sim/v1/clock; its base clock is frozen), together with clk, the
+// engine's injected clock.
+type simWorld struct {
 	t       *testing.T
 	base    string
 	control ewsclient.HTTPClient
@@ -35,7 +36,7 @@ type dstWorld struct {
 
 // setNow moves the simulator's clock (through its control API) and the
 // engine's to t together.
-func (w *dstWorld) setNow(t time.Time) {
+func (w *simWorld) setNow(t time.Time) {
 	w.t.Helper()
 	var got ewssim.ClockJSON
 	w.do(http.MethodPost, "/sim/v1/clock", ewssim.ClockJSON{Now: t}, &got)
@@ -45,7 +46,7 @@ func (w *dstWorld) setNow(t time.Time) {
 	w.clk.Set(t)
 }
 
-func (w *dstWorld) do(method, path string, body, out any) {
+func (w *simWorld) do(method, path string, body, out any) {
 	w.t.Helper()
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -119,7 +120,7 @@ func TestNewYorkUserAcrossDSTWithTheSimulatorsClock(t *testing.T) {
 	t.Cleanup(func() { srv.Close(); sim.Close() })
 	c, auth := serviceClient(t, sim, srv.URL)
 	clk := clock.NewFake(satAfternoon)
-	w := &dstWorld{t: t, base: srv.URL, control: auth, clk: clk}
+	w := &simWorld{t: t, base: srv.URL, control: auth, clk: clk}
 	ny := users(sim)[0]
 
 	// The New York user's regional settings and calendar, all set through
@@ -224,4 +225,43 @@ func TestNewYorkUserAcrossDSTWithTheSimulatorsClock(t *testing.T) {
 		return sim.Stats().Requests["GetUserOofSettingsRequest"] > before
 	})
 	wantPresence("Tuesday 10:00 EDT", clk.Now(), `out_of_office "Out of office until 17:00" America/New_York`)
+}
+
+// A user who changes the zone of their regional settings (here through the
+// simulator's control API) gets it at the next reconciliation: the status
+// names it and the window follows its midnights.
+func TestZoneChangeInTheSimulatorIsLearntAtReconciliation(t *testing.T) {
+	sim, err := ewssim.New(ewssim.Options{Basic: true, Options: ewsmem.Options{Mailboxes: 1, Servers: 1, Seed: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(func() { srv.Close(); sim.Close() })
+	c, auth := serviceClient(t, sim, srv.URL)
+	w := &simWorld{t: t, base: srv.URL, control: auth}
+	user := users(sim)[0]
+	w.do(http.MethodPut, "/sim/v1/mailboxes/"+user+"/timezone", ewssim.TimeZoneJSON{TimeZone: "America/New_York"}, nil)
+	st := memstore.New()
+	r := startEngine(t, ewsexchange.NewClient(c, srv.URL+"/autodiscover/autodiscover.svc"), st, engine.Pull, []string{user}, func(o *engine.Options) {
+		o.ReconcileInterval = 200 * time.Millisecond
+	})
+	waitAllLive(t, r.e, 1, 30*time.Second)
+	zone := func() string { s, _ := r.e.Status(user); return s.TimeZone }
+	if zone() != "America/New_York" {
+		t.Fatalf("zone = %q, want America/New_York", zone())
+	}
+	w.do(http.MethodPut, "/sim/v1/mailboxes/"+user+"/timezone", ewssim.TimeZoneJSON{TimeZone: "Asia/Tokyo"}, nil)
+	testenv.WaitFor(t, "Asia/Tokyo learnt at reconciliation", func() bool { return zone() == "Asia/Tokyo" })
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the window at Tokyo's midnights", func() bool {
+		rec, err := st.Mailbox(context.Background(), user)
+		if err != nil {
+			return false
+		}
+		s := rec.Checkpoint.Window.Start.In(tokyo)
+		return s.Hour() == 0 && s.Minute() == 0 && rec.Status.TimeZone == "Asia/Tokyo"
+	})
 }
