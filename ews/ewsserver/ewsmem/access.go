@@ -231,8 +231,8 @@ func (x *Exchange) checkCalendarFolder(mb *mailbox, f ews.FolderRef) error {
 		}
 		return nil
 	}
-	if f.Folder != nil && f.Folder.Id == mb.rootID() {
-		return ewsserver.Fail(ews.ErrorCalendarFolderIsInvalidForCalendarView, "The simulator keeps only calendar folders (asked for the root folder).")
+	if name, ok := itemlessFolder(mb, f); ok {
+		return ewsserver.Failf(ews.ErrorCalendarFolderIsInvalidForCalendarView, "The simulator keeps only calendar folders (asked for %s).", name)
 	}
 	if f.Folder == nil || f.Folder.Id != mb.folderID() {
 		return ewsserver.Fail(ews.ErrorFolderNotFound, "The specified folder could not be found in the store.")

@@ -126,7 +126,7 @@ func (mb *mailbox) deleteLocked(it *item) {
 // the folder's ModifiedEvent and FreeBusyChangedEvent.
 func changeEvents(mb *mailbox, kind ews.EventType, id ews.ItemId, now time.Time) []ews.Event {
 	folder := mb.folderRef()
-	root := ews.FolderId{Id: encodeID("F", fmt.Sprint(mb.index), "0"), ChangeKey: "AQAAAA=="}
+	root := mb.wellKnownRef(msgRootIndex) // the calendar's parent
 	itemID, f1, f2 := id, folder, folder
 	return []ews.Event{
 		{Type: kind, TimeStamp: now, ItemId: &itemID, ParentFolderId: &f1, UnreadCount: -1},

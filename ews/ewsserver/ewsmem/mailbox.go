@@ -71,7 +71,7 @@ type decodedID struct {
 	mailbox  int
 	item     int
 	instance int
-	root     bool // F: the mailbox root ("F:n:0"), not its calendar ("F:n")
+	folder   int // F: index in hierarchy ("F:n:i"), -1 for the calendar ("F:n")
 }
 
 func decodeID(id string) (decodedID, bool) {
@@ -91,11 +91,11 @@ func decodeID(id string) (decodedID, bool) {
 		}
 		nums = append(nums, n)
 	}
-	d := decodedID{kind: parts[0], mailbox: nums[0]}
+	d := decodedID{kind: parts[0], mailbox: nums[0], folder: -1}
 	switch {
 	case d.kind == "F" && len(nums) == 1:
-	case d.kind == "F" && len(nums) == 2 && nums[1] == 0:
-		d.root = true
+	case d.kind == "F" && len(nums) == 2 && nums[1] < len(hierarchy):
+		d.folder = nums[1]
 	case d.kind == "I" && len(nums) == 2:
 		d.item = nums[1]
 	case d.kind == "O" && len(nums) == 3:
@@ -110,9 +110,6 @@ func decodeID(id string) (decodedID, bool) {
 }
 
 func (mb *mailbox) folderID() string { return mb.folderId }
-
-// rootID is the id of the mailbox's root folder (Top of Information Store).
-func (mb *mailbox) rootID() string { return encodeID("F", strconv.Itoa(mb.index), "0") }
 
 func (mb *mailbox) folderRef() ews.FolderId {
 	return ews.FolderId{Id: mb.folderID(), ChangeKey: changeKey("F", mb.folderVersion)}

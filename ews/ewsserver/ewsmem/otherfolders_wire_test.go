@@ -12,8 +12,9 @@ import (
 )
 
 // TestWireOtherWellKnownFolders: the mail folders every Exchange mailbox
-// has exist in the simulator. Subscribe and SyncFolderItems work on them
-// (empty), CalendarView is calendar-only.
+// has exist in the simulator, in Exchange's tree (root → msgfolderroot →
+// the calendar and the others), by name and by id. Subscribe and
+// SyncFolderItems work on them (empty), CalendarView is calendar-only.
 func TestWireOtherWellKnownFolders(t *testing.T) {
 	e := newWireEnv(t, ewssim.Options{Basic: true})
 	user := "user1@example.com"
@@ -84,6 +85,75 @@ func TestWireOtherWellKnownFolders(t *testing.T) {
 			}
 		})
 	}
+	t.Run("hierarchy", func(t *testing.T) {
+		names := []string{"root", "msgfolderroot", "calendar", "inbox", "sentitems", "drafts", "deleteditems", "outbox", "junkemail", "contacts", "tasks", "notes", "journal"}
+		var ids string
+		for _, n := range names {
+			ids += `<t:DistinguishedFolderId Id="` + n + `"/>`
+		}
+		var r ewswire.GetFolderResponse
+		decode(t, post(t, "GetFolder by name", `<m:GetFolder><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape></m:FolderShape><m:FolderIds>`+ids+`</m:FolderIds></m:GetFolder>`), &r)
+		byName := map[string]ews.Folder{}
+		seen := map[string]bool{}
+		for i, m := range r.ResponseMessages.Messages {
+			if m.ResponseCode != "NoError" || len(m.Folders) != 1 {
+				t.Fatalf("GetFolder(%s) = %+v", names[i], m)
+			}
+			f := m.Folders[0].ToEWS()
+			if f.FolderId.IsZero() || seen[f.FolderId.Id] {
+				t.Errorf("GetFolder(%s): id %q missing or not unique", names[i], f.FolderId.Id)
+			}
+			seen[f.FolderId.Id] = true
+			byName[names[i]] = f
+		}
+		// The tree: root above msgfolderroot, every other folder below it.
+		if !byName["root"].ParentFolderId.IsZero() || byName["msgfolderroot"].ParentFolderId.Id != byName["root"].FolderId.Id ||
+			byName["msgfolderroot"].DisplayName != "Top of Information Store" {
+			t.Errorf("roots = %+v, %+v", byName["root"], byName["msgfolderroot"])
+		}
+		for _, n := range names[2:] {
+			if byName[n].ParentFolderId.Id != byName["msgfolderroot"].FolderId.Id {
+				t.Errorf("%s's parent = %q, want msgfolderroot", n, byName[n].ParentFolderId.Id)
+			}
+		}
+		if byName["calendar"].Kind != "CalendarFolder" || byName["contacts"].Kind != "ContactsFolder" || byName["tasks"].Kind != "TasksFolder" || byName["inbox"].FolderClass != "IPF.Note" {
+			t.Errorf("kinds: calendar %s, contacts %s, tasks %s, inbox class %s", byName["calendar"].Kind, byName["contacts"].Kind, byName["tasks"].Kind, byName["inbox"].FolderClass)
+		}
+		// Every id leads back to its folder; by id, the empty folders
+		// sync and subscribe like by name, and stay out of CalendarView.
+		for _, n := range names {
+			id := byName[n].FolderId.Id
+			var again ewswire.GetFolderResponse
+			decode(t, post(t, "GetFolder by id", `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:FolderId Id="`+id+`"/></m:FolderIds></m:GetFolder>`), &again)
+			if m := again.ResponseMessages.Messages[0]; m.ResponseCode != "NoError" || m.Folders[0].ToEWS().DisplayName != byName[n].DisplayName {
+				t.Errorf("GetFolder(id of %s) = %+v", n, m)
+			}
+			if n == "calendar" {
+				continue
+			}
+			var sr ewswire.SyncFolderItemsResponse
+			decode(t, post(t, "SyncFolderItems by id", `<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId><t:FolderId Id="`+id+`"/></m:SyncFolderId><m:MaxChangesReturned>10</m:MaxChangesReturned></m:SyncFolderItems>`), &sr)
+			if m := sr.ResponseMessages.Messages[0]; m.ResponseCode != "NoError" || m.Changes == nil || len(*m.Changes) != 0 {
+				t.Errorf("SyncFolderItems(id of %s) = %+v", n, m)
+			}
+			var s ewswire.SubscribeResponse
+			decode(t, post(t, "Subscribe by id", `<m:Subscribe><m:PullSubscriptionRequest><t:FolderIds><t:FolderId Id="`+id+`"/></t:FolderIds><t:EventTypes><t:EventType>CreatedEvent</t:EventType></t:EventTypes><t:Timeout>10</t:Timeout></m:PullSubscriptionRequest></m:Subscribe>`), &s)
+			if c := s.ResponseMessages.Messages[0].ResponseCode; c != "NoError" {
+				t.Errorf("Subscribe(id of %s) = %s", n, c)
+			}
+			var f ewswire.FindItemResponse
+			decode(t, post(t, "CalendarView by id", `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:CalendarView StartDate="2026-03-02T00:00:00Z" EndDate="2026-03-09T00:00:00Z"/><m:ParentFolderIds><t:FolderId Id="`+id+`"/></m:ParentFolderIds></m:FindItem>`), &f)
+			if c := f.ResponseMessages.Messages[0].ResponseCode; c != string(ews.ErrorCalendarFolderIsInvalidForCalendarView) {
+				t.Errorf("CalendarView(id of %s) = %s, want ErrorCalendarFolderIsInvalidForCalendarView", n, c)
+			}
+		}
+		// Another mailbox's folder ids are found there, not here.
+		var other ewswire.GetFolderResponse
+		decode(t, post(t, "GetFolder unknown", `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="searchfolders"/></m:FolderIds></m:GetFolder>`), &other)
+		if c := other.ResponseMessages.Messages[0].ResponseCode; c != string(ews.ErrorFolderNotFound) {
+			t.Errorf("GetFolder(searchfolders) = %s, want ErrorFolderNotFound", c)
+		}
+	})
 	t.Run("calendar and inbox", func(t *testing.T) {
 		var s ewswire.SubscribeResponse
 		decode(t, post(t, "Subscribe both", `<m:Subscribe><m:PullSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id="inbox"/><t:DistinguishedFolderId Id="calendar"/></t:FolderIds><t:EventTypes><t:EventType>CreatedEvent</t:EventType></t:EventTypes><t:Timeout>10</t:Timeout></m:PullSubscriptionRequest></m:Subscribe>`), &s)

@@ -247,7 +247,7 @@ func (x *Exchange) Subscribe(ctx context.Context, c *ewsserver.Caller, req ewsse
 			return ewsserver.SubscribeResult{}, ewsserver.Fail(ews.ErrorInvalidSubscriptionRequest, "The subscription request must name folders or SubscribeToAllFolders.")
 		}
 		for _, f := range req.Folders {
-			if isEmptyFolder(f) {
+			if _, ok := itemlessFolder(mb, f); ok {
 				continue
 			}
 			calendar = true

@@ -151,7 +151,7 @@ func TestEveryResponseValidates(t *testing.T) {
 
 	// Successes, each operation at least once, in the shapes clients use.
 	successes := []struct{ name, body string }{
-		{"GetFolder", `<m:GetFolder><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape></m:FolderShape><m:FolderIds>` + calendar + `<t:DistinguishedFolderId Id="root"/><t:DistinguishedFolderId Id="msgfolderroot"/></m:FolderIds></m:GetFolder>`},
+		{"GetFolder", `<m:GetFolder><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape></m:FolderShape><m:FolderIds>` + calendar + `<t:DistinguishedFolderId Id="root"/><t:DistinguishedFolderId Id="msgfolderroot"/><t:DistinguishedFolderId Id="inbox"/><t:DistinguishedFolderId Id="contacts"/><t:DistinguishedFolderId Id="tasks"/></m:FolderIds></m:GetFolder>`},
 		{"FindItem CalendarView", `<m:FindItem Traversal="Shallow">` + shape("Default") + `<m:CalendarView ` + week + `/><m:ParentFolderIds>` + calendar + `</m:ParentFolderIds></m:FindItem>`},
 		{"FindItem IdOnly", `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:CalendarView MaxEntriesReturned="1" ` + week + `/><m:ParentFolderIds>` + calendar + `</m:ParentFolderIds></m:FindItem>`},
 		{"FindItem IndexedPageItemView", `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape><m:IndexedPageItemView MaxEntriesReturned="10" Offset="0" BasePoint="Beginning"/><m:ParentFolderIds>` + calendar + `</m:ParentFolderIds></m:FindItem>`},

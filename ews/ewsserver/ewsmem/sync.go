@@ -42,12 +42,10 @@ func (x *Exchange) SyncFolderItems(ctx context.Context, c *ewsserver.Caller, req
 	if req.MaxChanges < 1 || req.MaxChanges > 512 {
 		return ewsserver.SyncResult{}, ewsserver.Fault(ews.ErrorSchemaValidation, "The request failed schema validation: MaxChangesReturned must be between 1 and 512.")
 	}
-	if isEmptyFolder(req.Folder) {
-		mb, err := x.anyFolderMailbox(c, req.Folder)
-		if err != nil {
-			return ewsserver.SyncResult{}, err
+	if mb, err := x.anyFolderMailbox(c, req.Folder); err == nil {
+		if name, ok := itemlessFolder(mb, req.Folder); ok {
+			return syncEmptyFolder(mb, name, req)
 		}
-		return syncEmptyFolder(mb, req)
 	}
 	mb, err := x.folderMailbox(c, req.Folder)
 	if err != nil {
