@@ -154,6 +154,25 @@ func TestWireOtherWellKnownFolders(t *testing.T) {
 			t.Errorf("GetFolder(searchfolders) = %s, want ErrorFolderNotFound", c)
 		}
 	})
+	t.Run("msgfolderroot", func(t *testing.T) {
+		// The calendar's parent: its subscriptions see the calendar
+		// folder's ModifiedEvent, not the items' events.
+		var s ewswire.SubscribeResponse
+		decode(t, post(t, "Subscribe msgfolderroot", `<m:Subscribe><m:PullSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id="msgfolderroot"/></t:FolderIds><t:EventTypes><t:EventType>CreatedEvent</t:EventType><t:EventType>ModifiedEvent</t:EventType></t:EventTypes><t:Timeout>10</t:Timeout></m:PullSubscriptionRequest></m:Subscribe>`), &s)
+		sm := s.ResponseMessages.Messages[0]
+		if sm.ResponseCode != "NoError" {
+			t.Fatalf("Subscribe = %+v", sm)
+		}
+		if _, err := e.sim.AddCalendarItem(user, ews.CalendarItem{Subject: "Below msgfolderroot", Start: t0.Add(time.Hour), End: t0.Add(2 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		var g ewswire.GetEventsResponse
+		decode(t, post(t, "GetEvents msgfolderroot", `<m:GetEvents><m:SubscriptionId>`+sm.SubscriptionId+`</m:SubscriptionId><m:Watermark>`+sm.Watermark+`</m:Watermark></m:GetEvents>`), &g)
+		n, err := g.ResponseMessages.Messages[0].Notification.ToEWS()
+		if err != nil || len(n.Events) != 1 || n.Events[0].Type != ews.EventModified || n.Events[0].FolderId == nil || n.Events[0].ItemId != nil {
+			t.Errorf("GetEvents = %+v, %v; want the calendar folder's ModifiedEvent only", n, err)
+		}
+	})
 	t.Run("calendar and inbox", func(t *testing.T) {
 		var s ewswire.SubscribeResponse
 		decode(t, post(t, "Subscribe both", `<m:Subscribe><m:PullSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id="inbox"/><t:DistinguishedFolderId Id="calendar"/></t:FolderIds><t:EventTypes><t:EventType>CreatedEvent</t:EventType></t:EventTypes><t:Timeout>10</t:Timeout></m:PullSubscriptionRequest></m:Subscribe>`), &s)

@@ -26,7 +26,10 @@ type subscription struct {
 	// calendar is set when the folder list names the calendar; a
 	// subscription to empty folders only (inbox, …) never sees an event.
 	calendar bool
-	types    map[ews.EventType]bool
+	// msgRoot is set when the folder list names msgfolderroot, the
+	// calendar's parent: it sees the calendar folder's own ModifiedEvent.
+	msgRoot bool
+	types   map[ews.EventType]bool
 
 	wmSeq         uint64
 	lastWatermark string
@@ -104,12 +107,12 @@ func (s *subscription) wants(e ews.Event) bool {
 	if s.allFolders {
 		return true
 	}
-	if !s.calendar {
-		return false
+	if e.ItemId == nil {
+		// The calendar folder's own ModifiedEvent belongs to its parent's
+		// subscriptions, not to the calendar's.
+		return s.msgRoot
 	}
-	// Folder subscriptions on the calendar see its items, not the folder's
-	// own ModifiedEvent (that belongs to the parent's subscriptions).
-	return e.ItemId != nil
+	return s.calendar
 }
 
 // publishLocked fans a change burst out to the mailbox's subscriptions.
@@ -241,13 +244,14 @@ func (x *Exchange) Subscribe(ctx context.Context, c *ewsserver.Caller, req ewsse
 	if c.Impersonation.IsZero() && target != strings.ToLower(c.Account) {
 		return ewsserver.SubscribeResult{}, ewsserver.Fail(ews.ErrorSubscriptionDelegateAccessNotSupported, "Subscriptions are not supported for delegate user access.")
 	}
-	calendar := false
+	calendar, msgRoot := false, false
 	if !req.AllFolders {
 		if len(req.Folders) == 0 {
 			return ewsserver.SubscribeResult{}, ewsserver.Fail(ews.ErrorInvalidSubscriptionRequest, "The subscription request must name folders or SubscribeToAllFolders.")
 		}
 		for _, f := range req.Folders {
-			if _, ok := itemlessFolder(mb, f); ok {
+			if name, ok := itemlessFolder(mb, f); ok {
+				msgRoot = msgRoot || name == ews.FolderMsgRoot
 				continue
 			}
 			calendar = true
@@ -267,7 +271,7 @@ func (x *Exchange) Subscribe(ctx context.Context, c *ewsserver.Caller, req ewsse
 		return ewsserver.SubscribeResult{}, ewsserver.Fail(ews.ErrorInvalidSubscriptionRequest, "No event types.")
 	}
 	now := x.clock.Now()
-	s := &subscription{kind: req.Kind, mb: mb, allFolders: req.AllFolders, calendar: calendar, types: types, lastUsed: now, detachedAt: now}
+	s := &subscription{kind: req.Kind, mb: mb, allFolders: req.AllFolders, calendar: calendar, msgRoot: msgRoot, types: types, lastUsed: now, detachedAt: now}
 	switch req.Kind {
 	case ews.SubscriptionPull:
 		if req.Timeout < 1 || req.Timeout > 1440 {
