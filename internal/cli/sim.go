@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 )
@@ -32,6 +33,7 @@ type simFlags struct {
 	churn          float64
 	throttling     string
 	syncCalls      int
+	mailTips       int
 	auth           string
 	heartbeat      time.Duration
 	scope          string
@@ -64,6 +66,7 @@ func parseSimFlags(args []string, stderr io.Writer) (*simFlags, int) {
 	fs.Float64Var(&c.churn, "churn", 0, "calendar changes per second spread over the mailboxes (0 = none)")
 	fs.StringVar(&c.throttling, "throttling", "default", "throttling policy: default (Exchange 2016/2019 defaults), exo (EWSMaxSubscriptions 20) or unlimited (like NoThrottlingPolicy)")
 	fs.IntVar(&c.syncCalls, "concurrent-sync-calls", 0, "ConcurrentSyncCalls: SyncFolderItems calls in flight per budget before ErrorServerBusy (0 = the --throttling policy's value, 5 unless unlimited; -1 = unlimited)")
+	fs.IntVar(&c.mailTips, "mailtips-recipients", ews.DefaultMaxMailTipsRecipients, "MaxRecipientsPerGetMailTipsRequest: recipients one GetMailTips may name (reported by GetServiceConfiguration; more fail the request)")
 	fs.StringVar(&c.auth, "auth", "basic,ntlm", "accepted authentication: comma-separated basic, ntlm, or none")
 	fs.DurationVar(&c.heartbeat, "heartbeat", 45*time.Second, "streaming ConnectionStatus OK interval")
 	fs.StringVar(&c.scope, "impersonation-scope", "", "comma-separated addresses the service account may impersonate (default: all)")
@@ -102,6 +105,8 @@ func (c *simFlags) validate() error {
 		return fmt.Errorf("--churn must not be negative")
 	case c.heartbeat < time.Second:
 		return fmt.Errorf("--heartbeat %s is shorter than 1s", c.heartbeat)
+	case c.mailTips < 1:
+		return fmt.Errorf("--mailtips-recipients %d: want at least 1", c.mailTips)
 	case c.syncCalls < -1:
 		return fmt.Errorf("--concurrent-sync-calls %d: want -1 (unlimited), 0 (policy default) or a positive limit", c.syncCalls)
 	case c.throttling != "default" && c.throttling != "unlimited" && c.throttling != "exo":
@@ -163,14 +168,12 @@ func policyOf(c *simFlags) ewsmem.Policy {
 	return policy
 }
 
-// serveSim serves the simulator the flags describe until ctx ends.
-func serveSim(ctx context.Context, c *simFlags, stdout, stderr io.Writer) error {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.logLevel)) // checked by parse
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "sim")
+// simOptions turns the flags into the simulator's options.
+func simOptions(c *simFlags, logger *slog.Logger) ewssim.Options {
 	policy := policyOf(c)
 	o := ewssim.Options{Generate: c.generate, Options: ewsmem.Options{Logger: logger, Domain: c.domain, Mailboxes: c.mailboxes, Servers: c.servers,
-		Seed: c.seed, Policy: &policy, ServiceAccount: c.serviceAccount, Password: c.password, StreamingHeartbeat: c.heartbeat},
+		Seed: c.seed, Policy: &policy, ServiceAccount: c.serviceAccount, Password: c.password, StreamingHeartbeat: c.heartbeat,
+		MaxMailTipsRecipients: c.mailTips},
 		SchemaNotificationNamespace: c.schemaNS}
 	if c.scope != "" {
 		o.ImpersonationScope = splitList(c.scope)
@@ -186,6 +189,15 @@ func serveSim(ctx context.Context, c *simFlags, stdout, stderr io.Writer) error 
 			o.NTLM = true
 		}
 	}
+	return o
+}
+
+// serveSim serves the simulator the flags describe until ctx ends.
+func serveSim(ctx context.Context, c *simFlags, stdout, stderr io.Writer) error {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.logLevel)) // checked by parse
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "sim")
+	o := simOptions(c, logger)
 	sim, err := ewssim.New(o)
 	if err != nil {
 		return err
@@ -232,7 +244,7 @@ func serveSim(ctx context.Context, c *simFlags, stdout, stderr io.Writer) error 
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("simulator ready", "mailboxes", c.mailboxes, "servers", sim.Servers(), "service_account", sim.ServiceAccount(), "auth", c.auth, "throttling", policy.Name)
+	logger.Info("simulator ready", "mailboxes", c.mailboxes, "servers", sim.Servers(), "service_account", sim.ServiceAccount(), "auth", c.auth, "throttling", o.Policy.Name)
 	access := simAccess{base: fmt.Sprintf("%s://%s", scheme, ln.Addr()), account: sim.ServiceAccount(), password: c.password, domain: c.domain, users: c.mailboxes}
 	for _, a := range splitList(c.auth) {
 		if a != "none" {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/ews/ewsclient"
+	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/internal/testenv"
 )
@@ -43,6 +44,7 @@ func TestSimFlagsValidation(t *testing.T) {
 		{[]string{"--mailboxes", "-1"}, 2},
 		{[]string{"--concurrent-sync-calls", "-2"}, 2},
 		{[]string{"--item-latency", "-1s"}, 2},
+		{[]string{"--mailtips-recipients", "0"}, 2},
 		{[]string{"--clock", "tomorrow"}, 2},
 		{[]string{"--full-access", "ghost@example.com", "--listen", "127.0.0.1:0"}, 1},
 		{[]string{"extra"}, 2},
@@ -86,6 +88,23 @@ func TestSimPolicyFlags(t *testing.T) {
 		}
 		if got := policyOf(c).ConcurrentSyncCalls; got != tt.want {
 			t.Errorf("policyOf(%q).ConcurrentSyncCalls = %d, want %d", tt.args, got, tt.want)
+		}
+	}
+}
+
+// --mailtips-recipients reaches the model (GetMailTips' limit and what
+// GetServiceConfiguration reports; the wire behaviour is tested in ewsmem).
+func TestSimMailTipsRecipients(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{{nil, ews.DefaultMaxMailTipsRecipients}, {[]string{"--mailtips-recipients", "100"}, 100}} {
+		c, code := parseSimFlags(tt.args, io.Discard)
+		if c == nil {
+			t.Fatalf("parse(%q) exited %d", tt.args, code)
+		}
+		if got := simOptions(c, nil).MaxMailTipsRecipients; got != tt.want {
+			t.Errorf("simOptions(%q).MaxMailTipsRecipients = %d, want %d", tt.args, got, tt.want)
 		}
 	}
 }
