@@ -48,6 +48,10 @@ func FuzzEWSRequest(f *testing.F) {
 	}
 	f.Add([]byte(envelope("Exchange2013_SP1", "user1@example.com", `<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>AAAA</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`)))
 	f.Add([]byte(envelope("Exchange2013_SP1", "user1@example.com", `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:CalendarView StartDate="2026-03-01T00:00:00Z" EndDate="2026-02-01T00:00:00Z"/><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>`)))
+	// Extended properties in every place a request carries them.
+	f.Add([]byte(envelope("Exchange2013_SP1", "user1@example.com", `<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem><t:Subject>x</t:Subject><t:ExtendedProperty>`+xpFlags+`<t:Value>5</t:Value></t:ExtendedProperty><t:ExtendedProperty>`+xpTags+`<t:Values><t:Value>a</t:Value></t:Values></t:ExtendedProperty><t:Start>2026-03-04T10:00:00Z</t:Start><t:End>2026-03-04T11:00:00Z</t:End></t:CalendarItem></m:Items></m:CreateItem>`)))
+	f.Add([]byte(envelope("Exchange2013_SP1", "user1@example.com", `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>`+xpProject+xpCodepage+`</t:AdditionalProperties></m:ItemShape><m:ItemIds><t:ItemId Id="QUFNa0k6MTox"/></m:ItemIds></m:GetItem>`)))
+	f.Add([]byte(envelope("Exchange2013_SP1", "user1@example.com", `<m:UpdateItem ConflictResolution="AlwaysOverwrite"><m:ItemChanges><t:ItemChange><t:ItemId Id="QUFNa0k6MTox"/><t:Updates>`+setXP(xpBusy, `<t:Value>3</t:Value>`)+`<t:DeleteItemField>`+xpProject+`</t:DeleteItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`)))
 	watcher := &panicWatcher{}
 	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: 3, Seed: 1,
 		Clock: clock.NewFake(t0), Logger: slog.New(watcher)}})
