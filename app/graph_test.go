@@ -3,12 +3,14 @@ package app_test
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/graph/graphserver"
 	"github.com/calsync/calsync/internal/testenv"
 )
@@ -54,5 +56,46 @@ func TestEndToEndOverGraph(t *testing.T) {
 	testenv.WaitFor(t, "user2 available after the deletion", func() bool {
 		p, err := c.Presence(ctx, "user2@example.com")
 		return err == nil && p.Availability == "available"
+	})
+}
+
+// lastInCloud is the simulator with its last mailboxes hosted in the cloud
+// (graphserver.Hosting): Graph answers the others MailboxNotEnabledForRESTAPI.
+type lastInCloud struct {
+	*ewssim.Simulator
+	cloud map[string]bool
+}
+
+func (l lastInCloud) InCloud(smtp string) bool { return l.cloud[strings.ToLower(smtp)] }
+
+// TestHybridServesEachMailboxFromItsSide: with exchange and exchange_online
+// both configured, the mailboxes Graph serves are read over Graph, the
+// others over EWS, all live.
+func TestHybridServesEachMailboxFromItsSide(t *testing.T) {
+	cloud := map[string]bool{"user3@example.com": true, "user4@example.com": true}
+	_, _, a := startAppWithConfig(t, config.Streaming, 4, func(s *appSetup) {
+		gs, err := graphserver.New(lastInCloud{s.sim, cloud}, graphserver.Options{Tenant: "contoso.onmicrosoft.com", ClientID: "app-1", ClientSecret: "graph-secret"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(gs)
+		t.Cleanup(func() { srv.Close(); gs.Close() })
+		s.cfg.ExchangeOnline = &config.ExchangeOnline{TenantID: "contoso.onmicrosoft.com", ClientID: "app-1",
+			ClientSecret: config.NewSecret("graph-secret", "test"), GraphURL: srv.URL + "/v1.0", LoginURL: srv.URL,
+			Notifications: config.GraphNotifications{Mode: "delta", DeltaInterval: 200 * time.Millisecond}}
+	})
+	testenv.WaitFor(t, "4 mailboxes live, each from its side", func() bool {
+		for i := 1; i <= 4; i++ {
+			m := "user" + itoa(i) + "@example.com"
+			st, err := a.Engine().Status(m)
+			want := "ews:"
+			if cloud[m] {
+				want = "graph:"
+			}
+			if err != nil || st.State != engine.StateLive || !strings.HasPrefix(st.Group, want) {
+				return false
+			}
+		}
+		return true
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/ewsexchange"
 	"github.com/calsync/calsync/engine/graphexchange"
+	"github.com/calsync/calsync/engine/hybridexchange"
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/internal/ewsconn"
@@ -60,7 +61,8 @@ func engineOptions(cfg *config.Config) engine.Options {
 		}
 	}
 	if x := cfg.ExchangeOnline; x != nil {
-		// Graph has no streaming: delta rounds are the engine's pull loop.
+		// Graph has no streaming: delta rounds are the engine's pull loop
+		// (in hybrid, EWS mailboxes are pulled at the same interval).
 		o.Mode = engine.Pull
 		o.PullInterval = x.Notifications.DeltaInterval
 	}
@@ -159,12 +161,16 @@ func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, st 
 // newExchange builds the EWS access from the config, or the Graph access
 // when exchange_online is configured instead.
 func newExchange(cfg *config.Config, identities *ewsexchange.Identities, log *slog.Logger) (engine.Exchange, error) {
+	var cloud *graphexchange.Client
 	if x := cfg.ExchangeOnline; x != nil {
 		gc, err := graphconn.NewClient(x, graphconn.Options{Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("app: %w", err)
 		}
-		return graphexchange.New(gc, &graphexchange.Options{DaysBefore: cfg.Window.DaysBefore, DaysAfter: cfg.Window.DaysAfter}), nil
+		cloud = graphexchange.New(gc, &graphexchange.Options{DaysBefore: cfg.Window.DaysBefore, DaysAfter: cfg.Window.DaysAfter})
+		if !hasEWS(cfg) {
+			return cloud, nil
+		}
 	}
 	c, err := ewsconn.NewClient(cfg, ewsconn.Options{Logger: log})
 	if err != nil {
@@ -172,7 +178,15 @@ func newExchange(cfg *config.Config, identities *ewsexchange.Identities, log *sl
 	}
 	x := ewsexchange.NewClient(c, cfg.Exchange.AutodiscoverURL)
 	x.ImpersonateWith(identities)
+	if cloud != nil { // hybrid: each mailbox from the side that hosts it
+		return hybridexchange.New(x, cloud, cloud), nil
+	}
 	return x, nil
+}
+
+// hasEWS reports whether the exchange section is configured.
+func hasEWS(cfg *config.Config) bool {
+	return cfg.Exchange.EWSURL != "" || cfg.Exchange.AutodiscoverURL != ""
 }
 
 // presenceDefaultZone is the zone presence uses for a mailbox whose own zone

@@ -50,6 +50,23 @@ users: {static: [a@example.com]}
 	}
 }
 
+func TestHybridConfigHasBothSides(t *testing.T) {
+	setTestSecrets(t)
+	cfg, err := Load([]byte(`
+exchange:
+  ews_url: https://x.example.com/EWS/Exchange.asmx
+  auth: {username: u, password_env: CALSYNC_TEST_EWS_PASSWORD}
+exchange_online: {tenant_id: t, client_id: c, client_secret_env: CALSYNC_TEST_EWS_PASSWORD}
+users: {static: [a@example.com]}
+`), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Exchange.EWSURL == "" || cfg.ExchangeOnline == nil {
+		t.Errorf("hybrid config lost a side: ews_url %q, exchange_online %v", cfg.Exchange.EWSURL, cfg.ExchangeOnline)
+	}
+}
+
 func TestExchangeOnlineProblems(t *testing.T) {
 	setTestSecrets(t)
 	const users = "users: {static: [a@example.com]}\n"
@@ -70,11 +87,6 @@ func TestExchangeOnlineProblems(t *testing.T) {
 `, []string{
 			`c.yaml:1:1: exchange_online: set either a client secret (client_secret_env or client_secret_file) or certificate_file with key_file, not both`,
 			`c.yaml:1:121: exchange_online.graph_url: scheme "ftp" is not supported; expected "https" or "http"`,
-		}},
-		{"both backends", `exchange: {ews_url: https://x.example.com/EWS/Exchange.asmx}
-exchange_online: {tenant_id: t, client_id: c}
-`, []string{
-			`c.yaml:2:1: exchange_online: exchange and exchange_online together (hybrid, each mailbox where it lives) are not built yet; configure one of them`,
 		}},
 	}
 	for _, tc := range tests {

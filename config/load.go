@@ -272,13 +272,13 @@ func (d *decoder) root(cfg *Config, n *yaml.Node) {
 	if m == nil {
 		return
 	}
+	if m.has("exchange_online") { // alone, or with exchange: hybrid, each mailbox where it lives
+		cfg.ExchangeOnline = d.exchangeOnline(d.mapping("exchange_online", m.key("exchange_online"), m.get("exchange_online"), exchangeOnlineKeys...))
+	}
 	switch {
-	case m.has("exchange") && m.has("exchange_online"):
-		d.errorf(m.key("exchange_online"), "exchange_online", "exchange and exchange_online together (hybrid, each mailbox where it lives) are not built yet; configure one of them")
 	case m.has("exchange"):
 		d.exchange(&cfg.Exchange, d.mapping("exchange", m.key("exchange"), m.get("exchange"), exchangeKeys...))
 	case m.has("exchange_online"):
-		cfg.ExchangeOnline = d.exchangeOnline(d.mapping("exchange_online", m.key("exchange_online"), m.get("exchange_online"), exchangeOnlineKeys...))
 	case !d.misspelt["exchange"] && !d.misspelt["exchange_online"]:
 		d.errorf(n, "exchange", "missing section; expected at least exchange.ews_url or exchange.autodiscover_url and exchange.auth (Exchange Server), or exchange_online (Exchange Online through Microsoft Graph)")
 	}

@@ -11,6 +11,7 @@ var graphRecoveries = map[string]recovery{
 	"GraphAccessDenied":           {actDenied, "Graph denied the app access to this mailbox: add the user to the app's management scope (RBAC for Applications) or access policy. Right after a change this is expected: scopes take 30 min to 2 h to reach Graph."},
 	"GraphUserNotFound":           {actDenied, "Graph does not know this user in the tenant: check the user list or the user's address."},
 	"GraphConfiguration":          {actAuth, "Entra ID refused the token request as configured (tenant, scope or app): check exchange_online.tenant_id, client_id and the app registration; `calsync check` shows Entra's AADSTS code."},
+	"MailboxMoved":                {actRediscover, "The mailbox now lives on the other side (Exchange Server ↔ Exchange Online); calsync reads it there from scratch (item ids do not survive a move)."},
 	"GraphInvalidResponse":        {actRetry, "Graph's answer could not be read (malformed, truncated or too large); calsync retries with exponential back-off."},
 }
 

@@ -174,8 +174,11 @@ func (c *checkCommand) options(ctx context.Context, f *checkFlags, stderr io.Wri
 		cfg = loaded
 	}
 	if cfg.ExchangeOnline != nil {
-		fmt.Fprintf(stderr, "calsync check: %s configures exchange_online (Microsoft Graph), which calsync check does not test yet; it tests exchange (EWS) only\n", f.configPath)
-		return check.Options{}, checkUsage
+		if cfg.Exchange.EWSURL == "" && cfg.Exchange.AutodiscoverURL == "" && f.ewsURL == "" && f.autodiscoverURL == "" {
+			fmt.Fprintf(stderr, "calsync check: %s configures exchange_online (Microsoft Graph), which calsync check does not test yet; it tests exchange (EWS) only\n", f.configPath)
+			return check.Options{}, checkUsage
+		}
+		fmt.Fprintf(stderr, "calsync check: exchange_online (Microsoft Graph) is not tested yet; checking exchange (EWS) only\n")
 	}
 	x := &cfg.Exchange
 	if f.method != "" {

@@ -1,0 +1,218 @@
+package hybridexchange_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/engine/ewsexchange"
+	"github.com/calsync/calsync/engine/graphexchange"
+	"github.com/calsync/calsync/engine/hybridexchange"
+	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
+	"github.com/calsync/calsync/graph/graphclient"
+	"github.com/calsync/calsync/graph/graphserver"
+	"github.com/calsync/calsync/internal/testenv"
+	"github.com/calsync/calsync/store/memstore"
+)
+
+// hosting says which mailboxes live in the cloud; moving one flips it.
+// The Graph face reads it through graphserver.Hosting; the EWS side is
+// wrapped so that a cloud mailbox answers as Exchange Server answers a
+// RemoteUserMailbox (ErrorNonExistentMailbox).
+type hosting struct {
+	mu    sync.Mutex
+	cloud map[string]bool
+}
+
+func (h *hosting) InCloud(smtp string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cloud[strings.ToLower(smtp)]
+}
+
+func (h *hosting) move(smtp string, toCloud bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cloud[strings.ToLower(smtp)] = toCloud
+}
+
+// cloudModel is the simulator with hosting, for the Graph face.
+type cloudModel struct {
+	*ewssim.Simulator
+	*hosting
+}
+
+// onPremOnly answers for cloud mailboxes as Exchange Server does after the
+// move: no such mailbox.
+type onPremOnly struct {
+	engine.Exchange
+	h *hosting
+}
+
+func (o onPremOnly) gone(smtp string) error {
+	if o.h.InCloud(smtp) {
+		return &engine.ExchangeError{Code: "ErrorNonExistentMailbox", Err: fmt.Errorf("No mailbox with such guid.")}
+	}
+	return nil
+}
+
+func (o onPremOnly) Discover(ctx context.Context, smtps []string) ([]engine.DiscoverResult, error) {
+	res, err := o.Exchange.Discover(ctx, smtps)
+	for i := range res {
+		if e := o.gone(smtps[i]); e != nil && err == nil {
+			res[i].Err = e
+		}
+	}
+	return res, err
+}
+
+func (o onPremOnly) CalendarView(ctx context.Context, t engine.Target, s, e time.Time, n int) (engine.ViewPage, error) {
+	if err := o.gone(t.SMTP); err != nil {
+		return engine.ViewPage{}, err
+	}
+	return o.Exchange.CalendarView(ctx, t, s, e, n)
+}
+
+func (o onPremOnly) OOF(ctx context.Context, t engine.Target) (calendar.OOFSettings, error) {
+	if err := o.gone(t.SMTP); err != nil {
+		return calendar.OOFSettings{}, err
+	}
+	return o.Exchange.OOF(ctx, t)
+}
+
+func (o onPremOnly) Subscribe(ctx context.Context, t engine.Target, r engine.SubscribeRequest) (engine.Subscription, error) {
+	if err := o.gone(t.SMTP); err != nil {
+		return engine.Subscription{}, err
+	}
+	return o.Exchange.Subscribe(ctx, t, r)
+}
+
+func (o onPremOnly) GetEvents(ctx context.Context, t engine.Target, id, wm string) (engine.EventBatch, error) {
+	if err := o.gone(t.SMTP); err != nil {
+		return engine.EventBatch{}, err
+	}
+	return o.Exchange.GetEvents(ctx, t, id, wm)
+}
+
+func view(o calendar.Occurrence) string {
+	return fmt.Sprintf("%s|%s|%s|%v|%s", o.Subject, o.Start.UTC().Format(time.RFC3339), o.End.UTC().Format(time.RFC3339), o.Cancelled, o.FreeBusy)
+}
+
+// Mailboxes in both places sync, each from its side; two move (one each
+// way) and are read again on their new side: 0 divergent mailboxes, each
+// served from where it lives.
+func TestHybridMailboxesFollowTheirMoves(t *testing.T) {
+	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: 6, Seed: 5}, Generate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	var mailboxes []string
+	for _, m := range sim.Mailboxes() {
+		if m != sim.ServiceAccount() {
+			mailboxes = append(mailboxes, m)
+		}
+	}
+	h := &hosting{cloud: map[string]bool{}}
+	for _, m := range mailboxes[3:] {
+		h.move(m, true)
+	}
+	gs, err := graphserver.New(cloudModel{sim, h}, graphserver.Options{Tenant: "contoso.onmicrosoft.com", ClientID: "app-1", ClientSecret: "secret-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gs)
+	t.Cleanup(func() { srv.Close(); gs.Close() })
+	ts, _ := graphclient.NewTokenSource(graphclient.Credentials{TenantID: "contoso.onmicrosoft.com", ClientID: "app-1", ClientSecret: "secret-1", LoginURL: srv.URL}, nil)
+	gc, err := graphclient.New(ts, &graphclient.Options{GraphURL: srv.URL + "/v1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud := graphexchange.New(gc, nil)
+	router := hybridexchange.New(onPremOnly{ewsexchange.NewInProcess(sim, sim.ServiceAccount(), "https://sim.example.com"), h}, cloud, cloud)
+
+	st := memstore.New()
+	e, err := engine.New(engine.Options{Store: st, Exchange: router, Mode: engine.Pull,
+		CoalesceDelay: 20 * time.Millisecond, PullInterval: 50 * time.Millisecond, ReconcileInterval: -1,
+		RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, DiscoverBatchDelay: 5 * time.Millisecond,
+		SlowRetry: 200 * time.Millisecond, RegroupDelay: 20 * time.Millisecond,
+		Budget: engine.BudgetConfig{MaxBackOff: time.Second, ThrottlePause: 50 * time.Millisecond, CredentialPause: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetMailboxes(mailboxes)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	var last []string
+	defer func() {
+		if t.Failed() {
+			t.Logf("divergent: %v", last)
+		}
+	}()
+	divergent := func() []string {
+		var out []string
+		for _, m := range mailboxes {
+			rec, err := st.Mailbox(context.Background(), m)
+			if err != nil || rec.Checkpoint.Window.IsZero() {
+				out = append(out, m+": not loaded")
+				continue
+			}
+			w := rec.Checkpoint.Window
+			truth, _ := sim.Occurrences(m, w.Start, w.End)
+			var want, got []string
+			for i := range truth {
+				if !truth[i].End.After(w.Start) && truth[i].Start.Before(w.Start) {
+					continue
+				}
+				o, err := ewsexchange.Occurrence(&truth[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, view(o))
+			}
+			stored, _ := st.Occurrences(context.Background(), m, w.Start, w.End)
+			for _, o := range stored {
+				got = append(got, view(o))
+			}
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(want, got) {
+				out = append(out, fmt.Sprintf("%s: stored %d, model %d", m, len(got), len(want)))
+			}
+			if s, _ := router.SideOf(m); (s == hybridexchange.Cloud) != h.InCloud(m) {
+				out = append(out, fmt.Sprintf("%s: served from %q", m, s))
+			}
+		}
+		return out
+	}
+	testenv.WaitForWithin(t, time.Minute, "3 on-premises and 3 cloud mailboxes synced from their sides", func() bool { last = divergent(); return len(last) == 0 })
+
+	h.move(mailboxes[0], true)  // to the cloud
+	h.move(mailboxes[5], false) // back on-premises
+	testenv.WaitForWithin(t, time.Minute, "both moves noticed and regrouped", func() bool {
+		s0, err0 := e.Status(mailboxes[0])
+		s5, err5 := e.Status(mailboxes[5])
+		return err0 == nil && err5 == nil && strings.HasPrefix(s0.Group, "graph:") && strings.HasPrefix(s5.Group, "ews:")
+	})
+	// Changes after the move can only be seen on the new side.
+	now := time.Now().UTC().Truncate(time.Minute)
+	for _, m := range []string{mailboxes[0], mailboxes[5]} {
+		if _, err := sim.AddCalendarItem(m, ews.CalendarItem{Subject: "after the move", Start: now.Add(time.Hour), End: now.Add(2 * time.Hour),
+			LegacyFreeBusyStatus: ews.FreeBusyBusy}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.WaitForWithin(t, time.Minute, "both moved mailboxes synced on their new side", func() bool { last = divergent(); return len(last) == 0 })
+}
