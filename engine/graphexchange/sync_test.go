@@ -9,28 +9,11 @@ import (
 
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/graphexchange"
+	"github.com/calsync/calsync/engine/graphexchange/graphtest"
 	"github.com/calsync/calsync/graph/graphclient"
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/memstore"
 )
-
-func startEngine(t *testing.T, ex engine.Exchange, st *memstore.Store, mailboxes []string) *engine.Engine {
-	t.Helper()
-	e, err := engine.New(engine.Options{Store: st, Exchange: ex, Mode: engine.Pull,
-		CoalesceDelay: 20 * time.Millisecond, PullInterval: 50 * time.Millisecond, ReconcileInterval: -1,
-		RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, DiscoverBatchDelay: 5 * time.Millisecond,
-		SlowRetry: 200 * time.Millisecond,
-		Budget:    engine.BudgetConfig{MaxBackOff: time.Second, ThrottlePause: 50 * time.Millisecond, CredentialPause: 50 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.SetMailboxes(mailboxes)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return e
-}
 
 // divergent names the mailboxes whose stored window differs from the
 // fake Graph's events (id, subject, start, end).
@@ -86,7 +69,7 @@ func TestEngineSyncsMailboxesOverGraph(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := memstore.New()
-	e := startEngine(t, graphexchange.New(gc, nil), st, append(slices.Clone(mailboxes), "onprem@corp.example"))
+	e := graphtest.StartPull(t, graphexchange.New(gc, nil), st, append(slices.Clone(mailboxes), "onprem@corp.example"))
 
 	converged := func(what string) {
 		t.Helper()

@@ -3,8 +3,6 @@ package hybridexchange_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,13 +11,11 @@ import (
 	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/ewsexchange"
-	"github.com/calsync/calsync/engine/graphexchange"
+	"github.com/calsync/calsync/engine/graphexchange/graphtest"
 	"github.com/calsync/calsync/engine/hybridexchange"
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/ews/ewsserver/ewssim"
-	"github.com/calsync/calsync/graph/graphclient"
-	"github.com/calsync/calsync/graph/graphserver"
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/memstore"
 )
@@ -103,10 +99,6 @@ func (o onPremOnly) GetEvents(ctx context.Context, t engine.Target, id, wm strin
 	return o.Exchange.GetEvents(ctx, t, id, wm)
 }
 
-func view(o calendar.Occurrence) string {
-	return fmt.Sprintf("%s|%s|%s|%v|%s", o.Subject, o.Start.UTC().Format(time.RFC3339), o.End.UTC().Format(time.RFC3339), o.Cancelled, o.FreeBusy)
-}
-
 // Mailboxes in both places sync, each from its side; two move (one each
 // way) and are read again on their new side: 0 divergent mailboxes, each
 // served from where it lives.
@@ -116,44 +108,16 @@ func TestHybridMailboxesFollowTheirMoves(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
-	var mailboxes []string
-	for _, m := range sim.Mailboxes() {
-		if m != sim.ServiceAccount() {
-			mailboxes = append(mailboxes, m)
-		}
-	}
+	mailboxes := graphtest.Users(sim)
 	h := &hosting{cloud: map[string]bool{}}
 	for _, m := range mailboxes[3:] {
 		h.move(m, true)
 	}
-	gs, err := graphserver.New(cloudModel{sim, h}, graphserver.Options{Tenant: "contoso.onmicrosoft.com", ClientID: "app-1", ClientSecret: "secret-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gs)
-	t.Cleanup(func() { srv.Close(); gs.Close() })
-	ts, _ := graphclient.NewTokenSource(graphclient.Credentials{TenantID: "contoso.onmicrosoft.com", ClientID: "app-1", ClientSecret: "secret-1", LoginURL: srv.URL}, nil)
-	gc, err := graphclient.New(ts, &graphclient.Options{GraphURL: srv.URL + "/v1.0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cloud := graphexchange.New(gc, nil)
+	cloud := graphtest.Graph(t, cloudModel{sim, h})
 	router := hybridexchange.New(onPremOnly{ewsexchange.NewInProcess(sim, sim.ServiceAccount(), "https://sim.example.com"), h}, cloud, cloud)
 
 	st := memstore.New()
-	e, err := engine.New(engine.Options{Store: st, Exchange: router, Mode: engine.Pull,
-		CoalesceDelay: 20 * time.Millisecond, PullInterval: 50 * time.Millisecond, ReconcileInterval: -1,
-		RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, DiscoverBatchDelay: 5 * time.Millisecond,
-		SlowRetry: 200 * time.Millisecond, RegroupDelay: 20 * time.Millisecond,
-		Budget: engine.BudgetConfig{MaxBackOff: time.Second, ThrottlePause: 50 * time.Millisecond, CredentialPause: 50 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.SetMailboxes(mailboxes)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	e := graphtest.StartPull(t, router, st, mailboxes)
 
 	var last []string
 	defer func() {
@@ -162,35 +126,8 @@ func TestHybridMailboxesFollowTheirMoves(t *testing.T) {
 		}
 	}()
 	divergent := func() []string {
-		var out []string
+		out := graphtest.Divergent(t, sim, st, mailboxes)
 		for _, m := range mailboxes {
-			rec, err := st.Mailbox(context.Background(), m)
-			if err != nil || rec.Checkpoint.Window.IsZero() {
-				out = append(out, m+": not loaded")
-				continue
-			}
-			w := rec.Checkpoint.Window
-			truth, _ := sim.Occurrences(m, w.Start, w.End)
-			var want, got []string
-			for i := range truth {
-				if !truth[i].End.After(w.Start) && truth[i].Start.Before(w.Start) {
-					continue
-				}
-				o, err := ewsexchange.Occurrence(&truth[i])
-				if err != nil {
-					t.Fatal(err)
-				}
-				want = append(want, view(o))
-			}
-			stored, _ := st.Occurrences(context.Background(), m, w.Start, w.End)
-			for _, o := range stored {
-				got = append(got, view(o))
-			}
-			slices.Sort(want)
-			slices.Sort(got)
-			if !slices.Equal(want, got) {
-				out = append(out, fmt.Sprintf("%s: stored %d, model %d", m, len(got), len(want)))
-			}
 			if s, _ := router.SideOf(m); (s == hybridexchange.Cloud) != h.InCloud(m) {
 				out = append(out, fmt.Sprintf("%s: served from %q", m, s))
 			}
