@@ -70,6 +70,11 @@ type Options struct {
 	NoDuplicates bool
 	// MaxEventsPerGetEvents is GetEvents' batch size (default 50).
 	MaxEventsPerGetEvents int
+	// EventHistory is how many recent events of the organisation the
+	// event table keeps for Subscribe with a watermark (default 10000;
+	// Exchange keeps about 30 days): an older watermark answers
+	// ErrorInvalidWatermark.
+	EventHistory int
 	// MissingAnchorLatency is added to impersonated requests whose
 	// X-AnchorMailbox is missing or names another mailbox (the proxying
 	// Exchange does then); 0 = none.
@@ -183,6 +188,9 @@ func New(opts Options) (*Exchange, error) {
 	}
 	if opts.CalendarViewRestrictionCode == "" {
 		opts.CalendarViewRestrictionCode = ews.ErrorInvalidRestriction
+	}
+	if opts.EventHistory <= 0 {
+		opts.EventHistory = 10000
 	}
 	if opts.MaxEventsPerGetEvents <= 0 {
 		opts.MaxEventsPerGetEvents = 50

@@ -69,7 +69,7 @@ func (p *pusher) run(ctx context.Context) {
 			has = true
 		} else if alive && x.clock.Now().Sub(lastSent) >= t.statusFrequency {
 			n = ews.Notification{SubscriptionId: t.id, PreviousWatermark: t.lastWatermark,
-				Events: []ews.Event{{Type: ews.EventStatus, Watermark: t.nextWatermarkLocked(), UnreadCount: -1}}}
+				Events: []ews.Event{{Type: ews.EventStatus, Watermark: t.nextWatermarkLocked(x.subs.pos), UnreadCount: -1}}}
 			has = true
 		}
 		x.subs.mu.Unlock()

@@ -57,6 +57,10 @@ type subscriptions struct {
 	byID      map[string]*subscription
 	byMailbox map[*mailbox]map[string]*subscription
 	conns     map[*streamConn]bool
+	// pos is the position of the last published event; history the
+	// recent events (eventhistory.go).
+	pos     uint64
+	history []historyEntry
 }
 
 func newSubscriptions(x *Exchange) *subscriptions {
@@ -89,16 +93,6 @@ func subscriptionServer(id string) (string, bool) {
 	return string(b[2 : 2+n]), true
 }
 
-func (s *subscription) nextWatermarkLocked() string {
-	s.wmSeq++
-	b := make([]byte, 0, 32)
-	b = append(b, "AQAAA"...)
-	b = binary.BigEndian.AppendUint32(b, s.mb.x.epoch)
-	b = binary.BigEndian.AppendUint64(b, s.wmSeq)
-	b = append(b, s.id[:min(8, len(s.id))]...)
-	return base64.StdEncoding.EncodeToString(b)
-}
-
 // wants reports whether the subscription receives an event.
 func (s *subscription) wants(e ews.Event) bool {
 	if !s.types[e.Type] {
@@ -120,15 +114,18 @@ func (s *subscription) wants(e ews.Event) bool {
 func (t *subscriptions) publishLocked(mb *mailbox, events []ews.Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	positions := t.recordLocked(mb, events)
 	subs := t.byMailbox[mb]
 	if len(subs) == 0 {
 		return
 	}
 	for _, s := range subs {
 		var add []ews.Event
-		for _, e := range events {
+		var pos []uint64
+		for i, e := range events {
 			if s.wants(e) {
 				add = append(add, e)
+				pos = append(pos, positions[i])
 			}
 		}
 		if s.allFolders && s.types[ews.EventCreated] && len(add) > 0 {
@@ -139,7 +136,11 @@ func (t *subscriptions) publishLocked(mb *mailbox, events []ews.Event) {
 		}
 		for i := range add {
 			if s.kind != ews.SubscriptionStreaming {
-				add[i].Watermark = s.nextWatermarkLocked()
+				p := t.pos // the transient items are not in the history
+				if i < len(pos) {
+					p = pos[i]
+				}
+				add[i].Watermark = s.nextWatermarkLocked(p)
 			}
 		}
 		s.queue = append(s.queue, add...)
@@ -207,7 +208,7 @@ func (s *subscription) takeLocked(n int) (batchOut []ews.Event, more bool) {
 	if len(s.deferred) > 0 {
 		for _, d := range s.deferred {
 			if s.kind != ews.SubscriptionStreaming {
-				d.Watermark = s.nextWatermarkLocked()
+				d.Watermark = s.nextWatermarkLocked(s.mb.x.subs.pos)
 			}
 			s.queue = append(s.queue, d)
 		}
@@ -312,11 +313,16 @@ func (x *Exchange) Subscribe(ctx context.Context, c *ewsserver.Caller, req ewsse
 		x.throttle.count("ErrorExceededSubscriptionCount")
 		return ewsserver.SubscribeResult{}, ewsserver.Fail(ews.ErrorExceededSubscriptionCount, "You have exceeded the available subscriptions for your account.")
 	}
-	if req.Watermark != "" && !x.validWatermarkLocked(req.Watermark) {
-		x.subs.mu.Unlock()
-		return ewsserver.SubscribeResult{}, ewsserver.Fail(ews.ErrorInvalidWatermark, "The watermark is invalid.")
+	if req.Watermark != "" {
+		// Replay the events since the watermark (pull and push; streaming
+		// requests carry none).
+		from, ok := x.watermarkPosition(req.Watermark)
+		if !ok || !x.subs.replayLocked(s, from) {
+			x.subs.mu.Unlock()
+			return ewsserver.SubscribeResult{}, ewsserver.Fail(ews.ErrorInvalidWatermark, "The watermark is invalid.")
+		}
 	}
-	s.lastWatermark = s.nextWatermarkLocked()
+	s.lastWatermark = s.nextWatermarkLocked(x.subs.pos)
 	x.subs.byID[s.id] = s
 	if x.subs.byMailbox[mb] == nil {
 		x.subs.byMailbox[mb] = map[string]*subscription{}
@@ -344,14 +350,6 @@ func (x *Exchange) sweepLocked(mb *mailbox, now time.Time) {
 			x.subs.removeLocked(s)
 		}
 	}
-}
-
-func (x *Exchange) validWatermarkLocked(wm string) bool {
-	b, err := base64.StdEncoding.DecodeString(wm)
-	if err != nil || len(b) < 17 || string(b[:5]) != "AQAAA" {
-		return false
-	}
-	return binary.BigEndian.Uint32(b[5:9]) == x.epoch
 }
 
 func (t *subscriptions) removeLocked(s *subscription) {
@@ -437,7 +435,7 @@ func (x *Exchange) GetEvents(ctx context.Context, c *ewsserver.Caller, id, water
 	n := ews.Notification{SubscriptionId: id, PreviousWatermark: watermark}
 	n.Events, n.MoreEvents = s.takeLocked(x.opts.MaxEventsPerGetEvents)
 	if len(n.Events) == 0 {
-		n.Events = []ews.Event{{Type: ews.EventStatus, Watermark: s.nextWatermarkLocked(), UnreadCount: -1}}
+		n.Events = []ews.Event{{Type: ews.EventStatus, Watermark: s.nextWatermarkLocked(x.subs.pos), UnreadCount: -1}}
 	}
 	s.lastWatermark = n.Events[len(n.Events)-1].Watermark
 	return n, nil
