@@ -29,6 +29,7 @@ import (
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsclient"
+	"github.com/calsync/calsync/graph/graphclient"
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/internal/ewsconn"
 )
@@ -73,6 +74,10 @@ type Options struct {
 	Users []User
 	// Postgres is store.postgres; when set the database is checked too.
 	Postgres *config.Postgres
+	// ExchangeOnline is exchange_online; when set the Graph token and
+	// every user's mailbox over Graph are checked (alone, instead of the
+	// EWS checks; in hybrid, after them).
+	ExchangeOnline *config.ExchangeOnline
 	// Budget is the configured request budget (shown by the throttling
 	// check).
 	Budget Budget
@@ -129,6 +134,8 @@ type runner struct {
 	// good is the first user whose impersonation succeeded (streaming,
 	// pull and throttling act as this user).
 	good string
+	// graph is the Graph client built by the Graph token check.
+	graph *graphclient.Client
 	// probe is the outcome of the authentication probe (version check).
 	probe probeResult
 	// mu guards throttled and backOff (the impersonation workers share them).
@@ -157,10 +164,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		r.report.Endpoint = u.Redacted()
 	}
 
-	type step struct {
-		id, title string
-		run       func(context.Context) Result
-	}
 	steps := []step{
 		{IDConfig, "Configuration", r.checkConfig},
 		{IDConnectivity, "Connectivity", r.checkConnectivity},
@@ -174,8 +177,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		{IDAutomaticReplies, "Automatic replies", r.checkAutomaticReplies},
 		{IDThrottling, "Throttling", r.checkThrottling},
 	}
+	if o.ExchangeOnline != nil {
+		if !r.hybrid() { // Exchange Online alone: no EWS to check
+			steps = steps[:0]
+			r.report.Endpoint = o.ExchangeOnline.GraphURL
+		}
+		steps = append(steps, r.graphSteps()...)
+	}
 	if o.Postgres != nil {
-		steps = slices.Insert(steps, 1, step{IDDatabase, "Database", r.checkDatabase})
+		steps = slices.Insert(steps, min(1, len(steps)), step{IDDatabase, "Database", r.checkDatabase})
 	}
 	blocked := ""
 	for _, s := range steps {
@@ -202,11 +212,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return r.report, nil
 }
 
+// step is one check of a run.
+type step struct {
+	id, title string
+	run       func(context.Context) Result
+}
+
 // blocksLater reports whether a failure of check id makes the later checks
 // meaningless.
 func blocksLater(id string) bool {
 	switch id {
-	case IDConfig, IDConnectivity, IDTLS, IDAuthentication:
+	case IDConfig, IDConnectivity, IDTLS, IDAuthentication, IDGraphToken:
 		return true
 	}
 	return false

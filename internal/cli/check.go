@@ -173,13 +173,6 @@ func (c *checkCommand) options(ctx context.Context, f *checkFlags, stderr io.Wri
 		}
 		cfg = loaded
 	}
-	if cfg.ExchangeOnline != nil {
-		if cfg.Exchange.EWSURL == "" && cfg.Exchange.AutodiscoverURL == "" && f.ewsURL == "" && f.autodiscoverURL == "" {
-			fmt.Fprintf(stderr, "calsync check: %s configures exchange_online (Microsoft Graph), which calsync check does not test yet; it tests exchange (EWS) only\n", f.configPath)
-			return check.Options{}, checkUsage
-		}
-		fmt.Fprintf(stderr, "calsync check: exchange_online (Microsoft Graph) is not tested yet; checking exchange (EWS) only\n")
-	}
 	x := &cfg.Exchange
 	if f.method != "" {
 		x.Auth.Method = config.AuthMethod(f.method)
@@ -221,6 +214,8 @@ func (c *checkCommand) options(ctx context.Context, f *checkFlags, stderr io.Wri
 		Timeout:     f.timeout,
 		TraceDir:    f.traceDir,
 		Postgres:    cfg.Store.Postgres,
+		// exchange_online: the Graph token and every user over Graph.
+		ExchangeOnline: cfg.ExchangeOnline,
 	}
 	for _, w := range cfg.Warnings {
 		o.ConfigWarnings = append(o.ConfigWarnings, w.String())
