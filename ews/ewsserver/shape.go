@@ -8,8 +8,12 @@ import (
 // itemShape is what a request's t:ItemShape asks to see of each item.
 type itemShape struct {
 	// base is the effective BaseShape: IdOnly with FieldURIs in
-	// AdditionalProperties returns the simulator's Default set.
+	// AdditionalProperties is Default for the backend, which fields then
+	// narrows to the named properties.
 	base string
+	// fields, when set, are the only properties answered (besides the id
+	// and the extended properties).
+	fields []string
 	// extended are the requested extended properties, as asked.
 	extended []ews.ExtendedFieldURI
 }
@@ -24,6 +28,9 @@ func shapeOf(s ewswire.ItemShape) (itemShape, error) {
 	}
 	if out.base == "IdOnly" && len(ap.FieldURI) > 0 {
 		out.base = "Default"
+		for _, f := range ap.FieldURI {
+			out.fields = append(out.fields, f.FieldURI)
+		}
 	}
 	for _, w := range ap.ExtendedFieldURI {
 		f := w.ToEWS()
@@ -57,5 +64,8 @@ func (s itemShape) item(c ews.CalendarItem) *ewswire.CalendarItem {
 		return w
 	}
 	c.ExtendedProperties = ext
+	if s.fields != nil {
+		return selectFields(ewswire.CalendarItemFrom(c), s.fields)
+	}
 	return ewswire.CalendarItemFrom(c)
 }
