@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/internal/testenv"
 )
