@@ -122,8 +122,9 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 
 	identities := impersonationIdentities(cfg)
 	exchange := opts.Exchange
+	var graphHook http.Handler // Graph's notifications (webhook mode)
 	if exchange == nil {
-		exchange, err = newExchange(cfg, identities, a.log.With("component", "ewsclient"))
+		exchange, graphHook, err = newExchange(cfg, identities, a.log.With("component", "ewsclient"))
 		if err != nil {
 			return nil, err
 		}
@@ -243,7 +244,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		}
 	}
 	a.onClose(func() { _ = a.listener.Close() })
-	a.server = api.NewServer(handler, api.Limits{}, a.log.With("component", "http"))
+	a.server = api.NewServer(withGraphNotifications(handler, graphHook), api.Limits{}, a.log.With("component", "http"))
 	if cfg.API.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.API.TLSCertFile, cfg.API.TLSKeyFile)
 		if err != nil {

@@ -80,11 +80,13 @@ func startAppWithConfig(t *testing.T, mode config.NotificationMode, users int, a
 		setup.cfg, setup.sim, setup.opts = cfg, sim, &opts
 		adjust(&setup)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if opts.Listener == nil { // a test may have made it (to know the URL early)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Listener = ln
 	}
-	opts.Listener = ln
 	a, err := app.New(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -20,17 +21,35 @@ import (
 // polling, no EWS configured): a meeting booked now makes the user busy,
 // its deletion available again.
 func TestEndToEndOverGraph(t *testing.T) {
+	for _, mode := range []string{"delta", "webhook"} {
+		t.Run(mode, func(t *testing.T) { endToEndOverGraph(t, mode) })
+	}
+}
+
+// endToEndOverGraph: in webhook mode the safety-net delta round is an hour
+// away, so the changes can only come through Graph's notifications to
+// calsync's listener (config.GraphNotifyPath).
+func endToEndOverGraph(t *testing.T, mode string) {
 	sim, c, a := startAppWithConfig(t, config.Pull, 3, func(s *appSetup) {
-		gs, err := graphserver.New(s.sim, graphserver.Options{Tenant: "contoso.onmicrosoft.com", ClientID: "app-1", ClientSecret: "graph-secret"})
+		gs, err := graphserver.New(s.sim, graphserver.Options{Tenant: "contoso.onmicrosoft.com", ClientID: "app-1", ClientSecret: "graph-secret",
+			NotifyInterval: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
 		srv := httptest.NewServer(gs)
 		t.Cleanup(func() { srv.Close(); gs.Close() })
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.opts.Listener = ln
+		n := config.GraphNotifications{Mode: mode, DeltaInterval: 200 * time.Millisecond}
+		if mode == "webhook" {
+			n.DeltaInterval, n.PublicURL = time.Hour, "http://"+ln.Addr().String()
+		}
 		s.cfg.Exchange = config.Defaults().Exchange // no EWS at all
 		s.cfg.ExchangeOnline = &config.ExchangeOnline{TenantID: "contoso.onmicrosoft.com", ClientID: "app-1",
-			ClientSecret: config.NewSecret("graph-secret", "test"), GraphURL: srv.URL + "/v1.0", LoginURL: srv.URL,
-			Notifications: config.GraphNotifications{Mode: "delta", DeltaInterval: 200 * time.Millisecond}}
+			ClientSecret: config.NewSecret("graph-secret", "test"), GraphURL: srv.URL + "/v1.0", LoginURL: srv.URL, Notifications: n}
 	})
 	ctx := context.Background()
 	testenv.WaitFor(t, "all mailboxes live over Graph", func() bool {

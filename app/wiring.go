@@ -2,9 +2,12 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -65,6 +68,11 @@ func engineOptions(cfg *config.Config) engine.Options {
 		// (in hybrid, EWS mailboxes are pulled at the same interval).
 		o.Mode = engine.Pull
 		o.PullInterval = x.Notifications.DeltaInterval
+		if x.Notifications.Mode == "webhook" {
+			// A pull without a notification makes no request; delta_interval
+			// is the safety-net round (graphexchange.WebhookOptions).
+			o.PullInterval = 2 * time.Second
+		}
 	}
 	return o
 }
@@ -158,30 +166,69 @@ func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, st 
 	}, nil
 }
 
-// newExchange builds the EWS access from the config, or the Graph access
-// when exchange_online is configured instead.
-func newExchange(cfg *config.Config, identities *ewsexchange.Identities, log *slog.Logger) (engine.Exchange, error) {
+// newExchange builds the EWS access from the config, the Graph access
+// when exchange_online is configured instead, or both (hybrid). In Graph
+// webhook mode it also returns the handler for Graph's notifications.
+func newExchange(cfg *config.Config, identities *ewsexchange.Identities, log *slog.Logger) (engine.Exchange, http.Handler, error) {
 	var cloud *graphexchange.Client
+	var hook http.Handler
 	if x := cfg.ExchangeOnline; x != nil {
 		gc, err := graphconn.NewClient(x, graphconn.Options{Logger: log})
 		if err != nil {
-			return nil, fmt.Errorf("app: %w", err)
+			return nil, nil, fmt.Errorf("app: %w", err)
 		}
-		cloud = graphexchange.New(gc, &graphexchange.Options{DaysBefore: cfg.Window.DaysBefore, DaysAfter: cfg.Window.DaysAfter})
+		o := &graphexchange.Options{DaysBefore: cfg.Window.DaysBefore, DaysAfter: cfg.Window.DaysAfter}
+		if x.Notifications.Mode == "webhook" {
+			state, err := clientState()
+			if err != nil {
+				return nil, nil, fmt.Errorf("app: %w", err)
+			}
+			u := x.Notifications.PublicURL + config.GraphNotifyPath
+			o.Webhook = &graphexchange.WebhookOptions{NotificationURL: u, LifecycleURL: u, ClientState: state,
+				SafetyInterval: x.Notifications.DeltaInterval}
+		}
+		cloud = graphexchange.New(gc, o)
+		if r := cloud.Receiver(); r != nil {
+			hook = r
+		}
 		if !hasEWS(cfg) {
-			return cloud, nil
+			return cloud, hook, nil
 		}
 	}
 	c, err := ewsconn.NewClient(cfg, ewsconn.Options{Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("app: %w", err)
+		return nil, nil, fmt.Errorf("app: %w", err)
 	}
 	x := ewsexchange.NewClient(c, cfg.Exchange.AutodiscoverURL)
 	x.ImpersonateWith(identities)
 	if cloud != nil { // hybrid: each mailbox from the side that hosts it
-		return hybridexchange.New(x, cloud, cloud), nil
+		return hybridexchange.New(x, cloud, cloud), hook, nil
 	}
-	return x, nil
+	return x, nil, nil
+}
+
+// clientState is a fresh secret for the subscriptions of this run: Graph
+// echoes it in every notification; subscriptions of an earlier run are
+// replaced (their notifications no longer match).
+func clientState() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// withGraphNotifications serves Graph's notifications at
+// config.GraphNotifyPath, without API tokens (clientState authenticates
+// them), and everything else with api.
+func withGraphNotifications(api, hook http.Handler) http.Handler {
+	if hook == nil {
+		return api
+	}
+	mux := http.NewServeMux()
+	mux.Handle(config.GraphNotifyPath, hook)
+	mux.Handle("/", api)
+	return mux
 }
 
 // hasEWS reports whether the exchange section is configured.

@@ -28,12 +28,21 @@ type ExchangeOnline struct {
 
 // GraphNotifications is exchange_online.notifications.
 type GraphNotifications struct {
-	// Mode is "delta": calendarView/delta polled every DeltaInterval.
-	// ("webhook", change notifications to PublicURL, is not built yet.)
+	// Mode is "delta" (calendarView/delta polled every DeltaInterval) or
+	// "webhook" (change notifications to PublicURL; a delta round every
+	// DeltaInterval as the safety net).
 	Mode string
 	// DeltaInterval is the delta polling period (default 30 s).
 	DeltaInterval time.Duration
+	// PublicURL is the base URL under which Graph reaches calsync's HTTP
+	// listener (webhook mode); notifications go to PublicURL + GraphNotifyPath.
+	PublicURL string
 }
+
+// GraphNotifyPath is where calsync receives Graph's change and lifecycle
+// notifications (webhook mode), without API tokens: clientState
+// authenticates them.
+const GraphNotifyPath = "/graph/notifications"
 
 // Defaults of exchange_online, documented in docs/operations.md.
 const (
@@ -112,14 +121,19 @@ func (d *decoder) exchangeOnline(m *mapNode) *ExchangeOnline {
 		if nm := d.mapping(m.sub("notifications"), m.key("notifications"), v, graphNotificationKeys...); nm != nil {
 			if mode := nm.get("mode"); mode != nil {
 				if s, ok := d.enum(nm.sub("mode"), mode, "delta", "webhook"); ok {
-					if s == "webhook" {
-						d.errorf(mode, nm.sub("mode"), "\"webhook\" (change notifications) is not built yet; use \"delta\" (polling calendarView/delta every delta_interval)")
-					}
 					x.Notifications.Mode = s
 				}
 			}
 			if p := nm.get("public_url"); p != nil {
-				d.errorf(p, nm.sub("public_url"), "is used by mode \"webhook\", which is not built yet; remove it")
+				if u, ok := d.parseURL(nm.sub("public_url"), p, "https", "http"); ok {
+					d.plainHTTPWarning(nm.sub("public_url"), p, u.Scheme, u.Hostname())
+					x.Notifications.PublicURL = strings.TrimRight(u.String(), "/")
+				}
+				if x.Notifications.Mode != "webhook" {
+					d.errorf(p, nm.sub("public_url"), "is used by mode \"webhook\" only; set mode: webhook or remove it")
+				}
+			} else if x.Notifications.Mode == "webhook" {
+				d.required(nm, "public_url", "missing; mode \"webhook\" needs the public HTTPS URL under which Graph reaches calsync (it posts to <public_url>%s)", GraphNotifyPath)
 			}
 			if di := nm.get("delta_interval"); di != nil {
 				if v, ok := d.duration(nm.sub("delta_interval"), di, 5*time.Second, time.Hour); ok {

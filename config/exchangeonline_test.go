@@ -67,6 +67,28 @@ users: {static: [a@example.com]}
 	}
 }
 
+func TestExchangeOnlineWebhook(t *testing.T) {
+	setTestSecrets(t)
+	cfg, err := Load([]byte(`
+exchange_online:
+  tenant_id: t
+  client_id: c
+  client_secret_env: CALSYNC_TEST_EWS_PASSWORD
+  notifications: {mode: webhook, public_url: "https://calsync.example.com/"}
+users: {static: [a@example.com]}
+`), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := cfg.ExchangeOnline.Notifications; n.Mode != "webhook" || n.PublicURL != "https://calsync.example.com" {
+		t.Errorf("notifications = %+v", n)
+	}
+	_, problems, _ := newDecoder("c.yaml").load([]byte("exchange_online: {tenant_id: t, client_id: c, client_secret_env: CALSYNC_TEST_EWS_PASSWORD, notifications: {mode: webhook}}\nusers: {static: [a@example.com]}\n"))
+	if len(problems) != 1 || !strings.Contains(problems[0].String(), "public_url: missing; mode \"webhook\" needs the public HTTPS URL") {
+		t.Errorf("webhook without public_url: %v", problems)
+	}
+}
+
 func TestExchangeOnlineProblems(t *testing.T) {
 	setTestSecrets(t)
 	const users = "users: {static: [a@example.com]}\n"
@@ -74,13 +96,12 @@ func TestExchangeOnlineProblems(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"nothing set", `exchange_online: {notifications: {mode: webhook, public_url: https://x, delta_interval: 1s}}
+		{"nothing set", `exchange_online: {notifications: {mode: webhook, public_url: "ftp://x", delta_interval: 1s}}
 `, []string{
 			`c.yaml:1:1: exchange_online.tenant_id: missing; expected the tenant id of the app registration in Entra ID`,
 			`c.yaml:1:1: exchange_online.client_id: missing; expected the client id of the app registration in Entra ID`,
 			`c.yaml:1:1: exchange_online.client_secret: missing (needed to obtain app-only tokens, unless certificate_file and key_file are set); set client_secret_env (an environment variable) or client_secret_file (a file)`,
-			`c.yaml:1:41: exchange_online.notifications.mode: "webhook" (change notifications) is not built yet; use "delta" (polling calendarView/delta every delta_interval)`,
-			`c.yaml:1:62: exchange_online.notifications.public_url: is used by mode "webhook", which is not built yet; remove it`,
+			`c.yaml:1:62: exchange_online.notifications.public_url: scheme "ftp" is not supported; expected "https" or "http"`,
 			`c.yaml:1:89: exchange_online.notifications.delta_interval: 1s is out of range; expected from 5s to 1h`,
 		}},
 		{"secret and certificate", `exchange_online: {tenant_id: t, client_id: c, client_secret_env: CALSYNC_TEST_EWS_PASSWORD, key_file: k.pem, graph_url: "ftp://x"}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/calsync/calsync/calendar"
@@ -22,6 +23,9 @@ type Options struct {
 	DaysBefore, DaysAfter int
 	// Clock gives "today" (default: real time).
 	Clock clock.Clock
+	// Webhook, if set, subscribes every mailbox to change notifications
+	// (see WebhookOptions); nil polls delta every pull interval.
+	Webhook *WebhookOptions
 }
 
 // Client implements engine.Exchange over Microsoft Graph. Safe for
@@ -31,6 +35,7 @@ type Client struct {
 	before int
 	after  int
 	clock  clock.Clock
+	hooks  *hooks // nil: delta polling only
 }
 
 var (
@@ -50,6 +55,9 @@ func New(c *graphclient.Client, opts *Options) *Client {
 	}
 	if x.clock == nil {
 		x.clock = clock.Real{}
+	}
+	if opts.Webhook != nil {
+		x.hooks = newHooks(*opts.Webhook)
 	}
 	return x
 }
@@ -127,5 +135,11 @@ func (x *Client) OpenStream(context.Context, engine.Target, []string, time.Durat
 }
 
 // Unsubscribe implements engine.Exchange: a delta chain holds nothing on
-// the server, there is nothing to end.
-func (x *Client) Unsubscribe(context.Context, engine.Target, string) error { return nil }
+// the server; a webhook subscription is deleted.
+func (x *Client) Unsubscribe(ctx context.Context, t engine.Target, subscriptionID string) error {
+	if x.hooks == nil || strings.HasPrefix(subscriptionID, "delta:") {
+		return nil
+	}
+	x.hooks.forget(subscriptionID)
+	return classify("deleteSubscription", x.c.DeleteSubscription(ctx, t.SMTP, subscriptionID))
+}

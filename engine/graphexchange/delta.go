@@ -58,16 +58,21 @@ func (x *Client) Subscribe(ctx context.Context, t engine.Target, req engine.Subs
 		return engine.Subscription{}, &engine.ExchangeError{Code: "ErrorInvalidSubscription", Err: ErrNoStreaming}
 	}
 	id := "delta:" + strings.ToLower(t.SMTP)
-	if req.Watermark != "" {
-		if _, err := parseChain(req.Watermark); err == nil {
-			return engine.Subscription{ID: id, Watermark: req.Watermark}, nil
+	wm := req.Watermark
+	if _, err := parseChain(wm); err != nil {
+		c, err := x.startChain(ctx, t.SMTP)
+		if err != nil {
+			return engine.Subscription{}, err
+		}
+		wm = c.String()
+	}
+	if x.hooks != nil {
+		var err error
+		if id, err = x.subscribeHook(ctx, t.SMTP); err != nil {
+			return engine.Subscription{}, err
 		}
 	}
-	c, err := x.startChain(ctx, t.SMTP)
-	if err != nil {
-		return engine.Subscription{}, err
-	}
-	return engine.Subscription{ID: id, Watermark: c.String()}, nil
+	return engine.Subscription{ID: id, Watermark: wm}, nil
 }
 
 func (x *Client) startChain(ctx context.Context, smtp string) (chain, error) {
@@ -91,6 +96,12 @@ func (x *Client) GetEvents(ctx context.Context, t engine.Target, subscriptionID,
 	if err != nil {
 		return engine.EventBatch{}, &engine.ExchangeError{Code: "ErrorInvalidWatermark", Err: err}
 	}
+	if x.hooks != nil {
+		due, err := x.hookDue(ctx, t, subscriptionID)
+		if err != nil || !due {
+			return engine.EventBatch{Watermark: watermark}, err
+		}
+	}
 	now := x.clock.Now()
 	if start, _ := x.window(); !start.Equal(c.start) {
 		nc, err := x.startChain(ctx, t.SMTP)
@@ -101,6 +112,9 @@ func (x *Client) GetEvents(ctx context.Context, t engine.Target, subscriptionID,
 	}
 	round, err := x.c.Delta(ctx, t.SMTP, graphclient.DeltaRequest{Link: c.link})
 	if err != nil {
+		if x.hooks != nil {
+			x.hooks.markDirty(subscriptionID, true) // the round is still owed
+		}
 		return engine.EventBatch{}, classify("delta", err)
 	}
 	c.link = round.DeltaLink

@@ -33,7 +33,19 @@ const (
 // test) and returns graphexchange over a client with a secret.
 func Graph(t testing.TB, model graphserver.Mailboxes) *graphexchange.Client {
 	t.Helper()
-	gs, err := graphserver.New(model, graphserver.Options{Tenant: Tenant, ClientID: ClientID, ClientSecret: Secret})
+	_, gc := Serve(t, model, nil)
+	return graphexchange.New(gc, nil)
+}
+
+// Serve is Graph with the server's options adjusted by mod; it returns the
+// server (to inject lifecycle events) and the client.
+func Serve(t testing.TB, model graphserver.Mailboxes, mod func(*graphserver.Options)) (*graphserver.Server, *graphclient.Client) {
+	t.Helper()
+	o := graphserver.Options{Tenant: Tenant, ClientID: ClientID, ClientSecret: Secret}
+	if mod != nil {
+		mod(&o)
+	}
+	gs, err := graphserver.New(model, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +59,7 @@ func Graph(t testing.TB, model graphserver.Mailboxes) *graphexchange.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return graphexchange.New(gc, nil)
+	return gs, gc
 }
 
 // StartPull runs an engine over ex in pull mode with test timings

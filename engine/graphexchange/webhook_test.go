@@ -1,0 +1,73 @@
+package graphexchange_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/engine/graphexchange"
+	"github.com/calsync/calsync/engine/graphexchange/graphtest"
+	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
+	"github.com/calsync/calsync/graph/graphserver"
+	"github.com/calsync/calsync/internal/testenv"
+	"github.com/calsync/calsync/store/memstore"
+)
+
+// In webhook mode the engine learns of changes from Graph's change
+// notifications alone (the safety-net delta round is an hour away): the
+// simulator validates calsync's endpoint, delivers a change, calsync reads
+// it; after reauthorizationRequired (renewed) and subscriptionRemoved
+// (subscribed again) later changes still arrive.
+func TestWebhookNotificationsDriveTheReads(t *testing.T) {
+	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: 3, Seed: 4}, Generate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	gs, gc := graphtest.Serve(t, sim, func(o *graphserver.Options) { o.NotifyInterval = 20 * time.Millisecond })
+
+	var x *graphexchange.Client // the URL must exist before the client that subscribes to it
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { x.Receiver().ServeHTTP(w, r) }))
+	t.Cleanup(hook.Close)
+	x = graphexchange.New(gc, &graphexchange.Options{Webhook: &graphexchange.WebhookOptions{
+		NotificationURL: hook.URL + "/notify", LifecycleURL: hook.URL + "/lifecycle", ClientState: "calsync-test-state",
+		SafetyInterval: time.Hour}})
+	mailboxes := graphtest.Users(sim)
+	st := memstore.New()
+	graphtest.StartPull(t, x, st, mailboxes)
+
+	var last []string
+	defer func() {
+		if t.Failed() {
+			t.Logf("divergent: %v", last)
+		}
+	}()
+	converged := func() bool { last = graphtest.Divergent(t, sim, st, mailboxes); return len(last) == 0 }
+	testenv.WaitForWithin(t, time.Minute, "the initial load", converged)
+
+	change := func(subject string) {
+		now := time.Now().UTC().Truncate(time.Minute)
+		if _, err := sim.AddCalendarItem(mailboxes[1], ews.CalendarItem{Subject: subject, Start: now.Add(time.Hour), End: now.Add(2 * time.Hour),
+			LegacyFreeBusyStatus: ews.FreeBusyBusy}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	change("notified")
+	testenv.WaitForWithin(t, time.Minute, "the change read after its notification", converged)
+
+	if n, err := gs.SendLifecycle("reauthorizationRequired", mailboxes[1]); err != nil || n != 1 {
+		t.Fatalf("reauthorizationRequired reached %d subscriptions: %v", n, err)
+	}
+	change("after reauthorizing")
+	testenv.WaitForWithin(t, time.Minute, "a change after reauthorizationRequired (renewed by PATCH)", converged)
+
+	if n, err := gs.SendLifecycle("subscriptionRemoved", mailboxes[1]); err != nil || n != 1 {
+		t.Fatalf("subscriptionRemoved reached %d subscriptions: %v", n, err)
+	}
+	change("after resubscribing")
+	testenv.WaitForWithin(t, time.Minute, "a change on the new subscription", converged)
+}
+
