@@ -70,4 +70,3 @@ func TestWebhookNotificationsDriveTheReads(t *testing.T) {
 	change("after resubscribing")
 	testenv.WaitForWithin(t, time.Minute, "a change on the new subscription", converged)
 }
-
