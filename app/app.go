@@ -143,11 +143,12 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	// scheduler and the engine's health reports publish on the log.
 	if len(cfg.Webhooks) > 0 {
 		a.dispatcher, err = webhook.New(webhook.Options{
-			Outbox:     a.store,
-			Endpoints:  webhookEndpoints(cfg.Webhooks),
-			Clock:      a.clock,
-			Logger:     a.log.With("component", "webhook"),
-			Registerer: a.registry,
+			Outbox:       a.webhookOutbox(),
+			PollInterval: a.webhookPoll(),
+			Endpoints:    webhookEndpoints(cfg.Webhooks),
+			Clock:        a.clock,
+			Logger:       a.log.With("component", "webhook"),
+			Registerer:   a.registry,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("app: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/calsync/calsync/cluster"
 	"github.com/calsync/calsync/engine"
@@ -79,14 +80,30 @@ func (a *App) applyOwned(owned []string) {
 		before[u] = true
 	}
 	for _, u := range cp.owned.set(owned) {
-		a.scheduler.RemoveUser(u)
+		a.scheduler.ReleaseUser(u) // its last publication saved for the next owner
 	}
-	a.engine.SetMailboxes(owned)
+	var added []string
 	for _, u := range owned {
 		if !before[u] {
-			a.scheduler.AddUser(u)
+			added = append(added, u)
 		}
 	}
+	// Adopt before the engine starts the new workers: their first status
+	// report plans the user, and must find what the previous owner
+	// published and any override, or the user's presence would be
+	// published again as if new (and an override lost).
+	if len(added) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		docs, err := a.store.(*pgstore.Store).LoadPresenceOf(ctx, added)
+		cancel()
+		if err != nil {
+			a.log.Warn("reading the taken-over users' presence failed; planning them afresh", "users", len(added), "err", err)
+		}
+		for _, u := range added {
+			a.scheduler.AdoptUser(u, docs[u])
+		}
+	}
+	a.engine.SetMailboxes(owned)
 }
 
 // runCluster is the coordinator's loop (nil without a cluster).
@@ -127,4 +144,30 @@ func (h handoverExchange) Unsubscribe(ctx context.Context, t engine.Target, id s
 		return nil // handed over, not removed
 	}
 	return h.Exchange.Unsubscribe(ctx, t, id)
+}
+
+// webhookOutbox is the outbox the webhook dispatcher reads: in a cluster a
+// claiming view, so that each message is delivered by one instance
+// (pgstore.Store.Claiming). A claim lasts the lease TTL or twice the
+// longest endpoint timeout, whichever is longer: a dead instance's claimed
+// deliveries move on after that, under the same ids.
+func (a *App) webhookOutbox() store.Outbox {
+	if a.cluster == nil {
+		return a.store
+	}
+	ttl := a.cfg.Cluster.LeaseTTL
+	for _, h := range a.cfg.Webhooks {
+		ttl = max(ttl, 2*h.Timeout)
+	}
+	return a.store.(*pgstore.Store).Claiming(a.cfg.Cluster.InstanceID, ttl)
+}
+
+// webhookPoll is how often the dispatcher looks for messages it was not
+// woken for: in a cluster, those other instances enqueued or left behind
+// (0: the dispatcher's default).
+func (a *App) webhookPoll() time.Duration {
+	if a.cluster == nil {
+		return 0
+	}
+	return a.cfg.Cluster.LeaseTTL
 }

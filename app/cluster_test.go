@@ -2,9 +2,12 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"sort"
@@ -12,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/api/apiclient"
 	"github.com/calsync/calsync/app"
 	"github.com/calsync/calsync/config"
@@ -22,6 +26,7 @@ import (
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/pgstore"
 	"github.com/calsync/calsync/store/pgstore/pgtest"
+	"github.com/calsync/calsync/webhook"
 )
 
 // instance is one calsync of a test cluster.
@@ -30,11 +35,12 @@ type instance struct {
 	app    *app.App
 	api    *apiclient.Client
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when Run returned, with err
+	err    error
 }
 
 // startInstance runs one instance on the shared database and simulator.
-func startInstance(t *testing.T, id, dbURL, simURL string, sim *ewssim.Simulator, users []string) *instance {
+func startInstance(t *testing.T, id, dbURL, simURL string, sim *ewssim.Simulator, users []string, hookURL string) *instance {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.Exchange.EWSURL = simURL + "/EWS/Exchange.asmx"
@@ -44,6 +50,7 @@ func startInstance(t *testing.T, id, dbURL, simURL string, sim *ewssim.Simulator
 	cfg.Store.Postgres = &config.Postgres{URL: config.NewSecret(dbURL, "test"), PoolSize: 4}
 	cfg.Cluster = config.Cluster{InstanceID: id, LeaseTTL: 3 * time.Second}
 	cfg.Users.Static = users
+	cfg.Webhooks = []config.Webhook{{Name: "uc", URL: hookURL, Secret: config.NewSecret("0123456789abcdef-secret", "test"), Timeout: 5 * time.Second}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -53,8 +60,11 @@ func startInstance(t *testing.T, id, dbURL, simURL string, sim *ewssim.Simulator
 		t.Fatalf("app.New(%s): %v", id, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{id: id, app: a, cancel: cancel, done: make(chan error, 1)}
-	go func() { in.done <- a.Run(ctx, nil) }()
+	in := &instance{id: id, app: a, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		in.err = a.Run(ctx, nil)
+		close(in.done)
+	}()
 	t.Cleanup(in.stop)
 	in.api, err = apiclient.New(a.URL(), "", nil)
 	if err != nil {
@@ -68,6 +78,7 @@ func (in *instance) stop() {
 	select {
 	case <-in.done:
 	case <-time.After(20 * time.Second):
+		panic("instance " + in.id + " did not stop within 20s")
 	}
 }
 
@@ -150,6 +161,9 @@ func TestClusterSharesMailboxesAndTakesOverFromACrashedInstance(t *testing.T) {
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(func() { srv.Close(); sim.Close() })
+	rc := &hookRecorder{}
+	hooks := httptest.NewServer(rc)
+	t.Cleanup(hooks.Close)
 	var users []string
 	for i := 1; i <= n; i++ {
 		users = append(users, "user"+itoa(i)+"@example.com")
@@ -161,7 +175,7 @@ func TestClusterSharesMailboxesAndTakesOverFromACrashedInstance(t *testing.T) {
 	watch := watchOwnership(list)
 	started := time.Now()
 	for _, id := range []string{"calsync-a", "calsync-b", "calsync-c"} {
-		in := startInstance(t, id, dbURL, srv.URL, sim, users)
+		in := startInstance(t, id, dbURL, srv.URL, sim, users, hooks.URL)
 		mu.Lock()
 		running = append(running, in)
 		mu.Unlock()
@@ -176,7 +190,14 @@ func TestClusterSharesMailboxesAndTakesOverFromACrashedInstance(t *testing.T) {
 			return owned == n && live == n
 		}
 	}
-	testenv.WaitForWithin(t, 2*time.Minute, "60 mailboxes live, shared by three instances", func() bool {
+	st, err := pgstore.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// Groups become known as the mailboxes are discovered; the
+	// assignment then moves them together.
+	testenv.WaitForWithin(t, 2*time.Minute, "60 mailboxes live, shared by three instances, no affinity group split", func() bool {
 		if !allLive(list())() {
 			return false
 		}
@@ -185,13 +206,19 @@ func TestClusterSharesMailboxesAndTakesOverFromACrashedInstance(t *testing.T) {
 				return false
 			}
 		}
-		return true
+		return len(groupsSplit(t, st, list())) == 0
 	})
-	t.Logf("start: %d mailboxes live on three instances after %s", n, time.Since(started).Round(100*time.Millisecond))
-	checkGroupsTogether(t, dbURL, list())
+	t.Logf("start: %d mailboxes live on three instances, groups together, after %s", n, time.Since(started).Round(100*time.Millisecond))
 
 	victim := list()[1]
 	victimOwned := victim.app.Owned()
+	// An override set through the owner must survive the owner's crash.
+	focused := victimOwned[1]
+	until := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
+	if _, err := victim.api.SetOverride(context.Background(), focused, api.OverrideRequest{Availability: "busy", StatusText: "Focus time", Until: &until}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the override's webhook", func() bool { return rc.has(focused, "Focus time") })
 	mu.Lock()
 	running = []*instance{running[0], running[2]}
 	mu.Unlock()
@@ -218,18 +245,105 @@ func TestClusterSharesMailboxesAndTakesOverFromACrashedInstance(t *testing.T) {
 		}
 		return false
 	})
+	testenv.WaitFor(t, "the override kept by the new owner", func() bool {
+		for _, in := range list() {
+			if contains(in.app.Owned(), focused) {
+				p, err := in.api.Presence(context.Background(), focused)
+				return err == nil && p.Availability == "busy" && p.StatusText == "Focus time"
+			}
+		}
+		return false
+	})
+	testenv.WaitFor(t, user+"'s busy webhook", func() bool { return rc.has(user, "") && rc.availability(user) == "busy" })
 	watch.finish(t)
+	rc.check(t)
 }
 
-// checkGroupsTogether fails when one affinity group's mailboxes are
-// owned by more than one instance (groups here are far below 200).
-func checkGroupsTogether(t *testing.T, dbURL string, ins []*instance) {
-	t.Helper()
-	st, err := pgstore.Open(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
+// hookRecorder is the webhook receiver of the cluster test.
+type hookRecorder struct {
+	mu   sync.Mutex
+	body map[string]string // delivery id -> body
+	seq  map[string][]webhookEvent
+}
+
+type webhookEvent struct {
+	id, status, availability, body string
+	first                          bool // no previous presence: the publisher knew none
+}
+
+func (h *hookRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var ev struct {
+		Type string                   `json:"type"`
+		Key  string                   `json:"key"`
+		Data api.PresenceChangedEvent `json:"data"`
 	}
-	defer st.Close()
+	_ = json.Unmarshal(body, &ev)
+	id := r.Header.Get(webhook.HeaderDelivery)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.body == nil {
+		h.body, h.seq = map[string]string{}, map[string][]webhookEvent{}
+	}
+	if prev, ok := h.body[id]; ok {
+		if prev != string(body) {
+			h.seq["!"] = append(h.seq["!"], webhookEvent{id: id, status: "a repeated delivery id with another body"})
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	h.body[id] = string(body)
+	if ev.Type == webhook.EventPresenceChanged {
+		h.seq[ev.Key] = append(h.seq[ev.Key], webhookEvent{id: id, status: ev.Data.Current.StatusText,
+			availability: ev.Data.Current.Availability, first: ev.Data.Previous == nil, body: string(body)})
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *hookRecorder) has(user, status string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.seq[user] {
+		if status == "" || e.status == status {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *hookRecorder) availability(user string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s := h.seq[user]; len(s) > 0 {
+		return s[len(s)-1].availability
+	}
+	return ""
+}
+
+// check: repeated ids carried the same body, and every user's presence
+// events after the first name a previous presence: a new owner adopted
+// what the old one published instead of starting from nothing.
+func (h *hookRecorder) check(t *testing.T) {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.seq["!"] {
+		t.Errorf("webhook %s: %s", e.id, e.status)
+	}
+	for user, evs := range h.seq {
+		for i, e := range evs {
+			if i > 0 && e.first {
+				t.Errorf("%s: presence event %d of %d (%s) published without the previous presence: %+v", user, i+1, len(evs), e.availability, evs)
+			}
+		}
+	}
+}
+
+// groupsSplit lists the affinity groups whose mailboxes more than one
+// instance owns (groups here are far below 200), and fails when fewer
+// than two groups are stored (the test needs several).
+func groupsSplit(t *testing.T, st *pgstore.Store, ins []*instance) []string {
+	t.Helper()
 	recs, err := st.Mailboxes(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -248,6 +362,7 @@ func checkGroupsTogether(t *testing.T, dbURL string, ins []*instance) {
 		}
 		groups[g][owner[r.Status.SMTP]] = true
 	}
+	var split []string
 	for g, owners := range groups {
 		if len(owners) != 1 {
 			ids := make([]string, 0, len(owners))
@@ -255,12 +370,13 @@ func checkGroupsTogether(t *testing.T, dbURL string, ins []*instance) {
 				ids = append(ids, id)
 			}
 			sort.Strings(ids)
-			t.Errorf("affinity group %q is split over %v", g, ids)
+			split = append(split, fmt.Sprintf("%q over %v", g, ids))
 		}
 	}
 	if len(groups) < 2 {
-		t.Errorf("%d affinity groups stored; the test needs several", len(groups))
+		t.Fatalf("%d affinity groups stored; the test needs several", len(groups))
 	}
+	return split
 }
 
 func contains(list []string, s string) bool {

@@ -107,6 +107,9 @@ type Scheduler struct {
 	removed map[string]struct{}
 	// busy is true while Run works through an iteration (see idle).
 	busy bool
+	// firing is held by fireDue from choosing the changes until they are
+	// published and saved (ReleaseUser waits for it; taken before mu).
+	firing sync.Mutex
 	// wakeups counts Run's loop iterations after start (benchmarks).
 	wakeups atomic.Uint64
 }
@@ -573,6 +576,8 @@ func (s *Scheduler) scheduleLocked(st *userState, at time.Time) {
 
 // fireDue evaluates every user whose wake-up is due and publishes real changes.
 func (s *Scheduler) fireDue(ctx context.Context) {
+	s.firing.Lock()
+	defer s.firing.Unlock()
 	now := s.clock.Now()
 	type pub struct {
 		change Change

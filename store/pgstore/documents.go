@@ -97,3 +97,26 @@ func (s *Store) LoadDocument(ctx context.Context, name string) ([]byte, error) {
 	}
 	return emptyNil(doc), nil
 }
+
+// LoadPresenceOf returns the stored presence documents of the given users
+// (those without one are left out): what a new owner adopts on takeover.
+func (s *Store) LoadPresenceOf(ctx context.Context, smtps []string) (map[string][]byte, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT smtp, doc FROM presence WHERE smtp = ANY($1::text[])`, smtps)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: load presence of %d users: %w", len(smtps), err)
+	}
+	out := make(map[string][]byte)
+	var smtp string
+	var doc []byte
+	_, err = pgx.ForEachRow(rows, []any{&smtp, &doc}, func() error {
+		out[smtp] = emptyNil(append([]byte(nil), doc...))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: load presence of %d users: %w", len(smtps), err)
+	}
+	return out, nil
+}

@@ -133,8 +133,9 @@ func (s *Store) MarkFailed(ctx context.Context, id string, f store.Failure) erro
 	if f.Dead {
 		deadAt = nullTime(f.At)
 	}
+	// The claim ends with the attempt (Claiming): any instance may retry.
 	tag, err := s.pool.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
-		next_attempt = $3, dead = $4, dead_at = $5 WHERE id = $1 AND NOT dead`,
+		next_attempt = $3, dead = $4, dead_at = $5, claimed_by = NULL, claim_until = NULL WHERE id = $1 AND NOT dead`,
 		id, f.Error, nullTime(f.Next), f.Dead, deadAt)
 	if err != nil {
 		return fmt.Errorf("pgstore: mark failed %q: %w", id, err)
@@ -179,7 +180,7 @@ func (s *Store) DeadLetter(ctx context.Context, id string) (store.OutboxMessage,
 }
 
 // requeueSQL applies store.Requeued in SQL: the statements must agree.
-const requeueSQL = `UPDATE outbox SET dead = false, dead_at = NULL, attempts = 0,
+const requeueSQL = `UPDATE outbox SET dead = false, dead_at = NULL, attempts = 0, claimed_by = NULL, claim_until = NULL,
 	next_attempt = $2, requeued_at = $2, requeues = requeues + 1`
 
 // RequeueDeadLetter moves one dead message back to the live outbox under

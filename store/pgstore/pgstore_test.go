@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/store/pgstore"
@@ -55,4 +56,10 @@ func BenchmarkStore(b *testing.B) {
 		}
 		return s
 	})
+}
+
+// TestConformanceClaiming: the claiming view of the outbox (several
+// instances' dispatchers) is a store.Store like any other for one owner.
+func TestConformanceClaiming(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openFresh(t).Claiming("calsync-a", time.Minute) })
 }
