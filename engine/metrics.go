@@ -21,6 +21,7 @@ type metrics struct {
 	states        *prometheus.GaugeVec
 	oofPolls      prometheus.Counter
 	oofChanges    prometheus.Counter
+	syncChecks    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -70,6 +71,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "calsync", Subsystem: "engine", Name: "oof_tip_changes_total",
 			Help: "Automatic-replies mail tips that changed, each followed by one GetUserOofSettings.",
 		}),
+		syncChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "sync_state_checks_total",
+			Help: "Calendar sync-state checks (SyncFolderItems) by result: unchanged (no window read), changed, first, invalid.",
+		}, []string{"result"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -108,6 +113,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.oofChanges, err = register(reg, m.oofChanges); err != nil {
+		return nil, err
+	}
+	if m.syncChecks, err = register(reg, m.syncChecks); err != nil {
 		return nil, err
 	}
 	return m, nil

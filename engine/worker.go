@@ -64,13 +64,19 @@ type worker struct {
 	discovered bool
 	// routingStale is set when the mailbox's routing is known to be wrong
 	// (moved, proxy errors): only a fresh Autodiscover answer will do.
-	routingStale  bool
-	loc           *time.Location
-	zoneName      string // the learnt zone, "" while unknown (loc is then the default)
-	group         string
-	sub           Subscription
-	window        calendar.Window
-	fingerprint   uint64
+	routingStale bool
+	loc          *time.Location
+	zoneName     string // the learnt zone, "" while unknown (loc is then the default)
+	group        string
+	sub          Subscription
+	window       calendar.Window
+	fingerprint  uint64
+	// syncState is the calendar's sync state (syncstate.go), "" if none;
+	// stateStale: a notification's read committed after it was taken, so
+	// a check would report that change again (and cost a window read).
+	syncState     string
+	stateStale    bool
+	untracked     bool // the calendar has too many items for a sync state
 	haveFP        bool
 	oof           *calendar.OOFSettings
 	failures      int

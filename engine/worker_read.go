@@ -95,6 +95,26 @@ func (w *worker) read() error {
 	w.coalesceUntil, w.hintAt = time.Time{}, time.Time{}
 
 	win := w.env.opts.Window.windowAt(now, w.loc)
+	restart := !w.loaded && !w.window.IsZero()
+	state, stale := w.syncState, w.stateStale
+	if w.checksState(reason, restart, hintAt) {
+		next, changed, ok, err := w.checkSyncState()
+		if err != nil {
+			w.restoreHint(hintAt)
+			return err
+		}
+		if ok {
+			if !changed && win == w.window {
+				// Nothing changed since the stored window was read.
+				answered = true
+				w.verified(now, covered)
+				return nil
+			}
+			state, stale = next, false
+		}
+	} else if !hintAt.IsZero() {
+		stale = true
+	}
 	occs, err := w.view(w.ctx, win.Start, win.End, 0)
 	if err != nil {
 		w.restoreHint(hintAt)
@@ -113,7 +133,7 @@ func (w *worker) read() error {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), storeTimeout)
 	defer cancel()
-	w.window = win
+	w.window, w.syncState, w.stateStale = win, state, stale
 	if err := w.env.st.CommitWindow(sctx, w.smtp, store.WindowCommit{Occurrences: occs, Checkpoint: w.checkpoint(now)}); err != nil {
 		w.restoreHint(hintAt)
 		return fmt.Errorf("engine: commit %s: %w", w.smtp, err)
@@ -135,14 +155,11 @@ func (w *worker) read() error {
 		changed = true
 	}
 	w.fingerprint, w.haveFP = fp, true
-	w.need &^= needRead | needOOF
-	w.loaded = true
-	w.readReason = ""
+	w.need &^= needOOF
 	done := w.env.clk.Now()
 	if !hintAt.IsZero() {
 		w.env.metrics.syncLag.Observe(done.Sub(hintAt).Seconds())
 	}
-	w.nextRoll = w.rollAfter(now)
 	if fullRead {
 		// Window and OOF were just verified: the next reconciliation is a
 		// full interval away (spread by jitter), so that initial loads are
@@ -150,9 +167,48 @@ func (w *worker) read() error {
 		w.scheduleReconcile(false)
 		w.scheduleOOF()
 	}
+	w.env.status.update(w.smtp, func(st *store.MailboxStatus) { st.Occurrences = len(occs) })
+	answered = true
+	w.verified(now, covered)
+	if changed {
+		w.env.sink.CalendarChanged(w.smtp)
+	}
+	return nil
+}
+
+// checksState reports whether a read should first ask Exchange whether
+// the calendar changed since the stored sync state: reconciliations always
+// do (they take a first state, or a fresh one); restarts and recoveries
+// do when the state is current, which saves the window read of every
+// quiet mailbox. A notification's read goes straight to the window (the
+// state would only repeat the change).
+func (w *worker) checksState(reason string, restart bool, hintAt time.Time) bool {
+	if !hintAt.IsZero() || w.window.IsZero() || w.untracked {
+		return false
+	}
+	switch {
+	case reason == "reconcile":
+		return true
+	case restart, reason == "recovery":
+		return w.syncState != "" && !w.stateStale
+	}
+	return false
+}
+
+// verified ends a read that proved the stored window current, by reading
+// it or by a sync state that reported no change.
+func (w *worker) verified(now time.Time, covered []chan error) {
+	w.need &^= needRead
+	w.loaded = true
+	w.readReason = ""
+	w.nextRoll = w.rollAfter(now)
+	if w.nextReconcile.IsZero() {
+		// A restart verified by its sync state: no full read scheduled it.
+		w.scheduleReconcile(false)
+	}
+	done := w.env.clk.Now()
 	st, _ := w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
 		st.LastVerified = done
-		st.Occurrences = len(occs)
 		st.ConsecutiveFailures = 0
 		st.State = StateLive
 	})
@@ -162,14 +218,9 @@ func (w *worker) read() error {
 	if w.persistedState != StateLive || done.Sub(w.persistedAt) >= time.Minute {
 		w.saveStatus(st)
 	}
-	answered = true
 	for _, r := range covered {
 		r <- nil
 	}
-	if changed {
-		w.env.sink.CalendarChanged(w.smtp)
-	}
-	return nil
 }
 
 // rollAfter returns when the window read at now rolls: the next local
@@ -216,6 +267,7 @@ func (w *worker) checkpoint(now time.Time) store.Checkpoint {
 		SubscriptionID:   w.sub.ID,
 		Watermark:        w.sub.Watermark,
 		NotificationMode: string(w.env.opts.Mode),
+		SyncState:        w.syncState,
 		LoadedAt:         now,
 	}
 }

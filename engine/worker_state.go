@@ -14,6 +14,7 @@ func (w *worker) restore() {
 	w.need = needDiscover | needSubscribe | needZone | needRead | needOOF
 	w.zoneName, w.loc = "", o.Window.DefaultTimeZone
 	w.sub = Subscription{}
+	w.syncState, w.stateStale = "", false
 	rec, err := w.env.st.Mailbox(w.ctx, w.smtp)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
@@ -23,6 +24,13 @@ func (w *worker) restore() {
 	}
 	cp := rec.Checkpoint
 	w.window = cp.Window
+	w.syncState = cp.SyncState
+	if !cp.Window.IsZero() {
+		// Loaded before: the zone was learnt before that read and is in
+		// the status; the reconciliation reads it again, as it does while
+		// running, so a restart costs no zone request per mailbox.
+		w.need &^= needZone
+	}
 	// The zone learnt before the restart decides the window until it is
 	// read again.
 	w.zoneName, w.loc = knownZone(rec.Status.TimeZone, o.Window.DefaultTimeZone)

@@ -53,6 +53,14 @@ type Config struct {
 	// engine's mail-tip poll interval (0: its default, 60 s).
 	OOFChanges      int
 	OOFPollInterval time.Duration
+	// Restart measures a restart over the store after the load (restart.go)
+	// instead of idle CPU and change delays; RestartChanges mailboxes
+	// change while calsync is down (0: 1 %, at least 1).
+	Restart        bool
+	RestartChanges int
+	// RestartReconcile is the loading engine's reconciliation interval
+	// in restart mode (0: 30 s + 10 ms per mailbox, after the load).
+	RestartReconcile time.Duration
 	// SimExe serves `bench -serve-sim`.
 	SimExe string
 	Logger *slog.Logger
@@ -84,6 +92,8 @@ type Result struct {
 	ThrottledByCode      map[string]int64
 	StreamingFromServer  int
 	OOF                  OOFResult // automatic replies (oof.go)
+	// Restart is set when Config.Restart asked for it.
+	Restart *RestartResult
 }
 
 // Run measures one size.
@@ -129,52 +139,38 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	defer st.Close()
 
-	var mu sync.Mutex
-	pending := map[string]time.Time{}
-	var delays []time.Duration
-	changed := func(smtp string) {
-		now := time.Now()
-		mu.Lock()
-		if t0, ok := pending[smtp]; ok {
-			delays = append(delays, now.Sub(t0))
-			delete(pending, smtp)
-		}
-		mu.Unlock()
-	}
+	changes := &changeTracker{pending: map[string]time.Time{}}
 	reg := prometheus.NewRegistry()
-	e, err := engine.New(engine.Options{Store: st, Exchange: ewsexchange.NewClient(client, sim.url+"/autodiscover/autodiscover.svc"),
-		Logger: cfg.Logger, Sink: engine.SinkFuncs{Calendar: changed}, Registerer: reg, CoalesceDelay: cmp.Or(cfg.CoalesceDelay, 50*time.Millisecond),
-		OOFPollInterval: cfg.OOFPollInterval})
-	if err != nil {
-		return res, err
+	opts := engine.Options{Store: st, Exchange: ewsexchange.NewClient(client, sim.url+"/autodiscover/autodiscover.svc"),
+		Logger: cfg.Logger, Sink: engine.SinkFuncs{Calendar: changes.changed}, Registerer: reg, CoalesceDelay: cmp.Or(cfg.CoalesceDelay, 50*time.Millisecond),
+		OOFPollInterval: cfg.OOFPollInterval}
+	if cfg.Restart {
+		// Reconciliations take the sync states a restart relies on; the
+		// first comes after the load (0.8–1 × the interval after each read).
+		opts.ReconcileInterval = cmp.Or(cfg.RestartReconcile, restartReconcile(cfg.Mailboxes))
 	}
 	runtime.GC()
 	rss0 := rssBytes()
 	cpu0 := cpuTime()
 	start := time.Now()
-	e.SetMailboxes(mailboxes)
-	ectx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ectx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "bench: the engine ended with", err)
-		}
-	}()
+	e, err := startEngine(ctx, opts, mailboxes)
+	if err != nil {
+		return res, err
+	}
+	defer e.stop()
 
 	deadline := start.Add(time.Duration(cfg.Mailboxes)*20*time.Millisecond + 2*time.Minute)
 	for res.InitialLoad == 0 || res.AllSubscribed == 0 {
 		if time.Now().After(deadline) {
-			return res, fmt.Errorf("not settled after %s: states %v", time.Since(start).Round(time.Second), e.StateCounts())
+			return res, fmt.Errorf("not settled after %s: states %v", time.Since(start).Round(time.Second), e.e.StateCounts())
 		}
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
 			return res, err
 		}
-		if res.InitialLoad == 0 && e.StateCounts()[engine.StateLive] == cfg.Mailboxes {
+		if res.InitialLoad == 0 && e.e.StateCounts()[engine.StateLive] == cfg.Mailboxes {
 			res.InitialLoad = time.Since(start)
 		}
-		if res.AllSubscribed == 0 && allStreamed(e.Groups(), cfg.Mailboxes) {
+		if res.AllSubscribed == 0 && allStreamed(e.e.Groups(), cfg.Mailboxes) {
 			res.AllSubscribed = time.Since(start)
 		}
 	}
@@ -185,7 +181,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res.Requests = stats.Requests
 	res.RequestsPerMailbox = float64(stats.RequestsTotal) / float64(cfg.Mailboxes)
-	for _, g := range e.Groups() {
+	for _, g := range e.e.Groups() {
 		res.Groups++
 		res.Connections += len(g.Connections)
 		res.MaxConnectionsNeed += (g.Subscriptions + 199) / 200
@@ -197,52 +193,24 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	runtime.ReadMemStats(&ms)
 	res.HeapPer1000 = float64(ms.HeapInuse) / (1 << 20) / float64(cfg.Mailboxes) * 1000
 	res.CPULoadPer1000 = time.Duration(float64(cpuLoad) / float64(cfg.Mailboxes) * 1000)
-
-	// Idle: nothing changes; heartbeats flow.
-	idle0, idleStart := cpuTime(), time.Now()
-	if err := sleep(ctx, cfg.Idle); err != nil {
-		return res, err
-	}
-	res.IdleCPUPercent = 100 * float64(cpuTime()-idle0) / float64(time.Since(idleStart))
-
-	// Change-to-synced delay: one change at a time on a random mailbox.
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < cfg.Changes; i++ {
-		m := mailboxes[rng.IntN(len(mailboxes))]
-		mu.Lock()
-		pending[m] = time.Now()
-		mu.Unlock()
-		if err := createItem(ctx, auth, sim.url, m, i); err != nil {
+	if cfg.Restart {
+		// Instead of idle CPU and change delays (the reconciliations that
+		// take the sync states would disturb them).
+		rr, err := measureRestart(ctx, restartRun{cfg: cfg, first: e, opts: opts, st: st, hc: auth, simURL: sim.url, mailboxes: mailboxes})
+		if err != nil {
 			return res, err
 		}
-		// Wait for the commit (bounded), then pace the next change.
-		for j := 0; j < 100; j++ {
-			mu.Lock()
-			_, waiting := pending[m]
-			mu.Unlock()
-			if !waiting {
-				break
-			}
-			if err := sleep(ctx, 5*time.Millisecond); err != nil {
-				return res, err
-			}
-		}
-	}
-	mu.Lock()
-	ds := slices.Clone(delays)
-	mu.Unlock()
-	slices.Sort(ds)
-	res.Samples = len(ds)
-	if len(ds) > 0 {
-		res.P50 = ds[len(ds)*50/100]
-		res.P99 = ds[min(len(ds)-1, len(ds)*99/100)]
-		res.Max = ds[len(ds)-1]
+		res.Restart = &rr
+	} else if err := measureSteady(ctx, cfg, &res, mailboxes, auth, sim.url, changes); err != nil {
+		return res, err
 	}
 	res.EngineP50, res.EngineP99 = lagQuantiles(reg)
-	res.OOF, err = oofPhase{st: st, client: client, control: auth, base: sim.url, mailboxes: mailboxes, changes: cfg.OOFChanges,
-		interval: cmp.Or(cfg.OOFPollInterval, time.Minute)}.run(ctx)
-	if err != nil {
-		return res, err
+	if !cfg.Restart {
+		res.OOF, err = oofPhase{st: st, client: client, control: auth, base: sim.url, mailboxes: mailboxes, changes: cfg.OOFChanges,
+			interval: cmp.Or(cfg.OOFPollInterval, time.Minute)}.run(ctx)
+		if err != nil {
+			return res, err
+		}
 	}
 	stats, err = simStats(ctx, auth, sim.url)
 	if err != nil {
@@ -253,6 +221,115 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.ThrottlingErrors += v
 	}
 	return res, nil
+}
+
+// measureSteady measures idle CPU and then the change-to-synced delay of
+// cfg.Changes changes, one at a time on random mailboxes.
+func measureSteady(ctx context.Context, cfg Config, res *Result, mailboxes []string, auth ewsclient.HTTPClient, simURL string, changes *changeTracker) error {
+	// Idle: nothing changes; heartbeats flow.
+	idle0, idleStart := cpuTime(), time.Now()
+	if err := sleep(ctx, cfg.Idle); err != nil {
+		return err
+	}
+	res.IdleCPUPercent = 100 * float64(cpuTime()-idle0) / float64(time.Since(idleStart))
+
+	// Change-to-synced delay: one change at a time on a random mailbox.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < cfg.Changes; i++ {
+		m := mailboxes[rng.IntN(len(mailboxes))]
+		changes.begin(m)
+		if err := createItem(ctx, auth, simURL, m, fmt.Sprintf("bench change %d", i), i); err != nil {
+			return err
+		}
+		// Wait for the commit (bounded), then pace the next change.
+		for j := 0; j < 100; j++ {
+			if !changes.waiting(m) {
+				break
+			}
+			if err := sleep(ctx, 5*time.Millisecond); err != nil {
+				return err
+			}
+		}
+	}
+	ds := changes.sorted()
+	res.Samples = len(ds)
+	if len(ds) > 0 {
+		res.P50 = ds[len(ds)*50/100]
+		res.P99 = ds[min(len(ds)-1, len(ds)*99/100)]
+		res.Max = ds[len(ds)-1]
+	}
+	return nil
+}
+
+// changeTracker times changes from their creation on the simulator to the
+// engine's report of the mailbox.
+type changeTracker struct {
+	mu      sync.Mutex
+	pending map[string]time.Time
+	delays  []time.Duration
+}
+
+func (c *changeTracker) begin(smtp string) {
+	c.mu.Lock()
+	c.pending[smtp] = time.Now()
+	c.mu.Unlock()
+}
+
+// changed is the engine's sink: it ends the mailbox's pending change.
+func (c *changeTracker) changed(smtp string) {
+	now := time.Now()
+	c.mu.Lock()
+	if t0, ok := c.pending[smtp]; ok {
+		c.delays = append(c.delays, now.Sub(t0))
+		delete(c.pending, smtp)
+	}
+	c.mu.Unlock()
+}
+
+func (c *changeTracker) waiting(smtp string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.pending[smtp]
+	return ok
+}
+
+func (c *changeTracker) sorted() []time.Duration {
+	c.mu.Lock()
+	ds := slices.Clone(c.delays)
+	c.mu.Unlock()
+	slices.Sort(ds)
+	return ds
+}
+
+// runningEngine is an engine running in its own goroutine.
+type runningEngine struct {
+	e      *engine.Engine
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startEngine(ctx context.Context, opts engine.Options, mailboxes []string) (*runningEngine, error) {
+	e, err := engine.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	e.SetMailboxes(mailboxes)
+	ectx, cancel := context.WithCancel(ctx)
+	r := &runningEngine{e: e, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- e.Run(ectx) }()
+	return r, nil
+}
+
+// stop ends the engine and waits for it; later calls do nothing.
+func (r *runningEngine) stop() {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.cancel = nil
+	if err := <-r.done; err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "bench: the engine ended with", err)
+	}
 }
 
 // allStreamed reports whether n subscriptions sit on open connections.
@@ -331,9 +408,9 @@ func simStats(ctx context.Context, hc ewsclient.HTTPClient, base string) (ewssim
 	return s, err
 }
 
-func createItem(ctx context.Context, hc ewsclient.HTTPClient, base, smtp string, i int) error {
+func createItem(ctx context.Context, hc ewsclient.HTTPClient, base, smtp, subject string, i int) error {
 	start := time.Now().UTC().Truncate(time.Minute).Add(time.Duration(1+i%48) * time.Hour)
-	item := ewssim.ItemJSON{Subject: fmt.Sprintf("bench change %d", i), Start: start, End: start.Add(30 * time.Minute), FreeBusy: "Busy"}
+	item := ewssim.ItemJSON{Subject: subject, Start: start, End: start.Add(30 * time.Minute), FreeBusy: "Busy"}
 	return control(ctx, hc, http.MethodPost, base+"/sim/v1/mailboxes/"+smtp+"/items", item, nil)
 }
 
@@ -363,16 +440,25 @@ func WriteTable(w io.Writer, rs []Result) {
 	row("affinity groups / streaming connections (≤ Σ ceil(n/200))", func(r Result) string {
 		return fmt.Sprintf("%d / %d (≤ %d)", r.Groups, r.Connections, r.MaxConnectionsNeed)
 	})
-	row("change→synced p50 / p99 / max", func(r Result) string {
+	// steady marks figures a restart run does not measure.
+	steady := func(f func(Result) string) func(Result) string {
+		return func(r Result) string {
+			if r.Restart != nil {
+				return "— (restart run)"
+			}
+			return f(r)
+		}
+	}
+	row("change→synced p50 / p99 / max", steady(func(r Result) string {
 		return fmt.Sprintf("%s / %s / %s (%d samples)", r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Max.Round(time.Millisecond), r.Samples)
-	})
-	row("engine share: first event→commit p50 / p99 (bucket bound)", func(r Result) string {
+	}))
+	row("engine share: first event→commit p50 / p99 (bucket bound)", steady(func(r Result) string {
 		return fmt.Sprintf("≤ %s / ≤ %s", r.EngineP50, r.EngineP99)
-	})
+	}))
 	row("RSS per 1,000 mailboxes (engine process)", func(r Result) string { return fmt.Sprintf("%.1f MiB", r.RSSPer1000) })
 	row("Go heap in use per 1,000 mailboxes", func(r Result) string { return fmt.Sprintf("%.1f MiB", r.HeapPer1000) })
 	row("CPU for initial load per 1,000 mailboxes", func(r Result) string { return r.CPULoadPer1000.Round(time.Millisecond).String() })
-	row("idle CPU (% of one core)", func(r Result) string { return fmt.Sprintf("%.2f %%", r.IdleCPUPercent) })
+	row("idle CPU (% of one core)", steady(func(r Result) string { return fmt.Sprintf("%.2f %%", r.IdleCPUPercent) }))
 	oofRows(row)
 	row("throttling errors from the simulator", func(r Result) string {
 		if r.ThrottlingErrors == 0 {
@@ -380,6 +466,9 @@ func WriteTable(w io.Writer, rs []Result) {
 		}
 		return fmt.Sprintf("%d %s", r.ThrottlingErrors, fmtMap(r.ThrottledByCode))
 	})
+	if slices.ContainsFunc(rs, func(r Result) bool { return r.Restart != nil }) {
+		writeRestartRows(row)
+	}
 }
 
 func fmtMap(m map[string]int64) string {

@@ -62,3 +62,22 @@ func TestRunSmallOverNTLM(t *testing.T) {
 		t.Errorf("Run(ntlm) = %+v, want a completed load, 5 delay samples and no throttling", r)
 	}
 }
+
+// TestRunSmallRestart: the restart mode finds every mailbox's sync state,
+// reads only the changed mailboxes and reports them right.
+func TestRunSmallRestart(t *testing.T) {
+	r := runSmall(t, Config{Restart: true, RestartChanges: 2, RestartReconcile: 3 * time.Second})
+	rr := r.Restart
+	if rr == nil || rr.Changed != 2 || rr.Live <= 0 || rr.Correct <= 0 {
+		t.Fatalf("Run(restart) = %+v, want a restart with 2 changed mailboxes, all live and right", rr)
+	}
+	if got := rr.Requests["SyncFolderItems"]; got != 40 {
+		t.Errorf("restart: %d SyncFolderItems, want one per mailbox (40)", got)
+	}
+	if got := rr.Requests["FindItem"]; got < 2 || got > 4 {
+		t.Errorf("restart: %d CalendarView (FindItem), want 2–4 (the changed mailboxes only)", got)
+	}
+	if rr.SyncChecks["unchanged"] != 38 {
+		t.Errorf("restart: sync checks %v, want 38 unchanged", rr.SyncChecks)
+	}
+}

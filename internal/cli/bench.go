@@ -33,6 +33,8 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	oofChanges := fs.Int("oof-changes", 20, "automatic replies turned on, spread over one poll interval, to measure their detection and the GetMailTips rate (0: skip)")
 	oofPoll := fs.Duration("oof-poll", time.Minute, "the engine's automatic-replies mail-tip poll interval (oof_poll_interval)")
 	verbose := fs.Bool("v", false, "log engine warnings to stderr")
+	restart := fs.Bool("restart", false, "after the load, wait for a reconciliation to store every sync state, stop, change some mailboxes and measure a restart over the store (instead of idle CPU and change delays)")
+	restartChanges := fs.Int("restart-changes", 0, "mailboxes changed while calsync is down in -restart (default 1 %, at least 1)")
 	if code := fs.parse(args); code >= 0 {
 		return code
 	}
@@ -65,7 +67,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	var results []bench.Result
 	for _, n := range ns {
 		fmt.Fprintf(stderr, "bench: %d mailboxes …\n", n)
-		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Auth: *authMethod, SimExe: *exe, Logger: logger, Stderr: stderr})
+		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, Auth: *authMethod, SimExe: *exe, Logger: logger, Stderr: stderr})
 		if err != nil {
 			fmt.Fprintf(stderr, "bench: %d mailboxes: %v\n", n, err)
 			return 1
