@@ -61,6 +61,9 @@ type Config struct {
 	// RestartReconcile is the loading engine's reconciliation interval
 	// in restart mode (0: 30 s + 10 ms per mailbox, after the load).
 	RestartReconcile time.Duration
+	// CPUProfile and HeapProfile name files for a CPU profile of the
+	// initial load and a heap profile right after it ("" = none).
+	CPUProfile, HeapProfile string
 	// SimExe serves `bench -serve-sim`.
 	SimExe string
 	Logger *slog.Logger
@@ -86,12 +89,16 @@ type Result struct {
 	EngineP50, EngineP99 time.Duration
 	RSSPer1000           float64 // MiB of resident memory per 1,000 mailboxes (engine process, after load)
 	HeapPer1000          float64 // MiB of Go heap in use per 1,000 mailboxes
-	CPULoadPer1000       time.Duration
-	IdleCPUPercent       float64 // % of one core while idle
-	ThrottlingErrors     int64
-	ThrottledByCode      map[string]int64
-	StreamingFromServer  int
-	OOF                  OOFResult // automatic replies (oof.go)
+	// PeakRSS is the engine process's peak resident memory during the
+	// load (VmHWM, bytes); RSS, HeapInuse and HeapLive are taken after
+	// it, after a GC (whole process, bytes).
+	PeakRSS, RSS, HeapInuse, HeapLive int64
+	CPULoadPer1000                    time.Duration
+	IdleCPUPercent                    float64 // % of one core while idle
+	ThrottlingErrors                  int64
+	ThrottledByCode                   map[string]int64
+	StreamingFromServer               int
+	OOF                               OOFResult // automatic replies (oof.go)
 	// Restart is set when Config.Restart asked for it.
 	Restart *RestartResult
 }
@@ -151,6 +158,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	runtime.GC()
 	rss0 := rssBytes()
+	resetPeakRSS()
+	stopProfile, err := startCPUProfile(cfg.CPUProfile)
+	if err != nil {
+		return res, err
+	}
+	defer stopProfile()
 	cpu0 := cpuTime()
 	start := time.Now()
 	e, err := startEngine(ctx, opts, mailboxes)
@@ -175,6 +188,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}
 	cpuLoad := cpuTime() - cpu0
+	res.PeakRSS = peakRSSBytes()
+	stopProfile()
 	stats, err := simStats(ctx, auth, sim.url)
 	if err != nil {
 		return res, err
@@ -188,9 +203,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res.StreamingFromServer = stats.StreamingConnections
 	runtime.GC()
-	res.RSSPer1000 = float64(rssBytes()-rss0) / (1 << 20) / float64(cfg.Mailboxes) * 1000
+	res.RSS = rssBytes()
+	res.RSSPer1000 = float64(res.RSS-rss0) / (1 << 20) / float64(cfg.Mailboxes) * 1000
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	res.HeapInuse, res.HeapLive = int64(ms.HeapInuse), int64(ms.HeapAlloc)
+	if err := writeHeapProfile(cfg.HeapProfile); err != nil {
+		return res, err
+	}
 	res.HeapPer1000 = float64(ms.HeapInuse) / (1 << 20) / float64(cfg.Mailboxes) * 1000
 	res.CPULoadPer1000 = time.Duration(float64(cpuLoad) / float64(cfg.Mailboxes) * 1000)
 	if cfg.Restart {
@@ -457,6 +477,12 @@ func WriteTable(w io.Writer, rs []Result) {
 	}))
 	row("RSS per 1,000 mailboxes (engine process)", func(r Result) string { return fmt.Sprintf("%.1f MiB", r.RSSPer1000) })
 	row("Go heap in use per 1,000 mailboxes", func(r Result) string { return fmt.Sprintf("%.1f MiB", r.HeapPer1000) })
+	row("peak RSS during the load (engine process) / per mailbox", func(r Result) string {
+		return fmt.Sprintf("%.1f MiB / %.1f KiB", float64(r.PeakRSS)/(1<<20), float64(r.PeakRSS)/1024/float64(r.Mailboxes))
+	})
+	row("after the load: RSS / heap in use / live heap (RSS ÷ live)", func(r Result) string {
+		return fmt.Sprintf("%.1f / %.1f / %.1f MiB (%.1f×)", float64(r.RSS)/(1<<20), float64(r.HeapInuse)/(1<<20), float64(r.HeapLive)/(1<<20), float64(r.RSS)/float64(max(r.HeapLive, 1)))
+	})
 	row("CPU for initial load per 1,000 mailboxes", func(r Result) string { return r.CPULoadPer1000.Round(time.Millisecond).String() })
 	row("idle CPU (% of one core)", steady(func(r Result) string { return fmt.Sprintf("%.2f %%", r.IdleCPUPercent) }))
 	oofRows(row)

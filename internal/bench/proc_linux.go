@@ -11,17 +11,20 @@ import (
 )
 
 // rssBytes returns the resident set size of this process.
-func rssBytes() int64 {
+func rssBytes() int64 { return statusKB("VmRSS:") * 1024 }
+
+// statusKB reads one kB field of /proc/self/status (0 if missing).
+func statusKB(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
+		if strings.HasPrefix(line, field) {
 			f := strings.Fields(line)
 			if len(f) >= 2 {
 				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				return kb * 1024
+				return kb
 			}
 		}
 	}
@@ -36,3 +39,13 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// resetPeakRSS starts a new peak-RSS period (VmHWM) for this process.
+func resetPeakRSS() {
+	// "5" resets the peak resident set size (Linux 4.0 and later); on
+	// older kernels VmHWM keeps the peak since the process started.
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
+// peakRSSBytes returns the peak resident set size since the last reset.
+func peakRSSBytes() int64 { return statusKB("VmHWM:") * 1024 }

@@ -16,3 +16,9 @@ func rssBytes() int64 {
 
 // cpuTime is not measured on this platform.
 func cpuTime() time.Duration { return 0 }
+
+// resetPeakRSS is not supported on this platform.
+func resetPeakRSS() {}
+
+// peakRSSBytes approximates the peak with what the runtime holds now.
+func peakRSSBytes() int64 { return rssBytes() }
