@@ -68,6 +68,19 @@ func waitStates(t *testing.T, st store.Store, smtps ...string) {
 	})
 }
 
+// reconciledAlice loads alice ("One") until a reconciliation stored her
+// sync state, and stops.
+func reconciledAlice(t *testing.T) (*syncingExchange, store.Store) {
+	t.Helper()
+	sx := newSyncingExchange()
+	sx.put("alice@example.org", occ("a1", "One", 1))
+	st := memstore.New()
+	h := start(t, sx.fakeExchange, st, []string{"alice@example.org"}, func(o *Options) { o.Exchange = sx; o.ReconcileInterval = 30 * time.Millisecond })
+	waitStates(t, st, "alice@example.org")
+	h.stop()
+	return sx, st
+}
+
 // TestRestartVerifiesBySyncState: a restart over the store asks each
 // mailbox's stored sync state instead of re-reading every window; only the
 // mailbox changed while calsync was down is read, and it is right.
@@ -112,12 +125,7 @@ func TestRestartVerifiesBySyncState(t *testing.T) {
 // (ErrorInvalidSyncStateData) is replaced by a first one and the window
 // read, instead of failing the mailbox.
 func TestRejectedSyncStateTakesANewOne(t *testing.T) {
-	sx := newSyncingExchange()
-	sx.put("alice@example.org", occ("a1", "One", 1))
-	st := memstore.New()
-	h := start(t, sx.fakeExchange, st, []string{"alice@example.org"}, func(o *Options) { o.Exchange = sx; o.ReconcileInterval = 30 * time.Millisecond })
-	waitStates(t, st, "alice@example.org")
-	h.stop()
+	sx, st := reconciledAlice(t)
 
 	sx.vmu.Lock()
 	sx.epoch++
@@ -139,12 +147,7 @@ func TestRejectedSyncStateTakesANewOne(t *testing.T) {
 // the window at once instead of asking the state first (one request, not
 // two); before it, a recovery asks the state.
 func TestNotifiedReadLeavesTheStateStale(t *testing.T) {
-	sx := newSyncingExchange()
-	sx.put("alice@example.org", occ("a1", "One", 1))
-	st := memstore.New()
-	h := start(t, sx.fakeExchange, st, []string{"alice@example.org"}, func(o *Options) { o.Exchange = sx; o.ReconcileInterval = 30 * time.Millisecond })
-	waitStates(t, st, "alice@example.org")
-	h.stop()
+	sx, st := reconciledAlice(t)
 
 	h2 := start(t, sx.fakeExchange, st, []string{"alice@example.org"}, func(o *Options) { o.Exchange = sx })
 	h2.waitState("alice@example.org", StateLive)
