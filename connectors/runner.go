@@ -212,7 +212,8 @@ func (r *Runner) seed(ctx context.Context) error {
 		if r.users[u] == nil { // a change that came first is newer
 			s := s
 			r.seq++
-			r.users[u] = &entry{state: &s, version: r.seq}
+			// Resend: the server may have lost it while calsync was away.
+			r.users[u] = &entry{state: &s, version: r.seq, resend: true}
 			r.enqueueLocked(u)
 		}
 	}

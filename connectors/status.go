@@ -14,8 +14,9 @@ type Status struct {
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	// Live counts the users the server shows a presence for.
 	Live int `json:"publications_live"`
-	// Queue counts the updates waiting or in flight.
-	Queue int `json:"queue_length"`
+	// Queue counts the updates waiting or in flight; InFlight those in flight.
+	Queue    int `json:"queue_length"`
+	InFlight int `json:"in_flight"`
 	// Users counts the users the connector keeps a presence for.
 	Users int `json:"users"`
 }
@@ -25,7 +26,7 @@ func (r *Runner) Status() Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := Status{Name: r.opts.Name, Connected: r.connected, Unavailable: r.down, LastError: r.lastErr,
-		LastErrorAt: r.lastErrAt, Queue: len(r.queue) + len(r.inflight), Users: len(r.users)}
+		LastErrorAt: r.lastErrAt, Queue: len(r.queue) + len(r.inflight), InFlight: len(r.inflight), Users: len(r.users)}
 	for _, e := range r.users {
 		if e.live {
 			st.Live++

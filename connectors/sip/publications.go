@@ -1,0 +1,183 @@
+package sip
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/calsync/calsync/store"
+)
+
+// publication is the server's state of one user's presence as calsync
+// last saw it: the entity tag to continue the publication with, what was
+// published and until when the server keeps it.
+type publication struct {
+	Entity  string    `json:"entity"`          // presentity URI
+	ETag    string    `json:"etag"`            // SIP-ETag of the last 2xx
+	Hash    string    `json:"hash"`            // SHA-256 of the published PIDF
+	Expires time.Time `json:"expires"`         // the server drops it then
+	Granted int       `json:"granted_seconds"` // Expires the server granted
+}
+
+// refreshAt is when to refresh: a minute before expiry, or at 80 % of a
+// grant shorter than five minutes.
+func (p publication) refreshAt() time.Time {
+	lead := time.Minute
+	if g := time.Duration(p.Granted) * time.Second; g < 5*time.Minute {
+		lead = g / 5
+	}
+	return p.Expires.Add(-lead)
+}
+
+// shards splits the publications over this many store documents, so a
+// change rewrites a few hundred entries, not all of them.
+const shards = 64
+
+// publications keeps every user's publication in memory and in the
+// store's named documents "connectors/sip/<name>/NN". Writes are
+// collected and flushed by Flush (the connector calls it shortly after
+// changes and at shutdown). Safe for concurrent use.
+type publications struct {
+	docs   store.DocumentStore
+	prefix string
+
+	mu    sync.Mutex
+	pubs  map[string]publication // by user
+	dirty map[int]bool
+	kick  chan struct{}
+}
+
+func newPublications(docs store.DocumentStore, name string) *publications {
+	return &publications{docs: docs, prefix: "connectors/sip/" + name + "/", pubs: map[string]publication{},
+		dirty: map[int]bool{}, kick: make(chan struct{}, 1)}
+}
+
+func shardOf(user string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(user))
+	return int(h.Sum32() % shards)
+}
+
+// load reads the stored publications.
+func (ps *publications) load(ctx context.Context) error {
+	if ps.docs == nil {
+		return nil
+	}
+	for i := range shards {
+		doc, err := ps.docs.LoadDocument(ctx, ps.shardName(i))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("loading SIP publications: %w", err)
+		}
+		var m map[string]publication
+		if err := json.Unmarshal(doc, &m); err != nil {
+			return fmt.Errorf("reading stored SIP publications %s: %w", ps.shardName(i), err)
+		}
+		ps.mu.Lock()
+		for u, p := range m {
+			ps.pubs[u] = p
+		}
+		ps.mu.Unlock()
+	}
+	return nil
+}
+
+func (ps *publications) shardName(i int) string { return fmt.Sprintf("%s%02d", ps.prefix, i) }
+
+func (ps *publications) get(user string) (publication, bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	p, ok := ps.pubs[user]
+	return p, ok
+}
+
+func (ps *publications) set(user string, p publication) {
+	ps.mu.Lock()
+	ps.pubs[user] = p
+	ps.markLocked(user)
+	ps.mu.Unlock()
+}
+
+func (ps *publications) drop(user string) {
+	ps.mu.Lock()
+	if _, ok := ps.pubs[user]; ok {
+		delete(ps.pubs, user)
+		ps.markLocked(user)
+	}
+	ps.mu.Unlock()
+}
+
+func (ps *publications) markLocked(user string) {
+	ps.dirty[shardOf(user)] = true
+	select {
+	case ps.kick <- struct{}{}:
+	default:
+	}
+}
+
+// users returns the users with a publication, sorted.
+func (ps *publications) users() []string {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	out := make([]string, 0, len(ps.pubs))
+	for u := range ps.pubs {
+		out = append(out, u)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// live counts the publications the server still keeps at now.
+func (ps *publications) live(now time.Time) int {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	n := 0
+	for _, p := range ps.pubs {
+		if p.Expires.After(now) {
+			n++
+		}
+	}
+	return n
+}
+
+// flush writes the changed shards. A failed shard stays dirty.
+func (ps *publications) flush(ctx context.Context) error {
+	if ps.docs == nil {
+		return nil
+	}
+	ps.mu.Lock()
+	docs := map[int][]byte{}
+	for i := range ps.dirty {
+		m := map[string]publication{}
+		for u, p := range ps.pubs {
+			if shardOf(u) == i {
+				m[u] = p
+			}
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			ps.mu.Unlock()
+			return err
+		}
+		docs[i] = b
+	}
+	ps.dirty = map[int]bool{}
+	ps.mu.Unlock()
+	var errs []error
+	for i, b := range docs {
+		if err := ps.docs.SaveDocument(ctx, ps.shardName(i), b); err != nil {
+			errs = append(errs, err)
+			ps.mu.Lock()
+			ps.dirty[i] = true
+			ps.mu.Unlock()
+		}
+	}
+	return errors.Join(errs...)
+}
