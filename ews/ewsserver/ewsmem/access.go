@@ -107,6 +107,9 @@ func (x *Exchange) Admit(ctx context.Context, c *ewsserver.Caller) (func(), erro
 			}
 		}
 	}
+	if err := x.hostedOnPremises(c.Mailbox()); err != nil {
+		return nil, err
+	}
 	c.BackEndServer = x.backEndOf(c)
 	release, terr := x.throttle.admit(budgetKey(c), isSyncOperation(c.Operation))
 	if terr != nil {

@@ -134,6 +134,7 @@ type Exchange struct {
 	stats        statsState
 	pushWG       sync.WaitGroup
 	anchorMisses atomic.Int64
+	hosting      hosting // cloud mailboxes and moves (hosting.go)
 }
 
 // account is a principal that can authenticate.
