@@ -44,6 +44,10 @@ func newEnv(t *testing.T, mailboxes int, mod func(*graphserver.Options)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
+	// Graph serves cloud mailboxes only: these tests put all of them there.
+	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
+		t.Fatal(err)
+	}
 	opts := graphserver.Options{Tenant: tenant, ClientID: clientID, ClientSecret: secret, NotifyInterval: 10 * time.Millisecond}
 	if mod != nil {
 		mod(&opts)

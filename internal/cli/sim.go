@@ -17,6 +17,7 @@ import (
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/ews/ewsserver/ewssim"
+	"github.com/calsync/calsync/graph/graphserver/hybrid"
 )
 
 // simFlags holds the parsed flags of `calsync sim`.
@@ -45,6 +46,7 @@ type simFlags struct {
 	tlsSelfSigned  bool
 	tlsCert        string
 	tlsKey         string
+	graph          graphFlags
 }
 
 // parseSimFlags returns the flags, or nil and the exit code.
@@ -78,6 +80,7 @@ func parseSimFlags(args []string, stderr io.Writer) (*simFlags, int) {
 	fs.BoolVar(&c.tlsSelfSigned, "tls", false, "serve HTTPS with a self-signed certificate generated at start (its SHA-256 fingerprint is logged)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `file` (with --tls-key)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert")
+	c.graph.register(fs)
 	if code := fs.parse(args); code >= 0 {
 		return nil, code
 	}
@@ -117,6 +120,9 @@ func (c *simFlags) validate() error {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
 	case c.tlsSelfSigned && c.tlsCert != "":
 		return fmt.Errorf("--tls and --tls-cert exclude each other")
+	}
+	if err := c.graph.validate(c.mailboxes); err != nil {
+		return err
 	}
 	if c.clock != "" {
 		if _, err := time.Parse(time.RFC3339, c.clock); err != nil {
@@ -198,7 +204,7 @@ func serveSim(ctx context.Context, c *simFlags, stdout, stderr io.Writer) error 
 	_ = level.UnmarshalText([]byte(c.logLevel)) // checked by parse
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "sim")
 	o := simOptions(c, logger)
-	sim, err := ewssim.New(o)
+	sim, err := hybrid.New(hybrid.Options{Sim: o, Graph: c.graph.options(logger), CloudMailboxes: c.graph.cloudMailboxes})
 	if err != nil {
 		return err
 	}
@@ -252,6 +258,8 @@ func serveSim(ctx context.Context, c *simFlags, stdout, stderr io.Writer) error 
 		}
 	}
 	access.write(stdout, "EWS endpoint")
+	users := sim.UserMailboxes()
+	c.graph.write(stdout, access.base, users[len(users)-c.graph.cloudMailboxes:])
 	select {
 	case <-ctx.Done():
 	case err := <-errc:

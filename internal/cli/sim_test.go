@@ -224,6 +224,7 @@ func TestSimPrintsHowToReachIt(t *testing.T) {
 		k, v, _ := strings.Cut(strings.TrimSpace(line), ": ")
 		lines[k] = v
 	}
+	go func() { _, _ = io.Copy(io.Discard, r) }() // the Graph lines follow
 	ewsURL, adURL := lines["EWS endpoint"], lines["Autodiscover"]
 	wantCreds := `svc-calsync@example.com, password s3cret-pw (also as EXAMPLE\svc-calsync)`
 	if got := lines["Credentials (basic, ntlm)"]; got != wantCreds {

@@ -243,6 +243,9 @@ func (s *Simulator) ControlHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"running": running, "changes": changes})
 	})
 	s.itemRoutes(mux)
+	if s.opts.ControlRoutes != nil {
+		s.opts.ControlRoutes(mux)
+	}
 	return jsonErrors(mux)
 }
 

@@ -36,6 +36,10 @@ type Options struct {
 	// schema's t:Notification instead of Exchange's m:Notification (the
 	// default, what Exchange 2013+ sends).
 	SchemaNotificationNamespace bool
+	// ControlRoutes, when set, adds routes to the /sim/v1/ control API
+	// (behind the same authentication); the Graph face's hybrid controls
+	// (graph/graphserver/hybrid) come this way.
+	ControlRoutes func(mux *http.ServeMux)
 }
 
 // Simulator is an Exchange model with fault injection, churn and its EWS
