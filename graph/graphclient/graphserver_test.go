@@ -40,6 +40,10 @@ func TestAgainstGraphServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
+	// Graph serves cloud mailboxes only (ewsmem's hybrid hosting).
+	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
+		t.Fatal(err)
+	}
 	gs, err := graphserver.New(sim, graphserver.Options{Tenant: "contoso.onmicrosoft.com", ClientID: "app-1", ClientSecret: "secret-1",
 		Certificates: []*x509.Certificate{cert}, EmptyFirstDeltaPage: true, PageSize: 3})
 	if err != nil {

@@ -23,6 +23,10 @@ func TestGraphChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
+	// Graph serves cloud mailboxes only (ewsmem's hybrid hosting).
+	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
+		t.Fatal(err)
+	}
 	gs, err := graphserver.New(sim, graphserver.Options{Tenant: "contoso.onmicrosoft.com", ClientID: "app-1", ClientSecret: "graph-secret"})
 	if err != nil {
 		t.Fatal(err)
