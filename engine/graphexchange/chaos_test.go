@@ -1,0 +1,72 @@
+package graphexchange_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/engine/graphexchange"
+	"github.com/calsync/calsync/engine/graphexchange/graphtest"
+	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
+	"github.com/calsync/calsync/graph/graphserver"
+	"github.com/calsync/calsync/internal/testenv"
+	"github.com/calsync/calsync/store/memstore"
+)
+
+// TestChaosOverGraph runs the engine in webhook mode over the simulator's
+// Graph face while calendars churn and Graph misbehaves in every way
+// graph-facts.md lists: 429s and 503s with Retry-After, revoked tokens and
+// 401s, expired delta tokens, reauthorizationRequired, subscriptionRemoved
+// and missed lifecycle events. Afterwards: 0 divergent mailboxes.
+func TestChaosOverGraph(t *testing.T) {
+	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: 30, Seed: 13}, Generate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	gs, gc := graphtest.Serve(t, sim, func(o *graphserver.Options) { o.NotifyInterval = 50 * time.Millisecond })
+	var x *graphexchange.Client // the URL must exist before the client that subscribes to it
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { x.Receiver().ServeHTTP(w, r) }))
+	t.Cleanup(hook.Close)
+	x = graphexchange.New(gc, &graphexchange.Options{Webhook: &graphexchange.WebhookOptions{
+		NotificationURL: hook.URL + "/notify", ClientState: "chaos", SafetyInterval: 5 * time.Second}})
+	mailboxes := graphtest.Users(sim)
+	st := memstore.New()
+	graphtest.StartPull(t, x, st, mailboxes)
+
+	var last []string
+	defer func() {
+		if t.Failed() {
+			t.Logf("divergent: %v", last)
+		}
+	}()
+	converged := func() bool { last = graphtest.Divergent(t, sim, st, mailboxes); return len(last) == 0 }
+	testenv.WaitForWithin(t, 2*time.Minute, "the initial load", converged)
+
+	if err := sim.StartChurn(30, 9); err != nil {
+		t.Fatal(err)
+	}
+	changes := func(n int64) func() bool { return func() bool { return sim.Stats().ChurnChanges >= n } }
+	faults := []func(){
+		func() { _ = gs.SetFaults(graphserver.Faults{ThrottlePercent: 20, UnavailablePercent: 5}) },
+		func() { gs.RevokeTokens() },
+		func() { gs.FailNextRequests(5) },
+		func() {
+			for _, m := range mailboxes[:10] {
+				gs.ExpireDeltaTokens(m)
+			}
+		},
+		func() { _, _ = gs.SendLifecycle(graphserver.ReauthorizationRequired, mailboxes[11]) },
+		func() { _, _ = gs.SendLifecycle(graphserver.SubscriptionRemoved, mailboxes[12]) },
+		func() { _, _ = gs.SendLifecycle(graphserver.Missed, mailboxes[13]) },
+		func() { _ = gs.SetFaults(graphserver.Faults{}) },
+	}
+	for i, f := range faults {
+		f()
+		testenv.WaitFor(t, "more churn", changes(int64(15*(i+1))))
+	}
+	sim.StopChurn()
+	testenv.WaitForWithin(t, 3*time.Minute, "0 divergent mailboxes after churn and faults", converged)
+}
