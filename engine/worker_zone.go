@@ -81,7 +81,7 @@ func knownZone(name string, def *time.Location) (string, *time.Location) {
 	if name == "" {
 		return "", def
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := loadLocation(name)
 	if err != nil {
 		return "", def
 	}

@@ -49,3 +49,7 @@ func resetPeakRSS() {
 
 // peakRSSBytes returns the peak resident set size since the last reset.
 func peakRSSBytes() int64 { return statusKB("VmHWM:") * 1024 }
+
+// rssFileBytes returns the file-backed part of the resident set (the bolt
+// store's memory map, the executable).
+func rssFileBytes() int64 { return statusKB("RssFile:") * 1024 }

@@ -22,3 +22,6 @@ func resetPeakRSS() {}
 
 // peakRSSBytes approximates the peak with what the runtime holds now.
 func peakRSSBytes() int64 { return rssBytes() }
+
+// rssFileBytes is not measured on this platform.
+func rssFileBytes() int64 { return 0 }
