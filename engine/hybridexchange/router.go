@@ -6,7 +6,9 @@
 // survive: the engine then resubscribes and re-reads on the new side).
 //
 // The side of a mailbox nobody has decided yet comes from a probe of Graph
-// (mailboxSettings): MailboxNotEnabledForRESTAPI means on-premises. The
+// (mailboxSettings): an answer means the cloud; MailboxNotEnabledForRESTAPI
+// — or Graph refusing the mailbox (permission, unknown user) — means
+// Exchange Server is tried; passing trouble decides nothing yet. The
 // wrong side's answers count as a move: MailboxNotEnabledForRESTAPI on
 // Graph; ErrorNonExistentMailbox on EWS (a RemoteUserMailbox after the move
 // to the cloud). ErrorMailboxMoveInProgress keeps the side (the engine
@@ -157,6 +159,17 @@ func isNotHere(s Side, err error) bool {
 	return false
 }
 
+// passing reports engine codes of trouble that passes (network, timeouts,
+// throttling, 5xx): no reason to decide a side.
+func passing(err error) bool {
+	code := engine.ErrorCode(err)
+	switch code {
+	case "NetworkError", "Timeout", "ApplicationThrottled", "GraphInvalidResponse":
+		return true
+	}
+	return strings.HasPrefix(code, "HTTP5")
+}
+
 // decide returns the side of smtp, probing Graph for a mailbox seen for
 // the first time.
 func (r *Router) decide(ctx context.Context, smtp string) (Side, error) {
@@ -167,10 +180,13 @@ func (r *Router) decide(ctx context.Context, smtp string) (Side, error) {
 	switch {
 	case err == nil:
 		r.placeIfUnknown(smtp, Cloud)
-	case isNotHere(Cloud, err):
-		r.placeIfUnknown(smtp, OnPremises)
+	case errors.Is(err, context.Canceled) || passing(err):
+		return "", err // ask again later
 	default:
-		return "", err
+		// Not here, or Graph refuses this mailbox (permission, unknown
+		// user, credentials): try Exchange Server. A cloud mailbox then
+		// answers ErrorNonExistentMailbox there and moves back (bounded).
+		r.placeIfUnknown(smtp, OnPremises)
 	}
 	s, _ := r.side(smtp)
 	return s, nil

@@ -75,3 +75,30 @@ func TestOOFTipsSplitBySideInOrder(t *testing.T) {
 		t.Errorf("tips = %+v", tips)
 	}
 }
+
+// probeErr answers the probe with a fixed error.
+type probeErr struct{ err error }
+
+func (p probeErr) MailboxTimeZone(context.Context, engine.Target) (string, error) { return "", p.err }
+
+func TestProbeDecides(t *testing.T) {
+	for _, tc := range []struct {
+		code string
+		side Side
+		ok   bool
+	}{
+		{"MailboxNotEnabledForRESTAPI", OnPremises, true},
+		{"GraphAccessDenied", OnPremises, true},
+		{"HTTP401", OnPremises, true},
+		{"NetworkError", "", false},
+		{"ApplicationThrottled", "", false},
+		{"HTTP503", "", false},
+	} {
+		r := New(nowhere{}, nowhere{}, probeErr{&engine.ExchangeError{Code: tc.code}})
+		_, err := r.decide(context.Background(), "a@x")
+		side, ok := r.SideOf("a@x")
+		if side != tc.side || ok != tc.ok || (err == nil) != tc.ok {
+			t.Errorf("%s: side %q %v, err %v", tc.code, side, ok, err)
+		}
+	}
+}
