@@ -30,7 +30,9 @@ type Config struct {
 	API            API
 	Webhooks       []Webhook
 	Presence       Presence
-	Logging        Logging
+	// Connectors are the systems presence is pushed into (connectors.go).
+	Connectors Connectors
+	Logging    Logging
 	// Warnings are problems that do not stop calsync (inline secrets,
 	// insecure_skip_verify, limits above Exchange's defaults).
 	Warnings []Problem

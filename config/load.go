@@ -265,7 +265,7 @@ func DefaultStorePath() string {
 	return "/var/lib/calsync/calsync.db"
 }
 
-var rootKeys = []string{"exchange", "exchange_online", "window", "budget", "users", "store", "cluster", "api", "webhooks", "presence", "logging"}
+var rootKeys = []string{"exchange", "exchange_online", "window", "budget", "users", "store", "cluster", "api", "webhooks", "presence", "connectors", "logging"}
 
 func (d *decoder) root(cfg *Config, n *yaml.Node) {
 	m := d.mapping("", n, n, rootKeys...)
@@ -308,6 +308,9 @@ func (d *decoder) root(cfg *Config, n *yaml.Node) {
 	}
 	if v := m.get("presence"); v != nil {
 		d.presence(&cfg.Presence, d.presenceMapping(m.key("presence"), v))
+	}
+	if v := m.get("connectors"); v != nil {
+		d.connectors(&cfg.Connectors, d.mapping("connectors", m.key("connectors"), v, connectorsKeys...))
 	}
 	if v := m.get("logging"); v != nil {
 		if lm := d.mapping("logging", m.key("logging"), v, "level", "format"); lm != nil {

@@ -1,10 +1,6 @@
 package sip
 
 import (
-	"fmt"
-	"sort"
-	"strings"
-
 	"github.com/calsync/calsync/connectors"
 	"github.com/calsync/calsync/connectors/sip/pidf"
 )
@@ -81,25 +77,6 @@ func (m Mapping) document(entity string, s connectors.State) (pidf.Document, boo
 	return pidf.Document{Entity: entity, Open: !l.Closed, Activities: l.Activities, Note: note, TupleID: "calsync"}, true
 }
 
-// rpidActivities are the activity tokens RFC 4480 §3.2 defines.
-var rpidActivities = map[string]bool{
-	"appointment": true, "away": true, "breakfast": true, "busy": true, "dinner": true, "holiday": true,
-	"in-transit": true, "looking-for-work": true, "meal": true, "meeting": true, "on-the-phone": true,
-	"performance": true, "permanent-absence": true, "playing": true, "presentation": true, "shopping": true,
-	"sleeping": true, "spectator": true, "steering": true, "travel": true, "tv": true, "unknown": true,
-	"vacation": true, "working": true, "worship": true, "other": true,
-}
-
 // CheckActivity returns an error naming the valid tokens when a is not an
 // RFC 4480 activity.
-func CheckActivity(a string) error {
-	if rpidActivities[a] {
-		return nil
-	}
-	valid := make([]string, 0, len(rpidActivities))
-	for k := range rpidActivities {
-		valid = append(valid, k)
-	}
-	sort.Strings(valid)
-	return fmt.Errorf("%q is not an RPID activity (RFC 4480); use one of %s", a, strings.Join(valid, ", "))
-}
+func CheckActivity(a string) error { return pidf.CheckActivity(a) }

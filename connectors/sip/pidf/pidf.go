@@ -134,3 +134,24 @@ func Parse(body []byte) (Parsed, error) {
 	}
 	return p, nil
 }
+
+// activities are the activity tokens RFC 4480 §3.2 defines.
+var activities = []string{"appointment", "away", "breakfast", "busy", "dinner", "holiday", "in-transit",
+	"looking-for-work", "meal", "meeting", "on-the-phone", "other", "performance", "permanent-absence",
+	"playing", "presentation", "shopping", "sleeping", "spectator", "steering", "travel", "tv", "unknown",
+	"vacation", "working", "worship"}
+
+// Activities returns the RFC 4480 activity tokens, sorted.
+func Activities() []string { return append([]string(nil), activities...) }
+
+// CheckActivity returns an error naming the valid tokens when a is not an
+// RFC 4480 activity. Marshal writes activities as element names, so only
+// these may reach it.
+func CheckActivity(a string) error {
+	for _, v := range activities {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not an RPID activity (RFC 4480); use one of %s", a, strings.Join(activities, ", "))
+}
