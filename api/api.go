@@ -19,6 +19,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"github.com/calsync/calsync/connectors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -190,6 +191,9 @@ type Options struct {
 	// DeadLetters serves /api/v1/webhooks/dead-letters; nil (no webhooks
 	// configured) answers 501 there.
 	DeadLetters DeadLetterAdmin
+	// Connectors lists the presence connectors' status
+	// (/api/v1/connectors); nil: none configured.
+	Connectors func() []connectors.Status
 	// Events is the event log served at /api/v1/events; nil disables the
 	// stream.
 	Events EventStream

@@ -41,6 +41,7 @@ func (s *server) routeTable() []route {
 		{method: http.MethodGet, path: "/api/v1/webhooks/dead-letters", handler: s.handleDeadLetters},
 		{method: http.MethodPost, path: "/api/v1/webhooks/dead-letters/{id}/retry", write: true, handler: s.handleRetryDeadLetter},
 		{method: http.MethodPost, path: "/api/v1/webhooks/dead-letters/retry", write: true, handler: s.handleRetryDeadLetters},
+		{method: http.MethodGet, path: "/api/v1/connectors", handler: s.handleConnectors},
 		{method: http.MethodGet, path: "/api/v1/events", stream: true, handler: s.handleEvents},
 	}
 	return rs

@@ -24,6 +24,7 @@ import (
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/config"
+	"github.com/calsync/calsync/connectors/sip"
 	"github.com/calsync/calsync/directory"
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/events"
@@ -72,6 +73,7 @@ type App struct {
 	// statusChanged is signalled on every status report of the engine.
 	statusChanged chan struct{}
 	dispatcher    *webhook.Dispatcher
+	sip           *sip.Connector // connectors.sip, nil when not configured
 	users         UsersFunc
 	listener      net.Listener
 	server        *http.Server
@@ -158,6 +160,12 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	if a.dispatcher != nil {
 		logOpts.Sinks = []events.Sink{a.dispatcher}
 	}
+	if cfg.Connectors.SIP != nil {
+		if a.sip, err = a.newSIPConnector(cfg.Connectors.SIP); err != nil {
+			return nil, err
+		}
+		logOpts.Sinks = append(logOpts.Sinks, a.sip.Runner())
+	}
 	a.events, err = events.NewLog(logOpts)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -229,6 +237,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 			return a.scheduler.Rules().RevealsPrivate(o)
 		},
 		DeadLetters: deadLetters,
+		Connectors:  a.connectorStatuses,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -363,6 +372,9 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	if a.dispatcher != nil {
 		start("webhooks", a.dispatcher.Run)
 	}
+	if a.sip != nil {
+		start("sip connector", a.sip.Run)
+	}
 	start("health events", a.health.run)
 	start("initial sync progress", a.reportInitialSync)
 	start("cluster", a.runCluster)
@@ -419,6 +431,9 @@ func (a *App) refreshUsers(ctx context.Context) (stale bool, err error) {
 	// data, so that no late presence write recreates a record.
 	for _, u := range removed {
 		a.scheduler.RemoveUser(u)
+		if a.sip != nil {
+			a.sip.Runner().Remove(u) // a removing PUBLISH
+		}
 	}
 	a.engine.SetMailboxes(users)
 	for _, u := range users {
