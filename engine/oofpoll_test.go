@@ -241,3 +241,38 @@ func TestOOFFirstTipDifferingFromTheStoredSettingsIsRead(t *testing.T) {
 		t.Errorf("a: GetUserOofSettings = %d, want 1 (its first tip matched its stored settings)", got)
 	}
 }
+
+// TestRestartReadsNoOOFWhileTipsArePolled: a restart over the store reads
+// no automatic replies per mailbox while tips are polled; the first tip
+// round finds the mailbox whose replies were switched on while calsync was
+// down, and only that one reads its settings.
+func TestRestartReadsNoOOFWhileTipsArePolled(t *testing.T) {
+	const a, b = "a@example.org", "b@example.org"
+	fx := &tipExchange{fakeExchange: newFakeExchange(), limit: 10, tips: map[string]string{}}
+	st := memstore.New()
+	tweak := func(o *Options) { o.Exchange = fx; o.OOFPollInterval = time.Hour }
+	h := start(t, fx.fakeExchange, st, []string{a, b}, tweak)
+	h.waitState(a, StateLive)
+	h.waitState(b, StateLive)
+	h.stop()
+
+	fx.mu.Lock()
+	fx.oof = calendar.OOFEnabled
+	fx.mu.Unlock()
+	fx.tmu.Lock()
+	fx.tips[b] = "on||Away"
+	fx.tmu.Unlock()
+	readsA, readsB := fx.countFor("OOF", a), fx.countFor("OOF", b)
+	h2 := start(t, fx.fakeExchange, st, []string{a, b}, tweak)
+	testenv.WaitFor(t, "b's automatic replies read after its first tip", func() bool {
+		rec, err := st.Mailbox(context.Background(), b)
+		return err == nil && rec.OOF != nil && rec.OOF.State == calendar.OOFEnabled
+	})
+	h2.waitState(a, StateLive)
+	if got := fx.countFor("OOF", a) - readsA; got != 0 {
+		t.Errorf("a: %d GetUserOofSettings after the restart, want 0 (its first tip matched the stored settings)", got)
+	}
+	if got := fx.countFor("OOF", b) - readsB; got != 1 {
+		t.Errorf("b: %d GetUserOofSettings after the restart, want 1 (its tip changed while calsync was down)", got)
+	}
+}

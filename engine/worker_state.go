@@ -35,6 +35,15 @@ func (w *worker) restore() {
 	// read again.
 	w.zoneName, w.loc = knownZone(rec.Status.TimeZone, o.Window.DefaultTimeZone)
 	w.oof = rec.OOF
+	if !cp.Window.IsZero() && rec.OOF != nil && w.env.tipsPolled.Load() {
+		// The tip poller checks each mailbox's first tip against these
+		// stored settings (oofpoll.go) and wakes the worker when they
+		// differ, within one poll interval: a restart reads no automatic
+		// replies per mailbox. Without tips the OOFInterval refresh and
+		// the reconciliation read them.
+		w.need &^= needOOF
+		w.scheduleOOF()
+	}
 	w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
 		st.LastVerified = rec.Status.LastVerified
 		st.LastEvent = rec.Status.LastEvent
