@@ -170,7 +170,10 @@ type Budget struct {
 	PerServer int
 	// PerUser is the number in flight per impersonated mailbox (default 2).
 	PerUser int
-	// RequestsPerSecond paces request starts overall (default 200).
+	// RequestsPerSecond paces request starts overall at a fixed rate.
+	// 0 (default, or `adaptive` in the file): no fixed pace; the engine
+	// adapts its concurrency, up to MaxConcurrency and never above
+	// Exchange's default EWSMaxConcurrency, to how Exchange answers.
 	RequestsPerSecond float64
 	// MaxBackOff caps a server back-off hint (default 5m).
 	MaxBackOff time.Duration

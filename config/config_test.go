@@ -188,7 +188,7 @@ func TestMinimalFileGetsDefaults(t *testing.T) {
 		{"id type", cfg.Exchange.Impersonation.IDType, ImpersonateSMTP},
 		{"notifications", cfg.Exchange.Notifications, want.Exchange.Notifications},
 		{"window", cfg.Window, Window{DaysBefore: 1, DaysAfter: 14, DefaultTimeZone: "UTC"}},
-		{"budget", cfg.Budget, Budget{MaxConcurrency: 10, PerServer: 8, PerUser: 2, RequestsPerSecond: 200, MaxBackOff: 5 * time.Minute}},
+		{"budget", cfg.Budget, Budget{MaxConcurrency: 10, PerServer: 8, PerUser: 2, RequestsPerSecond: 0, MaxBackOff: 5 * time.Minute}},
 		{"users", strings.Join(cfg.Users.Static, ","), "alice@example.com,bob@example.com"},
 		{"listen", cfg.API.Listen, "127.0.0.1:8080"},
 		{"store", cfg.Store.Path, DefaultStorePath()},

@@ -240,7 +240,7 @@ func Defaults() *Config {
 			},
 		},
 		Window:   Window{DaysBefore: 1, DaysAfter: 14, DefaultTimeZone: "UTC"},
-		Budget:   Budget{MaxConcurrency: 10, PerServer: 8, PerUser: 2, RequestsPerSecond: 200, MaxBackOff: defaultMaxBackOff},
+		Budget:   Budget{MaxConcurrency: 10, PerServer: 8, PerUser: 2, RequestsPerSecond: 0, MaxBackOff: defaultMaxBackOff},
 		Store:    Store{Path: DefaultStorePath()},
 		Cluster:  Cluster{InstanceID: DefaultInstanceID(), LeaseTTL: DefaultLeaseTTL},
 		Presence: defaultPresence(),

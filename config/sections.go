@@ -295,7 +295,11 @@ func (d *decoder) budget(b *Budget, m *mapNode) {
 		d.errorf(perUser, m.sub("max_concurrency_per_user"), "%d is larger than max_concurrency_per_server (%d); expected at most %d", b.PerUser, b.PerServer, b.PerServer)
 	}
 	if v := m.get("requests_per_second"); v != nil {
-		if x, ok := d.float(m.sub("requests_per_second"), v, 0.1, 10000); ok {
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!str" && v.Value == "adaptive" {
+			b.RequestsPerSecond = 0 // the default, said explicitly
+		} else if x, err := strconv.ParseFloat(v.Value, 64); v.Kind != yaml.ScalarNode || err != nil || !(x >= 0.1 && x <= 10000) {
+			d.errorf(v, m.sub("requests_per_second"), "%q is not a pace; expected adaptive (the default: as fast as Exchange answers comfortably) or a fixed number of requests per second from 0.1 to 10000", v.Value)
+		} else {
 			b.RequestsPerSecond = x
 		}
 	}

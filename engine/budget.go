@@ -84,6 +84,13 @@ func (s *semaphore) getLimit() int {
 	return s.limit
 }
 
+// inUse reports the slots taken.
+func (s *semaphore) inUse() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.used
+}
+
 func (s *semaphore) idle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -100,6 +107,9 @@ type budget struct {
 	creds   *credentialGate
 
 	global *semaphore
+	// adaptive sets global's limit from Exchange's answers; nil with a
+	// fixed request rate (see budget_adaptive.go).
+	adaptive *adaptiveLimit
 
 	mu          sync.Mutex
 	servers     map[string]*semaphore
@@ -117,7 +127,7 @@ type userSlot struct {
 }
 
 func newBudget(clk clock.Clock, cfg BudgetConfig, m *metrics, log *slog.Logger) *budget {
-	return &budget{
+	b := &budget{
 		clk:         clk,
 		cfg:         cfg,
 		metrics:     m,
@@ -128,6 +138,12 @@ func newBudget(clk clock.Clock, cfg BudgetConfig, m *metrics, log *slog.Logger) 
 		serverPause: map[string]time.Time{},
 		userPause:   map[string]time.Time{},
 	}
+	if cfg.RequestsPerSecond == 0 {
+		b.adaptive = newAdaptiveLimit(cfg.Concurrency)
+		b.global.setLimit(b.adaptive.current())
+	}
+	b.metrics.budgetLimit.Set(float64(b.global.getLimit()))
+	return b
 }
 
 // do runs fn inside the budget of (user, server), with the per-call
@@ -170,10 +186,14 @@ func (b *budget) do(ctx context.Context, user, server string, timeout time.Durat
 		return err
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
+	inflight, sent := b.global.inUse(), b.clk.Now()
 	err = fn(cctx)
 	cancel()
 	outcome = err
 	b.after(user, server, err)
+	if b.adaptive != nil && ctx.Err() == nil {
+		b.adapt(err, b.clk.Now().Sub(sent), inflight)
+	}
 	return err
 }
 
@@ -265,12 +285,14 @@ func (b *budget) pace(ctx context.Context) error {
 func (b *budget) after(user, server string, err error) {
 	now := b.clk.Now()
 	if err == nil {
-		// Give back parallelism taken away earlier, one slot per 30 s of success.
-		if l := b.global.getLimit(); l < b.cfg.Concurrency {
+		// Give back parallelism taken away earlier, one slot per 30 s of
+		// success (the adaptive limiter has its own increase).
+		if l := b.global.getLimit(); b.adaptive == nil && l < b.cfg.Concurrency {
 			b.mu.Lock()
 			if now.Sub(b.lastChange) >= 30*time.Second {
 				b.lastChange = now
 				b.global.setLimit(l + 1)
+				b.metrics.budgetLimit.Set(float64(l + 1))
 			}
 			b.mu.Unlock()
 		}
@@ -310,11 +332,15 @@ func (b *budget) after(user, server string, err error) {
 		b.mu.Unlock()
 		b.metrics.throttled.WithLabelValues(code).Inc()
 	case actLessParallel:
+		b.metrics.throttled.WithLabelValues(code).Inc()
+		if b.adaptive != nil {
+			return // adapt shrinks the limit
+		}
 		b.mu.Lock()
 		b.lastChange = now
 		b.mu.Unlock()
 		b.global.setLimit(b.global.getLimit() / 2)
-		b.metrics.throttled.WithLabelValues(code).Inc()
+		b.metrics.budgetLimit.Set(float64(b.global.getLimit()))
 	}
 }
 

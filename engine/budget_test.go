@@ -135,20 +135,11 @@ func TestBudgetThrottling(t *testing.T) {
 		close(done)
 	}()
 	testenv.WaitFor(t, "the paused call to wait on a timer", func() bool { return clk.PendingTimers() > 0 })
-	select {
-	case <-done:
+	if isClosed(done) {
 		t.Fatal("call ran during the back-off")
-	default:
 	}
 	clk.Advance(31 * time.Second)
-	testenv.WaitFor(t, "the paused call to run", func() bool {
-		select {
-		case <-done:
-			return true
-		default:
-			return false
-		}
-	})
+	testenv.WaitFor(t, "the paused call to run", func() bool { return isClosed(done) })
 	// ErrorExceededConnectionCount halves parallelism; success restores it slowly.
 	_ = b.do(context.Background(), "bob", "srv", time.Second, func(context.Context) error {
 		return &ExchangeError{Code: "ErrorExceededConnectionCount"}

@@ -13,6 +13,7 @@ type metrics struct {
 	syncLag       prometheus.Histogram
 	errors        *prometheus.CounterVec
 	throttled     *prometheus.CounterVec
+	budgetLimit   prometheus.Gauge
 	subscriptions *prometheus.GaugeVec
 	connections   prometheus.Gauge
 	resyncs       *prometheus.CounterVec
@@ -39,6 +40,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "calsync", Subsystem: "engine", Name: "throttled_total",
 			Help: "Throttling signals honoured by the budget limiter, by code.",
 		}, []string{"code"}),
+		budgetLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "budget_concurrency_limit",
+			Help: "EWS requests the budget limiter lets out at once now (adaptive, or halved after ErrorExceededConnectionCount).",
+		}),
 		subscriptions: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "calsync", Subsystem: "engine", Name: "subscriptions",
 			Help: "Active notification subscriptions by mode.",
@@ -89,6 +94,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.throttled, err = register(reg, m.throttled); err != nil {
+		return nil, err
+	}
+	if m.budgetLimit, err = register(reg, m.budgetLimit); err != nil {
 		return nil, err
 	}
 	if m.subscriptions, err = register(reg, m.subscriptions); err != nil {

@@ -33,8 +33,13 @@ type BudgetConfig struct {
 	PerServer int
 	// PerUser is the number in flight per impersonated mailbox (default 2).
 	PerUser int
-	// RequestsPerSecond paces request starts overall (0 = default 500,
-	// negative = unlimited). It spreads a burst of initial loads.
+	// RequestsPerSecond paces request starts overall at a fixed rate;
+	// negative: no pacing and a fixed Concurrency. 0 (default): adaptive —
+	// no pacing, and the overall concurrency follows Exchange's answers
+	// between 1 and min(Concurrency, 27): it rises while round trips stay
+	// near their minimum and shrinks on ErrorServerBusy, HTTP 503,
+	// ErrorExceededConnectionCount, timeouts and rising round trips
+	// (budget_adaptive.go).
 	RequestsPerSecond float64
 	// MaxBackOff caps a server back-off hint (default 5 minutes).
 	MaxBackOff time.Duration
@@ -208,9 +213,6 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Budget.PerUser <= 0 {
 		o.Budget.PerUser = 2
-	}
-	if o.Budget.RequestsPerSecond == 0 {
-		o.Budget.RequestsPerSecond = 500
 	}
 	return nil
 }

@@ -214,11 +214,16 @@ func (r *runner) checkThrottling(ctx context.Context) Result {
 		wg.Wait()
 	}
 	b := r.opts.Budget
+	pace := fmt.Sprintf("%g requests/s", b.RequestsPerSecond)
+	rate := strconv.FormatFloat(b.RequestsPerSecond, 'f', -1, 64)
+	if b.RequestsPerSecond == 0 {
+		pace, rate = "adaptive pace (concurrency follows Exchange's answers)", "adaptive"
+	}
 	res := Result{Status: StatusOK, Facts: map[string]string{
 		"max_concurrency": strconv.Itoa(b.MaxConcurrency), "per_server": strconv.Itoa(b.PerServer), "per_user": strconv.Itoa(b.PerUser),
-		"requests_per_second": strconv.FormatFloat(b.RequestsPerSecond, 'f', -1, 64), "max_back_off": b.MaxBackOff.String()}}
-	res.Details = append(res.Details, fmt.Sprintf("calsync's budget: at most %d requests in flight (%d per server, %d per user), %g requests/s, back-off honoured up to %s; Exchange's default EWSMaxConcurrency is 27 per budget",
-		b.MaxConcurrency, b.PerServer, b.PerUser, b.RequestsPerSecond, b.MaxBackOff))
+		"requests_per_second": rate, "max_back_off": b.MaxBackOff.String()}}
+	res.Details = append(res.Details, fmt.Sprintf("calsync's budget: at most %d requests in flight (%d per server, %d per user), %s, back-off honoured up to %s; Exchange's default EWSMaxConcurrency is 27 per budget",
+		b.MaxConcurrency, b.PerServer, b.PerUser, pace, b.MaxBackOff))
 	r.mu.Lock()
 	signals := make([]string, 0, len(r.throttled))
 	total := 0
