@@ -25,6 +25,10 @@ func TestChaosOverGraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Graph serves cloud mailboxes only (ewsmem's hybrid hosting).
+	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(sim.Close)
 	gs, gc := graphtest.Serve(t, sim, func(o *graphserver.Options) { o.NotifyInterval = 50 * time.Millisecond })
 	var x *graphexchange.Client // the URL must exist before the client that subscribes to it

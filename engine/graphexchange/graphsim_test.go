@@ -19,6 +19,10 @@ func TestEngineSyncsSimulatorOverGraphUnderChurn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Graph serves cloud mailboxes only (ewsmem's hybrid hosting).
+	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(sim.Close)
 	mailboxes := graphtest.Users(sim)
 	st := memstore.New()

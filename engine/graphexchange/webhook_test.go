@@ -26,6 +26,10 @@ func TestWebhookNotificationsDriveTheReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Graph serves cloud mailboxes only (ewsmem's hybrid hosting).
+	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(sim.Close)
 	gs, gc := graphtest.Serve(t, sim, func(o *graphserver.Options) { o.NotifyInterval = 20 * time.Millisecond })
 
