@@ -16,8 +16,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/calsync/calsync/connectors"
 	"github.com/calsync/calsync/internal/clock"
@@ -61,6 +64,9 @@ type Options struct {
 	Clock              clock.Clock
 	Logger             *slog.Logger
 }
+
+// quietSIPGo silences sipgo's process-wide default logger once.
+var quietSIPGo sync.Once
 
 // Connector publishes presence to one SIP server.
 type Connector struct {
@@ -109,6 +115,7 @@ func New(opts Options) (*Connector, error) {
 	// sipgo's own log lines (transport and transaction details) would
 	// repeat every failure per request; the connector logs outcomes.
 	quiet := slog.New(slog.DiscardHandler)
+	quietSIPGo.Do(func() { gosip.SetDefaultLogger(quiet) }) // parts of sipgo log there
 	cl, err := newClient(srv, opts.Domain, opts.Username, opts.Password, opts.TLS, quiet)
 	if err != nil {
 		return nil, fmt.Errorf("sip connector: %w", err)

@@ -40,6 +40,9 @@ type Options struct {
 	// Accounts are more subscriber accounts (name to password); they may
 	// publish only their own presence.
 	Accounts map[string]string
+	// SharedMemoryMB is Kamailio's shared memory (-m, default 128); ten
+	// thousand subscriptions with their NOTIFY transactions need ~512.
+	SharedMemoryMB int
 }
 
 // Server is one running Kamailio.
@@ -52,6 +55,7 @@ type Server struct {
 
 	bin, dir string
 	port     int
+	shm      int
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -97,7 +101,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Domain: opts.Domain, Publisher: opts.Publisher, Password: opts.Password, bin: bin, dir: dir, log: &logBuffer{}}
+	if opts.SharedMemoryMB <= 0 {
+		opts.SharedMemoryMB = 128
+	}
+	s := &Server{Domain: opts.Domain, Publisher: opts.Publisher, Password: opts.Password, bin: bin, dir: dir,
+		shm: opts.SharedMemoryMB, log: &logBuffer{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -143,7 +151,7 @@ func (s *Server) command(args ...string) *exec.Cmd {
 // fork) and waits until it answers.
 func (s *Server) start(ctx context.Context) error {
 	cmd := s.command("-f", filepath.Join(s.dir, "kamailio.cfg"), "-DD", "-E",
-		"-Y", filepath.Join(s.dir, "run"), "-w", s.dir, "-m", "128", "-M", "16")
+		"-Y", filepath.Join(s.dir, "run"), "-w", s.dir, "-m", strconv.Itoa(s.shm), "-M", "16")
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start kamailio: %w", err)

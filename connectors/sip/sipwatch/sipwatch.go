@@ -61,6 +61,8 @@ func New(addr, domain string) (*Watcher, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A burst of thousands of NOTIFYs must not overflow the socket.
+	_ = conn.SetReadBuffer(8 << 20)
 	w := &Watcher{conn: conn, server: server, domain: domain,
 		pending: map[string]chan int{}, got: map[string][]Notify{},
 		changed: make(chan struct{}), done: make(chan struct{})}
