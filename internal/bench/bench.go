@@ -62,8 +62,9 @@ type Config struct {
 	// in restart mode (0: 30 s + 10 ms per mailbox, after the load).
 	RestartReconcile time.Duration
 	// CPUProfile and HeapProfile name files for a CPU profile of the
-	// initial load and a heap profile right after it ("" = none).
-	CPUProfile, HeapProfile string
+	// initial load and a heap profile right after it, IdleProfile for a
+	// CPU profile of the idle period ("" = none).
+	CPUProfile, HeapProfile, IdleProfile string
 	// SimExe serves `bench -serve-sim`.
 	SimExe string
 	Logger *slog.Logger
@@ -254,8 +255,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // cfg.Changes changes, one at a time on random mailboxes.
 func measureSteady(ctx context.Context, cfg Config, res *Result, mailboxes []string, auth ewsclient.HTTPClient, simURL string, changes *changeTracker) error {
 	// Idle: nothing changes; heartbeats flow.
+	stopProfile, err := startCPUProfile(cfg.IdleProfile)
+	if err != nil {
+		return err
+	}
 	idle0, idleStart := cpuTime(), time.Now()
-	if err := sleep(ctx, cfg.Idle); err != nil {
+	err = sleep(ctx, cfg.Idle)
+	stopProfile()
+	if err != nil {
 		return err
 	}
 	res.IdleCPUPercent = 100 * float64(cpuTime()-idle0) / float64(time.Since(idleStart))

@@ -36,6 +36,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	restart := fs.Bool("restart", false, "after the load, wait for a reconciliation to store every sync state, stop, change some mailboxes and measure a restart over the store (instead of idle CPU and change delays)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the initial load to this file (go tool pprof); with several sizes, of the last")
 	memProfile := fs.String("memprofile", "", "write a heap profile taken right after the initial load to this file; with several sizes, of the last")
+	idleProfile := fs.String("idleprofile", "", "write a CPU profile of the idle period to this file; with several sizes, of the last")
 	restartChanges := fs.Int("restart-changes", 0, "mailboxes changed while calsync is down in -restart (default 1 %, at least 1)")
 	if code := fs.parse(args); code >= 0 {
 		return code
@@ -69,7 +70,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	var results []bench.Result
 	for _, n := range ns {
 		fmt.Fprintf(stderr, "bench: %d mailboxes …\n", n)
-		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, CPUProfile: *cpuProfile, HeapProfile: *memProfile, Auth: *authMethod, SimExe: *exe, Logger: logger, Stderr: stderr})
+		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, CPUProfile: *cpuProfile, HeapProfile: *memProfile, IdleProfile: *idleProfile, Auth: *authMethod, SimExe: *exe, Logger: logger, Stderr: stderr})
 		if err != nil {
 			fmt.Fprintf(stderr, "bench: %d mailboxes: %v\n", n, err)
 			return 1
