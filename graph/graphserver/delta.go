@@ -230,6 +230,14 @@ func (s *Server) newRound(chain *deltaChain, seen map[string]string, z zone) (*d
 		}
 		rd.entries = append(rd.entries, e)
 	}
+	if s.opts.DeltaReplays && len(seen) > 0 {
+		for _, it := range items {
+			if ck, ok := seen[graphID(it.ItemId.Id)]; ok && ck == it.ItemId.ChangeKey {
+				rd.entries = append(rd.entries, s.renderEvent(it, z))
+				break
+			}
+		}
+	}
 	for id := range seen {
 		if _, ok := rd.after[id]; !ok {
 			rd.entries = append(rd.entries, graphwire.RemovedEntry(id, "deleted"))

@@ -144,7 +144,11 @@ func (s *Server) notifyChanges() {
 				if sub.paused || !sub.wants(c.kind) {
 					continue
 				}
-				batches[sub.notificationURL] = append(batches[sub.notificationURL], s.changeNotification(sub, c))
+				n := s.changeNotification(sub, c)
+				batches[sub.notificationURL] = append(batches[sub.notificationURL], n)
+				if s.opts.DuplicateNotifications {
+					batches[sub.notificationURL] = append(batches[sub.notificationURL], n)
+				}
 			}
 		}
 	}

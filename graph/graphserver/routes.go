@@ -43,6 +43,10 @@ func (s *Server) serveUser(w http.ResponseWriter, r *http.Request, key string, l
 		s.writeError(w, r, errNotRESTEnabled())
 		return
 	}
+	if !s.scope.allowed(smtp, s.now()) {
+		s.writeError(w, r, errAccessDenied())
+		return
+	}
 	if e, latency := s.faults.draw(); e != nil || latency > 0 {
 		if latency > 0 {
 			t := s.realTime.NewTimer(latency)

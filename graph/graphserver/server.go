@@ -75,6 +75,13 @@ type Options struct {
 	// @odata.type, @odata.etag, id, seriesMasterId, type, start and end,
 	// as observed ([S45]; default false).
 	SparseDeltaOccurrences bool
+	// DuplicateNotifications sends every change notification twice, as
+	// Graph was observed to ([S49][S50]; default false).
+	DuplicateNotifications bool
+	// DeltaReplays makes every delta round after the first repeat one
+	// event the chain already has, as Graph may ("replays happen",
+	// [S20b]; default false).
+	DeltaReplays bool
 }
 
 // Server is the Graph and token endpoint over a mailbox model.
@@ -93,6 +100,7 @@ type Server struct {
 	subs          *subscriptionStore
 	faults        faultState
 	watch0        watcher
+	scope         accessScope
 	stats         stats
 
 	closeOnce sync.Once

@@ -179,6 +179,10 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNotRESTEnabled())
 		return
 	}
+	if !s.scope.allowed(smtp, s.now()) {
+		s.writeError(w, r, errAccessDenied())
+		return
+	}
 	for _, u := range []string{req.NotificationURL, req.LifecycleNotificationURL} {
 		if u == "" {
 			continue

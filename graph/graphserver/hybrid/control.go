@@ -17,6 +17,7 @@ import (
 //	POST /sim/v1/mailboxes/{smtp}/move     {"to":"cloud"|server FQDN, "phase":"5s"}
 //	GET  /sim/v1/mailboxes/{smtp}/hosting  {"where":…, "moving_to":…}
 //	POST /sim/v1/graph/faults              GraphFaultJSON
+//	POST /sim/v1/graph/scope               ScopeJSON
 //	GET  /sim/v1/graph/stats               graphserver.Stats
 
 // MoveJSON is the body of POST /sim/v1/mailboxes/{smtp}/move.
@@ -30,6 +31,14 @@ type HostingJSON struct {
 	SMTP     string `json:"smtp"`
 	Where    string `json:"where"`
 	MovingTo string `json:"moving_to,omitempty"`
+}
+
+// ScopeJSON is the body of POST /sim/v1/graph/scope: the mailboxes the
+// app may read (absent = all; outside: 403 ErrorAccessDenied) once the
+// change has propagated (Go duration, default at once).
+type ScopeJSON struct {
+	Mailboxes   []string `json:"mailboxes"`
+	Propagation string   `json:"propagation,omitempty"`
 }
 
 // GraphFaultJSON is the body of POST /sim/v1/graph/faults: the
@@ -85,6 +94,22 @@ func (s *Simulator) controlRoutes(mux *http.ServeMux) {
 			return
 		}
 		writeJSON(w, http.StatusOK, res)
+	})
+	mux.HandleFunc("POST /sim/v1/graph/scope", func(w http.ResponseWriter, r *http.Request) {
+		var in ScopeJSON
+		if !readJSON(w, r, &in) {
+			return
+		}
+		var d time.Duration
+		if in.Propagation != "" {
+			var err error
+			if d, err = time.ParseDuration(in.Propagation); err != nil || d < 0 {
+				writeProblem(w, http.StatusBadRequest, fmt.Sprintf("propagation %q: want a non-negative Go duration such as 30m", in.Propagation))
+				return
+			}
+		}
+		s.Graph.SetAccessScope(in.Mailboxes, d)
+		writeJSON(w, http.StatusOK, in)
 	})
 	mux.HandleFunc("GET /sim/v1/graph/stats", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Graph.Stats())

@@ -204,6 +204,7 @@ func TestControlRefusals(t *testing.T) {
 		{"/sim/v1/mailboxes/user1@example.com/move", `{"to":`, 400},
 		{"/sim/v1/graph/faults", `{"throttle_percent":200}`, 400},
 		{"/sim/v1/graph/faults", `{"lifecycle":"bogus"}`, 400},
+		{"/sim/v1/graph/scope", `{"propagation":"later"}`, 400},
 	} {
 		if status, body := e.control(http.MethodPost, c.path, c.body); status != c.status || !strings.Contains(string(body), `"error"`) {
 			t.Errorf("POST %s %s: %d %s, want %d", c.path, c.body, status, body, c.status)
@@ -227,6 +228,18 @@ func TestGraphFaultsAndChurnOverControl(t *testing.T) {
 	}
 	if status, _ := e.graph("/v1.0/users/user3@example.com" + view); status != 429 {
 		t.Fatalf("under a 100%% throttle fault: %d", status)
+	}
+	if status, _ := e.control(http.MethodPost, "/sim/v1/graph/faults", `{}`); status != 200 {
+		t.Fatal("clear faults")
+	}
+	if status, _ := e.control(http.MethodPost, "/sim/v1/graph/scope", `{"mailboxes":["user1@example.com"]}`); status != 200 {
+		t.Fatal("scope")
+	}
+	if status, _ := e.graph("/v1.0/users/user3@example.com" + view); status != 403 {
+		t.Fatalf("outside the scope: %d", status)
+	}
+	if status, _ := e.control(http.MethodPost, "/sim/v1/graph/scope", `{}`); status != 200 {
+		t.Fatal("scope")
 	}
 	if status, _ := e.control(http.MethodPost, "/sim/v1/graph/faults", `{"revoke_tokens":true}`); status != 200 {
 		t.Fatal("revoke")
