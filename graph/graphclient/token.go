@@ -29,9 +29,10 @@ type Tokens interface {
 // TokenSource is the one app-only token of a tenant, shared by every
 // caller (all workers, the subscription renewer, the settings poller): at
 // most one request to the token endpoint at a time; the token is renewed
-// when three quarters of its lifetime (at most 5 min before expiry) have
-// passed, and until it expires callers keep using the old one while one of
-// them renews. It is safe for concurrent use.
+// in the background once three quarters of its lifetime (at most 5 min
+// before expiry) have passed, callers keeping the old one meanwhile; only
+// without a valid token do callers wait, each until its own context ends.
+// It is safe for concurrent use.
 type TokenSource struct {
 	cred  Credentials
 	http  *http.Client
@@ -112,27 +113,34 @@ func (s *TokenSource) Token(ctx context.Context) (string, error) {
 		f := &tokenFetch{done: make(chan struct{})}
 		s.inflight = f
 		s.mu.Unlock()
-
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
-		tok, lifetime, err := s.fetch(fctx)
-		cancel()
-
-		s.mu.Lock()
-		s.inflight = nil
-		f.err = err
-		if err == nil {
-			now := s.clock.Now()
-			s.token = tok
-			s.expiry = now.Add(lifetime)
-			s.renewAt = now.Add(lifetime - min(lifetime/4, 5*time.Minute))
+		// The fetch serves every waiter: it runs detached from this
+		// caller, who may give up (ctx) like the others.
+		go s.runFetch(context.WithoutCancel(ctx), f)
+		if usable {
+			s.mu.Lock()
+			tok := s.token
+			s.mu.Unlock()
+			return tok, nil
 		}
-		s.mu.Unlock()
-		close(f.done)
-		if err != nil {
-			return "", err
-		}
-		return tok, nil
 	}
+}
+
+// runFetch makes the one token request and publishes its outcome.
+func (s *TokenSource) runFetch(ctx context.Context, f *tokenFetch) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	tok, lifetime, err := s.fetch(ctx)
+	cancel()
+	s.mu.Lock()
+	s.inflight = nil
+	f.err = err
+	if err == nil {
+		now := s.clock.Now()
+		s.token = tok
+		s.expiry = now.Add(lifetime)
+		s.renewAt = now.Add(lifetime - min(lifetime/4, 5*time.Minute))
+	}
+	s.mu.Unlock()
+	close(f.done)
 }
 
 // Invalidate implements Tokens.

@@ -1,6 +1,7 @@
 package graphclient
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -10,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/calsync/calsync/graph"
 	"github.com/calsync/calsync/internal/clock"
+	"github.com/calsync/calsync/internal/testenv"
 )
 
 func TestTokenSecretSharedAndRenewedBeforeExpiry(t *testing.T) {
@@ -58,9 +61,13 @@ func TestTokenSecretSharedAndRenewedBeforeExpiry(t *testing.T) {
 	if tok, _ := ts.Token(ctxT(t)); tok != "tok1" || f.tokenCalls.Load() != 1 {
 		t.Fatalf("at 50 min: %q after %d requests, want tok1 reused", tok, f.tokenCalls.Load())
 	}
-	clk.Advance(6 * time.Minute) // past renewal, before expiry
-	if tok, _ := ts.Token(ctxT(t)); tok != "tok2" {
-		t.Fatalf("at 56 min: %q, want a renewed token", tok)
+	clk.Advance(6 * time.Minute) // past renewal, before expiry: renewed in the background
+	if tok, _ := ts.Token(ctxT(t)); tok != "tok1" {
+		t.Fatalf("at 56 min: %q, want tok1 while it is still valid", tok)
+	}
+	testenv.WaitFor(t, "the renewed token", func() bool { tok, _ := ts.Token(ctxT(t)); return tok == "tok2" })
+	if n := f.tokenCalls.Load(); n != 2 {
+		t.Errorf("%d token requests after one renewal, want 2", n)
 	}
 	ts.Invalidate("tok1") // stale: keeps tok2
 	if tok, _ := ts.Token(ctxT(t)); tok != "tok2" {
@@ -217,5 +224,29 @@ func mustJSON(t *testing.T, part string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A caller whose context ends stops waiting for the token request; the
+// request itself goes on for the others.
+func TestTokenWaitEndsWithTheCallersContext(t *testing.T) {
+	f := newFakeGraph(t)
+	release := make(chan struct{})
+	f.tokenAnswer = func(w http.ResponseWriter, _ *http.Request) {
+		<-release
+		writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": 3599, "access_token": "late"})
+	}
+	ts, _ := NewTokenSource(f.creds(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := ts.Token(ctx); done <- err }()
+	testenv.WaitFor(t, "the token request", func() bool { return f.tokenCalls.Load() == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller: %v", err)
+	}
+	close(release)
+	if tok, err := ts.Token(ctxT(t)); tok != "late" || err != nil || f.tokenCalls.Load() != 1 {
+		t.Errorf("after the request finished: %q %v (%d requests)", tok, err, f.tokenCalls.Load())
 	}
 }
