@@ -85,11 +85,16 @@ func userMailboxes(sim *ewssim.Simulator) []string {
 	return out
 }
 
-// ServeHTTP routes Graph and token requests to the Graph face and the
-// rest to the EWS simulator.
+// ServeHTTP routes Graph and token requests to the Graph face,
+// Autodiscover v2 (autodiscover.json) to this package and the rest to the
+// EWS simulator.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/v1.0/") || strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token") {
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, "/v1.0/") || strings.HasSuffix(p, "/oauth2/v2.0/token"):
 		s.Graph.ServeHTTP(w, r)
+		return
+	case p == autodiscoverJSON || strings.HasPrefix(p, autodiscoverJSON+"/"):
+		s.serveAutodiscoverJSON(w, r)
 		return
 	}
 	s.Simulator.ServeHTTP(w, r)

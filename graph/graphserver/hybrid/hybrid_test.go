@@ -296,3 +296,36 @@ func deltaLinkOf(t *testing.T, e *env, body []byte) string {
 		}
 	}
 }
+
+func TestAutodiscoverV2(t *testing.T) {
+	e := newEnv(t)
+	get := func(path string) (int, map[string]string) {
+		resp, err := http.Get(e.srv.URL + path) // unauthenticated, as in Exchange Online
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]string
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	if status, m := get("/autodiscover/autodiscover.json?Email=user3@example.com&Protocol=EWS"); status != 200 || m["Url"] != "https://outlook.office365.com/EWS/Exchange.asmx" || m["Protocol"] != "EWS" {
+		t.Fatalf("cloud mailbox: %d %v", status, m)
+	}
+	if status, m := get("/autodiscover/autodiscover.json/v1.0/user1@example.com?Protocol=EWS"); status != 200 || m["Url"] != e.srv.URL+"/EWS/Exchange.asmx" {
+		t.Fatalf("on-premises mailbox: %d %v", status, m)
+	}
+	if status, m := get("/autodiscover/autodiscover.json?Email=user1@example.com&Protocol=Gopher"); status != 400 || m["ErrorCode"] != "InvalidProtocol" {
+		t.Fatalf("bad protocol: %d %v", status, m)
+	}
+	if status, m := get("/autodiscover/autodiscover.json?Email=nobody@example.com&Protocol=EWS"); status != 404 || m["ErrorCode"] != "InvalidUser" {
+		t.Fatalf("unknown user: %d %v", status, m)
+	}
+	// After a move the answer follows.
+	if err := e.h.Move("user1@example.com", "cloud", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, m := get("/autodiscover/autodiscover.json?Email=user1@example.com&Protocol=EWS"); m["Url"] != "https://outlook.office365.com/EWS/Exchange.asmx" {
+		t.Fatalf("moved mailbox: %v", m)
+	}
+}
