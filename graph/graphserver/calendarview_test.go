@@ -94,6 +94,18 @@ func TestCalendarViewOccurrencesHaveSeriesMaster(t *testing.T) {
 			t.Fatalf("occurrence %+v: want type occurrence and the master's id", ev)
 		}
 	}
+	var inst page
+	e.get("/v1.0/users/user1@example.com/events/"+graphID(master.Id)+"/instances?"+window, &inst)
+	if len(inst.Value) != 3 {
+		t.Fatalf("instances: %d, want 3", len(inst.Value))
+	}
+	wantError(t, e.do(http.MethodGet, "/v1.0/users/user1@example.com/events/"+graphID(master.Id)+"/instances", ""), 400, "ErrorInvalidParameter")
+	wantError(t, e.do(http.MethodGet, "/v1.0/users/user1@example.com/events/AAMkNope/instances?"+window, ""), 404, "ErrorItemNotFound")
+	var masters page
+	e.get("/v1.0/users/user1@example.com/events", &masters)
+	if len(masters.Value) != 1 || masters.Value[0].Type != "seriesMaster" {
+		t.Fatalf("/events: %+v, want the series master", masters.Value)
+	}
 }
 
 func TestCalendarViewErrors(t *testing.T) {

@@ -88,6 +88,10 @@ func (s *Server) serveUser(w http.ResponseWriter, r *http.Request, key string, l
 			s.serveMailboxSettings(w, r, smtp, strings.TrimPrefix(strings.TrimPrefix(path, "mailboxsettings"), "/"))
 		})
 	default:
+		if len(low) == 3 && low[0] == "events" && low[2] == "instances" {
+			get(func() { s.serveInstances(w, r, smtp, segs[1]) })
+			return
+		}
 		if len(low) == 2 && low[0] == "events" {
 			get(func() { s.serveEvent(w, r, smtp, segs[1]) })
 			return
