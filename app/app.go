@@ -216,8 +216,8 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	}
 	tokens, readTokens := config.SecretValues(cfg.API.Tokens), config.SecretValues(cfg.API.ReadTokens)
 	handler, err := api.New(api.Options{
-		Presence:   a.scheduler,
-		Sync:       a.engine,
+		Presence:   a.presenceReads(),
+		Sync:       a.syncReads(),
 		Groups:     groupSource{a.engine},
 		Exchange:   exchangeSource{a.engine},
 		Agenda:     a.store,
@@ -254,7 +254,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		}
 	}
 	a.onClose(func() { _ = a.listener.Close() })
-	a.server = api.NewServer(withGraphNotifications(handler, graphHook), api.Limits{}, a.log.With("component", "http"))
+	a.server = api.NewServer(a.forwardToOwner(withGraphNotifications(handler, graphHook)), api.Limits{}, a.log.With("component", "http"))
 	if cfg.API.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.API.TLSCertFile, cfg.API.TLSKeyFile)
 		if err != nil {
@@ -263,6 +263,9 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		a.server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		a.listener = tls.NewListener(a.listener, a.server.TLSConfig)
 		a.tls = true
+	}
+	if a.cluster != nil {
+		a.cluster.coord.SetAPIURL(a.advertisedURL())
 	}
 	return a, nil
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/cluster"
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/store"
@@ -22,6 +23,8 @@ type clusterPart struct {
 	owned userSet
 	// applyMu orders Apply calls with the scheduler's add/remove.
 	applyMu sync.Mutex
+	// reads answer the API for the mailboxes other instances own.
+	reads *sharedReads
 }
 
 // setupCluster makes this instance a member of the cluster when its store
@@ -45,6 +48,7 @@ func (a *App) setupCluster() error {
 		return fmt.Errorf("app: %w", err)
 	}
 	cp.coord = coord
+	cp.reads = newSharedReads(a)
 	a.cluster = cp
 	return nil
 }
@@ -106,12 +110,32 @@ func (a *App) applyOwned(owned []string) {
 	a.engine.SetMailboxes(owned)
 }
 
-// runCluster is the coordinator's loop (nil without a cluster).
+// runCluster is the coordinator's loop and the refresh of the shared
+// reads (nil without a cluster).
 func (a *App) runCluster(ctx context.Context) error {
 	if a.cluster == nil {
 		return nil
 	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = a.cluster.reads.run(ctx) })
+	defer wg.Wait()
 	return a.cluster.coord.Run(ctx)
+}
+
+// presenceReads and syncReads are the API's presence and sync sources:
+// in a cluster they answer for every mailbox (sharedReads).
+func (a *App) presenceReads() api.PresenceSource {
+	if a.cluster == nil {
+		return a.scheduler
+	}
+	return a.cluster.reads
+}
+
+func (a *App) syncReads() api.SyncSource {
+	if a.cluster == nil {
+		return a.engine
+	}
+	return a.cluster.reads
 }
 
 // Owned lists the mailboxes this instance owns in its cluster, sorted

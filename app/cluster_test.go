@@ -92,22 +92,28 @@ func (in *instance) crash() {
 
 func (in *instance) live() int { return in.app.Engine().StateCounts()[engine.StateLive] }
 
-// ownership watches the instances' owned sets and records every mailbox
-// that two of them owned in two consecutive samples (a single sample can
-// straddle a handover: the old owner updates its set before releasing the
-// lease, the new one after acquiring it).
+// ownership watches the instances' owned sets every 5 ms and records how
+// long each mailbox was owned by two instances at once. Leases guarantee a
+// single owner in the database; an instance's own view lags behind when
+// its deadline timer fires late — on this shared machine under -race
+// overlaps up to ~1 s were seen, while its writes were fenced — so the
+// test allows overlaps up to the lease TTL and fails on anything longer:
+// two instances really syncing one mailbox would overlap for good.
 type ownership struct {
 	mu      sync.Mutex
+	longest time.Duration
 	doubles []string
 	stop    chan struct{}
 	done    chan struct{}
 }
 
+const allowedOverlap = 3 * time.Second // the lease TTL
+
 func watchOwnership(instances func() []*instance) *ownership {
 	o := &ownership{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(o.done)
-		prev := map[string]bool{}
+		since := map[string]time.Time{}
 		for {
 			select {
 			case <-o.stop:
@@ -120,18 +126,27 @@ func watchOwnership(instances func() []*instance) *ownership {
 					owners[m] = append(owners[m], in.id)
 				}
 			}
-			now := map[string]bool{}
+			now := time.Now()
 			for m, ids := range owners {
-				if len(ids) > 1 {
-					now[m] = true
-					if prev[m] {
-						o.mu.Lock()
-						o.doubles = append(o.doubles, fmt.Sprintf("%s owned by %v", m, ids))
-						o.mu.Unlock()
-					}
+				if len(ids) < 2 {
+					continue
+				}
+				if _, ok := since[m]; !ok {
+					since[m] = now
+				}
+				d := now.Sub(since[m])
+				o.mu.Lock()
+				o.longest = max(o.longest, d)
+				if d > allowedOverlap {
+					o.doubles = append(o.doubles, fmt.Sprintf("%s owned by %v for %s", m, ids, d.Round(time.Millisecond)))
+				}
+				o.mu.Unlock()
+			}
+			for m := range since {
+				if len(owners[m]) < 2 {
+					delete(since, m)
 				}
 			}
-			prev = now
 		}
 	}()
 	return o
@@ -140,8 +155,9 @@ func watchOwnership(instances func() []*instance) *ownership {
 func (o *ownership) finish(t *testing.T) {
 	close(o.stop)
 	<-o.done
+	t.Logf("longest time a mailbox showed two owners: %s", o.longest.Round(time.Millisecond))
 	if len(o.doubles) > 0 {
-		t.Errorf("mailboxes owned twice: %v", o.doubles[:min(len(o.doubles), 10)])
+		t.Errorf("mailboxes owned twice for longer than %s: %v", allowedOverlap, o.doubles[:min(len(o.doubles), 10)])
 	}
 }
 
@@ -212,11 +228,25 @@ func TestClusterSharesMailboxesAndTakesOverFromACrashedInstance(t *testing.T) {
 
 	victim := list()[1]
 	victimOwned := victim.app.Owned()
-	// An override set through the owner must survive the owner's crash.
+	// An override set through another instance reaches the owner (it is
+	// forwarded) and survives the owner's crash.
 	focused := victimOwned[1]
 	until := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
-	if _, err := victim.api.SetOverride(context.Background(), focused, api.OverrideRequest{Availability: "busy", StatusText: "Focus time", Until: &until}); err != nil {
-		t.Fatal(err)
+	var p api.PresenceDTO
+	testenv.WaitFor(t, "an override set through "+list()[0].id, func() bool {
+		// 503 while the mailbox moves; the owner answers otherwise.
+		var err error
+		p, err = list()[0].api.SetOverride(context.Background(), focused, api.OverrideRequest{Availability: "busy", StatusText: "Focus time", Until: &until})
+		return err == nil
+	})
+	if p.StatusText != "Focus time" {
+		t.Fatalf("override through %s answered %+v", list()[0].id, p)
+	}
+	if p, ok := victim.app.Scheduler().Current(focused); !ok || p.StatusText != "Focus time" {
+		t.Errorf("the owner's scheduler does not have the override: %+v", p)
+	}
+	if _, ok := list()[0].app.Scheduler().Current(focused); ok {
+		t.Errorf("%s plans %s, which it does not own", list()[0].id, focused)
 	}
 	testenv.WaitFor(t, "the override's webhook", func() bool { return rc.has(focused, "Focus time") })
 	mu.Lock()
@@ -245,6 +275,27 @@ func TestClusterSharesMailboxesAndTakesOverFromACrashedInstance(t *testing.T) {
 		}
 		return false
 	})
+	// Reads answer for every mailbox on any instance: the meeting shows
+	// through an instance that does not own the user too.
+	testenv.WaitFor(t, user+" busy through every instance's API", func() bool {
+		for _, in := range list() {
+			p, err := in.api.Presence(context.Background(), user)
+			if err != nil || p.Availability != "busy" {
+				return false
+			}
+		}
+		return true
+	})
+	for _, in := range list() {
+		st, err := in.api.SyncStatus(context.Background(), user)
+		if err != nil || st.State != engine.StateLive {
+			t.Errorf("sync status of %s through %s: %+v, %v", user, in.id, st, err)
+		}
+		all, err := in.api.Users(context.Background(), apiclient.ListUsersOptions{})
+		if err != nil || all.Total != n {
+			t.Errorf("user list through %s: %d users, %v; want all %d", in.id, all.Total, err, n)
+		}
+	}
 	testenv.WaitFor(t, "the override kept by the new owner", func() bool {
 		for _, in := range list() {
 			if contains(in.app.Owned(), focused) {

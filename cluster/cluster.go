@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/calsync/calsync/store/pgstore"
@@ -31,7 +32,7 @@ import (
 
 // Leases is what the coordinator needs of the database (*pgstore.Store).
 type Leases interface {
-	Heartbeat(ctx context.Context, id string, ttl, skew time.Duration) ([]string, error)
+	Heartbeat(ctx context.Context, id, apiURL string, ttl, skew time.Duration) ([]string, error)
 	Deregister(ctx context.Context, id string) error
 	Placements(ctx context.Context, smtps []string) ([]pgstore.Placement, error)
 	AcquireLeases(ctx context.Context, owner string, smtps []string, ttl time.Duration) (map[string]int64, error)
@@ -45,6 +46,10 @@ type Options struct {
 	Leases Leases
 	// ID names this instance (config cluster.instance_id).
 	ID string
+	// APIURL is where the other instances reach this instance's API
+	// (registered with each heartbeat; they forward writes for its users).
+	// SetAPIURL sets it once the listener is known.
+	APIURL string
 	// TTL is the lease duration (config cluster.lease_ttl, default 15s).
 	TTL time.Duration
 	// UnitSize is how many mailboxes of one affinity group are placed
@@ -66,7 +71,14 @@ type Coordinator struct {
 	wanted map[string]bool  // every configured mailbox, cluster-wide
 	epochs map[string]int64 // leases held, with their epochs
 	owned  []string         // what Apply was last told, sorted
-	wake   chan struct{}
+	apiURL string
+	// renewedTime is the start of the last successful renewal: the leases
+	// last at least until it plus the TTL.
+	renewedTime time.Time
+	skew        atomic.Int64 // this clock minus the database's, ns
+	// applyMu keeps Apply calls from overlapping (round and dropAll).
+	applyMu sync.Mutex
+	wake    chan struct{}
 }
 
 // New checks o and returns a coordinator that owns nothing until Run.
@@ -83,7 +95,14 @@ func New(o Options) (*Coordinator, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Coordinator{o: o, log: o.Logger, wanted: map[string]bool{}, epochs: map[string]int64{}, wake: make(chan struct{}, 1)}, nil
+	return &Coordinator{o: o, log: o.Logger, apiURL: o.APIURL, wanted: map[string]bool{}, epochs: map[string]int64{}, wake: make(chan struct{}, 1)}, nil
+}
+
+// SetAPIURL sets the URL registered with the next heartbeat.
+func (c *Coordinator) SetAPIURL(u string) {
+	c.mu.Lock()
+	c.apiURL = u
+	c.mu.Unlock()
 }
 
 // SetMailboxes sets the mailboxes the whole cluster syncs (every instance
@@ -130,41 +149,30 @@ func (c *Coordinator) Owned() []string {
 // lease and deregisters, so that the others take over at once. A database
 // outage is retried; past this instance's lease deadline it owns nothing
 // until it renews again.
+//
+// Two loops: the keeper renews the leases every third of the TTL and
+// enforces the deadline; the rounds move mailboxes. They are separate
+// because a round waits for Apply, and stopping many mailboxes' workers
+// can take longer than a lease lasts: the leases of the mailboxes this
+// instance rightly keeps must not expire meanwhile.
 func (c *Coordinator) Run(ctx context.Context) error {
 	period := c.o.TTL / 3
-	var deadline time.Time // own leases valid until (local clock)
-	var skew time.Duration
-	round := 0
+	var wg sync.WaitGroup
+	defer c.leave()
+	defer wg.Wait()
+	wg.Go(func() { c.keep(ctx, period) })
 	next := time.NewTimer(0)
 	defer next.Stop()
-	expiry := time.NewTimer(time.Hour)
-	expiry.Stop()
-	defer expiry.Stop()
-	defer c.leave()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-expiry.C:
-			c.log.Warn("lease renewal failed for longer than the lease TTL: giving up every mailbox until the database answers", "ttl", c.o.TTL.String())
-			c.dropAll()
-			continue
 		case <-c.wake:
 		case <-next.C:
 		}
-		if round%20 == 0 {
-			// This instance's clock against the database's, for `calsync
-			// check` (leases themselves use only the database's clock).
-			sctx, cancel := context.WithTimeout(ctx, period)
-			if s, _, err := c.o.Leases.ClockSkew(sctx, time.Now); err == nil {
-				skew = -s
-			}
-			cancel()
-		}
-		round++
 		start := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, period)
-		err := c.round(rctx, skew)
+		err := c.round(rctx)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -174,16 +182,84 @@ func (c *Coordinator) Run(ctx context.Context) error {
 			next.Reset(period / 3)
 			continue
 		}
-		deadline = start.Add(c.o.TTL)
-		expiry.Reset(time.Until(deadline))
+		c.renewed(start)
 		next.Reset(period)
 	}
 }
 
+// keep renews the heartbeat and every lease held each period, and gives
+// up every mailbox when no renewal succeeded for the TTL less a margin
+// (timers fire late on a loaded machine; the database's expiry is never
+// earlier than the start of the renewal plus the TTL).
+func (c *Coordinator) keep(ctx context.Context, period time.Duration) {
+	margin := c.o.TTL / 10
+	t := time.NewTimer(period)
+	defer t.Stop()
+	expiry := time.NewTimer(c.o.TTL - margin)
+	defer expiry.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-expiry.C:
+			if time.Since(c.renewedAt()) >= c.o.TTL-margin && len(c.Owned()) > 0 {
+				c.log.Warn("lease renewal failed for longer than the lease TTL: giving up every mailbox until the database answers", "ttl", c.o.TTL.String())
+				c.dropAll()
+			}
+			continue
+		case <-t.C:
+		}
+		if n%20 == 0 {
+			// This instance's clock against the database's, for `calsync
+			// check` (leases themselves use only the database's clock).
+			sctx, cancel := context.WithTimeout(ctx, period)
+			if s, _, err := c.o.Leases.ClockSkew(sctx, time.Now); err == nil {
+				c.skew.Store(int64(-s))
+			}
+			cancel()
+		}
+		start := time.Now()
+		rctx, cancel := context.WithTimeout(ctx, period)
+		_, err := c.heartbeat(rctx)
+		if err == nil {
+			_, err = c.o.Leases.RenewLeases(rctx, c.o.ID, c.o.TTL)
+		}
+		cancel()
+		if err == nil {
+			c.renewed(start)
+			t.Reset(period)
+		} else {
+			t.Reset(period / 3)
+		}
+		expiry.Reset(time.Until(c.renewedAt().Add(c.o.TTL - margin)))
+	}
+}
+
+func (c *Coordinator) renewed(start time.Time) {
+	c.mu.Lock()
+	if start.After(c.renewedTime) {
+		c.renewedTime = start
+	}
+	c.mu.Unlock()
+}
+
+func (c *Coordinator) renewedAt() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.renewedTime
+}
+
+func (c *Coordinator) heartbeat(ctx context.Context) ([]string, error) {
+	c.mu.Lock()
+	apiURL := c.apiURL
+	c.mu.Unlock()
+	return c.o.Leases.Heartbeat(ctx, c.o.ID, apiURL, c.o.TTL, time.Duration(c.skew.Load()))
+}
+
 // round is one heartbeat: renew, compute the assignment, take and give up
 // leases, tell Apply.
-func (c *Coordinator) round(ctx context.Context, skew time.Duration) error {
-	live, err := c.o.Leases.Heartbeat(ctx, c.o.ID, c.o.TTL, skew)
+func (c *Coordinator) round(ctx context.Context) error {
+	live, err := c.heartbeat(ctx)
 	if err != nil {
 		return err
 	}
@@ -232,6 +308,7 @@ func (c *Coordinator) round(ctx context.Context, skew time.Duration) error {
 	slices.Sort(owned)
 	// Epochs first (new mailboxes' first writes need them), then Apply
 	// (stops the given-up ones), then forget and release those.
+	c.applyMu.Lock()
 	c.mu.Lock()
 	c.epochs = held
 	changed := !slices.Equal(owned, c.owned)
@@ -241,6 +318,7 @@ func (c *Coordinator) round(ctx context.Context, skew time.Duration) error {
 		c.o.Apply(owned)
 		c.log.Info("mailboxes owned", "instance", c.o.ID, "owned", len(owned), "instances", len(live), "taken", len(take), "given_up", len(give))
 	}
+	c.applyMu.Unlock()
 	if len(give) == 0 {
 		return nil
 	}
@@ -254,6 +332,8 @@ func (c *Coordinator) round(ctx context.Context, skew time.Duration) error {
 
 // dropAll stops using every mailbox: the leases may have expired.
 func (c *Coordinator) dropAll() {
+	c.applyMu.Lock()
+	defer c.applyMu.Unlock()
 	c.mu.Lock()
 	c.epochs = map[string]int64{}
 	changed := len(c.owned) > 0

@@ -26,11 +26,11 @@ type partitionable struct {
 
 var errCut = errors.New("network partition")
 
-func (p *partitionable) Heartbeat(ctx context.Context, id string, ttl, skew time.Duration) ([]string, error) {
+func (p *partitionable) Heartbeat(ctx context.Context, id, apiURL string, ttl, skew time.Duration) ([]string, error) {
 	if p.cut.Load() {
 		return nil, errCut
 	}
-	return p.Store.Heartbeat(ctx, id, ttl, skew)
+	return p.Store.Heartbeat(ctx, id, apiURL, ttl, skew)
 }
 
 func (p *partitionable) RenewLeases(ctx context.Context, owner string, ttl time.Duration) (map[string]int64, error) {

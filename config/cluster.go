@@ -35,6 +35,10 @@ type Cluster struct {
 	// after which the others take over a dead instance's mailboxes
 	// (default 15s; renewed every third of it).
 	LeaseTTL time.Duration
+	// APIURL is where the other instances reach this instance's API to
+	// forward writes for the users it owns (default: api.listen's port on
+	// this host name).
+	APIURL string
 }
 
 // Defaults of the cluster section, documented in docs/operations.md.
@@ -51,7 +55,7 @@ var (
 	storeKeys    = []string{"path", "postgres"}
 	postgresKeys = []string{"url", "url_env", "url_file", "pool_size", "tls"}
 	pgTLSKeys    = []string{"mode", "ca_file"}
-	clusterKeys  = []string{"instance_id", "lease_ttl"}
+	clusterKeys  = []string{"instance_id", "lease_ttl", "api_url"}
 	instanceID   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 )
 
@@ -141,6 +145,11 @@ func (d *decoder) cluster(c *Cluster, m *mapNode, pg *Postgres, at *yaml.Node) {
 			c.InstanceID = s
 		} else {
 			d.errorf(v, m.sub("instance_id"), "%q is not a valid instance id; expected 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", s)
+		}
+	}
+	if v := m.get("api_url"); v != nil {
+		if u, ok := d.parseURL(m.sub("api_url"), v, "https", "http"); ok {
+			c.APIURL = strings.TrimRight(u.String(), "/")
 		}
 	}
 	if v := m.get("lease_ttl"); v != nil {

@@ -25,6 +25,7 @@ store:
 cluster:
   instance_id: calsync-2
   lease_ttl: 20s
+  api_url: https://calsync-2.example.com:8443/
 `), "c.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +37,7 @@ cluster:
 	if pg.URL.Value() != "postgres://calsync:pw@db.example.com:5432/calsync" || pg.PoolSize != 20 || pg.TLSMode != "verify-full" {
 		t.Errorf("postgres = %+v (url %q)", pg, pg.URL.Value())
 	}
-	if cfg.Cluster.InstanceID != "calsync-2" || cfg.Cluster.LeaseTTL != 20*time.Second {
+	if cfg.Cluster.InstanceID != "calsync-2" || cfg.Cluster.LeaseTTL != 20*time.Second || cfg.Cluster.APIURL != "https://calsync-2.example.com:8443" {
 		t.Errorf("cluster = %+v", cfg.Cluster)
 	}
 }

@@ -40,7 +40,7 @@ func TestDatabaseCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.Heartbeat(context.Background(), "calsync-b", time.Minute, 3*time.Second); err != nil {
+	if _, err := st.Heartbeat(context.Background(), "calsync-b", "", time.Minute, 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	// This machine's clock an hour ahead of the database's.

@@ -32,7 +32,7 @@ func TestInspectReportsSchemaAndSkewWithoutMigrating(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.Heartbeat(t.Context(), "calsync-a", time.Minute, 1500*time.Millisecond); err != nil {
+	if _, err := s.Heartbeat(t.Context(), "calsync-a", "", time.Minute, 1500*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	slow := func() time.Time { return time.Now().Add(-10 * time.Second) } // this machine 10 s behind

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,16 +10,17 @@ import (
 )
 
 // Heartbeat registers instance id as alive for ttl from now on the
-// database's clock (creating its row on first call) and records the clock
-// skew it measured. It returns the instances alive now, sorted by id, this
-// one included.
-func (s *Store) Heartbeat(ctx context.Context, id string, ttl, skew time.Duration) ([]string, error) {
+// database's clock (creating its row on first call) with the URL its API
+// answers at and the clock skew it measured. It returns the instances
+// alive now, sorted by id, this one included.
+func (s *Store) Heartbeat(ctx context.Context, id, apiURL string, ttl, skew time.Duration) ([]string, error) {
 	var live []string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO instances AS i (id, started_at, heartbeat_at, expires_at, skew_ms)
-			VALUES ($1, now(), now(), now() + $2::interval, $3)
-			ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), expires_at = excluded.expires_at, skew_ms = excluded.skew_ms`,
-			id, ttl, skew.Milliseconds()); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO instances AS i (id, started_at, heartbeat_at, expires_at, skew_ms, api_url)
+			VALUES ($1, now(), now(), now() + $2::interval, $3, $4)
+			ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), expires_at = excluded.expires_at, skew_ms = excluded.skew_ms,
+				api_url = excluded.api_url`,
+			id, ttl, skew.Milliseconds(), apiURL); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT id FROM instances WHERE expires_at > now() ORDER BY id`)
@@ -63,4 +65,21 @@ func (s *Store) instanceSkews(ctx context.Context) ([]InstanceSkew, error) {
 		return nil, fmt.Errorf("pgstore: list instances: %w", err)
 	}
 	return out, nil
+}
+
+// OwnerAPI returns the instance holding an unexpired lease on smtp and the
+// URL its API answers at, or two empty strings when nobody does.
+func (s *Store) OwnerAPI(ctx context.Context, smtp string) (owner, apiURL string, err error) {
+	if err := s.check(ctx); err != nil {
+		return "", "", err
+	}
+	err = s.pool.QueryRow(ctx, `SELECT l.owner, i.api_url FROM leases l JOIN instances i ON i.id = l.owner
+		WHERE l.smtp = $1 AND l.expires_at > now() AND i.expires_at > now()`, smtp).Scan(&owner, &apiURL)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("pgstore: owner of %s: %w", smtp, err)
+	}
+	return owner, apiURL, nil
 }
