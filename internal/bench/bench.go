@@ -67,8 +67,13 @@ type Config struct {
 	CPUProfile, HeapProfile, IdleProfile string
 	// SimExe serves `bench -serve-sim`.
 	SimExe string
-	Logger *slog.Logger
-	Stderr io.Writer
+	// Budget is the engine's budget (budget.go: the default config's
+	// unless flags change it); SimQueueLimit overloads the simulator
+	// (HTTP 503 above that many requests in flight, 0 = off).
+	Budget        engine.BudgetConfig
+	SimQueueLimit int
+	Logger        *slog.Logger
+	Stderr        io.Writer
 }
 
 // Result is what one run measured.
@@ -113,7 +118,7 @@ type Result struct {
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	res := Result{Mailboxes: cfg.Mailboxes, Auth: cmp.Or(cfg.Auth, "basic")}
 	ntlm := cfg.Auth == "ntlm"
-	sim, err := startSim(ctx, cfg.SimExe, cfg.Mailboxes, cfg.Servers, ntlm, cfg.Stderr)
+	sim, err := startSim(ctx, cfg.SimExe, cfg.Mailboxes, cfg.Servers, ntlm, cfg.SimQueueLimit, cfg.Stderr)
 	if err != nil {
 		return res, err
 	}
@@ -156,7 +161,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	reg := prometheus.NewRegistry()
 	opts := engine.Options{Store: st, Exchange: ewsexchange.NewClient(client, sim.url+"/autodiscover/autodiscover.svc"),
 		Logger: cfg.Logger, Sink: engine.SinkFuncs{Calendar: changes.changed}, Registerer: reg, CoalesceDelay: cmp.Or(cfg.CoalesceDelay, 50*time.Millisecond),
-		OOFPollInterval: cfg.OOFPollInterval}
+		OOFPollInterval: cfg.OOFPollInterval, Budget: cfg.Budget}
 	if cfg.Restart {
 		// Reconciliations take the sync states a restart relies on; the
 		// first comes after the load (0.8–1 × the interval after each read).

@@ -31,10 +31,15 @@ func ServeSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	mailboxes := fs.Int("mailboxes", 1000, "mailboxes to simulate")
 	servers := fs.Int("servers", 4, "simulated mailbox servers")
 	ntlm := fs.Bool("ntlm", false, "accept NTLM as well as Basic")
+	queue := fs.Int("queue-limit", 0, "HTTP 503 above this many requests in flight server-wide (0: off)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: *mailboxes, Servers: *servers, Seed: 1}, Basic: true, NTLM: *ntlm})
+	policy := ewsmem.DefaultPolicy()
+	if *queue > 0 {
+		policy.GlobalQueueLimit = *queue
+	}
+	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: *mailboxes, Servers: *servers, Seed: 1, Policy: &policy}, Basic: true, NTLM: *ntlm})
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: simulator: %v\n", err)
 		return 1
@@ -75,8 +80,8 @@ type simProcess struct {
 }
 
 // startSim starts `<exe> bench -serve-sim …` and waits for its address.
-func startSim(ctx context.Context, exe string, mailboxes, servers int, ntlm bool, stderr io.Writer) (*simProcess, error) {
-	cmd := exec.CommandContext(ctx, exe, "bench", "-serve-sim", "-mailboxes", strconv.Itoa(mailboxes), "-servers", strconv.Itoa(servers), "-ntlm="+strconv.FormatBool(ntlm))
+func startSim(ctx context.Context, exe string, mailboxes, servers int, ntlm bool, queueLimit int, stderr io.Writer) (*simProcess, error) {
+	cmd := exec.CommandContext(ctx, exe, "bench", "-serve-sim", "-mailboxes", strconv.Itoa(mailboxes), "-servers", strconv.Itoa(servers), "-ntlm="+strconv.FormatBool(ntlm), "-queue-limit", strconv.Itoa(queueLimit))
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe()

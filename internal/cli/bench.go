@@ -38,6 +38,9 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	memProfile := fs.String("memprofile", "", "write a heap profile taken right after the initial load to this file; with several sizes, of the last")
 	idleProfile := fs.String("idleprofile", "", "write a CPU profile of the idle period to this file; with several sizes, of the last")
 	restartChanges := fs.Int("restart-changes", 0, "mailboxes changed while calsync is down in -restart (default 1 %, at least 1)")
+	rate := fs.String("rate", "adaptive", "the budget's requests_per_second: adaptive (the default config) or a fixed pace")
+	maxConcurrency := fs.Int("max-concurrency", 0, "the budget's max_concurrency (0: the default config's)")
+	queueLimit := fs.Int("sim-queue-limit", 0, "overload the simulator: HTTP 503 above this many requests in flight (0: off)")
 	if code := fs.parse(args); code >= 0 {
 		return code
 	}
@@ -46,6 +49,10 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	}
 	if *authMethod != "basic" && *authMethod != "ntlm" {
 		return fs.fail("--auth %q: expected basic or ntlm", *authMethod)
+	}
+	budget, err := bench.Budget(*rate, *maxConcurrency)
+	if err != nil {
+		return fs.fail("--rate: %v", err)
 	}
 	var ns []int
 	for _, s := range strings.Split(*sizes, ",") {
@@ -70,7 +77,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	var results []bench.Result
 	for _, n := range ns {
 		fmt.Fprintf(stderr, "bench: %d mailboxes …\n", n)
-		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, CPUProfile: *cpuProfile, HeapProfile: *memProfile, IdleProfile: *idleProfile, Auth: *authMethod, SimExe: *exe, Logger: logger, Stderr: stderr})
+		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, CPUProfile: *cpuProfile, HeapProfile: *memProfile, IdleProfile: *idleProfile, Auth: *authMethod, SimExe: *exe, Budget: budget, SimQueueLimit: *queueLimit, Logger: logger, Stderr: stderr})
 		if err != nil {
 			fmt.Fprintf(stderr, "bench: %d mailboxes: %v\n", n, err)
 			return 1

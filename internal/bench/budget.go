@@ -1,0 +1,32 @@
+package bench
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/calsync/calsync/config"
+	"github.com/calsync/calsync/engine"
+)
+
+// Budget returns the engine budget of calsync's default configuration
+// (as `calsync run` builds it), with requests_per_second set to rate
+// ("adaptive" or a number) and max_concurrency to maxConcurrency (0: the
+// default), so that the bench measures what an operator gets.
+func Budget(rate string, maxConcurrency int) (engine.BudgetConfig, error) {
+	d := config.Defaults().Budget
+	b := engine.BudgetConfig{Concurrency: d.MaxConcurrency, PerServer: d.PerServer, PerUser: d.PerUser,
+		RequestsPerSecond: d.RequestsPerSecond, MaxBackOff: d.MaxBackOff}
+	if maxConcurrency > 0 {
+		b.Concurrency = maxConcurrency
+		b.PerServer = min(b.PerServer, maxConcurrency)
+		b.PerUser = min(b.PerUser, b.PerServer)
+	}
+	if rate != "adaptive" {
+		r, err := strconv.ParseFloat(rate, 64)
+		if err != nil || !(r >= 0.1 && r <= 10000) {
+			return b, fmt.Errorf("%q is not a pace; expected adaptive or requests per second from 0.1 to 10000", rate)
+		}
+		b.RequestsPerSecond = r
+	}
+	return b, nil
+}
