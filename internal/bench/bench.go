@@ -109,7 +109,8 @@ type Result struct {
 	ThrottlingErrors              int64
 	ThrottledByCode               map[string]int64
 	StreamingFromServer           int
-	OOF                           OOFResult // automatic replies (oof.go)
+	OOF                           OOFResult  // automatic replies (oof.go)
+	BudgetLimit                   LimitStats // budget.go
 	// Restart is set when Config.Restart asked for it.
 	Restart *RestartResult
 }
@@ -190,6 +191,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
 			return res, err
+		}
+		if res.InitialLoad == 0 {
+			res.BudgetLimit.sample(reg)
 		}
 		if res.InitialLoad == 0 && e.e.StateCounts()[engine.StateLive] == cfg.Mailboxes {
 			res.InitialLoad = time.Since(start)
@@ -508,6 +512,7 @@ func WriteTable(w io.Writer, rs []Result) {
 	row("CPU for initial load per 1,000 mailboxes", func(r Result) string { return r.CPULoadPer1000.Round(time.Millisecond).String() })
 	row("idle CPU (% of one core)", steady(func(r Result) string { return fmt.Sprintf("%.2f %%", r.IdleCPUPercent) }))
 	oofRows(row)
+	budgetRows(row)
 	row("throttling errors from the simulator", func(r Result) string {
 		if r.ThrottlingErrors == 0 {
 			return "0"

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/engine"
 )
@@ -29,4 +31,35 @@ func Budget(rate string, maxConcurrency int) (engine.BudgetConfig, error) {
 		b.RequestsPerSecond = r
 	}
 	return b, nil
+}
+
+// LimitStats follows the engine's overall concurrency limit
+// (calsync_engine_budget_concurrency_limit) during the load.
+type LimitStats struct {
+	Max, Mean, Last float64
+	n               int
+}
+
+// sample reads the gauge from g.
+func (l *LimitStats) sample(g prometheus.Gatherer) {
+	mfs, err := g.Gather()
+	if err != nil {
+		return
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "calsync_engine_budget_concurrency_limit" || len(mf.GetMetric()) == 0 {
+			continue
+		}
+		v := mf.GetMetric()[0].GetGauge().GetValue()
+		l.n++
+		l.Mean += (v - l.Mean) / float64(l.n)
+		l.Max, l.Last = max(l.Max, v), v
+	}
+}
+
+func budgetRows(row func(string, func(Result) string)) {
+	row("budget: requests in flight allowed during the load, max / mean / at the end", func(r Result) string {
+		l := r.BudgetLimit
+		return fmt.Sprintf("%.0f / %.1f / %.0f", l.Max, l.Mean, l.Last)
+	})
 }
