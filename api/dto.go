@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/calsync/calsync/calendar"
@@ -61,6 +62,7 @@ type SyncSummaryDTO struct {
 	State     string `json:"state"`
 	Healthy   bool   `json:"healthy"`
 	Group     string `json:"group,omitempty"`
+	HostedOn  string `json:"hosted_on,omitempty"`
 	ErrorCode string `json:"error_code,omitempty"`
 }
 
@@ -92,6 +94,7 @@ type SyncStatusDTO struct {
 	State               string        `json:"state"`
 	Healthy             bool          `json:"healthy"`
 	Group               string        `json:"group,omitempty"`
+	HostedOn            string        `json:"hosted_on,omitempty"`
 	Connection          string        `json:"connection,omitempty"`
 	EWSURL              string        `json:"ews_url,omitempty"`
 	TimeZone            string        `json:"time_zone,omitempty"`
@@ -382,6 +385,20 @@ func toSyncErrorDTO(e *store.SyncError) *SyncErrorDTO {
 	return &SyncErrorDTO{Code: e.Code, Message: e.Message, Hint: e.Hint, At: optTime(e.At)}
 }
 
+// HostedOn is where a hybrid instance serves a mailbox, read from its
+// group: engine/hybridexchange names the side first in the grouping
+// ("exchange:…" for Exchange Server over EWS, "exchange_online:…" for
+// Exchange Online over Graph). "" when the instance is not hybrid or the
+// mailbox is not placed yet.
+func HostedOn(group string) string {
+	for _, side := range []string{"exchange_online", "exchange"} {
+		if strings.HasPrefix(group, side+":") {
+			return side
+		}
+	}
+	return ""
+}
+
 // ToSyncStatusDTO converts a stored mailbox status.
 func ToSyncStatusDTO(st store.MailboxStatus) SyncStatusDTO {
 	return SyncStatusDTO{
@@ -389,6 +406,7 @@ func ToSyncStatusDTO(st store.MailboxStatus) SyncStatusDTO {
 		State:               st.State,
 		Healthy:             SyncHealthy(st),
 		Group:               st.Group,
+		HostedOn:            HostedOn(st.Group),
 		Connection:          st.Connection,
 		EWSURL:              st.EWSURL,
 		TimeZone:            st.TimeZone,
@@ -401,7 +419,7 @@ func ToSyncStatusDTO(st store.MailboxStatus) SyncStatusDTO {
 }
 
 func toSyncSummary(st store.MailboxStatus) *SyncSummaryDTO {
-	s := &SyncSummaryDTO{State: st.State, Healthy: SyncHealthy(st), Group: st.Group}
+	s := &SyncSummaryDTO{State: st.State, Healthy: SyncHealthy(st), Group: st.Group, HostedOn: HostedOn(st.Group)}
 	if st.LastError != nil && !s.Healthy {
 		s.ErrorCode = st.LastError.Code
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/calsync/calsync/connectors/sip"
 	"github.com/calsync/calsync/directory"
 	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/engine/hybridexchange"
 	"github.com/calsync/calsync/events"
 	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/presence"
@@ -81,6 +82,10 @@ type App struct {
 
 	// cluster is set when instances share a PostgreSQL store (cluster.go).
 	cluster *clusterPart
+	// hybrid is the router when exchange and exchange_online are both
+	// configured; hints is the directory's word on where mailboxes live.
+	hybrid *hybridexchange.Router
+	hints  sideHints
 
 	cleanup []func()
 }
@@ -126,15 +131,18 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	exchange := opts.Exchange
 	var graphHook http.Handler // Graph's notifications (webhook mode)
 	if exchange == nil {
-		exchange, graphHook, err = newExchange(cfg, identities, a.log.With("component", "ewsclient"))
+		exchange, graphHook, err = newExchange(cfg, identities, a.hybridOptions(cfg), a.log.With("component", "ewsclient"))
 		if err != nil {
 			return nil, err
 		}
 	}
+	if err := a.loadHybrid(ctx, exchange); err != nil {
+		return nil, err
+	}
 
 	a.users = opts.Users
 	if a.users == nil {
-		a.users, err = usersFromConfig(cfg, identities, a.store, a.clock, a.log.With("component", "directory"))
+		a.users, err = usersFromConfig(cfg, identities, &a.hints, a.store, a.clock, a.log.With("component", "directory"))
 		if err != nil {
 			return nil, err
 		}

@@ -96,7 +96,7 @@ func (l lastInCloud) InCloud(smtp string) bool { return l.cloud[strings.ToLower(
 // others over EWS, all live.
 func TestHybridServesEachMailboxFromItsSide(t *testing.T) {
 	cloud := map[string]bool{"user3@example.com": true, "user4@example.com": true}
-	_, _, a := startAppWithConfig(t, config.Streaming, 4, func(s *appSetup) {
+	_, c, a := startAppWithConfig(t, config.Streaming, 4, func(s *appSetup) {
 		gs, err := graphserver.New(lastInCloud{s.sim, cloud}, graphserver.Options{Tenant: "contoso.onmicrosoft.com", ClientID: "app-1", ClientSecret: "graph-secret"})
 		if err != nil {
 			t.Fatal(err)
@@ -111,9 +111,9 @@ func TestHybridServesEachMailboxFromItsSide(t *testing.T) {
 		for i := 1; i <= 4; i++ {
 			m := "user" + itoa(i) + "@example.com"
 			st, err := a.Engine().Status(m)
-			want := "ews:"
+			want := "exchange:"
 			if cloud[m] {
-				want = "graph:"
+				want = "exchange_online:"
 			}
 			if err != nil || st.State != engine.StateLive || !strings.HasPrefix(st.Group, want) {
 				return false
@@ -121,4 +121,20 @@ func TestHybridServesEachMailboxFromItsSide(t *testing.T) {
 		}
 		return true
 	})
+	// EWS mailboxes stream (the hybrid instance keeps exchange's mode),
+	// cloud ones are polled; the API says where each lives.
+	for i := 1; i <= 4; i++ {
+		m := "user" + itoa(i) + "@example.com"
+		st, err := c.SyncStatus(context.Background(), m)
+		want := "exchange"
+		if cloud[m] {
+			want = "exchange_online"
+		}
+		if err != nil || st.HostedOn != want {
+			t.Errorf("GET sync of %s: hosted_on %q (err %v), want %q", m, st.HostedOn, err, want)
+		}
+	}
+	if st, _ := a.Engine().Status("user1@example.com"); st.Connection == "pull" {
+		t.Errorf("user1's connection = %q, want a streaming connection", st.Connection)
+	}
 }

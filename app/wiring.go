@@ -63,9 +63,10 @@ func engineOptions(cfg *config.Config) engine.Options {
 			o.Window.DefaultTimeZone = loc
 		}
 	}
-	if x := cfg.ExchangeOnline; x != nil {
-		// Graph has no streaming: delta rounds are the engine's pull loop
-		// (in hybrid, EWS mailboxes are pulled at the same interval).
+	if x := cfg.ExchangeOnline; x != nil && !hasEWS(cfg) {
+		// Graph has no streaming: delta rounds are the engine's pull loop.
+		// In hybrid the EWS side keeps its mode and the router polls the
+		// cloud mailboxes itself (hybridOptions).
 		o.Mode = engine.Pull
 		o.PullInterval = x.Notifications.DeltaInterval
 		if x.Notifications.Mode == "webhook" {
@@ -133,7 +134,7 @@ func impersonationIdentities(cfg *config.Config) *ewsexchange.Identities {
 // down, CSV file missing or with a bad row) the function returns the kept
 // list with a *directory.StaleError; only when no list was ever kept does
 // it fail outright.
-func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, st directory.DocumentStore, clk clock.Clock, log *slog.Logger) (UsersFunc, error) {
+func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, hints *sideHints, st directory.DocumentStore, clk clock.Clock, log *slog.Logger) (UsersFunc, error) {
 	dir, err := directory.FromConfig(cfg.Users, log)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -156,6 +157,9 @@ func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, st 
 				ids[k] = ewsexchange.UserIDs{UPN: u.UPN, SID: u.SID}
 			}
 		}
+		if hints != nil {
+			hints.set(users)
+		}
 		if identities != nil {
 			if missing := identities.Set(ids); missing > 0 {
 				log.Warn("users without the identifier exchange.impersonation.id_type asks for are impersonated by SMTP address",
@@ -169,7 +173,7 @@ func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, st 
 // newExchange builds the EWS access from the config, the Graph access
 // when exchange_online is configured instead, or both (hybrid). In Graph
 // webhook mode it also returns the handler for Graph's notifications.
-func newExchange(cfg *config.Config, identities *ewsexchange.Identities, log *slog.Logger) (engine.Exchange, http.Handler, error) {
+func newExchange(cfg *config.Config, identities *ewsexchange.Identities, hybrid *hybridexchange.Options, log *slog.Logger) (engine.Exchange, http.Handler, error) {
 	var cloud *graphexchange.Client
 	var hook http.Handler
 	if x := cfg.ExchangeOnline; x != nil {
@@ -202,7 +206,7 @@ func newExchange(cfg *config.Config, identities *ewsexchange.Identities, log *sl
 	x := ewsexchange.NewClient(c, cfg.Exchange.AutodiscoverURL)
 	x.ImpersonateWith(identities)
 	if cloud != nil { // hybrid: each mailbox from the side that hosts it
-		return hybridexchange.New(x, cloud, cloud), hook, nil
+		return hybridexchange.New(x, cloud, hybrid), hook, nil
 	}
 	return x, nil, nil
 }

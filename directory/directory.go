@@ -23,6 +23,37 @@ type User struct {
 	UPN string
 	// SID is the security identifier (S-1-5-21-…), when the source knows it.
 	SID string
+	// RecipientTypeDetails is Exchange's msExchRecipientTypeDetails from
+	// AD (0 when the source does not know it): where the mailbox lives in a
+	// hybrid organisation (see CloudMailbox).
+	RecipientTypeDetails int64
+}
+
+// Recipient types of msExchRecipientTypeDetails that say where a mailbox
+// lives (graph-facts.md §6): a mailbox moved to Exchange Online becomes a
+// remote mailbox in the on-premises AD.
+const (
+	RecipientUserMailbox            = 1
+	RecipientSharedMailbox          = 4
+	RecipientRoomMailbox            = 16
+	RecipientEquipmentMailbox       = 32
+	RecipientRemoteRoomMailbox      = 536870912
+	RecipientRemoteEquipmentMailbox = 1073741824
+	RecipientRemoteUserMailbox      = 2147483648
+	RecipientRemoteSharedMailbox    = 34359738368
+)
+
+// CloudMailbox says where the directory puts the user's mailbox: in
+// Exchange Online (a remote mailbox), on premises, or — known false —
+// it does not say.
+func (u User) CloudMailbox() (cloud, known bool) {
+	switch u.RecipientTypeDetails {
+	case RecipientRemoteUserMailbox, RecipientRemoteSharedMailbox, RecipientRemoteRoomMailbox, RecipientRemoteEquipmentMailbox:
+		return true, true
+	case RecipientUserMailbox, RecipientSharedMailbox, RecipientRoomMailbox, RecipientEquipmentMailbox:
+		return false, true
+	}
+	return false, false
 }
 
 // Key is the identity of a user in diffs: the SMTP address, lower-cased.

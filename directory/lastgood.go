@@ -55,6 +55,8 @@ type storedUser struct {
 	DisplayName string `json:"display_name,omitempty"`
 	UPN         string `json:"upn,omitempty"`
 	SID         string `json:"sid,omitempty"`
+	// RecipientTypeDetails: msExchRecipientTypeDetails (hybrid hint).
+	RecipientTypeDetails int64 `json:"recipient_type_details,omitempty"`
 }
 
 // LastGood is a Source that keeps the last list its source returned in a

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -313,7 +314,7 @@ func (s *session) search(base, filter string, attrs []string, each func(*ldap.En
 }
 
 func (s *session) userAttributes() []string {
-	return []string{s.l.opts.MailAttribute, "displayName", "cn", "userPrincipalName", "objectSid", "objectClass"}
+	return []string{s.l.opts.MailAttribute, "displayName", "cn", "userPrincipalName", "objectSid", "objectClass", "msExchRecipientTypeDetails"}
 }
 
 // entryUser builds a User from an entry; ok is false without a usable mail.
@@ -333,6 +334,11 @@ func (s *session) entryUser(e *ldap.Entry) (User, bool) {
 	if raw := e.GetRawAttributeValue("objectSid"); len(raw) > 0 {
 		if sid, err := FormatSID(raw); err == nil {
 			u.SID = sid
+		}
+	}
+	if v := e.GetAttributeValue("msExchRecipientTypeDetails"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			u.RecipientTypeDetails = n
 		}
 	}
 	return u, true

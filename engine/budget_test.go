@@ -172,7 +172,7 @@ func TestClassify(t *testing.T) {
 		{&ExchangeError{Code: "ErrorSubscriptionNotFound"}, actResubscribe},
 		{&ExchangeError{Code: "ErrorMissedNotificationEvents"}, actResubscribe},
 		{&ExchangeError{Code: "ErrorInvalidWatermark"}, actResubscribe},
-		{&ExchangeError{Code: "ErrorMailboxMoveInProgress"}, actRediscover},
+		{&ExchangeError{Code: "ErrorMailboxMoveInProgress"}, actMoving},
 		{&ExchangeError{Code: "ErrorServerBusy"}, actThrottled},
 		{&ExchangeError{Code: "ErrorExceededConnectionCount"}, actLessParallel},
 		{&ExchangeError{Code: "HTTP401"}, actAuth},

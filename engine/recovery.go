@@ -51,7 +51,6 @@ var recoveries = map[string]recovery{
 	"ErrorSubscriptionAccessDenied":       {actResubscribe, "The subscription belongs to another account; calsync resubscribes."},
 	"ErrorProxyRequestNotAllowed":         {actRediscover, "A subscription lives on another mailbox server; calsync re-runs Autodiscover and regroups."},
 	"ErrorProxiedSubscriptionCallFailure": {actRediscover, "Exchange could not proxy the subscription call; calsync re-runs Autodiscover and regroups."},
-	"ErrorMailboxMoveInProgress":          {actRediscover, "The mailbox is being moved; calsync waits, re-runs Autodiscover and regroups."},
 	"ErrorMailboxStoreUnavailable":        {actRediscover, "The mailbox database is unavailable (failover?); calsync retries and re-runs Autodiscover."},
 	"ErrorInvalidSyncStateData":           {actResync, "The stored sync state is invalid; calsync reads the calendar from scratch."},
 	"ErrorServerBusy":                     {actThrottled, "Exchange throttled the request; calsync pauses for the back-off time Exchange asked for. If this persists, lower budget.concurrency."},

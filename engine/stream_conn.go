@@ -64,7 +64,7 @@ func (m *streamManager) runConn(c *streamConn) {
 				// Every id of the connection is gone (e.g. Exchange restarted).
 				m.notifyAll(m.dropIDs(c, ids), trigResubscribe)
 				return
-			case actRediscover:
+			case actRediscover, actMoving:
 				m.notifyAll(m.dropIDs(c, ids), trigRediscover)
 				return
 			case actDenied:
@@ -300,7 +300,7 @@ func (m *streamManager) dispatch(c *streamConn, msg StreamMessage, now time.Time
 	for _, f := range msg.Failures {
 		ss := m.dropIDsLocked(c, f.SubscriptionIDs)
 		t := trigResubscribe
-		if classify(f.Err).act == actRediscover {
+		if a := classify(f.Err).act; a == actRediscover || a == actMoving {
 			t = trigRediscover
 		}
 		losts = append(losts, lost{ss, t})

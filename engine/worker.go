@@ -88,6 +88,10 @@ type worker struct {
 	nextPull      time.Time
 	nextOOF       time.Time
 	readReason    string
+	// movingSince is when Exchange first said the mailbox is being moved
+	// (zero when not); moveTries counts the looks since.
+	movingSince time.Time
+	moveTries   int
 	// persistedState and persistedAt describe the last stored status.
 	persistedState string
 	persistedAt    time.Time
@@ -215,6 +219,7 @@ func (w *worker) run() {
 			continue
 		}
 		w.failures = 0
+		w.movingSince, w.moveTries = time.Time{}, 0
 		w.setState(StateLive, false)
 		if err := w.waitLive(); err != nil {
 			if !w.handleFailure(err) {

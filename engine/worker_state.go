@@ -113,6 +113,9 @@ func (w *worker) handleFailure(err error) bool {
 	}
 	w.failures++
 	r := classify(err)
+	if r.act == actMoving {
+		r.act = w.moving() // recovery_hybrid.go
+	}
 	code := ErrorCode(err)
 	if errors.Is(err, context.Canceled) {
 		r = recovery{act: actRetry, hint: "The request was cancelled; calsync retries."}
@@ -132,6 +135,9 @@ func (w *worker) handleFailure(err error) bool {
 		if w.failures == 1 {
 			delay = 0
 		}
+	case actMoving:
+		delay = w.env.movingDelay(w.moveTries)
+		fallthrough
 	case actRediscover:
 		w.dropSubscription()
 		w.need |= needDiscover | needSubscribe | needRead

@@ -97,7 +97,7 @@ func (w *worker) subscribe() error {
 		return err
 	})
 	if err != nil {
-		if a := classify(err).act; w.env.opts.Mode == Streaming && (a == actDenied || a == actRediscover) {
+		if a := classify(err).act; w.env.opts.Mode == Streaming && (a == actDenied || a == actRediscover || a == actMoving) {
 			w.env.groups.subscribeFailed(w.group, w.smtp)
 		}
 		return err

@@ -114,7 +114,7 @@ func TestHybridMailboxesFollowTheirMoves(t *testing.T) {
 		h.move(m, true)
 	}
 	cloud := graphtest.Graph(t, cloudModel{sim, h})
-	router := hybridexchange.New(onPremOnly{ewsexchange.NewInProcess(sim, sim.ServiceAccount(), "https://sim.example.com"), h}, cloud, cloud)
+	router := hybridexchange.New(onPremOnly{ewsexchange.NewInProcess(sim, sim.ServiceAccount(), "https://sim.example.com"), h}, cloud, nil)
 
 	st := memstore.New()
 	e := graphtest.StartPull(t, router, st, mailboxes)
@@ -141,7 +141,7 @@ func TestHybridMailboxesFollowTheirMoves(t *testing.T) {
 	testenv.WaitForWithin(t, time.Minute, "both moves noticed and regrouped", func() bool {
 		s0, err0 := e.Status(mailboxes[0])
 		s5, err5 := e.Status(mailboxes[5])
-		return err0 == nil && err5 == nil && strings.HasPrefix(s0.Group, "graph:") && strings.HasPrefix(s5.Group, "ews:")
+		return err0 == nil && err5 == nil && strings.HasPrefix(s0.Group, "exchange_online:") && strings.HasPrefix(s5.Group, "exchange:")
 	})
 	// Changes after the move can only be seen on the new side.
 	now := time.Now().UTC().Truncate(time.Minute)

@@ -1,81 +1,81 @@
-// Package hybridexchange serves each mailbox from the side that hosts it:
-// Exchange Server over EWS (engine/ewsexchange) or Exchange Online over
-// Microsoft Graph (engine/graphexchange). It implements engine.Exchange by
-// routing every call of a mailbox to its side, and re-decides the side when
-// that side says the mailbox is not there (after a move, item ids do not
-// survive: the engine then resubscribes and re-reads on the new side).
-//
-// The side of a mailbox nobody has decided yet comes from a probe of Graph
-// (mailboxSettings): an answer means the cloud; MailboxNotEnabledForRESTAPI
-// — or Graph refusing the mailbox (permission, unknown user) — means
-// Exchange Server is tried; passing trouble decides nothing yet. The
-// wrong side's answers count as a move: MailboxNotEnabledForRESTAPI on
-// Graph; ErrorNonExistentMailbox on EWS (a RemoteUserMailbox after the move
-// to the cloud). ErrorMailboxMoveInProgress keeps the side (the engine
-// waits and rediscovers). The engine must run in pull mode: Graph has no
-// streaming.
 package hybridexchange
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/internal/clock"
 )
 
-// Side is where a mailbox lives.
+// Side is where a mailbox lives; its values are the config sections
+// (and the API's hosted_on).
 type Side string
 
-// Sides.
+// The two sides.
 const (
-	OnPremises Side = "ews"
-	Cloud      Side = "graph"
+	OnPremises Side = "exchange"        // Exchange Server, over EWS
+	Cloud      Side = "exchange_online" // Exchange Online, over Graph
 )
 
-// CodeMoved is the engine code of a call that found its mailbox gone to
-// the other side; the engine rediscovers (the router answers with the new
-// side), resubscribes and re-reads.
-const CodeMoved = "MailboxMoved"
-
-// notHere are the codes by which a side says the mailbox is not there.
-var notHere = map[Side][]string{
-	Cloud:      {"MailboxNotEnabledForRESTAPI"},
-	OnPremises: {"ErrorNonExistentMailbox"},
+func (s Side) other() Side {
+	if s == Cloud {
+		return OnPremises
+	}
+	return Cloud
 }
 
-// Prober decides the side of a mailbox seen for the first time: the Graph
-// side's ZoneReader (engine/graphexchange implements it).
-type Prober interface {
-	MailboxTimeZone(ctx context.Context, t engine.Target) (string, error)
+// Codes this package reports (engine/recovery_hybrid.go says what the
+// engine does about them).
+const (
+	CodeMoved    = "MailboxMoved"
+	CodeNotFound = "HybridMailboxNotFound"
+)
+
+// DocumentStore keeps the decisions; store.Store satisfies it.
+type DocumentStore interface {
+	SaveDocument(ctx context.Context, name string, doc []byte) error
+	LoadDocument(ctx context.Context, name string) ([]byte, error)
 }
 
-// Router implements engine.Exchange over both sides. Safe for concurrent
-// use.
+// Options configure a Router; zero values are defaults.
+type Options struct {
+	// Store keeps the decided sides across restarts (nil: not kept).
+	Store DocumentStore
+	// Hint is the directory's word on a mailbox ("" when it has none),
+	// e.g. from msExchRecipientTypeDetails. It decides an undecided
+	// mailbox without asking either side.
+	Hint func(smtp string) Side
+	// PollInterval is how often a cloud mailbox's delta is polled in the
+	// engine's streaming mode (default 30 s).
+	PollInterval time.Duration
+	// ProbeConcurrency bounds the mailboxes asked about at once (default 8).
+	ProbeConcurrency int
+	Clock            clock.Clock
+	Logger           *slog.Logger
+}
+
+// Router implements engine.Exchange (with ZoneReader and OOFTipReader)
+// over both sides. Safe for concurrent use.
 type Router struct {
 	sides map[Side]engine.Exchange
-	probe Prober
-	now   func() time.Time
+	opts  Options
+	log   *slog.Logger
+	clk   clock.Clock
 
-	mu    sync.Mutex
-	where map[string]*placement
+	mu      sync.Mutex
+	decided map[string]Side                // normalised address → side
+	suspect map[string]bool                // stopped answering on its side: ask again
+	neither map[string]error               // neither side serves it (last answer)
+	dirty   bool                           // decided changed since the last save
+	chains  map[string]engine.Subscription // polled id → the Graph side's subscription (stream.go)
 }
-
-type placement struct {
-	side  Side
-	flips []time.Time // recent side changes, to stop a ping-pong
-}
-
-// maxFlips side changes within flipWindow: then the mailbox is reported as
-// found on neither side instead of being moved again.
-const (
-	maxFlips   = 3
-	flipWindow = 10 * time.Minute
-)
 
 var (
 	_ engine.Exchange     = (*Router)(nil)
@@ -83,274 +83,205 @@ var (
 	_ engine.OOFTipReader = (*Router)(nil)
 )
 
-// New returns a router over the EWS side onPrem and the Graph side cloud;
-// probe decides unknown mailboxes (normally cloud itself).
-func New(onPrem, cloud engine.Exchange, probe Prober) *Router {
-	return &Router{sides: map[Side]engine.Exchange{OnPremises: onPrem, Cloud: cloud}, probe: probe, now: time.Now,
-		where: map[string]*placement{}}
+// New returns a router over the EWS side ews and the Graph side graph
+// (engine/ewsexchange and engine/graphexchange; their ZoneReader and
+// OOFTipReader are used when they have them). Call Load before the engine
+// starts to resume the kept decisions.
+func New(ews, graph engine.Exchange, opts *Options) *Router {
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 30 * time.Second
+	}
+	if o.ProbeConcurrency <= 0 {
+		o.ProbeConcurrency = 8
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Router{
+		sides: map[Side]engine.Exchange{OnPremises: ews, Cloud: graph}, opts: o, log: o.Logger, clk: o.Clock,
+		decided: map[string]Side{}, suspect: map[string]bool{}, neither: map[string]error{}, chains: map[string]engine.Subscription{},
+	}
 }
 
-// SideOf returns where the router serves smtp, false if not decided yet.
+func normalize(smtp string) string { return strings.ToLower(strings.TrimSpace(smtp)) }
+
+// HostedOn returns the side serving smtp, "" while undecided or when
+// neither side serves it.
+func (r *Router) HostedOn(smtp string) Side {
+	s, _ := r.SideOf(smtp)
+	return s
+}
+
+// SideOf returns the side serving smtp, false while undecided.
 func (r *Router) SideOf(smtp string) (Side, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p, ok := r.where[strings.ToLower(smtp)]
-	if !ok {
-		return "", false
-	}
-	return p.side, true
+	s, ok := r.decided[normalize(smtp)]
+	return s, ok
 }
 
-// Place sets the side of smtp (from the directory's recipient type, or a
-// test).
-func (r *Router) Place(smtp string, s Side) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.where[strings.ToLower(smtp)] = &placement{side: s}
-}
+// Place decides the side of smtp (tests; the directory's word goes
+// through Options.Hint).
+func (r *Router) Place(smtp string, s Side) { r.decide(smtp, s) }
 
-func (r *Router) side(smtp string) (Side, bool) { return r.SideOf(smtp) }
-
-// observe looks at a side's answer for smtp: a "not here" code moves the
-// mailbox to the other side and becomes CodeMoved, unless it flipped too
-// often lately, then the answer stays as it is (denied on both sides).
-func (r *Router) observe(smtp string, s Side, err error) error {
-	if err == nil || !isNotHere(s, err) {
-		return err
-	}
-	other := Cloud
-	if s == Cloud {
-		other = OnPremises
-	}
-	now := r.now()
+// side returns the side to send smtp's calls to, and the error to answer
+// instead when neither side served it at the last look.
+func (r *Router) side(smtp string) (Side, error) {
+	key := normalize(smtp)
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	key := strings.ToLower(smtp)
-	p := r.where[key]
-	if p == nil {
-		p = &placement{side: s}
-		r.where[key] = p
+	s, ok := r.decided[key]
+	nerr := r.neither[key]
+	r.mu.Unlock()
+	switch {
+	case ok:
+		return s, nil
+	case nerr != nil:
+		return "", nerr
 	}
-	if p.side != s { // someone moved it already
-		return &engine.ExchangeError{Code: CodeMoved, Err: fmt.Errorf("hybridexchange: %s moved to %s: %w", smtp, p.side, err)}
-	}
-	recent := p.flips[:0]
-	for _, t := range p.flips {
-		if now.Sub(t) < flipWindow {
-			recent = append(recent, t)
+	if r.opts.Hint != nil {
+		if h := r.opts.Hint(smtp); h == OnPremises || h == Cloud {
+			return h, nil
 		}
 	}
-	p.flips = recent
-	if len(p.flips) >= maxFlips {
-		return err
-	}
-	p.side = other
-	p.flips = append(p.flips, now)
-	return &engine.ExchangeError{Code: CodeMoved, Err: fmt.Errorf("hybridexchange: %s is not on %s any more; serving it from %s: %w", smtp, s, other, err)}
+	// Undecided: the engine discovers before anything else, so this is
+	// rare (a call racing a decision); on premises is the old default.
+	return OnPremises, nil
 }
 
-func isNotHere(s Side, err error) bool {
-	code := engine.ErrorCode(err)
-	for _, c := range notHere[s] {
-		if code == c {
-			return true
-		}
+// notHere reports whether code is the side's answer for a mailbox it does
+// not host.
+func notHere(s Side, code string) bool {
+	switch s {
+	case OnPremises:
+		return code == "ErrorNonExistentMailbox"
+	case Cloud:
+		return code == "MailboxNotEnabledForRESTAPI"
 	}
 	return false
 }
 
-// passing reports engine codes of trouble that passes (network, timeouts,
-// throttling, 5xx): no reason to decide a side.
-func passing(err error) bool {
+// outcome turns a side's error for smtp into the engine's: a mailbox the
+// side no longer hosts is MailboxMoved (and will be asked about at
+// the next Discover), a move in progress is passed on but remembered.
+func (r *Router) outcome(s Side, smtp string, err error) error {
+	if err == nil {
+		return nil
+	}
 	code := engine.ErrorCode(err)
-	switch code {
-	case "NetworkError", "Timeout", "ApplicationThrottled", "GraphInvalidResponse":
-		return true
-	}
-	return strings.HasPrefix(code, "HTTP5")
-}
-
-// decide returns the side of smtp, probing Graph for a mailbox seen for
-// the first time.
-func (r *Router) decide(ctx context.Context, smtp string) (Side, error) {
-	if s, ok := r.side(smtp); ok {
-		return s, nil
-	}
-	_, err := r.probe.MailboxTimeZone(ctx, engine.Target{SMTP: smtp})
 	switch {
-	case err == nil:
-		r.placeIfUnknown(smtp, Cloud)
-	case errors.Is(err, context.Canceled) || passing(err):
-		return "", err // ask again later
-	default:
-		// Not here, or Graph refuses this mailbox (permission, unknown
-		// user, credentials): try Exchange Server. A cloud mailbox then
-		// answers ErrorNonExistentMailbox there and moves back (bounded).
-		r.placeIfUnknown(smtp, OnPremises)
+	case notHere(s, code):
+		r.markSuspect(smtp)
+		return &engine.ExchangeError{Code: CodeMoved, Err: fmt.Errorf("hybridexchange: %s no longer answers on %s: %w", smtp, s, err)}
+	case code == "ErrorMailboxMoveInProgress":
+		r.markSuspect(smtp)
 	}
-	s, _ := r.side(smtp)
-	return s, nil
+	return err
 }
 
-func (r *Router) placeIfUnknown(smtp string, s Side) {
+func (r *Router) markSuspect(smtp string) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.where[strings.ToLower(smtp)]; !ok {
-		r.where[strings.ToLower(smtp)] = &placement{side: s}
-	}
-}
-
-// Discover implements engine.Exchange: each mailbox's side (probing
-// unknown ones), then that side's Discover. The side is part of the
-// grouping, so a move regroups.
-func (r *Router) Discover(ctx context.Context, smtps []string) ([]engine.DiscoverResult, error) {
-	out := make([]engine.DiscoverResult, len(smtps))
-	bySide := map[Side][]int{}
-	for i, s := range smtps {
-		side, err := r.decide(ctx, s)
-		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return nil, err
-			}
-			out[i] = engine.DiscoverResult{SMTP: s, Err: err}
-			continue
-		}
-		bySide[side] = append(bySide[side], i)
-	}
-	for side, idx := range bySide {
-		batch := make([]string, len(idx))
-		for j, i := range idx {
-			batch[j] = smtps[i]
-		}
-		res, err := r.sides[side].Discover(ctx, batch)
-		if err != nil {
-			return nil, err
-		}
-		for j, i := range idx {
-			if j >= len(res) {
-				out[i] = engine.DiscoverResult{SMTP: smtps[i], Err: &engine.ExchangeError{Code: "ErrorInvalidResponse", Err: errors.New("hybridexchange: discovery answered fewer mailboxes than asked")}}
-				continue
-			}
-			d := res[j]
-			d.SMTP = smtps[i]
-			d.GroupingInformation = string(side) + ":" + d.GroupingInformation
-			d.Err = r.observe(smtps[i], side, d.Err)
-			out[i] = d
-		}
-	}
-	return out, nil
-}
-
-// route runs fn on the side of t.SMTP and observes its answer.
-func route[T any](r *Router, ctx context.Context, t engine.Target, fn func(engine.Exchange) (T, error)) (T, error) {
-	var zero T
-	side, err := r.decide(ctx, t.SMTP)
-	if err != nil {
-		return zero, err
-	}
-	v, err := fn(r.sides[side])
-	if err = r.observe(t.SMTP, side, err); err != nil {
-		return zero, err
-	}
-	return v, nil
+	r.suspect[normalize(smtp)] = true
+	r.mu.Unlock()
 }
 
 // CalendarView implements engine.Exchange.
 func (r *Router) CalendarView(ctx context.Context, t engine.Target, start, end time.Time, maxEntries int) (engine.ViewPage, error) {
-	return route(r, ctx, t, func(x engine.Exchange) (engine.ViewPage, error) {
-		return x.CalendarView(ctx, t, start, end, maxEntries)
-	})
+	s, err := r.side(t.SMTP)
+	if err != nil {
+		return engine.ViewPage{}, err
+	}
+	p, err := r.sides[s].CalendarView(ctx, t, start, end, maxEntries)
+	return p, r.outcome(s, t.SMTP, err)
 }
 
 // OOF implements engine.Exchange.
 func (r *Router) OOF(ctx context.Context, t engine.Target) (calendar.OOFSettings, error) {
-	return route(r, ctx, t, func(x engine.Exchange) (calendar.OOFSettings, error) { return x.OOF(ctx, t) })
-}
-
-// Subscribe implements engine.Exchange (pull mode on both sides).
-func (r *Router) Subscribe(ctx context.Context, t engine.Target, req engine.SubscribeRequest) (engine.Subscription, error) {
-	return route(r, ctx, t, func(x engine.Exchange) (engine.Subscription, error) { return x.Subscribe(ctx, t, req) })
-}
-
-// GetEvents implements engine.Exchange.
-func (r *Router) GetEvents(ctx context.Context, t engine.Target, subscriptionID, watermark string) (engine.EventBatch, error) {
-	return route(r, ctx, t, func(x engine.Exchange) (engine.EventBatch, error) {
-		return x.GetEvents(ctx, t, subscriptionID, watermark)
-	})
-}
-
-// OpenStream implements engine.Exchange: streaming exists on EWS only, and
-// the hybrid engine runs in pull mode.
-func (r *Router) OpenStream(context.Context, engine.Target, []string, time.Duration) (engine.Stream, error) {
-	return nil, &engine.ExchangeError{Code: "ErrorInvalidSubscription", Err: errors.New("hybridexchange: hybrid runs in pull mode; Graph has no streaming")}
-}
-
-// Unsubscribe implements engine.Exchange on the mailbox's current side; a
-// subscription of the side it left is gone with the mailbox.
-func (r *Router) Unsubscribe(ctx context.Context, t engine.Target, subscriptionID string) error {
-	side, ok := r.side(t.SMTP)
-	if !ok {
-		return nil
+	s, err := r.side(t.SMTP)
+	if err != nil {
+		return calendar.OOFSettings{}, err
 	}
-	return r.sides[side].Unsubscribe(ctx, t, subscriptionID)
+	o, err := r.sides[s].OOF(ctx, t)
+	return o, r.outcome(s, t.SMTP, err)
 }
 
 // MailboxTimeZone implements engine.ZoneReader through the side, when it
 // reads zones.
 func (r *Router) MailboxTimeZone(ctx context.Context, t engine.Target) (string, error) {
-	return route(r, ctx, t, func(x engine.Exchange) (string, error) {
-		if z, ok := x.(engine.ZoneReader); ok {
-			return z.MailboxTimeZone(ctx, t)
-		}
+	s, err := r.side(t.SMTP)
+	if err != nil {
+		return "", err
+	}
+	zr, ok := r.sides[s].(engine.ZoneReader)
+	if !ok {
 		return "", nil
-	})
+	}
+	z, err := zr.MailboxTimeZone(ctx, t)
+	return z, r.outcome(s, t.SMTP, err)
 }
 
-// OOFTipLimit implements engine.OOFTipReader: the smaller of both sides'.
-func (r *Router) OOFTipLimit(ctx context.Context) int {
-	limit := 0
-	for _, x := range r.sides {
-		if tr, ok := x.(engine.OOFTipReader); ok {
-			if l := tr.OOFTipLimit(ctx); limit == 0 || l < limit {
-				limit = l
-			}
-		}
+// Subscribe implements engine.Exchange. A cloud mailbox asked for a
+// streaming subscription gets a delta chain the router polls (stream.go).
+func (r *Router) Subscribe(ctx context.Context, t engine.Target, req engine.SubscribeRequest) (engine.Subscription, error) {
+	s, err := r.side(t.SMTP)
+	if err != nil {
+		return engine.Subscription{}, err
 	}
-	return max(limit, 1)
+	if s == Cloud && req.Mode == engine.Streaming {
+		return r.subscribePolled(ctx, t)
+	}
+	sub, err := r.sides[s].Subscribe(ctx, t, req)
+	return sub, r.outcome(s, t.SMTP, err)
 }
 
-// OOFTips implements engine.OOFTipReader: the batch split by side, each
-// side asked once, the tips back in input order. A mailbox not decided
-// yet, or on a side without tips, gets no fingerprint (it is read at its
-// reconciliation).
-func (r *Router) OOFTips(ctx context.Context, smtps []string) ([]engine.OOFTip, error) {
-	out := make([]engine.OOFTip, len(smtps))
-	bySide := map[Side][]int{}
-	for i, s := range smtps {
-		out[i].SMTP = s
-		if side, ok := r.side(s); ok {
-			bySide[side] = append(bySide[side], i)
-		}
+// GetEvents implements engine.Exchange (pull mode).
+func (r *Router) GetEvents(ctx context.Context, t engine.Target, id, watermark string) (engine.EventBatch, error) {
+	s, err := r.side(t.SMTP)
+	if err != nil {
+		return engine.EventBatch{}, err
 	}
-	for side, idx := range bySide {
-		tr, ok := r.sides[side].(engine.OOFTipReader)
-		if !ok {
-			continue
-		}
-		batch := make([]string, len(idx))
-		for j, i := range idx {
-			batch[j] = smtps[i]
-		}
-		tips, err := tr.OOFTips(ctx, batch)
-		if err != nil {
-			return nil, err
-		}
-		for j, i := range idx {
-			if j < len(tips) {
-				out[i] = tips[j]
-				out[i].SMTP = smtps[i]
-			}
-		}
+	b, err := r.sides[s].GetEvents(ctx, t, id, watermark)
+	return b, r.outcome(s, t.SMTP, err)
+}
+
+// OpenStream implements engine.Exchange: EWS streams, or the router's
+// delta poll for cloud mailboxes (a group never mixes the sides: their
+// routing differs).
+func (r *Router) OpenStream(ctx context.Context, t engine.Target, ids []string, timeout time.Duration) (engine.Stream, error) {
+	if len(ids) > 0 && isPolledID(ids[0]) {
+		return r.openPolled(t, ids), nil
 	}
-	return out, nil
+	s, err := r.side(t.SMTP)
+	if err != nil {
+		return nil, err
+	}
+	if s == Cloud {
+		// Subscriptions of the EWS side on a mailbox now in the cloud (a
+		// restart right after a move): they are gone.
+		return nil, &engine.ExchangeError{Code: "ErrorSubscriptionNotFound", Err: errors.New("hybridexchange: EWS subscriptions of a mailbox that moved to Exchange Cloud")}
+	}
+	st, err := r.sides[OnPremises].OpenStream(ctx, t, ids, timeout)
+	return st, r.outcome(OnPremises, t.SMTP, err)
+}
+
+// Unsubscribe implements engine.Exchange on the side the subscription
+// belongs to.
+func (r *Router) Unsubscribe(ctx context.Context, t engine.Target, id string) error {
+	if isPolledID(id) {
+		if sub, ok := r.forgetChain(id); ok {
+			return r.sides[Cloud].Unsubscribe(ctx, t, sub.ID)
+		}
+		return nil
+	}
+	s, err := r.side(t.SMTP)
+	if err != nil {
+		return nil // nothing of ours exists for it any more
+	}
+	return r.sides[s].Unsubscribe(ctx, t, id)
 }

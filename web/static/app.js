@@ -161,7 +161,18 @@ import { loadSync } from "./sync.js";
 
   function fillSync(row, sync) {
     row.sync = sync;
-    row.tr.cells[5].replaceChildren(healthCell(sync));
+    const cell = [healthCell(sync)];
+    // Hybrid: a small marker says where the mailbox lives.
+    const where = hostedText(sync && sync.hosted_on);
+    if (where) cell.push(el("span", "hosted " + sync.hosted_on, where));
+    row.tr.cells[5].replaceChildren(...cell);
+  }
+
+  // hostedText names a hybrid mailbox's side ("" outside hybrid).
+  function hostedText(side) {
+    if (side === "exchange_online") return "Exchange Online";
+    if (side === "exchange") return "Exchange Server";
+    return "";
   }
 
   function renderCounts() {
@@ -329,6 +340,7 @@ import { loadSync } from "./sync.js";
       state: status.state,
       healthy: status.healthy,
       group: status.group,
+      hosted_on: status.hosted_on,
       error_code: status.healthy || !status.last_error ? "" : status.last_error.code,
       full: status,
     });
@@ -492,6 +504,7 @@ import { loadSync } from "./sync.js";
     $("detail-sync").replaceChildren(
       kv([
         ["State", healthCell({ healthy: s.healthy, state: s.state, error_code: err && !s.healthy ? err.code : "" })],
+        ["Hosted on", hostedText(s.hosted_on)],
         ["Server", s.group ? serverText(s.group) : ""],
         ["Connection", s.connection],
         ["Last event", s.last_event ? timeEl(s.last_event) : ""],
