@@ -22,6 +22,9 @@ func TestFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"setup-script", "--account", "svc", "--users", "alice"}, `calsync setup-script: --users: user 1 "alice" is not an SMTP address`},
 		{[]string{"setup-script", "--account", "svc", "--group", "G", "--scope-name", "a\x07b"}, `--scope-name: scope name "a\ab" contains a control character`},
 		{[]string{"setup-script", "--acount", "svc"}, "calsync setup-script: unknown flag --acount"},
+		{[]string{"setup-script", "--exchange-online", "--group", "G"}, "calsync setup-script: --exchange-online needs --app-id"},
+		{[]string{"setup-script", "--exchange-online", "--account", "svc", "--app-id", "x", "--object-id", "y", "--group", "G"}, "--account and --throttling-policy are for Exchange Server"},
+		{[]string{"setup-script", "--exchange-online", "--app-id", "calsync", "--object-id", "66666666-7777-8888-9999-aaaaaaaaaaaa", "--group", "G"}, `calsync setup-script: --app-id: "calsync" is not a GUID`},
 		{[]string{"run", "--config"}, "calsync run: --config needs a value"},
 		{[]string{"demo", "--mailboxes", "many"}, `calsync demo: --mailboxes "many": want a whole number`},
 		{[]string{"demo", "--churn", "lots"}, `calsync demo: --churn "lots": want a number`},
@@ -67,5 +70,18 @@ func TestHelpListsTheFlags(t *testing.T) {
 		if code != 0 || !strings.HasPrefix(stderr.String(), "Usage: calsync "+cmd) || !strings.Contains(stderr.String(), flag) {
 			t.Errorf("calsync %s --help: exit %d, stderr:\n%s", cmd, code, stderr.String())
 		}
+	}
+}
+
+// calsync setup-script --exchange-online prints the RBAC for Applications
+// script for the app and the group.
+func TestSetupScriptExchangeOnline(t *testing.T) {
+	var stdout, stderr testenv.SyncBuffer
+	code := Main(context.Background(), Env{Args: []string{"setup-script", "--exchange-online", "--app-id", "11111111-2222-3333-4444-555555555555",
+		"--object-id", "66666666-7777-8888-9999-aaaaaaaaaaaa", "--group", "Calendar Sync Users"}, Stdout: &stdout, Stderr: &stderr})
+	out := stdout.String()
+	if code != 0 || !strings.Contains(out, "New-ManagementRoleAssignment -App $AppId -Role $Role -CustomResourceScope $ScopeName") ||
+		!strings.Contains(out, "$GroupName      = 'Calendar Sync Users'") {
+		t.Fatalf("exit %d, stderr %s, stdout:\n%s", code, stderr.String(), out)
 	}
 }
