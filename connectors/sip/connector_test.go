@@ -222,3 +222,27 @@ func recorded(t *testing.T, c *Connector, user string) publication {
 	})
 	return p
 }
+
+// Check publishes and removes a test presence; a wrong password is said.
+func TestCheck(t *testing.T) {
+	r := newRig(t)
+	r.subscribe(t, CheckUser)
+	opts := r.options()
+	opts.Clock = nil
+	res, err := Check(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Presentity != r.entity(CheckUser) || res.Granted != 60 {
+		t.Fatalf("result %+v", res)
+	}
+	r.publications(t, CheckUser, 0)
+	r.shows(t, CheckUser, "", nil, "") // published and withdrawn
+	if n := len(r.watch.Notifies(r.entity(CheckUser))); n < 3 {
+		t.Fatalf("%d NOTIFYs for the test presentity, want the subscription's, the test's and the removal's", n)
+	}
+	opts.Password = "wrong"
+	if _, err := Check(t.Context(), opts); !IsCredentials(err) {
+		t.Fatalf("wrong password: %v", err)
+	}
+}

@@ -72,6 +72,9 @@ type Options struct {
 	Exchange config.Exchange
 	// Users are the mailboxes to check.
 	Users []User
+	// SIP is connectors.sip; when set a test presence is published and
+	// removed (sip.go).
+	SIP *config.SIPConnector
 	// Postgres is store.postgres; when set the database is checked too.
 	Postgres *config.Postgres
 	// ExchangeOnline is exchange_online; when set the Graph token and
@@ -186,6 +189,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	if o.Postgres != nil {
 		steps = slices.Insert(steps, min(1, len(steps)), step{IDDatabase, "Database", r.checkDatabase})
+	}
+	if o.SIP != nil {
+		steps = append(steps, step{IDSIP, "SIP presence", r.checkSIP})
 	}
 	blocked := ""
 	for _, s := range steps {

@@ -214,6 +214,7 @@ func (c *checkCommand) options(ctx context.Context, f *checkFlags, stderr io.Wri
 		Timeout:     f.timeout,
 		TraceDir:    f.traceDir,
 		Postgres:    cfg.Store.Postgres,
+		SIP:         cfg.Connectors.SIP,
 		// exchange_online: the Graph token and every user over Graph.
 		ExchangeOnline: cfg.ExchangeOnline,
 	}
