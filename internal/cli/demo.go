@@ -33,6 +33,7 @@ type demoOptions struct {
 	seed      uint64
 	dataDir   string
 	logLevel  string
+	hybrid    bool // demo_hybrid.go
 }
 
 // runDemo runs the simulator, the sync service and the dashboard in one
@@ -49,6 +50,7 @@ func runDemo(ctx context.Context, env Env, args []string) int {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated calendars")
 	fs.StringVar(&o.dataDir, "data-dir", "", "folder for the demo's store (default: a temporary folder removed at exit)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	fs.BoolVar(&o.hybrid, "hybrid", false, "a hybrid organisation: the last quarter of the mailboxes in Exchange Online (served over Graph), one mailbox moved between the sides every 30 s; the dashboard marks where each lives")
 	if code := fs.parse(args); code >= 0 {
 		return code
 	}
@@ -85,21 +87,28 @@ func demo(ctx context.Context, env Env, logger *slog.Logger, o demoOptions) erro
 	}
 	const domain = "example.com"
 	serviceAccount := "svc-calsync@" + domain
-	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{
+	simOpts := ewssim.Options{Generate: true, Options: ewsmem.Options{
 		Logger: logger.With("component", "simulator"), Domain: domain, Mailboxes: o.mailboxes,
 		Servers: o.servers, Seed: o.seed, ServiceAccount: serviceAccount, Password: password,
 	},
 		Basic: true,
-	})
+	}
+	sim, handler, hsim, err := demoSimulator(simOpts, o, password)
 	if err != nil {
 		return fmt.Errorf("starting the simulator: %w", err)
 	}
-	defer sim.Close()
+	defer func() {
+		if hsim != nil {
+			hsim.Close()
+			return
+		}
+		sim.Close()
+	}()
 	simListener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listening for the simulator: %w", err)
 	}
-	simServer := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	simServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = simServer.Serve(simListener) }()
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -125,6 +134,9 @@ func demo(ctx context.Context, env Env, logger *slog.Logger, o demoOptions) erro
 	cfg.Exchange.Notifications.Mode = config.NotificationMode(o.mode)
 	cfg.Exchange.Notifications.PullInterval = 5 * time.Second
 	cfg.Exchange.Notifications.CoalesceDelay = 500 * time.Millisecond
+	if hsim != nil {
+		cfg.ExchangeOnline = demoExchangeOnline(simURL, password)
+	}
 	cfg.Store.Path = filepath.Join(dataDir, "calsync.db")
 	cfg.API.Listen = o.listen
 	for i := 1; i <= o.mailboxes; i++ {
@@ -141,6 +153,10 @@ func demo(ctx context.Context, env Env, logger *slog.Logger, o demoOptions) erro
 	}
 	fmt.Fprintf(env.Stdout, "calsync demo: %d simulated mailboxes on %d servers, %s notifications, %.1f changes/s\n", o.mailboxes, o.servers, o.mode, o.churn)
 	simAccess{base: simURL, account: serviceAccount, password: password, auth: []string{"basic"}, domain: domain, users: o.mailboxes}.write(env.Stdout, "EWS simulator")
+	if hsim != nil {
+		fmt.Fprintf(env.Stdout, "Hybrid: %d mailboxes in Exchange Online (Graph endpoint: %s/v1.0, token endpoint: %s/%s/oauth2/v2.0/token), one moved every %s\n",
+			len(hsim.CloudMailboxes()), simURL, simURL, demoTenant, demoMoveEvery)
+	}
 	fmt.Fprintf(env.Stdout, "Dashboard: %s\n", a.URL())
 	fmt.Fprintf(env.Stdout, "API: %sapi/v1/users   events: %sapi/v1/events   metrics: %smetrics\n", a.URL(), a.URL(), a.URL())
 	fmt.Fprintln(env.Stdout, "Press Ctrl+C to stop.")
@@ -155,6 +171,9 @@ func demo(ctx context.Context, env Env, logger *slog.Logger, o demoOptions) erro
 	defer cancel()
 	if o.meetEvery > 0 {
 		go bookAdHocMeetings(runCtx, sim.Exchange, cfg.Users.Static, o.meetEvery, o.seed, logger)
+	}
+	if hsim != nil {
+		go moveMailboxes(runCtx, hsim, cfg.Users.Static, o.seed, logger)
 	}
 	go reportProgress(runCtx, env, a.Engine(), o.mailboxes)
 	return runAppErr(runCtx, a)
