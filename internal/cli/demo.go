@@ -34,6 +34,7 @@ type demoOptions struct {
 	dataDir   string
 	logLevel  string
 	hybrid    bool // demo_hybrid.go
+	sip       bool
 }
 
 // runDemo runs the simulator, the sync service and the dashboard in one
@@ -51,6 +52,7 @@ func runDemo(ctx context.Context, env Env, args []string) int {
 	fs.StringVar(&o.dataDir, "data-dir", "", "folder for the demo's store (default: a temporary folder removed at exit)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	fs.BoolVar(&o.hybrid, "hybrid", false, "a hybrid organisation: the last quarter of the mailboxes in Exchange Online (served over Graph), one mailbox moved between the sides every 30 s; the dashboard marks where each lives")
+	fs.BoolVar(&o.sip, "sip", false, "also start a local Kamailio presence server (when installed), publish presence to it over SIP and show a watcher's view")
 	if code := fs.parse(args); code >= 0 {
 		return code
 	}
@@ -143,6 +145,13 @@ func demo(ctx context.Context, env Env, logger *slog.Logger, o demoOptions) erro
 		cfg.Users.Static = append(cfg.Users.Static, fmt.Sprintf("user%d@%s", i, domain))
 	}
 
+	if o.sip {
+		stopSIP, err := startDemoSIP(ctx, env.Stdout, cfg, domain)
+		if err != nil {
+			return err
+		}
+		defer stopSIP()
+	}
 	a, err := app.New(ctx, app.Options{Config: cfg, Logger: logger})
 	var listenErr *app.ListenError
 	if errors.As(err, &listenErr) {
