@@ -22,7 +22,7 @@ const demoSIPWatched = 5
 // ends both.
 func startDemoSIP(ctx context.Context, out io.Writer, cfg *config.Config, domain string) (stop func(), err error) {
 	if _, err := kamailio.Binary(); err != nil {
-		return nil, fmt.Errorf("--sip needs Kamailio (%v); install with: %s", err, kamailio.Install)
+		return nil, fmt.Errorf("--sip needs Kamailio (%w); install with: %s", err, kamailio.Install)
 	}
 	srv, err := kamailio.Start(ctx, kamailio.Options{Domain: domain, SharedMemoryMB: 256})
 	if err != nil {
