@@ -54,6 +54,7 @@ func TestDashboardLayout(t *testing.T) {
 				return u.indexOf('user9@example.com') + 1 === u.indexOf('user10@example.com'); })()`, "true")
 			page.waitJS("the time zone in the top bar", `document.getElementById('zone').textContent.startsWith('`+vp.zone+`')`, "true")
 			page.waitJS("the Exchange banner", `/^Exchange rejected the service account password — next try in \d+ s$/.test(document.getElementById('exchange-text').textContent)`, "true")
+			page.waitJS("the SIP connector banner", `document.getElementById('connector-text').textContent`, "Presence connector SIP is holding 12 updates back")
 
 			// The detail panel beside the table.
 			page.mustJS(`document.querySelector('tr[data-user="` + aliceLong + `"]').click()`)
@@ -100,7 +101,7 @@ func checkUsersLayout(t *testing.T, page *browserPage) {
 		t.Fatalf("table %v, detail %v: want one of each", wrap, detail)
 	}
 	noOverlaps(t, "table and detail panel", append(wrap, detail...))
-	noOverlaps(t, "top of the page", page.rects(".topbar, #exchange-banner, #counts, .toolbar, .layout"))
+	noOverlaps(t, "top of the page", page.rects(".topbar, #exchange-banner, #connector-banner, #counts, .toolbar, .layout"))
 	heads := page.rects("table.users th")
 	if len(heads) != 6 {
 		t.Errorf("%d column headers visible, want 6", len(heads))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/calsync/calsync/connectors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -86,6 +87,10 @@ func newLayoutServer(t *testing.T, loc *time.Location) *layoutServer {
 		Presence: pres, Sync: apitest.NewSync(sts...), Agenda: agenda, Events: hub,
 		Overrides: &apitest.Overrides{P: pres, Events: hub, Now: time.Now}, DeadLetters: dead, Exchange: exchange,
 		Tokens: []string{browserToken}, ReadTokens: []string{readToken}, Dashboard: web.Handler(),
+		Connectors: func() []connectors.Status {
+			return []connectors.Status{{Name: "sip", Unavailable: true, Queue: 12,
+				LastError: "PUBLISH for sip:alice@example.com: the SIP server rejected the publisher's credentials (check connectors.sip.username and password)"}}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

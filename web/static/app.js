@@ -8,6 +8,7 @@ import { api, AuthError, HTTPError, onUnauthorized, setToken, token, userPath } 
 import { $, AVAILABILITIES, LABEL, badge, describeWhy, el, healthCell, kv } from "./dom.js";
 import { addDays, browserZone, dayFmt, groupLabel, hourLabel, localTimeIn, numFmt, sameZone, startOfDay, timeEl, timeOfDay, zoneLabel } from "./format.js";
 import { showExchange } from "./exchange.js";
+import { loadConnectors } from "./connectors.js";
 import { loadSync } from "./sync.js";
 
   const state = {
@@ -421,12 +422,13 @@ import { loadSync } from "./sync.js";
 
   // The Exchange banner follows the sync overview; it is re-read every 15
   // seconds (and with the sync tab) so that a rejected password shows on
-  // every tab.
+  // every tab. The presence connectors' banner follows on the same round.
   async function loadExchange() {
     clearTimeout(state.exchangeTimer);
     try {
       const ov = await api("/api/v1/sync?limit=1");
       showExchange(ov.exchange);
+      await loadConnectors();
     } catch (e) {
       // The next round tries again; a 401 shows the login form.
     }
