@@ -32,6 +32,7 @@ func ServeSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	servers := fs.Int("servers", 4, "simulated mailbox servers")
 	ntlm := fs.Bool("ntlm", false, "accept NTLM as well as Basic")
 	queue := fs.Int("queue-limit", 0, "HTTP 503 above this many requests in flight server-wide (0: off)")
+	graphFace := fs.Bool("graph", false, "host every user mailbox in the cloud and serve Graph as well (graph.go)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -39,7 +40,14 @@ func ServeSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *queue > 0 {
 		policy.GlobalQueueLimit = *queue
 	}
-	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: *mailboxes, Servers: *servers, Seed: 1, Policy: &policy}, Basic: true, NTLM: *ntlm})
+	opts := ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: *mailboxes, Servers: *servers, Seed: 1, Policy: &policy}, Basic: true, NTLM: *ntlm}
+	var sim servedSim
+	var err error
+	if *graphFace {
+		sim, err = newCloudSim(opts)
+	} else {
+		sim, err = ewssim.New(opts)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: simulator: %v\n", err)
 		return 1
@@ -70,6 +78,15 @@ func ServeSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
+// servedSim is what the child serves: the EWS simulator, or it with its
+// Graph face (graph.go).
+type servedSim interface {
+	http.Handler
+	Close()
+	ServiceAccount() string
+	Password(user string) (name, password string, ok bool)
+}
+
 // simProcess is a running simulator child.
 type simProcess struct {
 	cmd      *exec.Cmd
@@ -80,8 +97,10 @@ type simProcess struct {
 }
 
 // startSim starts `<exe> bench -serve-sim …` and waits for its address.
-func startSim(ctx context.Context, exe string, mailboxes, servers int, ntlm bool, queueLimit int, stderr io.Writer) (*simProcess, error) {
-	cmd := exec.CommandContext(ctx, exe, "bench", "-serve-sim", "-mailboxes", strconv.Itoa(mailboxes), "-servers", strconv.Itoa(servers), "-ntlm="+strconv.FormatBool(ntlm), "-queue-limit", strconv.Itoa(queueLimit))
+// extra are more flags of the child (-graph).
+func startSim(ctx context.Context, exe string, mailboxes, servers int, ntlm bool, queueLimit int, stderr io.Writer, extra ...string) (*simProcess, error) {
+	args := []string{"bench", "-serve-sim", "-mailboxes", strconv.Itoa(mailboxes), "-servers", strconv.Itoa(servers), "-ntlm=" + strconv.FormatBool(ntlm), "-queue-limit", strconv.Itoa(queueLimit)}
+	cmd := exec.CommandContext(ctx, exe, append(args, extra...)...)
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe()

@@ -5,6 +5,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -41,6 +42,8 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	rate := fs.String("rate", "adaptive", "the budget's requests_per_second: adaptive (the default config) or a fixed pace")
 	maxConcurrency := fs.Int("max-concurrency", 0, "the budget's max_concurrency (0: the default config's)")
 	queueLimit := fs.Int("sim-queue-limit", 0, "overload the simulator: HTTP 503 above this many requests in flight (0: off)")
+	graphMode := fs.Bool("graph", false, "host every mailbox in the simulator's cloud and sync over Microsoft Graph (delta mode) instead of EWS; uses --mailboxes, --changes, --coalesce, --delta-interval, -v")
+	deltaInterval := fs.Duration("delta-interval", 30*time.Second, "with --graph: exchange_online.notifications.delta_interval")
 	if code := fs.parse(args); code >= 0 {
 		return code
 	}
@@ -74,6 +77,9 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	if *graphMode {
+		return runGraphBench(ctx, ns, bench.GraphConfig{Changes: *changes, DeltaInterval: *deltaInterval, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
+	}
 	var results []bench.Result
 	for _, n := range ns {
 		fmt.Fprintf(stderr, "bench: %d mailboxes …\n", n)
@@ -85,5 +91,22 @@ func runBench(ctx context.Context, env Env, args []string) int {
 		results = append(results, r)
 	}
 	bench.WriteTable(stdout, results)
+	return 0
+}
+
+// runGraphBench runs `calsync bench --graph` for each size.
+func runGraphBench(ctx context.Context, sizes []int, cfg bench.GraphConfig, stdout, stderr io.Writer) int {
+	var results []bench.GraphResult
+	for _, n := range sizes {
+		fmt.Fprintf(stderr, "bench: %d cloud mailboxes over Graph …\n", n)
+		cfg.Mailboxes = n
+		r, err := bench.RunGraph(ctx, cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %d cloud mailboxes: %v\n", n, err)
+			return 1
+		}
+		results = append(results, r)
+	}
+	bench.WriteGraphTable(stdout, results)
 	return 0
 }
