@@ -25,7 +25,11 @@ type Options struct {
 	// order (the webhook outbox).
 	Sinks []Sink
 	// Clock sets the first id (nil: the wall clock).
-	Clock      clock.Clock
+	Clock clock.Clock
+	// Numbered makes the log a mirror of a stream numbered elsewhere (a
+	// cluster's global event table): events arrive with their ids through
+	// Append, the log starts before id 1, and Publish is refused.
+	Numbered   bool
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
@@ -72,7 +76,7 @@ func NewLog(opts Options) (*Log, error) {
 		return nil, err
 	}
 	l := &Log{opts: opts, metrics: m, ring: make([]Event, opts.History), subs: map[*Subscription]struct{}{}}
-	if now := opts.Clock.Now().UnixMicro(); now > 0 {
+	if now := opts.Clock.Now().UnixMicro(); now > 0 && !opts.Numbered {
 		l.lastID = uint64(now)
 	}
 	return l, nil
@@ -90,6 +94,9 @@ func NewLog(opts Options) (*Log, error) {
 func (l *Log) Publish(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
+	}
+	if l.opts.Numbered {
+		return errors.New("events: Publish on a numbered log (its events arrive through Append)")
 	}
 	for i, ev := range events {
 		if err := ev.check(); err != nil {
@@ -112,7 +119,35 @@ func (l *Log) Publish(ctx context.Context, events []Event) error {
 	return errors.Join(errs...)
 }
 
-// appendLocked buffers one event under a new id and queues it for every
+// Append buffers events numbered elsewhere and queues them for the
+// subscribers of a Numbered log, without sinks (the stream they come from
+// already went through them). Ids must increase; gaps are allowed (a
+// rolled-back transaction consumes ids). An event at or below LastID is
+// refused with the whole batch: the mirror never reorders.
+func (l *Log) Append(events []Event) error {
+	if !l.opts.Numbered {
+		return errors.New("events: Append on a log that numbers its own events (use Publish)")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	last := l.lastID
+	for _, ev := range events {
+		if ev.ID <= last {
+			return fmt.Errorf("events: appended event id %d does not follow %d", ev.ID, last)
+		}
+		if err := ev.check(); err != nil {
+			return fmt.Errorf("event %d: %w", ev.ID, err)
+		}
+		last = ev.ID
+	}
+	for _, ev := range events {
+		l.lastID = ev.ID - 1
+		l.appendLocked(ev)
+	}
+	return nil
+}
+
+// appendLocked buffers one event under the next id and queues it for every
 // interested subscriber; l.mu is held.
 func (l *Log) appendLocked(ev Event) {
 	l.lastID++
