@@ -5,9 +5,13 @@ package engine
 // for the automatic-replies mail tip of many mailboxes per request
 // (GetMailTips, up to the server's per-request limit) once per
 // OOFPollInterval, spread evenly over it, and wakes only the workers whose
-// tip changed; they read the full settings. Scheduled replies that have
-// not started yet show in no tip: the reconciliation's full read covers
-// them.
+// tip changed; they read the full settings. A mailbox's load reads no
+// settings while tips are polled: its first tip says whether replies are
+// on, and only then is it read (at 50 per request, 0.02 requests per
+// mailbox instead of 1). A tip shows replies that are on now (ews-facts
+// 6.2): scheduled replies that have not started yet show in no tip; they
+// are read when they start (the tip turns on) or at the reconciliation's
+// full read, whichever comes first.
 //
 // The interval is the promise (a change is seen within about one
 // interval); the request rate follows from it, the mailbox count and the
@@ -110,6 +114,8 @@ func (p *oofPoller) run(ctx context.Context) {
 			}
 			if !p.poll(ctx, b) {
 				p.e.log.Warn("Exchange does not answer GetMailTips; automatic replies are read only at reconciliation and every oof_interval")
+				p.e.env.tipsPolled.Store(false)
+				p.wakeAll()
 				return
 			}
 		}
@@ -172,38 +178,70 @@ func (p *oofPoller) poll(ctx context.Context, batch []string) bool {
 		return true
 	}
 	for _, t := range tips {
+		prev, seen := p.last[t.SMTP]
 		if t.Err != nil {
+			if !seen {
+				// No baseline and no load-time read to fall back on: the
+				// worker reads the settings itself, once; the next good
+				// tip differs from this marker and is read again.
+				p.last[t.SMTP] = tipFailed
+				p.wake(t.SMTP)
+			}
 			continue
 		}
-		prev, seen := p.last[t.SMTP]
 		p.last[t.SMTP] = t.Fingerprint
 		changed := seen && prev != t.Fingerprint
 		if !seen {
 			changed = p.differsFromStored(ctx, t)
 		}
 		if changed {
-			p.e.mu.Lock()
-			w := p.e.workers[t.SMTP]
-			p.e.mu.Unlock()
-			if w != nil {
-				p.e.metrics.oofChanges.Inc()
-				w.notify(trigOOF)
-			}
+			p.wake(t.SMTP)
 		}
 	}
 	return true
 }
 
+// tipFailed is the baseline of a mailbox whose first tip was an error; no
+// fingerprint equals it.
+const tipFailed = "\x00failed"
+
+// wake makes one mailbox's worker read its automatic replies.
+func (p *oofPoller) wake(smtp string) {
+	p.e.mu.Lock()
+	w := p.e.workers[smtp]
+	p.e.mu.Unlock()
+	if w != nil {
+		p.e.metrics.oofChanges.Inc()
+		w.notify(trigOOF)
+	}
+}
+
+// wakeAll makes every worker read its automatic replies: the poller gave
+// up, and the loads skipped that read because tips were to tell.
+func (p *oofPoller) wakeAll() {
+	p.e.mu.Lock()
+	ws := make([]*worker, 0, len(p.e.workers))
+	for _, w := range p.e.workers {
+		ws = append(ws, w)
+	}
+	p.e.mu.Unlock()
+	for _, w := range ws {
+		w.notify(trigOOF)
+	}
+}
+
 // differsFromStored compares a mailbox's first tip with the settings its
 // worker stored: a change made after the worker's read and before this
 // first tip would otherwise become the baseline and wait for the
-// reconciliation. A mailbox not read yet is left to its load.
+// reconciliation. A mailbox with no stored settings (its load reads none
+// while tips are polled) counts as "replies off": a tip that shows them
+// on makes the worker read them.
 func (p *oofPoller) differsFromStored(ctx context.Context, t OOFTip) bool {
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	rec, err := p.e.st.Mailbox(sctx, t.SMTP)
 	if err != nil || rec.OOF == nil {
-		return false
+		return t.Fingerprint != ""
 	}
 	return rec.OOF.ActiveAt(p.e.clk.Now()) != (t.Fingerprint != "")
 }

@@ -11,7 +11,16 @@ import (
 // restore resumes from the stored checkpoint.
 func (w *worker) restore() {
 	o := w.env.opts
-	w.need = needDiscover | needSubscribe | needZone | needRead | needOOF
+	w.need = needDiscover | needSubscribe | needZone | needRead
+	if !w.env.tipsPolled.Load() {
+		// While tips are polled, no mailbox reads its automatic replies at
+		// load or restart: the poller's first tip of each mailbox (50 or
+		// so per GetMailTips) is checked against the stored settings, or
+		// against "none" for a mailbox never read, and wakes only the
+		// workers whose replies are on or changed (oofpoll.go). Without
+		// tips the load reads them, then OOFInterval and reconciliation.
+		w.need |= needOOF
+	}
 	w.zoneName, w.loc = "", o.Window.DefaultTimeZone
 	w.sub = Subscription{}
 	w.syncState, w.stateStale = "", false
@@ -35,15 +44,6 @@ func (w *worker) restore() {
 	// read again.
 	w.zoneName, w.loc = knownZone(rec.Status.TimeZone, o.Window.DefaultTimeZone)
 	w.oof = rec.OOF
-	if !cp.Window.IsZero() && rec.OOF != nil && w.env.tipsPolled.Load() {
-		// The tip poller checks each mailbox's first tip against these
-		// stored settings (oofpoll.go) and wakes the worker when they
-		// differ, within one poll interval: a restart reads no automatic
-		// replies per mailbox. Without tips the OOFInterval refresh and
-		// the reconciliation read them.
-		w.need &^= needOOF
-		w.scheduleOOF()
-	}
 	w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
 		st.LastVerified = rec.Status.LastVerified
 		st.LastEvent = rec.Status.LastEvent
