@@ -207,17 +207,15 @@ func (w *worker) verified(now time.Time, covered []chan error) {
 		w.scheduleReconcile(false)
 	}
 	done := w.env.clk.Now()
-	st, _ := w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
+	// The commit already made the data durable; the status (last verified,
+	// counts) is persisted on state changes and at most once a minute, so
+	// that a busy mailbox does not double the store's write load.
+	persist := w.persistedState != StateLive || done.Sub(w.persistedAt) >= time.Minute
+	w.changeStatus(persist, func(st *store.MailboxStatus) {
 		st.LastVerified = done
 		st.ConsecutiveFailures = 0
 		st.State = StateLive
 	})
-	// The commit already made the data durable; the status (last verified,
-	// counts) is persisted on state changes and at most once a minute, so
-	// that a busy mailbox does not double the store's write load.
-	if w.persistedState != StateLive || done.Sub(w.persistedAt) >= time.Minute {
-		w.saveStatus(st)
-	}
 	for _, r := range covered {
 		r <- nil
 	}

@@ -75,10 +75,23 @@ func (w *worker) restore() {
 
 // setState records the worker's state; persist=true also stores it.
 func (w *worker) setState(state string, persist bool) {
-	st, ok := w.env.status.update(w.smtp, func(st *store.MailboxStatus) { st.State = state })
-	if ok && persist {
-		w.saveStatus(st)
+	w.changeStatus(persist, func(st *store.MailboxStatus) { st.State = state })
+}
+
+// changeStatus applies fn to the mailbox's status. With persist, the new
+// status is stored *before* the status table reports the change to the
+// sink: the sink's consumers (the presence scheduler) read the mailbox
+// from the store, and a report that arrives first can find the old state
+// and zone there — a failing mailbox then stays trusted, and a first load
+// is published in the default zone before the mailbox's own.
+func (w *worker) changeStatus(persist bool, fn func(*store.MailboxStatus)) (store.MailboxStatus, bool) {
+	if persist {
+		if st, ok := w.env.status.get(w.smtp); ok {
+			fn(&st)
+			w.saveStatus(st)
+		}
 	}
+	return w.env.status.update(w.smtp, fn)
 }
 
 func (w *worker) saveStatus(st store.MailboxStatus) {
@@ -167,8 +180,7 @@ func (w *worker) handleFailure(err error) bool {
 		w.need |= needDiscover | needSubscribe | needRead
 	}
 	w.env.failures.warn(w.smtp, code, err, "failures", w.failures, "retry_in", delay)
-	st, _ := w.env.status.update(w.smtp, func(st *store.MailboxStatus) { st.State = state })
-	w.saveStatus(st)
+	w.changeStatus(true, func(st *store.MailboxStatus) { st.State = state })
 	if delay <= 0 {
 		return true
 	}
