@@ -70,7 +70,10 @@ type App struct {
 	scheduler *presence.Scheduler
 	known     userSet
 	events    *events.Log
-	health    *healthEvents
+	// stream is what the API serves: events itself, or in a cluster the
+	// mirror of the shared event table (clusterevents.go).
+	stream *events.Log
+	health *healthEvents
 	// statusChanged is signalled on every status report of the engine.
 	statusChanged chan struct{}
 	dispatcher    *webhook.Dispatcher
@@ -174,11 +177,17 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		}
 		logOpts.Sinks = append(logOpts.Sinks, a.sip.Runner())
 	}
+	if a.stream, err = a.clusterEventStream(&logOpts); err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	a.events, err = events.NewLog(logOpts)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	a.onClose(a.events.Close)
+	if a.stream == nil {
+		a.stream = a.events
+	}
 	a.health = newHealthEvents(a.events, a.clock, a.log.With("component", "events"))
 
 	a.statusChanged = make(chan struct{}, 1)
@@ -232,7 +241,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		Overrides:  a.scheduler,
 		DryRun:     a.scheduler,
 		SyncNow:    a.engine,
-		Events:     a.events,
+		Events:     a.stream,
 		Dashboard:  web.Handler(),
 		Tokens:     tokens,
 		ReadTokens: readTokens,
@@ -389,12 +398,14 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	start("health events", a.health.run)
 	start("initial sync progress", a.reportInitialSync)
 	start("cluster", a.runCluster)
+	start("event stream", a.tailEvents)
 	start("users refresh", func(ctx context.Context) error { return a.usersLoop(ctx, reload, usersStale) })
 	start("http", func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()
 			// End the event streams first: Shutdown waits for handlers.
 			a.events.Close()
+			a.stream.Close()
 			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer scancel()
 			_ = a.server.Shutdown(sctx)

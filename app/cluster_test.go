@@ -236,6 +236,15 @@ func TestClusterSharesMailboxesAndTakesOverFromACrashedInstance(t *testing.T) {
 	// forwarded) and survives the owner's crash.
 	focused := victimOwned[1]
 	until := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
+	// The third instance neither owns the user nor takes the override; its
+	// event stream carries the owner's event all the same.
+	sseCtx, sseCancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer sseCancel()
+	third, err := list()[2].api.Events(sseCtx, "", focused)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
 	var p api.PresenceDTO
 	testenv.WaitFor(t, "an override set through "+list()[0].id, func() bool {
 		// 503 while the mailbox moves; the owner answers otherwise.
@@ -253,6 +262,21 @@ func TestClusterSharesMailboxesAndTakesOverFromACrashedInstance(t *testing.T) {
 		t.Errorf("%s plans %s, which it does not own", list()[0].id, focused)
 	}
 	testenv.WaitFor(t, "the override's webhook", func() bool { return rc.has(focused, "Focus time") })
+	seen := nextWith(t, third, "Focus time")
+	// A client moved by the load balancer resumes on the first instance
+	// from the id before it: the same event, under the same id.
+	id, err := strconv.ParseUint(seen.ID, 10, 64)
+	if err != nil {
+		t.Fatalf("event id %q: %v", seen.ID, err)
+	}
+	resumed, err := list()[0].api.Events(sseCtx, strconv.FormatUint(id-1, 10), focused)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resumed.Close()
+	if again := nextWith(t, resumed, "Focus time"); again != seen {
+		t.Errorf("resumed on %s: %+v, want %+v as on %s", list()[0].id, again, seen, list()[2].id)
+	}
 	mu.Lock()
 	running = []*instance{running[0], running[2]}
 	mu.Unlock()
