@@ -23,7 +23,7 @@ type eventInstance struct {
 	mirror *events.Log
 }
 
-func newEventInstance(t *testing.T, ctx context.Context, url string) *eventInstance {
+func newEventInstance(t testing.TB, ctx context.Context, url string) *eventInstance {
 	t.Helper()
 	st, err := pgstore.Open(ctx, url)
 	if err != nil {
