@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,16 +17,20 @@ const aliceLong = "alice.longname-department@example.com"
 // layout by measuring element boxes: no horizontal scrolling, no column
 // cut, no table cell taller than two lines, the detail panel beside the
 // table without overlap, the agenda's times clear of the subjects, and
-// every time in the browser's hour habit with the zone named. Screenshots
+// every time in 24-hour form like the status texts, with the zone named. Screenshots
 // go to $CALSYNC_SCREENSHOTS when set.
 func TestDashboardLayout(t *testing.T) {
 	for _, vp := range []struct {
 		w, h         int
 		locale, zone string
-		timePattern  string // every <time> on the page matches it
 	}{
-		{1280, 800, "en-US", "America/Los_Angeles", `^[^:]*\b\d{1,2}:\d{2}\s?[AP]M$`},
-		{1920, 1080, "de-DE", "Europe/Berlin", `^[^:AP]*\b\d{1,2}:\d{2}$`},
+		{1280, 800, "en-US", "America/Los_Angeles"},
+		{1400, 900, "en-GB", "UTC"},
+		{1920, 1080, "de-DE", "Europe/Berlin"},
+		// Narrow: the detail panel goes under the table. The zone is the
+		// user in India's under its old name, which the page must see as
+		// the same.
+		{1024, 768, "en-US", "Asia/Calcutta"},
 	} {
 		name := fmt.Sprintf("%d×%d %s", vp.w, vp.h, vp.locale)
 		t.Run(clean(name), func(t *testing.T) {
@@ -62,9 +67,12 @@ func TestDashboardLayout(t *testing.T) {
 			page.waitJS("the detail presence", `document.querySelector('#detail-presence .badge') ? document.querySelector('#detail-presence .badge').textContent : ''`, "Busy")
 			page.waitJS("the user's time zone", `document.getElementById('agenda-zone').textContent.includes('America/New_York')`, "true")
 			page.waitJS("the zone of the status text", `document.querySelector('tr[data-user="`+aliceLong+`"] .status-text').title.includes(' — times in America/New_York')`, "true")
+			page.waitJS("the user's own until in the detail", `(() => { const dt = Array.from(document.querySelectorAll('#detail-presence dt')).find(e => e.textContent === 'Until');
+				return /^\d{2}:\d{2} \(\d{2}:\d{2} New York\)$/.test(dt.nextElementSibling.textContent); })()`, "true")
 			shot("users-detail")
 			checkUsersLayout(t, page)
-			checkTimes(t, page, vp.timePattern)
+			checkUntil(t, page, s.kolkataUntil, loc)
+			checkTimes(t, page, clock24)
 
 			// The sync tab: servers by name, lag and throughput.
 			page.mustJS(`document.querySelector('.tab[data-tab="sync"]').click()`)
@@ -86,7 +94,7 @@ func TestDashboardLayout(t *testing.T) {
 			page.noHorizontalScroll(".scroll-x", ".card")
 			noOverlaps(t, "sync tab", append(page.rects(".topbar, #exchange-banner, #sync-totals"), page.rects("#tab-sync > .card")...))
 			noOverlaps(t, "server table header", page.rects("table.groups th"))
-			checkTimes(t, page, vp.timePattern)
+			checkTimes(t, page, clock24)
 			page.checkConsole()
 		})
 	}
@@ -131,6 +139,7 @@ func checkUsersLayout(t *testing.T, page *browserPage) {
 	for _, s := range tall {
 		t.Errorf("user table: %s", s)
 	}
+	checkCellContents(t, page)
 	// The agenda's time column clears the subjects.
 	times, whats := page.rects("#agenda li .t"), page.rects("#agenda li .what")
 	if len(times) != len(whats) || len(times) == 0 {
@@ -147,8 +156,76 @@ func checkUsersLayout(t *testing.T, page *browserPage) {
 	noOverlaps(t, "timeline hour labels", page.rects("#timeline .hours span"))
 }
 
-// checkTimes checks that every time on the page is written the same way,
-// in the locale's hour habit.
+// clock24 is how every <time> on the page reads: 24-hour, whatever the
+// locale's habit, as in calsync's status texts ("until 14:45").
+const clock24 = `^[^:]*\b\d{2}:\d{2}$`
+
+// checkUntil checks the row of the user in India: the until column gives
+// the end in the browser's zone and, unless that is India's, the end in
+// India's with the place, which is the time the status text beside it says.
+func checkUntil(t *testing.T, page *browserPage, until time.Time, viewer *time.Location) {
+	t.Helper()
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Skipf("time zone database: %v", err)
+	}
+	var got struct{ Status, Time, Local string }
+	page.evalJS(`(() => { const r = document.querySelector('tr[data-user="`+kolkataUser+`"]'), l = r.querySelector('td.until .user-local');
+		return {Status: r.querySelector('td.status-text').textContent, Time: r.querySelector('td.until time').textContent, Local: l ? l.textContent : ''}; })()`, &got)
+	theirs := until.In(kolkata).Format("15:04")
+	if !strings.HasSuffix(got.Status, "until "+theirs) {
+		t.Fatalf("status text %q: the test data is not in the user's zone", got.Status)
+	}
+	if want := until.In(viewer).Format("15:04"); !strings.HasSuffix(got.Time, want) {
+		t.Errorf("until column %q, want the browser's %s", got.Time, want)
+	}
+	wantLocal := ""
+	if until.In(viewer).Format("15:04 MST") != until.In(kolkata).Format("15:04 MST") {
+		wantLocal = "Kolkata"
+	}
+	if wantLocal == "" && got.Local != "" || wantLocal != "" && (!strings.Contains(got.Local, theirs) || !strings.HasSuffix(got.Local, " "+wantLocal)) {
+		t.Errorf("until column's user-zone line %q, want %q (the status text's %s)", got.Local, strings.TrimSpace(theirs+" "+wantLocal), theirs)
+	}
+}
+
+// checkCellContents fails for every piece of content in the user table
+// (text, badge, time) that reaches out of its cell's content box into the
+// padding or a neighbouring cell. It measures the rendered fragments
+// themselves, which a cell's scroll width does not always report.
+func checkCellContents(t *testing.T, page *browserPage) {
+	t.Helper()
+	var out []string
+	var seen map[string]int
+	page.evalJS(`(() => {
+		const out = [], seen = {};
+		for (const tr of document.querySelectorAll('#rows tr')) for (const td of tr.cells) {
+			const b = td.getBoundingClientRect(), cs = getComputedStyle(td);
+			const left = b.left + parseFloat(cs.paddingLeft) + parseFloat(cs.borderLeftWidth), right = b.right - parseFloat(cs.paddingRight) - parseFloat(cs.borderRightWidth);
+			const badge = td.querySelector('.badge');
+			if (badge) seen[badge.textContent] = (seen[badge.textContent] || 0) + 1;
+			const r = document.createRange();
+			r.selectNodeContents(td);
+			for (const f of r.getClientRects()) {
+				if (f.width === 0) continue;
+				if (f.left < left - 0.5 || f.right > right + 0.5) out.push(tr.dataset.user + ' ' + td.className + ' "' + td.textContent.trim().slice(0, 40) + '": content ' + f.left.toFixed(0) + '–' + f.right.toFixed(0) + ' outside the cell ' + left.toFixed(0) + '–' + right.toFixed(0));
+			}
+		}
+		return {out, seen};
+	})()`, &struct {
+		Out  *[]string       `json:"out"`
+		Seen *map[string]int `json:"seen"`
+	}{&out, &seen})
+	for _, o := range out {
+		t.Errorf("user table: %s", o)
+	}
+	for _, label := range []string{"Available", "Busy", "Tentative", "Out of office", "Working elsewhere", "Unknown"} {
+		if seen[label] == 0 {
+			t.Errorf("no %q badge in the user table: the layout check did not see it", label)
+		}
+	}
+}
+
+// checkTimes checks that every time on the page is written the same way.
 func checkTimes(t *testing.T, page *browserPage, pattern string) {
 	t.Helper()
 	var bad []string

@@ -35,6 +35,8 @@ type layoutServer struct {
 	srv      *httptest.Server
 	exchange *exchangeHealth
 	dead     *deadLetters
+	// kolkataUntil is when the presence of the user in India ends.
+	kolkataUntil time.Time
 
 	mu   sync.Mutex
 	gate chan struct{} // GET /api/v1/users waits for it to close when not nil
@@ -53,6 +55,9 @@ func newLayoutServer(t *testing.T, loc *time.Location) *layoutServer {
 	for i := 1; i <= 24; i++ {
 		user := fmt.Sprintf("user%d@example.com", i)
 		ps = append(ps, presence.Presence{User: user, Availability: presence.Available, Why: presence.Reason{Source: "free", Detail: "nothing scheduled"}, ComputedAt: now})
+		if a, ok := otherAvailabilities[i]; ok {
+			ps[len(ps)-1] = a.presence(user, now)
+		}
 		// Every mailbox was notified i minutes ago; user3 and user4 have not
 		// been read since (their servers' lag), the others were.
 		notified := now.Add(-time.Duration(i) * time.Minute)
@@ -64,7 +69,7 @@ func newLayoutServer(t *testing.T, loc *time.Location) *layoutServer {
 			LastEvent: notified, LastVerified: verified})
 	}
 	ps = append(ps, presence.Presence{User: "alice.longname-department@example.com", Availability: presence.Busy, TimeZone: "America/New_York",
-		StatusText: "In a meeting until 17:30 (Quarterly planning with the regional sales teams)", Since: now.Add(-30 * time.Minute), Until: now.Add(90 * time.Minute),
+		StatusText: "In a meeting until " + inZone(now.Add(90*time.Minute), "America/New_York") + " (Quarterly planning with the regional sales teams)", Since: now.Add(-30 * time.Minute), Until: now.Add(90 * time.Minute),
 		Why: presence.Reason{Source: "calendar", Rule: "meeting-with-external-participants", Subject: "Quarterly planning with the regional sales teams and partners"}, ComputedAt: now})
 	sts = append(sts, store.MailboxStatus{SMTP: "alice.longname-department@example.com", State: "backoff", Group: servers[0], ConsecutiveFailures: 2,
 		LastError: &store.SyncError{Code: "ErrorServerBusy", Message: "The server cannot service this request right now.", Hint: "calsync backs off and retries", At: now}})
@@ -95,13 +100,54 @@ func newLayoutServer(t *testing.T, loc *time.Location) *layoutServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &layoutServer{dead: dead, exchange: exchange}
+	s := &layoutServer{dead: dead, exchange: exchange, kolkataUntil: now.Add(95 * time.Minute)}
 	s.srv = httptest.NewServer(s.wrap(h))
 	t.Cleanup(func() {
 		hub.Close()
 		s.srv.Close()
 	})
 	return s
+}
+
+// otherAvailabilities gives users 5 to 8 each of the other availabilities,
+// with the status texts calsync writes in the user's zone (24-hour), so
+// that the layout test sees every badge beside a status; user5 lives in
+// India, half an hour off every zone the tests browse in.
+var otherAvailabilities = map[int]statusOf{
+	5: {presence.WorkingElsewhere, "Asia/Kolkata", "Working elsewhere until %s"},
+	6: {presence.OutOfOffice, "Europe/Berlin", "Out of office until %s"},
+	7: {presence.Tentative, "America/Los_Angeles", "Tentatively in a meeting until %s"},
+	8: {presence.Unknown, "", ""},
+}
+
+const kolkataUser = "user5@example.com"
+
+type statusOf struct {
+	availability presence.Availability
+	zone, text   string
+}
+
+// presence is the user's presence until 95 minutes from now, the status
+// text's time in their zone.
+func (s statusOf) presence(user string, now time.Time) presence.Presence {
+	p := presence.Presence{User: user, Availability: s.availability, TimeZone: s.zone, ComputedAt: now,
+		Why: presence.Reason{Source: "calendar", Subject: "Offsite"}}
+	if s.zone == "" {
+		p.Why = presence.Reason{Source: "no_data"}
+		return p
+	}
+	p.Since, p.Until = now.Add(-time.Hour), now.Add(95*time.Minute) // layoutServer.kolkataUntil
+	p.StatusText = fmt.Sprintf(s.text, inZone(p.Until, s.zone))
+	return p
+}
+
+// inZone writes t's wall-clock time in zone as calsync's status texts do.
+func inZone(t time.Time, zone string) string {
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC // the layout test skips without the zone database
+	}
+	return t.In(loc).Format("15:04")
 }
 
 // exchangeHealth is an api.ExchangeSource the test sets.

@@ -6,7 +6,7 @@
 
 import { api, AuthError, HTTPError, onUnauthorized, setToken, token, userPath } from "./api.js";
 import { $, AVAILABILITIES, LABEL, badge, describeWhy, el, healthCell, kv } from "./dom.js";
-import { addDays, browserZone, dayFmt, groupLabel, hourLabel, localTimeIn, numFmt, sameZone, startOfDay, timeEl, timeOfDay, zoneLabel } from "./format.js";
+import { addDays, browserZone, dayFmt, groupLabel, hourLabel, localTimeIn, numFmt, sameZone, startOfDay, timeEl, timeOfDay, zoneLabel, zonePlace, zoneTimeText } from "./format.js";
 import { showExchange } from "./exchange.js";
 import { loadConnectors } from "./connectors.js";
 import { loadSync } from "./sync.js";
@@ -139,9 +139,28 @@ import { loadSync } from "./sync.js";
     // The status text is written by calsync in the user's own zone (it goes
     // to phones and chat too); say so when that is not the browser's.
     if (p.status_text && p.time_zone && !sameZone(p.time_zone, browserZone)) c[2].title += " — times in " + zoneLabel(p.time_zone);
-    c[3].replaceChildren(timeEl(p.until));
+    fillUntil(c[3], p);
     clamped(c[4], describeWhy(p.why));
     row.tr.classList.toggle("stale", !matchesFilter(p, row.sync));
+  }
+
+  // fillUntil writes the end of the presence in the browser's zone and,
+  // when the user lives in another zone, below it their own wall-clock
+  // time with the place: the status text beside it says "until 14:45" in
+  // the user's zone, and the two must visibly be the same instant.
+  function fillUntil(td, p) {
+    td.replaceChildren(timeEl(p.until));
+    const local = userLocalUntil(p);
+    if (local) td.append(el("span", "user-local", local));
+    td.title = local ? "In the user's time zone, " + zoneLabel(p.time_zone, new Date(p.until)) + ": " + local : "";
+  }
+
+  // userLocalUntil is the end of the presence in the user's zone with the
+  // place ("15:51 Kolkata"), or "" when that zone reads like the browser's.
+  function userLocalUntil(p) {
+    if (!p.until || !p.time_zone || sameZone(p.time_zone, browserZone)) return "";
+    const local = zoneTimeText(new Date(p.until), p.time_zone);
+    return local ? local + " " + zonePlace(p.time_zone) : "";
   }
 
   // addressEl lets a long address break after its "@" (and nowhere else),
@@ -471,7 +490,7 @@ import { loadSync } from "./sync.js";
         ["Status", p.status_text],
         ["Profile", p.profile],
         ["Since", p.since ? timeEl(p.since) : ""],
-        ["Until", p.until ? timeEl(p.until) : "open-ended"],
+        ["Until", p.until ? span(timeEl(p.until), userLocalUntil(p) ? " (" + userLocalUntil(p) + ")" : "") : "open-ended"],
         ["Why", describeWhy(why)],
         ["Appointment", why.start ? span(timeEl(why.start), " – ", timeEl(why.end)) : ""],
         ["Next", p.next ? span(timeEl(p.next.at), " → " + (LABEL[p.next.availability] || p.next.availability) + (p.next.status_text ? " (" + p.next.status_text + ")" : "")) : "none planned"],

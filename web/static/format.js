@@ -1,11 +1,15 @@
 // Formatting of times, durations and labels. Every time the dashboard shows
-// goes through here, so that all of them follow the browser's locale and its
-// 12/24-hour habit the same way, in the browser's time zone, which the top
-// bar names.
-
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const dayTimeFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit" });
-const hourFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric" });
+// goes through here, so that all of them follow the browser's locale the
+// same way, in the browser's time zone, which the top bar names.
+//
+// Times are always in 24-hour form ("09:15", "14:45"), whatever the
+// locale's habit: the status texts calsync writes ("In a meeting until
+// 14:45") are 24-hour, and a row that says "until 14:45" beside "9:15 AM"
+// reads as a contradiction.
+const clock = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+const timeFmt = new Intl.DateTimeFormat(undefined, clock);
+const dayTimeFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", ...clock });
+const hourFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", hourCycle: "h23" });
 export const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
 export const numFmt = new Intl.NumberFormat();
 
@@ -44,14 +48,33 @@ export function sameZone(a, b, now) {
   return label(a) === label(b);
 }
 
-// localTimeIn formats the wall-clock time of now in zone, in the browser's
-// hour habit, or "" when the zone is unknown to the browser.
+// localTimeIn formats the wall-clock time of now in zone, or "" when the
+// zone is unknown to the browser.
 export function localTimeIn(zone, now) {
   try {
-    return new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: "numeric", minute: "2-digit" }).format(now || new Date());
+    return new Intl.DateTimeFormat(undefined, { timeZone: zone, ...clock }).format(now || new Date());
   } catch (e) {
     return "";
   }
+}
+
+// zoneTimeText is an instant's wall-clock time in zone, as the status
+// texts calsync writes in that zone show it: the time alone on that zone's
+// today, with the weekday on other days. "" when the zone is unknown.
+export function zoneTimeText(d, zone, now) {
+  try {
+    const day = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
+    const opts = day.format(d) === day.format(now || new Date()) ? clock : { weekday: "short", ...clock };
+    return new Intl.DateTimeFormat(undefined, { timeZone: zone, ...opts }).format(d);
+  } catch (e) {
+    return "";
+  }
+}
+
+// zonePlace is the short place name of an IANA zone for a compact hint
+// ("Asia/Kolkata" → "Kolkata", "America/New_York" → "New York").
+export function zonePlace(zone) {
+  return zone.slice(zone.lastIndexOf("/") + 1).replace(/_/g, " ");
 }
 
 export function startOfDay(d) {
