@@ -13,7 +13,8 @@ import (
 // table as its last sink; the returned log mirrors the table (tailEvents),
 // so every instance's stream carries every instance's events under the
 // table's ids. The mirror is the one with subscribers, so it takes the
-// metrics.
+// metrics (calsync_sse_events_published_total then counts the cluster's
+// events as this instance received them).
 func (a *App) clusterEventStream(opts *events.Options) (*events.Log, error) {
 	pg, ok := a.store.(*pgstore.Store)
 	if !ok || a.cluster == nil {
@@ -25,6 +26,8 @@ func (a *App) clusterEventStream(opts *events.Options) (*events.Log, error) {
 		return nil, err
 	}
 	opts.Registerer = nil
+	// Nobody subscribes to the producers' log: a ring of one is enough.
+	opts.History = 1
 	a.onClose(mirror.Close)
 	return mirror, nil
 }
