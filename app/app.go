@@ -89,6 +89,9 @@ type App struct {
 	// configured; hints is the directory's word on where mailboxes live.
 	hybrid *hybridexchange.Router
 	hints  sideHints
+	// sipAddresses are the users source's SIP addresses, the SIP
+	// connector's presentities where the source has one.
+	sipAddresses sipAddresses
 
 	cleanup []func()
 }
@@ -145,7 +148,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 
 	a.users = opts.Users
 	if a.users == nil {
-		a.users, err = usersFromConfig(cfg, identities, &a.hints, a.store, a.clock, a.log.With("component", "directory"))
+		a.users, err = usersFromConfig(cfg, identities, a.store, a.clock, a.log.With("component", "directory"), a.hints.set, a.sipAddresses.set)
 		if err != nil {
 			return nil, err
 		}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"sync"
 
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/connectors"
 	"github.com/calsync/calsync/connectors/sip"
+	"github.com/calsync/calsync/directory"
 )
 
 // newSIPConnector builds the connector of connectors.sip: a sink of the
@@ -25,6 +28,7 @@ func (a *App) newSIPConnector(cfg *config.SIPConnector) (*sip.Connector, error) 
 	}
 	opts.Documents, opts.Initial, opts.Observe = a.store, a.storedStates, observe
 	opts.Clock, opts.Logger = a.clock, a.log.With("component", "sip")
+	opts.Presentities = a.sipAddresses.lookup
 	c, err = sip.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -59,4 +63,32 @@ func (a *App) connectorStatuses() []connectors.Status {
 		return nil
 	}
 	return []connectors.Status{a.sip.Status()}
+}
+
+// sipAddresses holds the SIP address the users source gives for each user
+// (a CSV column, an LDAP attribute), filled at every read of the source.
+type sipAddresses struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (s *sipAddresses) set(users []directory.User) {
+	m := make(map[string]string)
+	for _, u := range users {
+		if u.SIPAddress != "" {
+			m[strings.ToLower(strings.TrimSpace(u.SMTP))] = u.SIPAddress
+		}
+	}
+	s.mu.Lock()
+	s.m = m
+	s.mu.Unlock()
+}
+
+// lookup is the connector's per-user presentity; ok is false for users
+// the source has no SIP address for (the template applies).
+func (s *sipAddresses) lookup(user string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	uri, ok := s.m[strings.ToLower(user)]
+	return uri, ok
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -69,4 +71,52 @@ func TestMeetingReachesSIPWatcher(t *testing.T) {
 		return json.NewDecoder(res.Body).Decode(&l) == nil && len(l.Connectors) == 1 &&
 			l.Connectors[0].Name == "sip" && l.Connectors[0].Connected && l.Connectors[0].Live == 2
 	})
+}
+
+// A SIP address from the users source (here a CSV column; in AD an
+// attribute such as msRTCSIP-PrimaryUserAddress) is the user's presentity;
+// users without one get the template's.
+func TestSIPAddressFromTheUsersSource(t *testing.T) {
+	srv := kamailiotest.New(t, kamailio.Options{})
+	w, err := sipwatch.New(srv.Addr, srv.Domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fromSource, fromTemplate := "sip:pat.jones@"+srv.Domain, "sip:user2@"+srv.Domain
+	for _, entity := range []string{fromSource, fromTemplate} {
+		if err := w.Subscribe(ctx, entity, 3600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	csv := filepath.Join(t.TempDir(), "users.csv")
+	if err := os.WriteFile(csv, []byte("mail,sip address\nuser1@example.com,pat.jones@"+srv.Domain+"\nuser2@example.com,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sim, _, _ := startAppWithConfig(t, config.Streaming, 2, func(s *appSetup) {
+		s.cfg.Users.Static, s.cfg.Users.CSVFile = nil, csv
+		s.cfg.Connectors.SIP = &config.SIPConnector{Server: "sip:" + srv.Addr, Domain: srv.Domain, Username: srv.Publisher,
+			Password: config.NewSecret(srv.Password, "test"), Presentity: config.DefaultSIPPresentity,
+			Expires: time.Hour, Concurrency: 8}
+	})
+	now := time.Now().UTC().Truncate(time.Second)
+	if _, err := sim.AddCalendarItem("user1@example.com", ews.CalendarItem{Subject: "Design review", Start: now.Add(-time.Minute),
+		End: now.Add(30 * time.Minute), LegacyFreeBusyStatus: ews.FreeBusyBusy, IsMeeting: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Wait(ctx, fromSource, func(n sipwatch.Notify) bool { return n.Doc != nil && slices.Contains(n.Doc.Activities, "meeting") }); err != nil {
+		t.Fatalf("user1 in a meeting at its SIP address from the users source: %v", err)
+	}
+	if _, err := w.Wait(ctx, fromTemplate, func(n sipwatch.Notify) bool { return n.Doc != nil && n.Doc.Basic == "open" }); err != nil {
+		t.Fatalf("user2 at the template's presentity: %v", err)
+	}
+	pubs, err := srv.Publications(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pubs["user1@"+srv.Domain] != 0 || pubs["pat.jones@"+srv.Domain] != 1 {
+		t.Errorf("publications = %v; want one at user1's address from the users source, none at its template presentity", pubs)
+	}
 }

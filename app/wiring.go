@@ -134,7 +134,7 @@ func impersonationIdentities(cfg *config.Config) *ewsexchange.Identities {
 // down, CSV file missing or with a bad row) the function returns the kept
 // list with a *directory.StaleError; only when no list was ever kept does
 // it fail outright.
-func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, hints *sideHints, st directory.DocumentStore, clk clock.Clock, log *slog.Logger) (UsersFunc, error) {
+func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, st directory.DocumentStore, clk clock.Clock, log *slog.Logger, observe ...func([]directory.User)) (UsersFunc, error) {
 	dir, err := directory.FromConfig(cfg.Users, log)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -157,8 +157,8 @@ func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, hin
 				ids[k] = ewsexchange.UserIDs{UPN: u.UPN, SID: u.SID}
 			}
 		}
-		if hints != nil {
-			hints.set(users)
+		for _, o := range observe {
+			o(users)
 		}
 		if identities != nil {
 			if missing := identities.Set(ids); missing > 0 {

@@ -210,6 +210,10 @@ type LDAP struct {
 	PageSize int
 	// MailAttribute holds the SMTP address (default "mail").
 	MailAttribute string
+	// SIPAttribute holds the user's SIP address for connectors.sip
+	// (sip_address_attribute; e.g. msRTCSIP-PrimaryUserAddress); empty:
+	// not read.
+	SIPAttribute string
 	// RefreshInterval is how often the group is re-read (default 15m).
 	RefreshInterval time.Duration
 	// Timeout bounds one directory operation (default 30s).

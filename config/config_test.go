@@ -276,6 +276,7 @@ func TestFullFileSetsEveryKey(t *testing.T) {
 		{"nested", l.Nested, false},
 		{"page size", l.PageSize, 200},
 		{"mail attribute", l.MailAttribute, "userPrincipalName"},
+		{"sip address attribute", l.SIPAttribute, "msRTCSIP-PrimaryUserAddress"},
 		{"refresh", l.RefreshInterval, 5 * time.Minute},
 		{"timeout", l.Timeout, 10 * time.Second},
 		{"store", cfg.Store.Path, filepath.Join(dir, "data", "calsync.db")},

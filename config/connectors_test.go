@@ -113,3 +113,29 @@ connectors:
 		})
 	}
 }
+
+// The users source's SIP address attribute (the SIP connector's presentity
+// per user) is an attribute name like mail_attribute.
+func TestSIPAddressAttributeProblem(t *testing.T) {
+	setTestSecrets(t)
+	const yaml = `
+exchange:
+  ews_url: https://x.example.com/EWS/Exchange.asmx
+  auth: {username: u, password_env: CALSYNC_TEST_EWS_PASSWORD}
+users:
+  ldap:
+    url: ldaps://dc.example.com
+    group_dn: CN=Sync,DC=example,DC=com
+    sip_address_attribute: "msRTCSIP PrimaryUserAddress"`
+	_, problems, _ := newDecoder("c.yaml").load([]byte(yaml))
+	want := `c.yaml:9:28: users.ldap.sip_address_attribute: "msRTCSIP PrimaryUserAddress" is not an attribute name; expected e.g. "msRTCSIP-PrimaryUserAddress"`
+	var got []string
+	for _, p := range problems {
+		if !p.Warning {
+			got = append(got, p.String())
+		}
+	}
+	if strings.Join(got, "\n") != want {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+}

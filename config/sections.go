@@ -36,7 +36,7 @@ var (
 	tlsKeys           = []string{"ca_file", "insecure_skip_verify"}
 	notificationsKeys = []string{"mode", "pull_interval", "pull_timeout", "connection_timeout", "heartbeat_timeout", "coalesce_delay", "reconcile_interval", "oof_interval", "oof_poll_interval", "group_size"}
 	budgetKeys        = []string{"max_concurrency", "max_concurrency_per_server", "max_concurrency_per_user", "requests_per_second", "max_backoff"}
-	ldapKeys          = []string{"url", "starttls", "tls", "bind_dn", "password", "password_env", "password_file", "base_dn", "group_dn", "nested", "page_size", "mail_attribute", "refresh_interval", "timeout"}
+	ldapKeys          = []string{"url", "starttls", "tls", "bind_dn", "password", "password_env", "password_file", "base_dn", "group_dn", "nested", "page_size", "mail_attribute", "sip_address_attribute", "refresh_interval", "timeout"}
 	apiKeys           = []string{"listen", "tokens", "tokens_env", "tokens_file", "read_tokens", "read_tokens_env", "read_tokens_file", "tls_cert_file", "tls_key_file"}
 	webhookKeys       = []string{"name", "url", "secret", "secret_env", "secret_file", "events", "timeout"}
 )
@@ -428,6 +428,14 @@ func (d *decoder) ldap(m *mapNode) *LDAP {
 			d.errorf(v, m.sub("mail_attribute"), "%q is not an attribute name; expected e.g. \"mail\" or \"userPrincipalName\"", s)
 		} else {
 			l.MailAttribute = s
+		}
+	}
+	if v := m.get("sip_address_attribute"); v != nil {
+		s := d.str(m.sub("sip_address_attribute"), v)
+		if !validAttributeName(s) {
+			d.errorf(v, m.sub("sip_address_attribute"), "%q is not an attribute name; expected e.g. \"msRTCSIP-PrimaryUserAddress\"", s)
+		} else {
+			l.SIPAttribute = s
 		}
 	}
 	if v := m.get("refresh_interval"); v != nil {

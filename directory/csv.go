@@ -16,9 +16,10 @@ import (
 // writes it in many locales), detected from the first line. A first row
 // naming a mail column (mail, email, e-mail, smtp, primarysmtpaddress) is a
 // header; then columns named displayname/name, upn/userprincipalname and
-// sid/objectsid are read too. Without a header the columns are: SMTP
-// address, display name, UPN, SID. Empty lines and lines starting with #
-// are skipped.
+// sid/objectsid are read too, and a SIP address column (sip, sipaddress,
+// sip_address, msRTCSIP-PrimaryUserAddress) for the SIP connector. Without
+// a header the columns are: SMTP address, display name, UPN, SID, SIP
+// address. Empty lines and lines starting with # are skipped.
 type CSV struct {
 	Path string
 }
@@ -79,6 +80,7 @@ var (
 	nameHeaders = []string{"displayname", "display name", "name", "cn"}
 	upnHeaders  = []string{"upn", "userprincipalname"}
 	sidHeaders  = []string{"sid", "objectsid"}
+	sipHeaders  = []string{"sip", "sipaddress", "sip address", "sip_address", "msrtcsip-primaryuseraddress"}
 )
 
 // ParseCSV parses CSV content; name is used in messages.
@@ -89,7 +91,7 @@ func ParseCSV(data []byte, name string) ([]User, error) {
 	r.Comment = '#'
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
-	cols := [4]int{0, 1, 2, 3} // smtp, display name, upn, sid
+	cols := [5]int{0, 1, 2, 3, 4} // smtp, display name, upn, sid, sip address
 	cerr := &CSVError{Path: name}
 	var users []User
 	seen := map[string]int{}
@@ -125,6 +127,14 @@ func ParseCSV(data []byte, name string) ([]User, error) {
 			return strings.TrimSpace(rec[cols[i]])
 		}
 		u := User{SMTP: field(0), DisplayName: field(1), UPN: field(2), SID: field(3)}
+		sip := field(4)
+		if sip != "" {
+			var ok bool
+			if u.SIPAddress, ok = NormalizeSIPAddress(sip); !ok {
+				cerr.Rows = append(cerr.Rows, CSVRowError{Line: line, Message: fmt.Sprintf("%q is not a SIP address (expected sip:alice@example.com or alice@example.com)", sip)})
+				continue
+			}
+		}
 		switch {
 		case u.SMTP == "":
 			cerr.Rows = append(cerr.Rows, CSVRowError{Line: line, Message: "the SMTP address is empty"})
@@ -166,11 +176,11 @@ func detectSeparator(data []byte) rune {
 }
 
 // headerColumns recognizes a header row by a mail column name.
-func headerColumns(rec []string) ([4]int, bool) {
-	cols := [4]int{-1, -1, -1, -1}
+func headerColumns(rec []string) ([5]int, bool) {
+	cols := [5]int{-1, -1, -1, -1, -1}
 	for i, h := range rec {
 		h = strings.ToLower(strings.TrimSpace(h))
-		for c, names := range [][]string{mailHeaders, nameHeaders, upnHeaders, sidHeaders} {
+		for c, names := range [][]string{mailHeaders, nameHeaders, upnHeaders, sidHeaders, sipHeaders} {
 			if cols[c] < 0 && contains(names, h) {
 				cols[c] = i
 			}

@@ -27,6 +27,30 @@ type User struct {
 	// AD (0 when the source does not know it): where the mailbox lives in a
 	// hybrid organisation (see CloudMailbox).
 	RecipientTypeDetails int64
+	// SIPAddress is the user's SIP address (sip:alice@example.com) when
+	// the source has one (a CSV column, an LDAP attribute such as
+	// msRTCSIP-PrimaryUserAddress): the SIP connector publishes the user's
+	// presence to it instead of the presentity template's URI.
+	SIPAddress string
+}
+
+// NormalizeSIPAddress returns s as a sip: URI: trimmed, "sip:" added when
+// it has no scheme (AD holds either form). ok is false when s is not a
+// user@host address.
+func NormalizeSIPAddress(s string) (uri string, ok bool) {
+	s = strings.TrimSpace(s)
+	lower := strings.ToLower(s)
+	switch {
+	case strings.HasPrefix(lower, "sip:"), strings.HasPrefix(lower, "sips:"):
+	default:
+		s = "sip:" + s
+	}
+	_, addr, _ := strings.Cut(s, ":")
+	local, host, found := strings.Cut(addr, "@")
+	if !found || local == "" || host == "" || strings.ContainsAny(addr, " \t<>\"") {
+		return "", false
+	}
+	return s, true
 }
 
 // Recipient types of msExchRecipientTypeDetails that say where a mailbox

@@ -43,6 +43,12 @@ func TestParseCSV(t *testing.T) {
 			[]User{{SMTP: "carol@example.com", DisplayName: "Carol"}}, ""},
 		{"every bad row reported with its line", "mail,sid\nalice@example.com,\nnot-an-address,\n,\nalice@example.com,\nbob@example.com,1234\n", nil,
 			"directory: users.csv: 4 bad rows\nusers.csv:3: \"not-an-address\" is not an SMTP address\nusers.csv:4: the SMTP address is empty\nusers.csv:5: alice@example.com is already listed on line 2\nusers.csv:6: \"1234\" is not a SID (expected S-1-…)"},
+		{"SIP address column, with and without scheme", "mail,SIP Address\nalice@example.com,sip:alice.smith@voice.example.com\nbob@example.com,bob@voice.example.com\ncarol@example.com,\n",
+			[]User{{SMTP: "alice@example.com", SIPAddress: "sip:alice.smith@voice.example.com"}, {SMTP: "bob@example.com", SIPAddress: "sip:bob@voice.example.com"}, {SMTP: "carol@example.com"}}, ""},
+		{"no header: the fifth column is the SIP address", "dave@example.com;Dave;;;sip:dave@voice.example.com\n",
+			[]User{{SMTP: "dave@example.com", DisplayName: "Dave", SIPAddress: "sip:dave@voice.example.com"}}, ""},
+		{"a bad SIP address is a bad row", "mail,sip\nalice@example.com,not a sip address\nbob@example.com,sip:@voice\n", nil,
+			"users.csv:2: \"not a sip address\" is not a SIP address (expected sip:alice@example.com or alice@example.com)\nusers.csv:3: \"sip:@voice\" is not a SIP address"},
 		{"broken quoting", "mail\n\"alice@example.com\nbob@example.com\n", nil, "users.csv:2:"},
 	}
 	for _, tc := range tests {

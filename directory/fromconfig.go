@@ -35,6 +35,7 @@ func FromConfig(u config.Users, logger *slog.Logger) (Source, error) {
 			Nested:             l.Nested,
 			PageSize:           l.PageSize,
 			MailAttribute:      l.MailAttribute,
+			SIPAttribute:       l.SIPAttribute,
 			Timeout:            l.Timeout,
 			Logger:             logger,
 		})

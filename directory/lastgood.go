@@ -57,6 +57,8 @@ type storedUser struct {
 	SID         string `json:"sid,omitempty"`
 	// RecipientTypeDetails: msExchRecipientTypeDetails (hybrid hint).
 	RecipientTypeDetails int64 `json:"recipient_type_details,omitempty"`
+	// SIPAddress: the SIP connector's presentity from the source.
+	SIPAddress string `json:"sip_address,omitempty"`
 }
 
 // LastGood is a Source that keeps the last list its source returned in a

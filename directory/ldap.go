@@ -61,6 +61,9 @@ type LDAPOptions struct {
 	PageSize int
 	// MailAttribute holds the SMTP address (default "mail").
 	MailAttribute string
+	// SIPAttribute, when set, holds the user's SIP address for the SIP
+	// connector (in Active Directory msRTCSIP-PrimaryUserAddress).
+	SIPAttribute string
 	// Timeout bounds dialing and each request (default 30s).
 	Timeout time.Duration
 	// Logger receives diagnostics (default discard).
@@ -314,7 +317,11 @@ func (s *session) search(base, filter string, attrs []string, each func(*ldap.En
 }
 
 func (s *session) userAttributes() []string {
-	return []string{s.l.opts.MailAttribute, "displayName", "cn", "userPrincipalName", "objectSid", "objectClass", "msExchRecipientTypeDetails"}
+	attrs := []string{s.l.opts.MailAttribute, "displayName", "cn", "userPrincipalName", "objectSid", "objectClass", "msExchRecipientTypeDetails"}
+	if s.l.opts.SIPAttribute != "" {
+		attrs = append(attrs, s.l.opts.SIPAttribute)
+	}
+	return attrs
 }
 
 // entryUser builds a User from an entry; ok is false without a usable mail.
@@ -339,6 +346,17 @@ func (s *session) entryUser(e *ldap.Entry) (User, bool) {
 	if v := e.GetAttributeValue("msExchRecipientTypeDetails"); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			u.RecipientTypeDetails = n
+		}
+	}
+	if a := s.l.opts.SIPAttribute; a != "" {
+		if v := e.GetAttributeValue(a); v != "" {
+			if sip, ok := NormalizeSIPAddress(v); ok {
+				u.SIPAddress = sip
+			} else {
+				// The user is still synced; the connector falls back to its
+				// presentity template for them.
+				s.l.log.Warn("directory entry has an unusable SIP address; the presentity template is used", "dn", e.DN, "attribute", a, "value", v)
+			}
 		}
 	}
 	return u, true

@@ -84,6 +84,25 @@ func TestLDAPAgainstSlapd(t *testing.T) {
 		}
 	})
 
+	t.Run("SIP address attribute", func(t *testing.T) {
+		o := ldapOptions(srv)
+		o.SIPAttribute = "labeledURI"
+		src, _ := NewLDAP(o)
+		users, err := src.Users(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sips := map[string]string{}
+		for _, u := range users {
+			sips[u.SMTP] = u.SIPAddress
+		}
+		// u02's value is no SIP address: the user is synced, the connector
+		// uses its template for them.
+		if sips["u01@example.com"] != "sip:user.one@voice.example.com" || sips["u02@example.com"] != "" || len(users) != 21 {
+			t.Errorf("SIP addresses = %v of %d users; want u01's from labeledURI and none for u02", sips, len(users))
+		}
+	})
+
 	t.Run("direct members only", func(t *testing.T) {
 		o := ldapOptions(srv)
 		o.Nested = false

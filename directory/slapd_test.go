@@ -203,6 +203,14 @@ func testLDIF() string {
 		if i != 5 {
 			fmt.Fprintf(&b, "mail: u%02d@example.com\n", i)
 		}
+		// The SIP address attribute's test values (AD holds them in
+		// msRTCSIP-PrimaryUserAddress; slapd's schema has labeledURI).
+		switch i {
+		case 1:
+			b.WriteString("labeledURI: sip:user.one@voice.example.com\n")
+		case 2:
+			b.WriteString("labeledURI: https://intranet.example.com/~u02\n")
+		}
 		b.WriteString("\n")
 	}
 	group := func(name string, users []int, groups ...string) {
