@@ -42,8 +42,9 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	rate := fs.String("rate", "adaptive", "the budget's requests_per_second: adaptive (the default config) or a fixed pace")
 	maxConcurrency := fs.Int("max-concurrency", 0, "the budget's max_concurrency (0: the default config's)")
 	queueLimit := fs.Int("sim-queue-limit", 0, "overload the simulator: HTTP 503 above this many requests in flight (0: off)")
-	graphMode := fs.Bool("graph", false, "host every mailbox in the simulator's cloud and sync over Microsoft Graph (delta mode) instead of EWS; uses --mailboxes, --changes, --coalesce, --delta-interval, -v")
-	deltaInterval := fs.Duration("delta-interval", 30*time.Second, "with --graph: exchange_online.notifications.delta_interval")
+	graphMode := fs.Bool("graph", false, "host every mailbox in the simulator's cloud and sync over Microsoft Graph (delta mode) instead of EWS; uses --mailboxes, --changes, --coalesce, --delta-interval, --webhook, -v")
+	deltaInterval := fs.Duration("delta-interval", 30*time.Second, "with --graph: exchange_online.notifications.delta_interval (with --webhook: the safety-net round)")
+	webhook := fs.Bool("webhook", false, "with --graph: webhook mode, the simulator posts change notifications to a receiver of the bench on loopback")
 	if code := fs.parse(args); code >= 0 {
 		return code
 	}
@@ -78,7 +79,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	if *graphMode {
-		return runGraphBench(ctx, ns, bench.GraphConfig{Changes: *changes, DeltaInterval: *deltaInterval, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
+		return runGraphBench(ctx, ns, bench.GraphConfig{Changes: *changes, DeltaInterval: *deltaInterval, Webhook: *webhook, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
 	}
 	var results []bench.Result
 	for _, n := range ns {
