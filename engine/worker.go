@@ -304,8 +304,13 @@ func (w *worker) scheduleReconcile(first bool) {
 		return
 	}
 	d := w.env.jitter(iv, 0.2)
-	if first {
+	switch {
+	case first:
 		d = w.env.jitter(iv, 1)
+	case w.zoneUnread:
+		// The zone waits for this reconciliation: spread those reads over
+		// the interval, but not into the load that just read the window.
+		d = w.env.jitter(iv, 0.9)
 	}
 	w.nextReconcile = w.env.clk.Now().Add(d)
 }
