@@ -2,10 +2,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/memstore"
 )
@@ -61,5 +63,39 @@ func TestLoadReadsOOFWhenTheServerHasNoMailTips(t *testing.T) {
 			rec, err := st.Mailbox(context.Background(), m)
 			return err == nil && rec.OOF != nil && rec.OOF.State == calendar.OOFDisabled
 		})
+	}
+}
+
+// A mailbox whose first tip is an error has no baseline and no load-time
+// read: its worker reads the settings itself, once, not every round.
+func TestFirstTipErrorReadsTheSettingsOnce(t *testing.T) {
+	const a, b = "a@example.org", "b@example.org"
+	fx := &tipExchange{fakeExchange: newFakeExchange(), limit: 50, tips: map[string]string{},
+		tipErr: map[string]error{a: &ExchangeError{Code: "ErrorMailRecipientNotFound", Err: errors.New("no tip")}}}
+	clk := clock.NewFake(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	st := memstore.New()
+	h := start(t, fx.fakeExchange, st, []string{a, b}, func(o *Options) {
+		o.Exchange = fx
+		o.Clock = clk
+		o.Mode = Pull
+		o.PullInterval = 24 * time.Hour
+		o.DiscoverBatchDelay = -1
+	})
+	h.waitState(a, StateLive)
+	h.waitState(b, StateLive)
+	testenv.WaitFor(t, "a's settings read after its failed first tip", func() bool {
+		rec, err := st.Mailbox(context.Background(), a)
+		return err == nil && rec.OOF != nil && rec.OOF.State == calendar.OOFDisabled
+	})
+	for range 3 {
+		n, _ := fx.counts()
+		clk.Advance(time.Minute)
+		testenv.WaitFor(t, "a polling round", func() bool { m, _ := fx.counts(); return m > n })
+	}
+	if got := fx.countFor("OOF", a); got != 1 {
+		t.Errorf("a: GetUserOofSettings = %d after 4 rounds with failing tips, want 1", got)
+	}
+	if got := fx.countFor("OOF", b); got != 0 {
+		t.Errorf("b: GetUserOofSettings = %d, want 0", got)
 	}
 }

@@ -29,6 +29,8 @@ type tipExchange struct {
 	refuseAbove int
 	// unsupported answers every request with ErrorInvalidOperation.
 	unsupported bool
+	// tipErr answers these mailboxes' tips with an error.
+	tipErr map[string]error
 }
 
 func (x *tipExchange) OOFTipLimit(context.Context) int {
@@ -58,7 +60,7 @@ func (x *tipExchange) OOFTips(ctx context.Context, smtps []string) ([]OOFTip, er
 	x.largest = max(x.largest, len(smtps))
 	out := make([]OOFTip, len(smtps))
 	for i, s := range smtps {
-		out[i] = OOFTip{SMTP: s, Fingerprint: x.tips[s]}
+		out[i] = OOFTip{SMTP: s, Fingerprint: x.tips[s], Err: x.tipErr[s]}
 	}
 	return out, nil
 }
