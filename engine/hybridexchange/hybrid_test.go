@@ -2,6 +2,7 @@ package hybridexchange_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -54,9 +55,13 @@ type onPremOnly struct {
 	h *hosting
 }
 
+// exchangeNoMailboxText is Exchange's own MessageText for a mailbox that is
+// not on this side (capitalized and with its full stop, as Exchange sends it).
+const exchangeNoMailboxText = "No mailbox with such guid."
+
 func (o onPremOnly) gone(smtp string) error {
 	if o.h.InCloud(smtp) {
-		return &engine.ExchangeError{Code: "ErrorNonExistentMailbox", Err: fmt.Errorf("No mailbox with such guid.")}
+		return &engine.ExchangeError{Code: "ErrorNonExistentMailbox", Err: errors.New(exchangeNoMailboxText)}
 	}
 	return nil
 }

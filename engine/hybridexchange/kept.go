@@ -33,8 +33,11 @@ func (r *Router) Load(ctx context.Context) error {
 		return fmt.Errorf("hybridexchange: load %s: %w", keptDocument, err)
 	}
 	var k kept
-	if err := json.Unmarshal(b, &k); err != nil || k.Version != 1 {
-		return fmt.Errorf("hybridexchange: document %s is not a version 1 list of sides (%v); the mailboxes are looked up again", keptDocument, err)
+	if err := json.Unmarshal(b, &k); err != nil {
+		return fmt.Errorf("hybridexchange: document %s is not a list of sides (the mailboxes are looked up again): %w", keptDocument, err)
+	}
+	if k.Version != 1 {
+		return fmt.Errorf("hybridexchange: document %s has version %d, not 1; the mailboxes are looked up again", keptDocument, k.Version)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

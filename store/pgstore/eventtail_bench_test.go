@@ -14,7 +14,7 @@ import (
 func BenchmarkTailDelivery(b *testing.B) {
 	url := pgtest.Database(b)
 	ctx := b.Context()
-	a, other := newEventInstance(b, ctx, url), newEventInstance(b, ctx, url)
+	a, other := newEventInstance(ctx, b, url), newEventInstance(ctx, b, url)
 	sub, err := other.mirror.Subscribe(events.From{})
 	if err != nil {
 		b.Fatal(err)

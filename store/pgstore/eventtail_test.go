@@ -23,7 +23,7 @@ type eventInstance struct {
 	mirror *events.Log
 }
 
-func newEventInstance(t testing.TB, ctx context.Context, url string) *eventInstance {
+func newEventInstance(ctx context.Context, t testing.TB, url string) *eventInstance {
 	t.Helper()
 	st, err := pgstore.Open(ctx, url)
 	if err != nil {
@@ -65,7 +65,7 @@ func collect(t *testing.T, sub *events.Subscription, n int) []events.Event {
 func TestTailGivesEveryInstanceTheSameStream(t *testing.T) {
 	url := pgtest.Database(t)
 	ctx := t.Context()
-	a, b := newEventInstance(t, ctx, url), newEventInstance(t, ctx, url)
+	a, b := newEventInstance(ctx, t, url), newEventInstance(ctx, t, url)
 	subA, err := a.mirror.Subscribe(events.From{})
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +129,7 @@ func TestTailGivesEveryInstanceTheSameStream(t *testing.T) {
 	}
 
 	// A new eventInstance starting later loads the history: resuming works there too.
-	c := newEventInstance(t, ctx, url)
+	c := newEventInstance(ctx, t, url)
 	waitLastID(t, c.mirror, gotA[total-1].ID)
 	res2, err := c.mirror.Subscribe(events.From{Resume: true, After: mid})
 	if err != nil {
@@ -144,7 +144,7 @@ func TestTailGivesEveryInstanceTheSameStream(t *testing.T) {
 func TestTailSurvivesADroppedConnection(t *testing.T) {
 	url := pgtest.Database(t)
 	ctx := t.Context()
-	a, b := newEventInstance(t, ctx, url), newEventInstance(t, ctx, url)
+	a, b := newEventInstance(ctx, t, url), newEventInstance(ctx, t, url)
 	sub, err := b.mirror.Subscribe(events.From{})
 	if err != nil {
 		t.Fatal(err)

@@ -78,7 +78,12 @@ func StartPull(t testing.TB, ex engine.Exchange, st store.Store, mailboxes []str
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("engine.Run after the test: %v", err)
+		}
+	})
 	return e
 }
 
