@@ -304,13 +304,8 @@ func (w *worker) scheduleReconcile(first bool) {
 		return
 	}
 	d := w.env.jitter(iv, 0.2)
-	switch {
-	case first:
+	if first {
 		d = w.env.jitter(iv, 1)
-	case w.zoneUnread:
-		// The zone waits for this reconciliation: spread those reads over
-		// the interval, but not into the load that just read the window.
-		d = w.env.jitter(iv, 0.9)
 	}
 	w.nextReconcile = w.env.clk.Now().Add(d)
 }

@@ -164,7 +164,7 @@ func (w *worker) read() error {
 		// Window and OOF were just verified: the next reconciliation is a
 		// full interval away (spread by jitter), so that initial loads are
 		// not followed by early reconciliations.
-		w.scheduleReconcile(false)
+		w.scheduleReconcile(w.zoneUnread)
 		w.scheduleOOF()
 	}
 	w.env.status.update(w.smtp, func(st *store.MailboxStatus) { st.Occurrences = len(occs) })
@@ -204,8 +204,9 @@ func (w *worker) verified(now time.Time, covered []chan error) {
 	w.nextRoll = w.rollAfter(now)
 	if w.nextReconcile.IsZero() {
 		// A restart verified by its sync state, or a first load while
-		// tips are polled: no full read scheduled it.
-		w.scheduleReconcile(false)
+		// tips are polled: no full read scheduled it. An unread zone is
+		// read then: spread those over the whole interval.
+		w.scheduleReconcile(w.zoneUnread)
 	}
 	done := w.env.clk.Now()
 	// The commit already made the data durable; the status (last verified,

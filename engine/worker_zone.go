@@ -8,9 +8,8 @@ package engine
 // A first load does not read it (OWA.UserOptions has no batch form: it
 // would be one GetUserConfiguration per mailbox, a third of the load's
 // requests). Until the first reconciliation, which a first load schedules
-// uniformly over the last 90 % of ReconcileInterval (so the zone reads are
-// spread over it, none during the load itself, and no mailbox waits longer
-// than one interval, hourly by default), the
+// uniformly over ReconcileInterval (so the zone reads are spread over it,
+// and no mailbox waits longer than one interval, hourly by default), the
 // window spans every zone's window (windowAt): it holds every occurrence
 // the mailbox's own window would, and presence renders texts in its
 // configured zone. With
