@@ -67,14 +67,10 @@ type worker struct {
 	routingStale bool
 	loc          *time.Location
 	zoneName     string // the learnt zone, "" while unknown (loc is then the default)
-	// zoneUnread: the mailbox's zone is not read yet (deferred to the
-	// first reconciliation, worker_zone.go); its window covers every
-	// zone's until then.
-	zoneUnread  bool
-	group       string
-	sub         Subscription
-	window      calendar.Window
-	fingerprint uint64
+	group        string
+	sub          Subscription
+	window       calendar.Window
+	fingerprint  uint64
 	// syncState is the calendar's sync state (syncstate.go), "" if none;
 	// stateStale: a notification's read committed after it was taken, so
 	// a check would report that change again (and cost a window read).

@@ -94,7 +94,7 @@ func (w *worker) read() error {
 	hintAt := w.hintAt
 	w.coalesceUntil, w.hintAt = time.Time{}, time.Time{}
 
-	win := w.windowAt(now)
+	win := w.env.opts.Window.windowAt(now, w.loc)
 	restart := !w.loaded && !w.window.IsZero()
 	state, stale := w.syncState, w.stateStale
 	if w.checksState(reason, restart, hintAt) {
@@ -164,7 +164,7 @@ func (w *worker) read() error {
 		// Window and OOF were just verified: the next reconciliation is a
 		// full interval away (spread by jitter), so that initial loads are
 		// not followed by early reconciliations.
-		w.scheduleReconcile(w.zoneUnread)
+		w.scheduleReconcile(false)
 		w.scheduleOOF()
 	}
 	w.env.status.update(w.smtp, func(st *store.MailboxStatus) { st.Occurrences = len(occs) })
@@ -203,10 +203,8 @@ func (w *worker) verified(now time.Time, covered []chan error) {
 	w.readReason = ""
 	w.nextRoll = w.rollAfter(now)
 	if w.nextReconcile.IsZero() {
-		// A restart verified by its sync state, or a first load while
-		// tips are polled: no full read scheduled it. An unread zone is
-		// read then: spread those over the whole interval.
-		w.scheduleReconcile(w.zoneUnread)
+		// A restart verified by its sync state: no full read scheduled it.
+		w.scheduleReconcile(false)
 	}
 	done := w.env.clk.Now()
 	// The commit already made the data durable; the status (last verified,

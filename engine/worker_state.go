@@ -24,13 +24,11 @@ func (w *worker) restore() {
 	w.zoneName, w.loc = "", o.Window.DefaultTimeZone
 	w.sub = Subscription{}
 	w.syncState, w.stateStale = "", false
-	w.zoneUnread = false
 	rec, err := w.env.st.Mailbox(w.ctx, w.smtp)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			w.env.log.Warn("reading stored checkpoint failed; starting fresh", "smtp", w.smtp, "err", err)
 		}
-		w.deferZone()
 		return
 	}
 	cp := rec.Checkpoint
@@ -45,11 +43,6 @@ func (w *worker) restore() {
 	// The zone learnt before the restart decides the window until it is
 	// read again.
 	w.zoneName, w.loc = knownZone(rec.Status.TimeZone, o.Window.DefaultTimeZone)
-	if cp.Window.IsZero() || w.zoneName == "" {
-		// Never loaded, or loaded before its zone was read (or it has
-		// none): the first reconciliation reads it (worker_zone.go).
-		w.deferZone()
-	}
 	w.oof = rec.OOF
 	w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
 		st.LastVerified = rec.Status.LastVerified
@@ -65,7 +58,7 @@ func (w *worker) restore() {
 		w.sub = Subscription{ID: cp.SubscriptionID, Watermark: cp.Watermark}
 		w.env.metrics.subscriptions.WithLabelValues(string(o.Mode)).Inc()
 		w.need &^= needSubscribe
-		if o.Mode == Pull && cp.Window == w.windowAt(w.env.clk.Now()) && !cp.Window.IsZero() {
+		if o.Mode == Pull && cp.Window == o.Window.windowAt(w.env.clk.Now(), w.loc) && !cp.Window.IsZero() {
 			w.need &^= needRead | needOOF
 			w.loaded = true
 			w.nextPull = w.env.clk.Now()
@@ -258,13 +251,5 @@ func (w *worker) finish(final store.MailboxStatus, current bool) {
 	}
 	if current {
 		w.saveStatus(final)
-	}
-}
-
-// deferZone leaves the zone to the first reconciliation, where it may.
-func (w *worker) deferZone() {
-	if w.defersZone() {
-		w.need &^= needZone
-		w.zoneUnread = true
 	}
 }

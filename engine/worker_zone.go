@@ -1,25 +1,14 @@
 package engine
 
-// The mailbox's own time zone: read from Exchange at every reconciliation
-// (users change their regional settings), it decides the window's local
-// midnights and, through the stored status, the zone presence renders
-// "until 15:00" in.
-//
-// A first load does not read it (OWA.UserOptions has no batch form: it
-// would be one GetUserConfiguration per mailbox, a third of the load's
-// requests). Until the first reconciliation, which a first load schedules
-// uniformly over ReconcileInterval (so the zone reads are spread over it,
-// and no mailbox waits longer than one interval, hourly by default), the
-// window spans every zone's window (windowAt): it holds every occurrence
-// the mailbox's own window would, and presence renders texts in its
-// configured zone. With
-// reconciliation disabled the load reads the zone as before.
+// The mailbox's own time zone: read from Exchange before the first window
+// read and again at every reconciliation (users change their regional
+// settings), it decides the window's local midnights and, through the
+// stored status, the zone presence renders "until 15:00" in.
 
 import (
 	"context"
 	"time"
 
-	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/store"
 )
 
@@ -65,16 +54,14 @@ func (w *worker) learnZone() error {
 // longer matches and tells the sink so that texts are rendered again.
 func (w *worker) setZone(name string) {
 	name, loc := knownZone(name, w.env.opts.Window.DefaultTimeZone)
-	wasUnread := w.zoneUnread
-	w.zoneUnread = false
-	if name == w.zoneName && w.loc != nil && !wasUnread {
+	if name == w.zoneName && w.loc != nil {
 		return
 	}
 	w.zoneName, w.loc = name, loc
 	if w.loaded {
 		now := w.env.clk.Now()
 		w.nextRoll = w.rollAfter(now)
-		if w.windowAt(now) != w.window {
+		if w.env.opts.Window.windowAt(now, w.loc) != w.window {
 			w.need |= needRead
 			if w.readReason == "" {
 				w.readReason = "time zone"
@@ -86,27 +73,6 @@ func (w *worker) setZone(name string) {
 		w.saveStatus(st)
 		w.env.sink.CalendarChanged(w.smtp)
 	}
-}
-
-// defersZone reports whether a first load may leave the zone to the first
-// reconciliation: only when there is a zone to read and a reconciliation
-// to read it.
-func (w *worker) defersZone() bool {
-	_, ok := w.env.ex.(ZoneReader)
-	return ok && w.env.opts.ReconcileInterval > 0
-}
-
-// windowAt is the mailbox's window at now: in its zone, or while the zone
-// is unread one that spans every zone's window at now: zones run from
-// UTC−12 to UTC+14, so no zone's local midnights fall more than 14 h
-// before the UTC window's start or 12 h after its end.
-func (w *worker) windowAt(now time.Time) calendar.Window {
-	c := w.env.opts.Window
-	if !w.zoneUnread {
-		return c.windowAt(now, w.loc)
-	}
-	u := c.windowAt(now, time.UTC)
-	return calendar.Window{Start: u.Start.Add(-14 * time.Hour), End: u.End.Add(12 * time.Hour)}
 }
 
 // knownZone resolves an IANA zone name; an empty or unloadable one is

@@ -103,8 +103,9 @@ func TestZoneIsReadAgainAtReconciliation(t *testing.T) {
 	})
 	h.waitState(alice, StateLive)
 	zone := func() string { s, _ := h.e.Status(alice); return s.TimeZone }
-	// The first reconciliation reads the zone (the first load leaves it).
-	testenv.WaitFor(t, "the zone read at the first reconciliation", func() bool { return zone() == "America/New_York" })
+	if zone() != "America/New_York" {
+		t.Fatalf("zone = %q", zone())
+	}
 	fx.zmu.Lock()
 	fx.fail = errors.New("network down")
 	fx.zmu.Unlock()
