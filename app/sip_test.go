@@ -21,12 +21,7 @@ import (
 // A meeting in Exchange reaches a SIP watcher of the user through the event
 // log and the SIP connector, and /api/v1/connectors reports the connector.
 func TestMeetingReachesSIPWatcher(t *testing.T) {
-	srv := kamailiotest.New(t, kamailio.Options{})
-	w, err := sipwatch.New(srv.Addr, srv.Domain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = w.Close() })
+	srv, w := startKamailioAndWatcher(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	entity := "sip:user2@" + srv.Domain
@@ -77,12 +72,7 @@ func TestMeetingReachesSIPWatcher(t *testing.T) {
 // attribute such as msRTCSIP-PrimaryUserAddress) is the user's presentity;
 // users without one get the template's.
 func TestSIPAddressFromTheUsersSource(t *testing.T) {
-	srv := kamailiotest.New(t, kamailio.Options{})
-	w, err := sipwatch.New(srv.Addr, srv.Domain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = w.Close() })
+	srv, w := startKamailioAndWatcher(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	fromSource, fromTemplate := "sip:pat.jones@"+srv.Domain, "sip:user2@"+srv.Domain
@@ -119,4 +109,16 @@ func TestSIPAddressFromTheUsersSource(t *testing.T) {
 	if pubs["user1@"+srv.Domain] != 0 || pubs["pat.jones@"+srv.Domain] != 1 {
 		t.Errorf("publications = %v; want one at user1's address from the users source, none at its template presentity", pubs)
 	}
+}
+
+// startKamailioAndWatcher starts a throwaway Kamailio and a SIP watcher of it.
+func startKamailioAndWatcher(t *testing.T) (*kamailio.Server, *sipwatch.Watcher) {
+	t.Helper()
+	srv := kamailiotest.New(t, kamailio.Options{})
+	w, err := sipwatch.New(srv.Addr, srv.Domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	return srv, w
 }

@@ -7,8 +7,9 @@
 //
 // The JSON wire structs live in graph/internal/graphwire, shared by the
 // client (graph/graphclient) and the simulator (graph/graphserver), as
-// ews/internal/ewswire is for EWS. Facts and sources:
-// ../shared/reference/graph-facts.md.
+// ews/internal/ewswire is for EWS. The facts behind it are Microsoft's
+// Graph v1.0 reference pages (calendarView, delta, subscriptions,
+// mailboxSettings, $batch, throttling), cited where they matter.
 //
 // Graph spells enumerations inconsistently (`accepted` and `Accepted`,
 // `Scheduled` and `scheduled`): every Parse function here compares
