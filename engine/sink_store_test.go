@@ -27,6 +27,15 @@ func (s *storeCheckingSink) CalendarChanged(smtp string) { s.check(smtp, "", "ca
 
 func (s *storeCheckingSink) StatusChanged(st store.MailboxStatus) {
 	s.check(st.SMTP, st.State, "status")
+	if st.LastError == nil {
+		return
+	}
+	rec, err := s.st.Mailbox(context.Background(), st.SMTP)
+	if err != nil || rec.Status.LastError == nil || rec.Status.LastError.Code != st.LastError.Code {
+		s.mu.Lock()
+		s.mismatch = append(s.mismatch, fmt.Sprintf("error %s reported for %s before it was stored", st.LastError.Code, st.SMTP))
+		s.mu.Unlock()
+	}
 }
 
 func (s *storeCheckingSink) check(smtp, state, kind string) {

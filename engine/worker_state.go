@@ -109,12 +109,19 @@ func (w *worker) saveStatus(st store.MailboxStatus) {
 
 // setError records err as the mailbox's last error.
 func (w *worker) setError(err error, code, hint string) store.MailboxStatus {
-	now := w.env.clk.Now()
-	st, _ := w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
-		st.LastError = &store.SyncError{Code: code, Message: Describe(err), Hint: hint, At: now}
-		st.ConsecutiveFailures = w.failures
-	})
+	st, _ := w.env.status.update(w.smtp, w.recordError(err, code, hint))
 	return st
+}
+
+// recordError is the status change that records err as the last error.
+func (w *worker) recordError(err error, code, hint string) func(*store.MailboxStatus) {
+	rec := store.SyncError{Code: code, Message: Describe(err), Hint: hint, At: w.env.clk.Now()}
+	failures := w.failures
+	return func(st *store.MailboxStatus) {
+		e := rec
+		st.LastError = &e
+		st.ConsecutiveFailures = failures
+	}
 }
 
 // handleFailure decides what to do about a failed step: it records the
@@ -137,7 +144,10 @@ func (w *worker) handleFailure(err error) bool {
 	if r.hint == "" {
 		r.hint = "Unexpected error; calsync retries with exponential back-off."
 	}
-	w.setError(err, code, r.hint)
+	// The error is recorded with the state it leads to, in one stored
+	// change reported once (changeStatus: the sink's consumers read the
+	// store).
+	recordErr := w.recordError(err, code, r.hint)
 	w.answer(err)
 	state := StateBackoff
 	delay := w.env.backoffDelay(w.failures)
@@ -180,7 +190,10 @@ func (w *worker) handleFailure(err error) bool {
 		w.need |= needDiscover | needSubscribe | needRead
 	}
 	w.env.failures.warn(w.smtp, code, err, "failures", w.failures, "retry_in", delay)
-	w.changeStatus(true, func(st *store.MailboxStatus) { st.State = state })
+	w.changeStatus(true, func(st *store.MailboxStatus) {
+		recordErr(st)
+		st.State = state
+	})
 	if delay <= 0 {
 		return true
 	}
