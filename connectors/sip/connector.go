@@ -231,8 +231,8 @@ func (c *Connector) Publish(ctx context.Context, u connectors.Update) (time.Time
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
 	now := c.opts.Clock.Now()
-	if has && pub.Hash == hash && !u.Resend && now.Before(pub.refreshAt()) {
-		return pub.refreshAt(), nil // the server shows it and keeps it a while
+	if has && pub.Hash == hash && !u.Resend && now.Before(pub.nextAt()) {
+		return pub.nextAt(), nil // the server shows it and keeps it a while
 	}
 	if has {
 		// A refresh carries the document too (a modify with the same
@@ -246,7 +246,7 @@ func (c *Connector) Publish(ctx context.Context, u connectors.Update) (time.Time
 		}
 		switch {
 		case a.code >= 200 && a.code < 300:
-			return c.published(u.User, entity, hash, a, now)
+			return c.published(u.User, entity, hash, a, now, pub)
 		case a.code == 412, a.code >= 500 && a.code < 600:
 			// 412: the server no longer knows the tag (it restarted, or the
 			// publication expired). A 5xx to a conditional request: Kamailio
@@ -261,7 +261,7 @@ func (c *Connector) Publish(ctx context.Context, u connectors.Update) (time.Time
 		return time.Time{}, err
 	}
 	if a.code >= 200 && a.code < 300 {
-		return c.published(u.User, entity, hash, a, now)
+		return c.published(u.User, entity, hash, a, now, pub)
 	}
 	if a.code >= 500 {
 		return time.Time{}, connectors.Unavailable(answerError(entity, a))
@@ -286,8 +286,10 @@ func (c *Connector) send(ctx context.Context, p publish) (answer, error) {
 
 func (c *Connector) wantExpires() int { return int(c.expires.Load()) }
 
-// published records a 2xx: the new tag and the lifetime the server granted.
-func (c *Connector) published(user, entity, hash string, a answer, now time.Time) (time.Time, error) {
+// published records a 2xx: the new tag and the lifetime the server
+// granted. prev is the user's publication before (zero if none); when it
+// was answered less than confirmAfter ago, a confirmation is due.
+func (c *Connector) published(user, entity, hash string, a answer, now time.Time, prev publication) (time.Time, error) {
 	if a.etag == "" {
 		return time.Time{}, fmt.Errorf("PUBLISH for %s: the server answered %d without a SIP-ETag", entity, a.code)
 	}
@@ -296,9 +298,12 @@ func (c *Connector) published(user, entity, hash string, a answer, now time.Time
 		granted = c.wantExpires()
 	}
 	pub := publication{Entity: entity, ETag: a.etag, Hash: hash, Granted: granted,
-		Expires: now.Add(time.Duration(granted) * time.Second)}
+		Expires: now.Add(time.Duration(granted) * time.Second), Sent: now}
+	if !prev.Sent.IsZero() && now.Sub(prev.Sent) < confirmAfter {
+		pub.Confirm = now.Add(confirmAfter)
+	}
 	c.pubs.set(user, pub)
-	return pub.refreshAt(), nil
+	return pub.nextAt(), nil
 }
 
 // remove ends a publication (Expires: 0). A 412 means it is gone already.

@@ -22,6 +22,30 @@ type publication struct {
 	Hash    string    `json:"hash"`            // SHA-256 of the published PIDF
 	Expires time.Time `json:"expires"`         // the server drops it then
 	Granted int       `json:"granted_seconds"` // Expires the server granted
+	// Sent is when the server answered the last PUBLISH; Confirm, when
+	// set, is when to publish the same document once more (see
+	// confirmAfter). Neither is stored: a restart republishes anyway.
+	Sent    time.Time `json:"-"`
+	Confirm time.Time `json:"-"`
+}
+
+// confirmAfter: a change published less than this after the user's
+// previous PUBLISH is published once more, unchanged, this long after.
+// Kamailio builds a NOTIFY's document in the worker that took the PUBLISH,
+// after answering it; when two PUBLISHes of a user follow each other
+// closely, the earlier worker's NOTIFY can leave later, with the higher
+// CSeq and the older document (seen in TestQuickChangesLastWins), so a
+// watcher would keep showing the older state. The confirmation's NOTIFY
+// comes when the earlier ones are long gone, and carries the latest.
+const confirmAfter = time.Second
+
+// nextAt is when the connector next needs to publish the unchanged
+// document: the confirmation, else the refresh.
+func (p publication) nextAt() time.Time {
+	if !p.Confirm.IsZero() && p.Confirm.Before(p.refreshAt()) {
+		return p.Confirm
+	}
+	return p.refreshAt()
 }
 
 // refreshAt is when to refresh: a minute before expiry, or at 80 % of a
