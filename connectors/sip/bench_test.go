@@ -23,15 +23,34 @@ import (
 // BenchmarkTopOfHour: every user changes at one instant (the top of the
 // hour); the time from handing the changes to the connector until a
 // watcher subscribed to every user has received the last NOTIFY with the
-// new state, through a real Kamailio on loopback. CALSYNC_SIP_BENCH_USERS
-// sets the number of users (default 10,000). Command and figures:
-// docs/BENCHMARKS.md.
+// new state, through a real Kamailio on loopback. Besides the time it
+// reports the processor time per round of Kamailio's processes and of this
+// process (the connector and the watcher): on a shared machine the times
+// depend on the load, the processor time much less. Settings from the
+// environment: CALSYNC_SIP_BENCH_USERS (default 10,000),
+// CALSYNC_SIP_BENCH_CONCURRENCY (PUBLISHes in flight, default 64),
+// CALSYNC_SIP_BENCH_CHILDREN (Kamailio's UDP workers, default 4),
+// CALSYNC_SIP_BENCH_TRANSPORT (udp or tcp, default udp). Command and
+// figures: docs/BENCHMARKS.md.
 func BenchmarkTopOfHour(b *testing.B) {
-	users := 10000
-	if v := os.Getenv("CALSYNC_SIP_BENCH_USERS"); v != "" {
-		users, _ = strconv.Atoi(v)
+	env := func(name string, def int) int {
+		if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+			return v
+		}
+		return def
 	}
-	srv := kamailiotest.New(b, kamailio.Options{SharedMemoryMB: 1024})
+	users := env("CALSYNC_SIP_BENCH_USERS", 10000)
+	concurrency := env("CALSYNC_SIP_BENCH_CONCURRENCY", 64)
+	server := ""
+	srv := kamailiotest.New(b, kamailio.Options{SharedMemoryMB: 1024, Children: env("CALSYNC_SIP_BENCH_CHILDREN", 4)})
+	switch t := os.Getenv("CALSYNC_SIP_BENCH_TRANSPORT"); t {
+	case "", "udp":
+		server = "sip:" + srv.Addr
+	case "tcp":
+		server = "sip:" + srv.Addr + ";transport=tcp"
+	default:
+		b.Fatalf("CALSYNC_SIP_BENCH_TRANSPORT=%s: udp or tcp", t)
+	}
 	w, err := sipwatch.New(srv.Addr, srv.Domain)
 	if err != nil {
 		b.Fatal(err)
@@ -71,8 +90,8 @@ func BenchmarkTopOfHour(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	c, err := New(Options{Server: "sip:" + srv.Addr, Domain: srv.Domain, Username: srv.Publisher, Password: srv.Password,
-		Documents: memstore.New(), Concurrency: 64})
+	c, err := New(Options{Server: server, Domain: srv.Domain, Username: srv.Publisher, Password: srv.Password,
+		Documents: memstore.New(), Concurrency: concurrency})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -100,6 +119,11 @@ func BenchmarkTopOfHour(b *testing.B) {
 	// The first round creates the publications (initial PUBLISH); the
 	// timed rounds modify them, as every top of the hour does.
 	round(connectors.State{Availability: "available"}, "")
+	kamBefore, err := srv.CPUTime()
+	if err != nil {
+		b.Fatal(err)
+	}
+	selfBefore := processCPU()
 	b.ResetTimer()
 	var total time.Duration
 	for i := range b.N {
@@ -110,6 +134,12 @@ func BenchmarkTopOfHour(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	kamAfter, err := srv.CPUTime()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric((kamAfter-kamBefore).Seconds()/float64(b.N), "kamailio-cpu-s")
+	b.ReportMetric((processCPU()-selfBefore).Seconds()/float64(b.N), "calsync+watcher-cpu-s")
 	per := total / time.Duration(b.N)
 	b.ReportMetric(per.Seconds(), "s-to-last-NOTIFY")
 	b.ReportMetric(float64(users)/per.Seconds(), "publications/s")

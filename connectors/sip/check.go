@@ -45,7 +45,7 @@ func Check(ctx context.Context, opts Options) (CheckResult, error) {
 	defer cancel()
 	a, err := c.client.send(ctx, publish{entity: entity, expires: 60, body: body})
 	if err != nil {
-		return res, err
+		return res, c.explain(err)
 	}
 	if a.code < 200 || a.code >= 300 {
 		return res, answerError(entity, a)

@@ -279,9 +279,20 @@ func (c *Connector) send(ctx context.Context, p publish) (answer, error) {
 		a, err = c.client.send(ctx, p)
 	}
 	if err != nil {
-		return answer{}, connectors.Unavailable(fmt.Errorf("PUBLISH for %s: %w", p.entity, err))
+		return answer{}, connectors.Unavailable(fmt.Errorf("PUBLISH for %s: %w", p.entity, c.explain(err)))
 	}
 	return a, nil
+}
+
+// explain says what to do about a TLS certificate calsync does not trust;
+// sipgo's error names neither the server nor the setting.
+func (c *Connector) explain(err error) error {
+	var cv *tls.CertificateVerificationError
+	if !errors.As(err, &cv) {
+		return err
+	}
+	return fmt.Errorf("the TLS certificate of the SIP server %s is not trusted (set connectors.sip.tls_ca_file to the authority that signed it, or give the server a certificate for its name): %w",
+		c.client.srv.dest, cv.Err)
 }
 
 func (c *Connector) wantExpires() int { return int(c.expires.Load()) }

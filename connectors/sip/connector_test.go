@@ -3,7 +3,6 @@ package sip
 import (
 	"context"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,29 +174,9 @@ func TestWrongPassword(t *testing.T) {
 	r := newRig(t)
 	opts := r.options()
 	opts.Password = "wrong"
-	opts.Concurrency = 4
-	var attempts atomic.Int64
-	opts.Observe = func(string, time.Duration) { attempts.Add(1) }
-	c, _ := run(t, opts)
-	for _, u := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
-		c.Runner().Set(u+"@example.com", busy("Busy"))
-	}
-	testenv.WaitFor(t, "the connector to hold updates back", func() bool {
-		st := c.Status()
-		return st.Unavailable && st.InFlight == 0
-	})
-	st := c.Status()
-	if !strings.Contains(st.LastError, "rejected the publisher's credentials") || strings.Contains(st.LastError, "wrong") {
-		t.Fatalf("last error %q: want the credentials rejection, without the password", st.LastError)
-	}
-	first := attempts.Load()
-	if first > 4 {
-		t.Fatalf("%d updates tried before holding back, want at most the 4 in flight", first)
-	}
-	r.clock.Advance(time.Second)
-	testenv.WaitFor(t, "one probe", func() bool { return attempts.Load() == first+1 && c.Status().InFlight == 0 })
-	if st := c.Status(); !st.Unavailable || st.Queue != 10 {
-		t.Fatalf("after the probe: %+v", st)
+	lastErr := r.storm(t, opts, 10)
+	if !strings.Contains(lastErr, "rejected the publisher's credentials") || strings.Contains(lastErr, "wrong") {
+		t.Fatalf("last error %q: want the credentials rejection, without the password", lastErr)
 	}
 }
 

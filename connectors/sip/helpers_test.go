@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,7 +29,12 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	srv := kamailiotest.New(t, kamailio.Options{})
+	return newRigWith(t, kamailio.Options{})
+}
+
+func newRigWith(t *testing.T, opts kamailio.Options) *rig {
+	t.Helper()
+	srv := kamailiotest.New(t, opts)
 	w, err := sipwatch.New(srv.Addr, srv.Domain)
 	if err != nil {
 		t.Fatal(err)
@@ -135,4 +141,34 @@ func (r *rig) publications(t *testing.T, local string, want int) {
 
 func busy(text string) connectors.State {
 	return connectors.State{Availability: "busy", StatusText: text}
+}
+
+// storm starts a connector that cannot publish (opts fail every update
+// target-wide), sets users and asserts no storm: at most the 4 in flight
+// are tried before the connector holds updates back, then one probe per
+// back-off. It returns the connector's last error.
+func (r *rig) storm(t *testing.T, opts Options, users int) string {
+	t.Helper()
+	opts.Concurrency = 4
+	var attempts atomic.Int64
+	opts.Observe = func(string, time.Duration) { attempts.Add(1) }
+	c, _ := run(t, opts)
+	for i := range users {
+		c.Runner().Set("user"+strconv.Itoa(i)+"@example.com", busy("Busy"))
+	}
+	testenv.WaitFor(t, "the connector to hold updates back", func() bool {
+		st := c.Status()
+		return st.Unavailable && st.InFlight == 0
+	})
+	lastErr := c.Status().LastError
+	first := attempts.Load()
+	if first > 4 {
+		t.Fatalf("%d updates tried before holding back, want at most the 4 in flight", first)
+	}
+	r.clock.Advance(time.Second)
+	testenv.WaitFor(t, "one probe", func() bool { return attempts.Load() == first+1 && c.Status().InFlight == 0 })
+	if st := c.Status(); !st.Unavailable || st.Queue != users {
+		t.Fatalf("after the probe: %+v", st)
+	}
+	return lastErr
 }

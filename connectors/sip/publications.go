@@ -70,15 +70,21 @@ type publications struct {
 	docs   store.DocumentStore
 	prefix string
 
-	mu    sync.Mutex
-	pubs  map[string]publication // by user
+	mu sync.Mutex
+	// pubs are the publications by shard, then user: a flush encodes a
+	// changed shard without looking at the others (at the top of the
+	// hour every shard changes, five times a second).
+	pubs  [shards]map[string]publication
 	dirty map[int]bool
 	kick  chan struct{}
 }
 
 func newPublications(docs store.DocumentStore, name string) *publications {
-	return &publications{docs: docs, prefix: "connectors/sip/" + name + "/", pubs: map[string]publication{},
-		dirty: map[int]bool{}, kick: make(chan struct{}, 1)}
+	ps := &publications{docs: docs, prefix: "connectors/sip/" + name + "/", dirty: map[int]bool{}, kick: make(chan struct{}, 1)}
+	for i := range ps.pubs {
+		ps.pubs[i] = map[string]publication{}
+	}
+	return ps
 }
 
 func shardOf(user string) int {
@@ -106,7 +112,8 @@ func (ps *publications) load(ctx context.Context) error {
 		}
 		ps.mu.Lock()
 		for u, p := range m {
-			ps.pubs[u] = p
+			// By the user's shard (the shard count may have changed).
+			ps.pubs[shardOf(u)][u] = p
 		}
 		ps.mu.Unlock()
 	}
@@ -118,28 +125,30 @@ func (ps *publications) shardName(i int) string { return fmt.Sprintf("%s%02d", p
 func (ps *publications) get(user string) (publication, bool) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	p, ok := ps.pubs[user]
+	p, ok := ps.pubs[shardOf(user)][user]
 	return p, ok
 }
 
 func (ps *publications) set(user string, p publication) {
+	i := shardOf(user)
 	ps.mu.Lock()
-	ps.pubs[user] = p
-	ps.markLocked(user)
+	ps.pubs[i][user] = p
+	ps.markLocked(i)
 	ps.mu.Unlock()
 }
 
 func (ps *publications) drop(user string) {
+	i := shardOf(user)
 	ps.mu.Lock()
-	if _, ok := ps.pubs[user]; ok {
-		delete(ps.pubs, user)
-		ps.markLocked(user)
+	if _, ok := ps.pubs[i][user]; ok {
+		delete(ps.pubs[i], user)
+		ps.markLocked(i)
 	}
 	ps.mu.Unlock()
 }
 
-func (ps *publications) markLocked(user string) {
-	ps.dirty[shardOf(user)] = true
+func (ps *publications) markLocked(shard int) {
+	ps.dirty[shard] = true
 	select {
 	case ps.kick <- struct{}{}:
 	default:
@@ -150,9 +159,11 @@ func (ps *publications) markLocked(user string) {
 func (ps *publications) users() []string {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	out := make([]string, 0, len(ps.pubs))
-	for u := range ps.pubs {
-		out = append(out, u)
+	var out []string
+	for _, m := range ps.pubs {
+		for u := range m {
+			out = append(out, u)
+		}
 	}
 	sort.Strings(out)
 	return out
@@ -163,9 +174,11 @@ func (ps *publications) live(now time.Time) int {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	n := 0
-	for _, p := range ps.pubs {
-		if p.Expires.After(now) {
-			n++
+	for _, m := range ps.pubs {
+		for _, p := range m {
+			if p.Expires.After(now) {
+				n++
+			}
 		}
 	}
 	return n
@@ -179,13 +192,7 @@ func (ps *publications) flush(ctx context.Context) error {
 	ps.mu.Lock()
 	docs := map[int][]byte{}
 	for i := range ps.dirty {
-		m := map[string]publication{}
-		for u, p := range ps.pubs {
-			if shardOf(u) == i {
-				m[u] = p
-			}
-		}
-		b, err := json.Marshal(m)
+		b, err := json.Marshal(ps.pubs[i])
 		if err != nil {
 			ps.mu.Unlock()
 			return err

@@ -89,12 +89,12 @@ func subscriberRows(domain string, accounts map[string]string) []byte {
 // accounts only for themselves, presence + presence_xml without XCAP
 // (force_active), publications kept in memory (publ_cache=2) so that a
 // restart loses them as a real server without a database would.
-func configText(dir, moduleDir, domain, publisher string, port int) string {
+func configText(dir, moduleDir, domain, publisher string, port, tlsPort, children int) string {
 	return fmt.Sprintf(`#!KAMAILIO
 debug=2
 log_stderror=yes
-children=4
-tcp_children=2
+children=%[7]d
+tcp_children=%[8]d
 listen=udp:127.0.0.1:%[4]d
 listen=tcp:127.0.0.1:%[4]d
 alias="%[3]s"
@@ -122,7 +122,7 @@ modparam("presence", "subs_db_mode", 0)
 modparam("presence", "publ_cache", 2)
 modparam("presence", "server_address", "sip:127.0.0.1:%[4]d")
 modparam("presence_xml", "db_url", "text://%[1]s/db")
-modparam("presence_xml", "force_active", 1)
+modparam("presence_xml", "force_active", 1)%[6]s
 request_route {
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483","Too Many Hops"); exit; }
   if (is_method("PUBLISH")) {
@@ -138,5 +138,59 @@ request_route {
   if (is_method("OPTIONS")) { sl_send_reply("200","OK"); exit; }
   sl_send_reply("405","Method Not Allowed"); exit;
 }
-`, dir, moduleDir, domain, port, publisher)
+`, dir, moduleDir, domain, port, publisher, tlsText(dir, tlsPort), children, max(2, children/2))
+}
+
+// tlsText is the TLS part of the configuration (tlsPort 0: none): the
+// tls module's defaults for every connection, TLS 1.2 or newer, no client
+// certificate asked for.
+func tlsText(dir string, tlsPort int) string {
+	if tlsPort == 0 {
+		return ""
+	}
+	return fmt.Sprintf(`
+enable_tls=yes
+listen=tls:127.0.0.1:%[2]d
+loadmodule "tls.so"
+modparam("tls", "certificate", "%[1]s/tls/server.pem")
+modparam("tls", "private_key", "%[1]s/tls/server.key")
+modparam("tls", "tls_method", "TLSv1.2+")
+modparam("tls", "verify_certificate", 0)
+modparam("tls", "require_certificate", 0)`, dir, tlsPort)
+}
+
+// TLSModule says whether Kamailio's TLS module is installed.
+func TLSModule() error {
+	dir, err := findModuleDir()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tls.so")); err != nil {
+		return fmt.Errorf("kamailio TLS module (tls.so) not found in %s", dir)
+	}
+	return nil
+}
+
+// writeTLS writes the server's certificate and key into the folder and
+// returns a free port for the TLS listener.
+func (s *Server) writeTLS(cert, key []byte) (int, error) {
+	if err := TLSModule(); err != nil {
+		return 0, fmt.Errorf("%w: %s", err, InstallTLS)
+	}
+	dir := filepath.Join(s.dir, "tls")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "server.pem"), cert, 0o644); err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "server.key"), key, 0o600); err != nil {
+		return 0, err
+	}
+	for {
+		p, err := freePort()
+		if err != nil || p != s.port {
+			return p, err
+		}
+	}
 }

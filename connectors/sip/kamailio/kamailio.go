@@ -30,6 +30,9 @@ import (
 // Install is how to get Kamailio and its presence modules on Debian.
 const Install = "apt-get install -y kamailio kamailio-presence-modules"
 
+// InstallTLS is how to get Kamailio's TLS module on Debian.
+const InstallTLS = "apt-get install -y kamailio-tls-modules"
+
 // Options describe the server to start. Zero values take the defaults.
 type Options struct {
 	// Domain is the SIP domain (alias and digest realm), default example.test.
@@ -43,12 +46,20 @@ type Options struct {
 	// SharedMemoryMB is Kamailio's shared memory (-m, default 128); ten
 	// thousand subscriptions with their NOTIFY transactions need ~512.
 	SharedMemoryMB int
+	// Children is the number of UDP worker processes (default 4);
+	// TCP and TLS get half as many, at least 2.
+	Children int
+	// TLSCert and TLSKey (PEM), when set, make the server listen for TLS
+	// too (TLSAddr) with this certificate; it asks no client certificate.
+	TLSCert, TLSKey []byte
 }
 
 // Server is one running Kamailio.
 type Server struct {
 	// Addr is host:port of both the UDP and the TCP listener.
-	Addr      string
+	Addr string
+	// TLSAddr is host:port of the TLS listener (Options.TLSCert), else "".
+	TLSAddr   string
 	Domain    string
 	Publisher string
 	Password  string
@@ -104,6 +115,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.SharedMemoryMB <= 0 {
 		opts.SharedMemoryMB = 128
 	}
+	if opts.Children <= 0 {
+		opts.Children = 4
+	}
 	s := &Server{Domain: opts.Domain, Publisher: opts.Publisher, Password: opts.Password, bin: bin, dir: dir,
 		shm: opts.SharedMemoryMB, log: &logBuffer{}}
 	ok := false
@@ -119,11 +133,18 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "run"), 0o755); err != nil {
 		return nil, err
 	}
+	tlsPort := 0
+	if opts.TLSCert != nil {
+		if tlsPort, err = s.writeTLS(opts.TLSCert, opts.TLSKey); err != nil {
+			return nil, err
+		}
+		s.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort))
+	}
 	if err := writeDB(dir, opts.Domain, accounts); err != nil {
 		return nil, err
 	}
 	cfg := filepath.Join(dir, "kamailio.cfg")
-	if err := os.WriteFile(cfg, []byte(configText(dir, moduleDir, opts.Domain, opts.Publisher, s.port)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(configText(dir, moduleDir, opts.Domain, opts.Publisher, s.port, tlsPort, opts.Children)), 0o644); err != nil {
 		return nil, err
 	}
 	if err := giveAway(dir); err != nil {

@@ -18,6 +18,11 @@ func New(t testing.TB, opts kamailio.Options) *kamailio.Server {
 	if _, err := kamailio.Binary(); err != nil {
 		testenv.Missing(t, "Kamailio with its presence modules ("+err.Error()+")", kamailio.Install)
 	}
+	if opts.TLSCert != nil {
+		if err := kamailio.TLSModule(); err != nil {
+			testenv.Missing(t, "Kamailio's TLS module ("+err.Error()+")", kamailio.InstallTLS)
+		}
+	}
 	srv, err := kamailio.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("start kamailio: %v", err)
