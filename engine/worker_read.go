@@ -10,9 +10,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/calsync/calsync/calendar"
@@ -310,15 +307,4 @@ func (w *worker) view(ctx context.Context, start, end time.Time, depth int) ([]c
 		}
 	}
 	return out, nil
-}
-
-// fingerprint hashes occurrences independent of their order.
-func fingerprint(occs []calendar.Occurrence) uint64 {
-	sorted := slices.Clone(occs)
-	slices.SortFunc(sorted, func(a, b calendar.Occurrence) int { return strings.Compare(a.ItemID, b.ItemID) })
-	h := fnv.New64a()
-	for _, o := range sorted {
-		fmt.Fprintf(h, "%+v\x00", o)
-	}
-	return h.Sum64()
 }

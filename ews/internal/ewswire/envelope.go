@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Envelope is one decoded SOAP envelope.
@@ -271,7 +272,9 @@ func encodeEnvelope(w io.Writer, form envelopeForm, h *Header, body any) error {
 	if _, err := io.WriteString(w, form.start); err != nil {
 		return err
 	}
-	enc := xml.NewEncoder(newNSCompactor(w))
+	out := getCompactWriter(w)
+	defer putCompactWriter(out)
+	enc := xml.NewEncoder(out.bw) // takes out.bw as its buffer (see compactEncoderOut)
 	if !h.IsEmpty() {
 		if _, err := io.WriteString(w, form.headerStart); err != nil {
 			return err
@@ -299,11 +302,22 @@ func encodeEnvelope(w io.Writer, form envelopeForm, h *Header, body any) error {
 	return err
 }
 
+// marshalBuffers recycle Marshal's growing buffer: the result is one copy
+// of the exact size instead of a buffer regrown several times per request.
+var marshalBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // Marshal returns EncodeEnvelope's output as bytes.
 func Marshal(h *Header, body any) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := EncodeEnvelope(&buf, h, body); err != nil {
+	buf := marshalBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			marshalBuffers.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if err := EncodeEnvelope(buf, h, body); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return bytes.Clone(buf.Bytes()), nil
 }
