@@ -404,8 +404,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// Close stops push deliveries and streams and waits for their goroutines.
+// Close stops push deliveries, streams and moves still in their phase,
+// and waits for their goroutines.
 func (x *Exchange) Close() {
+	x.hosting.close()
 	x.subs.mu.Lock()
 	for _, s := range x.subs.byID {
 		if s.push != nil {

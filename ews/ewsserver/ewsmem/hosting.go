@@ -34,12 +34,31 @@ type hosting struct {
 	mu     sync.Mutex
 	cloud  map[string]bool
 	moving map[string]string // address → target (Cloud or a server FQDN)
+	// closed ends the moves' waits at Close (their timers may never fire
+	// on a fake clock); phases counts those waits.
+	closed chan struct{}
+	phases sync.WaitGroup
 }
 
 func (h *hosting) init() {
 	if h.cloud == nil {
 		h.cloud, h.moving = map[string]bool{}, map[string]string{}
+		h.closed = make(chan struct{})
 	}
+}
+
+// close ends the waits of moves still in their phase (those moves never
+// complete) and waits for them. Later moves fail.
+func (h *hosting) close() {
+	h.mu.Lock()
+	h.init()
+	select {
+	case <-h.closed:
+	default:
+		close(h.closed)
+	}
+	h.mu.Unlock()
+	h.phases.Wait()
 }
 
 // PlaceInCloud hosts mailboxes in the cloud from the start (no move, no
@@ -132,6 +151,12 @@ func (x *Exchange) StartMove(smtp, target string, phase time.Duration, done func
 	}
 	x.hosting.mu.Lock()
 	x.hosting.init()
+	select {
+	case <-x.hosting.closed:
+		x.hosting.mu.Unlock()
+		return errors.New("ewsmem: the model is closed; no move starts")
+	default:
+	}
 	if to := x.hosting.moving[key]; to != "" {
 		x.hosting.mu.Unlock()
 		return fmt.Errorf("%w to %s: %s", ErrMoveInProgress, to, key)
@@ -149,6 +174,9 @@ func (x *Exchange) StartMove(smtp, target string, phase time.Duration, done func
 		to = x.servers[server]
 	}
 	x.hosting.moving[key] = to
+	if phase > 0 {
+		x.hosting.phases.Add(1) // under mu, so that close waits for it
+	}
 	x.hosting.mu.Unlock()
 	finish := func() {
 		x.completeMove(mb, server)
@@ -160,12 +188,15 @@ func (x *Exchange) StartMove(smtp, target string, phase time.Duration, done func
 		finish()
 		return nil
 	}
-	// Not tracked by Close: a move still running then completes on a
-	// closed model, which harms nothing.
 	t := x.clock.NewTimer(phase)
 	go func() {
-		<-t.C()
-		finish()
+		defer x.hosting.phases.Done()
+		select {
+		case <-t.C():
+			finish()
+		case <-x.hosting.closed:
+			t.Stop()
+		}
 	}()
 	return nil
 }

@@ -80,3 +80,30 @@ func TestMoveToCloudAndBack(t *testing.T) {
 		}
 	}
 }
+
+// A move in its phase waits on the model's clock; Close must end that
+// wait even when the clock never moves again (a fake clock in a test).
+func TestCloseEndsAMoveInItsPhase(t *testing.T) {
+	x, clk := newExchange(t, ewsmem.Options{Mailboxes: 2})
+	timers := clk.PendingTimers()
+	completed := make(chan struct{})
+	if err := x.StartMove("user1@example.com", ewsmem.Cloud, time.Hour, func() { close(completed) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := clk.PendingTimers(); got != timers+1 {
+		t.Fatalf("pending timers during the move = %d, want %d", got, timers+1)
+	}
+	x.Close() // returns only when the move's goroutine has ended
+	if got := clk.PendingTimers(); got != timers {
+		t.Fatalf("pending timers after Close = %d, want %d (the move's timer is still armed)", got, timers)
+	}
+	clk.Advance(time.Hour)
+	select {
+	case <-completed:
+		t.Fatal("the move completed on a closed model")
+	default:
+	}
+	if err := x.StartMove("user2@example.com", ewsmem.Cloud, time.Minute, nil); err == nil {
+		t.Fatal("StartMove on a closed model was accepted")
+	}
+}
