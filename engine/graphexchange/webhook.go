@@ -41,6 +41,9 @@ type hooks struct {
 	opts WebhookOptions
 	mu   sync.Mutex
 	subs map[string]*hookSub // Graph subscription id → state
+	// newest is each mailbox's last created subscription id (it may be
+	// gone from subs since).
+	newest map[string]string
 }
 
 type hookSub struct {
@@ -65,7 +68,7 @@ func newHooks(o WebhookOptions) *hooks {
 	if o.SafetyInterval <= 0 {
 		o.SafetyInterval = 15 * time.Minute
 	}
-	return &hooks{opts: o, subs: map[string]*hookSub{}}
+	return &hooks{opts: o, subs: map[string]*hookSub{}, newest: map[string]string{}}
 }
 
 // Receiver returns the handler for the notification and lifecycle URLs;
@@ -97,8 +100,15 @@ func (h *hooks) deliver(ns []graph.Notification) {
 	}
 }
 
-// subscribe creates the mailbox's Graph subscription.
+// subscribeHook returns the mailbox's Graph subscription: the one it has
+// when that is alive (the engine subscribes again after a lost delta
+// token, a denial or a rediscovery, none of which ends the subscription on
+// Graph; a new one each time would leave the old ones delivering until
+// they expire, counting towards Graph's 1,000 per mailbox), else a new one.
 func (x *Client) subscribeHook(ctx context.Context, smtp string) (string, error) {
+	if id, ok := x.hooks.alive(smtp, x.clock.Now()); ok {
+		return id, nil
+	}
 	o := x.hooks.opts
 	sub, err := x.c.CreateSubscription(ctx, smtp, graph.Subscription{Resource: graphclient.EventsResource(smtp),
 		NotificationURL: o.NotificationURL, LifecycleNotificationURL: o.LifecycleURL,
@@ -108,8 +118,51 @@ func (x *Client) subscribeHook(ctx context.Context, smtp string) (string, error)
 	}
 	x.hooks.mu.Lock()
 	x.hooks.subs[sub.ID] = &hookSub{smtp: strings.ToLower(smtp), expires: sub.Expiration, lastRound: x.clock.Now()}
+	x.hooks.newest[strings.ToLower(smtp)] = sub.ID
 	x.hooks.mu.Unlock()
 	return sub.ID, nil
+}
+
+// alive returns the id of smtp's subscription if it is neither removed nor
+// expired.
+func (h *hooks) alive(smtp string, now time.Time) (string, bool) {
+	smtp = strings.ToLower(smtp)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	id := h.newest[smtp]
+	if s := h.subs[id]; s != nil && s.smtp == smtp && !s.removed && now.Before(s.expires) {
+		return id, true
+	}
+	delete(h.newest, smtp)
+	return "", false
+}
+
+// EndSubscriptions deletes mailbox smtp's webhook subscriptions: a
+// mailbox that left Exchange Online (hybridexchange) would otherwise keep
+// its subscription until it expires (up to Lifetime). Without webhooks it
+// does nothing.
+func (x *Client) EndSubscriptions(ctx context.Context, smtp string) error {
+	if x.hooks == nil {
+		return nil
+	}
+	smtp = strings.ToLower(smtp)
+	x.hooks.mu.Lock()
+	delete(x.hooks.newest, smtp)
+	var ids []string
+	for id, s := range x.hooks.subs {
+		if s.smtp == smtp {
+			ids = append(ids, id)
+			delete(x.hooks.subs, id)
+		}
+	}
+	x.hooks.mu.Unlock()
+	var errs []error
+	for _, id := range ids {
+		if err := x.c.DeleteSubscription(ctx, smtp, id); err != nil {
+			errs = append(errs, classify("deleteSubscription", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // errSubscriptionGone makes the engine resubscribe and re-read.

@@ -1,11 +1,13 @@
 package graphexchange_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/graphexchange"
 	"github.com/calsync/calsync/engine/graphexchange/graphtest"
 	"github.com/calsync/calsync/ews"
@@ -73,4 +75,58 @@ func TestWebhookNotificationsDriveTheReads(t *testing.T) {
 	}
 	change("after resubscribing")
 	testenv.WaitForWithin(t, time.Minute, "a change on the new subscription", converged)
+}
+
+// The engine subscribes again after a lost delta token, a denial or a
+// rediscovery; none of these ends the Graph subscription, so the mailbox
+// keeps the one it has instead of piling up subscriptions that deliver
+// until they expire (Graph allows 1,000 per mailbox, across all apps).
+// One Graph no longer knows is replaced.
+func TestSubscribingAgainKeepsTheGraphSubscription(t *testing.T) {
+	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: 1, Seed: 4}, Generate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	gs, gc := graphtest.Serve(t, sim, nil)
+	var x *graphexchange.Client
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { x.Receiver().ServeHTTP(w, r) }))
+	t.Cleanup(hook.Close)
+	x = graphexchange.New(gc, &graphexchange.Options{Webhook: &graphexchange.WebhookOptions{
+		NotificationURL: hook.URL + "/notify", ClientState: "calsync-test-state", SafetyInterval: time.Hour}})
+	m := graphtest.Users(sim)[0]
+	ctx := context.Background()
+	target := engine.Target{SMTP: m}
+
+	first, err := x.Subscribe(ctx, target, engine.SubscribeRequest{Mode: engine.Pull})
+	if err != nil {
+		t.Fatalf("Subscribe = %v", err)
+	}
+	again, err := x.Subscribe(ctx, target, engine.SubscribeRequest{Mode: engine.Pull})
+	if err != nil {
+		t.Fatalf("Subscribe again = %v", err)
+	}
+	if again.ID != first.ID || gs.Subscriptions(m) != 1 {
+		t.Fatalf("subscribing again: id %q (first %q), %d Graph subscriptions; want the same id and 1", again.ID, first.ID, gs.Subscriptions(m))
+	}
+
+	if n, err := gs.SendLifecycle("subscriptionRemoved", m); err != nil || n != 1 {
+		t.Fatalf("subscriptionRemoved reached %d subscriptions: %v", n, err)
+	}
+	// The lifecycle event is POSTed in the background; until it arrives
+	// GetEvents has nothing to do.
+	testenv.WaitFor(t, "GetEvents to report the removed subscription", func() bool {
+		_, err := x.GetEvents(ctx, target, again.ID, again.Watermark)
+		return engine.ErrorCode(err) == "ErrorSubscriptionNotFound"
+	})
+	renewed, err := x.Subscribe(ctx, target, engine.SubscribeRequest{Mode: engine.Pull})
+	if err != nil {
+		t.Fatalf("Subscribe after subscriptionRemoved = %v", err)
+	}
+	if renewed.ID == first.ID || gs.Subscriptions(m) != 1 {
+		t.Fatalf("after subscriptionRemoved: id %q (removed %q), %d Graph subscriptions; want a new id and 1", renewed.ID, first.ID, gs.Subscriptions(m))
+	}
 }

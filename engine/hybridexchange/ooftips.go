@@ -60,7 +60,7 @@ func (r *Router) OOFTips(ctx context.Context, smtps []string) ([]engine.OOFTip, 
 					out[i] = engine.OOFTip{SMTP: smtps[i], Err: err}
 				case j < len(tips):
 					out[i] = tips[j]
-					out[i].Err = r.outcome(side, smtps[i], tips[j].Err)
+					out[i].Err = r.outcome(ctx, side, smtps[i], tips[j].Err)
 				default:
 					out[i] = engine.OOFTip{SMTP: smtps[i], Err: &engine.ExchangeError{Code: "NetworkError"}}
 				}

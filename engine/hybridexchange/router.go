@@ -170,7 +170,7 @@ func notHere(s Side, code string) bool {
 // outcome turns a side's error for smtp into the engine's: a mailbox the
 // side no longer hosts is MailboxMoved (and will be asked about at
 // the next Discover), a move in progress is passed on but remembered.
-func (r *Router) outcome(s Side, smtp string, err error) error {
+func (r *Router) outcome(ctx context.Context, s Side, smtp string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -178,11 +178,33 @@ func (r *Router) outcome(s Side, smtp string, err error) error {
 	switch {
 	case notHere(s, code):
 		r.markSuspect(smtp)
+		if s == Cloud {
+			r.endCloudSubscriptions(ctx, smtp)
+		}
 		return &engine.ExchangeError{Code: CodeMoved, Err: fmt.Errorf("hybridexchange: %s no longer answers on %s: %w", smtp, s, err)}
 	case code == "ErrorMailboxMoveInProgress":
 		r.markSuspect(smtp)
 	}
 	return err
+}
+
+// subscriptionEnder is the Graph side's way to end a mailbox's change
+// notifications (graphexchange.Client in webhook mode).
+type subscriptionEnder interface {
+	EndSubscriptions(ctx context.Context, smtp string) error
+}
+
+// endCloudSubscriptions deletes the Graph subscriptions of a mailbox that
+// left Exchange Online: the engine only forgets them, and Graph would keep
+// them (and count them against the mailbox's quota) until they expire.
+func (r *Router) endCloudSubscriptions(ctx context.Context, smtp string) {
+	e, ok := r.sides[Cloud].(subscriptionEnder)
+	if !ok {
+		return
+	}
+	if err := e.EndSubscriptions(ctx, smtp); err != nil {
+		r.log.Info("ending the Graph subscription of a mailbox that left Exchange Online failed (it will expire)", "smtp", smtp, "err", err)
+	}
 }
 
 func (r *Router) markSuspect(smtp string) {
@@ -198,7 +220,7 @@ func (r *Router) CalendarView(ctx context.Context, t engine.Target, start, end t
 		return engine.ViewPage{}, err
 	}
 	p, err := r.sides[s].CalendarView(ctx, t, start, end, maxEntries)
-	return p, r.outcome(s, t.SMTP, err)
+	return p, r.outcome(ctx, s, t.SMTP, err)
 }
 
 // OOF implements engine.Exchange.
@@ -208,7 +230,7 @@ func (r *Router) OOF(ctx context.Context, t engine.Target) (calendar.OOFSettings
 		return calendar.OOFSettings{}, err
 	}
 	o, err := r.sides[s].OOF(ctx, t)
-	return o, r.outcome(s, t.SMTP, err)
+	return o, r.outcome(ctx, s, t.SMTP, err)
 }
 
 // MailboxTimeZone implements engine.ZoneReader through the side, when it
@@ -223,7 +245,7 @@ func (r *Router) MailboxTimeZone(ctx context.Context, t engine.Target) (string, 
 		return "", nil
 	}
 	z, err := zr.MailboxTimeZone(ctx, t)
-	return z, r.outcome(s, t.SMTP, err)
+	return z, r.outcome(ctx, s, t.SMTP, err)
 }
 
 // Subscribe implements engine.Exchange. A cloud mailbox asked for a
@@ -237,7 +259,7 @@ func (r *Router) Subscribe(ctx context.Context, t engine.Target, req engine.Subs
 		return r.subscribePolled(ctx, t)
 	}
 	sub, err := r.sides[s].Subscribe(ctx, t, req)
-	return sub, r.outcome(s, t.SMTP, err)
+	return sub, r.outcome(ctx, s, t.SMTP, err)
 }
 
 // GetEvents implements engine.Exchange (pull mode).
@@ -247,7 +269,7 @@ func (r *Router) GetEvents(ctx context.Context, t engine.Target, id, watermark s
 		return engine.EventBatch{}, err
 	}
 	b, err := r.sides[s].GetEvents(ctx, t, id, watermark)
-	return b, r.outcome(s, t.SMTP, err)
+	return b, r.outcome(ctx, s, t.SMTP, err)
 }
 
 // OpenStream implements engine.Exchange: EWS streams, or the router's
@@ -267,7 +289,7 @@ func (r *Router) OpenStream(ctx context.Context, t engine.Target, ids []string, 
 		return nil, &engine.ExchangeError{Code: "ErrorSubscriptionNotFound", Err: errors.New("hybridexchange: EWS subscriptions of a mailbox that moved to Exchange Cloud")}
 	}
 	st, err := r.sides[OnPremises].OpenStream(ctx, t, ids, timeout)
-	return st, r.outcome(OnPremises, t.SMTP, err)
+	return st, r.outcome(ctx, OnPremises, t.SMTP, err)
 }
 
 // Unsubscribe implements engine.Exchange on the side the subscription

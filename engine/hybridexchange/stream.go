@@ -29,7 +29,7 @@ func isPolledID(id string) bool { return strings.HasPrefix(id, polledPrefix) }
 func (r *Router) subscribePolled(ctx context.Context, t engine.Target) (engine.Subscription, error) {
 	sub, err := r.sides[Cloud].Subscribe(ctx, t, engine.SubscribeRequest{Mode: engine.Pull})
 	if err != nil {
-		return engine.Subscription{}, r.outcome(Cloud, t.SMTP, err)
+		return engine.Subscription{}, r.outcome(ctx, Cloud, t.SMTP, err)
 	}
 	id := polledPrefix + normalize(t.SMTP)
 	r.mu.Lock()
@@ -125,7 +125,7 @@ func (p *polledStream) poll(ctx context.Context, msg *engine.StreamMessage) {
 			if ctx.Err() != nil {
 				return
 			}
-			err = p.r.outcome(Cloud, smtp, err)
+			err = p.r.outcome(ctx, Cloud, smtp, err)
 			if passing(engine.ErrorCode(err)) {
 				keep = append(keep, id)
 				continue

@@ -56,6 +56,19 @@ func (st *subscriptionStore) countFor(smtp string) int {
 	return n
 }
 
+// Subscriptions counts the live subscriptions on mailbox smtp's events,
+// as Graph's per-mailbox quota counts them.
+func (s *Server) Subscriptions(smtp string) int {
+	smtp = strings.ToLower(smtp)
+	n := 0
+	for _, sub := range s.subs.live(s.now()) {
+		if sub.smtp == smtp {
+			n++
+		}
+	}
+	return n
+}
+
 // snapshot copies the live subscriptions, dropping expired ones.
 func (st *subscriptionStore) live(now time.Time) []subscription {
 	st.mu.Lock()
