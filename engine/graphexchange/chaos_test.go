@@ -1,12 +1,9 @@
 package graphexchange_test
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/calsync/calsync/engine/graphexchange"
 	"github.com/calsync/calsync/engine/graphexchange/graphtest"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/ews/ewsserver/ewssim"
@@ -31,11 +28,7 @@ func TestChaosOverGraph(t *testing.T) {
 	}
 	t.Cleanup(sim.Close)
 	gs, gc := graphtest.Serve(t, sim, func(o *graphserver.Options) { o.NotifyInterval = 50 * time.Millisecond })
-	var x *graphexchange.Client // the URL must exist before the client that subscribes to it
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { x.Receiver().ServeHTTP(w, r) }))
-	t.Cleanup(hook.Close)
-	x = graphexchange.New(gc, &graphexchange.Options{Webhook: &graphexchange.WebhookOptions{
-		NotificationURL: hook.URL + "/notify", ClientState: "chaos", SafetyInterval: 5 * time.Second}})
+	x := graphtest.Webhook(t, gc, "chaos", 5*time.Second)
 	mailboxes := graphtest.Users(sim)
 	st := memstore.New()
 	graphtest.StartPull(t, x, st, mailboxes)

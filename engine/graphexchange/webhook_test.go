@@ -2,13 +2,10 @@ package graphexchange_test
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/calsync/calsync/engine"
-	"github.com/calsync/calsync/engine/graphexchange"
 	"github.com/calsync/calsync/engine/graphexchange/graphtest"
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
@@ -35,12 +32,7 @@ func TestWebhookNotificationsDriveTheReads(t *testing.T) {
 	t.Cleanup(sim.Close)
 	gs, gc := graphtest.Serve(t, sim, func(o *graphserver.Options) { o.NotifyInterval = 20 * time.Millisecond })
 
-	var x *graphexchange.Client // the URL must exist before the client that subscribes to it
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { x.Receiver().ServeHTTP(w, r) }))
-	t.Cleanup(hook.Close)
-	x = graphexchange.New(gc, &graphexchange.Options{Webhook: &graphexchange.WebhookOptions{
-		NotificationURL: hook.URL + "/notify", LifecycleURL: hook.URL + "/lifecycle", ClientState: "calsync-test-state",
-		SafetyInterval: time.Hour}})
+	x := graphtest.Webhook(t, gc, "calsync-test-state", time.Hour)
 	mailboxes := graphtest.Users(sim)
 	st := memstore.New()
 	graphtest.StartPull(t, x, st, mailboxes)
@@ -92,11 +84,7 @@ func TestSubscribingAgainKeepsTheGraphSubscription(t *testing.T) {
 	}
 	t.Cleanup(sim.Close)
 	gs, gc := graphtest.Serve(t, sim, nil)
-	var x *graphexchange.Client
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { x.Receiver().ServeHTTP(w, r) }))
-	t.Cleanup(hook.Close)
-	x = graphexchange.New(gc, &graphexchange.Options{Webhook: &graphexchange.WebhookOptions{
-		NotificationURL: hook.URL + "/notify", ClientState: "calsync-test-state", SafetyInterval: time.Hour}})
+	x := graphtest.Webhook(t, gc, "calsync-test-state", time.Hour)
 	m := graphtest.Users(sim)[0]
 	ctx := context.Background()
 	target := engine.Target{SMTP: m}

@@ -2,14 +2,11 @@ package hybridexchange_test
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/ewsexchange"
-	"github.com/calsync/calsync/engine/graphexchange"
 	"github.com/calsync/calsync/engine/graphexchange/graphtest"
 	"github.com/calsync/calsync/engine/hybridexchange"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
@@ -30,11 +27,7 @@ func TestMoveOnPremisesEndsTheGraphSubscription(t *testing.T) {
 	h := &hosting{cloud: map[string]bool{}}
 	h.move(m, true)
 	gs, gc := graphtest.Serve(t, cloudModel{sim, h}, nil)
-	var cloud *graphexchange.Client // the URL must exist before the client that subscribes to it
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { cloud.Receiver().ServeHTTP(w, r) }))
-	t.Cleanup(hook.Close)
-	cloud = graphexchange.New(gc, &graphexchange.Options{Webhook: &graphexchange.WebhookOptions{
-		NotificationURL: hook.URL + "/notify", ClientState: "calsync-test-state", SafetyInterval: time.Hour}})
+	cloud := graphtest.Webhook(t, gc, "calsync-test-state", time.Hour)
 	router := hybridexchange.New(onPremOnly{ewsexchange.NewInProcess(sim, sim.ServiceAccount(), "https://sim.example.com"), h}, cloud, nil)
 	router.Place(m, hybridexchange.Cloud)
 

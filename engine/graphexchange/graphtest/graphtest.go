@@ -7,6 +7,7 @@ package graphtest
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"testing"
@@ -60,6 +61,19 @@ func Serve(t testing.TB, model graphserver.Mailboxes, mod func(*graphserver.Opti
 		t.Fatal(err)
 	}
 	return gs, gc
+}
+
+// Webhook returns graphexchange over gc in webhook mode, its receiver
+// served on an httptest server (closed with the test) and a delta round
+// at least every safety.
+func Webhook(t testing.TB, gc *graphclient.Client, clientState string, safety time.Duration) *graphexchange.Client {
+	t.Helper()
+	var x *graphexchange.Client // the URL must exist before the client that subscribes to it
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { x.Receiver().ServeHTTP(w, r) }))
+	t.Cleanup(hook.Close)
+	x = graphexchange.New(gc, &graphexchange.Options{Webhook: &graphexchange.WebhookOptions{
+		NotificationURL: hook.URL + "/notify", LifecycleURL: hook.URL + "/lifecycle", ClientState: clientState, SafetyInterval: safety}})
+	return x
 }
 
 // StartPull runs an engine over ex in pull mode with test timings
