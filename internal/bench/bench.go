@@ -72,8 +72,13 @@ type Config struct {
 	// (HTTP 503 above that many requests in flight, 0 = off).
 	Budget        engine.BudgetConfig
 	SimQueueLimit int
-	Logger        *slog.Logger
-	Stderr        io.Writer
+	// Compare ("exchangelib") runs that client on the same job against the
+	// same simulator after calsync's load (compare.go) instead of idle CPU,
+	// change delays and automatic replies; Budget should then be
+	// CompareBudget. Python is the interpreter with exchangelib.
+	Compare, Python string
+	Logger          *slog.Logger
+	Stderr          io.Writer
 }
 
 // Result is what one run measured.
@@ -113,6 +118,8 @@ type Result struct {
 	BudgetLimit                   LimitStats // budget.go
 	// Restart is set when Config.Restart asked for it.
 	Restart *RestartResult
+	// Compare is set when Config.Compare asked for it.
+	Compare *CompareResult
 }
 
 // Run measures one size.
@@ -238,11 +245,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return res, err
 		}
 		res.Restart = &rr
+	} else if cfg.Compare != "" {
+		e.stop() // its streams would load the simulator while the other client runs
+		if err := compareAfterLoad(ctx, cfg, &res, cpuLoad, sim, auth, stats); err != nil {
+			return res, err
+		}
 	} else if err := measureSteady(ctx, cfg, &res, mailboxes, auth, sim.url, changes); err != nil {
 		return res, err
 	}
 	res.EngineP50, res.EngineP99 = lagQuantiles(reg)
-	if !cfg.Restart {
+	if !cfg.Restart && cfg.Compare == "" {
 		res.OOF, err = oofPhase{st: st, client: client, control: auth, base: sim.url, mailboxes: mailboxes, changes: cfg.OOFChanges,
 			interval: cmp.Or(cfg.OOFPollInterval, time.Minute)}.run(ctx)
 		if err != nil {
@@ -489,6 +501,9 @@ func WriteTable(w io.Writer, rs []Result) {
 			if r.Restart != nil {
 				return "— (restart run)"
 			}
+			if r.Compare != nil {
+				return "— (comparison run)"
+			}
 			return f(r)
 		}
 	}
@@ -521,6 +536,9 @@ func WriteTable(w io.Writer, rs []Result) {
 	})
 	if slices.ContainsFunc(rs, func(r Result) bool { return r.Restart != nil }) {
 		writeRestartRows(row)
+	}
+	if slices.ContainsFunc(rs, func(r Result) bool { return r.Compare != nil }) {
+		compareRows(row)
 	}
 }
 

@@ -45,6 +45,8 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	graphMode := fs.Bool("graph", false, "host every mailbox in the simulator's cloud and sync over Microsoft Graph (delta mode) instead of EWS; uses --mailboxes, --changes, --coalesce, --delta-interval, --webhook, -v")
 	deltaInterval := fs.Duration("delta-interval", 30*time.Second, "with --graph: exchange_online.notifications.delta_interval (with --webhook: the safety-net round)")
 	webhook := fs.Bool("webhook", false, "with --graph: webhook mode, the simulator posts change notifications to a receiver of the bench on loopback")
+	compare := fs.String("compare", "", "after the load, run exchangelib on the same job (view and stream every mailbox) against the same simulator with as many requests in flight (--max-concurrency, default the config's 10; no pacing on either side) and compare wall time, CPU and peak RSS; skips the idle, change and automatic-replies phases")
+	python := fs.String("python", "/usr/bin/python3", "with --compare: the Python interpreter that has exchangelib (Debian: python3-exchangelib)")
 	if code := fs.parse(args); code >= 0 {
 		return code
 	}
@@ -57,6 +59,12 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	budget, err := bench.Budget(*rate, *maxConcurrency)
 	if err != nil {
 		return fs.fail("--rate: %v", err)
+	}
+	if *compare != "" {
+		if *compare != bench.CompareExchangelib {
+			return fs.fail("--compare %q: expected %s", *compare, bench.CompareExchangelib)
+		}
+		budget = bench.CompareBudget(budget.Concurrency)
 	}
 	var ns []int
 	for _, s := range strings.Split(*sizes, ",") {
@@ -84,7 +92,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	var results []bench.Result
 	for _, n := range ns {
 		fmt.Fprintf(stderr, "bench: %d mailboxes …\n", n)
-		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, CPUProfile: *cpuProfile, HeapProfile: *memProfile, IdleProfile: *idleProfile, Auth: *authMethod, SimExe: *exe, Budget: budget, SimQueueLimit: *queueLimit, Logger: logger, Stderr: stderr})
+		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, CPUProfile: *cpuProfile, HeapProfile: *memProfile, IdleProfile: *idleProfile, Auth: *authMethod, SimExe: *exe, Budget: budget, SimQueueLimit: *queueLimit, Compare: *compare, Python: *python, Logger: logger, Stderr: stderr})
 		if err != nil {
 			fmt.Fprintf(stderr, "bench: %d mailboxes: %v\n", n, err)
 			return 1
