@@ -1,7 +1,7 @@
-// Package pgtest gives tests a real, throwaway PostgreSQL: one cluster per
-// test binary (initdb in a temp folder, started on a free loopback port
-// with its unix socket in that folder, run as an unprivileged user when
-// the tests run as root) and a fresh database per test.
+// Package pgtest gives tests a real, throwaway PostgreSQL: one server per
+// test binary (internal/pgserver: initdb in a temp folder, a free loopback
+// port, run as an unprivileged user when the tests run as root) and a
+// fresh database per test.
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 //	...
@@ -20,17 +20,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/calsync/calsync/internal/pgserver"
 	"github.com/calsync/calsync/internal/testenv"
 )
 
 // Install is how to get the server binaries on Debian.
-const Install = "apt-get install -y postgresql"
+const Install = pgserver.Install
 
 var (
 	once     sync.Once
-	shared   *cluster
+	shared   *pgserver.Server
 	startErr error
 	missing  string // what is missing, when the binaries are not installed
 	dbSeq    atomic.Int64
@@ -41,7 +40,7 @@ var (
 func Main(m *testing.M) {
 	code := m.Run()
 	if shared != nil {
-		shared.stop()
+		shared.Stop()
 	}
 	os.Exit(code)
 }
@@ -52,12 +51,12 @@ func Main(m *testing.M) {
 func Database(t testing.TB) string {
 	t.Helper()
 	once.Do(func() {
-		bin, what := findBinaries()
-		if bin == "" {
-			missing = what
+		bin, err := pgserver.Binaries()
+		if err != nil {
+			missing = err.Error()
 			return
 		}
-		shared, startErr = start(bin)
+		shared, startErr = pgserver.Start(bin)
 	})
 	if missing != "" {
 		testenv.Missing(t, missing, Install)
@@ -66,21 +65,14 @@ func Database(t testing.TB) string {
 		t.Fatalf("start PostgreSQL: %v", startErr)
 	}
 	name := fmt.Sprintf("test_%d", dbSeq.Add(1))
-	admin := shared.url("postgres")
 	exec := func(sql string) error {
 		// Not t.Context(): the drop runs in a cleanup, after it ended.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
+		return shared.Exec(ctx, sql)
 	}
 	if err := exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("create database %s: %v\nserver log:\n%s", name, err, shared.log.String())
+		t.Fatalf("create database %s: %v\nserver log:\n%s", name, err, shared.Log())
 	}
 	t.Cleanup(func() {
 		// FORCE ends connections a failed test left behind.
@@ -88,5 +80,5 @@ func Database(t testing.TB) string {
 			t.Errorf("drop database %s: %v", name, err)
 		}
 	})
-	return shared.url(name)
+	return shared.URL(name)
 }

@@ -1,8 +1,8 @@
 //go:build !unix
 
-package pgtest
+package pgserver
 
 import "syscall"
 
-// unprivileged: elsewhere the processes run as the test's user.
+// unprivileged: elsewhere the processes run as the caller's user.
 func unprivileged(string) (*syscall.SysProcAttr, error) { return nil, nil }

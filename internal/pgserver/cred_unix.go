@@ -1,6 +1,6 @@
 //go:build unix
 
-package pgtest
+package pgserver
 
 import (
 	"fmt"
@@ -11,16 +11,16 @@ import (
 )
 
 // unprivileged returns the process attributes that run initdb and postgres
-// as "nobody" when the tests run as root (PostgreSQL refuses to run as
-// root), and gives that user the cluster folder. As any other user it
-// returns nil: the processes run as the test's user.
+// as "nobody" when the caller runs as root (PostgreSQL refuses to run as
+// root), and gives that user the server folder. As any other user it
+// returns nil: the processes run as the caller's user.
 func unprivileged(dir string) (*syscall.SysProcAttr, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil
 	}
 	u, err := user.Lookup("nobody")
 	if err != nil {
-		return nil, fmt.Errorf("tests run as root and need the user nobody to run PostgreSQL: %w", err)
+		return nil, fmt.Errorf("running as root needs the user nobody to run PostgreSQL: %w", err)
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
