@@ -25,7 +25,14 @@ func Kill(p *os.Process) error { return signalGroup(p, syscall.SIGKILL) }
 // Pause stops p's process group (SIGSTOP): it keeps its sockets and
 // memory and does nothing, as a process in a long GC pause or on a
 // frozen VM.
-func Pause(p *os.Process) error { return signalGroup(p, syscall.SIGSTOP) }
+// It returns once the process is stopped (Linux).
+func Pause(p *os.Process) error {
+	if err := signalGroup(p, syscall.SIGSTOP); err != nil {
+		return err
+	}
+	waitStopped(p.Pid)
+	return nil
+}
 
 // Resume continues a paused process group (SIGCONT).
 func Resume(p *os.Process) error { return signalGroup(p, syscall.SIGCONT) }
