@@ -22,11 +22,12 @@ func Build(ctx context.Context, dir string) (string, error) {
 	if p := os.Getenv(BinaryEnv); p != "" {
 		return p, nil
 	}
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goCmd); err != nil {
-		if goCmd, err = exec.LookPath("go"); err != nil {
-			return "", fmt.Errorf("clusterrig: building calsync needs the go command (or $%s): %w", BinaryEnv, err)
-		}
+	goCmd, err := exec.LookPath("go")
+	if err != nil && os.Getenv("GOROOT") != "" {
+		goCmd, err = filepath.Join(os.Getenv("GOROOT"), "bin", "go"), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("clusterrig: building calsync needs the go command on PATH (or $%s): %w", BinaryEnv, err)
 	}
 	out := filepath.Join(dir, "calsync")
 	if runtime.GOOS == "windows" {

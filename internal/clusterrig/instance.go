@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/calsync/calsync/internal/pgserver"
 	"github.com/calsync/calsync/internal/procgroup"
 )
 
@@ -39,7 +39,7 @@ type Instance struct {
 const readyLimit = 2 * time.Minute
 
 func newInstance(r *Rig, id string) (*Instance, error) {
-	port, err := freePort()
+	port, err := pgserver.FreePort()
 	if err != nil {
 		return nil, fmt.Errorf("clusterrig: %w", err)
 	}
@@ -275,13 +275,4 @@ func (in *Instance) LogTail(n int) string {
 		}
 	}
 	return string(b)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

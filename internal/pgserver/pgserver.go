@@ -92,7 +92,7 @@ func Start(bin string) (*Server, error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
-	if s.port, err = freePort(); err != nil {
+	if s.port, err = FreePort(); err != nil {
 		return nil, err
 	}
 	if err := s.run(); err != nil {
@@ -207,7 +207,9 @@ func (s *Server) shutdown() {
 	}
 }
 
-func freePort() (int, error) {
+// FreePort returns a loopback TCP port free at the moment (for a server
+// that must be given its port, and keep it across restarts).
+func FreePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
