@@ -32,11 +32,11 @@ import (
 
 // Leases is what the coordinator needs of the database (*pgstore.Store).
 type Leases interface {
-	Heartbeat(ctx context.Context, id, apiURL string, ttl, skew time.Duration) ([]string, error)
+	Heartbeat(ctx context.Context, id, apiURL string, ttl, skew time.Duration) (pgstore.Members, error)
 	Deregister(ctx context.Context, id string) error
 	Placements(ctx context.Context, smtps []string) ([]pgstore.Placement, error)
-	AcquireLeases(ctx context.Context, owner string, smtps []string, ttl time.Duration) (map[string]int64, error)
-	RenewLeases(ctx context.Context, owner string, ttl time.Duration) (map[string]int64, error)
+	AcquireLeases(ctx context.Context, owner string, smtps []string) (map[string]int64, error)
+	HeldLeases(ctx context.Context, owner string) (map[string]int64, error)
 	ReleaseLeases(ctx context.Context, owner string, smtps []string) error
 	ClockSkew(ctx context.Context, now func() time.Time) (skew, roundTrip time.Duration, err error)
 }
@@ -172,7 +172,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 		}
 		start := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, period)
-		err := c.round(rctx)
+		again, err := c.round(rctx)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -183,7 +183,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 			continue
 		}
 		c.renewed(start)
-		next.Reset(period)
+		next.Reset(again)
 	}
 }
 
@@ -220,10 +220,7 @@ func (c *Coordinator) keep(ctx context.Context, period time.Duration) {
 		}
 		start := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, period)
-		_, err := c.heartbeat(rctx)
-		if err == nil {
-			_, err = c.o.Leases.RenewLeases(rctx, c.o.ID, c.o.TTL)
-		}
+		_, err := c.heartbeat(rctx) // renews every lease held (pgstore.Store.Heartbeat)
 		cancel()
 		if err == nil {
 			c.renewed(start)
@@ -249,7 +246,7 @@ func (c *Coordinator) renewedAt() time.Time {
 	return c.renewedTime
 }
 
-func (c *Coordinator) heartbeat(ctx context.Context) ([]string, error) {
+func (c *Coordinator) heartbeat(ctx context.Context) (pgstore.Members, error) {
 	c.mu.Lock()
 	apiURL := c.apiURL
 	c.mu.Unlock()
@@ -257,15 +254,21 @@ func (c *Coordinator) heartbeat(ctx context.Context) ([]string, error) {
 }
 
 // round is one heartbeat: renew, compute the assignment, take and give up
-// leases, tell Apply.
-func (c *Coordinator) round(ctx context.Context) error {
-	live, err := c.heartbeat(ctx)
+// leases, tell Apply. It returns when the next round is due: a period
+// from now, or sooner when the round is waiting for something that
+// happens at a known time — another instance's registration running out
+// (it died: its mailboxes are to be shared) or the lease of a mailbox
+// assigned here that its previous holder still has — so that a failover
+// waits for the TTL and not for the TTL plus a period.
+func (c *Coordinator) round(ctx context.Context) (time.Duration, error) {
+	period := c.o.TTL / 3
+	members, err := c.heartbeat(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	held, err := c.o.Leases.RenewLeases(ctx, c.o.ID, c.o.TTL)
+	held, err := c.o.Leases.HeldLeases(ctx, c.o.ID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	c.mu.Lock()
 	all := make([]string, 0, len(c.wanted))
@@ -276,9 +279,9 @@ func (c *Coordinator) round(ctx context.Context) error {
 	slices.Sort(all)
 	placements, err := c.o.Leases.Placements(ctx, all)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	assigned := Assign(live, placements, c.o.UnitSize)
+	assigned := Assign(members.Alive, placements, c.o.UnitSize)
 	var take, give []string
 	for _, s := range all {
 		if _, ok := held[s]; assigned[s] == c.o.ID && !ok {
@@ -291,14 +294,15 @@ func (c *Coordinator) round(ctx context.Context) error {
 		}
 	}
 	if len(take) > 0 {
-		granted, err := c.o.Leases.AcquireLeases(ctx, c.o.ID, take, c.o.TTL)
+		granted, err := c.o.Leases.AcquireLeases(ctx, c.o.ID, take)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		for s, e := range granted {
 			held[s] = e
 		}
 	}
+	next := nextRound(period, members, placements, assigned, held, c.o.ID)
 	owned := make([]string, 0, len(held))
 	for s := range held {
 		if assigned[s] == c.o.ID {
@@ -316,18 +320,23 @@ func (c *Coordinator) round(ctx context.Context) error {
 	c.mu.Unlock()
 	if changed {
 		c.o.Apply(owned)
-		c.log.Info("mailboxes owned", "instance", c.o.ID, "owned", len(owned), "instances", len(live), "taken", len(take), "given_up", len(give))
+		c.log.Info("mailboxes owned", "instance", c.o.ID, "owned", len(owned), "instances", len(members.Alive), "taken", len(take), "given_up", len(give))
 	}
 	c.applyMu.Unlock()
 	if len(give) == 0 {
-		return nil
+		return next, nil
 	}
 	c.mu.Lock()
 	for _, s := range give {
 		delete(c.epochs, s)
 	}
 	c.mu.Unlock()
-	return c.o.Leases.ReleaseLeases(ctx, c.o.ID, give)
+	// Apply may have taken longer than the round's deadline (stopping
+	// many workers): the release gets its own, or the new owner would wait
+	// for the next round.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.TTL/3)
+	defer cancel()
+	return next, c.o.Leases.ReleaseLeases(rctx, c.o.ID, give)
 }
 
 // dropAll stops using every mailbox: the leases may have expired.
@@ -353,7 +362,7 @@ func (c *Coordinator) leave() {
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	held, err := c.o.Leases.RenewLeases(ctx, c.o.ID, c.o.TTL)
+	held, err := c.o.Leases.HeldLeases(ctx, c.o.ID)
 	if err == nil && len(held) > 0 {
 		smtps := make([]string, 0, len(held))
 		for s := range held {

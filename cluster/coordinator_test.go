@@ -26,18 +26,18 @@ type partitionable struct {
 
 var errCut = errors.New("network partition")
 
-func (p *partitionable) Heartbeat(ctx context.Context, id, apiURL string, ttl, skew time.Duration) ([]string, error) {
+func (p *partitionable) Heartbeat(ctx context.Context, id, apiURL string, ttl, skew time.Duration) (pgstore.Members, error) {
 	if p.cut.Load() {
-		return nil, errCut
+		return pgstore.Members{}, errCut
 	}
 	return p.Store.Heartbeat(ctx, id, apiURL, ttl, skew)
 }
 
-func (p *partitionable) RenewLeases(ctx context.Context, owner string, ttl time.Duration) (map[string]int64, error) {
+func (p *partitionable) HeldLeases(ctx context.Context, owner string) (map[string]int64, error) {
 	if p.cut.Load() {
 		return nil, errCut
 	}
-	return p.Store.RenewLeases(ctx, owner, ttl)
+	return p.Store.HeldLeases(ctx, owner)
 }
 
 // member is one coordinator and a journal of what it was told to own.

@@ -46,11 +46,15 @@ func Inspect(ctx context.Context, o Options, now func() time.Time) (Inspection, 
 	if err != nil {
 		return in, err
 	}
-	pool, err := connect(ctx, conn)
+	cfg, err := parseConfig(conn)
 	if err != nil {
 		return in, err
 	}
-	s := &Store{pool: pool}
+	pool, err := connect(ctx, cfg)
+	if err != nil {
+		return in, err
+	}
+	s := &Store{pool: pool, coord: pool}
 	defer s.Close()
 	if err := pool.QueryRow(ctx, `SELECT current_setting('server_version')`).Scan(&in.Server); err != nil {
 		return in, fmt.Errorf("pgstore: read the server version: %w", err)
@@ -95,7 +99,7 @@ func (s *Store) ClockSkew(ctx context.Context, now func() time.Time) (skew, roun
 	for range 3 {
 		before := now()
 		var db time.Time
-		if err := s.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&db); err != nil {
+		if err := s.coord.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&db); err != nil {
 			return 0, 0, fmt.Errorf("pgstore: read the database clock: %w", err)
 		}
 		after := now()

@@ -9,13 +9,28 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// Members is what a heartbeat sees of the cluster.
+type Members struct {
+	// Alive are the instances registered now, sorted by id, the caller
+	// included.
+	Alive []string
+	// NextExpiry is how long until the first other instance's
+	// registration runs out unless it heartbeats again (0: no other
+	// instance). A live instance renews well before; one that died drops
+	// out then, and the coordinator looks again at that moment.
+	NextExpiry time.Duration
+}
+
 // Heartbeat registers instance id as alive for ttl from now on the
 // database's clock (creating its row on first call) with the URL its API
-// answers at and the clock skew it measured. It returns the instances
-// alive now, sorted by id, this one included.
-func (s *Store) Heartbeat(ctx context.Context, id, apiURL string, ttl, skew time.Duration) ([]string, error) {
-	var live []string
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+// answers at and the clock skew it measured, and returns the instances
+// alive now. It renews every lease id holds (leaseset.go).
+func (s *Store) Heartbeat(ctx context.Context, id, apiURL string, ttl, skew time.Duration) (Members, error) {
+	var m Members
+	if err := s.check(ctx); err != nil {
+		return m, err
+	}
+	err := pgx.BeginFunc(ctx, s.coord, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO instances AS i (id, started_at, heartbeat_at, expires_at, skew_ms, api_url)
 			VALUES ($1, now(), now(), now() + $2::interval, $3, $4)
 			ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), expires_at = excluded.expires_at, skew_ms = excluded.skew_ms,
@@ -23,17 +38,31 @@ func (s *Store) Heartbeat(ctx context.Context, id, apiURL string, ttl, skew time
 			id, ttl, skew.Milliseconds(), apiURL); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT id FROM instances WHERE expires_at > now() ORDER BY id`)
+		rows, err := tx.Query(ctx, `SELECT id, `+remainingMicros("expires_at")+` FROM instances WHERE expires_at > now() ORDER BY id`)
 		if err != nil {
 			return err
 		}
-		live, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		var other string
+		var left int64
+		_, err = pgx.ForEachRow(rows, []any{&other, &left}, func() error {
+			m.Alive = append(m.Alive, other)
+			if d := time.Duration(left) * time.Microsecond; other != id && (m.NextExpiry == 0 || d < m.NextExpiry) {
+				m.NextExpiry = max(d, time.Microsecond)
+			}
+			return nil
+		})
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: heartbeat of instance %s: %w", id, err)
+		return Members{}, fmt.Errorf("pgstore: heartbeat of instance %s: %w", id, err)
 	}
-	return live, nil
+	return m, nil
+}
+
+// remainingMicros is the SQL for the microseconds from now (database
+// clock) until the timestamptz column col.
+func remainingMicros(col string) string {
+	return "(extract(epoch FROM " + col + " - now()) * 1000000)::bigint"
 }
 
 // Deregister removes instance id (a clean shutdown), so that the others
@@ -42,7 +71,7 @@ func (s *Store) Deregister(ctx context.Context, id string) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if _, err := s.pool.Exec(ctx, `DELETE FROM instances WHERE id = $1`, id); err != nil {
+	if _, err := s.coord.Exec(ctx, `DELETE FROM instances WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("pgstore: deregister instance %s: %w", id, err)
 	}
 	return nil
@@ -74,7 +103,7 @@ func (s *Store) OwnerAPI(ctx context.Context, smtp string) (owner, apiURL string
 		return "", "", err
 	}
 	err = s.pool.QueryRow(ctx, `SELECT l.owner, i.api_url FROM leases l JOIN instances i ON i.id = l.owner
-		WHERE l.smtp = $1 AND l.expires_at > now() AND i.expires_at > now()`, smtp).Scan(&owner, &apiURL)
+		WHERE l.smtp = $1 AND i.expires_at > now()`, smtp).Scan(&owner, &apiURL)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", "", nil
 	}

@@ -29,9 +29,18 @@ import (
 
 // Store is a store.Store on PostgreSQL. Create it with Open.
 type Store struct {
-	pool   *pgxpool.Pool
+	pool *pgxpool.Pool
+	// coord is a small pool of its own for the cluster coordinator's
+	// heartbeats and leases (leaseset.go, instances.go): a renewal must
+	// not queue behind the engine's writes for a connection, or a busy
+	// instance would miss its lease deadline and drop every mailbox.
+	coord  *pgxpool.Pool
 	closed atomic.Bool
 }
+
+// coordConns is the size of the coordinator's pool: the keeper's renewal
+// and a round may overlap.
+const coordConns = 2
 
 var _ store.Store = (*Store)(nil)
 
@@ -47,7 +56,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 }
 
 func open(ctx context.Context, url string, migs []migration) (*Store, error) {
-	pool, err := connect(ctx, url)
+	cfg, err := parseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := connect(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -55,16 +68,29 @@ func open(ctx context.Context, url string, migs []migration) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	// The coordinator's pool connects on first use (an instance outside a
+	// cluster never opens it).
+	ccfg := cfg.Copy()
+	ccfg.MaxConns, ccfg.MinConns = coordConns, 0
+	coord, err := pgxpool.NewWithConfig(ctx, ccfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pgstore: connect to %s: %w", describe(cfg), err)
+	}
+	return &Store{pool: pool, coord: coord}, nil
 }
 
-// connect parses url, connects a pool and pings the database.
-func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
+func parseConfig(url string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's message may quote the URL, password included: keep it out.
 		return nil, errors.New("pgstore: the database URL does not parse (expected postgres://user@host:port/db?... or key=value pairs)")
 	}
+	return cfg, nil
+}
+
+// connect connects a pool and pings the database.
+func connect(ctx context.Context, cfg *pgxpool.Config) (*pgxpool.Pool, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connect to %s: %w", describe(cfg), err)
@@ -107,5 +133,8 @@ func (s *Store) Close() error {
 		return fmt.Errorf("pgstore: %w", store.ErrClosed)
 	}
 	s.pool.Close()
+	if s.coord != s.pool {
+		s.coord.Close()
+	}
 	return nil
 }
