@@ -62,7 +62,8 @@ type Options struct {
 	Encoding Encoding
 	// BatchDelay > 0 lets concurrent writes of different mailboxes share one
 	// transaction and one fsync (bolt's Batch), waiting at most this long for
-	// company. 0 runs every write in its own transaction.
+	// company. 0 (the default) never waits: writes that arrive while
+	// another commits share the next transaction (groupcommit.go).
 	BatchDelay time.Duration
 	// Logger receives open/close messages; nil discards them.
 	Logger *slog.Logger
@@ -76,6 +77,7 @@ type Store struct {
 	log    *slog.Logger
 	mu     sync.RWMutex // write-locked only by Close
 	closed bool
+	group  groupCommit
 }
 
 var _ store.Store = (*Store)(nil)
@@ -138,7 +140,7 @@ func Open(path string, opts Options) (s *Store, err error) {
 	if opts.BatchDelay > 0 {
 		db.MaxBatchDelay = opts.BatchDelay
 	}
-	s = &Store{db: db, path: path, opts: opts, log: log}
+	s = &Store{db: db, path: path, opts: opts, log: log, group: groupCommit{db: db}}
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -230,8 +232,10 @@ func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	return s.db.View(fn)
 }
 
-// update runs a write transaction, batched with concurrent writers when
-// Options.BatchDelay is set. fn must be idempotent: a batch may run it again.
+// update runs a write transaction, shared with the writes that arrive
+// while another commits (groupcommit.go), or batched with bolt's Batch when
+// Options.BatchDelay is set. fn must be idempotent: a group or batch may
+// run it again.
 func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	done, err := s.begin(ctx)
 	if err != nil {
@@ -241,7 +245,7 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if s.opts.BatchDelay > 0 {
 		return s.db.Batch(fn)
 	}
-	return s.db.Update(fn)
+	return s.group.update(fn)
 }
 
 // Close closes the file; later calls return ErrClosed.
