@@ -122,6 +122,7 @@ func New(opts Options) (*Engine, error) {
 		opts: &e.opts, clk: e.clk, log: e.log, ex: e.ex, st: e.st, sink: e.sink,
 		metrics: m, budget: e.budget, random: e.random, status: e.statuses,
 		groups: e.streams, disco: e.disco, failures: e.failureLog, tipsPolled: &atomic.Bool{},
+		zones: newZoneBatcher(e),
 	}
 	return e, nil
 }
@@ -213,6 +214,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.running = true
 	e.runCtx = ctx
 	e.spawnLocked("discoverer", func() { e.disco.run(ctx) })
+	if z := e.env.zones; z != nil {
+		e.spawnLocked("zone batcher", func() { z.run(ctx) })
+	}
 	if p := newOOFPoller(e); p != nil {
 		e.spawnLocked("oof poller", func() { p.run(ctx) })
 	}

@@ -66,7 +66,8 @@ type worker struct {
 	// (moved, proxy errors): only a fresh Autodiscover answer will do.
 	routingStale bool
 	loc          *time.Location
-	zoneName     string // the learnt zone, "" while unknown (loc is then the default)
+	zoneName     string            // the learnt zone, "" while unknown (loc is then the default)
+	zoneAsk      <-chan zoneAnswer // a first load's place in a zone batch (zonebatch.go)
 	group        string
 	sub          Subscription
 	window       calendar.Window

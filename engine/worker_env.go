@@ -31,6 +31,9 @@ type workerEnv struct {
 	// tipsPolled is set while the OOF tip poller runs (oofpoll.go): the
 	// per-mailbox OOFInterval refresh is then redundant and skipped.
 	tipsPolled *atomic.Bool
+	// zones batches the first loads' time-zone reads (zonebatch.go); nil
+	// when the Exchange cannot.
+	zones *zoneBatcher
 }
 
 // groupMembership is what a worker asks of the streaming groups.

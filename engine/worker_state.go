@@ -12,6 +12,9 @@ import (
 func (w *worker) restore() {
 	o := w.env.opts
 	w.need = needDiscover | needSubscribe | needZone | needRead
+	// A first load joins a batch of zone reads now, so that the batches
+	// fill while the workers discover and subscribe (zonebatch.go).
+	defer w.askZone()
 	if !w.env.tipsPolled.Load() {
 		// While tips are polled, no mailbox reads its automatic replies at
 		// load or restart: the poller's first tip of each mailbox (50 or

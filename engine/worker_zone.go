@@ -1,9 +1,10 @@
 package engine
 
 // The mailbox's own time zone: read from Exchange before the first window
-// read and again at every reconciliation (users change their regional
-// settings), it decides the window's local midnights and, through the
-// stored status, the zone presence renders "until 15:00" in.
+// read (in batches of working hours, zonebatch.go) and again at every
+// reconciliation (OWA.UserOptions: users change their regional settings),
+// it decides the window's local midnights and, through the stored status,
+// the zone presence renders "until 15:00" in.
 
 import (
 	"context"
@@ -21,10 +22,36 @@ type ZoneReader interface {
 	MailboxTimeZone(ctx context.Context, t Target) (string, error)
 }
 
-// learnZone reads the mailbox's zone. Failing to read it never stops the
-// sync: the zone known so far is kept and read again at the next
-// reconciliation.
+// askZone puts a first load into the next batch of zone reads
+// (zonebatch.go); learnZone waits for its answer.
+func (w *worker) askZone() {
+	w.zoneAsk = nil
+	if w.need&needZone != 0 && w.env.zones != nil {
+		w.zoneAsk = w.env.zones.ask(w.smtp)
+	}
+}
+
+// learnZone learns the mailbox's zone. A first load takes it from its zone
+// batch (the working hours), waiting for it: the first status must be in
+// the user's zone, not in the default one. Everything else (the batch had
+// no answer for the mailbox, reconciliation, no batching) reads it alone:
+// OWA.UserOptions, the user's chosen zone, else the working hours. Failing
+// to read it never stops the sync: the zone known so far is kept and read
+// again at the next reconciliation.
 func (w *worker) learnZone() error {
+	if ask := w.zoneAsk; ask != nil {
+		select {
+		case a := <-ask:
+			w.zoneAsk = nil
+			if a.ok {
+				w.need &^= needZone
+				w.setZone(a.zone)
+				return nil
+			}
+		case <-w.ctx.Done():
+			return w.ctx.Err()
+		}
+	}
 	w.need &^= needZone
 	zr, ok := w.env.ex.(ZoneReader)
 	if !ok {

@@ -49,20 +49,59 @@ func noUserOptions(err error) bool {
 // workingHoursZone asks free/busy for one day to get the mailbox's working
 // hours and matches their zone.
 func (x *Client) workingHoursZone(ctx context.Context, call ewsclient.Call, smtp string) (string, error) {
+	res, err := x.workingHoursZones(ctx, call, []string{smtp})
+	if err != nil {
+		return "", err
+	}
+	if res[0].Err != nil {
+		return "", nil // no working hours for us: the zone stays unknown
+	}
+	return res[0].Zone, nil
+}
+
+var _ engine.ZoneBatchReader = (*Client)(nil)
+
+// MailboxTimeZones implements engine.ZoneBatchReader: the zones of the
+// mailboxes' working hours, up to ews.MaxAvailabilityMailboxes in one
+// GetUserAvailability request, impersonating the first mailbox (free/busy
+// and working hours of colleagues are what every mailbox may see by
+// default; one whose calendar hides them answers an error of its own, in
+// its place, and its worker reads its zone alone).
+func (x *Client) MailboxTimeZones(ctx context.Context, smtps []string) ([]engine.ZoneResult, error) {
+	if len(smtps) == 0 {
+		return nil, nil
+	}
+	return x.workingHoursZones(ctx, x.call(engine.Target{SMTP: smtps[0]}), smtps)
+}
+
+// workingHoursZones asks free/busy for one day of each mailbox, only for
+// their working hours, and matches each one's zone to an IANA zone ("" when
+// a mailbox has no working hours or none matches).
+func (x *Client) workingHoursZones(ctx context.Context, call ewsclient.Call, smtps []string) ([]engine.ZoneResult, error) {
 	// Only the working hours are wanted: any short window will do.
 	now := time.Now().UTC().Truncate(time.Hour)
+	mbs := make([]ews.MailboxData, len(smtps))
+	for i, s := range smtps {
+		mbs[i] = ews.MailboxData{Email: ews.Mailbox{EmailAddress: s}, AttendeeType: ews.AttendeeRequired}
+	}
 	res, err := x.c.GetUserAvailability(ctx, call, ewsclient.AvailabilityRequest{
-		Mailboxes: []ews.MailboxData{{Email: ews.Mailbox{EmailAddress: smtp}, AttendeeType: ews.AttendeeRequired}},
-		Start:     now, End: now.Add(24 * time.Hour), View: ews.ViewFreeBusy,
+		Mailboxes: mbs, Start: now, End: now.Add(24 * time.Hour), View: ews.ViewFreeBusy,
 	})
 	if err != nil {
-		return "", classify("GetUserAvailability", err)
+		return nil, classify("GetUserAvailability", err)
 	}
-	if len(res) != 1 || res[0].Err != nil || res[0].View.WorkingHours == nil {
-		return "", nil // no working hours: the zone stays unknown
+	out := make([]engine.ZoneResult, len(smtps))
+	for i, r := range res {
+		out[i].SMTP = smtps[i]
+		switch {
+		case r.Err != nil:
+			out[i].Err = classify("GetUserAvailability", r.Err)
+		case r.View.WorkingHours != nil:
+			// A zone matching no IANA zone stays "" (unknown).
+			out[i].Zone, _ = calendar.MatchLegacyZone(legacyZone(r.View.WorkingHours.TimeZone), now.Year())
+		}
 	}
-	name, _ := calendar.MatchLegacyZone(legacyZone(res[0].View.WorkingHours.TimeZone), now.Year())
-	return name, nil
+	return out, nil
 }
 
 // legacyZone converts EWS's t:SerializableTimeZone.

@@ -91,6 +91,14 @@ func (c *Client) GetUserAvailability(ctx context.Context, call Call, req Availab
 		return nil, err
 	}
 	list := resp.FreeBusyResponseArray.FreeBusyResponse
+	if len(list) == 1 && n > 1 && list[0].ResponseMessage != nil {
+		// An error of the whole request (ErrorMailboxDataArrayTooBig, an
+		// unsupported operation, throttling) comes as one error message,
+		// however many mailboxes were asked.
+		if err := list[0].ResponseMessage.Err(op, 0); err != nil {
+			return nil, err
+		}
+	}
 	if err := ewswire.CheckCount(op, len(list), n); err != nil {
 		return nil, err
 	}
