@@ -235,10 +235,11 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		deadLetters = a.dispatcher
 	}
 	tokens, readTokens := config.SecretValues(cfg.API.Tokens), config.SecretValues(cfg.API.ReadTokens)
+	syncView, groupView := graphViews(cfg.ExchangeOnline != nil, a.syncReads(), groupSource{a.engine})
 	handler, err := api.New(api.Options{
 		Presence:   a.presenceReads(),
-		Sync:       a.syncReads(),
-		Groups:     groupSource{a.engine},
+		Sync:       syncView,
+		Groups:     groupView,
 		Exchange:   exchangeSource{a.engine},
 		Agenda:     a.store,
 		Overrides:  a.scheduler,

@@ -62,6 +62,28 @@ func New(c *graphclient.Client, opts *Options) *Client {
 	return x
 }
 
+// Grouping is the GroupingInformation of every Graph mailbox.
+const Grouping = "graph"
+
+// ServiceGroup returns the group a status view shows a Graph mailbox
+// under: the engine's group key of a Graph mailbox is the mailbox's own
+// ("graph|<Graph URL>/users/<mailbox>", see Discover; in a hybrid
+// organisation "exchange_online:graph|…"), which would list every cloud
+// mailbox as a group of one. ServiceGroup cuts the mailbox off
+// ("graph|<Graph URL>"); other keys come back unchanged.
+func ServiceGroup(key string) string {
+	grouping, u, ok := strings.Cut(key, "|")
+	if !ok || (grouping != Grouping && !strings.HasSuffix(grouping, ":"+Grouping)) {
+		return key
+	}
+	if i := strings.LastIndex(u, usersPath); i > 0 {
+		return grouping + "|" + u[:i]
+	}
+	return key
+}
+
+const usersPath = "/users/"
+
 // Discover implements engine.Exchange. Graph has no routing to discover:
 // every mailbox answers at the Graph URL. EWSURL carries the mailbox's own
 // Graph URL (shown in status, and the engine's per-"server" pauses then
@@ -71,7 +93,7 @@ func New(c *graphclient.Client, opts *Options) *Client {
 func (x *Client) Discover(_ context.Context, smtps []string) ([]engine.DiscoverResult, error) {
 	out := make([]engine.DiscoverResult, len(smtps))
 	for i, s := range smtps {
-		out[i] = engine.DiscoverResult{SMTP: s, EWSURL: x.c.GraphURL() + "/users/" + url.PathEscape(s), GroupingInformation: "graph"}
+		out[i] = engine.DiscoverResult{SMTP: s, EWSURL: x.c.GraphURL() + usersPath + url.PathEscape(s), GroupingInformation: Grouping}
 	}
 	return out, nil
 }

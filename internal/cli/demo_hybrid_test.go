@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,4 +66,47 @@ func TestDemoHybrid(t *testing.T) {
 		}
 		return last["exchange"] == 6 && last["exchange_online"] == 2
 	})
+
+	// The sync view: one group for Exchange Online with its mailboxes, not
+	// one group per cloud mailbox; its key filters the statuses.
+	var sync struct {
+		Groups []struct {
+			Key           string `json:"key"`
+			Mailboxes     int    `json:"mailboxes"`
+			Subscriptions int    `json:"subscriptions"`
+		} `json:"groups"`
+	}
+	var online []string
+	var key string
+	defer func() {
+		if t.Failed() {
+			t.Logf("Exchange Online groups: %v", online)
+		}
+	}()
+	testenv.WaitFor(t, "one Exchange Online group of 2 mailboxes in GET /api/v1/sync", func() bool {
+		if err := getJSON(base+"api/v1/sync", &sync); err != nil {
+			return false
+		}
+		online = nil
+		n := 0
+		for _, g := range sync.Groups {
+			if strings.HasPrefix(g.Key, "exchange_online:") {
+				online = append(online, fmt.Sprintf("%s (%d mailboxes)", g.Key, g.Mailboxes))
+				key, n = g.Key, g.Mailboxes
+			}
+		}
+		return len(online) == 1 && n == 2
+	})
+	var filtered struct {
+		Total    int `json:"total"`
+		Statuses []struct {
+			HostedOn string `json:"hosted_on"`
+		} `json:"statuses"`
+	}
+	if err := getJSON(base+"api/v1/sync?group="+url.QueryEscape(key), &filtered); err != nil {
+		t.Fatal(err)
+	}
+	if filtered.Total != 2 || len(filtered.Statuses) != 2 || filtered.Statuses[0].HostedOn != "exchange_online" {
+		t.Errorf("GET /api/v1/sync?group=%s: %+v, want the 2 cloud mailboxes", key, filtered)
+	}
 }
