@@ -103,7 +103,9 @@ func utc(month time.Month, day, hour, minute int) time.Time {
 // 8 March 2026, 02:00 EST → 03:00 EDT; Berlin changes only on 29 March, so
 // the two are 6 hours apart before and 5 after). The simulator's clock
 // (its control API) and the engine's injected clock move together. The
-// zone is learnt from the mailbox's regional settings (OWA.UserOptions);
+// first load learns the zone from the mailbox's working hours (one
+// GetUserAvailability, no GetUserConfiguration; the reconciliation reads
+// the regional settings, OWA.UserOptions, TestZoneChangeInTheSimulatorIsLearntAtReconciliation);
 // status texts are on the user's clock ("until 15:00", not Berlin's 21:00
 // or a stale EST 14:00), the all-day item on the 23-hour day covers exactly
 // New York's day, the window rolls at New York's midnight (bringing in an
@@ -159,6 +161,10 @@ func TestNewYorkUserAcrossDSTWithTheSimulatorsClock(t *testing.T) {
 		o.Window = engine.WindowConfig{DaysBefore: 1, DaysAfter: 14, DefaultTimeZone: berlin}
 	})
 	waitAllLive(t, r.e, 1, 30*time.Second)
+	if req := sim.Stats().Requests; req["GetUserConfiguration"] != 0 || req["GetUserAvailabilityRequest"] != 1 {
+		t.Errorf("first load: %d GetUserConfiguration, %d GetUserAvailability; want 0 and 1 (the zone from the working hours)",
+			req["GetUserConfiguration"], req["GetUserAvailabilityRequest"])
+	}
 
 	rules, err := presence.CompileRuleSet(presence.RuleSet{Options: presence.Options{TimeZone: "Europe/Berlin"}})
 	if err != nil {
