@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -124,6 +125,7 @@ func BenchmarkTopOfHour(b *testing.B) {
 		b.Fatal(err)
 	}
 	selfBefore := processCPU()
+	recvBefore := received(b, srv)
 	b.ResetTimer()
 	var total time.Duration
 	for i := range b.N {
@@ -140,7 +142,28 @@ func BenchmarkTopOfHour(b *testing.B) {
 	}
 	b.ReportMetric((kamAfter-kamBefore).Seconds()/float64(b.N), "kamailio-cpu-s")
 	b.ReportMetric((processCPU()-selfBefore).Seconds()/float64(b.N), "calsync+watcher-cpu-s")
+	// More PUBLISHes received than sent are retransmissions (UDP).
+	b.ReportMetric(float64(received(b, srv)-recvBefore)/float64(b.N*users), "received-per-PUBLISH")
 	per := total / time.Duration(b.N)
 	b.ReportMetric(per.Seconds(), "s-to-last-NOTIFY")
 	b.ReportMetric(float64(users)/per.Seconds(), "publications/s")
+}
+
+// received is how many PUBLISH requests Kamailio has received, counting
+// retransmissions (its core statistics).
+func received(b *testing.B, srv *kamailio.Server) int {
+	b.Helper()
+	out, err := srv.RPC(context.Background(), "stats.get_statistics", "core:")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "core:rcv_requests_publish" {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+				return n
+			}
+		}
+	}
+	b.Fatalf("kamailio statistics without core:rcv_requests_publish:\n%s", out)
+	return 0
 }

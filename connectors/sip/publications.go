@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -189,18 +190,23 @@ func (ps *publications) flush(ctx context.Context) error {
 	if ps.docs == nil {
 		return nil
 	}
+	// Copy under the lock, encode outside it: PUBLISHes answered meanwhile
+	// do not wait for the encoding.
 	ps.mu.Lock()
-	docs := map[int][]byte{}
+	copies := map[int]map[string]publication{}
 	for i := range ps.dirty {
-		b, err := json.Marshal(ps.pubs[i])
+		copies[i] = maps.Clone(ps.pubs[i])
+	}
+	ps.dirty = map[int]bool{}
+	ps.mu.Unlock()
+	docs := map[int][]byte{}
+	for i, m := range copies {
+		b, err := json.Marshal(m)
 		if err != nil {
-			ps.mu.Unlock()
 			return err
 		}
 		docs[i] = b
 	}
-	ps.dirty = map[int]bool{}
-	ps.mu.Unlock()
 	var errs []error
 	for i, b := range docs {
 		if err := ps.docs.SaveDocument(ctx, ps.shardName(i), b); err != nil {

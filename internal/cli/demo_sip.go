@@ -40,6 +40,8 @@ func startDemoSIP(ctx context.Context, out io.Writer, cfg *config.Config, domain
 	cfg.Connectors.SIP = &config.SIPConnector{Server: "sip:" + srv.Addr, Domain: srv.Domain, Username: srv.Publisher,
 		Password: config.NewSecret(srv.Password, "generated"), Presentity: config.DefaultSIPPresentity,
 		Expires: config.DefaultSIPExpires, Concurrency: config.DefaultSIPConcurrency}
+	// Before the watcher subscribes: its first NOTIFYs follow the header.
+	fmt.Fprintf(out, "Kamailio presence server: sip:%s (publisher %s); a watcher follows the first %d users:\n", srv.Addr, srv.Publisher, min(demoSIPWatched, len(cfg.Users.Static)))
 	var mu sync.Mutex
 	w.OnNotify(func(n sipwatch.Notify) {
 		mu.Lock()
@@ -55,7 +57,6 @@ func startDemoSIP(ctx context.Context, out io.Writer, cfg *config.Config, domain
 			return nil, err
 		}
 	}
-	fmt.Fprintf(out, "Kamailio presence server: sip:%s (publisher %s); a watcher follows the first %d users:\n", srv.Addr, srv.Publisher, min(demoSIPWatched, len(cfg.Users.Static)))
 	return stop, nil
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,4 +37,8 @@ func TestDemoSIP(t *testing.T) {
 	// A published presence (basic status open) of a watched user.
 	shown := regexp.MustCompile(`SIP watcher \d\d:\d\d:\d\d sip:user[1-5]@example\.com: open`)
 	testenv.WaitFor(t, "a watched user's presence on stdout", func() bool { return shown.MatchString(stdout.String()) })
+	out := stdout.String()
+	if h, w := strings.Index(out, "Kamailio presence server: sip:"), strings.Index(out, "SIP watcher"); h < 0 || h > w {
+		t.Fatalf("the watcher's lines come before the header saying what they are:\n%s", out)
+	}
 }
