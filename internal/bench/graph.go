@@ -9,8 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,7 +22,6 @@ import (
 	"github.com/calsync/calsync/graph/graphserver"
 	"github.com/calsync/calsync/graph/graphserver/hybrid"
 	"github.com/calsync/calsync/internal/graphconn"
-	"github.com/calsync/calsync/store/boltstore"
 )
 
 // The app the child's Graph face accepts: a bench-only tenant on loopback.
@@ -116,16 +113,11 @@ func RunGraph(ctx context.Context, cfg GraphConfig) (GraphResult, error) {
 	if err != nil {
 		return res, err
 	}
-	dir, err := os.MkdirTemp("", "calsync-bench-graph-")
+	st, closeStore, err := tempStore("calsync-bench-graph-")
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(dir)
-	st, err := boltstore.Open(filepath.Join(dir, "calsync.db"), boltstore.Options{NoSync: true})
-	if err != nil {
-		return res, err
-	}
-	defer st.Close()
+	defer closeStore()
 	changes := &changeTracker{pending: map[string]time.Time{}}
 	// Delta rounds are the engine's pull loop, as app/wiring.go sets it up
 	// for exchange_online alone.
