@@ -1,13 +1,12 @@
 package ewssim
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/calsync/calsync/ews"
+	"github.com/calsync/calsync/internal/simapi"
 )
 
 // OccurrenceJSON is one expanded calendar entry of the ground-truth API.
@@ -256,27 +255,12 @@ func statusFor(err error) int {
 	return http.StatusBadRequest
 }
 
-func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("invalid JSON body: %v", err))
-		return false
-	}
-	return true
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
-func writeProblem(w http.ResponseWriter, status int, detail string) {
-	writeJSON(w, status, map[string]string{"error": strings.TrimPrefix(strings.TrimPrefix(detail, "ewsmem: "), "ewssim: ")})
-}
+// The control API's JSON conventions (internal/simapi).
+var (
+	readJSON     = simapi.ReadJSON
+	writeJSON    = simapi.WriteJSON
+	writeProblem = simapi.WriteProblem
+)
 
 // writeTimeZone answers a mailbox's zone as IANA name and Windows id.
 func (s *Simulator) writeTimeZone(w http.ResponseWriter, smtp string) {

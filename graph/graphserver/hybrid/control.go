@@ -1,7 +1,6 @@
 package hybrid
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/graph/graphserver"
+	"github.com/calsync/calsync/internal/simapi"
 )
 
 // The hybrid part of the /sim/v1/ control API (behind the EWS
@@ -166,24 +166,9 @@ func statusFor(err error) int {
 	return http.StatusBadRequest
 }
 
-func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("invalid JSON body: %v", err))
-		return false
-	}
-	return true
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
-func writeProblem(w http.ResponseWriter, status int, detail string) {
-	writeJSON(w, status, map[string]string{"error": detail})
-}
+// The control API's JSON conventions (internal/simapi).
+var (
+	readJSON     = simapi.ReadJSON
+	writeJSON    = simapi.WriteJSON
+	writeProblem = simapi.WriteProblem
+)
