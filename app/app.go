@@ -338,6 +338,9 @@ func (a *App) close() {
 }
 
 func (a *App) ready(context.Context) error {
+	if a.cluster != nil {
+		return a.clusterReady()
+	}
 	counts := a.engine.StateCounts()
 	total := 0
 	for _, n := range counts {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -108,6 +109,29 @@ func (a *App) applyOwned(owned []string) {
 		}
 	}
 	a.engine.SetMailboxes(owned)
+}
+
+// clusterReady is /readyz in a cluster: whether this instance's API can
+// answer for the cluster, not whether it syncs anything itself. Every
+// instance answers reads for every mailbox from the shared database and
+// forwards writes to the owner, so an instance that owns no mailbox (it
+// just joined, or the others carry them all) is a good target for a load
+// balancer; one that cannot reach the database is not: its registration
+// and leases run out, and what it answers for other instances' mailboxes
+// goes stale. Mailbox problems make it "degraded" (200) as on one
+// instance.
+func (a *App) clusterReady() error {
+	renewed := a.cluster.coord.Renewed()
+	switch {
+	case renewed.IsZero():
+		return errors.New("not registered in the cluster yet (no heartbeat reached the database)")
+	case time.Since(renewed) > a.cfg.Cluster.LeaseTTL:
+		return fmt.Errorf("no heartbeat reached the database for %s (cluster.lease_ttl %s): this instance owns nothing until it does",
+			time.Since(renewed).Round(time.Second), a.cfg.Cluster.LeaseTTL)
+	case !a.cluster.reads.ready():
+		return errors.New("the other instances' presence and sync status were not read yet")
+	}
+	return nil
 }
 
 // runCluster is the coordinator's loop and the refresh of the shared

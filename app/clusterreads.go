@@ -25,6 +25,7 @@ type sharedReads struct {
 	mu       sync.RWMutex
 	presence map[string]presence.Presence
 	statuses map[string]store.MailboxStatus
+	loaded   bool // read at least once
 }
 
 func newSharedReads(a *App) *sharedReads {
@@ -70,9 +71,15 @@ func (r *sharedReads) refresh(ctx context.Context) error {
 		ss[st.SMTP] = st
 	}
 	r.mu.Lock()
-	r.presence, r.statuses = ps, ss
+	r.presence, r.statuses, r.loaded = ps, ss, true
 	r.mu.Unlock()
 	return nil
+}
+
+func (r *sharedReads) ready() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.loaded
 }
 
 func (r *sharedReads) owned(user string) bool { return r.a.cluster.owned.has(user) }

@@ -240,6 +240,11 @@ func (c *Coordinator) renewed(start time.Time) {
 	c.mu.Unlock()
 }
 
+// Renewed is when the last successful heartbeat started (zero before
+// the first): this instance's registration, and the leases it holds, last
+// at least until then plus the TTL.
+func (c *Coordinator) Renewed() time.Time { return c.renewedAt() }
+
 func (c *Coordinator) renewedAt() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
