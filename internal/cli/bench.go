@@ -47,6 +47,9 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	webhook := fs.Bool("webhook", false, "with --graph: webhook mode, the simulator posts change notifications to a receiver of the bench on loopback")
 	compare := fs.String("compare", "", "after the load, run exchangelib on the same job (view and stream every mailbox) against the same simulator with as many requests in flight (--max-concurrency, default the config's 10; no pacing on either side) and compare wall time, CPU and peak RSS; skips the idle, change and automatic-replies phases")
 	python := fs.String("python", "/usr/bin/python3", "with --compare: the Python interpreter that has exchangelib (Debian: python3-exchangelib)")
+	clusterN := fs.Int("cluster", 0, "start this many `calsync run` instances on a throwaway PostgreSQL (needs the postgresql package) with the simulator as a process, measure time to all live, then SIGKILL one and measure the failover; uses --mailboxes, --servers, --lease-ttl")
+	leaseTTL := fs.Duration("lease-ttl", 15*time.Second, "with --cluster: cluster.lease_ttl of the instances")
+	keepDir := fs.Bool("keep", false, "with --cluster: keep the folder of the instances' configs and logs (its path is printed)")
 	if code := fs.parse(args); code >= 0 {
 		return code
 	}
@@ -86,6 +89,9 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	if *clusterN > 0 {
+		return runClusterBench(ctx, ns, bench.ClusterConfig{Instances: *clusterN, Servers: *servers, LeaseTTL: *leaseTTL, Keep: *keepDir, Binary: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
+	}
 	if *graphMode {
 		return runGraphBench(ctx, ns, bench.GraphConfig{Changes: *changes, DeltaInterval: *deltaInterval, Webhook: *webhook, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
 	}
@@ -100,6 +106,26 @@ func runBench(ctx context.Context, env Env, args []string) int {
 		results = append(results, r)
 	}
 	bench.WriteTable(stdout, results)
+	return 0
+}
+
+// runClusterBench runs `calsync bench --cluster N` for each size.
+func runClusterBench(ctx context.Context, sizes []int, cfg bench.ClusterConfig, stdout, stderr io.Writer) int {
+	var results []bench.ClusterResult
+	for _, n := range sizes {
+		fmt.Fprintf(stderr, "bench: %d instances, %d mailboxes …\n", cfg.Instances, n)
+		cfg.Mailboxes = n
+		r, err := bench.RunCluster(ctx, cfg)
+		if cfg.Keep && r.Dir != "" {
+			fmt.Fprintf(stderr, "bench: configs and logs kept in %s\n", r.Dir)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %d instances, %d mailboxes: %v\n", cfg.Instances, n, err)
+			return 1
+		}
+		results = append(results, r)
+	}
+	bench.WriteClusterTable(stdout, results)
 	return 0
 }
 

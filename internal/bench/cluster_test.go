@@ -1,0 +1,53 @@
+package bench
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/internal/clusterrig"
+	"github.com/calsync/calsync/internal/pgserver"
+	"github.com/calsync/calsync/internal/testenv"
+)
+
+// TestRunSmallCluster: the cluster bench brings 60 mailboxes live on two
+// instances, kills the one owning more, and sees every mailbox live again
+// on the other with each booked appointment out of office; the table
+// shows it.
+func TestRunSmallCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL, a simulator and two calsync processes")
+	}
+	if _, err := pgserver.Binaries(); err != nil {
+		testenv.Missing(t, err.Error(), pgserver.Install)
+	}
+	bin, err := clusterrig.Build(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	r, err := RunCluster(t.Context(), ClusterConfig{Instances: 2, Mailboxes: 60, Servers: 2, LeaseTTL: 3 * time.Second,
+		PoolSize: 4, Timeout: 3 * time.Minute, Binary: bin, Stderr: &progress})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	owned := 0
+	for _, n := range r.Owned {
+		owned += n
+	}
+	if owned != 60 || len(r.RSS) != 2 || r.RSS[r.Victim] <= 0 {
+		t.Errorf("after the load: owned %v, RSS %v; want 60 mailboxes over two instances with their memory", r.Owned, r.RSS)
+	}
+	if r.VictimOwned == 0 || r.Booked == 0 || r.Booked > r.VictimOwned {
+		t.Errorf("killed %s owning %d, %d appointments booked; want some of its mailboxes checked", r.Victim, r.VictimOwned, r.Booked)
+	}
+	if r.AllLive <= 0 || r.FailoverLive <= 0 || r.Failover < r.FailoverLive || r.RequestsPerMailbox < 1 {
+		t.Errorf("figures: %+v", r)
+	}
+	var table bytes.Buffer
+	WriteClusterTable(&table, []ClusterResult{r})
+	if !strings.Contains(table.String(), "| SIGKILL of | "+r.Victim) {
+		t.Errorf("table:\n%s", table.String())
+	}
+}
