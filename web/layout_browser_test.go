@@ -83,6 +83,8 @@ func TestDashboardLayout(t *testing.T) {
 			page.waitJS("the lag", `Array.from(document.querySelectorAll('#group-rows .lag')).map(e => e.firstChild.textContent + '|' + e.lastChild.textContent).join(',')`,
 				"4 min|1 waiting,3 min|1 waiting")
 			page.waitJS("the throughput", `Array.from(document.querySelectorAll('#group-rows .throughput')).map(e => e.textContent).join(',')`, "1 / 5 min,1 / 5 min")
+			page.waitJS("the SIP connector's row", `Array.from(document.querySelectorAll('#connector-rows tr[data-connector="sip"] td')).slice(0, 4).map(e => e.textContent).join('|')`,
+				"SIP|holding updates back|0|12")
 			page.waitJS("the problem list", `document.querySelector('#problem-rows tr') ? document.querySelector('#problem-rows tr').dataset.user : ''`, aliceLong)
 			shot("sync")
 
