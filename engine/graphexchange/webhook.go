@@ -26,14 +26,22 @@ type WebhookOptions struct {
 	// ClientState is the shared secret echoed in every notification
 	// (≤128 characters).
 	ClientState string
-	// Lifetime of a subscription (default 3 days; Outlook allows under
-	// 7 days) and how long before expiry it is renewed (default 1 day).
+	// Lifetime of a subscription (default 70 h: Outlook allows 10,080
+	// minutes now, older documentation 4,230, so the default stays under
+	// both) and how long before expiry it is renewed (default a third of
+	// the lifetime, at most 1 day).
 	Lifetime    time.Duration
 	RenewBefore time.Duration
 	// SafetyInterval: a delta round at least this often without any
 	// notification (default 15 min), since notifications can be lost.
 	SafetyInterval time.Duration
 }
+
+// DefaultLifetime is a subscription's default lifetime: 4,200 minutes,
+// under the 4,230 minutes older Graph documentation gives for Outlook
+// events (a longer request is refused with 400) and the 10,080 of the
+// current one.
+const DefaultLifetime = 4200 * time.Minute
 
 // hooks is the webhook state: which subscription is whose, and which
 // mailboxes a notification marked.
@@ -60,7 +68,7 @@ func newHooks(o WebhookOptions) *hooks {
 		o.LifecycleURL = o.NotificationURL
 	}
 	if o.Lifetime <= 0 {
-		o.Lifetime = 72 * time.Hour
+		o.Lifetime = DefaultLifetime
 	}
 	if o.RenewBefore <= 0 || o.RenewBefore >= o.Lifetime {
 		o.RenewBefore = min(24*time.Hour, o.Lifetime/3)

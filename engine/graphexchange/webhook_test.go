@@ -118,3 +118,26 @@ func TestSubscribingAgainKeepsTheGraphSubscription(t *testing.T) {
 		t.Fatalf("after subscriptionRemoved: id %q (removed %q), %d Graph subscriptions; want a new id and 1", renewed.ID, first.ID, gs.Subscriptions(m))
 	}
 }
+
+// Older Graph documentation caps Outlook event subscriptions at 4,230
+// minutes (the current one at 10,080); a tenant with the older limit
+// refuses a longer expiry with 400, so the default lifetime stays under it.
+func TestDefaultLifetimeFitsTheOlderLimit(t *testing.T) {
+	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: 1, Seed: 4}, Generate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	gs, gc := graphtest.Serve(t, sim, func(o *graphserver.Options) { o.MaxSubscriptionLifetime = 4230 * time.Minute })
+	x := graphtest.Webhook(t, gc, "calsync-test-state", time.Hour)
+	m := graphtest.Users(sim)[0]
+	if _, err := x.Subscribe(context.Background(), engine.Target{SMTP: m}, engine.SubscribeRequest{Mode: engine.Pull}); err != nil {
+		t.Fatalf("Subscribe with Graph's older 4,230-minute limit = %v", err)
+	}
+	if n := gs.Subscriptions(m); n != 1 {
+		t.Fatalf("Graph subscriptions = %d, want 1", n)
+	}
+}
