@@ -20,6 +20,8 @@ const (
 	CodeAccessDenied    = "GraphAccessDenied"
 	CodeUserNotFound    = "GraphUserNotFound"
 	CodeConfiguration   = "GraphConfiguration"
+	CodeBadRequest      = "GraphBadRequest"
+	CodeSubscription    = "GraphSubscriptionRefused"
 	CodeInvalidResponse = "GraphInvalidResponse"
 )
 
@@ -40,7 +42,18 @@ func classify(op string, err error) error {
 	case graph.ClassCredentials:
 		xe.Code = "HTTP401" // the engine's credential gate: one probe, not every worker
 	case graph.ClassConfiguration:
-		xe.Code = CodeConfiguration
+		// Entra refusing the token request is the tenant's or the app's
+		// configuration; Graph refusing a request (400) is not, and for a
+		// subscription it is mostly the notification URL.
+		var te *graph.TokenError
+		switch {
+		case errors.As(err, &te):
+			xe.Code = CodeConfiguration
+		case op == "createSubscription":
+			xe.Code = CodeSubscription
+		default:
+			xe.Code = CodeBadRequest
+		}
 	case graph.ClassPermission:
 		xe.Code = CodeAccessDenied
 	case graph.ClassThrottled:

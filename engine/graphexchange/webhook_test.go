@@ -2,10 +2,13 @@ package graphexchange_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/engine/graphexchange"
 	"github.com/calsync/calsync/engine/graphexchange/graphtest"
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
@@ -139,5 +142,28 @@ func TestDefaultLifetimeFitsTheOlderLimit(t *testing.T) {
 	}
 	if n := gs.Subscriptions(m); n != 1 {
 		t.Fatalf("Graph subscriptions = %d, want 1", n)
+	}
+}
+
+// A notification URL Graph cannot validate makes the subscription fail
+// with a 400; that is reported as such (engine/recovery_graph.go's hint
+// names the notification URL), not as Entra refusing the token request.
+func TestUnvalidatedNotificationURLIsNamed(t *testing.T) {
+	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: 1, Seed: 4}, Generate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	_, gc := graphtest.Serve(t, sim, nil)
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(notFound.Close)
+	x := graphexchange.New(gc, &graphexchange.Options{Webhook: &graphexchange.WebhookOptions{
+		NotificationURL: notFound.URL + "/graph/notifications", ClientState: "calsync-test-state"}})
+	_, err = x.Subscribe(context.Background(), engine.Target{SMTP: graphtest.Users(sim)[0]}, engine.SubscribeRequest{Mode: engine.Pull})
+	if code := engine.ErrorCode(err); code != graphexchange.CodeSubscription {
+		t.Fatalf("Subscribe with an unreachable notification URL = %v (code %q), want %s", err, code, graphexchange.CodeSubscription)
 	}
 }
