@@ -169,13 +169,7 @@ func (c *Client) decode(ctx context.Context, op string, resp *http.Response, out
 		captured = &bytes.Buffer{}
 		body = io.TeeReader(body, &limitedWriter{w: captured, n: 1 << 20})
 	}
-	var env *ewswire.Envelope
-	var err error
-	if fr, ok := out.(*ewswire.FindItemResponse); ok {
-		env, err = ewswire.DecodeFindItem(body, c.limits, fr) // the hot path: CalendarView pages
-	} else {
-		env, err = ewswire.DecodeEnvelope(body, c.limits, ewswire.Expect(out))
-	}
+	env, err := ewswire.DecodeResponse(body, c.limits, out)
 	if c.trace != nil {
 		c.trace.response(resp, captured.Bytes())
 	}

@@ -39,3 +39,38 @@ func BenchmarkDecodeFindItem1000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeSubscribe is the client's path for a Subscribe answer
+// (DecodeResponse: token decoder); BenchmarkDecodeSubscribeXML decodes the
+// same answer with encoding/xml, as before.
+func BenchmarkDecodeSubscribe(b *testing.B) {
+	data := subscribeAnswer(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		var resp ewswire.SubscribeResponse
+		if _, err := ewswire.DecodeResponse(bytes.NewReader(data), ewswire.DefaultLimits, &resp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeSubscribeXML(b *testing.B) {
+	data := subscribeAnswer(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		var resp ewswire.SubscribeResponse
+		if _, err := ewswire.DecodeEnvelope(bytes.NewReader(data), ewswire.DefaultLimits, ewswire.Expect(&resp)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func subscribeAnswer(b *testing.B) []byte {
+	r := &ewswire.SubscribeResponse{}
+	r.ResponseMessages.Messages = []ewswire.SubscribeResponseMessage{{ResponseMessage: ewswire.Success(), SubscriptionId: "JgBkAG0AZXNzYWdlaWQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="}}
+	data, err := ewswire.Marshal(&ewswire.Header{ServerVersionInfo: &ewswire.ServerVersionInfo{MajorVersion: 15, MinorVersion: 20, MajorBuildNumber: 7, Version: "V2018_01_08"}}, r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}

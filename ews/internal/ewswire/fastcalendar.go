@@ -38,216 +38,37 @@ func DecodeFindItemCalendar(data []byte, lim Limits) (*CalendarItemsResponse, er
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, ErrTooLarge
 	}
-	d := &fastCalendar{s: fastScanner{data: data, maxDepth: lim.MaxDepth}}
-	if err := d.envelope(); err != nil {
+	d := &fastCalendar{fastDecoder: fastDecoder{s: fastScanner{data: data, maxDepth: lim.MaxDepth}}}
+	d.s.init()
+	if err := d.envelope("FindItemResponse", d.responseMessages("FindItemResponseMessage", &d.messages, d.findItemMessage)); err != nil {
 		return nil, err
 	}
 	if d.messages == 0 {
 		return nil, errNotFast
 	}
-	d.out.SOAP12 = d.soap12
+	d.out.SOAP12, d.out.ServerVersionInfo = d.soap12, d.serverVersion
 	return &d.out, nil
 }
 
-// fastCalendar decodes the envelope structure around the items.
+// fastCalendar decodes a FindItem response's message and items.
 type fastCalendar struct {
-	s        fastScanner
+	fastDecoder
 	out      CalendarItemsResponse
 	messages int
-	buf      []byte
 	item     itemScratch
 	interned map[string]string
-	soap12   bool
 }
 
-// each runs fn for every child element of the current element, checking
-// (and dropping) the character data between them.
-func (d *fastCalendar) each(fn func() error) error {
-	for {
-		tok, err := d.s.next()
-		if err != nil {
-			return err
-		}
-		switch tok {
-		case tokEnd:
-			return nil
-		case tokText:
-			if err := d.s.checkText(); err != nil {
-				return err
-			}
-		case tokStart:
-			if err := fn(); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// onlySpace checks that the current character data is white space, as
-// the envelope and the SOAP body require.
-func (d *fastCalendar) onlySpace() error {
-	for _, b := range d.s.raw {
-		if !isXMLSpace(b) {
-			return errNotFast
-		}
-	}
-	return nil
-}
-
-func (d *fastCalendar) envelope() error {
-	s := &d.s
-	if err := s.prolog(); err != nil {
-		return err
-	}
-	if _, err := s.next(); err != nil {
-		return err
-	}
-	soap := s.space
-	if string(s.local) != "Envelope" || soap != nsSOAP11 && soap != nsSOAP12 {
-		return errNotFast
-	}
-	d.soap12 = soap == nsSOAP12
-	sawHeader, sawBody := false, false
-	for {
-		tok, err := s.next()
-		if err != nil {
-			return err
-		}
-		switch tok {
-		case tokEnd:
-			if !sawBody {
-				return errNotFast
-			}
-			return nil
-		case tokText:
-			if err := d.onlySpace(); err != nil {
-				return err
-			}
-		case tokStart:
-			switch {
-			case s.space == soap && string(s.local) == "Header" && !sawHeader && !sawBody:
-				sawHeader = true
-				err = d.each(d.header)
-			case s.space == soap && string(s.local) == "Body" && !sawBody:
-				sawBody = true
-				err = d.body()
-			default:
-				err = errNotFast
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
-}
-
-func (d *fastCalendar) header() error {
-	s := &d.s
-	if s.space != nsTypes || string(s.local) != "ServerVersionInfo" || d.out.ServerVersionInfo != nil {
-		return errNotFast
-	}
-	v := &ServerVersionInfo{}
-	for _, a := range []struct {
-		name string
-		dst  *int
-	}{{"MajorVersion", &v.MajorVersion}, {"MinorVersion", &v.MinorVersion}, {"MajorBuildNumber", &v.MajorBuildNumber}, {"MinorBuildNumber", &v.MinorBuildNumber}} {
-		if b, ok := s.attr(a.name); ok {
-			n, err := parseXMLInt(b)
-			if err != nil {
-				return err
-			}
-			*a.dst = n
-		}
-	}
-	if b, ok := s.attr("Version"); ok {
-		v.Version = string(b)
-	}
-	v.XMLName.Space, v.XMLName.Local = NSTypes, "ServerVersionInfo"
-	d.out.ServerVersionInfo = v
-	return s.skip()
-}
-
-func (d *fastCalendar) body() error {
-	s := &d.s
-	seen := false
-	for {
-		tok, err := s.next()
-		if err != nil {
-			return err
-		}
-		switch tok {
-		case tokEnd:
-			if !seen {
-				return errNotFast
-			}
-			return nil
-		case tokText:
-			if err := d.onlySpace(); err != nil {
-				return err
-			}
-		case tokStart:
-			if seen || s.space != nsMessages || string(s.local) != "FindItemResponse" {
-				return errNotFast
-			}
-			seen = true
-			if err := d.each(d.findItemResponse); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-func (d *fastCalendar) findItemResponse() error {
-	s := &d.s
-	if s.space != nsMessages || string(s.local) != "ResponseMessages" {
-		return s.skip()
-	}
-	if d.messages > 0 {
-		return errNotFast
-	}
-	return d.each(func() error {
-		if s.space != nsMessages || string(s.local) != "FindItemResponseMessage" {
-			return s.skip()
-		}
-		d.messages++
-		if d.messages > 1 {
-			return errNotFast
-		}
-		return d.responseMessage()
-	})
-}
-
-func (d *fastCalendar) responseMessage() error {
-	s := &d.s
-	m := &d.out.Message
-	if b, ok := s.attr("ResponseClass"); ok {
-		m.ResponseClass = string(b)
-	}
+func (d *fastCalendar) findItemMessage() error {
 	var seen fieldSet
-	return d.each(func() error {
-		if s.space != nsMessages {
-			return s.skip()
+	return d.responseMessage(&d.out.Message, func(local string) (bool, error) {
+		if local != "RootFolder" {
+			return false, nil
 		}
-		var err error
-		switch string(s.local) {
-		case "MessageText":
-			if err = seen.once(0); err == nil {
-				m.MessageText, err = d.str()
-			}
-		case "ResponseCode":
-			if err = seen.once(1); err == nil {
-				m.ResponseCode, err = d.str()
-			}
-		case "RootFolder":
-			if err = seen.once(2); err == nil {
-				err = d.rootFolder()
-			}
-		case "DescriptiveLinkKey", "MessageXml":
-			err = errNotFast
-		default:
-			err = s.skip()
+		if err := seen.once(0); err != nil {
+			return true, err
 		}
-		return err
+		return true, d.rootFolder()
 	})
 }
 
@@ -325,13 +146,6 @@ func (f *fieldSet) once(bit uint) error {
 	}
 	*f |= 1 << bit
 	return nil
-}
-
-// str reads the current element's text as a new string.
-func (d *fastCalendar) str() (string, error) {
-	b, buf, err := d.s.textOnly(d.buf)
-	d.buf = buf
-	return string(b), err
 }
 
 // dateTime reads the current element as an xs:dateTime.

@@ -34,6 +34,17 @@ type fastScanner struct {
 	local []byte
 	raw   []byte
 	cdata bool
+
+	// First backing arrays of open, ns and attrs: an EWS answer rarely
+	// needs more, so they do not grow (and allocate) while it is read.
+	openArr [16]fastOpen
+	nsArr   [8]fastNS
+	attrArr [8]fastAttr
+}
+
+// init points the stacks at the scanner's own arrays.
+func (s *fastScanner) init() {
+	s.open, s.ns, s.attrs = s.openArr[:0], s.nsArr[:0], s.attrArr[:0]
 }
 
 type fastOpen struct {

@@ -69,6 +69,32 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// byteBudgetReader is a budgetReader over an in-memory reader (a body
+// already read): encoding/xml then reads it byte by byte through ReadByte
+// instead of wrapping it in a bufio.Reader of its own (4 KiB per decode).
+type byteBudgetReader struct {
+	*budgetReader
+	rb io.ByteReader
+}
+
+// ReadByte implements io.ByteReader within the budget.
+func (b byteBudgetReader) ReadByte() (byte, error) {
+	if b.failed || b.used >= b.limit {
+		b.failed = true
+		return 0, ErrTooLarge
+	}
+	c, err := b.rb.ReadByte()
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			b.readErr = err
+		}
+		return 0, err
+	}
+	b.used++
+	b.total++
+	return c, nil
+}
+
 // depthReader hands raw tokens to an xml.Decoder (which resolves
 // namespaces) and fails with ErrTooDeep past the depth limit.
 type depthReader struct {
@@ -99,7 +125,11 @@ func (d *depthReader) Token() (xml.Token, error) {
 func newDecoder(r io.Reader, lim Limits) (*xml.Decoder, *budgetReader) {
 	lim = lim.withDefaults()
 	br := &budgetReader{r: r, limit: lim.MaxBytes}
-	raw := xml.NewDecoder(br)
+	var src io.Reader = br
+	if rb, ok := r.(io.ByteReader); ok {
+		src = byteBudgetReader{budgetReader: br, rb: rb}
+	}
+	raw := xml.NewDecoder(src)
 	raw.CharsetReader = refuseCharset
 	br.dec = raw
 	dec := xml.NewTokenDecoder(&depthReader{raw: raw, max: lim.MaxDepth})

@@ -1,0 +1,8 @@
+package ewswire
+
+// DecodeSubscribeFast exposes the Subscribe token decoder to the
+// equivalence tests of package ewswire_test.
+func DecodeSubscribeFast(data []byte, lim Limits) (*Envelope, error) {
+	var resp SubscribeResponse
+	return decodeSubscribeFast(data, lim, &resp)
+}
