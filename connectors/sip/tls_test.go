@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/connectors/sip/kamailio"
+	"github.com/calsync/calsync/internal/testenv"
 )
 
 // throwawayCert is a self-signed certificate for 127.0.0.1 (its own CA).
@@ -54,20 +55,15 @@ func throwawayCert(t *testing.T) (certPEM, keyPEM []byte, pool *x509.CertPool) {
 }
 
 // Over TLS with the server's CA trusted, changes reach the watcher as over
-// UDP, and the server's TLS connection is the publisher's.
+// UDP, the server's TLS connection is the publisher's, and a server restart
+// is survived.
 func TestTLS(t *testing.T) {
 	cert, key, pool := throwawayCert(t)
 	r := newRigWith(t, kamailio.Options{TLSCert: cert, TLSKey: key})
-	r.subscribe(t, "tess")
 	opts := r.options()
 	opts.Server = "sips:" + r.srv.TLSAddr
 	opts.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	c, _ := run(t, opts)
-	c.Runner().Set("tess@example.com", busy("In a meeting until 15:00"))
-	r.shows(t, "tess", "open", []string{"busy", "meeting"}, "In a meeting until 15:00")
-	c.Runner().Set("tess@example.com", busy("In a meeting until 16:00"))
-	r.shows(t, "tess", "open", []string{"busy", "meeting"}, "In a meeting until 16:00")
-	r.publications(t, "tess", 1)
+	r.overConnection(t, opts, "tess")
 	list, err := r.srv.RPC(t.Context(), "tls.list")
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +71,44 @@ func TestTLS(t *testing.T) {
 	if !strings.Contains(list, "127.0.0.1") || !strings.Contains(list, "established") {
 		t.Fatalf("Kamailio's TLS connections:\n%s\nwant the publisher's", list)
 	}
+}
+
+// Over TCP the same.
+func TestTCP(t *testing.T) {
+	r := newRig(t)
+	opts := r.options()
+	opts.Server = "sip:" + r.srv.Addr + ";transport=tcp"
+	r.overConnection(t, opts, "tom")
+}
+
+// overConnection publishes changes for local over a connection-oriented
+// transport, restarts the server (closing the connection) and publishes
+// again: the change after the restart goes over a new connection, after
+// one failed attempt and a probe at most.
+func (r *rig) overConnection(t *testing.T, opts Options, local string) {
+	t.Helper()
+	r.subscribe(t, local)
+	c, _ := run(t, opts)
+	user := local + "@example.com"
+	c.Runner().Set(user, busy("In a meeting until 15:00"))
+	r.shows(t, local, "open", []string{"busy", "meeting"}, "In a meeting until 15:00")
+	c.Runner().Set(user, busy("In a meeting until 16:00"))
+	r.shows(t, local, "open", []string{"busy", "meeting"}, "In a meeting until 16:00")
+	r.publications(t, local, 1)
+
+	if err := r.srv.Restart(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r.subscribe(t, local)
+	c.Runner().Set(user, busy("In a meeting until 17:00"))
+	testenv.WaitFor(t, "the change after the restart at the watcher", func() bool {
+		if st := c.Status(); st.Unavailable && st.InFlight == 0 {
+			r.clock.Advance(time.Second) // the probe's back-off
+		}
+		last, _ := r.watch.Last(r.entity(local))
+		return last.Doc != nil && last.Doc.Note == "In a meeting until 17:00"
+	})
+	r.publications(t, local, 1)
 }
 
 // A server certificate calsync does not trust is a precise error and no
