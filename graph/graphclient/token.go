@@ -32,6 +32,8 @@ type Tokens interface {
 // in the background once three quarters of its lifetime (at most 5 min
 // before expiry) have passed, callers keeping the old one meanwhile; only
 // without a valid token do callers wait, each until its own context ends.
+// After a failed request the next one waits 1 s, doubling up to 1 min;
+// callers without a valid token get the last failure meanwhile.
 // It is safe for concurrent use.
 type TokenSource struct {
 	cred  Credentials
@@ -43,7 +45,21 @@ type TokenSource struct {
 	expiry   time.Time
 	renewAt  time.Time
 	inflight *tokenFetch
+	// After a failed request the next waits until retryAt (growing with
+	// failures); meanwhile callers keep a valid token or get lastErr.
+	failures int
+	retryAt  time.Time
+	lastErr  error
 }
+
+// Pauses after failed token requests: every caller that found no token
+// (or one due for renewal) would otherwise start the next request as soon
+// as the last failed — a loop Entra answers with throttling
+// (AADSTS50196).
+const (
+	retryFirst = time.Second
+	retryMax   = time.Minute
+)
 
 type tokenFetch struct {
 	done chan struct{}
@@ -110,6 +126,14 @@ func (s *TokenSource) Token(ctx context.Context) (string, error) {
 				return "", ctx.Err()
 			}
 		}
+		if now.Before(s.retryAt) { // the last request failed a moment ago
+			tok, err := s.token, s.lastErr
+			s.mu.Unlock()
+			if usable {
+				return tok, nil
+			}
+			return "", err
+		}
 		f := &tokenFetch{done: make(chan struct{})}
 		s.inflight = f
 		s.mu.Unlock()
@@ -133,11 +157,16 @@ func (s *TokenSource) runFetch(ctx context.Context, f *tokenFetch) {
 	s.mu.Lock()
 	s.inflight = nil
 	f.err = err
+	now := s.clock.Now()
 	if err == nil {
-		now := s.clock.Now()
 		s.token = tok
 		s.expiry = now.Add(lifetime)
 		s.renewAt = now.Add(lifetime - min(lifetime/4, 5*time.Minute))
+		s.failures, s.retryAt, s.lastErr = 0, time.Time{}, nil
+	} else {
+		s.failures++
+		s.retryAt = now.Add(min(retryFirst<<min(s.failures-1, 10), retryMax))
+		s.lastErr = err
 	}
 	s.mu.Unlock()
 	close(f.done)

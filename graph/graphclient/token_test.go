@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,5 +249,67 @@ func TestTokenWaitEndsWithTheCallersContext(t *testing.T) {
 	close(release)
 	if tok, err := ts.Token(ctxT(t)); tok != "late" || err != nil || f.tokenCalls.Load() != 1 {
 		t.Errorf("after the request finished: %q %v (%d requests)", tok, err, f.tokenCalls.Load())
+	}
+}
+
+// A failing token endpoint is not asked again by every caller as soon as
+// the last request failed (Entra throttles such loops): the next request
+// waits 1 s, then 2 s, …; callers meanwhile get the last failure, and a
+// token still valid is kept while its renewal fails.
+func TestFailedTokenRequestsBackOff(t *testing.T) {
+	f := newFakeGraph(t)
+	var down atomic.Bool
+	down.Store(true)
+	f.tokenAnswer = func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			w.WriteHeader(503)
+			return
+		}
+		writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": 3599, "access_token": "tok"})
+	}
+	clk := clock.NewFake(t0)
+	ts, err := NewTokenSource(f.creds(), &TokenOptions{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if _, err := ts.Token(ctxT(t)); graph.Classify(err) != graph.ClassTransient {
+			t.Fatalf("call %d: %v, want the endpoint's failure", i, err)
+		}
+	}
+	if n := f.tokenCalls.Load(); n != 1 {
+		t.Fatalf("%d token requests for 10 calls within a second of a failure, want 1", n)
+	}
+	clk.Advance(time.Second)
+	_, _ = ts.Token(ctxT(t))
+	clk.Advance(time.Second) // the second pause is 2 s
+	_, _ = ts.Token(ctxT(t))
+	if n := f.tokenCalls.Load(); n != 2 {
+		t.Fatalf("%d token requests after 1 s and 2 s, want 2", n)
+	}
+	down.Store(false)
+	clk.Advance(time.Second)
+	if tok, err := ts.Token(ctxT(t)); tok != "tok" || err != nil {
+		t.Fatalf("after the endpoint is back: %q, %v", tok, err)
+	}
+
+	// The renewal fails: the valid token is kept, without a request per call.
+	down.Store(true)
+	calls := f.tokenCalls.Load()
+	clk.Advance(56 * time.Minute) // past the renewal point, before expiry
+	testenv.WaitFor(t, "the failed renewal", func() bool {
+		tok, err := ts.Token(ctxT(t))
+		if tok != "tok" || err != nil {
+			t.Fatalf("during a failing renewal: %q, %v", tok, err)
+		}
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		return ts.failures == 1 && ts.inflight == nil
+	})
+	for range 10 {
+		_, _ = ts.Token(ctxT(t))
+	}
+	if n := f.tokenCalls.Load() - calls; n != 1 {
+		t.Errorf("%d token requests during a failing renewal within its pause, want 1", n)
 	}
 }
