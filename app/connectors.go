@@ -33,6 +33,13 @@ func (a *App) newSIPConnector(cfg *config.SIPConnector) (*sip.Connector, error) 
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	if a.cluster != nil {
+		// Each instance seeds every user and shares the entity tags'
+		// documents with the others: with two or more instances the
+		// users get parallel publications (docs/operations.md §7).
+		a.log.Warn("connectors.sip is not made for a cluster yet: with more than one instance every instance publishes every user's presence; run one instance while it is configured",
+			"instance", a.cfg.Cluster.InstanceID)
+	}
 	return c, nil
 }
 
