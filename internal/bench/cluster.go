@@ -38,10 +38,12 @@ type ClusterConfig struct {
 	Timeout time.Duration
 	// Binary is the calsync executable the rig runs (this one).
 	Binary string
-	// Keep leaves the rig's folder (configs, logs) in place.
-	Keep   bool
-	Logger *slog.Logger
-	Stderr io.Writer
+	// Keep leaves the rig's folder (configs, logs) in place; LogLevel is
+	// the instances' logging.level (default warn).
+	Keep     bool
+	LogLevel string
+	Logger   *slog.Logger
+	Stderr   io.Writer
 }
 
 // ClusterResult is what one run measured.
@@ -71,8 +73,14 @@ type ClusterResult struct {
 	// FailoverRequests are the EWS requests served from the kill to the
 	// end of the failover (including the reads of the booked appointments).
 	FailoverRequests int64
-	Throttled        int64 // simulator throttling answers over the whole run
-	Dir              string
+	// FailoverTaken is from the SIGKILL to every mailbox leased by a
+	// survivor (the lease TTL and the survivors' round).
+	FailoverTaken time.Duration
+	// LoadByOp and FailoverByOp are the EWS requests by operation up to
+	// the kill and during the failover.
+	LoadByOp, FailoverByOp map[string]int64
+	Throttled              int64 // simulator throttling answers over the whole run
+	Dir                    string
 }
 
 // RunCluster measures one cluster size.
@@ -94,7 +102,7 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 	}
 	rig, err := clusterrig.Start(ctx, clusterrig.Options{Binary: cfg.Binary, Instances: cfg.Instances, Mailboxes: cfg.Mailboxes,
 		Servers: cfg.Servers, LeaseTTL: cfg.LeaseTTL, Dir: dir,
-		Instance: clusterrig.InstanceConfig{PoolSize: cmp.Or(cfg.PoolSize, 10), LogLevel: "warn"}})
+		Instance: clusterrig.InstanceConfig{PoolSize: cmp.Or(cfg.PoolSize, 10), LogLevel: cmp.Or(cfg.LogLevel, "warn")}})
 	if err != nil {
 		return res, err
 	}
@@ -171,16 +179,22 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 		return fail("booking appointments", err)
 	}
 	res.Booked = len(free)
-	live, done, err := probe.waitFailover(ctx, cfg.Timeout, free)
+	taken, live, done, err := probe.waitFailover(ctx, cfg.Timeout, victim.ID, free)
 	if err != nil {
 		return fail("failover", err)
 	}
-	res.FailoverLive, res.Failover = live.Sub(killed), done.Sub(killed)
+	res.FailoverTaken, res.FailoverLive, res.Failover = taken.Sub(killed), live.Sub(killed), done.Sub(killed)
 	after, err := probe.simStats(ctx)
 	if err != nil {
 		return fail("failover", err)
 	}
 	res.FailoverRequests = after.RequestsTotal - before.RequestsTotal
+	res.LoadByOp, res.FailoverByOp = before.Requests, map[string]int64{}
+	for op, n := range after.Requests {
+		if d := n - before.Requests[op]; d > 0 {
+			res.FailoverByOp[op] = d
+		}
+	}
 	for _, n := range after.Throttled {
 		res.Throttled += n
 	}
@@ -226,6 +240,7 @@ func WriteClusterTable(w io.Writer, rs []ClusterResult) {
 		return s
 	})
 	row("SIGKILL of", func(r ClusterResult) string { return fmt.Sprintf("%s (%d mailboxes)", r.Victim, r.VictimOwned) })
+	row("failover: SIGKILL → every mailbox leased by a survivor", func(r ClusterResult) string { return r.FailoverTaken.Round(100 * time.Millisecond).String() })
 	row("failover: SIGKILL → every mailbox live again", func(r ClusterResult) string { return r.FailoverLive.Round(100 * time.Millisecond).String() })
 	row("failover: SIGKILL → live and every presence correct (target 30 s)", func(r ClusterResult) string {
 		return fmt.Sprintf("%s (%d appointments booked after the kill)", r.Failover.Round(100*time.Millisecond), r.Booked)
@@ -236,6 +251,8 @@ func WriteClusterTable(w io.Writer, rs []ClusterResult) {
 		}
 		return fmt.Sprintf("%.2f (%d)", float64(r.FailoverRequests)/float64(r.VictimOwned), r.FailoverRequests)
 	})
+	row("requests by operation up to the kill", func(r ClusterResult) string { return fmtMap(r.LoadByOp) })
+	row("requests by operation during the failover", func(r ClusterResult) string { return fmtMap(r.FailoverByOp) })
 	row("throttling answers (whole run)", func(r ClusterResult) string { return fmt.Sprint(r.Throttled) })
 }
 

@@ -161,7 +161,7 @@ func (p *clusterProbe) book(ctx context.Context, users []string, at time.Time) e
 // waitFailover waits until every mailbox is live on the running instances
 // (live is when that was first seen) and then until every user of away
 // shows out of office through one of them (done).
-func (p *clusterProbe) waitFailover(ctx context.Context, limit time.Duration, away []string) (live, done time.Time, err error) {
+func (p *clusterProbe) waitFailover(ctx context.Context, limit time.Duration, victim string, away []string) (taken, live, done time.Time, err error) {
 	deadline := time.Now().Add(limit)
 	left := map[string]bool{}
 	for _, u := range away {
@@ -170,6 +170,11 @@ func (p *clusterProbe) waitFailover(ctx context.Context, limit time.Duration, aw
 	var states string
 	for {
 		now := time.Now()
+		if taken.IsZero() {
+			if owners, err := p.owners(ctx); err == nil && leasedBySurvivors(owners, victim) {
+				taken = now
+			}
+		}
 		if live.IsZero() {
 			var ok bool
 			ok, states, err = p.allLive(ctx)
@@ -193,17 +198,28 @@ func (p *clusterProbe) waitFailover(ctx context.Context, limit time.Duration, aw
 				}
 			}
 			if len(left) == 0 {
-				return live, now, nil
+				return taken, live, now, nil
 			}
 		}
 		if now.After(deadline) {
-			return live, done, fmt.Errorf("within %s: every mailbox live: %v (states %s); %d of %d booked users not out of office yet",
+			return taken, live, done, fmt.Errorf("within %s: every mailbox live: %v (states %s); %d of %d booked users not out of office yet",
 				limit, !live.IsZero(), states, len(left), len(away))
 		}
 		if err := sleepCtx(ctx, pollEvery); err != nil {
-			return live, done, err
+			return taken, live, done, err
 		}
 	}
+}
+
+// leasedBySurvivors reports whether every mailbox is leased, none by
+// victim.
+func leasedBySurvivors(owners map[string]string, victim string) bool {
+	for _, o := range owners {
+		if o == "" || o == victim {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *clusterProbe) simStats(ctx context.Context) (ewssim.Stats, error) {

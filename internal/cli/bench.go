@@ -90,7 +90,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	if *clusterN > 0 {
-		return runClusterBench(ctx, ns, bench.ClusterConfig{Instances: *clusterN, Servers: *servers, LeaseTTL: *leaseTTL, Keep: *keepDir, Binary: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
+		return runClusterBench(ctx, ns, bench.ClusterConfig{Instances: *clusterN, Servers: *servers, LeaseTTL: *leaseTTL, Keep: *keepDir, LogLevel: clusterLogLevel(*verbose), Binary: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
 	}
 	if *graphMode {
 		return runGraphBench(ctx, ns, bench.GraphConfig{Changes: *changes, DeltaInterval: *deltaInterval, Webhook: *webhook, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
@@ -107,6 +107,15 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	}
 	bench.WriteTable(stdout, results)
 	return 0
+}
+
+// clusterLogLevel is the instances' log level: info with -v (the
+// cluster's moves; kept with --keep), warn otherwise.
+func clusterLogLevel(verbose bool) string {
+	if verbose {
+		return "info"
+	}
+	return "warn"
 }
 
 // runClusterBench runs `calsync bench --cluster N` for each size.
