@@ -17,7 +17,8 @@ import (
 // Options configure a Client; nil means defaults.
 type Options struct {
 	// DaysBefore and DaysAfter span the delta chain's window from today
-	// (default 1 and 14, the engine's default window). Graph freezes the
+	// (default 1 and 14, the engine's default window), plus a day on each
+	// side for mailboxes in zones off UTC. Graph freezes the
 	// window in the token; the chain is restarted when the days have moved
 	// (see GetEvents).
 	DaysBefore, DaysAfter int

@@ -41,11 +41,14 @@ func parseChain(w string) (chain, error) {
 }
 
 // window is [start of today - before days, end of today + after days) in
-// UTC, whole days so that it moves once a day.
+// UTC, whole days so that it moves once a day, with one more day on each
+// side: the engine's window runs between local midnights in the mailbox's
+// zone, which are up to 14 hours off the UTC ones (Kiribati; Baker Island
+// the other way), and a change there would go unnoticed.
 func (x *Client) window() (time.Time, time.Time) {
 	now := x.clock.Now().UTC()
 	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	return day.AddDate(0, 0, -x.before), day.AddDate(0, 0, x.after+1)
+	return day.AddDate(0, 0, -x.before-1), day.AddDate(0, 0, x.after+2)
 }
 
 // Subscribe implements engine.Exchange in pull mode: it starts a delta
