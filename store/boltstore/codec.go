@@ -33,13 +33,18 @@ var errShortValue = errors.New("value truncated")
 // encodeOccurrence serializes o with the chosen encoding, without the item
 // id, which the key already holds.
 func encodeOccurrence(enc Encoding, o calendar.Occurrence) ([]byte, error) {
+	return appendOccurrence(make([]byte, 0, 160), enc, o)
+}
+
+// appendOccurrence appends encodeOccurrence's form of o to dst.
+func appendOccurrence(dst []byte, enc Encoding, o calendar.Occurrence) ([]byte, error) {
 	o.ItemID = ""
 	if enc == EncodingJSON {
 		b, err := json.Marshal(o)
 		if err != nil {
-			return nil, err
+			return dst, err
 		}
-		return append([]byte{tagJSON}, b...), nil
+		return append(append(dst, tagJSON), b...), nil
 	}
 	var flags byte
 	for i, f := range []bool{o.AllDay, o.IsMeeting, o.Cancelled} {
@@ -47,8 +52,7 @@ func encodeOccurrence(enc Encoding, o calendar.Occurrence) ([]byte, error) {
 			flags |= 1 << i
 		}
 	}
-	b := make([]byte, 0, 160)
-	b = append(b, tagBinary, flags)
+	b := append(dst, tagBinary, flags)
 	for _, s := range []string{o.ItemID, o.ChangeKey, o.MasterID, o.UID, string(o.Kind), o.Subject, o.Location,
 		o.Organizer, o.TimeZone, string(o.FreeBusy), string(o.Sensitivity), string(o.Response)} {
 		b = appendString(b, s)
@@ -60,6 +64,23 @@ func encodeOccurrence(enc Encoding, o calendar.Occurrence) ([]byte, error) {
 	b = appendTime(b, o.Start)
 	b = appendTime(b, o.End)
 	return b, nil
+}
+
+// rowSize bounds the size of o's key and binary value from above while its
+// strings are shorter than 16 KiB (a longer one only makes the buffer
+// grow): CommitWindow sizes its buffer with it.
+func rowSize(smtp string, o *calendar.Occurrence) int {
+	n := len(smtp) + 13 + len(o.ItemID) // key
+	n += 2 + 2*10                       // tag, flags, two times
+	for _, s := range []string{o.ChangeKey, o.MasterID, o.UID, string(o.Kind), o.Subject, o.Location,
+		o.Organizer, o.TimeZone, string(o.FreeBusy), string(o.Sensitivity), string(o.Response)} {
+		n += 2 + len(s)
+	}
+	n += 3 // the item id's empty string and the category count
+	for _, c := range o.Categories {
+		n += 2 + len(c)
+	}
+	return n
 }
 
 // decodeOccurrence parses a value written by encodeOccurrence and sets the
@@ -217,10 +238,13 @@ var zeroUnix = time.Time{}.Unix()
 // timeKey encodes t so that byte order is time order: seconds shifted into
 // the unsigned range, then nanoseconds, 12 bytes.
 func timeKey(t time.Time) []byte {
-	k := make([]byte, 12)
-	binary.BigEndian.PutUint64(k, uint64(t.Unix())^(1<<63))
-	binary.BigEndian.PutUint32(k[8:], uint32(t.Nanosecond()))
-	return k
+	return appendTimeKey(make([]byte, 0, 12), t)
+}
+
+// appendTimeKey appends timeKey(t) to dst.
+func appendTimeKey(dst []byte, t time.Time) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(t.Unix())^(1<<63))
+	return binary.BigEndian.AppendUint32(dst, uint32(t.Nanosecond()))
 }
 
 // keyTime is the inverse of timeKey for the first 12 bytes of k.
@@ -241,8 +265,13 @@ func mailboxPrefix(smtp string) []byte {
 // occurrences sit together, sorted by start, then item id, as Occurrences
 // must return them.
 func occurrenceKey(smtp string, o calendar.Occurrence) []byte {
-	k := append(mailboxPrefix(smtp), timeKey(o.Start)...)
-	return append(k, o.ItemID...)
+	return appendOccurrenceKey(nil, smtp, o)
+}
+
+// appendOccurrenceKey appends occurrenceKey(smtp, o) to dst.
+func appendOccurrenceKey(dst []byte, smtp string, o calendar.Occurrence) []byte {
+	dst = append(append(dst, smtp...), 0)
+	return append(appendTimeKey(dst, o.Start), o.ItemID...)
 }
 
 // seqKey encodes an outbox sequence number as 8 big-endian bytes.

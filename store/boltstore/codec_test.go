@@ -88,3 +88,24 @@ func TestTimeKeyOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestRowSizeBoundsRow: CommitWindow's buffer estimate covers the key and
+// the binary value of an occurrence, for full, minimal and long rows.
+func TestRowSizeBoundsRow(t *testing.T) {
+	long := sampleOccurrence()
+	long.Subject = string(make([]byte, 5000))
+	long.Start = time.Date(2400, 1, 1, 0, 0, 0, 999999999, time.UTC)
+	for name, o := range map[string]calendar.Occurrence{"full": sampleOccurrence(), "minimal": {ItemID: "x"}, "long": long} {
+		key := appendOccurrenceKey(nil, "user@example.com", o)
+		v, err := appendOccurrence(nil, EncodingBinary, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, size := len(key)+len(v), rowSize("user@example.com", &o); got > size {
+			t.Errorf("%s: row of %d bytes, estimate %d", name, got, size)
+		}
+		if string(key) != string(occurrenceKey("user@example.com", o)) {
+			t.Errorf("%s: appended key differs from occurrenceKey", name)
+		}
+	}
+}

@@ -71,13 +71,25 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 	}
 	type encoded struct{ key, val []byte }
 	rows := make([]encoded, len(occs))
+	// All keys and values share one buffer: bolt needs them until the
+	// commit, and one allocation (with an occasional regrowth, which leaves
+	// the earlier rows where they are) replaced two per occurrence.
+	size := 0
+	for i := range occs {
+		size += rowSize(smtp, &occs[i])
+	}
+	arena := make([]byte, 0, size)
 	var longest time.Duration
 	for i, o := range occs {
-		v, err := encodeOccurrence(s.opts.Encoding, o)
-		if err != nil {
+		at := len(arena)
+		arena = appendOccurrenceKey(arena, smtp, o)
+		key := arena[at:len(arena):len(arena)]
+		at = len(arena)
+		var err error
+		if arena, err = appendOccurrence(arena, s.opts.Encoding, o); err != nil {
 			return fmt.Errorf("boltstore: encode occurrence %q of %s: %w", o.ItemID, smtp, err)
 		}
-		rows[i] = encoded{occurrenceKey(smtp, o), v}
+		rows[i] = encoded{key, arena[at:len(arena):len(arena)]}
 		longest = max(longest, o.End.Sub(o.Start))
 	}
 	cp := normalizeCheckpoint(c.Checkpoint)
