@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"testing/iotest"
 
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/internal/ewswire"
-	"github.com/calsync/calsync/internal/testenv"
 )
 
 // TestDecodeResponseMatchesDecodeEnvelope: the client's decoding path gives
@@ -22,15 +19,10 @@ import (
 // and generated answer, whichever response it is asked for, and whether the
 // body arrives at once or byte by byte.
 func TestDecodeResponseMatchesDecodeEnvelope(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(testenv.ReferenceDir(t), "ews-samples", "*.xml"))
 	inputs := map[string][]byte{}
-	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inputs[filepath.Base(p)] = b
-		inputs[filepath.Base(p)+" truncated"] = b[:len(b)*2/3]
+	for name, b := range readSamples(t) {
+		inputs[name] = b
+		inputs[name+" truncated"] = b[:len(b)*2/3]
 	}
 	rng := rand.New(rand.NewSource(5))
 	for i := range 4 {
