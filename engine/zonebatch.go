@@ -83,6 +83,8 @@ type zoneBatcher struct {
 	joined  time.Time // when the last mailbox joined
 	limit   int       // mailboxes per request
 	off     bool      // the server does not answer: everyone reads alone
+	// sameAsDefault: does a matched zone have the default zone's offsets?
+	sameAsDefault map[string]bool
 }
 
 // zoneQueued is a mailbox waiting for its batch, and since when.
@@ -99,7 +101,7 @@ func newZoneBatcher(e *Engine) *zoneBatcher {
 		return nil
 	}
 	return &zoneBatcher{e: e, r: r, wake: make(chan struct{}, 1), sem: make(chan struct{}, zoneBatchesInFlight),
-		waiting: map[string][]chan zoneAnswer{}, limit: maxZoneBatch}
+		waiting: map[string][]chan zoneAnswer{}, limit: maxZoneBatch, sameAsDefault: map[string]bool{}}
 }
 
 // ask queues smtp for the next batch and returns where its answer will
@@ -248,8 +250,46 @@ func (b *zoneBatcher) serve(ctx context.Context, batch []string) {
 		if r.Err != nil {
 			b.e.metrics.errors.WithLabelValues(ErrorCode(r.Err)).Inc()
 		}
-		b.answerLocked(smtp, zoneAnswer{zone: r.Zone, ok: r.Err == nil && r.Zone != ""})
+		b.answerLocked(smtp, zoneAnswer{zone: b.nameLocked(r.Zone), ok: r.Err == nil && r.Zone != ""})
 	}
+}
+
+// nameLocked names a working-hours zone. Working hours carry offsets and
+// rules, no place: the zone matched to them is the first of the Windows
+// zones with the same offsets (Berlin's read as Europe/Budapest, Tokyo's as
+// Asia/Seoul). Where the instance's default zone agrees with it at every
+// hour of this year and the next, the default's name is taken instead: in
+// the common case (users where the instance is) the status then names the
+// right place before the reconciliation's OWA.UserOptions does.
+func (b *zoneBatcher) nameLocked(zone string) string {
+	def := b.e.opts.Window.DefaultTimeZone
+	if zone == "" || def == nil || zone == def.String() {
+		return zone
+	}
+	same, ok := b.sameAsDefault[zone]
+	if !ok {
+		loc, err := loadLocation(zone)
+		same = err == nil && sameOffsets(loc, def, b.e.clk.Now().Year())
+		b.sameAsDefault[zone] = same
+	}
+	if same {
+		return def.String()
+	}
+	return zone
+}
+
+// sameOffsets reports whether a and b have the same UTC offset at every
+// hour of year and the next.
+func sameOffsets(a, b *time.Location, year int) bool {
+	end := time.Date(year+2, 1, 1, 0, 0, 0, 0, time.UTC)
+	for t := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC); t.Before(end); t = t.Add(time.Hour) {
+		_, x := t.In(a).Zone()
+		_, y := t.In(b).Zone()
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // failed handles a batch whose request failed as a whole. A server that

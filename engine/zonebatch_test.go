@@ -95,12 +95,15 @@ func mailboxNames(n int) []string {
 	return out
 }
 
-// 250 mailboxes in New York (every fifth in Tokyo) served by an instance
-// whose default zone is Europe/Berlin, on the injected clock: the first
+// 250 mailboxes in New York (every fifth in Tokyo, every fifth in Berlin)
+// served by an instance whose default zone is Europe/Berlin, on the
+// injected clock: the first
 // load asks their zones in three GetUserAvailability batches (100, 100 and
 // the last 50 once no mailbox joined for DiscoverBatchDelay), reads no
 // OWA.UserOptions per mailbox, and every mailbox's first presence is on
-// its own clock: "Busy until 15:00" in New York, never Berlin's 21:00.
+// its own clock: "Busy until 15:00" in New York, never Berlin's 21:00; the
+// Berliners' working-hours zone (matched as Europe/Budapest) is named as
+// the instance's default, whose offsets it has.
 func TestFirstLoadReadsZonesInBatchesOfAHundred(t *testing.T) {
 	now := time.Date(2026, 3, 2, 19, 30, 0, 0, time.UTC) // Mon 14:30 EST, 20:30 in Berlin, 04:30 Tue in Tokyo
 	fx := newBatchZoneExchange()
@@ -108,10 +111,15 @@ func TestFirstLoadReadsZonesInBatchesOfAHundred(t *testing.T) {
 	zoneOf := map[string]string{}
 	for i, u := range users {
 		zoneOf[u] = "America/New_York"
-		if i%5 == 0 {
-			zoneOf[u] = "Asia/Tokyo"
-		}
 		fx.hours[u] = zoneOf[u]
+		switch i % 5 {
+		case 0:
+			zoneOf[u], fx.hours[u] = "Asia/Tokyo", "Asia/Tokyo"
+		case 3:
+			// Berlin's working hours match Europe/Budapest first (same
+			// offsets all year); the instance's default names the place.
+			zoneOf[u], fx.hours[u] = "Europe/Berlin", "Europe/Budapest"
+		}
 		fx.zones[u] = zoneOf[u] // OWA.UserOptions agrees; it must not be read at load
 		start := time.Date(2026, 3, 2, 19, 0, 0, 0, time.UTC)
 		fx.items[u] = []calendar.Occurrence{{ItemID: "m-" + u, Subject: "Review", Kind: calendar.KindSingle,
@@ -177,10 +185,11 @@ func TestFirstLoadReadsZonesInBatchesOfAHundred(t *testing.T) {
 	fmu.Lock()
 	defer fmu.Unlock()
 	for _, u := range users {
-		want := `busy "Busy until 15:00" America/New_York`
-		if zoneOf[u] == "Asia/Tokyo" {
-			want = `busy "Busy until 05:00" Asia/Tokyo`
-		}
+		want := map[string]string{
+			"America/New_York": `busy "Busy until 15:00" America/New_York`,
+			"Asia/Tokyo":       `busy "Busy until 05:00" Asia/Tokyo`,
+			"Europe/Berlin":    `busy "Busy until 21:00" Europe/Berlin`,
+		}[zoneOf[u]]
 		if first[u] != want {
 			t.Fatalf("%s: first presence = %s, want %s", u, first[u], want)
 		}
