@@ -191,7 +191,7 @@ func (b *budget) do(ctx context.Context, user, server string, timeout time.Durat
 	cancel()
 	outcome = err
 	b.after(user, server, err)
-	if b.adaptive != nil && ctx.Err() == nil {
+	if b.adaptive != nil && ctx.Err() == nil && (err != nil || latencySampled(ctx)) {
 		b.adapt(err, b.clk.Now().Sub(sent), inflight)
 	}
 	return err

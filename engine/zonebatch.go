@@ -58,9 +58,10 @@ const (
 	// DiscoverBatchDelays after its first mailbox joined (1 s at the
 	// default), however steadily others keep joining.
 	zoneGatherLimit = 20
-	// zoneBatchesInFlight lets a start's batches go out together (the
-	// budget still bounds what reaches Exchange).
-	zoneBatchesInFlight = 4
+	// zoneBatchesInFlight lets a start's batches overlap without taking
+	// every slot of the budget's first limit (4) from Autodiscover and
+	// Subscribe.
+	zoneBatchesInFlight = 2
 )
 
 // zoneAnswer is a batch's answer for one mailbox; ok=false: read it alone.
@@ -224,7 +225,9 @@ func (b *zoneBatcher) take(flush bool) []string {
 // serve reads one batch and answers its mailboxes.
 func (b *zoneBatcher) serve(ctx context.Context, batch []string) {
 	var results []ZoneResult
-	err := b.e.call(ctx, batch[0], "", func(ctx context.Context) (err error) {
+	// The batch's round trip is the work for many mailboxes, not queueing
+	// (budget_batch.go).
+	err := b.e.call(withoutLatencySample(ctx), batch[0], "", func(ctx context.Context) (err error) {
 		// A panic (a hostile or broken answer) fails this batch like any
 		// error: its workers read their zones alone.
 		defer func() {

@@ -3,6 +3,7 @@ package ewsmem
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/calsync/calsync/ews"
@@ -160,5 +161,22 @@ func workingZone(windowsID string, at time.Time) ews.LegacyTimeZone {
 	if err != nil || windowsID == "" {
 		return ews.UTCLegacyTimeZone()
 	}
-	return ewsserver.LegacyZone(loc, at.In(loc).Year())
+	key := workingZoneKey{windowsID, at.In(loc).Year()}
+	if z, ok := workingZones.Load(key); ok {
+		return z.(ews.LegacyTimeZone)
+	}
+	// Deriving the rules scans the year's offsets: with 100 mailboxes per
+	// request (a first load asking the zones of all) that was most of the
+	// request's time, for a handful of distinct zones.
+	z := ewsserver.LegacyZone(loc, key.year)
+	workingZones.Store(key, z)
+	return z
 }
+
+type workingZoneKey struct {
+	windowsID string
+	year      int
+}
+
+// workingZones caches workingZone's answers: zones and years are few.
+var workingZones sync.Map
