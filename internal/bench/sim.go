@@ -37,6 +37,9 @@ func ServeSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	policy := ewsmem.DefaultPolicy()
+	// As Exchange: the service account's own budget caps its requests in
+	// flight (27) across all impersonated mailboxes.
+	policy.AccountConcurrency = true
 	if *queue > 0 {
 		policy.GlobalQueueLimit = *queue
 	}

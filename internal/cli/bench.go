@@ -50,6 +50,8 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	clusterN := fs.Int("cluster", 0, "start this many `calsync run` instances on a throwaway PostgreSQL (needs the postgresql package) with the simulator as a process, measure time to all live, then SIGKILL one and measure the failover; uses --mailboxes, --servers, --lease-ttl")
 	leaseTTL := fs.Duration("lease-ttl", 15*time.Second, "with --cluster: cluster.lease_ttl of the instances")
 	keepDir := fs.Bool("keep", false, "with --cluster: keep the folder of the instances' configs and logs (its path is printed)")
+	sse := fs.Bool("sse", false, "run a whole instance as calsync run wires it (API and SSE included) and measure change in the simulator → presence event at an SSE client; uses --mailboxes, --servers, --changes, --coalesce, --sse-interval, -v")
+	sseInterval := fs.Duration("sse-interval", 200*time.Millisecond, "with --sse: the time between two changes (each on another mailbox)")
 	if code := fs.parse(args); code >= 0 {
 		return code
 	}
@@ -91,6 +93,9 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	}
 	if *clusterN > 0 {
 		return runClusterBench(ctx, ns, bench.ClusterConfig{Instances: *clusterN, Servers: *servers, LeaseTTL: *leaseTTL, Keep: *keepDir, LogLevel: clusterLogLevel(*verbose), Binary: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
+	}
+	if *sse {
+		return runSSEBench(ctx, ns, bench.SSEConfig{Servers: *servers, Changes: *changes, Interval: *sseInterval, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
 	}
 	if *graphMode {
 		return runGraphBench(ctx, ns, bench.GraphConfig{Changes: *changes, DeltaInterval: *deltaInterval, Webhook: *webhook, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
@@ -152,5 +157,22 @@ func runGraphBench(ctx context.Context, sizes []int, cfg bench.GraphConfig, stdo
 		results = append(results, r)
 	}
 	bench.WriteGraphTable(stdout, results)
+	return 0
+}
+
+// runSSEBench runs `calsync bench --sse` for each size.
+func runSSEBench(ctx context.Context, sizes []int, cfg bench.SSEConfig, stdout, stderr io.Writer) int {
+	var results []bench.SSEResult
+	for _, n := range sizes {
+		fmt.Fprintf(stderr, "bench: %d mailboxes, SSE …\n", n)
+		cfg.Mailboxes = n
+		r, err := bench.RunSSE(ctx, cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %d mailboxes, SSE: %v\n", n, err)
+			return 1
+		}
+		results = append(results, r)
+	}
+	bench.WriteSSETable(stdout, results)
 	return 0
 }

@@ -111,7 +111,7 @@ func (x *Exchange) Admit(ctx context.Context, c *ewsserver.Caller) (func(), erro
 		return nil, err
 	}
 	c.BackEndServer = x.backEndOf(c)
-	release, terr := x.throttle.admit(budgetKey(c), isSyncOperation(c.Operation))
+	release, terr := x.throttle.admit(budgetKey(c), strings.ToLower(c.Account), isSyncOperation(c.Operation))
 	if terr != nil {
 		x.stats.throttled(c.Operation)
 		return nil, terr.asError()

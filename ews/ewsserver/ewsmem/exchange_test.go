@@ -503,3 +503,42 @@ func TestRootFolderID(t *testing.T) {
 		t.Errorf("FindItem(CalendarView on the root id) = %v, want ErrorCalendarFolderIsInvalidForCalendarView", err)
 	}
 }
+
+// TestAccountConcurrencyCapsAllImpersonations: with AccountConcurrency the
+// service account's own EWSMaxConcurrency caps its requests in flight across
+// every mailbox it impersonates, as Exchange's service-account budget does;
+// without it each impersonated user's budget copy is capped alone.
+func TestAccountConcurrencyCapsAllImpersonations(t *testing.T) {
+	for _, account := range []bool{false, true} {
+		p := ewsmem.DefaultPolicy()
+		p.MaxConcurrency, p.AccountConcurrency = 2, account
+		x, _ := newExchange(t, ewsmem.Options{Policy: &p})
+		ctx := context.Background()
+		r1, err1 := x.Admit(ctx, svcCaller(x, "user1@example.com"))
+		r2, err2 := x.Admit(ctx, svcCaller(x, "user2@example.com"))
+		if err1 != nil || err2 != nil {
+			t.Fatalf("AccountConcurrency %v: first two Admits = %v, %v", account, err1, err2)
+		}
+		r3, err := x.Admit(ctx, svcCaller(x, "user3@example.com"))
+		if !account {
+			if err != nil {
+				t.Errorf("per-user budgets only: third mailbox's Admit = %v, want admitted", err)
+			} else {
+				r3()
+			}
+			r1()
+			r2()
+			continue
+		}
+		if codeOf(err) != ews.ErrorExceededConnectionCount {
+			t.Fatalf("service account at its limit: third mailbox's Admit = %v, want ErrorExceededConnectionCount", err)
+		}
+		r1()
+		r3, err = x.Admit(ctx, svcCaller(x, "user3@example.com"))
+		if err != nil {
+			t.Fatalf("after one release: Admit = %v, want admitted", err)
+		}
+		r2()
+		r3()
+	}
+}
