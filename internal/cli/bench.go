@@ -50,6 +50,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	clusterN := fs.Int("cluster", 0, "start this many `calsync run` instances on a throwaway PostgreSQL (needs the postgresql package) with the simulator as a process, measure time to all live, then SIGKILL one and measure the failover; uses --mailboxes, --servers, --lease-ttl")
 	leaseTTL := fs.Duration("lease-ttl", 15*time.Second, "with --cluster: cluster.lease_ttl of the instances")
 	keepDir := fs.Bool("keep", false, "with --cluster: keep the folder of the instances' configs and logs (its path is printed)")
+	loadTimeout := fs.Duration("load-timeout", 0, "give up when the mailboxes are not all live and streamed after this long (0: 20 ms per mailbox + 2 min)")
 	sse := fs.Bool("sse", false, "run a whole instance as calsync run wires it (API and SSE included) and measure change in the simulator → presence event at an SSE client; uses --mailboxes, --servers, --changes, --coalesce, --sse-interval, -v")
 	sseInterval := fs.Duration("sse-interval", 200*time.Millisecond, "with --sse: the time between two changes (each on another mailbox)")
 	if code := fs.parse(args); code >= 0 {
@@ -103,7 +104,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	var results []bench.Result
 	for _, n := range ns {
 		fmt.Fprintf(stderr, "bench: %d mailboxes …\n", n)
-		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, CPUProfile: *cpuProfile, HeapProfile: *memProfile, IdleProfile: *idleProfile, Auth: *authMethod, SimExe: *exe, Budget: budget, SimQueueLimit: *queueLimit, Compare: *compare, Python: *python, Logger: logger, Stderr: stderr})
+		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, CPUProfile: *cpuProfile, HeapProfile: *memProfile, IdleProfile: *idleProfile, Auth: *authMethod, SimExe: *exe, Budget: budget, SimQueueLimit: *queueLimit, Compare: *compare, Python: *python, LoadTimeout: *loadTimeout, Logger: logger, Stderr: stderr})
 		if err != nil {
 			fmt.Fprintf(stderr, "bench: %d mailboxes: %v\n", n, err)
 			return 1
