@@ -49,8 +49,12 @@ type SSEResult struct {
 	Mailboxes     int
 	CoalesceDelay time.Duration
 	InitialLoad   time.Duration // the instance's start → every mailbox live
-	P50, P99, Max time.Duration
-	Samples       int
+	// Requests (by operation) and ThrottlingErrors are the simulator's
+	// counts when every mailbox was live.
+	Requests         map[string]int64
+	ThrottlingErrors int64
+	P50, P99, Max    time.Duration
+	Samples          int
 	// Missed changes brought no event within the wait; Skipped mailboxes
 	// were out of office already (a new OOF item would change nothing).
 	Missed, Skipped int
@@ -126,6 +130,11 @@ func RunSSE(ctx context.Context, cfg SSEConfig) (SSEResult, error) {
 		}
 	}
 	res.InitialLoad = time.Since(start)
+	stats, err := simStats(ctx, ctl, sim.url)
+	if err != nil {
+		return res, err
+	}
+	res.Requests, res.ThrottlingErrors = stats.Requests, sumCounts(stats.Throttled)
 
 	client, err := apiclient.New(a.URL(), "", nil)
 	if err != nil {
@@ -221,6 +230,10 @@ func WriteSSETable(w io.Writer, rs []SSEResult) {
 		fmt.Fprintln(w)
 	}
 	row("time to initial load (all live, whole instance)", func(r SSEResult) string { return r.InitialLoad.Round(10 * time.Millisecond).String() })
+	row("EWS requests per mailbox until all live / throttling errors", func(r SSEResult) string {
+		return fmt.Sprintf("%.3f / %d", float64(sumCounts(r.Requests))/float64(max(r.Mailboxes, 1)), r.ThrottlingErrors)
+	})
+	row("requests by operation until all live", func(r SSEResult) string { return fmtMap(r.Requests) })
 	row("change in the simulator → presence event at an SSE client, p50 / p99 / max", func(r SSEResult) string {
 		return fmt.Sprintf("%s / %s / %s (%d samples)", r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Max.Round(time.Millisecond), r.Samples)
 	})
