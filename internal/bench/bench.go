@@ -198,7 +198,18 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	deadline := start.Add(cmp.Or(cfg.LoadTimeout, time.Duration(cfg.Mailboxes)*20*time.Millisecond+2*time.Minute))
 	for res.InitialLoad == 0 || res.AllSubscribed == 0 {
 		if time.Now().After(deadline) {
-			err := fmt.Errorf("not settled after %s (-load-timeout): states %v", time.Since(start).Round(time.Second), e.e.StateCounts())
+			var streamed int
+			for _, g := range e.e.Groups() {
+				for _, c := range g.Connections {
+					if c.State == "open" {
+						streamed += c.Subscriptions
+					}
+				}
+			}
+			stats, _ := simStats(ctx, auth, sim.url)
+			err := fmt.Errorf("not settled after %s (-load-timeout): states %v, %d subscriptions streamed; simulator: requests %s, throttled %s; CPU %s, peak RSS %.1f MiB",
+				time.Since(start).Round(time.Second), e.e.StateCounts(), streamed, fmtMap(stats.Requests), fmtMap(stats.Throttled),
+				(cpuTime() - cpu0).Round(time.Millisecond), float64(peakRSSBytes())/(1<<20))
 			// Said now: stopping the engine stores every worker's status
 			// one transaction at a time, minutes at 50,000 mailboxes.
 			fmt.Fprintln(cmp.Or[io.Writer](cfg.Stderr, os.Stderr), "bench:", err)
