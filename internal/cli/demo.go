@@ -35,6 +35,7 @@ type demoOptions struct {
 	logLevel  string
 	hybrid    bool // demo_hybrid.go
 	sip       bool
+	cluster   int // demo_cluster.go
 }
 
 // runDemo runs the simulator, the sync service and the dashboard in one
@@ -53,11 +54,17 @@ func runDemo(ctx context.Context, env Env, args []string) int {
 	fs.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	fs.BoolVar(&o.hybrid, "hybrid", false, "a hybrid organisation: the last quarter of the mailboxes in Exchange Online (served over Graph), one mailbox moved between the sides every 30 s; the dashboard marks where each lives")
 	fs.BoolVar(&o.sip, "sip", false, "also start a local Kamailio presence server (when installed), publish presence to it over SIP and show a watcher's view")
+	fs.IntVar(&o.cluster, "cluster", 0, "run this many calsync instances (processes) on a throwaway PostgreSQL instead of one, to show a failover (needs PostgreSQL installed)")
 	if code := fs.parse(args); code >= 0 {
 		return code
 	}
 	if fs.NArg() > 0 {
 		return fs.fail("unexpected argument %q", fs.Arg(0))
+	}
+	if o.cluster != 0 {
+		if err := checkDemoCluster(o.cluster); err != nil {
+			return fs.fail("%v", err)
+		}
 	}
 	if o.mode != "streaming" && o.mode != "pull" {
 		return fs.fail("--mode %q: want streaming or pull", o.mode)
@@ -118,6 +125,9 @@ func demo(ctx context.Context, env Env, logger *slog.Logger, o demoOptions) erro
 		_ = simServer.Shutdown(sctx)
 	}()
 	simURL := "http://" + simListener.Addr().String()
+	if o.cluster > 0 {
+		return demoClusterOn(ctx, env, logger, o, sim, simAccess{base: simURL, account: serviceAccount, password: password, auth: []string{"basic"}, domain: domain, users: o.mailboxes})
+	}
 
 	dataDir := o.dataDir
 	if dataDir == "" {

@@ -2,6 +2,7 @@ package clusterrig
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -77,9 +78,12 @@ func (r *Rig) configYAML(id string, port int) string {
 	return b.String()
 }
 
-// env is an instance's environment: the caller's plus the secrets.
-func (r *Rig) env(base []string) []string {
-	env := append(base, envDatabase+"="+r.dbURL, envPassword+"="+r.access.Password)
+// env is instance id's environment: the caller's plus the secrets. Its
+// database connections carry the id as application_name, so the database
+// can tell the instances' sessions apart (pg_stat_activity, and a test's
+// audit triggers).
+func (r *Rig) env(base []string, id string) []string {
+	env := append(base, envDatabase+"="+r.dbURL+"&application_name="+url.QueryEscape(id), envPassword+"="+r.access.Password)
 	if r.o.Webhook != nil {
 		env = append(env, envWebhook+"="+r.o.Webhook.Secret)
 	}

@@ -76,7 +76,7 @@ func (in *Instance) Start(ctx context.Context) error {
 	// Not CommandContext: the process lives until Kill, Stop or Close,
 	// not as long as the context that started it.
 	cmd := exec.Command(in.r.o.Binary, "run", "--config", in.config)
-	cmd.Env = in.r.env(os.Environ())
+	cmd.Env = in.r.env(os.Environ(), in.ID)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = procgroup.Attr(nil)
 	if err := cmd.Start(); err != nil {
@@ -88,6 +88,11 @@ func (in *Instance) Start(ctx context.Context) error {
 		err := cmd.Wait()
 		fmt.Fprintf(logFile, "=== clusterrig: %s exited at %s: %v\n", in.ID, time.Now().UTC().Format(time.RFC3339Nano), err)
 		logFile.Close()
+		in.mu.Lock()
+		if in.cmd == cmd { // ended by itself or by a signal from outside
+			in.cmd, in.paused = nil, false
+		}
+		in.mu.Unlock()
 		close(exited)
 	}()
 	in.cmd, in.exited, in.paused = cmd, exited, false
@@ -106,6 +111,17 @@ func (in *Instance) Paused() bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return in.paused
+}
+
+// Exited is closed when the current run of the process ends, by any
+// cause (nil when it does not run).
+func (in *Instance) Exited() <-chan struct{} {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.cmd == nil {
+		return nil
+	}
+	return in.exited
 }
 
 // PID is the running process's id (0 when it does not run).
@@ -180,11 +196,6 @@ func (in *Instance) end(signal func(*os.Process), grace time.Duration) {
 	} else {
 		<-exited
 	}
-	in.mu.Lock()
-	if in.cmd == cmd {
-		in.cmd, in.paused = nil, false
-	}
-	in.mu.Unlock()
 }
 
 // Restart kills the instance (SIGKILL) and starts it again with the same

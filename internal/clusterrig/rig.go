@@ -50,6 +50,9 @@ type Options struct {
 	Webhook *Webhook
 	// Instance tunes each instance's config.
 	Instance InstanceConfig
+	// BeforeInstances, when set, runs once the database exists and
+	// before any instance starts (a test installs its audit there).
+	BeforeInstances func(ctx context.Context, databaseURL string) error
 	// Dir holds the config files and the processes' logs; empty: a temp
 	// folder removed by Close.
 	Dir string
@@ -135,6 +138,11 @@ func Start(ctx context.Context, o Options) (r *Rig, err error) {
 	}
 	for i := 1; i <= o.Mailboxes; i++ {
 		r.users = append(r.users, fmt.Sprintf("user%d@example.com", i))
+	}
+	if o.BeforeInstances != nil {
+		if err := o.BeforeInstances(ctx, r.dbURL); err != nil {
+			return r, fmt.Errorf("clusterrig: before the instances: %w", err)
+		}
 	}
 	for i := range o.Instances {
 		if _, err := r.AddInstance(ctx, fmt.Sprintf("calsync-%c", 'a'+i)); err != nil {

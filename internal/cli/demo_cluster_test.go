@@ -1,0 +1,68 @@
+//go:build unix
+
+package cli
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/internal/clusterrig"
+	"github.com/calsync/calsync/internal/pgserver"
+	"github.com/calsync/calsync/internal/testenv"
+)
+
+// TestDemoCluster: `calsync demo --cluster 2` starts two instances of a
+// real calsync binary on a throwaway PostgreSQL, prints their dashboards
+// and how to kill one; killing it as printed is reported, and so is the
+// failover once the other syncs every mailbox.
+func TestDemoCluster(t *testing.T) {
+	if _, err := pgserver.Binaries(); err != nil {
+		testenv.Missing(t, err.Error(), pgserver.Install)
+	}
+	// The demo starts its instances from os.Executable(): here the test
+	// binary, which cannot `run`; CALSYNC_BINARY is not consulted by the
+	// demo, so build calsync and hand it over through demoExecutable.
+	exe, err := clusterrig.Build(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(prev func() (string, error)) { demoExecutable = prev }(demoExecutable)
+	demoExecutable = func() (string, error) { return exe, nil }
+
+	var stdout, stderr testenv.SyncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, Env{Args: []string{"demo", "--cluster", "2", "--mailboxes", "10", "--meeting-every", "0", "--churn", "0"}, Stdout: &stdout, Stderr: &stderr})
+	}()
+	defer func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("demo exited with %d; stderr:\n%s", code, stderr.String())
+			}
+		case <-time.After(60 * time.Second):
+			t.Errorf("demo did not stop within 60s")
+		}
+	}()
+	killHint := regexp.MustCompile(`kill -9 (\d+)`)
+	testenv.WaitForWithin(t, 2*time.Minute, "the dashboard and the kill hint on stdout", func() bool {
+		return killHint.MatchString(stdout.String()) && regexp.MustCompile(`Dashboard: http://127\.0\.0\.1:\d+/`).MatchString(stdout.String())
+	})
+	testenv.WaitForWithin(t, 2*time.Minute, "every mailbox synced", func() bool {
+		return regexp.MustCompile(`sync: 10/10 mailboxes synced`).MatchString(stdout.String())
+	})
+	pid, _ := strconv.Atoi(killHint.FindStringSubmatch(stdout.String())[1])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitForWithin(t, 2*time.Minute, "the failover reported", func() bool {
+		return regexp.MustCompile(`failover: all 10 mailboxes synced again`).MatchString(stdout.String())
+	})
+	t.Logf("demo output:\n%s", stdout.String())
+}
