@@ -86,8 +86,24 @@ func parseConfig(url string) (*pgxpool.Config, error) {
 		// pgx's message may quote the URL, password included: keep it out.
 		return nil, errors.New("pgstore: the database URL does not parse (expected postgres://user@host:port/db?... or key=value pairs)")
 	}
+	// A transaction left open by a client that stopped (a paused process,
+	// a frozen VM) keeps its row locks until the server ends it: a lease
+	// row a fenced write read FOR SHARE then blocks every takeover of the
+	// mailbox for as long as the process is stopped (the cluster chaos
+	// test saw a SIGSTOPped instance hold the others' acquisitions for
+	// minutes). pgstore's transactions run their statements back to back,
+	// so a session idle inside one for 10 s is such a client. The URL's
+	// own setting wins.
+	if _, ok := cfg.ConnConfig.RuntimeParams[idleInTxParam]; !ok {
+		cfg.ConnConfig.RuntimeParams[idleInTxParam] = idleInTxTimeout
+	}
 	return cfg, nil
 }
+
+const (
+	idleInTxParam   = "idle_in_transaction_session_timeout"
+	idleInTxTimeout = "10s"
+)
 
 // connect connects a pool and pings the database.
 func connect(ctx context.Context, cfg *pgxpool.Config) (*pgxpool.Pool, error) {
