@@ -247,10 +247,15 @@ func TestClusterSharesMailboxesAndTakesOverFromACrashedInstance(t *testing.T) {
 	defer third.Close()
 	var p api.PresenceDTO
 	testenv.WaitFor(t, "an override set through "+list()[0].id, func() bool {
-		// 503 while the mailbox moves; the owner answers otherwise.
+		// 503 while the mailbox moves; the owner answers otherwise — with
+		// an unknown presence ("calendar not loaded yet") while it has not
+		// planned the user from its calendar yet (seen under -race with a
+		// load average of 40 right after every mailbox was live: the
+		// override is kept and shows once the plan is made). Setting it
+		// again is idempotent.
 		var err error
 		p, err = list()[0].api.SetOverride(context.Background(), focused, api.OverrideRequest{Availability: "busy", StatusText: "Focus time", Until: &until})
-		return err == nil
+		return err == nil && p.Why.Source != "no_data"
 	})
 	if p.StatusText != "Focus time" {
 		t.Fatalf("override through %s answered %+v", list()[0].id, p)
