@@ -56,6 +56,11 @@ type Options struct {
 	// EngineTuning adjusts engine options after they were derived from
 	// Config (demo and tests shorten delays).
 	EngineTuning func(*engine.Options)
+	// MemoryLimit sets the process's memory limit for the number of
+	// mailboxes the instance syncs, each time that number changes
+	// (`calsync run`: memlimit.SetForMailboxes). nil leaves the Go
+	// runtime alone: tests and the demo share a process with others.
+	MemoryLimit func(mailboxes int)
 }
 
 // App is one running calsync instance.
@@ -64,6 +69,8 @@ type App struct {
 	log      *slog.Logger
 	clock    clock.Clock
 	registry *prometheus.Registry
+	// memoryLimit is Options.MemoryLimit (memory.go).
+	memoryLimit func(mailboxes int)
 
 	store     store.Store
 	engine    *engine.Engine
@@ -103,7 +110,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		return nil, errors.New("app: Options.Config is required")
 	}
 	cfg := opts.Config
-	a = &App{cfg: cfg, log: opts.Logger, clock: opts.Clock, registry: prometheus.NewRegistry()}
+	a = &App{cfg: cfg, log: opts.Logger, clock: opts.Clock, registry: prometheus.NewRegistry(), memoryLimit: opts.MemoryLimit}
 	// Every error return sets a to nil first; keep the instance to close.
 	partial := a
 	if a.log == nil {
@@ -465,6 +472,7 @@ func (a *App) refreshUsers(ctx context.Context) (stale bool, err error) {
 		}
 	}
 	a.engine.SetMailboxes(users)
+	a.setMemoryLimit(len(users))
 	for _, u := range users {
 		a.scheduler.AddUser(u)
 	}

@@ -109,6 +109,7 @@ func (a *App) applyOwned(owned []string) {
 		}
 	}
 	a.engine.SetMailboxes(owned)
+	a.setMemoryLimit(len(owned))
 }
 
 // clusterReady is /readyz in a cluster: whether this instance's API can

@@ -75,6 +75,8 @@ type Engine struct {
 	streams    *streamManager
 	random     *jitterSource
 	statuses   *statusTable
+	// deep runs the workers' requests and commits (deeppool.go).
+	deep *deepPool
 	// env is what every worker gets (see workerEnv).
 	env *workerEnv
 
@@ -107,6 +109,7 @@ func New(opts Options) (*Engine, error) {
 		metrics:  m,
 		random:   newJitterSource(opts.Seed),
 		statuses: newStatusTable(m, opts.Sink),
+		deep:     newDeepPool(),
 		wanted:   map[string]bool{},
 		workers:  map[string]*worker{},
 		retiring: map[string]*worker{},
@@ -119,10 +122,11 @@ func New(opts Options) (*Engine, error) {
 	e.disco = newDiscoverer(e)
 	e.streams = newStreamManager(e)
 	e.env = &workerEnv{
-		opts: &e.opts, clk: e.clk, log: e.log, ex: e.ex, st: e.st, sink: e.sink,
+		opts: &e.opts, clk: e.clk, log: e.log, ex: e.ex, st: deepStore{e.st, e.deep}, sink: e.sink,
 		metrics: m, budget: e.budget, random: e.random, status: e.statuses,
 		groups: e.streams, disco: e.disco, failures: e.failureLog, tipsPolled: &atomic.Bool{},
 		zones: newZoneBatcher(e),
+		deep: e.deep,
 	}
 	return e, nil
 }
@@ -251,6 +255,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.streams.stopAll()
 	e.wg.Wait()
+	e.deep.stop()
 	e.log.Info("engine stopped")
 	return nil
 }
@@ -307,6 +312,14 @@ func (e *Engine) startWorkerLocked(smtp string) {
 func (e *Engine) runWorker(w *worker) {
 	defer close(w.done)
 	w.loop()
+	e.retireAndFinish(w)
+}
+
+// retireAndFinish is not inlined so that runWorker's frame, on the
+// worker's stack all its life, stays small (see worker.loop).
+//
+//go:noinline
+func (e *Engine) retireAndFinish(w *worker) {
 	w.finish(e.retire(w))
 }
 

@@ -159,39 +159,69 @@ func (w *worker) markRemoved() {
 // loop runs the state machine until the worker is stopped, restarting it
 // with back-off after a panic, and then ends the worker's part in the
 // groups and its subscription (the supervisor retires it next).
+//
+// The frames of loop, run and waitLive stay on the worker's goroutine
+// while it waits, for as long as the mailbox is synced: what they do
+// rarely is in functions of its own that are not inlined (go:noinline),
+// so that a waiting worker's stack stays small enough for the garbage
+// collector to shrink it to the minimum (see deeppool.go).
 func (w *worker) loop() {
 	defer w.leave()
 	if w.announce {
-		if st, ok := w.env.status.get(w.smtp); ok {
-			w.env.sink.StatusChanged(st)
-		}
+		w.announceStatus()
 	}
-	if w.prev != nil {
-		select {
-		case <-w.prev.done:
-		default:
-			w.env.log.Debug("waiting for the previous worker of the mailbox to finish", "smtp", w.smtp)
-			select {
-			case <-w.prev.done:
-			case <-w.ctx.Done():
-				// Stopped before it started. A worker started after this one
-				// waits only for this one, so this one must not finish before
-				// its predecessor does: each mailbox keeps a single writer
-				// even when Remove and Add race.
-				w.env.log.Debug("mailbox worker stopped before it started; waiting for the previous one to finish", "smtp", w.smtp)
-				<-w.prev.done
-				return
-			}
-		}
+	if w.prev != nil && !w.awaitPrev() {
+		return
 	}
 	for attempt := 1; ; attempt++ {
 		if !w.runRecovered() || w.ctx.Err() != nil {
 			return
 		}
-		if sleep(w.ctx, w.env.clk, w.env.backoffDelay(attempt)) != nil {
+		if w.restartDelay(attempt) != nil {
 			return
 		}
 	}
+}
+
+// announceStatus reports the status the supervisor created for the worker.
+//
+//go:noinline
+func (w *worker) announceStatus() {
+	if st, ok := w.env.status.get(w.smtp); ok {
+		w.env.sink.StatusChanged(st)
+	}
+}
+
+// awaitPrev waits for the previous worker of the mailbox to finish; false:
+// this worker was stopped before it started.
+//
+//go:noinline
+func (w *worker) awaitPrev() bool {
+	select {
+	case <-w.prev.done:
+		return true
+	default:
+	}
+	w.env.log.Debug("waiting for the previous worker of the mailbox to finish", "smtp", w.smtp)
+	select {
+	case <-w.prev.done:
+		return true
+	case <-w.ctx.Done():
+		// Stopped before it started. A worker started after this one
+		// waits only for this one, so this one must not finish before
+		// its predecessor does: each mailbox keeps a single writer
+		// even when Remove and Add race.
+		w.env.log.Debug("mailbox worker stopped before it started; waiting for the previous one to finish", "smtp", w.smtp)
+		<-w.prev.done
+		return false
+	}
+}
+
+// restartDelay waits before the attempt-th restart after a panic.
+//
+//go:noinline
+func (w *worker) restartDelay(attempt int) error {
+	return sleep(w.ctx, w.env.clk, w.env.backoffDelay(attempt))
 }
 
 // runRecovered runs the state machine and reports whether it panicked.
@@ -219,15 +249,22 @@ func (w *worker) run() {
 			}
 			continue
 		}
-		w.failures = 0
-		w.movingSince, w.moveTries = time.Time{}, 0
-		w.setState(StateLive, false)
+		w.becomeLive()
 		if err := w.waitLive(); err != nil {
 			if !w.handleFailure(err) {
 				return
 			}
 		}
 	}
+}
+
+// becomeLive marks the worker live: every need is met.
+//
+//go:noinline
+func (w *worker) becomeLive() {
+	w.failures = 0
+	w.movingSince, w.moveTries = time.Time{}, 0
+	w.setState(StateLive, false)
 }
 
 // collect turns pending triggers into needs.
@@ -309,13 +346,7 @@ func (w *worker) scheduleReconcile(first bool) {
 
 // waitLive sleeps until a trigger or timer needs work.
 func (w *worker) waitLive() error {
-	now := w.env.clk.Now()
-	next := time.Time{}
-	for _, t := range []time.Time{w.coalesceUntil, w.nextReconcile, w.nextRoll, w.pullDue(), w.nextOOF} {
-		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
-			next = t
-		}
-	}
+	now, next := w.nextTimer()
 	if !next.IsZero() && !next.After(now) {
 		return w.due(now)
 	}
@@ -333,6 +364,19 @@ func (w *worker) waitLive() error {
 	case <-timerC:
 		return w.due(w.env.clk.Now())
 	}
+}
+
+// nextTimer returns the time now and the earliest timer (zero if none).
+//
+//go:noinline
+func (w *worker) nextTimer() (now, next time.Time) {
+	now = w.env.clk.Now()
+	for _, t := range []time.Time{w.coalesceUntil, w.nextReconcile, w.nextRoll, w.pullDue(), w.nextOOF} {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return now, next
 }
 
 func (w *worker) pullDue() time.Time {

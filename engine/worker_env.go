@@ -34,6 +34,8 @@ type workerEnv struct {
 	// zones batches the first loads' time-zone reads (zonebatch.go); nil
 	// when the Exchange cannot.
 	zones *zoneBatcher
+	// deep runs requests and commits off the worker's goroutine.
+	deep *deepPool
 }
 
 // groupMembership is what a worker asks of the streaming groups.
@@ -60,9 +62,13 @@ type mailboxDiscoverer interface {
 	discover(ctx context.Context, smtp string) (DiscoverResult, error)
 }
 
-// call runs one EWS request for mailbox smtp within the budget.
+// call runs one EWS request for mailbox smtp within the budget. The
+// request and the decoding of its answer run on the deep pool, once the
+// budget let the request go.
 func (env *workerEnv) call(ctx context.Context, smtp, server string, fn func(context.Context) error) error {
-	err := env.budget.do(ctx, smtp, server, env.opts.CallTimeout, fn)
+	err := env.budget.do(ctx, smtp, server, env.opts.CallTimeout, func(ctx context.Context) error {
+		return env.deep.run(func() error { return fn(ctx) })
+	})
 	if err != nil && ctx.Err() == nil {
 		env.metrics.errors.WithLabelValues(ErrorCode(err)).Inc()
 	}

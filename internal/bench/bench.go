@@ -35,6 +35,7 @@ import (
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/internal/ewsconn"
+	"github.com/calsync/calsync/internal/memlimit"
 	"github.com/calsync/calsync/store/boltstore"
 )
 
@@ -108,18 +109,20 @@ type Result struct {
 	// load (VmHWM, bytes); RSS, HeapInuse and HeapLive are taken after
 	// it, after a GC (whole process, bytes).
 	PeakRSS, RSS, HeapInuse, HeapLive int64
-	// RSSFile is the file-backed part of RSS (the store's memory map);
+	// RSSFile is the file-backed part of RSS, RSSExecutable the part of
+	// it that maps the executable (the rest is the store's memory map);
 	// Stacks the goroutine stacks; HeapRetained heap memory freed but not
-	// yet returned to the OS (all after the load, bytes).
-	RSSFile, Stacks, HeapRetained int64
-	Goroutines                    int
-	CPULoadPer1000                time.Duration
-	IdleCPUPercent                float64 // % of one core while idle
-	ThrottlingErrors              int64
-	ThrottledByCode               map[string]int64
-	StreamingFromServer           int
-	OOF                           OOFResult  // automatic replies (oof.go)
-	BudgetLimit                   LimitStats // budget.go
+	// yet returned to the OS (all after the load, bytes). MemoryLimit is
+	// the Go runtime's soft limit the bench set, as `calsync run` does.
+	RSSFile, RSSExecutable, Stacks, HeapRetained, MemoryLimit int64
+	Goroutines                                                int
+	CPULoadPer1000                                            time.Duration
+	IdleCPUPercent                                            float64 // % of one core while idle
+	ThrottlingErrors                                          int64
+	ThrottledByCode                                           map[string]int64
+	StreamingFromServer                                       int
+	OOF                                                       OOFResult  // automatic replies (oof.go)
+	BudgetLimit                                               LimitStats // budget.go
 	// Restart is set when Config.Restart asked for it.
 	Restart *RestartResult
 	// Compare is set when Config.Compare asked for it.
@@ -179,6 +182,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		// first comes after the load (0.8–1 × the interval after each read).
 		opts.ReconcileInterval = cmp.Or(cfg.RestartReconcile, restartReconcile(cfg.Mailboxes))
 	}
+	res.MemoryLimit = memlimit.SetForMailboxes(cfg.Mailboxes)
 	runtime.GC()
 	rss0 := rssBytes()
 	resetPeakRSS()
@@ -249,7 +253,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res.HeapInuse, res.HeapLive = int64(ms.HeapInuse), int64(ms.HeapAlloc)
-	res.RSSFile, res.Stacks, res.HeapRetained = rssFileBytes(), int64(ms.StackInuse), int64(ms.HeapIdle-ms.HeapReleased)
+	res.RSSFile, res.RSSExecutable, res.Stacks, res.HeapRetained = rssFileBytes(), rssExecutableBytes(), int64(ms.StackInuse), int64(ms.HeapIdle-ms.HeapReleased)
 	res.Goroutines = runtime.NumGoroutine()
 	if err := writeHeapProfile(cfg.HeapProfile); err != nil {
 		return res, err
@@ -540,8 +544,9 @@ func WriteTable(w io.Writer, rs []Result) {
 	row("after the load: RSS / heap in use / live heap (RSS ÷ live)", func(r Result) string {
 		return fmt.Sprintf("%.1f / %.1f / %.1f MiB (%.1f×)", float64(r.RSS)/(1<<20), float64(r.HeapInuse)/(1<<20), float64(r.HeapLive)/(1<<20), float64(r.RSS)/float64(max(r.HeapLive, 1)))
 	})
-	row("of that RSS: file-backed (store map) / goroutine stacks (goroutines) / freed heap not yet returned", func(r Result) string {
-		return fmt.Sprintf("%.1f / %.1f MiB (%d) / %.1f MiB", float64(r.RSSFile)/(1<<20), float64(r.Stacks)/(1<<20), r.Goroutines, float64(r.HeapRetained)/(1<<20))
+	row("of that RSS: file-backed (executable + store map, libraries) / goroutine stacks (goroutines) / freed heap not yet returned", func(r Result) string {
+		return fmt.Sprintf("%.1f (%.1f + %.1f) / %.1f MiB (%d) / %.1f MiB", float64(r.RSSFile)/(1<<20), float64(r.RSSExecutable)/(1<<20), float64(r.RSSFile-r.RSSExecutable)/(1<<20),
+			float64(r.Stacks)/(1<<20), r.Goroutines, float64(r.HeapRetained)/(1<<20))
 	})
 	row("CPU for initial load per 1,000 mailboxes", func(r Result) string { return r.CPULoadPer1000.Round(time.Millisecond).String() })
 	row("idle CPU (% of one core)", steady(func(r Result) string { return fmt.Sprintf("%.2f %%", r.IdleCPUPercent) }))

@@ -53,3 +53,32 @@ func peakRSSBytes() int64 { return statusKB("VmHWM:") * 1024 }
 // rssFileBytes returns the file-backed part of the resident set (the bolt
 // store's memory map, the executable).
 func rssFileBytes() int64 { return statusKB("RssFile:") * 1024 }
+
+// rssExecutableBytes returns the part of the resident set that maps this
+// process's executable (its code and read-only data: pages read once and
+// shared with every process running the same file, such as the bench's
+// simulator child). The rest of the file-backed part is the store's map.
+func rssExecutableBytes() int64 {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return 0
+	}
+	var kb int64
+	inExe := false
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			// A mapping's header: range perms offset dev inode [path].
+			inExe = len(f) >= 6 && f[5] == exe
+		case inExe && len(f) >= 2 && f[0] == "Rss:":
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			kb += n
+		}
+	}
+	return kb * 1024
+}

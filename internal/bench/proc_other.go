@@ -25,3 +25,6 @@ func peakRSSBytes() int64 { return rssBytes() }
 
 // rssFileBytes is not measured on this platform.
 func rssFileBytes() int64 { return 0 }
+
+// rssExecutableBytes is not measured on this platform.
+func rssExecutableBytes() int64 { return 0 }

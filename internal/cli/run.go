@@ -11,6 +11,7 @@ import (
 
 	"github.com/calsync/calsync/app"
 	"github.com/calsync/calsync/config"
+	"github.com/calsync/calsync/internal/memlimit"
 	"github.com/calsync/calsync/internal/service"
 )
 
@@ -46,8 +47,9 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	for _, w := range cfg.Warnings {
 		logger.Warn("config", "problem", w.String())
 	}
+	opts := app.Options{Config: cfg, Logger: logger, MemoryLimit: memoryLimit(logger)}
 	if !service.IsWindowsService() {
-		return runApp(ctx, env, logger, app.Options{Config: cfg, Logger: logger})
+		return runApp(ctx, env, logger, opts)
 	}
 	// Under the Windows Service Control Manager: stop/shutdown cancel the
 	// context, "paramchange" reloads like SIGHUP.
@@ -55,7 +57,7 @@ func runRun(ctx context.Context, env Env, args []string) int {
 	env.Reload = reload
 	code := 0
 	err = service.Run(ctx, "calsync", func(ctx context.Context) error {
-		if code = runApp(ctx, env, logger, app.Options{Config: cfg, Logger: logger}); code != 0 {
+		if code = runApp(ctx, env, logger, opts); code != 0 {
 			return fmt.Errorf("calsync exited with code %d", code)
 		}
 		return nil
@@ -97,6 +99,25 @@ func runApp(ctx context.Context, env Env, logger *slog.Logger, opts app.Options)
 	}
 	logger.Info("calsync stopped")
 	return 0
+}
+
+// memoryLimit sets the Go runtime's soft memory limit for the mailboxes
+// the instance syncs (internal/memlimit; GOMEMLIMIT overrides it) and logs
+// each new value.
+func memoryLimit(logger *slog.Logger) func(int) {
+	var last int64
+	return func(mailboxes int) {
+		limit := memlimit.SetForMailboxes(mailboxes)
+		if limit == last {
+			return
+		}
+		last = limit
+		if memlimit.Off(limit) {
+			logger.Info("Go memory limit off (GOMEMLIMIT=off)", "mailboxes", mailboxes)
+			return
+		}
+		logger.Info("Go memory limit", "mib", limit>>20, "mailboxes", mailboxes, "from", memlimit.Source())
+	}
 }
 
 func defaultConfigPath() string {
