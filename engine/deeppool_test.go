@@ -9,7 +9,7 @@ func TestDeepPoolReturnsTheCallsResult(t *testing.T) {
 	p := newDeepPool()
 	defer p.stop()
 	want := errors.New("boom")
-	if err := p.run(func() error { return want }); err != want {
+	if err := p.run(func() error { return want }); !errors.Is(err, want) {
 		t.Fatalf("run = %v, want %v", err, want)
 	}
 	ran := false
