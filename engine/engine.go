@@ -126,7 +126,7 @@ func New(opts Options) (*Engine, error) {
 		metrics: m, budget: e.budget, random: e.random, status: e.statuses,
 		groups: e.streams, disco: e.disco, failures: e.failureLog, tipsPolled: &atomic.Bool{},
 		zones: newZoneBatcher(e),
-		deep: e.deep,
+		deep:  e.deep,
 	}
 	return e, nil
 }
