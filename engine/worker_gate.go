@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/calsync/calsync/store"
 )
@@ -25,6 +26,15 @@ func (w *worker) gated(fn func() error) error {
 	if !closed {
 		return fn()
 	}
+	return w.gatedWaiting(fn, next)
+}
+
+// gatedWaiting is gated while the gate is closed. It is not inlined: its
+// status copies would widen gated's frame, which is on the worker's stack
+// during every request (see worker.loop).
+//
+//go:noinline
+func (w *worker) gatedWaiting(fn func() error, next time.Time) error {
 	prev, _ := w.env.status.get(w.smtp)
 	msg := fmt.Sprintf("waiting: Exchange rejected the service account's credentials (HTTP 401); one request tries again at %s for all mailboxes", next.UTC().Format("15:04:05Z"))
 	w.env.status.update(w.smtp, func(st *store.MailboxStatus) {

@@ -280,12 +280,22 @@ func (w *worker) view(ctx context.Context, start, end time.Time, depth int) ([]c
 	if err != nil {
 		return nil, err
 	}
-	span := end.Sub(start)
-	if page.IncludesLastItemInRange || span <= 2*time.Minute || depth >= 24 {
-		if !page.IncludesLastItemInRange {
-			w.env.log.Warn("calendar view still truncated in a minimal range", "smtp", w.smtp, "start", start, "end", end)
-		}
+	if page.IncludesLastItemInRange {
 		return page.Occurrences, nil
+	}
+	return w.viewSplit(ctx, start, end, depth, page.Occurrences)
+}
+
+// viewSplit reads a truncated range again in halves. It is not inlined
+// into view, whose frame is on the worker's stack during every read (see
+// worker.loop).
+//
+//go:noinline
+func (w *worker) viewSplit(ctx context.Context, start, end time.Time, depth int, truncated []calendar.Occurrence) ([]calendar.Occurrence, error) {
+	span := end.Sub(start)
+	if span <= 2*time.Minute || depth >= 24 {
+		w.env.log.Warn("calendar view still truncated in a minimal range", "smtp", w.smtp, "start", start, "end", end)
+		return truncated, nil
 	}
 	mid := start.Add(span / 2).Truncate(time.Minute)
 	left, err := w.view(ctx, start, mid, depth+1)

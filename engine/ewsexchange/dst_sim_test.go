@@ -171,14 +171,18 @@ func TestNewYorkUserAcrossDSTWithTheSimulatorsClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := &presence.StoreSource{Store: st, DefaultZone: "Europe/Berlin"}
-	wantPresence := func(what string, at time.Time, want string) {
+	presenceAt := func(at time.Time) string {
 		t.Helper()
 		in, err := src.Load(context.Background(), ny, at.AddDate(0, 0, -2), at.AddDate(0, 0, 2))
 		if err != nil {
 			t.Fatal(err)
 		}
 		p := presence.Evaluate(in, rules, at)
-		if got := fmt.Sprintf("%s %q %s", p.Availability, p.StatusText, p.TimeZone); got != want {
+		return fmt.Sprintf("%s %q %s", p.Availability, p.StatusText, p.TimeZone)
+	}
+	wantPresence := func(what string, at time.Time, want string) {
+		t.Helper()
+		if got := presenceAt(at); got != want {
 			t.Errorf("%s: presence = %s, want %s", what, got, want)
 		}
 	}
@@ -230,7 +234,9 @@ func TestNewYorkUserAcrossDSTWithTheSimulatorsClock(t *testing.T) {
 	testenv.WaitFor(t, "GetUserOofSettings after the tip turned on", func() bool {
 		return sim.Stats().Requests["GetUserOofSettingsRequest"] > before
 	})
-	wantPresence("Tuesday 10:00 EDT", clk.Now(), `out_of_office "Out of office until 17:00" America/New_York`)
+	// The settings are stored after the answer arrived: wait for them.
+	const oof = `out_of_office "Out of office until 17:00" America/New_York`
+	testenv.WaitFor(t, "Tuesday 10:00 EDT: presence "+oof, func() bool { return presenceAt(clk.Now()) == oof })
 }
 
 // A user who changes the zone of their regional settings (here through the
