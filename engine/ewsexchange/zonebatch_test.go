@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/store/memstore"
 )
 
@@ -36,6 +37,20 @@ func TestMailboxTimeZonesInOneRequest(t *testing.T) {
 		!errors.As(got[1].Err, &xe) || xe.Code != "ErrorMailRecipientNotFound" || got[1].Zone != "" ||
 		got[2].Zone == "" || offset(t, got[2].Zone) != 9*3600 || got[2].Err != nil {
 		t.Errorf("MailboxTimeZones = %+v; want New York, ErrorMailRecipientNotFound, a zone at UTC+9", got)
+	}
+}
+
+// An error of the whole request (here the server busy) is the call's
+// error, with its code, so that the engine's batcher decides on it.
+func TestMailboxTimeZonesWholeRequestError(t *testing.T) {
+	sim, ex := newHTTPSim(t, 3, 1)
+	if _, err := sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultServerBusy, Percent: 100}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ex.MailboxTimeZones(context.Background(), users(sim))
+	var xe *engine.ExchangeError
+	if !errors.As(err, &xe) || xe.Code != "ErrorServerBusy" || got != nil {
+		t.Errorf("MailboxTimeZones with the server busy = %+v, %v; want ErrorServerBusy for the call", got, err)
 	}
 }
 
