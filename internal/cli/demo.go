@@ -43,7 +43,7 @@ type demoOptions struct {
 func runDemo(ctx context.Context, env Env, args []string) int {
 	var o demoOptions
 	fs := newFlagSet("demo", "demo [flags]", env.Stderr)
-	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the dashboard and API (host:port; port 0 picks a free one)")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the dashboard and API (host:port; port 0 picks a free one; with --cluster each instance gets a free port)")
 	fs.IntVar(&o.mailboxes, "mailboxes", 200, "number of simulated mailboxes (user1@example.com …)")
 	fs.IntVar(&o.servers, "servers", 2, "number of simulated mailbox servers (affinity groups)")
 	fs.Float64Var(&o.churn, "churn", 2, "random calendar changes per second in the simulator")
