@@ -220,7 +220,7 @@ func (x *Exchange) completeMove(mb *mailbox, server int) {
 		mb.server = server
 	}
 	mb.mu.Unlock()
-	x.dropSubscriptions(-1, mb)
+	x.endMovedSubscriptions(mb)
 	x.hosting.mu.Lock()
 	if server >= 0 {
 		delete(x.hosting.cloud, mb.smtp)
@@ -229,4 +229,33 @@ func (x *Exchange) completeMove(mb *mailbox, server int) {
 	}
 	delete(x.hosting.moving, mb.smtp)
 	x.hosting.mu.Unlock()
+}
+
+// endMovedSubscriptions drops mb's EWS subscriptions after a move across
+// premises and tells the streaming connections that carry them, with
+// ErrorSubscriptionNotFound for their ids (*choice*: Microsoft does not
+// document what a stream sees when its mailbox becomes a RemoteUserMailbox;
+// a subscription the server deleted is reported that way, and a silent
+// stream would leave the client serving the moved mailbox's old calendar
+// until it looks again on its own).
+func (x *Exchange) endMovedSubscriptions(mb *mailbox) {
+	byConn := map[*streamConn][]string{}
+	x.subs.mu.Lock()
+	for _, s := range x.subs.byID {
+		if s.mb != mb {
+			continue
+		}
+		if s.conn != nil {
+			byConn[s.conn] = append(byConn[s.conn], s.id)
+		}
+		x.subs.removeLocked(s)
+	}
+	x.subs.mu.Unlock()
+	for c, ids := range byConn {
+		sort.Strings(ids)
+		c.mu.Lock()
+		c.pending = append(c.pending, ewsserver.StreamMessage{Err: ewsserver.Fail(ews.ErrorSubscriptionNotFound, messageFor(ews.ErrorSubscriptionNotFound)), ErrorIDs: ids})
+		c.mu.Unlock()
+		c.wake()
+	}
 }

@@ -249,3 +249,36 @@ func TestAffinity(t *testing.T) {
 		t.Errorf("Unsubscribe with affinity = %s", c)
 	}
 }
+
+// A mailbox moved to the cloud loses its EWS subscriptions; a streaming
+// connection carrying one of them says so (ErrorSubscriptionNotFound with
+// its id) instead of falling silent for it, and goes on for the others.
+func TestStreamReportsTheSubscriptionOfAMailboxMovedToTheCloud(t *testing.T) {
+	e := newWireEnv(t, ewssim.Options{Basic: true, Options: ewsmem.Options{Mailboxes: 3}})
+	stay, moved := "user1@example.com", "user2@example.com"
+	keep := e.subscribeStreaming(stay)
+	gone := e.subscribeStreaming(moved)
+	ch, raw := e.stream(stay, stay, keep, gone)
+	t.Cleanup(e.sim.Close) // ends the stream (its 1-minute timeout is on a fake clock) when the test fails early
+	if m := next(t, ch); m.ConnectionStatus != "OK" {
+		t.Fatalf("first envelope = %+v, want ConnectionStatus OK", m)
+	}
+	if err := e.sim.StartMove(moved, ewsmem.Cloud, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	m := next(t, ch)
+	if ids := m.ErrorSubscriptionIds.All(); m.ResponseCode != string(ews.ErrorSubscriptionNotFound) || len(ids) != 1 || ids[0] != gone {
+		t.Fatalf("after the move = %+v, want ErrorSubscriptionNotFound for %s", m, gone)
+	}
+	if _, err := e.sim.AddCalendarItem(stay, ews.CalendarItem{Subject: "still streamed", Start: t0, End: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if ns := next(t, ch).Notifications.All(); len(ns) != 1 || ns[0].SubscriptionId != keep {
+		t.Fatalf("the other subscription's notification = %+v", ns)
+	}
+	e.sim.Close()
+	body := raw()
+	if i := bytes.LastIndex(body, []byte("</s:Envelope>")); i > 0 {
+		ewsschema.Validate(t, "GetStreamingEvents after a move", body[:i+len("</s:Envelope>")])
+	}
+}
