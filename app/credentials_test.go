@@ -22,6 +22,11 @@ func TestWrongPasswordIsOneExchangeState(t *testing.T) {
 		setup.opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
 	ctx := context.Background()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", logs.String())
+		}
+	})
 	testenv.WaitFor(t, "the exchange block saying credentials_rejected", func() bool {
 		ov, err := c.SyncOverview(ctx, apiclient.SyncOverviewOptions{})
 		return err == nil && ov.Exchange != nil && ov.Exchange.State == "credentials_rejected" && ov.Exchange.NextAttempt != nil

@@ -372,8 +372,16 @@ func (e *Engine) StateCounts() map[string]int { return e.statuses.counts() }
 
 // Failing returns how many mailboxes do not sync: in back-off, denied,
 // waiting behind the credential gate, or retrying a step that failed
-// (which StateCounts shows under the step's state).
-func (e *Engine) Failing() int { return e.statuses.failing() }
+// (which StateCounts shows under the step's state). While the gate is
+// closed every mailbox that is not live counts: a step that began before
+// Exchange rejected the credentials waits at the gate inside its request
+// and still shows the step's state, but it cannot sync either.
+func (e *Engine) Failing() int {
+	if closed, _ := e.budget.creds.closed(); closed {
+		return e.statuses.notLive()
+	}
+	return e.statuses.failing()
+}
 
 // updateStatus applies fn to a mailbox's live status and returns the result.
 func (e *Engine) updateStatus(smtp string, fn func(*store.MailboxStatus)) (store.MailboxStatus, bool) {

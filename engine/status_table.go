@@ -80,6 +80,19 @@ func (t *statusTable) counts() map[string]int {
 	return out
 }
 
+// notLive counts the mailboxes that are not live.
+func (t *statusTable) notLive() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, st := range t.byID {
+		if st.State != StateLive {
+			n++
+		}
+	}
+	return n
+}
+
 // failing counts mailboxes that do not sync: in back-off, denied, waiting
 // behind the credential gate, or retrying after failures.
 func (t *statusTable) failing() int {

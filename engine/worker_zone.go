@@ -58,7 +58,11 @@ func (w *worker) learnZone() error {
 		return nil
 	}
 	var name string
-	err := w.env.call(w.ctx, w.smtp, w.disc.EWSURL, func(ctx context.Context) error {
+	// Through the credential gate like every request of the worker: while
+	// Exchange rejects the service account the mailbox says it is waiting
+	// (the initial-sync summary counts it), rather than hiding the wait
+	// under the state of its last step.
+	err := w.call(w.ctx, func(ctx context.Context) error {
 		var err error
 		name, err = zr.MailboxTimeZone(ctx, w.target())
 		return err
