@@ -20,7 +20,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -36,7 +35,6 @@ import (
 	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/internal/ewsconn"
 	"github.com/calsync/calsync/internal/memlimit"
-	"github.com/calsync/calsync/store/boltstore"
 )
 
 // Config is one benchmark run.
@@ -161,16 +159,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	dir, err := os.MkdirTemp("", "calsync-bench-")
+	st, closeStore, err := tempStore("calsync-bench-")
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(dir)
-	st, err := boltstore.Open(filepath.Join(dir, "calsync.db"), boltstore.Options{NoSync: true})
-	if err != nil {
-		return res, err
-	}
-	defer st.Close()
+	defer closeStore()
 
 	changes := &changeTracker{pending: map[string]time.Time{}}
 	reg := prometheus.NewRegistry()

@@ -101,17 +101,27 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	if *graphMode {
 		return runGraphBench(ctx, ns, bench.GraphConfig{Changes: *changes, DeltaInterval: *deltaInterval, Webhook: *webhook, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
 	}
-	var results []bench.Result
-	for _, n := range ns {
-		fmt.Fprintf(stderr, "bench: %d mailboxes …\n", n)
+	return eachSize(ns, stdout, stderr, bench.WriteTable, func(n int) string { return fmt.Sprintf("%d mailboxes", n) }, func(n int) (bench.Result, error) {
 		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, CPUProfile: *cpuProfile, HeapProfile: *memProfile, IdleProfile: *idleProfile, Auth: *authMethod, SimExe: *exe, Budget: budget, SimQueueLimit: *queueLimit, Compare: *compare, Python: *python, LoadTimeout: *loadTimeout, Logger: logger, Stderr: stderr})
+		return r, err
+	})
+}
+
+// eachSize runs one bench per size, saying on stderr what runs (label,
+// also the prefix of its error), and writes the table of all results, or
+// stops at the first error.
+func eachSize[R any](sizes []int, stdout, stderr io.Writer, write func(io.Writer, []R), label func(n int) string, run func(n int) (R, error)) int {
+	var results []R
+	for _, n := range sizes {
+		fmt.Fprintf(stderr, "bench: %s …\n", label(n))
+		r, err := run(n)
 		if err != nil {
-			fmt.Fprintf(stderr, "bench: %d mailboxes: %v\n", n, err)
+			fmt.Fprintf(stderr, "bench: %s: %v\n", label(n), err)
 			return 1
 		}
 		results = append(results, r)
 	}
-	bench.WriteTable(stdout, results)
+	write(stdout, results)
 	return 0
 }
 
@@ -126,54 +136,30 @@ func clusterLogLevel(verbose bool) string {
 
 // runClusterBench runs `calsync bench --cluster N` for each size.
 func runClusterBench(ctx context.Context, sizes []int, cfg bench.ClusterConfig, stdout, stderr io.Writer) int {
-	var results []bench.ClusterResult
-	for _, n := range sizes {
-		fmt.Fprintf(stderr, "bench: %d instances, %d mailboxes …\n", cfg.Instances, n)
+	return eachSize(sizes, stdout, stderr, bench.WriteClusterTable, func(n int) string { return fmt.Sprintf("%d instances, %d mailboxes", cfg.Instances, n) }, func(n int) (bench.ClusterResult, error) {
 		cfg.Mailboxes = n
 		r, err := bench.RunCluster(ctx, cfg)
 		if cfg.Keep && r.Dir != "" {
 			fmt.Fprintf(stderr, "bench: configs and logs kept in %s\n", r.Dir)
 		}
-		if err != nil {
-			fmt.Fprintf(stderr, "bench: %d instances, %d mailboxes: %v\n", cfg.Instances, n, err)
-			return 1
-		}
-		results = append(results, r)
-	}
-	bench.WriteClusterTable(stdout, results)
-	return 0
+		return r, err
+	})
 }
 
 // runGraphBench runs `calsync bench --graph` for each size.
 func runGraphBench(ctx context.Context, sizes []int, cfg bench.GraphConfig, stdout, stderr io.Writer) int {
-	var results []bench.GraphResult
-	for _, n := range sizes {
-		fmt.Fprintf(stderr, "bench: %d cloud mailboxes over Graph …\n", n)
+	return eachSize(sizes, stdout, stderr, bench.WriteGraphTable, func(n int) string { return fmt.Sprintf("%d cloud mailboxes over Graph", n) }, func(n int) (bench.GraphResult, error) {
 		cfg.Mailboxes = n
 		r, err := bench.RunGraph(ctx, cfg)
-		if err != nil {
-			fmt.Fprintf(stderr, "bench: %d cloud mailboxes: %v\n", n, err)
-			return 1
-		}
-		results = append(results, r)
-	}
-	bench.WriteGraphTable(stdout, results)
-	return 0
+		return r, err
+	})
 }
 
 // runSSEBench runs `calsync bench --sse` for each size.
 func runSSEBench(ctx context.Context, sizes []int, cfg bench.SSEConfig, stdout, stderr io.Writer) int {
-	var results []bench.SSEResult
-	for _, n := range sizes {
-		fmt.Fprintf(stderr, "bench: %d mailboxes, SSE …\n", n)
+	return eachSize(sizes, stdout, stderr, bench.WriteSSETable, func(n int) string { return fmt.Sprintf("%d mailboxes, SSE", n) }, func(n int) (bench.SSEResult, error) {
 		cfg.Mailboxes = n
 		r, err := bench.RunSSE(ctx, cfg)
-		if err != nil {
-			fmt.Fprintf(stderr, "bench: %d mailboxes, SSE: %v\n", n, err)
-			return 1
-		}
-		results = append(results, r)
-	}
-	bench.WriteSSETable(stdout, results)
-	return 0
+		return r, err
+	})
 }
