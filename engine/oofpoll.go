@@ -235,15 +235,21 @@ func (p *oofPoller) wakeAll() {
 // first tip would otherwise become the baseline and wait for the
 // reconciliation. A mailbox with no stored settings (its load reads none
 // while tips are polled) counts as "replies off": a tip that shows them
-// on makes the worker read them.
+// on makes the worker read them. The worker leaves what it stored in the
+// status table (oofpoll_digest.go); only a worker that has not started
+// yet makes the poller read the store.
 func (p *oofPoller) differsFromStored(ctx context.Context, t OOFTip) bool {
+	now := p.e.clk.Now()
+	if active, known := p.e.statuses.storedOOFActive(t.SMTP, now); known {
+		return active != (t.Fingerprint != "")
+	}
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	rec, err := p.e.st.Mailbox(sctx, t.SMTP)
 	if err != nil || rec.OOF == nil {
 		return t.Fingerprint != ""
 	}
-	return rec.OOF.ActiveAt(p.e.clk.Now()) != (t.Fingerprint != "")
+	return rec.OOF.ActiveAt(now) != (t.Fingerprint != "")
 }
 
 func (p *oofPoller) sleepUntil(ctx context.Context, at time.Time) bool {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/store"
 )
 
@@ -13,16 +14,29 @@ import (
 // the sink. The supervisor creates and drops entries; workers update their
 // own. Its lock is a leaf: nothing else is taken while it is held, and the
 // sink is called after it is released. Safe for concurrent use.
+//
+// Each entry also carries the automatic-reply settings the mailbox's
+// worker last stored or found stored (oofpoll_digest.go), so that the
+// mail-tip poller compares a first tip without reading the store.
 type statusTable struct {
 	metrics *metrics
 	sink    Sink
 
 	mu   sync.Mutex
-	byID map[string]store.MailboxStatus
+	byID map[string]statusEntry
+}
+
+// statusEntry is one mailbox's row.
+type statusEntry struct {
+	st store.MailboxStatus
+	// oof is the worker's stored automatic-reply settings (nil = none
+	// stored); oofKnown says whether the worker has told yet.
+	oof      *calendar.OOFSettings
+	oofKnown bool
 }
 
 func newStatusTable(m *metrics, sink Sink) *statusTable {
-	return &statusTable{metrics: m, sink: sink, byID: map[string]store.MailboxStatus{}}
+	return &statusTable{metrics: m, sink: sink, byID: map[string]statusEntry{}}
 }
 
 // create adds a mailbox in state discovering; it reports whether the entry
@@ -34,7 +48,7 @@ func (t *statusTable) create(smtp string) bool {
 	if _, ok := t.byID[smtp]; ok {
 		return false
 	}
-	t.byID[smtp] = store.MailboxStatus{SMTP: smtp, State: StateDiscovering}
+	t.byID[smtp] = statusEntry{st: store.MailboxStatus{SMTP: smtp, State: StateDiscovering}}
 	t.metrics.states.WithLabelValues(StateDiscovering).Inc()
 	return true
 }
@@ -43,8 +57,8 @@ func (t *statusTable) create(smtp string) bool {
 func (t *statusTable) drop(smtp string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if st, ok := t.byID[smtp]; ok {
-		t.metrics.states.WithLabelValues(st.State).Dec()
+	if e, ok := t.byID[smtp]; ok {
+		t.metrics.states.WithLabelValues(e.st.State).Dec()
 		delete(t.byID, smtp)
 	}
 }
@@ -53,16 +67,16 @@ func (t *statusTable) drop(smtp string) {
 func (t *statusTable) get(smtp string) (store.MailboxStatus, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	st, ok := t.byID[smtp]
-	return copyStatus(st), ok
+	e, ok := t.byID[smtp]
+	return copyStatus(e.st), ok
 }
 
 // all returns a copy of every status, sorted by address.
 func (t *statusTable) all() []store.MailboxStatus {
 	t.mu.Lock()
 	out := make([]store.MailboxStatus, 0, len(t.byID))
-	for _, st := range t.byID {
-		out = append(out, copyStatus(st))
+	for _, e := range t.byID {
+		out = append(out, copyStatus(e.st))
 	}
 	t.mu.Unlock()
 	slices.SortFunc(out, func(a, b store.MailboxStatus) int { return strings.Compare(a.SMTP, b.SMTP) })
@@ -74,8 +88,8 @@ func (t *statusTable) counts() map[string]int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := map[string]int{}
-	for _, st := range t.byID {
-		out[st.State]++
+	for _, e := range t.byID {
+		out[e.st.State]++
 	}
 	return out
 }
@@ -85,8 +99,8 @@ func (t *statusTable) notLive() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
-	for _, st := range t.byID {
-		if st.State != StateLive {
+	for _, e := range t.byID {
+		if e.st.State != StateLive {
 			n++
 		}
 	}
@@ -99,7 +113,8 @@ func (t *statusTable) failing() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
-	for _, st := range t.byID {
+	for _, e := range t.byID {
+		st := e.st
 		switch {
 		case st.State == StateBackoff, st.State == StateDenied, st.State == StateWaiting:
 			n++
@@ -116,8 +131,8 @@ func (t *statusTable) undiscovered() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
-	for _, st := range t.byID {
-		if st.State == StateDiscovering && st.Group == "" {
+	for _, e := range t.byID {
+		if e.st.State == StateDiscovering && e.st.Group == "" {
 			n++
 		}
 	}
@@ -142,14 +157,16 @@ func (t *statusTable) update(smtp string, fn func(*store.MailboxStatus)) (store.
 func (t *statusTable) apply(smtp string, fn func(*store.MailboxStatus)) (st store.MailboxStatus, changed, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	old, ok := t.byID[smtp]
+	e, ok := t.byID[smtp]
 	if !ok {
 		return store.MailboxStatus{}, false, false
 	}
+	old := e.st
 	st = old
 	fn(&st)
 	st.SMTP = smtp
-	t.byID[smtp] = st
+	e.st = st
+	t.byID[smtp] = e
 	if old.State != st.State {
 		t.metrics.states.WithLabelValues(old.State).Dec()
 		t.metrics.states.WithLabelValues(st.State).Inc()

@@ -32,7 +32,7 @@ func (w *worker) refreshOOF() error {
 	if err := w.env.st.SaveOOF(sctx, w.smtp, s); err != nil {
 		return fmt.Errorf("engine: save OOF of %s: %w", w.smtp, err)
 	}
-	w.oof = &s
+	w.keepOOF(&s)
 	w.env.sink.CalendarChanged(w.smtp)
 	return nil
 }
@@ -145,7 +145,7 @@ func (w *worker) read() error {
 			}
 			changed = true
 		}
-		w.oof = oof
+		w.keepOOF(oof)
 	}
 	fp := fingerprint(occs)
 	if !w.haveFP || fp != w.fingerprint {

@@ -31,7 +31,9 @@ func (w *worker) restore() {
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			w.env.log.Warn("reading stored checkpoint failed; starting fresh", "smtp", w.smtp, "err", err)
+			return
 		}
+		w.keepOOF(nil) // nothing stored
 		return
 	}
 	cp := rec.Checkpoint
@@ -46,7 +48,7 @@ func (w *worker) restore() {
 	// The zone learnt before the restart decides the window until it is
 	// read again.
 	w.zoneName, w.loc = knownZone(rec.Status.TimeZone, o.Window.DefaultTimeZone)
-	w.oof = rec.OOF
+	w.keepOOF(rec.OOF)
 	w.env.status.update(w.smtp, func(st *store.MailboxStatus) {
 		st.LastVerified = rec.Status.LastVerified
 		st.LastEvent = rec.Status.LastEvent
