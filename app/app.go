@@ -204,7 +204,8 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	sink := &engineSink{health: a.health, users: &a.known, statusChanged: a.statusChanged}
 	engOpts := engineOptions(cfg)
 	engOpts.Store = a.engineStore()
-	engOpts.Exchange = a.engineExchange(exchange)
+	engOpts.Exchange = exchange
+	engOpts.HandedOver = a.handedOver()
 	engOpts.Clock = a.clock
 	engOpts.Logger = a.log.With("component", "engine")
 	engOpts.Registerer = a.registry

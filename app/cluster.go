@@ -9,7 +9,6 @@ import (
 
 	"github.com/calsync/calsync/api"
 	"github.com/calsync/calsync/cluster"
-	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/store/pgstore"
 )
@@ -172,27 +171,19 @@ func (a *App) Owned() []string {
 	return a.cluster.coord.Owned()
 }
 
-// engineExchange is the Exchange access the engine gets: in a cluster, a
-// mailbox handed to another instance keeps its subscription (the new owner
-// resumes it from the stored checkpoint; ending it would fail the new
-// owner's stream and send the mailbox into back-off).
-func (a *App) engineExchange(x engine.Exchange) engine.Exchange {
+// handedOver is the engine's Options.HandedOver: in a cluster, a mailbox
+// handed to another instance keeps its subscription (the new owner resumes
+// it from the stored checkpoint; ending it would fail the new owner's
+// stream and send the mailbox into back-off). An option, not a wrapper
+// around the Exchange: a wrapper hid the Exchange's optional interfaces,
+// so cluster instances polled no mail tips (one GetUserOofSettings per
+// mailbox at every load and takeover), kept no sync states and read zones
+// one by one.
+func (a *App) handedOver() func(string) bool {
 	if a.cluster == nil {
-		return x
+		return nil
 	}
-	return handoverExchange{Exchange: x, coord: a.cluster.coord}
-}
-
-type handoverExchange struct {
-	engine.Exchange
-	coord *cluster.Coordinator
-}
-
-func (h handoverExchange) Unsubscribe(ctx context.Context, t engine.Target, id string) error {
-	if h.coord.Wanted(t.SMTP) {
-		return nil // handed over, not removed
-	}
-	return h.Exchange.Unsubscribe(ctx, t, id)
+	return a.cluster.coord.Wanted
 }
 
 // webhookOutbox is the outbox the webhook dispatcher reads: in a cluster a

@@ -128,6 +128,14 @@ type Options struct {
 	// Sink receives calendar and status changes as they happen (nil =
 	// none). See Sink for the calling rules.
 	Sink Sink
+	// HandedOver reports that a mailbox the engine stops syncing moved to
+	// another instance of a cluster rather than leaving the configuration:
+	// its subscription is then kept for the new owner, which resumes it
+	// from the stored checkpoint (nil: every removal ends the
+	// subscription). It is an option rather than a wrapper around
+	// Exchange so that the Exchange's optional interfaces (CalendarSyncer,
+	// OOFTipReader, ZoneBatchReader) stay visible to the engine.
+	HandedOver func(smtp string) bool
 	// Seed makes jitter deterministic in tests (0 = random).
 	Seed int64
 }

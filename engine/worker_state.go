@@ -239,7 +239,7 @@ func (w *worker) leave() {
 	}
 	if w.sub.ID != "" {
 		w.env.metrics.subscriptions.WithLabelValues(string(w.env.opts.Mode)).Dec()
-		if removed {
+		if removed && !w.handedOver() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 5*time.Second)
 			if err := w.env.ex.Unsubscribe(ctx, w.target(), w.sub.ID); err != nil {
 				w.env.log.Info("unsubscribe of removed mailbox failed (it will expire)", "smtp", w.smtp, "err", err)
@@ -250,16 +250,24 @@ func (w *worker) leave() {
 	w.answer(errors.New("engine: mailbox worker stopped"))
 }
 
+// handedOver reports that the removed mailbox moved to another instance,
+// which resumes its subscription (Options.HandedOver).
+func (w *worker) handedOver() bool {
+	h := w.env.opts.HandedOver
+	return h != nil && h(w.smtp)
+}
+
 // finish runs after the supervisor retired the worker, as its last act
 // as the mailbox's single writer: a removed mailbox's stored data is
 // deleted (a user taken out of the users source leaves no calendar data
-// behind); otherwise final, the stopped status the supervisor set, is
+// behind; a mailbox handed to another instance keeps its data for the new
+// owner); otherwise final, the stopped status the supervisor set, is
 // stored (current=false: the mailbox was removed or has a successor).
 func (w *worker) finish(final store.MailboxStatus, current bool) {
 	w.mu.Lock()
 	removed := w.removed
 	w.mu.Unlock()
-	if removed {
+	if removed && !w.handedOver() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 10*time.Second)
 		defer cancel()
 		if err := w.env.st.DeleteMailbox(ctx, w.smtp); err != nil && !errors.Is(err, store.ErrNotFound) {
