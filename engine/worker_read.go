@@ -27,13 +27,30 @@ func (w *worker) refreshOOF() error {
 	if w.oof != nil && *w.oof == s {
 		return nil
 	}
+	if err := w.saveOOF(s); err != nil {
+		return err
+	}
+	w.keepOOF(&s)
+	w.env.sink.CalendarChanged(w.smtp)
+	return nil
+}
+
+// saveOOF stores the automatic-reply settings under a store deadline of
+// their own. It used to share the deadline of the window's commit before
+// it, and got what that commit left: during a load on a starved machine a
+// commit waits its turn behind hundreds of others in the store's group
+// commit (seconds, though bolt then finishes it whatever the deadline), so
+// the settings' write could find its deadline gone before it began and the
+// mailbox failed although nothing was wrong ("save OOF: boltstore: context
+// deadline exceeded", TestChaos at load 35–39). storeTimeout bounds one
+// write that does not come back, not the time the machine was busy
+// before it.
+func (w *worker) saveOOF(s calendar.OOFSettings) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), storeTimeout)
 	defer cancel()
 	if err := w.env.st.SaveOOF(sctx, w.smtp, s); err != nil {
 		return fmt.Errorf("engine: save OOF of %s: %w", w.smtp, err)
 	}
-	w.keepOOF(&s)
-	w.env.sink.CalendarChanged(w.smtp)
 	return nil
 }
 
@@ -140,8 +157,8 @@ func (w *worker) read() error {
 	changed := false
 	if oof != nil {
 		if w.oof == nil || *w.oof != *oof {
-			if err := w.env.st.SaveOOF(sctx, w.smtp, *oof); err != nil {
-				return fmt.Errorf("engine: save OOF of %s: %w", w.smtp, err)
+			if err := w.saveOOF(*oof); err != nil {
+				return err
 			}
 			changed = true
 		}
