@@ -79,6 +79,8 @@ type Engine struct {
 	deep *deepPool
 	// env is what every worker gets (see workerEnv).
 	env *workerEnv
+	// loads releases a load's transient memory at its end (memrelease.go).
+	loads *loadTracker
 
 	mu       sync.Mutex
 	wanted   map[string]bool
@@ -110,6 +112,7 @@ func New(opts Options) (*Engine, error) {
 		random:   newJitterSource(opts.Seed),
 		statuses: newStatusTable(m, opts.Sink),
 		deep:     newDeepPool(),
+		loads:    newLoadTracker(opts.Store),
 		wanted:   map[string]bool{},
 		workers:  map[string]*worker{},
 		retiring: map[string]*worker{},
@@ -127,6 +130,7 @@ func New(opts Options) (*Engine, error) {
 		groups: e.streams, disco: e.disco, failures: e.failureLog, tipsPolled: &atomic.Bool{},
 		zones: newZoneBatcher(e),
 		deep:  e.deep,
+		loads: e.loads,
 	}
 	return e, nil
 }
@@ -224,6 +228,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if p := newOOFPoller(e); p != nil {
 		e.spawnLocked("oof poller", func() { p.run(ctx) })
 	}
+	e.spawnLocked("memory releaser", func() { e.loads.run(ctx.Done()) })
 	names := make([]string, 0, len(e.wanted))
 	for s := range e.wanted {
 		names = append(names, s)
@@ -296,7 +301,9 @@ func (e *Engine) startWorkerLocked(smtp string) {
 	// A new status is reported by the worker itself, so that the sink
 	// hears of a mailbox's changes from one goroutine, in order.
 	w.announce = e.statuses.create(smtp)
+	e.loads.started()
 	if !e.spawnLocked("worker "+smtp, func() { e.runWorker(w) }) {
+		e.loads.ended(false)
 		cancel()
 		if w.announce {
 			e.statuses.drop(smtp)
@@ -320,6 +327,9 @@ func (e *Engine) runWorker(w *worker) {
 //
 //go:noinline
 func (e *Engine) retireAndFinish(w *worker) {
+	if !w.wasLive {
+		e.loads.ended(false)
+	}
 	w.finish(e.retire(w))
 }
 

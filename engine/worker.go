@@ -82,6 +82,7 @@ type worker struct {
 	oof           *calendar.OOFSettings
 	failures      int
 	loaded        bool
+	wasLive       bool      // live at least once (memrelease.go)
 	hintAt        time.Time // first hint of the batch being coalesced
 	coalesceUntil time.Time
 	nextReconcile time.Time
@@ -262,6 +263,10 @@ func (w *worker) run() {
 //
 //go:noinline
 func (w *worker) becomeLive() {
+	if !w.wasLive {
+		w.wasLive = true
+		w.env.loads.ended(true)
+	}
 	w.failures = 0
 	w.movingSince, w.moveTries = time.Time{}, 0
 	w.setState(StateLive, false)

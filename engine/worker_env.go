@@ -36,6 +36,8 @@ type workerEnv struct {
 	zones *zoneBatcher
 	// deep runs requests and commits off the worker's goroutine.
 	deep *deepPool
+	// loads hears when a worker is live for the first time (memrelease.go).
+	loads *loadTracker
 }
 
 // groupMembership is what a worker asks of the streaming groups.

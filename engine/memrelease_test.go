@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/calsync/calsync/internal/testenv"
+	"github.com/calsync/calsync/store"
+	"github.com/calsync/calsync/store/memstore"
+)
+
+// releasingStore records when the engine asks it to release memory and
+// how many mailboxes were live then.
+type releasingStore struct {
+	store.Store
+	mu       sync.Mutex
+	live     func() int
+	releases []int
+}
+
+func (s *releasingStore) ReleaseMemory() error {
+	n := s.live()
+	s.mu.Lock()
+	s.releases = append(s.releases, n)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *releasingStore) calls() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.releases...)
+}
+
+func TestMemoryIsReleasedOnceAtTheEndOfALoad(t *testing.T) {
+	fx := newFakeExchange()
+	var names []string
+	for i := range releaseAfter + 20 {
+		names = append(names, fmt.Sprintf("u%03d@example.org", i))
+	}
+	st := &releasingStore{Store: memstore.New()}
+	var h *harness
+	var hmu sync.Mutex
+	st.live = func() int {
+		hmu.Lock()
+		defer hmu.Unlock()
+		return h.e.StateCounts()[StateLive]
+	}
+	hmu.Lock()
+	h = start(t, fx, st, names, nil)
+	hmu.Unlock()
+	testenv.WaitFor(t, "the release after the load", func() bool { return len(st.calls()) == 1 })
+	if got := st.calls()[0]; got != len(names) {
+		t.Errorf("released with %d mailboxes live, want all %d (the end of the load)", got, len(names))
+	}
+	// A few mailboxes more are not a load worth a forced collection.
+	for i := range 5 {
+		h.e.Add(fmt.Sprintf("late%d@example.org", i))
+	}
+	testenv.WaitFor(t, "the added mailboxes to be live", func() bool { return h.e.StateCounts()[StateLive] == len(names)+5 })
+	if got := st.calls(); len(got) != 1 {
+		t.Errorf("releases = %v, want one (5 added mailboxes are below releaseAfter)", got)
+	}
+}
+
+func TestLoadTrackerCountsWorkersThatNeverWentLive(t *testing.T) {
+	lt := newLoadTracker(nil)
+	var n atomic.Int32
+	lt.release = func() { n.Add(1) }
+	done := make(chan struct{})
+	ran := make(chan struct{})
+	go func() { lt.run(done); close(ran) }()
+	for range releaseAfter + 1 {
+		lt.started()
+	}
+	for range releaseAfter {
+		lt.ended(true)
+	}
+	select {
+	case <-lt.due:
+		t.Fatal("release due while a worker still loads")
+	default:
+	}
+	lt.ended(false) // removed before it was live: the load is over
+	testenv.WaitFor(t, "the release", func() bool { return n.Load() == 1 })
+	close(done)
+	<-ran
+}
