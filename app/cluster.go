@@ -42,7 +42,13 @@ func (a *App) setupCluster() error {
 		TTL:      a.cfg.Cluster.LeaseTTL,
 		UnitSize: a.cfg.Exchange.Notifications.GroupSize,
 		Apply:    a.applyOwned,
-		Logger:   a.log.With("component", "cluster"),
+		// Groups are learnt through the engine's Exchange access, within
+		// its budget and credential gate (the engine exists by the time
+		// the coordinator runs).
+		Discover: func(ctx context.Context, smtps []string) (map[string]string, error) {
+			return a.engine.DiscoverGroups(ctx, smtps)
+		},
+		Logger: a.log.With("component", "cluster"),
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)

@@ -43,15 +43,26 @@ type instance struct {
 // startInstance runs one instance on the shared database and simulator.
 func startInstance(t *testing.T, id, dbURL, simURL string, sim *ewssim.Simulator, users []string, hookURL string) *instance {
 	t.Helper()
+	in := newInstance(t, id, dbURL, simURL, sim, users, hookURL, 3*time.Second)
+	in.run(t)
+	return in
+}
+
+// newInstance builds one instance on the shared database and simulator
+// (run starts it).
+func newInstance(t *testing.T, id, dbURL, simURL string, sim *ewssim.Simulator, users []string, hookURL string, ttl time.Duration) *instance {
+	t.Helper()
 	cfg := config.Defaults()
 	cfg.Exchange.EWSURL = simURL + "/EWS/Exchange.asmx"
 	cfg.Exchange.AutodiscoverURL = simURL + "/autodiscover/autodiscover.svc"
 	cfg.Exchange.Auth = config.Auth{Method: config.AuthBasic, Username: sim.ServiceAccount(), Password: config.NewSecret("s3cret-pw", "test")}
 	cfg.Exchange.Notifications.CoalesceDelay = 50 * time.Millisecond
 	cfg.Store.Postgres = &config.Postgres{URL: config.NewSecret(dbURL, "test"), PoolSize: 4}
-	cfg.Cluster = config.Cluster{InstanceID: id, LeaseTTL: 3 * time.Second}
+	cfg.Cluster = config.Cluster{InstanceID: id, LeaseTTL: ttl}
 	cfg.Users.Static = users
-	cfg.Webhooks = []config.Webhook{{Name: "uc", URL: hookURL, Secret: config.NewSecret("0123456789abcdef-secret", "test"), Timeout: 5 * time.Second}}
+	if hookURL != "" {
+		cfg.Webhooks = []config.Webhook{{Name: "uc", URL: hookURL, Secret: config.NewSecret("0123456789abcdef-secret", "test"), Timeout: 5 * time.Second}}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -60,18 +71,23 @@ func startInstance(t *testing.T, id, dbURL, simURL string, sim *ewssim.Simulator
 	if err != nil {
 		t.Fatalf("app.New(%s): %v", id, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{id: id, app: a, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		in.err = a.Run(ctx, nil)
-		close(in.done)
-	}()
-	t.Cleanup(in.stop)
+	in := &instance{id: id, app: a}
 	in.api, err = apiclient.New(a.URL(), "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return in
+}
+
+// run starts the instance; the test's end stops it.
+func (in *instance) run(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	in.cancel, in.done = cancel, make(chan struct{})
+	go func() {
+		in.err = in.app.Run(ctx, nil)
+		close(in.done)
+	}()
+	t.Cleanup(in.stop)
 }
 
 func (in *instance) stop() {

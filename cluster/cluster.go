@@ -38,6 +38,7 @@ type Leases interface {
 	AcquireLeases(ctx context.Context, owner string, smtps []string) (map[string]int64, error)
 	HeldLeases(ctx context.Context, owner string) (map[string]int64, error)
 	ReleaseLeases(ctx context.Context, owner string, smtps []string) error
+	SaveGroups(ctx context.Context, groups map[string]string) error
 	ClockSkew(ctx context.Context, now func() time.Time) (skew, roundTrip time.Duration, err error)
 }
 
@@ -58,8 +59,14 @@ type Options struct {
 	// Apply is told the mailboxes this instance owns after every change;
 	// it must have stopped using the ones left out when it returns (the
 	// engine's SetMailboxes waits for their workers). Calls never overlap.
-	Apply  func(owned []string)
-	Logger *slog.Logger
+	Apply func(owned []string)
+	// Discover, when set, looks up the affinity groups of mailboxes (smtp
+	// → group key as the engine stores it; "" for no answer) with batched
+	// Autodiscover: mailboxes nobody synced yet are then placed once, with
+	// their group (learn.go), instead of alone first. A request that
+	// failed leaves its mailboxes out of the map and returns an error.
+	Discover func(ctx context.Context, smtps []string) (map[string]string, error)
+	Logger   *slog.Logger
 }
 
 // Coordinator runs this instance's part of the cluster. Create it with New.
@@ -79,6 +86,10 @@ type Coordinator struct {
 	// applyMu keeps Apply calls from overlapping (round and dropAll).
 	applyMu sync.Mutex
 	wake    chan struct{}
+	// Used by the rounds only: when this instance first registered, and
+	// since when each mailbox waiting for its group has (learn.go).
+	joined       time.Time
+	waitingSince map[string]time.Time
 }
 
 // New checks o and returns a coordinator that owns nothing until Run.
@@ -171,9 +182,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 		case <-next.C:
 		}
 		start := time.Now()
-		rctx, cancel := context.WithTimeout(ctx, period)
-		again, err := c.round(rctx)
-		cancel()
+		again, err := c.round(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -265,26 +274,40 @@ func (c *Coordinator) heartbeat(ctx context.Context) (pgstore.Members, error) {
 // (it died: its mailboxes are to be shared) or the lease of a mailbox
 // assigned here that its previous holder still has — so that a failover
 // waits for the TTL and not for the TTL plus a period.
-func (c *Coordinator) round(ctx context.Context) (time.Duration, error) {
+func (c *Coordinator) round(runCtx context.Context) (time.Duration, error) {
 	period := c.o.TTL / 3
-	members, err := c.heartbeat(ctx)
+	ctx, cancel := context.WithTimeout(runCtx, period)
+	defer cancel()
+	members, held, all, placements, err := c.look(ctx)
 	if err != nil {
 		return 0, err
 	}
-	held, err := c.o.Leases.HeldLeases(ctx, c.o.ID)
-	if err != nil {
-		return 0, err
+	if c.joined.IsZero() {
+		c.joined = time.Now()
 	}
-	c.mu.Lock()
-	all := make([]string, 0, len(c.wanted))
-	for s := range c.wanted {
-		all = append(all, s)
-	}
-	c.mu.Unlock()
-	slices.Sort(all)
-	placements, err := c.o.Leases.Placements(ctx, all)
-	if err != nil {
-		return 0, err
+	if c.o.Discover != nil {
+		var waiting int
+		if c.learn(runCtx, members.Alive, placements) {
+			// Learning took a while: look again (the groups the others
+			// learnt meanwhile, instances that joined).
+			cancel()
+			ctx, cancel = context.WithTimeout(runCtx, period)
+			defer cancel()
+			if members, held, all, placements, err = c.look(ctx); err != nil {
+				return 0, err
+			}
+		}
+		placements, waiting = placeable(placements)
+		if waiting > 0 {
+			// Placing the others before these are known would split
+			// their groups into units that change once they are: wait
+			// for their learners (at most a third of the TTL, then this
+			// instance learns them itself).
+			return period / 8, nil
+		}
+		if d := c.settling(placements, held); d > 0 {
+			return d, nil
+		}
 	}
 	assigned := Assign(members.Alive, placements, c.o.UnitSize)
 	var take, give []string
@@ -342,6 +365,47 @@ func (c *Coordinator) round(ctx context.Context) (time.Duration, error) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.TTL/3)
 	defer cancel()
 	return next, c.o.Leases.ReleaseLeases(rctx, c.o.ID, give)
+}
+
+// look reads what a round decides on: the instances alive (with this
+// one's heartbeat), the leases held here, every mailbox wanted, sorted, and
+// their placements.
+func (c *Coordinator) look(ctx context.Context) (pgstore.Members, map[string]int64, []string, []pgstore.Placement, error) {
+	members, err := c.heartbeat(ctx)
+	if err != nil {
+		return members, nil, nil, nil, err
+	}
+	held, err := c.o.Leases.HeldLeases(ctx, c.o.ID)
+	if err != nil {
+		return members, nil, nil, nil, err
+	}
+	c.mu.Lock()
+	all := make([]string, 0, len(c.wanted))
+	for s := range c.wanted {
+		all = append(all, s)
+	}
+	c.mu.Unlock()
+	slices.Sort(all)
+	placements, err := c.o.Leases.Placements(ctx, all)
+	return members, held, all, placements, err
+}
+
+// settling is how long to wait before taking any lease at a cold cluster
+// start (nobody holds a mailbox): a third of the TTL after this instance
+// joined, so that instances started together are all registered when
+// the mailboxes are first placed — one placed on an instance that is
+// alone for a moment would move, with a second load, when the others
+// join. Zero otherwise.
+func (c *Coordinator) settling(placements []pgstore.Placement, held map[string]int64) time.Duration {
+	if len(held) > 0 {
+		return 0
+	}
+	for _, p := range placements {
+		if p.Owner != "" {
+			return 0
+		}
+	}
+	return c.o.TTL/3 - time.Since(c.joined)
 }
 
 // dropAll stops using every mailbox: the leases may have expired.

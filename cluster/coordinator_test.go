@@ -68,6 +68,12 @@ func (m *member) owned() []string {
 
 func join(t *testing.T, url, id string, mailboxes []string) *member {
 	t.Helper()
+	return joinDiscovering(t, url, id, mailboxes, nil)
+}
+
+// joinDiscovering is join with Options.Discover.
+func joinDiscovering(t *testing.T, url, id string, mailboxes []string, discover func(context.Context, []string) (map[string]string, error)) *member {
+	t.Helper()
 	st, err := pgstore.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +84,7 @@ func join(t *testing.T, url, id string, mailboxes []string) *member {
 			m.mu.Lock()
 			m.journal = append(m.journal, applied{at: time.Now(), owned: owned})
 			m.mu.Unlock()
-		}})
+		}, Discover: discover})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func (w *worker) discover() error {
 		return err
 	}
 	w.routingStale = false
-	key := res.GroupingInformation + "|" + res.EWSURL
+	key := res.GroupKey()
 	if w.discovered && key != w.group {
 		w.env.log.Info("mailbox moved; regrouping", "smtp", w.smtp, "from", w.group, "to", key)
 		w.dropSubscription()

@@ -36,28 +36,36 @@ type Placement struct {
 	SMTP string
 	// Owner holds a live lease on the mailbox; empty if nobody does.
 	Owner string
-	// Group is the affinity group the mailbox's last status recorded
-	// (empty before it was ever discovered).
+	// Group is the affinity group the mailbox's last status recorded or,
+	// before it has one, the group a coordinator learnt for it
+	// (SaveGroups); empty when neither is known.
 	Group string
+	// Learnt is true when the group is known or was looked for: a status
+	// with a group, or a SaveGroups row (whose group may be empty: no
+	// answer). A mailbox not Learnt and not held is waiting for its group.
+	Learnt bool
 	// Expires is how long Owner's lease lasts from now unless its
 	// registration is renewed (database clock; 0 without an owner).
 	Expires time.Duration
 }
 
 // Placements lists, for the given mailboxes, who holds each now and its
-// stored affinity group, in the order given.
+// affinity group (the last status's, else the one learnt), in the order
+// given.
 func (s *Store) Placements(ctx context.Context, smtps []string) ([]Placement, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
 	rows, err := s.coord.Query(ctx, `SELECT u.smtp,
 			CASE WHEN `+leaseAlive+` THEN l.owner ELSE '' END,
-			coalesce(m.status->>'group', ''),
+			coalesce(nullif(m.status->>'group', ''), g.grp, ''),
+			coalesce(m.status->>'group', '') <> '' OR g.smtp IS NOT NULL,
 			CASE WHEN `+leaseAlive+` THEN `+remainingMicros("greatest(l.expires_at, i.expires_at)")+` ELSE 0 END
 		FROM unnest($1::text[]) WITH ORDINALITY AS u(smtp, n)
 		LEFT JOIN leases l ON l.smtp = u.smtp
 		LEFT JOIN instances i ON i.id = l.owner
 		LEFT JOIN mailboxes m ON m.smtp = u.smtp
+		LEFT JOIN mailbox_groups g ON g.smtp = u.smtp
 		ORDER BY u.n`, smtps)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: read placements: %w", err)
@@ -65,7 +73,7 @@ func (s *Store) Placements(ctx context.Context, smtps []string) ([]Placement, er
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Placement, error) {
 		var p Placement
 		var left int64
-		err := r.Scan(&p.SMTP, &p.Owner, &p.Group, &left)
+		err := r.Scan(&p.SMTP, &p.Owner, &p.Group, &p.Learnt, &left)
 		p.Expires = time.Duration(left) * time.Microsecond
 		return p, err
 	})
