@@ -121,7 +121,7 @@ func (w *worker) read() error {
 			if !changed && win == w.window {
 				// Nothing changed since the stored window was read.
 				answered = true
-				w.verified(now, covered)
+				w.verified(now, covered, nil)
 				return nil
 			}
 			state, stale = next, false
@@ -148,7 +148,10 @@ func (w *worker) read() error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), storeTimeout)
 	defer cancel()
 	w.window, w.syncState, w.stateStale = win, state, stale
-	if err := w.env.st.CommitWindow(sctx, w.smtp, store.WindowCommit{Occurrences: occs, Checkpoint: w.checkpoint(now)}); err != nil {
+	// The status this read leaves, when due to be stored, goes with the
+	// window: one write per read (the first load's "live" included).
+	saved := w.statusToStore(len(occs))
+	if err := w.env.st.CommitWindow(sctx, w.smtp, store.WindowCommit{Occurrences: occs, Checkpoint: w.checkpoint(now), Status: saved}); err != nil {
 		w.restoreHint(hintAt)
 		return fmt.Errorf("engine: commit %s: %w", w.smtp, err)
 	}
@@ -183,7 +186,7 @@ func (w *worker) read() error {
 	}
 	w.env.status.update(w.smtp, func(st *store.MailboxStatus) { st.Occurrences = len(occs) })
 	answered = true
-	w.verified(now, covered)
+	w.verified(now, covered, saved)
 	if changed {
 		w.env.sink.CalendarChanged(w.smtp)
 	}
@@ -210,8 +213,9 @@ func (w *worker) checksState(reason string, restart bool, hintAt time.Time) bool
 }
 
 // verified ends a read that proved the stored window current, by reading
-// it or by a sync state that reported no change.
-func (w *worker) verified(now time.Time, covered []chan error) {
+// it or by a sync state that reported no change. saved is the status the
+// read's commit stored (statusToStore), nil if it stored none.
+func (w *worker) verified(now time.Time, covered []chan error, saved *store.MailboxStatus) {
 	w.need &^= needRead
 	w.loaded = true
 	w.readReason = ""
@@ -221,17 +225,47 @@ func (w *worker) verified(now time.Time, covered []chan error) {
 		w.scheduleReconcile(false)
 	}
 	done := w.env.clk.Now()
-	// The commit already made the data durable; the status (last verified,
-	// counts) is persisted on state changes and at most once a minute, so
-	// that a busy mailbox does not double the store's write load.
-	persist := w.persistedState != StateLive || done.Sub(w.persistedAt) >= time.Minute
-	w.changeStatus(persist, func(st *store.MailboxStatus) {
-		st.LastVerified = done
-		st.ConsecutiveFailures = 0
-		st.State = StateLive
-	})
+	persist := w.statusDue(done)
+	if saved != nil {
+		done, persist = saved.LastVerified, false
+		w.persistedState, w.persistedAt = saved.State, done
+	}
+	w.changeStatus(persist, liveAt(done))
 	for _, r := range covered {
 		r <- nil
+	}
+}
+
+// statusDue reports whether a verified read stores the status. The commit
+// already made the data durable; the status (last verified, counts) is
+// persisted on state changes and at most once a minute, so that a busy
+// mailbox does not double the store's write load.
+func (w *worker) statusDue(now time.Time) bool {
+	return w.persistedState != StateLive || now.Sub(w.persistedAt) >= time.Minute
+}
+
+// statusToStore returns the status a read of n occurrences leaves when it
+// is due to be stored (nil otherwise), for the read's own commit.
+func (w *worker) statusToStore(n int) *store.MailboxStatus {
+	now := w.env.clk.Now()
+	if !w.statusDue(now) {
+		return nil
+	}
+	st, ok := w.env.status.get(w.smtp)
+	if !ok {
+		return nil
+	}
+	st.Occurrences = n
+	liveAt(now)(&st)
+	return &st
+}
+
+// liveAt is the status change of a read verified at t.
+func liveAt(t time.Time) func(*store.MailboxStatus) {
+	return func(st *store.MailboxStatus) {
+		st.LastVerified = t
+		st.ConsecutiveFailures = 0
+		st.State = StateLive
 	}
 }
 

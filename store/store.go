@@ -105,12 +105,18 @@ type MailboxRecord struct {
 type WindowCommit struct {
 	Occurrences []calendar.Occurrence
 	Checkpoint  Checkpoint
+	// Status, when not nil, is stored in the same transaction as SaveStatus
+	// would store it: a read that also changes the mailbox's persisted
+	// status (the first load making it live) costs one write, not two. Its
+	// SMTP must be the commit's mailbox. Nil keeps the stored status.
+	Status *MailboxStatus
 }
 
 // Store is calsync's persistence. Every method takes a context first and
 // returns ErrClosed after Close.
 type Store interface {
-	// CommitWindow atomically replaces a mailbox's occurrences and checkpoint.
+	// CommitWindow atomically replaces a mailbox's occurrences and
+	// checkpoint, and its status when the commit carries one.
 	CommitWindow(ctx context.Context, smtp string, c WindowCommit) error
 	// SaveCheckpoint updates only the checkpoint (e.g. a new watermark after
 	// processing events that changed nothing).
@@ -296,6 +302,9 @@ func PrepareCommit(smtp string, c WindowCommit) ([]calendar.Occurrence, error) {
 	if smtp == "" || strings.ContainsRune(smtp, 0) {
 		return nil, fmt.Errorf("store: commit for mailbox address %q: empty or contains NUL", smtp)
 	}
+	if c.Status != nil && c.Status.SMTP != smtp {
+		return nil, fmt.Errorf("store: commit for %s carries the status of mailbox %q: a window commit stores only its own mailbox's status", smtp, c.Status.SMTP)
+	}
 	w := c.Checkpoint.Window
 	if w.Start.IsZero() || w.End.IsZero() || !w.End.After(w.Start) {
 		return nil, fmt.Errorf("store: commit for %s: window [%s, %s) is empty or unset", smtp, w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339))
@@ -330,6 +339,18 @@ func NormalizeOccurrence(o calendar.Occurrence) calendar.Occurrence {
 		o.Categories = append([]string(nil), o.Categories...)
 	}
 	return o
+}
+
+// NormalizeStatus returns a copy of st with its instants in UTC and its
+// own copy of LastError: the form every store keeps and returns.
+func NormalizeStatus(st MailboxStatus) MailboxStatus {
+	st.LastEvent, st.LastVerified = st.LastEvent.UTC(), st.LastVerified.UTC()
+	if st.LastError != nil {
+		e := *st.LastError
+		e.At = e.At.UTC()
+		st.LastError = &e
+	}
+	return st
 }
 
 // SortOccurrences sorts by start, then item id.

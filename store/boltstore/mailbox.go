@@ -63,7 +63,8 @@ func (s *Store) mutateRecord(tx *bolt.Tx, smtp string, fn func(mb *bolt.Bucket, 
 	return mb.Put(keyRecord, b)
 }
 
-// CommitWindow replaces a mailbox's occurrences and checkpoint in one transaction.
+// CommitWindow replaces a mailbox's occurrences and checkpoint (and its
+// status, when the commit carries one) in one transaction.
 func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCommit) error {
 	occs, err := store.PrepareCommit(smtp, c)
 	if err != nil {
@@ -93,6 +94,11 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 		longest = max(longest, o.End.Sub(o.Start))
 	}
 	cp := normalizeCheckpoint(c.Checkpoint)
+	var status *store.MailboxStatus
+	if c.Status != nil {
+		st := store.NormalizeStatus(*c.Status)
+		status = &st
+	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		return s.mutateRecord(tx, smtp, func(mb *bolt.Bucket, doc *recordDoc) error {
 			if err := deleteOccurrences(tx, smtp); err != nil {
@@ -106,6 +112,9 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 				}
 			}
 			doc.Checkpoint = cp
+			if status != nil {
+				doc.Status = *status
+			}
 			// Kept outside the JSON record so that queries need not decode it.
 			return mb.Put(keyLongest, binary.BigEndian.AppendUint64(nil, uint64(longest)))
 		})
@@ -131,7 +140,7 @@ func (s *Store) SaveStatus(ctx context.Context, st store.MailboxStatus) error {
 	if st.SMTP == "" {
 		return fmt.Errorf("boltstore: status without mailbox address")
 	}
-	st = normalizeStatus(st)
+	st = store.NormalizeStatus(st)
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		return s.mutateRecord(tx, st.SMTP, func(_ *bolt.Bucket, doc *recordDoc) error {
 			doc.Status = st
@@ -348,16 +357,6 @@ func (d recordDoc) record() store.MailboxRecord {
 func normalizeCheckpoint(cp store.Checkpoint) store.Checkpoint {
 	cp.Window.Start, cp.Window.End, cp.LoadedAt = utc(cp.Window.Start), utc(cp.Window.End), utc(cp.LoadedAt)
 	return cp
-}
-
-func normalizeStatus(st store.MailboxStatus) store.MailboxStatus {
-	st.LastEvent, st.LastVerified = utc(st.LastEvent), utc(st.LastVerified)
-	if st.LastError != nil {
-		e := *st.LastError
-		e.At = utc(e.At)
-		st.LastError = &e
-	}
-	return st
 }
 
 func utc(t time.Time) time.Time { return t.UTC() }

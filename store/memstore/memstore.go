@@ -87,6 +87,9 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 	mb := s.mailboxLocked(smtp)
 	mb.occurrences = occs
 	mb.record.Checkpoint = normalizeCheckpoint(c.Checkpoint)
+	if c.Status != nil {
+		mb.record.Status = store.NormalizeStatus(*c.Status)
+	}
 	return nil
 }
 
@@ -114,7 +117,7 @@ func (s *Store) SaveStatus(ctx context.Context, st store.MailboxStatus) error {
 	if err := s.checkLocked(ctx); err != nil {
 		return err
 	}
-	s.mailboxLocked(st.SMTP).record.Status = normalizeStatus(st)
+	s.mailboxLocked(st.SMTP).record.Status = store.NormalizeStatus(st)
 	return nil
 }
 
@@ -300,17 +303,6 @@ func normalizeCheckpoint(cp store.Checkpoint) store.Checkpoint {
 	cp.Window.End = utc(cp.Window.End)
 	cp.LoadedAt = utc(cp.LoadedAt)
 	return cp
-}
-
-func normalizeStatus(st store.MailboxStatus) store.MailboxStatus {
-	st.LastEvent = utc(st.LastEvent)
-	st.LastVerified = utc(st.LastVerified)
-	if st.LastError != nil {
-		e := *st.LastError
-		e.At = utc(e.At)
-		st.LastError = &e
-	}
-	return st
 }
 
 func normalizeOOF(o calendar.OOFSettings) calendar.OOFSettings {

@@ -26,7 +26,19 @@ func upsertColumn(ctx context.Context, q execer, column, smtp string, doc []byte
 	return err
 }
 
-// CommitWindow atomically replaces a mailbox's occurrences and checkpoint.
+// upsertRecord writes a window commit's checkpoint, and its status when it
+// carries one (nil: the stored status stays), in one statement.
+func upsertRecord(ctx context.Context, q execer, smtp string, cp, status []byte) error {
+	if status == nil {
+		return upsertColumn(ctx, q, "checkpoint", smtp, cp)
+	}
+	_, err := q.Exec(ctx, `INSERT INTO mailboxes (smtp, checkpoint, status) VALUES ($1, $2, $3)
+		ON CONFLICT (smtp) DO UPDATE SET checkpoint = excluded.checkpoint, status = excluded.status`, smtp, cp, status)
+	return err
+}
+
+// CommitWindow atomically replaces a mailbox's occurrences and checkpoint,
+// and its status when the commit carries one.
 func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCommit) error {
 	return s.commitWindow(ctx, smtp, c, nil)
 }
@@ -40,6 +52,12 @@ func (s *Store) commitWindow(ctx context.Context, smtp string, c store.WindowCom
 	if err != nil {
 		return err
 	}
+	var status []byte
+	if c.Status != nil {
+		if status, err = marshal("status", encodeStatus(*c.Status)); err != nil {
+			return err
+		}
+	}
 	rows := make([][]any, len(occs))
 	for i, o := range occs {
 		doc, err := marshal("occurrence "+o.ItemID, encodeOccurrence(o))
@@ -52,7 +70,7 @@ func (s *Store) commitWindow(ctx context.Context, smtp string, c store.WindowCom
 		if err := f.check(ctx, tx, smtp); err != nil {
 			return err
 		}
-		if err := upsertColumn(ctx, tx, "checkpoint", smtp, cp); err != nil {
+		if err := upsertRecord(ctx, tx, smtp, cp, status); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM occurrences WHERE smtp = $1`, smtp); err != nil {

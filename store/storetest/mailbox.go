@@ -190,13 +190,21 @@ func fullStatus(smtp string) store.MailboxStatus {
 	}
 }
 
+// inBerlin returns st with its instants in another zone than UTC (a store
+// gives them back in UTC) and its own copy of LastError.
+func inBerlin(st store.MailboxStatus) store.MailboxStatus {
+	st.LastEvent, st.LastVerified = st.LastEvent.In(berlin), st.LastVerified.In(berlin)
+	if st.LastError != nil {
+		e := *st.LastError
+		e.At = e.At.In(berlin)
+		st.LastError = &e
+	}
+	return st
+}
+
 func testStatusAndOOF(t *testing.T, st store.Store) {
 	want := fullStatus(alice)
-	in := want
-	in.LastEvent = in.LastEvent.In(berlin)
-	e := *in.LastError
-	e.At = e.At.In(berlin)
-	in.LastError = &e
+	in := inBerlin(want)
 	must(t, st.SaveStatus(ctxT(t), in), "SaveStatus")
 	oof := calendar.OOFSettings{State: calendar.OOFScheduled, Start: at(24), End: at(96).In(berlin), InternalReply: "Back Monday"}
 	must(t, st.SaveOOF(ctxT(t), alice, oof), "SaveOOF")
@@ -224,6 +232,47 @@ func testStatusAndOOF(t *testing.T, st store.Store) {
 	if err := st.SaveStatus(ctxT(t), store.MailboxStatus{State: "x"}); err == nil {
 		t.Error("SaveStatus accepted a status without SMTP address")
 	}
+}
+
+// testCommitCarriesStatus: a window commit with a status stores it in the
+// same transaction (the first load's one write); one without keeps the
+// stored status; a status of another mailbox fails the whole commit.
+func testCommitCarriesStatus(t *testing.T, st store.Store) {
+	want := fullStatus(alice)
+	in := inBerlin(want)
+	cp := checkpoint(window(0, 48), "s1")
+	must(t, st.CommitWindow(ctxT(t), alice, store.WindowCommit{Occurrences: []calendar.Occurrence{occ("a", 1, 2)}, Checkpoint: cp, Status: &in}),
+		"CommitWindow with a status")
+	in.LastError.Code = "changed after the commit"
+	rec, err := st.Mailbox(ctxT(t), alice)
+	must(t, err, "Mailbox")
+	if err := diff("record of a commit with a status", rec, store.MailboxRecord{Status: want, Checkpoint: cp}); err != nil {
+		t.Error(err)
+	}
+	wantIDs(t, "occurrences of a commit with a status", allOccurrences(t, st, alice), "a")
+
+	// Without a status the stored one stays.
+	cp2 := checkpoint(window(0, 48), "s2")
+	commit(t, st, alice, cp2, occ("b", 3, 4))
+	rec, err = st.Mailbox(ctxT(t), alice)
+	must(t, err, "Mailbox")
+	if err := diff("record after a commit without a status", rec, store.MailboxRecord{Status: want, Checkpoint: cp2}); err != nil {
+		t.Error(err)
+	}
+
+	// A status of another mailbox: nothing of the commit is stored.
+	bob := fullStatus("bob@example.com")
+	err = st.CommitWindow(ctxT(t), alice, store.WindowCommit{Occurrences: []calendar.Occurrence{occ("c", 5, 6)}, Checkpoint: checkpoint(window(0, 48), "bad"), Status: &bob})
+	if err == nil {
+		t.Fatal("CommitWindow stored the status of another mailbox")
+	}
+	rec, err = st.Mailbox(ctxT(t), alice)
+	must(t, err, "Mailbox")
+	if err := diff("record after a refused commit", rec, store.MailboxRecord{Status: want, Checkpoint: cp2}); err != nil {
+		t.Error(err)
+	}
+	wantIDs(t, "occurrences after a refused commit", allOccurrences(t, st, alice), "b")
+	wantErr(t, "the other mailbox after a refused commit", func() error { _, err := st.Mailbox(ctxT(t), bob.SMTP); return err }(), store.ErrNotFound)
 }
 
 func testMailboxesSorted(t *testing.T, st store.Store) {

@@ -23,6 +23,9 @@ func testReopen(t *testing.T, s *suite) {
 	must(t, st.SaveStatus(ctxT(t), fullStatus(alice)), "SaveStatus")
 	must(t, st.SaveOOF(ctxT(t), alice, calendar.OOFSettings{State: calendar.OOFScheduled, Start: at(1), End: at(2), InternalReply: "away"}), "SaveOOF")
 	must(t, st.SaveCheckpoint(ctxT(t), "bob@example.com", checkpoint(window(0, 24), "b")), "SaveCheckpoint")
+	carol := fullStatus("carol@example.com")
+	must(t, st.CommitWindow(ctxT(t), carol.SMTP, store.WindowCommit{Occurrences: []calendar.Occurrence{occ("c", 1, 2)},
+		Checkpoint: checkpoint(window(0, 24), "c"), Status: &carol}), "CommitWindow with a status")
 	must(t, st.SavePresence(ctxT(t), alice, []byte(`{"availability":"busy"}`)), "SavePresence")
 	must(t, st.SavePresences(ctxT(t), map[string][]byte{"bob@example.com": []byte(`{"availability":"tentative"}`),
 		"carol@example.com": []byte(`{"availability":"available"}`)}), "SavePresences")

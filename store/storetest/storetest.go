@@ -56,6 +56,7 @@ func Run(t *testing.T, factory Factory, opts ...Option) {
 		{"CommitWindowDropsOutsideWindow", testCommitDropsOutside},
 		{"FailedCommitKeepsOldState", testFailedCommitKeepsOldState},
 		{"CommitWindowNormalizesToUTC", testCommitNormalizes},
+		{"CommitWindowCarriesStatus", testCommitCarriesStatus},
 		{"OccurrencesOverlapQuery", testOccurrencesQuery},
 		{"SaveCheckpointKeepsOccurrences", testSaveCheckpoint},
 		{"StatusAndOOFRoundTrip", testStatusAndOOF},
