@@ -72,12 +72,15 @@ type FreeBusyResponse struct {
 
 // FreeBusyView is t:FreeBusyView.
 type FreeBusyView struct {
-	FreeBusyViewType   string `xml:"http://schemas.microsoft.com/exchange/services/2006/types FreeBusyViewType"`
-	MergedFreeBusy     string `xml:"http://schemas.microsoft.com/exchange/services/2006/types MergedFreeBusy,omitempty"`
-	CalendarEventArray *struct {
-		CalendarEvent []CalendarEvent `xml:"http://schemas.microsoft.com/exchange/services/2006/types CalendarEvent"`
-	} `xml:"http://schemas.microsoft.com/exchange/services/2006/types CalendarEventArray,omitempty"`
-	WorkingHours *WorkingHours `xml:"http://schemas.microsoft.com/exchange/services/2006/types WorkingHours,omitempty"`
+	FreeBusyViewType   string              `xml:"http://schemas.microsoft.com/exchange/services/2006/types FreeBusyViewType"`
+	MergedFreeBusy     string              `xml:"http://schemas.microsoft.com/exchange/services/2006/types MergedFreeBusy,omitempty"`
+	CalendarEventArray *CalendarEventArray `xml:"http://schemas.microsoft.com/exchange/services/2006/types CalendarEventArray,omitempty"`
+	WorkingHours       *WorkingHours       `xml:"http://schemas.microsoft.com/exchange/services/2006/types WorkingHours,omitempty"`
+}
+
+// CalendarEventArray is t:ArrayOfCalendarEvent.
+type CalendarEventArray struct {
+	CalendarEvent []CalendarEvent `xml:"http://schemas.microsoft.com/exchange/services/2006/types CalendarEvent"`
 }
 
 // CalendarEvent is t:CalendarEvent.
@@ -170,9 +173,7 @@ func (v *FreeBusyView) ToEWS() (ews.FreeBusyView, error) {
 func FreeBusyViewFrom(v ews.FreeBusyView) *FreeBusyView {
 	w := &FreeBusyView{FreeBusyViewType: string(v.ViewType), MergedFreeBusy: v.MergedFreeBusy}
 	if len(v.CalendarEvents) > 0 {
-		w.CalendarEventArray = &struct {
-			CalendarEvent []CalendarEvent `xml:"http://schemas.microsoft.com/exchange/services/2006/types CalendarEvent"`
-		}{}
+		w.CalendarEventArray = &CalendarEventArray{}
 		for _, e := range v.CalendarEvents {
 			ce := CalendarEvent{StartTime: LocalDateTime{e.StartTime}, EndTime: LocalDateTime{e.EndTime}, BusyType: string(e.BusyType)}
 			if d := e.Details; d != nil {

@@ -3,6 +3,7 @@ package ewswire_test
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/calsync/calsync/ews/internal/ewswire"
 )
@@ -68,6 +69,55 @@ func BenchmarkDecodeSubscribeXML(b *testing.B) {
 func subscribeAnswer(b *testing.B) []byte {
 	r := &ewswire.SubscribeResponse{}
 	r.ResponseMessages.Messages = []ewswire.SubscribeResponseMessage{{ResponseMessage: ewswire.Success(), SubscriptionId: "JgBkAG0AZXNzYWdlaWQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="}}
+	data, err := ewswire.Marshal(&ewswire.Header{ServerVersionInfo: &ewswire.ServerVersionInfo{MajorVersion: 15, MinorVersion: 20, MajorBuildNumber: 7, Version: "V2018_01_08"}}, r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+// BenchmarkDecodeAvailability100 decodes the answer of one zone batch of
+// the first load: 100 mailboxes' FreeBusy views, each with three events and
+// working hours (what the simulator sends).
+func BenchmarkDecodeAvailability100(b *testing.B) {
+	data := availabilityAnswer(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		var resp ewswire.GetUserAvailabilityResponse
+		if _, err := ewswire.DecodeResponse(bytes.NewReader(data), ewswire.DefaultLimits, &resp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeAvailability100XML(b *testing.B) {
+	data := availabilityAnswer(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		var resp ewswire.GetUserAvailabilityResponse
+		if _, err := ewswire.DecodeEnvelope(bytes.NewReader(data), ewswire.DefaultLimits, ewswire.Expect(&resp)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func availabilityAnswer(b *testing.B) []byte {
+	day := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	r := &ewswire.GetUserAvailabilityResponse{}
+	for i := range 100 {
+		v := &ewswire.FreeBusyView{FreeBusyViewType: "FreeBusy", CalendarEventArray: &ewswire.CalendarEventArray{}}
+		for j := range 3 {
+			start := day.Add(time.Duration(8+2*j+i%2) * time.Hour)
+			v.CalendarEventArray.CalendarEvent = append(v.CalendarEventArray.CalendarEvent, ewswire.CalendarEvent{
+				StartTime: ewswire.LocalDateTime{Time: start}, EndTime: ewswire.LocalDateTime{Time: start.Add(time.Hour)}, BusyType: "Busy"})
+		}
+		v.WorkingHours = &ewswire.WorkingHours{TimeZone: ewswire.SerializableTimeZone{Bias: -60,
+			StandardTime: ewswire.SerializableTimeZoneTime{Time: "03:00:00", DayOrder: 5, Month: 10, DayOfWeek: "Sunday"},
+			DaylightTime: ewswire.SerializableTimeZoneTime{Bias: -60, Time: "02:00:00", DayOrder: 5, Month: 3, DayOfWeek: "Sunday"}}}
+		v.WorkingHours.WorkingPeriodArray.WorkingPeriod = []ewswire.WorkingPeriod{{DayOfWeek: "Monday Tuesday Wednesday Thursday Friday", StartTimeInMinutes: 480, EndTimeInMinutes: 1020}}
+		ok := ewswire.Success()
+		r.FreeBusyResponseArray.FreeBusyResponse = append(r.FreeBusyResponseArray.FreeBusyResponse, ewswire.FreeBusyResponse{ResponseMessage: &ok, FreeBusyView: v})
+	}
 	data, err := ewswire.Marshal(&ewswire.Header{ServerVersionInfo: &ewswire.ServerVersionInfo{MajorVersion: 15, MinorVersion: 20, MajorBuildNumber: 7, Version: "V2018_01_08"}}, r)
 	if err != nil {
 		b.Fatal(err)

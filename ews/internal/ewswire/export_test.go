@@ -6,3 +6,10 @@ func DecodeSubscribeFast(data []byte, lim Limits) (*Envelope, error) {
 	var resp SubscribeResponse
 	return decodeSubscribeFast(data, lim, &resp)
 }
+
+// DecodeAvailabilityFast exposes the GetUserAvailability token decoder to
+// the equivalence tests of package ewswire_test.
+func DecodeAvailabilityFast(data []byte, lim Limits) (*Envelope, error) {
+	var resp GetUserAvailabilityResponse
+	return decodeAvailabilityFast(data, lim, &resp)
+}

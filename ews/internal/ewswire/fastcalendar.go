@@ -56,7 +56,6 @@ type fastCalendar struct {
 	out      CalendarItemsResponse
 	messages int
 	item     itemScratch
-	interned map[string]string
 }
 
 func (d *fastCalendar) findItemMessage() error {
@@ -173,7 +172,7 @@ func (d *fastCalendar) dateTimePtr() (*DateTime, error) {
 	return &t, nil
 }
 
-func (d *fastCalendar) boolean() (bool, error) {
+func (d *fastDecoder) boolean() (bool, error) {
 	b, buf, err := d.s.textOnly(d.buf)
 	d.buf = buf
 	if err != nil {
@@ -182,7 +181,7 @@ func (d *fastCalendar) boolean() (bool, error) {
 	return parseXMLBool(b)
 }
 
-func (d *fastCalendar) integer() (int, error) {
+func (d *fastDecoder) integer() (int, error) {
 	b, buf, err := d.s.textOnly(d.buf)
 	d.buf = buf
 	if err != nil {
@@ -196,7 +195,16 @@ func (d *fastCalendar) integer() (int, error) {
 // false and go through ParseDateTime.
 func parseUTCDateTime(b []byte) (time.Time, bool) {
 	b = trimXMLSpace(b)
-	if len(b) != 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[19] != 'Z' {
+	if len(b) != 20 || b[19] != 'Z' {
+		return time.Time{}, false
+	}
+	return parseWallClock(b[:19])
+}
+
+// parseWallClock parses 2006-01-02T15:04:05 (no zone, no fraction) to the
+// UTC time ParseDateTime gives for it; other forms return false.
+func parseWallClock(b []byte) (time.Time, bool) {
+	if len(b) != 19 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
 		return time.Time{}, false
 	}
 	num := func(i, n int) int {

@@ -14,6 +14,7 @@ type fastDecoder struct {
 	// soap12 and serverVersion are what the envelope said.
 	soap12        bool
 	serverVersion *ServerVersionInfo
+	interned      map[string]string
 }
 
 // each runs fn for every child element of the current element, checking
@@ -37,6 +38,40 @@ func (d *fastDecoder) each(fn func() error) error {
 			}
 		}
 	}
+}
+
+// fields reads the children of the current element that are in namespace
+// space and named in names, each at most once (a repeated one is left to
+// encoding/xml), handing read its index; the others are skipped, as
+// encoding/xml skips elements no field names.
+func (d *fastDecoder) fields(space int, names []string, read func(i int) error) error {
+	s := &d.s
+	var seen fieldSet
+	return d.each(func() error {
+		if s.space == space {
+			for i, n := range names {
+				if string(s.local) == n {
+					if err := seen.once(uint(i)); err != nil {
+						return err
+					}
+					return read(i)
+				}
+			}
+		}
+		return s.skip()
+	})
+}
+
+// list hands read every child of the current element in namespace space
+// named name (the items of an array) and skips the others.
+func (d *fastDecoder) list(space int, name string, read func() error) error {
+	s := &d.s
+	return d.each(func() error {
+		if s.space != space || string(s.local) != name {
+			return s.skip()
+		}
+		return read()
+	})
 }
 
 // onlySpace checks that the current character data is white space, as
@@ -222,4 +257,31 @@ func (d *fastDecoder) str() (string, error) {
 	b, buf, err := d.s.textOnly(d.buf)
 	d.buf = buf
 	return string(b), err
+}
+
+// intern returns b as a string, shared with earlier equal values of this
+// response (bounded, for short values only): enumerations and names that
+// repeat in every item or mailbox of an answer.
+func (d *fastDecoder) intern(b []byte) string {
+	if v, ok := d.interned[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	if len(b) <= 64 && len(d.interned) < 256 {
+		if d.interned == nil {
+			d.interned = map[string]string{}
+		}
+		d.interned[v] = v
+	}
+	return v
+}
+
+// internText reads the current element's text as an interned string.
+func (d *fastDecoder) internText() (string, error) {
+	b, buf, err := d.s.textOnly(d.buf)
+	d.buf = buf
+	if err != nil {
+		return "", err
+	}
+	return d.intern(b), nil
 }

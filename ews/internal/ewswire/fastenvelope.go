@@ -25,8 +25,10 @@ var envelopeReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil
 // pointer to a response struct) and returns what DecodeEnvelope(r, lim,
 // Expect(out)) would: the same envelope, values and errors. The shapes the
 // token decoder knows — a CalendarView page (*FindItemResponse,
-// DecodeFindItemCalendar) and a Subscribe answer (*SubscribeResponse) — are
-// read into a pooled buffer and decoded with it; any other answer (other
+// DecodeFindItemCalendar), a Subscribe answer (*SubscribeResponse) and the
+// free/busy views of a GetUserAvailability answer
+// (*GetUserAvailabilityResponse) — are read into a pooled buffer and
+// decoded with it; any other answer (other
 // operations, faults, errors, unusual XML) is decoded by DecodeEnvelope,
 // from the bytes read so far and the rest of r.
 //
@@ -46,6 +48,8 @@ func DecodeResponse(r io.Reader, lim Limits, out any) (*Envelope, error) {
 		}
 	case *SubscribeResponse:
 		fast = func(data []byte) (*Envelope, error) { return decodeSubscribeFast(data, lim, resp) }
+	case *GetUserAvailabilityResponse:
+		fast = func(data []byte) (*Envelope, error) { return decodeAvailabilityFast(data, lim, resp) }
 	default:
 		br := envelopeReaders.Get().(*bufio.Reader)
 		br.Reset(r)

@@ -251,22 +251,6 @@ func stringPtrField(bit uint, dst func(sc *itemScratch) (*string, **string)) ite
 	}}
 }
 
-// intern returns b as a string, shared with earlier equal values of this
-// response (bounded, for short values only).
-func (d *fastCalendar) intern(b []byte) string {
-	if v, ok := d.interned[string(b)]; ok {
-		return v
-	}
-	v := string(b)
-	if len(b) <= 64 && len(d.interned) < 256 {
-		if d.interned == nil {
-			d.interned = map[string]string{}
-		}
-		d.interned[v] = v
-	}
-	return v
-}
-
 // idAttrs reads the Id and ChangeKey attributes of an id element.
 func (d *fastCalendar) idAttrs() (id, changeKey string) {
 	if b, ok := d.s.attr("Id"); ok {
