@@ -114,10 +114,15 @@ const (
 )
 
 // Event is one notification event. The engine treats every non-status
-// event as a hint to re-read the window; ids and change keys are not trusted.
+// event as a hint to re-read the window; ids and change keys only let it
+// skip a read whose change the stored window already shows (replays after
+// a restart, takeover or recovery: worker_replay.go), never stand in for
+// the item's data.
 type Event struct {
 	Kind      EventKind
 	ItemID    string
+	ChangeKey string // the item's change key after the change ("" if absent)
+	OldItemID string // a Moved or Copied item's id before ("" otherwise)
 	Watermark string
 	TimeStamp time.Time
 }

@@ -42,7 +42,7 @@ func TestCredentialsRejectedIsOneGlobalState(t *testing.T) {
 	if eh.Since.IsZero() || eh.NextAttempt.IsZero() || !strings.Contains(eh.LastError, "HTTP401") {
 		t.Errorf("ExchangeHealth = %+v, want since, next attempt and the HTTP401 error", eh)
 	}
-	if up, rej := gaugeValue(t, reg, "calsync_exchange_up"), gaugeValue(t, reg, "calsync_exchange_credentials_rejected"); up != 0 || rej != 1 {
+	if up, rej := metricValue(t, reg, "calsync_exchange_up"), metricValue(t, reg, "calsync_exchange_credentials_rejected"); up != 0 || rej != 1 {
 		t.Errorf("calsync_exchange_up = %v, calsync_exchange_credentials_rejected = %v; want 0 and 1", up, rej)
 	}
 	testenv.WaitFor(t, "every mailbox counted as failing", func() bool { return h.e.Failing() == len(names) })
@@ -69,7 +69,7 @@ func TestCredentialsRejectedIsOneGlobalState(t *testing.T) {
 			t.Errorf("%s still shows %s after the gate opened", st.SMTP, st.LastError.Code)
 		}
 	}
-	if up := gaugeValue(t, reg, "calsync_exchange_up"); up != 1 {
+	if up := metricValue(t, reg, "calsync_exchange_up"); up != 1 {
 		t.Errorf("calsync_exchange_up = %v after recovery, want 1", up)
 	}
 }
@@ -110,8 +110,8 @@ func TestExchangeHealthStates(t *testing.T) {
 	}
 }
 
-// gaugeValue reads a registered gauge.
-func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+// metricValue reads a registered gauge or counter.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -119,7 +119,11 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	for _, mf := range mfs {
 		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
+			m := mf.GetMetric()[0]
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
 		}
 	}
 	t.Fatalf("metric %s not registered", name)

@@ -23,6 +23,9 @@ type metrics struct {
 	oofPolls      prometheus.Counter
 	oofChanges    prometheus.Counter
 	syncChecks    *prometheus.CounterVec
+	// replaysCovered counts notification reads skipped because the stored
+	// window already showed the change (worker_replay.go).
+	replaysCovered prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -80,6 +83,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "calsync", Subsystem: "engine", Name: "sync_state_checks_total",
 			Help: "Calendar sync-state checks (SyncFolderItems) by result: unchanged (no window read), changed, first, invalid.",
 		}, []string{"result"}),
+		replaysCovered: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "replayed_notifications_covered_total",
+			Help: "Notification reads skipped because the stored window already showed every change the events named (replays after a restart, takeover or recovery).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
@@ -124,6 +131,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.syncChecks, err = register(reg, m.syncChecks); err != nil {
+		return nil, err
+	}
+	if m.replaysCovered, err = register(reg, m.replaysCovered); err != nil {
 		return nil, err
 	}
 	return m, nil

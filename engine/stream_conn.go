@@ -278,7 +278,11 @@ func (m *streamManager) readStream(c *streamConn, stream Stream, onAlive func())
 
 // dispatch forwards a message's events and failures to the workers.
 func (m *streamManager) dispatch(c *streamConn, msg StreamMessage, now time.Time) {
-	var hints []string
+	type hint struct {
+		smtp   string
+		events []Event
+	}
+	var hints []hint
 	type lost struct {
 		smtps []string
 		t     trigger
@@ -290,11 +294,8 @@ func (m *streamManager) dispatch(c *streamConn, msg StreamMessage, now time.Time
 		if !ok {
 			continue
 		}
-		for _, ev := range n.Events {
-			if ev.Kind != EventStatus {
-				hints = append(hints, smtp)
-				break
-			}
+		if evs := changeEvents(n.Events); len(evs) > 0 {
+			hints = append(hints, hint{smtp, evs})
 		}
 	}
 	for _, f := range msg.Failures {
@@ -306,9 +307,9 @@ func (m *streamManager) dispatch(c *streamConn, msg StreamMessage, now time.Time
 		losts = append(losts, lost{ss, t})
 	}
 	m.mu.Unlock()
-	for _, s := range hints {
-		if w := m.e.worker(s); w != nil {
-			w.hint(now)
+	for _, h := range hints {
+		if w := m.e.worker(h.smtp); w != nil {
+			w.hintEvents(now, h.events)
 		}
 	}
 	for _, l := range losts {

@@ -57,6 +57,7 @@ type worker struct {
 	firstHint time.Time // earliest hint not yet covered by a read
 	replies   []chan error
 	removed   bool
+	hinted    hinted // events of the hints not yet read (worker_replay.go)
 
 	// Owned by the loop.
 	need       need
@@ -90,6 +91,7 @@ type worker struct {
 	nextPull      time.Time
 	nextOOF       time.Time
 	readReason    string
+	replayUntil   time.Time // notifications are checked against the stored window until then (worker_replay.go)
 	// movingSince is when Exchange first said the mailbox is being moved
 	// (zero when not); moveTries counts the looks since.
 	movingSince time.Time

@@ -76,6 +76,9 @@ func (w *worker) scheduleOOF() {
 
 // read re-reads the window (and OOF when due) and commits atomically.
 func (w *worker) read() error {
+	if w.skipReplayed() {
+		return nil
+	}
 	now := w.env.clk.Now()
 	reason := w.readReason
 	if !w.loaded {
@@ -93,6 +96,7 @@ func (w *worker) read() error {
 	w.mu.Lock()
 	w.pending &^= trigHint
 	w.firstHint = time.Time{}
+	w.takeHintedLocked()
 	covered := w.replies
 	w.replies = nil
 	w.mu.Unlock()
@@ -122,6 +126,7 @@ func (w *worker) read() error {
 				// Nothing changed since the stored window was read.
 				answered = true
 				w.verified(now, covered, nil)
+				w.armReplay(reason)
 				return nil
 			}
 			state, stale = next, false
@@ -187,6 +192,7 @@ func (w *worker) read() error {
 	w.env.status.update(w.smtp, func(st *store.MailboxStatus) { st.Occurrences = len(occs) })
 	answered = true
 	w.verified(now, covered, saved)
+	w.armReplay(reason)
 	if changed {
 		w.env.sink.CalendarChanged(w.smtp)
 	}

@@ -128,7 +128,7 @@ func (w *worker) poll() error {
 		return nil
 	}
 	before := w.sub.Watermark
-	relevant := false
+	var relevant []Event
 	for range 100 {
 		var b EventBatch
 		err := w.call(w.ctx, func(ctx context.Context) error {
@@ -137,7 +137,7 @@ func (w *worker) poll() error {
 			return err
 		})
 		if err != nil {
-			if relevant {
+			if len(relevant) > 0 {
 				// Earlier answers of this loop took events off the server's
 				// queue: re-read once the failure is handled.
 				w.need |= needRead
@@ -147,17 +147,13 @@ func (w *worker) poll() error {
 		if b.Watermark != "" {
 			w.sub.Watermark = b.Watermark
 		}
-		for _, ev := range b.Events {
-			if ev.Kind != EventStatus {
-				relevant = true
-			}
-		}
+		relevant = append(relevant, changeEvents(b.Events)...)
 		if !b.MoreEvents {
 			break
 		}
 	}
-	if relevant {
-		w.hint(w.env.clk.Now())
+	if len(relevant) > 0 {
+		w.hintEvents(w.env.clk.Now(), relevant)
 		return nil
 	}
 	// Store the watermark alone only when every event before it has been

@@ -197,7 +197,10 @@ func events(evs []ews.Event) []engine.Event {
 	for _, e := range evs {
 		ev := engine.Event{Kind: engine.EventKind(strings.TrimSuffix(string(e.Type), "Event")), Watermark: e.Watermark, TimeStamp: e.TimeStamp}
 		if e.ItemId != nil {
-			ev.ItemID = e.ItemId.Id
+			ev.ItemID, ev.ChangeKey = e.ItemId.Id, e.ItemId.ChangeKey
+		}
+		if e.OldItemId != nil {
+			ev.OldItemID = e.OldItemId.Id
 		}
 		out = append(out, ev)
 	}

@@ -1,13 +1,11 @@
 package ewsexchange_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/ews"
-	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/memstore"
 )
 
@@ -22,15 +20,7 @@ func TestHTTPRestartTrustsSyncStates(t *testing.T) {
 	st := memstore.New()
 	r := startEngine(t, ex, st, engine.Streaming, mbs, func(o *engine.Options) { o.ReconcileInterval = 300 * time.Millisecond })
 	waitAllLive(t, r.e, len(mbs), 30*time.Second)
-	testenv.WaitFor(t, "every mailbox's sync state stored", func() bool {
-		for _, m := range mbs {
-			rec, err := st.Mailbox(context.Background(), m)
-			if err != nil || rec.Checkpoint.SyncState == "" {
-				return false
-			}
-		}
-		return true
-	})
+	waitSyncStates(t, st, mbs)
 	r.stop()
 	quiesce(t, sim)
 
