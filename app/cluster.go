@@ -89,7 +89,8 @@ func (a *App) applyOwned(owned []string) {
 	for _, u := range prev {
 		before[u] = true
 	}
-	for _, u := range cp.owned.set(owned) {
+	lost := cp.owned.set(owned)
+	for _, u := range lost {
 		a.scheduler.ReleaseUser(u) // its last publication saved for the next owner
 	}
 	var added []string
@@ -109,9 +110,12 @@ func (a *App) applyOwned(owned []string) {
 		if err != nil {
 			a.log.Warn("reading the taken-over users' presence failed; planning them afresh", "users", len(added), "err", err)
 		}
+		a.sipHandover(lost, added, docs)
 		for _, u := range added {
 			a.scheduler.AdoptUser(u, docs[u])
 		}
+	} else {
+		a.sipHandover(lost, nil, nil)
 	}
 	a.engine.SetMailboxes(owned)
 	a.setMemoryLimit(len(owned))

@@ -41,16 +41,18 @@ type instance struct {
 }
 
 // startInstance runs one instance on the shared database and simulator.
-func startInstance(t *testing.T, id, dbURL, simURL string, sim *ewssim.Simulator, users []string, hookURL string) *instance {
+// adjust, when given, changes the configuration first (the SIP cluster
+// test adds connectors.sip).
+func startInstance(t *testing.T, id, dbURL, simURL string, sim *ewssim.Simulator, users []string, hookURL string, adjust ...func(*config.Config)) *instance {
 	t.Helper()
-	in := newInstance(t, id, dbURL, simURL, sim, users, hookURL, 3*time.Second)
+	in := newInstance(t, id, dbURL, simURL, sim, users, hookURL, 3*time.Second, adjust...)
 	in.run(t)
 	return in
 }
 
 // newInstance builds one instance on the shared database and simulator
 // (run starts it).
-func newInstance(t *testing.T, id, dbURL, simURL string, sim *ewssim.Simulator, users []string, hookURL string, ttl time.Duration) *instance {
+func newInstance(t *testing.T, id, dbURL, simURL string, sim *ewssim.Simulator, users []string, hookURL string, ttl time.Duration, adjust ...func(*config.Config)) *instance {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.Exchange.EWSURL = simURL + "/EWS/Exchange.asmx"
@@ -62,6 +64,9 @@ func newInstance(t *testing.T, id, dbURL, simURL string, sim *ewssim.Simulator, 
 	cfg.Users.Static = users
 	if hookURL != "" {
 		cfg.Webhooks = []config.Webhook{{Name: "uc", URL: hookURL, Secret: config.NewSecret("0123456789abcdef-secret", "test"), Timeout: 5 * time.Second}}
+	}
+	for _, f := range adjust {
+		f(cfg)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -29,16 +29,13 @@ func (a *App) newSIPConnector(cfg *config.SIPConnector) (*sip.Connector, error) 
 	opts.Documents, opts.Initial, opts.Observe = a.store, a.storedStates, observe
 	opts.Clock, opts.Logger = a.clock, a.log.With("component", "sip")
 	opts.Presentities = a.sipAddresses.lookup
+	if a.cluster != nil {
+		// Each instance publishes the users it owns (sipcluster.go).
+		opts.Initial, opts.Owns = nil, a.sipOwns
+	}
 	c, err = sip.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
-	}
-	if a.cluster != nil {
-		// Each instance seeds every user and shares the entity tags'
-		// documents with the others: with two or more instances the
-		// users get parallel publications (docs/operations.md §7).
-		a.log.Warn("connectors.sip is not made for a cluster yet: with more than one instance every instance publishes every user's presence; run one instance while it is configured",
-			"instance", a.cfg.Cluster.InstanceID)
 	}
 	return c, nil
 }
@@ -55,13 +52,21 @@ func (a *App) storedStates(ctx context.Context) (map[string]connectors.State, er
 		if !a.known.has(user) {
 			continue
 		}
-		var s connectors.State
-		if err := json.Unmarshal(doc, &s); err != nil || s.Availability == "" {
-			continue // the scheduler publishes it again
+		if s, ok := storedState(doc); ok {
+			out[user] = s
 		}
-		out[user] = s
 	}
 	return out, nil
+}
+
+// storedState reads a connector's state from a stored presence document;
+// false when it has none (the scheduler publishes the user again).
+func storedState(doc []byte) (connectors.State, bool) {
+	var s connectors.State
+	if err := json.Unmarshal(doc, &s); err != nil || s.Availability == "" {
+		return connectors.State{}, false
+	}
+	return s, true
 }
 
 // connectorStatuses lists the configured connectors' status for the API.

@@ -30,6 +30,10 @@ type Options struct {
 	Logger             *slog.Logger
 	// Observe, when set, hears of every finished update (metrics).
 	Observe func(result string, took time.Duration)
+	// Scoped: the runner publishes only the users handed to it with Adopt
+	// (the users a cluster instance owns) and ignores changes of others;
+	// Initial and the target's held users are not read at start.
+	Scoped bool
 }
 
 // entry is what one user should show.
@@ -66,6 +70,10 @@ type Runner struct {
 	lastErr   string
 	lastErrAt time.Time
 	kick      chan struct{}
+	// scope is the adopted users (Options.Scoped; nil otherwise).
+	scope map[string]bool
+	// landed is signalled when an update ends (Release waits on it).
+	landed *sync.Cond
 }
 
 // NewRunner returns a runner; call Run.
@@ -93,6 +101,10 @@ func NewRunner(opts Options) (*Runner, error) {
 	}
 	r := &Runner{opts: opts, users: map[string]*entry{}, queued: map[string]bool{}, inflight: map[string]bool{},
 		timerAt: map[string]time.Time{}, kick: make(chan struct{}, 1)}
+	r.landed = sync.NewCond(&r.mu)
+	if opts.Scoped {
+		r.scope = map[string]bool{}
+	}
 	r.fail = logsample.New(opts.Clock, 3, time.Minute, func(cause string, n int, _ any) {
 		opts.Logger.Warn("connector: more updates failed", "connector", opts.Name, "cause", cause, "count", n, "window", "1m")
 	})
@@ -108,6 +120,9 @@ func (r *Runner) Remove(user string) { r.set(user, nil, false) }
 func (r *Runner) set(user string, s *State, resend bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.scope != nil && !r.scope[user] {
+		return // another instance publishes this user
+	}
 	e := r.users[user]
 	if e == nil {
 		if s == nil {
@@ -195,6 +210,9 @@ func (r *Runner) Run(ctx context.Context) error {
 
 // seed queues the initial state and the withdrawals of held users.
 func (r *Runner) seed(ctx context.Context) error {
+	if r.opts.Scoped {
+		return nil // Adopt hands the users over
+	}
 	var initial map[string]State
 	if r.opts.Initial != nil {
 		var err error
@@ -284,12 +302,21 @@ func (r *Runner) abandon(user string) {
 	defer r.mu.Unlock()
 	delete(r.inflight, user)
 	r.probing = false
+	r.landed.Broadcast()
 }
 
 // send runs one update and records its outcome.
 func (r *Runner) send(ctx context.Context, user string, u Update) {
 	r.mu.Lock()
-	version := r.users[user].version
+	e := r.users[user]
+	if e == nil { // released meanwhile
+		delete(r.inflight, user)
+		r.probing = false
+		r.landed.Broadcast()
+		r.mu.Unlock()
+		return
+	}
+	version := e.version
 	r.mu.Unlock()
 	start := r.opts.Clock.Now()
 	refreshAt, err := r.opts.Target.Publish(ctx, u)
@@ -314,9 +341,19 @@ func (r *Runner) finish(ctx context.Context, user string, version uint64, refres
 	defer r.mu.Unlock()
 	now := r.opts.Clock.Now()
 	delete(r.inflight, user)
+	r.landed.Broadcast()
 	wasProbe := r.probing
 	r.probing = false
 	e := r.users[user]
+	if e == nil {
+		// Released while in flight: what it did is the new owner's
+		// starting point; nothing more to do here.
+		if err != nil && IsUnavailable(err) {
+			r.connected = false
+			r.noteErrLocked(now, err)
+		}
+		return
+	}
 	if err == nil || !IsUnavailable(err) {
 		// The server answered: it is up.
 		r.connected = true
@@ -334,6 +371,7 @@ func (r *Runner) finish(ctx context.Context, user string, version uint64, refres
 			e.live = e.state != nil
 			if e.state == nil {
 				delete(r.users, user)
+				delete(r.scope, user) // removed from the users: no longer adopted
 				return
 			}
 			if !refreshAt.IsZero() {

@@ -63,6 +63,11 @@ type Options struct {
 	Observe            func(result string, took time.Duration)
 	Clock              clock.Clock
 	Logger             *slog.Logger
+	// Owns, when set, makes the connector one instance of a cluster: it
+	// publishes only the users handed to it with Adopt, and Owns says
+	// whether this instance still owns a user's mailbox right before each
+	// PUBLISH (see cluster.go). Initial is not used then.
+	Owns func(user string) bool
 }
 
 // quietSIPGo silences sipgo's process-wide default logger once.
@@ -125,7 +130,7 @@ func New(opts Options) (*Connector, error) {
 	c.expires.Store(int64(opts.Expires / time.Second))
 	c.runner, err = connectors.NewRunner(connectors.Options{Name: opts.Name, Target: c, Initial: opts.Initial,
 		Concurrency: opts.Concurrency, RetryMin: opts.RetryMin, RetryMax: opts.RetryMax, Clock: opts.Clock,
-		Logger: opts.Logger, Observe: opts.Observe})
+		Logger: opts.Logger, Observe: opts.Observe, Scoped: opts.Owns != nil})
 	if err != nil {
 		_ = cl.close()
 		return nil, err
@@ -148,8 +153,10 @@ func (c *Connector) Status() connectors.Status {
 // saves the publications and closes the SIP transport.
 func (c *Connector) Run(ctx context.Context) error {
 	defer c.client.close()
-	if err := c.pubs.load(ctx); err != nil {
-		return fmt.Errorf("sip connector: %w", err)
+	if c.opts.Owns == nil { // in a cluster, Adopt reads them user by user
+		if err := c.pubs.load(ctx); err != nil {
+			return fmt.Errorf("sip connector: %w", err)
+		}
 	}
 	saved := make(chan struct{})
 	go func() {
@@ -168,6 +175,12 @@ func (c *Connector) Run(ctx context.Context) error {
 // encodes every publication of the changed shards (at the top of the
 // hour: all of them), so the pause after a write is at least 20 times
 // what the write took: writing never takes more than 5 % of a core.
+//
+// On a store shared by a cluster a write carries only the changed
+// entries, and it follows the change at once (what changes meanwhile goes
+// with the next write): a crashed instance's successor continues from
+// these tags, so the window in which a new tag is not stored yet is kept
+// to about one write.
 func (c *Connector) saveLoop(ctx context.Context) {
 	pause := saveEvery
 	for {
@@ -177,13 +190,15 @@ func (c *Connector) saveLoop(ctx context.Context) {
 			return
 		case <-c.pubs.kick:
 		}
-		// Collect what else changes in the next moment into the same write.
-		t := c.opts.Clock.NewTimer(pause)
-		select {
-		case <-t.C():
-		case <-ctx.Done():
-			t.Stop()
-			continue
+		if c.pubs.merger == nil {
+			// Collect what else changes in the next moment into the same write.
+			t := c.opts.Clock.NewTimer(pause)
+			select {
+			case <-t.C():
+			case <-ctx.Done():
+				t.Stop()
+				continue
+			}
 		}
 		start := time.Now()
 		if err := c.pubs.flush(ctx); err != nil && ctx.Err() == nil {
@@ -211,6 +226,9 @@ func (c *Connector) Held() []string { return c.pubs.users() }
 
 // Publish makes the server show u (connectors.Target).
 func (c *Connector) Publish(ctx context.Context, u connectors.Update) (time.Time, error) {
+	if u.State != nil && c.opts.Owns != nil && !c.opts.Owns(u.User) {
+		return time.Time{}, errNotOwner
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	pub, has := c.pubs.get(u.User)

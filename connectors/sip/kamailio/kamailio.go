@@ -294,23 +294,41 @@ func (b *logBuffer) String() string {
 // presentity (user@domain), from the presence.presentity_list RPC. More
 // than one for a presentity means parallel publications.
 func (s *Server) Publications(ctx context.Context) (map[string]int, error) {
+	tags, err := s.Tags(ctx)
+	if err != nil {
+		return nil, err
+	}
+	count := make(map[string]int, len(tags))
+	for p, l := range tags {
+		count[p] = len(l)
+	}
+	return count, nil
+}
+
+// Tags returns the entity tags of the publications the server keeps per
+// presentity (user@domain), from the presence.presentity_list RPC.
+func (s *Server) Tags(ctx context.Context) (map[string][]string, error) {
 	out, err := s.RPC(ctx, "presence.presentity_list")
 	if err != nil {
 		return nil, err
 	}
-	count := map[string]int{}
-	var user string
+	tags := map[string][]string{}
+	var user, domain string
 	for _, line := range strings.Split(out, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if !ok {
 			continue
 		}
+		v = strings.TrimSpace(v)
+		// Each publication lists user, domain, event, etag in this order.
 		switch strings.TrimSpace(k) {
 		case "user":
-			user = strings.TrimSpace(v)
+			user = v
 		case "domain":
-			count[user+"@"+strings.TrimSpace(v)]++
+			domain = v
+		case "etag":
+			tags[user+"@"+domain] = append(tags[user+"@"+domain], v)
 		}
 	}
-	return count, nil
+	return tags, nil
 }
