@@ -129,10 +129,10 @@ func TestCredentialGateWaitEndsWithContext(t *testing.T) {
 func TestWrongPasswordCostsFewLogons(t *testing.T) {
 	fx := newFakeExchange()
 	var sent atomic.Int64
-	fx.fail = func(op, smtp string) error {
+	fx.setFail(func(op, smtp string) error {
 		sent.Add(1)
 		return errRejected
-	}
+	})
 	var names []string
 	for i := range 50 {
 		names = append(names, "u"+string(rune('a'+i%26))+string(rune('a'+i/26))+"@example.org")

@@ -353,7 +353,8 @@ func TestPullEventsSurviveAFailedFollowUp(t *testing.T) {
 	var armed, failNext atomic.Bool
 	fx.mu.Lock()
 	fx.more = true
-	fx.fail = func(op, smtp string) error {
+	fx.mu.Unlock()
+	fx.setFail(func(op, smtp string) error {
 		if op != "GetEvents" || !armed.Load() {
 			return nil
 		}
@@ -363,8 +364,7 @@ func TestPullEventsSurviveAFailedFollowUp(t *testing.T) {
 		}
 		failNext.Store(true) // this call drains the queue; the next one fails
 		return nil
-	}
-	fx.mu.Unlock()
+	})
 	fx.put("alice@example.org", occ("a1", "Two", 1))
 	armed.Store(true)
 	h.waitSubjects("alice@example.org", "Two")
@@ -430,12 +430,12 @@ func TestWorkerPanicIsRecovered(t *testing.T) {
 	fx := newFakeExchange()
 	fx.put("alice@example.org", occ("a1", "A", 1))
 	var panicked atomic.Bool
-	fx.fail = func(op, smtp string) error {
+	fx.setFail(func(op, smtp string) error {
 		if op == "CalendarView" && panicked.CompareAndSwap(false, true) {
 			panic("boom")
 		}
 		return nil
-	}
+	})
 	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, nil)
 	h.waitSubjects("alice@example.org", "A")
 	st, _ := h.e.Status("alice@example.org")
@@ -448,12 +448,12 @@ func TestTransientErrorsBackOffAndRecover(t *testing.T) {
 	fx := newFakeExchange()
 	fx.put("alice@example.org", occ("a1", "A", 1))
 	var n atomic.Int32
-	fx.fail = func(op, smtp string) error {
+	fx.setFail(func(op, smtp string) error {
 		if op == "CalendarView" && n.Add(1) <= 3 {
 			return &ExchangeError{Code: "ErrorServerBusy", BackOff: 10 * time.Millisecond}
 		}
 		return nil
-	}
+	})
 	h := start(t, fx, memstore.New(), []string{"alice@example.org"}, nil)
 	h.waitSubjects("alice@example.org", "A")
 	h.waitState("alice@example.org", StateLive)
@@ -527,9 +527,7 @@ func TestOOFRefreshWithoutCalendarRead(t *testing.T) {
 	h.waitState("alice@example.org", StateLive)
 	views := fx.countFor("CalendarView", "alice@example.org")
 	before := changed.Load()
-	fx.mu.Lock()
-	fx.oof = calendar.OOFEnabled
-	fx.mu.Unlock()
+	fx.setOOF(calendar.OOFEnabled)
 	testenv.WaitFor(t, "automatic replies stored as enabled", func() bool {
 		rec, err := st.Mailbox(context.Background(), "alice@example.org")
 		return err == nil && rec.OOF != nil && rec.OOF.State == calendar.OOFEnabled
@@ -689,12 +687,12 @@ func TestDiscovererSurvivesAPanic(t *testing.T) {
 	fx := newFakeExchange()
 	fx.put(alice, occ("a1", "One", 1))
 	var panicked atomic.Bool
-	fx.fail = func(op, smtp string) error {
+	fx.setFail(func(op, smtp string) error {
 		if op == "Discover" && panicked.CompareAndSwap(false, true) {
 			panic("autodiscover parser blew up")
 		}
 		return nil
-	}
+	})
 	h := start(t, fx, memstore.New(), []string{alice}, nil)
 	h.waitSubjects(alice, "One")
 	h.waitState(alice, StateLive)
@@ -751,13 +749,13 @@ func TestResubscribeDuringAnAutodiscoverOutage(t *testing.T) {
 	h := start(t, fx, memstore.New(), []string{alice}, nil)
 	h.waitSubjects(alice, "One")
 	testenv.WaitFor(t, "a stream with alice", func() bool { return fx.streamWith(alice) })
-	fx.mu.Lock()
-	fx.fail = func(op, smtp string) error {
+	fx.setFail(func(op, smtp string) error {
 		if op == "Discover" {
 			return errors.New("dial tcp autodiscover.example.org:443: connection refused")
 		}
 		return nil
-	}
+	})
+	fx.mu.Lock()
 	fx.items[alice] = []calendar.Occurrence{occ("a1", "Two", 1)}
 	fx.mu.Unlock()
 	fx.restart() // Exchange restarted: the subscription is gone
@@ -789,15 +787,13 @@ func TestReAddedMailboxWaitsForEveryStoppingWorker(t *testing.T) {
 	var once, freeOnce sync.Once
 	free := func() { freeOnce.Do(func() { close(release) }) }
 	defer free()
-	fx.mu.Lock()
-	fx.fail = func(op, smtp string) error {
+	fx.setFail(func(op, smtp string) error {
 		if op == "Unsubscribe" && smtp == alice {
 			once.Do(func() { close(entered) })
 			<-release // the first worker's removal stalls
 		}
 		return nil
-	}
-	fx.mu.Unlock()
+	})
 
 	removed1 := make(chan struct{})
 	go func() { h.e.Remove(alice); close(removed1) }() // worker 1 stops; its removal stalls in Unsubscribe

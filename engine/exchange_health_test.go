@@ -22,12 +22,12 @@ func TestCredentialsRejectedIsOneGlobalState(t *testing.T) {
 	fx := newFakeExchange()
 	var rejecting atomic.Bool
 	rejecting.Store(true)
-	fx.fail = func(op, smtp string) error {
+	fx.setFail(func(op, smtp string) error {
 		if rejecting.Load() {
 			return errRejected
 		}
 		return nil
-	}
+	})
 	names := []string{"a@example.org", "b@example.org", "c@example.org", "d@example.org"}
 	reg := prometheus.NewRegistry()
 	h := start(t, fx, memstore.New(), names, func(o *Options) {

@@ -51,7 +51,7 @@ func TestFailureLogSummarisesAFloodOfOneCode(t *testing.T) {
 // and retry.
 func TestExchangeUnreachableDoesNotFloodTheLog(t *testing.T) {
 	fx := newFakeExchange()
-	fx.fail = func(op, smtp string) error { return errors.New("dial tcp 192.0.2.1:443: connection refused") }
+	fx.setFail(func(op, smtp string) error { return errors.New("dial tcp 192.0.2.1:443: connection refused") })
 	var names []string
 	for i := range 50 {
 		names = append(names, "u"+string(rune('a'+i%26))+string(rune('a'+i/26))+"@example.org")

@@ -71,6 +71,21 @@ func (f *fakeExchange) enter(op, smtp string) error {
 	return nil
 }
 
+// setFail installs the injected failures; tests call it also while the
+// engine runs (every request reads f.fail under f.mu).
+func (f *fakeExchange) setFail(fail func(op, smtp string) error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail = fail
+}
+
+// setOOF sets the automatic-replies state GetUserOofSettings answers.
+func (f *fakeExchange) setOOF(state calendar.OOFState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.oof = state
+}
+
 func (f *fakeExchange) leave() {
 	f.mu.Lock()
 	f.inflight--

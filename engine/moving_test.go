@@ -27,15 +27,13 @@ func TestMoveInProgressKeepsTheDataTrusted(t *testing.T) {
 	var refusals atomic.Int32
 	moving.Store(true)
 	// Under fx.mu: the streaming connections read fail while they open.
-	fx.mu.Lock()
-	fx.fail = func(op, smtp string) error {
+	fx.setFail(func(op, smtp string) error {
 		if moving.Load() && op != "Discover" {
 			refusals.Add(1)
 			return &ExchangeError{Code: "ErrorMailboxMoveInProgress"}
 		}
 		return nil
-	}
-	fx.mu.Unlock()
+	})
 	discoveries := fx.count("Discover")
 	fx.restart() // the move drops the subscription
 	// Between its tries the worker looks the mailbox up again

@@ -69,7 +69,7 @@ func (s *deadlineStore) SaveStatus(ctx context.Context, st store.MailboxStatus) 
 func TestEachStoreWriteHasItsOwnDeadline(t *testing.T) {
 	fx := newFakeExchange()
 	fx.put("alice@example.org", occ("a1", "A", 1))
-	fx.oof = calendar.OOFEnabled // the load stores settings, after the window
+	fx.setOOF(calendar.OOFEnabled) // the load stores settings, after the window
 	st := &deadlineStore{Store: memstore.New(), returned: map[string]time.Time{}}
 	h := start(t, fx, st, []string{"alice@example.org"}, nil)
 	h.waitState("alice@example.org", StateLive)
