@@ -306,8 +306,12 @@ func encodeEnvelope(w io.Writer, form envelopeForm, h *Header, body any) error {
 // of the exact size instead of a buffer regrown several times per request.
 var marshalBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// Marshal returns EncodeEnvelope's output as bytes.
+// Marshal returns EncodeEnvelope's output as bytes. The hot requests write
+// themselves (fastencode.go), the others go through encoding/xml.
 func Marshal(h *Header, body any) ([]byte, error) {
+	if out, ok := marshalFast(h, body); ok {
+		return out, nil
+	}
 	buf := marshalBuffers.Get().(*bytes.Buffer)
 	defer func() {
 		if buf.Cap() <= 1<<20 {

@@ -13,3 +13,6 @@ func DecodeAvailabilityFast(data []byte, lim Limits) (*Envelope, error) {
 	var resp GetUserAvailabilityResponse
 	return decodeAvailabilityFast(data, lim, &resp)
 }
+
+// MarshalFast exposes the requests' own writers to the equivalence tests.
+func MarshalFast(h *Header, body any) ([]byte, bool) { return marshalFast(h, body) }

@@ -65,6 +65,9 @@ func timeOf(d *DateTime) time.Time {
 	return d.Time
 }
 
+// localDateTimeLayout is how a LocalDateTime is written.
+const localDateTimeLayout = "2006-01-02T15:04:05"
+
 // LocalDateTime is an xs:dateTime written without zone (GetUserAvailability
 // TimeWindow and CalendarEvent times are wall clock in the request's zone).
 type LocalDateTime struct{ time.Time }
@@ -81,7 +84,7 @@ func (d *LocalDateTime) UnmarshalText(b []byte) error {
 
 // MarshalText writes the wall clock without zone.
 func (d LocalDateTime) MarshalText() ([]byte, error) {
-	return []byte(d.Format("2006-01-02T15:04:05")), nil
+	return []byte(d.Format(localDateTimeLayout)), nil
 }
 
 // ParseDate parses an xs:date with an optional zone suffix.
