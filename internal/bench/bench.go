@@ -43,6 +43,11 @@ type Config struct {
 	Servers   int
 	Changes   int
 	Idle      time.Duration
+	// IdleAfter is a wait between the load and the idle period, so that
+	// idle CPU can be measured at steady state instead of right after the
+	// load (the first mail-tip round, the scavenger returning the load's
+	// heap; 0: right after).
+	IdleAfter time.Duration
 	// Auth is the engine's EWS authentication: "basic" (default) or "ntlm".
 	Auth string
 	// CoalesceDelay is the engine's coalescing delay (0: 50 ms).
@@ -292,6 +297,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // cfg.Changes changes, one at a time on random mailboxes.
 func measureSteady(ctx context.Context, cfg Config, res *Result, mailboxes []string, auth ewsclient.HTTPClient, simURL string, changes *changeTracker) error {
 	// Idle: nothing changes; heartbeats flow.
+	if err := sleep(ctx, cfg.IdleAfter); err != nil {
+		return err
+	}
 	stopProfile, err := startCPUProfile(cfg.IdleProfile)
 	if err != nil {
 		return err

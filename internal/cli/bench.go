@@ -28,6 +28,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	servers := fs.Int("servers", 4, "simulated mailbox servers (affinity groups)")
 	changes := fs.Int("changes", 200, "changes made to measure change-to-synced delay")
 	idle := fs.Duration("idle", 10*time.Second, "idle period over which idle CPU is measured")
+	idleAfter := fs.Duration("idle-after", 0, "wait this long after the load before the idle period (steady state instead of right after the load)")
 	exe := fs.String("sim-exe", "", "binary that serves `bench -serve-sim` (default: this executable)")
 	authMethod := fs.String("auth", "basic", "EWS authentication of the engine: basic or ntlm")
 	coalesce := fs.Duration("coalesce", 50*time.Millisecond, "the engine's coalescing delay (calsync's default is 2s; the bench measures the reaction itself)")
@@ -102,7 +103,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 		return runGraphBench(ctx, ns, bench.GraphConfig{Changes: *changes, DeltaInterval: *deltaInterval, Webhook: *webhook, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
 	}
 	return eachSize(ns, stdout, stderr, bench.WriteTable, func(n int) string { return fmt.Sprintf("%d mailboxes", n) }, func(n int) (bench.Result, error) {
-		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, CPUProfile: *cpuProfile, HeapProfile: *memProfile, IdleProfile: *idleProfile, Auth: *authMethod, SimExe: *exe, Budget: budget, SimQueueLimit: *queueLimit, Compare: *compare, Python: *python, LoadTimeout: *loadTimeout, Logger: logger, Stderr: stderr})
+		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, IdleAfter: *idleAfter, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, CPUProfile: *cpuProfile, HeapProfile: *memProfile, IdleProfile: *idleProfile, Auth: *authMethod, SimExe: *exe, Budget: budget, SimQueueLimit: *queueLimit, Compare: *compare, Python: *python, LoadTimeout: *loadTimeout, Logger: logger, Stderr: stderr})
 		return r, err
 	})
 }
