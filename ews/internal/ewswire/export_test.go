@@ -16,3 +16,10 @@ func DecodeAvailabilityFast(data []byte, lim Limits) (*Envelope, error) {
 
 // MarshalFast exposes the requests' own writers to the equivalence tests.
 func MarshalFast(h *Header, body any) ([]byte, bool) { return marshalFast(h, body) }
+
+// DecodeMailTipsFast exposes the GetMailTips token decoder to the
+// equivalence tests of package ewswire_test.
+func DecodeMailTipsFast(data []byte, lim Limits) (*Envelope, error) {
+	var resp GetMailTipsResponse
+	return decodeMailTipsFast(data, lim, &resp)
+}

@@ -88,6 +88,13 @@ func (d *fastDecoder) onlySpace() error {
 // envelope reads the whole input: an envelope whose body holds one
 // m:<response> element, whose children go to read one by one.
 func (d *fastDecoder) envelope(response string, read func() error) error {
+	return d.envelopeOf(response, func() error { return d.each(read) })
+}
+
+// envelopeOf is envelope for a response element read as a whole by
+// readResponse (its attributes too: a GetMailTipsResponse is itself a
+// response message).
+func (d *fastDecoder) envelopeOf(response string, readResponse func() error) error {
 	s := &d.s
 	if err := s.prolog(); err != nil {
 		return err
@@ -123,7 +130,7 @@ func (d *fastDecoder) envelope(response string, read func() error) error {
 				err = d.each(d.header)
 			case s.space == soap && string(s.local) == "Body" && !sawBody:
 				sawBody = true
-				err = d.body(response, read)
+				err = d.body(response, readResponse)
 			default:
 				err = errNotFast
 			}
@@ -160,7 +167,7 @@ func (d *fastDecoder) header() error {
 	return s.skip()
 }
 
-func (d *fastDecoder) body(response string, read func() error) error {
+func (d *fastDecoder) body(response string, readResponse func() error) error {
 	s := &d.s
 	seen := false
 	for {
@@ -183,7 +190,7 @@ func (d *fastDecoder) body(response string, read func() error) error {
 				return errNotFast
 			}
 			seen = true
-			if err := d.each(read); err != nil {
+			if err := readResponse(); err != nil {
 				return err
 			}
 		}

@@ -25,10 +25,11 @@ var envelopeReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil
 // pointer to a response struct) and returns what DecodeEnvelope(r, lim,
 // Expect(out)) would: the same envelope, values and errors. The shapes the
 // token decoder knows — a CalendarView page (*FindItemResponse,
-// DecodeFindItemCalendar), a Subscribe answer (*SubscribeResponse) and the
+// DecodeFindItemCalendar), a Subscribe answer (*SubscribeResponse), the
 // free/busy views of a GetUserAvailability answer
-// (*GetUserAvailabilityResponse) — are read into a pooled buffer and
-// decoded with it; any other answer (other
+// (*GetUserAvailabilityResponse) and a GetMailTips answer
+// (*GetMailTipsResponse) — are read into a pooled buffer and decoded with
+// it; any other answer (other
 // operations, faults, errors, unusual XML) is decoded by DecodeEnvelope,
 // from the bytes read so far and the rest of r.
 //
@@ -50,6 +51,8 @@ func DecodeResponse(r io.Reader, lim Limits, out any) (*Envelope, error) {
 		fast = func(data []byte) (*Envelope, error) { return decodeSubscribeFast(data, lim, resp) }
 	case *GetUserAvailabilityResponse:
 		fast = func(data []byte) (*Envelope, error) { return decodeAvailabilityFast(data, lim, resp) }
+	case *GetMailTipsResponse:
+		fast = func(data []byte) (*Envelope, error) { return decodeMailTipsFast(data, lim, resp) }
 	default:
 		br := envelopeReaders.Get().(*bufio.Reader)
 		br.Reset(r)

@@ -30,11 +30,13 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	seedCalendarViews(f)
 	seedGenerated(f, encodeSubscribe)
 	seedGenerated(f, encodeAvailability)
+	seedGenerated(f, encodeMailTips)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// The token decoders must agree wherever they answer.
 		compareDecoders(t, "fuzz input", data, ewswire.Limits{MaxBytes: 1 << 20, MaxDepth: 32})
 		compareSubscribe(t, "fuzz input", data, ewswire.Limits{MaxBytes: 1 << 20, MaxDepth: 32})
 		compareAvailability(t, "fuzz input", data, ewswire.Limits{MaxBytes: 1 << 20, MaxDepth: 32})
+		compareMailTips(t, "fuzz input", data, ewswire.Limits{MaxBytes: 1 << 20, MaxDepth: 32})
 		env, err := ewswire.DecodeEnvelope(bytes.NewReader(data), ewswire.Limits{MaxBytes: 1 << 20, MaxDepth: 32}, ewswire.NewMessage)
 		if err != nil {
 			return
