@@ -69,7 +69,7 @@ func (d *fastMailTips) message(msgs *[]MailTipsResponseMessage) error {
 }
 
 // The elements of t:MailTips, t:OutOfOfficeMailTip, t:ReplyBody and
-// t:Duration calsync reads, in the order of typesFields' indexes.
+// t:Duration calsync reads, in the order of the indexes fields hands out.
 var (
 	mailTipsFields    = []string{"RecipientAddress", "PendingMailTips", "OutOfOffice"}
 	outOfOfficeFields = []string{"ReplyBody", "Duration"}
@@ -77,32 +77,9 @@ var (
 	timeSpanFields    = []string{"StartTime", "EndTime"}
 )
 
-// typesFields reads the current element's children in the types
-// namespace that names lists, each at most once (a repeated one is left to
-// encoding/xml), with read(i) for names[i]; other children are skipped,
-// as encoding/xml skips elements no field names.
-func (d *fastMailTips) typesFields(names []string, read func(i int) error) error {
-	s := &d.s
-	var seen fieldSet
-	return d.each(func() error {
-		if s.space != nsTypes {
-			return s.skip()
-		}
-		for i, n := range names {
-			if string(s.local) == n {
-				if err := seen.once(uint(i)); err != nil {
-					return err
-				}
-				return read(i)
-			}
-		}
-		return s.skip()
-	})
-}
-
 // mailTips reads m:MailTips (t:MailTips): the elements calsync asked for.
 func (d *fastMailTips) mailTips(t *MailTips) error {
-	return d.typesFields(mailTipsFields, func(i int) error {
+	return d.fields(nsTypes, mailTipsFields, func(i int) error {
 		var err error
 		switch i {
 		case 0:
@@ -119,16 +96,16 @@ func (d *fastMailTips) mailTips(t *MailTips) error {
 
 // outOfOffice reads t:OutOfOfficeMailTip.
 func (d *fastMailTips) outOfOffice(o *OutOfOfficeMailTip) error {
-	return d.typesFields(outOfOfficeFields, func(i int) error {
+	return d.fields(nsTypes, outOfOfficeFields, func(i int) error {
 		if i == 0 {
-			return d.typesFields(replyBodyFields, func(int) error {
+			return d.fields(nsTypes, replyBodyFields, func(int) error {
 				var err error
 				o.ReplyBody.Message, err = d.str()
 				return err
 			})
 		}
 		o.Duration = &TimeSpan{}
-		return d.typesFields(timeSpanFields, func(i int) error {
+		return d.fields(nsTypes, timeSpanFields, func(i int) error {
 			v, err := d.dateTime()
 			if i == 0 {
 				o.Duration.StartTime = v
