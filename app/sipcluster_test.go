@@ -106,8 +106,20 @@ func TestSIPClusterOnePublicationPerUser(t *testing.T) {
 		testenv.WaitFor(t, "every publication's entity tag in the shared store", func() bool {
 			return tagsSaved(ctx, t, srv, st, users)
 		})
+		notified := map[string]int{}
+		for _, u := range moved {
+			notified[u] = len(w.Notifies(presentity(srv, u)))
+		}
 		step.stop(victim)
 		settled(fmt.Sprintf("every mailbox live and published by the %d survivors after %s %s", len(running), victim.id, step.how))
+		// The new owners publish the users they took over at once (a
+		// modification the server NOTIFYs), before any change of theirs.
+		for _, u := range moved {
+			testenv.WaitFor(t, u+" published by its new owner", func() bool {
+				l := w.Notifies(presentity(srv, u))
+				return len(l) > notified[u] && l[len(l)-1].Doc != nil && l[len(l)-1].Doc.Tuples == 1
+			})
+		}
 		user := moved[0]
 		subject := "After " + victim.id + " " + step.how
 		now := time.Now().UTC().Truncate(time.Second)

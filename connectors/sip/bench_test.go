@@ -52,69 +52,21 @@ func BenchmarkTopOfHour(b *testing.B) {
 	default:
 		b.Fatalf("CALSYNC_SIP_BENCH_TRANSPORT=%s: udp or tcp", t)
 	}
-	w, err := sipwatch.New(srv.Addr, srv.Domain)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
-	entity := func(i int) string { return fmt.Sprintf("sip:u%05d@%s", i, srv.Domain) }
-
-	// want is the activity the current round waits for; done counts the
-	// users whose NOTIFY showed it.
-	var mu sync.Mutex
-	want := ""
-	seen := map[string]bool{}
-	var done atomic.Int64
-	allDone := make(chan struct{}, 1)
-	w.OnNotify(func(n sipwatch.Notify) {
-		if n.Doc == nil {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		has := want == "" && len(n.Doc.Activities) == 0 || want != "" && slices.Contains(n.Doc.Activities, want)
-		if has && !seen[n.Presentity] {
-			seen[n.Presentity] = true
-			if done.Add(1) == int64(users) {
-				allDone <- struct{}{}
-			}
-		}
-	})
+	bw := watchBurst(b, srv, users)
+	defer bw.w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(64)
-	for i := range users {
-		g.Go(func() error { return w.Subscribe(gctx, entity(i), 3600) })
-	}
-	if err := g.Wait(); err != nil {
-		b.Fatal(err)
-	}
 
-	c, err := New(Options{Server: server, Domain: srv.Domain, Username: srv.Publisher, Password: srv.Password,
+	c := runBench(b, Options{Server: server, Domain: srv.Domain, Username: srv.Publisher, Password: srv.Password,
 		Documents: memstore.New(), Concurrency: concurrency})
-	if err != nil {
-		b.Fatal(err)
-	}
-	rctx, stop := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- c.Run(rctx) }()
-	defer func() { stop(); <-ran }()
 
 	round := func(state connectors.State, activity string) time.Duration {
-		mu.Lock()
-		want, seen = activity, map[string]bool{}
-		done.Store(0)
-		mu.Unlock()
+		bw.expect(activity)
 		start := time.Now()
 		for i := range users {
 			c.Runner().Set(fmt.Sprintf("u%05d@example.com", i), state)
 		}
-		select {
-		case <-allDone:
-		case <-ctx.Done():
-			b.Fatalf("%d of %d users' NOTIFYs after 10 min; status %+v", done.Load(), users, c.Status())
-		}
+		bw.wait(ctx, func() string { return fmt.Sprintf("status %+v", c.Status()) })
 		return time.Since(start)
 	}
 	// The first round creates the publications (initial PUBLISH); the
@@ -147,6 +99,82 @@ func BenchmarkTopOfHour(b *testing.B) {
 	per := total / time.Duration(b.N)
 	b.ReportMetric(per.Seconds(), "s-to-last-NOTIFY")
 	b.ReportMetric(float64(users)/per.Seconds(), "publications/s")
+}
+
+// runBench starts a connector for a benchmark; it stops at the end.
+func runBench(b *testing.B, opts Options) *Connector {
+	c, err := New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- c.Run(ctx) }()
+	b.Cleanup(func() { stop(); <-ran })
+	return c
+}
+
+// burst is a watcher subscribed to every user of a benchmark, counting
+// the users whose NOTIFY showed the state a round waits for.
+type burst struct {
+	b     *testing.B
+	w     *sipwatch.Watcher
+	users int
+
+	mu      sync.Mutex
+	want    string // the activity awaited ("": none, available)
+	seen    map[string]bool
+	done    atomic.Int64
+	allDone chan struct{}
+}
+
+// watchBurst subscribes a watcher to users u00000… on srv.
+func watchBurst(b *testing.B, srv *kamailio.Server, users int) *burst {
+	w, err := sipwatch.New(srv.Addr, srv.Domain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bw := &burst{b: b, w: w, users: users, seen: map[string]bool{}, allDone: make(chan struct{}, 1)}
+	w.OnNotify(func(n sipwatch.Notify) {
+		if n.Doc == nil {
+			return
+		}
+		bw.mu.Lock()
+		defer bw.mu.Unlock()
+		has := bw.want == "" && len(n.Doc.Activities) == 0 || bw.want != "" && slices.Contains(n.Doc.Activities, bw.want)
+		if has && !bw.seen[n.Presentity] {
+			bw.seen[n.Presentity] = true
+			if bw.done.Add(1) == int64(users) {
+				bw.allDone <- struct{}{}
+			}
+		}
+	})
+	g, gctx := errgroup.WithContext(b.Context())
+	g.SetLimit(64)
+	for i := range users {
+		g.Go(func() error { return w.Subscribe(gctx, fmt.Sprintf("sip:u%05d@%s", i, srv.Domain), 3600) })
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	return bw
+}
+
+// expect starts a round that waits for activity.
+func (bw *burst) expect(activity string) {
+	bw.mu.Lock()
+	bw.want, bw.seen = activity, map[string]bool{}
+	bw.done.Store(0)
+	bw.mu.Unlock()
+}
+
+// wait returns when every user's NOTIFY showed the round's state.
+func (bw *burst) wait(ctx context.Context, status func() string) {
+	select {
+	case <-bw.allDone:
+	case <-ctx.Done():
+		bw.b.Fatalf("%d of %d users' NOTIFYs after 10 min; %s", bw.done.Load(), bw.users, status())
+	}
 }
 
 // received is how many PUBLISH requests Kamailio has received, counting
