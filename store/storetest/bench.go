@@ -46,7 +46,8 @@ type BenchFactory func(b *testing.B) store.Store
 
 // Bench runs the store benchmarks shared by all implementations:
 // CommitWindow of a 50-occurrence window (serial, and from 8 goroutines
-// per CPU writing different mailboxes), an hour-long Occurrences query (what presence asks), a
+// per CPU writing different mailboxes), a first load's writes (window and
+// status as two writes and as one), an hour-long Occurrences query (what presence asks), a
 // whole-window query, Due over a backlog of 1,000 keys × 5 messages, and
 // an outbox enqueue/deliver cycle.
 func Bench(b *testing.B, factory BenchFactory) {
@@ -74,6 +75,34 @@ func Bench(b *testing.B, factory BenchFactory) {
 			i++
 		}
 	})
+	// A mailbox's first load: its window, then the status that makes it
+	// live — as two writes, and as one commit carrying the status.
+	for _, carry := range []bool{false, true} {
+		name := map[bool]string{false: "FirstLoad50/CommitThenStatus", true: "FirstLoad50/CommitWithStatus"}[carry]
+		b.Run(name, func(b *testing.B) {
+			st := factory(b)
+			defer st.Close()
+			i := 0
+			for b.Loop() {
+				smtp := fmt.Sprintf("first%07d@example.com", i)
+				status := store.MailboxStatus{SMTP: smtp, State: "live", Group: "EXCH01|https://mail.example.com/EWS/Exchange.asmx",
+					EWSURL: "https://mail.example.com/EWS/Exchange.asmx", TimeZone: "Europe/Berlin", LastVerified: start, Occurrences: 50}
+				c := store.WindowCommit{Occurrences: versions[0], Checkpoint: store.Checkpoint{Window: win, NotificationMode: "streaming", SubscriptionID: "sub"}}
+				if carry {
+					c.Status = &status
+				}
+				if err := st.CommitWindow(b.Context(), smtp, c); err != nil {
+					b.Fatal(err)
+				}
+				if !carry {
+					if err := st.SaveStatus(b.Context(), status); err != nil {
+						b.Fatal(err)
+					}
+				}
+				i++
+			}
+		})
+	}
 	b.Run("CommitWindow50Parallel", func(b *testing.B) {
 		st := factory(b)
 		defer st.Close()
