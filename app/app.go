@@ -144,7 +144,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	exchange := opts.Exchange
 	var graphHook http.Handler // Graph's notifications (webhook mode)
 	if exchange == nil {
-		exchange, graphHook, err = newExchange(cfg, identities, a.hybridOptions(cfg), a.log.With("component", "ewsclient"))
+		exchange, graphHook, err = newExchange(cfg, identities, a.hybridOptions(cfg), a.clock, a.log.With("component", "ewsclient"))
 		if err != nil {
 			return nil, err
 		}

@@ -173,7 +173,7 @@ func usersFromConfig(cfg *config.Config, identities *ewsexchange.Identities, st 
 // newExchange builds the EWS access from the config, the Graph access
 // when exchange_online is configured instead, or both (hybrid). In Graph
 // webhook mode it also returns the handler for Graph's notifications.
-func newExchange(cfg *config.Config, identities *ewsexchange.Identities, hybrid *hybridexchange.Options, log *slog.Logger) (engine.Exchange, http.Handler, error) {
+func newExchange(cfg *config.Config, identities *ewsexchange.Identities, hybrid *hybridexchange.Options, clk clock.Clock, log *slog.Logger) (engine.Exchange, http.Handler, error) {
 	var cloud *graphexchange.Client
 	var hook http.Handler
 	if x := cfg.ExchangeOnline; x != nil {
@@ -205,6 +205,7 @@ func newExchange(cfg *config.Config, identities *ewsexchange.Identities, hybrid 
 	}
 	x := ewsexchange.NewClient(c, cfg.Exchange.AutodiscoverURL)
 	x.ImpersonateWith(identities)
+	x.UseClock(clk)
 	if cloud != nil { // hybrid: each mailbox from the side that hosts it
 		return hybridexchange.New(x, cloud, hybrid), hook, nil
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/ews"
 	"github.com/calsync/calsync/ews/ewsclient"
+	"github.com/calsync/calsync/internal/clock"
 )
 
 // Client implements engine.Exchange over a real EWS endpoint with
@@ -19,6 +20,7 @@ type Client struct {
 	c               *ewsclient.Client
 	autodiscoverURL string
 	identities      *Identities
+	clock           clock.Clock // nil: the wall clock
 }
 
 // NewClient returns an engine.Exchange that talks EWS through c.
@@ -32,6 +34,18 @@ func NewClient(c *ewsclient.Client, autodiscoverURL string) *Client {
 // ImpersonateWith makes the client impersonate mailboxes as ids says
 // (UPN or SID) instead of by SMTP address. Call it before the engine runs.
 func (x *Client) ImpersonateWith(ids *Identities) { x.identities = ids }
+
+// UseClock gives the client the engine's clock: the requests that carry a
+// time of their own (the working hours' window and the year their rules
+// are matched for) take it from there. Call it before the engine runs.
+func (x *Client) UseClock(c clock.Clock) { x.clock = c }
+
+func (x *Client) now() time.Time {
+	if x.clock == nil {
+		return time.Now()
+	}
+	return x.clock.Now()
+}
 
 func (x *Client) call(t engine.Target) ewsclient.Call {
 	call := ewsclient.Call{ActAs: x.identities.For(t.SMTP)}

@@ -26,22 +26,56 @@ func (x *Client) OOFTipLimit(ctx context.Context) int {
 // OOFTips implements engine.OOFTipReader with one GetMailTips request,
 // impersonating the first mailbox of the batch and asking as it (an
 // internal sender, so the internal reply is what the tip shows).
+//
+// When Exchange refuses that mailbox as the account the request acts as
+// (it moved to Exchange Online or was deleted since the last Autodiscover,
+// impersonation of it is denied, its database is down), the refusal is
+// that mailbox's own tip error and the rest of the batch is sent again as
+// its next member: one gone mailbox must not cost the whole batch its
+// automatic replies. After maxTipAccounts such refusals in a row the
+// batch gives up for this round with the last one.
 func (x *Client) OOFTips(ctx context.Context, smtps []string) ([]engine.OOFTip, error) {
-	if len(smtps) == 0 {
-		return nil, nil
-	}
-	tips, err := x.c.GetMailTipsOOF(ctx, x.call(engine.Target{SMTP: smtps[0]}), smtps[0], smtps, len(smtps))
-	if err != nil {
-		return nil, classify("GetMailTips", err)
-	}
-	out := make([]engine.OOFTip, len(tips))
-	for i, t := range tips {
-		out[i] = engine.OOFTip{SMTP: smtps[i], Fingerprint: fingerprint(t)}
-		if t.Err != nil {
-			out[i].Err = classify("GetMailTips", t.Err)
+	var out []engine.OOFTip
+	for refused := 0; len(smtps) > 0; {
+		tips, err := x.c.GetMailTipsOOF(ctx, x.call(engine.Target{SMTP: smtps[0]}), smtps[0], smtps, len(smtps))
+		if err == nil {
+			for i, t := range tips {
+				tip := engine.OOFTip{SMTP: smtps[i], Fingerprint: fingerprint(t)}
+				if t.Err != nil {
+					tip.Err = classify("GetMailTips", t.Err)
+				}
+				out = append(out, tip)
+			}
+			return out, nil
 		}
+		xerr := classify("GetMailTips", err)
+		if !refusesAccount(xerr) {
+			return nil, xerr
+		}
+		if refused++; refused == maxTipAccounts && len(smtps) > 1 {
+			return nil, xerr
+		}
+		out = append(out, engine.OOFTip{SMTP: smtps[0], Err: xerr})
+		smtps = smtps[1:]
 	}
 	return out, nil
+}
+
+// maxTipAccounts bounds the members one OOFTips call tries as its account:
+// more refusals in a row than a few moves or deletions explain point at
+// the service account or the server, and the next round tries again.
+const maxTipAccounts = 3
+
+// refusesAccount reports whether err is Exchange refusing the mailbox a
+// request impersonates, not the request: the codes engine/recovery.go
+// sends a worker to Autodiscover or marks denied for.
+func refusesAccount(err error) bool {
+	switch engine.ErrorCode(err) {
+	case "ErrorNonExistentMailbox", "ErrorInvalidSmtpAddress", "ErrorImpersonateUserDenied",
+		"ErrorImpersonationFailed", "ErrorMailboxMoveInProgress", "ErrorMailboxStoreUnavailable":
+		return true
+	}
+	return false
 }
 
 // fingerprint condenses a tip: empty while replies are off, else the

@@ -78,8 +78,12 @@ func (x *Client) MailboxTimeZones(ctx context.Context, smtps []string) ([]engine
 // their working hours, and matches each one's zone to an IANA zone ("" when
 // a mailbox has no working hours or none matches).
 func (x *Client) workingHoursZones(ctx context.Context, call ewsclient.Call, smtps []string) ([]engine.ZoneResult, error) {
-	// Only the working hours are wanted: any short window will do.
-	now := time.Now().UTC().Truncate(time.Hour)
+	// Only the working hours are wanted: any short window will do. It
+	// starts at the engine's now, and the rules are matched for the year
+	// it starts in (UTC): the server derives the rules it answers for
+	// the window, and a wall-clock year beside an engine's clock in
+	// another year (tests, a replay) matched them against the wrong one.
+	now := x.now().UTC().Truncate(time.Hour)
 	mbs := make([]ews.MailboxData, len(smtps))
 	for i, s := range smtps {
 		mbs[i] = ews.MailboxData{Email: ews.Mailbox{EmailAddress: s}, AttendeeType: ews.AttendeeRequired}

@@ -3,8 +3,10 @@ package ewsexchange_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/calsync/calsync/engine"
+	"github.com/calsync/calsync/internal/clock"
 )
 
 // The simulator keeps each generated mailbox's zone in OWA.UserOptions;
@@ -28,5 +30,28 @@ func TestMailboxTimeZone(t *testing.T) {
 	zone, err = ex.MailboxTimeZone(context.Background(), engine.Target{SMTP: fresh})
 	if err != nil || zone != "UTC" {
 		t.Errorf("MailboxTimeZone(%s) = %q, %v; want UTC from the working hours", fresh, zone, err)
+	}
+}
+
+// The working hours' window and the year their rules are matched for come
+// from the engine's clock, on either side of New Year. Caracas kept
+// UTC−4:30 from 2007 to 2016: asked for a window in 2010/2011 the server
+// answers those rules, which match America/Caracas for those years (asked
+// at the wall clock's time it answers today's UTC−4, another zone).
+func TestWorkingHoursZoneFollowsTheEngineClock(t *testing.T) {
+	sim, ex := newHTTPSim(t, 1, 1)
+	m := users(sim)[0]
+	if _, err := sim.SetTimeZone(m, "America/Caracas"); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{
+		time.Date(2010, 12, 31, 23, 30, 0, 0, time.UTC),
+		time.Date(2011, 1, 1, 0, 30, 0, 0, time.UTC),
+	} {
+		ex.UseClock(clock.NewFake(at))
+		got, err := ex.MailboxTimeZones(context.Background(), []string{m})
+		if err != nil || len(got) != 1 || got[0].Zone != "America/Caracas" {
+			t.Errorf("at %s: MailboxTimeZones = %+v, %v; want America/Caracas", at, got, err)
+		}
 	}
 }
