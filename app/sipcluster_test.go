@@ -25,8 +25,8 @@ import (
 
 // Three instances on PostgreSQL publish to one Kamailio: each user has
 // exactly one publication, from the instance that owns the mailbox; when
-// an instance stops, and when one crashes, the new owner continues the
-// user's publication (SIP-If-Match with the tag the previous owner stored)
+// an instance stops, when one crashes and when one joins, the new owner
+// continues the user's publication (SIP-If-Match with the tag the previous owner stored)
 // and a watcher sees the new presence in a document with one tuple, while
 // the server still keeps one publication per user.
 func TestSIPClusterOnePublicationPerUser(t *testing.T) {
@@ -79,6 +79,26 @@ func TestSIPClusterOnePublicationPerUser(t *testing.T) {
 		})
 		onePublicationEach(ctx, t, srv, users)
 	}
+	// meetingShows puts user in a meeting and waits for the watcher to
+	// see it in a document with one tuple (no parallel publication).
+	meetingShows := func(user, when string) {
+		t.Helper()
+		now := time.Now().UTC().Truncate(time.Second)
+		if _, err := sim.AddCalendarItem(user, ews.CalendarItem{Subject: "Review " + when, Start: now.Add(-time.Minute), End: now.Add(time.Hour),
+			LegacyFreeBusyStatus: ews.FreeBusyBusy, IsMeeting: true}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := w.Wait(ctx, presentity(srv, user), func(n sipwatch.Notify) bool {
+			return n.Doc != nil && slices.Contains(n.Doc.Activities, "meeting")
+		})
+		if err != nil {
+			t.Fatalf("%s in a meeting at the watcher %s: %v", user, when, err)
+		}
+		if got.Doc.Tuples != 1 {
+			t.Errorf("%s the watcher got %d tuples for %s (parallel publications): %s", when, got.Doc.Tuples, user, got.Body)
+		}
+		onePublicationEach(ctx, t, srv, users)
+	}
 	settled("every mailbox live on three instances, each publishing the users it owns")
 	for _, u := range users {
 		if _, err := w.Wait(ctx, presentity(srv, u), func(n sipwatch.Notify) bool { return n.Doc != nil }); err != nil {
@@ -120,24 +140,16 @@ func TestSIPClusterOnePublicationPerUser(t *testing.T) {
 				return len(l) > notified[u] && l[len(l)-1].Doc != nil && l[len(l)-1].Doc.Tuples == 1
 			})
 		}
-		user := moved[0]
-		subject := "After " + victim.id + " " + step.how
-		now := time.Now().UTC().Truncate(time.Second)
-		if _, err := sim.AddCalendarItem(user, ews.CalendarItem{Subject: subject, Start: now.Add(-time.Minute), End: now.Add(time.Hour),
-			LegacyFreeBusyStatus: ews.FreeBusyBusy, IsMeeting: true}); err != nil {
-			t.Fatal(err)
-		}
-		got, err := w.Wait(ctx, presentity(srv, user), func(n sipwatch.Notify) bool {
-			return n.Doc != nil && slices.Contains(n.Doc.Activities, "meeting")
-		})
-		if err != nil {
-			t.Fatalf("%s in a meeting at the watcher after %s %s: %v", user, victim.id, step.how, err)
-		}
-		if got.Doc.Tuples != 1 {
-			t.Errorf("after %s %s the watcher got %d tuples for %s (parallel publications): %s", victim.id, step.how, got.Doc.Tuples, user, got.Body)
-		}
-		onePublicationEach(ctx, t, srv, users)
+		meetingShows(moved[0], "after "+victim.id+" "+step.how)
 	}
+
+	// A new instance joins: the survivor hands it a share (a rebalance,
+	// the previous owner alive), and it continues those publications.
+	joined := startInstance(t, "calsync-d", dbURL, simSrv.URL, sim, users, "", withSIP)
+	running = append(running, joined)
+	testenv.WaitForWithin(t, 2*time.Minute, "calsync-d to take a share", func() bool { return len(joined.app.Owned()) > 0 })
+	settled("every mailbox live and published by the two instances after calsync-d joined")
+	meetingShows(joined.app.Owned()[0], "on calsync-d after it joined")
 }
 
 // onePublicationEach fails unless the server keeps exactly one
