@@ -495,22 +495,7 @@ func createItem(ctx context.Context, hc ewsclient.HTTPClient, base, smtp, subjec
 
 // WriteTable prints results as a Markdown table.
 func WriteTable(w io.Writer, rs []Result) {
-	fmt.Fprintf(w, "| metric |")
-	for _, r := range rs {
-		fmt.Fprintf(w, " %d mailboxes |", r.Mailboxes)
-	}
-	fmt.Fprintf(w, "\n|---|")
-	for range rs {
-		fmt.Fprintf(w, "---|")
-	}
-	fmt.Fprintln(w)
-	row := func(name string, f func(Result) string) {
-		fmt.Fprintf(w, "| %s |", name)
-		for _, r := range rs {
-			fmt.Fprintf(w, " %s |", f(r))
-		}
-		fmt.Fprintln(w)
-	}
+	row := table(w, "metric", rs, func(r Result) string { return fmt.Sprintf("%d mailboxes", r.Mailboxes) })
 	row("EWS authentication", func(r Result) string { return r.Auth })
 	row("time to initial load (all live)", func(r Result) string { return r.InitialLoad.Round(10 * time.Millisecond).String() })
 	row("time to all-subscribed (streamed)", func(r Result) string { return r.AllSubscribed.Round(10 * time.Millisecond).String() })

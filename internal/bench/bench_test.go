@@ -18,9 +18,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runSmall runs the bench on 40 mailboxes with this test binary as the
-// simulator child.
-func runSmall(t *testing.T, cfg Config) Result {
+// simChild is what a bench run needs to start this test binary as its
+// simulator child (TestMain serves it): the executable and a buffer for
+// the child's stderr, shown when the run fails. Skipped with -short.
+func simChild(t *testing.T) (exe string, stderr *bytes.Buffer) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a simulator process")
@@ -29,8 +30,15 @@ func runSmall(t *testing.T, cfg Config) Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cfg.Mailboxes, cfg.Servers, cfg.Idle, cfg.SimExe, cfg.Stderr = 40, 2, 200*time.Millisecond, exe, &stderr
+	return exe, &bytes.Buffer{}
+}
+
+// runSmall runs the bench on 40 mailboxes with this test binary as the
+// simulator child.
+func runSmall(t *testing.T, cfg Config) Result {
+	t.Helper()
+	exe, stderr := simChild(t)
+	cfg.Mailboxes, cfg.Servers, cfg.Idle, cfg.SimExe, cfg.Stderr = 40, 2, 200*time.Millisecond, exe, stderr
 	r, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("Run(%+v) error = %v\n%s", cfg, err, stderr.String())

@@ -229,22 +229,7 @@ func (c *changeTracker) open() int {
 
 // WriteGraphTable prints Graph results as a Markdown table.
 func WriteGraphTable(w io.Writer, rs []GraphResult) {
-	fmt.Fprintf(w, "| metric (Graph) |")
-	for _, r := range rs {
-		fmt.Fprintf(w, " %d cloud mailboxes |", r.Mailboxes)
-	}
-	fmt.Fprintf(w, "\n|---|")
-	for range rs {
-		fmt.Fprintf(w, "---|")
-	}
-	fmt.Fprintln(w)
-	row := func(name string, f func(GraphResult) string) {
-		fmt.Fprintf(w, "| %s |", name)
-		for _, r := range rs {
-			fmt.Fprintf(w, " %s |", f(r))
-		}
-		fmt.Fprintln(w)
-	}
+	row := table(w, "metric (Graph)", rs, func(r GraphResult) string { return fmt.Sprintf("%d cloud mailboxes", r.Mailboxes) })
 	per := func(c graphCounts, n int) string { return fmt.Sprintf("%.2f", float64(c.Total)/float64(n)) }
 	row("mode / delta interval (webhook: safety net)", func(r GraphResult) string { return r.Mode + " / " + r.DeltaInterval.String() })
 	row("time to all live", func(r GraphResult) string { return r.AllLive.Round(10 * time.Millisecond).String() })

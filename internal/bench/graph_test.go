@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -33,15 +32,8 @@ func TestRunSmallGraphWebhook(t *testing.T) {
 // checks what both modes share.
 func runSmallGraph(t *testing.T, webhook bool) GraphResult {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a simulator process")
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cfg := GraphConfig{Mailboxes: 40, Changes: 5, DeltaInterval: time.Second, Webhook: webhook, SimExe: exe, Stderr: &stderr}
+	exe, stderr := simChild(t)
+	cfg := GraphConfig{Mailboxes: 40, Changes: 5, DeltaInterval: time.Second, Webhook: webhook, SimExe: exe, Stderr: stderr}
 	if webhook {
 		cfg.DeltaInterval = time.Hour
 	}

@@ -213,22 +213,9 @@ func (c *changeTracker) outstanding() int {
 
 // WriteSSETable prints SSE results as a Markdown table.
 func WriteSSETable(w io.Writer, rs []SSEResult) {
-	fmt.Fprint(w, "| metric |")
-	for _, r := range rs {
-		fmt.Fprintf(w, " %d mailboxes, coalescing %s |", r.Mailboxes, r.CoalesceDelay)
-	}
-	fmt.Fprint(w, "\n|---|")
-	for range rs {
-		fmt.Fprint(w, "---|")
-	}
-	fmt.Fprintln(w)
-	row := func(name string, f func(SSEResult) string) {
-		fmt.Fprintf(w, "| %s |", name)
-		for _, r := range rs {
-			fmt.Fprintf(w, " %s |", f(r))
-		}
-		fmt.Fprintln(w)
-	}
+	row := table(w, "metric", rs, func(r SSEResult) string {
+		return fmt.Sprintf("%d mailboxes, coalescing %s", r.Mailboxes, r.CoalesceDelay)
+	})
 	row("time to initial load (all live, whole instance)", func(r SSEResult) string { return r.InitialLoad.Round(10 * time.Millisecond).String() })
 	row("EWS requests per mailbox until all live / throttling errors", func(r SSEResult) string {
 		return fmt.Sprintf("%.3f / %d", float64(sumCounts(r.Requests))/float64(max(r.Mailboxes, 1)), r.ThrottlingErrors)

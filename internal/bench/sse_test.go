@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,15 +12,8 @@ import (
 // change made in the simulator reaches the SSE client as the mailbox's
 // presence event (none missed).
 func TestRunSSESmall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a simulator process")
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cfg := SSEConfig{Mailboxes: 30, Servers: 2, Changes: 8, Interval: 20 * time.Millisecond, CoalesceDelay: 50 * time.Millisecond, SimExe: exe, Stderr: &stderr}
+	exe, stderr := simChild(t)
+	cfg := SSEConfig{Mailboxes: 30, Servers: 2, Changes: 8, Interval: 20 * time.Millisecond, CoalesceDelay: 50 * time.Millisecond, SimExe: exe, Stderr: stderr}
 	r, err := RunSSE(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("RunSSE error = %v\n%s", err, stderr.String())
