@@ -26,6 +26,9 @@ type metrics struct {
 	// replaysCovered counts notification reads skipped because the stored
 	// window already showed the change (worker_replay.go).
 	replaysCovered prometheus.Counter
+	// syncPatches counts windows brought up to date from a sync-state
+	// check's answer without a CalendarView (syncpatch.go).
+	syncPatches prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -83,6 +86,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "calsync", Subsystem: "engine", Name: "sync_state_checks_total",
 			Help: "Calendar sync-state checks (SyncFolderItems) by result: unchanged (no window read), changed, first, invalid.",
 		}, []string{"result"}),
+		syncPatches: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "sync_state_patches_total",
+			Help: "Windows brought up to date from a sync-state check's changed single items, without a CalendarView.",
+		}),
 		replaysCovered: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "calsync", Subsystem: "engine", Name: "replayed_notifications_covered_total",
 			Help: "Notification reads skipped because the stored window already showed every change the events named (replays after a restart, takeover or recovery).",
@@ -131,6 +138,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.syncChecks, err = register(reg, m.syncChecks); err != nil {
+		return nil, err
+	}
+	if m.syncPatches, err = register(reg, m.syncPatches); err != nil {
 		return nil, err
 	}
 	if m.replaysCovered, err = register(reg, m.replaysCovered); err != nil {

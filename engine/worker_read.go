@@ -115,8 +115,10 @@ func (w *worker) read() error {
 	win := w.env.opts.Window.windowAt(now, w.loc)
 	restart := !w.loaded && !w.window.IsZero()
 	state, stale := w.syncState, w.stateStale
+	var occs []calendar.Occurrence
+	patched := false
 	if w.checksState(reason, restart, hintAt) {
-		next, changed, ok, err := w.checkSyncState()
+		next, changed, ok, changes, err := w.checkSyncState()
 		if err != nil {
 			w.restoreHint(hintAt)
 			return err
@@ -130,14 +132,21 @@ func (w *worker) read() error {
 				return nil
 			}
 			state, stale = next, false
+			// Only single items changed: the check's answer holds them
+			// (syncpatch.go), no CalendarView needed.
+			occs, patched = w.patchWindow(changes, win)
 		}
 	} else if !hintAt.IsZero() {
 		stale = true
 	}
-	occs, err := w.view(w.ctx, win.Start, win.End, 0)
-	if err != nil {
-		w.restoreHint(hintAt)
-		return err
+	if patched {
+		w.env.metrics.syncPatches.Inc()
+	} else {
+		var err error
+		if occs, err = w.view(w.ctx, win.Start, win.End, 0); err != nil {
+			w.restoreHint(hintAt)
+			return err
+		}
 	}
 	occs = w.sanitize(occs)
 	var oof *calendar.OOFSettings

@@ -40,6 +40,25 @@ type RestartResult struct {
 	CPUPer1000         time.Duration
 	// SyncChecks are the engine's sync-state checks by result.
 	SyncChecks map[string]int
+	mailboxes  int
+	// Patched counts windows brought up to date from a check's answer
+	// (no CalendarView); ReplaysCovered the notification reads skipped
+	// because the stored window already showed the change.
+	Patched, ReplaysCovered int
+}
+
+// tipRound is the mail-tip poller's operation: its round verifies the
+// automatic replies of every mailbox once per poll interval whether or not
+// calsync restarted, so the restart's figure is also given without it.
+const tipRound = "GetMailTips"
+
+// RequestsPerMailboxWithoutTips is RequestsPerMailbox without the
+// mail-tip poller's requests.
+func (r *RestartResult) RequestsPerMailboxWithoutTips(mailboxes int) float64 {
+	if mailboxes == 0 {
+		return 0
+	}
+	return r.RequestsPerMailbox - float64(r.Requests[tipRound])/float64(mailboxes)
 }
 
 // restartReconcile is the reconciliation interval of the engine that
@@ -151,6 +170,9 @@ func measureRestart(ctx context.Context, r restartRun) (RestartResult, error) {
 	res.RequestsPerMailbox = float64(stats1.RequestsTotal-stats0.RequestsTotal) / float64(n)
 	res.CPUPer1000 = time.Duration(float64(cpu) / float64(n) * 1000)
 	res.SyncChecks = syncChecks(reg)
+	res.Patched = int(counter(reg, "calsync_engine_sync_state_patches_total"))
+	res.ReplaysCovered = int(counter(reg, "calsync_engine_replayed_notifications_covered_total"))
+	res.mailboxes = n
 	return res, nil
 }
 
@@ -186,6 +208,20 @@ func syncChecks(reg *prometheus.Registry) map[string]int {
 	return out
 }
 
+// counter reads an unlabelled counter (0 when absent).
+func counter(reg *prometheus.Registry, name string) float64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
 // writeRestartRows adds the restart rows to the table.
 func writeRestartRows(row func(string, func(Result) string)) {
 	rr := func(f func(*RestartResult) string) func(Result) string {
@@ -202,7 +238,13 @@ func writeRestartRows(row func(string, func(Result) string)) {
 		return fmt.Sprintf("%s / %s / %s", r.Live.Round(10*time.Millisecond), r.Streamed.Round(10*time.Millisecond), r.Correct.Round(10*time.Millisecond))
 	}))
 	row("restart: EWS requests per mailbox", rr(func(r *RestartResult) string { return fmt.Sprintf("%.3f", r.RequestsPerMailbox) }))
+	row("restart: EWS requests per mailbox without the mail-tip poller's round (GetMailTips)", rr(func(r *RestartResult) string {
+		return fmt.Sprintf("%.3f", r.RequestsPerMailboxWithoutTips(r.mailboxes))
+	}))
 	row("restart: requests by operation", rr(func(r *RestartResult) string { return fmtMap(r.Requests) }))
+	row("restart: windows applied from the check's answer / replayed notifications not read", rr(func(r *RestartResult) string {
+		return fmt.Sprintf("%d / %d", r.Patched, r.ReplaysCovered)
+	}))
 	row("restart: sync-state checks by result", rr(func(r *RestartResult) string {
 		var parts []string
 		for _, k := range slices.Sorted(maps.Keys(r.SyncChecks)) {
