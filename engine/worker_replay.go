@@ -15,7 +15,11 @@ package engine
 //     not their master's, so a deleted master cannot be told apart).
 //   - Of several events naming X, the last decides (events arrive in the
 //     order of the changes): created at K1 then modified to K2 is covered
-//     when X is stored at K2.
+//     when X is stored at K2. FreeBusyChanged does not count here: it
+//     follows an item's change or deletion with the item's last change
+//     key, so after a Deleted X it would name a version that is gone; it
+//     decides only when no other event of the batch names X (then X
+//     must be stored at its key).
 //   - Anything else (an event without an item id or change key, a Moved
 //     into another folder, more events than are kept) is not covered:
 //     the window is read, as for every notification.
@@ -106,9 +110,18 @@ func eventsCovered(evs []Event, occs []calendar.Occurrence) bool {
 		gone bool
 	}
 	last := make(map[string]state, len(evs))
+	var freeBusy []Event
 	for _, e := range evs {
 		switch e.Kind {
-		case EventCreated, EventModified, EventCopied, EventFreeBusyChanged:
+		case EventFreeBusyChanged:
+			// Raised with an item's create, change and delete, after it
+			// and with the item's last change key (also for a deletion):
+			// it names no version of its own (below).
+			if e.ItemID == "" || e.ChangeKey == "" {
+				return false
+			}
+			freeBusy = append(freeBusy, e)
+		case EventCreated, EventModified, EventCopied:
 			if e.ItemID == "" || e.ChangeKey == "" {
 				return false
 			}
@@ -126,6 +139,11 @@ func eventsCovered(evs []Event, occs []calendar.Occurrence) bool {
 			last[e.ItemID] = state{key: e.ChangeKey}
 		default:
 			return false
+		}
+	}
+	for _, e := range freeBusy {
+		if _, named := last[e.ItemID]; !named {
+			last[e.ItemID] = state{key: e.ChangeKey}
 		}
 	}
 	keys := make(map[string]string, len(occs))

@@ -126,6 +126,10 @@ func TestEventsCovered(t *testing.T) {
 		{"created, then modified to the stored key", []Event{{Kind: EventCreated, ItemID: "a1", ChangeKey: "k1"}, {Kind: EventModified, ItemID: "a1", ChangeKey: "k2"}}, single, true},
 		{"modified to the stored key, then again", []Event{{Kind: EventModified, ItemID: "a1", ChangeKey: "k2"}, {Kind: EventModified, ItemID: "a1", ChangeKey: "k3"}}, single, false},
 		{"created, then deleted", []Event{{Kind: EventCreated, ItemID: "z1", ChangeKey: "k1"}, {Kind: EventDeleted, ItemID: "z1"}}, single, true},
+		{"deleted, then its free/busy changed (the simulator's and Exchange's burst)", []Event{{Kind: EventDeleted, ItemID: "a1"}, {Kind: EventFreeBusyChanged, ItemID: "a1", ChangeKey: "k2"}}, single, false},
+		{"deleted and gone, then its free/busy changed", []Event{{Kind: EventDeleted, ItemID: "z1"}, {Kind: EventFreeBusyChanged, ItemID: "z1", ChangeKey: "k1"}}, single, true},
+		{"free/busy alone, stored at its key", []Event{{Kind: EventFreeBusyChanged, ItemID: "a1", ChangeKey: "k2"}}, single, true},
+		{"free/busy alone, another key", []Event{{Kind: EventFreeBusyChanged, ItemID: "a1", ChangeKey: "k1"}}, single, false},
 		{"new mail", []Event{{Kind: EventNewMail, ItemID: "a1", ChangeKey: "k2"}}, single, false},
 	}
 	for _, c := range cases {
