@@ -186,40 +186,40 @@ func holds(ctx context.Context, st store.Store, smtp, subject string) bool {
 	return slices.ContainsFunc(occs, func(o calendar.Occurrence) bool { return o.Subject == subject })
 }
 
-// syncChecks reads calsync_engine_sync_state_checks_total by result.
-func syncChecks(reg *prometheus.Registry) map[string]int {
-	out := map[string]int{}
+// counters returns the engine's counters by name, each with its samples
+// by label value ("" without labels).
+func counters(reg *prometheus.Registry) map[string]map[string]float64 {
+	out := map[string]map[string]float64{}
 	mfs, err := reg.Gather()
 	if err != nil {
 		return out
 	}
 	for _, mf := range mfs {
-		if mf.GetName() != "calsync_engine_sync_state_checks_total" {
-			continue
-		}
+		byLabel := map[string]float64{}
 		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "result" {
-					out[l.GetValue()] = int(m.GetCounter().GetValue())
-				}
+			label := ""
+			if ls := m.GetLabel(); len(ls) > 0 {
+				label = ls[0].GetValue()
 			}
+			byLabel[label] = m.GetCounter().GetValue()
 		}
+		out[mf.GetName()] = byLabel
+	}
+	return out
+}
+
+// syncChecks reads calsync_engine_sync_state_checks_total by result.
+func syncChecks(reg *prometheus.Registry) map[string]int {
+	out := map[string]int{}
+	for result, v := range counters(reg)["calsync_engine_sync_state_checks_total"] {
+		out[result] = int(v)
 	}
 	return out
 }
 
 // counter reads an unlabelled counter (0 when absent).
 func counter(reg *prometheus.Registry, name string) float64 {
-	mfs, err := reg.Gather()
-	if err != nil {
-		return 0
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	return 0
+	return counters(reg)[name][""]
 }
 
 // writeRestartRows adds the restart rows to the table.
