@@ -158,12 +158,16 @@ func (c *Connector) Run(ctx context.Context) error {
 			return fmt.Errorf("sip connector: %w", err)
 		}
 	}
+	// The last save comes after the runner returned: its PUBLISHes in
+	// flight at the end finish first (Publish), and their tags go with it.
+	saving, stopSaving := context.WithCancel(context.WithoutCancel(ctx))
 	saved := make(chan struct{})
 	go func() {
 		defer close(saved)
-		c.saveLoop(ctx)
+		c.saveLoop(saving)
 	}()
 	err := c.runner.Run(ctx)
+	stopSaving()
 	<-saved
 	return err
 }
@@ -229,7 +233,11 @@ func (c *Connector) Publish(ctx context.Context, u connectors.Update) (time.Time
 	if u.State != nil && c.opts.Owns != nil && !c.opts.Owns(u.User) {
 		return time.Time{}, errNotOwner
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	// A PUBLISH is finished even when calsync stops meanwhile (Timeout
+	// bounds it): abandoned, the server may still apply it, and its new
+	// tag would be lost — the next run's or the next owner's PUBLISH would
+	// meet 412 and add a second publication beside it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.Timeout)
 	defer cancel()
 	pub, has := c.pubs.get(u.User)
 	entity := ""
