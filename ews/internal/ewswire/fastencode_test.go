@@ -61,10 +61,12 @@ func randomFolders(rng *rand.Rand, text func() string) ewswire.FolderIds {
 	return f
 }
 
-// randomRequest is one of the three hot requests with random values.
+// randomRequest is one of the four hot requests with random values.
 func randomRequest(rng *rand.Rand, text func() string) any {
 	start := time.Date(2026, 12, 7, rng.Intn(24), 0, 0, rng.Intn(2)*500_000_000, time.UTC)
-	switch rng.Intn(3) {
+	switch rng.Intn(4) {
+	case 3:
+		return randomMailTipsRequest(rng, text)
 	case 0:
 		r := &ewswire.FindItem{Traversal: "Shallow", ItemShape: ewswire.ItemShape{BaseShape: "IdOnly"},
 			CalendarView:    &ewswire.CalendarView{MaxEntriesReturned: rng.Intn(2) * 1000, StartDate: ewswire.DateTime{Time: start}, EndDate: ewswire.DateTime{Time: start.Add(15 * 24 * time.Hour)}},

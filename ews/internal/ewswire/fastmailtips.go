@@ -116,3 +116,36 @@ func (d *fastMailTips) outOfOffice(o *OutOfOfficeMailTip) error {
 		})
 	})
 }
+
+// appendXML writes the request (fastencode.go): it goes out 3.3 times a
+// second at 10,000 mailboxes, with 50 or so recipients.
+func (r *GetMailTips) appendXML(w *xmlWriter) bool {
+	w.open(NSMessages, "GetMailTips")
+	w.attrs()
+	w.open(NSMessages, "SendingAs")
+	w.attrs()
+	r.SendingAs.appendXML(w)
+	w.close("SendingAs")
+	w.open(NSMessages, "Recipients")
+	w.attrs()
+	for i := range r.Recipients.Mailbox {
+		w.open(NSTypes, "Mailbox")
+		w.attrs()
+		r.Recipients.Mailbox[i].appendXML(w)
+		w.close("Mailbox")
+	}
+	w.close("Recipients")
+	w.elem(NSMessages, "MailTipsRequested", r.MailTipsRequested)
+	w.close("GetMailTips")
+	return true
+}
+
+// appendXML writes the address's elements that are set (their tags say
+// omitempty).
+func (e *EmailAddress) appendXML(w *xmlWriter) {
+	for _, f := range [...]struct{ name, v string }{{"Name", e.Name}, {"EmailAddress", e.EmailAddress}, {"RoutingType", e.RoutingType}, {"MailboxType", e.MailboxType}} {
+		if f.v != "" {
+			w.elem(NSTypes, f.name, f.v)
+		}
+	}
+}

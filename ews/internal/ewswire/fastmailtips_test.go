@@ -155,3 +155,48 @@ func BenchmarkDecodeMailTips(b *testing.B) {
 		})
 	}
 }
+
+// randomMailTipsRequest is a GetMailTips request as the client sends it
+// (fastencode_test.go), with some of the address fields it leaves empty.
+func randomMailTipsRequest(rng *rand.Rand, text func() string) *ewswire.GetMailTips {
+	addr := func() ewswire.EmailAddress {
+		a := ewswire.EmailAddress{EmailAddress: text(), RoutingType: "SMTP"}
+		if rng.Intn(4) == 0 {
+			a.Name, a.MailboxType = text(), "Mailbox"
+		}
+		return a
+	}
+	r := &ewswire.GetMailTips{SendingAs: addr(), MailTipsRequested: "OutOfOfficeMessage"}
+	for range 1 + rng.Intn(60) {
+		r.Recipients.Mailbox = append(r.Recipients.Mailbox, addr())
+	}
+	return r
+}
+
+// BenchmarkMarshalMailTips writes a GetMailTips request of 50 recipients
+// through Marshal (the fast path) and through encoding/xml.
+func BenchmarkMarshalMailTips(b *testing.B) {
+	r := &ewswire.GetMailTips{SendingAs: ewswire.EmailAddress{EmailAddress: "user00000@example.org", RoutingType: "SMTP"}, MailTipsRequested: "OutOfOfficeMessage"}
+	for i := range 50 {
+		r.Recipients.Mailbox = append(r.Recipients.Mailbox, ewswire.EmailAddress{EmailAddress: fmt.Sprintf("user%05d@example.org", i), RoutingType: "SMTP"})
+	}
+	h := &ewswire.Header{RequestServerVersion: &ewswire.RequestServerVersion{Version: "Exchange2016"}, Impersonation: &ewswire.ExchangeImpersonation{ConnectingSID: ewswire.ConnectingSID{PrimarySmtpAddress: "user00000@example.org"}}}
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ewswire.Marshal(h, r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding/xml", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf bytes.Buffer
+		for b.Loop() {
+			buf.Reset()
+			if err := ewswire.EncodeEnvelope(&buf, h, r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
