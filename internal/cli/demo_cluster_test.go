@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"context"
 	"regexp"
 	"strconv"
 	"syscall"
@@ -30,26 +29,11 @@ func TestDemoCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func(prev func() (string, error)) { demoExecutable = prev }(demoExecutable)
+	prev := demoExecutable
+	t.Cleanup(func() { demoExecutable = prev }) // after the demo stopped (cleanups run last first)
 	demoExecutable = func() (string, error) { return exe, nil }
 
-	var stdout, stderr testenv.SyncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, Env{Args: []string{"demo", "--cluster", "2", "--mailboxes", "10", "--meeting-every", "0", "--churn", "0"}, Stdout: &stdout, Stderr: &stderr})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("demo exited with %d; stderr:\n%s", code, stderr.String())
-			}
-		case <-time.After(60 * time.Second):
-			t.Errorf("demo did not stop within 60s")
-		}
-	}()
+	stdout, _ := startDemo(t, 60*time.Second, "--cluster", "2", "--mailboxes", "10", "--meeting-every", "0", "--churn", "0")
 	killHint := regexp.MustCompile(`kill -9 (\d+)`)
 	testenv.WaitForWithin(t, 2*time.Minute, "the dashboard and the kill hint on stdout", func() bool {
 		return killHint.MatchString(stdout.String()) && regexp.MustCompile(`Dashboard: http://127\.0\.0\.1:\d+/`).MatchString(stdout.String())

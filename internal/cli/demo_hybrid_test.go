@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,32 +13,8 @@ import (
 // calsync demo --hybrid syncs every mailbox from its side, and the API the
 // dashboard reads says where each lives: 2 of 8 in Exchange Online.
 func TestDemoHybrid(t *testing.T) {
-	var stdout, stderr testenv.SyncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, Env{Args: []string{"demo", "--hybrid", "--listen", "127.0.0.1:0", "--mailboxes", "8", "--meeting-every", "0", "--churn", "0"}, Stdout: &stdout, Stderr: &stderr})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("demo exited with %d; stderr:\n%s", code, stderr.String())
-			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("demo did not stop within 20s")
-		}
-	}()
-	dashLine := regexp.MustCompile(`Dashboard: (http://\S+)`)
-	var base string
-	testenv.WaitFor(t, "the dashboard URL on stdout", func() bool {
-		m := dashLine.FindStringSubmatch(stdout.String())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil
-	})
+	stdout, _ := startDemo(t, 20*time.Second, "--hybrid", "--listen", "127.0.0.1:0", "--mailboxes", "8", "--meeting-every", "0", "--churn", "0")
+	base := waitDashboard(t, stdout)
 	if !strings.Contains(stdout.String(), "Hybrid: 2 mailboxes in Exchange Online") {
 		t.Errorf("stdout lacks the hybrid line:\n%s", stdout.String())
 	}

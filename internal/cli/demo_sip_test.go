@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,23 +16,7 @@ func TestDemoSIP(t *testing.T) {
 	if _, err := kamailio.Binary(); err != nil {
 		testenv.Missing(t, "Kamailio with its presence modules ("+err.Error()+")", kamailio.Install)
 	}
-	var stdout, stderr testenv.SyncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, Env{Args: []string{"demo", "--sip", "--listen", "127.0.0.1:0", "--mailboxes", "10", "--meeting-every", "200ms", "--churn", "0"}, Stdout: &stdout, Stderr: &stderr})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("demo exited with %d; stderr:\n%s", code, stderr.String())
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("demo did not stop within 30s")
-		}
-	}()
+	stdout, _ := startDemo(t, 30*time.Second, "--sip", "--listen", "127.0.0.1:0", "--mailboxes", "10", "--meeting-every", "200ms", "--churn", "0")
 	// A published presence (basic status open) of a watched user.
 	shown := regexp.MustCompile(`SIP watcher \d\d:\d\d:\d\d sip:user[1-5]@example\.com: open`)
 	testenv.WaitFor(t, "a watched user's presence on stdout", func() bool { return shown.MatchString(stdout.String()) })

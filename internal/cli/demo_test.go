@@ -23,27 +23,33 @@ func getJSON(url string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-// TestDemo runs `calsync demo` as a newcomer would and checks that it
-// prints the dashboard URL, serves the dashboard, syncs every mailbox and
-// publishes presence, including a change booked while it runs.
-func TestDemo(t *testing.T) {
-	var stdout, stderr testenv.SyncBuffer
+// startDemo runs `calsync demo args…` in the background until the test
+// ends; then it must exit with 0 within stopWithin.
+func startDemo(t *testing.T, stopWithin time.Duration, args ...string) (stdout, stderr *testenv.SyncBuffer) {
+	t.Helper()
+	stdout, stderr = &testenv.SyncBuffer{}, &testenv.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, Env{Args: []string{"demo", "--listen", "127.0.0.1:0", "--mailboxes", "40", "--meeting-every", "300ms", "--churn", "5"}, Stdout: &stdout, Stderr: &stderr})
+		done <- Main(ctx, Env{Args: append([]string{"demo"}, args...), Stdout: stdout, Stderr: stderr})
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		select {
 		case code := <-done:
 			if code != 0 {
 				t.Errorf("demo exited with %d; stderr:\n%s", code, stderr.String())
 			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("demo did not stop within 20s")
+		case <-time.After(stopWithin):
+			t.Errorf("demo did not stop within %s", stopWithin)
 		}
-	}()
+	})
+	return stdout, stderr
+}
+
+// waitDashboard waits for the dashboard's URL on the demo's stdout.
+func waitDashboard(t *testing.T, stdout *testenv.SyncBuffer) string {
+	t.Helper()
 	dashLine := regexp.MustCompile(`Dashboard: (http://\S+)`)
 	var base string
 	testenv.WaitFor(t, "the dashboard URL on stdout", func() bool {
@@ -53,6 +59,15 @@ func TestDemo(t *testing.T) {
 		}
 		return m != nil
 	})
+	return base
+}
+
+// TestDemo runs `calsync demo` as a newcomer would and checks that it
+// prints the dashboard URL, serves the dashboard, syncs every mailbox and
+// publishes presence, including a change booked while it runs.
+func TestDemo(t *testing.T) {
+	stdout, stderr := startDemo(t, 20*time.Second, "--listen", "127.0.0.1:0", "--mailboxes", "40", "--meeting-every", "300ms", "--churn", "5")
+	base := waitDashboard(t, stdout)
 
 	resp, err := http.Get(base)
 	if err != nil {
