@@ -25,14 +25,13 @@ func getJSON(url string, v any) error {
 
 // startDemo runs `calsync demo args…` in the background until the test
 // ends; then it must exit with 0 within stopWithin.
-func startDemo(t *testing.T, stopWithin time.Duration, args ...string) (stdout, stderr *testenv.SyncBuffer) {
+func startDemo(t *testing.T, stopWithin time.Duration, args ...string) (*testenv.SyncBuffer, *testenv.SyncBuffer) {
 	t.Helper()
-	stdout, stderr = &testenv.SyncBuffer{}, &testenv.SyncBuffer{}
+	stdout, stderr := &testenv.SyncBuffer{}, &testenv.SyncBuffer{}
+	env := Env{Args: append([]string{"demo"}, args...), Stdout: stdout, Stderr: stderr}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, Env{Args: append([]string{"demo"}, args...), Stdout: stdout, Stderr: stderr})
-	}()
+	go func() { done <- Main(ctx, env) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
