@@ -31,7 +31,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -309,20 +309,25 @@ func PrepareCommit(smtp string, c WindowCommit) ([]calendar.Occurrence, error) {
 	if w.Start.IsZero() || w.End.IsZero() || !w.End.After(w.Start) {
 		return nil, fmt.Errorf("store: commit for %s: window [%s, %s) is empty or unset", smtp, w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339))
 	}
-	seen := make(map[string]bool, len(c.Occurrences))
+	// Duplicates are found among the sorted ids: one slice instead of a
+	// map per commit (every mailbox's load commits once).
+	ids := make([]string, len(c.Occurrences))
 	out := make([]calendar.Occurrence, 0, len(c.Occurrences))
-	for _, o := range c.Occurrences {
+	for i, o := range c.Occurrences {
 		if err := o.Validate(); err != nil {
 			return nil, fmt.Errorf("store: commit for %s: %w", smtp, err)
 		}
-		if seen[o.ItemID] {
-			return nil, fmt.Errorf("store: commit for %s: item id %q appears twice", smtp, o.ItemID)
-		}
-		seen[o.ItemID] = true
+		ids[i] = o.ItemID
 		if !o.Overlaps(w.Start, w.End) {
 			continue
 		}
 		out = append(out, NormalizeOccurrence(o))
+	}
+	slices.Sort(ids)
+	for i := 1; i < len(ids); i++ {
+		if ids[i] == ids[i-1] {
+			return nil, fmt.Errorf("store: commit for %s: item id %q appears twice", smtp, ids[i])
+		}
 	}
 	SortOccurrences(out)
 	return out, nil
@@ -355,11 +360,11 @@ func NormalizeStatus(st MailboxStatus) MailboxStatus {
 
 // SortOccurrences sorts by start, then item id.
 func SortOccurrences(occs []calendar.Occurrence) {
-	sort.Slice(occs, func(i, j int) bool {
-		if !occs[i].Start.Equal(occs[j].Start) {
-			return occs[i].Start.Before(occs[j].Start)
+	slices.SortFunc(occs, func(a, b calendar.Occurrence) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
 		}
-		return occs[i].ItemID < occs[j].ItemID
+		return strings.Compare(a.ItemID, b.ItemID)
 	})
 }
 
