@@ -33,7 +33,7 @@ type Cluster struct {
 	InstanceID string
 	// LeaseTTL is how long a mailbox lease lasts without renewal: the time
 	// after which the others take over a dead instance's mailboxes
-	// (default 15s; renewed every third of it).
+	// (default 10s; renewed every third of it).
 	LeaseTTL time.Duration
 	// APIURL is where the other instances reach this instance's API to
 	// forward writes for the users it owns (default: api.listen's port on
@@ -44,7 +44,7 @@ type Cluster struct {
 // Defaults of the cluster section, documented in docs/operations.md.
 const (
 	DefaultPoolSize = 10
-	DefaultLeaseTTL = 15 * time.Second
+	DefaultLeaseTTL = 10 * time.Second
 )
 
 // TLSModes are the accepted store.postgres.tls.mode values (libpq's

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/internal/clusterrig"
 	"github.com/calsync/calsync/store/pgstore"
 )
@@ -30,7 +31,7 @@ type ClusterConfig struct {
 	Instances int
 	Mailboxes int
 	Servers   int
-	// LeaseTTL is cluster.lease_ttl (default calsync's 15s).
+	// LeaseTTL is cluster.lease_ttl (default calsync's, config.DefaultLeaseTTL).
 	LeaseTTL time.Duration
 	// PoolSize is store.postgres.pool_size (default calsync's 10).
 	PoolSize int
@@ -86,7 +87,7 @@ type ClusterResult struct {
 // RunCluster measures one cluster size.
 func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 	cfg.Instances = cmp.Or(cfg.Instances, 3)
-	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, 15*time.Second)
+	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, config.DefaultLeaseTTL)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 8*time.Minute)
 	res := ClusterResult{Instances: cfg.Instances, Mailboxes: cfg.Mailboxes, LeaseTTL: cfg.LeaseTTL}
 	if cfg.Instances < 2 {

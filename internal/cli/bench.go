@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/internal/bench"
 )
 
@@ -49,7 +50,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	compare := fs.String("compare", "", "after the load, run exchangelib on the same job (view and stream every mailbox) against the same simulator with as many requests in flight (--max-concurrency, default the config's 10; no pacing on either side) and compare wall time, CPU and peak RSS; skips the idle, change and automatic-replies phases")
 	python := fs.String("python", "/usr/bin/python3", "with --compare: the Python interpreter that has exchangelib (Debian: python3-exchangelib)")
 	clusterN := fs.Int("cluster", 0, "start this many `calsync run` instances on a throwaway PostgreSQL (needs the postgresql package) with the simulator as a process, measure time to all live, then SIGKILL one and measure the failover; uses --mailboxes, --servers, --lease-ttl")
-	leaseTTL := fs.Duration("lease-ttl", 15*time.Second, "with --cluster: cluster.lease_ttl of the instances")
+	leaseTTL := fs.Duration("lease-ttl", config.DefaultLeaseTTL, "with --cluster: cluster.lease_ttl of the instances")
 	keepDir := fs.Bool("keep", false, "with --cluster: keep the folder of the instances' configs and logs (its path is printed)")
 	loadTimeout := fs.Duration("load-timeout", 0, "give up when the mailboxes are not all live and streamed after this long (0: 20 ms per mailbox + 2 min)")
 	sse := fs.Bool("sse", false, "run a whole instance as calsync run wires it (API and SSE included) and measure change in the simulator → presence event at an SSE client; uses --mailboxes, --servers, --changes, --coalesce, --sse-interval, -v")
