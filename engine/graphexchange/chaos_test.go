@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/engine/graphexchange/graphtest"
-	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
-	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/graph/graphserver"
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/memstore"
@@ -18,15 +16,7 @@ import (
 // 401s, expired delta tokens, reauthorizationRequired, subscriptionRemoved
 // and missed lifecycle events. Afterwards: 0 divergent mailboxes.
 func TestChaosOverGraph(t *testing.T) {
-	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: 30, Seed: 13}, Generate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Graph serves cloud mailboxes only (ewsmem's hybrid hosting).
-	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	sim := cloudSim(t, 30, 13)
 	gs, gc := graphtest.Serve(t, sim, func(o *graphserver.Options) { o.NotifyInterval = 50 * time.Millisecond })
 	x := graphtest.Webhook(t, gc, "chaos", 5*time.Second)
 	mailboxes := graphtest.Users(sim)

@@ -11,19 +11,27 @@ import (
 	"github.com/calsync/calsync/store/memstore"
 )
 
+// cloudSim is a simulator of n generated mailboxes, all of them in
+// Exchange Online: Graph serves cloud mailboxes only (ewsmem's hybrid
+// hosting).
+func cloudSim(t *testing.T, n int, seed uint64) *ewssim.Simulator {
+	t.Helper()
+	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: n, Seed: seed}, Generate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
+		t.Fatal(err)
+	}
+	return sim
+}
+
 // The engine syncs the simulator's mailboxes through its Graph face
 // (graph/graphserver) while the simulator churns, and ends with the same
 // calendars as the model: 0 divergent mailboxes.
 func TestEngineSyncsSimulatorOverGraphUnderChurn(t *testing.T) {
-	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: 20, Seed: 11}, Generate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Graph serves cloud mailboxes only (ewsmem's hybrid hosting).
-	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	sim := cloudSim(t, 20, 11)
 	mailboxes := graphtest.Users(sim)
 	st := memstore.New()
 	graphtest.StartPull(t, graphtest.Graph(t, sim), st, mailboxes)

@@ -11,8 +11,6 @@ import (
 	"github.com/calsync/calsync/engine/graphexchange"
 	"github.com/calsync/calsync/engine/graphexchange/graphtest"
 	"github.com/calsync/calsync/ews"
-	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
-	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/graph/graphserver"
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/memstore"
@@ -24,15 +22,7 @@ import (
 // it; after reauthorizationRequired (renewed) and subscriptionRemoved
 // (subscribed again) later changes still arrive.
 func TestWebhookNotificationsDriveTheReads(t *testing.T) {
-	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: 3, Seed: 4}, Generate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Graph serves cloud mailboxes only (ewsmem's hybrid hosting).
-	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	sim := cloudSim(t, 3, 4)
 	gs, gc := graphtest.Serve(t, sim, func(o *graphserver.Options) { o.NotifyInterval = 20 * time.Millisecond })
 
 	x := graphtest.Webhook(t, gc, "calsync-test-state", time.Hour)
@@ -78,14 +68,7 @@ func TestWebhookNotificationsDriveTheReads(t *testing.T) {
 // until they expire (Graph allows 1,000 per mailbox, across all apps).
 // One Graph no longer knows is replaced.
 func TestSubscribingAgainKeepsTheGraphSubscription(t *testing.T) {
-	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: 1, Seed: 4}, Generate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	sim := cloudSim(t, 1, 4)
 	gs, gc := graphtest.Serve(t, sim, nil)
 	x := graphtest.Webhook(t, gc, "calsync-test-state", time.Hour)
 	m := graphtest.Users(sim)[0]
@@ -126,14 +109,7 @@ func TestSubscribingAgainKeepsTheGraphSubscription(t *testing.T) {
 // minutes (the current one at 10,080); a tenant with the older limit
 // refuses a longer expiry with 400, so the default lifetime stays under it.
 func TestDefaultLifetimeFitsTheOlderLimit(t *testing.T) {
-	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: 1, Seed: 4}, Generate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	sim := cloudSim(t, 1, 4)
 	gs, gc := graphtest.Serve(t, sim, func(o *graphserver.Options) { o.MaxSubscriptionLifetime = 4230 * time.Minute })
 	x := graphtest.Webhook(t, gc, "calsync-test-state", time.Hour)
 	m := graphtest.Users(sim)[0]
@@ -149,20 +125,13 @@ func TestDefaultLifetimeFitsTheOlderLimit(t *testing.T) {
 // with a 400; that is reported as such (engine/recovery_graph.go's hint
 // names the notification URL), not as Entra refusing the token request.
 func TestUnvalidatedNotificationURLIsNamed(t *testing.T) {
-	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: 1, Seed: 4}, Generate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.PlaceInCloud(sim.Mailboxes()...); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	sim := cloudSim(t, 1, 4)
 	_, gc := graphtest.Serve(t, sim, nil)
 	notFound := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(notFound.Close)
 	x := graphexchange.New(gc, &graphexchange.Options{Webhook: &graphexchange.WebhookOptions{
 		NotificationURL: notFound.URL + "/graph/notifications", ClientState: "calsync-test-state"}})
-	_, err = x.Subscribe(context.Background(), engine.Target{SMTP: graphtest.Users(sim)[0]}, engine.SubscribeRequest{Mode: engine.Pull})
+	_, err := x.Subscribe(context.Background(), engine.Target{SMTP: graphtest.Users(sim)[0]}, engine.SubscribeRequest{Mode: engine.Pull})
 	if code := engine.ErrorCode(err); code != graphexchange.CodeSubscription {
 		t.Fatalf("Subscribe with an unreachable notification URL = %v (code %q), want %s", err, code, graphexchange.CodeSubscription)
 	}
