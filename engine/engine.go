@@ -1,6 +1,7 @@
 // Package engine keeps the calendars of many Exchange mailboxes current.
 //
-// One supervisor (Engine) runs one worker goroutine per mailbox. Each worker
+// One supervisor (Engine) runs one worker per mailbox, on a goroutine while
+// it has work (a live worker that waits is parked, park.go). Each worker
 // walks an explicit state machine — discovering → subscribing → loading →
 // live, with resyncing, backoff, denied and stopped — and is the single
 // writer of its mailbox in the store. Notifications (streaming connections
@@ -132,6 +133,7 @@ func New(opts Options) (*Engine, error) {
 		deep:  e.deep,
 		loads: e.loads,
 	}
+	e.env.resume = e.resumeWorker
 	return e, nil
 }
 
@@ -315,11 +317,38 @@ func (e *Engine) startWorkerLocked(smtp string) {
 
 // runWorker is a worker's goroutine: the worker syncs until it is stopped,
 // then the supervisor retires it, and only then may a successor of the
-// same mailbox start (done closes last).
+// same mailbox start (done closes last). A worker that parks ends its
+// goroutine here and comes back through resumeWorker (park.go).
 func (e *Engine) runWorker(w *worker) {
-	defer close(w.done)
-	w.loop()
+	parked := false
+	defer func() {
+		if !parked {
+			close(w.done)
+		}
+	}()
+	if parked = w.loop(); parked {
+		return
+	}
 	e.retireAndFinish(w)
+}
+
+// resumeWorker runs a parked worker again on a new goroutine; the caller
+// took it out of parking (worker.takeParked), so no other goroutine runs
+// it. Unlike spawn it also starts while the engine stops: a parked worker
+// must run to leave its groups and be retired. Run waits for every
+// worker's done before it waits for e.wg, and a parked worker's done is
+// still open, so this Add comes before that Wait.
+func (e *Engine) resumeWorker(w *worker) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				e.log.Error("engine goroutine panicked", "name", "worker "+w.smtp, "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
+		e.runWorker(w)
+	}()
 }
 
 // retireAndFinish is not inlined so that runWorker's frame, on the

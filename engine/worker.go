@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/store"
 )
 
@@ -21,6 +22,7 @@ const (
 	trigRediscover                      // routing is stale
 	trigSync                            // manual sync now
 	trigOOF                             // automatic replies changed (oofpoll.go)
+	trigTimer                           // a parked worker's timer is due (park.go)
 )
 
 // need is the work a worker still has to do before it is live.
@@ -58,8 +60,14 @@ type worker struct {
 	replies   []chan error
 	removed   bool
 	hinted    hinted // events of the hints not yet read (worker_replay.go)
+	parked    bool   // no goroutine runs the worker (park.go)
 
-	// Owned by the loop.
+	// Owned by the loop (by the one goroutine that runs the worker).
+	started    bool // announced and past awaitPrev
+	restored   bool // restore ran since the last (re)start
+	attempt    int  // restarts after a panic
+	timer      clock.Timer
+	stopWake   func() bool // context.AfterFunc that wakes a parked worker at the stop
 	need       need
 	disc       DiscoverResult
 	discovered bool
@@ -105,14 +113,20 @@ func newWorker(ctx context.Context, cancel context.CancelFunc, env *workerEnv, s
 	return &worker{env: env, smtp: smtp, ctx: ctx, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1)}
 }
 
-// notify sets trigger bits and wakes the worker; it never blocks.
+// notify sets trigger bits and wakes the worker, which resumes on a new
+// goroutine if it was parked (park.go); it never blocks.
 func (w *worker) notify(t trigger) {
 	w.mu.Lock()
 	w.pending |= t
 	if t&trigHint != 0 && w.firstHint.IsZero() {
 		w.firstHint = w.env.clk.Now()
 	}
+	resume := w.takeParked()
 	w.mu.Unlock()
+	if resume {
+		w.env.resume(w)
+		return
+	}
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -159,29 +173,46 @@ func (w *worker) markRemoved() {
 	w.mu.Unlock()
 }
 
-// loop runs the state machine until the worker is stopped, restarting it
-// with back-off after a panic, and then ends the worker's part in the
-// groups and its subscription (the supervisor retires it next).
+// loop runs the state machine until the worker is stopped or parks,
+// restarting it with back-off after a panic. When it was stopped it then
+// ends the worker's part in the groups and its subscription (the
+// supervisor retires it next); when it parked (parked=true) the goroutine
+// must not touch the worker any more: a wake runs loop again on another
+// goroutine, which continues where this one parked (park.go).
 //
-// The frames of loop, run and waitLive stay on the worker's goroutine
-// while it waits, for as long as the mailbox is synced: what they do
+// The frames of loop and run stay on the worker's goroutine while it
+// waits without parking (back-off, the gate, the anchor): what they do
 // rarely is in functions of its own that are not inlined (go:noinline),
 // so that a waiting worker's stack stays small enough for the garbage
 // collector to shrink it to the minimum (see deeppool.go).
-func (w *worker) loop() {
-	defer w.leave()
-	if w.announce {
-		w.announceStatus()
-	}
-	if w.prev != nil && !w.awaitPrev() {
-		return
-	}
-	for attempt := 1; ; attempt++ {
-		if !w.runRecovered() || w.ctx.Err() != nil {
-			return
+func (w *worker) loop() (parked bool) {
+	defer func() {
+		if !parked {
+			w.leave()
 		}
-		if w.restartDelay(attempt) != nil {
-			return
+	}()
+	if w.started {
+		w.unparked()
+	} else {
+		w.started = true
+		if w.announce {
+			w.announceStatus()
+		}
+		if w.prev != nil && !w.awaitPrev() {
+			return false
+		}
+	}
+	for {
+		panicked, parked := w.runRecovered()
+		if parked {
+			return true
+		}
+		if !panicked || w.ctx.Err() != nil {
+			return false
+		}
+		w.attempt++
+		if w.restartDelay(w.attempt) != nil {
+			return false
 		}
 	}
 }
@@ -227,38 +258,49 @@ func (w *worker) restartDelay(attempt int) error {
 	return sleep(w.ctx, w.env.clk, w.env.backoffDelay(attempt))
 }
 
-// runRecovered runs the state machine and reports whether it panicked.
-func (w *worker) runRecovered() (panicked bool) {
+// runRecovered runs the state machine and reports whether it panicked or
+// parked.
+func (w *worker) runRecovered() (panicked, parked bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			panicked = true
+			panicked, parked = true, false
+			w.restored = false // the restart resumes from the store
 			w.env.log.Error("mailbox worker panicked; restarting", "smtp", w.smtp, "panic", r)
 			w.setError(fmt.Errorf("engine: internal error: %v", r), "InternalError", "calsync hit an internal error and restarted the mailbox's worker; please report it.")
 		}
 	}()
-	w.run()
-	return false
+	return false, w.run()
 }
 
-func (w *worker) run() {
-	w.restore()
+// run steps the state machine until the worker is stopped (false) or
+// parks (true).
+func (w *worker) run() (parked bool) {
+	if !w.restored {
+		w.restore()
+		w.restored = true
+	}
 	for w.ctx.Err() == nil {
 		w.collect()
 		if w.need != 0 {
 			if err := w.step(); err != nil {
 				if !w.handleFailure(err) {
-					return
+					return false
 				}
 			}
 			continue
 		}
 		w.becomeLive()
-		if err := w.waitLive(); err != nil {
+		parked, err := w.waitLive()
+		if parked {
+			return true
+		}
+		if err != nil {
 			if !w.handleFailure(err) {
-				return
+				return false
 			}
 		}
 	}
+	return false
 }
 
 // becomeLive marks the worker live: every need is met.
@@ -351,26 +393,14 @@ func (w *worker) scheduleReconcile(first bool) {
 	w.nextReconcile = w.env.clk.Now().Add(d)
 }
 
-// waitLive sleeps until a trigger or timer needs work.
-func (w *worker) waitLive() error {
+// waitLive handles the timers that are due, or parks the worker until a
+// trigger, its next timer or the stop (parked=true: the goroutine lets go).
+func (w *worker) waitLive() (parked bool, err error) {
 	now, next := w.nextTimer()
 	if !next.IsZero() && !next.After(now) {
-		return w.due(now)
+		return false, w.due(now)
 	}
-	var timerC <-chan time.Time
-	if !next.IsZero() {
-		t := w.env.clk.NewTimer(next.Sub(now))
-		defer t.Stop()
-		timerC = t.C()
-	}
-	select {
-	case <-w.ctx.Done():
-		return nil
-	case <-w.wake:
-		return nil
-	case <-timerC:
-		return w.due(w.env.clk.Now())
-	}
+	return w.park(next, now), nil
 }
 
 // nextTimer returns the time now and the earliest timer (zero if none).

@@ -38,6 +38,8 @@ type workerEnv struct {
 	deep *deepPool
 	// loads hears when a worker is live for the first time (memrelease.go).
 	loads *loadTracker
+	// resume runs a parked worker again (park.go); the supervisor's.
+	resume func(*worker)
 }
 
 // groupMembership is what a worker asks of the streaming groups.

@@ -37,6 +37,11 @@ func (Real) Now() time.Time { return time.Now() }
 // NewTimer wraps time.NewTimer.
 func (Real) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
 
+// AfterFunc wraps time.AfterFunc: f runs on its own goroutine after d.
+// Not part of Clock (callers check for it): a waiter that needs no
+// goroutine of its own while it waits (the engine's parked workers) uses it.
+func (Real) AfterFunc(d time.Duration, f func()) Timer { return realTimer{time.AfterFunc(d, f)} }
+
 type realTimer struct{ t *time.Timer }
 
 func (r realTimer) C() <-chan time.Time        { return r.t.C }
@@ -66,6 +71,20 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	t := &fakeTimer{clock: f, c: make(chan time.Time, 1)}
+	t.resetLocked(d)
+	f.timers = append(f.timers, t)
+	if d <= 0 {
+		f.fireDueLocked()
+	}
+	return t
+}
+
+// AfterFunc returns a timer that runs f on its own goroutine when the fake
+// clock reaches now+d (its C delivers nothing).
+func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := &fakeTimer{clock: f, c: make(chan time.Time, 1), f: fn}
 	t.resetLocked(d)
 	f.timers = append(f.timers, t)
 	if d <= 0 {
@@ -119,6 +138,10 @@ func (f *Fake) fireDueLocked() {
 			break
 		}
 		next.active = false
+		if next.f != nil {
+			go next.f()
+			continue
+		}
 		select {
 		case next.c <- f.now:
 		default:
@@ -138,6 +161,7 @@ type fakeTimer struct {
 	c        chan time.Time
 	deadline time.Time
 	active   bool
+	f        func() // AfterFunc's; nil for a channel timer
 }
 
 func (t *fakeTimer) C() <-chan time.Time { return t.c }

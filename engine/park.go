@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/calsync/calsync/internal/clock"
+)
+
+// Parking: a live worker with nothing to do keeps no goroutine.
+//
+// Why: a live mailbox waits almost all the time — for a notification, a
+// timer (reconciliation, window roll, coalescing, pull, automatic
+// replies), a manual sync or the stop. One goroutine per mailbox parked in
+// that wait kept a stack each (43.7 MiB at 10,000 mailboxes after the
+// load, a third of the process's RSS, docs/BENCHMARKS.md "Memory"). A
+// parked worker is only its struct: its state is in its fields, its next
+// timer is a runtime timer whose function wakes it, its stop is a
+// context.AfterFunc. Whatever wakes it — notify (hints, SyncNow, the
+// streams, the mail-tip poller), the timer, the cancellation — starts it
+// again on a new goroutine through the supervisor (workerEnv.resume),
+// where its loop continues as if it had returned from the wait.
+//
+// One writer per mailbox: the worker sets parked under its mutex as the
+// last thing its goroutine does with it, and only the one caller that
+// finds parked set and clears it (under the same mutex) starts the next
+// goroutine, so at most one goroutine runs a worker at any time, and each
+// starts after the previous one let go of the worker's fields. A wake that
+// comes before the worker parks is a pending trigger or the cancelled
+// context, both checked under that mutex before parking: nothing is lost.
+
+// park makes the worker's goroutine let go of it until a trigger, the
+// timer at next (zero: none) or the stop. It reports false when there is
+// something to do already (the loop goes on instead).
+func (w *worker) park(next time.Time, now time.Time) bool {
+	if w.stopWake == nil {
+		// Registered once: the stop of a parked worker wakes it, so that
+		// it leaves its groups and the supervisor retires it.
+		w.stopWake = context.AfterFunc(w.ctx, func() { w.notify(0) })
+	}
+	if !next.IsZero() {
+		// Armed before parking: a timer that fires before the worker
+		// parked leaves a pending trigger, and the worker does not park.
+		w.timer = afterFunc(w.env.clk, next.Sub(now), func() { w.notify(trigTimer) })
+	}
+	w.mu.Lock()
+	if w.pending != 0 || w.ctx.Err() != nil {
+		w.mu.Unlock()
+		w.stopTimer()
+		return false
+	}
+	w.parked = true
+	w.mu.Unlock()
+	return true
+}
+
+// unparked runs first on the goroutine that resumes a parked worker.
+func (w *worker) unparked() {
+	w.stopTimer()
+	// A token sent while the worker ran before it parked means nothing
+	// now: the triggers are in pending.
+	select {
+	case <-w.wake:
+	default:
+	}
+}
+
+func (w *worker) stopTimer() {
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+}
+
+// takeParked clears parked and reports whether it was set: the caller
+// then owns the worker and must resume it. w.mu must be held.
+func (w *worker) takeParked() bool {
+	p := w.parked
+	w.parked = false
+	return p
+}
+
+// funcClock is a clock whose timers can call a function instead of
+// sending on a channel (clock.Real and clock.Fake can).
+type funcClock interface {
+	AfterFunc(d time.Duration, f func()) clock.Timer
+}
+
+// afterFunc runs f on its own goroutine after d on clk. A clock without
+// AfterFunc gets a goroutine that waits on an ordinary timer, which costs
+// the stack parking saves but keeps the behaviour.
+func afterFunc(clk clock.Clock, d time.Duration, f func()) clock.Timer {
+	if c, ok := clk.(funcClock); ok {
+		return c.AfterFunc(d, f)
+	}
+	t := &waitingTimer{Timer: clk.NewTimer(d), stopped: make(chan struct{})}
+	go func() {
+		select {
+		case <-t.C():
+			f()
+		case <-t.stopped:
+		}
+	}()
+	return t
+}
+
+// waitingTimer is afterFunc's timer on a clock without AfterFunc.
+type waitingTimer struct {
+	clock.Timer
+	stopped chan struct{}
+}
+
+func (t *waitingTimer) Stop() bool {
+	was := t.Timer.Stop()
+	select {
+	case <-t.stopped:
+	default:
+		close(t.stopped)
+	}
+	return was
+}
