@@ -189,6 +189,13 @@ func TestClusterChaos(t *testing.T) {
 
 	waitSettled("every mailbox live")
 	var div []string
+	defer func() {
+		if t.Failed() {
+			for _, d := range div[:min(len(div), 20)] {
+				t.Logf("divergent: %s", d)
+			}
+		}
+	}()
 	testenv.WaitForWithin(t, convergeWait, "0 divergent mailboxes", func() bool {
 		var err error
 		if div, err = divergent(ctx, st, sim, users); err != nil {
