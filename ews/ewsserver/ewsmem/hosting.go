@@ -231,15 +231,18 @@ func (x *Exchange) completeMove(mb *mailbox, server int) {
 	x.hosting.mu.Unlock()
 }
 
-// endMovedSubscriptions drops mb's EWS subscriptions after a move across
-// premises and tells the streaming connections that carry them, with
-// ErrorSubscriptionNotFound for their ids (*choice*: Microsoft does not
-// document what a stream sees when its mailbox becomes a RemoteUserMailbox;
-// a subscription the server deleted is reported that way, and a silent
-// stream would leave the client serving the moved mailbox's old calendar
-// until it looks again on its own).
-func (x *Exchange) endMovedSubscriptions(mb *mailbox) {
+// endMovedSubscriptions drops mb's EWS subscriptions after a move (to
+// another mailbox server or across premises) and tells the streaming
+// connections that carry them, with ErrorSubscriptionNotFound for their
+// ids; it returns how many it dropped. *choice*: Microsoft documents that
+// a move loses the subscriptions but not what an open stream then sees; a
+// subscription the server deleted is reported that way, and a silent
+// stream (its other subscriptions still getting events and heartbeats)
+// would leave the client serving the moved mailbox's old calendar until it
+// reconnects on its own.
+func (x *Exchange) endMovedSubscriptions(mb *mailbox) int {
 	byConn := map[*streamConn][]string{}
+	n := 0
 	x.subs.mu.Lock()
 	for _, s := range x.subs.byID {
 		if s.mb != mb {
@@ -249,6 +252,7 @@ func (x *Exchange) endMovedSubscriptions(mb *mailbox) {
 			byConn[s.conn] = append(byConn[s.conn], s.id)
 		}
 		x.subs.removeLocked(s)
+		n++
 	}
 	x.subs.mu.Unlock()
 	for c, ids := range byConn {
@@ -258,4 +262,5 @@ func (x *Exchange) endMovedSubscriptions(mb *mailbox) {
 		c.mu.Unlock()
 		c.wake()
 	}
+	return n
 }

@@ -83,7 +83,7 @@ func (x *Exchange) MoveMailbox(smtp, fqdn string) (string, int, error) {
 	}
 	mb.server = next
 	mb.mu.Unlock()
-	n := x.dropSubscriptions(-1, mb)
+	n := x.endMovedSubscriptions(mb)
 	return x.servers[next], n, nil
 }
 

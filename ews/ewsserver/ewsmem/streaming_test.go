@@ -2,6 +2,7 @@ package ewsmem_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -253,7 +254,27 @@ func TestAffinity(t *testing.T) {
 // A mailbox moved to the cloud loses its EWS subscriptions; a streaming
 // connection carrying one of them says so (ErrorSubscriptionNotFound with
 // its id) instead of falling silent for it, and goes on for the others.
-func TestStreamReportsTheSubscriptionOfAMailboxMovedToTheCloud(t *testing.T) {
+func TestStreamReportsTheSubscriptionOfAMovedMailbox(t *testing.T) {
+	t.Run("to the cloud", func(t *testing.T) {
+		testStreamReportsMovedSubscription(t, func(e *wireEnv, moved string) error {
+			return e.sim.StartMove(moved, ewsmem.Cloud, 0, nil)
+		})
+	})
+	// A move between mailbox servers while the connection is open: its
+	// other subscription still gets events and heartbeats, so a silent
+	// loss would go unnoticed until the client reconnects.
+	t.Run("to another mailbox server", func(t *testing.T) {
+		testStreamReportsMovedSubscription(t, func(e *wireEnv, moved string) error {
+			_, n, err := e.sim.MoveMailbox(moved, "")
+			if err == nil && n != 1 {
+				err = fmt.Errorf("MoveMailbox dropped %d subscriptions, want 1", n)
+			}
+			return err
+		})
+	})
+}
+
+func testStreamReportsMovedSubscription(t *testing.T, move func(e *wireEnv, moved string) error) {
 	e := newWireEnv(t, ewssim.Options{Basic: true, Options: ewsmem.Options{Mailboxes: 3}})
 	stay, moved := "user1@example.com", "user2@example.com"
 	keep := e.subscribeStreaming(stay)
@@ -263,7 +284,7 @@ func TestStreamReportsTheSubscriptionOfAMailboxMovedToTheCloud(t *testing.T) {
 	if m := next(t, ch); m.ConnectionStatus != "OK" {
 		t.Fatalf("first envelope = %+v, want ConnectionStatus OK", m)
 	}
-	if err := e.sim.StartMove(moved, ewsmem.Cloud, 0, nil); err != nil {
+	if err := move(e, moved); err != nil {
 		t.Fatal(err)
 	}
 	m := next(t, ch)
