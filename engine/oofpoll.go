@@ -156,8 +156,7 @@ func (p *oofPoller) mailboxes() []string {
 // It returns false when the server does not support the operation.
 func (p *oofPoller) poll(ctx context.Context, batch []string) bool {
 	var tips []OOFTip
-	// A batch: its round trip is no latency sample (budget_batch.go).
-	err := p.e.budget.do(withoutLatencySample(ctx), batch[0], "", p.e.opts.CallTimeout, func(ctx context.Context) error {
+	err := p.e.budget.do(ctx, batch[0], "", p.e.opts.CallTimeout, func(ctx context.Context) error {
 		var err error
 		tips, err = p.r.OOFTips(ctx, batch)
 		return err
