@@ -54,7 +54,7 @@ func (x *Exchange) RestartServer(fqdn string) (int, error) {
 			c.drop()
 		}
 	}
-	n := x.dropSubscriptions(server, nil)
+	n := x.dropSubscriptions(server)
 	if server < 0 {
 		x.subs.mu.Lock()
 		x.epoch++

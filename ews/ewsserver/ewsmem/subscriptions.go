@@ -464,17 +464,14 @@ func (x *Exchange) Unsubscribe(ctx context.Context, c *ewsserver.Caller, id stri
 	return nil
 }
 
-// dropAllSubscriptions deletes every subscription (restart, expiry fault);
-// onlyServer ≥ 0 limits it to one server, mb != nil to one mailbox.
-func (x *Exchange) dropSubscriptions(onlyServer int, mb *mailbox) int {
+// dropSubscriptions deletes every subscription (a server restart);
+// onlyServer ≥ 0 limits it to one server.
+func (x *Exchange) dropSubscriptions(onlyServer int) int {
 	x.subs.mu.Lock()
 	defer x.subs.mu.Unlock()
 	n := 0
 	for _, s := range x.subs.byID {
 		if onlyServer >= 0 && s.server != onlyServer {
-			continue
-		}
-		if mb != nil && s.mb != mb {
 			continue
 		}
 		x.subs.removeLocked(s)
