@@ -140,6 +140,7 @@ func newBudget(clk clock.Clock, cfg BudgetConfig, m *metrics, log *slog.Logger) 
 	}
 	if cfg.RequestsPerSecond == 0 {
 		b.adaptive = newAdaptiveLimit(cfg.Concurrency)
+		b.adaptive.localLag = newLagProbe(lagProbeInterval, lagProbeIdle).recent
 		b.global.setLimit(b.adaptive.current())
 	}
 	b.metrics.budgetLimit.Set(float64(b.global.getLimit()))

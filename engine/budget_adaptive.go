@@ -38,6 +38,16 @@ const (
 	// smoothing is the weight of a new round trip in the moving average
 	// that is compared with the minimum (one slow answer is not a trend).
 	smoothing = 0.1
+	// starvedFloor is the lowest limit rising round trips alone may cut
+	// to while this process waits for a CPU (budget_adaptive_lag.go) and
+	// Exchange has sent no throttling signal for minRTTWindow: the limit
+	// the engine starts with against an Exchange it knows nothing about.
+	starvedFloor = adaptiveStart
+	// starvedLag: goroutines waking this late on average mean the host's
+	// CPUs are overcommitted (an idle host wakes them within a fraction
+	// of a millisecond). Below a quarter of the minimum round trip the lag
+	// is too small to explain a round trip above the tolerance.
+	starvedLag = time.Millisecond
 )
 
 // adaptiveLimit computes the overall concurrency limit from what Exchange
@@ -57,6 +67,12 @@ type adaptiveLimit struct {
 	prevMin time.Duration // minimum of the previous window
 	avgRTT  time.Duration // moving average
 	holdTil time.Time     // no further decrease before this instant
+	// lastThrottle is the last throttling signal (zero: none yet).
+	lastThrottle time.Time
+	// localLag returns this process's recent scheduling delay, ok false
+	// while not yet measured (lagProbe.recent; nil: latency alone
+	// decides).
+	localLag func() (lag time.Duration, ok bool)
 }
 
 // newAdaptiveLimit returns a limiter bounded by ceiling and by
@@ -96,7 +112,15 @@ func (a *adaptiveLimit) success(now time.Time, rtt time.Duration, inflight int) 
 	tolerated := time.Duration(latencyTolerance*float64(floor)) + latencySlack
 	switch {
 	case a.avgRTT > tolerated:
-		a.decreaseLocked(now, latencyDecrease)
+		starved, known := a.starvedLocked(now, floor)
+		switch {
+		case !known:
+			// The probe has just started: the next answers decide.
+		case starved:
+			a.decreaseLocked(now, latencyDecrease, min(a.limit, starvedFloor))
+		default:
+			a.decreaseLocked(now, latencyDecrease, 1)
+		}
 	case float64(inflight) >= a.limit/2:
 		// Rise only while the limit is used: a mostly idle engine learns
 		// nothing about what Exchange could take (Netflix's limiter has
@@ -112,15 +136,38 @@ func (a *adaptiveLimit) success(now time.Time, rtt time.Duration, inflight int) 
 func (a *adaptiveLimit) throttled(now time.Time) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.decreaseLocked(now, throttleDecrease)
+	a.lastThrottle = now
+	a.decreaseLocked(now, throttleDecrease, 1)
 	return int(a.limit)
 }
 
-func (a *adaptiveLimit) decreaseLocked(now time.Time, factor float64) {
+// starvedLocked reports whether round trips above the tolerance are
+// explained by this process waiting for a CPU rather than by Exchange:
+// no throttling signal within minRTTWindow, and goroutines waking late by
+// at least starvedLag and a quarter of the minimum round trip. Exchange
+// protects itself with ErrorServerBusy and 503, which still cut to 1; what
+// the floor stops is a host's CPU starvation read as Exchange queueing.
+// known is false while the lag is not measured yet (the probe starts on
+// the first question).
+func (a *adaptiveLimit) starvedLocked(now time.Time, minRTT time.Duration) (starved, known bool) {
+	if a.localLag == nil {
+		return false, true
+	}
+	if !a.lastThrottle.IsZero() && now.Sub(a.lastThrottle) < minRTTWindow {
+		return false, true
+	}
+	lag, ok := a.localLag()
+	if !ok {
+		return false, false
+	}
+	return lag >= max(starvedLag, minRTT/4), true
+}
+
+func (a *adaptiveLimit) decreaseLocked(now time.Time, factor, lowest float64) {
 	if now.Before(a.holdTil) {
 		return
 	}
-	a.limit = max(1, math.Floor(a.limit*factor))
+	a.limit = max(lowest, math.Floor(a.limit*factor))
 	// Answers to requests sent before the decrease carry no news about
 	// it; wait one round trip (at least the tolerated slack) for them.
 	a.holdTil = now.Add(max(a.avgRTT, latencySlack))

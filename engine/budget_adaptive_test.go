@@ -195,3 +195,126 @@ func isClosed(ch <-chan struct{}) bool {
 		return false
 	}
 }
+
+// fixedLag is a lag probe that answers what the test says.
+type fixedLag struct {
+	mu  sync.Mutex
+	lag time.Duration
+	ok  bool
+}
+
+func (f *fixedLag) set(lag time.Duration, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lag, f.ok = lag, ok
+}
+
+func (f *fixedLag) recent() (time.Duration, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lag, f.ok
+}
+
+// risen returns a limiter with lag probe f that has risen to the policy's
+// maximum on 20 ms answers, and the instant after.
+func risen(t *testing.T, f *fixedLag) (*adaptiveLimit, time.Time) {
+	t.Helper()
+	a := newAdaptiveLimit(27)
+	a.localLag = f.recent
+	now := t0
+	for range 500 {
+		now = round(a, now, 20*time.Millisecond)
+	}
+	if got := a.current(); got != exchangeDefaultMaxConcurrency {
+		t.Fatalf("limit after fast answers = %d, want %d", got, exchangeDefaultMaxConcurrency)
+	}
+	return a, now
+}
+
+// TestAdaptiveLimitKeepsAFloorWhileTheHostIsStarved: round trips rising
+// tenfold while this process's goroutines wake up 10 ms late (a host with
+// too few CPUs for its load) cut the limit only to the floor; a throttling
+// signal from Exchange still cuts below it.
+func TestAdaptiveLimitKeepsAFloorWhileTheHostIsStarved(t *testing.T) {
+	f := &fixedLag{lag: 10 * time.Millisecond, ok: true}
+	a, now := risen(t, f)
+	for range 50 {
+		now = round(a, now, 200*time.Millisecond)
+	}
+	if got := a.current(); got != starvedFloor {
+		t.Errorf("limit after slow answers on a starved host = %d, want the floor %d", got, starvedFloor)
+	}
+	// Exchange says it is busy: the floor no longer holds.
+	a, now = risen(t, f)
+	if got := a.throttled(now); got != 13 {
+		t.Errorf("limit after ErrorServerBusy at 27 = %d, want 13", got)
+	}
+	for range 50 {
+		now = round(a, now, 200*time.Millisecond)
+	}
+	if got := a.current(); got >= starvedFloor {
+		t.Errorf("limit after slow answers within a minute of a throttling signal = %d, want below the floor %d", got, starvedFloor)
+	}
+}
+
+// TestAdaptiveLimitCutsBelowTheFloorWhenTheLagDoesNotExplainIt: a host
+// that wakes its goroutines promptly, or a lag small against the round
+// trip, leaves rising round trips to Exchange: the limit goes below the
+// floor.
+func TestAdaptiveLimitCutsBelowTheFloorWhenTheLagDoesNotExplainIt(t *testing.T) {
+	for _, lag := range []time.Duration{
+		100 * time.Microsecond, // a host with CPU to spare
+		4 * time.Millisecond,   // above 1 ms but under a quarter of the 20 ms minimum
+	} {
+		f := &fixedLag{lag: lag, ok: true}
+		a, now := risen(t, f)
+		for range 50 {
+			now = round(a, now, 200*time.Millisecond)
+		}
+		if got := a.current(); got >= starvedFloor {
+			t.Errorf("lag %v: limit after slow answers = %d, want below the floor %d", lag, got, starvedFloor)
+		}
+	}
+}
+
+// TestAdaptiveLimitWaitsForTheLagMeasurement: while the probe has not
+// measured yet, slow answers neither cut nor raise the limit.
+func TestAdaptiveLimitWaitsForTheLagMeasurement(t *testing.T) {
+	f := &fixedLag{}
+	a, now := risen(t, f)
+	for range 20 {
+		now = round(a, now, 200*time.Millisecond)
+	}
+	if got := a.current(); got != exchangeDefaultMaxConcurrency {
+		t.Errorf("limit while the lag is unknown = %d, want unchanged %d", got, exchangeDefaultMaxConcurrency)
+	}
+	f.set(0, true)
+	for range 50 {
+		now = round(a, now, 200*time.Millisecond)
+	}
+	if got := a.current(); got >= starvedFloor {
+		t.Errorf("limit once the lag is known to be 0 = %d, want below the floor %d", got, starvedFloor)
+	}
+}
+
+// TestLagProbeRunsOnlyWhileAsked: the probe's goroutine starts with the
+// first question, has a measurement after its warm-up and ends when
+// nobody asks any more, so an idle engine has no extra wake-ups.
+func TestLagProbeRunsOnlyWhileAsked(t *testing.T) {
+	p := newLagProbe(time.Millisecond, 2*lagWarmUp)
+	if _, ok := p.recent(); ok {
+		t.Fatal("a probe that has just started reported a measurement")
+	}
+	// Asked once, it runs idleStop probes: more than its warm-up.
+	testenv.WaitFor(t, "the unasked probe to stop", func() bool { return !p.isRunning() })
+	p.mu.Lock()
+	samples := p.samples
+	p.mu.Unlock()
+	if samples < lagWarmUp {
+		t.Errorf("the probe stopped after %d probes, want its warm-up %d at least", samples, lagWarmUp)
+	}
+	if _, ok := p.recent(); ok {
+		t.Error("a restarted probe reported its old measurement as fresh")
+	}
+	testenv.WaitFor(t, "the restarted probe to stop", func() bool { return !p.isRunning() })
+}
