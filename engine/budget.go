@@ -140,7 +140,11 @@ func newBudget(clk clock.Clock, cfg BudgetConfig, m *metrics, log *slog.Logger) 
 	}
 	if cfg.RequestsPerSecond == 0 {
 		b.adaptive = newAdaptiveLimit(cfg.Concurrency)
-		b.adaptive.localLag = newLagProbe(lagProbeInterval, lagProbeIdle).recent
+		if _, real := clk.(clock.Real); real {
+			// The probe measures the real scheduler: only round trips on
+			// the real clock contain its lag (an injected clock's do not).
+			b.adaptive.localLag = newLagProbe(lagProbeInterval, lagProbeIdle).recent
+		}
 		b.global.setLimit(b.adaptive.current())
 	}
 	b.metrics.budgetLimit.Set(float64(b.global.getLimit()))

@@ -318,3 +318,17 @@ func TestLagProbeRunsOnlyWhileAsked(t *testing.T) {
 	}
 	testenv.WaitFor(t, "the restarted probe to stop", func() bool { return !p.isRunning() })
 }
+
+// TestOnlyRealRoundTripsAskTheLagProbe: the probe measures the real
+// scheduler, so only a budget on the real clock consults it; round trips
+// on an injected clock contain no scheduling lag.
+func TestOnlyRealRoundTripsAskTheLagProbe(t *testing.T) {
+	m, _ := newMetrics(nil)
+	cfg := BudgetConfig{Concurrency: 10, PerServer: 8, PerUser: 2, MaxBackOff: time.Minute, ThrottlePause: time.Second}
+	if b := newBudget(clock.Real{}, cfg, m, slog.New(slog.DiscardHandler)); b.adaptive.localLag == nil {
+		t.Error("a budget on the real clock has no lag probe")
+	}
+	if b := newBudget(clock.NewFake(t0), cfg, m, slog.New(slog.DiscardHandler)); b.adaptive.localLag != nil {
+		t.Error("a budget on an injected clock asks the real scheduler's lag")
+	}
+}
