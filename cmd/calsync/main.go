@@ -14,9 +14,11 @@ import (
 	_ "time/tzdata" // calendars need IANA zones even on hosts without tzdata (Windows)
 
 	"github.com/calsync/calsync/internal/cli"
+	"github.com/calsync/calsync/internal/memlimit"
 )
 
 func main() {
+	memlimit.DisableHeapProfile() // calsync bench -memprofile turns it on again
 	os.Exit(run())
 }
 

@@ -126,6 +126,9 @@ type Result struct {
 	StreamingFromServer                                       int
 	OOF                                                       OOFResult  // automatic replies (oof.go)
 	BudgetLimit                                               LimitStats // budget.go
+	// AtPeak is what the RSS consisted of at its largest 100 ms sample
+	// during the load (peak.go).
+	AtPeak peakSample
 	// Restart is set when Config.Restart asked for it.
 	Restart *RestartResult
 	// Compare is set when Config.Compare asked for it.
@@ -181,6 +184,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		opts.ReconcileInterval = cmp.Or(cfg.RestartReconcile, restartReconcile(cfg.Mailboxes))
 	}
 	res.MemoryLimit = memlimit.SetForMailboxes(cfg.Mailboxes)
+	if cfg.HeapProfile != "" {
+		runtime.MemProfileRate = memlimit.ProfileRate // main turned it off
+	}
 	runtime.GC()
 	rss0 := rssBytes()
 	resetPeakRSS()
@@ -197,6 +203,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	defer e.stop()
 
+	peak := newPeakSampler()
 	deadline := start.Add(cmp.Or(cfg.LoadTimeout, time.Duration(cfg.Mailboxes)*20*time.Millisecond+2*time.Minute))
 	for res.InitialLoad == 0 || res.AllSubscribed == 0 {
 		if time.Now().After(deadline) {
@@ -220,6 +227,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
 			return res, err
 		}
+		peak.sample()
 		if res.InitialLoad == 0 {
 			res.BudgetLimit.sample(reg)
 		}
@@ -232,6 +240,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	cpuLoad := cpuTime() - cpu0
 	res.PeakRSS = peakRSSBytes()
+	res.AtPeak = peak.best
 	stopProfile()
 	stats, err := simStats(ctx, auth, sim.url)
 	if err != nil {
@@ -527,6 +536,7 @@ func WriteTable(w io.Writer, rs []Result) {
 	row("peak RSS during the load (engine process) / per mailbox", func(r Result) string {
 		return fmt.Sprintf("%.1f MiB / %.1f KiB", float64(r.PeakRSS)/(1<<20), float64(r.PeakRSS)/1024/float64(r.Mailboxes))
 	})
+	row("at the largest RSS sampled during the load (every 100 ms)", func(r Result) string { return r.AtPeak.String() })
 	row("after the load: RSS / heap in use / live heap (RSS ÷ live)", func(r Result) string {
 		return fmt.Sprintf("%.1f / %.1f / %.1f MiB (%.1f×)", float64(r.RSS)/(1<<20), float64(r.HeapInuse)/(1<<20), float64(r.HeapLive)/(1<<20), float64(r.RSS)/float64(max(r.HeapLive, 1)))
 	})

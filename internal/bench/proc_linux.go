@@ -82,3 +82,7 @@ func rssExecutableBytes() int64 {
 	}
 	return kb * 1024
 }
+
+// rssAnonBytes returns the anonymous part of the resident set (heap,
+// stacks, runtime metadata).
+func rssAnonBytes() int64 { return statusKB("RssAnon:") * 1024 }

@@ -28,3 +28,6 @@ func rssFileBytes() int64 { return 0 }
 
 // rssExecutableBytes is not measured on this platform.
 func rssExecutableBytes() int64 { return 0 }
+
+// rssAnonBytes is not measured on this platform.
+func rssAnonBytes() int64 { return 0 }
