@@ -2,6 +2,8 @@ package ewswire_test
 
 import (
 	"bytes"
+	"encoding/xml"
+	"fmt"
 	"testing"
 	"time"
 
@@ -119,6 +121,50 @@ func availabilityAnswer(b *testing.B) []byte {
 		r.FreeBusyResponseArray.FreeBusyResponse = append(r.FreeBusyResponseArray.FreeBusyResponse, ewswire.FreeBusyResponse{ResponseMessage: &ok, FreeBusyView: v})
 	}
 	data, err := ewswire.Marshal(&ewswire.Header{ServerVersionInfo: &ewswire.ServerVersionInfo{MajorVersion: 15, MinorVersion: 20, MajorBuildNumber: 7, Version: "V2018_01_08"}}, r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+// BenchmarkDecodeUserSettings90 decodes one SOAP Autodiscover answer of a
+// cold start: 90 users (Exchange's most per request), the six settings
+// calsync asks for each.
+func BenchmarkDecodeUserSettings90(b *testing.B) {
+	data := userSettingsAnswer(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		var resp ewswire.GetUserSettingsResponseMessage
+		if _, err := ewswire.DecodeResponse(bytes.NewReader(data), ewswire.DefaultLimits, &resp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeUserSettings90XML(b *testing.B) {
+	data := userSettingsAnswer(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		var resp ewswire.GetUserSettingsResponseMessage
+		if _, err := ewswire.DecodeEnvelope(bytes.NewReader(data), ewswire.DefaultLimits, ewswire.Expect(&resp)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func userSettingsAnswer(b *testing.B) []byte {
+	r := &ewswire.GetUserSettingsResponseMessage{}
+	r.Response.ErrorCode = "NoError"
+	names := []string{"InternalEwsUrl", "ExternalEwsUrl", "GroupingInformation", "EwsSupportedSchemas", "CasVersion", "InternalMailboxServer"}
+	for i := range 90 {
+		u := ewswire.UserResponse{ErrorCode: "NoError", ErrorMessage: "No error."}
+		u.SetSettings(map[string]string{"InternalEwsUrl": "https://mail.contoso.com/EWS/Exchange.asmx", "ExternalEwsUrl": "https://mail.contoso.com/EWS/Exchange.asmx",
+			"GroupingInformation": fmt.Sprintf("DAG%02d", i%4), "EwsSupportedSchemas": "Exchange2007, Exchange2007_SP1, Exchange2010, Exchange2010_SP1, Exchange2010_SP2, Exchange2013, Exchange2013_SP1, Exchange2015, Exchange2016",
+			"CasVersion": "15.2.1544.4", "InternalMailboxServer": fmt.Sprintf("mbx%02d.contoso.com", i%4)}, names)
+		r.Response.UserResponses.UserResponse = append(r.Response.UserResponses.UserResponse, u)
+	}
+	data, err := ewswire.Marshal(&ewswire.Header{Action: &ewswire.AddressingHeader{XMLName: xml.Name{Space: ewswire.NSAddressing, Local: "Action"},
+		Value: ewswire.AutodiscoverActionGetUserSettings + "Response"}}, r)
 	if err != nil {
 		b.Fatal(err)
 	}

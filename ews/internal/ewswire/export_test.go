@@ -23,3 +23,10 @@ func DecodeMailTipsFast(data []byte, lim Limits) (*Envelope, error) {
 	var resp GetMailTipsResponse
 	return decodeMailTipsFast(data, lim, &resp)
 }
+
+// DecodeUserSettingsFast exposes the Autodiscover GetUserSettings token
+// decoder to the equivalence tests of package ewswire_test.
+func DecodeUserSettingsFast(data []byte, lim Limits) (*Envelope, error) {
+	var resp GetUserSettingsResponseMessage
+	return decodeUserSettingsFast(data, lim, &resp)
+}

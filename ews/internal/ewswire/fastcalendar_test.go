@@ -314,7 +314,13 @@ func reprint(tb testing.TB, in []byte, prefixes map[string]string, decorate bool
 				if a.Name.Space == "xmlns" || a.Name.Local == "xmlns" {
 					continue
 				}
-				out.WriteString(" " + a.Name.Local + `="`)
+				// A namespaced attribute keeps its namespace when the form
+				// names a prefix for it (xsi:type of Autodiscover).
+				if p := prefixes[a.Name.Space]; a.Name.Space != "" && p != "" {
+					out.WriteString(" " + p + ":" + a.Name.Local + `="`)
+				} else {
+					out.WriteString(" " + a.Name.Local + `="`)
+				}
 				_ = xml.EscapeText(&out, []byte(a.Value))
 				out.WriteString(`"`)
 			}

@@ -15,6 +15,9 @@ type fastDecoder struct {
 	soap12        bool
 	serverVersion *ServerVersionInfo
 	interned      map[string]string
+	// headers, when set, takes every header DecodeEnvelope knows
+	// (readHeaders); otherwise only a ServerVersionInfo is accepted.
+	headers *Header
 }
 
 // each runs fn for every child element of the current element, checking
@@ -95,6 +98,11 @@ func (d *fastDecoder) envelope(response string, read func() error) error {
 // readResponse (its attributes too: a GetMailTipsResponse is itself a
 // response message).
 func (d *fastDecoder) envelopeOf(response string, readResponse func() error) error {
+	return d.envelopeIn(nsMessages, response, readResponse)
+}
+
+// envelopeIn is envelopeOf for a response element in namespace space.
+func (d *fastDecoder) envelopeIn(space int, response string, readResponse func() error) error {
 	s := &d.s
 	if err := s.prolog(); err != nil {
 		return err
@@ -127,10 +135,14 @@ func (d *fastDecoder) envelopeOf(response string, readResponse func() error) err
 			switch {
 			case s.space == soap && string(s.local) == "Header" && !sawHeader && !sawBody:
 				sawHeader = true
-				err = d.each(d.header)
+				if d.headers != nil {
+					err = d.each(d.anyHeader)
+				} else {
+					err = d.each(d.header)
+				}
 			case s.space == soap && string(s.local) == "Body" && !sawBody:
 				sawBody = true
-				err = d.body(response, readResponse)
+				err = d.body(space, response, readResponse)
 			default:
 				err = errNotFast
 			}
@@ -167,7 +179,7 @@ func (d *fastDecoder) header() error {
 	return s.skip()
 }
 
-func (d *fastDecoder) body(response string, readResponse func() error) error {
+func (d *fastDecoder) body(space int, response string, readResponse func() error) error {
 	s := &d.s
 	seen := false
 	for {
@@ -186,7 +198,7 @@ func (d *fastDecoder) body(response string, readResponse func() error) error {
 				return err
 			}
 		case tokStart:
-			if seen || s.space != nsMessages || string(s.local) != response {
+			if seen || s.space != space || string(s.local) != response {
 				return errNotFast
 			}
 			seen = true

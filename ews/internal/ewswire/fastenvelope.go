@@ -27,9 +27,10 @@ var envelopeReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil
 // token decoder knows — a CalendarView page (*FindItemResponse,
 // DecodeFindItemCalendar), a Subscribe answer (*SubscribeResponse), the
 // free/busy views of a GetUserAvailability answer
-// (*GetUserAvailabilityResponse) and a GetMailTips answer
-// (*GetMailTipsResponse) — are read into a pooled buffer and decoded with
-// it; any other answer (other
+// (*GetUserAvailabilityResponse), a GetMailTips answer
+// (*GetMailTipsResponse) and a SOAP Autodiscover GetUserSettings answer
+// (*GetUserSettingsResponseMessage) — are read into a pooled buffer and
+// decoded with it; any other answer (other
 // operations, faults, errors, unusual XML) is decoded by DecodeEnvelope,
 // from the bytes read so far and the rest of r.
 //
@@ -53,6 +54,8 @@ func DecodeResponse(r io.Reader, lim Limits, out any) (*Envelope, error) {
 		fast = func(data []byte) (*Envelope, error) { return decodeAvailabilityFast(data, lim, resp) }
 	case *GetMailTipsResponse:
 		fast = func(data []byte) (*Envelope, error) { return decodeMailTipsFast(data, lim, resp) }
+	case *GetUserSettingsResponseMessage:
+		fast = func(data []byte) (*Envelope, error) { return decodeUserSettingsFast(data, lim, resp) }
 	default:
 		br := envelopeReaders.Get().(*bufio.Reader)
 		br.Reset(r)

@@ -58,8 +58,9 @@ type fastNS struct {
 }
 
 type fastAttr struct {
-	local []byte
-	value []byte
+	prefix []byte
+	local  []byte
+	value  []byte
 }
 
 const (
@@ -75,7 +76,15 @@ const (
 	nsSOAP12
 	nsMessages
 	nsTypes
+	// SOAP Autodiscover's own namespaces (autodiscover.go).
+	nsAutodiscover
+	nsAddressing
+	nsXSI
 )
+
+// nsURIs names the namespaces above (nsOther has no one name).
+var nsURIs = [...]string{nsSOAP11: NSSOAP11, nsSOAP12: NSSOAP12, nsMessages: NSMessages, nsTypes: NSTypes,
+	nsAutodiscover: NSAutodiscover, nsAddressing: NSAddressing, nsXSI: NSXSI}
 
 // errNotFast: the input is outside what the fast decoder handles; decode
 // it with encoding/xml.
@@ -94,6 +103,12 @@ func nsIDOf(uri []byte) int {
 		return nsMessages
 	case NSTypes:
 		return nsTypes
+	case NSAutodiscover:
+		return nsAutodiscover
+	case NSAddressing:
+		return nsAddressing
+	case NSXSI:
+		return nsXSI
 	}
 	return nsOther
 }
@@ -335,7 +350,7 @@ func (s *fastScanner) attribute() error {
 	case prefix == nil && string(local) == "xmlns":
 		s.ns = append(s.ns, fastNS{prefix: nil, space: nsIDOf(value)})
 	}
-	s.attrs = append(s.attrs, fastAttr{local: local, value: value})
+	s.attrs = append(s.attrs, fastAttr{prefix: prefix, local: local, value: value})
 	return nil
 }
 
@@ -384,6 +399,20 @@ func (s *fastScanner) attr(local string) ([]byte, bool) {
 	for i := len(s.attrs) - 1; i >= 0; i-- {
 		if string(s.attrs[i].local) == local {
 			return s.attrs[i].value, true
+		}
+	}
+	return nil, false
+}
+
+// attrNS returns the last attribute with this local name in namespace
+// space (a prefixed attribute: an unprefixed one is in no namespace), as
+// encoding/xml matches namespaced attribute fields. It is asked right
+// after the start element, whose own declarations are still in scope.
+func (s *fastScanner) attrNS(space int, local string) ([]byte, bool) {
+	for i := len(s.attrs) - 1; i >= 0; i-- {
+		a := &s.attrs[i]
+		if a.prefix != nil && string(a.local) == local && s.resolve(a.prefix) == space {
+			return a.value, true
 		}
 	}
 	return nil, false

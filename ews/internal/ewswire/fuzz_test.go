@@ -31,12 +31,15 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	seedGenerated(f, encodeSubscribe)
 	seedGenerated(f, encodeAvailability)
 	seedGenerated(f, encodeMailTips)
+	seedGenerated(f, encodeUserSettings)
+	f.Add([]byte(exchangeUserSettings))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// The token decoders must agree wherever they answer.
 		compareDecoders(t, "fuzz input", data, ewswire.Limits{MaxBytes: 1 << 20, MaxDepth: 32})
 		compareSubscribe(t, "fuzz input", data, ewswire.Limits{MaxBytes: 1 << 20, MaxDepth: 32})
 		compareAvailability(t, "fuzz input", data, ewswire.Limits{MaxBytes: 1 << 20, MaxDepth: 32})
 		compareMailTips(t, "fuzz input", data, ewswire.Limits{MaxBytes: 1 << 20, MaxDepth: 32})
+		compareUserSettings(t, "fuzz input", data, ewswire.Limits{MaxBytes: 1 << 20, MaxDepth: 32})
 		env, err := ewswire.DecodeEnvelope(bytes.NewReader(data), ewswire.Limits{MaxBytes: 1 << 20, MaxDepth: 32}, ewswire.NewMessage)
 		if err != nil {
 			return
