@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 )
@@ -16,20 +17,24 @@ var (
 	errRenewal = errors.New("engine: streaming connection renewal")
 )
 
-// runConn keeps one connection open until its context ends.
+// runConn keeps one connection open until its context ends or it is
+// replaced. A replacement opens while the connection it replaces still
+// streams (make before break): the old one ends once the new one is alive.
 func (m *streamManager) runConn(c *streamConn) {
 	defer close(c.done)
-	if c.prev != nil {
-		select {
-		case <-c.prev.done:
-		case <-c.ctx.Done():
-			return
+	// A connection that ends before it was alive ends its predecessor too
+	// (nil once handed to retirePrev).
+	defer func() {
+		if c.prev != nil {
+			c.prev.cancel()
 		}
-		c.prev = nil
-	}
+	}()
 	failures := 0
 	verify := false
 	for c.ctx.Err() == nil {
+		if m.replaced(c) {
+			return
+		}
 		ids, smtps, t := m.connMembers(c)
 		if len(ids) == 0 {
 			return
@@ -96,14 +101,19 @@ func (m *streamManager) runConn(c *streamConn) {
 		// member re-reads before the stream is trusted again. Waiting for
 		// that message avoids a re-read storm while the server is silent.
 		var onAlive func()
+		prev, fromPrev, carried := c.prev, c.fromPrev, c.carried
+		c.prev, c.fromPrev, c.carried = nil, nil, nil
 		switch {
 		case verify:
 			onAlive = func() { m.notifyAll(smtps, trigVerify) }
-		case len(c.carried) > 0:
-			carried := c.carried
+			if prev != nil {
+				prev.cancel()
+			}
+		case prev != nil:
+			onAlive = func() { m.retirePrev(c, prev, fromPrev, carried) }
+		case len(carried) > 0:
 			onAlive = func() { m.notifyAll(carried, trigVerify) }
 		}
-		c.carried = nil
 		alive := false
 		err = m.recovered(c, func() error {
 			return m.readStream(c, stream, func() {
@@ -124,7 +134,12 @@ func (m *streamManager) runConn(c *streamConn) {
 		m.mu.Unlock()
 		if err == nil {
 			// The server ended the connection (ConnectionStatus Closed) after
-			// delivering everything: reconnect at once, nothing to verify.
+			// delivering everything: reconnect at once, nothing to verify —
+			// unless a replacement took its subscriptions (the server closes
+			// a connection left without any): then it has been drained.
+			m.mu.Lock()
+			c.drained = c.next != nil
+			m.mu.Unlock()
 			failures, verify = 0, false
 			continue
 		}
@@ -145,6 +160,56 @@ func (m *streamManager) runConn(c *streamConn) {
 		if sleep(c.ctx, m.e.clk, m.e.backoffDelay(failures)) != nil {
 			return
 		}
+	}
+}
+
+// retireTimeout bounds how long a replaced connection may stream on after
+// its replacement is alive, waiting for the server to close it.
+const retireTimeout = 5 * time.Second
+
+// replaced reports whether c has a replacement (it then opens no more).
+func (m *streamManager) replaced(c *streamConn) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return c.next != nil
+}
+
+// retirePrev ends prev, the connection c replaces, now that c is alive.
+// Opening c moved the subscriptions both name to c; a server that closes
+// a connection left without subscriptions (the simulator; ConnectionStatus
+// Closed) has then sent prev everything for them, and prev's reader read
+// it: its members need not re-read. A prev still open after retireTimeout
+// (it streams other ids, or the server keeps it) is cut, and then its
+// members re-read, as after any cut: events in flight on it may be lost.
+// Members carried from other connections (closed at once) always re-read.
+func (m *streamManager) retirePrev(c, prev *streamConn, fromPrev, carried []string) {
+	finish := func() {
+		m.mu.Lock()
+		drained := prev.drained
+		m.mu.Unlock()
+		if !drained {
+			carried = append(carried, fromPrev...)
+		}
+		if len(carried) > 0 {
+			m.notifyAll(carried, trigVerify)
+		}
+	}
+	ok := m.e.spawn("retire "+prev.name, func() {
+		t := m.e.clk.NewTimer(retireTimeout)
+		defer t.Stop()
+		select {
+		case <-prev.done:
+		case <-t.C():
+			prev.cancel()
+			<-prev.done
+		case <-c.ctx.Done():
+			prev.cancel()
+			return
+		}
+		finish()
+	})
+	if !ok {
+		prev.cancel()
 	}
 }
 
@@ -299,7 +364,14 @@ func (m *streamManager) dispatch(c *streamConn, msg StreamMessage, now time.Time
 		}
 	}
 	for _, f := range msg.Failures {
-		ss := m.dropIDsLocked(c, f.SubscriptionIDs)
+		ids := f.SubscriptionIDs
+		if c.next != nil {
+			// A replaced connection: its replacement names these ids too
+			// and reports their failures itself (a server may fail an id
+			// on the old connection because the new one took it).
+			ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { _, ok := c.next.subs[id]; return ok })
+		}
+		ss := m.dropIDsLocked(c, ids)
 		t := trigResubscribe
 		if a := classify(f.Err).act; a == actRediscover || a == actMoving {
 			t = trigRediscover

@@ -77,16 +77,25 @@ type streamConn struct {
 	name string
 	g    *group
 	subs map[string]string // subscription id → smtp
+	// prev is the connection this one replaces: it streams on until this
+	// one is alive (make before break, stream_conn.go retirePrev).
 	prev *streamConn
-	// carried are the members that were already streamed on prev: events
-	// in flight when prev was closed may be lost, so they re-read once the
-	// new connection is alive.
-	carried []string
-	ctx     context.Context
-	cancel  context.CancelFunc
-	done    chan struct{}
+	// fromPrev are members that prev streamed: they re-read once this
+	// connection is alive only if prev did not end cleanly. carried are
+	// members streamed on another connection, which was closed at once:
+	// events in flight on it may be lost, so they re-read.
+	fromPrev []string
+	carried  []string
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{}
 
 	// Guarded by streamManager.mu.
+	// next is the connection that replaces this one (it ends when next is
+	// alive); drained says it ended with ConnectionStatus Closed after
+	// that: everything it was sent has been read.
+	next        *streamConn
+	drained     bool
 	state       string
 	since       time.Time
 	lastMessage time.Time
@@ -350,10 +359,10 @@ func (m *streamManager) regroup(key string) {
 	for smtp, id := range g.subs {
 		want[id] = smtp
 	}
-	onConn := map[string]bool{} // ids streamed before this regroup
+	onConn := map[string]*streamConn{} // ids streamed before this regroup
 	for _, c := range g.conns {
 		for id := range c.subs {
-			onConn[id] = true
+			onConn[id] = c
 		}
 	}
 	// Current sets minus vanished ids.
@@ -452,12 +461,16 @@ func (m *streamManager) regroup(key string) {
 		for _, id := range ids {
 			c.subs[id] = want[id]
 			assigned = append(assigned, assignment{want[id], c.name})
-			if onConn[id] {
+			switch on := onConn[id]; {
+			case on == nil:
+			case on == old:
+				c.fromPrev = append(c.fromPrev, want[id])
+			default:
 				c.carried = append(c.carried, want[id])
 			}
 		}
 		if old != nil {
-			old.cancel()
+			old.next = c // ends once c is alive
 		}
 		next = append(next, c)
 		starts = append(starts, c)
