@@ -40,6 +40,19 @@ type OOFTipReader interface {
 	OOFTips(ctx context.Context, smtps []string) ([]OOFTip, error)
 }
 
+// OOFTipMemoReader is an OOFTipReader that can tell, without decoding it,
+// an answer identical to one it gave before (engine/ewsexchange). It is
+// optional. While nobody changes their automatic replies every round's
+// answers are the previous round's, and decoding them was most of an
+// idle engine's CPU.
+type OOFTipMemoReader interface {
+	// OOFTipsSince is OOFTips that also returns a memo of the answer
+	// (0 = none). When since is the memo an earlier call for the same
+	// mailboxes returned and the answer is the same, it returns
+	// (nil, since, nil): every tip is what that call returned.
+	OOFTipsSince(ctx context.Context, smtps []string, since uint64) ([]OOFTip, uint64, error)
+}
+
 // OOFTip is what a mail tip says about one mailbox's automatic replies.
 type OOFTip struct {
 	SMTP string
@@ -76,6 +89,7 @@ type oofPoller struct {
 	e     *Engine
 	r     OOFTipReader
 	last  map[string]string // mailbox → last fingerprint seen
+	memos []uint64          // batch i → memo of its last answer (OOFTipMemoReader)
 	limit int               // recipients per request; 0 = ask the server
 	round OOFRound          // the last round logged
 }
@@ -106,13 +120,18 @@ func (p *oofPoller) run(ctx context.Context) {
 		mbs := p.mailboxes()
 		p.logRound(PlanOOFRound(len(mbs), p.limit, interval))
 		batches := chunk(mbs, p.limit)
+		if len(p.memos) != len(batches) {
+			// A memo only ever matches an answer to the same request, so
+			// the ones kept for shifted batches cost one decode each.
+			p.memos = append(make([]uint64, 0, len(batches)), p.memos[:min(len(p.memos), len(batches))]...)[:len(batches)]
+		}
 		for i, b := range batches {
 			// Spread the requests over the interval: batch i goes out at
 			// start + i*interval/len(batches).
 			if !p.sleepUntil(ctx, start.Add(time.Duration(i)*interval/time.Duration(len(batches)))) {
 				return
 			}
-			if !p.poll(ctx, b) {
+			if !p.poll(ctx, b, &p.memos[i]) {
 				p.e.log.Warn("Exchange does not answer GetMailTips; automatic replies are read only at reconciliation and every oof_interval")
 				p.e.env.tipsPolled.Store(false)
 				p.wakeAll()
@@ -153,16 +172,18 @@ func (p *oofPoller) mailboxes() []string {
 }
 
 // poll asks for one batch's tips and wakes the workers whose tip changed.
-// It returns false when the server does not support the operation.
-func (p *oofPoller) poll(ctx context.Context, batch []string) bool {
+// memo is the batch's memo of its last answer (OOFTipMemoReader). It
+// returns false when the server does not support the operation.
+func (p *oofPoller) poll(ctx context.Context, batch []string, memo *uint64) bool {
 	var tips []OOFTip
 	err := p.e.budget.do(ctx, batch[0], "", p.e.opts.CallTimeout, func(ctx context.Context) error {
 		var err error
-		tips, err = p.r.OOFTips(ctx, batch)
+		tips, err = p.tips(ctx, batch, memo)
 		return err
 	})
 	p.e.metrics.oofPolls.Inc()
 	if err != nil {
+		*memo = 0
 		switch ErrorCode(err) {
 		case "ErrorInvalidOperation", "ErrorInvalidRequest", "ErrorMailTipsDisabled":
 			return false
@@ -199,6 +220,29 @@ func (p *oofPoller) poll(ctx context.Context, batch []string) bool {
 		}
 	}
 	return true
+}
+
+// tips asks for the batch's tips. With a reader that keeps memos, an
+// answer that is the batch's last one returns no tips: each mailbox's
+// tip is the one p.last holds, since the last answer was decoded into it.
+// That holds only while every mailbox of the batch has its tip in p.last
+// (a mailbox removed and added again in the meantime needs its first tip
+// compared with its stored settings); otherwise the answer is decoded.
+func (p *oofPoller) tips(ctx context.Context, batch []string, memo *uint64) ([]OOFTip, error) {
+	mr, ok := p.r.(OOFTipMemoReader)
+	if !ok {
+		return p.r.OOFTips(ctx, batch)
+	}
+	since := *memo
+	for _, s := range batch {
+		if _, seen := p.last[s]; !seen {
+			since = 0
+			break
+		}
+	}
+	tips, m, err := mr.OOFTipsSince(ctx, batch, since)
+	*memo = m
+	return tips, err
 }
 
 // tipFailed is the baseline of a mailbox whose first tip was an error; no

@@ -76,7 +76,10 @@ func TestOOFPollShrinksWhenTheServerRefusesTheSize(t *testing.T) {
 
 // runPoller runs the tip poller alone (no workers run) over n mailboxes
 // until the test ends.
-func runPoller(t *testing.T, fx *tipExchange, clk *clock.Fake, n int, interval time.Duration) {
+func runPoller(t *testing.T, fx interface {
+	Exchange
+	OOFTipReader
+}, clk *clock.Fake, n int, interval time.Duration) *Engine {
 	t.Helper()
 	e, err := New(Options{Store: memstore.New(), Exchange: fx, Clock: clk, OOFPollInterval: interval,
 		Budget: BudgetConfig{RequestsPerSecond: -1}})
@@ -91,4 +94,5 @@ func runPoller(t *testing.T, fx *tipExchange, clk *clock.Fake, n int, interval t
 	done := make(chan struct{})
 	go func() { p.run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
+	return e
 }

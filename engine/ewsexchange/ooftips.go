@@ -35,10 +35,24 @@ func (x *Client) OOFTipLimit(ctx context.Context) int {
 // automatic replies. After maxTipAccounts such refusals in a row the
 // batch gives up for this round with the last one.
 func (x *Client) OOFTips(ctx context.Context, smtps []string) ([]engine.OOFTip, error) {
+	tips, _, err := x.OOFTipsSince(ctx, smtps, 0)
+	return tips, err
+}
+
+var _ engine.OOFTipMemoReader = (*Client)(nil)
+
+// OOFTipsSince implements engine.OOFTipMemoReader: OOFTips whose answer,
+// when it is byte-for-byte the one memo since names, is not decoded
+// (ewsclient.GetMailTipsOOFSince). A batch that had to drop a refused
+// first member has no memo.
+func (x *Client) OOFTipsSince(ctx context.Context, smtps []string, since uint64) ([]engine.OOFTip, uint64, error) {
 	var out []engine.OOFTip
 	for refused := 0; len(smtps) > 0; {
-		tips, err := x.c.GetMailTipsOOF(ctx, x.call(engine.Target{SMTP: smtps[0]}), smtps[0], smtps, len(smtps))
+		tips, memo, err := x.c.GetMailTipsOOFSince(ctx, x.call(engine.Target{SMTP: smtps[0]}), smtps[0], smtps, len(smtps), since)
 		if err == nil {
+			if tips == nil && since != 0 && memo == since {
+				return nil, since, nil
+			}
 			for i, t := range tips {
 				tip := engine.OOFTip{SMTP: smtps[i], Fingerprint: fingerprint(t)}
 				if t.Err != nil {
@@ -46,19 +60,22 @@ func (x *Client) OOFTips(ctx context.Context, smtps []string) ([]engine.OOFTip, 
 				}
 				out = append(out, tip)
 			}
-			return out, nil
+			if refused > 0 {
+				memo = 0
+			}
+			return out, memo, nil
 		}
 		xerr := classify("GetMailTips", err)
 		if !refusesAccount(xerr) {
-			return nil, xerr
+			return nil, 0, xerr
 		}
 		if refused++; refused == maxTipAccounts && len(smtps) > 1 {
-			return nil, xerr
+			return nil, 0, xerr
 		}
 		out = append(out, engine.OOFTip{SMTP: smtps[0], Err: xerr})
-		smtps = smtps[1:]
+		smtps, since = smtps[1:], 0
 	}
-	return out, nil
+	return out, 0, nil
 }
 
 // maxTipAccounts bounds the members one OOFTips call tries as its account:

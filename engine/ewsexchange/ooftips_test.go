@@ -117,3 +117,34 @@ func TestMailTipsPollingUsesTheServersLimit(t *testing.T) {
 		}
 	}
 }
+
+// Against the simulator: while nobody changes their automatic replies the
+// same batch gets byte-identical answers, which OOFTipsSince reports as
+// unchanged without tips; replies switched on make the next answer differ
+// and come back decoded.
+func TestOOFTipsSinceAnswersUnchangedUntilRepliesChange(t *testing.T) {
+	sim, ex := newHTTPSim(t, 6, 1)
+	mbs := users(sim)
+	ctx := context.Background()
+	tips, memo, err := ex.OOFTipsSince(ctx, mbs, 0)
+	if err != nil || len(tips) != len(mbs) || memo == 0 {
+		t.Fatalf("first OOFTipsSince = %d tips, memo %d, %v", len(tips), memo, err)
+	}
+	for range 2 {
+		if again, m, err := ex.OOFTipsSince(ctx, mbs, memo); err != nil || again != nil || m != memo {
+			t.Fatalf("OOFTipsSince without a change = %d tips, memo %d, %v; want none, memo %d", len(again), m, err, memo)
+		}
+	}
+	if err := sim.SetOOF(mbs[3], ews.OofSettings{State: ews.OofEnabled, InternalReply: "Away until Monday", ExternalAudience: ews.AudienceAll}); err != nil {
+		t.Fatal(err)
+	}
+	tips, m, err := ex.OOFTipsSince(ctx, mbs, memo)
+	if err != nil || len(tips) != len(mbs) || m == memo {
+		t.Fatalf("OOFTipsSince after a change = %d tips, memo %d, %v; want all tips, a new memo", len(tips), m, err)
+	}
+	for i, tip := range tips {
+		if on := tip.Fingerprint != ""; on != (i == 3) {
+			t.Errorf("%s: tip %q, want replies on only for %s", tip.SMTP, tip.Fingerprint, mbs[3])
+		}
+	}
+}

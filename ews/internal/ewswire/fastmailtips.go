@@ -14,10 +14,13 @@ func decodeMailTipsFast(data []byte, lim Limits, resp *GetMailTipsResponse) (*En
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, ErrTooLarge
 	}
+	name := xml.Name{Space: NSMessages, Local: "GetMailTipsResponse"}
+	if resp.Memo.seen(data) {
+		return &Envelope{BodyName: name, Body: resp}, nil
+	}
 	d := &fastMailTips{fastCalendar{fastDecoder: fastDecoder{s: fastScanner{data: data, maxDepth: lim.MaxDepth}}}}
 	d.s.init()
-	name := xml.Name{Space: NSMessages, Local: "GetMailTipsResponse"}
-	out := GetMailTipsResponse{XMLName: name}
+	out := GetMailTipsResponse{XMLName: name, Memo: resp.Memo}
 	err := d.envelopeOf(name.Local, func() error {
 		// The response element is itself a response message (the
 		// request's own error) around one message per recipient.

@@ -29,6 +29,10 @@ type GetMailTipsResponse struct {
 	ResponseMessages *struct {
 		Messages []MailTipsResponseMessage `xml:"http://schemas.microsoft.com/exchange/services/2006/messages MailTipsResponseMessageType"`
 	} `xml:"http://schemas.microsoft.com/exchange/services/2006/messages ResponseMessages,omitempty"`
+	// Memo, when set before decoding, asks DecodeResponse for a digest of
+	// the answer's bytes and to skip decoding an answer it has seen
+	// (answermemo.go). It is not part of the XML.
+	Memo *AnswerMemo `xml:"-"`
 }
 
 // MailTipsResponseMessage is m:MailTipsResponseMessageType.
