@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -75,5 +76,69 @@ func BenchmarkDiskPerMailbox(b *testing.B) {
 			b.ReportMetric(float64(fi.Size())/float64(n), "bytes/mailbox")
 			b.ReportMetric(float64(fi.Size())/(1<<20), "MiB-total")
 		})
+	}
+}
+
+// BenchmarkSingleItemChange is what a change of one item costs the store:
+// the window is always committed whole (store.WindowCommit), after a read
+// from Exchange ("commit") or, when a sync-state check carried the item,
+// after reading the stored window and patching it ("read+commit",
+// engine/syncpatch.go). A store of 1,000 mailboxes with windows of 50
+// occurrences, or 100 with 500 (a heavy calendar); without fsync (the CPU)
+// and with it (production).
+func BenchmarkSingleItemChange(b *testing.B) {
+	start := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	win := calendar.Window{Start: start, End: start.Add(15 * 24 * time.Hour)}
+	cp := store.Checkpoint{Window: win, SyncState: "H4sIAAAAAAAEAO29B2AcSZYlJi9tynt", NotificationMode: "streaming"}
+	for _, size := range []struct{ mailboxes, items int }{{1000, 50}, {100, 500}} {
+		for _, sync := range []bool{false, true} {
+			s, err := boltstore.Open(filepath.Join(b.TempDir(), "change.db"), boltstore.Options{NoSync: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			mailbox := func(i int) string { return fmt.Sprintf("user%05d@example.com", i%size.mailboxes) }
+			occs := storetest.SampleOccurrences("bench@example.com", size.items, start, 0)
+			for i := range size.mailboxes {
+				if err := s.CommitWindow(b.Context(), mailbox(i), store.WindowCommit{Occurrences: occs, Checkpoint: cp}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			path := s.Path()
+			if err := s.Close(); err != nil {
+				b.Fatal(err)
+			}
+			if s, err = boltstore.Open(path, boltstore.Options{NoSync: !sync}); err != nil {
+				b.Fatal(err)
+			}
+			name := fmt.Sprintf("window%d/%s", size.items, map[bool]string{false: "nosync", true: "fsync"}[sync])
+			b.Run(name+"/commit", func(b *testing.B) {
+				changed := slices.Clone(occs)
+				i := 0
+				for b.Loop() {
+					changed[i%size.items].ChangeKey = strconv.Itoa(i)
+					if err := s.CommitWindow(b.Context(), mailbox(i), store.WindowCommit{Occurrences: changed, Checkpoint: cp}); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+			b.Run(name+"/read+commit", func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					stored, err := s.Occurrences(b.Context(), mailbox(i), win.Start, win.End)
+					if err != nil || len(stored) != size.items {
+						b.Fatalf("%d stored occurrences, %v", len(stored), err)
+					}
+					stored[i%size.items].ChangeKey = strconv.Itoa(i)
+					if err := s.CommitWindow(b.Context(), mailbox(i), store.WindowCommit{Occurrences: stored, Checkpoint: cp}); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+			if err := s.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }

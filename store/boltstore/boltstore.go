@@ -1,14 +1,13 @@
 // Package boltstore is calsync's embedded store: a single file written
 // with bbolt (pure Go, no cgo), safe against crashes, one writer process.
 //
-// Layout (schema version 1):
+// Layout (schema version 2):
 //
-//	meta       "schema" -> "1"; "seq" -> last outbox sequence number;
+//	meta       "schema" -> "2"; "seq" -> last outbox sequence number;
 //	           "doc:"<name> -> named document (DocumentStore)
 //	mailboxes  <smtp> -> bucket (small, stored inline)
 //	             "record"  -> JSON recordDoc (status, checkpoint, OOF)
-//	             "longest" -> duration of the longest stored occurrence
-//	occurrences <smtp>\x00<start: 12 bytes><item id> -> occurrence (binary or JSON, without item id)
+//	windows    <smtp> -> bucket: "w" -> the mailbox's window, all occurrences in one value (window.go)
 //	leases     <smtp> -> JSON lease
 //	presence   <smtp> -> presence document
 //	outbox     <seq: 8 bytes> -> JSON live message
@@ -19,7 +18,9 @@
 //
 // Every method runs in one bolt transaction, so CommitWindow replaces the
 // occurrences and saves the checkpoint atomically, and Enqueue stores a
-// batch all-or-nothing. See docs/store.md for the reasoning and figures.
+// batch all-or-nothing. Open upgrades a file of schema version 1 (one key
+// per occurrence, upgrade.go). See docs/store.md for the reasoning and
+// figures.
 package boltstore
 
 import (
@@ -39,8 +40,9 @@ import (
 	"github.com/calsync/calsync/store"
 )
 
-// SchemaVersion is the layout version this package writes and reads.
-const SchemaVersion = 1
+// SchemaVersion is the layout version this package writes and reads; Open
+// upgrades files of older versions.
+const SchemaVersion = 2
 
 // Sentinel errors of Open; test with errors.Is.
 var (
@@ -85,7 +87,7 @@ var _ store.Store = (*Store)(nil)
 var (
 	bucketMeta      = []byte("meta")
 	bucketMailboxes = []byte("mailboxes")
-	bucketOccs      = []byte("occurrences")
+	bucketWindows   = []byte("windows")
 	bucketLeases    = []byte("leases")
 	bucketPresence  = []byte("presence")
 	bucketOutbox    = []byte("outbox")
@@ -93,15 +95,11 @@ var (
 	bucketDead      = []byte("dead")
 	bucketIDs       = []byte("ids")
 	bucketCounts    = []byte("counts")
-	allBuckets      = [][]byte{bucketMeta, bucketMailboxes, bucketOccs, bucketLeases, bucketPresence, bucketOutbox, bucketQueue, bucketDead, bucketIDs, bucketCounts}
+	allBuckets      = [][]byte{bucketMeta, bucketMailboxes, bucketWindows, bucketLeases, bucketPresence, bucketOutbox, bucketQueue, bucketDead, bucketIDs, bucketCounts}
 
 	keySchema = []byte("schema")
 	keySeq    = []byte("seq")
 	keyRecord = []byte("record")
-	// keyLongest holds the duration of the longest stored occurrence (8
-	// bytes, nanoseconds); Occurrences starts its scan that far before the
-	// query start.
-	keyLongest = []byte("longest")
 )
 
 // Open opens or creates the store file at path.
@@ -171,10 +169,11 @@ func explainOpenError(path string, wait time.Duration, err error) error {
 	return fmt.Errorf("boltstore: open %s: %w", path, cause)
 }
 
-// init creates the buckets of a new file and checks the schema of an
-// existing one.
+// init creates the buckets of a new file, checks the schema of an
+// existing one and upgrades an older one.
 func (s *Store) init() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	version := SchemaVersion
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
 			foreign := false
@@ -189,20 +188,23 @@ func (s *Store) init() error {
 			}
 			return tx.Bucket(bucketMeta).Put(keySchema, fmt.Appendf(nil, "%d", SchemaVersion))
 		}
-		var v int
-		if _, err := fmt.Sscanf(string(meta.Get(keySchema)), "%d", &v); err != nil {
+		if _, err := fmt.Sscanf(string(meta.Get(keySchema)), "%d", &version); err != nil || version < 1 {
 			return fmt.Errorf("%w: %s has an unreadable schema version %q", ErrCorrupt, s.path, meta.Get(keySchema))
 		}
-		if v > SchemaVersion {
-			return fmt.Errorf("%w: %s has schema version %d, this calsync reads up to %d; run the newer calsync or move the file aside", ErrCorrupt, s.path, v, SchemaVersion)
+		if version > SchemaVersion {
+			return fmt.Errorf("%w: %s has schema version %d, this calsync reads up to %d; run the newer calsync or move the file aside", ErrCorrupt, s.path, version, SchemaVersion)
 		}
-		for _, b := range allBuckets {
+		for _, b := range bucketsOf(version) {
 			if tx.Bucket(b) == nil {
 				return fmt.Errorf("%w: %s lacks bucket %q; move the file aside and restart calsync to rebuild it", ErrCorrupt, s.path, b)
 			}
 		}
 		return nil
 	})
+	if err != nil || version == SchemaVersion {
+		return err
+	}
+	return s.upgradeFrom1()
 }
 
 // Path returns the file the store was opened on.

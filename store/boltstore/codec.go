@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/calsync/calsync/calendar"
 )
 
-// Encoding selects how occurrences are written. Both can always be read:
-// every value starts with a one-byte format tag.
+// Encoding selects how windows are written. Both can always be read:
+// every value starts with a one-byte format tag (window.go).
 type Encoding string
 
 // Encodings of occurrence values.
@@ -23,6 +22,8 @@ const (
 	EncodingJSON Encoding = "json"
 )
 
+// Tags of a schema-1 occurrence value (one per bolt key), read only by the
+// upgrade (upgrade.go).
 const (
 	tagJSON   = 'j'
 	tagBinary = 'b'
@@ -30,29 +31,18 @@ const (
 
 var errShortValue = errors.New("value truncated")
 
-// encodeOccurrence serializes o with the chosen encoding, without the item
-// id, which the key already holds.
-func encodeOccurrence(enc Encoding, o calendar.Occurrence) ([]byte, error) {
-	return appendOccurrence(make([]byte, 0, 160), enc, o)
-}
-
-// appendOccurrence appends encodeOccurrence's form of o to dst.
-func appendOccurrence(dst []byte, enc Encoding, o calendar.Occurrence) ([]byte, error) {
-	o.ItemID = ""
-	if enc == EncodingJSON {
-		b, err := json.Marshal(o)
-		if err != nil {
-			return dst, err
-		}
-		return append(append(dst, tagJSON), b...), nil
-	}
+// appendFields appends everything of o but its start and end: the flags
+// byte, the strings (item id first) and the categories. A schema-1 value
+// (appendOccurrence) puts the two times after them, a window record
+// (window.go) before them.
+func appendFields(b []byte, o *calendar.Occurrence) []byte {
 	var flags byte
 	for i, f := range []bool{o.AllDay, o.IsMeeting, o.Cancelled} {
 		if f {
 			flags |= 1 << i
 		}
 	}
-	b := append(dst, tagBinary, flags)
+	b = append(b, flags)
 	for _, s := range []string{o.ItemID, o.ChangeKey, o.MasterID, o.UID, string(o.Kind), o.Subject, o.Location,
 		o.Organizer, o.TimeZone, string(o.FreeBusy), string(o.Sensitivity), string(o.Response)} {
 		b = appendString(b, s)
@@ -61,30 +51,13 @@ func appendOccurrence(dst []byte, enc Encoding, o calendar.Occurrence) ([]byte, 
 	for _, c := range o.Categories {
 		b = appendString(b, c)
 	}
-	b = appendTime(b, o.Start)
-	b = appendTime(b, o.End)
-	return b, nil
+	return b
 }
 
-// rowSize bounds the size of o's key and binary value from above while its
-// strings are shorter than 16 KiB (a longer one only makes the buffer
-// grow): CommitWindow sizes its buffer with it.
-func rowSize(smtp string, o *calendar.Occurrence) int {
-	n := len(smtp) + 13 + len(o.ItemID) // key
-	n += 2 + 2*10                       // tag, flags, two times
-	for _, s := range []string{o.ChangeKey, o.MasterID, o.UID, string(o.Kind), o.Subject, o.Location,
-		o.Organizer, o.TimeZone, string(o.FreeBusy), string(o.Sensitivity), string(o.Response)} {
-		n += 2 + len(s)
-	}
-	n += 3 // the item id's empty string and the category count
-	for _, c := range o.Categories {
-		n += 2 + len(c)
-	}
-	return n
-}
-
-// decodeOccurrence parses a value written by encodeOccurrence and sets the
-// item id taken from the key. Corrupt input yields an error, never a panic.
+// decodeOccurrence parses a schema-1 occurrence value (the tag, then
+// appendFields with an empty item id and the two times, or the tag and
+// JSON) and sets the item id taken from its key. Corrupt input yields an
+// error, never a panic.
 func decodeOccurrence(itemID string, v []byte) (calendar.Occurrence, error) {
 	o, err := decodeOccurrenceValue(v)
 	o.ItemID = itemID
@@ -111,6 +84,20 @@ func decodeOccurrenceValue(v []byte) (calendar.Occurrence, error) {
 		return o, fmt.Errorf("unknown value format %q", v[0])
 	}
 	r := reader{b: v[1:]}
+	r.fields(&o)
+	o.Start = r.time()
+	o.End = r.time()
+	if r.err != nil {
+		return o, r.err
+	}
+	if len(r.b) != 0 {
+		return o, fmt.Errorf("%d trailing bytes", len(r.b))
+	}
+	return o, nil
+}
+
+// fields reads what appendFields wrote into o.
+func (r *reader) fields(o *calendar.Occurrence) {
 	flags := r.byte()
 	o.AllDay, o.IsMeeting, o.Cancelled = flags&1 != 0, flags&2 != 0, flags&4 != 0
 	o.ItemID = r.string()
@@ -127,20 +114,12 @@ func decodeOccurrenceValue(v []byte) (calendar.Occurrence, error) {
 	o.Response = calendar.ResponseType(r.string())
 	n := r.uvarint()
 	if n > uint64(len(r.b)) { // each category takes at least one byte
-		return o, errShortValue
+		r.fail()
+		return
 	}
 	for range n {
 		o.Categories = append(o.Categories, r.string())
 	}
-	o.Start = r.time()
-	o.End = r.time()
-	if r.err != nil {
-		return o, r.err
-	}
-	if len(r.b) != 0 {
-		return o, fmt.Errorf("%d trailing bytes", len(r.b))
-	}
-	return o, nil
 }
 
 func appendString(b []byte, s string) []byte {
@@ -235,54 +214,7 @@ func (r *reader) time() time.Time {
 // zeroUnix is time.Time{}.Unix(), so that the zero time survives a round trip.
 var zeroUnix = time.Time{}.Unix()
 
-// timeKey encodes t so that byte order is time order: seconds shifted into
-// the unsigned range, then nanoseconds, 12 bytes.
-func timeKey(t time.Time) []byte {
-	return appendTimeKey(make([]byte, 0, 12), t)
-}
-
-// appendTimeKey appends timeKey(t) to dst.
-func appendTimeKey(dst []byte, t time.Time) []byte {
-	dst = binary.BigEndian.AppendUint64(dst, uint64(t.Unix())^(1<<63))
-	return binary.BigEndian.AppendUint32(dst, uint32(t.Nanosecond()))
-}
-
-// keyTime is the inverse of timeKey for the first 12 bytes of k.
-func keyTime(k []byte) (time.Time, bool) {
-	if len(k) < 12 {
-		return time.Time{}, false
-	}
-	sec := int64(binary.BigEndian.Uint64(k) ^ (1 << 63))
-	return time.Unix(sec, int64(binary.BigEndian.Uint32(k[8:]))).UTC(), true
-}
-
-// mailboxPrefix starts the occurrence keys of a mailbox: "<smtp>\x00".
-func mailboxPrefix(smtp string) []byte {
-	return append([]byte(smtp), 0)
-}
-
-// occurrenceKey is <smtp>\x00<start: 12 bytes><item id>: a mailbox's
-// occurrences sit together, sorted by start, then item id, as Occurrences
-// must return them.
-func occurrenceKey(smtp string, o calendar.Occurrence) []byte {
-	return appendOccurrenceKey(nil, smtp, o)
-}
-
-// appendOccurrenceKey appends occurrenceKey(smtp, o) to dst.
-func appendOccurrenceKey(dst []byte, smtp string, o calendar.Occurrence) []byte {
-	dst = append(append(dst, smtp...), 0)
-	return append(appendTimeKey(dst, o.Start), o.ItemID...)
-}
-
 // seqKey encodes an outbox sequence number as 8 big-endian bytes.
 func seqKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(nil, seq)
-}
-
-// saturatingSub returns t-d, clamped so that huge durations do not wrap.
-func saturatingSub(t time.Time, d time.Duration) time.Time {
-	if d < 0 || d > math.MaxInt64/2 {
-		d = math.MaxInt64 / 2
-	}
-	return t.Add(-d)
 }

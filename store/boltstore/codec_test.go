@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -69,43 +70,35 @@ func FuzzDecodeOccurrence(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = decodeOccurrence("id", b) })
 }
 
-func TestTimeKeyOrder(t *testing.T) {
-	times := []time.Time{
-		time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC),
-		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC),
-		time.Unix(0, 0),
-		time.Unix(0, 1),
-		time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC),
-		time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC),
-	}
-	for i := 1; i < len(times); i++ {
-		a, b := timeKey(times[i-1]), timeKey(times[i])
-		if string(a) >= string(b) {
-			t.Errorf("key of %s not below key of %s", times[i-1], times[i])
+// TestWindowSizeBoundsValue: CommitWindow's buffer estimate covers the
+// binary window value, for full, minimal and long occurrences.
+func TestWindowSizeBoundsValue(t *testing.T) {
+	long := sampleOccurrence()
+	long.Subject = string(make([]byte, 5000))
+	long.Start = time.Date(2400, 1, 1, 0, 0, 0, 999999999, time.UTC)
+	for name, occs := range map[string][]calendar.Occurrence{
+		"full": {sampleOccurrence()}, "minimal": {{ItemID: "x"}}, "long": {long}, "none": nil,
+		"several": {{ItemID: "x"}, sampleOccurrence(), long},
+	} {
+		v, err := appendWindow(nil, EncodingBinary, occs)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if got, ok := keyTime(b); !ok || !got.Equal(times[i]) {
-			t.Errorf("keyTime(timeKey(%s)) = %s", times[i], got)
+		if size := windowSize(occs); len(v) > size {
+			t.Errorf("%s: window of %d bytes, estimate %d", name, len(v), size)
 		}
 	}
 }
 
-// TestRowSizeBoundsRow: CommitWindow's buffer estimate covers the key and
-// the binary value of an occurrence, for full, minimal and long rows.
-func TestRowSizeBoundsRow(t *testing.T) {
-	long := sampleOccurrence()
-	long.Subject = string(make([]byte, 5000))
-	long.Start = time.Date(2400, 1, 1, 0, 0, 0, 999999999, time.UTC)
-	for name, o := range map[string]calendar.Occurrence{"full": sampleOccurrence(), "minimal": {ItemID: "x"}, "long": long} {
-		key := appendOccurrenceKey(nil, "user@example.com", o)
-		v, err := appendOccurrence(nil, EncodingBinary, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, size := len(key)+len(v), rowSize("user@example.com", &o); got > size {
-			t.Errorf("%s: row of %d bytes, estimate %d", name, got, size)
-		}
-		if string(key) != string(occurrenceKey("user@example.com", o)) {
-			t.Errorf("%s: appended key differs from occurrenceKey", name)
-		}
+// encodeOccurrence writes a schema-1 occurrence value, as schema-1
+// boltstore did (the item id lives in the key): what the upgrade reads.
+func encodeOccurrence(enc Encoding, o calendar.Occurrence) ([]byte, error) {
+	o.ItemID = ""
+	if enc == EncodingJSON {
+		b, err := json.Marshal(o)
+		return append([]byte{tagJSON}, b...), err
 	}
+	b := appendFields([]byte{tagBinary}, &o)
+	b = appendTime(b, o.Start)
+	return appendTime(b, o.End), nil
 }

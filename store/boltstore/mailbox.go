@@ -1,14 +1,14 @@
 package boltstore
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/store"
@@ -70,28 +70,11 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 	if err != nil {
 		return err
 	}
-	type encoded struct{ key, val []byte }
-	rows := make([]encoded, len(occs))
-	// All keys and values share one buffer: bolt needs them until the
-	// commit, and one allocation (with an occasional regrowth, which leaves
-	// the earlier rows where they are) replaced two per occurrence.
-	size := 0
-	for i := range occs {
-		size += rowSize(smtp, &occs[i])
-	}
-	arena := make([]byte, 0, size)
-	var longest time.Duration
-	for i, o := range occs {
-		at := len(arena)
-		arena = appendOccurrenceKey(arena, smtp, o)
-		key := arena[at:len(arena):len(arena)]
-		at = len(arena)
-		var err error
-		if arena, err = appendOccurrence(arena, s.opts.Encoding, o); err != nil {
-			return fmt.Errorf("boltstore: encode occurrence %q of %s: %w", o.ItemID, smtp, err)
-		}
-		rows[i] = encoded{key, arena[at:len(arena):len(arena)]}
-		longest = max(longest, o.End.Sub(o.Start))
+	// Encoded before the transaction: a group commit may run the
+	// function again, and the value is all it writes besides the record.
+	val, err := appendWindow(make([]byte, 0, windowSize(occs)), s.opts.Encoding, occs)
+	if err != nil {
+		return fmt.Errorf("boltstore: encode the window of %s: %w", smtp, err)
 	}
 	cp := normalizeCheckpoint(c.Checkpoint)
 	var status *store.MailboxStatus
@@ -100,23 +83,15 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 		status = &st
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
-		return s.mutateRecord(tx, smtp, func(mb *bolt.Bucket, doc *recordDoc) error {
-			if err := deleteOccurrences(tx, smtp); err != nil {
-				return err
-			}
-			ob := tx.Bucket(bucketOccs)
-			ob.FillPercent = 0.8 // a mailbox's rows arrive in key order
-			for _, r := range rows {
-				if err := ob.Put(r.key, r.val); err != nil {
-					return fmt.Errorf("boltstore: write occurrence of %s: %w", smtp, err)
-				}
+		return s.mutateRecord(tx, smtp, func(_ *bolt.Bucket, doc *recordDoc) error {
+			if err := putWindow(tx, []byte(smtp), val); err != nil {
+				return fmt.Errorf("boltstore: write the window of %s: %w", smtp, err)
 			}
 			doc.Checkpoint = cp
 			if status != nil {
 				doc.Status = *status
 			}
-			// Kept outside the JSON record so that queries need not decode it.
-			return mb.Put(keyLongest, binary.BigEndian.AppendUint64(nil, uint64(longest)))
+			return nil
 		})
 	})
 }
@@ -199,45 +174,30 @@ func (s *Store) Mailboxes(ctx context.Context) ([]store.MailboxRecord, error) {
 }
 
 // Occurrences returns the stored occurrences overlapping [start, end),
-// scanning only keys from start minus the longest stored duration.
+// decoding only those of the window value (window.go).
 func (s *Store) Occurrences(ctx context.Context, smtp string, start, end time.Time) ([]calendar.Occurrence, error) {
 	var out []calendar.Occurrence
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		mb := tx.Bucket(bucketMailboxes).Bucket([]byte(smtp))
-		if mb == nil {
+		if tx.Bucket(bucketMailboxes).Bucket([]byte(smtp)) == nil {
 			return fmt.Errorf("boltstore: occurrences of %s: %w", smtp, store.ErrNotFound)
 		}
 		if !end.After(start) {
 			return nil
 		}
-		var longest time.Duration
-		if v := mb.Get(keyLongest); len(v) == 8 {
-			longest = time.Duration(binary.BigEndian.Uint64(v))
+		v := getWindow(tx, []byte(smtp))
+		if v == nil {
+			return nil // a record without a window (only a status or checkpoint saved)
 		}
-		prefix := mailboxPrefix(smtp)
-		endKey := append(mailboxPrefix(smtp), timeKey(end)...)
-		c := tx.Bucket(bucketOccs).Cursor()
-		for k, v := c.Seek(append(prefix, timeKey(saturatingSub(start, longest))...)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if len(k) < len(prefix)+12 {
-				return s.corrupt("occurrence key of "+smtp, k, fmt.Errorf("too short"))
-			}
-			if bytes.Compare(k[:len(prefix)+12], endKey) >= 0 {
-				break // starts at or after end
-			}
-			o, err := decodeOccurrence(string(k[len(prefix)+12:]), v)
-			if err != nil {
-				return s.corrupt("occurrence of "+smtp, k, err)
-			}
-			if o.Overlaps(start, end) {
-				out = append(out, o)
-			}
+		var err error
+		if out, err = decodeWindow(v, start, end); err != nil {
+			return s.corrupt("window", []byte(smtp), err)
 		}
 		return nil
 	})
 	return out, err
 }
 
-// DeleteMailbox removes the record, occurrences, lease and presence of a mailbox.
+// DeleteMailbox removes the record, window, lease and presence of a mailbox.
 func (s *Store) DeleteMailbox(ctx context.Context, smtp string) error {
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		key := []byte(smtp)
@@ -247,8 +207,8 @@ func (s *Store) DeleteMailbox(ctx context.Context, smtp string) error {
 		if err := tx.Bucket(bucketMailboxes).DeleteBucket(key); err != nil {
 			return fmt.Errorf("boltstore: delete mailbox %s: %w", smtp, err)
 		}
-		if err := deleteOccurrences(tx, smtp); err != nil {
-			return err
+		if err := tx.Bucket(bucketWindows).DeleteBucket(key); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+			return fmt.Errorf("boltstore: delete the window of %s: %w", smtp, err)
 		}
 		if err := tx.Bucket(bucketLeases).Delete(key); err != nil {
 			return err
@@ -361,19 +321,35 @@ func normalizeCheckpoint(cp store.Checkpoint) store.Checkpoint {
 
 func utc(t time.Time) time.Time { return t.UTC() }
 
-// deleteOccurrences removes every occurrence row of a mailbox.
-func deleteOccurrences(tx *bolt.Tx, smtp string) error {
-	prefix := mailboxPrefix(smtp)
-	b := tx.Bucket(bucketOccs)
-	var keys [][]byte
-	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, append([]byte(nil), k...))
-	}
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return fmt.Errorf("boltstore: clear occurrences of %s: %w", smtp, err)
+// keyWindow holds the window value in a mailbox's bucket in "windows".
+var keyWindow = []byte("w")
+
+// putWindow stores a mailbox's window value. Each mailbox has a bucket of
+// its own in "windows" holding only that value: a window larger than a
+// quarter page gets a leaf of its own, so a commit copies and writes that
+// window and one small leaf of bucket headers. Kept directly under
+// "windows", two to four windows share a leaf (bbolt splits no leaf below
+// four keys) and every commit rewrote them all: 115 instead of 89 KB
+// allocated per commit of 50 occurrences (BenchmarkSingleItemChange), for
+// 1.7 KB less file per mailbox.
+func putWindow(tx *bolt.Tx, smtp, val []byte) error {
+	wb := tx.Bucket(bucketWindows)
+	b := wb.Bucket(smtp)
+	if b == nil {
+		var err error
+		if b, err = wb.CreateBucket(smtp); err != nil {
+			return err
 		}
 	}
-	return nil
+	return b.Put(keyWindow, val)
+}
+
+// getWindow returns a mailbox's window value, nil if it has none; valid
+// until tx ends.
+func getWindow(tx *bolt.Tx, smtp []byte) []byte {
+	b := tx.Bucket(bucketWindows).Bucket(smtp)
+	if b == nil {
+		return nil
+	}
+	return b.Get(keyWindow)
 }

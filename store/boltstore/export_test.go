@@ -1,0 +1,28 @@
+package boltstore
+
+import bolt "go.etcd.io/bbolt"
+
+// UpgradeOneStep runs one upgrade transaction of at most budget bytes of
+// old rows on the file at path and closes it, as if calsync had stopped
+// right after: the crash test of the upgrade.
+func UpgradeOneStep(path string, budget int) (finished bool, err error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{NoFreelistSync: true})
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	s := &Store{db: db, path: path, opts: Options{Encoding: EncodingBinary}}
+	err = db.Update(func(tx *bolt.Tx) error {
+		var err error
+		finished, _, _, err = s.upgradeStep(tx, budget)
+		return err
+	})
+	return finished, err
+}
+
+// SetUpgradeBatchBytes sets the upgrade's transaction size until the test ends.
+func SetUpgradeBatchBytes(cleanup func(func()), n int) {
+	old := upgradeBatchBytes
+	upgradeBatchBytes = n
+	cleanup(func() { upgradeBatchBytes = old })
+}

@@ -1,0 +1,263 @@
+package boltstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/store"
+	"github.com/calsync/calsync/store/boltstore"
+	"github.com/calsync/calsync/store/memstore"
+)
+
+// copySchema1 copies testdata/schema1.db (see schema1_fixture_test.go)
+// into a temporary directory.
+func copySchema1(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/schema1.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "calsync.db")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// schema1Want is what the schema-1 file holds, as memstore keeps it.
+func schema1Want(t *testing.T) store.Store {
+	t.Helper()
+	want := memstore.New()
+	for part := range 2 {
+		if err := fillSchema1(t.Context(), want, part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return want
+}
+
+// sameContent fails t where got and want read differently: records,
+// every mailbox's whole window and hour by hour, presence, documents and
+// the outbox.
+func sameContent(t *testing.T, got, want store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	same := func(what string, g, w any, gerr, werr error) {
+		t.Helper()
+		if !errors.Is(gerr, werr) && (gerr == nil || werr == nil) {
+			t.Errorf("%s: error %v, want %v", what, gerr, werr)
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("%s:\n got  %+v\n want %+v", what, g, w)
+		}
+	}
+	g, gerr := got.Mailboxes(ctx)
+	w, werr := want.Mailboxes(ctx)
+	same("Mailboxes", g, w, gerr, werr)
+	for _, smtp := range append(slices.Clone(schema1Mailboxes), "frank@example.com") {
+		ranges := [][2]time.Time{{schema1Window.Start.Add(-30 * 24 * time.Hour), schema1Window.End.Add(30 * 24 * time.Hour)}}
+		for at := schema1Window.Start.Add(-4 * time.Hour); at.Before(schema1Window.End); at = at.Add(7 * time.Hour) {
+			ranges = append(ranges, [2]time.Time{at, at.Add(time.Hour)})
+		}
+		for _, r := range ranges {
+			g, gerr := got.Occurrences(ctx, smtp, r[0], r[1])
+			w, werr := want.Occurrences(ctx, smtp, r[0], r[1])
+			same("Occurrences of "+smtp+" from "+r[0].Format(time.RFC3339), g, w, gerr, werr)
+		}
+	}
+	gp, gerr := got.LoadPresence(ctx)
+	wp, werr := want.LoadPresence(ctx)
+	same("LoadPresence", gp, wp, gerr, werr)
+	gd, gerr := got.LoadDocument(ctx, "directory.last_good")
+	wd, werr := want.LoadDocument(ctx, "directory.last_good")
+	same("LoadDocument", gd, wd, gerr, werr)
+	gm, gerr := got.Due(ctx, "hook", schema1Window.End, 0)
+	wm, werr := want.Due(ctx, "hook", schema1Window.End, 0)
+	same("Due", gm, wm, gerr, werr)
+}
+
+// fileLayout reads what a closed store file holds at the bolt level, and
+// fails t when bbolt's own consistency check finds a fault.
+type fileLayout struct {
+	schema  string
+	windows []string // keys of "windows"
+	old     []string // mailboxes with rows in schema 1's "occurrences"
+	longest []string // mailboxes whose record bucket still has "longest"
+}
+
+func readLayout(t *testing.T, path string) fileLayout {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var l fileLayout
+	err = db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			t.Errorf("bbolt check of %s: %v", path, err)
+		}
+		l.schema = string(tx.Bucket([]byte("meta")).Get([]byte("schema")))
+		if b := tx.Bucket([]byte("windows")); b != nil {
+			_ = b.ForEach(func(k, _ []byte) error { l.windows = append(l.windows, string(k)); return nil })
+		}
+		if b := tx.Bucket([]byte("occurrences")); b != nil {
+			_ = b.ForEach(func(k, _ []byte) error {
+				smtp, _, _ := bytes.Cut(k, []byte{0})
+				if len(l.old) == 0 || l.old[len(l.old)-1] != string(smtp) {
+					l.old = append(l.old, string(smtp))
+				}
+				return nil
+			})
+		}
+		mb := tx.Bucket([]byte("mailboxes"))
+		return mb.ForEachBucket(func(k []byte) error {
+			if mb.Bucket(k).Get([]byte("longest")) != nil {
+				l.longest = append(l.longest, string(k))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func openLogged(t *testing.T, path string, opts boltstore.Options) (*boltstore.Store, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := boltstore.Open(path, opts)
+	if err != nil {
+		t.Fatalf("Open %s: %v", path, err)
+	}
+	return s, &logs
+}
+
+// A file written by schema-1 boltstore (one key per occurrence, binary
+// and JSON values) opens, reads exactly as the data written into it, and
+// is converted: schema 2, one window value per mailbox with occurrences,
+// no old rows or "longest" keys; it stays equal after a write and a
+// second open, which upgrades nothing.
+func TestSchema1FileIsUpgradedOnOpen(t *testing.T) {
+	path := copySchema1(t)
+	if l := readLayout(t, path); l.schema != "1" || !reflect.DeepEqual(l.old, []string{"alice@example.com", "bob@example.com", "erin@example.com"}) {
+		t.Fatalf("testdata/schema1.db is not the schema-1 fixture: %+v", l)
+	}
+	want := schema1Want(t)
+	s, logs := openLogged(t, path, boltstore.Options{})
+	sameContent(t, s, want)
+	if !strings.Contains(logs.String(), "upgraded") || !strings.Contains(logs.String(), "windows=3") {
+		t.Errorf("the upgrade logged %q, want a line with the number of windows", logs)
+	}
+	// A write after the upgrade, to both.
+	occs, err := want.Occurrences(t.Context(), "alice@example.com", schema1Window.Start, schema1Window.End)
+	if err != nil {
+		t.Fatal(err)
+	}
+	occs[3].Subject = "changed after the upgrade"
+	c := store.WindowCommit{Occurrences: occs[1:], Checkpoint: store.Checkpoint{Window: schema1Window, SyncState: "after"}}
+	for _, st := range []store.Store{s, want} {
+		if err := st.CommitWindow(t.Context(), "alice@example.com", c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sameContent(t, s, want)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l := readLayout(t, path)
+	if l.schema != "2" || l.old != nil || l.longest != nil || !reflect.DeepEqual(l.windows, []string{"alice@example.com", "bob@example.com", "erin@example.com"}) {
+		t.Errorf("after the upgrade the file holds %+v; want schema 2, windows of alice, bob and erin, no occurrence rows or longest keys", l)
+	}
+	s, logs = openLogged(t, path, boltstore.Options{Encoding: boltstore.EncodingJSON})
+	defer s.Close()
+	sameContent(t, s, want)
+	if strings.Contains(logs.String(), "upgraded") {
+		t.Errorf("a second open upgraded again: %s", logs)
+	}
+}
+
+// An upgrade stopped after its first transaction (calsync killed) leaves
+// every mailbox in one of the two forms; the next Open continues, one
+// mailbox per transaction here, and reads the same.
+func TestSchema1UpgradeContinuesAfterACrash(t *testing.T) {
+	path := copySchema1(t)
+	finished, err := boltstore.UpgradeOneStep(path, 1)
+	if err != nil || finished {
+		t.Fatalf("one upgrade step: finished %v, %v; want one mailbox converted", finished, err)
+	}
+	l := readLayout(t, path)
+	if l.schema != "1" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.old, []string{"bob@example.com", "erin@example.com"}) {
+		t.Fatalf("after one step the file holds %+v; want schema 1, alice converted, bob and erin not", l)
+	}
+	boltstore.SetUpgradeBatchBytes(t.Cleanup, 1)
+	s, _ := openLogged(t, path, boltstore.Options{})
+	sameContent(t, s, schema1Want(t))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l := readLayout(t, path); l.schema != "2" || l.old != nil || len(l.windows) != 3 {
+		t.Errorf("after the continued upgrade the file holds %+v", l)
+	}
+}
+
+// A schema-1 row that cannot be decoded does not stop the upgrade or the
+// service: that mailbox's window is dropped and its checkpoint cleared, so
+// the engine reads it again from Exchange; a warning names it; the rest
+// (status, other mailboxes, outbox) stays.
+func TestSchema1UpgradeDropsADamagedWindow(t *testing.T) {
+	path := copySchema1(t)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		ob := tx.Bucket([]byte("occurrences"))
+		k, v := ob.Cursor().Seek([]byte("erin@example.com\x00"))
+		return ob.Put(bytes.Clone(k), bytes.Clone(v[:len(v)/2]))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, logs := openLogged(t, path, boltstore.Options{})
+	defer s.Close()
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "erin@example.com") || !strings.Contains(logs.String(), "read again from Exchange") {
+		t.Errorf("the upgrade logged %q, want a warning naming erin", logs)
+	}
+	want := schema1Want(t)
+	erin, err := want.Mailbox(t.Context(), "erin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	erin.Checkpoint = store.Checkpoint{}
+	// memstore's erin becomes what the upgrade left: no window, no checkpoint.
+	if err := want.DeleteMailbox(t.Context(), "erin@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := want.SaveStatus(t.Context(), erin.Status); err != nil {
+		t.Fatal(err)
+	}
+	if err := want.SavePresence(context.Background(), "erin@example.com", []byte(`{"availability":"free"}`)); err != nil {
+		t.Fatal(err)
+	}
+	sameContent(t, s, want)
+	got, err := s.Mailbox(t.Context(), "erin@example.com")
+	if err != nil || got.Checkpoint.Window != (calendar.Window{}) || got.Status.State != "subscribed" {
+		t.Errorf("erin after the upgrade: %+v, %v; want the status kept and no checkpoint", got, err)
+	}
+}
