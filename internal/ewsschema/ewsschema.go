@@ -1,19 +1,19 @@
 // Package ewsschema validates SOAP envelopes against Microsoft's EWS schema
-// with the offline validator in the repository's testdata/ews-schema
-// (python3 + xmllint).
+// with the offline validator in the repository's testdata/ews-schema.
 // It is used by tests of the client (every request) and of the simulator
 // (every response).
+//
+// The schema is compiled once per test binary: a long-lived python process
+// (serve.py, lxml over the same libxml2 XSD validator that xmllint uses)
+// validates every envelope of the binary's tests. Where python3-lxml is
+// missing, each validation runs the validator script (python3 + xmllint),
+// which compiles the schema again every time (1–2 s on a busy machine).
 package ewsschema
 
 import (
-	"bytes"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
+	"errors"
+	"sync"
 	"testing"
-
-	"github.com/calsync/calsync/internal/testenv"
 )
 
 // Validate checks one or more concatenated SOAP envelopes. It fails the test
@@ -29,44 +29,38 @@ func Validate(t testing.TB, name string, envelopes []byte) {
 // Check is like Validate but returns the report as an error instead of failing.
 func Check(t testing.TB, name string, envelopes []byte) error {
 	t.Helper()
-	validator, python := tools(t)
-	dir := t.TempDir()
-	file := filepath.Join(dir, sanitize(name)+".xml")
-	if err := os.WriteFile(file, envelopes, 0o600); err != nil {
-		t.Fatalf("write %s: %v", file, err)
-	}
-	cmd := exec.Command(python, validator, "-q", file)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	if err := cmd.Run(); err != nil {
-		return &reportError{report: out.String() + "\n--- message ---\n" + string(envelopes)}
+	failed, report := run(t, []envelopeFile{{Label: sanitize(name) + ".xml", Data: envelopes}})
+	if failed {
+		return &reportError{report: report + "\n--- message ---\n" + string(envelopes)}
 	}
 	return nil
 }
 
-// tools returns the validator script and the python to run it with
-// (failing with CI=true, skipping elsewhere, when one is missing).
-func tools(t testing.TB) (validator, python string) {
+var fallbackNote sync.Once
+
+// run validates files and reports whether any element failed, with the
+// validator's report. Missing tools fail the test in CI and skip it
+// elsewhere (internal/testenv).
+func run(t testing.TB, files []envelopeFile) (failed bool, report string) {
 	t.Helper()
-	validator = filepath.Join(testenv.ReferenceDir(t), "ews-schema", "validate")
-	testenv.LookPath(t, "xmllint", "apt-get install -y libxml2-utils")
-	python = "/usr/bin/python3"
-	if _, err := os.Stat(python); err != nil {
-		python = testenv.LookPath(t, "python3", "apt-get install -y python3")
+	validator, python := tools(t)
+	s, err := shared(python, validator)
+	if errors.Is(err, errNoLxml) {
+		fallbackNote.Do(func() {
+			t.Logf("ewsschema: %v; validating with one xmllint run per call (slow; apt-get install -y python3-lxml)", err)
+		})
+		return runScript(t, validator, python, files)
 	}
-	return validator, python
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	n, report, err := s.validate(files)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return n > 0, report
 }
 
 type reportError struct{ report string }
 
 func (e *reportError) Error() string { return e.report }
-
-func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
-			return r
-		}
-		return '_'
-	}, s)
-}
