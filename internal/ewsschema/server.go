@@ -2,7 +2,6 @@ package ewsschema
 
 import (
 	"bufio"
-	"bytes"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,8 @@ import (
 	"io"
 	"os/exec"
 	"sync"
+
+	"github.com/calsync/calsync/internal/testenv"
 )
 
 // serveSource is the long-lived validator (see serve.py for why it exists).
@@ -31,27 +32,8 @@ type server struct {
 	mu     sync.Mutex
 	stdin  io.WriteCloser
 	stdout *bufio.Reader
-	stderr *lockedBuffer
-	err    error // set once the process is unusable
-}
-
-// lockedBuffer keeps the process's stderr for error messages; exec copies
-// into it from its own goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	stderr *testenv.SyncBuffer // exec copies into it from its own goroutine
+	err    error               // set once the process is unusable
 }
 
 // errNoLxml means the long-lived validator cannot run (python3-lxml is not
@@ -81,7 +63,7 @@ func start(python, validator string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{stdin: stdin, stdout: bufio.NewReader(stdout), stderr: &lockedBuffer{}}
+	s := &server{stdin: stdin, stdout: bufio.NewReader(stdout), stderr: &testenv.SyncBuffer{}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the EWS schema validator: %w", err)
