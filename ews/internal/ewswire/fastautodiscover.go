@@ -16,6 +16,7 @@ func decodeUserSettingsFast(data []byte, lim Limits, resp *GetUserSettingsRespon
 	}
 	var h Header
 	d := &fastDecoder{s: fastScanner{data: data, maxDepth: lim.MaxDepth}, headers: &h}
+	defer d.release()
 	d.s.init()
 	name := xml.Name{Space: NSAutodiscover, Local: "GetUserSettingsResponseMessage"}
 	out := GetUserSettingsResponseMessage{XMLName: name}

@@ -15,6 +15,7 @@ func decodeAvailabilityFast(data []byte, lim Limits, resp *GetUserAvailabilityRe
 		return nil, ErrTooLarge
 	}
 	d := &fastAvailability{fastDecoder: fastDecoder{s: fastScanner{data: data, maxDepth: lim.MaxDepth}}}
+	defer d.release()
 	d.s.init()
 	var seen fieldSet
 	err := d.envelope("GetUserAvailabilityResponse", func() error {

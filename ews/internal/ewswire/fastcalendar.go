@@ -1,6 +1,7 @@
 package ewswire
 
 import (
+	"sync"
 	"time"
 
 	"github.com/calsync/calsync/ews"
@@ -38,7 +39,9 @@ func DecodeFindItemCalendar(data []byte, lim Limits) (*CalendarItemsResponse, er
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, ErrTooLarge
 	}
-	d := &fastCalendar{fastDecoder: fastDecoder{s: fastScanner{data: data, maxDepth: lim.MaxDepth}}}
+	d := calendarDecoders.Get().(*fastCalendar)
+	defer d.recycle()
+	d.s = fastScanner{data: data, maxDepth: lim.MaxDepth}
 	d.s.init()
 	if err := d.envelope("FindItemResponse", d.responseMessages("FindItemResponseMessage", &d.messages, d.findItemMessage)); err != nil {
 		return nil, err
@@ -47,7 +50,30 @@ func DecodeFindItemCalendar(data []byte, lim Limits) (*CalendarItemsResponse, er
 		return nil, errNotFast
 	}
 	d.out.SOAP12, d.out.ServerVersionInfo = d.soap12, d.serverVersion
-	return &d.out, nil
+	out := d.out
+	return &out, nil
+}
+
+// calendarDecoders recycle the CalendarView decoder (a few KB with its
+// scratch item, stacks and buffers): one per FindItem answer otherwise.
+var calendarDecoders = sync.Pool{New: func() any { return new(fastCalendar) }}
+
+// recycle clears what the decoder read (nothing of an answer stays
+// reachable from the pool) and gives it back with its buffers and intern
+// table.
+func (d *fastCalendar) recycle() {
+	table, buf, block := d.interned, d.buf[:0], d.strings
+	block.reset()
+	clear(block.fixes[:cap(block.fixes)])
+	if len(table) >= maxInterned {
+		clear(table)
+	}
+	*d = fastCalendar{}
+	d.interned, d.buf, d.strings = table, buf, block
+	if cap(buf) > 64<<10 || cap(block.data) > 64<<10 {
+		d.buf, d.strings = nil, stringBlock{} // a rare large text is not kept
+	}
+	calendarDecoders.Put(d)
 }
 
 // fastCalendar decodes a FindItem response's message and items.
@@ -56,6 +82,10 @@ type fastCalendar struct {
 	out      CalendarItemsResponse
 	messages int
 	item     itemScratch
+	// strings is the current item's string block; parentID and
+	// parentKey the last parent folder id read.
+	strings             stringBlock
+	parentID, parentKey string
 }
 
 func (d *fastCalendar) findItemMessage() error {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -357,5 +358,52 @@ func seedCalendarViews(f *testing.F) {
 		for _, form := range rewriteForms {
 			f.Add(form(f, data))
 		}
+	}
+}
+
+// TestFastDecoderRecycledAnswersStayApart: the CalendarView decoder, its
+// intern table and string blocks are reused from answer to answer and
+// across goroutines; an answer decoded earlier keeps its values, and
+// every answer equals encoding/xml's (run with -race).
+func TestFastDecoderRecycledAnswersStayApart(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	answers := make([][]byte, 4)
+	want := make([]*ewswire.CalendarItemsResponse, len(answers))
+	for i := range answers {
+		items := make([]ews.CalendarItem, 1+rng.Intn(20))
+		for j := range items {
+			items[j] = randomItem(rng, i*100+j)
+		}
+		answers[i] = encodeFindItem(t, items, i%2 == 0)
+		var err error
+		if want[i], err = ewswire.DecodeFindItemCalendar(answers[i], ewswire.DefaultLimits); err != nil {
+			t.Fatal(err)
+		}
+		compareDecoders(t, fmt.Sprint("answer ", i), answers[i], ewswire.DefaultLimits)
+	}
+	kept := fmt.Sprintf("%+v", want)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range 50 {
+				i := (g + n) % len(answers)
+				got, err := ewswire.DecodeFindItemCalendar(answers[i], ewswire.DefaultLimits)
+				if err != nil || !reflect.DeepEqual(got, want[i]) {
+					errs <- fmt.Errorf("answer %d decoded differently on reuse (%v)", i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if now := fmt.Sprintf("%+v", want); now != kept {
+		t.Fatal("answers decoded earlier changed while the decoder was reused")
 	}
 }

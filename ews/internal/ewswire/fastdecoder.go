@@ -1,5 +1,7 @@
 package ewswire
 
+import "sync"
+
 // fastDecoder reads the SOAP envelope around a response body with the token
 // scanner (fastxml.go): the parts every EWS response shares — the envelope,
 // a ServerVersionInfo header, the body's one response element and its
@@ -278,21 +280,43 @@ func (d *fastDecoder) str() (string, error) {
 	return string(b), err
 }
 
-// intern returns b as a string, shared with earlier equal values of this
-// response (bounded, for short values only): enumerations and names that
-// repeat in every item or mailbox of an answer.
+// internTables recycle the decoders' intern tables with their contents:
+// the values that repeat within an answer (enumerations, zone ids, folder
+// names) repeat from answer to answer too, so a table that outlives its
+// answer saves allocating them again, and the table itself.
+var internTables = sync.Pool{New: func() any { return make(map[string]string, maxInterned) }}
+
+// maxInterned bounds a table: a full one is emptied when it goes back to
+// the pool, so that values an answer no longer repeats give way.
+const maxInterned = 256
+
+// intern returns b as a string, shared with earlier equal values
+// (bounded, for short values only): enumerations and names that repeat
+// in every item or mailbox of an answer.
 func (d *fastDecoder) intern(b []byte) string {
+	if d.interned == nil {
+		d.interned = internTables.Get().(map[string]string)
+	}
 	if v, ok := d.interned[string(b)]; ok {
 		return v
 	}
 	v := string(b)
-	if len(b) <= 64 && len(d.interned) < 256 {
-		if d.interned == nil {
-			d.interned = map[string]string{}
-		}
+	if len(b) <= 64 && len(d.interned) < maxInterned {
 		d.interned[v] = v
 	}
 	return v
+}
+
+// release gives the intern table back; the decoder must not intern after.
+func (d *fastDecoder) release() {
+	if d.interned == nil {
+		return
+	}
+	if len(d.interned) >= maxInterned {
+		clear(d.interned)
+	}
+	internTables.Put(d.interned)
+	d.interned = nil
 }
 
 // internText reads the current element's text as an interned string.

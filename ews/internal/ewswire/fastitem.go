@@ -25,6 +25,7 @@ func (d *fastCalendar) calendarItem() (ews.CalendarItem, error) {
 	s := &d.s
 	sc := &d.item
 	cats := sc.categories.String[:0]
+	d.strings.reset()
 	*sc = itemScratch{}
 	sc.categories.String = cats
 	w := &sc.w
@@ -45,6 +46,7 @@ func (d *fastCalendar) calendarItem() (ews.CalendarItem, error) {
 	if err != nil {
 		return ews.CalendarItem{}, err
 	}
+	d.strings.fill()
 	c, err := w.ToEWS()
 	if err != nil {
 		return ews.CalendarItem{}, errNotFast
@@ -58,10 +60,11 @@ type itemField struct {
 	read func(d *fastCalendar, sc *itemScratch) error
 }
 
+// stringField reads a text of the item's own (UID) into the item's
+// string block.
 func stringField(bit uint, dst func(sc *itemScratch) *string) itemField {
-	return itemField{bit, func(d *fastCalendar, sc *itemScratch) (err error) {
-		*dst(sc), err = d.str()
-		return err
+	return itemField{bit, func(d *fastCalendar, sc *itemScratch) error {
+		return d.itemText(dst(sc))
 	}}
 }
 
@@ -123,12 +126,23 @@ func timeZoneField(bit uint, slot int, dst func(w *CalendarItem) **TimeZoneDefin
 // encoding/xml (CalendarView answers occurrences, never a pattern).
 var itemFields = map[string]itemField{
 	"ItemId": {0, func(d *fastCalendar, sc *itemScratch) error {
-		sc.id.Id, sc.id.ChangeKey = d.idAttrs()
+		if b, ok := d.s.attr("Id"); ok {
+			d.strings.add(&sc.id.Id, b)
+		}
+		if b, ok := d.s.attr("ChangeKey"); ok {
+			d.strings.add(&sc.id.ChangeKey, b)
+		}
 		sc.w.ItemId = &sc.id
 		return d.s.skip()
 	}},
 	"ParentFolderId": {1, func(d *fastCalendar, sc *itemScratch) error {
-		sc.parent.Id, sc.parent.ChangeKey = d.idAttrs()
+		// Every item of a CalendarView is in the same folder.
+		if b, ok := d.s.attr("Id"); ok {
+			sc.parent.Id = d.same(&d.parentID, b)
+		}
+		if b, ok := d.s.attr("ChangeKey"); ok {
+			sc.parent.ChangeKey = d.same(&d.parentKey, b)
+		}
 		sc.w.ParentFolderId = &sc.parent
 		return d.s.skip()
 	}},
@@ -243,12 +257,63 @@ func enumField(bit uint, dst func(w *CalendarItem) *string) itemField {
 }
 
 func stringPtrField(bit uint, dst func(sc *itemScratch) (*string, **string)) itemField {
-	return itemField{bit, func(d *fastCalendar, sc *itemScratch) (err error) {
+	return itemField{bit, func(d *fastCalendar, sc *itemScratch) error {
 		v, p := dst(sc)
-		*v, err = d.str()
 		*p = v
-		return err
+		return d.itemText(v)
 	}}
+}
+
+// itemText reads the current element's text into the item's string block.
+func (d *fastCalendar) itemText(dst *string) error {
+	b, buf, err := d.s.textOnly(d.buf)
+	d.buf = buf
+	d.strings.add(dst, b)
+	return err
+}
+
+// same returns b as a string, *last when it is equal to it (the parent
+// folder's id, repeated by every item).
+func (d *fastCalendar) same(last *string, b []byte) string {
+	if string(b) != *last {
+		*last = string(b)
+	}
+	return *last
+}
+
+// stringBlock gathers the texts that belong to one item alone (its id and
+// change key, subject, UID, location) and makes them one allocation
+// instead of five: the item's strings are slices of one string. They live
+// and die together (calendar.Occurrence keeps all of them), so the block
+// holds nothing alive that would otherwise be free.
+type stringBlock struct {
+	data  []byte
+	fixes []stringFix
+}
+
+type stringFix struct {
+	dst      *string
+	from, to int
+}
+
+func (sb *stringBlock) reset() {
+	sb.data, sb.fixes = sb.data[:0], sb.fixes[:0]
+}
+
+// add appends b and records that *dst gets it when the block is filled.
+func (sb *stringBlock) add(dst *string, b []byte) {
+	from := len(sb.data)
+	sb.data = append(sb.data, b...)
+	sb.fixes = append(sb.fixes, stringFix{dst, from, len(sb.data)})
+}
+
+// fill makes the block's string and points every recorded string at its
+// part of it.
+func (sb *stringBlock) fill() {
+	all := string(sb.data)
+	for _, f := range sb.fixes {
+		*f.dst = all[f.from:f.to]
+	}
 }
 
 // idAttrs reads the Id and ChangeKey attributes of an id element.

@@ -19,6 +19,7 @@ func decodeMailTipsFast(data []byte, lim Limits, resp *GetMailTipsResponse) (*En
 		return &Envelope{BodyName: name, Body: resp}, nil
 	}
 	d := &fastMailTips{fastCalendar{fastDecoder: fastDecoder{s: fastScanner{data: data, maxDepth: lim.MaxDepth}}}}
+	defer d.release()
 	d.s.init()
 	out := GetMailTipsResponse{XMLName: name, Memo: resp.Memo}
 	err := d.envelopeOf(name.Local, func() error {
