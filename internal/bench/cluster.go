@@ -81,7 +81,13 @@ type ClusterResult struct {
 	// the kill and during the failover.
 	LoadByOp, FailoverByOp map[string]int64
 	Throttled              int64 // simulator throttling answers over the whole run
-	Dir                    string
+	// Limits are the survivors' budget limits (min / mean / max, sampled
+	// every second) from the SIGKILL to every presence correct.
+	Limits map[string]limitStats
+	// LoadStart, LoadKill and LoadEnd are the machine's load averages at
+	// the start, at the SIGKILL and at the end ("" off Linux).
+	LoadStart, LoadKill, LoadEnd string
+	Dir                          string
 }
 
 // RunCluster measures one cluster size.
@@ -89,7 +95,7 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 	cfg.Instances = cmp.Or(cfg.Instances, 3)
 	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, config.DefaultLeaseTTL)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 8*time.Minute)
-	res := ClusterResult{Instances: cfg.Instances, Mailboxes: cfg.Mailboxes, LeaseTTL: cfg.LeaseTTL}
+	res := ClusterResult{Instances: cfg.Instances, Mailboxes: cfg.Mailboxes, LeaseTTL: cfg.LeaseTTL, LoadStart: loadAverage()}
 	if cfg.Instances < 2 {
 		return res, fmt.Errorf("bench: -cluster needs at least 2 instances (one is killed), got %d", cfg.Instances)
 	}
@@ -173,14 +179,17 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 	if err != nil {
 		return fail("failover", err)
 	}
+	res.LoadKill = loadAverage()
 	killed := time.Now()
 	victim.Kill()
+	stopLimits := sampleLimits(ctx, rig, time.Second)
 	fmt.Fprintf(cfg.Stderr, "bench: killed %s (%d mailboxes); booking an out-of-office appointment for %d of its users …\n", victim.ID, res.VictimOwned, len(free))
 	if err := probe.book(ctx, free, killed); err != nil {
 		return fail("booking appointments", err)
 	}
 	res.Booked = len(free)
 	taken, live, done, err := probe.waitFailover(ctx, cfg.Timeout, victim.ID, free)
+	res.Limits, res.LoadEnd = stopLimits(), loadAverage()
 	if err != nil {
 		return fail("failover", err)
 	}
@@ -199,8 +208,9 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 	for _, n := range after.Throttled {
 		res.Throttled += n
 	}
-	fmt.Fprintf(cfg.Stderr, "bench: failover: every mailbox live again %s after the SIGKILL, every booked user out of office after %s\n",
-		res.FailoverLive.Round(100*time.Millisecond), res.Failover.Round(100*time.Millisecond))
+	fmt.Fprintf(cfg.Stderr, "bench: failover: leased by survivors %s, every mailbox live again %s, every booked user out of office %s after the SIGKILL (target 30 s); %.2f requests per moved mailbox; survivors' budget limit min/mean/max %s; load average %s → %s → %s\n",
+		res.FailoverTaken.Round(100*time.Millisecond), res.FailoverLive.Round(100*time.Millisecond), res.Failover.Round(100*time.Millisecond),
+		float64(res.FailoverRequests)/float64(max(res.VictimOwned, 1)), fmtLimits(res.Limits), res.LoadStart, res.LoadKill, res.LoadEnd)
 	return res, nil
 }
 
@@ -251,6 +261,10 @@ func WriteClusterTable(w io.Writer, rs []ClusterResult) {
 			return "-"
 		}
 		return fmt.Sprintf("%.2f (%d)", float64(r.FailoverRequests)/float64(r.VictimOwned), r.FailoverRequests)
+	})
+	row("failover: survivors' budget limit (requests in flight) min / mean / max", func(r ClusterResult) string { return fmtLimits(r.Limits) })
+	row("machine load average at start → SIGKILL → end", func(r ClusterResult) string {
+		return fmt.Sprintf("%s → %s → %s", r.LoadStart, r.LoadKill, r.LoadEnd)
 	})
 	row("requests by operation up to the kill", func(r ClusterResult) string { return fmtMap(r.LoadByOp) })
 	row("requests by operation during the failover", func(r ClusterResult) string { return fmtMap(r.FailoverByOp) })

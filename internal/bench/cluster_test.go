@@ -45,9 +45,17 @@ func TestRunSmallCluster(t *testing.T) {
 	if r.AllLive <= 0 || r.FailoverLive <= 0 || r.Failover < r.FailoverLive || r.RequestsPerMailbox < 1 {
 		t.Errorf("figures: %+v", r)
 	}
+	for id, l := range r.Limits {
+		if id == r.Victim || l.N == 0 || l.Min < 1 || l.Max < l.Min {
+			t.Errorf("budget limits sampled over the failover: %v; want the survivor's, each at least 1", r.Limits)
+		}
+	}
+	if len(r.Limits) != 1 {
+		t.Errorf("budget limits of %d instances sampled, want the one survivor's: %v", len(r.Limits), r.Limits)
+	}
 	var table bytes.Buffer
 	WriteClusterTable(&table, []ClusterResult{r})
-	if !strings.Contains(table.String(), "| SIGKILL of | "+r.Victim) {
+	if !strings.Contains(table.String(), "| SIGKILL of | "+r.Victim) || !strings.Contains(table.String(), "survivors' budget limit") {
 		t.Errorf("table:\n%s", table.String())
 	}
 }
