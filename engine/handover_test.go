@@ -13,7 +13,9 @@ import (
 // syncing because another instance took it over (Options.HandedOver)
 // keeps its subscription and its stored data for the new owner, while a
 // mailbox that left the configuration is unsubscribed and deleted as
-// before. The new owner resumes the subscription from the checkpoint.
+// before. The new owner, another instance of the cluster, resumes from
+// the stored window but subscribes anew: the old owner may still stream
+// the kept subscription (worker_state.go resumable).
 func TestHandedOverMailboxKeepsItsSubscription(t *testing.T) {
 	const alice, bob, carol = "alice@example.org", "bob@example.org", "carol@example.org"
 	fx := newFakeExchange()
@@ -46,12 +48,12 @@ func TestHandedOverMailboxKeepsItsSubscription(t *testing.T) {
 	}
 	h.stop()
 
-	// The new owner (another engine over the same store) resumes alice's
-	// subscription instead of subscribing again.
+	// The new owner (another cluster instance over the same store)
+	// subscribes alice once, with a subscription of its own.
 	subs := fx.countFor("Subscribe", alice)
-	h2 := start(t, fx, st, []string{alice}, nil)
+	h2 := start(t, fx, st, []string{alice}, func(o *Options) { o.HandedOver = handed })
 	h2.waitState(alice, StateLive)
-	if n := fx.countFor("Subscribe", alice) - subs; n != 0 {
-		t.Errorf("the new owner subscribed alice %d times, want 0 (the kept subscription is resumed)", n)
+	if n := fx.countFor("Subscribe", alice) - subs; n != 1 {
+		t.Errorf("the new owner subscribed alice %d times, want 1 (a subscription of its own, not the old owner's)", n)
 	}
 }

@@ -130,9 +130,12 @@ type Options struct {
 	Sink Sink
 	// HandedOver reports that a mailbox the engine stops syncing moved to
 	// another instance of a cluster rather than leaving the configuration:
-	// its subscription is then kept for the new owner, which resumes it
-	// from the stored checkpoint (nil: every removal ends the
-	// subscription). It is an option rather than a wrapper around
+	// its stored data is then kept for the new owner, which resumes from
+	// the stored window and sync state, and its subscription is left to
+	// expire rather than ended with a request (nil: every removal ends the
+	// subscription and deletes the data). Set, it also means a cluster: a
+	// stored subscription is never resumed (worker_state.go resumable), as
+	// the instance that stored it may still use it. It is an option rather than a wrapper around
 	// Exchange so that the Exchange's optional interfaces (CalendarSyncer,
 	// OOFTipReader, ZoneBatchReader) stay visible to the engine.
 	HandedOver func(smtp string) bool

@@ -56,7 +56,7 @@ func (w *worker) restore() {
 		st.LastError = rec.Status.LastError
 		st.TimeZone = w.zoneName
 	})
-	if cp.SubscriptionID != "" && cp.NotificationMode == string(o.Mode) {
+	if cp.SubscriptionID != "" && cp.NotificationMode == string(o.Mode) && w.resumable() {
 		// Reuse the subscription: streaming re-verifies with one read; pull
 		// polls from the stored watermark and reads only if the window
 		// rolled or events arrived.
@@ -76,6 +76,25 @@ func (w *worker) restore() {
 			w.scheduleOOF()
 		}
 	}
+}
+
+// resumable reports whether the stored subscription may be reused: not
+// in a cluster (Options.HandedOver set). The instance that stored it may
+// still be alive — paused past its lease, or not yet aware that it lost
+// the mailbox — and use the id again: open its GetStreamingEvents
+// connection with it, or poll it. A streaming subscription streams on one
+// connection; the simulator moves it to the newest, and the older
+// connection goes on with its other subscriptions without a word about
+// the one it lost (Microsoft documents nothing else). The new owner's
+// stream then carried the mailbox's id without its events: in the cluster
+// chaos test an instance continued after SIGSTOP reopened its connection
+// with the 200 ids it had lost, half a second before it dropped those
+// mailboxes, and a created item stayed unread for good. A subscription of
+// its own is the new owner's alone; the old one expires unused. It costs
+// one Subscribe per mailbox taken over; a single instance's restart (its
+// previous process is gone) resumes as before.
+func (w *worker) resumable() bool {
+	return w.env.opts.HandedOver == nil
 }
 
 // setState records the worker's state; persist=true also stores it.
