@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -14,10 +13,9 @@ import (
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/connectors/sip"
 	"github.com/calsync/calsync/connectors/sip/kamailio"
+	"github.com/calsync/calsync/connectors/sip/kamailiotest"
 	"github.com/calsync/calsync/connectors/sip/sipwatch"
 	"github.com/calsync/calsync/ews"
-	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
-	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/pgstore"
 	"github.com/calsync/calsync/store/pgstore/pgtest"
@@ -33,18 +31,11 @@ func TestSIPClusterOnePublicationPerUser(t *testing.T) {
 	const n = 9
 	srv, w := startKamailioAndWatcher(t)
 	dbURL := pgtest.Database(t)
-	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: n, Servers: 3, Seed: 5, Password: "s3cret-pw"}, Basic: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	simSrv := httptest.NewServer(sim)
-	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+	sim, simURL, users := startSimOrg(t, n, 3, 5)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	var users []string
-	for i := 1; i <= n; i++ {
-		users = append(users, "user"+itoa(i)+"@example.com")
-		if err := w.Subscribe(ctx, presentity(srv, users[i-1]), 3600); err != nil {
+	for _, u := range users {
+		if err := w.Subscribe(ctx, presentity(srv, u), 3600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -60,7 +51,7 @@ func TestSIPClusterOnePublicationPerUser(t *testing.T) {
 	defer st.Close()
 	var running []*instance
 	for _, id := range []string{"calsync-a", "calsync-b", "calsync-c"} {
-		running = append(running, startInstance(t, id, dbURL, simSrv.URL, sim, users, "", withSIP))
+		running = append(running, startInstance(t, id, dbURL, simURL, sim, users, "", withSIP))
 	}
 	settled := func(what string) {
 		t.Helper()
@@ -145,7 +136,7 @@ func TestSIPClusterOnePublicationPerUser(t *testing.T) {
 
 	// A new instance joins: the survivor hands it a share (a rebalance,
 	// the previous owner alive), and it continues those publications.
-	joined := startInstance(t, "calsync-d", dbURL, simSrv.URL, sim, users, "", withSIP)
+	joined := startInstance(t, "calsync-d", dbURL, simURL, sim, users, "", withSIP)
 	running = append(running, joined)
 	testenv.WaitForWithin(t, 2*time.Minute, "calsync-d to take a share", func() bool { return len(joined.app.Owned()) > 0 })
 	settled("every mailbox live and published by the two instances after calsync-d joined")
@@ -174,21 +165,15 @@ func onePublicationEach(ctx context.Context, t *testing.T, srv *kamailio.Server,
 // entity tag of the one publication the server keeps.
 func tagsSaved(ctx context.Context, t *testing.T, srv *kamailio.Server, st *pgstore.Store, users []string) bool {
 	t.Helper()
-	server, err := srv.Tags(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	stored, err := sip.StoredTags(ctx, st, "sip")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var presentities []string
 	for _, u := range users {
-		p := presentity(srv, u)
-		if tags := server[strings.TrimPrefix(p, "sip:")]; len(tags) != 1 || stored[p] != tags[0] {
-			return false
-		}
+		presentities = append(presentities, presentity(srv, u))
 	}
-	return true
+	return kamailiotest.TagsSaved(ctx, t, srv, stored, presentities)
 }
 
 // presentity is a user's presentity under the default template.
