@@ -2,14 +2,11 @@ package app_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
-	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/pgstore"
 	"github.com/calsync/calsync/store/pgstore/pgtest"
@@ -32,21 +29,12 @@ func TestClusterColdStartPlacesEachMailboxOnce(t *testing.T) {
 	}
 	defer st.Close()
 	auditLeaseGrants(t, dbURL)
-	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: n, Servers: 3, Seed: 5, Password: "s3cret-pw"}, Basic: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(func() { srv.Close(); sim.Close() })
-	var users []string
-	for i := 1; i <= n; i++ {
-		users = append(users, "user"+itoa(i)+"@example.com")
-	}
+	sim, simURL, users := startSimOrg(t, n, 3, 5)
 	// Built first, then started together, as a service manager starts a
 	// cluster: the placement waits a third of the TTL for the others.
 	var ins []*instance
 	for _, id := range []string{"calsync-a", "calsync-b", "calsync-c"} {
-		ins = append(ins, newInstance(t, id, dbURL, srv.URL, sim, users, "", 6*time.Second))
+		ins = append(ins, newInstance(t, id, dbURL, simURL, sim, users, "", 6*time.Second))
 	}
 	for _, in := range ins {
 		in.run(t)

@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/calsync/calsync/api/apiclient"
-	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
-	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/pgstore/pgtest"
 )
@@ -21,17 +19,11 @@ import (
 // one that lost the database is not, once its registration ran out.
 func TestClusterReadinessIsTheAPIs(t *testing.T) {
 	dbURL := pgtest.Database(t)
-	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: 1, Servers: 1, Seed: 3, Password: "s3cret-pw"}, Basic: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(func() { srv.Close(); sim.Close() })
+	sim, simURL, users := startSimOrg(t, 1, 1, 3)
 	hooks := httptest.NewServer(&hookRecorder{})
 	t.Cleanup(hooks.Close)
-	users := []string{"user1@example.com"}
-	a := startInstance(t, "calsync-a", dbURL, srv.URL, sim, users, hooks.URL)
-	b := startInstance(t, "calsync-b", dbURL, srv.URL, sim, users, hooks.URL)
+	a := startInstance(t, "calsync-a", dbURL, simURL, sim, users, hooks.URL)
+	b := startInstance(t, "calsync-b", dbURL, simURL, sim, users, hooks.URL)
 	var idle, owner *instance
 	testenv.WaitFor(t, "the mailbox live on one instance", func() bool {
 		switch {

@@ -22,7 +22,6 @@ import (
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/ews"
-	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/pgstore"
@@ -196,19 +195,10 @@ func TestClusterSharesMailboxesAndTakesOverFromACrashedInstance(t *testing.T) {
 		n = v // a bigger run for measurements (docs/store.md)
 	}
 	dbURL := pgtest.Database(t)
-	sim, err := ewssim.New(ewssim.Options{Options: ewsmem.Options{Mailboxes: n, Servers: 3, Seed: 11, Password: "s3cret-pw"}, Basic: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(func() { srv.Close(); sim.Close() })
+	sim, simURL, users := startSimOrg(t, n, 3, 11)
 	rc := &hookRecorder{}
 	hooks := httptest.NewServer(rc)
 	t.Cleanup(hooks.Close)
-	var users []string
-	for i := 1; i <= n; i++ {
-		users = append(users, "user"+itoa(i)+"@example.com")
-	}
 
 	var mu sync.Mutex
 	var running []*instance
@@ -216,7 +206,7 @@ func TestClusterSharesMailboxesAndTakesOverFromACrashedInstance(t *testing.T) {
 	watch := watchOwnership(list)
 	started := time.Now()
 	for _, id := range []string{"calsync-a", "calsync-b", "calsync-c"} {
-		in := startInstance(t, id, dbURL, srv.URL, sim, users, hooks.URL)
+		in := startInstance(t, id, dbURL, simURL, sim, users, hooks.URL)
 		mu.Lock()
 		running = append(running, in)
 		mu.Unlock()
