@@ -1,6 +1,7 @@
 package ewsclient
 
 import (
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -20,11 +21,35 @@ func (f HTTPClientFunc) Do(r *http.Request) (*http.Response, error) { return f(r
 
 // BasicAuth decorates next with HTTP Basic credentials. Use only over TLS.
 func BasicAuth(next HTTPClient, username, password string) HTTPClient {
+	// The header's value is the same for every request: encoded once.
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(username+":"+password))
 	return HTTPClientFunc(func(r *http.Request) (*http.Response, error) {
-		r = r.Clone(r.Context())
-		r.SetBasicAuth(username, password)
-		return next.Do(r)
+		return next.Do(withHeader(r, "Authorization", auth))
 	})
+}
+
+// withHeader returns a copy of r with the header key (canonical) set to
+// v, leaving r as it was (a decorator must not change its caller's
+// request). Only the struct and the header are copied — what Clone copies
+// besides (URL, trailer, form) nothing here changes — and the header's
+// values go into one array.
+func withHeader(r *http.Request, key, v string) *http.Request {
+	out := new(http.Request)
+	*out = *r
+	n := 1
+	for _, vs := range r.Header {
+		n += len(vs)
+	}
+	vals := make([]string, 0, n)
+	h := make(http.Header, len(r.Header)+1)
+	for k, vs := range r.Header {
+		vals = append(vals, vs...)
+		h[k] = vals[len(vals)-len(vs) : len(vals) : len(vals)]
+	}
+	vals = append(vals, v)
+	h[key] = vals[len(vals)-1:]
+	out.Header = h
+	return out
 }
 
 // NTLMAuth returns an HTTPClient authenticating with NTLMv2 (through
@@ -54,10 +79,10 @@ func NTLMAuth(transport http.RoundTripper, username, password string) (HTTPClien
 			return http.ErrUseLastResponse
 		},
 	}
+	// The negotiator turns these Basic credentials into NTLM messages.
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(username+":"+password))
 	return HTTPClientFunc(func(r *http.Request) (*http.Response, error) {
-		r = r.Clone(r.Context())
-		r.SetBasicAuth(username, password) // the negotiator turns these into NTLM messages
-		return hc.Do(r)
+		return hc.Do(withHeader(r, "Authorization", auth))
 	}), nil
 }
 
@@ -118,9 +143,7 @@ func OAuth2(next HTTPClient, ts oauth2.TokenSource) HTTPClient {
 		if err != nil {
 			return nil, tokenError(err)
 		}
-		r = r.Clone(r.Context())
-		tok.SetAuthHeader(r)
-		return next.Do(r)
+		return next.Do(withHeader(r, "Authorization", tok.Type()+" "+tok.AccessToken))
 	})
 }
 

@@ -73,15 +73,20 @@ type Options struct {
 // Client is an EWS client for one endpoint. It is safe for concurrent use.
 type Client struct {
 	endpoint    *url.URL
-	http        HTTPClient
-	version     ews.ExchangeVersion
-	timeout     time.Duration
-	idleTimeout time.Duration
-	limits      ewswire.Limits
-	log         *slog.Logger
-	clock       clock.Clock
-	userAgent   string
-	trace       *tracer
+	endpointURL string // endpoint.String()
+	// endpoints maps the calls' endpoints (Call.Endpoint) to their checked
+	// form; endpointsKept counts what it holds.
+	endpoints     sync.Map
+	endpointsKept atomic.Int64
+	http          HTTPClient
+	version       ews.ExchangeVersion
+	timeout       time.Duration
+	idleTimeout   time.Duration
+	limits        ewswire.Limits
+	log           *slog.Logger
+	clock         clock.Clock
+	userAgent     string
+	trace         *tracer
 	// serverVersion is the last ServerVersionInfo header seen.
 	serverVersion atomic.Pointer[ews.ServerVersionInfo]
 }
@@ -106,6 +111,7 @@ func New(endpoint string, opts *Options) (*Client, error) {
 	}
 	c := &Client{
 		endpoint:    u,
+		endpointURL: u.String(),
 		http:        opts.HTTPClient,
 		version:     opts.Version,
 		timeout:     opts.Timeout,
@@ -164,7 +170,7 @@ func parseEndpoint(endpoint string) (*url.URL, error) {
 }
 
 // Endpoint returns the EWS URL the client uses by default.
-func (c *Client) Endpoint() string { return c.endpoint.String() }
+func (c *Client) Endpoint() string { return c.endpointURL }
 
 // Version returns the RequestServerVersion the client sends.
 func (c *Client) Version() ews.ExchangeVersion { return c.version }

@@ -68,13 +68,13 @@ func (c *Client) CalendarView(ctx context.Context, call Call, req CalendarViewRe
 	if err != nil {
 		return nil, fmt.Errorf("ewsclient: CalendarView: %w", err)
 	}
-	props := req.Properties
-	if props == nil {
-		props = CalendarViewProperties
+	paths := calendarViewPaths()
+	if req.Properties != nil {
+		paths = ewswire.Paths(req.Properties...)
 	}
 	w := &ewswire.FindItem{
 		Traversal:       "Shallow",
-		ItemShape:       ewswire.ItemShape{BaseShape: "IdOnly", AdditionalProperties: ewswire.Paths(props...)},
+		ItemShape:       ewswire.ItemShape{BaseShape: "IdOnly", AdditionalProperties: paths},
 		CalendarView:    &ewswire.CalendarView{MaxEntriesReturned: maxEntries, StartDate: ewswire.DateTime{Time: req.Start.UTC()}, EndDate: ewswire.DateTime{Time: req.End.UTC()}},
 		ParentFolderIds: ewswire.FolderIds{ref},
 	}

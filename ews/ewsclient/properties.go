@@ -1,5 +1,11 @@
 package ewsclient
 
+import (
+	"sync"
+
+	"github.com/calsync/calsync/ews/internal/ewswire"
+)
+
 // CalendarProperties are the FieldURIs GetItem requests by default: every
 // calendar property calsync's engine and presence rules use.
 var CalendarProperties = []string{
@@ -24,6 +30,10 @@ var CalendarViewProperties = []string{
 	"calendar:IsRecurring", "calendar:CalendarItemType", "calendar:MyResponseType", "calendar:Organizer",
 	"calendar:AppointmentState", "calendar:StartTimeZone",
 }
+
+// calendarViewPaths is CalendarViewProperties as the request carries them,
+// built once: every mailbox's read sends them, and requests only read them.
+var calendarViewPaths = sync.OnceValue(func() *ewswire.PathList { return ewswire.Paths(CalendarViewProperties...) })
 
 // Well-known MAPI folder properties used to detect missed changes after a
 // lost subscription.

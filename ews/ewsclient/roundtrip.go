@@ -35,17 +35,30 @@ func (c *Client) header(call Call) (*ewswire.Header, error) {
 	return h, nil
 }
 
-// endpointFor picks the call's URL.
+// endpointFor picks the call's URL. A mailbox's URL (from Autodiscover)
+// is checked once: an organisation has a handful, and every call of every
+// mailbox names one.
 func (c *Client) endpointFor(call Call) (string, error) {
 	if call.Endpoint == "" {
-		return c.endpoint.String(), nil
+		return c.endpointURL, nil
+	}
+	if v, ok := c.endpoints.Load(call.Endpoint); ok {
+		return v.(string), nil
 	}
 	u, err := parseEndpoint(call.Endpoint)
 	if err != nil {
 		return "", err
 	}
-	return u.String(), nil
+	v := u.String()
+	if c.endpointsKept.Add(1) <= maxKeptEndpoints {
+		c.endpoints.Store(call.Endpoint, v)
+	}
+	return v, nil
 }
+
+// maxKeptEndpoints bounds the checked endpoints a client keeps (others
+// are checked at every call).
+const maxKeptEndpoints = 256
 
 // roundTrip sends one EWS request and decodes the response body into out.
 // A fault becomes *ews.SOAPFault; other failures are classified.
@@ -83,31 +96,39 @@ func (c *Client) post(ctx context.Context, call Call, op string, payload []byte)
 	if err != nil {
 		return nil, fmt.Errorf("ewsclient: %s: %w", op, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(payload))
+	// abort ends this request alone: closeBody and httpError use it to
+	// stop waiting for bytes the result does not need.
+	rctx, abort := context.WithCancel(ctx)
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, endpoint, bytes.NewReader(payload))
 	if err != nil {
+		abort()
 		return nil, fmt.Errorf("ewsclient: %s: %w", op, err)
 	}
-	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	req.Header.Set("Accept", "text/xml")
-	req.Header.Set("User-Agent", c.userAgent)
 	anchor := call.Anchor
 	if anchor == "" {
 		anchor = call.ActAs.AnchorMailbox()
 	}
+	// The header's values share one array (one allocation instead of one
+	// per Set); each is a slice of capacity 1, so an Add elsewhere copies.
+	vals := make([]string, 0, 5)
+	set := func(key, v string) {
+		vals = append(vals, v)
+		req.Header[key] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	set("Content-Type", "text/xml; charset=utf-8")
+	set("Accept", "text/xml")
+	set("User-Agent", c.userAgent)
 	if anchor != "" {
-		req.Header.Set("X-AnchorMailbox", anchor)
+		set("X-Anchormailbox", anchor)
 	}
 	if call.Affinity != nil {
-		req.Header.Set("X-PreferServerAffinity", "true")
+		set("X-Preferserveraffinity", "true")
 		if ck := call.Affinity.Cookie(); ck != "" {
 			req.AddCookie(&http.Cookie{Name: BackEndCookieName, Value: ck})
 		}
 	}
 	c.trace.request(req, payload)
-	// abort ends this request alone: closeBody and httpError use it to
-	// stop waiting for bytes the result does not need.
-	rctx, abort := context.WithCancel(ctx)
-	resp, err := c.http.Do(req.WithContext(rctx))
+	resp, err := c.http.Do(req)
 	if err != nil {
 		abort()
 		return nil, c.transportError(ctx, op, err)

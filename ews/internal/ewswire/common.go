@@ -491,7 +491,7 @@ func Paths(fieldURIs ...string) *PathList {
 	if len(fieldURIs) == 0 {
 		return nil
 	}
-	p := &PathList{}
+	p := &PathList{FieldURI: make([]FieldURI, 0, len(fieldURIs))}
 	for _, f := range fieldURIs {
 		p.FieldURI = append(p.FieldURI, FieldURI{FieldURI: f})
 	}

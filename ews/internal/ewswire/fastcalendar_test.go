@@ -392,7 +392,7 @@ func TestFastDecoderRecycledAnswersStayApart(t *testing.T) {
 				i := (g + n) % len(answers)
 				got, err := ewswire.DecodeFindItemCalendar(answers[i], ewswire.DefaultLimits)
 				if err != nil || !reflect.DeepEqual(got, want[i]) {
-					errs <- fmt.Errorf("answer %d decoded differently on reuse (%v)", i, err)
+					errs <- fmt.Errorf("answer %d decoded differently on reuse (%w)", i, err)
 					return
 				}
 			}
