@@ -82,6 +82,9 @@ type Engine struct {
 	env *workerEnv
 	// loads releases a load's transient memory at its end (memrelease.go).
 	loads *loadTracker
+	// restores and admit bound the workers that restore and run steps at
+	// once (admit.go).
+	restores, admit *admission
 
 	mu       sync.Mutex
 	wanted   map[string]bool
@@ -114,6 +117,8 @@ func New(opts Options) (*Engine, error) {
 		statuses: newStatusTable(m, opts.Sink),
 		deep:     newDeepPool(),
 		loads:    newLoadTracker(opts.Store),
+		restores: newAdmission(restoreSlots, func(w *worker) *admitState { return &w.restoreSlot }),
+		admit:    newAdmission(admitSlotsFor(opts.Budget.Concurrency), func(w *worker) *admitState { return &w.stepSlot }),
 		wanted:   map[string]bool{},
 		workers:  map[string]*worker{},
 		retiring: map[string]*worker{},
@@ -129,9 +134,11 @@ func New(opts Options) (*Engine, error) {
 		opts: &e.opts, clk: e.clk, log: e.log, ex: e.ex, st: deepStore{e.st, e.deep}, sink: e.sink,
 		metrics: m, budget: e.budget, random: e.random, status: e.statuses,
 		groups: e.streams, disco: e.disco, failures: e.failureLog, tipsPolled: &atomic.Bool{},
-		zones: newZoneBatcher(e),
-		deep:  e.deep,
-		loads: e.loads,
+		zones:    newZoneBatcher(e),
+		deep:     e.deep,
+		loads:    e.loads,
+		restores: e.restores,
+		admit:    e.admit,
 	}
 	e.env.resume = e.resumeWorker
 	return e, nil
@@ -304,7 +311,7 @@ func (e *Engine) startWorkerLocked(smtp string) {
 	// hears of a mailbox's changes from one goroutine, in order.
 	w.announce = e.statuses.create(smtp)
 	e.loads.started()
-	if !e.spawnLocked("worker "+smtp, func() { e.runWorker(w) }) {
+	if e.stopping {
 		e.loads.ended(false)
 		cancel()
 		if w.announce {
@@ -313,6 +320,22 @@ func (e *Engine) startWorkerLocked(smtp string) {
 		return
 	}
 	e.workers[smtp] = w
+	// A worker that must wait for a slot starts without a goroutine, as
+	// if it had parked in the admission queue (admit.go): its turn, a
+	// trigger or its stop runs it (and it announces its status then).
+	// Parked is set before the gate can see it, so that its turn coming
+	// at once finds it parked and resumes it.
+	w.parked = true
+	w.armStopWake()
+	if !e.restores.enter(w) {
+		return
+	}
+	w.mu.Lock()
+	resume := w.takeParked()
+	w.mu.Unlock()
+	if resume {
+		e.spawnLocked("worker "+smtp, func() { e.runWorker(w) })
+	}
 }
 
 // runWorker is a worker's goroutine: the worker syncs until it is stopped,
@@ -356,6 +379,8 @@ func (e *Engine) resumeWorker(w *worker) {
 //
 //go:noinline
 func (e *Engine) retireAndFinish(w *worker) {
+	e.restores.leave(w)
+	e.admit.leave(w)
 	if !w.wasLive {
 		e.loads.ended(false)
 	}

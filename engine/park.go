@@ -33,11 +33,7 @@ import (
 // timer at next (zero: none) or the stop. It reports false when there is
 // something to do already (the loop goes on instead).
 func (w *worker) park(next time.Time, now time.Time) bool {
-	if w.stopWake == nil {
-		// Registered once: the stop of a parked worker wakes it, so that
-		// it leaves its groups and the supervisor retires it.
-		w.stopWake = context.AfterFunc(w.ctx, func() { w.notify(0) })
-	}
+	w.armStopWake()
 	if !next.IsZero() {
 		// Armed before parking: a timer that fires before the worker
 		// parked leaves a pending trigger, and the worker does not park.
@@ -52,6 +48,43 @@ func (w *worker) park(next time.Time, now time.Time) bool {
 	w.parked = true
 	w.mu.Unlock()
 	return true
+}
+
+// admitted reports whether the worker holds a slot of the admission gate
+// g (admit.go). If not, it is queued and parks until its turn, a trigger
+// or the stop (parked=true: the goroutine lets go); parked=false with
+// ok=false: look again.
+func (w *worker) admitted(g *admission) (ok, parked bool) {
+	if g.enter(w) {
+		return true, false
+	}
+	return false, w.parkQueued()
+}
+
+// parkQueued parks a worker that waits for its turn at the admission gate.
+// Unlike park it lets other triggers wait in pending (they are collected
+// once the worker is admitted); only its turn or the stop keep it from
+// parking. Its timers are armed again when it next waits live.
+//
+//go:noinline
+func (w *worker) parkQueued() bool {
+	w.armStopWake()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pending&trigAdmit != 0 || w.ctx.Err() != nil {
+		w.pending &^= trigAdmit
+		return false
+	}
+	w.parked = true
+	return true
+}
+
+// armStopWake makes the stop of a parked worker wake it, so that it
+// leaves its groups and the supervisor retires it. Registered once.
+func (w *worker) armStopWake() {
+	if w.stopWake == nil {
+		w.stopWake = context.AfterFunc(w.ctx, func() { w.notify(0) })
+	}
 }
 
 // unparked runs first on the goroutine that resumes a parked worker.

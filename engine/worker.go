@@ -23,6 +23,7 @@ const (
 	trigSync                            // manual sync now
 	trigOOF                             // automatic replies changed (oofpoll.go)
 	trigTimer                           // a parked worker's timer is due (park.go)
+	trigAdmit                           // a queued worker's turn came (admit.go)
 )
 
 // need is the work a worker still has to do before it is live.
@@ -61,6 +62,9 @@ type worker struct {
 	removed   bool
 	hinted    hinted // events of the hints not yet read (worker_replay.go)
 	parked    bool   // no goroutine runs the worker (park.go)
+
+	// Places at the admission gates, each guarded by its gate (admit.go).
+	restoreSlot, stepSlot admitState
 
 	// Owned by the loop (by the one goroutine that runs the worker).
 	started    bool // announced and past awaitPrev
@@ -265,6 +269,8 @@ func (w *worker) runRecovered() (panicked, parked bool) {
 		if r := recover(); r != nil {
 			panicked, parked = true, false
 			w.restored = false // the restart resumes from the store
+			w.env.restores.leave(w)
+			w.env.admit.leave(w)
 			w.env.log.Error("mailbox worker panicked; restarting", "smtp", w.smtp, "panic", r)
 			w.setError(fmt.Errorf("engine: internal error: %v", r), "InternalError", "calsync hit an internal error and restarted the mailbox's worker; please report it.")
 		}
@@ -275,20 +281,36 @@ func (w *worker) runRecovered() (panicked, parked bool) {
 // run steps the state machine until the worker is stopped (false) or
 // parks (true).
 func (w *worker) run() (parked bool) {
-	if !w.restored {
-		w.restore()
-		w.restored = true
-	}
 	for w.ctx.Err() == nil {
+		if !w.restored {
+			if ok, parked := w.admitted(w.env.restores); !ok {
+				if parked {
+					return true
+				}
+				continue
+			}
+			w.restore()
+			w.restored = true
+			w.env.restores.leave(w)
+		}
 		w.collect()
 		if w.need != 0 {
+			if ok, parked := w.admitted(w.env.admit); !ok {
+				if parked {
+					return true
+				}
+				continue
+			}
 			if err := w.step(); err != nil {
+				// The back-off waits without a slot (admit.go).
+				w.env.admit.leave(w)
 				if !w.handleFailure(err) {
 					return false
 				}
 			}
 			continue
 		}
+		w.env.admit.leave(w)
 		w.becomeLive()
 		parked, err := w.waitLive()
 		if parked {

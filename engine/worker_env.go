@@ -40,6 +40,9 @@ type workerEnv struct {
 	loads *loadTracker
 	// resume runs a parked worker again (park.go); the supervisor's.
 	resume func(*worker)
+	// restores and admit bound the workers that restore and run steps at
+	// once (admit.go).
+	restores, admit *admission
 }
 
 // groupMembership is what a worker asks of the streaming groups.

@@ -1,0 +1,143 @@
+package engine
+
+import "sync"
+
+// Admission: only so many workers run at once; the others wait in a queue
+// without a goroutine.
+//
+// Why: a worker with work to do (a first load, a re-read) waits most of
+// that time for the budget, whose limit is 10 requests in flight or fewer.
+// At the start of 1,000 mailboxes about 700 workers sat in the budget's
+// queue, each on a goroutine with a stack of several KiB (7 MiB of a 48 MiB
+// peak, docs/BENCHMARKS.md "Memory"), and at 50,000 mailboxes all 50,000
+// did. A queued worker here is only its struct, as a parked live worker is
+// (park.go): the queue holds it, its stop wakes it (to retire), and the
+// gate starts it again when a slot is free. Workers are admitted in the
+// order they asked, as the budget serves requests, so the order of a load
+// is kept.
+//
+// Two gates, one after the other:
+//   - restoring (Engine.restores): reading the mailbox's stored checkpoint
+//     when the worker starts. It only reads the local store, so a few slots
+//     keep it fast, and every first load of a start joins its zone batch
+//     (zonebatch.go) within moments, as when all workers started at once:
+//     batches of 100 go out full.
+//   - steps (Engine.admit): the rest, from the first step until the worker
+//     has nothing left to do (it is live and parks), a step failed (its
+//     back-off waits without a slot, so that failing mailboxes cannot hold
+//     every slot while the others wait) or it stops. Every wait inside a
+//     step is bounded (requests have timeouts, an anchor's subscription is
+//     awaited for holdMax, batches leave on a timer), so slots come free.
+//     Its slots (admitSlotsFor) keep every request slot of the budget busy
+//     while admitted workers commit, parse or wait for a batch;
+//     Autodiscover's batches (90 mailboxes) gather from them.
+const (
+	admitSlots   = 200
+	restoreSlots = 8
+)
+
+// admitSlotsFor is the number of step slots for a budget of concurrency
+// requests in flight.
+func admitSlotsFor(concurrency int) int { return max(admitSlots, 8*concurrency) }
+
+// admitState is a worker's place at the gate, guarded by admission.mu.
+type admitState uint8
+
+const (
+	admitNone admitState = iota
+	admitQueued
+	admitHeld
+)
+
+// admission is the gate. Safe for concurrent use; admission.mu is a leaf
+// lock (taken with no other lock held, nothing taken under it).
+type admission struct {
+	mu    sync.Mutex
+	limit int
+	// state is the worker's place at this gate (a field of its own per
+	// gate, guarded by mu).
+	state func(*worker) *admitState
+	held  int
+	// queue is first in, first out from head. An entry whose worker left
+	// the queue (stopped) or was admitted through an earlier entry is
+	// skipped when it comes up: removal would be a scan per stop.
+	queue []*worker
+	head  int
+}
+
+func newAdmission(limit int, state func(*worker) *admitState) *admission {
+	return &admission{limit: max(limit, 1), state: state}
+}
+
+// enter reports whether w holds a slot, taking one if it is free and no
+// worker waits before it; otherwise w is queued (once) and trigAdmit wakes
+// it when its turn comes.
+func (a *admission) enter(w *worker) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := a.state(w)
+	switch {
+	case *st == admitHeld:
+		return true
+	case a.held < a.limit && a.head == len(a.queue):
+		*st = admitHeld
+		a.held++
+		return true
+	case *st == admitNone:
+		*st = admitQueued
+		a.queue = append(a.queue, w)
+	}
+	return false
+}
+
+// leave gives up w's slot or its place in the queue, and admits the
+// workers that now fit.
+func (a *admission) leave(w *worker) {
+	a.mu.Lock()
+	st := a.state(w)
+	if *st == admitHeld {
+		a.held--
+	}
+	*st = admitNone
+	admitted := a.grantLocked()
+	a.mu.Unlock()
+	for _, v := range admitted {
+		v.notify(trigAdmit)
+	}
+}
+
+// grantLocked admits queued workers while slots are free.
+func (a *admission) grantLocked() []*worker {
+	var out []*worker
+	for a.held < a.limit && a.head < len(a.queue) {
+		v := a.queue[a.head]
+		a.queue[a.head] = nil
+		a.head++
+		st := a.state(v)
+		if *st != admitQueued {
+			continue
+		}
+		*st = admitHeld
+		a.held++
+		out = append(out, v)
+	}
+	if a.head == len(a.queue) {
+		a.queue, a.head = a.queue[:0], 0
+	} else if a.head > 1024 && a.head > len(a.queue)/2 {
+		a.queue, a.head = append(a.queue[:0], a.queue[a.head:]...), 0
+	}
+	return out
+}
+
+// waiting reports how many workers wait for a slot (tests, metrics).
+func (a *admission) waiting() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, v := range a.queue[a.head:] {
+		if *a.state(v) == admitQueued {
+			n++
+		}
+	}
+	return n
+}
