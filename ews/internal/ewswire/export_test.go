@@ -30,3 +30,9 @@ func DecodeUserSettingsFast(data []byte, lim Limits) (*Envelope, error) {
 	var resp GetUserSettingsResponseMessage
 	return decodeUserSettingsFast(data, lim, &resp)
 }
+
+// The fast scanner's declarations, for TestFastScannerCommonDeclarationMatchesTheExpression.
+var (
+	XMLDeclRE     = xmlDeclRE
+	CommonXMLDecl = commonXMLDecl
+)

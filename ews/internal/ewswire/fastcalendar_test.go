@@ -407,3 +407,16 @@ func TestFastDecoderRecycledAnswersStayApart(t *testing.T) {
 		t.Fatal("answers decoded earlier changed while the decoder was reused")
 	}
 }
+
+// TestFastScannerCommonDeclarationMatchesTheExpression: the declaration
+// the scanner takes without its expression is one the expression accepts,
+// and an answer with it still decodes like encoding/xml's.
+func TestFastScannerCommonDeclarationMatchesTheExpression(t *testing.T) {
+	if !ewswire.XMLDeclRE.Match(ewswire.CommonXMLDecl) {
+		t.Fatalf("%s is not a declaration the expression accepts", ewswire.CommonXMLDecl)
+	}
+	good := encodeFindItem(t, []ews.CalendarItem{randomItem(rand.New(rand.NewSource(2)), 1)}, true)
+	if !bytes.HasPrefix(good, ewswire.CommonXMLDecl) || !compareDecoders(t, "common declaration", good, ewswire.DefaultLimits) {
+		t.Fatalf("an answer with the common declaration is not decoded by the token decoder:\n%s", good)
+	}
+}

@@ -119,10 +119,18 @@ func isXMLSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b ==
 // accepts version 1.0 and UTF-8 in any case, as calsync configures it).
 var xmlDeclRE = regexp.MustCompile(`^<\?xml\s+version=("1\.0"|'1\.0')(\s+encoding=("(?i:utf-8)"|'(?i:utf-8)'))?(\s+standalone=("yes"|"no"|'yes'|'no'))?\s*\?>`)
 
+// commonXMLDecl is the declaration nearly every answer starts with; it
+// matches xmlDeclRE.
+var commonXMLDecl = []byte(`<?xml version="1.0" encoding="utf-8"?>`)
+
 // prolog skips the XML declaration, comments and white space before the
 // root element.
 func (s *fastScanner) prolog() error {
-	if m := xmlDeclRE.FindIndex(s.data); m != nil {
+	// The declaration Exchange and calsync write is taken as it is; the
+	// expression (which allocates) reads the others.
+	if bytes.HasPrefix(s.data, commonXMLDecl) {
+		s.pos = len(commonXMLDecl)
+	} else if m := xmlDeclRE.FindIndex(s.data); m != nil {
 		s.pos = m[1]
 	}
 	for {
