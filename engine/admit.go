@@ -18,10 +18,13 @@ import "sync"
 //
 // Two gates, one after the other:
 //   - restoring (Engine.restores): reading the mailbox's stored checkpoint
-//     when the worker starts. It only reads the local store, so a few slots
-//     keep it fast, and every first load of a start joins its zone batch
+//     when the worker starts. It only reads the store, so its slots turn
+//     over fast and every first load of a start joins its zone batch
 //     (zonebatch.go) within moments, as when all workers started at once:
-//     batches of 100 go out full.
+//     batches of 100 go out full. It has as many slots as the steps: with
+//     PostgreSQL a read takes milliseconds, and 8 slots spread the joins
+//     so thin that a cluster's cold start sent a zone batch per 2
+//     mailboxes (app TestClusterColdStartPlacesEachMailboxOnce).
 //   - steps (Engine.admit): the rest, from the first step until the worker
 //     has nothing left to do (it is live and parks), a step failed (its
 //     back-off waits without a slot, so that failing mailboxes cannot hold
@@ -33,7 +36,7 @@ import "sync"
 //     Autodiscover's batches (90 mailboxes) gather from them.
 const (
 	admitSlots   = 200
-	restoreSlots = 8
+	restoreSlots = admitSlots
 )
 
 // admitSlotsFor is the number of step slots for a budget of concurrency
