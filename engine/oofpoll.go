@@ -4,7 +4,7 @@ package engine
 // mailbox's settings often (one GetUserOofSettings each), the poller asks
 // for the automatic-replies mail tip of many mailboxes per request
 // (GetMailTips, up to the server's per-request limit) once per
-// OOFPollInterval, spread evenly over it, and wakes only the workers whose
+// OOFPollInterval, spread over it in bursts (oofpoll_burst.go), and wakes only the workers whose
 // tip changed; they read the full settings. A mailbox's load reads no
 // settings while tips are polled: its first tip says whether replies are
 // on, and only then is it read (at 50 per request, 0.02 requests per
@@ -125,13 +125,11 @@ func (p *oofPoller) run(ctx context.Context) {
 			// the ones kept for shifted batches cost one decode each.
 			p.memos = append(make([]uint64, 0, len(batches)), p.memos[:min(len(p.memos), len(batches))]...)[:len(batches)]
 		}
-		for i, b := range batches {
-			// Spread the requests over the interval: batch i goes out at
-			// start + i*interval/len(batches).
-			if !p.sleepUntil(ctx, start.Add(time.Duration(i)*interval/time.Duration(len(batches)))) {
+		for _, b := range planBursts(len(batches), interval, oofBurstEvery) {
+			if !p.sleepUntil(ctx, start.Add(b.at)) {
 				return
 			}
-			if !p.poll(ctx, b, &p.memos[i]) {
+			if !p.pollBurst(ctx, batches[b.from:b.to], p.memos[b.from:b.to]) {
 				p.e.log.Warn("Exchange does not answer GetMailTips; automatic replies are read only at reconciliation and every oof_interval")
 				p.e.env.tipsPolled.Store(false)
 				p.wakeAll()
@@ -171,17 +169,30 @@ func (p *oofPoller) mailboxes() []string {
 	return out
 }
 
-// poll asks for one batch's tips and wakes the workers whose tip changed.
-// memo is the batch's memo of its last answer (OOFTipMemoReader). It
-// returns false when the server does not support the operation.
-func (p *oofPoller) poll(ctx context.Context, batch []string, memo *uint64) bool {
-	var tips []OOFTip
-	err := p.e.budget.do(ctx, batch[0], "", p.e.opts.CallTimeout, func(ctx context.Context) error {
+// tipAnswer is what one request for a batch's tips brought.
+type tipAnswer struct {
+	tips []OOFTip
+	err  error
+}
+
+// fetch asks for one batch's tips. memo is the batch's memo of its last
+// answer (OOFTipMemoReader). It only reads the poller's state, so the
+// requests of a burst run together (oofpoll_burst.go).
+func (p *oofPoller) fetch(ctx context.Context, batch []string, memo *uint64) tipAnswer {
+	var a tipAnswer
+	a.err = p.e.budget.do(ctx, batch[0], "", p.e.opts.CallTimeout, func(ctx context.Context) error {
 		var err error
-		tips, err = p.tips(ctx, batch, memo)
+		a.tips, err = p.tips(ctx, batch, memo)
 		return err
 	})
 	p.e.metrics.oofPolls.Inc()
+	return a
+}
+
+// apply takes one batch's answer and wakes the workers whose tip changed.
+// It returns false when the server does not support the operation.
+func (p *oofPoller) apply(ctx context.Context, batch []string, a tipAnswer, memo *uint64) bool {
+	tips, err := a.tips, a.err
 	if err != nil {
 		*memo = 0
 		switch ErrorCode(err) {

@@ -15,15 +15,17 @@ import (
 // mailbox is asked for exactly once per interval, in ceil(10,000/limit)
 // requests of at most the server's limit, and the next round starts one
 // interval later — the interval is kept whatever the rate (200 requests
-// a minute, 3.3/s, at a limit of 50; 100, 1.7/s, at 100).
+// a minute, 3.3/s, at a limit of 50; 100, 1.7/s, at 100). The requests go
+// out in bursts every oofBurstEvery (5 s): the first burst carries the
+// batches an even spread would send in the round's first 5 s.
 func TestOOFPollRoundAt10000Mailboxes(t *testing.T) {
 	for _, tc := range []struct {
-		limit, requests int
-		interval        time.Duration
+		limit, requests, firstBurst int
+		interval                    time.Duration
 	}{
-		{limit: 50, requests: 200, interval: time.Minute},
-		{limit: 100, requests: 100, interval: time.Minute},
-		{limit: 50, requests: 200, interval: 100 * time.Second},
+		{limit: 50, requests: 200, firstBurst: 17, interval: time.Minute}, // one every 300 ms
+		{limit: 100, requests: 100, firstBurst: 9, interval: time.Minute}, // 600 ms
+		{limit: 50, requests: 200, firstBurst: 10, interval: 100 * time.Second},
 	} {
 		t.Run(fmt.Sprintf("limit=%d,interval=%s", tc.limit, tc.interval), func(t *testing.T) {
 			fx := &tipExchange{fakeExchange: newFakeExchange(), limit: tc.limit, tips: map[string]string{}}
@@ -33,16 +35,14 @@ func TestOOFPollRoundAt10000Mailboxes(t *testing.T) {
 
 			requests := func() int { n, _ := fx.counts(); return n }
 			parked := func(want int) bool { return requests() == want && clk.PendingTimers() == 1 }
-			// A round's first request goes out at its start; the poller
-			// then waits for the next one's instant.
-			testenv.WaitFor(t, "round 1's first request", func() bool { return parked(1) })
+			testenv.WaitFor(t, "round 1's first burst", func() bool { return parked(tc.firstBurst) })
 			for round := 1; round <= 2; round++ {
 				// Up to the last instant of the round: all of its requests
 				// and none of the next round's.
 				clk.Advance(tc.interval - time.Nanosecond)
 				testenv.WaitFor(t, fmt.Sprintf("round %d's %d requests", round, tc.requests), func() bool { return parked(round * tc.requests) })
 				clk.Advance(time.Nanosecond)
-				testenv.WaitFor(t, "the next round's first request", func() bool { return parked(round*tc.requests + 1) })
+				testenv.WaitFor(t, "the next round's first burst", func() bool { return parked(round*tc.requests + tc.firstBurst) })
 			}
 			if _, largest := fx.counts(); largest != tc.limit {
 				t.Errorf("largest request carried %d mailboxes, want the server's limit %d", largest, tc.limit)
