@@ -46,6 +46,10 @@ type fakeExchange struct {
 	// openHang makes this many OpenStream calls hang until their context
 	// ends (a front end that accepts the connection and never answers).
 	openHang atomic.Int32
+	// openGate, when set, may hold an OpenStream until the channel it
+	// returns for the request's ids is closed (openIDs records the opens
+	// in the order they were answered).
+	openGate func(ids []string) <-chan struct{}
 }
 
 func newFakeExchange() *fakeExchange {
@@ -326,8 +330,17 @@ func (f *fakeExchange) OpenStream(ctx context.Context, t Target, ids []string, t
 		return nil, ctx.Err()
 	}
 	f.mu.Lock()
-	denied := f.denied[t.SMTP]
+	denied, gate := f.denied[t.SMTP], f.openGate
 	f.mu.Unlock()
+	if gate != nil {
+		if held := gate(ids); held != nil {
+			select {
+			case <-held:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
 	if denied {
 		// GetStreamingEvents impersonates t.SMTP.
 		return nil, &ExchangeError{Code: "ErrorImpersonateUserDenied", HTTPStatus: 500}

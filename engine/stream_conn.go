@@ -44,6 +44,10 @@ func (m *streamManager) runConn(c *streamConn) {
 		if err != nil {
 			return
 		}
+		opened, ok := m.beginOpen(c)
+		if !ok {
+			return
+		}
 		var stream Stream
 		// The stream lives on its request's context, so the open cannot
 		// carry a deadline; openCtx is cancelled if the open alone takes
@@ -57,6 +61,7 @@ func (m *streamManager) runConn(c *streamConn) {
 			})
 			return err
 		})
+		m.endOpen(c, opened)
 		m.e.budget.creds.report(err, probe)
 		if err != nil {
 			endStream()
@@ -161,6 +166,53 @@ func (m *streamManager) runConn(c *streamConn) {
 			return
 		}
 	}
+}
+
+// beginOpen marks c's GetStreamingEvents request as in flight, after any
+// request in flight of the connections c replaced or dropped has its
+// answer; false when c itself was replaced or cancelled meanwhile (it
+// opens no more). A subscription streams on the connection that named it
+// last (the simulator takes it off the older one without a word): a
+// replaced connection's open answered after its replacement's would take
+// the shared ids back, and its end would then leave them on no connection
+// while the replacement streams on without their events. Such an open
+// begins before the regroup that replaces the connection (its credential
+// wait may take long in an HTTP 401 episode); no open begins after it.
+func (m *streamManager) beginOpen(c *streamConn) (opened chan struct{}, ok bool) {
+	for {
+		m.mu.Lock()
+		if c.next != nil || c.ctx.Err() != nil {
+			m.mu.Unlock()
+			return nil, false
+		}
+		var wait chan struct{}
+		for len(c.after) > 0 && wait == nil {
+			wait = c.after[0].opening
+			if wait == nil {
+				c.after = c.after[1:]
+			}
+		}
+		if wait == nil {
+			opened = make(chan struct{})
+			c.opening = opened
+			m.mu.Unlock()
+			return opened, true
+		}
+		m.mu.Unlock()
+		select {
+		case <-wait:
+		case <-c.ctx.Done():
+			return nil, false
+		}
+	}
+}
+
+// endOpen ends what beginOpen began.
+func (m *streamManager) endOpen(c *streamConn, opened chan struct{}) {
+	m.mu.Lock()
+	c.opening = nil
+	m.mu.Unlock()
+	close(opened)
 }
 
 // retireTimeout bounds how long a replaced connection may stream on after

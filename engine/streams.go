@@ -94,8 +94,14 @@ type streamConn struct {
 	// next is the connection that replaces this one (it ends when next is
 	// alive); drained says it ended with ConnectionStatus Closed after
 	// that: everything it was sent has been read.
-	next        *streamConn
-	drained     bool
+	next    *streamConn
+	drained bool
+	// opening is closed when the GetStreamingEvents request in flight
+	// (nil: none) has its answer; after are the connections this one
+	// replaced or dropped, whose opens it waits for (stream_conn.go
+	// beginOpen).
+	opening     chan struct{}
+	after       []*streamConn
 	state       string
 	since       time.Time
 	lastMessage time.Time
@@ -477,6 +483,18 @@ func (m *streamManager) regroup(key string) {
 	}
 	for i := len(sets); i < len(g.conns); i++ {
 		g.conns[i].cancel()
+	}
+	// The new connections open after any open of a connection they
+	// replace or drop (stream_conn.go beginOpen): none of those can begin
+	// another from now on, as each has a successor or was cancelled above.
+	var gone []*streamConn
+	for _, o := range g.conns {
+		if !slices.Contains(next, o) {
+			gone = append(gone, o)
+		}
+	}
+	for _, c := range starts {
+		c.after = gone
 	}
 	g.conns = next
 	m.mu.Unlock()
