@@ -11,6 +11,15 @@ import (
 // added mailboxes are not worth a forced collection.
 const releaseAfter = 100
 
+// releaseDuring is how many first loads during a load make the store drop
+// its map's resident pages before the load ends: every commit touches
+// pages all over the store file, so during a load the map fills up again
+// (about 32 MiB of a 128 MiB peak at 10,000 mailboxes, docs/BENCHMARKS.md
+// "Memory at the load's peak"). Only the map: forcing a collection and
+// returning the heap in the middle of a load would cost CPU and be
+// allocated again at once.
+const releaseDuring = 250
+
 // memoryReleaser is a store that can give back memory it holds for reads
 // done (boltstore: the resident pages of its memory map).
 type memoryReleaser interface {
@@ -24,20 +33,26 @@ type memoryReleaser interface {
 // mailboxes the process kept 63 MiB of freed heap and 57 MiB of the
 // store's map for minutes (docs/BENCHMARKS.md, "Memory").
 type loadTracker struct {
-	mu      sync.Mutex
-	loading int // started workers not yet live once
-	loaded  int // first lives since the last release
-	due     chan struct{}
-	// release does the work; replaced in tests.
-	release func()
+	mu       sync.Mutex
+	loading  int // started workers not yet live once
+	loaded   int // first lives since the last release
+	sinceMap int // first lives since the last release of the store's map
+	due      chan struct{}
+	dueMap   chan struct{}
+	// release (at a load's end) and releaseMap (during a load) do the
+	// work; replaced in tests.
+	release, releaseMap func()
 }
 
 func newLoadTracker(st any) *loadTracker {
-	t := &loadTracker{due: make(chan struct{}, 1)}
-	t.release = func() {
+	t := &loadTracker{due: make(chan struct{}, 1), dueMap: make(chan struct{}, 1)}
+	t.releaseMap = func() {
 		if r, ok := st.(memoryReleaser); ok {
 			_ = r.ReleaseMemory() // only memory: an error leaves the pages mapped
 		}
+	}
+	t.release = func() {
+		t.releaseMap()
 		debug.FreeOSMemory()
 	}
 	return t
@@ -63,17 +78,30 @@ func (t *loadTracker) ended(live bool) {
 	t.loading--
 	if live {
 		t.loaded++
+		t.sinceMap++
 	}
 	due := t.loading == 0 && t.loaded >= releaseAfter
+	dueMap := !due && t.loading > 0 && t.sinceMap >= releaseDuring
 	if due {
 		t.loaded = 0
 	}
+	if due || dueMap {
+		t.sinceMap = 0
+	}
 	t.mu.Unlock()
-	if due {
-		select {
-		case t.due <- struct{}{}:
-		default:
-		}
+	switch {
+	case due:
+		signal(t.due)
+	case dueMap:
+		signal(t.dueMap)
+	}
+}
+
+// signal sends on a 1-slot channel without blocking (one pending is enough).
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
 	}
 }
 
@@ -85,6 +113,8 @@ func (t *loadTracker) run(done <-chan struct{}) {
 			return
 		case <-t.due:
 			t.release()
+		case <-t.dueMap:
+			t.releaseMap()
 		}
 	}
 }

@@ -88,3 +88,39 @@ func TestLoadTrackerCountsWorkersThatNeverWentLive(t *testing.T) {
 	close(done)
 	<-ran
 }
+
+func TestTheStoresMapIsReleasedDuringALongLoad(t *testing.T) {
+	lt := newLoadTracker(nil)
+	var maps, full atomic.Int32
+	lt.releaseMap = func() { maps.Add(1) }
+	lt.release = func() { full.Add(1) }
+	done := make(chan struct{})
+	ran := make(chan struct{})
+	go func() { lt.run(done); close(ran) }()
+	defer func() { close(done); <-ran }()
+	n := 2*releaseDuring + 10
+	for range n {
+		lt.started()
+	}
+	for range releaseDuring - 1 {
+		lt.ended(true)
+	}
+	lt.ended(false) // a worker that left does not count as loaded
+	if maps.Load() != 0 || len(lt.dueMap) != 0 {
+		t.Fatalf("map released after %d first loads, want after %d", releaseDuring-1, releaseDuring)
+	}
+	lt.ended(true)
+	testenv.WaitFor(t, "the map released once during the load", func() bool { return maps.Load() == 1 })
+	for range releaseDuring {
+		lt.ended(true)
+	}
+	testenv.WaitFor(t, "the map released a second time", func() bool { return maps.Load() == 2 })
+	// The end of the load releases the map and the heap, once.
+	for range n - 2*releaseDuring - 1 {
+		lt.ended(true)
+	}
+	testenv.WaitFor(t, "the release at the end", func() bool { return full.Load() == 1 })
+	if got := maps.Load(); got != 2 {
+		t.Errorf("map-only releases = %d, want 2 (the end's release includes the map)", got)
+	}
+}
