@@ -86,6 +86,10 @@ type fastCalendar struct {
 	// parentKey the last parent folder id read.
 	strings             stringBlock
 	parentID, parentKey string
+	// organizers is the block the items' organizers are taken from;
+	// itemsLeft the items the answer announced and not yet given one.
+	organizers []ews.Mailbox
+	itemsLeft  int
 }
 
 func (d *fastCalendar) findItemMessage() error {
@@ -132,6 +136,7 @@ func (d *fastCalendar) rootFolder() error {
 	// can hold, so a hostile one costs no more than the body itself.
 	if n := min(r.TotalItemsInView, len(s.data)/minItemBytes, maxPresizedItems); n > 0 {
 		d.out.Items = make([]ews.CalendarItem, 0, n)
+		d.itemsLeft = n
 	}
 	var seen fieldSet
 	return d.each(func() error {

@@ -47,11 +47,29 @@ func (d *fastCalendar) calendarItem() (ews.CalendarItem, error) {
 		return ews.CalendarItem{}, err
 	}
 	d.strings.fill()
+	org := w.Organizer
+	w.Organizer = nil
 	c, err := w.ToEWS()
 	if err != nil {
 		return ews.CalendarItem{}, errNotFast
 	}
+	if org != nil {
+		// ToEWS would allocate each organizer alone.
+		c.Organizer = d.organizer()
+		*c.Organizer = org.Mailbox.ToEWS()
+	}
 	return c, nil
+}
+
+// organizer hands out the next ews.Mailbox of a block sized from the items
+// the answer announces (a block is never reused: the items point into it).
+func (d *fastCalendar) organizer() *ews.Mailbox {
+	if len(d.organizers) == cap(d.organizers) {
+		d.organizers = make([]ews.Mailbox, 0, min(max(d.itemsLeft, 1), 64))
+	}
+	d.itemsLeft--
+	d.organizers = d.organizers[:len(d.organizers)+1]
+	return &d.organizers[len(d.organizers)-1]
 }
 
 // itemField reads one child element of a calendar item into the scratch.
