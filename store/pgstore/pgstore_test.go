@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -17,9 +18,18 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // to the same one.
 var urls sync.Map // *pgstore.Store -> string
 
+// openFresh opens a store on a fresh copy of a migrated database: the
+// conformance suites open about a hundred, and migrating each took longer
+// than copying one.
 func openFresh(t *testing.T) *pgstore.Store {
 	t.Helper()
-	url := pgtest.Database(t)
+	url := pgtest.DatabaseFrom(t, pgtest.Template(t, "migrated", func(url string) error {
+		s, err := pgstore.Open(context.Background(), url)
+		if err != nil {
+			return err
+		}
+		return s.Close()
+	}))
 	s, err := pgstore.Open(t.Context(), url)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
