@@ -83,7 +83,8 @@ func (d *discoverer) take() []string {
 
 func (d *discoverer) serve(ctx context.Context, batch []string) {
 	var results []DiscoverResult
-	err := d.e.call(ctx, "", "autodiscover", func(ctx context.Context) (err error) {
+	// A batch: its round trip is no latency sample (budget_batch.go).
+	err := d.e.call(withoutLatencySample(ctx), "", "autodiscover", func(ctx context.Context) (err error) {
 		// A panic (a hostile or broken answer) fails this batch like any
 		// error, so that its workers retry: it must not end the only
 		// goroutine that serves Autodiscover.

@@ -55,7 +55,8 @@ func (e *Engine) DiscoverGroups(ctx context.Context, smtps []string) (map[string
 // order.
 func (e *Engine) discoverBatch(ctx context.Context, batch []string) ([]string, error) {
 	var results []DiscoverResult
-	err := e.call(ctx, "", "autodiscover", func(ctx context.Context) (err error) {
+	// A batch: its round trip is no latency sample (budget_batch.go).
+	err := e.call(withoutLatencySample(ctx), "", "autodiscover", func(ctx context.Context) (err error) {
 		defer func() {
 			// A broken answer fails this batch, not the caller's goroutine
 			// (the cluster's coordinator).

@@ -180,7 +180,8 @@ type tipAnswer struct {
 // requests of a burst run together (oofpoll_burst.go).
 func (p *oofPoller) fetch(ctx context.Context, batch []string, memo *uint64) tipAnswer {
 	var a tipAnswer
-	a.err = p.e.budget.do(ctx, batch[0], "", p.e.opts.CallTimeout, func(ctx context.Context) error {
+	// A batch: its round trip is no latency sample (budget_batch.go).
+	a.err = p.e.budget.do(withoutLatencySample(ctx), batch[0], "", p.e.opts.CallTimeout, func(ctx context.Context) error {
 		var err error
 		a.tips, err = p.tips(ctx, batch, memo)
 		return err
