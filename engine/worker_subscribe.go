@@ -114,9 +114,15 @@ func (w *worker) subscribe() error {
 		w.nextPull = w.env.clk.Now().Add(w.env.opts.PullInterval)
 	}
 	// Changes between the loss of the old subscription and the new one are
-	// invisible: always re-read after subscribing.
+	// invisible: always re-read after subscribing. The read is a recovery's
+	// even when a notification's read was due too: its events, which the
+	// stored window may well show (worker_replay.go), name none of those
+	// changes, so they must not skip it.
 	w.need &^= needSubscribe
 	w.need |= needRead
+	if w.readReason == "" || w.readReason == "notification" {
+		w.readReason = "recovery"
+	}
 	return nil
 }
 
