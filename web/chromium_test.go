@@ -110,6 +110,20 @@ func (p *browserPage) waitJS(what, expr, want string) {
 	}
 }
 
+// waitMatch waits until the text of the expression matches the JavaScript
+// regular expression pattern, failing after 30 seconds with the last text
+// and the console.
+func (p *browserPage) waitMatch(what, expr, pattern string) {
+	p.t.Helper()
+	re, _ := json.Marshal(pattern)
+	_, err := chromedp.Run(p.ctx, chromedp.Poll[bool]("new RegExp("+string(re)+").test(String("+expr+"))",
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		got, evalErr := chromedp.Run(p.ctx, chromedp.Evaluate[any]("String("+expr+")"))
+		p.t.Fatalf("waiting for %s: got %q (%v), want a match of %s: %v\nconsole:\n%s", what, got, evalErr, pattern, err, strings.Join(p.consoleLines(), "\n"))
+	}
+}
+
 // mustJS runs a script in the page.
 func (p *browserPage) mustJS(script string) {
 	p.t.Helper()

@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -67,8 +68,8 @@ func TestDashboardLayout(t *testing.T) {
 			page.waitJS("the detail presence", `document.querySelector('#detail-presence .badge') ? document.querySelector('#detail-presence .badge').textContent : ''`, "Busy")
 			page.waitJS("the user's time zone", `document.getElementById('agenda-zone').textContent.includes('America/New_York')`, "true")
 			page.waitJS("the zone of the status text", `document.querySelector('tr[data-user="`+aliceLong+`"] .status-text').title.includes(' — times in America/New_York')`, "true")
-			page.waitJS("the user's own until in the detail", `(() => { const dt = Array.from(document.querySelectorAll('#detail-presence dt')).find(e => e.textContent === 'Until');
-				return /^\d{2}:\d{2} \(\d{2}:\d{2} New York\)$/.test(dt.nextElementSibling.textContent); })()`, "true")
+			page.waitMatch("the user's own until in the detail", `(() => { const dt = Array.from(document.querySelectorAll('#detail-presence dt')).find(e => e.textContent === 'Until');
+				return dt ? dt.nextElementSibling.textContent : 'no Until'; })()`, detailUntil(s.aliceUntil, loc, newYork(t), "New York", time.Now()))
 			shot("users-detail")
 			checkUsersLayout(t, page)
 			checkUntil(t, page, s.kolkataUntil, loc)
@@ -156,6 +157,68 @@ func checkUsersLayout(t *testing.T, page *browserPage) {
 		}
 	}
 	noOverlaps(t, "timeline hour labels", page.rects("#timeline .hours span"))
+}
+
+// detailUntil is the pattern of the detail panel's Until when the user's
+// zone is not the browser's: the end in the browser's zone, then in
+// brackets in the user's zone with the place ("14:45 (05:15 New York)").
+// Each part carries the date (browser's) or weekday (user's) when the end
+// falls on another day than now there: alice's meeting ends 90 minutes
+// from now, which is tomorrow for 90 minutes of every day in each zone
+// (the 1024 px browser in Asia/Calcutta from 17:00 to 18:30 UTC; alice's
+// America/New_York from 03:30 to 05:00 UTC in winter). The pattern is a
+// JavaScript regular expression that Go's regexp reads the same way.
+func detailUntil(until time.Time, viewer, user *time.Location, place string, now time.Time) string {
+	part := func(loc *time.Location) string {
+		hm := until.In(loc).Format("15:04")
+		if y, m, d := until.In(loc).Date(); time.Date(y, m, d, 0, 0, 0, 0, loc).Equal(startOfDay(now.In(loc))) {
+			return hm
+		}
+		return `[^\d\s][^()]* ` + hm // "Tue, Dec 8, 00:15", "Di., 8. Dez., 00:15", "Tue 13:45"
+	}
+	return "^" + part(viewer) + ` \(` + part(user) + " " + place + `\)$`
+}
+
+// TestDetailUntilFollowsTheDay pins the expectation of the detail panel's
+// Until at the hours where one side has passed midnight, which the browser
+// test meets only at those hours of the day; the texts are Chromium's
+// (en-US).
+func TestDetailUntilFollowsTheDay(t *testing.T) {
+	calcutta, err := time.LoadLocation("Asia/Calcutta")
+	if err != nil {
+		t.Skipf("time zone database: %v", err)
+	}
+	for _, c := range []struct {
+		now         string
+		viewer      *time.Location
+		match, miss string
+	}{
+		{"2026-12-07T08:50:00Z", calcutta, "15:50 (05:20 New York)", "Mon, Dec 7, 15:50 (05:20 New York)"},
+		// Past midnight in India, not in New York: the failure of 17:15 UTC.
+		{"2026-12-07T17:15:00Z", calcutta, "Tue, Dec 8, 00:15 (13:45 New York)", "00:15 (13:45 New York)"},
+		// Past midnight in New York, not for the browser in UTC.
+		{"2026-12-08T04:00:00Z", time.UTC, "05:30 (Tue 00:30 New York)", "05:30 (00:30 New York)"},
+	} {
+		now, _ := time.Parse(time.RFC3339, c.now)
+		re := regexp.MustCompile(detailUntil(now.Add(90*time.Minute), c.viewer, newYork(t), "New York", now))
+		if !re.MatchString(c.match) || re.MatchString(c.miss) {
+			t.Errorf("at %s in %s: %s matches %q: %v, %q: %v; want true, false", c.now, c.viewer, re, c.match, re.MatchString(c.match), c.miss, re.MatchString(c.miss))
+		}
+	}
+}
+
+func startOfDay(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, t.Location())
+}
+
+func newYork(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skipf("time zone database: %v", err)
+	}
+	return loc
 }
 
 // clock24 is how every <time> on the page reads: 24-hour, whatever the

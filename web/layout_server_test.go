@@ -35,8 +35,9 @@ type layoutServer struct {
 	srv      *httptest.Server
 	exchange *exchangeHealth
 	dead     *deadLetters
-	// kolkataUntil is when the presence of the user in India ends.
-	kolkataUntil time.Time
+	// kolkataUntil is when the presence of the user in India ends,
+	// aliceUntil when alice's meeting (her zone America/New_York) ends.
+	kolkataUntil, aliceUntil time.Time
 
 	mu   sync.Mutex
 	gate chan struct{} // GET /api/v1/users waits for it to close when not nil
@@ -68,8 +69,9 @@ func newLayoutServer(t *testing.T, loc *time.Location) *layoutServer {
 		sts = append(sts, store.MailboxStatus{SMTP: user, State: "live", Group: servers[i%2], Connection: fmt.Sprintf("Site-mbx0%d.example.com#%d", i%2+1, i%2+1),
 			LastEvent: notified, LastVerified: verified})
 	}
+	aliceUntil := now.Add(90 * time.Minute)
 	ps = append(ps, presence.Presence{User: "alice.longname-department@example.com", Availability: presence.Busy, TimeZone: "America/New_York",
-		StatusText: "In a meeting until " + inZone(now.Add(90*time.Minute), "America/New_York") + " (Quarterly planning with the regional sales teams)", Since: now.Add(-30 * time.Minute), Until: now.Add(90 * time.Minute),
+		StatusText: "In a meeting until " + inZone(aliceUntil, "America/New_York") + " (Quarterly planning with the regional sales teams)", Since: now.Add(-30 * time.Minute), Until: aliceUntil,
 		Why: presence.Reason{Source: "calendar", Rule: "meeting-with-external-participants", Subject: "Quarterly planning with the regional sales teams and partners"}, ComputedAt: now})
 	sts = append(sts, store.MailboxStatus{SMTP: "alice.longname-department@example.com", State: "backoff", Group: servers[0], ConsecutiveFailures: 2,
 		LastError: &store.SyncError{Code: "ErrorServerBusy", Message: "The server cannot service this request right now.", Hint: "calsync backs off and retries", At: now}})
@@ -100,7 +102,7 @@ func newLayoutServer(t *testing.T, loc *time.Location) *layoutServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &layoutServer{dead: dead, exchange: exchange, kolkataUntil: now.Add(95 * time.Minute)}
+	s := &layoutServer{dead: dead, exchange: exchange, kolkataUntil: now.Add(95 * time.Minute), aliceUntil: aliceUntil}
 	s.srv = httptest.NewServer(s.wrap(h))
 	t.Cleanup(func() {
 		hub.Close()
