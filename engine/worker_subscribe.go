@@ -145,8 +145,11 @@ func (w *worker) poll() error {
 		if err != nil {
 			if len(relevant) > 0 {
 				// Earlier answers of this loop took events off the server's
-				// queue: re-read once the failure is handled.
-				w.need |= needRead
+				// queue: hint them, to be read once the failure is handled.
+				// A bare needRead would not do: a notification's read due
+				// by then checks only its own events against the stored
+				// window (worker_replay.go) and could skip these.
+				w.hintEvents(w.env.clk.Now(), relevant)
 			}
 			return err
 		}
