@@ -232,6 +232,9 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		// publishes the changes again later (the event stream may then see
 		// them twice), so no webhook is lost.
 		PublishBatch: api.PresencePublisher{Events: a.events}.PublishBatch,
+		// On PostgreSQL the changes and the presences are written in one
+		// transaction instead (presencepublish.go).
+		PublishSaving: a.presencePublishSaving(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)

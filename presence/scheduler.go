@@ -62,6 +62,16 @@ type SchedulerOptions struct {
 	// outbox write failed): the scheduler then saves nothing and publishes
 	// them again after RetryDelay, so receivers get them at least once.
 	PublishBatch func([]Change) error
+	// PublishSaving, when set, replaces PublishBatch and the Store's save
+	// of the published changes: it receives the changes due at one
+	// instant with the presence documents to store for them (user to
+	// document, as SavePresences) and makes both durable together, in one
+	// transaction. Publishing first and saving after, a crash in between
+	// left a webhook already enqueued (and delivered) whose presence the
+	// next owner or the restarted instance did not know: it published the
+	// same presence again, naming no previous one. An error means neither
+	// is durable; the changes are published again after RetryDelay.
+	PublishSaving func(changes []Change, docs map[string][]byte) error
 	// Store keeps the last published presence so that a restart emits only
 	// real changes. Optional.
 	Store store.PresenceStore
@@ -86,11 +96,14 @@ type Scheduler struct {
 	log     *slog.Logger
 	source  Source
 	publish func([]Change) error
-	store   store.PresenceStore
-	look    time.Duration
-	horizon time.Duration
-	retry   time.Duration
-	metrics *schedulerMetrics
+	// publishSaving: SchedulerOptions.PublishSaving (nil: publish, then
+	// save in the store).
+	publishSaving func([]Change, map[string][]byte) error
+	store         store.PresenceStore
+	look          time.Duration
+	horizon       time.Duration
+	retry         time.Duration
+	metrics       *schedulerMetrics
 
 	kick chan struct{}
 
@@ -148,7 +161,7 @@ func NewScheduler(opts SchedulerOptions) (*Scheduler, error) {
 	if opts.Clock == nil || opts.Rules == nil || opts.Source == nil {
 		return nil, errors.New("presence: SchedulerOptions needs Clock, Rules and Source")
 	}
-	s := &Scheduler{clock: opts.Clock, log: opts.Logger, source: opts.Source, publish: opts.PublishBatch, store: opts.Store,
+	s := &Scheduler{clock: opts.Clock, log: opts.Logger, source: opts.Source, publish: opts.PublishBatch, publishSaving: opts.PublishSaving, store: opts.Store,
 		look: opts.Lookback, horizon: opts.Horizon, retry: opts.RetryDelay, rules: opts.Rules,
 		busy: true, kick: make(chan struct{}, 1), users: map[string]*userState{}, dirty: map[string]struct{}{}, stored: map[string]storedPresence{},
 		removed: map[string]struct{}{}}
@@ -619,12 +632,6 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 	s.firing.Lock()
 	defer s.firing.Unlock()
 	now := s.clock.Now()
-	type pub struct {
-		change Change
-		doc    storedPresence
-		// saveOnly stores doc without publishing (override bookkeeping).
-		saveOnly bool
-	}
 	var pubs []pub
 	s.mu.Lock()
 	for len(s.wakes) > 0 && !s.wakes[0].wake.After(now) {
@@ -691,25 +698,30 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 	}
 	sort.SliceStable(pubs, func(i, j int) bool { return pubs[i].change.User < pubs[j].change.User })
 	// Publish first, then record: a crash in between re-publishes the
-	// changes after the restart (at least once) instead of losing them.
+	// changes after the restart (at least once) instead of losing them —
+	// unless PublishSaving makes both durable in one transaction.
 	// Everything due at this instant goes out in one batch and is saved
 	// in one transaction, so a burst costs two durable writes, not two
-	// per user.
+	// per user (one with PublishSaving).
 	changes := make([]Change, 0, len(pubs))
+	var saveOnly []string
 	for _, p := range pubs {
-		if !p.saveOnly {
-			s.metrics.transitions.WithLabelValues(string(p.change.Current.Availability)).Inc()
-			changes = append(changes, p.change)
+		if p.saveOnly {
+			saveOnly = append(saveOnly, p.change.User)
+			continue
 		}
+		s.metrics.transitions.WithLabelValues(string(p.change.Current.Availability)).Inc()
+		changes = append(changes, p.change)
+	}
+	docs := s.encodeDocs(pubs)
+	if len(changes) > 0 && s.publishSaving != nil {
+		if err := s.publishSaving(changes, docs); err != nil {
+			s.unpublish(changes, saveOnly, now, err)
+		}
+		return
 	}
 	if len(changes) > 0 {
 		if err := s.publish(changes); err != nil {
-			var saveOnly []string
-			for _, p := range pubs {
-				if p.saveOnly {
-					saveOnly = append(saveOnly, p.change.User)
-				}
-			}
 			s.unpublish(changes, saveOnly, now, err)
 			return
 		}
@@ -717,6 +729,15 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 	if s.store == nil {
 		return
 	}
+	if err := s.store.SavePresences(ctx, docs); err != nil {
+		// As with a crash, the changes are published again after a restart.
+		s.log.Warn("presence: saving published presence failed", "users", len(docs), "err", err)
+	}
+}
+
+// encodeDocs returns the documents to store for what fireDue publishes
+// and saves, by user (a later entry for the same user wins).
+func (s *Scheduler) encodeDocs(pubs []pub) map[string][]byte {
 	docs := make(map[string][]byte, len(pubs))
 	for _, p := range pubs {
 		doc, err := json.Marshal(p.doc)
@@ -724,12 +745,18 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 			s.log.Warn("presence: encoding published presence failed", "user", p.change.User, "err", err)
 			continue
 		}
-		docs[p.change.User] = doc // a later entry for the same user wins
+		docs[p.change.User] = doc
 	}
-	if err := s.store.SavePresences(ctx, docs); err != nil {
-		// As with a crash, the changes are published again after a restart.
-		s.log.Warn("presence: saving published presence failed", "users", len(docs), "err", err)
-	}
+	return docs
+}
+
+// pub is one user's outcome of fireDue: a change to publish and the
+// document to save.
+type pub struct {
+	change Change
+	doc    storedPresence
+	// saveOnly stores doc without publishing (override bookkeeping).
+	saveOnly bool
 }
 
 // unpublish takes back changes their receiver could not make

@@ -27,3 +27,15 @@ func (d *Dispatcher) Publish(ctx context.Context, evs []events.Event) error {
 	_, err := d.EnqueueBatch(ctx, batch)
 	return err
 }
+
+// Wake makes every endpoint look for due messages now. A publisher that
+// enqueues inside its own transaction (pgstore InTx) calls it after the
+// commit: the wake of Enqueue itself came before the rows were visible.
+func (d *Dispatcher) Wake() {
+	for _, ep := range d.order {
+		select {
+		case ep.wake <- struct{}{}:
+		default:
+		}
+	}
+}

@@ -35,8 +35,8 @@ func (s *Store) SavePresences(ctx context.Context, docs map[string][]byte) error
 		smtps = append(smtps, smtp)
 		values = append(values, nonNil(doc))
 	}
-	// One statement is one transaction.
-	_, err := s.pool.Exec(ctx, `INSERT INTO presence (smtp, doc) SELECT * FROM unnest($1::text[], $2::bytea[])
+	// One statement is one transaction (or part of an InTx's).
+	_, err := s.exec(ctx, `INSERT INTO presence (smtp, doc) SELECT * FROM unnest($1::text[], $2::bytea[])
 		ON CONFLICT (smtp) DO UPDATE SET doc = excluded.doc`, smtps, values)
 	if err != nil {
 		return fmt.Errorf("pgstore: save presence of %d users: %w", len(docs), err)

@@ -135,10 +135,14 @@ func (s *Store) check(ctx context.Context) error {
 	return nil
 }
 
-// inTx runs fn in one transaction, committing when it returns nil.
+// inTx runs fn in one transaction, committing when it returns nil; inside
+// an InTx of this store (ctx carries it) fn runs in that one instead.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	if err := s.check(ctx); err != nil {
 		return err
+	}
+	if tx, ok := s.joined(ctx); ok {
+		return fn(tx)
 	}
 	return pgx.BeginFunc(ctx, s.pool, fn)
 }
