@@ -104,6 +104,10 @@ type worker struct {
 	nextOOF       time.Time
 	readReason    string
 	replayUntil   time.Time // notifications are checked against the stored window until then (worker_replay.go)
+	// readOwed: a read began and has not verified the window yet. The
+	// events that asked for it were taken when it began, so a retry cannot
+	// tell what it is for and is never skipped as a replay.
+	readOwed bool
 	// movingSince is when Exchange first said the mailbox is being moved
 	// (zero when not); moveTries counts the looks since.
 	movingSince time.Time
@@ -358,8 +362,11 @@ func (w *worker) collect() {
 		w.readReason = "recovery"
 	}
 	if p&trigVerify != 0 {
+		// A notification's read due by now must not absorb the re-read of
+		// a reconnected stream: the notification may be a covered replay
+		// (worker_replay.go) while changes made during the gap have no event.
 		w.need |= needRead
-		if w.readReason == "" {
+		if w.readReason == "" || w.readReason == "notification" {
 			w.readReason = "recovery"
 		}
 	}

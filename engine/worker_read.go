@@ -79,6 +79,7 @@ func (w *worker) read() error {
 	if w.skipReplayed() {
 		return nil
 	}
+	w.readOwed = true
 	now := w.env.clk.Now()
 	reason := w.readReason
 	if !w.loaded {
@@ -234,6 +235,7 @@ func (w *worker) verified(now time.Time, covered []chan error, saved *store.Mail
 	w.need &^= needRead
 	w.loaded = true
 	w.readReason = ""
+	w.readOwed = false
 	w.nextRoll = w.rollAfter(now)
 	if w.nextReconcile.IsZero() {
 		// A restart verified by its sync state: no full read scheduled it.

@@ -188,7 +188,7 @@ func changeEvents(evs []Event) []Event {
 // stored window already shows every change its events name. A read asked
 // for by anything else (SyncNow, a roll, a recovery) is never skipped.
 func (w *worker) skipReplayed() bool {
-	if w.readReason != "notification" || !w.loaded || w.hintAt.IsZero() || w.replayUntil.IsZero() {
+	if w.readReason != "notification" || w.readOwed || !w.loaded || w.hintAt.IsZero() || w.replayUntil.IsZero() {
 		return false
 	}
 	if w.env.opts.Window.windowAt(w.env.clk.Now(), w.loc) != w.window {
