@@ -27,7 +27,7 @@ func TestFailedReadIsRetriedEvenWhenAReplayLooksCovered(t *testing.T) {
 	w := h.e.worker(alice)
 
 	var mu sync.Mutex
-	failed := false
+	failed, replayHeld := false, false
 	fx.setFail(func(op, _ string) error {
 		mu.Lock()
 		defer mu.Unlock()
@@ -41,9 +41,9 @@ func TestFailedReadIsRetriedEvenWhenAReplayLooksCovered(t *testing.T) {
 		replay(t, fx, alice, Event{Kind: EventModified, ItemID: "a1", ChangeKey: "k1"})
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 			w.mu.Lock()
-			held := len(w.hinted.events) > 0
+			replayHeld = len(w.hinted.events) > 0
 			w.mu.Unlock()
-			if held {
+			if replayHeld {
 				break
 			}
 		}
@@ -57,7 +57,7 @@ func TestFailedReadIsRetriedEvenWhenAReplayLooksCovered(t *testing.T) {
 	h.waitSubjects(alice, "Two")
 	mu.Lock()
 	defer mu.Unlock()
-	if !failed {
-		t.Fatal("the read never failed: the test did not test the retry")
+	if !failed || !replayHeld {
+		t.Fatalf("read failed %v, replay held as a hint before the retry %v: the test did not test the retry", failed, replayHeld)
 	}
 }
