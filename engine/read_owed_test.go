@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/calendar"
+	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/memstore"
 )
 
@@ -26,26 +27,27 @@ func TestFailedReadIsRetriedEvenWhenAReplayLooksCovered(t *testing.T) {
 	h.waitState(alice, StateLive)
 	w := h.e.worker(alice)
 
-	var mu sync.Mutex
-	failed, replayHeld := false, false
+	// The hook runs on a worker goroutine, where t.Fatal must not be
+	// called: it only tells the test that the read is failing and holds
+	// the failure until the test goroutine has delivered the replay and
+	// seen the worker hold it (stop lets it go if the test fails first;
+	// registered after start, it runs before the engine stops).
+	failing, proceed, stop := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	var once sync.Once
 	fx.setFail(func(op, _ string) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if op != "CalendarView" || failed {
+		if op != "CalendarView" {
 			return nil
 		}
-		failed = true
-		// While the read fails, the stream replays a change that the
-		// stored window shows (a1 at k1); the hook returns once the
-		// worker holds it as a hint, so the retry sees it.
-		replay(t, fx, alice, Event{Kind: EventModified, ItemID: "a1", ChangeKey: "k1"})
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-			w.mu.Lock()
-			replayHeld = len(w.hinted.events) > 0
-			w.mu.Unlock()
-			if replayHeld {
-				break
-			}
+		first := false
+		once.Do(func() { first = true })
+		if !first {
+			return nil
+		}
+		close(failing)
+		select {
+		case <-proceed:
+		case <-stop:
 		}
 		return &ExchangeError{Code: "ErrorServerBusy"}
 	})
@@ -54,10 +56,20 @@ func TestFailedReadIsRetriedEvenWhenAReplayLooksCovered(t *testing.T) {
 	fx.items[alice] = []calendar.Occurrence{occKey("a1", "k2", "Two", 1)}
 	fx.mu.Unlock()
 	replay(t, fx, alice, Event{Kind: EventModified, ItemID: "a1", ChangeKey: "k2"})
-	h.waitSubjects(alice, "Two")
-	mu.Lock()
-	defer mu.Unlock()
-	if !failed || !replayHeld {
-		t.Fatalf("read failed %v, replay held as a hint before the retry %v: the test did not test the retry", failed, replayHeld)
+	select {
+	case <-failing:
+	case <-time.After(testenv.WaitTimeout):
+		t.Fatal("the change's read never reached Exchange")
 	}
+	// While the read fails, the stream replays a change that the stored
+	// window shows (a1 at k1); the read fails once the worker holds it as
+	// a hint, so the retry sees it.
+	replay(t, fx, alice, Event{Kind: EventModified, ItemID: "a1", ChangeKey: "k1"})
+	testenv.WaitFor(t, "the replay held as a hint while the read fails", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return len(w.hinted.events) > 0
+	})
+	close(proceed)
+	h.waitSubjects(alice, "Two")
 }
