@@ -62,7 +62,7 @@ func TestSyncHealthReachesWebhooksWithoutPolling(t *testing.T) {
 	})
 	for _, got := range rcv.received() {
 		switch got {
-		case "sync.health user1@example.com discovering", "sync.health user1@example.com subscribing", "sync.health user1@example.com loading":
+		case "sync.health user1@example.com queued", "sync.health user1@example.com discovering", "sync.health user1@example.com subscribing", "sync.health user1@example.com loading":
 			t.Errorf("a step of user1's first sync reached the webhook: %q (all: %q)", got, rcv.received())
 		}
 	}

@@ -37,7 +37,7 @@ func newHealthEvents(sink events.Sink, clk clock.Clock, log *slog.Logger) *healt
 }
 
 // add queues a status change. The steps of a mailbox's first sync
-// (discovering, subscribing, loading) are not news and are left out;
+// (queued, discovering, subscribing, loading) are not news and are left out;
 // its first settled state (live, or a failure) and every change after it
 // are published. At a start with 10,000 mailboxes that is one event each.
 func (h *healthEvents) add(st store.MailboxStatus) {
@@ -59,7 +59,7 @@ func (h *healthEvents) add(st store.MailboxStatus) {
 
 func firstSyncStep(st store.MailboxStatus) bool {
 	switch st.State {
-	case engine.StateDiscovering, engine.StateSubscribing, engine.StateLoading:
+	case engine.StateQueued, engine.StateDiscovering, engine.StateSubscribing, engine.StateLoading:
 		return st.LastError == nil
 	}
 	return false

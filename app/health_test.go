@@ -70,6 +70,7 @@ func TestHealthEventsPublishWhatIsNews(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1000, 0))
 	h := newHealthEvents(sink, clk, slog.New(slog.DiscardHandler))
 	for _, st := range []store.MailboxStatus{
+		status("a@example.com", engine.StateQueued, ""),
 		status("a@example.com", engine.StateDiscovering, ""),
 		status("a@example.com", engine.StateSubscribing, ""),
 		status("b@example.com", engine.StateDiscovering, ""),

@@ -220,3 +220,21 @@ func TestAdmissionIsFirstComeFirstServed(t *testing.T) {
 		t.Fatalf("the last worker was admitted past full slots (waiting %d)", a.waiting())
 	}
 }
+
+// TestQueuedMailboxesAreNotShownDiscovering: a mailbox whose worker waits
+// for a slot has not asked Autodiscover; its status says queued, and it
+// says discovering only once the worker runs that step.
+func TestQueuedMailboxesAreNotShownDiscovering(t *testing.T) {
+	_, mbx, g, h := startHeld(t, 6, 1, 1)
+	testenv.WaitFor(t, "one read held, the other workers queued", func() bool {
+		return g.inside() == 1 && h.e.admit.waiting() == len(mbx)-1
+	})
+	counts := h.e.StateCounts()
+	if counts[StateQueued] != len(mbx)-1 || counts[StateDiscovering] != 0 {
+		t.Errorf("states while one mailbox reads and the others wait for a slot: %v, want %d queued and none discovering", counts, len(mbx)-1)
+	}
+	close(g.release)
+	for _, m := range mbx {
+		h.waitState(m, StateLive)
+	}
+}

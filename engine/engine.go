@@ -41,7 +41,11 @@ import (
 const (
 	// StateWaiting: the mailbox's next request waits behind the credential
 	// gate (Exchange rejected the service account; see ExchangeHealth).
-	StateWaiting     = "waiting"
+	StateWaiting = "waiting"
+	// StateQueued: the mailbox's worker has not run its first step yet; it
+	// waits for a slot at the admission gate (admit.go). A start of many
+	// mailboxes shows most of them queued, not discovering.
+	StateQueued      = "queued"
 	StateDiscovering = "discovering"
 	StateSubscribing = "subscribing"
 	StateLoading     = "loading"

@@ -58,7 +58,7 @@ func TestSinkHearsEveryStatusChangeInOrder(t *testing.T) {
 	h.waitState("eve@example.org", StateDenied)
 	testenv.WaitFor(t, "the calendar change of alice's load", func() bool { return sink.changes("alice@example.org") >= 1 })
 
-	want := []statusKey{{StateDiscovering, ""}, {StateSubscribing, ""}, {StateLoading, ""}, {StateLive, ""}}
+	want := []statusKey{{StateQueued, ""}, {StateDiscovering, ""}, {StateSubscribing, ""}, {StateLoading, ""}, {StateLive, ""}}
 	if got := sink.seen("alice@example.org"); !slices.Equal(got, want) {
 		t.Errorf("alice's reported statuses = %v, want %v", got, want)
 	}

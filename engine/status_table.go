@@ -39,7 +39,8 @@ func newStatusTable(m *metrics, sink Sink) *statusTable {
 	return &statusTable{metrics: m, sink: sink, byID: map[string]statusEntry{}}
 }
 
-// create adds a mailbox in state discovering; it reports whether the entry
+// create adds a mailbox in state queued (its worker waits for its first
+// step); it reports whether the entry
 // is new. The new entry is not reported here: its worker reports it when it
 // starts, so that the sink hears of a mailbox from one goroutine, in order.
 func (t *statusTable) create(smtp string) bool {
@@ -48,8 +49,8 @@ func (t *statusTable) create(smtp string) bool {
 	if _, ok := t.byID[smtp]; ok {
 		return false
 	}
-	t.byID[smtp] = statusEntry{st: store.MailboxStatus{SMTP: smtp, State: StateDiscovering}}
-	t.metrics.states.WithLabelValues(StateDiscovering).Inc()
+	t.byID[smtp] = statusEntry{st: store.MailboxStatus{SMTP: smtp, State: StateQueued}}
+	t.metrics.states.WithLabelValues(StateQueued).Inc()
 	return true
 }
 
@@ -126,13 +127,13 @@ func (t *statusTable) failing() int {
 }
 
 // undiscovered counts mailboxes waiting for their first Autodiscover
-// answer (discovering, no group yet).
+// answer (queued for their first step, or discovering with no group yet).
 func (t *statusTable) undiscovered() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
 	for _, e := range t.byID {
-		if e.st.State == StateDiscovering && e.st.Group == "" {
+		if e.st.State == StateQueued || e.st.State == StateDiscovering && e.st.Group == "" {
 			n++
 		}
 	}
