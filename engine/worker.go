@@ -35,6 +35,10 @@ const (
 	needRead
 	needOOF
 	needZone // the mailbox's own time zone (worker_zone.go)
+	// needPoll: a pull poll is due. It is a step, so that it sends its
+	// GetEvents with a slot of the admission gate (admit.go) like every
+	// other request of a worker.
+	needPoll
 )
 
 // storeTimeout bounds one store write; store writes outlive cancellation so
@@ -399,6 +403,8 @@ func (w *worker) step() error {
 		return w.discover()
 	case w.need&needSubscribe != 0:
 		return w.subscribe()
+	case w.need&needPoll != 0:
+		return w.poll()
 	case w.need&needZone != 0:
 		return w.learnZone()
 	case w.need&needRead == 0:
@@ -477,7 +483,7 @@ func (w *worker) due(now time.Time) error {
 		w.nextOOF = time.Time{}
 	}
 	if d := w.pullDue(); !d.IsZero() && !now.Before(d) {
-		return w.poll()
+		w.need |= needPoll
 	}
 	return nil
 }

@@ -128,6 +128,7 @@ func (w *worker) subscribe() error {
 
 // poll runs GetEvents until the queue is drained (pull mode).
 func (w *worker) poll() error {
+	w.need &^= needPoll
 	w.nextPull = w.env.clk.Now().Add(w.env.opts.PullInterval)
 	if w.sub.ID == "" {
 		w.need |= needSubscribe | needRead
