@@ -299,6 +299,15 @@ func Requeued(m OutboxMessage, now time.Time) OutboxMessage {
 // they agree on what a commit means. It rejects a commit without a window,
 // an invalid occurrence and a duplicate item id.
 func PrepareCommit(smtp string, c WindowCommit) ([]calendar.Occurrence, error) {
+	return PrepareCommitTo(nil, smtp, c)
+}
+
+// PrepareCommitTo is PrepareCommit appending to dst[:0]: a store that only
+// encodes the occurrences before it returns can reuse one slice for every
+// commit (boltstore: 9.5 KB less garbage per 30-occurrence commit at a
+// load). The caller must clear the slice before keeping it, or it keeps
+// the strings alive.
+func PrepareCommitTo(dst []calendar.Occurrence, smtp string, c WindowCommit) ([]calendar.Occurrence, error) {
 	if smtp == "" || strings.ContainsRune(smtp, 0) {
 		return nil, fmt.Errorf("store: commit for mailbox address %q: empty or contains NUL", smtp)
 	}
@@ -312,7 +321,7 @@ func PrepareCommit(smtp string, c WindowCommit) ([]calendar.Occurrence, error) {
 	// Duplicates are found among the sorted ids: one slice instead of a
 	// map per commit (every mailbox's load commits once).
 	ids := make([]string, len(c.Occurrences))
-	out := make([]calendar.Occurrence, 0, len(c.Occurrences))
+	out := slices.Grow(dst[:0], len(c.Occurrences))
 	for i, o := range c.Occurrences {
 		if err := o.Validate(); err != nil {
 			return nil, fmt.Errorf("store: commit for %s: %w", smtp, err)
@@ -360,12 +369,25 @@ func NormalizeStatus(st MailboxStatus) MailboxStatus {
 
 // SortOccurrences sorts by start, then item id.
 func SortOccurrences(occs []calendar.Occurrence) {
-	slices.SortFunc(occs, func(a, b calendar.Occurrence) int {
-		if c := a.Start.Compare(b.Start); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ItemID, b.ItemID)
-	})
+	// A CalendarView answer comes sorted by start: checking through
+	// pointers is one pass, where the sort compares copies of the large
+	// structs (a tenth of a first commit's CPU in
+	// boltstore's BenchmarkFirstLoad, whose sample windows are unsorted).
+	sorted := true
+	for i := 1; i < len(occs) && sorted; i++ {
+		sorted = compareOccurrences(&occs[i-1], &occs[i]) <= 0
+	}
+	if sorted {
+		return
+	}
+	slices.SortFunc(occs, func(a, b calendar.Occurrence) int { return compareOccurrences(&a, &b) })
+}
+
+func compareOccurrences(a, b *calendar.Occurrence) int {
+	if c := a.Start.Compare(b.Start); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ItemID, b.ItemID)
 }
 
 // ValidateOutboxMessages checks messages before Enqueue: each needs an

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -66,13 +67,17 @@ func (s *Store) mutateRecord(tx *bolt.Tx, smtp string, fn func(mb *bolt.Bucket, 
 // CommitWindow replaces a mailbox's occurrences and checkpoint (and its
 // status, when the commit carries one) in one transaction.
 func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCommit) error {
-	occs, err := store.PrepareCommit(smtp, c)
+	scratch := getCommitScratch()
+	defer putCommitScratch(scratch)
+	occs, err := store.PrepareCommitTo(scratch.occs, smtp, c)
+	scratch.occs = occs
 	if err != nil {
 		return err
 	}
 	// Encoded before the transaction: a group commit may run the
 	// function again, and the value is all it writes besides the record.
-	val, err := appendWindow(make([]byte, 0, windowSize(occs)), s.opts.Encoding, occs)
+	val, err := appendWindow(slices.Grow(scratch.val[:0], windowSize(occs)), s.opts.Encoding, occs)
+	scratch.val = val
 	if err != nil {
 		return fmt.Errorf("boltstore: encode the window of %s: %w", smtp, err)
 	}
