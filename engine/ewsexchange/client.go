@@ -107,11 +107,19 @@ func autodiscoverCode(code string) string {
 
 // CalendarView implements engine.Exchange.
 func (x *Client) CalendarView(ctx context.Context, t engine.Target, start, end time.Time, maxEntries int) (engine.ViewPage, error) {
-	page, err := x.c.CalendarView(ctx, x.call(engine.Target{SMTP: t.SMTP, EWSURL: t.EWSURL}), ewsclient.CalendarViewRequest{Start: start, End: end, MaxEntries: maxEntries})
+	// The items are converted as soon as they are decoded, in a buffer the
+	// client reuses: only the occurrences are allocated.
+	var out engine.ViewPage
+	var convErr error
+	err := x.c.CalendarViewFunc(ctx, x.call(engine.Target{SMTP: t.SMTP, EWSURL: t.EWSURL}), ewsclient.CalendarViewRequest{Start: start, End: end, MaxEntries: maxEntries},
+		func(page *ewsclient.CalendarViewPage) error {
+			out, convErr = viewPage(page.Items, !page.Truncated(), page.TotalItemsInView)
+			return nil
+		})
 	if err != nil {
 		return engine.ViewPage{}, classify("CalendarView", err)
 	}
-	return viewPage(page.Items, !page.Truncated(), page.TotalItemsInView)
+	return out, convErr
 }
 
 // OOF implements engine.Exchange with GetUserOofSettings.

@@ -46,6 +46,12 @@ func (p *CalendarViewPage) Truncated() bool {
 // CalendarView runs FindItem with a CalendarView: singles, occurrences and
 // exceptions overlapping the window.
 func (c *Client) CalendarView(ctx context.Context, call Call, req CalendarViewRequest) (*CalendarViewPage, error) {
+	return c.calendarView(ctx, call, req, nil)
+}
+
+// calendarView is CalendarView decoding the items into buffer when it is
+// large enough (ewswire.FindItemResponse.ItemBuffer).
+func (c *Client) calendarView(ctx context.Context, call Call, req CalendarViewRequest, buffer []ews.CalendarItem) (*CalendarViewPage, error) {
 	const op = "FindItem"
 	if req.Start.IsZero() || req.End.IsZero() || !req.End.After(req.Start) {
 		return nil, fmt.Errorf("ewsclient: CalendarView: window [%s, %s) is empty or reversed", req.Start, req.End)
@@ -78,7 +84,7 @@ func (c *Client) CalendarView(ctx context.Context, call Call, req CalendarViewRe
 		CalendarView:    &ewswire.CalendarView{MaxEntriesReturned: maxEntries, StartDate: ewswire.DateTime{Time: req.Start.UTC()}, EndDate: ewswire.DateTime{Time: req.End.UTC()}},
 		ParentFolderIds: ewswire.FolderIds{ref},
 	}
-	root, err := c.findItem(ctx, call, w)
+	root, err := c.findItem(ctx, call, w, buffer)
 	if err != nil {
 		return nil, err
 	}
@@ -89,9 +95,9 @@ func (c *Client) CalendarView(ctx context.Context, call Call, req CalendarViewRe
 	return &CalendarViewPage{Items: items, TotalItemsInView: root.TotalItemsInView, IncludesLastItemInRange: root.IncludesLastItemInRange}, nil
 }
 
-func (c *Client) findItem(ctx context.Context, call Call, w *ewswire.FindItem) (*ewswire.FindItemRootFolder, error) {
+func (c *Client) findItem(ctx context.Context, call Call, w *ewswire.FindItem, buffer []ews.CalendarItem) (*ewswire.FindItemRootFolder, error) {
 	const op = "FindItem"
-	var resp ewswire.FindItemResponse
+	resp := ewswire.FindItemResponse{ItemBuffer: buffer}
 	if _, err := c.roundTrip(ctx, call, op, w, &resp); err != nil {
 		return nil, err
 	}
@@ -166,7 +172,7 @@ func (c *Client) FindItems(ctx context.Context, call Call, req FindItemsRequest)
 		IndexedPageItemView: &ewswire.IndexedPageItemView{MaxEntriesReturned: maxEntries, Offset: req.Offset, BasePoint: base},
 		ParentFolderIds:     ewswire.FolderIds{ref},
 	}
-	root, err := c.findItem(ctx, call, w)
+	root, err := c.findItem(ctx, call, w, nil)
 	if err != nil {
 		return nil, err
 	}

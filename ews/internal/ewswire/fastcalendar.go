@@ -35,6 +35,12 @@ type CalendarItemsResponse struct {
 // result or the precise error, so this decoder never has to reproduce
 // encoding/xml's error texts.
 func DecodeFindItemCalendar(data []byte, lim Limits) (*CalendarItemsResponse, error) {
+	return decodeFindItemCalendar(data, lim, nil)
+}
+
+// decodeFindItemCalendar is DecodeFindItemCalendar appending the items to
+// buffer[:0] when its capacity suffices (FindItemResponse.ItemBuffer).
+func decodeFindItemCalendar(data []byte, lim Limits, buffer []ews.CalendarItem) (*CalendarItemsResponse, error) {
 	lim = lim.withDefaults()
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, ErrTooLarge
@@ -43,6 +49,7 @@ func DecodeFindItemCalendar(data []byte, lim Limits) (*CalendarItemsResponse, er
 	defer d.recycle()
 	d.s = fastScanner{data: data, maxDepth: lim.MaxDepth}
 	d.s.init()
+	d.buffer = buffer
 	if err := d.envelope("FindItemResponse", d.responseMessages("FindItemResponseMessage", &d.messages, d.findItemMessage)); err != nil {
 		return nil, err
 	}
@@ -90,6 +97,8 @@ type fastCalendar struct {
 	// itemsLeft the items the answer announced and not yet given one.
 	organizers []ews.Mailbox
 	itemsLeft  int
+	// buffer is the caller's slice for the items, nil for a new one.
+	buffer []ews.CalendarItem
 }
 
 func (d *fastCalendar) findItemMessage() error {
@@ -134,9 +143,10 @@ func (d *fastCalendar) rootFolder() error {
 	// count the server announces saves regrowing it (a converted item is
 	// about 650 bytes). The count is only a hint, bounded by what the body
 	// can hold, so a hostile one costs no more than the body itself.
-	if n := min(r.TotalItemsInView, len(s.data)/minItemBytes, maxPresizedItems); n > 0 {
+	n := max(min(r.TotalItemsInView, len(s.data)/minItemBytes, maxPresizedItems), 0)
+	d.out.Items, d.itemsLeft = d.buffer[:0], n
+	if n > cap(d.out.Items) {
 		d.out.Items = make([]ews.CalendarItem, 0, n)
-		d.itemsLeft = n
 	}
 	var seen fieldSet
 	return d.each(func() error {

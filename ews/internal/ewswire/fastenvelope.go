@@ -42,7 +42,7 @@ func DecodeResponse(r io.Reader, lim Limits, out any) (*Envelope, error) {
 	switch resp := out.(type) {
 	case *FindItemResponse:
 		fast = func(data []byte) (*Envelope, error) {
-			c, err := DecodeFindItemCalendar(data, lim)
+			c, err := decodeFindItemCalendar(data, lim, resp.ItemBuffer)
 			if err != nil {
 				return nil, err
 			}
