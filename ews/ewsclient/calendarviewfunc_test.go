@@ -2,7 +2,7 @@ package ewsclient_test
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -126,11 +126,11 @@ func TestCalendarViewFuncMatchesCalendarView(t *testing.T) {
 // TestCalendarViewFuncReturnsFnsError: fn's error is CalendarViewFunc's.
 func TestCalendarViewFuncReturnsFnsError(t *testing.T) {
 	c := viewAnswers(t, itemsFrom(0, 2))
-	want := fmt.Errorf("conversion failed")
+	want := errors.New("conversion failed")
 	err := c.CalendarViewFunc(context.Background(), ewsclient.ActAs("alice@contoso.com"),
 		ewsclient.CalendarViewRequest{Start: testStart, End: testStart.Add(time.Hour)},
 		func(*ewsclient.CalendarViewPage) error { return want })
-	if err != want {
+	if !errors.Is(err, want) {
 		t.Fatalf("CalendarViewFunc() = %v, want fn's error", err)
 	}
 }
