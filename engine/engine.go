@@ -490,6 +490,11 @@ func (e *Engine) ExchangeHealth() ExchangeHealth { return e.budget.creds.health.
 // Groups returns the streaming groups and their connections (empty in pull mode).
 func (e *Engine) Groups() []GroupStatus { return e.streams.summary() }
 
+// BudgetLimit returns how many EWS requests the budget lets out at once
+// now (the calsync_engine_budget_concurrency_limit gauge), for a caller
+// that samples it often (the bench) without gathering every metric.
+func (e *Engine) BudgetLimit() int { return e.budget.parallelism() }
+
 // jitter returns a duration uniformly drawn from [d*(1-frac), d].
 func (e *Engine) jitter(d time.Duration, frac float64) time.Duration { return e.env.jitter(d, frac) }
 

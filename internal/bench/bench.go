@@ -204,6 +204,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	defer e.stop()
 
 	peak := newPeakSampler()
+	defer peak.close()
 	deadline := start.Add(cmp.Or(cfg.LoadTimeout, time.Duration(cfg.Mailboxes)*20*time.Millisecond+2*time.Minute))
 	for res.InitialLoad == 0 || res.AllSubscribed == 0 {
 		if time.Now().After(deadline) {
@@ -229,7 +230,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		peak.sample()
 		if res.InitialLoad == 0 {
-			res.BudgetLimit.sample(reg)
+			res.BudgetLimit.sample(e.e.BudgetLimit())
 		}
 		if res.InitialLoad == 0 && e.e.StateCounts()[engine.StateLive] == cfg.Mailboxes {
 			res.InitialLoad = time.Since(start)

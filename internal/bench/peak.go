@@ -21,10 +21,14 @@ type peakSample struct {
 	Goroutines                  int64
 }
 
-// peakSampler keeps the sample with the largest RSS seen.
+// peakSampler keeps the sample with the largest RSS seen. A sample that
+// is no new maximum costs one read of /proc/self/statm and allocates
+// nothing; only a new maximum reads the executable's part (the start of
+// smaps) and the runtime's metrics (procmem_linux.go says why).
 type peakSampler struct {
 	best    peakSample
 	samples []rtmetrics.Sample
+	proc    *procMem // nil off Linux
 }
 
 func newPeakSampler() *peakSampler {
@@ -35,18 +39,39 @@ func newPeakSampler() *peakSampler {
 			s = append(s, rtmetrics.Sample{Name: d.Name})
 		}
 	}
-	return &peakSampler{samples: s}
+	return &peakSampler{samples: s, proc: newProcMem()}
+}
+
+// close releases the files the sampler keeps open.
+func (p *peakSampler) close() {
+	if p.proc != nil {
+		p.proc.close()
+	}
 }
 
 // sample reads the process's memory now and keeps it if its RSS is the
 // largest so far; the costly parts (smaps, runtime metrics) are read only
 // then.
 func (p *peakSampler) sample() {
-	rss := rssBytes()
+	if p.proc == nil {
+		if rss := rssBytes(); rss > p.best.RSS {
+			p.best = peakSample{RSS: rss}
+			p.readRuntime(&p.best)
+		}
+		return
+	}
+	rss, file := p.proc.rss()
 	if rss <= p.best.RSS {
 		return
 	}
-	s := peakSample{RSS: rss, Anon: rssAnonBytes(), File: rssFileBytes(), Executable: rssExecutableBytes()}
+	s := peakSample{RSS: rss, Anon: rss - file, File: file, Executable: p.proc.executable()}
+	p.readRuntime(&s)
+	p.best = s
+}
+
+// readRuntime fills s's Go runtime classes (no allocation: every metric
+// read is a uint64).
+func (p *peakSampler) readRuntime(s *peakSample) {
 	rtmetrics.Read(p.samples)
 	for _, m := range p.samples {
 		if m.Value.Kind() != rtmetrics.KindUint64 {
@@ -68,7 +93,6 @@ func (p *peakSampler) sample() {
 			s.Metadata += v
 		}
 	}
-	p.best = s
 }
 
 // String is the bench table's cell.
