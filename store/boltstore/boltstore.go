@@ -139,6 +139,11 @@ func Open(path string, opts Options) (s *Store, err error) {
 		db.MaxBatchDelay = opts.BatchDelay
 	}
 	s = &Store{db: db, path: path, opts: opts, log: log, group: groupCommit{db: db}}
+	// A file without a saved free list (written by an older calsync, or
+	// after a crash) was read in full by bolt.Open to rebuild it: give
+	// those pages back before the upgrade or the load reads what it needs.
+	// (freelist.go)
+	_ = s.ReleaseMemory()
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -258,6 +263,9 @@ func (s *Store) Close() error {
 		return fmt.Errorf("boltstore: %w", store.ErrClosed)
 	}
 	s.closed = true
+	if err := s.persistFreelist(); err != nil {
+		s.log.Warn("boltstore: could not save the list of free pages; the next start reads the whole file to rebuild it", "path", s.path, "err", err)
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("boltstore: close %s: %w", s.path, err)
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 // mappedKB is this process's resident memory mapping path (smaps).
-func mappedKB(t *testing.T, path string) int64 {
+func mappedKB(t testing.TB, path string) int64 {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
@@ -35,6 +35,23 @@ func mappedKB(t *testing.T, path string) int64 {
 		}
 	}
 	return kb
+}
+
+// statusKB is a "kB" field of /proc/self/status, e.g. "VmHWM:".
+func statusKB(t testing.TB, field string) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	t.Fatalf("no %s in /proc/self/status", field)
+	return 0
 }
 
 func TestReleaseMemoryUnmapsTheFileAndKeepsTheData(t *testing.T) {
