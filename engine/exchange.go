@@ -70,6 +70,11 @@ type ViewPage struct {
 	// IncludesLastItemInRange is false when Exchange truncated the view.
 	IncludesLastItemInRange bool
 	TotalItemsInView        int
+	// Release, when set, gives Occurrences back to the implementation,
+	// which may reuse their memory: the engine calls it once, when its
+	// read is done with them (committed — a store copies what it keeps —
+	// and fingerprinted). The strings in them are never reused.
+	Release func()
 }
 
 // Mode is the notification mode.

@@ -10,6 +10,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/calsync/calsync/calendar"
@@ -143,11 +144,15 @@ func (w *worker) read() error {
 	if patched {
 		w.env.metrics.syncPatches.Inc()
 	} else {
+		var release func()
 		var err error
-		if occs, err = w.view(w.ctx, win.Start, win.End, 0); err != nil {
+		if occs, release, err = w.view(w.ctx, win.Start, win.End, 0); err != nil {
 			w.restoreHint(hintAt)
 			return err
 		}
+		// The page's memory goes back to the Exchange implementation when
+		// this read is done with occs (the commit copies what it stores).
+		defer releasePage(release)
 	}
 	occs = w.sanitize(occs)
 	var oof *calendar.OOFSettings
@@ -296,7 +301,8 @@ func (w *worker) rollAfter(now time.Time) time.Time {
 // sanitize drops occurrences a hostile or buggy server sent twice or
 // with impossible times, so that one bad item cannot block the mailbox.
 func (w *worker) sanitize(occs []calendar.Occurrence) []calendar.Occurrence {
-	seen := make(map[string]bool, len(occs))
+	seen := seenIDs.Get().(map[string]bool)
+	defer recycleSeen(seen)
 	out := occs[:0]
 	for _, o := range occs {
 		if err := o.Validate(); err != nil {
@@ -310,6 +316,19 @@ func (w *worker) sanitize(occs []calendar.Occurrence) []calendar.Occurrence {
 		out = append(out, o)
 	}
 	return out
+}
+
+// seenIDs recycle sanitize's sets: one per read otherwise.
+var seenIDs = sync.Pool{New: func() any { return make(map[string]bool) }}
+
+// recycleSeen empties seen (it holds no ids alive in the pool) and
+// recycles it; a rare large one is not kept.
+func recycleSeen(seen map[string]bool) {
+	if len(seen) > 1024 {
+		return
+	}
+	clear(seen)
+	seenIDs.Put(seen)
 }
 
 // restoreHint puts a hint batch back after a failed read.
@@ -337,7 +356,9 @@ func (w *worker) checkpoint(now time.Time) store.Checkpoint {
 
 // view reads [start, end) with CalendarView, splitting the range while
 // Exchange truncates the answer.
-func (w *worker) view(ctx context.Context, start, end time.Time, depth int) ([]calendar.Occurrence, error) {
+// The occurrences may be a page's (ViewPage.Release): the caller calls
+// the returned release, which may be nil, once it is done with them.
+func (w *worker) view(ctx context.Context, start, end time.Time, depth int) ([]calendar.Occurrence, func(), error) {
 	var page ViewPage
 	err := w.call(ctx, func(ctx context.Context) error {
 		var err error
@@ -346,12 +367,19 @@ func (w *worker) view(ctx context.Context, start, end time.Time, depth int) ([]c
 	})
 	w.env.metrics.reads.Inc()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if page.IncludesLastItemInRange {
-		return page.Occurrences, nil
+		return page.Occurrences, page.Release, nil
 	}
-	return w.viewSplit(ctx, start, end, depth, page.Occurrences)
+	return w.viewSplit(ctx, start, end, depth, page)
+}
+
+// releasePage calls a page's release, if any.
+func releasePage(release func()) {
+	if release != nil {
+		release()
+	}
 }
 
 // viewSplit reads a truncated range again in halves. It is not inlined
@@ -359,30 +387,36 @@ func (w *worker) view(ctx context.Context, start, end time.Time, depth int) ([]c
 // worker.loop).
 //
 //go:noinline
-func (w *worker) viewSplit(ctx context.Context, start, end time.Time, depth int, truncated []calendar.Occurrence) ([]calendar.Occurrence, error) {
+func (w *worker) viewSplit(ctx context.Context, start, end time.Time, depth int, truncated ViewPage) ([]calendar.Occurrence, func(), error) {
 	span := end.Sub(start)
 	if span <= 2*time.Minute || depth >= 24 {
 		w.env.log.Warn("calendar view still truncated in a minimal range", "smtp", w.smtp, "start", start, "end", end)
-		return truncated, nil
+		return truncated.Occurrences, truncated.Release, nil
 	}
+	releasePage(truncated.Release)
 	mid := start.Add(span / 2).Truncate(time.Minute)
-	left, err := w.view(ctx, start, mid, depth+1)
+	left, releaseLeft, err := w.view(ctx, start, mid, depth+1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	right, err := w.view(ctx, mid, end, depth+1)
+	defer releasePage(releaseLeft)
+	right, releaseRight, err := w.view(ctx, mid, end, depth+1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	defer releasePage(releaseRight)
+	// A slice of its own: the halves' slices go back to the
+	// implementation when this returns.
 	seen := make(map[string]bool, len(left))
-	out := left
+	out := make([]calendar.Occurrence, 0, len(left)+len(right))
 	for _, o := range left {
 		seen[o.ItemID] = true
+		out = append(out, o)
 	}
 	for _, o := range right {
 		if !seen[o.ItemID] {
 			out = append(out, o)
 		}
 	}
-	return out, nil
+	return out, nil, nil
 }

@@ -119,17 +119,19 @@ func (p *InProcess) CalendarView(ctx context.Context, t engine.Target, start, en
 	return viewPage(res.Items, res.IncludesLastInRange, res.TotalItemsInView)
 }
 
-// viewPage converts CalendarView items.
+// viewPage converts CalendarView items into a recycled slice the engine
+// releases when its read is done (occbuffer.go).
 func viewPage(items []ews.CalendarItem, last bool, total int) (engine.ViewPage, error) {
-	page := engine.ViewPage{IncludesLastItemInRange: last, TotalItemsInView: total, Occurrences: make([]calendar.Occurrence, 0, len(items))}
+	b := takeOccurrences(len(items))
 	for i := range items {
 		o, err := Occurrence(&items[i])
 		if err != nil {
+			b.release()
 			return engine.ViewPage{}, &engine.ExchangeError{Code: "ErrorInvalidResponse", Err: err}
 		}
-		page.Occurrences = append(page.Occurrences, o)
+		b.occs = append(b.occs, o)
 	}
-	return page, nil
+	return engine.ViewPage{IncludesLastItemInRange: last, TotalItemsInView: total, Occurrences: b.occs, Release: b.release}, nil
 }
 
 // OOF implements engine.Exchange with GetUserOofSettings.
