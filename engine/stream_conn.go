@@ -5,17 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/calsync/calsync/store"
 )
 
-// Reasons a connection ended, as readStream reports them to runConn.
-var (
-	errSilent  = errors.New("engine: streaming connection silent past the heartbeat timeout")
-	errRenewal = errors.New("engine: streaming connection renewal")
-)
+// errSilent: why a connection ended, as readStream reports it to runConn.
+var errSilent = errors.New("engine: streaming connection silent past the heartbeat timeout")
 
 // runConn keeps one connection open until its context ends or it is
 // replaced. A replacement opens while the connection it replaces still
@@ -146,16 +146,6 @@ func (m *streamManager) runConn(c *streamConn) {
 			c.drained = c.next != nil
 			m.mu.Unlock()
 			failures, verify = 0, false
-			continue
-		}
-		if errors.Is(err, errRenewal) {
-			// We closed the connection before its ConnectionTimeout. Events
-			// in flight at that moment may be lost, and subscriptions that
-			// vanished silently (a mailbox moved away) only show up as
-			// errors on the new connection: verify the members once the new
-			// connection is alive. This doubles as a reconciliation every
-			// StreamTimeout−StreamRenewBefore.
-			failures, verify = 0, true
 			continue
 		}
 		failures = streamFailures(failures, alive)
@@ -310,8 +300,9 @@ func (m *streamManager) recovered(c *streamConn, fn func() error) (err error) {
 }
 
 // readStream reads messages until the connection ends. It returns nil for
-// ConnectionStatus=Closed, errRenewal when the connection is due for
-// renewal, and an error otherwise.
+// ConnectionStatus=Closed and an error otherwise. When the connection is
+// due for renewal it asks for its replacement (renew) and reads on until
+// the server closes it or retirePrev cuts it.
 func (m *streamManager) readStream(c *streamConn, stream Stream, onAlive func()) error {
 	sctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
@@ -324,8 +315,9 @@ func (m *streamManager) readStream(c *streamConn, stream Stream, onAlive func())
 		defer close(watchdogDone)
 		silence := m.e.clk.NewTimer(m.e.opts.HeartbeatTimeout)
 		defer silence.Stop()
-		renew := m.e.clk.NewTimer(renewAfter)
-		defer renew.Stop()
+		renewTimer := m.e.clk.NewTimer(renewAfter)
+		defer renewTimer.Stop()
+		renew := renewTimer.C()
 		for {
 			select {
 			case <-sctx.Done():
@@ -338,12 +330,9 @@ func (m *streamManager) readStream(c *streamConn, stream Stream, onAlive func())
 				whyMu.Unlock()
 				cancel()
 				return
-			case <-renew.C():
-				whyMu.Lock()
-				why = errRenewal
-				whyMu.Unlock()
-				cancel()
-				return
+			case <-renew:
+				renew = nil
+				m.renew(c)
 			}
 		}
 	}) {
@@ -492,4 +481,47 @@ func streamFailures(failures int, alive bool) int {
 		return 1
 	}
 	return failures + 1
+}
+
+// renew replaces c, due for renewal before the server's ConnectionTimeout
+// ends it, by a connection with the same subscriptions, made before break
+// like a regroup's replacement: the new one opens while c streams on, and
+// c ends once it is alive (retirePrev). Opening the new one moves the
+// subscriptions to it; a server that then closes c (ConnectionStatus
+// Closed) has sent c everything, so no member re-reads — before, c was
+// closed first and every member re-read at every renewal (a request per
+// mailbox every StreamTimeout−StreamRenewBefore). A c cut after
+// retireTimeout, or one that fails before its replacement is alive, has
+// its members re-read as after any cut. Subscriptions that vanished
+// silently (a mailbox moved away) show up as failures on the new
+// connection. Nothing happens when c is already replaced or dropped.
+func (m *streamManager) renew(c *streamConn) {
+	runCtx := m.e.runCtxDone()
+	m.mu.Lock()
+	g := c.g
+	i := slices.Index(g.conns, c)
+	if i < 0 || c.next != nil || c.ctx.Err() != nil || len(c.subs) == 0 {
+		m.mu.Unlock()
+		return
+	}
+	m.seq++
+	n := &streamConn{name: fmt.Sprintf("%s#%d", shortKey(g.key), m.seq), g: g, subs: maps.Clone(c.subs), prev: c,
+		done: make(chan struct{}), state: "connecting", after: []*streamConn{c}}
+	n.ctx, n.cancel = context.WithCancel(runCtx)
+	smtps := make([]string, 0, len(n.subs))
+	for _, smtp := range n.subs {
+		smtps = append(smtps, smtp)
+	}
+	n.fromPrev = smtps
+	c.next = n
+	g.conns[i] = n
+	m.mu.Unlock()
+	if !m.e.spawn("stream "+n.name, func() { m.runConn(n) }) {
+		n.cancel()
+		close(n.done)
+		return
+	}
+	for _, smtp := range smtps {
+		m.e.updateStatus(smtp, func(st *store.MailboxStatus) { st.Connection = n.name })
+	}
 }
