@@ -128,6 +128,13 @@ func (m *streamManager) runConn(c *streamConn) {
 				}
 			})
 		})
+		if !alive && prev != nil {
+			// Opened but never alive: prev was not handed to retirePrev,
+			// and this connection's open took its subscriptions. End it
+			// rather than leave it streaming unowned until the server ends
+			// it; its members re-read with the next open (verify).
+			prev.cancel()
+		}
 		_ = stream.Close()
 		endStream()
 		m.e.metrics.connections.Dec()

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,4 +88,44 @@ func waitsForAnOpen(m *streamManager) bool {
 		}
 	}
 	return false
+}
+
+// TestReplacementFailingBeforeAliveEndsTheReplacedConnection: a
+// replacement connection that opens but fails before its first message
+// (here its parser blows up) never hands the connection it replaces to
+// retirePrev; that one must end then (its members re-read with the
+// replacement's next open), not stream on unowned until the server ends it.
+func TestReplacementFailingBeforeAliveEndsTheReplacedConnection(t *testing.T) {
+	const alice, bob = "alice@example.org", "bob@example.org"
+	fx := newFakeExchange()
+	fx.put(alice, occ("a1", "A", 1))
+	fx.put(bob, occ("b1", "B", 1))
+	h := start(t, fx, memstore.New(), []string{alice}, nil)
+	h.waitState(alice, StateLive)
+	testenv.WaitFor(t, "a stream with alice", func() bool { return fx.streamWith(alice) })
+	fx.mu.Lock()
+	var old *fakeStream
+	for s := range fx.streams {
+		old = s
+	}
+	var once sync.Once
+	fx.openGate = func(ids []string) <-chan struct{} {
+		if len(ids) == 2 {
+			once.Do(func() { fx.streamPanic.Store(true) })
+		}
+		return nil
+	}
+	fx.mu.Unlock()
+
+	h.e.SetMailboxes([]string{alice, bob})
+	h.waitState(bob, StateLive)
+	testenv.WaitFor(t, "a stream with alice and bob", func() bool { return fx.streamWith(alice, bob) })
+	testenv.WaitFor(t, "the replaced connection ended", func() bool {
+		select {
+		case <-old.closed:
+			return true
+		default:
+			return false
+		}
+	})
 }
