@@ -232,8 +232,8 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		// publishes the changes again later (the event stream may then see
 		// them twice), so no webhook is lost.
 		PublishBatch: api.PresencePublisher{Events: a.events}.PublishBatch,
-		// On PostgreSQL the changes and the presences are written in one
-		// transaction instead (presencepublish.go).
+		// With PostgreSQL or bolt the changes and the presences are
+		// written in one transaction instead (presencepublish.go).
 		PublishSaving: a.presencePublishSaving(),
 	})
 	if err != nil {

@@ -231,6 +231,14 @@ func (s *Store) begin(ctx context.Context) (func(), error) {
 
 // view runs a read-only transaction.
 func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if st, ok := s.joined(ctx); ok {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("boltstore: %w", err)
+		}
+		if ran, err := st.read(fn); ran {
+			return err
+		}
+	}
 	done, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -241,9 +249,13 @@ func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 
 // update runs a write transaction, shared with the writes that arrive
 // while another commits (groupcommit.go), or batched with bolt's Batch when
-// Options.BatchDelay is set. fn must be idempotent: a group or batch may
-// run it again.
+// Options.BatchDelay is set; with the context of an InTx it joins that
+// transaction (intx.go). fn must be idempotent: a group or batch may run
+// it again.
 func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if st, ok := s.joined(ctx); ok {
+		return st.write(ctx, fn)
+	}
 	done, err := s.begin(ctx)
 	if err != nil {
 		return err

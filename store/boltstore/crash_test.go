@@ -73,6 +73,31 @@ func TestCrashChild(t *testing.T) {
 	wg.Wait()
 }
 
+// startChild runs the test named run of this test binary as a child
+// process with env added, and returns it with its output's lines. Its
+// standard input stays open until the test ends, so a child can wait on
+// it for the kill.
+func startChild(t *testing.T, run string, env ...string) (*exec.Cmd, *bufio.Scanner, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+run+"$", "-test.count=1", "-test.timeout=2m")
+	cmd.Env = append(os.Environ(), env...)
+	stderr := new(bytes.Buffer)
+	cmd.Stderr = stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stdin.Close() })
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, bufio.NewScanner(out), stderr
+}
+
 // TestCrashKeepsWindowAndCheckpointTogether kills (SIGKILL) a process
 // that commits windows from four goroutines, then reopens its file: every
 // mailbox holds exactly one commit's window with that commit's checkpoint
@@ -83,19 +108,8 @@ func TestCrashKeepsWindowAndCheckpointTogether(t *testing.T) {
 		t.Skip("inside the child")
 	}
 	path := filepath.Join(t.TempDir(), "crash.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1", "-test.timeout=2m")
-	cmd.Env = append(os.Environ(), envCrashChild+"=1", envCrashDB+"="+path)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, lines, stderr := startChild(t, "TestCrashChild", envCrashChild+"=1", envCrashDB+"="+path)
 	acked := map[string]int{} // mailbox → last version whose CommitWindow returned
-	lines := bufio.NewScanner(out)
 	n := 0
 	for n < crashAcks && lines.Scan() {
 		f := strings.Fields(lines.Text())

@@ -68,7 +68,11 @@ func (s *Store) mutateRecord(tx *bolt.Tx, smtp string, fn func(mb *bolt.Bucket, 
 // status, when the commit carries one) in one transaction.
 func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCommit) error {
 	scratch := getCommitScratch()
-	defer putCommitScratch(scratch)
+	if _, ok := s.joined(ctx); !ok {
+		// In an InTx the transaction outlives this call and bolt holds
+		// the value until it commits: the scratch is not reused then.
+		defer putCommitScratch(scratch)
+	}
 	occs, err := store.PrepareCommitTo(scratch.occs, smtp, c)
 	scratch.occs = occs
 	if err != nil {
