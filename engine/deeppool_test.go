@@ -2,7 +2,11 @@ package engine
 
 import (
 	"errors"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/calsync/calsync/internal/testenv"
 )
 
 func TestDeepPoolReturnsTheCallsResult(t *testing.T) {
@@ -71,5 +75,45 @@ func TestDeepPoolStopEndsItsGoroutinesAndLaterCallsRunInline(t *testing.T) {
 	var nilPool *deepPool
 	if err := nilPool.run(func() error { return nil }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// At the end of a load the idle goroutines end at once (with their grown
+// stacks); a goroutine busy with a call is not interrupted, and the pool
+// serves on.
+func TestDeepPoolRetireIdleEndsTheIdleGoroutines(t *testing.T) {
+	p := newDeepPool()
+	p.idle = time.Hour // only retireIdle ends them
+	defer p.stop()
+	// Three calls at once: three goroutines, idle when the calls return.
+	hold := make(chan struct{})
+	var started sync.WaitGroup
+	started.Add(3)
+	errs := make(chan error, 4)
+	for range 3 {
+		go func() { errs <- p.run(func() error { started.Done(); <-hold; return nil }) }()
+	}
+	started.Wait()
+	close(hold)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	busy, inBusy := make(chan struct{}), make(chan struct{})
+	go func() { errs <- p.run(func() error { close(inBusy); <-busy; return nil }) }()
+	<-inBusy
+	if n := p.running.Load(); n != 3 {
+		t.Fatalf("%d goroutines before retireIdle, want the 3 of the first calls", n)
+	}
+	p.retireIdle()
+	testenv.WaitFor(t, "the two idle goroutines to end", func() bool { return p.running.Load() == 1 })
+	close(busy)
+	if err := <-errs; err != nil {
+		t.Fatalf("the busy call: %v", err)
+	}
+	ran := false
+	if err := p.run(func() error { ran = true; return nil }); err != nil || !ran {
+		t.Fatalf("after retireIdle: run = %v, ran %v", err, ran)
 	}
 }

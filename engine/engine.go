@@ -120,13 +120,13 @@ func New(opts Options) (*Engine, error) {
 		random:   newJitterSource(opts.Seed),
 		statuses: newStatusTable(m, opts.Sink),
 		deep:     newDeepPool(),
-		loads:    newLoadTracker(opts.Store),
 		restores: newAdmission(restoreSlots, func(w *worker) *admitState { return &w.restoreSlot }),
 		admit:    newAdmission(admitSlotsFor(opts.Budget.Concurrency), func(w *worker) *admitState { return &w.stepSlot }),
 		wanted:   map[string]bool{},
 		workers:  map[string]*worker{},
 		retiring: map[string]*worker{},
 	}
+	e.loads = newLoadTracker(opts.Store, e.deep)
 	e.budget = newBudget(e.clk, opts.Budget, m, e.log)
 	if err := registerExchangeHealth(opts.Registerer, e.ExchangeHealth); err != nil {
 		return nil, fmt.Errorf("engine: register metrics: %w", err)

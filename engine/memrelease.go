@@ -28,8 +28,9 @@ type memoryReleaser interface {
 
 // loadTracker notices the end of a load — every started worker has been
 // live once, or left before — and then returns the load's transient memory:
-// the store's resident map pages and the heap the collector freed but the
-// runtime keeps (debug.FreeOSMemory). Without it, after a load of 10,000
+// the idle goroutines of the deep pool with their grown stacks, the store's
+// resident map pages and the heap the collector freed but the runtime keeps
+// (debug.FreeOSMemory). Without it, after a load of 10,000
 // mailboxes the process kept 63 MiB of freed heap and 57 MiB of the
 // store's map for minutes (docs/BENCHMARKS.md, "Memory").
 type loadTracker struct {
@@ -44,7 +45,7 @@ type loadTracker struct {
 	release, releaseMap func()
 }
 
-func newLoadTracker(st any) *loadTracker {
+func newLoadTracker(st any, deep *deepPool) *loadTracker {
 	t := &loadTracker{due: make(chan struct{}, 1), dueMap: make(chan struct{}, 1)}
 	t.releaseMap = func() {
 		if r, ok := st.(memoryReleaser); ok {
@@ -52,6 +53,9 @@ func newLoadTracker(st any) *loadTracker {
 		}
 	}
 	t.release = func() {
+		// First, so that the goroutines have ended (and freed their
+		// stacks) by the collection of FreeOSMemory.
+		deep.retireIdle()
 		t.releaseMap()
 		debug.FreeOSMemory()
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store"
@@ -66,7 +67,7 @@ func TestMemoryIsReleasedOnceAtTheEndOfALoad(t *testing.T) {
 }
 
 func TestLoadTrackerCountsWorkersThatNeverWentLive(t *testing.T) {
-	lt := newLoadTracker(nil)
+	lt := newLoadTracker(nil, nil)
 	var n atomic.Int32
 	lt.release = func() { n.Add(1) }
 	done := make(chan struct{})
@@ -90,7 +91,7 @@ func TestLoadTrackerCountsWorkersThatNeverWentLive(t *testing.T) {
 }
 
 func TestTheStoresMapIsReleasedDuringALongLoad(t *testing.T) {
-	lt := newLoadTracker(nil)
+	lt := newLoadTracker(nil, nil)
 	var maps, full atomic.Int32
 	lt.releaseMap = func() { maps.Add(1) }
 	lt.release = func() { full.Add(1) }
@@ -123,4 +124,20 @@ func TestTheStoresMapIsReleasedDuringALongLoad(t *testing.T) {
 	if got := maps.Load(); got != 2 {
 		t.Errorf("map-only releases = %d, want 2 (the end's release includes the map)", got)
 	}
+}
+
+// The release at a load's end ends the deep pool's idle goroutines first,
+// so that their grown stacks are freed by its collection.
+func TestReleaseEndsTheDeepPoolsIdleGoroutines(t *testing.T) {
+	p := newDeepPool()
+	p.idle = time.Hour // only the release ends it
+	defer p.stop()
+	if err := p.run(func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.running.Load(); n != 1 {
+		t.Fatalf("%d goroutines after a call, want 1", n)
+	}
+	newLoadTracker(nil, p).release()
+	testenv.WaitFor(t, "the idle goroutine to end", func() bool { return p.running.Load() == 0 })
 }
