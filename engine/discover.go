@@ -17,8 +17,12 @@ type discoverer struct {
 	e    *Engine
 	wake chan struct{}
 
-	mu      sync.Mutex
-	order   []string
+	mu    sync.Mutex
+	order []string
+	// waiting are the callers of the lookups not yet sent, by mailbox. A
+	// batch takes its mailboxes' callers along when it is sent: a lookup
+	// that begins later asks again, in a later batch, since the batch's
+	// answer may predate what made the caller ask (a move).
 	waiting map[string][]chan DiscoverResult
 }
 
@@ -60,11 +64,11 @@ func (d *discoverer) run(ctx context.Context) {
 			return
 		}
 		for {
-			batch := d.take()
+			batch, callers := d.take()
 			if len(batch) == 0 {
 				break
 			}
-			d.serve(ctx, batch)
+			d.serve(ctx, batch, callers)
 			if ctx.Err() != nil {
 				return
 			}
@@ -72,16 +76,22 @@ func (d *discoverer) run(ctx context.Context) {
 	}
 }
 
-func (d *discoverer) take() []string {
+// take returns the next batch and its callers, which leave d.waiting.
+func (d *discoverer) take() ([]string, map[string][]chan DiscoverResult) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	n := min(len(d.order), maxDiscoverBatch)
 	batch := append([]string(nil), d.order[:n]...)
 	d.order = d.order[n:]
-	return batch
+	callers := make(map[string][]chan DiscoverResult, n)
+	for _, smtp := range batch {
+		callers[smtp] = d.waiting[smtp]
+		delete(d.waiting, smtp)
+	}
+	return batch, callers
 }
 
-func (d *discoverer) serve(ctx context.Context, batch []string) {
+func (d *discoverer) serve(ctx context.Context, batch []string, callers map[string][]chan DiscoverResult) {
 	var results []DiscoverResult
 	// A batch: its round trip is no latency sample (budget_batch.go).
 	err := d.e.call(withoutLatencySample(ctx), "", "autodiscover", func(ctx context.Context) (err error) {
@@ -111,8 +121,6 @@ func (d *discoverer) serve(ctx context.Context, batch []string) {
 			byAddr[normalize(r.SMTP)] = r
 		}
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	for _, smtp := range batch {
 		r, ok := byAddr[smtp]
 		switch {
@@ -121,9 +129,8 @@ func (d *discoverer) serve(ctx context.Context, batch []string) {
 		case !ok:
 			r = DiscoverResult{SMTP: smtp, Err: fmt.Errorf("engine: autodiscover returned no result for %s", smtp)}
 		}
-		for _, ch := range d.waiting[smtp] {
-			ch <- r
+		for _, ch := range callers[smtp] {
+			ch <- r // buffered, one answer each
 		}
-		delete(d.waiting, smtp)
 	}
 }

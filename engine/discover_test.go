@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/internal/testenv"
+	"github.com/calsync/calsync/store/memstore"
+)
+
+// heldDiscover holds the answer of its first Discover, already computed,
+// until release is closed.
+type heldDiscover struct {
+	*fakeExchange
+	once              sync.Once
+	answered, release chan struct{}
+}
+
+func (h *heldDiscover) Discover(ctx context.Context, smtps []string) ([]DiscoverResult, error) {
+	r, err := h.fakeExchange.Discover(ctx, smtps)
+	first := false
+	h.once.Do(func() { first = true })
+	if first {
+		close(h.answered)
+		<-h.release
+	}
+	return r, err
+}
+
+// TestDiscoverAfterABatchWasSentIsAskedAgain: a lookup that begins while
+// a batch with the same mailbox is in flight gets an answer to a request
+// sent after it began — not the batch's, computed before (after a move,
+// that one names the old routing).
+func TestDiscoverAfterABatchWasSentIsAskedAgain(t *testing.T) {
+	const alice = "alice@example.org"
+	fx := newFakeExchange()
+	held := &heldDiscover{fakeExchange: fx, answered: make(chan struct{}), release: make(chan struct{})}
+	h := start(t, fx, memstore.New(), nil, func(o *Options) { o.Exchange = held })
+	t.Cleanup(func() {
+		select {
+		case <-held.release:
+		default:
+			close(held.release)
+		}
+	})
+	d := h.e.disco
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.WaitTimeout)
+	defer cancel()
+	first := make(chan DiscoverResult, 1)
+	go func() { r, _ := d.discover(ctx, alice); first <- r }()
+	select {
+	case <-held.answered:
+	case <-ctx.Done():
+		t.Fatal("the first batch never reached Exchange")
+	}
+	// The mailbox moves; a lookup begins while the old answer is on its way.
+	fx.mu.Lock()
+	fx.grouping[alice] = "site2"
+	fx.mu.Unlock()
+	second := make(chan DiscoverResult, 1)
+	go func() { r, _ := d.discover(ctx, alice); second <- r }()
+	testenv.WaitFor(t, "the second lookup registered", func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		n := len(d.waiting[alice])
+		return n == 2 || n == 1 && slices.Contains(d.order, alice)
+	})
+	close(held.release)
+	if r := <-first; r.GroupingInformation != "site1" {
+		t.Errorf("first lookup: grouping %q, want site1", r.GroupingInformation)
+	}
+	select {
+	case r := <-second:
+		if r.GroupingInformation != "site2" {
+			t.Errorf("lookup begun after the batch was sent: grouping %q, want site2 (the batch's answer from before the move)", r.GroupingInformation)
+		}
+	case <-time.After(testenv.WaitTimeout):
+		t.Fatal("the second lookup was never answered")
+	}
+}
