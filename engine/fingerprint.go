@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"slices"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 // is hashed from a compact binary form of all its fields (strings
 // length-prefixed, times as instant and zone), and the sorted per-item
 // hashes are hashed again. It runs after every window read: it must not
-// format (fmt of every occurrence was 5 % of a load's allocations).
+// format (fmt of every occurrence was 5 % of a load's allocations), and
+// hashes with hash/maphash (FNV-1a a byte at a time took 0.6 µs per
+// occurrence: EWS ids and change keys are long).
 func fingerprint(occs []calendar.Occurrence) uint64 {
 	var stack [64]uint64
 	sums := stack[:0]
@@ -24,15 +27,21 @@ func fingerprint(occs []calendar.Occurrence) uint64 {
 	buf := scratch[:0]
 	for i := range occs {
 		buf = appendOccurrence(buf[:0], &occs[i])
-		sums = append(sums, fnv1a(fnvOffset, buf))
+		sums = append(sums, maphash.Bytes(fingerprintSeed, buf))
 	}
 	slices.Sort(sums)
-	h := uint64(fnvOffset)
+	var h maphash.Hash
+	h.SetSeed(fingerprintSeed)
 	for _, s := range sums {
-		h = fnv1a(h, binary.LittleEndian.AppendUint64(buf[:0], s))
+		_, _ = h.Write(binary.LittleEndian.AppendUint64(buf[:0], s))
 	}
-	return h
+	return h.Sum64()
 }
+
+// fingerprintSeed seeds every fingerprint of this process. A fingerprint
+// is only compared with another of the same process (a worker's last read
+// with its next) and never stored, so a per-process seed is enough.
+var fingerprintSeed = maphash.MakeSeed()
 
 // appendOccurrence appends every field of o; a field added to
 // calendar.Occurrence belongs here too (fingerprint_test.go checks that
@@ -71,19 +80,4 @@ func appendTime(b []byte, t time.Time) []byte {
 	b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
 	b = binary.AppendVarint(b, int64(offset))
 	return appendString(b, name)
-}
-
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-// fnv1a continues a 64-bit FNV-1a hash over b (hash/fnv's interface
-// would allocate per call).
-func fnv1a(h uint64, b []byte) uint64 {
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= fnvPrime
-	}
-	return h
 }
