@@ -99,6 +99,9 @@ type fastCalendar struct {
 	itemsLeft  int
 	// buffer is the caller's slice for the items, nil for a new one.
 	buffer []ews.CalendarItem
+	// order holds the field met at each position of the item read last
+	// (itemField).
+	order [40]namedField
 }
 
 func (d *fastCalendar) findItemMessage() error {

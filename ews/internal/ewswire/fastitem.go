@@ -30,11 +30,13 @@ func (d *fastCalendar) calendarItem() (ews.CalendarItem, error) {
 	sc.categories.String = cats
 	w := &sc.w
 	var seen fieldSet
+	pos := 0
 	err := d.each(func() error {
 		if s.space != nsTypes {
 			return s.skip()
 		}
-		f, ok := itemFields[string(s.local)]
+		f, ok := d.itemField(pos, s.local)
+		pos++
 		if !ok {
 			return s.skip()
 		}
@@ -77,6 +79,37 @@ type itemField struct {
 	bit  uint
 	read func(d *fastCalendar, sc *itemScratch) error
 }
+
+// namedField is an itemField with its name.
+type namedField struct {
+	name string
+	itemField
+}
+
+// itemField returns the field named local, the pos-th child of the item.
+// The items of an answer list their fields in the same order, so the
+// field found at pos in the item before is tried first: one comparison of
+// the name instead of hashing it for the map (the field lookups were a
+// sixth of the decoder's time).
+func (d *fastCalendar) itemField(pos int, local []byte) (itemField, bool) {
+	if pos < len(d.order) && d.order[pos].read != nil && d.order[pos].name == string(local) {
+		return d.order[pos].itemField, true
+	}
+	f, ok := namedFields[string(local)]
+	if pos < len(d.order) {
+		d.order[pos] = f // the zero namedField for an unknown element
+	}
+	return f.itemField, ok
+}
+
+// namedFields are itemFields with their names.
+var namedFields = func() map[string]namedField {
+	m := make(map[string]namedField, len(itemFields))
+	for name, f := range itemFields {
+		m[name] = namedField{name, f}
+	}
+	return m
+}()
 
 // stringField reads a text of the item's own (UID) into the item's
 // string block.
