@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -71,5 +72,73 @@ func TestFailedReadIsRetriedEvenWhenAReplayLooksCovered(t *testing.T) {
 		return len(w.hinted.events) > 0
 	})
 	close(proceed)
+	h.waitSubjects(alice, "Two")
+}
+
+// TestReconnectReadIsNotSkippedAsTheDueNotificationsReplay: a
+// notification's read is due (its events a replay the stored window
+// shows) but waits for an admission slot; meanwhile the mailbox changes
+// without an event and its stream is cut and reconnects. The reconnected
+// stream's re-read must happen — the gap's change has no event — and not
+// be skipped with the covered notification (worker_replay.go).
+func TestReconnectReadIsNotSkippedAsTheDueNotificationsReplay(t *testing.T) {
+	const alice, bob = "alice@example.org", "bob@example.org"
+	fx := newFakeExchange()
+	fx.put(alice, occKey("a1", "k1", "One", 1))
+	fx.put(bob, occ("b1", "B", 1))
+	h := startGated(t, fx, []string{alice, bob}, 1, 1, nil)
+	h.waitSubjects(alice, "One")
+	h.waitState(alice, StateLive)
+	h.waitState(bob, StateLive)
+	w := h.e.worker(alice)
+
+	// Bob's manual sync holds the one step slot in its read.
+	var hold sync.Once
+	held, release := make(chan struct{}), make(chan struct{})
+	fx.setFail(func(op, smtp string) error {
+		if op == "CalendarView" && smtp == bob {
+			hold.Do(func() {
+				close(held)
+				<-release
+			})
+		}
+		return nil
+	})
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	synced := make(chan error, 1)
+	go func() { synced <- h.e.SyncNow(context.Background(), bob) }()
+	<-held
+
+	// A replay of what the window shows: alice's notification read falls
+	// due and waits for the slot.
+	replay(t, fx, alice, Event{Kind: EventModified, ItemID: "a1", ChangeKey: "k1"})
+	testenv.WaitFor(t, "alice's notification read waiting for a slot", func() bool {
+		return h.e.admit.waiting() == 1
+	})
+	// The change nobody is told of, then the cut and the reconnect.
+	fx.mu.Lock()
+	fx.items[alice] = []calendar.Occurrence{occKey("a1", "k2", "Two", 1)}
+	var cut *fakeStream
+	for s := range fx.streams {
+		cut = s
+	}
+	fx.mu.Unlock()
+	cut.cut()
+	testenv.WaitFor(t, "alice's read a recovery's after the reconnect", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		// Parked, its loop is not running: its fields are stable.
+		return w.parked && w.readReason == "recovery"
+	})
+	close(release)
+	if err := <-synced; err != nil {
+		t.Fatalf("SyncNow(bob) = %v", err)
+	}
 	h.waitSubjects(alice, "Two")
 }
