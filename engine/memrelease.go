@@ -15,10 +15,13 @@ const releaseAfter = 100
 // its map's resident pages before the load ends: every commit touches
 // pages all over the store file, so during a load the map fills up again
 // (about 32 MiB of a 128 MiB peak at 10,000 mailboxes, docs/BENCHMARKS.md
-// "Memory at the load's peak"). Only the map: forcing a collection and
-// returning the heap in the middle of a load would cost CPU and be
-// allocated again at once.
-const releaseDuring = 250
+// "Memory at the load's peak"). Every 250 first loads still left 3.8–4.8
+// MiB of the map resident at the peak of 1,000 mailboxes; every 100, 2.3–2.7
+// (a release is a read transaction and one madvise; the pages a later
+// commit needs fault in again from the page cache). Only the map: forcing
+// a collection and returning the heap in the middle of a load would cost
+// CPU and be allocated again at once.
+const releaseDuring = 100
 
 // memoryReleaser is a store that can give back memory it holds for reads
 // done (boltstore: the resident pages of its memory map).
