@@ -23,10 +23,15 @@ var errSilent = errors.New("engine: streaming connection silent past the heartbe
 func (m *streamManager) runConn(c *streamConn) {
 	defer close(c.done)
 	// A connection that ends before it was alive ends its predecessor too
-	// (nil once handed to retirePrev).
+	// (nil once handed to retirePrev, or to a replacement planned before
+	// c sent its request: streams.go regroup).
 	defer func() {
-		if c.prev != nil {
-			c.prev.cancel()
+		m.mu.Lock()
+		prev := c.prev
+		c.prev = nil
+		m.mu.Unlock()
+		if prev != nil {
+			prev.cancel()
 		}
 	}()
 	failures := 0
@@ -106,8 +111,10 @@ func (m *streamManager) runConn(c *streamConn) {
 		// member re-reads before the stream is trusted again. Waiting for
 		// that message avoids a re-read storm while the server is silent.
 		var onAlive func()
+		m.mu.Lock()
 		prev, fromPrev, carried := c.prev, c.fromPrev, c.carried
 		c.prev, c.fromPrev, c.carried = nil, nil, nil
+		m.mu.Unlock()
 		switch {
 		case verify:
 			onAlive = func() { m.notifyAll(smtps, trigVerify) }
@@ -191,7 +198,7 @@ func (m *streamManager) beginOpen(c *streamConn) (opened chan struct{}, ok bool)
 		}
 		if wait == nil {
 			opened = make(chan struct{})
-			c.opening = opened
+			c.opening, c.asked = opened, true
 			m.mu.Unlock()
 			return opened, true
 		}

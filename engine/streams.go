@@ -78,7 +78,9 @@ type streamConn struct {
 	g    *group
 	subs map[string]string // subscription id → smtp
 	// prev is the connection this one replaces: it streams on until this
-	// one is alive (make before break, stream_conn.go retirePrev).
+	// one is alive (make before break, stream_conn.go retirePrev). A
+	// replacement planned before its predecessor sent any request takes
+	// over that predecessor's prev (regroup): the one that streams.
 	prev *streamConn
 	// fromPrev are members that prev streamed: they re-read once this
 	// connection is alive only if prev did not end cleanly. carried are
@@ -100,8 +102,11 @@ type streamConn struct {
 	// (nil: none) has its answer; after are the connections this one
 	// replaced or dropped, whose opens it waits for (stream_conn.go
 	// beginOpen).
-	opening     chan struct{}
-	after       []*streamConn
+	opening chan struct{}
+	after   []*streamConn
+	// asked says beginOpen let this connection send its first
+	// GetStreamingEvents: from then on the server may stream its ids on it.
+	asked       bool
 	state       string
 	since       time.Time
 	lastMessage time.Time
@@ -464,19 +469,41 @@ func (m *streamManager) regroup(key string) {
 		m.seq++
 		c := &streamConn{name: fmt.Sprintf("%s#%d", shortKey(g.key), m.seq), g: g, subs: map[string]string{}, prev: old, done: make(chan struct{}), state: "connecting"}
 		c.ctx, c.cancel = context.WithCancel(runCtx)
+		// An old connection that never sent its request streams nothing:
+		// c replaces what it was to replace (during a load the partial
+		// connection of a group is filled up again before its previous
+		// fill-up could open). Ending old would cut its prev, and every
+		// member would re-read as after a cut.
+		skip := old != nil && !old.asked
+		if skip {
+			c.prev, old.prev = old.prev, nil
+			c.after = old.after
+		}
 		for _, id := range ids {
-			c.subs[id] = want[id]
-			assigned = append(assigned, assignment{want[id], c.name})
+			smtp := want[id]
+			c.subs[id] = smtp
+			assigned = append(assigned, assignment{smtp, c.name})
 			switch on := onConn[id]; {
 			case on == nil:
+			case on == old && skip:
+				// Where it streams now: on old's prev, on a connection
+				// closed at once (old carried it), or nowhere yet.
+				if _, ok := prevSubs(c)[id]; ok {
+					c.fromPrev = append(c.fromPrev, smtp)
+				} else if slices.Contains(old.carried, smtp) {
+					c.carried = append(c.carried, smtp)
+				}
 			case on == old:
-				c.fromPrev = append(c.fromPrev, want[id])
+				c.fromPrev = append(c.fromPrev, smtp)
 			default:
-				c.carried = append(c.carried, want[id])
+				c.carried = append(c.carried, smtp)
 			}
 		}
 		if old != nil {
 			old.next = c // ends once c is alive
+		}
+		if c.prev != nil {
+			c.prev.next = c
 		}
 		next = append(next, c)
 		starts = append(starts, c)
@@ -494,7 +521,8 @@ func (m *streamManager) regroup(key string) {
 		}
 	}
 	for _, c := range starts {
-		c.after = gone
+		// And after those of the connections a skipped one was to wait for.
+		c.after = append(slices.Clone(gone), c.after...)
 	}
 	g.conns = next
 	m.mu.Unlock()
@@ -544,6 +572,14 @@ func (m *streamManager) recheckAfter(key string, d time.Duration) {
 		g.recheckPending = false
 		m.mu.Unlock()
 	}
+}
+
+// prevSubs returns the ids of c's prev (nil if none).
+func prevSubs(c *streamConn) map[string]string {
+	if c.prev == nil {
+		return nil
+	}
+	return c.prev.subs
 }
 
 func sameSet(have map[string]string, ids []string) bool {
