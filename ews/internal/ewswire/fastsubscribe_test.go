@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/calsync/calsync/ews/internal/ewswire"
@@ -155,5 +156,47 @@ func seedGenerated(f *testing.F, encode func(testing.TB, *rand.Rand) []byte) {
 		for _, form := range rewriteForms {
 			f.Add(form(f, data))
 		}
+	}
+}
+
+// TestFastSubscribeRecycledDecodersStayApart: the Subscribe decoder is
+// reused from answer to answer and across goroutines; every answer equals
+// its first decoding and the ones decoded earlier keep their values (run
+// with -race).
+func TestFastSubscribeRecycledDecodersStayApart(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	answers := make([][]byte, 6)
+	want := make([]*ewswire.Envelope, len(answers))
+	for i := range answers {
+		answers[i] = encodeSubscribe(t, rng)
+		var err error
+		if want[i], err = ewswire.DecodeSubscribeFast(answers[i], ewswire.DefaultLimits); err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+	}
+	kept := fmt.Sprintf("%+v", want)
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range 50 {
+				i := (g + n) % len(answers)
+				got, err := ewswire.DecodeSubscribeFast(answers[i], ewswire.DefaultLimits)
+				if err != nil || !reflect.DeepEqual(got, want[i]) {
+					errs <- fmt.Errorf("answer %d decoded differently on reuse (%w)", i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if now := fmt.Sprintf("%+v", want); now != kept {
+		t.Fatal("answers decoded earlier changed while the decoder was reused")
 	}
 }
