@@ -14,7 +14,17 @@ import "sync"
 // (park.go): the queue holds it, its stop wakes it (to retire), and the
 // gate starts it again when a slot is free. Workers are admitted in the
 // order they asked, as the budget serves requests, so the order of a load
-// is kept.
+// is kept — within each of two classes (below).
+//
+// Precedence: a worker that was live before (a notification's read, a
+// pull poll, a reconciliation, the recovery after a failure) goes before
+// the first loads and restores waiting at the same gate. First come, first
+// served, a live mailbox's change waited behind every first load queued
+// before it: at a start of 50,000 mailboxes or a cluster's takeover, the
+// survivors' own changes waited minutes. The loads are not starved: while
+// both classes wait, every admitLoadEvery-th slot goes to a load, so they
+// keep at least that share of the grants (and more of the slot time, as a
+// load holds its slot for several steps and a live step for one).
 //
 // Two gates, one after the other:
 //   - restoring (Engine.restores): reading the mailbox's stored checkpoint
@@ -37,6 +47,9 @@ import "sync"
 const (
 	admitSlots   = 200
 	restoreSlots = admitSlots
+	// admitLoadEvery: while both classes wait, one grant in this many
+	// goes to a first load (the rest to live workers).
+	admitLoadEvery = 4
 )
 
 // admitSlotsFor is the number of step slots for a budget of concurrency
@@ -61,11 +74,37 @@ type admission struct {
 	// gate, guarded by mu).
 	state func(*worker) *admitState
 	held  int
-	// queue is first in, first out from head. An entry whose worker left
-	// the queue (stopped) or was admitted through an earlier entry is
-	// skipped when it comes up: removal would be a scan per stop.
-	queue []*worker
-	head  int
+	// live holds the queued workers that were live before, loads the
+	// others (first loads, restores); see Precedence above.
+	live, loads admitQueue
+	// liveRun counts the grants to live workers in a row while loads
+	// waited.
+	liveRun int
+}
+
+// admitQueue is first in, first out from head. An entry whose worker left
+// the queue (stopped) or was admitted through an earlier entry is skipped
+// when it comes up: removal would be a scan per stop.
+type admitQueue struct {
+	q    []*worker
+	head int
+}
+
+func (q *admitQueue) empty() bool { return q.head == len(q.q) }
+
+func (q *admitQueue) push(w *worker) { q.q = append(q.q, w) }
+
+// pop takes the next entry; the queue must not be empty.
+func (q *admitQueue) pop() *worker {
+	v := q.q[q.head]
+	q.q[q.head] = nil
+	q.head++
+	if q.head == len(q.q) {
+		q.q, q.head = q.q[:0], 0
+	} else if q.head > 1024 && q.head > len(q.q)/2 {
+		q.q, q.head = append(q.q[:0], q.q[q.head:]...), 0
+	}
+	return v
 }
 
 func newAdmission(limit int, state func(*worker) *admitState) *admission {
@@ -73,8 +112,9 @@ func newAdmission(limit int, state func(*worker) *admitState) *admission {
 }
 
 // enter reports whether w holds a slot, taking one if it is free and no
-// worker waits before it; otherwise w is queued (once) and trigAdmit wakes
-// it when its turn comes.
+// worker waits; otherwise w is queued (once) in its class and trigAdmit
+// wakes it when its turn comes. Called by the goroutine that runs w (or
+// before one does), which owns w.wasLive.
 func (a *admission) enter(w *worker) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -82,13 +122,17 @@ func (a *admission) enter(w *worker) bool {
 	switch {
 	case *st == admitHeld:
 		return true
-	case a.held < a.limit && a.head == len(a.queue):
+	case a.held < a.limit && a.live.empty() && a.loads.empty():
 		*st = admitHeld
 		a.held++
 		return true
 	case *st == admitNone:
 		*st = admitQueued
-		a.queue = append(a.queue, w)
+		if w.wasLive {
+			a.live.push(w)
+		} else {
+			a.loads.push(w)
+		}
 	}
 	return false
 }
@@ -109,25 +153,34 @@ func (a *admission) leave(w *worker) {
 	}
 }
 
-// grantLocked admits queued workers while slots are free.
+// grantLocked admits queued workers while slots are free, live workers
+// first but every admitLoadEvery-th grant to a load while loads wait.
 func (a *admission) grantLocked() []*worker {
 	var out []*worker
-	for a.held < a.limit && a.head < len(a.queue) {
-		v := a.queue[a.head]
-		a.queue[a.head] = nil
-		a.head++
+	for a.held < a.limit {
+		fromLive := !a.live.empty() && (a.loads.empty() || a.liveRun < admitLoadEvery-1)
+		var v *worker
+		switch {
+		case fromLive:
+			v = a.live.pop()
+		case !a.loads.empty():
+			v = a.loads.pop()
+		default:
+			return out
+		}
 		st := a.state(v)
 		if *st != admitQueued {
 			continue
 		}
+		switch {
+		case !fromLive || a.loads.empty():
+			a.liveRun = 0
+		default:
+			a.liveRun++
+		}
 		*st = admitHeld
 		a.held++
 		out = append(out, v)
-	}
-	if a.head == len(a.queue) {
-		a.queue, a.head = a.queue[:0], 0
-	} else if a.head > 1024 && a.head > len(a.queue)/2 {
-		a.queue, a.head = append(a.queue[:0], a.queue[a.head:]...), 0
 	}
 	return out
 }
@@ -137,9 +190,11 @@ func (a *admission) waiting() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	n := 0
-	for _, v := range a.queue[a.head:] {
-		if *a.state(v) == admitQueued {
-			n++
+	for _, q := range []*admitQueue{&a.live, &a.loads} {
+		for _, v := range q.q[q.head:] {
+			if *a.state(v) == admitQueued {
+				n++
+			}
 		}
 	}
 	return n

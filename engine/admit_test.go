@@ -189,6 +189,8 @@ func TestStopEndsQueuedWorkers(t *testing.T) {
 	}
 }
 
+// TestAdmissionIsFirstComeFirstServed: within a class (here all first
+// loads) the gate admits in the order the workers asked.
 func TestAdmissionIsFirstComeFirstServed(t *testing.T) {
 	a := newAdmission(2, func(w *worker) *admitState { return &w.stepSlot })
 	ctx, cancel := context.WithCancel(context.Background())
