@@ -24,6 +24,10 @@ type statusTable struct {
 
 	mu   sync.Mutex
 	byID map[string]statusEntry
+	// scratch is the status apply hands to its fn, under mu: a local's
+	// address passed to a func value escapes, and every status change of
+	// every mailbox allocated it (1.6 % of a load's bytes).
+	scratch store.MailboxStatus
 }
 
 // statusEntry is one mailbox's row.
@@ -163,8 +167,9 @@ func (t *statusTable) apply(smtp string, fn func(*store.MailboxStatus)) (st stor
 		return store.MailboxStatus{}, false, false
 	}
 	old := e.st
-	st = old
-	fn(&st)
+	t.scratch = old
+	fn(&t.scratch)
+	st, t.scratch = t.scratch, store.MailboxStatus{} // the table keeps no copy's references
 	st.SMTP = smtp
 	e.st = st
 	t.byID[smtp] = e
