@@ -438,6 +438,13 @@ func (e *Engine) Statuses() []store.MailboxStatus { return e.statuses.all() }
 // StateCounts returns how many mailboxes are in each state.
 func (e *Engine) StateCounts() map[string]int { return e.statuses.counts() }
 
+// MemoryReleases returns how many times the end of a load has given the
+// load's transient memory back (memrelease.go; it runs on a goroutine of
+// its own once the last worker of the load is live), so that a caller
+// measuring memory after a load (the bench) can take the figures once it
+// has.
+func (e *Engine) MemoryReleases() int64 { return e.loads.released.Load() }
+
 // Failing returns how many mailboxes do not sync: in back-off, denied,
 // waiting behind the credential gate, or retrying a step that failed
 // (which StateCounts shows under the step's state). While the gate is

@@ -148,3 +148,33 @@ func TestReleaseEndsTheDeepPoolsIdleGoroutines(t *testing.T) {
 	newLoadTracker(nil, p).release()
 	testenv.WaitFor(t, "the idle goroutine to end", func() bool { return p.running.Load() == 0 })
 }
+
+// The release at a load's end is followed, settleAfter later, by a second
+// one for what the load's tail left; only then does it count as done.
+func TestTheReleaseAtALoadsEndSettles(t *testing.T) {
+	lt := newLoadTracker(nil, nil)
+	var mu sync.Mutex
+	var order []string
+	lt.release = func() { mu.Lock(); order = append(order, "release"); mu.Unlock() }
+	lt.settle = func() { mu.Lock(); order = append(order, "settle"); mu.Unlock() }
+	lt.settleAfter = time.Millisecond
+	done := make(chan struct{})
+	ran := make(chan struct{})
+	go func() { lt.run(done); close(ran) }()
+	defer func() { close(done); <-ran }()
+	for range releaseAfter {
+		lt.started()
+	}
+	if lt.released.Load() != 0 {
+		t.Fatal("released before the load ended")
+	}
+	for range releaseAfter {
+		lt.ended(true)
+	}
+	testenv.WaitFor(t, "the release to be done", func() bool { return lt.released.Load() == 1 })
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(order) != "[release settle]" {
+		t.Errorf("order %v, want [release settle]", order)
+	}
+}
