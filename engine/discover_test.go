@@ -11,22 +11,36 @@ import (
 	"github.com/calsync/calsync/store/memstore"
 )
 
-// heldDiscover holds the answer of its first Discover, already computed,
-// until release is closed.
-type heldDiscover struct {
-	*fakeExchange
+// firstHeld holds the first call, its answer already computed, until
+// release is closed (the answer of a batch in flight).
+type firstHeld struct {
 	once              sync.Once
 	answered, release chan struct{}
 }
 
-func (h *heldDiscover) Discover(ctx context.Context, smtps []string) ([]DiscoverResult, error) {
-	r, err := h.fakeExchange.Discover(ctx, smtps)
+func newFirstHeld() firstHeld {
+	return firstHeld{answered: make(chan struct{}), release: make(chan struct{})}
+}
+
+// hold is called by every call after computing its answer.
+func (h *firstHeld) hold() {
 	first := false
 	h.once.Do(func() { first = true })
 	if first {
 		close(h.answered)
 		<-h.release
 	}
+}
+
+// heldDiscover holds the answer of its first Discover.
+type heldDiscover struct {
+	*fakeExchange
+	firstHeld
+}
+
+func (h *heldDiscover) Discover(ctx context.Context, smtps []string) ([]DiscoverResult, error) {
+	r, err := h.fakeExchange.Discover(ctx, smtps)
+	h.hold()
 	return r, err
 }
 
@@ -37,7 +51,7 @@ func (h *heldDiscover) Discover(ctx context.Context, smtps []string) ([]Discover
 func TestDiscoverAfterABatchWasSentIsAskedAgain(t *testing.T) {
 	const alice = "alice@example.org"
 	fx := newFakeExchange()
-	held := &heldDiscover{fakeExchange: fx, answered: make(chan struct{}), release: make(chan struct{})}
+	held := &heldDiscover{fakeExchange: fx, firstHeld: newFirstHeld()}
 	h := start(t, fx, memstore.New(), nil, func(o *Options) { o.Exchange = held })
 	t.Cleanup(func() {
 		select {

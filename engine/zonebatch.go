@@ -78,8 +78,13 @@ type zoneBatcher struct {
 	wake chan struct{}
 	sem  chan struct{}
 
-	mu      sync.Mutex
-	order   []zoneQueued // mailboxes in the order they joined
+	mu    sync.Mutex
+	order []zoneQueued // mailboxes in the order they joined
+	// waiting are the callers of the mailboxes not yet sent, by mailbox.
+	// A batch takes its mailboxes' callers along when it is sent: a
+	// mailbox asked later joins a later batch, since the batch's answer
+	// may predate what made the caller ask (a successor worker after
+	// Remove and Add).
 	waiting map[string][]chan zoneAnswer
 	joined  time.Time // when the last mailbox joined
 	limit   int       // mailboxes per request
@@ -147,7 +152,7 @@ func (b *zoneBatcher) run(ctx context.Context) {
 			if !ok {
 				return
 			}
-			batch := b.take(flush)
+			batch, callers := b.take(flush)
 			if len(batch) == 0 {
 				break
 			}
@@ -158,7 +163,7 @@ func (b *zoneBatcher) run(ctx context.Context) {
 			}
 			if !b.e.spawn("zone batch", func() {
 				defer func() { <-b.sem }()
-				b.serve(ctx, batch)
+				b.serve(ctx, batch, callers)
 			}) {
 				return
 			}
@@ -206,24 +211,28 @@ func (b *zoneBatcher) gather(ctx context.Context) (flush, ok bool) {
 }
 
 // take removes the next batch from the queue: a full one, or with flush
-// whatever is queued (up to the limit).
-func (b *zoneBatcher) take(flush bool) []string {
+// whatever is queued (up to the limit). Its mailboxes' callers leave
+// b.waiting with it (callers[i] are batch[i]'s).
+func (b *zoneBatcher) take(flush bool) (batch []string, callers [][]chan zoneAnswer) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !flush && len(b.order) < b.limit {
-		return nil
+		return nil, nil
 	}
 	n := min(len(b.order), b.limit)
-	batch := make([]string, n)
+	batch = make([]string, n)
+	callers = make([][]chan zoneAnswer, n)
 	for i, q := range b.order[:n] {
 		batch[i] = q.smtp
+		callers[i] = b.waiting[q.smtp]
+		delete(b.waiting, q.smtp)
 	}
 	b.order = b.order[n:]
-	return batch
+	return batch, callers
 }
 
-// serve reads one batch and answers its mailboxes.
-func (b *zoneBatcher) serve(ctx context.Context, batch []string) {
+// serve reads one batch and answers its mailboxes' callers.
+func (b *zoneBatcher) serve(ctx context.Context, batch []string, callers [][]chan zoneAnswer) {
 	var results []ZoneResult
 	// The batch's round trip is the work for many mailboxes, not queueing
 	// (budget_batch.go).
@@ -243,17 +252,17 @@ func (b *zoneBatcher) serve(ctx context.Context, batch []string) {
 		err = fmt.Errorf("engine: %d time zones for %d mailboxes", len(results), len(batch))
 	}
 	if err != nil {
-		b.failed(ctx, batch, err)
+		b.failed(ctx, batch, callers, err)
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for i, smtp := range batch {
+	for i := range batch {
 		r := results[i]
 		if r.Err != nil {
 			b.e.metrics.errors.WithLabelValues(ErrorCode(r.Err)).Inc()
 		}
-		b.answerLocked(smtp, zoneAnswer{zone: b.nameLocked(r.Zone), ok: r.Err == nil && r.Zone != ""})
+		answerZone(callers[i], zoneAnswer{zone: b.nameLocked(r.Zone), ok: r.Err == nil && r.Zone != ""})
 	}
 }
 
@@ -301,7 +310,7 @@ func sameOffsets(a, b *time.Location, year int) bool {
 // the batch again, halved; otherwise the batch's mailboxes read their
 // zones alone — under throttling or an outage that is what each first
 // load did before, with its own error handling.
-func (b *zoneBatcher) failed(ctx context.Context, batch []string, err error) {
+func (b *zoneBatcher) failed(ctx context.Context, batch []string, callers [][]chan zoneAnswer, err error) {
 	if ctx.Err() != nil {
 		return // the engine stops; so do the workers waiting
 	}
@@ -315,17 +324,24 @@ func (b *zoneBatcher) failed(ctx context.Context, batch []string, err error) {
 		}
 		b.off = true
 		for _, q := range b.order {
-			b.answerLocked(q.smtp, zoneAnswer{})
+			answerZone(b.waiting[q.smtp], zoneAnswer{})
+			delete(b.waiting, q.smtp)
 		}
 		b.order = nil
 	case "ErrorMailboxDataArrayTooBig":
 		if len(batch) > 1 {
 			b.limit = max(len(batch)/2, 1)
 			b.e.log.Info("Exchange refused the number of mailboxes per time-zone read; asking fewer", "mailboxes", len(batch), "now", b.limit)
+			// The callers asked before this batch was sent, so any later
+			// answer is fresh enough for them. A mailbox asked again
+			// meanwhile is queued already: its callers join that place.
 			now := b.e.clk.Now()
 			again := make([]zoneQueued, 0, len(batch)+len(b.order))
-			for _, smtp := range batch {
-				again = append(again, zoneQueued{smtp: smtp, at: now})
+			for i, smtp := range batch {
+				if len(b.waiting[smtp]) == 0 {
+					again = append(again, zoneQueued{smtp: smtp, at: now})
+				}
+				b.waiting[smtp] = append(callers[i], b.waiting[smtp]...)
 			}
 			b.order = append(again, b.order...)
 			b.poke()
@@ -334,15 +350,15 @@ func (b *zoneBatcher) failed(ctx context.Context, batch []string, err error) {
 	default:
 		b.e.log.Info("reading time zones in a batch failed; its mailboxes read theirs alone", "mailboxes", len(batch), "code", code, "err", Describe(err))
 	}
-	for _, smtp := range batch {
-		b.answerLocked(smtp, zoneAnswer{})
+	for _, cs := range callers {
+		answerZone(cs, zoneAnswer{})
 	}
 }
 
-// answerLocked hands smtp's answer to everyone waiting for it.
-func (b *zoneBatcher) answerLocked(smtp string, a zoneAnswer) {
-	for _, ch := range b.waiting[smtp] {
+// answerZone hands a mailbox's answer to its callers (each channel buffered,
+// one answer each).
+func answerZone(callers []chan zoneAnswer, a zoneAnswer) {
+	for _, ch := range callers {
 		ch <- a
 	}
-	delete(b.waiting, smtp)
 }

@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/calsync/calsync/internal/testenv"
+	"github.com/calsync/calsync/store/memstore"
+)
+
+// heldZones holds the answer of its first batch (firstHeld).
+type heldZones struct {
+	*batchZoneExchange
+	firstHeld
+}
+
+func (h *heldZones) MailboxTimeZones(ctx context.Context, smtps []string) ([]ZoneResult, error) {
+	r, err := h.batchZoneExchange.MailboxTimeZones(ctx, smtps)
+	h.hold()
+	return r, err
+}
+
+// TestZoneAskedAfterABatchWasSentIsAskedAgain: a mailbox asked while a
+// batch with it is in flight gets the answer of a request sent after it
+// asked — not the batch's, computed before (a successor worker after
+// Remove and Add would start from the zone of before).
+func TestZoneAskedAfterABatchWasSentIsAskedAgain(t *testing.T) {
+	const alice = "alice@example.org"
+	fx := newBatchZoneExchange()
+	fx.hours[alice] = "America/New_York"
+	held := &heldZones{batchZoneExchange: fx, firstHeld: newFirstHeld()}
+	h := start(t, fx.fakeExchange, memstore.New(), nil, func(o *Options) { o.Exchange = held })
+	t.Cleanup(func() {
+		select {
+		case <-held.release:
+		default:
+			close(held.release)
+		}
+	})
+	b := h.e.env.zones
+	first := b.ask(alice)
+	select {
+	case <-held.answered:
+	case <-time.After(testenv.WaitTimeout):
+		t.Fatal("the first batch never reached Exchange")
+	}
+	// The user's zone changes; the mailbox is asked again while the old
+	// answer is on its way.
+	fx.bmu.Lock()
+	fx.hours[alice] = "Asia/Tokyo"
+	fx.bmu.Unlock()
+	second := b.ask(alice)
+	close(held.release)
+	for _, c := range []struct {
+		name string
+		ch   <-chan zoneAnswer
+		want string
+	}{{"first ask", first, "America/New_York"}, {"ask after the batch was sent", second, "Asia/Tokyo"}} {
+		select {
+		case a := <-c.ch:
+			if !a.ok || a.zone != c.want {
+				t.Errorf("%s: zone %q (ok=%v), want %s", c.name, a.zone, a.ok, c.want)
+			}
+		case <-time.After(testenv.WaitTimeout):
+			t.Fatalf("%s was never answered", c.name)
+		}
+	}
+	if got := fx.batchSizes(); len(got) != 2 {
+		t.Errorf("batches %v, want 2 (the mailbox asked again)", got)
+	}
+}
