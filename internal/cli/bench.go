@@ -55,6 +55,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	loadTimeout := fs.Duration("load-timeout", 0, "give up when the mailboxes are not all live and streamed after this long (0: 20 ms per mailbox + 2 min)")
 	sse := fs.Bool("sse", false, "run a whole instance as calsync run wires it (API and SSE included) and measure change in the simulator → presence event at an SSE client; uses --mailboxes, --servers, --changes, --coalesce, --sse-interval, -v")
 	sseInterval := fs.Duration("sse-interval", 200*time.Millisecond, "with --sse: the time between two changes (each on another mailbox)")
+	duringLoad := fs.Bool("during-load", false, "start a tenth of the mailboxes, wait until they are live, then add the rest and measure change-to-synced of the live ones while the rest loads (one change at a time); uses --mailboxes, --servers, --coalesce, -v")
 	if code := fs.parse(args); code >= 0 {
 		return code
 	}
@@ -99,6 +100,11 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	}
 	if *sse {
 		return runSSEBench(ctx, ns, bench.SSEConfig{Servers: *servers, Changes: *changes, Interval: *sseInterval, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
+	}
+	if *duringLoad {
+		return eachSize(ns, stdout, stderr, bench.WriteDuringLoadTable, func(n int) string { return fmt.Sprintf("%d mailboxes, changes during the load", n) }, func(n int) (bench.DuringLoadResult, error) {
+			return bench.RunDuringLoad(ctx, bench.DuringLoadConfig{Mailboxes: n, Servers: *servers, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr})
+		})
 	}
 	if *graphMode {
 		return runGraphBench(ctx, ns, bench.GraphConfig{Changes: *changes, DeltaInterval: *deltaInterval, Webhook: *webhook, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
