@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/store"
 	"github.com/calsync/calsync/store/memstore"
 )
@@ -30,7 +31,11 @@ func (s *writeCountingStore) record(smtp, what string) {
 }
 
 func (s *writeCountingStore) CommitWindow(ctx context.Context, smtp string, c store.WindowCommit) error {
-	s.record(smtp, "CommitWindow")
+	what := "CommitWindow"
+	if c.OOF != nil {
+		what += "+OOF"
+	}
+	s.record(smtp, what)
 	state := ""
 	if c.Status != nil {
 		state = c.Status.State
@@ -51,6 +56,11 @@ func (s *writeCountingStore) SaveCheckpoint(ctx context.Context, smtp string, cp
 	return s.Store.SaveCheckpoint(ctx, smtp, cp)
 }
 
+func (s *writeCountingStore) SaveOOF(ctx context.Context, smtp string, oof calendar.OOFSettings) error {
+	s.record(smtp, "SaveOOF")
+	return s.Store.SaveOOF(ctx, smtp, oof)
+}
+
 func (s *writeCountingStore) snapshot(smtp string) (writes, statuses []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -59,7 +69,9 @@ func (s *writeCountingStore) snapshot(smtp string) (writes, statuses []string) {
 
 // A first load writes each mailbox once: the window commit carries the
 // status that makes it live (a second write per mailbox was a fifth of
-// the load's store CPU), and what it stores is what the sink then hears.
+// the load's store CPU) and, as the fake polls no mail tips, the
+// automatic replies the load read (they were a SaveOOF of their own after
+// the commit), and what it stores is what the sink then hears.
 func TestFirstLoadIsOneWritePerMailbox(t *testing.T) {
 	const alice, bob = "alice@example.org", "bob@example.org"
 	fx := newFakeExchange()
@@ -70,8 +82,8 @@ func TestFirstLoadIsOneWritePerMailbox(t *testing.T) {
 	for smtp, n := range map[string]int{alice: 2, bob: 1} {
 		h.waitState(smtp, StateLive)
 		writes, statuses := st.snapshot(smtp)
-		if fmt.Sprint(writes) != "[CommitWindow]" || fmt.Sprint(statuses) != "["+StateLive+"]" {
-			t.Errorf("%s: writes before live %v (statuses carried %q), want one CommitWindow carrying the live status", smtp, writes, statuses)
+		if fmt.Sprint(writes) != "[CommitWindow+OOF]" || fmt.Sprint(statuses) != "["+StateLive+"]" {
+			t.Errorf("%s: writes before live %v (statuses carried %q), want one CommitWindow carrying the live status and the automatic replies", smtp, writes, statuses)
 		}
 		rec, err := st.Mailbox(context.Background(), smtp)
 		if err != nil {
@@ -81,5 +93,39 @@ func TestFirstLoadIsOneWritePerMailbox(t *testing.T) {
 		if rec.Status.State != StateLive || rec.Status.Occurrences != n || !rec.Status.LastVerified.Equal(live.LastVerified) {
 			t.Errorf("%s: stored status %+v, want live with %d occurrences, verified at %s as the engine says", smtp, rec.Status, n, live.LastVerified)
 		}
+		if rec.OOF == nil || rec.OOF.State != calendar.OOFDisabled {
+			t.Errorf("%s: stored automatic replies %+v, want the load's (disabled)", smtp, rec.OOF)
+		}
+	}
+}
+
+// A read that also reads the automatic replies stores them with its
+// window when they changed, and not at all when they did not: one write
+// per read either way.
+func TestReadCommitsChangedAutomaticRepliesWithTheWindow(t *testing.T) {
+	const alice = "alice@example.org"
+	fx := newFakeExchange()
+	fx.put(alice, occ("a1", "Standup", 1))
+	st := &writeCountingStore{Store: memstore.New()}
+	h := start(t, fx, st, []string{alice}, nil)
+	h.waitState(alice, StateLive)
+	ctx := context.Background()
+	if err := h.e.SyncNow(ctx, alice); err != nil {
+		t.Fatalf("SyncNow: %v", err)
+	}
+	fx.setOOF(calendar.OOFEnabled)
+	if err := h.e.SyncNow(ctx, alice); err != nil {
+		t.Fatalf("SyncNow: %v", err)
+	}
+	writes, _ := st.snapshot(alice)
+	if want := "[CommitWindow+OOF CommitWindow CommitWindow+OOF]"; fmt.Sprint(writes) != want {
+		t.Errorf("writes %v, want %s (load, unchanged replies, replies turned on)", writes, want)
+	}
+	rec, err := st.Mailbox(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.OOF == nil || rec.OOF.State != calendar.OOFEnabled {
+		t.Errorf("stored automatic replies %+v, want enabled", rec.OOF)
 	}
 }

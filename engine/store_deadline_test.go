@@ -62,17 +62,18 @@ func (s *deadlineStore) SaveStatus(ctx context.Context, st store.MailboxStatus) 
 }
 
 // TestEachStoreWriteHasItsOwnDeadline: the load's read commits the window
-// and then stores the automatic-reply settings; the second write must not
+// (with the automatic-reply settings it read), and a refresh of the
+// settings then stores them on their own; the second write must not
 // inherit what is left of the first one's deadline (a loaded machine's
 // group commit can use all of it, and the mailbox then failed with "save
 // OOF: context deadline exceeded" although the store was fine).
 func TestEachStoreWriteHasItsOwnDeadline(t *testing.T) {
 	fx := newFakeExchange()
 	fx.put("alice@example.org", occ("a1", "A", 1))
-	fx.setOOF(calendar.OOFEnabled) // the load stores settings, after the window
 	st := &deadlineStore{Store: memstore.New(), returned: map[string]time.Time{}}
-	h := start(t, fx, st, []string{"alice@example.org"}, nil)
+	h := start(t, fx, st, []string{"alice@example.org"}, func(o *Options) { o.OOFInterval = 10 * time.Millisecond })
 	h.waitState("alice@example.org", StateLive)
+	fx.setOOF(calendar.OOFEnabled) // the next refresh stores settings, after the window
 	testenv.WaitFor(t, "automatic replies stored", func() bool {
 		rec, err := st.Mailbox(context.Background(), "alice@example.org")
 		return err == nil && rec.OOF != nil && rec.OOF.State == calendar.OOFEnabled

@@ -171,20 +171,21 @@ func (w *worker) read() error {
 	// The status this read leaves, when due to be stored, goes with the
 	// window: one write per read (the first load's "live" included).
 	saved := w.statusToStore(len(occs))
-	if err := w.env.st.CommitWindow(sctx, w.smtp, store.WindowCommit{Occurrences: occs, Checkpoint: w.checkpoint(now), Status: saved}); err != nil {
+	// So do automatic replies that changed (a first load without mail
+	// tips reads them): stored with the window, they cost no second
+	// write, and a crash cannot keep the one without the other.
+	var newOOF *calendar.OOFSettings
+	if oof != nil && (w.oof == nil || *w.oof != *oof) {
+		newOOF = oof
+	}
+	if err := w.env.st.CommitWindow(sctx, w.smtp, store.WindowCommit{Occurrences: occs, Checkpoint: w.checkpoint(now), Status: saved, OOF: newOOF}); err != nil {
 		w.restoreHint(hintAt)
 		return fmt.Errorf("engine: commit %s: %w", w.smtp, err)
 	}
 	w.env.metrics.commits.Inc()
 	w.env.metrics.resyncs.WithLabelValues(reason).Inc()
-	changed := false
+	changed := newOOF != nil
 	if oof != nil {
-		if w.oof == nil || *w.oof != *oof {
-			if err := w.saveOOF(*oof); err != nil {
-				return err
-			}
-			changed = true
-		}
 		w.keepOOF(oof)
 	}
 	fp := fingerprint(occs)

@@ -110,6 +110,13 @@ type WindowCommit struct {
 	// status (the first load making it live) costs one write, not two. Its
 	// SMTP must be the commit's mailbox. Nil keeps the stored status.
 	Status *MailboxStatus
+	// OOF, when not nil, is stored in the same transaction as SaveOOF
+	// would store it: a read that also read changed automatic-reply
+	// settings (a first load while the mail tips are not polled, a
+	// reconciliation) costs one write, not two, and a crash cannot keep
+	// the window without the settings read with it. Nil keeps the stored
+	// settings.
+	OOF *calendar.OOFSettings
 }
 
 // Store is calsync's persistence. Every method takes a context first and

@@ -65,7 +65,8 @@ func (s *Store) mutateRecord(tx *bolt.Tx, smtp string, fn func(mb *bolt.Bucket, 
 }
 
 // CommitWindow replaces a mailbox's occurrences and checkpoint (and its
-// status, when the commit carries one) in one transaction.
+// status and automatic replies, when the commit carries them) in one
+// transaction.
 func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCommit) error {
 	scratch := getCommitScratch()
 	if _, ok := s.joined(ctx); !ok {
@@ -91,6 +92,11 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 		st := store.NormalizeStatus(*c.Status)
 		status = &st
 	}
+	var oof *calendar.OOFSettings
+	if c.OOF != nil {
+		o := normalizeOOF(*c.OOF)
+		oof = &o
+	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		return s.mutateRecord(tx, smtp, func(_ *bolt.Bucket, doc *recordDoc) error {
 			if err := putWindow(tx, []byte(smtp), val); err != nil {
@@ -99,6 +105,9 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 			doc.Checkpoint = cp
 			if status != nil {
 				doc.Status = *status
+			}
+			if oof != nil {
+				doc.OOF = oof
 			}
 			return nil
 		})
@@ -138,7 +147,7 @@ func (s *Store) SaveOOF(ctx context.Context, smtp string, oof calendar.OOFSettin
 	if smtp == "" {
 		return fmt.Errorf("boltstore: automatic replies without mailbox address")
 	}
-	oof.Start, oof.End = utc(oof.Start), utc(oof.End)
+	oof = normalizeOOF(oof)
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		return s.mutateRecord(tx, smtp, func(_ *bolt.Bucket, doc *recordDoc) error {
 			o := oof
@@ -146,6 +155,12 @@ func (s *Store) SaveOOF(ctx context.Context, smtp string, oof calendar.OOFSettin
 			return nil
 		})
 	})
+}
+
+// normalizeOOF stores the settings' instants in UTC.
+func normalizeOOF(oof calendar.OOFSettings) calendar.OOFSettings {
+	oof.Start, oof.End = utc(oof.Start), utc(oof.End)
+	return oof
 }
 
 // Mailbox returns the record of one mailbox, or ErrNotFound.

@@ -90,6 +90,10 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 	if c.Status != nil {
 		mb.record.Status = store.NormalizeStatus(*c.Status)
 	}
+	if c.OOF != nil {
+		n := normalizeOOF(*c.OOF)
+		mb.record.OOF = &n
+	}
 	return nil
 }
 

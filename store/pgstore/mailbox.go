@@ -26,19 +26,29 @@ func upsertColumn(ctx context.Context, q execer, column, smtp string, doc []byte
 	return err
 }
 
-// upsertRecord writes a window commit's checkpoint, and its status when it
-// carries one (nil: the stored status stays), in one statement.
-func upsertRecord(ctx context.Context, q execer, smtp string, cp, status []byte) error {
-	if status == nil {
+// upsertRecord writes a window commit's checkpoint, and its status and
+// automatic replies when it carries them (nil: the stored one stays), in
+// one statement.
+func upsertRecord(ctx context.Context, q execer, smtp string, cp, status, oof []byte) error {
+	switch {
+	case status == nil && oof == nil:
 		return upsertColumn(ctx, q, "checkpoint", smtp, cp)
-	}
-	_, err := q.Exec(ctx, `INSERT INTO mailboxes (smtp, checkpoint, status) VALUES ($1, $2, $3)
+	case oof == nil:
+		_, err := q.Exec(ctx, `INSERT INTO mailboxes (smtp, checkpoint, status) VALUES ($1, $2, $3)
 		ON CONFLICT (smtp) DO UPDATE SET checkpoint = excluded.checkpoint, status = excluded.status`, smtp, cp, status)
+		return err
+	case status == nil:
+		_, err := q.Exec(ctx, `INSERT INTO mailboxes (smtp, checkpoint, oof) VALUES ($1, $2, $3)
+		ON CONFLICT (smtp) DO UPDATE SET checkpoint = excluded.checkpoint, oof = excluded.oof`, smtp, cp, oof)
+		return err
+	}
+	_, err := q.Exec(ctx, `INSERT INTO mailboxes (smtp, checkpoint, status, oof) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (smtp) DO UPDATE SET checkpoint = excluded.checkpoint, status = excluded.status, oof = excluded.oof`, smtp, cp, status, oof)
 	return err
 }
 
 // CommitWindow atomically replaces a mailbox's occurrences and checkpoint,
-// and its status when the commit carries one.
+// and its status and automatic replies when the commit carries them.
 func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCommit) error {
 	return s.commitWindow(ctx, smtp, c, nil)
 }
@@ -52,9 +62,14 @@ func (s *Store) commitWindow(ctx context.Context, smtp string, c store.WindowCom
 	if err != nil {
 		return err
 	}
-	var status []byte
+	var status, oof []byte
 	if c.Status != nil {
 		if status, err = marshal("status", encodeStatus(*c.Status)); err != nil {
+			return err
+		}
+	}
+	if c.OOF != nil {
+		if oof, err = marshal(columnNames["oof"], encodeOOF(*c.OOF)); err != nil {
 			return err
 		}
 	}
@@ -70,7 +85,7 @@ func (s *Store) commitWindow(ctx context.Context, smtp string, c store.WindowCom
 		if err := f.check(ctx, tx, smtp); err != nil {
 			return err
 		}
-		if err := upsertRecord(ctx, tx, smtp, cp, status); err != nil {
+		if err := upsertRecord(ctx, tx, smtp, cp, status, oof); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM occurrences WHERE smtp = $1`, smtp); err != nil {

@@ -275,6 +275,59 @@ func testCommitCarriesStatus(t *testing.T, st store.Store) {
 	wantErr(t, "the other mailbox after a refused commit", func() error { _, err := st.Mailbox(ctxT(t), bob.SMTP); return err }(), store.ErrNotFound)
 }
 
+// testCommitCarriesOOF: a window commit with automatic-reply settings
+// stores them in the same transaction (in UTC, with the status it may
+// carry too); one without keeps the stored settings; a refused commit
+// stores none.
+func testCommitCarriesOOF(t *testing.T, st store.Store) {
+	want := fullStatus(alice)
+	in := inBerlin(want)
+	oof := calendar.OOFSettings{State: calendar.OOFScheduled, Start: at(24), End: at(96).In(berlin), InternalReply: "Back Monday"}
+	cp := checkpoint(window(0, 48), "o1")
+	must(t, st.CommitWindow(ctxT(t), alice, store.WindowCommit{Occurrences: []calendar.Occurrence{occ("a", 1, 2)}, Checkpoint: cp, Status: &in, OOF: &oof}),
+		"CommitWindow with a status and automatic replies")
+	oof.InternalReply = "changed after the commit"
+	rec, err := st.Mailbox(ctxT(t), alice)
+	must(t, err, "Mailbox")
+	wantOOF := calendar.OOFSettings{State: calendar.OOFScheduled, Start: at(24), End: at(96), InternalReply: "Back Monday"}
+	if err := diff("record of a commit with automatic replies", rec, store.MailboxRecord{Status: want, Checkpoint: cp, OOF: &wantOOF}); err != nil {
+		t.Error(err)
+	}
+
+	// Automatic replies alone, without a status: the stored status stays.
+	off := calendar.OOFSettings{State: calendar.OOFDisabled}
+	cp2 := checkpoint(window(0, 48), "o2")
+	must(t, st.CommitWindow(ctxT(t), alice, store.WindowCommit{Occurrences: []calendar.Occurrence{occ("b", 3, 4)}, Checkpoint: cp2, OOF: &off}),
+		"CommitWindow with automatic replies only")
+	rec, err = st.Mailbox(ctxT(t), alice)
+	must(t, err, "Mailbox")
+	if err := diff("record after a commit with automatic replies only", rec, store.MailboxRecord{Status: want, Checkpoint: cp2, OOF: &off}); err != nil {
+		t.Error(err)
+	}
+
+	// Without them the stored settings stay.
+	cp3 := checkpoint(window(0, 48), "o3")
+	commit(t, st, alice, cp3, occ("c", 5, 6))
+	rec, err = st.Mailbox(ctxT(t), alice)
+	must(t, err, "Mailbox")
+	if err := diff("record after a commit without automatic replies", rec, store.MailboxRecord{Status: want, Checkpoint: cp3, OOF: &off}); err != nil {
+		t.Error(err)
+	}
+
+	// A refused commit (the status of another mailbox) stores none of them.
+	bob := fullStatus("bob@example.com")
+	on := calendar.OOFSettings{State: calendar.OOFEnabled, InternalReply: "away"}
+	err = st.CommitWindow(ctxT(t), alice, store.WindowCommit{Occurrences: []calendar.Occurrence{occ("d", 7, 8)}, Checkpoint: checkpoint(window(0, 48), "bad"), Status: &bob, OOF: &on})
+	if err == nil {
+		t.Fatal("CommitWindow stored the status of another mailbox")
+	}
+	rec, err = st.Mailbox(ctxT(t), alice)
+	must(t, err, "Mailbox")
+	if err := diff("record after a refused commit", rec, store.MailboxRecord{Status: want, Checkpoint: cp3, OOF: &off}); err != nil {
+		t.Error(err)
+	}
+}
+
 func testMailboxesSorted(t *testing.T, st store.Store) {
 	for _, smtp := range []string{"carol@example.com", "alice@example.com", "bob@example.com", "Zed@example.com"} {
 		must(t, st.SaveStatus(ctxT(t), store.MailboxStatus{SMTP: smtp, State: "loading"}), "SaveStatus")

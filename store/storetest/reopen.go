@@ -26,6 +26,11 @@ func testReopen(t *testing.T, s *suite) {
 	carol := fullStatus("carol@example.com")
 	must(t, st.CommitWindow(ctxT(t), carol.SMTP, store.WindowCommit{Occurrences: []calendar.Occurrence{occ("c", 1, 2)},
 		Checkpoint: checkpoint(window(0, 24), "c"), Status: &carol}), "CommitWindow with a status")
+	erin := fullStatus("erin@example.com")
+	must(t, st.CommitWindow(ctxT(t), erin.SMTP, store.WindowCommit{Occurrences: []calendar.Occurrence{occ("e", 1, 2)},
+		Checkpoint: checkpoint(window(0, 24), "e"), Status: &erin,
+		OOF: &calendar.OOFSettings{State: calendar.OOFScheduled, Start: at(3), End: at(4), InternalReply: "out"}}),
+		"CommitWindow with a status and automatic replies")
 	must(t, st.SavePresence(ctxT(t), alice, []byte(`{"availability":"busy"}`)), "SavePresence")
 	must(t, st.SavePresences(ctxT(t), map[string][]byte{"bob@example.com": []byte(`{"availability":"tentative"}`),
 		"carol@example.com": []byte(`{"availability":"available"}`)}), "SavePresences")

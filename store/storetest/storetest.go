@@ -57,6 +57,7 @@ func Run(t *testing.T, factory Factory, opts ...Option) {
 		{"FailedCommitKeepsOldState", testFailedCommitKeepsOldState},
 		{"CommitWindowNormalizesToUTC", testCommitNormalizes},
 		{"CommitWindowCarriesStatus", testCommitCarriesStatus},
+		{"CommitWindowCarriesOOF", testCommitCarriesOOF},
 		{"OccurrencesOverlapQuery", testOccurrencesQuery},
 		{"SaveCheckpointKeepsOccurrences", testSaveCheckpoint},
 		{"StatusAndOOFRoundTrip", testStatusAndOOF},
