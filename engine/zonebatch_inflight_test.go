@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -68,5 +69,52 @@ func TestZoneAskedAfterABatchWasSentIsAskedAgain(t *testing.T) {
 	}
 	if got := fx.batchSizes(); len(got) != 2 {
 		t.Errorf("batches %v, want 2 (the mailbox asked again)", got)
+	}
+}
+
+// TestZoneBatchRefusedAsTooBigKeepsOneQueuePlacePerMailbox: a batch the
+// server refuses as too big goes out again in halves; a mailbox asked
+// again while it was in flight is queued already, and the batch's callers
+// join that place instead of queueing the mailbox twice (a request more,
+// answering nobody).
+func TestZoneBatchRefusedAsTooBigKeepsOneQueuePlacePerMailbox(t *testing.T) {
+	const alice, bob = "alice@example.org", "bob@example.org"
+	fx := newBatchZoneExchange()
+	fx.hours[alice], fx.hours[bob] = "America/New_York", "Asia/Tokyo"
+	fx.maxPerReq = 1
+	held := &heldZones{batchZoneExchange: fx, firstHeld: newFirstHeld()}
+	h := start(t, fx.fakeExchange, memstore.New(), nil, func(o *Options) {
+		o.Exchange = held
+		o.DiscoverBatchDelay = 50 * time.Millisecond // both asks join one batch
+	})
+	t.Cleanup(func() {
+		select {
+		case <-held.release:
+		default:
+			close(held.release)
+		}
+	})
+	b := h.e.env.zones
+	asks := []<-chan zoneAnswer{b.ask(alice), b.ask(bob)}
+	select {
+	case <-held.answered:
+	case <-time.After(testenv.WaitTimeout):
+		t.Fatal("the first batch never reached Exchange")
+	}
+	asks = append(asks, b.ask(alice))
+	close(held.release)
+	for i, want := range []string{"America/New_York", "Asia/Tokyo", "America/New_York"} {
+		select {
+		case a := <-asks[i]:
+			if !a.ok || a.zone != want {
+				t.Errorf("ask %d: zone %q (ok=%v), want %s", i, a.zone, a.ok, want)
+			}
+		case <-time.After(testenv.WaitTimeout):
+			t.Fatalf("ask %d was never answered", i)
+		}
+	}
+	testenv.WaitFor(t, "the batcher idle", func() bool { return b.queued() == 0 && len(b.sem) == 0 })
+	if got := fx.batchSizes(); !slices.Equal(got, []int{2, 1, 1}) {
+		t.Errorf("batches %v, want [2 1 1]: the refused pair, then each mailbox once", got)
 	}
 }
