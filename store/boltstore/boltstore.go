@@ -232,12 +232,7 @@ func (s *Store) begin(ctx context.Context) (func(), error) {
 // view runs a read-only transaction.
 func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if st, ok := s.joined(ctx); ok {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("boltstore: %w", err)
-		}
-		if ran, err := st.read(fn); ran {
-			return err
-		}
+		return st.view(ctx, fn)
 	}
 	done, err := s.begin(ctx)
 	if err != nil {

@@ -26,3 +26,15 @@ func SetUpgradeBatchBytes(cleanup func(func()), n int) {
 	upgradeBatchBytes = n
 	cleanup(func() { upgradeBatchBytes = old })
 }
+
+// CloseWaiting reports whether a Close waits for operations of s to end:
+// while one does, the store's lock lets no new holder in (TryRLock fails
+// only while a writer waits for it or holds it, and Close holds it only
+// once every operation has ended).
+func CloseWaiting(s *Store) bool {
+	if s.mu.TryRLock() {
+		s.mu.RUnlock()
+		return false
+	}
+	return true
+}

@@ -101,11 +101,18 @@ func (st *sharedTx) write(ctx context.Context, fn func(*bolt.Tx) error) error {
 	return nil
 }
 
-// read runs fn in the shared transaction when it has begun (so that fn
-// sees its writes), else reports false.
-func (st *sharedTx) read(fn func(*bolt.Tx) error) (bool, error) {
-	if st.tx == nil {
-		return false, nil
+// view runs fn in the shared transaction when it has begun (so that fn
+// sees its writes), else in a read transaction of its own. It does not
+// take the store's lock again: InTx holds it while fn runs, and a
+// sync.RWMutex lets no new reader in while a writer waits, so a read made
+// before the first write while a Close waited for the InTx's hold would
+// wait for that Close, and the Close for the InTx: both hung.
+func (st *sharedTx) view(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("boltstore: %w", err)
 	}
-	return true, fn(st.tx)
+	if st.tx != nil {
+		return fn(st.tx)
+	}
+	return st.s.db.View(fn)
 }
