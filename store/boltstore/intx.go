@@ -22,7 +22,15 @@ type sharedTx struct {
 	// PostgreSQL, a transaction one of whose statements failed cannot
 	// commit (the write may have been half done).
 	failed error
+	// ended: InTx has returned, and a context that outlived it joins
+	// nothing (its transaction is over, or was never begun: a write would
+	// begin one that nobody commits, holding bolt's writer lock for good).
+	ended bool
 }
+
+// errInTxEnded is the error of a read or write made with the context of
+// an InTx that has returned, as pgx reports a closed transaction.
+var errInTxEnded = errors.New("boltstore: the context of an InTx was used after the InTx returned; read and write with it only inside the InTx's function")
 
 type sharedTxKey struct{}
 
@@ -48,6 +56,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	st := &sharedTx{s: s}
 	committed := false
 	defer func() {
+		st.ended = true
 		// fn failed or panicked, or a write failed: release bolt's writer lock.
 		if st.tx != nil && !committed {
 			_ = st.tx.Rollback()
@@ -80,6 +89,9 @@ func (st *sharedTx) write(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("boltstore: %w", err)
 	}
+	if st.ended {
+		return errInTxEnded
+	}
 	if st.failed != nil {
 		return fmt.Errorf("boltstore: an earlier write of this transaction failed: %w", st.failed)
 	}
@@ -110,6 +122,9 @@ func (st *sharedTx) write(ctx context.Context, fn func(*bolt.Tx) error) error {
 func (st *sharedTx) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("boltstore: %w", err)
+	}
+	if st.ended {
+		return errInTxEnded
 	}
 	if st.tx != nil {
 		return fn(st.tx)

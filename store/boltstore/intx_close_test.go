@@ -3,6 +3,7 @@ package boltstore_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/calsync/calsync/internal/testenv"
@@ -67,5 +68,65 @@ func TestInTxReadsBeforeItsFirstWriteWhileCloseWaits(t *testing.T) {
 	}
 	if got := string(docs[user]); got != `{"availability":"busy"}` {
 		t.Errorf("presence after the InTx and a reopen: %q, want the InTx's", got)
+	}
+}
+
+// TestInTxContextAfterTheInTxIsAnError: a read or write made with the
+// context of an InTx that has returned is refused with an error that says
+// so, and the store stays usable. Before, after an InTx that wrote, it used
+// the finished bolt transaction (a nil-pointer panic); after one that wrote
+// nothing, a write began a transaction that nobody committed, and every
+// later write of the store waited for bolt's writer lock for good.
+func TestInTxContextAfterTheInTxIsAnError(t *testing.T) {
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "calsync.db"), boltstore.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	usable := false
+	defer func() {
+		if usable { // a failing run may leave bolt's writer lock taken
+			_ = s.Close()
+		}
+	}()
+	for _, wrote := range []bool{true, false} {
+		var kept context.Context
+		err := s.InTx(t.Context(), func(ctx context.Context) error {
+			kept = ctx
+			if wrote {
+				return s.SavePresence(ctx, "a@example.com", []byte(`{}`))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("InTx (wrote %v): %v", wrote, err)
+		}
+		if err := s.SavePresence(kept, "late@example.com", []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "after the InTx returned") {
+			t.Errorf("a write with the context of a returned InTx (wrote %v): %v, want the error that says so", wrote, err)
+		}
+		if _, err := s.LoadPresence(kept); err == nil || !strings.Contains(err.Error(), "after the InTx returned") {
+			t.Errorf("a read with the context of a returned InTx (wrote %v): %v, want the error that says so", wrote, err)
+		}
+	}
+	written := make(chan error, 1)
+	go func() { written <- s.SavePresence(t.Context(), "b@example.com", []byte(`{}`)) }()
+	var werr error
+	testenv.WaitFor(t, "a write after the misuse", func() bool {
+		select {
+		case werr = <-written:
+			return true
+		default:
+			return false
+		}
+	})
+	if werr != nil {
+		t.Fatalf("a write after the misuse: %v", werr)
+	}
+	usable = true
+	docs, err := s.LoadPresence(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := docs["late@example.com"]; ok {
+		t.Error("the refused write was stored")
 	}
 }
