@@ -46,7 +46,9 @@ type sharedTxKey struct{}
 // While fn runs after its first write, other writers of the store wait
 // for bolt's writer lock: fn must be short and must not wait for another
 // goroutine's write to this store. A write made with another context from
-// inside fn would wait for the transaction fn holds.
+// inside fn would wait for the transaction fn holds. fn's context is for
+// fn's own goroutine: the shared transaction, like a bolt.Tx, is not safe
+// for concurrent use, and it joins nothing once InTx has returned.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	done, err := s.begin(ctx)
 	if err != nil {
