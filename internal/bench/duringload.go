@@ -36,9 +36,13 @@ type DuringLoadConfig struct {
 	// change not stored by then counts as unsynced and the next one
 	// starts.
 	ChangeWait time.Duration
-	SimExe     string
-	Logger     *slog.Logger
-	Stderr     io.Writer
+	// LoadTimeout bounds the load of the rest (0: 20 ms per mailbox +
+	// 2 min, as Run's): a mailbox that never goes live ends the run with
+	// an error saying how far the load got, instead of changes forever.
+	LoadTimeout time.Duration
+	SimExe      string
+	Logger      *slog.Logger
+	Stderr      io.Writer
 }
 
 // DuringLoadResult is what RunDuringLoad measured.
@@ -101,8 +105,13 @@ func RunDuringLoad(ctx context.Context, cfg DuringLoadConfig) (DuringLoadResult,
 	start := time.Now()
 	e.e.SetMailboxes(mailboxes)
 	wait := cmp.Or(cfg.ChangeWait, time.Minute)
+	loadTimeout := cmp.Or(cfg.LoadTimeout, time.Duration(len(mailboxes))*20*time.Millisecond+2*time.Minute)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := 0; e.e.StateCounts()[engine.StateLive] < len(mailboxes); i++ {
+		if time.Since(start) > loadTimeout {
+			return res, fmt.Errorf("bench: only %d of %d mailboxes live %s after the rest was added (the load timeout; -load-timeout sets it)",
+				e.e.StateCounts()[engine.StateLive], len(mailboxes), loadTimeout)
+		}
 		m := mailboxes[rng.IntN(live)]
 		changes.begin(m)
 		if err := createItem(ctx, control, sim.url, m, fmt.Sprintf("bench change during the load %d", i), i); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRunDuringLoadSmall: 40 mailboxes, 4 live first; the changes made
@@ -22,5 +23,16 @@ func TestRunDuringLoadSmall(t *testing.T) {
 	WriteDuringLoadTable(&out, []DuringLoadResult{r})
 	if !strings.Contains(out.String(), "| 40 mailboxes, 4 live first |") {
 		t.Errorf("table lacks the size column:\n%s", out.String())
+	}
+}
+
+// TestRunDuringLoadEndsAtItsLoadTimeout: a load that outlasts the timeout
+// ends the run with an error naming how far it got (before, the change
+// loop ran until every mailbox was live, forever if one never was).
+func TestRunDuringLoadEndsAtItsLoadTimeout(t *testing.T) {
+	exe, stderr := simChild(t)
+	_, err := RunDuringLoad(context.Background(), DuringLoadConfig{Mailboxes: 40, Servers: 2, LoadTimeout: time.Nanosecond, SimExe: exe, Stderr: stderr})
+	if err == nil || !strings.Contains(err.Error(), "of 40 mailboxes live") || !strings.Contains(err.Error(), "-load-timeout") {
+		t.Fatalf("RunDuringLoad error = %v, want the load timeout's error naming how many of the 40 are live", err)
 	}
 }

@@ -103,7 +103,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	}
 	if *duringLoad {
 		return eachSize(ns, stdout, stderr, bench.WriteDuringLoadTable, func(n int) string { return fmt.Sprintf("%d mailboxes, changes during the load", n) }, func(n int) (bench.DuringLoadResult, error) {
-			return bench.RunDuringLoad(ctx, bench.DuringLoadConfig{Mailboxes: n, Servers: *servers, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr})
+			return bench.RunDuringLoad(ctx, bench.DuringLoadConfig{Mailboxes: n, Servers: *servers, CoalesceDelay: *coalesce, LoadTimeout: *loadTimeout, SimExe: *exe, Logger: logger, Stderr: stderr})
 		})
 	}
 	if *graphMode {
