@@ -31,7 +31,7 @@ import "sync"
 //     when the worker starts. It only reads the store, so its slots turn
 //     over fast and every first load of a start joins its zone batch
 //     (zonebatch.go) within moments, as when all workers started at once:
-//     batches of 100 go out full. It has as many slots as the steps: with
+//     batches of 100 go out full. It has 200 slots (restoreSlots): with
 //     PostgreSQL a read takes milliseconds, and 8 slots spread the joins
 //     so thin that a cluster's cold start sent a zone batch per 2
 //     mailboxes (app TestClusterColdStartPlacesEachMailboxOnce).
@@ -45,16 +45,30 @@ import "sync"
 //     while admitted workers commit, parse or wait for a batch;
 //     Autodiscover's batches (90 mailboxes) gather from them.
 const (
-	admitSlots   = 200
-	restoreSlots = admitSlots
+	restoreSlots = 200
 	// admitLoadEvery: while both classes wait, one grant in this many
 	// goes to a first load (the rest to live workers).
 	admitLoadEvery = 4
 )
 
 // admitSlotsFor is the number of step slots for a budget of concurrency
-// requests in flight.
-func admitSlotsFor(concurrency int) int { return max(admitSlots, 8*concurrency) }
+// requests in flight: 100 at the default 10. Two things decide it:
+//   - a full Autodiscover batch (maxDiscoverBatch) can gather while the
+//     budget's requests go on: a first load's first step waits for its
+//     batch holding its slot, so the batch needs that many admitted
+//     workers, and concurrency more keep the requests flowing meanwhile;
+//   - 8 per request in flight keep the budget busy while the admitted
+//     workers wait for their batches, parse and commit.
+//
+// Not more: every admitted worker has a goroutine whose stack grows with
+// the HTTP client, the decoders and the store, and its load's buffers; 200
+// slots at the default (the figure before) added about 2 MiB at the
+// 1,000-mailbox peak and loaded no faster (docs/BENCHMARKS.md "Step slots
+// from the budget"). The zone batches gather at the restoring gate and do
+// not depend on it.
+func admitSlotsFor(concurrency int) int {
+	return max(maxDiscoverBatch+concurrency, 8*concurrency)
+}
 
 // admitState is a worker's place at the gate, guarded by admission.mu.
 type admitState uint8
