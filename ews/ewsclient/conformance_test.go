@@ -142,8 +142,12 @@ func runClientConformance(t *testing.T, tg conformanceTarget) {
 		_ = client.Unsubscribe(context.Background(), call, stream.Id)
 	}()
 
-	// One item's life cycle, far enough ahead not to disturb anyone.
-	slot := now.Add(3*24*time.Hour + 3*time.Hour)
+	// One item's life cycle, far enough ahead not to disturb anyone, in an
+	// hour the mailbox has free: a merged free/busy slot shows the
+	// strongest status in it, so an out-of-office block of the mailbox's
+	// own (the simulator's generated calendars have them) would hide the
+	// created item's busy.
+	slot := freeHour(ctx, t, client, tg.mailbox, now.Add(3*24*time.Hour+3*time.Hour))
 	created, err := client.CreateItem(ctx, call, ewsclient.CreateItemRequest{Items: []ews.CalendarItem{{Subject: "calsync conformance test",
 		Start: slot, End: slot.Add(time.Hour), LegacyFreeBusyStatus: ews.FreeBusyBusy}}})
 	if err != nil || created[0].Err != nil {
@@ -229,6 +233,27 @@ func runClientConformance(t *testing.T, tg conformanceTarget) {
 	if err != nil || len(us) != 1 || us[0].Settings[ewsclient.SettingGroupingInformation] == "" {
 		t.Errorf("GetUserSettings() = %v / %+v; want GroupingInformation", err, us)
 	}
+}
+
+// freeHour returns the first hour from start (on the hour, up to two days
+// on) in which the mailbox's merged free/busy is free, with its
+// neighbours inside the two days.
+func freeHour(ctx context.Context, t *testing.T, c *ewsclient.Client, mailbox string, start time.Time) time.Time {
+	t.Helper()
+	av, err := c.GetUserAvailability(ctx, ewsclient.Call{}, ewsclient.AvailabilityRequest{
+		Mailboxes: []ews.MailboxData{{Email: ews.Mailbox{EmailAddress: mailbox}, AttendeeType: ews.AttendeeRequired}},
+		Start:     start, End: start.Add(48 * time.Hour), IntervalMinutes: 60, View: ews.ViewDetailedMerged})
+	if err != nil || len(av) != 1 || av[0].Err != nil {
+		t.Fatalf("GetUserAvailability(the next two days of %s) = %v / %+v", mailbox, err, av)
+	}
+	fb := av[0].View.MergedFreeBusy
+	for i := 1; i+1 < len(fb); i++ {
+		if fb[i] == '0' {
+			return start.Add(time.Duration(i) * time.Hour)
+		}
+	}
+	t.Fatalf("%s has no free hour in the two days from %s (merged free/busy %q)", mailbox, start, fb)
+	return time.Time{}
 }
 
 func syncToEnd(ctx context.Context, t *testing.T, c *ewsclient.Client, call ewsclient.Call, state string) string {
