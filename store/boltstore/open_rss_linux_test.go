@@ -70,20 +70,7 @@ func BenchmarkOpenLarge(b *testing.B) {
 					dropFreelist(b, path)
 					b.StartTimer()
 				}
-				if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-					b.Fatalf("reset the peak RSS: %v", err)
-				}
-				began := time.Now()
-				s, err := boltstore.Open(path, boltstore.Options{NoSync: true})
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(float64(time.Since(began).Milliseconds()), "open-ms")
-				b.ReportMetric(float64(statusKB(b, "VmHWM:"))/1024, "peak-RSS-MiB")
-				b.ReportMetric(float64(mappedKB(b, path))/1024, "resident-MiB")
-				if err := s.Close(); err != nil {
-					b.Fatal(err)
-				}
+				measureOpen(b, path, boltstore.Options{NoSync: true})
 			}
 			b.ReportMetric(float64(fi.Size())/(1<<20), "file-MiB")
 		})
@@ -98,20 +85,7 @@ func benchOpenCopy(b *testing.B, src string) {
 		b.StopTimer()
 		copyFile(b, src, path)
 		b.StartTimer()
-		if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-			b.Fatalf("reset the peak RSS: %v", err)
-		}
-		began := time.Now()
-		s, err := boltstore.Open(path, boltstore.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(time.Since(began).Milliseconds()), "open-ms")
-		b.ReportMetric(float64(statusKB(b, "VmHWM:"))/1024, "peak-RSS-MiB")
-		b.ReportMetric(float64(mappedKB(b, path))/1024, "resident-MiB")
-		if err := s.Close(); err != nil {
-			b.Fatal(err)
-		}
+		measureOpen(b, path, boltstore.Options{})
 	}
 }
 
@@ -213,4 +187,23 @@ func TestOpenAfterCloseDoesNotReadTheWholeFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	readLayout(t, path)
+}
+
+// measureOpen opens path with its peak RSS reset and reports the open's
+// time, the process's peak RSS and how much of the file is resident after.
+func measureOpen(b *testing.B, path string, opts boltstore.Options) {
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		b.Fatalf("reset the peak RSS: %v", err)
+	}
+	began := time.Now()
+	s, err := boltstore.Open(path, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(time.Since(began).Milliseconds()), "open-ms")
+	b.ReportMetric(float64(statusKB(b, "VmHWM:"))/1024, "peak-RSS-MiB")
+	b.ReportMetric(float64(mappedKB(b, path))/1024, "resident-MiB")
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
 }
