@@ -32,6 +32,16 @@ func newDiscoverer(e *Engine) *discoverer {
 
 // discover returns the Autodiscover result for smtp.
 func (d *discoverer) discover(ctx context.Context, smtp string) (DiscoverResult, error) {
+	return awaitDiscover(ctx, d.ask(smtp))
+}
+
+// ask queues smtp for the next batch and returns where its answer will
+// arrive (buffered: an answer nobody takes is dropped with the channel).
+// A worker's first load asks when it restores, long before its first step
+// needs the answer (worker_state.go): at a start the workers restore much
+// faster than they get step slots, so the queue fills at once and batches
+// leave full, as the zone batches do (zonebatch.go).
+func (d *discoverer) ask(smtp string) <-chan DiscoverResult {
 	ch := make(chan DiscoverResult, 1)
 	d.mu.Lock()
 	if len(d.waiting[smtp]) == 0 {
@@ -43,6 +53,11 @@ func (d *discoverer) discover(ctx context.Context, smtp string) (DiscoverResult,
 	case d.wake <- struct{}{}:
 	default:
 	}
+	return ch
+}
+
+// awaitDiscover waits for the answer of ask.
+func awaitDiscover(ctx context.Context, ch <-chan DiscoverResult) (DiscoverResult, error) {
 	select {
 	case r := <-ch:
 		return r, r.Err

@@ -85,10 +85,13 @@ type worker struct {
 	loc          *time.Location
 	zoneName     string            // the learnt zone, "" while unknown (loc is then the default)
 	zoneAsk      <-chan zoneAnswer // a first load's place in a zone batch (zonebatch.go)
-	group        string
-	sub          Subscription
-	window       calendar.Window
-	fingerprint  uint64
+	// discoAsk is the lookup restore queued (discover.go), nil once
+	// awaited or when a trigger demands an answer asked after it.
+	discoAsk    <-chan DiscoverResult
+	group       string
+	sub         Subscription
+	window      calendar.Window
+	fingerprint uint64
 	// syncState is the calendar's sync state (syncstate.go), "" if none;
 	// stateStale: a notification's read committed after it was taken, so
 	// a check would report that change again (and cost a window read).
@@ -354,6 +357,11 @@ func (w *worker) collect() {
 	first := w.firstHint
 	w.mu.Unlock()
 	now := w.env.clk.Now()
+	if p&(trigRediscover|trigResubscribe) != 0 {
+		// The lookup queued at restore may predate what made the mailbox
+		// need one (a move): ask again.
+		w.discoAsk = nil
+	}
 	if p&trigRediscover != 0 {
 		w.need |= needDiscover | needSubscribe | needRead
 		w.routingStale = true

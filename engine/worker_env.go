@@ -67,6 +67,8 @@ type groupMembership interface {
 // mailboxDiscoverer answers Autodiscover for one mailbox (batched behind).
 type mailboxDiscoverer interface {
 	discover(ctx context.Context, smtp string) (DiscoverResult, error)
+	// ask queues a lookup whose answer is awaited later (awaitDiscover).
+	ask(smtp string) <-chan DiscoverResult
 }
 
 // call runs one EWS request for mailbox smtp within the budget. The

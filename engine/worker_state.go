@@ -15,6 +15,9 @@ func (w *worker) restore() {
 	// A first load joins a batch of zone reads now, so that the batches
 	// fill while the workers discover and subscribe (zonebatch.go).
 	defer w.askZone()
+	// Every restore leads to a lookup: queue it now for the same reason
+	// (discover.go); the discover step awaits it.
+	w.discoAsk = w.env.disco.ask(w.smtp)
 	if !w.env.tipsPolled.Load() {
 		// While tips are polled, no mailbox reads its automatic replies at
 		// load or restart: the poller's first tip of each mailbox (50 or

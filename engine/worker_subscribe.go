@@ -18,6 +18,13 @@ func (w *worker) discover() error {
 	var res DiscoverResult
 	err := w.gated(func() error {
 		var err error
+		if ask := w.discoAsk; ask != nil {
+			// Queued at restore (the batches fill before the steps
+			// begin); nothing since asked for a newer answer (collect).
+			w.discoAsk = nil
+			res, err = awaitDiscover(w.ctx, ask)
+			return err
+		}
 		res, err = w.env.disco.discover(w.ctx, w.smtp)
 		return err
 	})
