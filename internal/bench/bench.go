@@ -97,11 +97,15 @@ type Result struct {
 	AllSubscribed      time.Duration // start → every subscription on an open streaming connection
 	RequestsPerMailbox float64       // EWS requests at all-subscribed / mailboxes
 	Requests           map[string]int64
-	Groups             int
-	Connections        int
-	MaxConnectionsNeed int // Σ ceil(members/200) over groups
-	P50, P99, Max      time.Duration
-	Samples            int
+	// AutodiscoverRequests are the GetUserSettings requests at
+	// all-subscribed: not EWS requests, but a real Autodiscover server
+	// serves each (up to 90 mailboxes per request).
+	AutodiscoverRequests int64
+	Groups               int
+	Connections          int
+	MaxConnectionsNeed   int // Σ ceil(members/200) over groups
+	P50, P99, Max        time.Duration
+	Samples              int
 	// EngineP50 and EngineP99 are the engine's own share (first
 	// notification → commit, coalescing included), as histogram bucket
 	// upper bounds.
@@ -252,6 +256,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return res, err
 	}
 	res.Requests = stats.Requests
+	res.AutodiscoverRequests = stats.AutodiscoverRequests
 	res.RequestsPerMailbox = float64(stats.RequestsTotal) / float64(cfg.Mailboxes)
 	for _, g := range e.e.Groups() {
 		res.Groups++
@@ -533,6 +538,9 @@ func WriteTable(w io.Writer, rs []Result) {
 	row("time to all-subscribed (streamed)", func(r Result) string { return r.AllSubscribed.Round(10 * time.Millisecond).String() })
 	row("EWS requests per mailbox (load + subscribe)", func(r Result) string { return fmt.Sprintf("%.3f", r.RequestsPerMailbox) })
 	row("requests by operation", func(r Result) string { return fmtMap(r.Requests) })
+	row("Autodiscover GetUserSettings requests (mailboxes per request)", func(r Result) string {
+		return fmt.Sprintf("%d (%.1f)", r.AutodiscoverRequests, float64(r.Mailboxes)/float64(max(r.AutodiscoverRequests, 1)))
+	})
 	row("affinity groups / streaming connections (≤ Σ ceil(n/200))", func(r Result) string {
 		return fmt.Sprintf("%d / %d (≤ %d)", r.Groups, r.Connections, r.MaxConnectionsNeed)
 	})

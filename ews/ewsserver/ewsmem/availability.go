@@ -116,6 +116,7 @@ func merged(items []ews.CalendarItem, from, to time.Time, step time.Duration, v 
 
 // GetUserSettings implements ewsserver.BackendAutodiscover.
 func (x *Exchange) GetUserSettings(ctx context.Context, c *ewsserver.Caller, baseURL string, users []string, settings []string) ([]ewsserver.UserSettings, error) {
+	x.stats.autodiscoverRequest()
 	if len(users) > 90 {
 		return nil, ewsserver.Fail(ews.ErrorInvalidRequest, "Too many users: at most 90 per request.")
 	}

@@ -148,9 +148,15 @@ func TestOwnClientConformance(t *testing.T) {
 			if _, err := client.GetUserOofSettings(ctx, call, user); err != nil {
 				t.Errorf("GetUserOofSettings() = %v", err)
 			}
+			before := sim.Stats()
 			us, err := client.GetUserSettings(ctx, ewsclient.AutodiscoverRequest{URL: srv.URL + "/autodiscover/autodiscover.svc", Mailboxes: []string{user, other}})
 			if err != nil || len(us) != 2 {
 				t.Fatalf("GetUserSettings() = %v / %+v", err, us)
+			}
+			// One Autodiscover request, counted apart from the EWS requests.
+			if after := sim.Stats(); after.AutodiscoverRequests != before.AutodiscoverRequests+1 || after.RequestsTotal != before.RequestsTotal {
+				t.Errorf("after one GetUserSettings: autodiscover requests %d → %d, EWS requests %d → %d; want +1 and unchanged",
+					before.AutodiscoverRequests, after.AutodiscoverRequests, before.RequestsTotal, after.RequestsTotal)
 			}
 			want, _ := sim.MailboxServer(other)
 			if got := us[1].Settings[ewsclient.SettingGroupingInformation]; got != "Site-"+want {

@@ -7,6 +7,7 @@ import (
 type statsState struct {
 	mu            sync.Mutex
 	requests      map[string]int64
+	autodiscover  int64
 	throttledByOp map[string]int64
 	streamsOpen   int
 	streamsTotal  int64
@@ -23,6 +24,14 @@ func (s *statsState) init() {
 func (s *statsState) request(op string) {
 	s.mu.Lock()
 	s.requests[op]++
+	s.mu.Unlock()
+}
+
+// autodiscoverRequest counts a GetUserSettings request: Autodiscover is a
+// service of its own, so it is not among the EWS requests.
+func (s *statsState) autodiscoverRequest() {
+	s.mu.Lock()
+	s.autodiscover++
 	s.mu.Unlock()
 }
 
@@ -63,11 +72,14 @@ func (s *statsState) push(ok bool) {
 
 // Stats is a snapshot of the model's counters (part of GET /sim/v1/stats).
 type Stats struct {
-	Mailboxes                int              `json:"mailboxes"`
-	Servers                  []string         `json:"servers"`
-	Policy                   string           `json:"policy"`
-	Requests                 map[string]int64 `json:"requests"`
-	RequestsTotal            int64            `json:"requests_total"`
+	Mailboxes     int              `json:"mailboxes"`
+	Servers       []string         `json:"servers"`
+	Policy        string           `json:"policy"`
+	Requests      map[string]int64 `json:"requests"`
+	RequestsTotal int64            `json:"requests_total"`
+	// AutodiscoverRequests counts GetUserSettings requests (SOAP
+	// Autodiscover), which Requests and RequestsTotal leave out.
+	AutodiscoverRequests     int64            `json:"autodiscover_requests"`
 	Throttled                map[string]int64 `json:"throttled"`
 	ThrottledByOperation     map[string]int64 `json:"throttled_by_operation"`
 	Subscriptions            int              `json:"subscriptions"`
@@ -94,6 +106,7 @@ func (x *Exchange) Stats() Stats {
 	for k, v := range x.stats.throttledByOp {
 		st.ThrottledByOperation[k] = v
 	}
+	st.AutodiscoverRequests = x.stats.autodiscover
 	st.StreamingConnections = x.stats.streamsOpen
 	st.StreamingConnectionsEver = x.stats.streamsTotal
 	st.StreamedEvents = x.stats.events
