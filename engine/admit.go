@@ -42,8 +42,9 @@ import "sync"
 //     step is bounded (requests have timeouts, an anchor's subscription is
 //     awaited for holdMax, batches leave on a timer), so slots come free.
 //     Its slots (admitSlotsFor) keep every request slot of the budget busy
-//     while admitted workers commit, parse or wait for a batch;
-//     Autodiscover's batches (90 mailboxes) gather from them.
+//     while admitted workers commit, parse or wait for a batch.
+//     Autodiscover's batches (90 mailboxes) gather at the restoring gate
+//     (discover.go), like the zone batches.
 const (
 	restoreSlots = 200
 	// admitLoadEvery: while both classes wait, one grant in this many
@@ -53,10 +54,11 @@ const (
 
 // admitSlotsFor is the number of step slots for a budget of concurrency
 // requests in flight: 100 at the default 10. Two things decide it:
-//   - a full Autodiscover batch (maxDiscoverBatch) can gather while the
-//     budget's requests go on: a first load's first step waits for its
-//     batch holding its slot, so the batch needs that many admitted
-//     workers, and concurrency more keep the requests flowing meanwhile;
+//   - a full Autodiscover batch (maxDiscoverBatch) of admitted workers
+//     can wait for its answer while the budget's requests go on (the
+//     lookups are queued at restore, discover.go; the slots bound how
+//     many first steps wait on a batch at once), and concurrency more keep
+//     the requests flowing meanwhile;
 //   - 8 per request in flight keep the budget busy while the admitted
 //     workers wait for their batches, parse and commit.
 //

@@ -33,10 +33,9 @@ func (d *discoverSizes) batches() []int {
 
 // TestStepSlotsHoldAFullAutodiscoverBatch: at the budget's default
 // concurrency the step gate admits few enough workers to bound the load's
-// goroutines (admitSlotsFor), yet enough that a start's first Autodiscover
-// request carries a full batch — every first load's first step waits for
-// its batch holding its slot, so fewer slots than maxDiscoverBatch would
-// send every batch short.
+// goroutines (admitSlotsFor), and a start's first Autodiscover request
+// carries a full batch — every worker queued its lookup when it restored
+// (discover.go), the admitted ones wait for the answer holding their slot.
 func TestStepSlotsHoldAFullAutodiscoverBatch(t *testing.T) {
 	const n = 300
 	fx := newFakeExchange()
@@ -57,10 +56,11 @@ func TestStepSlotsHoldAFullAutodiscoverBatch(t *testing.T) {
 	if slots >= n {
 		t.Fatalf("admitSlotsFor(%d) = %d: the test needs more mailboxes than slots", h.e.opts.Budget.Concurrency, slots)
 	}
-	// The batch's delay has not passed: the admitted workers all wait for
-	// Autodiscover in their slots, the rest are queued without one.
-	testenv.WaitFor(t, "the admitted workers waiting for Autodiscover, the others queued", func() bool {
-		return h.e.disco.queued() == slots && h.e.admit.waiting() == n-slots
+	// The batch's delay has not passed: every mailbox's lookup is queued,
+	// the admitted workers wait for it in their slots, the rest are queued
+	// at the gate without one.
+	testenv.WaitFor(t, "every lookup queued, the admitted workers waiting for Autodiscover, the others at the gate", func() bool {
+		return h.e.disco.queued() == n && h.e.admit.waiting() == n-slots
 	})
 	testenv.WaitFor(t, "every mailbox live", func() bool {
 		clk.Advance(50 * time.Millisecond)
