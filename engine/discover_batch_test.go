@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,19 +9,17 @@ import (
 	"github.com/calsync/calsync/store/memstore"
 )
 
-// sizedDiscover records the size of every Discover batch and holds the
-// first one's answer until released.
-type sizedDiscover struct {
-	*heldDiscover
-	mu    sync.Mutex
-	sizes []int
+// sizedHeldDiscover records the size of every Discover batch and holds
+// the first one's answer until released.
+type sizedHeldDiscover struct {
+	*discoverSizes
+	firstHeld
 }
 
-func (s *sizedDiscover) Discover(ctx context.Context, smtps []string) ([]DiscoverResult, error) {
-	s.mu.Lock()
-	s.sizes = append(s.sizes, len(smtps))
-	s.mu.Unlock()
-	return s.heldDiscover.Discover(ctx, smtps)
+func (s *sizedHeldDiscover) Discover(ctx context.Context, smtps []string) ([]DiscoverResult, error) {
+	r, err := s.discoverSizes.Discover(ctx, smtps)
+	s.hold()
+	return r, err
 }
 
 // TestAStartsAutodiscoverBatchesAreFull: the workers of a start queue their
@@ -35,7 +32,7 @@ func (s *sizedDiscover) Discover(ctx context.Context, smtps []string) ([]Discove
 func TestAStartsAutodiscoverBatchesAreFull(t *testing.T) {
 	const n = 1000
 	fx := newFakeExchange()
-	rec := &sizedDiscover{heldDiscover: &heldDiscover{fakeExchange: fx, firstHeld: newFirstHeld()}}
+	rec := &sizedHeldDiscover{discoverSizes: &discoverSizes{fakeExchange: fx}, firstHeld: newFirstHeld()}
 	h := start(t, fx, memstore.New(), names(n), func(o *Options) { o.Exchange = rec })
 	t.Cleanup(func() {
 		select {
@@ -49,28 +46,22 @@ func TestAStartsAutodiscoverBatchesAreFull(t *testing.T) {
 	case <-time.After(testenv.WaitTimeout):
 		t.Fatal("the first batch never reached Exchange")
 	}
-	rec.mu.Lock()
-	first := rec.sizes[0] // what gathered in DiscoverBatchDelay
-	rec.mu.Unlock()
-	d := h.e.disco
+	first := rec.batches()[0] // what gathered in DiscoverBatchDelay
 	testenv.WaitFor(t, "every mailbox's lookup queued while the first batch is in flight", func() bool {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		return len(d.order) == n-first
+		return h.e.disco.queued() == n-first
 	})
 	close(rec.release)
 	testenv.WaitFor(t, "every mailbox live", func() bool { return h.e.StateCounts()[StateLive] == n })
 
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
+	sizes := rec.batches()
 	// The rest leave in full batches, the last one holding what is left.
 	want := 1 + (n-first+maxDiscoverBatch-1)/maxDiscoverBatch
-	if len(rec.sizes) != want {
-		t.Errorf("%d Autodiscover requests for %d mailboxes, want %d (full batches of %d after the first): sizes %v", len(rec.sizes), n, want, maxDiscoverBatch, rec.sizes)
+	if len(sizes) != want {
+		t.Errorf("%d Autodiscover requests for %d mailboxes, want %d (full batches of %d after the first): sizes %v", len(sizes), n, want, maxDiscoverBatch, sizes)
 	}
-	for i := 1; i < min(len(rec.sizes), want-1); i++ {
-		if rec.sizes[i] != maxDiscoverBatch {
-			t.Errorf("batch %d holds %d mailboxes, want %d: sizes %v", i, rec.sizes[i], maxDiscoverBatch, rec.sizes)
+	for i := 1; i < min(len(sizes), want-1); i++ {
+		if sizes[i] != maxDiscoverBatch {
+			t.Errorf("batch %d holds %d mailboxes, want %d: sizes %v", i, sizes[i], maxDiscoverBatch, sizes)
 			break
 		}
 	}
