@@ -17,8 +17,11 @@ type discoverer struct {
 	e    *Engine
 	wake chan struct{}
 
-	mu    sync.Mutex
-	order []string
+	mu sync.Mutex
+	// urgent are the lookups a step awaits at once (a retry, a move, a
+	// renewal): they go ahead of order, the lookups queued at restore,
+	// which at a start are every mailbox's.
+	urgent, order []string
 	// waiting are the callers of the lookups not yet sent, by mailbox. A
 	// batch takes its mailboxes' callers along when it is sent: a lookup
 	// that begins later asks again, in a later batch, since the batch's
@@ -32,7 +35,7 @@ func newDiscoverer(e *Engine) *discoverer {
 
 // discover returns the Autodiscover result for smtp.
 func (d *discoverer) discover(ctx context.Context, smtp string) (DiscoverResult, error) {
-	return awaitDiscover(ctx, d.ask(smtp))
+	return awaitDiscover(ctx, d.enqueue(smtp, true))
 }
 
 // ask queues smtp for the next batch and returns where its answer will
@@ -42,9 +45,19 @@ func (d *discoverer) discover(ctx context.Context, smtp string) (DiscoverResult,
 // faster than they get step slots, so the queue fills at once and batches
 // leave full, as the zone batches do (zonebatch.go).
 func (d *discoverer) ask(smtp string) <-chan DiscoverResult {
+	return d.enqueue(smtp, false)
+}
+
+// enqueue queues smtp for a batch, ahead of the restores' lookups if
+// urgent.
+func (d *discoverer) enqueue(smtp string, urgent bool) <-chan DiscoverResult {
 	ch := make(chan DiscoverResult, 1)
 	d.mu.Lock()
-	if len(d.waiting[smtp]) == 0 {
+	switch {
+	case len(d.waiting[smtp]) > 0: // joins the lookup not yet sent
+	case urgent:
+		d.urgent = append(d.urgent, smtp)
+	default:
 		d.order = append(d.order, smtp)
 	}
 	d.waiting[smtp] = append(d.waiting[smtp], ch)
@@ -95,10 +108,12 @@ func (d *discoverer) run(ctx context.Context) {
 func (d *discoverer) take() ([]string, map[string][]chan DiscoverResult) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	n := min(len(d.order), maxDiscoverBatch)
-	batch := append([]string(nil), d.order[:n]...)
-	d.order = d.order[n:]
-	callers := make(map[string][]chan DiscoverResult, n)
+	u := min(len(d.urgent), maxDiscoverBatch)
+	n := min(len(d.order), maxDiscoverBatch-u)
+	batch := make([]string, 0, u+n)
+	batch = append(append(batch, d.urgent[:u]...), d.order[:n]...)
+	d.urgent, d.order = d.urgent[u:], d.order[n:]
+	callers := make(map[string][]chan DiscoverResult, u+n)
 	for _, smtp := range batch {
 		callers[smtp] = d.waiting[smtp]
 		delete(d.waiting, smtp)

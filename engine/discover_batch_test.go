@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,5 +66,76 @@ func TestAStartsAutodiscoverBatchesAreFull(t *testing.T) {
 			t.Errorf("batch %d holds %d mailboxes, want %d: sizes %v", i, sizes[i], maxDiscoverBatch, sizes)
 			break
 		}
+	}
+}
+
+// batchesHeld records every Discover batch and holds the first one's
+// answer until released.
+type batchesHeld struct {
+	*fakeExchange
+	firstHeld
+	mu      sync.Mutex
+	batches [][]string
+}
+
+func (b *batchesHeld) Discover(ctx context.Context, smtps []string) ([]DiscoverResult, error) {
+	b.mu.Lock()
+	b.batches = append(b.batches, slices.Clone(smtps))
+	b.mu.Unlock()
+	r, err := b.fakeExchange.Discover(ctx, smtps)
+	b.hold()
+	return r, err
+}
+
+// TestAnAwaitedLookupGoesAheadOfTheRestoresQueue: a step that awaits its
+// lookup at once (a retry, a move, a renewal) is in the next batch, not
+// behind the lookups every mailbox of a start queued when it restored
+// (thousands at a large start, each batch a request in the budget).
+func TestAnAwaitedLookupGoesAheadOfTheRestoresQueue(t *testing.T) {
+	const queued, urgent = 200, "urgent@example.org"
+	fx := newFakeExchange()
+	rec := &batchesHeld{fakeExchange: fx, firstHeld: newFirstHeld()}
+	h := start(t, fx, memstore.New(), nil, func(o *Options) { o.Exchange = rec })
+	t.Cleanup(func() {
+		select {
+		case <-rec.release:
+		default:
+			close(rec.release)
+		}
+	})
+	d := h.e.disco
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.WaitTimeout)
+	defer cancel()
+	go func() { _, _ = d.discover(ctx, "first@example.org") }()
+	select {
+	case <-rec.answered:
+	case <-ctx.Done():
+		t.Fatal("the first batch never reached Exchange")
+	}
+	for _, smtp := range names(queued) {
+		d.ask(smtp)
+	}
+	done := make(chan DiscoverResult, 1)
+	go func() { r, _ := d.discover(ctx, urgent); done <- r }()
+	testenv.WaitFor(t, "the awaited lookup queued behind the restores' ones", func() bool { return d.queued() == queued+1 })
+	close(rec.release)
+	select {
+	case r := <-done:
+		if r.Err != nil {
+			t.Fatalf("awaited lookup: %v", r.Err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the awaited lookup was never answered")
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.batches) < 2 || !slices.Contains(rec.batches[1], urgent) {
+		var at int
+		for i, b := range rec.batches {
+			if slices.Contains(b, urgent) {
+				at = i
+			}
+		}
+		t.Errorf("the awaited lookup went out in batch %d of %d, want the one after the batch in flight (1)", at, len(rec.batches))
 	}
 }

@@ -84,7 +84,7 @@ func (b *zoneBatcher) queued() int {
 func (d *discoverer) queued() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.order)
+	return len(d.urgent) + len(d.order)
 }
 
 func mailboxNames(n int) []string {
