@@ -5,7 +5,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/memstore"
@@ -36,18 +35,8 @@ func TestAStartsAutodiscoverBatchesAreFull(t *testing.T) {
 	fx := newFakeExchange()
 	rec := &sizedHeldDiscover{discoverSizes: &discoverSizes{fakeExchange: fx}, firstHeld: newFirstHeld()}
 	h := start(t, fx, memstore.New(), names(n), func(o *Options) { o.Exchange = rec })
-	t.Cleanup(func() {
-		select {
-		case <-rec.release:
-		default:
-			close(rec.release)
-		}
-	})
-	select {
-	case <-rec.answered:
-	case <-time.After(testenv.WaitTimeout):
-		t.Fatal("the first batch never reached Exchange")
-	}
+	rec.releaseAtCleanup(t)
+	rec.waitAnswered(t)
 	first := rec.batches()[0] // what gathered in DiscoverBatchDelay
 	testenv.WaitFor(t, "every mailbox's lookup queued while the first batch is in flight", func() bool {
 		return h.e.disco.queued() == n-first
@@ -96,22 +85,12 @@ func TestAnAwaitedLookupGoesAheadOfTheRestoresQueue(t *testing.T) {
 	fx := newFakeExchange()
 	rec := &batchesHeld{fakeExchange: fx, firstHeld: newFirstHeld()}
 	h := start(t, fx, memstore.New(), nil, func(o *Options) { o.Exchange = rec })
-	t.Cleanup(func() {
-		select {
-		case <-rec.release:
-		default:
-			close(rec.release)
-		}
-	})
+	rec.releaseAtCleanup(t)
 	d := h.e.disco
 	ctx, cancel := context.WithTimeout(context.Background(), testenv.WaitTimeout)
 	defer cancel()
 	go func() { _, _ = d.discover(ctx, "first@example.org") }()
-	select {
-	case <-rec.answered:
-	case <-ctx.Done():
-		t.Fatal("the first batch never reached Exchange")
-	}
+	rec.waitAnswered(t)
 	for _, smtp := range names(queued) {
 		d.ask(smtp)
 	}

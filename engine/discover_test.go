@@ -32,6 +32,28 @@ func (h *firstHeld) hold() {
 	}
 }
 
+// releaseAtCleanup releases the held call when the test ends, if the test
+// did not.
+func (h *firstHeld) releaseAtCleanup(t *testing.T) {
+	t.Cleanup(func() {
+		select {
+		case <-h.release:
+		default:
+			close(h.release)
+		}
+	})
+}
+
+// waitAnswered waits until the first call holds its answer.
+func (h *firstHeld) waitAnswered(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.answered:
+	case <-time.After(testenv.WaitTimeout):
+		t.Fatal("the first batch never reached Exchange")
+	}
+}
+
 // heldDiscover holds the answer of its first Discover.
 type heldDiscover struct {
 	*fakeExchange
@@ -53,23 +75,13 @@ func TestDiscoverAfterABatchWasSentIsAskedAgain(t *testing.T) {
 	fx := newFakeExchange()
 	held := &heldDiscover{fakeExchange: fx, firstHeld: newFirstHeld()}
 	h := start(t, fx, memstore.New(), nil, func(o *Options) { o.Exchange = held })
-	t.Cleanup(func() {
-		select {
-		case <-held.release:
-		default:
-			close(held.release)
-		}
-	})
+	held.releaseAtCleanup(t)
 	d := h.e.disco
 	ctx, cancel := context.WithTimeout(context.Background(), testenv.WaitTimeout)
 	defer cancel()
 	first := make(chan DiscoverResult, 1)
 	go func() { r, _ := d.discover(ctx, alice); first <- r }()
-	select {
-	case <-held.answered:
-	case <-ctx.Done():
-		t.Fatal("the first batch never reached Exchange")
-	}
+	held.waitAnswered(t)
 	// The mailbox moves; a lookup begins while the old answer is on its way.
 	fx.mu.Lock()
 	fx.grouping[alice] = "site2"
