@@ -32,20 +32,10 @@ func TestZoneAskedAfterABatchWasSentIsAskedAgain(t *testing.T) {
 	fx.hours[alice] = "America/New_York"
 	held := &heldZones{batchZoneExchange: fx, firstHeld: newFirstHeld()}
 	h := start(t, fx.fakeExchange, memstore.New(), nil, func(o *Options) { o.Exchange = held })
-	t.Cleanup(func() {
-		select {
-		case <-held.release:
-		default:
-			close(held.release)
-		}
-	})
+	held.releaseAtCleanup(t)
 	b := h.e.env.zones
 	first := b.ask(alice)
-	select {
-	case <-held.answered:
-	case <-time.After(testenv.WaitTimeout):
-		t.Fatal("the first batch never reached Exchange")
-	}
+	held.waitAnswered(t)
 	// The user's zone changes; the mailbox is asked again while the old
 	// answer is on its way.
 	fx.bmu.Lock()
@@ -87,20 +77,10 @@ func TestZoneBatchRefusedAsTooBigKeepsOneQueuePlacePerMailbox(t *testing.T) {
 		o.Exchange = held
 		o.DiscoverBatchDelay = 50 * time.Millisecond // both asks join one batch
 	})
-	t.Cleanup(func() {
-		select {
-		case <-held.release:
-		default:
-			close(held.release)
-		}
-	})
+	held.releaseAtCleanup(t)
 	b := h.e.env.zones
 	asks := []<-chan zoneAnswer{b.ask(alice), b.ask(bob)}
-	select {
-	case <-held.answered:
-	case <-time.After(testenv.WaitTimeout):
-		t.Fatal("the first batch never reached Exchange")
-	}
+	held.waitAnswered(t)
 	asks = append(asks, b.ask(alice))
 	close(held.release)
 	for i, want := range []string{"America/New_York", "Asia/Tokyo", "America/New_York"} {
