@@ -166,11 +166,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	client := conn.Client
 	// The control API (/sim/v1/) always takes Basic.
-	transport, err := ewsclient.NewTransport(&ewsclient.TransportOptions{MaxConnsPerHost: 1024, MaxIdleConnsPerHost: 64})
+	auth, err := sim.controlClient(1024)
 	if err != nil {
 		return res, err
 	}
-	auth := ewsclient.BasicAuth(&http.Client{Transport: transport}, sim.account, sim.password)
 	mailboxes, err := simMailboxes(ctx, auth, sim.url, sim.account)
 	if err != nil {
 		return res, err

@@ -14,13 +14,11 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"time"
 
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/engine"
 	"github.com/calsync/calsync/engine/ewsexchange"
-	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/internal/ewsconn"
 )
 
@@ -73,11 +71,10 @@ func RunDuringLoad(ctx context.Context, cfg DuringLoadConfig) (DuringLoadResult,
 	if err != nil {
 		return res, err
 	}
-	transport, err := ewsclient.NewTransport(&ewsclient.TransportOptions{MaxConnsPerHost: 1024, MaxIdleConnsPerHost: 64})
+	control, err := sim.controlClient(1024)
 	if err != nil {
 		return res, err
 	}
-	control := ewsclient.BasicAuth(&http.Client{Transport: transport}, sim.account, sim.password)
 	mailboxes, err := simMailboxes(ctx, control, sim.url, sim.account)
 	if err != nil {
 		return res, err

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewsmem"
 	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 )
@@ -142,4 +143,14 @@ func (p *simProcess) stop() {
 		_ = p.cmd.Process.Kill()
 		<-done
 	}
+}
+
+// controlClient returns a client of the simulator's control API
+// (/sim/v1/, always Basic) with up to maxConns connections.
+func (s *simProcess) controlClient(maxConns int) (ewsclient.HTTPClient, error) {
+	transport, err := ewsclient.NewTransport(&ewsclient.TransportOptions{MaxConnsPerHost: maxConns, MaxIdleConnsPerHost: 64})
+	if err != nil {
+		return nil, err
+	}
+	return ewsclient.BasicAuth(&http.Client{Transport: transport}, s.account, s.password), nil
 }

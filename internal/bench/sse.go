@@ -20,7 +20,6 @@ import (
 	"github.com/calsync/calsync/app"
 	"github.com/calsync/calsync/config"
 	"github.com/calsync/calsync/engine"
-	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewssim"
 	"github.com/calsync/calsync/presence"
 )
@@ -69,11 +68,10 @@ func RunSSE(ctx context.Context, cfg SSEConfig) (SSEResult, error) {
 		return res, err
 	}
 	defer sim.stop()
-	transport, err := ewsclient.NewTransport(&ewsclient.TransportOptions{MaxConnsPerHost: 64, MaxIdleConnsPerHost: 64})
+	ctl, err := sim.controlClient(64)
 	if err != nil {
 		return res, err
 	}
-	ctl := ewsclient.BasicAuth(&http.Client{Transport: transport}, sim.account, sim.password)
 	mailboxes, err := simMailboxes(ctx, ctl, sim.url, sim.account)
 	if err != nil {
 		return res, err
