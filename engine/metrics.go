@@ -17,12 +17,18 @@ type metrics struct {
 	subscriptions *prometheus.GaugeVec
 	connections   prometheus.Gauge
 	resyncs       *prometheus.CounterVec
-	reads         prometheus.Counter
-	commits       prometheus.Counter
-	states        *prometheus.GaugeVec
-	oofPolls      prometheus.Counter
-	oofChanges    prometheus.Counter
-	syncChecks    *prometheus.CounterVec
+	// reads counts CalendarView requests by why they were sent
+	// (readLabel): a load's requests beyond one per mailbox show their
+	// cause here.
+	reads *prometheus.CounterVec
+	// streamEvents counts what happened to streaming connections
+	// (stream_conn.go): cuts and failed opens make their members re-read.
+	streamEvents *prometheus.CounterVec
+	commits      prometheus.Counter
+	states       *prometheus.GaugeVec
+	oofPolls     prometheus.Counter
+	oofChanges   prometheus.Counter
+	syncChecks   *prometheus.CounterVec
 	// replaysCovered counts notification reads skipped because the stored
 	// window already showed the change (worker_replay.go).
 	replaysCovered prometheus.Counter
@@ -60,12 +66,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "calsync", Subsystem: "engine", Name: "resyncs_total",
-			Help: "Window re-reads by reason (notification, reconcile, recovery, roll, manual, initial).",
+			Help: "Window re-reads by reason (initial, notification, reconcile, reconnect, resubscribe, rediscover, roll, manual, time zone).",
 		}, []string{"reason"}),
-		reads: prometheus.NewCounter(prometheus.CounterOpts{
+		reads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "calsync", Subsystem: "engine", Name: "calendar_view_requests_total",
-			Help: "CalendarView requests sent.",
-		}),
+			Help: "CalendarView requests sent, by reason: a resync's reason, restart (first read after a start over the store), retry (after a read that failed), split (a truncated answer read again in halves).",
+		}, []string{"reason"}),
+		streamEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "calsync", Subsystem: "engine", Name: "streaming_connection_events_total",
+			Help: "Streaming connection events: cut (lost with an error; members re-read), silent (no message within the heartbeat timeout; members re-read), open_failed (members re-read once open), closed (the server ended it cleanly; nothing re-read), renewal and rebuild (a make-before-break replacement began), retire_cut (a replaced connection still open after 5 s was cut; its members re-read).",
+		}, []string{"event"}),
 		commits: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "calsync", Subsystem: "engine", Name: "commits_total",
 			Help: "Window commits to the store.",
@@ -123,6 +133,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.reads, err = register(reg, m.reads); err != nil {
+		return nil, err
+	}
+	if m.streamEvents, err = register(reg, m.streamEvents); err != nil {
 		return nil, err
 	}
 	if m.commits, err = register(reg, m.commits); err != nil {

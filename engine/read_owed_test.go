@@ -134,7 +134,7 @@ func TestReconnectReadIsNotSkippedAsTheDueNotificationsReplay(t *testing.T) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		// Parked, its loop is not running: its fields are stable.
-		return w.parked && w.readReason == "recovery"
+		return w.parked && w.readReason == "reconnect"
 	})
 	close(release)
 	if err := <-synced; err != nil {

@@ -74,6 +74,7 @@ func (m *streamManager) runConn(c *streamConn) {
 				return
 			}
 			m.e.metrics.errors.WithLabelValues(ErrorCode(err)).Inc()
+			m.e.metrics.streamEvents.WithLabelValues("open_failed").Inc()
 			switch classify(err).act {
 			case actResubscribe:
 				// Every id of the connection is gone (e.g. Exchange restarted).
@@ -151,6 +152,7 @@ func (m *streamManager) runConn(c *streamConn) {
 		m.mu.Lock()
 		c.reconnects++
 		m.mu.Unlock()
+		m.e.metrics.streamEvents.WithLabelValues(endEvent(err)).Inc()
 		if err == nil {
 			// The server ended the connection (ConnectionStatus Closed) after
 			// delivering everything: reconnect at once, nothing to verify —
@@ -256,6 +258,7 @@ func (m *streamManager) retirePrev(c, prev *streamConn, fromPrev, carried []stri
 		select {
 		case <-prev.done:
 		case <-t.C():
+			m.e.metrics.streamEvents.WithLabelValues("retire_cut").Inc()
 			prev.cancel()
 			<-prev.done
 		case <-c.ctx.Done():
@@ -487,6 +490,19 @@ func (m *streamManager) dropIDsLocked(c *streamConn, ids []string) []string {
 	return current
 }
 
+// endEvent names how a connection that was open ended, for
+// metrics.streamEvents: closed by the server (nothing re-read), silent past
+// the heartbeat timeout, or cut by any other error (members re-read).
+func endEvent(err error) string {
+	switch {
+	case err == nil:
+		return "closed"
+	case errors.Is(err, errSilent):
+		return "silent"
+	}
+	return "cut"
+}
+
 // streamFailures returns the failure count after a connection ended with
 // an error: a connection that proved alive (it delivered a message) starts
 // the count again, so that cuts hours apart do not grow the back-off.
@@ -530,6 +546,7 @@ func (m *streamManager) renew(c *streamConn) {
 	c.next = n
 	g.conns[i] = n
 	m.mu.Unlock()
+	m.e.metrics.streamEvents.WithLabelValues("renewal").Inc()
 	if !m.e.spawn("stream "+n.name, func() { m.runConn(n) }) {
 		n.cancel()
 		close(n.done)

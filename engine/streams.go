@@ -501,6 +501,7 @@ func (m *streamManager) regroup(key string) {
 		}
 		if old != nil {
 			old.next = c // ends once c is alive
+			m.e.metrics.streamEvents.WithLabelValues("rebuild").Inc()
 		}
 		if c.prev != nil {
 			c.prev.next = c

@@ -365,13 +365,13 @@ func (w *worker) collect() {
 	if p&trigRediscover != 0 {
 		w.need |= needDiscover | needSubscribe | needRead
 		w.routingStale = true
-		w.readReason = "recovery"
+		w.readReason = "rediscover"
 	}
 	if p&trigResubscribe != 0 {
 		// A lost subscription may mean the mailbox moved: Autodiscover is
 		// batched and cheap, so look again before resubscribing.
 		w.need |= needDiscover | needSubscribe | needRead
-		w.readReason = "recovery"
+		w.readReason = "resubscribe"
 	}
 	if p&trigVerify != 0 {
 		// A notification's read due by now must not absorb the re-read of
@@ -379,7 +379,7 @@ func (w *worker) collect() {
 		// (worker_replay.go) while changes made during the gap have no event.
 		w.need |= needRead
 		if w.readReason == "" || w.readReason == "notification" {
-			w.readReason = "recovery"
+			w.readReason = "reconnect"
 		}
 	}
 	if p&trigSync != 0 {

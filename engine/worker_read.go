@@ -80,6 +80,7 @@ func (w *worker) read() error {
 	if w.skipReplayed() {
 		return nil
 	}
+	retry := w.readOwed
 	w.readOwed = true
 	now := w.env.clk.Now()
 	reason := w.readReason
@@ -92,6 +93,8 @@ func (w *worker) read() error {
 			reason = "roll"
 		}
 	}
+	restart := !w.loaded && !w.window.IsZero()
+	label := readLabel(reason, restart, retry)
 	// Hints up to now are covered by this read, and so are the SyncNow
 	// requests made so far; later ones wait for the next read (their
 	// trigSync is still pending), which sees changes made before them.
@@ -115,7 +118,6 @@ func (w *worker) read() error {
 	w.coalesceUntil, w.hintAt = time.Time{}, time.Time{}
 
 	win := w.env.opts.Window.windowAt(now, w.loc)
-	restart := !w.loaded && !w.window.IsZero()
 	state, stale := w.syncState, w.stateStale
 	var occs []calendar.Occurrence
 	patched := false
@@ -146,7 +148,7 @@ func (w *worker) read() error {
 	} else {
 		var release func()
 		var err error
-		if occs, release, err = w.view(w.ctx, win.Start, win.End, 0); err != nil {
+		if occs, release, err = w.view(w.ctx, win.Start, win.End, 0, label); err != nil {
 			w.restoreHint(hintAt)
 			return err
 		}
@@ -228,10 +230,37 @@ func (w *worker) checksState(reason string, restart bool, hintAt time.Time) bool
 	switch {
 	case reason == "reconcile":
 		return true
-	case restart, reason == "recovery":
+	case restart, recovering(reason):
 		return w.syncState != "" && !w.stateStale
 	}
 	return false
+}
+
+// recovering reports whether a read's reason is a recovery's: after a
+// streaming connection's cut (reconnect), a lost subscription
+// (resubscribe) or stale routing (rediscover), changes may have been made
+// without an event, and no event tells which.
+func recovering(reason string) bool {
+	switch reason {
+	case "reconnect", "resubscribe", "rediscover":
+		return true
+	}
+	return false
+}
+
+// readLabel is the reason a read's CalendarView requests are counted
+// under (metrics.reads): a retry after a read that began and failed, a
+// restart's first read, or the read's reason. Retries are told apart so
+// that a load's requests beyond one per mailbox show whether failures or
+// lost events caused them.
+func readLabel(reason string, restart, retry bool) string {
+	switch {
+	case retry:
+		return "retry"
+	case restart:
+		return "restart"
+	}
+	return reason
 }
 
 // verified ends a read that proved the stored window current, by reading
@@ -359,14 +388,14 @@ func (w *worker) checkpoint(now time.Time) store.Checkpoint {
 // Exchange truncates the answer.
 // The occurrences may be a page's (ViewPage.Release): the caller calls
 // the returned release, which may be nil, once it is done with them.
-func (w *worker) view(ctx context.Context, start, end time.Time, depth int) ([]calendar.Occurrence, func(), error) {
+func (w *worker) view(ctx context.Context, start, end time.Time, depth int, label string) ([]calendar.Occurrence, func(), error) {
 	var page ViewPage
 	err := w.call(ctx, func(ctx context.Context) error {
 		var err error
 		page, err = w.env.ex.CalendarView(ctx, w.target(), start, end, w.env.opts.MaxViewEntries)
 		return err
 	})
-	w.env.metrics.reads.Inc()
+	w.env.metrics.reads.WithLabelValues(label).Inc()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -396,12 +425,12 @@ func (w *worker) viewSplit(ctx context.Context, start, end time.Time, depth int,
 	}
 	releasePage(truncated.Release)
 	mid := start.Add(span / 2).Truncate(time.Minute)
-	left, releaseLeft, err := w.view(ctx, start, mid, depth+1)
+	left, releaseLeft, err := w.view(ctx, start, mid, depth+1, "split")
 	if err != nil {
 		return nil, nil, err
 	}
 	defer releasePage(releaseLeft)
-	right, releaseRight, err := w.view(ctx, mid, end, depth+1)
+	right, releaseRight, err := w.view(ctx, mid, end, depth+1, "split")
 	if err != nil {
 		return nil, nil, err
 	}

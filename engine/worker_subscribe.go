@@ -128,7 +128,7 @@ func (w *worker) subscribe() error {
 	w.need &^= needSubscribe
 	w.need |= needRead
 	if w.readReason == "" || w.readReason == "notification" {
-		w.readReason = "recovery"
+		w.readReason = "resubscribe"
 	}
 	return nil
 }

@@ -137,6 +137,9 @@ type Result struct {
 	// AtPeak is what the RSS consisted of at its largest 100 ms sample
 	// during the load (peak.go).
 	AtPeak peakSample
+	// LoadCauses are the engine's reads by reason and streaming
+	// connection events up to all-subscribed (reasons.go).
+	LoadCauses ReadCauses
 	// Restart is set when Config.Restart asked for it.
 	Restart *RestartResult
 	// Compare is set when Config.Compare asked for it.
@@ -256,6 +259,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res.Requests = stats.Requests
 	res.AutodiscoverRequests = stats.AutodiscoverRequests
+	res.LoadCauses = readCauses(reg)
 	res.RequestsPerMailbox = float64(stats.RequestsTotal) / float64(cfg.Mailboxes)
 	for _, g := range e.e.Groups() {
 		res.Groups++
@@ -540,6 +544,8 @@ func WriteTable(w io.Writer, rs []Result) {
 	row("Autodiscover GetUserSettings requests (mailboxes per request)", func(r Result) string {
 		return fmt.Sprintf("%d (%.1f)", r.AutodiscoverRequests, float64(r.Mailboxes)/float64(max(r.AutodiscoverRequests, 1)))
 	})
+	row("CalendarView requests by reason (load + subscribe)", func(r Result) string { return r.LoadCauses.fmtReads() })
+	row("streaming connection events (load + subscribe)", func(r Result) string { return r.LoadCauses.fmtStreamEvents() })
 	row("affinity groups / streaming connections (≤ Σ ceil(n/200))", func(r Result) string {
 		return fmt.Sprintf("%d / %d (≤ %d)", r.Groups, r.Connections, r.MaxConnectionsNeed)
 	})

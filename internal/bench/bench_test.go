@@ -54,10 +54,13 @@ func TestRunSmall(t *testing.T) {
 	if r.Connections > r.MaxConnectionsNeed || r.Connections == 0 {
 		t.Errorf("streaming connections = %d, want 1..%d", r.Connections, r.MaxConnectionsNeed)
 	}
+	if n := r.LoadCauses.Reads["initial"]; n != 40 {
+		t.Errorf("CalendarView requests of first loads = %d (by reason %v), want 40", n, r.LoadCauses.Reads)
+	}
 	var out bytes.Buffer
 	WriteTable(&out, []Result{r})
-	if !strings.Contains(out.String(), "| 40 mailboxes |") {
-		t.Errorf("table lacks the size column:\n%s", out.String())
+	if !strings.Contains(out.String(), "| 40 mailboxes |") || !strings.Contains(out.String(), "| CalendarView requests by reason (load + subscribe) |") {
+		t.Errorf("table lacks the size column or the reads by reason:\n%s", out.String())
 	}
 }
 

@@ -56,6 +56,11 @@ type ClusterResult struct {
 	AllLive            time.Duration
 	LoadRequests       int64 // EWS requests the simulator served until then
 	RequestsPerMailbox float64
+	// LoadAutodiscover are the GetUserSettings requests until then,
+	// LoadCauses the instances' reads by reason and streaming connection
+	// events (reasons.go).
+	LoadAutodiscover int64
+	LoadCauses       ReadCauses
 	// RSS is each instance's resident memory right after the load (bytes,
 	// by instance id, from its own process metrics).
 	RSS map[string]int64
@@ -141,6 +146,10 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 		return fail("load", err)
 	}
 	res.LoadRequests = stats.RequestsTotal
+	res.LoadAutodiscover = stats.AutodiscoverRequests
+	if res.LoadCauses, err = probe.readCauses(ctx); err != nil {
+		return fail("load", err)
+	}
 	res.RequestsPerMailbox = float64(stats.RequestsTotal) / float64(cfg.Mailboxes)
 	if res.RSS, err = probe.rss(ctx); err != nil {
 		return fail("memory", err)
@@ -238,6 +247,11 @@ func WriteClusterTable(w io.Writer, rs []ClusterResult) {
 	row("EWS requests per mailbox up to all live", func(r ClusterResult) string {
 		return fmt.Sprintf("%.3f (%d)", r.RequestsPerMailbox, r.LoadRequests)
 	})
+	row("Autodiscover GetUserSettings requests up to all live (mailboxes per request)", func(r ClusterResult) string {
+		return fmt.Sprintf("%d (%.1f)", r.LoadAutodiscover, float64(r.Mailboxes)/float64(max(r.LoadAutodiscover, 1)))
+	})
+	row("CalendarView requests by reason up to all live (all instances)", func(r ClusterResult) string { return r.LoadCauses.fmtReads() })
+	row("streaming connection events up to all live (all instances)", func(r ClusterResult) string { return r.LoadCauses.fmtStreamEvents() })
 	row("mailboxes per instance", func(r ClusterResult) string { return fmtOwned(r.Owned) })
 	row("RSS per instance after the load", func(r ClusterResult) string {
 		ids := slices.Sorted(maps.Keys(r.RSS))

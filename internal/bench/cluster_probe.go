@@ -252,35 +252,17 @@ func presences(ctx context.Context, in *clusterrig.Instance) (map[string]string,
 
 // metrics reads the named gauges (without labels) from in's /metrics.
 func metrics(ctx context.Context, in *clusterrig.Instance, names ...string) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.URL()+"metrics", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s /metrics: %s", in.ID, resp.Status)
-	}
 	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
+	err := scrape(ctx, in, func(name, value string) {
 		for _, n := range names {
 			if name == n {
-				if v, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil {
+				if v, err := strconv.ParseFloat(value, 64); err == nil {
 					out[n] = v
 				}
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	for _, n := range names {
@@ -289,6 +271,67 @@ func metrics(ctx context.Context, in *clusterrig.Instance, names ...string) (map
 		}
 	}
 	return out, nil
+}
+
+// scrape calls each with every sample line of in's /metrics: the name
+// with its labels ({…} as written) and the value.
+func scrape(ctx context.Context, in *clusterrig.Instance, each func(name, value string)) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.URL()+"metrics", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s /metrics: %s", in.ID, resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if name, value, ok := strings.Cut(sc.Text(), " "); ok {
+			each(name, strings.TrimSpace(value))
+		}
+	}
+	return sc.Err()
+}
+
+// labelled reads the samples of a counter with one label from in's
+// /metrics, by label value.
+func labelled(ctx context.Context, in *clusterrig.Instance, metric string) (map[string]int64, error) {
+	out := map[string]int64{}
+	err := scrape(ctx, in, func(name, value string) {
+		rest, ok := strings.CutPrefix(name, metric+"{")
+		if !ok {
+			return
+		}
+		_, label, ok := strings.Cut(strings.TrimSuffix(rest, "}"), "=")
+		v, err := strconv.ParseFloat(value, 64)
+		if ok && err == nil {
+			out[strings.Trim(label, `"`)] = int64(v)
+		}
+	})
+	return out, err
+}
+
+// readCauses sums the reads by reason and streaming connection events of
+// every running instance.
+func (p *clusterProbe) readCauses(ctx context.Context) (ReadCauses, error) {
+	var sum ReadCauses
+	for _, in := range p.rig.Instances() {
+		reads, err := labelled(ctx, in, readsMetric)
+		if err != nil {
+			return sum, err
+		}
+		events, err := labelled(ctx, in, streamEventsMetric)
+		if err != nil {
+			return sum, err
+		}
+		sum.add(ReadCauses{Reads: reads, StreamEvents: events})
+	}
+	return sum, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -45,6 +45,9 @@ func TestRunSmallCluster(t *testing.T) {
 	if r.AllLive <= 0 || r.FailoverLive <= 0 || r.Failover < r.FailoverLive || r.RequestsPerMailbox < 1 {
 		t.Errorf("figures: %+v", r)
 	}
+	if r.LoadAutodiscover < 1 || r.LoadCauses.Reads["initial"] < 60 {
+		t.Errorf("up to all live: %d Autodiscover requests, CalendarView by reason %v; want some and a first load of each of the 60", r.LoadAutodiscover, r.LoadCauses.Reads)
+	}
 	for id, l := range r.Limits {
 		if id == r.Victim || l.N == 0 || l.Min < 1 || l.Max < l.Min {
 			t.Errorf("budget limits sampled over the failover: %v; want the survivor's, each at least 1", r.Limits)
