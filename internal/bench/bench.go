@@ -33,6 +33,7 @@ import (
 	"github.com/calsync/calsync/engine/ewsexchange"
 	"github.com/calsync/calsync/ews/ewsclient"
 	"github.com/calsync/calsync/ews/ewsserver/ewssim"
+	"github.com/calsync/calsync/internal/buildinfo"
 	"github.com/calsync/calsync/internal/ewsconn"
 	"github.com/calsync/calsync/internal/memlimit"
 )
@@ -140,6 +141,10 @@ type Result struct {
 	// LoadCauses are the engine's reads by reason and streaming
 	// connection events up to all-subscribed (reasons.go).
 	LoadCauses ReadCauses
+	// Cgo is the measured binary's CGO_ENABLED ("0": static, the release
+	// build; "1": libc mapped, more RSS): the bench's engine runs in this
+	// process.
+	Cgo string
 	// Restart is set when Config.Restart asked for it.
 	Restart *RestartResult
 	// Compare is set when Config.Compare asked for it.
@@ -148,7 +153,7 @@ type Result struct {
 
 // Run measures one size.
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	res := Result{Mailboxes: cfg.Mailboxes, Auth: cmp.Or(cfg.Auth, "basic")}
+	res := Result{Mailboxes: cfg.Mailboxes, Auth: cmp.Or(cfg.Auth, "basic"), Cgo: buildinfo.Cgo()}
 	ntlm := cfg.Auth == "ntlm"
 	sim, err := startSim(ctx, cfg.SimExe, cfg.Mailboxes, cfg.Servers, ntlm, cfg.SimQueueLimit, cfg.Stderr)
 	if err != nil {
@@ -569,8 +574,8 @@ func WriteTable(w io.Writer, rs []Result) {
 	}))
 	row("RSS per 1,000 mailboxes (engine process)", func(r Result) string { return fmt.Sprintf("%.1f MiB", r.RSSPer1000) })
 	row("Go heap in use per 1,000 mailboxes", func(r Result) string { return fmt.Sprintf("%.1f MiB", r.HeapPer1000) })
-	row("peak RSS during the load (engine process) / per mailbox", func(r Result) string {
-		return fmt.Sprintf("%.1f MiB / %.1f KiB", float64(r.PeakRSS)/(1<<20), float64(r.PeakRSS)/1024/float64(r.Mailboxes))
+	row("peak RSS during the load (engine process) / per mailbox (the binary's cgo setting: 0 is the release build)", func(r Result) string {
+		return fmt.Sprintf("%.1f MiB / %.1f KiB (CGO_ENABLED=%s)", float64(r.PeakRSS)/(1<<20), float64(r.PeakRSS)/1024/float64(r.Mailboxes), cmp.Or(r.Cgo, "?"))
 	})
 	row("at the largest RSS sampled during the load (every 100 ms)", func(r Result) string { return r.AtPeak.String() })
 	row("after the load (once the engine released its memory, +wait): RSS / heap in use / live heap (RSS ÷ live)", func(r Result) string {

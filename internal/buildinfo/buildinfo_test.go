@@ -32,6 +32,32 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
+// TestDescribeNamesTheCgoSetting: a static (CGO_ENABLED=0) and a cgo build
+// of one commit differ by megabytes of resident memory; the line says which
+// one runs, last, and nothing when the build did not record it.
+func TestDescribeNamesTheCgoSetting(t *testing.T) {
+	for _, v := range []string{"0", "1"} {
+		info := &debug.BuildInfo{GoVersion: "go1.26.0", Settings: []debug.BuildSetting{{Key: "-compiler", Value: "gc"}, {Key: "CGO_ENABLED", Value: v}, {Key: "GOARCH", Value: "amd64"}}}
+		if got := describe("dev", info); !strings.HasSuffix(got, " CGO_ENABLED="+v) {
+			t.Errorf("CGO_ENABLED=%s: describe = %q, want it to end with the setting", v, got)
+		}
+	}
+	if got := describe("dev", &debug.BuildInfo{GoVersion: "go1.26.0"}); strings.Contains(got, "CGO") {
+		t.Errorf("no cgo setting recorded: describe = %q, want no CGO_ENABLED", got)
+	}
+}
+
+// TestCgoIsTheTestBinarysSetting: Cgo reads the running binary's setting
+// (the race detector's test binary is built with cgo, any other either way).
+func TestCgoIsTheTestBinarysSetting(t *testing.T) {
+	if c := Cgo(); c != "0" && c != "1" {
+		t.Errorf("Cgo() = %q, want 0 or 1", c)
+	}
+	if !strings.HasSuffix(String(), " CGO_ENABLED="+Cgo()) {
+		t.Errorf("String() = %q, want it to end with CGO_ENABLED=%s", String(), Cgo())
+	}
+}
+
 // TestStringNamesTheToolchain: the test binary has build information; the
 // line names the Go version and platform whatever the module version is.
 func TestStringNamesTheToolchain(t *testing.T) {

@@ -91,6 +91,8 @@ func runBench(ctx context.Context, env Env, args []string) int {
 		}
 		*exe = p
 	}
+	fmt.Fprintln(stdout, bench.Header())
+	fmt.Fprintln(stdout)
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

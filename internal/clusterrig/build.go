@@ -15,7 +15,7 @@ const BinaryEnv = "CALSYNC_BINARY"
 
 // Build compiles calsync (this module's cmd/calsync, without -race: the
 // instances of a test cluster must not be five times slower than a real
-// one) into dir and returns its path; with $CALSYNC_BINARY set it returns
+// one; static, CGO_ENABLED=0, as the release build) into dir and returns its path; with $CALSYNC_BINARY set it returns
 // that instead. It needs the go command and runs in the current working
 // directory, which must be inside the module (a test's is).
 func Build(ctx context.Context, dir string) (string, error) {
@@ -34,6 +34,7 @@ func Build(ctx context.Context, dir string) (string, error) {
 		out += ".exe"
 	}
 	cmd := exec.CommandContext(ctx, goCmd, "build", "-o", out, "github.com/calsync/calsync/cmd/calsync")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("clusterrig: go build calsync: %w\n%s", err, b)
 	}
