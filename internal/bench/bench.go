@@ -118,7 +118,8 @@ type Result struct {
 	// it, after a GC (whole process, bytes).
 	PeakRSS, RSS, HeapInuse, HeapLive int64
 	// RSSFile is the file-backed part of RSS, RSSExecutable the part of
-	// it that maps the executable (the rest is the store's memory map);
+	// it that maps the executable (the rest is the store's memory map and
+	// the shared libraries), both read at one instant;
 	// Stacks the goroutine stacks; HeapRetained heap memory freed but not
 	// yet returned to the OS (all after the load, bytes). MemoryLimit is
 	// the Go runtime's soft limit the bench set, as `calsync run` does.
@@ -284,7 +285,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res.HeapInuse, res.HeapLive = int64(ms.HeapInuse), int64(ms.HeapAlloc)
-	res.RSSFile, res.RSSExecutable, res.Stacks, res.HeapRetained = rssFileBytes(), rssExecutableBytes(), int64(ms.StackInuse), int64(ms.HeapIdle-ms.HeapReleased)
+	res.RSSFile, res.RSSExecutable = rssFileSplit()
+	res.Stacks, res.HeapRetained = int64(ms.StackInuse), int64(ms.HeapIdle-ms.HeapReleased)
 	res.Goroutines = runtime.NumGoroutine()
 	if err := writeHeapProfile(cfg.HeapProfile); err != nil {
 		return res, err
