@@ -1,13 +1,13 @@
 // Package boltstore is calsync's embedded store: a single file written
 // with bbolt (pure Go, no cgo), safe against crashes, one writer process.
 //
-// Layout (schema version 2):
+// Layout (schema version 3):
 //
-//	meta       "schema" -> "2"; "seq" -> last outbox sequence number;
+//	meta       "schema" -> "3"; "seq" -> last outbox sequence number;
 //	           "doc:"<name> -> named document (DocumentStore)
-//	mailboxes  <smtp> -> bucket (small, stored inline)
+//	mailboxes  <smtp> -> bucket (inline while it holds no window)
 //	             "record"  -> JSON recordDoc (status, checkpoint, OOF)
-//	windows    <smtp> -> bucket: "w" -> the mailbox's window, all occurrences in one value (window.go)
+//	             "w"       -> the mailbox's window, all occurrences in one value (window.go)
 //	leases     <smtp> -> JSON lease
 //	presence   <smtp> -> presence document
 //	outbox     <seq: 8 bytes> -> JSON live message
@@ -19,7 +19,7 @@
 // Every method runs in one bolt transaction, so CommitWindow replaces the
 // occurrences and saves the checkpoint atomically, and Enqueue stores a
 // batch all-or-nothing. Open upgrades a file of schema version 1 (one key
-// per occurrence, upgrade.go). See docs/store.md for the reasoning and
+// per occurrence) or 2 (windows in a bucket of their own), upgrade.go. See docs/store.md for the reasoning and
 // figures.
 package boltstore
 
@@ -42,7 +42,7 @@ import (
 
 // SchemaVersion is the layout version this package writes and reads; Open
 // upgrades files of older versions.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Sentinel errors of Open; test with errors.Is.
 var (
@@ -87,7 +87,6 @@ var _ store.Store = (*Store)(nil)
 var (
 	bucketMeta      = []byte("meta")
 	bucketMailboxes = []byte("mailboxes")
-	bucketWindows   = []byte("windows")
 	bucketLeases    = []byte("leases")
 	bucketPresence  = []byte("presence")
 	bucketOutbox    = []byte("outbox")
@@ -95,7 +94,7 @@ var (
 	bucketDead      = []byte("dead")
 	bucketIDs       = []byte("ids")
 	bucketCounts    = []byte("counts")
-	allBuckets      = [][]byte{bucketMeta, bucketMailboxes, bucketWindows, bucketLeases, bucketPresence, bucketOutbox, bucketQueue, bucketDead, bucketIDs, bucketCounts}
+	allBuckets      = [][]byte{bucketMeta, bucketMailboxes, bucketLeases, bucketPresence, bucketOutbox, bucketQueue, bucketDead, bucketIDs, bucketCounts}
 
 	keySchema = []byte("schema")
 	keySeq    = []byte("seq")
@@ -209,7 +208,7 @@ func (s *Store) init() error {
 	if err != nil || version == SchemaVersion {
 		return err
 	}
-	return s.upgradeFrom1()
+	return s.upgrade(version)
 }
 
 // Path returns the file the store was opened on.

@@ -3,13 +3,11 @@ package boltstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/calsync/calsync/calendar"
 	"github.com/calsync/calsync/store"
@@ -98,8 +96,8 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 		oof = &o
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
-		return s.mutateRecord(tx, smtp, func(_ *bolt.Bucket, doc *recordDoc) error {
-			if err := putWindow(tx, []byte(smtp), val); err != nil {
+		return s.mutateRecord(tx, smtp, func(mb *bolt.Bucket, doc *recordDoc) error {
+			if err := mb.Put(keyWindow, val); err != nil {
 				return fmt.Errorf("boltstore: write the window of %s: %w", smtp, err)
 			}
 			doc.Checkpoint = cp
@@ -202,13 +200,14 @@ func (s *Store) Mailboxes(ctx context.Context) ([]store.MailboxRecord, error) {
 func (s *Store) Occurrences(ctx context.Context, smtp string, start, end time.Time) ([]calendar.Occurrence, error) {
 	var out []calendar.Occurrence
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketMailboxes).Bucket([]byte(smtp)) == nil {
+		mb := tx.Bucket(bucketMailboxes).Bucket([]byte(smtp))
+		if mb == nil {
 			return fmt.Errorf("boltstore: occurrences of %s: %w", smtp, store.ErrNotFound)
 		}
 		if !end.After(start) {
 			return nil
 		}
-		v := getWindow(tx, []byte(smtp))
+		v := mb.Get(keyWindow)
 		if v == nil {
 			return nil // a record without a window (only a status or checkpoint saved)
 		}
@@ -228,11 +227,8 @@ func (s *Store) DeleteMailbox(ctx context.Context, smtp string) error {
 		if tx.Bucket(bucketMailboxes).Bucket(key) == nil {
 			return fmt.Errorf("boltstore: delete mailbox %s: %w", smtp, store.ErrNotFound)
 		}
-		if err := tx.Bucket(bucketMailboxes).DeleteBucket(key); err != nil {
+		if err := tx.Bucket(bucketMailboxes).DeleteBucket(key); err != nil { // the window with it
 			return fmt.Errorf("boltstore: delete mailbox %s: %w", smtp, err)
-		}
-		if err := tx.Bucket(bucketWindows).DeleteBucket(key); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
-			return fmt.Errorf("boltstore: delete the window of %s: %w", smtp, err)
 		}
 		if err := tx.Bucket(bucketLeases).Delete(key); err != nil {
 			return err
@@ -345,35 +341,13 @@ func normalizeCheckpoint(cp store.Checkpoint) store.Checkpoint {
 
 func utc(t time.Time) time.Time { return t.UTC() }
 
-// keyWindow holds the window value in a mailbox's bucket in "windows".
+// keyWindow holds the window value in a mailbox's bucket, next to its
+// record (schema 3). A first commit of a mailbox, and every later one,
+// then changes one bucket: the mailbox's own leaf (record and window) and
+// one leaf of bucket headers in "mailboxes". Schema 2 kept the window in
+// a bucket of its own in "windows", and every commit changed a second
+// path of leaf and branch pages there: 27 % more bytes per first commit
+// (docs/BENCHMARKS.md, session 9). A window larger than a quarter page
+// gives the mailbox's bucket a leaf of its own, so a commit copies that
+// mailbox alone; a mailbox without a window (a status only) stays inline.
 var keyWindow = []byte("w")
-
-// putWindow stores a mailbox's window value. Each mailbox has a bucket of
-// its own in "windows" holding only that value: a window larger than a
-// quarter page gets a leaf of its own, so a commit copies and writes that
-// window and one small leaf of bucket headers. Kept directly under
-// "windows", two to four windows share a leaf (bbolt splits no leaf below
-// four keys) and every commit rewrote them all: 115 instead of 89 KB
-// allocated per commit of 50 occurrences (BenchmarkSingleItemChange), for
-// 1.7 KB less file per mailbox.
-func putWindow(tx *bolt.Tx, smtp, val []byte) error {
-	wb := tx.Bucket(bucketWindows)
-	b := wb.Bucket(smtp)
-	if b == nil {
-		var err error
-		if b, err = wb.CreateBucket(smtp); err != nil {
-			return err
-		}
-	}
-	return b.Put(keyWindow, val)
-}
-
-// getWindow returns a mailbox's window value, nil if it has none; valid
-// until tx ends.
-func getWindow(tx *bolt.Tx, smtp []byte) []byte {
-	b := tx.Bucket(bucketWindows).Bucket(smtp)
-	if b == nil {
-		return nil
-	}
-	return b.Get(keyWindow)
-}

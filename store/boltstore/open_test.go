@@ -115,9 +115,9 @@ func TestCorruptOccurrenceIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		wb := tx.Bucket([]byte("windows")).Bucket([]byte("alice@example.com"))
-		k, v := wb.Cursor().First()
-		return wb.Put(k, append([]byte(nil), v[:len(v)/2]...))
+		mb := tx.Bucket([]byte("mailboxes")).Bucket([]byte("alice@example.com"))
+		v := mb.Get([]byte("w"))
+		return mb.Put([]byte("w"), append([]byte(nil), v[:len(v)/2]...))
 	})
 	db.Close()
 	if err != nil {

@@ -15,7 +15,10 @@ import (
 // then part 1 through one opened with the JSON encoding (a file may hold
 // both). The upgrade test feeds the same calls to memstore and compares
 // what both return, so this function must not change: it describes what
-// the file holds.
+// the file holds. testdata/schema2.db holds the same calls written at
+// schema version 2 (each window in a bucket of its own in "windows"),
+// main b49ad17, the same way: part 0 through a store opened with the
+// binary encoding, then part 1 with the JSON encoding, each store closed.
 
 // schema1Start is the start of the fixture's windows.
 var schema1Start = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)

@@ -1,22 +1,28 @@
 package boltstore
 
-// The upgrade of a schema-1 file. Schema 1 kept one key per occurrence,
-// <smtp>\x00<start: 12 bytes><item id> -> value, in the bucket
-// "occurrences", and the longest stored duration as "longest" in each
-// mailbox's bucket; schema 2 keeps a mailbox's window as one value in its
-// bucket in "windows" (window.go, putWindow).
+// The upgrade of a file of schema version 1 or 2 to 3.
 //
-// Open converts the file in transactions of a few MiB of old rows each,
-// so that a large file is not held in memory as one transaction. Each
-// converts whole mailboxes: it deletes a mailbox's old rows and writes its
-// window value together, so after a crash every mailbox is in exactly one
-// of the two forms, and the next Open continues where this one stopped
-// (the schema version says 1 until the last transaction, which drops the
-// old bucket and writes 2).
+// Schema 1 kept one key per occurrence, <smtp>\x00<start: 12 bytes><item
+// id> -> value, in the bucket "occurrences", and the longest stored
+// duration as "longest" in each mailbox's bucket. Schema 2 kept a
+// mailbox's window as one value, "w" in its bucket in "windows". Schema 3
+// keeps that value in the mailbox's bucket in "mailboxes", next to its
+// record (mailbox.go, keyWindow).
+//
+// Open converts the file in transactions of a few MiB of old rows or
+// windows each, so that a large file is not held in memory as one
+// transaction. Each converts whole mailboxes: it deletes a mailbox's old
+// rows or its schema-2 bucket and writes its window into the mailbox's
+// bucket together, so after a crash every mailbox is in exactly one of
+// the forms, and the next Open continues where this one stopped (the
+// schema version stays until the last transaction, which drops the old
+// buckets and writes 3). A schema-1 file whose upgrade to 2 an older
+// calsync began holds both old forms; the steps handle both.
 
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -26,31 +32,29 @@ import (
 )
 
 var (
-	bucketOccurrences1 = []byte("occurrences")
-	keyLongest1        = []byte("longest")
+	bucketOccurrences1 = []byte("occurrences") // schema 1
+	keyLongest1        = []byte("longest")     // schema 1, in a mailbox's bucket
+	bucketWindows2     = []byte("windows")     // schema 2
 )
 
-// upgradeBatchBytes bounds the old rows one upgrade transaction reads (it
-// always converts at least one whole mailbox). A variable for tests.
+// upgradeBatchBytes bounds the old rows or windows one upgrade transaction
+// reads (it always converts at least one whole mailbox). A variable for
+// tests.
 var upgradeBatchBytes = 4 << 20
 
 // bucketsOf lists the buckets a file of the given schema version has.
 func bucketsOf(version int) [][]byte {
-	if version >= 2 {
-		return allBuckets
+	switch version {
+	case 1:
+		return append(slices.Clone(allBuckets), bucketOccurrences1) // "windows" exists only once an upgrade began
+	case 2:
+		return append(slices.Clone(allBuckets), bucketWindows2)
 	}
-	out := make([][]byte, 0, len(allBuckets))
-	for _, b := range allBuckets {
-		if bytes.Equal(b, bucketWindows) {
-			b = bucketOccurrences1 // "windows" exists only once an upgrade began
-		}
-		out = append(out, b)
-	}
-	return out
+	return allBuckets
 }
 
-// upgradeFrom1 converts a schema-1 file to schema 2.
-func (s *Store) upgradeFrom1() error {
+// upgrade converts a file of schema version (1 or 2) to SchemaVersion.
+func (s *Store) upgrade(version int) error {
 	began := time.Now()
 	converted, damaged := 0, 0
 	for finished := false; !finished; {
@@ -69,7 +73,7 @@ func (s *Store) upgradeFrom1() error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("boltstore: upgrade %s from schema version 1 to %d: %w", s.path, SchemaVersion, err)
+			return fmt.Errorf("boltstore: upgrade %s from schema version %d to %d: %w", s.path, version, SchemaVersion, err)
 		}
 		// The upgrade reads the whole file through the map; give each
 		// step's resident pages back, as the engine does after a load
@@ -78,25 +82,106 @@ func (s *Store) upgradeFrom1() error {
 			s.log.Debug("boltstore: releasing the map during the upgrade", "path", s.path, "err", err)
 		}
 	}
-	s.log.Info("boltstore: store file upgraded to one value per mailbox window", "path", s.path,
-		"from_schema", 1, "to_schema", SchemaVersion, "windows", converted, "damaged", damaged, "took", time.Since(began).Round(time.Millisecond))
+	s.log.Info("boltstore: store file upgraded: each mailbox's window is one value in its bucket", "path", s.path,
+		"from_schema", version, "to_schema", SchemaVersion, "windows", converted, "damaged", damaged, "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 
-// upgradeStep converts the mailboxes of about budget bytes of old rows.
-// When no old row is left it removes what schema 1 kept besides them and
-// writes the new schema version (finished). It returns how many windows it
-// converted and which mailboxes' rows could not be decoded: their rows are
-// dropped and their checkpoint cleared, so the engine reads them again, as
-// for a mailbox never loaded (the outbox and everything else stay).
+// upgradeStep converts the mailboxes of about budget bytes of schema-2
+// windows or schema-1 rows. When none is left it removes what the old
+// schemas kept besides them and writes the new schema version
+// (finished). It returns how many windows it converted and which
+// mailboxes' schema-1 rows could not be decoded: their rows are dropped
+// and their checkpoint cleared, so the engine reads them again, as for a
+// mailbox never loaded (the outbox and everything else stay). A schema-2
+// window is moved as it is, not decoded.
 func (s *Store) upgradeStep(tx *bolt.Tx, budget int) (finished bool, converted int, damaged []string, err error) {
-	if _, err := tx.CreateBucketIfNotExists(bucketWindows); err != nil {
-		return false, 0, nil, err
+	used := 0
+	if wb := tx.Bucket(bucketWindows2); wb != nil {
+		var more bool
+		if more, converted, err = s.moveWindows2(tx, wb, budget, &used); err != nil || more {
+			return false, converted, nil, err
+		}
 	}
+	fromRows := tx.Bucket(bucketOccurrences1) != nil
+	if fromRows {
+		var more bool
+		var n int
+		more, n, damaged, err = s.convertRows1(tx, budget, &used)
+		converted += n
+		if err != nil || more {
+			return false, converted, damaged, err
+		}
+	}
+	// Done. Schema 1's records lose "longest". A mailbox whose window had
+	// no occurrences has no window value, which reads as an empty window.
+	if fromRows {
+		mailboxes := tx.Bucket(bucketMailboxes)
+		var names [][]byte
+		if err := mailboxes.ForEachBucket(func(k []byte) error { names = append(names, bytes.Clone(k)); return nil }); err != nil {
+			return false, 0, nil, err
+		}
+		for _, k := range names {
+			if err := mailboxes.Bucket(k).Delete(keyLongest1); err != nil {
+				return false, 0, nil, err
+			}
+		}
+		if err := tx.DeleteBucket(bucketOccurrences1); err != nil {
+			return false, 0, nil, err
+		}
+	}
+	if tx.Bucket(bucketWindows2) != nil {
+		if err := tx.DeleteBucket(bucketWindows2); err != nil {
+			return false, 0, nil, err
+		}
+	}
+	return true, converted, damaged, tx.Bucket(bucketMeta).Put(keySchema, fmt.Appendf(nil, "%d", SchemaVersion))
+}
+
+// moveWindows2 moves schema-2 windows (windows/<smtp>/"w") into their
+// mailboxes' buckets until *used reaches budget; more tells whether any
+// is left.
+func (s *Store) moveWindows2(tx *bolt.Tx, wb *bolt.Bucket, budget int, used *int) (more bool, moved int, err error) {
+	mailboxes := tx.Bucket(bucketMailboxes)
+	c := wb.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.First() {
+		if *used >= budget {
+			return true, moved, nil
+		}
+		smtp := bytes.Clone(k) // k lives in the map; the delete below frees its page
+		var val []byte
+		if b := wb.Bucket(smtp); b != nil {
+			val = bytes.Clone(b.Get(keyWindow))
+			err = wb.DeleteBucket(smtp)
+		} else {
+			err = wb.Delete(smtp) // schema 2 wrote no plain value here; nothing reads one
+		}
+		if err != nil {
+			return false, moved, fmt.Errorf("remove the schema-2 window of %s: %w", smtp, err)
+		}
+		*used += len(smtp) + len(val)
+		mb := mailboxes.Bucket(smtp)
+		if mb == nil || val == nil {
+			continue // a window of no mailbox: DeleteMailbox removed both, nothing reads it
+		}
+		if err := mb.Put(keyWindow, val); err != nil {
+			return false, moved, fmt.Errorf("write the window of %s: %w", smtp, err)
+		}
+		moved++
+	}
+	return false, moved, nil
+}
+
+// convertRows1 converts the schema-1 rows of whole mailboxes into window
+// values in their buckets until *used reaches budget; more tells whether
+// any row is left.
+func (s *Store) convertRows1(tx *bolt.Tx, budget int, used *int) (more bool, converted int, damaged []string, err error) {
 	ob := tx.Bucket(bucketOccurrences1)
 	c := ob.Cursor()
-	used := 0
-	for k, _ := c.First(); k != nil && used < budget; k, _ = c.First() {
+	for k, _ := c.First(); k != nil; k, _ = c.First() {
+		if *used >= budget {
+			return true, converted, damaged, nil
+		}
 		smtp, _, _ := bytes.Cut(k, []byte{0}) // schema 1 refused addresses with NUL
 		prefix := append(bytes.Clone(smtp), 0)
 		smtp = prefix[:len(smtp)] // k lives in the map; the deletes below may reuse its page
@@ -105,7 +190,7 @@ func (s *Store) upgradeStep(tx *bolt.Tx, budget int) (finished bool, converted i
 		var bad error
 		for k, v := c.Seek(smtp); k != nil && (bytes.Equal(k, smtp) || bytes.HasPrefix(k, prefix)); k, v = c.Next() {
 			keys = append(keys, bytes.Clone(k))
-			used += len(k) + len(v)
+			*used += len(k) + len(v)
 			if bad != nil {
 				continue
 			}
@@ -122,10 +207,11 @@ func (s *Store) upgradeStep(tx *bolt.Tx, budget int) (finished bool, converted i
 		}
 		for _, k := range keys {
 			if err := ob.Delete(k); err != nil {
-				return false, 0, nil, err
+				return false, converted, damaged, err
 			}
 		}
-		if tx.Bucket(bucketMailboxes).Bucket(smtp) == nil {
+		mb := tx.Bucket(bucketMailboxes).Bucket(smtp)
+		if mb == nil {
 			continue // rows of no mailbox: DeleteMailbox removes both, nothing reads these
 		}
 		if bad != nil {
@@ -134,37 +220,19 @@ func (s *Store) upgradeStep(tx *bolt.Tx, budget int) (finished bool, converted i
 				doc.Checkpoint = store.Checkpoint{}
 				return nil
 			}); err != nil {
-				return false, 0, nil, err
+				return false, converted, damaged, err
 			}
 			continue
 		}
 		// Keys sorted by start, then item id: the order a window keeps.
 		val, err := appendWindow(nil, s.opts.Encoding, occs)
 		if err != nil {
-			return false, 0, nil, fmt.Errorf("encode the window of %s: %w", smtp, err)
+			return false, converted, damaged, fmt.Errorf("encode the window of %s: %w", smtp, err)
 		}
-		if err := putWindow(tx, smtp, val); err != nil {
-			return false, 0, nil, err
+		if err := mb.Put(keyWindow, val); err != nil {
+			return false, converted, damaged, err
 		}
 		converted++
 	}
-	if k, _ := c.First(); k != nil {
-		return false, converted, damaged, nil
-	}
-	// Done: the records lose "longest". A mailbox whose window had no
-	// occurrences has no window value, which reads as an empty window.
-	mailboxes := tx.Bucket(bucketMailboxes)
-	var names [][]byte
-	if err := mailboxes.ForEachBucket(func(k []byte) error { names = append(names, bytes.Clone(k)); return nil }); err != nil {
-		return false, 0, nil, err
-	}
-	for _, k := range names {
-		if err := mailboxes.Bucket(k).Delete(keyLongest1); err != nil {
-			return false, 0, nil, err
-		}
-	}
-	if err := tx.DeleteBucket(bucketOccurrences1); err != nil {
-		return false, 0, nil, err
-	}
-	return true, converted, damaged, tx.Bucket(bucketMeta).Put(keySchema, fmt.Appendf(nil, "%d", SchemaVersion))
+	return false, converted, damaged, nil
 }

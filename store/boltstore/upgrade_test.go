@@ -23,9 +23,15 @@ import (
 
 // copySchema1 copies testdata/schema1.db (see schema1_fixture_test.go)
 // into a temporary directory.
-func copySchema1(t *testing.T) string {
+func copySchema1(t *testing.T) string { return copyFixture(t, "testdata/schema1.db") }
+
+// copySchema2 copies testdata/schema2.db, the same content written at
+// schema version 2.
+func copySchema2(t *testing.T) string { return copyFixture(t, "testdata/schema2.db") }
+
+func copyFixture(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile("testdata/schema1.db")
+	b, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,10 +97,12 @@ func sameContent(t *testing.T, got, want store.Store) {
 // fileLayout reads what a closed store file holds at the bolt level, and
 // fails t when bbolt's own consistency check finds a fault.
 type fileLayout struct {
-	schema  string
-	windows []string // keys of "windows"
-	old     []string // mailboxes with rows in schema 1's "occurrences"
-	longest []string // mailboxes whose record bucket still has "longest"
+	schema   string
+	windows  []string // mailboxes with a window in their bucket (schema 3)
+	windows2 []string // keys of schema 2's "windows"
+	old      []string // mailboxes with rows in schema 1's "occurrences"
+	longest  []string // mailboxes whose record bucket still has "longest"
+	buckets  []string // the file's top-level buckets
 }
 
 func readLayout(t *testing.T, path string) fileLayout {
@@ -109,9 +117,10 @@ func readLayout(t *testing.T, path string) fileLayout {
 		for err := range tx.Check() {
 			t.Errorf("bbolt check of %s: %v", path, err)
 		}
+		_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error { l.buckets = append(l.buckets, string(name)); return nil })
 		l.schema = string(tx.Bucket([]byte("meta")).Get([]byte("schema")))
 		if b := tx.Bucket([]byte("windows")); b != nil {
-			_ = b.ForEach(func(k, _ []byte) error { l.windows = append(l.windows, string(k)); return nil })
+			_ = b.ForEach(func(k, _ []byte) error { l.windows2 = append(l.windows2, string(k)); return nil })
 		}
 		if b := tx.Bucket([]byte("occurrences")); b != nil {
 			_ = b.ForEach(func(k, _ []byte) error {
@@ -127,6 +136,9 @@ func readLayout(t *testing.T, path string) fileLayout {
 			if mb.Bucket(k).Get([]byte("longest")) != nil {
 				l.longest = append(l.longest, string(k))
 			}
+			if mb.Bucket(k).Get([]byte("w")) != nil {
+				l.windows = append(l.windows, string(k))
+			}
 			return nil
 		})
 	})
@@ -134,6 +146,25 @@ func readLayout(t *testing.T, path string) fileLayout {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// schema3Buckets are the top-level buckets of a schema-3 file.
+var schema3Buckets = []string{"counts", "dead", "ids", "leases", "mailboxes", "meta", "outbox", "presence", "queue"}
+
+// upgraded fails t unless the closed file at path is schema 3 with the
+// windows of the given mailboxes in their buckets (default alice, bob and
+// erin: schema 1 kept no value for dave's empty window, schema 2 did) and
+// nothing of the old schemas.
+func upgraded(t *testing.T, path string, windows ...string) {
+	t.Helper()
+	if windows == nil {
+		windows = []string{"alice@example.com", "bob@example.com", "erin@example.com"}
+	}
+	l := readLayout(t, path)
+	if l.schema != "3" || l.old != nil || l.longest != nil || l.windows2 != nil || !reflect.DeepEqual(l.buckets, schema3Buckets) ||
+		!reflect.DeepEqual(l.windows, windows) {
+		t.Errorf("after the upgrade the file holds %+v; want schema 3, the windows of %v in their buckets, buckets %v", l, windows, schema3Buckets)
+	}
 }
 
 func openLogged(t *testing.T, path string, opts boltstore.Options) (*boltstore.Store, *bytes.Buffer) {
@@ -149,8 +180,8 @@ func openLogged(t *testing.T, path string, opts boltstore.Options) (*boltstore.S
 
 // A file written by schema-1 boltstore (one key per occurrence, binary
 // and JSON values) opens, reads exactly as the data written into it, and
-// is converted: schema 2, one window value per mailbox with occurrences,
-// no old rows or "longest" keys; it stays equal after a write and a
+// is converted: schema 3, one window value in the bucket of each mailbox
+// with occurrences, no old rows or "longest" keys; it stays equal after a write and a
 // second open, which upgrades nothing.
 func TestSchema1FileIsUpgradedOnOpen(t *testing.T) {
 	path := copySchema1(t)
@@ -179,10 +210,7 @@ func TestSchema1FileIsUpgradedOnOpen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l := readLayout(t, path)
-	if l.schema != "2" || l.old != nil || l.longest != nil || !reflect.DeepEqual(l.windows, []string{"alice@example.com", "bob@example.com", "erin@example.com"}) {
-		t.Errorf("after the upgrade the file holds %+v; want schema 2, windows of alice, bob and erin, no occurrence rows or longest keys", l)
-	}
+	upgraded(t, path)
 	s, logs = openLogged(t, path, boltstore.Options{Encoding: boltstore.EncodingJSON})
 	defer s.Close()
 	sameContent(t, s, want)
@@ -210,9 +238,7 @@ func TestSchema1UpgradeContinuesAfterACrash(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if l := readLayout(t, path); l.schema != "2" || l.old != nil || len(l.windows) != 3 {
-		t.Errorf("after the continued upgrade the file holds %+v", l)
-	}
+	upgraded(t, path)
 }
 
 // A schema-1 row that cannot be decoded does not stop the upgrade or the
@@ -260,4 +286,133 @@ func TestSchema1UpgradeDropsADamagedWindow(t *testing.T) {
 	if err != nil || got.Checkpoint.Window != (calendar.Window{}) || got.Status.State != "subscribed" {
 		t.Errorf("erin after the upgrade: %+v, %v; want the status kept and no checkpoint", got, err)
 	}
+}
+
+// A file written by schema-2 boltstore (each window in a bucket of its own
+// in "windows") opens, reads exactly as the data written into it, and is
+// converted: schema 3, each window moved into its mailbox's bucket, no
+// "windows" bucket; it stays equal after a write and a second open, which
+// upgrades nothing.
+func TestSchema2FileIsUpgradedOnOpen(t *testing.T) {
+	path := copySchema2(t)
+	if l := readLayout(t, path); l.schema != "2" || l.windows != nil || !reflect.DeepEqual(l.windows2, []string{"alice@example.com", "bob@example.com", "dave@example.com", "erin@example.com"}) {
+		t.Fatalf("testdata/schema2.db is not the schema-2 fixture: %+v", l)
+	}
+	want := schema1Want(t)
+	s, logs := openLogged(t, path, boltstore.Options{})
+	sameContent(t, s, want)
+	if !strings.Contains(logs.String(), "upgraded") || !strings.Contains(logs.String(), "from_schema=2") || !strings.Contains(logs.String(), "windows=4") {
+		t.Errorf("the upgrade logged %q, want a line with the old schema and the number of windows", logs)
+	}
+	occs, err := want.Occurrences(t.Context(), "bob@example.com", schema1Window.Start, schema1Window.End)
+	if err != nil {
+		t.Fatal(err)
+	}
+	occs[0].Subject = "changed after the upgrade"
+	c := store.WindowCommit{Occurrences: occs, Checkpoint: store.Checkpoint{Window: schema1Window, SyncState: "after"}}
+	for _, st := range []store.Store{s, want} {
+		if err := st.CommitWindow(t.Context(), "bob@example.com", c); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DeleteMailbox(t.Context(), "dave@example.com"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sameContent(t, s, want)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	upgraded(t, path)
+	s, logs = openLogged(t, path, boltstore.Options{Encoding: boltstore.EncodingJSON})
+	defer s.Close()
+	sameContent(t, s, want)
+	if strings.Contains(logs.String(), "upgraded") {
+		t.Errorf("a second open upgraded again: %s", logs)
+	}
+}
+
+// An upgrade from schema 2 stopped after its first transaction leaves
+// every window in one of the two places; the next Open continues, one
+// mailbox per transaction here, and reads the same.
+func TestSchema2UpgradeContinuesAfterACrash(t *testing.T) {
+	path := copySchema2(t)
+	finished, err := boltstore.UpgradeOneStep(path, 1)
+	if err != nil || finished {
+		t.Fatalf("one upgrade step: finished %v, %v; want one mailbox converted", finished, err)
+	}
+	l := readLayout(t, path)
+	if l.schema != "2" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.windows2, []string{"bob@example.com", "dave@example.com", "erin@example.com"}) {
+		t.Fatalf("after one step the file holds %+v; want schema 2, alice moved, bob, dave and erin not", l)
+	}
+	boltstore.SetUpgradeBatchBytes(t.Cleanup, 1)
+	s, _ := openLogged(t, path, boltstore.Options{})
+	sameContent(t, s, schema1Want(t))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	upgraded(t, path, "alice@example.com", "bob@example.com", "dave@example.com", "erin@example.com")
+}
+
+// A schema-1 file whose upgrade to schema 2 an older calsync began (alice
+// converted into "windows", bob and erin still in rows, the version still
+// 1) is upgraded by this one to schema 3 and reads the same. The file is
+// made from the two fixtures: alice's rows out of schema1.db, her
+// schema-2 window (the same calls wrote it) into it.
+func TestHalfUpgradedSchema1FileIsUpgradedOnOpen(t *testing.T) {
+	var alice []byte
+	db2, err := bolt.Open("testdata/schema2.db", 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db2.View(func(tx *bolt.Tx) error {
+		alice = bytes.Clone(tx.Bucket([]byte("windows")).Bucket([]byte("alice@example.com")).Get([]byte("w")))
+		return nil
+	})
+	db2.Close()
+	if err != nil || alice == nil {
+		t.Fatalf("alice's window in testdata/schema2.db: %v", err)
+	}
+	path := copySchema1(t)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		ob := tx.Bucket([]byte("occurrences"))
+		var keys [][]byte
+		c := ob.Cursor()
+		for k, _ := c.Seek([]byte("alice@example.com\x00")); bytes.HasPrefix(k, []byte("alice@example.com\x00")); k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			if err := ob.Delete(k); err != nil {
+				return err
+			}
+		}
+		wb, err := tx.CreateBucket([]byte("windows"))
+		if err != nil {
+			return err
+		}
+		b, err := wb.CreateBucket([]byte("alice@example.com"))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("w"), alice)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := readLayout(t, path); l.schema != "1" || !reflect.DeepEqual(l.windows2, []string{"alice@example.com"}) || !reflect.DeepEqual(l.old, []string{"bob@example.com", "erin@example.com"}) {
+		t.Fatalf("the half-upgraded file holds %+v", l)
+	}
+	s, logs := openLogged(t, path, boltstore.Options{})
+	sameContent(t, s, schema1Want(t))
+	if !strings.Contains(logs.String(), "from_schema=1") || !strings.Contains(logs.String(), "windows=3") {
+		t.Errorf("the upgrade logged %q, want from_schema=1 and windows=3", logs)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	upgraded(t, path)
 }
