@@ -178,6 +178,47 @@ func openLogged(t *testing.T, path string, opts boltstore.Options) (*boltstore.S
 	return s, &logs
 }
 
+// reopenedUnchanged closes s, checks the upgraded layout, opens the file
+// again (with the other encoding) and fails t unless it reads as want
+// without a second upgrade.
+func reopenedUnchanged(t *testing.T, s *boltstore.Store, path string, want store.Store, windows ...string) {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	upgraded(t, path, windows...)
+	s, logs := openLogged(t, path, boltstore.Options{Encoding: boltstore.EncodingJSON})
+	defer s.Close()
+	sameContent(t, s, want)
+	if strings.Contains(logs.String(), "upgraded") {
+		t.Errorf("a second open upgraded again: %s", logs)
+	}
+}
+
+// upgradeOneStep runs one upgrade transaction of one mailbox on the file,
+// as if calsync had been killed right after it, and returns its layout.
+func upgradeOneStep(t *testing.T, path string) fileLayout {
+	t.Helper()
+	finished, err := boltstore.UpgradeOneStep(path, 1)
+	if err != nil || finished {
+		t.Fatalf("one upgrade step: finished %v, %v; want one mailbox converted", finished, err)
+	}
+	return readLayout(t, path)
+}
+
+// continuedUpgrade opens the file (one mailbox per upgrade transaction)
+// and fails t unless it reads as the fixture's calls and ends upgraded.
+func continuedUpgrade(t *testing.T, path string, windows ...string) {
+	t.Helper()
+	boltstore.SetUpgradeBatchBytes(t.Cleanup, 1)
+	s, _ := openLogged(t, path, boltstore.Options{})
+	sameContent(t, s, schema1Want(t))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	upgraded(t, path, windows...)
+}
+
 // A file written by schema-1 boltstore (one key per occurrence, binary
 // and JSON values) opens, reads exactly as the data written into it, and
 // is converted: schema 3, one window value in the bucket of each mailbox
@@ -207,16 +248,7 @@ func TestSchema1FileIsUpgradedOnOpen(t *testing.T) {
 		}
 	}
 	sameContent(t, s, want)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	upgraded(t, path)
-	s, logs = openLogged(t, path, boltstore.Options{Encoding: boltstore.EncodingJSON})
-	defer s.Close()
-	sameContent(t, s, want)
-	if strings.Contains(logs.String(), "upgraded") {
-		t.Errorf("a second open upgraded again: %s", logs)
-	}
+	reopenedUnchanged(t, s, path, want)
 }
 
 // An upgrade stopped after its first transaction (calsync killed) leaves
@@ -224,21 +256,11 @@ func TestSchema1FileIsUpgradedOnOpen(t *testing.T) {
 // mailbox per transaction here, and reads the same.
 func TestSchema1UpgradeContinuesAfterACrash(t *testing.T) {
 	path := copySchema1(t)
-	finished, err := boltstore.UpgradeOneStep(path, 1)
-	if err != nil || finished {
-		t.Fatalf("one upgrade step: finished %v, %v; want one mailbox converted", finished, err)
-	}
-	l := readLayout(t, path)
+	l := upgradeOneStep(t, path)
 	if l.schema != "1" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.old, []string{"bob@example.com", "erin@example.com"}) {
 		t.Fatalf("after one step the file holds %+v; want schema 1, alice converted, bob and erin not", l)
 	}
-	boltstore.SetUpgradeBatchBytes(t.Cleanup, 1)
-	s, _ := openLogged(t, path, boltstore.Options{})
-	sameContent(t, s, schema1Want(t))
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	upgraded(t, path)
+	continuedUpgrade(t, path)
 }
 
 // A schema-1 row that cannot be decoded does not stop the upgrade or the
@@ -319,16 +341,7 @@ func TestSchema2FileIsUpgradedOnOpen(t *testing.T) {
 		}
 	}
 	sameContent(t, s, want)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	upgraded(t, path)
-	s, logs = openLogged(t, path, boltstore.Options{Encoding: boltstore.EncodingJSON})
-	defer s.Close()
-	sameContent(t, s, want)
-	if strings.Contains(logs.String(), "upgraded") {
-		t.Errorf("a second open upgraded again: %s", logs)
-	}
+	reopenedUnchanged(t, s, path, want)
 }
 
 // An upgrade from schema 2 stopped after its first transaction leaves
@@ -336,21 +349,11 @@ func TestSchema2FileIsUpgradedOnOpen(t *testing.T) {
 // mailbox per transaction here, and reads the same.
 func TestSchema2UpgradeContinuesAfterACrash(t *testing.T) {
 	path := copySchema2(t)
-	finished, err := boltstore.UpgradeOneStep(path, 1)
-	if err != nil || finished {
-		t.Fatalf("one upgrade step: finished %v, %v; want one mailbox converted", finished, err)
-	}
-	l := readLayout(t, path)
+	l := upgradeOneStep(t, path)
 	if l.schema != "2" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.windows2, []string{"bob@example.com", "dave@example.com", "erin@example.com"}) {
 		t.Fatalf("after one step the file holds %+v; want schema 2, alice moved, bob, dave and erin not", l)
 	}
-	boltstore.SetUpgradeBatchBytes(t.Cleanup, 1)
-	s, _ := openLogged(t, path, boltstore.Options{})
-	sameContent(t, s, schema1Want(t))
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	upgraded(t, path, "alice@example.com", "bob@example.com", "dave@example.com", "erin@example.com")
+	continuedUpgrade(t, path, "alice@example.com", "bob@example.com", "dave@example.com", "erin@example.com")
 }
 
 // A schema-1 file whose upgrade to schema 2 an older calsync began (alice
@@ -406,13 +409,11 @@ func TestHalfUpgradedSchema1FileIsUpgradedOnOpen(t *testing.T) {
 	if l := readLayout(t, path); l.schema != "1" || !reflect.DeepEqual(l.windows2, []string{"alice@example.com"}) || !reflect.DeepEqual(l.old, []string{"bob@example.com", "erin@example.com"}) {
 		t.Fatalf("the half-upgraded file holds %+v", l)
 	}
+	want := schema1Want(t)
 	s, logs := openLogged(t, path, boltstore.Options{})
-	sameContent(t, s, schema1Want(t))
+	sameContent(t, s, want)
 	if !strings.Contains(logs.String(), "from_schema=1") || !strings.Contains(logs.String(), "windows=3") {
-		t.Errorf("the upgrade logged %q, want from_schema=1 and windows=3", logs)
+		t.Errorf("the upgrade logged %q, want from_schema=1 and windows=3 (alice's moved, bob's and erin's converted)", logs)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	upgraded(t, path)
+	reopenedUnchanged(t, s, path, want)
 }
