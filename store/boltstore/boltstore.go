@@ -4,7 +4,8 @@
 // Layout (schema version 3):
 //
 //	meta       "schema" -> "3"; "seq" -> last outbox sequence number;
-//	           "doc:"<name> -> named document (DocumentStore)
+//	           "doc:"<name> -> named document (DocumentStore);
+//	           "upgrade_from" -> old version, while an upgrade is unfinished (upgrade.go)
 //	mailboxes  <smtp> -> bucket (inline while it holds no window)
 //	             "record"  -> JSON recordDoc (status, checkpoint, OOF)
 //	             "w"       -> the mailbox's window, all occurrences in one value (window.go)
@@ -194,6 +195,12 @@ func (s *Store) init() error {
 		}
 		if _, err := fmt.Sscanf(string(meta.Get(keySchema)), "%d", &version); err != nil || version < 1 {
 			return fmt.Errorf("%w: %s has an unreadable schema version %q", ErrCorrupt, s.path, meta.Get(keySchema))
+		}
+		if from := meta.Get(keyUpgradeFrom); from != nil && version == SchemaVersion {
+			// An upgrade that began (upgrade.go): continue it.
+			if _, err := fmt.Sscanf(string(from), "%d", &version); err != nil || version < 1 || version >= SchemaVersion {
+				return fmt.Errorf("%w: %s has an unreadable %q %q; move the file aside and restart calsync to rebuild it", ErrCorrupt, s.path, keyUpgradeFrom, from)
+			}
 		}
 		if version > SchemaVersion {
 			return fmt.Errorf("%w: %s has schema version %d, this calsync reads up to %d; run the newer calsync or move the file aside", ErrCorrupt, s.path, version, SchemaVersion)

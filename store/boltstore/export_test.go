@@ -1,6 +1,10 @@
 package boltstore
 
-import bolt "go.etcd.io/bbolt"
+import (
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
 
 // UpgradeOneStep runs one upgrade transaction of at most budget bytes of
 // old rows on the file at path and closes it, as if calsync had stopped
@@ -13,8 +17,17 @@ func UpgradeOneStep(path string, budget int) (finished bool, err error) {
 	defer db.Close()
 	s := &Store{db: db, path: path, opts: Options{Encoding: EncodingBinary}}
 	err = db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		v := meta.Get(keyUpgradeFrom)
+		if v == nil {
+			v = meta.Get(keySchema)
+		}
+		var from int
+		if _, err := fmt.Sscanf(string(v), "%d", &from); err != nil {
+			return err
+		}
 		var err error
-		finished, _, _, err = s.upgradeStep(tx, budget)
+		finished, _, _, err = s.upgradeStep(tx, from, budget)
 		return err
 	})
 	return finished, err

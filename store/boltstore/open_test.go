@@ -61,6 +61,14 @@ func TestOpenCorruptFiles(t *testing.T) {
 	}
 	s.Close()
 	setMeta(t, newer, "schema", "99")
+	// The mark of an unfinished upgrade (upgrade.go) naming no older schema.
+	marked := filepath.Join(dir, "marked.db")
+	s, err = boltstore.Open(marked, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	setMeta(t, marked, "upgrade_from", "3")
 
 	tests := []struct {
 		name    string
@@ -72,6 +80,7 @@ func TestOpenCorruptFiles(t *testing.T) {
 		{"truncated header", filepath.Join(dir, "short.db"), []byte("bolt"), []string{"short.db"}},
 		{"another program's bolt file", foreign, nil, []string{"foreign.db", "without calsync metadata"}},
 		{"newer schema", newer, nil, []string{"newer.db", "schema version 99", "newer calsync"}},
+		{"unreadable upgrade mark", marked, nil, []string{"marked.db", `"upgrade_from" "3"`, "move the file aside"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,10 +14,14 @@ package boltstore
 // transaction. Each converts whole mailboxes: it deletes a mailbox's old
 // rows or its schema-2 bucket and writes its window into the mailbox's
 // bucket together, so after a crash every mailbox is in exactly one of
-// the forms, and the next Open continues where this one stopped (the
-// schema version stays until the last transaction, which drops the old
-// buckets and writes 3). A schema-1 file whose upgrade to 2 an older
-// calsync began holds both old forms; the steps handle both.
+// the forms, and the next Open continues where this one stopped. The
+// first transaction already writes schema 3, with "upgrade_from" naming
+// the old version, so that an older calsync refuses a half-converted file
+// (it would read the windows moved so far as empty while their
+// checkpoints stay: events missing until the mailbox is read in full
+// again); the last transaction drops the old buckets and the marker. A
+// schema-1 file whose upgrade to 2 an older calsync began (version still
+// 1, no marker) holds both old forms; the steps handle both.
 
 import (
 	"bytes"
@@ -35,6 +39,10 @@ var (
 	bucketOccurrences1 = []byte("occurrences") // schema 1
 	keyLongest1        = []byte("longest")     // schema 1, in a mailbox's bucket
 	bucketWindows2     = []byte("windows")     // schema 2
+
+	// keyUpgradeFrom, in "meta", holds the schema version an unfinished
+	// upgrade started from; "schema" already says SchemaVersion then.
+	keyUpgradeFrom = []byte("upgrade_from")
 )
 
 // upgradeBatchBytes bounds the old rows or windows one upgrade transaction
@@ -62,7 +70,7 @@ func (s *Store) upgrade(version int) error {
 			var err error
 			var n int
 			var bad []string
-			finished, n, bad, err = s.upgradeStep(tx, upgradeBatchBytes)
+			finished, n, bad, err = s.upgradeStep(tx, version, upgradeBatchBytes)
 			if err == nil { // counted only once the transaction holds
 				converted += n
 				damaged += len(bad)
@@ -88,14 +96,23 @@ func (s *Store) upgrade(version int) error {
 }
 
 // upgradeStep converts the mailboxes of about budget bytes of schema-2
-// windows or schema-1 rows. When none is left it removes what the old
-// schemas kept besides them and writes the new schema version
-// (finished). It returns how many windows it converted and which
+// windows or schema-1 rows of a file of schema version from, which it
+// marks as being upgraded (keyUpgradeFrom). When none is left it removes
+// what the old schemas kept besides them and the mark (finished). It returns how many windows it converted and which
 // mailboxes' schema-1 rows could not be decoded: their rows are dropped
 // and their checkpoint cleared, so the engine reads them again, as for a
 // mailbox never loaded (the outbox and everything else stay). A schema-2
 // window is moved as it is, not decoded.
-func (s *Store) upgradeStep(tx *bolt.Tx, budget int) (finished bool, converted int, damaged []string, err error) {
+func (s *Store) upgradeStep(tx *bolt.Tx, from, budget int) (finished bool, converted int, damaged []string, err error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta.Get(keyUpgradeFrom) == nil {
+		if err := meta.Put(keyUpgradeFrom, fmt.Appendf(nil, "%d", from)); err != nil {
+			return false, 0, nil, err
+		}
+		if err := meta.Put(keySchema, fmt.Appendf(nil, "%d", SchemaVersion)); err != nil {
+			return false, 0, nil, err
+		}
+	}
 	used := 0
 	if wb := tx.Bucket(bucketWindows2); wb != nil {
 		var more bool
@@ -135,7 +152,7 @@ func (s *Store) upgradeStep(tx *bolt.Tx, budget int) (finished bool, converted i
 			return false, 0, nil, err
 		}
 	}
-	return true, converted, damaged, tx.Bucket(bucketMeta).Put(keySchema, fmt.Appendf(nil, "%d", SchemaVersion))
+	return true, converted, damaged, meta.Delete(keyUpgradeFrom)
 }
 
 // moveWindows2 moves schema-2 windows (windows/<smtp>/"w") into their

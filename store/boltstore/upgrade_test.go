@@ -97,12 +97,13 @@ func sameContent(t *testing.T, got, want store.Store) {
 // fileLayout reads what a closed store file holds at the bolt level, and
 // fails t when bbolt's own consistency check finds a fault.
 type fileLayout struct {
-	schema   string
-	windows  []string // mailboxes with a window in their bucket (schema 3)
-	windows2 []string // keys of schema 2's "windows"
-	old      []string // mailboxes with rows in schema 1's "occurrences"
-	longest  []string // mailboxes whose record bucket still has "longest"
-	buckets  []string // the file's top-level buckets
+	schema      string
+	upgradeFrom string   // meta "upgrade_from": the version an unfinished upgrade started from
+	windows     []string // mailboxes with a window in their bucket (schema 3)
+	windows2    []string // keys of schema 2's "windows"
+	old         []string // mailboxes with rows in schema 1's "occurrences"
+	longest     []string // mailboxes whose record bucket still has "longest"
+	buckets     []string // the file's top-level buckets
 }
 
 func readLayout(t *testing.T, path string) fileLayout {
@@ -119,6 +120,7 @@ func readLayout(t *testing.T, path string) fileLayout {
 		}
 		_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error { l.buckets = append(l.buckets, string(name)); return nil })
 		l.schema = string(tx.Bucket([]byte("meta")).Get([]byte("schema")))
+		l.upgradeFrom = string(tx.Bucket([]byte("meta")).Get([]byte("upgrade_from")))
 		if b := tx.Bucket([]byte("windows")); b != nil {
 			_ = b.ForEach(func(k, _ []byte) error { l.windows2 = append(l.windows2, string(k)); return nil })
 		}
@@ -161,7 +163,7 @@ func upgraded(t *testing.T, path string, windows ...string) {
 		windows = []string{"alice@example.com", "bob@example.com", "erin@example.com"}
 	}
 	l := readLayout(t, path)
-	if l.schema != "3" || l.old != nil || l.longest != nil || l.windows2 != nil || !reflect.DeepEqual(l.buckets, schema3Buckets) ||
+	if l.schema != "3" || l.upgradeFrom != "" || l.old != nil || l.longest != nil || l.windows2 != nil || !reflect.DeepEqual(l.buckets, schema3Buckets) ||
 		!reflect.DeepEqual(l.windows, windows) {
 		t.Errorf("after the upgrade the file holds %+v; want schema 3, the windows of %v in their buckets, buckets %v", l, windows, schema3Buckets)
 	}
@@ -252,13 +254,15 @@ func TestSchema1FileIsUpgradedOnOpen(t *testing.T) {
 }
 
 // An upgrade stopped after its first transaction (calsync killed) leaves
-// every mailbox in one of the two forms; the next Open continues, one
-// mailbox per transaction here, and reads the same.
+// every mailbox in one of the two forms and the file marked schema 3 (so
+// an older calsync refuses it instead of reading alice's moved window as
+// empty); the next Open continues, one mailbox per transaction here, and
+// reads the same.
 func TestSchema1UpgradeContinuesAfterACrash(t *testing.T) {
 	path := copySchema1(t)
 	l := upgradeOneStep(t, path)
-	if l.schema != "1" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.old, []string{"bob@example.com", "erin@example.com"}) {
-		t.Fatalf("after one step the file holds %+v; want schema 1, alice converted, bob and erin not", l)
+	if l.schema != "3" || l.upgradeFrom != "1" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.old, []string{"bob@example.com", "erin@example.com"}) {
+		t.Fatalf("after one step the file holds %+v; want schema 3 upgrading from 1, alice converted, bob and erin not", l)
 	}
 	continuedUpgrade(t, path)
 }
@@ -345,13 +349,16 @@ func TestSchema2FileIsUpgradedOnOpen(t *testing.T) {
 }
 
 // An upgrade from schema 2 stopped after its first transaction leaves
-// every window in one of the two places; the next Open continues, one
-// mailbox per transaction here, and reads the same.
+// every window in one of the two places and the file marked schema 3:
+// calsync of schema 2 (b49ad17: "has schema version 3, this calsync reads
+// up to 2") refuses it, where it would have read alice's window as empty
+// and kept her checkpoint. The next Open continues, one mailbox per
+// transaction here, and reads the same.
 func TestSchema2UpgradeContinuesAfterACrash(t *testing.T) {
 	path := copySchema2(t)
 	l := upgradeOneStep(t, path)
-	if l.schema != "2" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.windows2, []string{"bob@example.com", "dave@example.com", "erin@example.com"}) {
-		t.Fatalf("after one step the file holds %+v; want schema 2, alice moved, bob, dave and erin not", l)
+	if l.schema != "3" || l.upgradeFrom != "2" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.windows2, []string{"bob@example.com", "dave@example.com", "erin@example.com"}) {
+		t.Fatalf("after one step the file holds %+v; want schema 3 upgrading from 2, alice moved, bob, dave and erin not", l)
 	}
 	continuedUpgrade(t, path, "alice@example.com", "bob@example.com", "dave@example.com", "erin@example.com")
 }
