@@ -94,6 +94,9 @@ type Engine struct {
 	wanted   map[string]bool
 	workers  map[string]*worker
 	retiring map[string]*worker // stopped workers still finishing
+	// stopped are the final statuses of the workers retired while the
+	// engine stops, stored together once all ended (stop.go).
+	stopped  []store.MailboxStatus
 	runCtx   context.Context
 	running  bool
 	stopping bool
@@ -271,6 +274,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	for _, w := range ws {
 		<-w.done
 	}
+	e.saveStopped()
 	e.streams.stopAll()
 	e.wg.Wait()
 	e.deep.stop()
@@ -408,6 +412,13 @@ func (e *Engine) retire(w *worker) (store.MailboxStatus, bool) {
 		// Applied under e.mu, so that a successor's fresh status cannot
 		// be marked stopped by its predecessor.
 		st, changed, current = e.statuses.apply(w.smtp, func(st *store.MailboxStatus) { st.State = StateStopped })
+		if current && (e.stopping || e.runCtx.Err() != nil) {
+			// Stored with every other mailbox's (stop.go), not by the
+			// worker. The run's context ends the workers' at once, so
+			// some retire before Run has marked the engine stopping.
+			e.stopped = append(e.stopped, st)
+			current = false
+		}
 	}
 	e.mu.Unlock()
 	if changed {

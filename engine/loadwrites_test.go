@@ -19,6 +19,7 @@ type writeCountingStore struct {
 	mu       sync.Mutex
 	writes   map[string][]string // per mailbox, the write methods in order
 	statuses map[string][]string // per mailbox, the state each commit carried ("" = none)
+	batches  int                 // SaveStatuses calls
 }
 
 func (s *writeCountingStore) record(smtp, what string) {
@@ -49,6 +50,16 @@ func (s *writeCountingStore) CommitWindow(ctx context.Context, smtp string, c st
 func (s *writeCountingStore) SaveStatus(ctx context.Context, st store.MailboxStatus) error {
 	s.record(st.SMTP, "SaveStatus")
 	return s.Store.SaveStatus(ctx, st)
+}
+
+func (s *writeCountingStore) SaveStatuses(ctx context.Context, sts []store.MailboxStatus) error {
+	for _, st := range sts {
+		s.record(st.SMTP, "SaveStatuses")
+	}
+	s.mu.Lock()
+	s.batches++
+	s.mu.Unlock()
+	return s.Store.SaveStatuses(ctx, sts)
 }
 
 func (s *writeCountingStore) SaveCheckpoint(ctx context.Context, smtp string, cp store.Checkpoint) error {

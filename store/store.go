@@ -130,6 +130,17 @@ type Store interface {
 	SaveCheckpoint(ctx context.Context, smtp string, cp Checkpoint) error
 	// SaveStatus stores the sync status of a mailbox.
 	SaveStatus(ctx context.Context, st MailboxStatus) error
+	// SaveStatuses stores the statuses of many mailboxes, each as
+	// SaveStatus would, in one transaction per batch of the store's size
+	// (a stopping engine stores every mailbox's "stopped" status with one
+	// call instead of one write each). An empty SMTP address fails the
+	// call before anything is stored; an empty slice is a no-op. A failure
+	// or crash may leave earlier batches stored and later ones not: every
+	// status is its own mailbox's, so that is a state saving them one by
+	// one could have left too. A fenced store (pgstore.Fenced) stores the
+	// statuses of the mailboxes it holds the lease on and reports the
+	// others in an error wrapping ErrConflict.
+	SaveStatuses(ctx context.Context, sts []MailboxStatus) error
 	// SaveOOF stores the automatic-replies settings of a mailbox.
 	SaveOOF(ctx context.Context, smtp string, oof calendar.OOFSettings) error
 	// Mailbox returns the record of one mailbox, or ErrNotFound.

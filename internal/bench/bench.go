@@ -139,6 +139,10 @@ type Result struct {
 	// AtPeak is what the RSS consisted of at its largest 100 ms sample
 	// during the load (peak.go).
 	AtPeak peakSample
+	// Stop is from cancelling the engine at the end of the run to its Run
+	// returning: every worker ends and stores its "stopped" status (0 when
+	// a phase stopped it before).
+	Stop time.Duration
 	// LoadCauses are the engine's reads by reason and streaming
 	// connection events up to all-subscribed (reasons.go).
 	LoadCauses ReadCauses
@@ -325,6 +329,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	for _, v := range stats.Throttled {
 		res.ThrottlingErrors += v
 	}
+	res.Stop = e.stop()
 	return res, nil
 }
 
@@ -434,16 +439,19 @@ func startEngine(ctx context.Context, opts engine.Options, mailboxes []string) (
 	return r, nil
 }
 
-// stop ends the engine and waits for it; later calls do nothing.
-func (r *runningEngine) stop() {
+// stop ends the engine, waits for it and returns how long that took
+// (0 when it was stopped before); later calls do nothing.
+func (r *runningEngine) stop() time.Duration {
 	if r.cancel == nil {
-		return
+		return 0
 	}
+	start := time.Now()
 	r.cancel()
 	r.cancel = nil
 	if err := <-r.done; err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(os.Stderr, "bench: the engine ended with", err)
 	}
+	return time.Since(start)
 }
 
 // waitMemoryRelease waits (up to 30 s) until e has released the memory of
@@ -550,6 +558,12 @@ func WriteTable(w io.Writer, rs []Result) {
 	row("requests by operation", func(r Result) string { return fmtMap(r.Requests) })
 	row("Autodiscover GetUserSettings requests (mailboxes per request)", func(r Result) string {
 		return fmt.Sprintf("%d (%.1f)", r.AutodiscoverRequests, float64(r.Mailboxes)/float64(max(r.AutodiscoverRequests, 1)))
+	})
+	row("stop at the end: cancel → engine returned (every status stored)", func(r Result) string {
+		if r.Stop == 0 {
+			return "—"
+		}
+		return r.Stop.Round(time.Millisecond).String()
 	})
 	row("CalendarView requests by reason (load + subscribe)", func(r Result) string { return r.LoadCauses.fmtReads() })
 	row("streaming connection events (load + subscribe)", func(r Result) string { return r.LoadCauses.fmtStreamEvents() })

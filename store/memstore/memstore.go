@@ -113,15 +113,24 @@ func (s *Store) SaveCheckpoint(ctx context.Context, smtp string, cp store.Checkp
 
 // SaveStatus stores the sync status of a mailbox.
 func (s *Store) SaveStatus(ctx context.Context, st store.MailboxStatus) error {
-	if st.SMTP == "" {
-		return fmt.Errorf("memstore: status without mailbox address")
+	return s.SaveStatuses(ctx, []store.MailboxStatus{st})
+}
+
+// SaveStatuses stores the statuses of many mailboxes at once.
+func (s *Store) SaveStatuses(ctx context.Context, sts []store.MailboxStatus) error {
+	for _, st := range sts {
+		if st.SMTP == "" {
+			return fmt.Errorf("memstore: status without mailbox address")
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.checkLocked(ctx); err != nil {
 		return err
 	}
-	s.mailboxLocked(st.SMTP).record.Status = store.NormalizeStatus(st)
+	for _, st := range sts {
+		s.mailboxLocked(st.SMTP).record.Status = store.NormalizeStatus(st)
+	}
 	return nil
 }
 

@@ -78,3 +78,23 @@ func (f *fence) check(ctx context.Context, tx pgx.Tx, smtp string) error {
 	}
 	return nil
 }
+
+// held returns which of smtps are leased under the epoch this instance
+// holds, reading their lease rows FOR SHARE in tx (check's rule for many
+// mailboxes at once).
+func (f *fence) held(ctx context.Context, tx pgx.Tx, smtps []string) (map[string]bool, error) {
+	rows, err := tx.Query(ctx, `SELECT smtp, epoch FROM leases WHERE smtp = ANY($1::text[]) FOR SHARE`, smtps)
+	if err != nil {
+		return nil, err
+	}
+	var smtp string
+	var epoch int64
+	held := make(map[string]bool, len(smtps))
+	_, err = pgx.ForEachRow(rows, []any{&smtp, &epoch}, func() error {
+		if mine, ok := f.epochs(smtp); ok && mine == epoch {
+			held[smtp] = true
+		}
+		return nil
+	})
+	return held, err
+}

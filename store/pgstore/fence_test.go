@@ -58,6 +58,8 @@ func writeAll(t *testing.T, st store.Store, smtp, state string) []error {
 		st.SaveCheckpoint(t.Context(), smtp, c.Checkpoint),
 		st.SaveStatus(t.Context(), store.MailboxStatus{SMTP: smtp, State: state}),
 		st.SaveOOF(t.Context(), smtp, calendar.OOFSettings{State: calendar.OOFEnabled, InternalReply: state}),
+		// Last: it must not be refused for an earlier write's sake.
+		st.SaveStatuses(t.Context(), []store.MailboxStatus{{SMTP: smtp, State: state}}),
 	}
 }
 
@@ -174,5 +176,35 @@ func TestTakeoverRacingStaleCommits(t *testing.T) {
 	}
 	if rec.Checkpoint.SyncState != "node-2" {
 		t.Errorf("stored checkpoint %q after the takeover, want node-2's", rec.Checkpoint.SyncState)
+	}
+}
+
+// TestFencedStatusBatchStoresOnlyHeldMailboxes: a stopping instance's
+// batch of statuses stores those of the mailboxes it still holds and
+// refuses, with ErrConflict, those another instance took over meanwhile.
+func TestFencedStatusBatchStoresOnlyHeldMailboxes(t *testing.T) {
+	s := openFresh(t)
+	node1, node2 := newInstance(s, "node-1"), newInstance(s, "node-2")
+	const kept, taken = "kept@example.com", "taken@example.com"
+	node1.acquire(t, s, kept, t0)
+	node1.acquire(t, s, taken, t0)
+	for _, err := range append(writeAll(t, node1.st, kept, "node-1"), writeAll(t, node1.st, taken, "node-1")...) {
+		if err != nil {
+			t.Fatalf("owner's write: %v", err)
+		}
+	}
+	node2.acquire(t, s, taken, t0.Add(2*time.Minute)) // node-1's lease ran out
+	err := node1.st.SaveStatuses(t.Context(), []store.MailboxStatus{{SMTP: kept, State: "stopped"}, {SMTP: taken, State: "stopped"}})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("SaveStatuses over a lost lease: %v, want ErrConflict", err)
+	}
+	for smtp, want := range map[string]string{kept: "stopped", taken: "node-1"} {
+		rec, err := s.Mailbox(t.Context(), smtp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status.State != want {
+			t.Errorf("status of %s = %q, want %q", smtp, rec.Status.State, want)
+		}
 	}
 }

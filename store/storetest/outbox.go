@@ -199,6 +199,7 @@ func calls(ctx context.Context, st store.Store) map[string]error {
 	errs["CommitWindow"] = st.CommitWindow(ctx, alice, store.WindowCommit{Checkpoint: cp})
 	errs["SaveCheckpoint"] = st.SaveCheckpoint(ctx, alice, cp)
 	errs["SaveStatus"] = st.SaveStatus(ctx, fullStatus(alice))
+	errs["SaveStatuses"] = st.SaveStatuses(ctx, []store.MailboxStatus{fullStatus(alice)})
 	errs["SaveOOF"] = st.SaveOOF(ctx, alice, calendar.OOFSettings{State: calendar.OOFEnabled})
 	_, errs["Mailbox"] = st.Mailbox(ctx, alice)
 	_, errs["Mailboxes"] = st.Mailboxes(ctx)

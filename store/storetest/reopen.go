@@ -31,6 +31,7 @@ func testReopen(t *testing.T, s *suite) {
 		Checkpoint: checkpoint(window(0, 24), "e"), Status: &erin,
 		OOF: &calendar.OOFSettings{State: calendar.OOFScheduled, Start: at(3), End: at(4), InternalReply: "out"}}),
 		"CommitWindow with a status and automatic replies")
+	must(t, st.SaveStatuses(ctxT(t), []store.MailboxStatus{fullStatus("frank@example.com"), {SMTP: "bob@example.com", State: "stopped"}}), "SaveStatuses")
 	must(t, st.SavePresence(ctxT(t), alice, []byte(`{"availability":"busy"}`)), "SavePresence")
 	must(t, st.SavePresences(ctxT(t), map[string][]byte{"bob@example.com": []byte(`{"availability":"tentative"}`),
 		"carol@example.com": []byte(`{"availability":"available"}`)}), "SavePresences")

@@ -61,6 +61,7 @@ func Run(t *testing.T, factory Factory, opts ...Option) {
 		{"OccurrencesOverlapQuery", testOccurrencesQuery},
 		{"SaveCheckpointKeepsOccurrences", testSaveCheckpoint},
 		{"StatusAndOOFRoundTrip", testStatusAndOOF},
+		{"SaveStatusesInBatches", testSaveStatuses},
 		{"MailboxesSorted", testMailboxesSorted},
 		{"DeleteMailbox", testDeleteMailbox},
 		{"NotFound", testNotFound},
