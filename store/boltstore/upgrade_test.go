@@ -424,3 +424,42 @@ func TestHalfUpgradedSchema1FileIsUpgradedOnOpen(t *testing.T) {
 	}
 	reopenedUnchanged(t, s, path, want)
 }
+
+// Entries in a schema-2 "windows" bucket that no mailbox owns — a window
+// whose record is gone, a plain value where a bucket belongs — do not stop
+// the upgrade: they are dropped (nothing read them), and the file reads as
+// the fixture's calls.
+func TestSchema2UpgradeDropsStrayWindows(t *testing.T) {
+	path := copySchema2(t)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		wb := tx.Bucket([]byte("windows"))
+		ghost, err := wb.CreateBucket([]byte("ghost@example.com"))
+		if err != nil {
+			return err
+		}
+		if err := ghost.Put([]byte("w"), []byte("W")); err != nil {
+			return err
+		}
+		return wb.Put([]byte("plain@example.com"), []byte("W"))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, logs := openLogged(t, path, boltstore.Options{})
+	sameContent(t, s, schema1Want(t))
+	if !strings.Contains(logs.String(), "windows=4") {
+		t.Errorf("the upgrade logged %q, want windows=4 (the stray entries not counted)", logs)
+	}
+	if _, err := s.Mailbox(t.Context(), "ghost@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Mailbox of the stray window's address: %v, want ErrNotFound", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	upgraded(t, path, "alice@example.com", "bob@example.com", "dave@example.com", "erin@example.com")
+}
