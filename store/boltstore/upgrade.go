@@ -130,8 +130,9 @@ func (s *Store) upgradeStep(tx *bolt.Tx, from, budget int) (finished bool, conve
 			return false, converted, damaged, err
 		}
 	}
-	// Done. Schema 1's records lose "longest". A mailbox whose window had
-	// no occurrences has no window value, which reads as an empty window.
+	// Done. Schema 1's records lose "longest" (those with a window lost it
+	// with its conversion). A mailbox whose window had no occurrences has
+	// no window value, which reads as an empty window.
 	if fromRows {
 		mailboxes := tx.Bucket(bucketMailboxes)
 		var names [][]byte
@@ -181,7 +182,7 @@ func (s *Store) moveWindows2(tx *bolt.Tx, wb *bolt.Bucket, budget int, used *int
 		if mb == nil || val == nil {
 			continue // a window of no mailbox: DeleteMailbox removed both, nothing reads it
 		}
-		if err := mb.Put(keyWindow, val); err != nil {
+		if err := putUpgradedWindow(mb, val); err != nil {
 			return false, moved, fmt.Errorf("write the window of %s: %w", smtp, err)
 		}
 		moved++
@@ -246,10 +247,23 @@ func (s *Store) convertRows1(tx *bolt.Tx, budget int, used *int) (more bool, con
 		if err != nil {
 			return false, converted, damaged, fmt.Errorf("encode the window of %s: %w", smtp, err)
 		}
-		if err := mb.Put(keyWindow, val); err != nil {
+		if err := putUpgradedWindow(mb, val); err != nil {
 			return false, converted, damaged, err
 		}
 		converted++
 	}
 	return false, converted, damaged, nil
+}
+
+// putUpgradedWindow writes a mailbox's window into its bucket and drops
+// schema 1's "longest" there in the same transaction. Left for the last
+// step, the delete would rewrite every mailbox's leaf, window included, in
+// one transaction: the whole file's windows in memory and in new pages at
+// once (a 10,000-mailbox schema-1 file peaked at 583 MiB RSS and grew
+// from 224 to 355 MiB).
+func putUpgradedWindow(mb *bolt.Bucket, val []byte) error {
+	if err := mb.Put(keyWindow, val); err != nil {
+		return err
+	}
+	return mb.Delete(keyLongest1)
 }

@@ -257,12 +257,15 @@ func TestSchema1FileIsUpgradedOnOpen(t *testing.T) {
 // every mailbox in one of the two forms and the file marked schema 3 (so
 // an older calsync refuses it instead of reading alice's moved window as
 // empty); the next Open continues, one mailbox per transaction here, and
-// reads the same.
+// reads the same. Alice's record lost "longest" with her conversion: the
+// last step, which drops it from the rest, must not rewrite every
+// converted window (putUpgradedWindow).
 func TestSchema1UpgradeContinuesAfterACrash(t *testing.T) {
 	path := copySchema1(t)
 	l := upgradeOneStep(t, path)
-	if l.schema != "3" || l.upgradeFrom != "1" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.old, []string{"bob@example.com", "erin@example.com"}) {
-		t.Fatalf("after one step the file holds %+v; want schema 3 upgrading from 1, alice converted, bob and erin not", l)
+	if l.schema != "3" || l.upgradeFrom != "1" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.old, []string{"bob@example.com", "erin@example.com"}) ||
+		slices.Contains(l.longest, "alice@example.com") || !slices.Contains(l.longest, "bob@example.com") {
+		t.Fatalf("after one step the file holds %+v; want schema 3 upgrading from 1, alice converted (without \"longest\"), bob and erin not", l)
 	}
 	continuedUpgrade(t, path)
 }
