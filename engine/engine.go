@@ -158,7 +158,7 @@ func normalize(smtp string) string { return strings.ToLower(strings.TrimSpace(sm
 // mailboxes are stopped (their subscriptions ended); new ones are started.
 // It may be called before or during Run.
 func (e *Engine) SetMailboxes(smtps []string) {
-	want := map[string]bool{}
+	want := make(map[string]bool, len(smtps))
 	for _, s := range smtps {
 		if s = normalize(s); s != "" {
 			want[s] = true
@@ -178,6 +178,7 @@ func (e *Engine) SetMailboxes(smtps []string) {
 	}
 	e.wanted = want
 	if e.running && !e.stopping {
+		e.reserveLocked(len(want))
 		for s := range want {
 			if e.workers[s] == nil {
 				e.startWorkerLocked(s)
@@ -193,6 +194,17 @@ func (e *Engine) SetMailboxes(smtps []string) {
 	for _, w := range stop {
 		<-w.done
 	}
+}
+
+// reserveLocked sizes the worker and status maps for n mailboxes when they
+// are empty (a start, or the first SetMailboxes of a run): grown one mailbox at a time,
+// each map of 10,000 entries left its split tables' spans partly used
+// after the load (docs/BENCHMARKS.md, "issue 16, session 9").
+func (e *Engine) reserveLocked(n int) {
+	if len(e.workers) == 0 {
+		e.workers = make(map[string]*worker, n)
+	}
+	e.statuses.reserve(n)
 }
 
 // Add starts syncing one mailbox.
@@ -250,6 +262,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		names = append(names, s)
 	}
 	slices.Sort(names)
+	e.reserveLocked(len(names))
 	for _, s := range names {
 		e.startWorkerLocked(s)
 	}
@@ -335,6 +348,7 @@ func (e *Engine) startWorkerLocked(smtp string) {
 	// at once finds it parked and resumes it.
 	w.parked = true
 	w.armStopWake()
+	w.newParkTimer()
 	if !e.restores.enter(w) {
 		return
 	}

@@ -37,7 +37,7 @@ func (w *worker) park(next time.Time, now time.Time) bool {
 	if !next.IsZero() {
 		// Armed before parking: a timer that fires before the worker
 		// parked leaves a pending trigger, and the worker does not park.
-		w.timer = afterFunc(w.env.clk, next.Sub(now), func() { w.notify(trigTimer) })
+		w.armTimer(next.Sub(now))
 	}
 	w.mu.Lock()
 	if w.pending != 0 || w.ctx.Err() != nil {
@@ -99,10 +99,50 @@ func (w *worker) unparked() {
 }
 
 func (w *worker) stopTimer() {
-	if w.timer != nil {
-		w.timer.Stop()
+	if !w.timerArmed {
+		return
+	}
+	w.timerArmed = false
+	w.timer.Stop()
+	if !w.timerKept {
 		w.timer = nil
 	}
+}
+
+// newParkTimer gives the worker, at its start, the timer that wakes it
+// when it parks, stopped; park arms it again each time (Reset) instead of
+// making a new one.
+//
+// Why at the start: a timer made at a park lives as long as the worker
+// (the last one does) but is made during the load, between the load's
+// garbage of its size class, so that after the load every span of that
+// class it sits in stays in use for a few live objects: 10,000 parked
+// workers held 1.3 MiB of otherwise empty 112-byte spans
+// (docs/BENCHMARKS.md, "issue 16, session 9"). Made with the worker,
+// the timers lie together. A clock without AfterFunc (afterFunc's waiting
+// goroutine ends with its timer) gets a new timer at each park.
+func (w *worker) newParkTimer() {
+	c, ok := w.env.clk.(funcClock)
+	if !ok {
+		return
+	}
+	w.timer = c.AfterFunc(parkTimerIdle, func() { w.notify(trigTimer) })
+	w.timer.Stop()
+	w.timerKept = true
+}
+
+// parkTimerIdle is the park timer's first duration, stopped at once: it
+// never fires.
+const parkTimerIdle = 1 << 62
+
+// armTimer arms the park timer to wake the worker after d.
+func (w *worker) armTimer(d time.Duration) {
+	w.timerArmed = true
+	if w.timerKept {
+		w.timer.Reset(d)
+		return
+	}
+	w.timer = afterFunc(w.env.clk, d, func() { w.notify(trigTimer) })
 }
 
 // takeParked clears parked and reports whether it was set: the caller

@@ -43,6 +43,15 @@ func newStatusTable(m *metrics, sink Sink) *statusTable {
 	return &statusTable{metrics: m, sink: sink, byID: map[string]statusEntry{}}
 }
 
+// reserve sizes an empty table for n mailboxes (Engine.reserveLocked).
+func (t *statusTable) reserve(n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.byID) == 0 {
+		t.byID = make(map[string]statusEntry, n)
+	}
+}
+
 // create adds a mailbox in state queued (its worker waits for its first
 // step); it reports whether the entry
 // is new. The new entry is not reported here: its worker reports it when it

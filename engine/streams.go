@@ -366,11 +366,19 @@ func (m *streamManager) regroup(key string) {
 	}
 	g.regroupPending = false
 	size := m.e.opts.GroupSize
-	want := map[string]string{} // id → smtp
+	// The maps are made at their final sizes (allocation only): grown an
+	// entry at a time, every regroup of a load left tables of the size
+	// class of a connection's subs behind, between which those stayed
+	// (docs/BENCHMARKS.md, "issue 16, session 9").
+	want := make(map[string]string, len(g.subs)) // id → smtp
 	for smtp, id := range g.subs {
 		want[id] = smtp
 	}
-	onConn := map[string]*streamConn{} // ids streamed before this regroup
+	streamed := 0
+	for _, c := range g.conns {
+		streamed += len(c.subs)
+	}
+	onConn := make(map[string]*streamConn, streamed) // ids streamed before this regroup
 	for _, c := range g.conns {
 		for id := range c.subs {
 			onConn[id] = c
@@ -378,7 +386,7 @@ func (m *streamManager) regroup(key string) {
 	}
 	// Current sets minus vanished ids.
 	sets := make([][]string, len(g.conns))
-	placed := map[string]bool{}
+	placed := make(map[string]bool, streamed)
 	for i, c := range g.conns {
 		for id := range c.subs {
 			if _, ok := want[id]; ok {
@@ -467,7 +475,7 @@ func (m *streamManager) regroup(key string) {
 			continue
 		}
 		m.seq++
-		c := &streamConn{name: fmt.Sprintf("%s#%d", shortKey(g.key), m.seq), g: g, subs: map[string]string{}, prev: old, done: make(chan struct{}), state: "connecting"}
+		c := &streamConn{name: fmt.Sprintf("%s#%d", shortKey(g.key), m.seq), g: g, subs: make(map[string]string, len(ids)), prev: old, done: make(chan struct{}), state: "connecting"}
 		c.ctx, c.cancel = context.WithCancel(runCtx)
 		// An old connection that never sent its request streams nothing:
 		// c replaces what it was to replace (during a load the partial

@@ -71,14 +71,17 @@ type worker struct {
 	restoreSlot, stepSlot admitState
 
 	// Owned by the loop (by the one goroutine that runs the worker).
-	started    bool // announced and past awaitPrev
-	restored   bool // restore ran since the last (re)start
-	attempt    int  // restarts after a panic
-	timer      clock.Timer
-	stopWake   func() bool // context.AfterFunc that wakes a parked worker at the stop
-	need       need
-	disc       DiscoverResult
-	discovered bool
+	started  bool // announced and past awaitPrev
+	restored bool // restore ran since the last (re)start
+	attempt  int  // restarts after a panic
+	// timer wakes the parked worker (park.go); timerArmed while it may
+	// fire, timerKept when it is the worker's for good (newParkTimer).
+	timer                 clock.Timer
+	timerArmed, timerKept bool
+	stopWake              func() bool // context.AfterFunc that wakes a parked worker at the stop
+	need                  need
+	disc                  DiscoverResult
+	discovered            bool
 	// routingStale is set when the mailbox's routing is known to be wrong
 	// (moved, proxy errors): only a fresh Autodiscover answer will do.
 	routingStale bool
