@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/internal/testenv"
 	"github.com/calsync/calsync/store/memstore"
 )
@@ -71,14 +70,7 @@ func TestLiveWorkersParkAndAWakeRunsThemAgain(t *testing.T) {
 func TestAParkedWorkersTimerWakesIt(t *testing.T) {
 	fx := newFakeExchange()
 	mbx := names(2)
-	clk := clock.NewFake(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	h := start(t, fx, memstore.New(), mbx, func(o *Options) {
-		o.Clock = clk
-		o.Mode = Pull
-		o.PullInterval = 24 * time.Hour
-		o.DiscoverBatchDelay = -1
-		o.ReconcileInterval = time.Hour
-	})
+	h, clk := startReconcilingHourly(t, fx, mbx)
 	h.waitParked(len(mbx))
 	testenv.WaitFor(t, "a timer per parked worker", func() bool { return clk.PendingTimers() >= len(mbx) })
 	before := fx.count("CalendarView")

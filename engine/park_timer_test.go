@@ -24,13 +24,9 @@ func (h *harness) parkTimers() map[string]clock.Timer {
 	return out
 }
 
-// A worker's park timer is made with the worker and armed again at every
-// park (newParkTimer, why: docs/BENCHMARKS.md "issue 16, session 9"): it
-// still wakes the worker at each next due time, and it is the same timer
-// every time.
-func TestAParkedWorkersTimerIsMadeOnceAndWakesItAtEveryPark(t *testing.T) {
-	fx := newFakeExchange()
-	mbx := names(2)
+// startReconcilingHourly starts pull-mode workers whose only timer within a
+// day is the hourly reconciliation, on a fake clock.
+func startReconcilingHourly(t *testing.T, fx *fakeExchange, mbx []string) (*harness, *clock.Fake) {
 	clk := clock.NewFake(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	h := start(t, fx, memstore.New(), mbx, func(o *Options) {
 		o.Clock = clk
@@ -39,6 +35,17 @@ func TestAParkedWorkersTimerIsMadeOnceAndWakesItAtEveryPark(t *testing.T) {
 		o.DiscoverBatchDelay = -1
 		o.ReconcileInterval = time.Hour
 	})
+	return h, clk
+}
+
+// A worker's park timer is made with the worker and armed again at every
+// park (newParkTimer, why: docs/BENCHMARKS.md "issue 16, session 9"): it
+// still wakes the worker at each next due time, and it is the same timer
+// every time.
+func TestAParkedWorkersTimerIsMadeOnceAndWakesItAtEveryPark(t *testing.T) {
+	fx := newFakeExchange()
+	mbx := names(2)
+	h, clk := startReconcilingHourly(t, fx, mbx)
 	h.waitParked(len(mbx))
 	first := h.parkTimers()
 	for _, m := range mbx {
