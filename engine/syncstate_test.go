@@ -180,3 +180,38 @@ func TestNotifiedReadLeavesTheStateStale(t *testing.T) {
 		t.Errorf("%d sync-state checks after a notified read and a stream cut, want none", got-checks)
 	}
 }
+
+// TestSettledResubscriptionStoresTheNewSubscription: a read after a
+// resubscription that the sync state settles ("nothing changed") commits
+// no window, but the checkpoint must name the new subscription: the stored
+// one is dead, and a restart would resume it, fail and read again.
+func TestSettledResubscriptionStoresTheNewSubscription(t *testing.T) {
+	const alice = "alice@example.org"
+	sx, st := reconciledAlice(t)
+	h := start(t, sx.fakeExchange, st, []string{alice}, func(o *Options) { o.Exchange = sx })
+	h.waitState(alice, StateLive)
+	testenv.WaitFor(t, "a stream with alice's subscription", func() bool { return sx.streamWith(alice) })
+	subscribes, views := sx.countFor("Subscribe", alice), sx.countFor("CalendarView", alice)
+	sx.restart() // every subscription gone, nothing changed
+	current := func() string {
+		sx.mu.Lock()
+		defer sx.mu.Unlock()
+		for id, smtp := range sx.subs {
+			if smtp == alice {
+				return id
+			}
+		}
+		return ""
+	}
+	testenv.WaitFor(t, "alice resubscribed and her stored checkpoint naming the new subscription", func() bool {
+		id := current()
+		if id == "" || sx.countFor("Subscribe", alice) == subscribes {
+			return false
+		}
+		rec, err := st.Mailbox(context.Background(), alice)
+		return err == nil && rec.Checkpoint.SubscriptionID == id
+	})
+	if got := sx.countFor("CalendarView", alice); got != views {
+		t.Errorf("%d CalendarView after the resubscription, want none (the sync state settles it)", got-views)
+	}
+}

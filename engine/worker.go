@@ -98,9 +98,12 @@ type worker struct {
 	// syncState is the calendar's sync state (syncstate.go), "" if none;
 	// stateStale: a notification's read committed after it was taken, so
 	// a check would report that change again (and cost a window read).
-	syncState     string
-	stateStale    bool
-	untracked     bool // the calendar has too many items for a sync state
+	syncState  string
+	stateStale bool
+	untracked  bool // the calendar has too many items for a sync state
+	// subUnsaved: sub is a new subscription the stored checkpoint does
+	// not name yet (worker_subscribe.go saveSubscription).
+	subUnsaved    bool
 	haveFP        bool
 	oof           *calendar.OOFSettings
 	failures      int

@@ -130,6 +130,10 @@ func (w *worker) read() error {
 		if ok {
 			if !changed && win == w.window {
 				// Nothing changed since the stored window was read.
+				if err := w.saveSubscription(now); err != nil {
+					w.restoreHint(hintAt)
+					return err
+				}
 				answered = true
 				w.verified(now, covered, nil)
 				w.armReplay(reason)
@@ -184,6 +188,7 @@ func (w *worker) read() error {
 		w.restoreHint(hintAt)
 		return fmt.Errorf("engine: commit %s: %w", w.smtp, err)
 	}
+	w.subUnsaved = false
 	w.env.metrics.commits.Inc()
 	w.env.metrics.resyncs.WithLabelValues(reason).Inc()
 	changed := newOOF != nil

@@ -28,7 +28,7 @@ func (w *worker) restore() {
 		w.need |= needOOF
 	}
 	w.zoneName, w.loc = "", o.Window.DefaultTimeZone
-	w.sub = Subscription{}
+	w.sub, w.subUnsaved = Subscription{}, false
 	w.syncState, w.stateStale = "", false
 	rec, err := w.env.st.Mailbox(w.ctx, w.smtp)
 	if err != nil {

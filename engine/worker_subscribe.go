@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/calsync/calsync/store"
 )
@@ -113,6 +114,7 @@ func (w *worker) subscribe() error {
 		return &ExchangeError{Code: "ErrorInvalidSubscription", Err: errors.New("engine: Subscribe returned no subscription id")}
 	}
 	w.sub = sub
+	w.subUnsaved = true
 	w.env.metrics.subscriptions.WithLabelValues(string(w.env.opts.Mode)).Inc()
 	if w.env.opts.Mode == Streaming {
 		w.env.groups.subscribed(w.group, w.smtp, sub.Cookie)
@@ -183,7 +185,31 @@ func (w *worker) poll() error {
 		if err := w.env.st.SaveCheckpoint(sctx, w.smtp, w.checkpoint(w.env.clk.Now())); err != nil {
 			return fmt.Errorf("engine: save checkpoint of %s: %w", w.smtp, err)
 		}
+		w.subUnsaved = false
 	}
+	return nil
+}
+
+// saveSubscription stores the checkpoint when it would name another
+// subscription than the worker's, for a read that settled "nothing
+// changed" by its sync state and so commits nothing: after a
+// resubscription (a lost subscription, Exchange restarted) the stored id
+// would otherwise stay the dead one until the next change's commit, and a
+// restart would resume it, fail, resubscribe and read again. The window,
+// sync state and watermark it stores are those the read just verified
+// (the check came after the subscription, so its watermark passes no
+// unread event). Not in a cluster: a stored subscription is never resumed
+// there (resumable).
+func (w *worker) saveSubscription(now time.Time) error {
+	if !w.subUnsaved || !w.resumable() {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), storeTimeout)
+	defer cancel()
+	if err := w.env.st.SaveCheckpoint(sctx, w.smtp, w.checkpoint(now)); err != nil {
+		return fmt.Errorf("engine: save checkpoint of %s: %w", w.smtp, err)
+	}
+	w.subUnsaved = false
 	return nil
 }
 
