@@ -75,6 +75,7 @@ type Router struct {
 	neither map[string]error               // neither side serves it (last answer)
 	dirty   bool                           // decided changed since the last save
 	chains  map[string]engine.Subscription // polled id → the Graph side's subscription (stream.go)
+	polling map[string]*polledStream       // polled id → the newest stream that names it (stream.go)
 }
 
 var (
@@ -107,6 +108,7 @@ func New(ews, graph engine.Exchange, opts *Options) *Router {
 	return &Router{
 		sides: map[Side]engine.Exchange{OnPremises: ews, Cloud: graph}, opts: o, log: o.Logger, clk: o.Clock,
 		decided: map[string]Side{}, suspect: map[string]bool{}, neither: map[string]error{}, chains: map[string]engine.Subscription{},
+		polling: map[string]*polledStream{},
 	}
 }
 

@@ -33,7 +33,7 @@ type harness struct {
 	done   chan error
 }
 
-func startHybrid(t *testing.T, w *world, st store.Store, mode engine.Mode, mailboxes []string, opts *Options) *harness {
+func startHybrid(t *testing.T, w *world, st store.Store, mode engine.Mode, mailboxes []string, opts *Options, tweaks ...func(*engine.Options)) *harness {
 	t.Helper()
 	if opts == nil {
 		opts = &Options{}
@@ -46,7 +46,7 @@ func startHybrid(t *testing.T, w *world, st store.Store, mode engine.Mode, mailb
 	if err := r.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.New(engine.Options{
+	eo := engine.Options{
 		Store: st, Exchange: r, Mode: mode,
 		CoalesceDelay: 5 * time.Millisecond, ReconcileInterval: -1, OOFPollInterval: -1,
 		PullInterval: 20 * time.Millisecond, RegroupDelay: 5 * time.Millisecond,
@@ -54,7 +54,11 @@ func startHybrid(t *testing.T, w *world, st store.Store, mode engine.Mode, mailb
 		DiscoverBatchDelay: time.Millisecond,
 		Budget:             engine.BudgetConfig{RequestsPerSecond: -1, ThrottlePause: 5 * time.Millisecond, CredentialPause: 5 * time.Millisecond},
 		Seed:               1,
-	})
+	}
+	for _, tw := range tweaks {
+		tw(&eo)
+	}
+	e, err := engine.New(eo)
 	if err != nil {
 		t.Fatal(err)
 	}

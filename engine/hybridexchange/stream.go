@@ -43,6 +43,7 @@ func (r *Router) forgetChain(id string) (engine.Subscription, bool) {
 	defer r.mu.Unlock()
 	sub, ok := r.chains[id]
 	delete(r.chains, id)
+	r.stopPollingLocked(id)
 	return sub, ok
 }
 
@@ -53,8 +54,55 @@ func (r *Router) chain(id string) (engine.Subscription, bool) {
 	return sub, ok
 }
 
+// openPolled opens a polled stream for ids, which it takes from the
+// streams that named them before, as Exchange moves a subscription to the
+// newest GetStreamingEvents connection that names it: an older stream
+// polls them no more, and one left with none ends with ConnectionStatus
+// Closed, as Exchange closes a connection whose subscriptions a newer one
+// took. The engine's renewals and rebuilds are made before break
+// (engine/stream_conn.go): the old connection ending Closed tells it
+// that nothing is missing, and its members read nothing. That holds here:
+// a round the old stream polled is reported in that round's message,
+// which the old connection dispatches before it reads the Closed, and
+// what no round polled yet stays in the delta chain (Router.chains, one
+// per id, shared by every stream), which the new stream polls. Before,
+// nothing ended the old stream: the engine cut it after 5 s and every
+// cloud member re-read at every renewal.
 func (r *Router) openPolled(t engine.Target, ids []string) *polledStream {
-	return &polledStream{r: r, t: t, ids: append([]string(nil), ids...), closed: make(chan struct{})}
+	p := &polledStream{r: r, t: t, ids: append([]string(nil), ids...), closed: make(chan struct{}), taken: make(chan struct{})}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range p.ids {
+		if r.polling[id] == p {
+			continue // named twice
+		}
+		r.stopPollingLocked(id)
+		r.polling[id] = p
+		p.polled++
+	}
+	return p
+}
+
+// stopPollingLocked takes id from the stream that polls it (a newer one
+// opens, the subscription ended, the stream closed); a stream left with
+// no id is taken. r.mu must be held.
+func (r *Router) stopPollingLocked(id string) {
+	s := r.polling[id]
+	if s == nil {
+		return
+	}
+	delete(r.polling, id)
+	s.polled--
+	if s.polled == 0 {
+		close(s.taken)
+	}
+}
+
+// polls reports whether p is the stream that polls id now.
+func (r *Router) polls(p *polledStream, id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.polling[id] == p
 }
 
 // polledStream is a cloud mailbox group's "streaming connection".
@@ -67,6 +115,10 @@ type polledStream struct {
 	lastPoll time.Time
 	once     sync.Once
 	closed   chan struct{}
+	// polled counts the ids this stream polls (guarded by r.mu); taken
+	// closes when newer streams took them all.
+	polled int
+	taken  chan struct{}
 }
 
 // errClosed is Next's answer after Close.
@@ -91,6 +143,8 @@ func (p *polledStream) Next(ctx context.Context) (engine.StreamMessage, error) {
 		return engine.StreamMessage{}, ctx.Err()
 	case <-p.closed:
 		return engine.StreamMessage{}, errClosed
+	case <-p.taken:
+		return engine.StreamMessage{Status: "Closed"}, nil
 	case <-t.C():
 	}
 	msg := engine.StreamMessage{Status: "OK"}
@@ -108,6 +162,9 @@ func (p *polledStream) Next(ctx context.Context) (engine.StreamMessage, error) {
 func (p *polledStream) poll(ctx context.Context, msg *engine.StreamMessage) {
 	keep := p.ids[:0]
 	for _, id := range p.ids {
+		if !p.r.polls(p, id) {
+			continue // a newer stream took it (openPolled)
+		}
 		smtp := strings.TrimPrefix(id, polledPrefix)
 		t := engine.Target{SMTP: smtp}
 		sub, known := p.r.chain(id)
@@ -164,6 +221,15 @@ func passing(code string) bool {
 
 // Close implements engine.Stream.
 func (p *polledStream) Close() error {
-	p.once.Do(func() { close(p.closed) })
+	p.once.Do(func() {
+		close(p.closed)
+		p.r.mu.Lock()
+		for _, id := range p.ids {
+			if p.r.polling[id] == p {
+				p.r.stopPollingLocked(id)
+			}
+		}
+		p.r.mu.Unlock()
+	})
 	return nil
 }
