@@ -128,8 +128,11 @@ type Result struct {
 	// ReleaseWait is how long after the load the engine's release of the
 	// load's memory ended (waitMemoryRelease); the figures after the load
 	// are taken then.
-	ReleaseWait         time.Duration
-	CPULoadPer1000      time.Duration
+	ReleaseWait    time.Duration
+	CPULoadPer1000 time.Duration
+	// GCCycles is how many collections ran during the load (as long as
+	// its CPU is counted).
+	GCCycles            uint64
 	IdleCPUPercent      float64 // % of one core while idle
 	ThrottlingErrors    int64
 	ThrottledByCode     map[string]int64
@@ -215,7 +218,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return res, err
 	}
 	defer stopProfile()
-	cpu0 := cpuTime()
+	cpu0, gc0 := cpuTime(), gcCycles()
 	start := time.Now()
 	e, err := startEngine(ctx, opts, mailboxes)
 	if err != nil {
@@ -260,6 +263,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}
 	cpuLoad := cpuTime() - cpu0
+	res.GCCycles = gcCycles() - gc0
 	res.PeakRSS = peakRSSBytes()
 	res.AtPeak = peak.best
 	stopProfile()
@@ -603,6 +607,7 @@ func WriteTable(w io.Writer, rs []Result) {
 			float64(r.Stacks)/(1<<20), r.Goroutines, float64(r.HeapRetained)/(1<<20))
 	})
 	row("CPU for initial load per 1,000 mailboxes", func(r Result) string { return r.CPULoadPer1000.Round(time.Millisecond).String() })
+	row("garbage collections during the load", func(r Result) string { return fmt.Sprint(r.GCCycles) })
 	row("idle CPU (% of one core)", steady(func(r Result) string { return fmt.Sprintf("%.2f %%", r.IdleCPUPercent) }))
 	oofRows(row)
 	budgetRows(row)
