@@ -31,6 +31,17 @@ const deepIdle = 5 * time.Second
 // request for its connection, a commit for the store's lock) cannot wait
 // for one that has not started.
 //
+// At most maxIdle goroutines wait for a call (the budget's concurrency: the
+// requests in flight, the one steady stream of deep calls); a goroutine
+// that returns from a call while that many wait ends. Why: bursts of store
+// calls (200 restores at once, a group commit's waiting writers) started
+// up to 70 goroutines in a 1,000-mailbox load, and all of them stayed
+// idle for deepIdle with their grown stacks — 1–2 MiB of the load's peak
+// RSS, in some runs and not others (docs/BENCHMARKS.md "Memory at the
+// load's peak, session 9"). A burst's goroutines now end with it; a new
+// burst starts new ones, whose stacks grow again (a few microseconds per
+// call, against the milliseconds of a request or a commit).
+//
 // At the end of a load the engine ends the idle goroutines at once
 // (retireIdle, memrelease.go) instead of after deepIdle: their stacks grew
 // to what the HTTP client, the decoders and bolt need (about 130 of them
@@ -47,6 +58,8 @@ type deepPool struct {
 	// goroutines that wait for a call then end.
 	retire  atomic.Pointer[chan struct{}]
 	running atomic.Int32  // goroutines of the pool
+	waiting atomic.Int32  // of them, waiting for a call
+	maxIdle int32         // goroutines that may wait for a call
 	idle    time.Duration // deepIdle; longer in tests that end goroutines otherwise
 }
 
@@ -59,8 +72,10 @@ type deepCall struct {
 
 var deepCalls = sync.Pool{New: func() any { return &deepCall{done: make(chan struct{}, 1)} }}
 
-func newDeepPool() *deepPool {
-	p := &deepPool{calls: make(chan *deepCall), closing: make(chan struct{}), idle: deepIdle}
+// newDeepPool returns a pool that keeps at most maxIdle goroutines (at
+// least 1) waiting for calls.
+func newDeepPool(maxIdle int) *deepPool {
+	p := &deepPool{calls: make(chan *deepCall), closing: make(chan struct{}), idle: deepIdle, maxIdle: int32(max(maxIdle, 1))}
 	retire := make(chan struct{})
 	p.retire.Store(&retire)
 	return p
@@ -109,7 +124,7 @@ func (p *deepPool) run(fn func() error) error {
 }
 
 // serve runs c and then the calls handed to it until it has been idle for
-// deepIdle or the pool stops.
+// deepIdle, maxIdle others wait already, or the pool stops.
 func (p *deepPool) serve(c *deepCall) {
 	p.running.Add(1)
 	defer p.wg.Done()
@@ -118,17 +133,34 @@ func (p *deepPool) serve(c *deepCall) {
 	defer idle.Stop()
 	for {
 		c.exec()
+		if !p.await() {
+			return
+		}
 		idle.Reset(p.idle)
 		select {
 		case c = <-p.calls:
+			p.waiting.Add(-1)
 		case <-idle.C:
+			p.waiting.Add(-1)
 			return
 		case <-*p.retire.Load():
+			p.waiting.Add(-1)
 			return
 		case <-p.closing:
+			p.waiting.Add(-1)
 			return
 		}
 	}
+}
+
+// await reports whether a goroutine done with its call may wait for the
+// next one (then it counts as waiting): false when maxIdle wait already.
+func (p *deepPool) await() bool {
+	if p.waiting.Add(1) > p.maxIdle {
+		p.waiting.Add(-1)
+		return false
+	}
+	return true
 }
 
 func (c *deepCall) exec() {

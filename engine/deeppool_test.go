@@ -10,7 +10,7 @@ import (
 )
 
 func TestDeepPoolReturnsTheCallsResult(t *testing.T) {
-	p := newDeepPool()
+	p := newDeepPool(10)
 	defer p.stop()
 	want := errors.New("boom")
 	if err := p.run(func() error { return want }); !errors.Is(err, want) {
@@ -25,7 +25,7 @@ func TestDeepPoolReturnsTheCallsResult(t *testing.T) {
 // A call that waits for another call (a request for a connection, a
 // commit for the store's lock) must not wait for one that never starts.
 func TestDeepPoolCallWaitingForAnotherCallProceeds(t *testing.T) {
-	p := newDeepPool()
+	p := newDeepPool(10)
 	defer p.stop()
 	release := make(chan struct{})
 	first := make(chan error, 1)
@@ -45,7 +45,7 @@ func TestDeepPoolCallWaitingForAnotherCallProceeds(t *testing.T) {
 }
 
 func TestDeepPoolRaisesAPanicOnTheCaller(t *testing.T) {
-	p := newDeepPool()
+	p := newDeepPool(10)
 	defer p.stop()
 	defer func() {
 		if r := recover(); r != "decoder bug" {
@@ -61,7 +61,7 @@ func TestDeepPoolRaisesAPanicOnTheCaller(t *testing.T) {
 }
 
 func TestDeepPoolStopEndsItsGoroutinesAndLaterCallsRunInline(t *testing.T) {
-	p := newDeepPool()
+	p := newDeepPool(10)
 	for range 3 {
 		if err := p.run(func() error { return nil }); err != nil {
 			t.Fatal(err)
@@ -82,7 +82,7 @@ func TestDeepPoolStopEndsItsGoroutinesAndLaterCallsRunInline(t *testing.T) {
 // stacks); a goroutine busy with a call is not interrupted, and the pool
 // serves on.
 func TestDeepPoolRetireIdleEndsTheIdleGoroutines(t *testing.T) {
-	p := newDeepPool()
+	p := newDeepPool(10)
 	p.idle = time.Hour // only retireIdle ends them
 	defer p.stop()
 	// Three calls at once: three goroutines, idle when the calls return.
@@ -116,4 +116,39 @@ func TestDeepPoolRetireIdleEndsTheIdleGoroutines(t *testing.T) {
 	if err := p.run(func() error { ran = true; return nil }); err != nil || !ran {
 		t.Fatalf("after retireIdle: run = %v, ran %v", err, ran)
 	}
+}
+
+// A burst of calls starts as many goroutines; when it is over only maxIdle
+// of them stay waiting for the next call (with their grown stacks), the
+// rest end at once, not after deepIdle.
+func TestDeepPoolKeepsAtMostMaxIdleGoroutinesWaiting(t *testing.T) {
+	p := newDeepPool(2)
+	p.idle = time.Hour // only the cap ends them
+	defer p.stop()
+	hold := make(chan struct{})
+	var started sync.WaitGroup
+	started.Add(5)
+	errs := make(chan error, 5)
+	for range 5 {
+		go func() { errs <- p.run(func() error { started.Done(); <-hold; return nil }) }()
+	}
+	started.Wait()
+	if n := p.running.Load(); n != 5 {
+		t.Fatalf("%d goroutines for 5 calls at once, want 5 (a call never waits for another)", n)
+	}
+	close(hold)
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.WaitFor(t, "all but 2 goroutines to end", func() bool { return p.running.Load() == 2 && p.waiting.Load() == 2 })
+	// The pool serves on; a goroutine a call started beside the waiting
+	// ones (one may not be at its receive yet) ends after it.
+	for range 3 {
+		if err := p.run(func() error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.WaitFor(t, "2 goroutines waiting again, no more", func() bool { return p.running.Load() == 2 && p.waiting.Load() == 2 })
 }

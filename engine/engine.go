@@ -122,7 +122,7 @@ func New(opts Options) (*Engine, error) {
 		metrics:  m,
 		random:   newJitterSource(opts.Seed),
 		statuses: newStatusTable(m, opts.Sink),
-		deep:     newDeepPool(),
+		deep:     newDeepPool(opts.Budget.Concurrency),
 		restores: newAdmission(restoreSlots, func(w *worker) *admitState { return &w.restoreSlot }),
 		admit:    newAdmission(admitSlotsFor(opts.Budget.Concurrency), func(w *worker) *admitState { return &w.stepSlot }),
 		wanted:   map[string]bool{},

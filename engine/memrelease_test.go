@@ -136,7 +136,7 @@ func TestTheStoresMapIsReleasedDuringALongLoad(t *testing.T) {
 // The release at a load's end ends the deep pool's idle goroutines first,
 // so that their grown stacks are freed by its collection.
 func TestReleaseEndsTheDeepPoolsIdleGoroutines(t *testing.T) {
-	p := newDeepPool()
+	p := newDeepPool(10)
 	p.idle = time.Hour // only the release ends it
 	defer p.stop()
 	if err := p.run(func() error { return nil }); err != nil {
