@@ -53,23 +53,22 @@ const (
 )
 
 // admitSlotsFor is the number of step slots for a budget of concurrency
-// requests in flight: 100 at the default 10. Two things decide it:
-//   - a full Autodiscover batch (maxDiscoverBatch) of admitted workers
-//     can wait for its answer while the budget's requests go on (the
-//     lookups are queued at restore, discover.go; the slots bound how
-//     many first steps wait on a batch at once), and concurrency more keep
-//     the requests flowing meanwhile;
-//   - 8 per request in flight keep the budget busy while the admitted
-//     workers wait for their batches, parse and commit.
+// requests in flight: 40 at the default 10. 4 per request in flight keep
+// every request slot of the budget busy while the admitted workers wait for
+// their Autodiscover answer (asked when they restored, discover.go), parse
+// and commit; nearly all of the others wait at the budget's semaphore.
 //
 // Not more: every admitted worker has a goroutine whose stack grows with
-// the HTTP client, the decoders and the store, and its load's buffers; 200
-// slots at the default (the figure before) added about 2 MiB at the
-// 1,000-mailbox peak and loaded no faster (docs/BENCHMARKS.md "Step slots
-// from the budget"). The zone batches gather at the restoring gate and do
-// not depend on it.
+// the HTTP client, the decoders and the store, and its load's buffers. 200
+// slots (session 7) added about 2 MiB at the 1,000-mailbox peak against
+// 100, and 100 — then needed to gather a full Autodiscover batch of first
+// steps, before the lookups were queued at restore — held about 40
+// goroutines and 0.5 MiB more at that peak than 40, with no faster load at
+// 1,000 or 10,000 (docs/BENCHMARKS.md "Step slots from the budget" and
+// "Memory at the load's peak, session 9"). The zone and Autodiscover
+// batches gather at the restoring gate and do not depend on it.
 func admitSlotsFor(concurrency int) int {
-	return max(maxDiscoverBatch+concurrency, 8*concurrency)
+	return 4 * concurrency
 }
 
 // admitState is a worker's place at the gate, guarded by admission.mu.
