@@ -291,11 +291,23 @@ func scrape(ctx context.Context, in *clusterrig.Instance, each func(name, value 
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if name, value, ok := strings.Cut(sc.Text(), " "); ok {
-			each(name, strings.TrimSpace(value))
+		if name, value, ok := sampleLine(sc.Text()); ok {
+			each(name, value)
 		}
 	}
 	return sc.Err()
+}
+
+// sampleLine splits a sample line of the text format, name{labels} value,
+// at the last space: a label value may hold spaces (the read reason "time
+// zone"), and the registry writes no timestamps.
+func sampleLine(line string) (name, value string, ok bool) {
+	line = strings.TrimSpace(line)
+	i := strings.LastIndexByte(line, ' ')
+	if i < 0 || strings.HasPrefix(line, "#") {
+		return "", "", false
+	}
+	return strings.TrimSpace(line[:i]), line[i+1:], true
 }
 
 // labelled reads the samples of a counter with one label from in's
