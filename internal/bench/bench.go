@@ -70,6 +70,9 @@ type Config struct {
 	// initial load and a heap profile right after it, IdleProfile for a
 	// CPU profile of the idle period ("" = none).
 	CPUProfile, HeapProfile, IdleProfile string
+	// HeapDump names a file for a Go heap dump right after the load's
+	// figures are read ("" = none; heapdump.go).
+	HeapDump string
 	// SimExe serves `bench -serve-sim`.
 	SimExe string
 	// Budget is the engine's budget (budget.go: the default config's
@@ -210,6 +213,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.HeapProfile != "" {
 		runtime.MemProfileRate = memlimit.ProfileRate // main turned it off
 	}
+	if cfg.HeapDump != "" {
+		runtime.MemProfileRate = heapDumpProfileRate
+	}
 	runtime.GC()
 	rss0 := rssBytes()
 	resetPeakRSS()
@@ -297,6 +303,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.Stacks, res.HeapRetained = int64(ms.StackInuse), int64(ms.HeapIdle-ms.HeapReleased)
 	res.Goroutines = runtime.NumGoroutine()
 	if err := writeHeapProfile(cfg.HeapProfile); err != nil {
+		return res, err
+	}
+	if err := writeHeapDump(cfg.HeapDump); err != nil {
 		return res, err
 	}
 	res.HeapPer1000 = float64(ms.HeapInuse) / (1 << 20) / float64(cfg.Mailboxes) * 1000

@@ -32,16 +32,25 @@ func startCPUProfile(path string) (stop func(), err error) {
 
 // writeHeapProfile writes the heap profile to path ("" writes nothing).
 func writeHeapProfile(path string) error {
+	return writeProfileFile(path, "heap profile", func(f *os.File) error { return pprof.WriteHeapProfile(f) })
+}
+
+// writeProfileFile creates path and has write fill it ("" writes nothing);
+// what names the file in errors.
+func writeProfileFile(path, what string, write func(*os.File) error) error {
 	if path == "" {
 		return nil
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("bench: heap profile: %w", err)
+		return fmt.Errorf("bench: %s: %w", what, err)
 	}
-	if err := pprof.WriteHeapProfile(f); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
-		return fmt.Errorf("bench: heap profile: %w", err)
+		return fmt.Errorf("bench: %s: %w", what, err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("bench: %s: %w", what, err)
+	}
+	return nil
 }

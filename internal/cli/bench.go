@@ -39,6 +39,8 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	restart := fs.Bool("restart", false, "after the load, wait for a reconciliation to store every sync state, stop, change some mailboxes and measure a restart over the store (instead of idle CPU and change delays)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the initial load to this file (go tool pprof); with several sizes, of the last")
 	memProfile := fs.String("memprofile", "", "write a heap profile taken right after the initial load to this file; with several sizes, of the last")
+	heapDump := fs.String("heapdump", "", "write a Go heap dump right after the initial load's figures are read (every allocation of 16 bytes and more sampled, so the run's CPU is not the figure to read); with several sizes, of the last")
+	heapSpans := fs.String("heapspans", "", "read a heap dump written by --heapdump and print where its partly used spans are (size classes, allocation sites) and the goroutines' stacks; nothing is run")
 	idleProfile := fs.String("idleprofile", "", "write a CPU profile of the idle period to this file; with several sizes, of the last")
 	restartChanges := fs.Int("restart-changes", 0, "mailboxes changed while calsync is down in -restart (default 1 %, at least 1)")
 	rate := fs.String("rate", "adaptive", "the budget's requests_per_second: adaptive (the default config) or a fixed pace")
@@ -61,6 +63,13 @@ func runBench(ctx context.Context, env Env, args []string) int {
 	}
 	if fs.NArg() > 0 {
 		return fs.fail("unexpected argument %q", fs.Arg(0))
+	}
+	if *heapSpans != "" {
+		if err := bench.WriteHeapSpans(stdout, *heapSpans, 30); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		return 0
 	}
 	if *authMethod != "basic" && *authMethod != "ntlm" {
 		return fs.fail("--auth %q: expected basic or ntlm", *authMethod)
@@ -112,7 +121,7 @@ func runBench(ctx context.Context, env Env, args []string) int {
 		return runGraphBench(ctx, ns, bench.GraphConfig{Changes: *changes, DeltaInterval: *deltaInterval, Webhook: *webhook, CoalesceDelay: *coalesce, SimExe: *exe, Logger: logger, Stderr: stderr}, stdout, stderr)
 	}
 	return eachSize(ns, stdout, stderr, bench.WriteTable, func(n int) string { return fmt.Sprintf("%d mailboxes", n) }, func(n int) (bench.Result, error) {
-		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, IdleAfter: *idleAfter, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, CPUProfile: *cpuProfile, HeapProfile: *memProfile, IdleProfile: *idleProfile, Auth: *authMethod, SimExe: *exe, Budget: budget, SimQueueLimit: *queueLimit, Compare: *compare, Python: *python, LoadTimeout: *loadTimeout, Logger: logger, Stderr: stderr})
+		r, err := bench.Run(ctx, bench.Config{Mailboxes: n, Servers: *servers, Changes: *changes, Idle: *idle, IdleAfter: *idleAfter, CoalesceDelay: *coalesce, OOFChanges: *oofChanges, OOFPollInterval: *oofPoll, Restart: *restart, RestartChanges: *restartChanges, CPUProfile: *cpuProfile, HeapProfile: *memProfile, HeapDump: *heapDump, IdleProfile: *idleProfile, Auth: *authMethod, SimExe: *exe, Budget: budget, SimQueueLimit: *queueLimit, Compare: *compare, Python: *python, LoadTimeout: *loadTimeout, Logger: logger, Stderr: stderr})
 		return r, err
 	})
 }

@@ -1,0 +1,93 @@
+package heapspans
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+)
+
+// kept holds the test's objects alive across the dump.
+var kept [][]byte
+
+// parkedUntil blocks a goroutine the dump then lists.
+func parkedUntil(stop <-chan struct{}, done chan<- struct{}) {
+	<-stop
+	close(done)
+}
+
+// A dump of this very process: the objects it keeps are found in their size
+// class (with their site, as every allocation is sampled), and a goroutine
+// parked in a known function with its stack.
+func TestReadsADumpOfThisProcess(t *testing.T) {
+	old := runtime.MemProfileRate
+	runtime.MemProfileRate = 1
+	defer func() { runtime.MemProfileRate = old }()
+	kept = nil
+	for range 2000 {
+		kept = append(kept, make([]byte, 112))
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go parkedUntil(stop, done)
+	defer func() { close(stop); <-done }()
+	runtime.GC()
+
+	path := filepath.Join(t.TempDir(), "heap.dump")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	debug.WriteHeapDump(f.Fd())
+	f.Close()
+	r, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	d, err := Read(r)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	runtime.KeepAlive(kept)
+
+	classes, _, sites := d.Spans()
+	var c112 *Class
+	for i := range classes {
+		if classes[i].Size == 112 {
+			c112 = &classes[i]
+		}
+	}
+	if c112 == nil || c112.Objects < 2000 || c112.Spans < 2000/73 || c112.InSpans != c112.Live+c112.Unused {
+		t.Fatalf("112-byte class = %+v, want at least the 2,000 kept objects in at least 28 spans", c112)
+	}
+	found := 0
+	for _, s := range sites {
+		if s.Size == 112 && strings.Contains(s.Site, "TestReadsADumpOfThisProcess") {
+			found += s.Objects
+		}
+	}
+	if found < 2000 {
+		t.Errorf("objects of 112 bytes from the test's site = %d, want 2,000", found)
+	}
+	parked := false
+	for _, s := range d.Stacks() {
+		// The go statement with arguments starts a wrapper of the test.
+		if strings.Contains(s.Start, "TestReadsADumpOfThisProcess") && s.Size >= 2048 && s.UsedAvg > 0 && s.UsedAvg <= s.Size {
+			parked = true
+		}
+	}
+	if !parked {
+		t.Errorf("Stacks() = %+v: no goroutine of the test's go statement with its stack", d.Stacks())
+	}
+}
+
+func TestRejectsWhatIsNotAHeapDump(t *testing.T) {
+	if _, err := Read(strings.NewReader("go1.7 heap dump\n\x01")); err == nil || !strings.Contains(err.Error(), "record 0") {
+		t.Errorf("a dump cut inside its first record: err = %v, want the record named", err)
+	}
+	if _, err := Read(strings.NewReader("hello")); err == nil || !strings.Contains(err.Error(), "not a Go heap dump") {
+		t.Errorf("not a dump: err = %v", err)
+	}
+}
