@@ -61,6 +61,9 @@ type ClusterResult struct {
 	// events (reasons.go).
 	LoadAutodiscover int64
 	LoadCauses       ReadCauses
+	// FailoverCauses are the survivors' reads by reason and streaming
+	// connection events from the SIGKILL to the end of the failover.
+	FailoverCauses ReadCauses
 	// RSS is each instance's resident memory right after the load (bytes,
 	// by instance id, from its own process metrics).
 	RSS map[string]int64
@@ -173,18 +176,21 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 		}
 	}
 	res.Victim, res.VictimOwned = victim.ID, res.Owned[victim.ID]
-	var survivor *clusterrig.Instance
+	var survivors []*clusterrig.Instance
 	for _, in := range rig.Instances() {
 		if in != victim {
-			survivor = in
-			break
+			survivors = append(survivors, in)
 		}
 	}
-	free, err := probe.notAway(ctx, survivor, owners, victim.ID)
+	free, err := probe.notAway(ctx, survivors[0], owners, victim.ID)
 	if err != nil {
 		return fail("presence before the kill", err)
 	}
 	before, err := probe.simStats(ctx)
+	if err != nil {
+		return fail("failover", err)
+	}
+	causesBefore, err := probe.readCauses(ctx, survivors...)
 	if err != nil {
 		return fail("failover", err)
 	}
@@ -208,6 +214,11 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 		return fail("failover", err)
 	}
 	res.FailoverRequests = after.RequestsTotal - before.RequestsTotal
+	causesAfter, err := probe.readCauses(ctx, survivors...)
+	if err != nil {
+		return fail("failover", err)
+	}
+	res.FailoverCauses = causesAfter.since(causesBefore)
 	res.LoadByOp, res.FailoverByOp = before.Requests, map[string]int64{}
 	for op, n := range after.Requests {
 		if d := n - before.Requests[op]; d > 0 {
@@ -276,6 +287,8 @@ func WriteClusterTable(w io.Writer, rs []ClusterResult) {
 		}
 		return fmt.Sprintf("%.2f (%d)", float64(r.FailoverRequests)/float64(r.VictimOwned), r.FailoverRequests)
 	})
+	row("CalendarView requests by reason during the failover (survivors)", func(r ClusterResult) string { return r.FailoverCauses.fmtReads() })
+	row("streaming connection events during the failover (survivors)", func(r ClusterResult) string { return r.FailoverCauses.fmtStreamEvents() })
 	row("failover: survivors' budget limit (requests in flight) min / mean / max", func(r ClusterResult) string { return fmtLimits(r.Limits) })
 	row("machine load average at start → SIGKILL → end", func(r ClusterResult) string {
 		return fmt.Sprintf("%s → %s → %s", r.LoadStart, r.LoadKill, r.LoadEnd)

@@ -329,10 +329,13 @@ func labelled(ctx context.Context, in *clusterrig.Instance, metric string) (map[
 }
 
 // readCauses sums the reads by reason and streaming connection events of
-// every running instance.
-func (p *clusterProbe) readCauses(ctx context.Context) (ReadCauses, error) {
+// the instances ins (every instance when none are named).
+func (p *clusterProbe) readCauses(ctx context.Context, ins ...*clusterrig.Instance) (ReadCauses, error) {
+	if len(ins) == 0 {
+		ins = p.rig.Instances()
+	}
 	var sum ReadCauses
-	for _, in := range p.rig.Instances() {
+	for _, in := range ins {
 		reads, err := labelled(ctx, in, readsMetric)
 		if err != nil {
 			return sum, err

@@ -56,6 +56,15 @@ func TestRunSmallCluster(t *testing.T) {
 	if len(r.Limits) != 1 {
 		t.Errorf("budget limits of %d instances sampled, want the one survivor's: %v", len(r.Limits), r.Limits)
 	}
+	// Every FindItem the simulator served during the failover was a
+	// survivor's CalendarView (scraped after the simulator's count).
+	var failoverReads int64
+	for _, n := range r.FailoverCauses.Reads {
+		failoverReads += n
+	}
+	if failoverReads < r.FailoverByOp["FindItem"] {
+		t.Errorf("survivors' CalendarView requests during the failover %v, want at least the %d FindItem served then", r.FailoverCauses.Reads, r.FailoverByOp["FindItem"])
+	}
 	var table bytes.Buffer
 	WriteClusterTable(&table, []ClusterResult{r})
 	if !strings.Contains(table.String(), "| SIGKILL of | "+r.Victim) || !strings.Contains(table.String(), "survivors' budget limit") {

@@ -67,3 +67,19 @@ func (c ReadCauses) fmtStreamEvents() string {
 	}
 	return fmtMap(c.StreamEvents)
 }
+
+// since returns the counts c gained after before.
+func (c ReadCauses) since(before ReadCauses) ReadCauses {
+	out := ReadCauses{Reads: map[string]int64{}, StreamEvents: map[string]int64{}}
+	for k, v := range c.Reads {
+		if d := v - before.Reads[k]; d > 0 {
+			out.Reads[k] = d
+		}
+	}
+	for k, v := range c.StreamEvents {
+		if d := v - before.StreamEvents[k]; d > 0 {
+			out.StreamEvents[k] = d
+		}
+	}
+	return out
+}
