@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	rtmetrics "runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -176,5 +177,27 @@ func TestTheReleaseAtALoadsEndSettles(t *testing.T) {
 	defer mu.Unlock()
 	if fmt.Sprint(order) != "[release settle]" {
 		t.Errorf("order %v, want [release settle]", order)
+	}
+}
+
+// The release at a load's end forces no collection — the load's tail still
+// allocates, and a forced collection with the return of every free span
+// cost 3–4 % of a 1,000-mailbox load's CPU — while the settle after it
+// does, and returns the heap.
+func TestOnlyTheSettleCollects(t *testing.T) {
+	lt := newLoadTracker(nil, nil)
+	forced := func() uint64 {
+		s := []rtmetrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+		rtmetrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	before := forced()
+	lt.release()
+	if got := forced() - before; got != 0 {
+		t.Errorf("the release at the load's end forced %d collections, want none", got)
+	}
+	lt.settle()
+	if got := forced() - before; got != 1 {
+		t.Errorf("the settle forced %d collections, want 1", got)
 	}
 }

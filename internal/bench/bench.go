@@ -135,13 +135,17 @@ type Result struct {
 	CPULoadPer1000 time.Duration
 	// GCCycles is how many collections ran during the load (as long as
 	// its CPU is counted).
-	GCCycles            uint64
-	IdleCPUPercent      float64 // % of one core while idle
-	ThrottlingErrors    int64
-	ThrottledByCode     map[string]int64
-	StreamingFromServer int
-	OOF                 OOFResult  // automatic replies (oof.go)
-	BudgetLimit         LimitStats // budget.go
+	GCCycles uint64
+	// CPUWithReleasePer1000 is the CPU from the same start until the
+	// engine's release of the load's memory is done (ReleaseWait after
+	// the load): the release's work, wherever it falls, counted too.
+	CPUWithReleasePer1000 time.Duration
+	IdleCPUPercent        float64 // % of one core while idle
+	ThrottlingErrors      int64
+	ThrottledByCode       map[string]int64
+	StreamingFromServer   int
+	OOF                   OOFResult  // automatic replies (oof.go)
+	BudgetLimit           LimitStats // budget.go
 	// AtPeak is what the RSS consisted of at its largest 100 ms sample
 	// during the load (peak.go).
 	AtPeak peakSample
@@ -293,6 +297,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	// instance's memory after its load is. Loads below the release's
 	// minimum (100 mailboxes) have none.
 	res.ReleaseWait = waitMemoryRelease(ctx, e.e, cfg.Mailboxes >= 100)
+	res.CPUWithReleasePer1000 = time.Duration(float64(cpuTime()-cpu0) / float64(cfg.Mailboxes) * 1000)
 	runtime.GC()
 	res.RSS = rssBytes()
 	res.RSSPer1000 = float64(res.RSS-rss0) / (1 << 20) / float64(cfg.Mailboxes) * 1000
@@ -617,6 +622,9 @@ func WriteTable(w io.Writer, rs []Result) {
 	})
 	row("CPU for initial load per 1,000 mailboxes", func(r Result) string { return r.CPULoadPer1000.Round(time.Millisecond).String() })
 	row("garbage collections during the load", func(r Result) string { return fmt.Sprint(r.GCCycles) })
+	row("CPU for initial load and the memory release after it, per 1,000 mailboxes", func(r Result) string {
+		return r.CPUWithReleasePer1000.Round(time.Millisecond).String()
+	})
 	row("idle CPU (% of one core)", steady(func(r Result) string { return fmt.Sprintf("%.2f %%", r.IdleCPUPercent) }))
 	oofRows(row)
 	budgetRows(row)
