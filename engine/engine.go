@@ -346,9 +346,11 @@ func (e *Engine) startWorkerLocked(smtp string) {
 	// trigger or its stop runs it (and it announces its status then).
 	// Parked is set before the gate can see it, so that its turn coming
 	// at once finds it parked and resumes it.
+	// The park timer first: from armStopWake on, a stop may already run
+	// the worker on another goroutine.
+	w.newParkTimer()
 	w.parked = true
 	w.armStopWake()
-	w.newParkTimer()
 	if !e.restores.enter(w) {
 		return
 	}
