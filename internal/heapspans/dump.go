@@ -154,7 +154,7 @@ func (d *dumpReader) record(tag uint64, out *Dump) error {
 		d.uvarint() // size
 		n := d.uvarint()
 		frames := make([]string, 0, min(n, 64))
-		for range n {
+		for i := uint64(0); i < n && d.err == nil; i++ { // a damaged count must not loop on past the end
 			frames = append(frames, d.str())
 			d.skip(d.uvarint()) // file
 			d.uvarint()         // line
@@ -216,8 +216,17 @@ func (d *dumpReader) skip(n uint64) {
 	}
 }
 
+// maxBytes bounds a string or object the reader keeps (names, a g's
+// first words): a damaged length must be an error, not an allocation of
+// exabytes.
+const maxBytes = 1 << 24
+
 func (d *dumpReader) bytes(n uint64) []byte {
 	if d.err != nil {
+		return nil
+	}
+	if n > maxBytes {
+		d.fail(fmt.Errorf("a length of %d bytes, more than a heap dump's strings hold: the dump is damaged", n))
 		return nil
 	}
 	b := make([]byte, n)

@@ -91,3 +91,19 @@ func TestRejectsWhatIsNotAHeapDump(t *testing.T) {
 		t.Errorf("not a dump: err = %v", err)
 	}
 }
+
+// A damaged dump is an error, not a panic, an endless loop or an
+// allocation of its damaged length: a memory-profile record whose frame
+// count runs past the end, a string whose length is absurd.
+func TestDamagedDumpIsAnError(t *testing.T) {
+	for name, rec := range map[string]string{
+		// tagMemProf: bucket 1, size 8, 2^62 frames, then the end.
+		"frame count past the end": "\x10\x01\x08\x80\x80\x80\x80\x80\x80\x80\x80\x40",
+		// tagParams: 4 ints, an empty skip, then a version string of 2^62 bytes.
+		"string length": "\x06\x00\x08\x00\x00\x00\x80\x80\x80\x80\x80\x80\x80\x80\x40",
+	} {
+		if _, err := Read(strings.NewReader("go1.7 heap dump\n" + rec)); err == nil || !strings.Contains(err.Error(), "record 0") {
+			t.Errorf("%s: err = %v, want an error naming record 0", name, err)
+		}
+	}
+}
