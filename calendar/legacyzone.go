@@ -28,24 +28,48 @@ type LegacyZone struct {
 
 // offsetAt returns the zone's offset east of UTC at t.
 func (z LegacyZone) offsetAt(t time.Time) time.Duration {
-	std := -time.Duration(z.Bias+z.Standard.Bias) * time.Minute
+	return z.inYear(t.UTC().Year()).offsetAt(t)
+}
+
+// legacyYear is a LegacyZone's offsets and changes in one year, computed
+// once: matching a zone compares a year of hours, and computing the
+// changes for every hour (several time.Date calls) made a match cost
+// 3 ms per zone, paid at every start (docs/BENCHMARKS.md, "Fixed costs of
+// the initial load").
+type legacyYear struct {
+	std, dst     time.Duration
+	daylight     bool
+	toDST, toStd time.Time
+}
+
+// inYear returns z's offsets and changes in year (UTC).
+func (z LegacyZone) inYear(year int) legacyYear {
+	y := legacyYear{std: -time.Duration(z.Bias+z.Standard.Bias) * time.Minute}
 	if z.Standard.Month == 0 || z.Daylight.Month == 0 {
-		return std
+		return y
 	}
-	dst := -time.Duration(z.Bias+z.Daylight.Bias) * time.Minute
-	year := t.UTC().Year()
+	y.daylight = true
+	y.dst = -time.Duration(z.Bias+z.Daylight.Bias) * time.Minute
 	// The change to daylight time happens at local standard time, the
 	// change back at local daylight time.
-	toDST := z.Daylight.on(year).Add(-std)
-	toStd := z.Standard.on(year).Add(-dst)
-	in := !t.Before(toDST) && t.Before(toStd)
-	if toStd.Before(toDST) { // southern hemisphere: daylight time spans the new year
-		in = !t.Before(toDST) || t.Before(toStd)
+	y.toDST = z.Daylight.on(year).Add(-y.std)
+	y.toStd = z.Standard.on(year).Add(-y.dst)
+	return y
+}
+
+// offsetAt returns the offset east of UTC at t, a time in y's year (UTC).
+func (y legacyYear) offsetAt(t time.Time) time.Duration {
+	if !y.daylight {
+		return y.std
+	}
+	in := !t.Before(y.toDST) && t.Before(y.toStd)
+	if y.toStd.Before(y.toDST) { // southern hemisphere: daylight time spans the new year
+		in = !t.Before(y.toDST) || t.Before(y.toStd)
 	}
 	if in {
-		return dst
+		return y.dst
 	}
-	return std
+	return y.std
 }
 
 // on returns the rule's local wall-clock instant in year, as if UTC.
@@ -100,10 +124,21 @@ func matchLegacyZone(z LegacyZone, year int) string {
 }
 
 func agrees(z LegacyZone, loc *time.Location, year int) bool {
+	y := z.inYear(year) // every t below is in year (UTC)
 	end := time.Date(year+1, 1, 1, 0, 0, 0, 0, time.UTC)
+	// loc's offset is off from t until until (zero: for good), so it is
+	// looked up again only after one of loc's changes.
+	var off int
+	var until time.Time
+	looked := false
 	for t := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC); t.Before(end); t = t.Add(time.Hour) {
-		_, off := t.In(loc).Zone()
-		if time.Duration(off)*time.Second != z.offsetAt(t) {
+		if !looked || !until.IsZero() && !t.Before(until) {
+			lt := t.In(loc)
+			_, off = lt.Zone()
+			_, until = lt.ZoneBounds()
+			looked = true
+		}
+		if time.Duration(off)*time.Second != y.offsetAt(t) {
 			return false
 		}
 	}
