@@ -86,20 +86,8 @@ func TestDeepPoolRetireIdleEndsTheIdleGoroutines(t *testing.T) {
 	p.idle = time.Hour // only retireIdle ends them
 	defer p.stop()
 	// Three calls at once: three goroutines, idle when the calls return.
-	hold := make(chan struct{})
-	var started sync.WaitGroup
-	started.Add(3)
-	errs := make(chan error, 4)
-	for range 3 {
-		go func() { errs <- p.run(func() error { started.Done(); <-hold; return nil }) }()
-	}
-	started.Wait()
-	close(hold)
-	for range 3 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
+	heldCalls(t, p, 3)()
+	errs := make(chan error, 1)
 	busy, inBusy := make(chan struct{}), make(chan struct{})
 	go func() { errs <- p.run(func() error { close(inBusy); <-busy; return nil }) }()
 	<-inBusy
@@ -125,23 +113,11 @@ func TestDeepPoolKeepsAtMostMaxIdleGoroutinesWaiting(t *testing.T) {
 	p := newDeepPool(2)
 	p.idle = time.Hour // only the cap ends them
 	defer p.stop()
-	hold := make(chan struct{})
-	var started sync.WaitGroup
-	started.Add(5)
-	errs := make(chan error, 5)
-	for range 5 {
-		go func() { errs <- p.run(func() error { started.Done(); <-hold; return nil }) }()
-	}
-	started.Wait()
+	release := heldCalls(t, p, 5)
 	if n := p.running.Load(); n != 5 {
 		t.Fatalf("%d goroutines for 5 calls at once, want 5 (a call never waits for another)", n)
 	}
-	close(hold)
-	for range 5 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
+	release()
 	testenv.WaitFor(t, "all but 2 goroutines to end", func() bool { return p.running.Load() == 2 && p.waiting.Load() == 2 })
 	// The pool serves on; a goroutine a call started beside the waiting
 	// ones (one may not be at its receive yet) ends after it.
@@ -151,4 +127,26 @@ func TestDeepPoolKeepsAtMostMaxIdleGoroutinesWaiting(t *testing.T) {
 		}
 	}
 	testenv.WaitFor(t, "2 goroutines waiting again, no more", func() bool { return p.running.Load() == 2 && p.waiting.Load() == 2 })
+}
+
+// heldCalls starts n calls on p that each wait for release, and returns
+// once all n run; release lets them return and waits for their results.
+func heldCalls(t *testing.T, p *deepPool, n int) (release func()) {
+	t.Helper()
+	hold := make(chan struct{})
+	var started sync.WaitGroup
+	started.Add(n)
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- p.run(func() error { started.Done(); <-hold; return nil }) }()
+	}
+	started.Wait()
+	return func() {
+		close(hold)
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
