@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -62,5 +63,31 @@ func TestCheckReportsAnUnavailableDirectory(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("kept list: exit %d, report lacks %q:\n%s\n%s", code, want, stdout, stderr)
 		}
+	}
+}
+
+// A check whose directory fails opens the store read-only: a file of the
+// previous schema (written by b49ad17, boltstore's fixture) is reported,
+// not upgraded — an upgrade would make a rollback to the older calsync
+// refuse the file.
+func TestCheckDoesNotUpgradeTheStore(t *testing.T) {
+	fixture, err := os.ReadFile(filepath.Join("..", "..", "store", "boltstore", "testdata", "schema2.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "calsync.db")
+	if err := os.WriteFile(path, fixture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	users, report := keptUsers(context.Background(), path, os.ErrNotExist)
+	if users != nil || !strings.Contains(report, "older calsync") || !strings.Contains(report, "upgraded by calsync run") {
+		t.Errorf("keptUsers on a schema-2 store = %v, %q; want no users and the older schema named", users, report)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(after, fixture) {
+		t.Error("calsync check changed the store file")
 	}
 }

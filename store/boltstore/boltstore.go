@@ -51,6 +51,9 @@ var (
 	ErrLocked = errors.New("boltstore: store file is locked by another process")
 	// ErrCorrupt: the file is not a readable calsync store.
 	ErrCorrupt = errors.New("boltstore: store file is corrupt or not a calsync store")
+	// ErrOlderSchema: a read-only Open found a file that calsync run
+	// would upgrade first.
+	ErrOlderSchema = errors.New("boltstore: store file has an older schema")
 )
 
 // Options tune Open. The zero value is usable.
@@ -70,6 +73,12 @@ type Options struct {
 	BatchDelay time.Duration
 	// Logger receives open/close messages; nil discards them.
 	Logger *slog.Logger
+	// ReadOnly opens the file for reading only, under a shared lock (so
+	// not while calsync run holds it): no upgrade, no free list saved at
+	// Close, every write fails. For calsync check, which must not change
+	// a store that a rollback to the older calsync would then refuse. A
+	// file of an older schema is refused with ErrOlderSchema.
+	ReadOnly bool
 }
 
 // Store is the bolt-backed store.Store. Create it with Open.
@@ -131,7 +140,7 @@ func Open(path string, opts Options) (s *Store, err error) {
 			s, err = nil, fmt.Errorf("%w: %s: %v; move the file aside and restart calsync to rebuild it from Exchange", ErrCorrupt, path, r)
 		}
 	}()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync, NoFreelistSync: true})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync, NoFreelistSync: true, ReadOnly: opts.ReadOnly})
 	if err != nil {
 		return nil, explainOpenError(path, opts.LockTimeout, err)
 	}
@@ -177,6 +186,9 @@ func explainOpenError(path string, wait time.Duration, err error) error {
 // init creates the buckets of a new file, checks the schema of an
 // existing one and upgrades an older one.
 func (s *Store) init() error {
+	if s.opts.ReadOnly {
+		return s.checkReadOnly()
+	}
 	version := SchemaVersion
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
@@ -276,8 +288,10 @@ func (s *Store) Close() error {
 		return fmt.Errorf("boltstore: %w", store.ErrClosed)
 	}
 	s.closed = true
-	if err := s.persistFreelist(); err != nil {
-		s.log.Warn("boltstore: could not save the list of free pages; the next start reads the whole file to rebuild it", "path", s.path, "err", err)
+	if !s.opts.ReadOnly { // a read-only open wrote nothing and may write nothing
+		if err := s.persistFreelist(); err != nil {
+			s.log.Warn("boltstore: could not save the list of free pages; the next start reads the whole file to rebuild it", "path", s.path, "err", err)
+		}
 	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("boltstore: close %s: %w", s.path, err)
