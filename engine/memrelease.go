@@ -83,6 +83,13 @@ func newLoadTracker(st any, deep *deepPool) *loadTracker {
 	t.settle = func() {
 		deep.retireIdle()
 		debug.FreeOSMemory()
+		// Once more: the goroutines just retired end while the first
+		// collection runs, and a small stack's span reaches the heap's
+		// free spans only at the collection after its goroutine ended.
+		// Without it 1.5–1.9 MiB stayed as freed heap the runtime kept
+		// after a 10,000-mailbox load (docs/BENCHMARKS.md, "Final main of
+		// session 9"); one more collection of the live heap, once per load.
+		debug.FreeOSMemory()
 	}
 	t.settleAfter = releaseSettle
 	return t
