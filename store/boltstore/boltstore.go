@@ -205,29 +205,39 @@ func (s *Store) init() error {
 			}
 			return tx.Bucket(bucketMeta).Put(keySchema, fmt.Appendf(nil, "%d", SchemaVersion))
 		}
-		if _, err := fmt.Sscanf(string(meta.Get(keySchema)), "%d", &version); err != nil || version < 1 {
-			return fmt.Errorf("%w: %s has an unreadable schema version %q", ErrCorrupt, s.path, meta.Get(keySchema))
-		}
-		if from := meta.Get(keyUpgradeFrom); from != nil && version == SchemaVersion {
-			// An upgrade that began (upgrade.go): continue it.
-			if _, err := fmt.Sscanf(string(from), "%d", &version); err != nil || version < 1 || version >= SchemaVersion {
-				return fmt.Errorf("%w: %s has an unreadable %q %q; move the file aside and restart calsync to rebuild it", ErrCorrupt, s.path, keyUpgradeFrom, from)
-			}
-		}
-		if version > SchemaVersion {
-			return fmt.Errorf("%w: %s has schema version %d, this calsync reads up to %d; run the newer calsync or move the file aside", ErrCorrupt, s.path, version, SchemaVersion)
-		}
-		for _, b := range bucketsOf(version) {
-			if tx.Bucket(b) == nil {
-				return fmt.Errorf("%w: %s lacks bucket %q; move the file aside and restart calsync to rebuild it", ErrCorrupt, s.path, b)
-			}
-		}
-		return nil
+		var err error
+		version, err = s.schemaOf(tx, meta)
+		return err
 	})
 	if err != nil || version == SchemaVersion {
 		return err
 	}
 	return s.upgrade(version)
+}
+
+// schemaOf reads the schema of an existing file — the one an unfinished
+// upgrade (upgrade.go) started from — and checks that this calsync reads
+// it and that its buckets are there.
+func (s *Store) schemaOf(tx *bolt.Tx, meta *bolt.Bucket) (int, error) {
+	var version int
+	if _, err := fmt.Sscanf(string(meta.Get(keySchema)), "%d", &version); err != nil || version < 1 {
+		return 0, fmt.Errorf("%w: %s has an unreadable schema version %q", ErrCorrupt, s.path, meta.Get(keySchema))
+	}
+	if from := meta.Get(keyUpgradeFrom); from != nil && version == SchemaVersion {
+		// An upgrade that began: continue it.
+		if _, err := fmt.Sscanf(string(from), "%d", &version); err != nil || version < 1 || version >= SchemaVersion {
+			return 0, fmt.Errorf("%w: %s has an unreadable %q %q; move the file aside and restart calsync to rebuild it", ErrCorrupt, s.path, keyUpgradeFrom, from)
+		}
+	}
+	if version > SchemaVersion {
+		return 0, fmt.Errorf("%w: %s has schema version %d, this calsync reads up to %d; run the newer calsync or move the file aside", ErrCorrupt, s.path, version, SchemaVersion)
+	}
+	for _, b := range bucketsOf(version) {
+		if tx.Bucket(b) == nil {
+			return 0, fmt.Errorf("%w: %s lacks bucket %q; move the file aside and restart calsync to rebuild it", ErrCorrupt, s.path, b)
+		}
+	}
+	return version, nil
 }
 
 // Path returns the file the store was opened on.
