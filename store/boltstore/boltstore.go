@@ -1,14 +1,16 @@
 // Package boltstore is calsync's embedded store: a single file written
 // with bbolt (pure Go, no cgo), safe against crashes, one writer process.
 //
-// Layout (schema version 3):
+// Layout (schema version 4):
 //
-//	meta       "schema" -> "3"; "seq" -> last outbox sequence number;
+//	meta       "schema" -> "4"; "seq" -> last outbox sequence number;
 //	           "doc:"<name> -> named document (DocumentStore);
 //	           "upgrade_from" -> old version, while an upgrade is unfinished (upgrade.go)
 //	mailboxes  <smtp> -> bucket (inline while it holds no window)
 //	             "record"  -> JSON recordDoc (status, checkpoint, OOF)
 //	             "w"       -> the mailbox's window, all occurrences in one value (window.go)
+//	statuses   <smtp> -> JSON status written alone since the last window
+//	           commit that carried one; it wins over the record's (statuses.go)
 //	leases     <smtp> -> JSON lease
 //	presence   <smtp> -> presence document
 //	outbox     <seq: 8 bytes> -> JSON live message
@@ -20,7 +22,8 @@
 // Every method runs in one bolt transaction, so CommitWindow replaces the
 // occurrences and saves the checkpoint atomically, and Enqueue stores a
 // batch all-or-nothing. Open upgrades a file of schema version 1 (one key
-// per occurrence) or 2 (windows in a bucket of their own), upgrade.go. See docs/store.md for the reasoning and
+// per occurrence), 2 (windows in a bucket of their own) or 3 (no
+// "statuses"), upgrade.go. See docs/store.md for the reasoning and
 // figures.
 package boltstore
 
@@ -32,6 +35,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,7 +47,7 @@ import (
 
 // SchemaVersion is the layout version this package writes and reads; Open
 // upgrades files of older versions.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // Sentinel errors of Open; test with errors.Is.
 var (
@@ -104,7 +108,10 @@ var (
 	bucketDead      = []byte("dead")
 	bucketIDs       = []byte("ids")
 	bucketCounts    = []byte("counts")
-	allBuckets      = [][]byte{bucketMeta, bucketMailboxes, bucketLeases, bucketPresence, bucketOutbox, bucketQueue, bucketDead, bucketIDs, bucketCounts}
+	bucketStatuses  = []byte("statuses") // schema 4
+	allBuckets      = append(slices.Clone(buckets3), bucketStatuses)
+	// buckets3 are the buckets of a schema-3 file (upgrade.go).
+	buckets3 = [][]byte{bucketMeta, bucketMailboxes, bucketLeases, bucketPresence, bucketOutbox, bucketQueue, bucketDead, bucketIDs, bucketCounts}
 
 	keySchema = []byte("schema")
 	keySeq    = []byte("seq")
@@ -223,9 +230,13 @@ func (s *Store) schemaOf(tx *bolt.Tx, meta *bolt.Bucket) (int, error) {
 	if _, err := fmt.Sscanf(string(meta.Get(keySchema)), "%d", &version); err != nil || version < 1 {
 		return 0, fmt.Errorf("%w: %s has an unreadable schema version %q", ErrCorrupt, s.path, meta.Get(keySchema))
 	}
-	if from := meta.Get(keyUpgradeFrom); from != nil && version == SchemaVersion {
-		// An upgrade that began: continue it.
-		if _, err := fmt.Sscanf(string(from), "%d", &version); err != nil || version < 1 || version >= SchemaVersion {
+	if from := meta.Get(keyUpgradeFrom); from != nil && version <= SchemaVersion {
+		// An upgrade that began: continue it. It may be one an older
+		// calsync began (session 9's marks "schema" 3, from 1 or 2): its
+		// file holds what that upgrade left, which is what this one's
+		// steps read (upgrade.go).
+		marked := version
+		if _, err := fmt.Sscanf(string(from), "%d", &version); err != nil || version < 1 || version >= marked {
 			return 0, fmt.Errorf("%w: %s has an unreadable %q %q; move the file aside and restart calsync to rebuild it", ErrCorrupt, s.path, keyUpgradeFrom, from)
 		}
 	}

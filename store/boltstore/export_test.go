@@ -51,3 +51,20 @@ func CloseWaiting(s *Store) bool {
 	}
 	return true
 }
+
+// MailboxPage returns the page of the file that holds mailbox smtp's
+// bucket (0 while the bucket is inline in its parent's page) and whether
+// "statuses" holds an entry of the mailbox. bolt copies a page it changes
+// to a new one, so an unchanged page number means an unchanged page.
+func MailboxPage(s *Store, smtp string) (page uint64, statusEntry bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		mb := tx.Bucket(bucketMailboxes).Bucket([]byte(smtp))
+		if mb == nil {
+			return fmt.Errorf("no bucket of %s", smtp)
+		}
+		page = uint64(mb.Root())
+		statusEntry = tx.Bucket(bucketStatuses).Get([]byte(smtp)) != nil
+		return nil
+	})
+	return page, statusEntry, err
+}

@@ -13,7 +13,8 @@ import (
 	"github.com/calsync/calsync/store"
 )
 
-// recordDoc is the JSON stored under "record" in a mailbox bucket.
+// recordDoc is the JSON stored under "record" in a mailbox bucket. Its
+// status is the mailbox's unless "statuses" holds a newer one (statuses.go).
 type recordDoc struct {
 	Status     store.MailboxStatus   `json:"status"`
 	Checkpoint store.Checkpoint      `json:"checkpoint"`
@@ -96,7 +97,7 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 		oof = &o
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
-		return s.mutateRecord(tx, smtp, func(mb *bolt.Bucket, doc *recordDoc) error {
+		err := s.mutateRecord(tx, smtp, func(mb *bolt.Bucket, doc *recordDoc) error {
 			if err := mb.Put(keyWindow, val); err != nil {
 				return fmt.Errorf("boltstore: write the window of %s: %w", smtp, err)
 			}
@@ -109,6 +110,10 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 			}
 			return nil
 		})
+		if err != nil || status == nil {
+			return err
+		}
+		return dropStatus(tx, []byte(smtp)) // the record's status is newer now (statuses.go)
 	})
 }
 
@@ -121,20 +126,6 @@ func (s *Store) SaveCheckpoint(ctx context.Context, smtp string, cp store.Checkp
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		return s.mutateRecord(tx, smtp, func(_ *bolt.Bucket, doc *recordDoc) error {
 			doc.Checkpoint = cp
-			return nil
-		})
-	})
-}
-
-// SaveStatus stores the sync status of a mailbox.
-func (s *Store) SaveStatus(ctx context.Context, st store.MailboxStatus) error {
-	if st.SMTP == "" {
-		return fmt.Errorf("boltstore: status without mailbox address")
-	}
-	st = store.NormalizeStatus(st)
-	return s.update(ctx, func(tx *bolt.Tx) error {
-		return s.mutateRecord(tx, st.SMTP, func(_ *bolt.Bucket, doc *recordDoc) error {
-			doc.Status = st
 			return nil
 		})
 	})
@@ -172,6 +163,9 @@ func (s *Store) Mailbox(ctx context.Context, smtp string) (store.MailboxRecord, 
 		if !ok {
 			return fmt.Errorf("boltstore: mailbox %s: %w", smtp, store.ErrNotFound)
 		}
+		if err := s.statusOverride([]byte(smtp), tx.Bucket(bucketStatuses).Get([]byte(smtp)), &doc); err != nil {
+			return err
+		}
 		rec = doc.record()
 		return nil
 	})
@@ -183,9 +177,13 @@ func (s *Store) Mailboxes(ctx context.Context) ([]store.MailboxRecord, error) {
 	var out []store.MailboxRecord
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		out = []store.MailboxRecord{}
+		statuses := newStatusCursor(tx)
 		return tx.Bucket(bucketMailboxes).ForEachBucket(func(k []byte) error {
 			_, doc, _, err := s.loadRecord(tx, string(k))
 			if err != nil {
+				return err
+			}
+			if err := s.statusOverride(k, statuses.at(k), &doc); err != nil {
 				return err
 			}
 			out = append(out, doc.record())
@@ -229,6 +227,9 @@ func (s *Store) DeleteMailbox(ctx context.Context, smtp string) error {
 		}
 		if err := tx.Bucket(bucketMailboxes).DeleteBucket(key); err != nil { // the window with it
 			return fmt.Errorf("boltstore: delete mailbox %s: %w", smtp, err)
+		}
+		if err := dropStatus(tx, key); err != nil {
+			return err
 		}
 		if err := tx.Bucket(bucketLeases).Delete(key); err != nil {
 			return err

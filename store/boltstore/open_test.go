@@ -68,7 +68,7 @@ func TestOpenCorruptFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	setMeta(t, marked, "upgrade_from", "3")
+	setMeta(t, marked, "upgrade_from", "4")
 
 	tests := []struct {
 		name    string
@@ -80,7 +80,7 @@ func TestOpenCorruptFiles(t *testing.T) {
 		{"truncated header", filepath.Join(dir, "short.db"), []byte("bolt"), []string{"short.db"}},
 		{"another program's bolt file", foreign, nil, []string{"foreign.db", "without calsync metadata"}},
 		{"newer schema", newer, nil, []string{"newer.db", "schema version 99", "newer calsync"}},
-		{"unreadable upgrade mark", marked, nil, []string{"marked.db", `"upgrade_from" "3"`, "move the file aside"}},
+		{"unreadable upgrade mark", marked, nil, []string{"marked.db", `"upgrade_from" "4"`, "move the file aside"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,13 @@ import (
 // schema version 2 (each window in a bucket of its own in "windows"),
 // main b49ad17, the same way: part 0 through a store opened with the
 // binary encoding, then part 1 with the JSON encoding, each store closed.
+// testdata/schema3.db holds the same calls written at schema version 3
+// (each window in its mailbox's bucket, the status in the record), main
+// 525202b, the same way. testdata/schema3-upgrading-from-2.db and
+// schema3-upgrading-from-1.db are schema2.db and schema1.db after the
+// first step (one mailbox) of main 525202b's upgrade to schema 3
+// (boltstore.UpgradeOneStep with a budget of 1 byte): what calsync of
+// schema 3 leaves when it is killed during that upgrade.
 
 // schema1Start is the start of the fixture's windows.
 var schema1Start = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)

@@ -1,7 +1,9 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -9,12 +11,35 @@ import (
 	"github.com/calsync/calsync/store"
 )
 
+// Statuses written alone (schema 4). A mailbox's record lives next to its
+// window in the mailbox's bucket (schema 3, mailbox.go): a window commit
+// writes one path of the tree, record and window together. A status
+// written into that record rewrote the mailbox's leaf with its window —
+// 16.5 KB per mailbox for the stop's "stopped" at 30 occurrences, 37 KB
+// for a state change on its own (docs/BENCHMARKS.md, session 10). So a
+// status written alone (SaveStatus, SaveStatuses) of a mailbox that has a
+// bucket goes into "statuses" instead, ~16 of them to a shared leaf, and
+// wins over the record's there. A window commit that carries a status
+// writes it into the record, as in schema 3, and deletes the mailbox's
+// entry in "statuses" if it has one: a first load (no entries) writes
+// one path as before, and the entries of a stop are gone again after the
+// next loads. A mailbox without a bucket gets its status in a new record,
+// which creates the bucket anyway.
+
 // statusBatch is how many statuses one SaveStatuses transaction stores: a
-// transaction keeps every page it changes in memory until it commits, and
-// each mailbox's record is on pages of its own, so 50,000 in one would
-// hold most of the file; 1,000 keep that small and a stop of 50,000 at
-// 50 transactions instead of one write each.
+// transaction keeps every page it changes in memory until it commits;
+// 1,000 keep that small and a stop of 50,000 at 50 transactions instead
+// of one write each.
 const statusBatch = 1000
+
+// SaveStatus stores the sync status of a mailbox.
+func (s *Store) SaveStatus(ctx context.Context, st store.MailboxStatus) error {
+	if st.SMTP == "" {
+		return fmt.Errorf("boltstore: status without mailbox address")
+	}
+	st = store.NormalizeStatus(st)
+	return s.update(ctx, func(tx *bolt.Tx) error { return s.putStatus(tx, st) })
+}
 
 // SaveStatuses stores the statuses of many mailboxes, statusBatch to a
 // transaction (store.Store).
@@ -29,12 +54,7 @@ func (s *Store) SaveStatuses(ctx context.Context, sts []store.MailboxStatus) err
 		sts = sts[len(batch):]
 		err := s.update(ctx, func(tx *bolt.Tx) error {
 			for _, st := range batch {
-				st = store.NormalizeStatus(st)
-				err := s.mutateRecord(tx, st.SMTP, func(_ *bolt.Bucket, doc *recordDoc) error {
-					doc.Status = st
-					return nil
-				})
-				if err != nil {
+				if err := s.putStatus(tx, store.NormalizeStatus(st)); err != nil {
 					return err
 				}
 			}
@@ -43,6 +63,71 @@ func (s *Store) SaveStatuses(ctx context.Context, sts []store.MailboxStatus) err
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// putStatus writes a status on its own: into "statuses" for a mailbox
+// that has a bucket, into the record of a new one otherwise.
+func (s *Store) putStatus(tx *bolt.Tx, st store.MailboxStatus) error {
+	key := []byte(st.SMTP)
+	if tx.Bucket(bucketMailboxes).Bucket(key) == nil {
+		return s.mutateRecord(tx, st.SMTP, func(_ *bolt.Bucket, doc *recordDoc) error {
+			doc.Status = st
+			return nil
+		})
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("boltstore: encode the status of %s: %w", st.SMTP, err)
+	}
+	if err := tx.Bucket(bucketStatuses).Put(key, b); err != nil {
+		return fmt.Errorf("boltstore: write the status of %s: %w", st.SMTP, err)
+	}
+	return nil
+}
+
+// dropStatus removes a mailbox's entry in "statuses", once its record
+// holds a newer status or the mailbox is gone. Deleting a key that is
+// not there changes no page.
+func dropStatus(tx *bolt.Tx, smtp []byte) error {
+	return tx.Bucket(bucketStatuses).Delete(smtp)
+}
+
+// statusOverride replaces doc's status with the mailbox's entry in
+// "statuses", if it has one (v, read by the caller).
+func (s *Store) statusOverride(smtp, v []byte, doc *recordDoc) error {
+	if v == nil {
+		return nil
+	}
+	var st store.MailboxStatus
+	if err := json.Unmarshal(v, &st); err != nil {
+		return s.corrupt("mailbox status", smtp, err)
+	}
+	doc.Status = st
+	return nil
+}
+
+// statusCursor walks "statuses" alongside a walk of "mailboxes" in key
+// order, so listing every mailbox merges the two with one pass over each.
+type statusCursor struct {
+	c    *bolt.Cursor
+	k, v []byte
+}
+
+func newStatusCursor(tx *bolt.Tx) *statusCursor {
+	sc := &statusCursor{c: tx.Bucket(bucketStatuses).Cursor()}
+	sc.k, sc.v = sc.c.First()
+	return sc
+}
+
+// at returns the entry of mailbox smtp, or nil; calls come in key order.
+func (sc *statusCursor) at(smtp []byte) []byte {
+	for sc.k != nil && bytes.Compare(sc.k, smtp) < 0 {
+		sc.k, sc.v = sc.c.Next()
+	}
+	if bytes.Equal(sc.k, smtp) {
+		return sc.v
 	}
 	return nil
 }

@@ -1,13 +1,16 @@
 package boltstore
 
-// The upgrade of a file of schema version 1 or 2 to 3.
+// The upgrade of a file of schema version 1, 2 or 3 to 4.
 //
 // Schema 1 kept one key per occurrence, <smtp>\x00<start: 12 bytes><item
 // id> -> value, in the bucket "occurrences", and the longest stored
 // duration as "longest" in each mailbox's bucket. Schema 2 kept a
 // mailbox's window as one value, "w" in its bucket in "windows". Schema 3
 // keeps that value in the mailbox's bucket in "mailboxes", next to its
-// record (mailbox.go, keyWindow).
+// record (mailbox.go, keyWindow). Schema 4 adds the bucket "statuses",
+// where a status written alone goes (statuses.go); a schema-3 record's
+// status is what a mailbox without an entry there reads, so a schema-3
+// file needs only the new, empty bucket: one transaction.
 //
 // Open converts the file in transactions of a few MiB of old rows or
 // windows each, so that a large file is not held in memory as one
@@ -15,13 +18,16 @@ package boltstore
 // rows or its schema-2 bucket and writes its window into the mailbox's
 // bucket together, so after a crash every mailbox is in exactly one of
 // the forms, and the next Open continues where this one stopped. The
-// first transaction already writes schema 3, with "upgrade_from" naming
+// first transaction already writes schema 4, with "upgrade_from" naming
 // the old version, so that an older calsync refuses a half-converted file
 // (it would read the windows moved so far as empty while their
 // checkpoints stay: events missing until the mailbox is read in full
 // again); the last transaction drops the old buckets and the marker. A
-// schema-1 file whose upgrade to 2 an older calsync began (version still
-// 1, no marker) holds both old forms; the steps handle both.
+// file whose upgrade calsync of schema 3 began ("schema" 3,
+// "upgrade_from" 1 or 2) is continued the same way: it holds the forms
+// these steps read. A schema-1 file whose upgrade to 2 an older calsync
+// began (version still 1, no marker) holds both old forms; the steps
+// handle both.
 
 import (
 	"bytes"
@@ -51,17 +57,20 @@ var (
 var upgradeBatchBytes = 4 << 20
 
 // bucketsOf lists the buckets a file of the given schema version has.
+// ("statuses" may be there too, created by this upgrade's first step.)
 func bucketsOf(version int) [][]byte {
 	switch version {
 	case 1:
-		return append(slices.Clone(allBuckets), bucketOccurrences1) // "windows" exists only once an upgrade began
+		return append(slices.Clone(buckets3), bucketOccurrences1) // "windows" exists only once an upgrade began
 	case 2:
-		return append(slices.Clone(allBuckets), bucketWindows2)
+		return append(slices.Clone(buckets3), bucketWindows2)
+	case 3:
+		return buckets3
 	}
 	return allBuckets
 }
 
-// upgrade converts a file of schema version (1 or 2) to SchemaVersion.
+// upgrade converts a file of schema version (1, 2 or 3) to SchemaVersion.
 func (s *Store) upgrade(version int) error {
 	began := time.Now()
 	converted, damaged := 0, 0
@@ -90,7 +99,7 @@ func (s *Store) upgrade(version int) error {
 			s.log.Debug("boltstore: releasing the map during the upgrade", "path", s.path, "err", err)
 		}
 	}
-	s.log.Info("boltstore: store file upgraded: each mailbox's window is one value in its bucket", "path", s.path,
+	s.log.Info("boltstore: store file upgraded: each mailbox's window is one value in its bucket, a status written alone has a bucket of its own", "path", s.path,
 		"from_schema", version, "to_schema", SchemaVersion, "windows", converted, "damaged", damaged, "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
@@ -105,11 +114,18 @@ func (s *Store) upgrade(version int) error {
 // window is moved as it is, not decoded.
 func (s *Store) upgradeStep(tx *bolt.Tx, from, budget int) (finished bool, converted int, damaged []string, err error) {
 	meta := tx.Bucket(bucketMeta)
-	if meta.Get(keyUpgradeFrom) == nil {
+	schema := fmt.Appendf(nil, "%d", SchemaVersion)
+	if meta.Get(keyUpgradeFrom) == nil || !bytes.Equal(meta.Get(keySchema), schema) {
+		// The first step, or the first of this calsync on a file whose
+		// upgrade an older one began (marked with its own version, which
+		// it would go on reading as finished once its steps are done).
 		if err := meta.Put(keyUpgradeFrom, fmt.Appendf(nil, "%d", from)); err != nil {
 			return false, 0, nil, err
 		}
-		if err := meta.Put(keySchema, fmt.Appendf(nil, "%d", SchemaVersion)); err != nil {
+		if err := meta.Put(keySchema, schema); err != nil {
+			return false, 0, nil, err
+		}
+		if _, err := tx.CreateBucketIfNotExists(bucketStatuses); err != nil {
 			return false, 0, nil, err
 		}
 	}

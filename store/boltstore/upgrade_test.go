@@ -99,7 +99,7 @@ func sameContent(t *testing.T, got, want store.Store) {
 type fileLayout struct {
 	schema      string
 	upgradeFrom string   // meta "upgrade_from": the version an unfinished upgrade started from
-	windows     []string // mailboxes with a window in their bucket (schema 3)
+	windows     []string // mailboxes with a window in their bucket (schema 3 and 4)
 	windows2    []string // keys of schema 2's "windows"
 	old         []string // mailboxes with rows in schema 1's "occurrences"
 	longest     []string // mailboxes whose record bucket still has "longest"
@@ -150,10 +150,10 @@ func readLayout(t *testing.T, path string) fileLayout {
 	return l
 }
 
-// schema3Buckets are the top-level buckets of a schema-3 file.
-var schema3Buckets = []string{"counts", "dead", "ids", "leases", "mailboxes", "meta", "outbox", "presence", "queue"}
+// schema4Buckets are the top-level buckets of a schema-4 file.
+var schema4Buckets = []string{"counts", "dead", "ids", "leases", "mailboxes", "meta", "outbox", "presence", "queue", "statuses"}
 
-// upgraded fails t unless the closed file at path is schema 3 with the
+// upgraded fails t unless the closed file at path is schema 4 with the
 // windows of the given mailboxes in their buckets (default alice, bob and
 // erin: schema 1 kept no value for dave's empty window, schema 2 did) and
 // nothing of the old schemas.
@@ -163,9 +163,9 @@ func upgraded(t *testing.T, path string, windows ...string) {
 		windows = []string{"alice@example.com", "bob@example.com", "erin@example.com"}
 	}
 	l := readLayout(t, path)
-	if l.schema != "3" || l.upgradeFrom != "" || l.old != nil || l.longest != nil || l.windows2 != nil || !reflect.DeepEqual(l.buckets, schema3Buckets) ||
+	if l.schema != "4" || l.upgradeFrom != "" || l.old != nil || l.longest != nil || l.windows2 != nil || !reflect.DeepEqual(l.buckets, schema4Buckets) ||
 		!reflect.DeepEqual(l.windows, windows) {
-		t.Errorf("after the upgrade the file holds %+v; want schema 3, the windows of %v in their buckets, buckets %v", l, windows, schema3Buckets)
+		t.Errorf("after the upgrade the file holds %+v; want schema 4, the windows of %v in their buckets, buckets %v", l, windows, schema4Buckets)
 	}
 }
 
@@ -223,7 +223,7 @@ func continuedUpgrade(t *testing.T, path string, windows ...string) {
 
 // A file written by schema-1 boltstore (one key per occurrence, binary
 // and JSON values) opens, reads exactly as the data written into it, and
-// is converted: schema 3, one window value in the bucket of each mailbox
+// is converted: schema 4, one window value in the bucket of each mailbox
 // with occurrences, no old rows or "longest" keys; it stays equal after a write and a
 // second open, which upgrades nothing.
 func TestSchema1FileIsUpgradedOnOpen(t *testing.T) {
@@ -254,7 +254,7 @@ func TestSchema1FileIsUpgradedOnOpen(t *testing.T) {
 }
 
 // An upgrade stopped after its first transaction (calsync killed) leaves
-// every mailbox in one of the two forms and the file marked schema 3 (so
+// every mailbox in one of the two forms and the file marked schema 4 (so
 // an older calsync refuses it instead of reading alice's moved window as
 // empty); the next Open continues, one mailbox per transaction here, and
 // reads the same. Alice's record lost "longest" with her conversion: the
@@ -263,9 +263,9 @@ func TestSchema1FileIsUpgradedOnOpen(t *testing.T) {
 func TestSchema1UpgradeContinuesAfterACrash(t *testing.T) {
 	path := copySchema1(t)
 	l := upgradeOneStep(t, path)
-	if l.schema != "3" || l.upgradeFrom != "1" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.old, []string{"bob@example.com", "erin@example.com"}) ||
+	if l.schema != "4" || l.upgradeFrom != "1" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.old, []string{"bob@example.com", "erin@example.com"}) ||
 		slices.Contains(l.longest, "alice@example.com") || !slices.Contains(l.longest, "bob@example.com") {
-		t.Fatalf("after one step the file holds %+v; want schema 3 upgrading from 1, alice converted (without \"longest\"), bob and erin not", l)
+		t.Fatalf("after one step the file holds %+v; want schema 4 upgrading from 1, alice converted (without \"longest\"), bob and erin not", l)
 	}
 	continuedUpgrade(t, path)
 }
@@ -319,7 +319,7 @@ func TestSchema1UpgradeDropsADamagedWindow(t *testing.T) {
 
 // A file written by schema-2 boltstore (each window in a bucket of its own
 // in "windows") opens, reads exactly as the data written into it, and is
-// converted: schema 3, each window moved into its mailbox's bucket, no
+// converted: schema 4, each window moved into its mailbox's bucket, no
 // "windows" bucket; it stays equal after a write and a second open, which
 // upgrades nothing.
 func TestSchema2FileIsUpgradedOnOpen(t *testing.T) {
@@ -352,23 +352,23 @@ func TestSchema2FileIsUpgradedOnOpen(t *testing.T) {
 }
 
 // An upgrade from schema 2 stopped after its first transaction leaves
-// every window in one of the two places and the file marked schema 3:
-// calsync of schema 2 (b49ad17: "has schema version 3, this calsync reads
+// every window in one of the two places and the file marked schema 4:
+// calsync of schema 2 (b49ad17: "has schema version 4, this calsync reads
 // up to 2") refuses it, where it would have read alice's window as empty
 // and kept her checkpoint. The next Open continues, one mailbox per
 // transaction here, and reads the same.
 func TestSchema2UpgradeContinuesAfterACrash(t *testing.T) {
 	path := copySchema2(t)
 	l := upgradeOneStep(t, path)
-	if l.schema != "3" || l.upgradeFrom != "2" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.windows2, []string{"bob@example.com", "dave@example.com", "erin@example.com"}) {
-		t.Fatalf("after one step the file holds %+v; want schema 3 upgrading from 2, alice moved, bob, dave and erin not", l)
+	if l.schema != "4" || l.upgradeFrom != "2" || !reflect.DeepEqual(l.windows, []string{"alice@example.com"}) || !reflect.DeepEqual(l.windows2, []string{"bob@example.com", "dave@example.com", "erin@example.com"}) {
+		t.Fatalf("after one step the file holds %+v; want schema 4 upgrading from 2, alice moved, bob, dave and erin not", l)
 	}
 	continuedUpgrade(t, path, "alice@example.com", "bob@example.com", "dave@example.com", "erin@example.com")
 }
 
 // A schema-1 file whose upgrade to schema 2 an older calsync began (alice
 // converted into "windows", bob and erin still in rows, the version still
-// 1) is upgraded by this one to schema 3 and reads the same. The file is
+// 1) is upgraded by this one to schema 4 and reads the same. The file is
 // made from the two fixtures: alice's rows out of schema1.db, her
 // schema-2 window (the same calls wrote it) into it.
 func TestHalfUpgradedSchema1FileIsUpgradedOnOpen(t *testing.T) {
