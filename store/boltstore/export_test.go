@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -53,17 +54,18 @@ func CloseWaiting(s *Store) bool {
 }
 
 // MailboxPage returns the page of the file that holds mailbox smtp's
-// bucket (0 while the bucket is inline in its parent's page) and whether
-// "statuses" holds an entry of the mailbox. bolt copies a page it changes
-// to a new one, so an unchanged page number means an unchanged page.
-func MailboxPage(s *Store, smtp string) (page uint64, statusEntry bool, err error) {
+// bucket (0 while the bucket is inline in its parent's page) and the
+// mailbox's entry in "statuses" (nil: none). bolt copies a page it
+// changes to a new one, so an unchanged page number means an unchanged
+// page.
+func MailboxPage(s *Store, smtp string) (page uint64, statusEntry []byte, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		mb := tx.Bucket(bucketMailboxes).Bucket([]byte(smtp))
 		if mb == nil {
 			return fmt.Errorf("no bucket of %s", smtp)
 		}
 		page = uint64(mb.Root())
-		statusEntry = tx.Bucket(bucketStatuses).Get([]byte(smtp)) != nil
+		statusEntry = bytes.Clone(tx.Bucket(bucketStatuses).Get([]byte(smtp)))
 		return nil
 	})
 	return page, statusEntry, err

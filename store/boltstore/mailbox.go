@@ -19,6 +19,9 @@ type recordDoc struct {
 	Status     store.MailboxStatus   `json:"status"`
 	Checkpoint store.Checkpoint      `json:"checkpoint"`
 	OOF        *calendar.OOFSettings `json:"oof,omitempty"`
+	// StatusSeq orders Status against the mailbox's entry in "statuses"
+	// (statuses.go): the higher wins. Absent in schema-3 records (0).
+	StatusSeq uint64 `json:"status_seq,omitempty"`
 }
 
 type leaseDoc struct {
@@ -97,12 +100,15 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 		oof = &o
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
-		err := s.mutateRecord(tx, smtp, func(mb *bolt.Bucket, doc *recordDoc) error {
+		return s.mutateRecord(tx, smtp, func(mb *bolt.Bucket, doc *recordDoc) error {
 			if err := mb.Put(keyWindow, val); err != nil {
 				return fmt.Errorf("boltstore: write the window of %s: %w", smtp, err)
 			}
 			doc.Checkpoint = cp
 			if status != nil {
+				if err := s.overtakeStatus(tx, smtp, doc); err != nil {
+					return err
+				}
 				doc.Status = *status
 			}
 			if oof != nil {
@@ -110,10 +116,6 @@ func (s *Store) CommitWindow(ctx context.Context, smtp string, c store.WindowCom
 			}
 			return nil
 		})
-		if err != nil || status == nil {
-			return err
-		}
-		return dropStatus(tx, []byte(smtp)) // the record's status is newer now (statuses.go)
 	})
 }
 
@@ -163,7 +165,7 @@ func (s *Store) Mailbox(ctx context.Context, smtp string) (store.MailboxRecord, 
 		if !ok {
 			return fmt.Errorf("boltstore: mailbox %s: %w", smtp, store.ErrNotFound)
 		}
-		if err := s.statusOverride([]byte(smtp), tx.Bucket(bucketStatuses).Get([]byte(smtp)), &doc); err != nil {
+		if err := s.newerStatus([]byte(smtp), tx.Bucket(bucketStatuses).Get([]byte(smtp)), &doc); err != nil {
 			return err
 		}
 		rec = doc.record()
@@ -183,7 +185,7 @@ func (s *Store) Mailboxes(ctx context.Context) ([]store.MailboxRecord, error) {
 			if err != nil {
 				return err
 			}
-			if err := s.statusOverride(k, statuses.at(k), &doc); err != nil {
+			if err := s.newerStatus(k, statuses.at(k), &doc); err != nil {
 				return err
 			}
 			out = append(out, doc.record())
@@ -228,7 +230,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, smtp string) error {
 		if err := tx.Bucket(bucketMailboxes).DeleteBucket(key); err != nil { // the window with it
 			return fmt.Errorf("boltstore: delete mailbox %s: %w", smtp, err)
 		}
-		if err := dropStatus(tx, key); err != nil {
+		if err := tx.Bucket(bucketStatuses).Delete(key); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketLeases).Delete(key); err != nil {

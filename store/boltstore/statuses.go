@@ -16,21 +16,33 @@ import (
 // writes one path of the tree, record and window together. A status
 // written into that record rewrote the mailbox's leaf with its window —
 // 16.5 KB per mailbox for the stop's "stopped" at 30 occurrences, 37 KB
-// for a state change on its own (docs/BENCHMARKS.md, session 10). So a
-// status written alone (SaveStatus, SaveStatuses) of a mailbox that has a
-// bucket goes into "statuses" instead, ~16 of them to a shared leaf, and
-// wins over the record's there. A window commit that carries a status
-// writes it into the record, as in schema 3, and deletes the mailbox's
-// entry in "statuses" if it has one: a first load (no entries) writes
-// one path as before, and the entries of a stop are gone again after the
-// next loads. A mailbox without a bucket gets its status in a new record,
-// which creates the bucket anyway.
+// for a state change on its own (docs/BENCHMARKS.md, session 10).
+//
+// So a status written alone (SaveStatus, SaveStatuses) of a mailbox that
+// has a bucket goes into "statuses" instead, ~14 of them to a shared leaf,
+// and a window commit that carries a status writes it into the record, as
+// in schema 3. Neither write touches the other's bucket; which status is
+// the mailbox's is decided by a number: the entry in "statuses" carries
+// the record's StatusSeq + 1 when it is written, and a commit that finds
+// such an entry gives the record the entry's number + 1. The higher is
+// the later; an entry that lost stays (one per mailbox at most, ~270
+// bytes) until the next status written alone replaces it or the mailbox
+// is deleted. Deleting it in the commit would write a second path of the
+// tree, as schema 2 did: at a reload after a stop, 37 → 49 KB per commit.
+// A mailbox without a bucket gets its status in a new record, which
+// creates the bucket anyway.
 
 // statusBatch is how many statuses one SaveStatuses transaction stores: a
 // transaction keeps every page it changes in memory until it commits;
 // 1,000 keep that small and a stop of 50,000 at 50 transactions instead
 // of one write each.
 const statusBatch = 1000
+
+// statusEntry is the JSON stored under a mailbox's address in "statuses".
+type statusEntry struct {
+	Seq    uint64              `json:"seq"`
+	Status store.MailboxStatus `json:"status"`
+}
 
 // SaveStatus stores the sync status of a mailbox.
 func (s *Store) SaveStatus(ctx context.Context, st store.MailboxStatus) error {
@@ -67,44 +79,58 @@ func (s *Store) SaveStatuses(ctx context.Context, sts []store.MailboxStatus) err
 	return nil
 }
 
-// putStatus writes a status on its own: into "statuses" for a mailbox
-// that has a bucket, into the record of a new one otherwise.
+// putStatus writes a status on its own: into "statuses", numbered past
+// the record's, for a mailbox that has a bucket; into the record of a new
+// one otherwise.
 func (s *Store) putStatus(tx *bolt.Tx, st store.MailboxStatus) error {
-	key := []byte(st.SMTP)
-	if tx.Bucket(bucketMailboxes).Bucket(key) == nil {
+	_, doc, ok, err := s.loadRecord(tx, st.SMTP)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return s.mutateRecord(tx, st.SMTP, func(_ *bolt.Bucket, doc *recordDoc) error {
 			doc.Status = st
 			return nil
 		})
 	}
-	b, err := json.Marshal(st)
+	b, err := json.Marshal(statusEntry{Seq: doc.StatusSeq + 1, Status: st})
 	if err != nil {
 		return fmt.Errorf("boltstore: encode the status of %s: %w", st.SMTP, err)
 	}
-	if err := tx.Bucket(bucketStatuses).Put(key, b); err != nil {
+	if err := tx.Bucket(bucketStatuses).Put([]byte(st.SMTP), b); err != nil {
 		return fmt.Errorf("boltstore: write the status of %s: %w", st.SMTP, err)
 	}
 	return nil
 }
 
-// dropStatus removes a mailbox's entry in "statuses", once its record
-// holds a newer status or the mailbox is gone. Deleting a key that is
-// not there changes no page.
-func dropStatus(tx *bolt.Tx, smtp []byte) error {
-	return tx.Bucket(bucketStatuses).Delete(smtp)
-}
-
-// statusOverride replaces doc's status with the mailbox's entry in
-// "statuses", if it has one (v, read by the caller).
-func (s *Store) statusOverride(smtp, v []byte, doc *recordDoc) error {
+// overtakeStatus numbers the record's status, about to be replaced by a
+// window commit's, past the mailbox's entry in "statuses" (read only).
+func (s *Store) overtakeStatus(tx *bolt.Tx, smtp string, doc *recordDoc) error {
+	v := tx.Bucket(bucketStatuses).Get([]byte(smtp))
 	if v == nil {
 		return nil
 	}
-	var st store.MailboxStatus
-	if err := json.Unmarshal(v, &st); err != nil {
+	var e statusEntry
+	if err := json.Unmarshal(v, &e); err != nil {
+		return s.corrupt("mailbox status", []byte(smtp), err)
+	}
+	doc.StatusSeq = max(doc.StatusSeq, e.Seq) + 1
+	return nil
+}
+
+// newerStatus replaces doc's status with the mailbox's entry in
+// "statuses" (v, read by the caller; nil: none) when that is the later.
+func (s *Store) newerStatus(smtp, v []byte, doc *recordDoc) error {
+	if v == nil {
+		return nil
+	}
+	var e statusEntry
+	if err := json.Unmarshal(v, &e); err != nil {
 		return s.corrupt("mailbox status", smtp, err)
 	}
-	doc.Status = st
+	if e.Seq > doc.StatusSeq {
+		doc.Status = e.Status
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package boltstore_test
 
 import (
+	"bytes"
 	"errors"
 	"maps"
 	"path/filepath"
@@ -35,7 +36,7 @@ func TestStatusAloneLeavesTheWindowPageAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	page, entry, err := boltstore.MailboxPage(s, smtp)
-	if err != nil || page == 0 || entry {
+	if err != nil || page == 0 || entry != nil {
 		t.Fatalf("after the first commit: page %d, status entry %v, %v; want the window on a page of its own and no entry", page, entry, err)
 	}
 	writes := []struct {
@@ -51,20 +52,28 @@ func TestStatusAloneLeavesTheWindowPageAlone(t *testing.T) {
 		if err := w.write(); err != nil {
 			t.Fatal(err)
 		}
-		if got, entry, err := boltstore.MailboxPage(s, smtp); err != nil || got != page || !entry {
-			t.Errorf("after %s the mailbox's bucket is on page %d (was %d), status entry %v, %v; want the same page and the status in \"statuses\"", w.name, got, page, entry, err)
+		if got, entry, err := boltstore.MailboxPage(s, smtp); err != nil || got != page || entry == nil {
+			t.Errorf("after %s the mailbox's bucket is on page %d (was %d), status entry %s, %v; want the same page and the status in \"statuses\"", w.name, got, page, entry, err)
 		}
 	}
 	rec, err := s.Mailbox(t.Context(), smtp)
 	if err != nil || rec.Status.State != "stopped" || rec.Checkpoint.SyncState != "s1" {
 		t.Errorf("Mailbox = %+v, %v; want the stopped status and the commit's checkpoint", rec, err)
 	}
-	// A window commit with a status takes the status back into the record.
+	// A window commit with a status writes it into the record and leaves
+	// "statuses" as it was (a second path of the tree written otherwise).
+	_, stopped, err := boltstore.MailboxPage(s, smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.CommitWindow(t.Context(), smtp, statusCommit(smtp, &store.MailboxStatus{SMTP: smtp, State: "live"})); err != nil {
 		t.Fatal(err)
 	}
-	if _, entry, err := boltstore.MailboxPage(s, smtp); err != nil || entry {
-		t.Errorf("after a commit with a status the entry in \"statuses\" is still there (%v)", err)
+	if _, entry, err := boltstore.MailboxPage(s, smtp); err != nil || !bytes.Equal(entry, stopped) {
+		t.Errorf("a commit with a status changed the entry in \"statuses\": %s, was %s (%v)", entry, stopped, err)
+	}
+	if rec, err := s.Mailbox(t.Context(), smtp); err != nil || rec.Status.State != "live" {
+		t.Errorf("after a commit with a status Mailbox = %+v, %v; want the commit's status", rec.Status, err)
 	}
 }
 
@@ -139,6 +148,19 @@ func TestTheLastWrittenStatusIsTheMailboxs(t *testing.T) {
 	reopen()
 	if got, want := listed(), map[string]string{a: "stopped", b: "live", c: "denied"}; !maps.Equal(got, want) {
 		t.Errorf("Mailboxes after a commit with a status and a reopen: %v, want %v", got, want)
+	}
+	// Alone, with a commit, alone again, a commit without one: the last written.
+	if err := s.SaveStatus(ctx, store.MailboxStatus{SMTP: b, State: "backoff"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CommitWindow(ctx, b, statusCommit(b, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CommitWindow(ctx, c, statusCommit(c, &store.MailboxStatus{SMTP: c, State: "live"})); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := listed(), map[string]string{a: "stopped", b: "backoff", c: "live"}; !maps.Equal(got, want) {
+		t.Errorf("Mailboxes after more writes: %v, want %v", got, want)
 	}
 	if err := s.DeleteMailbox(ctx, a); err != nil {
 		t.Fatal(err)
