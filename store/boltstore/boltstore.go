@@ -7,10 +7,10 @@
 //	           "doc:"<name> -> named document (DocumentStore);
 //	           "upgrade_from" -> old version, while an upgrade is unfinished (upgrade.go)
 //	mailboxes  <smtp> -> bucket (inline while it holds no window)
-//	             "record"  -> JSON recordDoc (status, checkpoint, OOF)
+//	             "record"  -> JSON recordDoc (status, checkpoint, OOF, status number)
 //	             "w"       -> the mailbox's window, all occurrences in one value (window.go)
-//	statuses   <smtp> -> JSON status written alone since the last window
-//	           commit that carried one; it wins over the record's (statuses.go)
+//	statuses   <smtp> -> JSON statusEntry: the last status written alone and
+//	           its number; the mailbox's when it outnumbers the record's (statuses.go)
 //	leases     <smtp> -> JSON lease
 //	presence   <smtp> -> presence document
 //	outbox     <seq: 8 bytes> -> JSON live message

@@ -19,13 +19,13 @@ import (
 // for a state change on its own (docs/BENCHMARKS.md, session 10).
 //
 // So a status written alone (SaveStatus, SaveStatuses) of a mailbox that
-// has a bucket goes into "statuses" instead, ~14 of them to a shared leaf,
+// has a bucket goes into "statuses" instead, about a dozen to a shared leaf,
 // and a window commit that carries a status writes it into the record, as
 // in schema 3. Neither write touches the other's bucket; which status is
 // the mailbox's is decided by a number: the entry in "statuses" carries
 // the record's StatusSeq + 1 when it is written, and a commit that finds
 // such an entry gives the record the entry's number + 1. The higher is
-// the later; an entry that lost stays (one per mailbox at most, ~270
+// the later; an entry that lost stays (one per mailbox at most, ~280
 // bytes) until the next status written alone replaces it or the mailbox
 // is deleted. Deleting it in the commit would write a second path of the
 // tree, as schema 2 did: at a reload after a stop, 37 → 49 KB per commit.
