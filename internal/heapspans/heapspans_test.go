@@ -107,3 +107,23 @@ func TestDamagedDumpIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// A dump whose objects overlap (damaged, or not the runtime's) puts more
+// live bytes in a span's pages than they hold: the unused bytes of the
+// class and of the site are then 0, not an unsigned wrap to about 2^64.
+// Twelve 1,408-byte objects 8 bytes apart lie in one two-page group of
+// 16 KiB, which holds 11 of them.
+func TestOverlappingObjectsDoNotWrapTheUnusedBytes(t *testing.T) {
+	d := &Dump{Objects: map[uint64]uint64{}, Samples: map[uint64]uint64{}, Buckets: map[uint64][]string{}}
+	const base = 0xc000000000
+	for i := range 12 {
+		d.Objects[base+uint64(i)*8] = 1408
+	}
+	classes, _, sites := d.Spans()
+	if len(classes) != 1 || classes[0].Live != 12*1408 || classes[0].InSpans != 16<<10 || classes[0].Unused != 0 {
+		t.Fatalf("classes = %+v, want one of 1,408 bytes: 16,896 live in 16 KiB, 0 unused", classes)
+	}
+	if len(sites) != 1 || sites[0].Objects != 12 || sites[0].Unused != 0 {
+		t.Fatalf("sites = %+v, want the 12 objects (not sampled) with 0 unused", sites)
+	}
+}

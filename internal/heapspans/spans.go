@@ -19,7 +19,8 @@ type Class struct {
 	Size           uint64
 	Objects, Spans int
 	// Live is the bytes of the live objects, InSpans of the spans they
-	// lie in; Unused = InSpans − Live.
+	// lie in; Unused = InSpans − Live (less in a damaged dump whose
+	// objects overlap: see Spans).
 	Live, InSpans, Unused uint64
 }
 
@@ -39,6 +40,12 @@ type Site struct {
 // group its address falls in for the others (spans of several pages need
 // not start at a multiple of their size). Large is the objects above 32
 // KiB (one span each, nothing shared).
+//
+// A page group holds no more live bytes than its size in a heap the
+// runtime wrote (a span's tail and the next span's head together hold at
+// most one span's objects), but a dump is a file: one whose objects
+// overlap would put more there, and the unsigned unused bytes would wrap
+// to about 2^64. Such a group counts as full instead.
 func (d *Dump) Spans() (classes []Class, large uint64, sites []Site) {
 	pages := map[uint64]uint64{}
 	for i, s := range classSize {
@@ -75,11 +82,14 @@ func (d *Dump) Spans() (classes []Class, large uint64, sites []Site) {
 	}
 	bySite := map[siteKey]*Site{}
 	for size, m := range bySize {
-		c := Class{Size: size, Spans: len(m), InSpans: uint64(len(m)) * pages[size] * pageSize}
+		window := pages[size] * pageSize
+		c := Class{Size: size, Spans: len(m), InSpans: uint64(len(m)) * window}
 		for _, s := range m {
 			c.Objects += len(s.objs)
 			c.Live += s.live
-			share := (pages[size]*pageSize - s.live) / uint64(len(s.objs))
+			unused := window - min(s.live, window)
+			c.Unused += unused
+			share := unused / uint64(len(s.objs))
 			for _, o := range s.objs {
 				k := siteKey{size, d.site(o)}
 				x := bySite[k]
@@ -91,7 +101,6 @@ func (d *Dump) Spans() (classes []Class, large uint64, sites []Site) {
 				x.Unused += share
 			}
 		}
-		c.Unused = c.InSpans - c.Live
 		classes = append(classes, c)
 	}
 	sort.Slice(classes, func(i, j int) bool { return classes[i].Unused > classes[j].Unused })
