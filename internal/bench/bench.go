@@ -120,14 +120,9 @@ type Result struct {
 	// load (VmHWM, bytes); RSS, HeapInuse and HeapLive are taken after
 	// it, after a GC (whole process, bytes).
 	PeakRSS, RSS, HeapInuse, HeapLive int64
-	// RSSFile is the file-backed part of RSS, RSSExecutable the part of
-	// it that maps the executable (the rest is the store's memory map and
-	// the shared libraries), both read at one instant;
-	// Stacks the goroutine stacks; HeapRetained heap memory freed but not
-	// yet returned to the OS (all after the load, bytes). MemoryLimit is
-	// the Go runtime's soft limit the bench set, as `calsync run` does.
-	RSSFile, RSSExecutable, Stacks, HeapRetained, MemoryLimit int64
-	Goroutines                                                int
+	// MemoryLimit is the Go runtime's soft limit the bench set, as
+	// `calsync run` does.
+	MemoryLimit int64
 	// ReleaseWait is how long after the load the engine's release of the
 	// load's memory ended (waitMemoryRelease); the figures after the load
 	// are taken then.
@@ -147,8 +142,10 @@ type Result struct {
 	OOF                   OOFResult  // automatic replies (oof.go)
 	BudgetLimit           LimitStats // budget.go
 	// AtPeak is what the RSS consisted of at its largest 100 ms sample
-	// during the load (peak.go).
-	AtPeak peakSample
+	// during the load (peak.go); AfterLoad what it consists of after the
+	// load, when RSS is read (aftermem.go).
+	AtPeak    peakSample
+	AfterLoad residentSplit
 	// Stop is from cancelling the engine at the end of the run to its Run
 	// returning: every worker ends and stores its "stopped" status (0 when
 	// a phase stopped it before).
@@ -304,9 +301,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res.HeapInuse, res.HeapLive = int64(ms.HeapInuse), int64(ms.HeapAlloc)
-	res.RSSFile, res.RSSExecutable = rssFileSplit()
-	res.Stacks, res.HeapRetained = int64(ms.StackInuse), int64(ms.HeapIdle-ms.HeapReleased)
-	res.Goroutines = runtime.NumGoroutine()
+	res.AfterLoad = readResidentSplit()
 	if err := writeHeapProfile(cfg.HeapProfile); err != nil {
 		return res, err
 	}
@@ -616,10 +611,7 @@ func WriteTable(w io.Writer, rs []Result) {
 		return fmt.Sprintf("%.1f / %.1f / %.1f MiB (%.2f×), +%s", float64(r.RSS)/(1<<20), float64(r.HeapInuse)/(1<<20), float64(r.HeapLive)/(1<<20), float64(r.RSS)/float64(max(r.HeapLive, 1)),
 			r.ReleaseWait.Round(time.Millisecond))
 	})
-	row("of that RSS: file-backed (executable + store map, libraries) / goroutine stacks (goroutines) / freed heap not yet returned", func(r Result) string {
-		return fmt.Sprintf("%.1f (%.1f + %.1f) / %.1f MiB (%d) / %.1f MiB", float64(r.RSSFile)/(1<<20), float64(r.RSSExecutable)/(1<<20), float64(r.RSSFile-r.RSSExecutable)/(1<<20),
-			float64(r.Stacks)/(1<<20), r.Goroutines, float64(r.HeapRetained)/(1<<20))
-	})
+	row("of that RSS, every part (one read of smaps and runtime/metrics; rest: resident pages no part names)", func(r Result) string { return r.AfterLoad.String() })
 	row("CPU for initial load per 1,000 mailboxes", func(r Result) string { return r.CPULoadPer1000.Round(time.Millisecond).String() })
 	row("garbage collections during the load", func(r Result) string { return fmt.Sprint(r.GCCycles) })
 	row("CPU for initial load and the memory release after it, per 1,000 mailboxes", func(r Result) string {

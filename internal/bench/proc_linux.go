@@ -4,6 +4,7 @@ package bench
 
 import (
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,67 +62,27 @@ func rssFileBytes() int64 { return statusKB("RssFile:") * 1024 }
 // the anonymous copies of its written data pages. The peak sampler's
 // procMem.executable reads the same.
 func rssExecutableBytes() int64 {
-	exe, _ := smapsFileRSS()
-	return exe
+	s := readSmaps()
+	return s.ExeText + s.ExeRodata + s.ExeData + s.exeDataAnon
 }
 
-// rssFileSplit returns the file-backed part of the resident set and the
-// executable's share of it, both from one read of smaps, so that the share
-// is never above the whole: the status file's RssFile read at another
-// instant, or the executable's written data pages (anonymous copies, 0.1
-// MiB, counted in its mappings' Rss but not in RssFile), made "executable +
-// the rest" print a negative rest (docs/BENCHMARKS.md, "issue 16, session
-// 9"). The rest is the store's map and the shared libraries.
-func rssFileSplit() (file, exe int64) {
-	_, split := smapsFileRSS()
-	return split.file, split.exe
-}
+// heapProbe is an object on the Go heap (stored in a package variable, so
+// it cannot live on a stack): its address names the heap's mapping.
+var heapProbe *int
 
-// fileSplit is the file-backed resident set and the executable's file
-// pages in it (bytes).
-type fileSplit struct{ file, exe int64 }
-
-// smapsFileRSS reads /proc/self/smaps once: the executable's resident
-// pages (all of them, exeAll) and the file-backed split (each mapping's
-// Rss less its Anonymous pages).
-func smapsFileRSS() (exeAll int64, split fileSplit) {
+// readSmaps reads /proc/self/smaps once and sums it (smapsplit.go); zero
+// if it cannot be read.
+func readSmaps() smapsSplit {
+	heapProbe = new(int)
 	exe, err := os.Executable()
 	if err != nil {
-		return 0, split
+		return smapsSplit{}
 	}
 	b, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
-		return 0, split
+		return smapsSplit{}
 	}
-	var rss, anon int64
-	inExe, inFile := false, false
-	flush := func() {
-		if inFile {
-			split.file += (rss - anon) * 1024
-		}
-		if inExe {
-			exeAll += rss * 1024
-			split.exe += (rss - anon) * 1024
-		}
-		rss, anon = 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
-			// A mapping's header: range perms offset dev inode [path].
-			flush()
-			path := strings.TrimSuffix(strings.Join(f[5:], " "), " (deleted)")
-			inExe = path == exe
-			inFile = f[4] != "0" // an inode: a file (anonymous mappings have 0)
-		case len(f) >= 2 && f[0] == "Rss:":
-			rss, _ = strconv.ParseInt(f[1], 10, 64)
-		case len(f) >= 2 && f[0] == "Anonymous:":
-			anon, _ = strconv.ParseInt(f[1], 10, 64)
-		}
-	}
-	flush()
-	return exeAll, split
+	return parseSmaps(b, exe, uint64(reflect.ValueOf(heapProbe).Pointer()))
 }
 
 // rssAnonBytes returns the anonymous part of the resident set (heap,

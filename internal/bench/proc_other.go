@@ -29,8 +29,8 @@ func rssFileBytes() int64 { return 0 }
 // rssExecutableBytes is not measured on this platform.
 func rssExecutableBytes() int64 { return 0 }
 
-// rssFileSplit is not measured on this platform.
-func rssFileSplit() (file, exe int64) { return 0, 0 }
-
 // rssAnonBytes is not measured on this platform.
 func rssAnonBytes() int64 { return 0 }
+
+// readSmaps has nothing to read off Linux.
+func readSmaps() smapsSplit { return smapsSplit{} }
