@@ -25,7 +25,7 @@ type residentSplit struct {
 	HeapObjects, HeapUnused, HeapFree int64 // live and not yet swept objects; free slots of spans in use; freed spans not returned
 	Stacks, OSStacks                  int64 // goroutine stacks from the heap; stacks the OS allocated (threads')
 	MSpan, MCache                     int64 // span and per-P cache structures, in use and free
-	GCMeta                            int64 // /memory/classes/metadata/other: heap bitmaps, arena metadata, GC work buffers
+	GCMeta                            int64 // /memory/classes/metadata/other: mark and allocation bits, arena metadata, GC work buffers (these in the heap's mapping)
 	Profiling, Other                  int64 // profiling buckets; the runtime's other memory (trace, debug, ...)
 	Goroutines                        int64
 }
@@ -76,7 +76,7 @@ func (s residentSplit) String() string {
 	return fmt.Sprintf("%.1f = file %.1f (executable %.1f: code %.1f, read-only data %.1f, data %.1f; store map, libraries %.1f)"+
 		" + executable's written data and bss %.1f"+
 		" + Go heap %.1f (holds heap objects %.1f, unused in spans %.1f, freed not returned %.1f, goroutine stacks %.1f (%d goroutines))"+
-		" + runtime metadata %.1f (mapped: mspan %.1f, mcache %.1f, GC %.1f, profiling %.1f, other %.1f, OS stacks %.1f)"+
+		" + runtime metadata %.1f (mapped: mspan %.1f, mcache %.1f, GC %.1f (its work buffers lie in the heap's mapping), profiling %.1f, other %.1f, OS stacks %.1f)"+
 		" + main thread's stack %.1f MiB",
 		mib(s.RSS), mib(s.File), mib(exe), mib(s.ExeText), mib(s.ExeRodata), mib(s.ExeData), mib(s.File-exe),
 		mib(s.DataBSS),

@@ -611,7 +611,7 @@ func WriteTable(w io.Writer, rs []Result) {
 		return fmt.Sprintf("%.1f / %.1f / %.1f MiB (%.2f×), +%s", float64(r.RSS)/(1<<20), float64(r.HeapInuse)/(1<<20), float64(r.HeapLive)/(1<<20), float64(r.RSS)/float64(max(r.HeapLive, 1)),
 			r.ReleaseWait.Round(time.Millisecond))
 	})
-	row("of that RSS, every part (one read of smaps and runtime/metrics; rest: resident pages no part names)", func(r Result) string { return r.AfterLoad.String() })
+	row("of that RSS, every part: the mappings that hold it (one read of smaps; they add up to RSS) and, beside, the runtime/metrics classes in them", func(r Result) string { return r.AfterLoad.String() })
 	row("CPU for initial load per 1,000 mailboxes", func(r Result) string { return r.CPULoadPer1000.Round(time.Millisecond).String() })
 	row("garbage collections during the load", func(r Result) string { return fmt.Sprint(r.GCCycles) })
 	row("CPU for initial load and the memory release after it, per 1,000 mailboxes", func(r Result) string {

@@ -15,7 +15,7 @@ type smapsSplit struct {
 	// Heap is the anonymous mapping that holds a given heap address: the
 	// Go heap's arenas, which the runtime maps one after the other
 	// (objects, spans' free slots, freed spans not returned, goroutine
-	// stacks). MainStack is "[stack]", the thread that started the
+	// stacks, the GC's work buffers). MainStack is "[stack]", the thread that started the
 	// process. OtherAnon is every other anonymous mapping: the runtime's
 	// metadata, which it maps apart from the heap (span structures, GC
 	// bitmaps and work buffers, profiling buckets, ...), and the vDSO
