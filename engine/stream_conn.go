@@ -8,7 +8,6 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/calsync/calsync/store"
@@ -323,58 +322,20 @@ func (m *streamManager) recovered(c *streamConn, fn func() error) (err error) {
 func (m *streamManager) readStream(c *streamConn, stream Stream, onAlive func()) error {
 	sctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
-	beat := make(chan struct{}, 1)
-	var why error
-	var whyMu sync.Mutex
-	watchdogDone := make(chan struct{})
-	renewAfter := m.e.opts.StreamTimeout - m.e.opts.StreamRenewBefore
-	if !m.e.spawn("watchdog "+c.name, func() {
-		defer close(watchdogDone)
-		silence := m.e.clk.NewTimer(m.e.opts.HeartbeatTimeout)
-		defer silence.Stop()
-		renewTimer := m.e.clk.NewTimer(renewAfter)
-		defer renewTimer.Stop()
-		renew := renewTimer.C()
-		for {
-			select {
-			case <-sctx.Done():
-				return
-			case <-beat:
-				silence.Reset(m.e.opts.HeartbeatTimeout)
-			case <-silence.C():
-				whyMu.Lock()
-				why = errSilent
-				whyMu.Unlock()
-				cancel()
-				return
-			case <-renew:
-				renew = nil
-				m.renew(c)
-			}
-		}
-	}) {
-		close(watchdogDone)
-		return c.ctx.Err()
-	}
-	defer func() { cancel(); <-watchdogDone }()
+	w := m.watchStream(sctx, c, cancel)
+	defer w.end()
 	for {
 		msg, err := stream.Next(sctx)
 		if err != nil {
-			whyMu.Lock()
-			w := why
-			whyMu.Unlock()
 			switch {
-			case w != nil:
-				return w
+			case w.wasSilent():
+				return errSilent
 			case errors.Is(err, io.EOF):
 				return fmt.Errorf("engine: stream ended without ConnectionStatus Closed: %w", err)
 			}
 			return err
 		}
-		select {
-		case beat <- struct{}{}:
-		default:
-		}
+		w.heard()
 		if onAlive != nil {
 			onAlive()
 			onAlive = nil

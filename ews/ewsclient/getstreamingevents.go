@@ -1,6 +1,7 @@
 package ewsclient
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -60,12 +61,15 @@ type StreamBatch struct {
 // Stream is an open GetStreamingEvents connection. Read it with Next from
 // one goroutine; Close may be called from any goroutine.
 type Stream struct {
-	op      string
-	body    io.ReadCloser
+	op   string
+	body io.ReadCloser
+	// in buffers the body for the decoder (which reads it byte by byte);
+	// Next waits on it for the next envelope (see Next).
+	in      *bufio.Reader
 	reader  *ewswire.StreamReader
+	idle    *idleWatchdog
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
-	done    chan struct{}
 	once    sync.Once
 	clients *Client
 }
@@ -109,11 +113,11 @@ func (c *Client) GetStreamingEvents(ctx context.Context, call Call, req StreamRe
 	sctx, cancel := context.WithCancelCause(ctx)
 	sctx, cancelTimeout := context.WithTimeout(sctx, time.Duration(minutes)*time.Minute+2*time.Minute)
 	cancelBoth := func(cause error) { cancel(cause); cancelTimeout() }
-	s := &Stream{op: op, ctx: sctx, cancel: cancelBoth, done: make(chan struct{}), clients: c}
-	wd := newWatchdog(c.clock, idle, func() {
+	s := &Stream{op: op, ctx: sctx, cancel: cancelBoth, clients: c}
+	s.idle = newIdleWatchdog(c.clock, idle, func() {
 		c.log.Warn("ewsclient: streaming connection idle, closing", "idle_timeout", idle, "subscriptions", n)
 		cancel(ErrStreamIdle)
-	}, s.done)
+	})
 	resp, err := c.post(sctx, call, op, payload) //nolint:bodyclose // the Stream owns the body; Close closes it
 	if err != nil {
 		s.Close()
@@ -132,7 +136,7 @@ func (c *Client) GetStreamingEvents(ctx context.Context, call Call, req StreamRe
 		return nil, s.firstError(&out)
 	}
 	s.body = resp.Body
-	var body io.Reader = &watchedReader{r: resp.Body, wd: wd}
+	var body io.Reader = &watchedReader{r: resp.Body, wd: s.idle}
 	if c.trace != nil {
 		c.trace.response(resp, nil)
 		body = io.TeeReader(body, traceWriter{c.trace})
@@ -141,7 +145,10 @@ func (c *Client) GetStreamingEvents(ctx context.Context, call Call, req StreamRe
 	if lim.MaxBytes <= 0 {
 		lim.MaxBytes = streamEnvelopeLimit
 	}
-	s.reader = ewswire.NewStreamReader(body, lim)
+	// The decoder reads s.in as an io.ByteReader, without a buffer of its
+	// own (the 4 KiB it allocated before is this one).
+	s.in = bufio.NewReaderSize(&stickyReader{r: body}, streamBufferSize)
+	s.reader = ewswire.NewStreamReader(s.in, lim)
 	return s, nil
 }
 
@@ -168,10 +175,30 @@ func (s *Stream) classify(err error) error {
 	return s.clients.wireError(s.ctx, s.op, err)
 }
 
+// streamBufferSize is the buffer of a stream's body: the size the XML
+// decoder would have given itself.
+const streamBufferSize = 4096
+
 // Next blocks until the next envelope and returns what it carried. After
 // a batch with Status ConnectionClosed the next call returns io.EOF. Any
 // error ends the stream: close it and reconnect.
+//
+// A connection rests between envelopes for seconds to minutes. Next waits
+// for the first bytes of the next one here, a few frames deep, instead of
+// inside the XML decoder (some twenty frames and several KiB deeper): the
+// reading goroutine's stack, grown to 16 KiB by decoding, then holds
+// little enough at rest for the collector to shrink it (it shrinks a stack
+// less than a quarter used). An error is left in the buffer's reader
+// (stickyReader) for the decoder to report.
 func (s *Stream) Next() (StreamBatch, error) {
+	if s.in.Buffered() == 0 {
+		_, _ = s.in.Peek(1)
+	}
+	return s.decodeNext()
+}
+
+// decodeNext decodes the envelope whose first bytes Next waited for.
+func (s *Stream) decodeNext() (StreamBatch, error) {
 	env, err := s.reader.Next()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -223,8 +250,8 @@ func (s *Stream) Next() (StreamBatch, error) {
 // Close ends the connection. It is safe to call more than once.
 func (s *Stream) Close() error {
 	s.once.Do(func() {
+		s.idle.stop()
 		s.cancel(errStreamClosed)
-		close(s.done)
 		if s.body != nil {
 			_ = s.body.Close()
 		}
@@ -232,43 +259,107 @@ func (s *Stream) Close() error {
 	return nil
 }
 
-// watchdog cancels the stream when no byte arrives for the idle timeout.
-type watchdog struct {
-	kick chan struct{}
+// idleWatchdog cancels the stream when no byte arrives for the idle
+// timeout. It is a timer that every read re-arms, not a goroutine waiting
+// on one: a connection rests for minutes between envelopes, and a
+// goroutine per connection kept a stack of its own for nothing.
+type idleWatchdog struct {
+	idle  time.Duration
+	timer clock.Timer
+	mu    sync.Mutex
+	ended bool // fired or stopped: reads no longer re-arm it
 }
 
-func newWatchdog(clk clock.Clock, idle time.Duration, fire func(), done <-chan struct{}) *watchdog {
-	wd := &watchdog{kick: make(chan struct{}, 1)}
-	timer := clk.NewTimer(idle)
+func newIdleWatchdog(clk clock.Clock, idle time.Duration, fire func()) *idleWatchdog {
+	w := &idleWatchdog{idle: idle}
+	w.timer = afterFunc(clk, idle, func() {
+		w.mu.Lock()
+		ended := w.ended
+		w.ended = true
+		w.mu.Unlock()
+		if !ended {
+			fire()
+		}
+	})
+	return w
+}
+
+// alive reports traffic: the idle timeout starts again.
+func (w *idleWatchdog) alive() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.ended {
+		w.timer.Reset(w.idle)
+	}
+}
+
+// stop disarms the watchdog for good (the stream ended).
+func (w *idleWatchdog) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ended = true
+	w.timer.Stop()
+}
+
+// funcClock is a clock whose timers can call a function instead of
+// sending on a channel (clock.Real and clock.Fake can).
+type funcClock interface {
+	AfterFunc(d time.Duration, f func()) clock.Timer
+}
+
+// afterFunc runs f on its own goroutine after d on clk. A clock without
+// AfterFunc gets a goroutine that waits on an ordinary timer until it
+// fires or is stopped.
+func afterFunc(clk clock.Clock, d time.Duration, f func()) clock.Timer {
+	if c, ok := clk.(funcClock); ok {
+		return c.AfterFunc(d, f)
+	}
+	t := &waitingTimer{Timer: clk.NewTimer(d), stopped: make(chan struct{})}
 	go func() {
-		defer timer.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-wd.kick:
-				timer.Stop()
-				timer.Reset(idle)
-			case <-timer.C():
-				fire()
-				return
-			}
+		select {
+		case <-t.C():
+			f()
+		case <-t.stopped:
 		}
 	}()
-	return wd
+	return t
 }
 
-// alive reports traffic without blocking.
-func (w *watchdog) alive() {
-	select {
-	case w.kick <- struct{}{}:
-	default:
+// waitingTimer is afterFunc's timer on a clock without AfterFunc.
+type waitingTimer struct {
+	clock.Timer
+	stopOnce sync.Once
+	stopped  chan struct{}
+}
+
+// Stop stops the timer and ends its waiting goroutine.
+func (t *waitingTimer) Stop() bool {
+	was := t.Timer.Stop()
+	t.stopOnce.Do(func() { close(t.stopped) })
+	return was
+}
+
+// stickyReader returns its reader's first error at every later read, so
+// that an error Next's wait met (bufio.Reader hands an error out once)
+// still reaches the decoder.
+type stickyReader struct {
+	r   io.Reader
+	err error
+}
+
+// Read implements io.Reader.
+func (s *stickyReader) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
 	}
+	n, err := s.r.Read(p)
+	s.err = err
+	return n, err
 }
 
 type watchedReader struct {
 	r  io.Reader
-	wd *watchdog
+	wd *idleWatchdog
 }
 
 // Read implements io.Reader and reports traffic to the watchdog.
