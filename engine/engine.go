@@ -146,6 +146,7 @@ func New(opts Options) (*Engine, error) {
 		loads:    e.loads,
 		restores: e.restores,
 		admit:    e.admit,
+		parks:    newParkTimers(e.clk),
 	}
 	e.env.resume = e.resumeWorker
 	return e, nil
@@ -179,11 +180,13 @@ func (e *Engine) SetMailboxes(smtps []string) {
 	e.wanted = want
 	if e.running && !e.stopping {
 		e.reserveLocked(len(want))
+		var added []string
 		for s := range want {
 			if e.workers[s] == nil {
-				e.startWorkerLocked(s)
+				added = append(added, s)
 			}
 		}
+		e.startWorkersLocked(added)
 	}
 	e.mu.Unlock()
 	// Cancel all first, then wait: removals finish in parallel.
@@ -263,9 +266,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	slices.Sort(names)
 	e.reserveLocked(len(names))
-	for _, s := range names {
-		e.startWorkerLocked(s)
-	}
+	e.startWorkersLocked(names)
 	e.mu.Unlock()
 	e.log.Info("engine started", "mailboxes", len(names), "mode", e.opts.Mode)
 
@@ -323,6 +324,36 @@ func (e *Engine) spawn(name string, fn func()) bool {
 }
 
 func (e *Engine) startWorkerLocked(smtp string) {
+	if w := e.newWorkerLocked(smtp); w != nil {
+		e.admitWorkerLocked(w)
+	}
+}
+
+// startWorkersLocked starts a worker for each of smtps: all of them are
+// made before the first is admitted.
+//
+// Why: what a worker keeps for its life (its struct, context, channels,
+// stop registration) is made here. Admitted as each was made, the first
+// 200 restored (admit.go) while the others were made, and their garbage
+// took turns with the new workers' objects in the same spans: after the
+// load, those spans stayed in use for the workers' objects with the
+// garbage's slots empty (docs/BENCHMARKS.md, "Partly used spans after the
+// load (session 10)"). Made before any of them runs, they lie together.
+func (e *Engine) startWorkersLocked(smtps []string) {
+	ws := make([]*worker, 0, len(smtps))
+	for _, s := range smtps {
+		if w := e.newWorkerLocked(s); w != nil {
+			ws = append(ws, w)
+		}
+	}
+	for _, w := range ws {
+		e.admitWorkerLocked(w)
+	}
+}
+
+// newWorkerLocked makes the mailbox's worker and registers it, parked,
+// without a goroutine; nil when the engine stops.
+func (e *Engine) newWorkerLocked(smtp string) *worker {
 	ctx, cancel := context.WithCancel(e.runCtx)
 	w := newWorker(ctx, cancel, e.env, smtp)
 	// A worker of the same mailbox that is still stopping finishes first,
@@ -338,19 +369,23 @@ func (e *Engine) startWorkerLocked(smtp string) {
 		if w.announce {
 			e.statuses.drop(smtp)
 		}
-		return
+		return nil
 	}
 	e.workers[smtp] = w
 	// A worker that must wait for a slot starts without a goroutine, as
 	// if it had parked in the admission queue (admit.go): its turn, a
 	// trigger or its stop runs it (and it announces its status then).
 	// Parked is set before the gate can see it, so that its turn coming
-	// at once finds it parked and resumes it.
-	// The park timer first: from armStopWake on, a stop may already run
-	// the worker on another goroutine.
-	w.newParkTimer()
+	// at once finds it parked and resumes it. From armStopWake on, a stop
+	// may already run the worker on another goroutine.
 	w.parked = true
 	w.armStopWake()
+	return w
+}
+
+// admitWorkerLocked queues a new worker at the restoring gate, or runs it
+// if a slot is free.
+func (e *Engine) admitWorkerLocked(w *worker) {
 	if !e.restores.enter(w) {
 		return
 	}
@@ -358,7 +393,7 @@ func (e *Engine) startWorkerLocked(smtp string) {
 	resume := w.takeParked()
 	w.mu.Unlock()
 	if resume {
-		e.spawnLocked("worker "+smtp, func() { e.runWorker(w) })
+		e.spawnLocked("worker "+w.smtp, func() { e.runWorker(w) })
 	}
 }
 

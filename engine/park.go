@@ -15,8 +15,8 @@ import (
 // that wait kept a stack each (43.7 MiB at 10,000 mailboxes after the
 // load, a third of the process's RSS, docs/BENCHMARKS.md "Memory"). A
 // parked worker is only its struct: its state is in its fields, its next
-// timer is a runtime timer whose function wakes it, its stop is a
-// context.AfterFunc. Whatever wakes it — notify (hints, SyncNow, the
+// timer is its place in the engine's heap of park timers (parktimers.go),
+// its stop is a context.AfterFunc. Whatever wakes it — notify (hints, SyncNow, the
 // streams, the mail-tip poller), the timer, the cancellation — starts it
 // again on a new goroutine through the supervisor (workerEnv.resume),
 // where its loop continues as if it had returned from the wait.
@@ -32,12 +32,12 @@ import (
 // park makes the worker's goroutine let go of it until a trigger, the
 // timer at next (zero: none) or the stop. It reports false when there is
 // something to do already (the loop goes on instead).
-func (w *worker) park(next time.Time, now time.Time) bool {
+func (w *worker) park(next time.Time) bool {
 	w.armStopWake()
 	if !next.IsZero() {
 		// Armed before parking: a timer that fires before the worker
 		// parked leaves a pending trigger, and the worker does not park.
-		w.armTimer(next.Sub(now))
+		w.env.parks.arm(w, next)
 	}
 	w.mu.Lock()
 	if w.pending != 0 || w.ctx.Err() != nil {
@@ -98,51 +98,9 @@ func (w *worker) unparked() {
 	}
 }
 
+// stopTimer takes the worker's due time out of the park timers.
 func (w *worker) stopTimer() {
-	if !w.timerArmed {
-		return
-	}
-	w.timerArmed = false
-	w.timer.Stop()
-	if !w.timerKept {
-		w.timer = nil
-	}
-}
-
-// newParkTimer gives the worker, at its start, the timer that wakes it
-// when it parks, stopped; park arms it again each time (Reset) instead of
-// making a new one.
-//
-// Why at the start: a timer made at a park lives as long as the worker
-// (the last one does) but is made during the load, between the load's
-// garbage of its size class, so that after the load every span of that
-// class it sits in stays in use for a few live objects: 10,000 parked
-// workers held 1.3 MiB of otherwise empty 112-byte spans
-// (docs/BENCHMARKS.md, "issue 16, session 9"). Made with the worker,
-// the timers lie together. A clock without AfterFunc (afterFunc's waiting
-// goroutine ends with its timer) gets a new timer at each park.
-func (w *worker) newParkTimer() {
-	c, ok := w.env.clk.(funcClock)
-	if !ok {
-		return
-	}
-	w.timer = c.AfterFunc(parkTimerIdle, func() { w.notify(trigTimer) })
-	w.timer.Stop()
-	w.timerKept = true
-}
-
-// parkTimerIdle is the park timer's first duration, stopped at once: it
-// never fires.
-const parkTimerIdle = 1 << 62
-
-// armTimer arms the park timer to wake the worker after d.
-func (w *worker) armTimer(d time.Duration) {
-	w.timerArmed = true
-	if w.timerKept {
-		w.timer.Reset(d)
-		return
-	}
-	w.timer = afterFunc(w.env.clk, d, func() { w.notify(trigTimer) })
+	w.env.parks.stop(w)
 }
 
 // takeParked clears parked and reports whether it was set: the caller

@@ -72,7 +72,7 @@ func TestAParkedWorkersTimerWakesIt(t *testing.T) {
 	mbx := names(2)
 	h, clk := startReconcilingHourly(t, fx, mbx)
 	h.waitParked(len(mbx))
-	testenv.WaitFor(t, "a timer per parked worker", func() bool { return clk.PendingTimers() >= len(mbx) })
+	testenv.WaitFor(t, "a due time per parked worker", func() bool { return len(h.dueTimes()) == len(mbx) })
 	before := fx.count("CalendarView")
 	// The first reconciliation falls within one interval: no goroutine
 	// waits for it, the timer's function wakes the worker.

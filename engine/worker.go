@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/calsync/calsync/calendar"
-	"github.com/calsync/calsync/internal/clock"
 	"github.com/calsync/calsync/store"
 )
 
@@ -69,19 +68,19 @@ type worker struct {
 
 	// Places at the admission gates, each guarded by its gate (admit.go).
 	restoreSlot, stepSlot admitState
+	// parkAt is when the park timers wake the parked worker, parkIdx its
+	// place in their heap (-1: none); guarded by parkTimers.mu (parktimers.go).
+	parkAt  time.Time
+	parkIdx int
 
 	// Owned by the loop (by the one goroutine that runs the worker).
-	started  bool // announced and past awaitPrev
-	restored bool // restore ran since the last (re)start
-	attempt  int  // restarts after a panic
-	// timer wakes the parked worker (park.go); timerArmed while it may
-	// fire, timerKept when it is the worker's for good (newParkTimer).
-	timer                 clock.Timer
-	timerArmed, timerKept bool
-	stopWake              func() bool // context.AfterFunc that wakes a parked worker at the stop
-	need                  need
-	disc                  DiscoverResult
-	discovered            bool
+	started    bool        // announced and past awaitPrev
+	restored   bool        // restore ran since the last (re)start
+	attempt    int         // restarts after a panic
+	stopWake   func() bool // context.AfterFunc that wakes a parked worker at the stop
+	need       need
+	disc       DiscoverResult
+	discovered bool
 	// routingStale is set when the mailbox's routing is known to be wrong
 	// (moved, proxy errors): only a fresh Autodiscover answer will do.
 	routingStale bool
@@ -131,7 +130,7 @@ type worker struct {
 }
 
 func newWorker(ctx context.Context, cancel context.CancelFunc, env *workerEnv, smtp string) *worker {
-	return &worker{env: env, smtp: smtp, ctx: ctx, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	return &worker{env: env, smtp: smtp, ctx: ctx, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1), parkIdx: -1}
 }
 
 // notify sets trigger bits and wakes the worker, which resumes on a new
@@ -449,7 +448,7 @@ func (w *worker) waitLive() (parked bool, err error) {
 	if !next.IsZero() && !next.After(now) {
 		return false, w.due(now)
 	}
-	return w.park(next, now), nil
+	return w.park(next), nil
 }
 
 // nextTimer returns the time now and the earliest timer (zero if none).

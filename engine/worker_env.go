@@ -40,6 +40,8 @@ type workerEnv struct {
 	loads *loadTracker
 	// resume runs a parked worker again (park.go); the supervisor's.
 	resume func(*worker)
+	// parks wakes parked workers at their due times (parktimers.go).
+	parks *parkTimers
 	// restores and admit bound the workers that restore and run steps at
 	// once (admit.go).
 	restores, admit *admission

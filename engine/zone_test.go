@@ -81,7 +81,7 @@ func TestWindowFollowsTheMailboxZoneAcrossDST(t *testing.T) {
 
 	// The next local midnight is 9 March 00:00 EDT = 04:00 UTC (plus the
 	// roll jitter of at most 5 minutes).
-	testenv.WaitFor(t, "the roll timers to be armed", func() bool { return clk.PendingTimers() >= 2 })
+	testenv.WaitFor(t, "both workers waiting for their roll", func() bool { return len(h.dueTimes()) == 2 })
 	clk.Set(time.Date(2026, 3, 9, 4, 6, 0, 0, time.UTC))
 	testenv.WaitFor(t, "the New York window to roll at its midnight", func() bool {
 		return window(ny).Start.Equal(time.Date(2026, 3, 8, 5, 0, 0, 0, time.UTC))
