@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,7 +40,7 @@ func (s *semaphore) acquire(ctx context.Context) error {
 		s.mu.Lock()
 		for i, w := range s.waiters {
 			if w == ch {
-				s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+				s.waiters = slices.Delete(s.waiters, i, i+1)
 				s.mu.Unlock()
 				return ctx.Err()
 			}
@@ -62,6 +63,12 @@ func (s *semaphore) release() {
 func (s *semaphore) grantLocked() {
 	for s.used < s.limit && len(s.waiters) > 0 {
 		ch := s.waiters[0]
+		// Cleared: the slots before the slice's start stay in its array,
+		// which keeps what they point to. A granted waiter's channel,
+		// made during the load between its garbage, kept a span in use
+		// after the load (docs/BENCHMARKS.md, "Partly used spans after
+		// the load (session 10)").
+		s.waiters[0] = nil
 		s.waiters = s.waiters[1:]
 		s.used++
 		close(ch)
