@@ -20,7 +20,8 @@ type recordDoc struct {
 	Checkpoint store.Checkpoint      `json:"checkpoint"`
 	OOF        *calendar.OOFSettings `json:"oof,omitempty"`
 	// StatusSeq orders Status against the mailbox's entry in "statuses"
-	// (statuses.go): the higher wins. Absent in schema-3 records (0).
+	// (statuses.go): the entry wins while its number is higher. Absent in
+	// schema-3 records (0).
 	StatusSeq uint64 `json:"status_seq,omitempty"`
 }
 

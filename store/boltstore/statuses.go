@@ -22,12 +22,17 @@ import (
 // has a bucket goes into "statuses" instead, about a dozen to a shared leaf,
 // and a window commit that carries a status writes it into the record, as
 // in schema 3. Neither write touches the other's bucket; which status is
-// the mailbox's is decided by a number: the entry in "statuses" carries
-// the record's StatusSeq + 1 when it is written, and a commit that finds
-// such an entry gives the record the entry's number + 1. The higher is
-// the later; an entry that lost stays (one per mailbox at most, ~280
-// bytes) until the next status written alone replaces it or the mailbox
-// is deleted. Deleting it in the commit would write a second path of the
+// the mailbox's is decided by a number. An entry is written with its
+// predecessor's number + 1 (1 for the first); a commit that finds an
+// entry gives the record the entry's number. The entry is the mailbox's
+// status while its number is higher than the record's: until the next
+// commit with a status, which makes them equal. An entry outnumbers or
+// equals the record's number from its first write on, so a status written
+// alone reads only "statuses" and the mailbox's bucket header, not the
+// record on the window's page: the stop does not map every window. An
+// entry that lost stays (one per mailbox at most, ~280 bytes) until the
+// next status written alone replaces it or the mailbox is deleted.
+// Deleting it in the commit instead would write a second path of the
 // tree, as schema 2 did: at a reload after a stop, 37 → 49 KB per commit.
 // A mailbox without a bucket gets its status in a new record, which
 // creates the bucket anyway.
@@ -80,31 +85,36 @@ func (s *Store) SaveStatuses(ctx context.Context, sts []store.MailboxStatus) err
 }
 
 // putStatus writes a status on its own: into "statuses", numbered past
-// the record's, for a mailbox that has a bucket; into the record of a new
-// one otherwise.
+// the mailbox's entry there, for a mailbox that has a bucket; into the
+// record of a new one otherwise.
 func (s *Store) putStatus(tx *bolt.Tx, st store.MailboxStatus) error {
-	_, doc, ok, err := s.loadRecord(tx, st.SMTP)
-	if err != nil {
-		return err
-	}
-	if !ok {
+	key := []byte(st.SMTP)
+	if tx.Bucket(bucketMailboxes).Bucket(key) == nil {
 		return s.mutateRecord(tx, st.SMTP, func(_ *bolt.Bucket, doc *recordDoc) error {
 			doc.Status = st
 			return nil
 		})
 	}
-	b, err := json.Marshal(statusEntry{Seq: doc.StatusSeq + 1, Status: st})
+	statuses := tx.Bucket(bucketStatuses)
+	var prev statusEntry
+	if v := statuses.Get(key); v != nil {
+		if err := json.Unmarshal(v, &prev); err != nil {
+			return s.corrupt("mailbox status", key, err)
+		}
+	}
+	b, err := json.Marshal(statusEntry{Seq: prev.Seq + 1, Status: st})
 	if err != nil {
 		return fmt.Errorf("boltstore: encode the status of %s: %w", st.SMTP, err)
 	}
-	if err := tx.Bucket(bucketStatuses).Put([]byte(st.SMTP), b); err != nil {
+	if err := statuses.Put(key, b); err != nil {
 		return fmt.Errorf("boltstore: write the status of %s: %w", st.SMTP, err)
 	}
 	return nil
 }
 
-// overtakeStatus numbers the record's status, about to be replaced by a
-// window commit's, past the mailbox's entry in "statuses" (read only).
+// overtakeStatus gives the record's status, about to be replaced by a
+// window commit's, the number of the mailbox's entry in "statuses" (read
+// only), which makes the record's the mailbox's status.
 func (s *Store) overtakeStatus(tx *bolt.Tx, smtp string, doc *recordDoc) error {
 	v := tx.Bucket(bucketStatuses).Get([]byte(smtp))
 	if v == nil {
@@ -114,7 +124,7 @@ func (s *Store) overtakeStatus(tx *bolt.Tx, smtp string, doc *recordDoc) error {
 	if err := json.Unmarshal(v, &e); err != nil {
 		return s.corrupt("mailbox status", []byte(smtp), err)
 	}
-	doc.StatusSeq = max(doc.StatusSeq, e.Seq) + 1
+	doc.StatusSeq = e.Seq
 	return nil
 }
 
