@@ -17,9 +17,9 @@ import (
 //
 // The classes count memory the runtime has mapped for a use, not what is
 // resident: metadata reserved ahead (the profiling buckets' hash table,
-// 1.4 MiB mapped, a few pages touched) is counted whole there, so the
-// mappings' resident pages are the parts that add up to RSS, and the
-// classes say what the pages are for.
+// 1.4 MiB mapped, written only where a bucket hashes) is counted whole
+// there, so the mappings' resident pages are the parts that add up to
+// RSS, and the classes say what the pages are for.
 type residentSplit struct {
 	smapsSplit
 	HeapObjects, HeapUnused, HeapFree int64 // live and not yet swept objects; free slots of spans in use; freed spans not returned
@@ -33,9 +33,8 @@ type residentSplit struct {
 // readResidentSplit reads the runtime's classes and then smaps, right after
 // each other (the smaps read's own allocation comes after the classes).
 func readResidentSplit() residentSplit {
-	names := map[string]*int64{}
 	var s residentSplit
-	for name, p := range map[string]*int64{
+	names := map[string]*int64{
 		"/memory/classes/heap/objects:bytes":          &s.HeapObjects,
 		"/memory/classes/heap/unused:bytes":           &s.HeapUnused,
 		"/memory/classes/heap/free:bytes":             &s.HeapFree,
@@ -49,8 +48,6 @@ func readResidentSplit() residentSplit {
 		"/memory/classes/profiling/buckets:bytes":     &s.Profiling,
 		"/memory/classes/other:bytes":                 &s.Other,
 		"/sched/goroutines:goroutines":                &s.Goroutines,
-	} {
-		names[name] = p
 	}
 	samples := make([]rtmetrics.Sample, 0, len(names))
 	for name := range names {
