@@ -396,11 +396,13 @@ func (w *worker) checkpoint(now time.Time) store.Checkpoint {
 func (w *worker) view(ctx context.Context, start, end time.Time, depth int, label string) ([]calendar.Occurrence, func(), error) {
 	var page ViewPage
 	err := w.call(ctx, func(ctx context.Context) error {
+		// Counted here, where the budget let the request go: a read
+		// still queued at a stop returns from w.call unsent.
+		w.env.metrics.reads.WithLabelValues(label).Inc()
 		var err error
 		page, err = w.env.ex.CalendarView(ctx, w.target(), start, end, w.env.opts.MaxViewEntries)
 		return err
 	})
-	w.env.metrics.reads.WithLabelValues(label).Inc()
 	if err != nil {
 		return nil, nil, err
 	}
