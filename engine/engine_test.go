@@ -227,10 +227,49 @@ func TestGroupingAndAffinity(t *testing.T) {
 			fx.grouping[n] = "siteB"
 		}
 	}
-	h := start(t, fx, memstore.New(), names, func(o *Options) {
-		o.Budget.Concurrency, o.Budget.PerServer = 20, 20
-		o.RegroupDelay = 50 * time.Millisecond // holds partial connections for up to 3 s
+	// The last 20 Subscribes of each group wait until the test has seen a
+	// connection of each group open: a regroup then certainly ran while
+	// members were still subscribing, with 205 ids of the group to stream.
+	const free = 205
+	var subMu sync.Mutex
+	subscribes := map[string]int{} // grouping → Subscribe calls
+	released := make(chan struct{})
+	fx.setFail(func(op, smtp string) error {
+		if op != "Subscribe" {
+			return nil
+		}
+		subMu.Lock()
+		subscribes[fx.grouping[smtp]]++
+		held := subscribes[fx.grouping[smtp]] > free
+		subMu.Unlock()
+		if held {
+			<-released
+		}
+		return nil
 	})
+	h := start(t, fx, memstore.New(), names, func(o *Options) {
+		// Room for the 40 held Subscribes besides the load's requests.
+		o.Budget.Concurrency, o.Budget.PerServer = 64, 64
+		// Partial connections are held for up to 30 s (60×): longer than
+		// the load takes on a busy machine, where 3 s were not.
+		o.RegroupDelay = 500 * time.Millisecond
+	})
+	release := sync.OnceFunc(func() { close(released) })
+	t.Cleanup(release) // before the engine's stop (cleanups run last first)
+	testenv.WaitFor(t, "a connection of each group open while members still subscribe", func() bool {
+		gs := h.e.Groups()
+		open := 0
+		for _, g := range gs {
+			for _, c := range g.Connections {
+				if c.State == "open" {
+					open++
+					break
+				}
+			}
+		}
+		return len(gs) == 2 && open == 2
+	})
+	release()
 	testenv.WaitFor(t, "all subscriptions streamed on ≤ ceil(n/200) connections per group", func() bool {
 		gs := h.e.Groups()
 		if len(gs) != 2 {
