@@ -57,14 +57,15 @@ func TestReadsAreCountedByReason(t *testing.T) {
 	fx.mu.Unlock()
 	fx.openStreams()[0].cut()
 	h.waitSubjects(alice, "Lost event")
-	testenv.WaitFor(t, "both members' re-reads counted as reconnect", func() bool {
-		return counterValue(t, m.reads, "reconnect") == 2
+	// A resync is counted once its read committed, after its CalendarView.
+	testenv.WaitFor(t, "both members' re-reads committed as reconnect resyncs", func() bool {
+		return counterValue(t, m.resyncs, "reconnect") == 2
 	})
+	if got := counterValue(t, m.reads, "reconnect"); got != 2 {
+		t.Errorf("reads{reconnect} = %v, want 2", got)
+	}
 	if got := counterValue(t, m.streamEvents, "cut"); got != 1 {
 		t.Errorf("streaming_connection_events{cut} = %v, want 1", got)
-	}
-	if got := counterValue(t, m.resyncs, "reconnect"); got != 2 {
-		t.Errorf("resyncs{reconnect} = %v, want 2", got)
 	}
 
 	testenv.WaitFor(t, "stream open again", func() bool { return fx.streamWith(alice, bob) })
