@@ -1,6 +1,7 @@
 package ewsexchange_test
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -25,11 +26,22 @@ func newHTTPSim(t testing.TB, n, servers int) (*ewssim.Simulator, *ewsexchange.C
 // tests that change mailboxes over EWS as another client would.
 func newHTTPSimClient(t testing.TB, n, servers int) (*ewssim.Simulator, *ewsclient.Client, *ewsexchange.Client) {
 	t.Helper()
+	return newHTTPSimBehind(t, n, servers, nil)
+}
+
+// newHTTPSimBehind is newHTTPSimClient with the simulator's handler behind
+// wrap (nil: none), which sees every request first.
+func newHTTPSimBehind(t testing.TB, n, servers int, wrap func(http.Handler) http.Handler) (*ewssim.Simulator, *ewsclient.Client, *ewsexchange.Client) {
+	t.Helper()
 	sim, err := ewssim.New(ewssim.Options{Generate: true, Options: ewsmem.Options{Mailboxes: n, Servers: servers, Seed: 42, StreamingHeartbeat: 300 * time.Millisecond}, Basic: true})
 	if err != nil {
 		t.Fatalf("ewssim.New: %v", err)
 	}
-	srv := httptest.NewServer(sim)
+	var h http.Handler = sim
+	if wrap != nil {
+		h = wrap(sim)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); sim.Close() })
 	hc, err := ewsclient.NewHTTPClient(&ewsclient.TransportOptions{MaxConnsPerHost: 256, MaxIdleConnsPerHost: 64})
 	if err != nil {
