@@ -215,10 +215,12 @@ func TestProbeDoesNotWaitInAUserPause(t *testing.T) {
 	b.mu.Lock()
 	b.userPause["alice"] = clk.Now().Add(5 * time.Minute) // the gate is still unverified
 	b.mu.Unlock()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel() // ends alice's wait
 	go func() {
-		_ = b.do(context.Background(), "alice", "srv", time.Second, func(context.Context) error { return nil })
+		_ = b.do(ctx, "alice", "srv", time.Second, func(context.Context) error { return nil })
 	}()
-	time.Sleep(50 * time.Millisecond) // let alice queue first
+	testenv.WaitFor(t, "alice waiting in her pause", func() bool { return clk.PendingTimers() == 1 })
 	done := make(chan error, 1)
 	go func() {
 		done <- b.do(context.Background(), "bob", "srv", time.Second, func(context.Context) error { return nil })
