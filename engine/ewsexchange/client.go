@@ -184,6 +184,14 @@ func (s *clientStream) Next(ctx context.Context) (engine.StreamMessage, error) {
 	stop := context.AfterFunc(ctx, func() { _ = s.s.Close() })
 	defer stop()
 	b, err := s.s.Next()
+	return message(ctx, b, err)
+}
+
+// message turns what the client's stream returned into the engine's
+// message. It is apart from Next so that the connection's goroutine waits
+// for the server under Next's small frame, not this one's (engine's
+// runConn says why the stack's depth at rest matters).
+func message(ctx context.Context, b ewsclient.StreamBatch, err error) (engine.StreamMessage, error) {
 	if err != nil {
 		if ctx.Err() != nil {
 			return engine.StreamMessage{}, ctx.Err()
