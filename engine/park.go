@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"time"
-
-	"github.com/calsync/calsync/internal/clock"
 )
 
 // Parking: a live worker with nothing to do keeps no goroutine.
@@ -109,44 +107,4 @@ func (w *worker) takeParked() bool {
 	p := w.parked
 	w.parked = false
 	return p
-}
-
-// funcClock is a clock whose timers can call a function instead of
-// sending on a channel (clock.Real and clock.Fake can).
-type funcClock interface {
-	AfterFunc(d time.Duration, f func()) clock.Timer
-}
-
-// afterFunc runs f on its own goroutine after d on clk. A clock without
-// AfterFunc gets a goroutine that waits on an ordinary timer, which costs
-// the stack parking saves but keeps the behaviour.
-func afterFunc(clk clock.Clock, d time.Duration, f func()) clock.Timer {
-	if c, ok := clk.(funcClock); ok {
-		return c.AfterFunc(d, f)
-	}
-	t := &waitingTimer{Timer: clk.NewTimer(d), stopped: make(chan struct{})}
-	go func() {
-		select {
-		case <-t.C():
-			f()
-		case <-t.stopped:
-		}
-	}()
-	return t
-}
-
-// waitingTimer is afterFunc's timer on a clock without AfterFunc.
-type waitingTimer struct {
-	clock.Timer
-	stopped chan struct{}
-}
-
-func (t *waitingTimer) Stop() bool {
-	was := t.Timer.Stop()
-	select {
-	case <-t.stopped:
-	default:
-		close(t.stopped)
-	}
-	return was
 }

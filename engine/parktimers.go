@@ -33,13 +33,13 @@ type parkTimers struct {
 	// timer fires at armedAt (zero: not armed) for due[0], or earlier.
 	timer   clock.Timer
 	armedAt time.Time
-	// reset: timer can be armed again after it fired (a funcClock's);
-	// otherwise each arming makes a new one (afterFunc).
+	// reset: timer can be armed again after it fired (a clock.FuncClock's);
+	// otherwise each arming makes a new one (clock.AfterFunc).
 	reset bool
 }
 
 func newParkTimers(clk clock.Clock) *parkTimers {
-	_, reset := clk.(funcClock)
+	_, reset := clk.(clock.FuncClock)
 	return &parkTimers{clk: clk, reset: reset}
 }
 
@@ -122,12 +122,12 @@ func (p *parkTimers) rearmLocked() {
 	p.armedAt = at
 	switch {
 	case p.timer == nil:
-		p.timer = afterFunc(p.clk, d, p.fire)
+		p.timer = clock.AfterFunc(p.clk, d, p.fire)
 	case p.reset:
 		p.timer.Reset(d)
 	default:
 		p.timer.Stop()
-		p.timer = afterFunc(p.clk, d, p.fire)
+		p.timer = clock.AfterFunc(p.clk, d, p.fire)
 	}
 }
 

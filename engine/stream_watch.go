@@ -32,7 +32,7 @@ type streamWatch struct {
 // read. Call end when the read returns.
 func (m *streamManager) watchStream(ctx context.Context, c *streamConn, cancel context.CancelFunc) *streamWatch {
 	w := &streamWatch{timeout: m.e.opts.HeartbeatTimeout}
-	w.silence = afterFunc(m.e.clk, w.timeout, func() {
+	w.silence = clock.AfterFunc(m.e.clk, w.timeout, func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if w.ended {
@@ -41,7 +41,7 @@ func (m *streamManager) watchStream(ctx context.Context, c *streamConn, cancel c
 		w.silent = true
 		cancel()
 	})
-	w.renewal = afterFunc(m.e.clk, m.e.opts.StreamTimeout-m.e.opts.StreamRenewBefore, func() {
+	w.renewal = clock.AfterFunc(m.e.clk, m.e.opts.StreamTimeout-m.e.opts.StreamRenewBefore, func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if w.ended || w.silent || ctx.Err() != nil {

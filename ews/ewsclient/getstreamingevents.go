@@ -272,7 +272,7 @@ type idleWatchdog struct {
 
 func newIdleWatchdog(clk clock.Clock, idle time.Duration, fire func()) *idleWatchdog {
 	w := &idleWatchdog{idle: idle}
-	w.timer = afterFunc(clk, idle, func() {
+	w.timer = clock.AfterFunc(clk, idle, func() {
 		w.mu.Lock()
 		ended := w.ended
 		w.ended = true
@@ -299,44 +299,6 @@ func (w *idleWatchdog) stop() {
 	defer w.mu.Unlock()
 	w.ended = true
 	w.timer.Stop()
-}
-
-// funcClock is a clock whose timers can call a function instead of
-// sending on a channel (clock.Real and clock.Fake can).
-type funcClock interface {
-	AfterFunc(d time.Duration, f func()) clock.Timer
-}
-
-// afterFunc runs f on its own goroutine after d on clk. A clock without
-// AfterFunc gets a goroutine that waits on an ordinary timer until it
-// fires or is stopped.
-func afterFunc(clk clock.Clock, d time.Duration, f func()) clock.Timer {
-	if c, ok := clk.(funcClock); ok {
-		return c.AfterFunc(d, f)
-	}
-	t := &waitingTimer{Timer: clk.NewTimer(d), stopped: make(chan struct{})}
-	go func() {
-		select {
-		case <-t.C():
-			f()
-		case <-t.stopped:
-		}
-	}()
-	return t
-}
-
-// waitingTimer is afterFunc's timer on a clock without AfterFunc.
-type waitingTimer struct {
-	clock.Timer
-	stopOnce sync.Once
-	stopped  chan struct{}
-}
-
-// Stop stops the timer and ends its waiting goroutine.
-func (t *waitingTimer) Stop() bool {
-	was := t.Timer.Stop()
-	t.stopOnce.Do(func() { close(t.stopped) })
-	return was
 }
 
 // stickyReader returns its reader's first error at every later read, so
